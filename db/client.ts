@@ -1,0 +1,41 @@
+import { drizzle } from 'drizzle-orm/postgres-js';
+import postgres from 'postgres';
+import { getConfig } from '@/lib/config';
+import * as schema from './schema';
+
+export type Db = ReturnType<typeof createDb>;
+export type Sql = postgres.Sql;
+
+function createDb(sql: Sql) {
+  return drizzle(sql, { schema });
+}
+
+type Connection = { sql: Sql; db: Db };
+
+// One pool per process; kept on globalThis so Next's dev reloads do not open a new pool each time.
+const holder = globalThis as unknown as { __agentMintDb?: Connection };
+
+export function connect(url: string, max = 10): Connection {
+  const sql = postgres(url, { max, onnotice: () => {}, connection: { application_name: 'agent-mint' } });
+  return { sql, db: createDb(sql) };
+}
+
+function connection(): Connection {
+  if (!holder.__agentMintDb) {
+    const config = getConfig();
+    if (!config.databaseUrl) {
+      throw new Error('DATABASE_URL is not set (npm start sets it for the embedded database)');
+    }
+    holder.__agentMintDb = connect(config.databaseUrl, config.dbPoolMax);
+  }
+  return holder.__agentMintDb;
+}
+
+export const getDb = (): Db => connection().db;
+export const getSql = (): Sql => connection().sql;
+
+export async function closeDb() {
+  const current = holder.__agentMintDb;
+  holder.__agentMintDb = undefined;
+  await current?.sql.end({ timeout: 5 });
+}

@@ -1,0 +1,174 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  numeric,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+  varchar,
+} from 'drizzle-orm/pg-core';
+
+// Money is numeric(78,0) (any uint256) read back as a string; code converts to bigint at the edge.
+const uint256 = (name: string) => numeric(name, { precision: 78, scale: 0 });
+const address = (name: string) => varchar(name, { length: 42 });
+const hash = (name: string) => varchar(name, { length: 66 });
+const at = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const TASK_STATUSES = ['pending_payment', 'funded', 'processing', 'completed', 'failed', 'cancelled'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+export const FINAL_STATUSES: readonly TaskStatus[] = ['completed', 'failed', 'cancelled'];
+
+/** Addresses are stored lower-case so uniqueness and lookups never depend on checksum casing. */
+export const aiAgentWallets = pgTable('ai_agent_wallets', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  userAddress: address('user_address').notNull().unique(),
+  agentAddress: address('agent_address').notNull().unique(),
+  /** AES-256-GCM envelope, see lib/wallets/key-vault.ts; never the key in clear. */
+  encryptedPrivateKey: text('encrypted_private_key').notNull(),
+  usdcBalance: uint256('usdc_balance').notNull().default('0'),
+  lastBalanceCheck: at('last_balance_check'),
+  createdAt: at('created_at').notNull().defaultNow(),
+});
+
+export const aiAgentTasks = pgTable(
+  'ai_agent_tasks',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userAddress: address('user_address').notNull(),
+    agentWalletId: uuid('agent_wallet_id')
+      .notNull()
+      .references(() => aiAgentWallets.id),
+    chainId: integer('chain_id').notNull(),
+    tokenAddress: address('token_address').notNull(),
+    quantity: integer('quantity').notNull(),
+    pricePerMint: uint256('price_per_mint').notNull(),
+    totalCost: uint256('total_cost').notNull(),
+    status: varchar('status', { length: 20 }).$type<TaskStatus>().notNull().default('pending_payment'),
+    priority: integer('priority').notNull().default(0),
+    mintsCompleted: integer('mints_completed').notNull().default(0),
+    mintsFailed: integer('mints_failed').notNull().default(0),
+    /** The typed data the user is asked to sign; kept so every read proposes the same nonce. */
+    fundingRequest: jsonb('funding_request'),
+    /** The authorization and signature the user posted, stored once the transfer succeeded. */
+    fundingAuthorization: jsonb('funding_authorization'),
+    fundingNonce: hash('funding_nonce'),
+    fundingTxHash: hash('funding_tx_hash'),
+    errorMessage: text('error_message'),
+    cancelRequested: boolean('cancel_requested').notNull().default(false),
+    attempts: integer('attempts').notNull().default(0),
+    retries: integer('retries').notNull().default(0),
+    lockedBy: text('locked_by'),
+    lockedUntil: at('locked_until'),
+    nextAttemptAt: at('next_attempt_at'),
+    gasToppedUpWei: uint256('gas_topped_up_wei').notNull().default('0'),
+    createdAt: at('created_at').notNull().defaultNow(),
+    updatedAt: at('updated_at').notNull().defaultNow(),
+    fundedAt: at('funded_at'),
+    startedAt: at('started_at'),
+    completedAt: at('completed_at'),
+  },
+  (t) => [
+    // The worker's claim: funded or lease-expired processing tasks by priority, then age.
+    index('ai_agent_tasks_claim_idx')
+      .on(t.priority.desc(), t.createdAt)
+      .where(sql`${t.status} in ('funded', 'processing')`),
+    index('ai_agent_tasks_user_idx').on(t.userAddress, t.createdAt.desc()),
+    index('ai_agent_tasks_pending_idx').on(t.createdAt).where(sql`${t.status} = 'pending_payment'`),
+    uniqueIndex('ai_agent_tasks_funding_nonce_idx').on(t.userAddress, t.fundingNonce),
+    check('ai_agent_tasks_status_check', sql`${t.status} in ('pending_payment','funded','processing','completed','failed','cancelled')`),
+    check('ai_agent_tasks_quantity_check', sql`${t.quantity} between 1 and 1000`),
+    check('ai_agent_tasks_progress_check', sql`${t.mintsCompleted} >= 0 and ${t.mintsCompleted} <= ${t.quantity}`),
+  ],
+);
+
+export const MINT_RECORD_STATUSES = ['signed', 'sent', 'confirmed', 'failed'] as const;
+export type MintRecordStatus = (typeof MINT_RECORD_STATUSES)[number];
+
+/** One row per mint of a task, written before its transaction is broadcast. */
+export const aiAgentMintRecords = pgTable(
+  'ai_agent_mint_records',
+  {
+    id: bigserial('id', { mode: 'bigint' }).primaryKey(),
+    taskId: uuid('task_id')
+      .notNull()
+      .references(() => aiAgentTasks.id),
+    sequenceNumber: integer('sequence_number').notNull(),
+    mintId: hash('mint_id').notNull().unique(),
+    nonce: integer('nonce').notNull(),
+    txHash: hash('tx_hash'),
+    /** The signed transaction (public data), so a crash between write and broadcast can resend it. */
+    rawTransaction: text('raw_transaction'),
+    maxFeePerGas: uint256('max_fee_per_gas'),
+    maxPriorityFeePerGas: uint256('max_priority_fee_per_gas'),
+    status: varchar('status', { length: 16 }).$type<MintRecordStatus>().notNull().default('signed'),
+    error: text('error'),
+    blockNumber: bigint('block_number', { mode: 'bigint' }),
+    gasUsed: uint256('gas_used'),
+    effectiveGasPrice: uint256('effective_gas_price'),
+    createdAt: at('created_at').notNull().defaultNow(),
+    sentAt: at('sent_at'),
+    confirmedAt: at('confirmed_at'),
+  },
+  (t) => [
+    uniqueIndex('ai_agent_mint_records_task_seq_idx').on(t.taskId, t.sequenceNumber),
+    index('ai_agent_mint_records_open_idx').on(t.taskId).where(sql`${t.status} in ('signed', 'sent')`),
+  ],
+);
+
+export const aiAgentChats = pgTable(
+  'ai_agent_chats',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userAddress: address('user_address').notNull(),
+    role: varchar('role', { length: 16 }).$type<'user' | 'assistant'>().notNull(),
+    parts: jsonb('parts').notNull(),
+    taskId: uuid('task_id'),
+    createdAt: at('created_at').notNull().defaultNow(),
+  },
+  (t) => [index('ai_agent_chats_user_idx').on(t.userAddress, t.createdAt.desc())],
+);
+
+/** Sign-In with Ethereum nonces: single use, short-lived, shared by every web process. */
+export const authNonces = pgTable('auth_nonces', {
+  nonce: varchar('nonce', { length: 64 }).primaryKey(),
+  expiresAt: at('expires_at').notNull(),
+  usedAt: at('used_at'),
+  createdAt: at('created_at').notNull().defaultNow(),
+});
+
+export const WEBHOOK_STATUSES = ['pending', 'delivered', 'dead'] as const;
+
+/** Outbox of webhook deliveries, retried with backoff until the receiver takes them. */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    id: bigserial('id', { mode: 'bigint' }).primaryKey(),
+    event: varchar('event', { length: 32 }).notNull(),
+    taskId: uuid('task_id'),
+    payload: jsonb('payload').notNull(),
+    status: varchar('status', { length: 16 }).$type<(typeof WEBHOOK_STATUSES)[number]>().notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: at('next_attempt_at').notNull().defaultNow(),
+    lastError: text('last_error'),
+    createdAt: at('created_at').notNull().defaultNow(),
+    deliveredAt: at('delivered_at'),
+  },
+  (t) => [
+    index('webhook_deliveries_due_idx').on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
+  ],
+);
+
+export type AgentWallet = typeof aiAgentWallets.$inferSelect;
+export type Task = typeof aiAgentTasks.$inferSelect;
+export type NewTask = typeof aiAgentTasks.$inferInsert;
+export type MintRecord = typeof aiAgentMintRecords.$inferSelect;
+export type ChatMessage = typeof aiAgentChats.$inferSelect;
+export type WebhookDelivery = typeof webhookDeliveries.$inferSelect;

@@ -1,0 +1,72 @@
+import { createPublicClient, createWalletClient, http, type Address, type Chain, type PublicClient } from 'viem';
+import { privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
+import { getConfig } from '../config';
+import { readKeyFile, type KeyFile } from '../key-file';
+import { chainWithRpc, KNOWN_USDC } from './chains';
+import { readDeployment, type DemoToken } from './deployment';
+
+type Holder = { chain?: Chain; publicClient?: PublicClient; keys?: KeyFile; contracts?: KnownContracts };
+const holder = ((globalThis as Record<string, unknown>).__agentMintChain ??= {}) as Holder;
+
+export function getChain(): Chain {
+  const config = getConfig();
+  holder.chain ??= chainWithRpc(config.chain, config.rpcUrl);
+  return holder.chain;
+}
+
+export function getPublicClient(): PublicClient {
+  holder.publicClient ??= createPublicClient({
+    chain: getChain(),
+    transport: http(getConfig().rpcUrl, { retryCount: 2, timeout: 15_000 }),
+    // Anvil mines at once; a short poll keeps receipts fast locally and is harmless on Base (2 s blocks).
+    pollingInterval: getConfig().chain === 'local' ? 100 : 1000,
+  }) as PublicClient;
+  return holder.publicClient;
+}
+
+/** The key file of this install. Cached; `reloadKeys` picks up a rotation. */
+export function getKeys(): KeyFile {
+  holder.keys ??= readKeyFile(getConfig().agentKeyFile);
+  return holder.keys;
+}
+
+export function reloadKeys(): KeyFile {
+  holder.keys = readKeyFile(getConfig().agentKeyFile);
+  return holder.keys;
+}
+
+export function getOperatorAccount(): PrivateKeyAccount {
+  return privateKeyToAccount(getKeys().operatorPrivateKey as `0x${string}`);
+}
+
+/** Accounts whose mint signatures AgentMint can produce: the operator plus any listed signers. */
+export function getMintSignerAccounts(): PrivateKeyAccount[] {
+  const keys = getKeys();
+  return [keys.operatorPrivateKey, ...keys.mintSignerKeys].map((k) => privateKeyToAccount(k as `0x${string}`));
+}
+
+export function getOperatorWalletClient() {
+  return createWalletClient({
+    account: getOperatorAccount(),
+    chain: getChain(),
+    transport: http(getConfig().rpcUrl, { retryCount: 0, timeout: 15_000 }),
+  });
+}
+
+export type KnownContracts = { usdc: Address; tokens: DemoToken[] };
+
+/** USDC and the demo tokens: from the deployment file, USDC_ADDRESS, or Circle's address on Base. */
+export function getKnownContracts(): KnownContracts {
+  holder.contracts ??= loadKnownContracts();
+  return holder.contracts;
+}
+
+function loadKnownContracts(): KnownContracts {
+  const config = getConfig();
+  const deployment = readDeployment(config.deploymentFile);
+  const usdc = config.usdcAddress ?? deployment?.usdc ?? KNOWN_USDC[config.chain];
+  if (!usdc) {
+    throw new Error(`No USDC address: set USDC_ADDRESS or run npm start (deployment file ${config.deploymentFile})`);
+  }
+  return { usdc, tokens: deployment?.tokens ?? [] };
+}

