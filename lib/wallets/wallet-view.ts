@@ -1,0 +1,44 @@
+import { getAddress, type Address } from 'viem';
+import { sumReservedUsdcByWallet } from '@/db/tasks';
+import { updateWalletBalance } from '@/db/wallets';
+import { getPublicClient } from '../chain/clients';
+import { getUsdcBalance } from '../chain/usdc';
+import { getOrCreateAgentWallet } from './agent-wallets';
+
+export type WalletView = {
+  userAddress: Address;
+  agentAddress: Address;
+  /** Decimal strings of base units (USDC 6 decimals, ETH wei). */
+  usdcBalance: string;
+  ethBalance: string;
+  /** What funded/processing tasks still need for their remaining mints. */
+  reservedUsdc: string;
+  /** What the user may withdraw now: max(0, balance − reserved). */
+  refundableUsdc: string;
+};
+
+export async function readWalletAmounts(agentWalletId: string, agentAddress: Address) {
+  const [usdcBalance, ethBalance, reserved] = await Promise.all([
+    getUsdcBalance(agentAddress),
+    getPublicClient().getBalance({ address: agentAddress }),
+    sumReservedUsdcByWallet({ agentWalletId }),
+  ]);
+  const refundable = usdcBalance > reserved ? usdcBalance - reserved : 0n;
+  return { usdcBalance, ethBalance, reserved, refundable };
+}
+
+/** The user's agent wallet (created if absent) with its on-chain balances and what is free. */
+export async function getWalletView(userAddress: string): Promise<WalletView> {
+  const wallet = await getOrCreateAgentWallet(userAddress);
+  const agentAddress = getAddress(wallet.agentAddress);
+  const amounts = await readWalletAmounts(wallet.id, agentAddress);
+  await updateWalletBalance({ id: wallet.id, usdcBalance: amounts.usdcBalance });
+  return {
+    userAddress: getAddress(userAddress),
+    agentAddress,
+    usdcBalance: amounts.usdcBalance.toString(),
+    ethBalance: amounts.ethBalance.toString(),
+    reservedUsdc: amounts.reserved.toString(),
+    refundableUsdc: amounts.refundable.toString(),
+  };
+}
