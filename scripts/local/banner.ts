@@ -1,0 +1,42 @@
+import { createPublicClient, formatUnits, http, type Address } from 'viem';
+import type { Deployment } from '@/lib/chain/deployment';
+import { testUSDCAbi } from '@/lib/chain/contracts.generated';
+import type { Config } from '@/lib/config';
+import { anvilAccount, ANVIL_MNEMONIC } from './anvil';
+import { DEMO_TOKENS } from './deploy';
+
+// The anvil dev keys are public test keys (derived from the well-known "test … junk" mnemonic);
+// printing one is how a newcomer imports a funded account into a browser wallet.
+const DEMO_PRIVATE_KEYS: Record<number, string> = {
+  1: '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d',
+};
+
+export async function printBanner(input: {
+  url: string;
+  config: Config;
+  deployment?: Deployment;
+  demoIndex: number;
+  operator: Address;
+}) {
+  const { url, config, deployment } = input;
+  const lines = ['', '  AgentMint is running', '', `  App        ${url}`];
+  lines.push(`  Chain      ${config.chain} (chain id ${deployment?.chainId ?? '?'}), RPC ${config.rpcUrl}`);
+  if (deployment) {
+    const demo = anvilAccount(input.demoIndex);
+    const client = createPublicClient({ transport: http(config.rpcUrl) });
+    const usdc = await client.readContract({ address: deployment.usdc, abi: testUSDCAbi, functionName: 'balanceOf', args: [demo.address] });
+    lines.push(`  USDC       ${deployment.usdc}`);
+    deployment.tokens.forEach((t, i) => {
+      const terms = DEMO_TOKENS[i];
+      lines.push(`  Token      ${t.symbol.padEnd(4)} ${t.address}${terms ? `  (${formatUnits(terms.pricePerMint, 6)} USDC per mint)` : ''}`);
+    });
+    lines.push(`  Operator   ${input.operator}`);
+    lines.push('', '  Demo account — import it into your browser wallet (public anvil test key, never use it on a real network):');
+    lines.push(`    address      ${demo.address}`);
+    lines.push(`    private key  ${DEMO_PRIVATE_KEYS[input.demoIndex] ?? `(mnemonic "${ANVIL_MNEMONIC}", index ${input.demoIndex})`}`);
+    lines.push(`    balance      ${formatUnits(usdc, 6)} test USDC`);
+    lines.push(`  Wallet network: RPC ${config.rpcUrl}, chain id ${deployment.chainId}, currency ETH`);
+  }
+  lines.push('', '  Press Ctrl-C to stop everything.', '');
+  console.log(lines.join('\n'));
+}

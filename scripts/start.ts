@@ -1,0 +1,116 @@
+// `npm start`: the whole local stack in one process tree — embedded Postgres (when DATABASE_URL
+// is unset), anvil with the contracts (CHAIN=local without RPC_URL), migrations, the web app and
+// one worker. Ctrl-C stops every child; state under DATA_DIR survives for the next start.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { privateKeyToAccount } from 'viem/accounts';
+import { migrateDatabase } from '@/db/migrate';
+import type { Deployment } from '@/lib/chain/deployment';
+import { getConfig } from '@/lib/config';
+import { ensureKeyFile, readKeyFile } from '@/lib/key-file';
+import { startAnvil, stopChild, type Anvil } from './local/anvil';
+import { buildIfStale, nextBin } from './local/next-build';
+import { DEMO_ACCOUNT_INDEX, ensureLocalDeployment, fundOperator } from './local/deploy';
+import { isPortFree, waitFor } from './local/ports';
+import { startPostgres, type LocalPostgres } from './local/postgres';
+import { printBanner } from './local/banner';
+
+const dev = process.argv.includes('--dev');
+const config = getConfig();
+const root = path.resolve(import.meta.dirname, '..');
+const children: ChildProcess[] = [];
+let pg: LocalPostgres | undefined;
+let anvil: Anvil | undefined;
+let stopping = false;
+
+const say = (line: string) => console.log(`[agent-mint] ${line}`);
+
+async function shutdown(code: number) {
+  if (stopping) return;
+  stopping = true;
+  say('stopping…');
+  await Promise.all(children.map((c) => stopChild(c, 10_000)));
+  await anvil?.stop();
+  await pg?.stop();
+  rmSync(path.join(config.dataDir, 'stack.pid'), { force: true });
+  say('stopped');
+  process.exit(code);
+}
+
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
+
+async function requirePort(port: number, what: string, variable: string) {
+  if (!(await isPortFree(port))) {
+    throw new Error(`port ${port} for ${what} is in use (another npm start?). Stop it or set ${variable}.`);
+  }
+}
+
+function run(name: string, command: string, args: string[], env: NodeJS.ProcessEnv) {
+  const child = spawn(command, args, { cwd: root, env, stdio: 'inherit' });
+  children.push(child);
+  child.once('exit', (code, signal) => {
+    if (stopping) return;
+    say(`${name} exited (${signal ?? code}); stopping the stack`);
+    void shutdown(1);
+  });
+  return child;
+}
+
+async function main() {
+  mkdirSync(config.dataDir, { recursive: true });
+  writeFileSync(path.join(config.dataDir, 'stack.pid'), String(process.pid));
+  const env: NodeJS.ProcessEnv = { ...process.env, CHAIN: config.chain, DATA_DIR: config.dataDir };
+
+  if (config.chain === 'local' && ensureKeyFile(config.agentKeyFile)) say(`created key file ${config.agentKeyFile} (mode 0600)`);
+  const keys = readKeyFile(config.agentKeyFile);
+  const operator = privateKeyToAccount(keys.operatorPrivateKey as `0x${string}`).address;
+  env.AGENT_KEY_FILE = config.agentKeyFile;
+
+  if (!config.databaseUrl) {
+    await requirePort(config.pgPort, 'embedded Postgres', 'PG_PORT');
+    say(`starting embedded Postgres on port ${config.pgPort} (${path.join(config.dataDir, 'pg')})`);
+    pg = await startPostgres({ dataDir: path.join(config.dataDir, 'pg'), port: config.pgPort, logFile: path.join(config.dataDir, 'postgres.log') });
+  }
+  const databaseUrl = config.databaseUrl ?? pg!.url;
+  env.DATABASE_URL = databaseUrl;
+  await migrateDatabase(databaseUrl);
+
+  let deployment: Deployment | undefined;
+  if (config.chain === 'local') {
+    if (!config.env.RPC_URL) {
+      await requirePort(config.anvilPort, 'anvil', 'ANVIL_PORT');
+      say(`starting anvil on port ${config.anvilPort}`);
+      anvil = await startAnvil({
+        port: config.anvilPort,
+        stateFile: path.join(config.dataDir, 'anvil-state.json'),
+        logFile: path.join(config.dataDir, 'anvil.log'),
+      });
+    }
+    env.RPC_URL = config.rpcUrl;
+    await fundOperator(config.rpcUrl, operator);
+    const result = await ensureLocalDeployment(config.rpcUrl, config.deploymentFile, operator);
+    deployment = result.deployment;
+    env.DEPLOYMENT_FILE = config.deploymentFile;
+    say(result.fresh ? 'deployed TestUSDC and the demo tokens' : 'reusing the deployed contracts');
+  }
+
+  const port = String(config.port);
+  if (dev) {
+    run('web', process.execPath, [nextBin(root), 'dev', '-p', port], { ...env, NODE_ENV: 'development' });
+  } else {
+    await buildIfStale(root, env);
+    run('web', process.execPath, [nextBin(root), 'start', '-p', port], { ...env, NODE_ENV: 'production' });
+  }
+  run('worker', process.execPath, ['--import', 'tsx', 'worker/index.ts'], env);
+
+  const url = `http://localhost:${port}`;
+  await waitFor(async () => (await fetch(`${url}/health`)).ok, { timeoutMs: 120_000, intervalMs: 500, what: `${url}/health` });
+  await printBanner({ url, config, deployment, demoIndex: DEMO_ACCOUNT_INDEX, operator });
+}
+
+main().catch(async (error) => {
+  console.error(`[agent-mint] failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  await shutdown(1);
+});
