@@ -1,0 +1,64 @@
+// `npm test`: every suite — typecheck, vitest (units + integration on real Postgres/anvil),
+// Playwright e2e in Chromium — then one closing line `N passed, N failed` summing them all.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '..');
+const only = process.argv.slice(2);
+const want = (suite: string) => only.length === 0 || only.includes(suite);
+const totals = { passed: 0, failed: 0, skipped: 0 };
+
+function run(command: string, args: string[]) {
+  const started = Date.now();
+  const result = spawnSync(command, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  process.stdout.write(result.stdout ?? '');
+  process.stderr.write(result.stderr ?? '');
+  return { status: result.status ?? 1, stdout: result.stdout ?? '', seconds: ((Date.now() - started) / 1000).toFixed(0) };
+}
+
+const bin = (name: string) => path.join(root, 'node_modules', '.bin', name);
+
+if (want('typecheck')) {
+  console.log('\n== typecheck (tsc --noEmit)');
+  const { status, seconds } = run(bin('tsc'), ['--noEmit', '-p', '.']);
+  status === 0 ? totals.passed++ : totals.failed++;
+  console.log(`typecheck: ${status === 0 ? 'ok' : 'FAILED'} (${seconds}s)`);
+}
+
+if (want('vitest')) {
+  console.log('\n== vitest (unit + integration on real Postgres and anvil)');
+  const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'agentmint-vitest-')), 'report.json');
+  const { status, seconds } = run(bin('vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`]);
+  if (existsSync(out)) {
+    const report = JSON.parse(readFileSync(out, 'utf8')) as { numPassedTests: number; numFailedTests: number; numPendingTests: number; numTodoTests: number };
+    totals.passed += report.numPassedTests;
+    totals.failed += report.numFailedTests;
+    totals.skipped += report.numPendingTests + report.numTodoTests;
+    // A suite that failed to load has no failed tests but a non-zero exit.
+    if (status !== 0 && report.numFailedTests === 0) totals.failed++;
+  } else {
+    totals.failed++;
+  }
+  console.log(`vitest: exit ${status} (${seconds}s)`);
+}
+
+if (want('e2e')) {
+  console.log('\n== e2e (Playwright, Chromium)');
+  if (existsSync(path.join(root, 'e2e', 'run.ts'))) {
+    const { status, stdout, seconds } = run(process.execPath, ['--import', 'tsx', 'e2e/run.ts']);
+    const summary = [...stdout.matchAll(/^(\d+) passed, (\d+) failed/gm)].at(-1);
+    if (summary) {
+      totals.passed += Number(summary[1]);
+      totals.failed += Number(summary[2]);
+    }
+    if (status !== 0 && (!summary || Number(summary[2]) === 0)) totals.failed++;
+    console.log(`e2e: exit ${status} (${seconds}s)`);
+  } else {
+    console.log('e2e: no e2e/run.ts');
+  }
+}
+
+console.log(`\n${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`);
+process.exit(totals.failed === 0 ? 0 : 1);
