@@ -1,0 +1,113 @@
+import { createRequire } from 'node:module';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { domainSeparator, encodePacked, parseAbi, parseUnits, toHex, type Address, type Hex } from 'viem';
+import { testUSDCAbi } from '@/lib/chain/contracts.generated';
+import { anvilAccount } from '@/scripts/local/anvil';
+import { startTestStack, type TestStack } from '@/test/support/stack';
+import { chainClients, mined, randomNonce, revertOf } from './chain-helpers';
+import { SECP256K1_N, signAuthorization, usdcDomain, vrs, type Authorization } from './usdc-auth';
+
+let stack: TestStack;
+let c: ReturnType<typeof chainClients>;
+let usdc: Address;
+const payer = anvilAccount(1);
+const payee = anvilAccount(2);
+const relayer = anvilAccount(3);
+
+const balanceOf = (account: Address) => c.publicClient.readContract({ address: usdc, abi: testUSDCAbi, functionName: 'balanceOf', args: [account] });
+const args = (a: Authorization) => [a.from, a.to, a.value, a.validAfter, a.validBefore, a.nonce] as const;
+const simulateTransfer = (a: Authorization, signature: Hex) =>
+  c.publicClient.simulateContract({ account: relayer, address: usdc, abi: testUSDCAbi, functionName: 'transferWithAuthorization', args: [...args(a), signature] });
+
+async function authorization(from: Address = payer.address): Promise<Authorization> {
+  const now = (await c.publicClient.getBlock()).timestamp;
+  return { from, to: payee.address, value: parseUnits('2', 6), validAfter: 0n, validBefore: now + 3600n, nonce: randomNonce() };
+}
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  c = chainClients(stack.anvil.url);
+  usdc = stack.deployment.usdc;
+});
+afterAll(() => stack?.stop());
+
+describe('signature malleability', () => {
+  it('refuses the high-s twin of a valid signature, in both overloads', async () => {
+    const a = await authorization();
+    const { v, r, s } = vrs(await signAuthorization(payer, usdc, 'TransferWithAuthorization', a));
+    const highS = toHex(SECP256K1_N - BigInt(s), { size: 32 });
+    const flippedV = v === 27 ? 28 : 27;
+    const packed = encodePacked(['bytes32', 'bytes32', 'uint8'], [r, highS, flippedV]);
+    expect((await revertOf(simulateTransfer(a, packed))).reason).toBe('FiatTokenV2: invalid signature');
+    const split = c.publicClient.simulateContract({ account: relayer, address: usdc, abi: testUSDCAbi, functionName: 'transferWithAuthorization', args: [...args(a), flippedV, r, highS] });
+    expect((await revertOf(split)).reason).toBe('FiatTokenV2: invalid signature');
+    // The low-s original still works: only the malleable form was refused.
+    await simulateTransfer(a, encodePacked(['bytes32', 'bytes32', 'uint8'], [r, s, v]));
+  });
+});
+
+describe('chain id in the domain', () => {
+  it('recomputes DOMAIN_SEPARATOR from block.chainid, so an old-chain signature stops verifying', async () => {
+    const read = () => c.publicClient.readContract({ address: usdc, abi: testUSDCAbi, functionName: 'DOMAIN_SEPARATOR' });
+    expect(await read()).toBe(domainSeparator({ domain: usdcDomain(usdc, 31337) }));
+    const a = await authorization();
+    const oldChainSig = await signAuthorization(payer, usdc, 'TransferWithAuthorization', a, 31337);
+    await simulateTransfer(a, oldChainSig);
+    await c.rpc('anvil_setChainId', [4242]);
+    try {
+      expect(await c.publicClient.getChainId()).toBe(4242);
+      expect(await read()).toBe(domainSeparator({ domain: usdcDomain(usdc, 4242) }));
+      expect((await revertOf(simulateTransfer(a, oldChainSig))).reason).toBe('FiatTokenV2: invalid signature');
+      await simulateTransfer(a, await signAuthorization(payer, usdc, 'TransferWithAuthorization', a, 4242));
+    } finally {
+      await c.rpc('anvil_setChainId', [31337]);
+    }
+    expect(await read()).toBe(domainSeparator({ domain: usdcDomain(usdc, 31337) }));
+  });
+});
+
+// A minimal ERC-1271 wallet: valid when its owner's key signed the digest.
+const MOCK_WALLET = `
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+contract MockWallet {
+    address public immutable owner;
+    constructor(address owner_) { owner = owner_; }
+    function isValidSignature(bytes32 hash, bytes calldata sig) external view returns (bytes4) {
+        if (sig.length != 65) return 0xffffffff;
+        address signer = ecrecover(hash, uint8(sig[64]), bytes32(sig[0:32]), bytes32(sig[32:64]));
+        return signer == owner && signer != address(0) ? bytes4(0x1626ba7e) : bytes4(0xffffffff);
+    }
+}`;
+
+function compileMockWallet(): Hex {
+  const solc = createRequire(import.meta.url)('solc') as { compile(input: string): string };
+  const input = {
+    language: 'Solidity',
+    sources: { 'MockWallet.sol': { content: MOCK_WALLET } },
+    settings: { evmVersion: 'cancun', outputSelection: { '*': { '*': ['evm.bytecode.object'] } } },
+  };
+  const out = JSON.parse(solc.compile(JSON.stringify(input))) as { contracts: Record<string, Record<string, { evm: { bytecode: { object: string } } }>> };
+  return `0x${out.contracts['MockWallet.sol']!.MockWallet!.evm.bytecode.object}`;
+}
+
+describe('ERC-1271 contract wallets', () => {
+  it('accepts a signature the wallet vouches for and refuses one it does not', async () => {
+    const owner = anvilAccount(5);
+    const deployer = c.walletFor(anvilAccount(0));
+    const abi = parseAbi(['constructor(address owner_)']);
+    const receipt = await mined(c.publicClient, await deployer.deployContract({ abi, bytecode: compileMockWallet(), args: [owner.address] }));
+    const wallet = receipt.contractAddress!;
+    await mined(c.publicClient, await deployer.writeContract({ address: usdc, abi: testUSDCAbi, functionName: 'mint', args: [wallet, parseUnits('10', 6)] }));
+
+    const a = await authorization(wallet);
+    expect((await revertOf(simulateTransfer(a, await signAuthorization(anvilAccount(6), usdc, 'TransferWithAuthorization', a)))).reason).toBe(
+      'FiatTokenV2: invalid signature',
+    );
+    const signature = await signAuthorization(owner, usdc, 'TransferWithAuthorization', a);
+    const before = await balanceOf(payee.address);
+    await mined(c.publicClient, await c.walletFor(relayer).writeContract((await simulateTransfer(a, signature)).request));
+    expect(await balanceOf(wallet)).toBe(parseUnits('8', 6));
+    expect(await balanceOf(payee.address)).toBe(before + a.value);
+  });
+});
