@@ -44,6 +44,8 @@ const envSchema = z.object({
   AGENT_MAX_TOPUP_PER_TASK_ETH: z.string().regex(/^\d+(\.\d+)?$/, 'must be a decimal ETH amount').default('0.05'),
   WORKER_ID: optionalString,
   WORKER_METRICS_PORT: z.coerce.number().int().min(1).optional(),
+  /** Test hook: the worker SIGKILLs itself at this point of its Nth batch (`mid-batch:2`). */
+  WORKER_CRASH_AT: z.string().regex(/^(after-ledger-write|after-broadcast|mid-batch)(:\d+)?$/, 'after-ledger-write|after-broadcast|mid-batch[:N]').optional(),
 
   SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   OPENAI_API_KEY: optionalString,
@@ -110,6 +112,7 @@ export function parseConfig(source: Record<string, string | undefined>) {
       agentMaxTopupPerTaskEth: env.AGENT_MAX_TOPUP_PER_TASK_ETH,
       id: env.WORKER_ID,
       metricsPort: env.WORKER_METRICS_PORT,
+      crashAt: env.WORKER_CRASH_AT,
     },
     sessionSecret: env.SESSION_SECRET,
     ai: { apiKey: env.OPENAI_API_KEY, baseUrl: env.OPENAI_BASE_URL, model: env.AI_MODEL },
