@@ -28,6 +28,8 @@ export type TestStackOptions = {
   /** Extra env (e.g. MINT_INTERVAL_MS) for this process and any child it starts. */
   env?: Record<string, string>;
   blockTime?: number;
+  /** Give anvil a state file (`<dir>/anvil-state.json`) so it can be stopped and restarted. */
+  anvilState?: boolean;
   /** Skip the chain (schema-only tests). */
   chain?: boolean;
 };
@@ -58,7 +60,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   let deployment: Deployment = { chainId: 31337, usdc: '0x0000000000000000000000000000000000000000', tokens: [], deployedAt: '' };
   const deploymentFile = path.join(dir, 'deployment.json');
   if (options.chain !== false) {
-    anvil = await startAnvil({ port: await freePort(), blockTime: options.blockTime });
+    const stateFile = options.anvilState ? path.join(dir, 'anvil-state.json') : undefined;
+    anvil = await startAnvil({ port: await freePort(), blockTime: options.blockTime, stateFile });
     await fundOperator(anvil.url, operator);
     deployment = await deployLocalContracts(anvil.url, operator);
     writeDeployment(deploymentFile, deployment);
