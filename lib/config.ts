@@ -65,6 +65,9 @@ const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
+// Never echoed in an error: secrets, and URLs that may carry a password or an API key.
+const SECRET_VARS = new Set(['SESSION_SECRET', 'OPENAI_API_KEY', 'WEBHOOK_SECRET', 'METRICS_TOKEN', 'DATABASE_URL', 'RPC_URL', 'OPENAI_BASE_URL', 'WEBHOOK_URL']);
+
 const defaultRpc = { 'base-sepolia': 'https://sepolia.base.org', base: 'https://mainnet.base.org' } as const;
 
 export function parseConfig(source: Record<string, string | undefined>) {
@@ -73,7 +76,7 @@ export function parseConfig(source: Record<string, string | undefined>) {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const name = i.path.join('.');
-      const got = cleaned[name];
+      const got = SECRET_VARS.has(name) ? undefined : cleaned[name];
       return `  ${name}: ${i.message}${got === undefined ? '' : ` (got ${JSON.stringify(got)})`}`;
     });
     throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
