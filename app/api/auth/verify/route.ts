@@ -1,0 +1,19 @@
+import type { Hex } from 'viem';
+import { createSessionToken, sessionCookie } from '@/lib/auth/session';
+import { claimedAddress, expectedDomain, verifySiwe } from '@/lib/auth/siwe';
+import { json, readJson, route } from '@/lib/http';
+import { clientIp, enforceRateLimit } from '@/lib/rate-limit';
+import { AUTH_LIMIT } from '../limits';
+import { verifyBodySchema } from './schema';
+
+export const dynamic = 'force-dynamic';
+
+/** Checks a signed EIP-4361 message and starts the session cookie; any failed check is a 401. */
+export const POST = route(async (req) => {
+  enforceRateLimit(`auth:verify:ip:${clientIp(req)}`, AUTH_LIMIT);
+  const body = await readJson(req, verifyBodySchema, 'auth');
+  const claimed = claimedAddress(body.message);
+  if (claimed) enforceRateLimit(`auth:verify:address:${claimed}`, AUTH_LIMIT);
+  const { address, chainId } = await verifySiwe({ message: body.message, signature: body.signature as Hex, domain: expectedDomain(req) });
+  return json({ address, chainId }, { headers: { 'set-cookie': sessionCookie(createSessionToken({ address, chainId })) } });
+});

@@ -1,0 +1,85 @@
+import { randomBytes } from 'node:crypto';
+import { getAddress, isAddress, type Address, type Hex } from 'viem';
+import { parseSiweMessage, type SiweMessage } from 'viem/siwe';
+import { consumeAuthNonce, deleteExpiredAuthNonces, insertAuthNonce } from '@/db/auth-nonces';
+import { getChain, getPublicClient } from '../chain/clients';
+import { getConfig } from '../config';
+import { AppError } from '../errors';
+
+export const NONCE_TTL_MS = 10 * 60_000;
+const SWEEP_EVERY_MS = 60_000;
+let lastSweep = 0;
+
+/** A fresh single-use nonce (128 random bits, hex = EIP-4361's alphanumeric), stored 10 minutes. */
+export async function issueNonce(now = Date.now()): Promise<{ nonce: string; expiresAt: string }> {
+  const nonce = randomBytes(16).toString('hex');
+  const expiresAt = new Date(now + NONCE_TTL_MS);
+  await insertAuthNonce({ nonce, expiresAt });
+  if (now - lastSweep > SWEEP_EVERY_MS) {
+    lastSweep = now;
+    // Expired rows are useless; keeping a day of them costs nothing and helps debugging.
+    await deleteExpiredAuthNonces({ before: new Date(now - 24 * 3600_000) });
+  }
+  return { nonce, expiresAt: expiresAt.toISOString() };
+}
+
+/**
+ * The domain a message must name. PUBLIC_URL's host when configured — set it in production:
+ * a Host header is chosen by whoever sends the request, so only a configured origin binds a
+ * signature to this site. Without it (local, tests) the request's Host is used.
+ */
+export function expectedDomain(req: Request): string {
+  const publicUrl = getConfig().publicUrl;
+  if (publicUrl) return new URL(publicUrl).host;
+  return req.headers.get('host') ?? new URL(req.url).host;
+}
+
+/** The address a message claims (unverified), for per-address rate limits before the costly checks. */
+export function claimedAddress(message: string): string | undefined {
+  try {
+    return parseSiweMessage(message).address?.toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
+const fail = (check: string, message: string) => new AppError(`unauthorized:siwe_${check}`, message);
+
+function parse(message: string): Partial<SiweMessage> {
+  try {
+    return parseSiweMessage(message);
+  } catch {
+    throw fail('message', 'The message is not a Sign-In with Ethereum message.');
+  }
+}
+
+/**
+ * Checks an EIP-4361 message and its signature; each failed check answers 401 with a code
+ * naming it. On success the nonce is spent and the signer's address returned.
+ */
+export async function verifySiwe(input: { message: string; signature: Hex; domain: string; now?: Date }): Promise<{ address: Address; chainId: number }> {
+  const now = input.now ?? new Date();
+  const parsed = parse(input.message);
+  if (!parsed.address || !isAddress(parsed.address, { strict: false }) || !parsed.nonce || parsed.version !== '1' || !parsed.chainId) {
+    throw fail('message', 'The message is missing its address, nonce, version or chain id.');
+  }
+  if (parsed.domain !== input.domain) throw fail('domain', `The message is for ${parsed.domain ?? 'no domain'}, not ${input.domain}.`);
+  const chainId = getChain().id;
+  if (parsed.chainId !== chainId) throw fail('chain', `The message is for chain ${parsed.chainId}; this app runs on chain ${chainId}.`);
+  if (parsed.expirationTime && !(parsed.expirationTime.getTime() > now.getTime())) throw fail('expired', 'The message has expired. Sign in again.');
+  if (parsed.notBefore && !(parsed.notBefore.getTime() <= now.getTime())) throw fail('not_yet_valid', 'The message is not valid yet.');
+
+  let valid = false;
+  try {
+    // viem's check covers EOAs and contract wallets (ERC-1271, and ERC-6492 for undeployed ones).
+    valid = await getPublicClient().verifySiweMessage({ message: input.message, signature: input.signature, domain: input.domain, time: now });
+  } catch (cause) {
+    throw new AppError('unavailable:siwe', 'Could not check the signature right now. Try again.', { cause });
+  }
+  if (!valid) throw fail('signature', 'The signature does not match the message and its address.');
+
+  if (!(await consumeAuthNonce({ nonce: parsed.nonce, now }))) {
+    throw fail('nonce', 'The nonce is unknown, expired or already used. Request a new one.');
+  }
+  return { address: getAddress(parsed.address), chainId };
+}
