@@ -1,6 +1,13 @@
-import { and, desc, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, inArray, sql, type ExtractTablesWithRelations } from 'drizzle-orm';
+import type { PgDatabase } from 'drizzle-orm/pg-core';
+import type { PostgresJsQueryResultHKT } from 'drizzle-orm/postgres-js';
 import { getDb, getSql } from './client';
+import { enqueueTaskWebhook } from './webhooks';
+import * as schema from './schema';
 import { aiAgentTasks, aiAgentWallets, type NewTask, type Task, type TaskStatus } from './schema';
+
+/** The pool or an open transaction: a caller holding a transaction passes it to stay on its connection. */
+export type DbExecutor = PgDatabase<PostgresJsQueryResultHKT, typeof schema, ExtractTablesWithRelations<typeof schema>>;
 
 /** A task with its agent wallet's address, the shape every reader needs. */
 export type TaskWithAgent = Task & { agentAddress: string };
@@ -50,19 +57,24 @@ export async function transitionTask({
   from,
   to,
   set = {},
+  db,
 }: {
   id: string;
   from: TaskStatus | TaskStatus[];
   to: TaskStatus;
   set?: Partial<NewTask>;
+  db?: DbExecutor;
 }): Promise<Task | undefined> {
+  // Own transaction unless the caller has one: the webhook outbox row commits with the change.
+  if (!db) return getDb().transaction((tx) => transitionTask({ id, from, to, set, db: tx }));
   const expected = Array.isArray(from) ? from : [from];
-  const [row] = await getDb()
+  const [row] = await db
     .update(aiAgentTasks)
     .set({ ...set, status: to, updatedAt: new Date() })
     .where(and(eq(aiAgentTasks.id, id), inArray(aiAgentTasks.status, expected)))
     .returning();
-  if (row) await notifyTaskEvent(row);
+  if (row && !expected.includes(to)) await enqueueTaskWebhook(db, row);
+  if (row) await notifyTaskEvent(row, db);
   return row;
 }
 
@@ -80,8 +92,10 @@ export function taskEventOf(task: Task): TaskEvent {
 }
 
 /** Tells every listener (SSE streams in any web process) that the task changed. */
-export async function notifyTaskEvent(task: Task) {
-  await getSql()`select pg_notify(${TASK_EVENTS_CHANNEL}, ${JSON.stringify(taskEventOf(task))})`;
+export async function notifyTaskEvent(task: Task, db?: DbExecutor) {
+  // Inside a transaction the notification is delivered on commit, never for a rolled-back change.
+  if (db) await db.execute(sql`select pg_notify(${TASK_EVENTS_CHANNEL}, ${JSON.stringify(taskEventOf(task))})`);
+  else await getSql()`select pg_notify(${TASK_EVENTS_CHANNEL}, ${JSON.stringify(taskEventOf(task))})`;
 }
 
 export async function wakeWorkers(taskId: string) {

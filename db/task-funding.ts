@@ -1,0 +1,76 @@
+import { and, eq, getTableColumns, ne, sql } from 'drizzle-orm';
+import { getDb } from './client';
+import { aiAgentTasks, aiAgentWallets } from './schema';
+import type { DbExecutor, TaskWithAgent } from './tasks';
+
+// First key of the two-int advisory lock: keeps funding locks apart from any other lock user.
+const FUNDING_LOCK_SPACE = 3009;
+
+export class LockBusy extends Error {}
+
+/**
+ * Runs `work` in a transaction holding the funding lock of `userAddress`, across every process
+ * on this database. Funding is serialised per user rather than per task so two tasks can never
+ * both claim one authorization nonce. Waiters poll with try-lock instead of blocking, so they
+ * hold no pooled connection while the holder waits for its receipt.
+ */
+export async function withUserFundingLock<T>(
+  userAddress: string,
+  work: (db: DbExecutor) => Promise<T>,
+  { waitMs }: { waitMs: number },
+): Promise<T> {
+  const deadline = Date.now() + waitMs;
+  const busy = Symbol('busy');
+  for (;;) {
+    const result = await getDb().transaction(async (tx) => {
+      const [row] = await tx.execute<{ locked: boolean }>(
+        sql`select pg_try_advisory_xact_lock(${FUNDING_LOCK_SPACE}, hashtext(${userAddress.toLowerCase()})) as locked`,
+      );
+      if (!row?.locked) return busy;
+      return work(tx);
+    });
+    if (result !== busy) return result as T;
+    if (Date.now() > deadline) throw new LockBusy();
+    await new Promise((r) => setTimeout(r, 50 + Math.random() * 100));
+  }
+}
+
+const withAgent = { ...getTableColumns(aiAgentTasks), agentAddress: aiAgentWallets.agentAddress };
+
+export async function getTaskByIdIn(db: DbExecutor, { id }: { id: string }): Promise<TaskWithAgent | undefined> {
+  const [row] = await db
+    .select(withAgent)
+    .from(aiAgentTasks)
+    .innerJoin(aiAgentWallets, eq(aiAgentTasks.agentWalletId, aiAgentWallets.id))
+    .where(eq(aiAgentTasks.id, id));
+  return row;
+}
+
+/** Another task of this user that already recorded this authorization nonce. */
+export async function getOtherTaskByFundingNonce(
+  db: DbExecutor,
+  { userAddress, nonce, exceptId }: { userAddress: string; nonce: string; exceptId: string },
+) {
+  const [row] = await db
+    .select({ id: aiAgentTasks.id })
+    .from(aiAgentTasks)
+    .where(
+      and(
+        eq(aiAgentTasks.userAddress, userAddress.toLowerCase()),
+        eq(aiAgentTasks.fundingNonce, nonce.toLowerCase()),
+        ne(aiAgentTasks.id, exceptId),
+      ),
+    );
+  return row;
+}
+
+/** Records a funding transfer that landed on a task that is no longer pending (no status change). */
+export async function recordLateFundingTx(
+  db: DbExecutor,
+  { id, txHash, nonce, authorization }: { id: string; txHash: string; nonce: string; authorization: unknown },
+) {
+  await db
+    .update(aiAgentTasks)
+    .set({ fundingTxHash: txHash, fundingAuthorization: authorization, fundingNonce: nonce.toLowerCase(), updatedAt: new Date() })
+    .where(and(eq(aiAgentTasks.id, id), sql`${aiAgentTasks.fundingTxHash} is null`));
+}

@@ -1,0 +1,141 @@
+import { BaseError, ContractFunctionRevertedError, type Hex } from 'viem';
+import { getOtherTaskByFundingNonce, getTaskByIdIn, LockBusy, recordLateFundingTx, withUserFundingLock } from '@/db/task-funding';
+import { getTaskById, transitionTask, wakeWorkers, type DbExecutor, type TaskWithAgent } from '@/db/tasks';
+import { getKnownContracts, getOperatorAccount, getPublicClient } from '../chain/clients';
+import { testUSDCAbi } from '../chain/contracts.generated';
+import {
+  authorizationToJson,
+  chainUnavailable,
+  findAuthorizationTransfer,
+  readChain,
+  verifyAuthorizationSignature,
+  type Authorization,
+} from '../chain/eip3009';
+import { sendOperatorWrite } from '../chain/operator-send';
+import { getUsdcDomain } from '../chain/usdc';
+import { getConfig } from '../config';
+import { AppError } from '../errors';
+import { getLogger } from '../log';
+import { checkAuthorizationTerms, replayOrConflict, type StoredFunding } from './fund-checks';
+
+export type FundTaskInput = { taskId: string; authorization: Authorization; signature: Hex };
+export type FundTaskResult = { txHash: Hex; task: TaskWithAgent };
+
+/**
+ * Pays for a task with the owner's EIP-3009 authorization. Every check runs before anything is
+ * sent; the send, the receipt and the guarded `pending_payment → funded` UPDATE happen under
+ * the owner's funding lock, so the same authorization posted any number of times at once moves
+ * USDC once and every caller sees the same transaction.
+ */
+export async function fundTask(input: FundTaskInput, nowMs = Date.now()): Promise<FundTaskResult> {
+  const task = await getTaskById({ id: input.taskId });
+  if (!task) throw new AppError('not_found:task', `No task with id ${input.taskId}.`);
+  if (task.status !== 'pending_payment') return { ...replayOrConflict(task, input.authorization, input.signature), task };
+  checkAuthorizationTerms(task, input.authorization, nowMs);
+  const domain = await readChain(() => getUsdcDomain());
+  const signature = await verifyAuthorizationSignature({ authorization: input.authorization, signature: input.signature, domain });
+  const stored: StoredFunding = { authorization: authorizationToJson(input.authorization), signature };
+
+  let outcome: Outcome;
+  try {
+    outcome = await withUserFundingLock(task.userAddress, (db) => fundLocked(db, task.id, input.authorization, stored), {
+      waitMs: getConfig().worker.receiptTimeoutMs + 15_000,
+    });
+  } catch (error) {
+    if (error instanceof LockBusy) throw new AppError('conflict:fund', 'Another payment for this user is still being confirmed; try again in a moment.');
+    throw error;
+  }
+  if ('error' in outcome) throw outcome.error;
+  if (outcome.fresh) await wakeWorkers(task.id);
+  return { txHash: outcome.txHash, task: outcome.task };
+}
+
+// Errors that must not roll back what the transaction wrote are returned, not thrown.
+type Outcome = { txHash: Hex; task: TaskWithAgent; fresh: boolean } | { error: AppError };
+
+async function fundLocked(db: DbExecutor, taskId: string, a: Authorization, stored: StoredFunding): Promise<Outcome> {
+  const task = await getTaskByIdIn(db, { id: taskId });
+  if (!task) throw new AppError('not_found:task', `No task with id ${taskId}.`);
+  if (task.status !== 'pending_payment') return { ...replayOrConflict(task, a, stored.signature), task, fresh: false };
+  if (await getOtherTaskByFundingNonce(db, { userAddress: a.from, nonce: a.nonce, exceptId: task.id })) {
+    throw new AppError('conflict:fund', `authorization nonce ${a.nonce} already paid for another task; sign a new authorization.`);
+  }
+
+  const client = getPublicClient();
+  const usdc = getKnownContracts().usdc;
+  const [used, balance] = await readChain(() =>
+    Promise.all([
+      client.readContract({ address: usdc, abi: testUSDCAbi, functionName: 'authorizationState', args: [a.from, a.nonce] }),
+      client.readContract({ address: usdc, abi: testUSDCAbi, functionName: 'balanceOf', args: [a.from] }),
+    ]),
+  );
+  if (used) return adoptSubmitted(db, task, a, stored);
+  if (balance < a.value) {
+    throw new AppError('bad_request:fund', `USDC balance of ${a.from} is ${balance} base units, below the ${a.value} this task costs.`);
+  }
+
+  const args = [a.from, a.to, a.value, a.validAfter, a.validBefore, a.nonce, stored.signature] as const;
+  try {
+    await client.simulateContract({ account: getOperatorAccount(), address: usdc, abi: testUSDCAbi, functionName: 'transferWithAuthorization', args });
+  } catch (error) {
+    throw simulationError(error);
+  }
+
+  let txHash: Hex;
+  try {
+    txHash = await sendOperatorWrite({ address: usdc, abi: testUSDCAbi, functionName: 'transferWithAuthorization', args });
+  } catch (error) {
+    throw new AppError('unavailable:chain', 'The transfer could not be submitted; post the same authorization again to retry.', { cause: error });
+  }
+  let receipt;
+  try {
+    receipt = await client.waitForTransactionReceipt({ hash: txHash, timeout: getConfig().worker.receiptTimeoutMs });
+  } catch (error) {
+    throw new AppError('unavailable:chain', `Transfer ${txHash} is not confirmed yet; post the same authorization again to see the result.`, {
+      cause: error,
+      details: { txHash },
+    });
+  }
+  // Reverted although the simulation passed: someone submitted the authorization in between.
+  if (receipt.status !== 'success') return adoptSubmitted(db, task, a, stored);
+  return markFunded(db, task, a, stored, txHash);
+}
+
+/** The nonce is used on chain: fund the task from that transaction if it paid exactly this. */
+async function adoptSubmitted(db: DbExecutor, task: TaskWithAgent, a: Authorization, stored: StoredFunding): Promise<Outcome> {
+  const txHash = await readChain(() => findAuthorizationTransfer({ authorization: a, since: task.createdAt }));
+  if (!txHash) {
+    throw new AppError('conflict:fund', `authorization nonce ${a.nonce} is already used or cancelled on chain without paying this task; sign a new authorization.`);
+  }
+  getLogger().info({ taskId: task.id, txHash }, 'funding authorization was submitted by someone else; adopting it');
+  return markFunded(db, task, a, stored, txHash);
+}
+
+async function markFunded(db: DbExecutor, task: TaskWithAgent, a: Authorization, stored: StoredFunding, txHash: Hex): Promise<Outcome> {
+  const funded = await transitionTask({
+    id: task.id,
+    from: 'pending_payment',
+    to: 'funded',
+    set: { fundingTxHash: txHash, fundingAuthorization: stored, fundingNonce: a.nonce.toLowerCase(), fundedAt: new Date() },
+    db,
+  });
+  if (funded) return { txHash, task: { ...funded, agentAddress: task.agentAddress }, fresh: true };
+  // Only the payment-timeout cancel can get here (the lock keeps other funders out): keep the
+  // hash so the wallet view can show the USDC as the user's to withdraw.
+  await recordLateFundingTx(db, { id: task.id, txHash, nonce: a.nonce, authorization: stored });
+  const now = await getTaskByIdIn(db, { id: task.id });
+  return {
+    error: new AppError('conflict:task', `Task became ${now?.status ?? 'unavailable'} while the transfer ${txHash} was confirming; the USDC is in your agent wallet and can be withdrawn.`, {
+      details: { status: now?.status, txHash },
+    }),
+  };
+}
+
+function simulationError(error: unknown): AppError {
+  const reverted = error instanceof BaseError ? error.walk((e) => e instanceof ContractFunctionRevertedError) : undefined;
+  if (reverted instanceof ContractFunctionRevertedError) {
+    const reason = reverted.reason ?? reverted.shortMessage;
+    return new AppError('bad_request:fund', `USDC would reject this authorization: ${reason}`, { cause: error });
+  }
+  return chainUnavailable(error);
+}
