@@ -1,0 +1,54 @@
+'use client';
+
+import Link from 'next/link';
+import { useI18n } from '@/lib/i18n/context';
+import type { TaskDto } from '@/lib/web/api';
+import { shortHex } from '@/lib/web/format';
+import { useTask } from '@/lib/web/use-task';
+import { FundButton } from './FundButton';
+import { StatusBadge } from './StatusBadge';
+import { TaskActions } from './TaskActions';
+import { TaskFacts } from './TaskFacts';
+import { TaskProgress } from './TaskProgress';
+import { TxLink } from './TxLink';
+
+/** A task as the chat shows it: the facts, Sign & fund while unpaid, then live progress. */
+export function TaskCard({ task: initial }: { task: TaskDto }) {
+  const { t } = useI18n();
+  const { data } = useTask(initial.id, initial);
+  const task = data ?? initial;
+  return (
+    <section className="card task-card" data-testid="task-card" data-task-id={task.id} data-status={task.status} aria-label={`${t('task.title')} ${shortHex(task.id, 8, 4)}`}>
+      <header className="card-head">
+        <h3>
+          {t('task.title')} <code className="muted">{shortHex(task.id, 8, 4)}</code>
+        </h3>
+        <StatusBadge status={task.status} />
+      </header>
+      <TaskFacts task={task} />
+      {task.status === 'pending_payment' ? (
+        <FundButton taskId={task.id} totalCost={task.totalCost} />
+      ) : (
+        task.status !== 'cancelled' && (
+          <TaskProgress status={task.status} quantity={task.quantity} mintsCompleted={task.mintsCompleted} mintsFailed={task.mintsFailed} />
+        )
+      )}
+      {task.fundingTxHash && (
+        <p className="small">
+          {t('task.fundingTx')}: <TxLink hash={task.fundingTxHash} />
+        </p>
+      )}
+      {task.errorMessage && (task.status === 'failed' || task.status === 'cancelled') && (
+        <p className="error-text" data-testid="task-error">
+          {task.errorMessage}
+        </p>
+      )}
+      <footer className="card-foot">
+        <TaskActions taskId={task.id} status={task.status} cancelRequested={task.cancelRequested} />
+        <Link href={`/tasks/${task.id}`} className="btn btn-ghost btn-small" data-testid="task-details-link">
+          {t('task.details')}
+        </Link>
+      </footer>
+    </section>
+  );
+}

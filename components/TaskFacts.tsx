@@ -1,0 +1,44 @@
+'use client';
+
+import { useI18n } from '@/lib/i18n/context';
+import type { TaskDto } from '@/lib/web/api';
+import { formatCount, formatUsdc, shortHex } from '@/lib/web/format';
+import { useTokenInfo } from '@/lib/web/use-tokens';
+import { CopyButton } from './CopyButton';
+
+/** Token, quantity, unit price, total and agent wallet of a task. */
+export function TaskFacts({ task }: { task: TaskDto }) {
+  const { t, intlLocale } = useI18n();
+  const token = useTokenInfo(task.tokenAddress);
+  return (
+    <dl className="facts">
+      <div>
+        <dt>{t('task.token')}</dt>
+        <dd data-testid="task-token" title={task.tokenAddress}>
+          {token ? `${token.symbol} · ${token.name}` : shortHex(task.tokenAddress)}
+        </dd>
+      </div>
+      <div>
+        <dt>{t('task.quantity')}</dt>
+        <dd data-testid="task-quantity">{formatCount(task.quantity, intlLocale)}</dd>
+      </div>
+      <div>
+        <dt>{t('task.unitPrice')}</dt>
+        <dd data-testid="task-unit-price">{formatUsdc(task.pricePerMint, intlLocale)}</dd>
+      </div>
+      <div>
+        <dt>{t('task.total')}</dt>
+        <dd data-testid="task-total">{formatUsdc(task.totalCost, intlLocale)}</dd>
+      </div>
+      <div className="facts-wide">
+        <dt>{t('task.agentWallet')}</dt>
+        <dd className="row">
+          <code title={task.agentAddress} data-testid="task-agent">
+            {shortHex(task.agentAddress, 8, 6)}
+          </code>
+          <CopyButton value={task.agentAddress} label={t('wallet.copy')} />
+        </dd>
+      </div>
+    </dl>
+  );
+}

@@ -1,0 +1,30 @@
+'use client';
+
+import { useI18n } from '@/lib/i18n/context';
+import { formatCount } from '@/lib/web/format';
+
+type Props = { status: string; quantity: number; mintsCompleted: number; mintsFailed: number };
+
+export function TaskProgress({ status, quantity, mintsCompleted, mintsFailed }: Props) {
+  const { t, intlLocale } = useI18n();
+  const percent = quantity > 0 ? Math.min(100, Math.floor((mintsCompleted * 100) / quantity)) : 0;
+  const label = t('task.progress', { done: formatCount(mintsCompleted, intlLocale), total: formatCount(quantity, intlLocale) });
+  return (
+    <div className="progress-wrap" data-testid="task-progress" data-status={status} data-completed={mintsCompleted}>
+      <div
+        className={`progress progress-${status}`}
+        role="progressbar"
+        aria-valuemin={0}
+        aria-valuemax={quantity}
+        aria-valuenow={mintsCompleted}
+        aria-valuetext={label}
+      >
+        <div className="progress-fill" style={{ width: `${percent}%` }} />
+      </div>
+      <p className="progress-label">
+        <span data-testid="progress-text">{label}</span>
+        {mintsFailed > 0 && <span className="error-text"> · {t('task.progressFailed', { failed: formatCount(mintsFailed, intlLocale) })}</span>}
+      </p>
+    </div>
+  );
+}

@@ -1,0 +1,37 @@
+'use client';
+
+import Link from 'next/link';
+import { useI18n } from '@/lib/i18n/context';
+import type { TaskDto } from '@/lib/web/api';
+import { formatCount, formatDateTime, formatUsdc, shortHex } from '@/lib/web/format';
+import { useTask } from '@/lib/web/use-task';
+import { useTokenInfo } from '@/lib/web/use-tokens';
+import { StatusBadge } from './StatusBadge';
+import { TaskActions } from './TaskActions';
+import { TaskProgress } from './TaskProgress';
+
+export function TaskRow({ task: initial }: { task: TaskDto }) {
+  const { t, intlLocale } = useI18n();
+  const { data } = useTask(initial.id, initial);
+  const task = data ?? initial;
+  const token = useTokenInfo(task.tokenAddress);
+  return (
+    <li className="card task-row" data-testid="task-row" data-task-id={task.id} data-status={task.status}>
+      <div className="task-row-main">
+        <div>
+          <Link href={`/tasks/${task.id}`} className="task-row-title" data-testid="task-row-link">
+            {formatCount(task.quantity, intlLocale)} × {token?.symbol ?? shortHex(task.tokenAddress)}
+          </Link>
+          <p className="muted small">
+            {formatUsdc(task.totalCost, intlLocale)} · {formatDateTime(task.createdAt, intlLocale)}
+          </p>
+        </div>
+        <StatusBadge status={task.status} />
+      </div>
+      {task.status !== 'pending_payment' && task.status !== 'cancelled' && (
+        <TaskProgress status={task.status} quantity={task.quantity} mintsCompleted={task.mintsCompleted} mintsFailed={task.mintsFailed} />
+      )}
+      <TaskActions taskId={task.id} status={task.status} cancelRequested={task.cancelRequested} />
+    </li>
+  );
+}

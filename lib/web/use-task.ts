@@ -1,0 +1,72 @@
+'use client';
+
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect } from 'react';
+import { api, FINAL_STATUSES, type TaskDetail, type TaskDto, type TaskEvent } from './api';
+
+export const taskKey = (id: string) => ['task', id] as const;
+
+/**
+ * One task, kept current: fetched through react-query (so the chat card, the list and the
+ * detail view share it) and, while it is funded or minting, updated from the server-sent
+ * events route. Pending tasks do not hold a stream open: browsers allow only ~6 HTTP/1.1
+ * connections per host, and a chat history can show many unpaid tasks.
+ */
+export function useTask(id: string, initial?: TaskDto) {
+  const queryClient = useQueryClient();
+  const query = useQuery<TaskDetail>({
+    queryKey: taskKey(id),
+    queryFn: () => api.task(id),
+    initialData: initial,
+    initialDataUpdatedAt: 0,
+  });
+  const status = query.data?.status;
+  const live = status === 'funded' || status === 'processing';
+
+  useEffect(() => {
+    if (!live) return;
+    const source = new EventSource(`/api/ai-agent/task/${encodeURIComponent(id)}/events`);
+    const onEvent = (message: MessageEvent<string>) => {
+      let event: Partial<TaskEvent>;
+      try {
+        event = JSON.parse(message.data) as Partial<TaskEvent>;
+      } catch {
+        return;
+      }
+      if (!event.status) return;
+      queryClient.setQueryData<TaskDetail>(taskKey(id), (old) =>
+        old
+          ? {
+              ...old,
+              status: event.status!,
+              mintsCompleted: event.mintsCompleted ?? old.mintsCompleted,
+              mintsFailed: event.mintsFailed ?? old.mintsFailed,
+            }
+          : old,
+      );
+      if (FINAL_STATUSES.includes(event.status)) {
+        source.close();
+        void queryClient.invalidateQueries({ queryKey: taskKey(id) });
+        void queryClient.invalidateQueries({ queryKey: ['tasks'] });
+        void queryClient.invalidateQueries({ queryKey: ['wallet'] });
+      }
+    };
+    source.addEventListener('message', onEvent);
+    for (const name of ['status', 'progress', 'task']) source.addEventListener(name, onEvent as EventListener);
+    // On a dropped stream the browser reconnects by itself; a final status closes it above.
+    return () => source.close();
+  }, [id, live, queryClient]);
+
+  return query;
+}
+
+/** Refetch everything that shows a task after the user changed it. */
+export function useTaskInvalidation() {
+  const queryClient = useQueryClient();
+  return (id: string) =>
+    Promise.all([
+      queryClient.invalidateQueries({ queryKey: taskKey(id) }),
+      queryClient.invalidateQueries({ queryKey: ['tasks'] }),
+      queryClient.invalidateQueries({ queryKey: ['wallet'] }),
+    ]);
+}

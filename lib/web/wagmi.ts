@@ -1,0 +1,33 @@
+import { connectorsForWallets } from '@rainbow-me/rainbowkit';
+import { injectedWallet, walletConnectWallet } from '@rainbow-me/rainbowkit/wallets';
+import { cookieStorage, createConfig, createStorage, http } from 'wagmi';
+import { CHAINS, chainWithRpc, type ChainName } from '@/lib/chain/chains';
+
+/** What the server tells the browser about its chain (see app/layout.tsx). */
+export type ClientChainConfig = { name: ChainName; rpcUrl: string | null };
+
+export function clientChain({ name, rpcUrl }: ClientChainConfig) {
+  return rpcUrl ? chainWithRpc(name, rpcUrl) : CHAINS[name];
+}
+
+/**
+ * wagmi config for the one chain this install runs on. Built without getDefaultConfig, which
+ * needs a WalletConnect project id and the network: the injected wallet (and any EIP-6963
+ * wallet) works offline; WalletConnect appears only when a project id is configured.
+ */
+export function makeWagmiConfig(chainConfig: ClientChainConfig) {
+  const chain = clientChain(chainConfig);
+  const projectId = process.env.NEXT_PUBLIC_WALLETCONNECT_PROJECT_ID;
+  const wallets = projectId ? [injectedWallet, walletConnectWallet] : [injectedWallet];
+  const connectors = connectorsForWallets([{ groupName: 'Wallets', wallets }], {
+    appName: 'AgentMint',
+    projectId: projectId ?? 'agentmint-offline',
+  });
+  return createConfig({
+    chains: [chain],
+    connectors,
+    ssr: true,
+    storage: createStorage({ storage: cookieStorage }),
+    transports: { [chain.id]: http(chainConfig.rpcUrl ?? undefined) },
+  });
+}
