@@ -1,0 +1,28 @@
+import { createSessionToken, SESSION_COOKIE } from '@/lib/auth/session';
+
+export const BASE = 'http://localhost:3000';
+
+export const cookieFor = (address: string) => `${SESSION_COOKIE}=${createSessionToken({ address, chainId: 31337 })}`;
+
+type Handler<P> = (req: Request, ctx: { params: Promise<P> }) => Promise<Response>;
+
+/** Calls a route handler the way Next does, with an optional session cookie and JSON body. */
+export async function call<P>(
+  handler: Handler<P>,
+  path: string,
+  params: P,
+  init: { method?: string; cookie?: string; body?: unknown; headers?: Record<string, string> } = {},
+) {
+  const headers: Record<string, string> = { ...init.headers };
+  if (init.cookie) headers.cookie = init.cookie;
+  let body: string | undefined;
+  if (init.body !== undefined) {
+    body = typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const res = await handler(new Request(`${BASE}${path}`, { method: init.method ?? (body ? 'POST' : 'GET'), headers, body }), {
+    params: Promise.resolve(params),
+  });
+  const text = res.headers.get('content-type')?.includes('json') ? await res.text() : '';
+  return { res, status: res.status, body: text ? JSON.parse(text) : undefined } as { res: Response; status: number; body: any };
+}

@@ -1,0 +1,167 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createSiweMessage } from 'viem/siwe';
+import { insertAuthNonce } from '@/db/auth-nonces';
+import { GET as nonceGET } from '@/app/api/auth/nonce/route';
+import { POST as verifyPOST } from '@/app/api/auth/verify/route';
+import { POST as logoutPOST } from '@/app/api/auth/logout/route';
+import { GET as sessionGET } from '@/app/api/auth/session/route';
+import { enforceRateLimit, resetRateLimits } from '@/lib/rate-limit';
+import { startTestStack, type TestStack } from '../support/stack';
+import { user } from '../support/fixtures';
+import { call } from './helpers';
+
+let stack: TestStack;
+beforeAll(async () => {
+  stack = await startTestStack();
+});
+afterAll(async () => stack?.stop());
+beforeEach(() => resetRateLimits());
+
+const alice = user(1);
+const mallory = user(2);
+
+async function freshNonce(): Promise<string> {
+  const { status, body } = await call(nonceGET as never, '/api/auth/nonce', {});
+  expect(status).toBe(200);
+  return body.nonce;
+}
+
+function message(nonce: string, overrides: Partial<Parameters<typeof createSiweMessage>[0]> = {}) {
+  return createSiweMessage({
+    domain: 'localhost:3000',
+    address: alice.address,
+    statement: 'Sign in to AgentMint',
+    uri: 'http://localhost:3000',
+    version: '1',
+    chainId: 31337,
+    nonce,
+    issuedAt: new Date(),
+    expirationTime: new Date(Date.now() + 5 * 60_000),
+    ...overrides,
+  });
+}
+
+const verify = (body: unknown, headers: Record<string, string> = {}) => call(verifyPOST as never, '/api/auth/verify', {}, { body, headers });
+
+describe('Sign-In with Ethereum', () => {
+  it('signs in with an anvil account, shows the session, and logs out', async () => {
+    const msg = message(await freshNonce());
+    const signature = await alice.signMessage({ message: msg });
+    const { res, status, body } = await verify({ message: msg, signature });
+    expect(status).toBe(200);
+    expect(body).toEqual({ address: alice.address, chainId: 31337 });
+    const setCookie = res.headers.get('set-cookie')!;
+    expect(setCookie).toMatch(/^agentmint_session=[^;]+; Path=\/; HttpOnly; SameSite=Lax; Max-Age=\d+/);
+    const cookie = setCookie.split(';')[0]!;
+
+    const session = await call(sessionGET as never, '/api/auth/session', {}, { cookie });
+    expect(session.status).toBe(200);
+    expect(session.body.address).toBe(alice.address);
+
+    const out = await call(logoutPOST as never, '/api/auth/logout', {}, { method: 'POST', cookie });
+    expect(out.status).toBe(200);
+    expect(out.res.headers.get('set-cookie')).toMatch(/^agentmint_session=; .*Max-Age=0/);
+  });
+
+  it('answers 401 without a session or with a tampered cookie', async () => {
+    expect((await call(sessionGET as never, '/api/auth/session', {})).status).toBe(401);
+    const tampered = await call(sessionGET as never, '/api/auth/session', {}, { cookie: 'agentmint_session=eyJhIjoxfQ.bad' });
+    expect(tampered.status).toBe(401);
+    expect(tampered.body.error.code).toBe('unauthorized:session');
+  });
+
+  it('refuses a replayed nonce', async () => {
+    const msg = message(await freshNonce());
+    const signature = await alice.signMessage({ message: msg });
+    expect((await verify({ message: msg, signature })).status).toBe(200);
+    const replay = await verify({ message: msg, signature });
+    expect(replay.status).toBe(401);
+    expect(replay.body.error.code).toBe('unauthorized:siwe_nonce');
+    expect(replay.res.headers.get('set-cookie')).toBeNull();
+  });
+
+  it('refuses the same nonce presented twice at once: exactly one wins', async () => {
+    const msg = message(await freshNonce());
+    const signature = await alice.signMessage({ message: msg });
+    const results = await Promise.all([1, 2, 3].map(() => verify({ message: msg, signature })));
+    expect(results.map((r) => r.status).sort()).toEqual([200, 401, 401]);
+  });
+
+  it('refuses a nonce the server never issued, and an expired one', async () => {
+    const unknown = message('abcdef0123456789abcdef0123456789');
+    const r1 = await verify({ message: unknown, signature: await alice.signMessage({ message: unknown }) });
+    expect(r1.body.error.code).toBe('unauthorized:siwe_nonce');
+
+    await insertAuthNonce({ nonce: 'expired0123456789', expiresAt: new Date(Date.now() - 1000) });
+    const stale = message('expired0123456789');
+    const r2 = await verify({ message: stale, signature: await alice.signMessage({ message: stale }) });
+    expect(r2.status).toBe(401);
+    expect(r2.body.error.code).toBe('unauthorized:siwe_nonce');
+  });
+
+  it.each([
+    ['a message for another domain', { domain: 'evil.example' }, 'unauthorized:siwe_domain'],
+    ['an expired message', { expirationTime: new Date(Date.now() - 1000), issuedAt: new Date(Date.now() - 60_000) }, 'unauthorized:siwe_expired'],
+    ['another chain id', { chainId: 1 }, 'unauthorized:siwe_chain'],
+    ['a message not valid yet', { notBefore: new Date(Date.now() + 60_000) }, 'unauthorized:siwe_not_yet_valid'],
+  ])('refuses %s with 401', async (_name, overrides, code) => {
+    const nonce = await freshNonce();
+    const msg = message(nonce, overrides);
+    const { status, body } = await verify({ message: msg, signature: await alice.signMessage({ message: msg }) });
+    expect(status).toBe(401);
+    expect(body.error.code).toBe(code);
+    // The nonce survives a refused attempt, so the user can still sign a correct message.
+    const good = message(nonce);
+    expect((await verify({ message: good, signature: await alice.signMessage({ message: good }) })).status).toBe(200);
+  });
+
+  it('checks the domain against the Host header when one is sent', async () => {
+    const msg = message(await freshNonce());
+    const signature = await alice.signMessage({ message: msg });
+    const wrongHost = await verify({ message: msg, signature }, { host: 'other.example' });
+    expect(wrongHost.status).toBe(401);
+    expect(wrongHost.body.error.code).toBe('unauthorized:siwe_domain');
+  });
+
+  it('refuses a signature by another account and a malformed one', async () => {
+    const msg = message(await freshNonce());
+    const byMallory = await verify({ message: msg, signature: await mallory.signMessage({ message: msg }) });
+    expect(byMallory.status).toBe(401);
+    expect(byMallory.body.error.code).toBe('unauthorized:siwe_signature');
+    const garbage = await verify({ message: msg, signature: '0x1234' });
+    expect(garbage.status).toBe(401);
+    expect(garbage.body.error.code).toBe('unauthorized:siwe_signature');
+    const notSiwe = await verify({ message: 'hello', signature: '0x1234' });
+    expect(notSiwe.status).toBe(401);
+    expect(notSiwe.body.error.code).toBe('unauthorized:siwe_message');
+  });
+
+  it('takes JSON bodies only, at most 16 KB, with both fields', async () => {
+    expect((await verify('message=x', { 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(415);
+    expect((await verify({ message: 'x'.repeat(17 * 1024), signature: '0x00' })).status).toBe(413);
+    const missing = await verify({ message: 'x' });
+    expect(missing.status).toBe(400);
+    expect(missing.body.error.code).toBe('bad_request:auth');
+    expect((await verify('{not json')).status).toBe(400);
+  });
+
+  it('rate-limits sign-in per IP with 429 and Retry-After', async () => {
+    const headers = { 'x-forwarded-for': '203.0.113.7, 10.0.0.1' };
+    for (let i = 0; i < 30; i++) expect((await call(nonceGET as never, '/api/auth/nonce', {}, { headers })).status).toBe(200);
+    const limited = await call(nonceGET as never, '/api/auth/nonce', {}, { headers });
+    expect(limited.status).toBe(429);
+    expect(limited.body.error.code).toBe('rate_limited:auth');
+    expect(Number(limited.res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(Number(limited.res.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+    // Another client is unaffected.
+    expect((await call(nonceGET as never, '/api/auth/nonce', {}, { headers: { 'x-forwarded-for': '203.0.113.8' } })).status).toBe(200);
+  });
+
+  it('opens a new window once the old one has passed', () => {
+    const opts = { limit: 2, windowMs: 1000 };
+    enforceRateLimit('t:k', opts, 0);
+    enforceRateLimit('t:k', opts, 10);
+    expect(() => enforceRateLimit('t:k', opts, 20)).toThrow(/Too many requests/);
+    expect(() => enforceRateLimit('t:k', opts, 1001)).not.toThrow();
+  });
+});
