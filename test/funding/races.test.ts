@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getTaskById } from '@/db/tasks';
+import { getKnownContracts, getPublicClient } from '@/lib/chain/clients';
+import { testUSDCAbi } from '@/lib/chain/contracts.generated';
+import { chainClients, mined } from '../contracts/chain-helpers';
+import { createPendingTask, user } from '../support/fixtures';
+import { startTestStack, type TestStack } from '../support/stack';
+import { authorizationFor, authorizationUses, postFund, signAuthorization, usdcBalance } from './helpers';
+
+let stack: TestStack;
+
+beforeAll(async () => {
+  stack = await startTestStack();
+});
+afterAll(async () => stack?.stop());
+
+const operatorNonce = () => getPublicClient().getTransactionCount({ address: stack.operator, blockTag: 'pending' });
+
+describe('fund route under races', () => {
+  it('ten concurrent posts of one authorization move USDC once and all report the same transaction', async () => {
+    const owner = user(4);
+    const task = await createPendingTask({ userAddress: owner.address, token: stack.deployment.tokens[0]!.address, quantity: 9 });
+    const authorization = authorizationFor(task);
+    const signature = await signAuthorization(owner, authorization);
+    const [userBefore, agentBefore, nonceBefore] = await Promise.all([
+      usdcBalance(owner.address),
+      usdcBalance(task.agentAddress as `0x${string}`),
+      operatorNonce(),
+    ]);
+
+    const results = await Promise.all(Array.from({ length: 10 }, () => postFund(task.id, { authorization, signature })));
+
+    const uses = await authorizationUses(getPublicClient(), owner.address, authorization.nonce);
+    expect(uses).toHaveLength(1);
+    const txHash = uses[0]!.transactionHash;
+    for (const r of results) {
+      if (r.status === 200) expect(r.body.txHash).toBe(txHash);
+      else {
+        expect(r.status, JSON.stringify(r.body)).toBe(409);
+        expect(r.body.error.details.txHash).toBe(txHash);
+      }
+    }
+    expect(results.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(1);
+    expect(await operatorNonce()).toBe(nonceBefore + 1);
+    expect(await usdcBalance(owner.address)).toBe(userBefore - BigInt(task.totalCost));
+    expect(await usdcBalance(task.agentAddress as `0x${string}`)).toBe(agentBefore + BigInt(task.totalCost));
+    expect((await getTaskById({ id: task.id }))?.fundingTxHash).toBe(txHash);
+  });
+
+  it('two different authorizations for one task at once: one transfer, the other is told the task is already funded', async () => {
+    const owner = user(5);
+    const task = await createPendingTask({ userAddress: owner.address, token: stack.deployment.tokens[1]!.address, quantity: 4 });
+    const a = authorizationFor(task);
+    const b = authorizationFor(task);
+    const before = await usdcBalance(owner.address);
+    const [ra, rb] = await Promise.all([
+      signAuthorization(owner, a).then((signature) => postFund(task.id, { authorization: a, signature })),
+      signAuthorization(owner, b).then((signature) => postFund(task.id, { authorization: b, signature })),
+    ]);
+    const statuses = [ra.status, rb.status].sort();
+    expect(statuses).toEqual([200, 409]);
+    const winner = ra.status === 200 ? ra : rb;
+    const loser = ra.status === 200 ? rb : ra;
+    expect(loser.body.error.message).toMatch(/already funded/);
+    expect(loser.body.error.details.txHash).toBe(winner.body.txHash);
+    expect(await usdcBalance(owner.address)).toBe(before - BigInt(task.totalCost));
+    const used = await Promise.all(
+      [a, b].map((x) =>
+        getPublicClient().readContract({ address: getKnownContracts().usdc, abi: testUSDCAbi, functionName: 'authorizationState', args: [owner.address, x.nonce] }),
+      ),
+    );
+    expect(used.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('adopts a transfer someone else submitted first (front-running) instead of failing', async () => {
+    const owner = user(6);
+    const frontRunner = user(7);
+    const task = await createPendingTask({ userAddress: owner.address, token: stack.deployment.tokens[0]!.address, quantity: 3 });
+    const authorization = authorizationFor(task);
+    const signature = await signAuthorization(owner, authorization);
+    const before = await usdcBalance(owner.address);
+
+    const { walletFor } = chainClients(stack.anvil.url);
+    const frontRunHash = await walletFor(frontRunner).writeContract({
+      address: getKnownContracts().usdc,
+      abi: testUSDCAbi,
+      functionName: 'transferWithAuthorization',
+      args: [authorization.from, authorization.to, BigInt(authorization.value), 0n, BigInt(authorization.validBefore), authorization.nonce, signature],
+    });
+    await mined(getPublicClient(), frontRunHash);
+    const nonceBefore = await operatorNonce();
+
+    const res = await postFund(task.id, { authorization, signature });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.txHash).toBe(frontRunHash);
+    expect(res.body.task.status).toBe('funded');
+    expect(await operatorNonce()).toBe(nonceBefore);
+    expect(await usdcBalance(owner.address)).toBe(before - BigInt(task.totalCost));
+    const row = await getTaskById({ id: task.id });
+    expect(row?.status).toBe('funded');
+    expect(row?.fundingTxHash).toBe(frontRunHash);
+  });
+});
