@@ -91,8 +91,8 @@ describe('GET /api/ai-agent/task/:taskId/events', () => {
     const streams = await Promise.all(tasks.map((t, i) => open(t.id, cookieFor(alice), aborts[i]!.signal)));
     for (const s of streams) expect((await frames(s)()).status).toBe('pending_payment');
     expect(countTaskEventSubscribers()).toBe(3);
-    const [{ count }] = await getSql()`select count(*)::int as count from pg_stat_activity where query ilike 'listen%'`;
-    expect(count).toBe(1);
+    const rows = await getSql()`select count(*)::int as count from pg_stat_activity where query ilike 'listen%'`;
+    expect(rows[0]!.count).toBe(1);
     for (const a of aborts) a.abort();
     expect(countTaskEventSubscribers()).toBe(0);
   });
