@@ -20,6 +20,10 @@ const nextConfig = {
     resolveAlias: {
       // wagmi's Base Account connector pulls @coinbase/cdp-sdk, which imports these optional
       // x402 peers; AgentMint never uses x402 payments, so they resolve to an empty module.
+      // @base-org/account uses only CdpClient (subscription charges); the stub keeps the whole
+      // SDK and its Solana/x402 peers out of the bundle (static named imports of the empty
+      // module fail Turbopack's export check).
+      '@coinbase/cdp-sdk': './lib/stubs/cdp-sdk.js',
       '@x402/core': emptyModule,
       '@x402/core/client': emptyModule,
       '@x402/core/schemas': emptyModule,
