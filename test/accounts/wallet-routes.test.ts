@@ -47,8 +47,8 @@ describe('GET /api/ai-agent/wallet/:userAddress', () => {
     expect(stranger.body.error.code).toBe('not_found:wallet');
     const own = await view(alice.address, cookieFor(alice.address));
     expect(own.status).toBe(200);
-    expect(own.body.wallet).toMatchObject({ userAddress: alice.address, usdcBalance: '0', reservedUsdc: '0', refundableUsdc: '0' });
-    expect(own.body.wallet.agentAddress).toMatch(/^0x[0-9a-fA-F]{40}$/);
+    expect(own.body).toMatchObject({ userAddress: alice.address, usdcBalance: '0', reservedUsdc: '0', refundableUsdc: '0' });
+    expect(own.body.agentAddress).toMatch(/^0x[0-9a-fA-F]{40}$/);
     expect(JSON.stringify(own.body)).not.toMatch(/encrypted|privateKey/i);
   });
 
@@ -58,7 +58,7 @@ describe('GET /api/ai-agent/wallet/:userAddress', () => {
     await fundedTask(carol.address); // needs 1_000_000
     await fundedTask(carol.address, 'processing'); // 6 of 10 left: 600_000
     const { body } = await view(carol.address, cookieFor(carol.address));
-    expect(body.wallet).toMatchObject({ usdcBalance: '3000000', reservedUsdc: '1600000', refundableUsdc: '1400000' });
+    expect(body).toMatchObject({ usdcBalance: '3000000', reservedUsdc: '1600000', refundableUsdc: '1400000' });
   });
 });
 

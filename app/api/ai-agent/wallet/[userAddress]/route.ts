@@ -9,5 +9,5 @@ export const GET = route<{ userAddress: string }>(async (req, { params }) => {
   const userAddress = parseWith(addressParam, (await params).userAddress, 'bad_request:user_address');
   const session = requireSession(req);
   requireSameUser(session, userAddress, 'wallet');
-  return json({ wallet: await getWalletView(session.address) });
+  return json(await getWalletView(session.address));
 });
