@@ -1,0 +1,35 @@
+import type { TaskDto } from '../../tasks/serialize';
+import type { WalletView } from '../../wallets/wallet-view';
+import { taskCreatedReply, type Lang } from '../format';
+import { cancelledText, errorText, retriedText, taskListText, taskStatusText, walletText } from './replies';
+
+export type ToolOutcome = { toolCallId: string; toolName: string; input: unknown; output?: unknown };
+
+type Output = { error?: string; task?: TaskDto; tasks?: TaskDto[]; wallet?: WalletView; token?: { symbol?: string } };
+
+/** The final text of a turn, written from the last tool's output. */
+export function composeFromResult(outcome: ToolOutcome, lang: Lang): string {
+  const output = (outcome.output ?? {}) as Output;
+  if (typeof output.error === 'string') return errorText(output.error, lang, outcome.toolName);
+  switch (outcome.toolName) {
+    case 'createMintTask':
+      if (output.task) return taskCreatedReply(output.task, lang, output.token?.symbol);
+      break;
+    case 'listTasks':
+      if (output.tasks) return taskListText(output.tasks, lang);
+      break;
+    case 'getTask':
+      if (output.task) return taskStatusText(output.task, lang);
+      break;
+    case 'cancelTask':
+      if (output.task) return cancelledText(output.task, lang);
+      break;
+    case 'retryTask':
+      if (output.task) return retriedText(output.task, lang);
+      break;
+    case 'getAgentWallet':
+      if (output.wallet) return walletText(output.wallet, lang);
+      break;
+  }
+  return errorText('unexpected tool result', lang, outcome.toolName);
+}

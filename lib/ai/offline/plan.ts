@@ -1,0 +1,73 @@
+import type { Lang } from '../format';
+import { parseUtterance, type KnownToken, type Utterance } from './intent';
+
+// What the offline model does with a conversation: the user turns are read oldest first, so a
+// mint request missing its address or quantity is completed by a later turn that only gives
+// the missing value ("我想 mint 100 个 token" … "0x1234…"). Any other request drops it.
+
+export type ChatToolCall = { toolName: string; input: Record<string, unknown> };
+
+export type Action =
+  | { kind: 'tool'; call: ChatToolCall }
+  | { kind: 'last'; toolName: 'getTask' | 'cancelTask' | 'retryTask' }
+  | { kind: 'ask'; tokenAddress?: string; symbol?: string; quantity?: number }
+  | { kind: 'say'; what: 'help' | 'transfer' | 'foreign' | 'unknown' };
+
+export type TurnPlan = { lang: Lang; action: Action };
+
+type PendingMint = { tokenAddress?: string; symbol?: string; quantity?: number };
+
+function mintAction(slots: PendingMint): { action: Action; pending?: PendingMint } {
+  if (slots.tokenAddress && slots.quantity !== undefined) {
+    return { action: { kind: 'tool', call: { toolName: 'createMintTask', input: { tokenAddress: slots.tokenAddress, quantity: slots.quantity } } } };
+  }
+  return { action: { kind: 'ask', ...slots }, pending: slots };
+}
+
+const merge = (pending: PendingMint | undefined, u: Utterance): PendingMint => ({
+  tokenAddress: u.tokenAddress ?? pending?.tokenAddress,
+  symbol: u.tokenAddress ? u.symbol : pending?.symbol,
+  quantity: u.quantity ?? pending?.quantity,
+});
+
+function actionFor(u: Utterance, pending: PendingMint | undefined): { action: Action; pending?: PendingMint } {
+  switch (u.intent) {
+    case 'mint':
+      return mintAction(merge(pending, u));
+    case 'fragment':
+      if (pending || u.tokenAddress) return mintAction(merge(pending, u));
+      return { action: { kind: 'say', what: 'unknown' } };
+    case 'wallet':
+      return { action: { kind: 'tool', call: { toolName: 'getAgentWallet', input: {} } } };
+    case 'list':
+      return { action: { kind: 'tool', call: { toolName: 'listTasks', input: { limit: 5 } } } };
+    case 'status':
+    case 'cancel':
+    case 'retry': {
+      const toolName = u.intent === 'status' ? 'getTask' : u.intent === 'cancel' ? 'cancelTask' : 'retryTask';
+      if (u.taskId) return { action: { kind: 'tool', call: { toolName, input: { taskId: u.taskId } } } };
+      return { action: { kind: 'last', toolName } };
+    }
+    case 'help':
+    case 'transfer':
+    case 'foreign':
+      return { action: { kind: 'say', what: u.intent } };
+    default:
+      return { action: { kind: 'say', what: 'unknown' } };
+  }
+}
+
+/** The action for the newest user turn, given every user turn of the conversation. */
+export function planTurn(userTexts: string[], tokens: KnownToken[]): TurnPlan {
+  let pending: PendingMint | undefined;
+  let action: Action = { kind: 'say', what: 'help' };
+  let lang: Lang | undefined;
+  for (const text of userTexts) {
+    const u = parseUtterance(text, tokens);
+    const next = actionFor(u, pending);
+    action = next.action;
+    pending = next.pending;
+    lang = u.lang ?? lang;
+  }
+  return { lang: lang ?? 'en', action };
+}

@@ -1,0 +1,151 @@
+import type { TaskDto } from '../../tasks/serialize';
+import type { WalletView } from '../../wallets/wallet-view';
+import { formatEth, formatUsdc, shortAddress, statusLabel, taskCreatedReply, taskLine, type Lang } from '../format';
+import type { Action } from './plan';
+
+// The offline model's words. Every reply exists in English and Chinese; the facts come from
+// tool output only, so the model can never state an address or amount it did not read.
+
+const t = (lang: Lang, en: string, zh: string) => (lang === 'zh' ? zh : en);
+
+export function helpText(lang: Lang): string {
+  return t(
+    lang,
+    [
+      'I mint paid-mint tokens for you in bulk from your own AI agent wallet. Try:',
+      '• "mint 100 of 0x…" (token address and quantity, 1–1000)',
+      '• "my wallet" — agent address, balances, withdrawable USDC',
+      '• "my tasks" — your latest tasks',
+      '• "status / cancel / retry <task id>" or "cancel the last task"',
+    ].join('\n'),
+    [
+      '我可以用你自己的 AI Agent 钱包批量 mint 付费代币。可以这样说：',
+      '• "帮我 mint 0x… 100 次"（token 地址和数量，1–1000）',
+      '• "我的钱包" —— Agent 地址、余额、可提取的 USDC',
+      '• "我的任务" —— 最近的任务',
+      '• "查询 / 取消 / 重试 <任务ID>"，或"取消最近的任务"',
+    ].join('\n'),
+  );
+}
+
+export function sayText(action: Extract<Action, { kind: 'say' | 'ask' }>, lang: Lang): string {
+  if (action.kind === 'ask') {
+    if (!action.tokenAddress && action.quantity === undefined) {
+      return t(lang, 'Which token, and how many mints? For example: "mint 100 of 0x…".', '请告诉我 token 地址和 mint 数量，例如："帮我 mint 0x… 100 次"。');
+    }
+    if (!action.tokenAddress) {
+      return t(
+        lang,
+        `Got it: ${action.quantity} mints. Which token? Send me its contract address (0x…).`,
+        `好的，${action.quantity} 次。请告诉我 token 地址（0x 开头的合约地址）。`,
+      );
+    }
+    const token = `${shortAddress(action.tokenAddress)}${action.symbol ? ` (${action.symbol})` : ''}`;
+    return t(lang, `How many mints of ${token}? (1–1000)`, `要 mint 多少次 ${token}？（1–1000）`);
+  }
+  switch (action.what) {
+    case 'transfer':
+      return t(
+        lang,
+        'I can’t send or transfer funds anywhere. I only create and manage mint tasks for your own signed-in account; unspent USDC can be withdrawn to your own wallet from the wallet panel.',
+        '我不能向任何地址转账或发送资金。我只能为你当前登录的账户创建和管理 mint 任务；未用完的 USDC 可以在钱包面板中提取回你自己的钱包。',
+      );
+    case 'foreign':
+      return t(
+        lang,
+        'I can only act for your own signed-in account: tasks I create are yours and paid from your own agent wallet. Tell me the token address and how many mints.',
+        '我只能为你当前登录的账户操作：创建的任务属于你，并由你自己的 Agent 钱包支付。请告诉我 token 地址和 mint 数量。',
+      );
+    case 'help':
+      return helpText(lang);
+    default:
+      return `${t(lang, 'I didn’t catch that.', '我没有理解你的意思。')}\n${helpText(lang)}`;
+  }
+}
+
+const ERRORS_ZH: Array<[RegExp, (m: RegExpMatchArray) => string]> = [
+  [/^not found$/, () => '没有找到这个任务（只能查看你自己的任务）。'],
+  [/^Quantity must be/, () => '数量必须是 1 到 1000 之间的整数。'],
+  [/^The token address must be/, () => 'token 地址格式不对，应为 0x 加 40 个十六进制字符。'],
+  [/^There is no contract/, () => '这个地址上没有合约，请检查 token 地址。'],
+  [/is not a paid-mint token/, () => '这个合约不是付费 mint 代币（缺少 pricePerMint、mintSigner 等接口）。'],
+  [/is paid in .*not in the USDC/, () => '这个代币不是用本服务的 USDC 支付的。'],
+  [/^Only (\d+) mints are left/, (m) => `剩余可 mint 数量不足：只剩 ${m[1]} 次。`],
+  [/cannot mint this token/, () => 'AgentMint 无法 mint 这个代币：它的铸造签名者不是本服务持有的密钥。'],
+  [/^Task is already (\w+)/, (m) => `任务已经是 ${m[1]} 状态，无法取消。`],
+  [/^Only a failed task can be retried; this one is (\w+)/, (m) => `只有失败的任务可以重试；这个任务当前是 ${m[1]} 状态。`],
+];
+
+/** A tool's error in the user's language; our English messages have Chinese counterparts. */
+export function errorText(error: string, lang: Lang, toolName: string): string {
+  const prefix = toolName === 'createMintTask' ? t(lang, 'I couldn’t create the task: ', '无法创建任务：') : '';
+  if (lang === 'zh') {
+    for (const [pattern, zh] of ERRORS_ZH) {
+      const m = error.match(pattern);
+      if (m) return `❌ ${prefix}${zh(m)}`;
+    }
+    return `❌ 操作失败：${error}`;
+  }
+  if (error === 'not found') return '❌ I couldn’t find that task among yours.';
+  return `❌ ${prefix}${error}`;
+}
+
+export function noTasksText(lang: Lang): string {
+  return t(lang, 'You have no tasks yet. Say for example "mint 100 of 0x…".', '你还没有任务。可以说："帮我 mint 0x… 100 次"。');
+}
+
+export function taskListText(tasks: TaskDto[], lang: Lang): string {
+  if (!tasks.length) return noTasksText(lang);
+  const head = t(lang, `Your latest ${tasks.length} task(s):`, `你最近的 ${tasks.length} 个任务：`);
+  return [head, ...tasks.map((task) => taskLine(task, lang))].join('\n');
+}
+
+export function taskStatusText(task: TaskDto, lang: Lang): string {
+  const lines = [
+    t(lang, `Task ${task.id}: ${statusLabel(task.status, lang)}`, `任务 ${task.id}：${statusLabel(task.status, lang)}`),
+    t(
+      lang,
+      `Progress: ${task.mintsCompleted}/${task.quantity} minted${task.mintsFailed ? `, ${task.mintsFailed} failed` : ''}`,
+      `进度：${task.mintsCompleted}/${task.quantity}${task.mintsFailed ? `，失败 ${task.mintsFailed}` : ''}`,
+    ),
+    `Token: ${shortAddress(task.tokenAddress)} · ${t(lang, 'total', '总成本')} ${formatUsdc(task.totalCost)} USDC`,
+  ];
+  if (task.status === 'pending_payment') {
+    lines.push(t(lang, `Waiting for your one signature to fund ${task.agentAddress}.`, `等待你签名一次，向 ${task.agentAddress} 转入 USDC。`));
+  }
+  if (task.cancelRequested && task.status === 'processing') {
+    lines.push(t(lang, 'Cancel requested: minting stops after the current batch.', '已请求取消：当前批次完成后停止。'));
+  }
+  if (task.errorMessage) lines.push(t(lang, `Error: ${task.errorMessage}`, `错误：${task.errorMessage}`));
+  return lines.join('\n');
+}
+
+export function cancelledText(task: TaskDto, lang: Lang): string {
+  if (task.status === 'processing') {
+    return t(lang, `🛑 Cancel requested for task ${task.id}: minting stops after the current batch.`, `🛑 已请求取消任务 ${task.id}：当前批次完成后停止。`);
+  }
+  return t(
+    lang,
+    `🛑 Task ${task.id} is cancelled. Any unspent USDC stays in your agent wallet and can be withdrawn.`,
+    `🛑 任务 ${task.id} 已取消。未用完的 USDC 留在你的 Agent 钱包中，可以提取。`,
+  );
+}
+
+export function retriedText(task: TaskDto, lang: Lang): string {
+  return t(
+    lang,
+    `🔁 Task ${task.id} is queued again (${task.mintsCompleted}/${task.quantity} already minted; those are not repeated).`,
+    `🔁 任务 ${task.id} 已重新排队（已完成 ${task.mintsCompleted}/${task.quantity}，不会重复 mint）。`,
+  );
+}
+
+export function walletText(w: WalletView, lang: Lang): string {
+  return [
+    t(lang, `Your AI Agent wallet: ${w.agentAddress}`, `你的 AI Agent 钱包：${w.agentAddress}`),
+    `USDC: ${formatUsdc(w.usdcBalance)} · ETH: ${formatEth(w.ethBalance)}`,
+    t(lang, `Reserved by running tasks: ${formatUsdc(w.reservedUsdc)} USDC`, `运行中任务占用：${formatUsdc(w.reservedUsdc)} USDC`),
+    t(lang, `Withdrawable: ${formatUsdc(w.refundableUsdc)} USDC`, `可提取：${formatUsdc(w.refundableUsdc)} USDC`),
+  ].join('\n');
+}
+
+export { taskCreatedReply };

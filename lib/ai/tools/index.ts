@@ -1,0 +1,26 @@
+import type { InferUITools, UIDataTypes, UIMessage } from 'ai';
+import { cancelTaskTool } from './cancel-task';
+import { createMintTaskTool } from './create-mint-task';
+import { getAgentWalletTool } from './get-agent-wallet';
+import { getTaskTool } from './get-task';
+import { listTasksTool } from './list-tasks';
+import { retryTaskTool } from './retry-task';
+import type { ChatSession } from './session';
+
+export type { ChatSession } from './session';
+
+/** Every tool bound to the session user; the names are what the page renders (`tool-createMintTask`). */
+export function buildChatTools(session: ChatSession) {
+  return {
+    createMintTask: createMintTaskTool(session),
+    listTasks: listTasksTool(session),
+    getTask: getTaskTool(session),
+    cancelTask: cancelTaskTool(session),
+    retryTask: retryTaskTool(session),
+    getAgentWallet: getAgentWalletTool(session),
+  };
+}
+
+export type ChatTools = ReturnType<typeof buildChatTools>;
+export type ChatToolName = keyof ChatTools;
+export type ChatUIMessage = UIMessage<unknown, UIDataTypes, InferUITools<ChatTools>>;

@@ -1,0 +1,30 @@
+import { tool } from 'ai';
+import { z } from 'zod';
+import { listTasksByUser } from '@/db/tasks';
+import { TASK_STATUSES } from '@/db/schema';
+import { toTaskDto } from '../../tasks/serialize';
+import { toToolError } from './errors';
+import type { ChatSession } from './session';
+
+export const listTasksInput = z.object({
+  limit: z.number().int().optional().describe('How many of the newest tasks to show (1–20, default 5).'),
+  status: z.enum(TASK_STATUSES).optional().describe('Only tasks in this status.'),
+});
+
+export const listTasksTool = (session: ChatSession) =>
+  tool({
+    description: "List the signed-in user's mint tasks, newest first.",
+    inputSchema: listTasksInput,
+    execute: async ({ limit, status }) => {
+      try {
+        const rows = await listTasksByUser({
+          userAddress: session.userAddress,
+          limit: Math.min(20, Math.max(1, limit ?? 5)),
+          status: status ? [status] : undefined,
+        });
+        return { tasks: rows.map(toTaskDto) };
+      } catch (error) {
+        return toToolError(error, 'listTasks');
+      }
+    },
+  });

@@ -1,0 +1,76 @@
+import { getAddress, isAddress, type Address } from 'viem';
+import { getTaskById, insertTask, type TaskWithAgent } from '@/db/tasks';
+import { getChain, getKnownContracts, getMintSignerAccounts, getPublicClient } from '../chain/clients';
+import { readPaidMintToken, type PaidMintTokenInfo } from '../chain/tokens';
+import { AppError } from '../errors';
+import { getOrCreateAgentWallet } from '../wallets/agent-wallets';
+
+export const MIN_QUANTITY = 1;
+export const MAX_QUANTITY = 1000;
+
+const refuse = (message: string, details?: Record<string, unknown>) => new AppError('bad_request:task', message, { details });
+
+/**
+ * Checks everything the chain can tell us about the token before anything is stored: a
+ * contract, the paid-mint interface paid in our USDC, enough supply left, and a mint signer
+ * whose key this install holds (otherwise the worker could never produce a mint signature).
+ */
+export async function validateMintToken(tokenAddress: string, quantity: number): Promise<PaidMintTokenInfo> {
+  if (!Number.isInteger(quantity) || quantity < MIN_QUANTITY || quantity > MAX_QUANTITY) {
+    throw refuse(`Quantity must be a whole number from ${MIN_QUANTITY} to ${MAX_QUANTITY}.`);
+  }
+  if (!isAddress(tokenAddress, { strict: false })) throw refuse('The token address must be 0x followed by 40 hex characters.');
+  const address = getAddress(tokenAddress);
+
+  const code = await getPublicClient().getCode({ address });
+  if (!code || code === '0x') throw refuse(`There is no contract at ${address} on this chain.`);
+
+  let info: PaidMintTokenInfo;
+  try {
+    info = await readPaidMintToken(address);
+  } catch (cause) {
+    throw new AppError('bad_request:task', `The contract at ${address} is not a paid-mint token (it lacks pricePerMint, mintSigner and the other mint views).`, {
+      cause,
+    });
+  }
+
+  const usdc = getKnownContracts().usdc;
+  if (info.paymentToken.toLowerCase() !== usdc.toLowerCase()) {
+    throw refuse(`This token is paid in ${info.paymentToken}, not in the USDC this service uses (${getAddress(usdc)}).`);
+  }
+  const remaining = info.maxMintCount > info.mintCount ? info.maxMintCount - info.mintCount : 0n;
+  if (remaining < BigInt(quantity)) {
+    throw refuse(`Only ${remaining} mints are left on this token; ask for ${remaining} or fewer.`, { remaining: remaining.toString() });
+  }
+  const signers = getMintSignerAccounts().map((a) => a.address.toLowerCase());
+  if (!signers.includes(info.mintSigner.toLowerCase())) {
+    throw refuse(`AgentMint cannot mint this token: its mint signer ${info.mintSigner} is not a key this service holds.`);
+  }
+  return info;
+}
+
+/** Creates a pending_payment task for the user once the token passed every on-chain check. */
+export async function createMintTask({
+  userAddress,
+  tokenAddress,
+  quantity,
+}: {
+  userAddress: Address | string;
+  tokenAddress: string;
+  quantity: number;
+}): Promise<TaskWithAgent & { token: PaidMintTokenInfo }> {
+  const info = await validateMintToken(tokenAddress, quantity);
+  const wallet = await getOrCreateAgentWallet(userAddress);
+  const inserted = await insertTask({
+    userAddress: userAddress.toLowerCase(),
+    agentWalletId: wallet.id,
+    chainId: getChain().id,
+    tokenAddress: info.address.toLowerCase(),
+    quantity,
+    pricePerMint: info.pricePerMint.toString(),
+    totalCost: (info.pricePerMint * BigInt(quantity)).toString(),
+  });
+  const task = await getTaskById({ id: inserted.id });
+  if (!task) throw new Error(`task ${inserted.id} vanished right after insert`);
+  return { ...task, token: info };
+}
