@@ -1,5 +1,7 @@
-import { getSql } from './client';
-import { TASK_STATUSES, type TaskStatus } from './schema';
+import { asc, desc, eq, getTableColumns, inArray } from 'drizzle-orm';
+import { getDb, getSql } from './client';
+import { aiAgentMintRecords, aiAgentTasks, aiAgentWallets, TASK_STATUSES, type TaskStatus } from './schema';
+import type { TaskWithAgent } from './tasks';
 
 // Read-only aggregates for metrics, the stats API, the admin page and the ops command.
 // Days are UTC calendar days; gas is Σ gas_used × effective_gas_price over the mint ledger
@@ -82,4 +84,21 @@ export async function listDailyStats({ days, now = new Date() }: { days: number;
     avgTaskSeconds: r.avg_s === null ? null : Math.round(Number(r.avg_s) * 10) / 10,
     gasSpentWei: r.gas,
   }));
+}
+
+/** Every user's tasks, newest first, optionally by status: the operator's view of the queue. */
+export async function listTasksForOperator({ status, limit }: { status?: TaskStatus[]; limit: number }): Promise<TaskWithAgent[]> {
+  return getDb()
+    .select({ ...getTableColumns(aiAgentTasks), agentAddress: aiAgentWallets.agentAddress })
+    .from(aiAgentTasks)
+    .innerJoin(aiAgentWallets, eq(aiAgentTasks.agentWalletId, aiAgentWallets.id))
+    .where(status?.length ? inArray(aiAgentTasks.status, status) : undefined)
+    .orderBy(desc(aiAgentTasks.createdAt))
+    .limit(limit);
+}
+
+/** A task's mint ledger in sequence order (no raw transactions: they are long and not useful here). */
+export async function listLedgerByTask({ taskId }: { taskId: string }) {
+  const { rawTransaction: _raw, ...columns } = getTableColumns(aiAgentMintRecords);
+  return getDb().select(columns).from(aiAgentMintRecords).where(eq(aiAgentMintRecords.taskId, taskId)).orderBy(asc(aiAgentMintRecords.sequenceNumber));
 }

@@ -1,0 +1,143 @@
+import { formatEther, formatUnits, getAddress } from 'viem';
+import { listLedgerByTask, listTasksForOperator } from '@/db/stats';
+import { TASK_STATUSES, type TaskStatus } from '@/db/schema';
+import { getTaskById } from '@/db/tasks';
+import { getWalletByUser } from '@/db/wallets';
+import { listWebhookDeliveries } from '@/db/webhooks';
+import { AppError } from '../errors';
+import { getStatsReport } from '../stats/daily-stats';
+import { cancelTask } from '../tasks/cancel-task';
+import { retryTask } from '../tasks/retry-task';
+import { toTaskDto } from '../tasks/serialize';
+import { readWalletAmounts } from '../wallets/wallet-view';
+import { checkOperatorBalance } from './operator-balance';
+import { keyValues, table } from './table';
+
+// The operator's commands, each returning what `--json` prints and what a terminal shows.
+// Retry and cancel go through the same guarded lib/tasks functions as the user routes, acting
+// as the task's own user, so an operator can never move a task the lifecycle forbids.
+
+export type CommandResult = { json: unknown; text: string };
+export class UsageError extends Error {}
+
+const short = (a: string | null | undefined) => (a ? `${a.slice(0, 6)}…${a.slice(-4)}` : '');
+const usdc = (v: string) => formatUnits(BigInt(v), 6);
+const when = (d: Date | string | null | undefined) => (d ? new Date(d).toISOString().replace('T', ' ').slice(0, 19) : '');
+const plain = (rows: object[]) => JSON.parse(JSON.stringify(rows, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
+
+export function parseStatuses(value: string | undefined): TaskStatus[] | undefined {
+  if (!value) return undefined;
+  const statuses = value.split(',').map((s) => s.trim());
+  const bad = statuses.filter((s) => !(TASK_STATUSES as readonly string[]).includes(s));
+  if (bad.length) throw new UsageError(`unknown status ${bad.join(', ')} (one of ${TASK_STATUSES.join(', ')})`);
+  return statuses as TaskStatus[];
+}
+
+export function parsePositiveInt(value: string | undefined, name: string, fallback: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`--${name} must be a whole number from 1 to ${max}`);
+  return n;
+}
+
+async function loadTask(id: string) {
+  if (!/^[0-9a-f-]{36}$/i.test(id)) throw new UsageError(`task id must be a UUID (got ${id})`);
+  const task = await getTaskById({ id });
+  if (!task) throw new AppError('not_found:task', `No task ${id}.`);
+  return task;
+}
+
+export async function listTasksCommand({ status, limit }: { status?: TaskStatus[]; limit: number }): Promise<CommandResult> {
+  const tasks = (await listTasksForOperator({ status, limit })).map(toTaskDto);
+  const text = table(
+    ['id', 'status', 'done', 'failed', 'qty', 'token', 'user', 'created'],
+    tasks.map((t) => [t.id, t.status, t.mintsCompleted, t.mintsFailed, t.quantity, short(t.tokenAddress), short(t.userAddress), when(t.createdAt)]),
+  );
+  return { json: tasks, text: `${text}\n${tasks.length} task(s)` };
+}
+
+export async function showTaskCommand({ id }: { id: string }): Promise<CommandResult> {
+  const task = toTaskDto(await loadTask(id));
+  const [ledger, webhooks] = await Promise.all([listLedgerByTask({ taskId: id }), listWebhookDeliveries({ taskId: id, limit: 50 })]);
+  const json = { task, ledger: plain(ledger), webhooks: plain(webhooks.map(({ payload: _p, ...w }) => w)) };
+  const text = [
+    keyValues({ ...task, pricePerMint: `${usdc(task.pricePerMint)} USDC`, totalCost: `${usdc(task.totalCost)} USDC` }),
+    '',
+    `ledger (${ledger.length})`,
+    table(
+      ['seq', 'status', 'nonce', 'txHash', 'block', 'gasUsed', 'error'],
+      ledger.map((r) => [r.sequenceNumber, r.status, r.nonce, r.txHash ?? '', r.blockNumber?.toString() ?? '', r.gasUsed ?? '', (r.error ?? '').slice(0, 60)]),
+    ),
+    '',
+    `webhooks (${webhooks.length})`,
+    table(['id', 'event', 'status', 'attempts', 'lastError'], webhooks.map((w) => [w.id.toString(), w.event, w.status, w.attempts, w.lastError ?? ''])),
+  ].join('\n');
+  return { json, text };
+}
+
+export async function retryTaskCommand({ id }: { id: string }): Promise<CommandResult> {
+  const task = await loadTask(id);
+  const dto = toTaskDto(await retryTask({ taskId: id, userAddress: task.userAddress }));
+  return { json: dto, text: `task ${id} is ${dto.status} again (queued for a worker)` };
+}
+
+export async function cancelTaskCommand({ id }: { id: string }): Promise<CommandResult> {
+  const task = await loadTask(id);
+  const dto = toTaskDto(await cancelTask({ taskId: id, userAddress: task.userAddress }));
+  const text = dto.status === 'cancelled' ? `task ${id} cancelled` : `task ${id} will stop after the batch in flight (cancel requested)`;
+  return { json: dto, text };
+}
+
+export async function walletCommand({ userAddress }: { userAddress: string }): Promise<CommandResult> {
+  if (!/^0x[0-9a-fA-F]{40}$/.test(userAddress)) throw new UsageError(`not an address: ${userAddress}`);
+  const wallet = await getWalletByUser({ userAddress });
+  if (!wallet) throw new AppError('not_found:wallet', `No agent wallet for ${userAddress}.`);
+  const agentAddress = getAddress(wallet.agentAddress);
+  const a = await readWalletAmounts(wallet.id, agentAddress);
+  const json = {
+    userAddress: getAddress(userAddress),
+    agentAddress,
+    usdcBalance: a.usdcBalance.toString(),
+    ethBalance: a.ethBalance.toString(),
+    reservedUsdc: a.reserved.toString(),
+    refundableUsdc: a.refundable.toString(),
+  };
+  const text = keyValues({
+    ...json,
+    usdcBalance: `${formatUnits(a.usdcBalance, 6)} USDC`,
+    ethBalance: `${formatEther(a.ethBalance)} ETH`,
+    reservedUsdc: `${formatUnits(a.reserved, 6)} USDC`,
+    refundableUsdc: `${formatUnits(a.refundable, 6)} USDC`,
+  });
+  return { json, text };
+}
+
+export async function statsCommand({ days }: { days: number }): Promise<CommandResult> {
+  const report = await getStatsReport({ days });
+  const text = [
+    table(
+      ['day', 'completed', 'failed', 'mints', 'avg task s', 'gas ETH'],
+      report.series.map((d) => [d.day, d.tasksCompleted, d.tasksFailed, d.mints, d.avgTaskSeconds ?? '', formatEther(BigInt(d.gasSpentWei))]),
+    ),
+    '',
+    keyValues({ ...report.totals, gasSpentWei: `${formatEther(BigInt(report.totals.gasSpentWei))} ETH` }),
+    '',
+    `queue: ${Object.entries(report.queue).map(([s, n]) => `${s}=${n}`).join('  ')}`,
+  ].join('\n');
+  return { json: report, text };
+}
+
+export async function webhooksCommand({ limit }: { limit: number }): Promise<CommandResult> {
+  const rows = plain((await listWebhookDeliveries({ limit })).map(({ payload: _p, ...w }) => w)) as Record<string, unknown>[];
+  const text = table(
+    ['id', 'event', 'task', 'status', 'attempts', 'next', 'lastError'],
+    rows.map((w) => [String(w.id), String(w.event), String(w.taskId ?? ''), String(w.status), String(w.attempts), when(w.nextAttemptAt as string), String(w.lastError ?? '').slice(0, 50)]),
+  );
+  return { json: rows, text };
+}
+
+export async function operatorCommand(): Promise<CommandResult> {
+  const c = await checkOperatorBalance();
+  const json = { operator: getAddress(c.address), balanceWei: c.balanceWei.toString(), thresholdWei: c.thresholdWei.toString(), low: c.low };
+  return { json, text: keyValues({ ...json, balanceWei: `${formatEther(c.balanceWei)} ETH`, thresholdWei: `${formatEther(c.thresholdWei)} ETH` }) };
+}

@@ -1,0 +1,106 @@
+import { parseArgs } from 'node:util';
+import { closeDb } from '@/db/client';
+import { isAppError } from '@/lib/errors';
+import { createLogger, setLogger } from '@/lib/log';
+import {
+  cancelTaskCommand,
+  listTasksCommand,
+  operatorCommand,
+  parsePositiveInt,
+  parseStatuses,
+  retryTaskCommand,
+  showTaskCommand,
+  statsCommand,
+  UsageError,
+  walletCommand,
+  webhooksCommand,
+  type CommandResult,
+} from '@/lib/ops/commands';
+import { dispatchDueWebhooks } from '@/lib/webhooks/dispatcher';
+
+// `npm run ops -- <command>`: the seed's troubleshooting SQL as commands. Output is a table on a
+// terminal and JSON otherwise (or with --json; --table forces tables). Exit 0 ok, 1 error, 2 usage.
+
+const USAGE = `usage: npm run ops -- <command> [options] [--json|--table]
+  tasks [--status s[,s]] [--limit n]   every user's tasks, newest first (limit 1-1000, default 20)
+  task <id>                            one task with its mint ledger and webhook deliveries
+  retry <id>                           failed → funded (same guard as the user's retry)
+  cancel <id>                          cancel, or request a stop while processing
+  wallet <userAddress>                 agent address, USDC/ETH balances, reserved and refundable USDC
+  stats [--days n]                     per-day tasks, mints, average task time, gas (default 7 days)
+  webhooks [--limit n]                 recent webhook deliveries
+  webhooks-dispatch                    deliver due webhooks once now
+  operator                             operator ETH balance against OPERATOR_MIN_ETH`;
+
+async function run(argv: string[]): Promise<CommandResult> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      status: { type: 'string' },
+      limit: { type: 'string' },
+      days: { type: 'string' },
+      json: { type: 'boolean' },
+      table: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, arg, ...rest] = positionals;
+  const needArg = (what: string) => {
+    if (!arg || rest.length) throw new UsageError(`${command} takes exactly one ${what}`);
+    return arg;
+  };
+  switch (command) {
+    case 'tasks':
+      return listTasksCommand({ status: parseStatuses(values.status), limit: parsePositiveInt(values.limit, 'limit', 20, 1000) });
+    case 'task':
+      return showTaskCommand({ id: needArg('task id') });
+    case 'retry':
+      return retryTaskCommand({ id: needArg('task id') });
+    case 'cancel':
+      return cancelTaskCommand({ id: needArg('task id') });
+    case 'wallet':
+      return walletCommand({ userAddress: needArg('user address') });
+    case 'stats':
+      return statsCommand({ days: parsePositiveInt(values.days, 'days', 7, 365) });
+    case 'webhooks':
+      return webhooksCommand({ limit: parsePositiveInt(values.limit, 'limit', 20, 1000) });
+    case 'webhooks-dispatch': {
+      const result = await dispatchDueWebhooks();
+      return { json: result, text: `delivered ${result.delivered}, failed ${result.failed}` };
+    }
+    case 'operator':
+      return operatorCommand();
+    default:
+      throw new UsageError(command ? `unknown command ${command}` : 'no command given');
+  }
+}
+
+async function main() {
+  // Logs go to stderr so stdout stays the command's output (JSON for scripts).
+  setLogger(createLogger({ destination: process.stderr }));
+  const argv = process.argv.slice(2).filter((a) => a !== '--');
+  const asJson = argv.includes('--json') || (!argv.includes('--table') && !process.stdout.isTTY);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  try {
+    const result = await run(argv);
+    process.stdout.write(asJson ? `${JSON.stringify(result.json, null, 2)}\n` : `${result.text}\n`);
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    const message = isAppError(error) ? error.message : error instanceof Error ? error.message : String(error);
+    if (asJson) process.stdout.write(`${JSON.stringify({ error: { code: isAppError(error) ? error.code : 'internal', message } })}\n`);
+    process.stderr.write(`error: ${message}\n`);
+    return 1;
+  } finally {
+    await closeDb().catch(() => {});
+  }
+}
+
+main().then((code) => process.exit(code));
