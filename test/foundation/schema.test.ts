@@ -38,9 +38,10 @@ const insertTask = (values: Record<string, unknown> = {}) =>
 beforeAll(async () => {
   stack = await startTestStack({ chain: false });
   sql = postgres(stack.pg.url, { max: 2, onnotice: () => {} });
-  [{ id: walletId }] = await sql<{ id: string }[]>`
+  const [wallet] = await sql<{ id: string }[]>`
     insert into ai_agent_wallets (user_address, agent_address, encrypted_private_key)
     values (${'0x' + 'b'.repeat(40)}, ${'0x' + 'c'.repeat(40)}, 'v1:envelope') returning id`;
+  walletId = wallet!.id;
 });
 afterAll(async () => {
   await sql?.end();
