@@ -77,7 +77,7 @@ export function parseEnglishNumber(text: string): number | undefined {
   return undefined;
 }
 
-const CLASSIFIER = '(?:\\s*(?:次|个|份|枚|张|笔|回|下))';
+const CLASSIFIER = '(?:\\s*(?:次|个|份|枚|张|笔|回))';
 
 /**
  * The quantity in a message (addresses and ids already removed), preferring explicit forms:
@@ -88,7 +88,7 @@ export function extractQuantity(text: string): number | undefined {
   const cleaned = text.replace(/\b(?:erc|eip|bep)[-\s]?\d+/gi, ' ');
   const times = cleaned.match(/(?<![a-z0-9])[x×*]\s*(\d[\d,]*)(?![\d.])/i);
   if (times) return toInt(times[1]!);
-  const withUnit = cleaned.match(/(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)\s*(?:次|个|份|枚|张|笔|回|下|mints?\b|times\b|tokens?\b|pcs\b|copies\b|units\b|x\b|×)/i);
+  const withUnit = cleaned.match(/(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)\s*(?:次|个|份|枚|张|笔|回|mints?\b|times\b|tokens?\b|pcs\b|copies\b|units\b|x\b|×)/i);
   if (withUnit) return toInt(withUnit[1]!);
   for (const m of cleaned.matchAll(ZH_NUMERAL)) {
     const after = cleaned.slice(m.index! + m[0].length);
