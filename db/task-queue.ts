@@ -1,0 +1,158 @@
+import { getSql } from './client';
+import { getTaskById, notifyTaskEvent, transitionTask, type TaskWithAgent } from './tasks';
+import type { Task } from './schema';
+
+// The worker's side of ai_agent_tasks: claiming with a lease, renewing and releasing it,
+// recording progress, and sweeping unpaid tasks. Status changes still go through transitionTask.
+
+/** Serialises claims across every worker so two can never take two tasks of one wallet at once. */
+const CLAIM_LOCK = 0x61676d74; // 'agmt'
+
+/**
+ * Claims the next task: funded, or processing whose lease ran out (its worker died), and not
+ * waiting out a backoff, highest priority then oldest. A task is skipped while another task of
+ * the same agent wallet holds a live lease: one wallet, one driver, so nonces never collide.
+ * Claims are rare (one per task), so one advisory lock makes the wallet check race-free at
+ * no real cost; FOR UPDATE SKIP LOCKED still keeps a claim from waiting on a row in use.
+ */
+export async function claimNextTask({
+  workerId,
+  leaseMs,
+  exclude = [],
+}: {
+  workerId: string;
+  leaseMs: number;
+  exclude?: string[];
+}): Promise<TaskWithAgent | undefined> {
+  const id = await getSql().begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(${CLAIM_LOCK})`;
+    const rows = await tx<{ id: string }[]>`
+      with candidate as (
+        select t.id from ai_agent_tasks t
+        where (t.status = 'funded' or (t.status = 'processing' and (t.locked_until is null or t.locked_until < now())))
+          and (t.next_attempt_at is null or t.next_attempt_at <= now())
+          and not (t.id = any(${exclude}::uuid[]))
+          and not exists (
+            select 1 from ai_agent_tasks o
+            where o.agent_wallet_id = t.agent_wallet_id and o.id <> t.id
+              and o.status = 'processing' and o.locked_until > now())
+        order by t.priority desc, t.created_at asc
+        limit 1
+        for update skip locked
+      )
+      update ai_agent_tasks t set
+        status = 'processing',
+        locked_by = ${workerId},
+        locked_until = now() + make_interval(secs => ${leaseMs / 1000}),
+        attempts = case when t.status = 'funded' then 0 else t.attempts end,
+        started_at = coalesce(t.started_at, now()),
+        next_attempt_at = null,
+        updated_at = now()
+      from candidate where t.id = candidate.id
+      returning t.id`;
+    return rows[0]?.id;
+  });
+  if (!id) return undefined;
+  const task = await getTaskById({ id });
+  if (task) await notifyTaskEvent(task);
+  return task;
+}
+
+/** Extends the lease; undefined means another worker owns the task now (stop at once). */
+export async function renewTaskLease({ id, workerId, leaseMs }: { id: string; workerId: string; leaseMs: number }) {
+  const rows = await getSql()<{ cancel_requested: boolean }[]>`
+    update ai_agent_tasks set locked_until = now() + make_interval(secs => ${leaseMs / 1000})
+    where id = ${id} and locked_by = ${workerId} and status = 'processing'
+    returning cancel_requested`;
+  return rows[0] ? { cancelRequested: rows[0].cancel_requested } : undefined;
+}
+
+/** Gives the task back (graceful shutdown): it stays processing and is claimable at once. */
+export async function releaseTaskLease({ id, workerId }: { id: string; workerId: string }) {
+  await getSql()`
+    update ai_agent_tasks set locked_by = null, locked_until = null, updated_at = now()
+    where id = ${id} and locked_by = ${workerId}`;
+}
+
+/** blockNumber/gas are null only when a mint was found used on chain but its event is out of range. */
+export type ConfirmedMint = { sequenceNumber: number; txHash: string; blockNumber: bigint | null; gasUsed: bigint | null; effectiveGasPrice: bigint | null };
+export type FailedMint = { sequenceNumber: number; error: string };
+
+/**
+ * Settles a batch: ledger rows and the task's counters change in one transaction, so the
+ * progress the API shows always equals the ledger. Counters are recounted from the ledger
+ * rather than incremented, which makes a repeated call after a crash harmless.
+ */
+export async function recordMintProgress({
+  taskId,
+  confirmed,
+  failed,
+}: {
+  taskId: string;
+  confirmed: ConfirmedMint[];
+  failed: FailedMint[];
+}): Promise<Task | undefined> {
+  const updated = await getSql().begin(async (tx) => {
+    for (const c of confirmed) {
+      await tx`
+        update ai_agent_mint_records set status = 'confirmed', tx_hash = ${c.txHash}, block_number = ${c.blockNumber?.toString() ?? null},
+          gas_used = ${c.gasUsed?.toString() ?? null}, effective_gas_price = ${c.effectiveGasPrice?.toString() ?? null},
+          confirmed_at = now(), sent_at = coalesce(sent_at, now())
+        where task_id = ${taskId} and sequence_number = ${c.sequenceNumber} and status <> 'confirmed'`;
+    }
+    for (const f of failed) {
+      await tx`
+        update ai_agent_mint_records set status = 'failed', error = ${f.error}
+        where task_id = ${taskId} and sequence_number = ${f.sequenceNumber} and status in ('signed', 'sent')`;
+    }
+    const [row] = await tx<{ id: string }[]>`
+      update ai_agent_tasks t set
+        mints_completed = c.done, mints_failed = c.failed, updated_at = now()
+      from (select count(*) filter (where status = 'confirmed')::int as done,
+                   count(*) filter (where status = 'failed')::int as failed
+            from ai_agent_mint_records where task_id = ${taskId}) c
+      where t.id = ${taskId}
+      returning t.id`;
+    return row?.id;
+  });
+  if (!updated) return undefined;
+  const task = await getTaskById({ id: updated });
+  if (task) await notifyTaskEvent(task);
+  return task;
+}
+
+/** Counts one failed attempt (a revert or an unknown error) and sets when to try again. */
+export async function recordTaskAttemptFailure({ id, error, retryInMs }: { id: string; error: string; retryInMs: number }) {
+  const [row] = await getSql()<{ attempts: number }[]>`
+    update ai_agent_tasks set attempts = attempts + 1, error_message = ${error},
+      next_attempt_at = now() + make_interval(secs => ${retryInMs / 1000}), updated_at = now()
+    where id = ${id} returning attempts`;
+  return row?.attempts ?? 0;
+}
+
+/**
+ * Reserves a gas top-up against the task's budget before it is sent. Counting before sending
+ * errs towards spending less: a top-up that then fails still counts, one that succeeded can
+ * never be sent twice by a crash and a restart.
+ */
+export async function reserveGasTopUp({ id, amountWei, capWei }: { id: string; amountWei: bigint; capWei: bigint }) {
+  const rows = await getSql()`
+    update ai_agent_tasks set gas_topped_up_wei = gas_topped_up_wei + ${amountWei.toString()}::numeric
+    where id = ${id} and gas_topped_up_wei + ${amountWei.toString()}::numeric <= ${capWei.toString()}::numeric
+    returning id`;
+  return rows.length === 1;
+}
+
+/** Cancels tasks that waited for payment longer than PAYMENT_TIMEOUT seconds. */
+export async function expireUnpaidTasks({ timeoutSeconds }: { timeoutSeconds: number }) {
+  const rows = await getSql()<{ id: string }[]>`
+    select id from ai_agent_tasks
+    where status = 'pending_payment' and created_at < now() - make_interval(secs => ${timeoutSeconds})
+    limit 100`;
+  const expired: string[] = [];
+  for (const { id } of rows) {
+    const task = await transitionTask({ id, from: 'pending_payment', to: 'cancelled', set: { errorMessage: 'payment window expired' } });
+    if (task) expired.push(id);
+  }
+  return expired;
+}

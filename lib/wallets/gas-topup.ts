@@ -1,0 +1,50 @@
+import { formatEther, parseEther, type Address, type Hex } from 'viem';
+import { reserveGasTopUp } from '@/db/task-queue';
+import { getConfig } from '../config';
+import { getOperatorWalletClient, getPublicClient } from '../chain/clients';
+import { classifyChainError, MintRevertError } from '../chain/revert-reasons';
+
+// The operator pays agents' gas: when an agent holds less than AGENT_MIN_ETH (or less than the
+// next batch can cost) it receives AGENT_TOPUP_ETH, never more than AGENT_MAX_TOPUP_PER_TASK_ETH
+// over one task's life (tracked in gas_topped_up_wei), so a runaway task cannot drain the operator.
+
+export type TopUp = { amountWei: bigint; txHash: Hex };
+
+// One operator account signs for every task of this process; sending its top-ups one at a
+// time keeps them from racing each other for the same operator nonce.
+let queue: Promise<unknown> = Promise.resolve();
+
+export async function ensureAgentGas({ taskId, agent, neededWei }: { taskId: string; agent: Address; neededWei: bigint }): Promise<TopUp | undefined> {
+  const config = getConfig().worker;
+  const client = getPublicClient();
+  const minimum = parseEther(config.agentMinEth);
+  const want = neededWei > minimum ? neededWei : minimum;
+  const balance = await client.getBalance({ address: agent });
+  if (balance >= want) return undefined;
+
+  const standard = parseEther(config.agentTopupEth);
+  const amountWei = want - balance > standard ? want - balance : standard;
+  const capWei = parseEther(config.agentMaxTopupPerTaskEth);
+  if (!(await reserveGasTopUp({ id: taskId, amountWei, capWei }))) {
+    throw new MintRevertError(
+      'gas_funds',
+      `The task used up its gas budget (${formatEther(capWei)} ETH, AGENT_MAX_TOPUP_PER_TASK_ETH) and the agent wallet has ${formatEther(balance)} ETH left.`,
+    );
+  }
+  const run = queue.then(async () => {
+    let txHash: Hex;
+    try {
+      txHash = await getOperatorWalletClient().sendTransaction({ to: agent, value: amountWei });
+    } catch (error) {
+      // Refused before broadcast (nonce race, node down): give the budget back. A timeout may
+      // have been sent, so it stays counted.
+      if (classifyChainError(error).reason !== 'timeout') await reserveGasTopUp({ id: taskId, amountWei: -amountWei, capWei });
+      throw error;
+    }
+    const receipt = await client.waitForTransactionReceipt({ hash: txHash, timeout: config.receiptTimeoutMs });
+    if (receipt.status !== 'success') throw new Error(`gas top-up ${txHash} reverted`);
+    return { amountWei, txHash };
+  });
+  queue = run.catch(() => undefined);
+  return run;
+}

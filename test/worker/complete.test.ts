@@ -1,0 +1,49 @@
+import type { Address } from 'viem';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestStack, type TestStack } from '../support/stack';
+import { user } from '../support/fixtures';
+import { createFundedTask, expectLedgerMatchesChain, tokenBalance, waitForTasks } from './support';
+
+// In-process worker against real Postgres and anvil: three tasks of three users complete, the
+// users (not the agents) receive quantity × mintAmount, and the ledger equals the Minted events.
+
+let stack: TestStack;
+let worker: import('@/worker/loop').MintWorker | undefined;
+
+beforeAll(async () => {
+  stack = await startTestStack({ env: { MINT_BATCH_SIZE: '5', MINT_INTERVAL_MS: '0', LEASE_MS: '3000', CHECK_INTERVAL_MS: '300', WORKER_CONCURRENCY: '3' } });
+}, 90_000);
+
+afterAll(async () => {
+  await worker?.stop();
+  await stack?.stop();
+}, 30_000);
+
+describe('mint worker', () => {
+  it('completes three tasks; tokens go to the users; ledger == Minted events', async () => {
+    const { readPaidMintToken } = await import('@/lib/chain/tokens');
+    const { MintWorker } = await import('@/worker/loop');
+    const token = stack.deployment.tokens[0]!.address;
+    const info = await readPaidMintToken(token);
+    const quantities = [12, 7, 16];
+    const before = await Promise.all([1, 2, 3].map((i) => tokenBalance(token, user(i).address)));
+    const tasks = [];
+    for (const [i, quantity] of quantities.entries()) tasks.push(await createFundedTask(stack, { userIndex: i + 1, quantity }));
+
+    worker = new MintWorker();
+    await worker.start();
+    const done = await waitForTasks(tasks.map((t) => t.id), ['completed', 'failed', 'cancelled'], 60_000);
+
+    for (const [i, task] of done.entries()) {
+      expect(task.status, task.errorMessage ?? '').toBe('completed');
+      expect(task.mintsCompleted).toBe(quantities[i]);
+      expect(task.completedAt).toBeTruthy();
+      expect(task.lockedBy).toBeNull();
+      const after = await tokenBalance(token, user(i + 1).address);
+      expect(after - before[i]!).toBe(BigInt(quantities[i]!) * info.mintAmount);
+      expect(await tokenBalance(token, task.agentAddress as Address)).toBe(0n);
+    }
+    const { rows } = await expectLedgerMatchesChain(token, tasks.map((t) => t.id));
+    expect(rows.filter((r) => r.status === 'confirmed')).toHaveLength(12 + 7 + 16);
+  }, 90_000);
+});

@@ -1,0 +1,100 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { createWalletClient, erc20Abi, http, parseAbiItem, type Address, type Hex } from 'viem';
+import { expect } from 'vitest';
+import { getSql } from '@/db/client';
+import { getTaskById, transitionTask } from '@/db/tasks';
+import { getChain, getPublicClient } from '@/lib/chain/clients';
+import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
+import { createPendingTask, user } from '../support/fixtures';
+import type { TestStack } from '../support/stack';
+
+const root = path.resolve(import.meta.dirname, '../..');
+
+/** A funded task: the user sends the USDC to their agent directly (the fund route is tested elsewhere). */
+export async function createFundedTask(stack: TestStack, { userIndex, quantity, token }: { userIndex: number; quantity: number; token?: Address }) {
+  const account = user(userIndex);
+  const task = await createPendingTask({ userAddress: account.address, token: token ?? stack.deployment.tokens[0]!.address, quantity });
+  const wallet = createWalletClient({ account, chain: getChain(), transport: http(stack.env.RPC_URL) });
+  const hash = await wallet.writeContract({ address: stack.deployment.usdc, abi: erc20Abi, functionName: 'transfer', args: [task.agentAddress as Address, BigInt(task.totalCost)] });
+  await getPublicClient().waitForTransactionReceipt({ hash });
+  await transitionTask({ id: task.id, from: 'pending_payment', to: 'funded', set: { fundedAt: new Date(), fundingTxHash: hash } });
+  return task;
+}
+
+export async function waitForTasks(ids: string[], statuses: string[], timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const tasks = await Promise.all(ids.map((id) => getTaskById({ id })));
+    if (tasks.every((t) => t && statuses.includes(t.status))) return tasks.map((t) => t!);
+    if (Date.now() > deadline) throw new Error(`tasks not ${statuses.join('|')} in ${timeoutMs} ms: ${tasks.map((t) => `${t?.id.slice(0, 8)}=${t?.status} ${t?.mintsCompleted}/${t?.quantity} ${t?.errorMessage ?? ''}`).join(', ')}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const mintedEvent = parseAbiItem('event Minted(address indexed payer, address indexed to, bytes32 indexed mintId, uint256 amount, uint256 price)');
+
+export async function mintedEvents(token: Address) {
+  return getPublicClient().getLogs({ address: token, event: mintedEvent, fromBlock: 0n });
+}
+
+/**
+ * The ledger equals the chain: every confirmed row has exactly one Minted event with its
+ * mintId, tx hash, payer = agent and to = user; every Minted event of these tasks is in the
+ * ledger; no mintId or (agent, nonce) appears twice; counters equal the ledger.
+ */
+export async function expectLedgerMatchesChain(token: Address, taskIds: string[]) {
+  const rows = await getSql()<{ task_id: string; sequence_number: number; mint_id: string; nonce: number; tx_hash: string; status: string; agent: string; user_address: string }[]>`
+    select r.task_id, r.sequence_number, r.mint_id, r.nonce, r.tx_hash, r.status, w.agent_address as agent, t.user_address
+    from ai_agent_mint_records r join ai_agent_tasks t on t.id = r.task_id join ai_agent_wallets w on w.id = t.agent_wallet_id
+    where r.task_id in ${getSql()(taskIds)}`;
+  const events = await mintedEvents(token);
+  const byMintId = new Map<string, (typeof events)[number][]>();
+  for (const e of events) byMintId.set(e.args.mintId!, [...(byMintId.get(e.args.mintId!) ?? []), e]);
+  const confirmed = rows.filter((r) => r.status === 'confirmed');
+  for (const row of confirmed) {
+    const found = byMintId.get(row.mint_id as Hex) ?? [];
+    expect(found, `mint ${row.sequence_number} of ${row.task_id}`).toHaveLength(1);
+    expect(found[0]!.transactionHash).toBe(row.tx_hash);
+    expect(found[0]!.args.payer!.toLowerCase()).toBe(row.agent);
+    expect(found[0]!.args.to!.toLowerCase()).toBe(row.user_address);
+  }
+  const ledgerIds = new Set(rows.map((r) => r.mint_id));
+  const agents = new Set(rows.map((r) => r.agent));
+  const ours = events.filter((e) => agents.has(e.args.payer!.toLowerCase()));
+  for (const e of ours) expect(ledgerIds.has(e.args.mintId!), `event ${e.args.mintId} in ledger`).toBe(true);
+  expect(ours.length).toBe(confirmed.length);
+  expect(new Set(rows.map((r) => r.mint_id)).size).toBe(rows.length);
+  const nonceKeys = confirmed.map((r) => `${r.agent}:${r.nonce}`);
+  expect(new Set(nonceKeys).size).toBe(nonceKeys.length);
+  for (const id of taskIds) {
+    const task = (await getTaskById({ id }))!;
+    expect(task.mintsCompleted).toBe(confirmed.filter((r) => r.task_id === id).length);
+  }
+  return { rows, events: ours };
+}
+
+export async function tokenBalance(token: Address, owner: Address) {
+  return getPublicClient().readContract({ address: token, abi: paidMintTokenAbi, functionName: 'balanceOf', args: [owner] });
+}
+
+export type WorkerChild = { child: ChildProcess; output: () => string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> };
+
+/** The real worker as a child process (the way `npm run worker` runs it). */
+export function spawnWorker(env: Record<string, string>): WorkerChild {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'worker/index.ts'], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return { child, output: () => out, exited };
+}
+
+export async function killWorker(worker: WorkerChild) {
+  if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGKILL');
+  await worker.exited;
+}

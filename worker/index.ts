@@ -1,0 +1,42 @@
+import { closeDb } from '@/db/client';
+import { getConfig } from '@/lib/config';
+import { serviceLogger } from '@/lib/log';
+import { MintWorker } from './loop';
+
+// The worker process: `npm run worker` (or `node --import tsx worker/index.ts`). Any number may
+// run against one database. First SIGINT/SIGTERM drains (batches in flight finish collecting
+// receipts, leases are released, exit 0); a second one exits at once.
+
+const log = serviceLogger('worker');
+
+async function main() {
+  getConfig();
+  const worker = new MintWorker();
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(130);
+    }
+    log.info({ signal }, 'draining');
+    void worker
+      .stop()
+      .then(() => closeDb())
+      .then(
+        () => process.exit(0),
+        (error) => {
+          log.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  await worker.start();
+}
+
+main().catch((error) => {
+  log.fatal({ err: error }, 'worker failed to start');
+  process.exit(1);
+});

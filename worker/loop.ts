@@ -1,0 +1,108 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import { getSql } from '@/db/client';
+import { claimNextTask, expireUnpaidTasks } from '@/db/task-queue';
+import { WORKER_WAKE_CHANNEL, type TaskWithAgent } from '@/db/tasks';
+import { getConfig } from '@/lib/config';
+import { executeTask } from './mint-executor';
+import { Reporter, type Outcome } from './reporter';
+
+/**
+ * The worker loop, graphile-worker style: claim → run → finish, up to WORKER_CONCURRENCY tasks
+ * at once (each on its own agent wallet). Wakes on NOTIFY from the fund and retry routes, and
+ * polls every CHECK_INTERVAL_MS as a fallback (which also picks up tasks whose worker died and
+ * cancels unpaid tasks past PAYMENT_TIMEOUT). `stop()` drains: no new claims, batches in flight
+ * collect their receipts, leases are released.
+ */
+export class MintWorker {
+  readonly id: string;
+  readonly reporter: Reporter;
+  private readonly running = new Map<string, Promise<Outcome | undefined>>();
+  private readonly drain = new AbortController();
+  private stopping = false;
+  private pumping = false;
+  private again = false;
+  private timer?: NodeJS.Timeout;
+  private unlisten?: () => Promise<void>;
+  /** Called after each task run ends (tests and metrics hook here). */
+  onTaskDone?: (task: TaskWithAgent, outcome: Outcome | undefined) => void;
+
+  constructor(options: { id?: string; reporter?: Reporter } = {}) {
+    this.id = options.id ?? getConfig().worker.id ?? `${os.hostname()}:${process.pid}:${randomBytes(2).toString('hex')}`;
+    this.reporter = options.reporter ?? new Reporter();
+  }
+
+  get runningCount() {
+    return this.running.size;
+  }
+
+  async start() {
+    const config = getConfig().worker;
+    const listener = await getSql().listen(WORKER_WAKE_CHANNEL, () => this.pump());
+    this.unlisten = listener.unlisten;
+    this.timer = setInterval(() => void this.tick(), config.checkIntervalMs);
+    this.reporter.workerStarted(this.id, config.concurrency);
+    await this.tick();
+  }
+
+  private async tick() {
+    try {
+      await expireUnpaidTasks({ timeoutSeconds: getConfig().worker.paymentTimeoutSeconds });
+    } catch (error) {
+      this.reporter.error(undefined, error, 'payment timeout sweep failed');
+    }
+    this.pump();
+  }
+
+  /** Claims until the concurrency limit or the queue is empty; re-runs if woken meanwhile. */
+  pump(): void {
+    if (this.stopping) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = true;
+    void (async () => {
+      try {
+        do {
+          this.again = false;
+          while (!this.stopping && this.running.size < getConfig().worker.concurrency) {
+            const task = await claimNextTask({ workerId: this.id, leaseMs: getConfig().worker.leaseMs, exclude: [...this.running.keys()] });
+            if (!task) break;
+            if (this.stopping) break; // the claim's lease simply expires; never start after stop
+            this.running.set(task.id, this.run(task));
+          }
+        } while (this.again && !this.stopping);
+      } catch (error) {
+        this.reporter.error(undefined, error, 'claim failed');
+      } finally {
+        this.pumping = false;
+      }
+    })();
+  }
+
+  private async run(task: TaskWithAgent): Promise<Outcome | undefined> {
+    let outcome: Outcome | undefined;
+    try {
+      outcome = await executeTask(task, { workerId: this.id, reporter: this.reporter, drain: this.drain.signal });
+    } catch (error) {
+      // Most likely the database went away; the lease runs out and any worker retries the task.
+      this.reporter.error(task, error, 'task run stopped');
+    } finally {
+      this.running.delete(task.id);
+      this.onTaskDone?.(task, outcome);
+      this.pump();
+    }
+    return outcome;
+  }
+
+  async stop() {
+    if (this.stopping) return;
+    this.stopping = true;
+    clearInterval(this.timer);
+    this.reporter.workerStopping(this.running.size);
+    this.drain.abort();
+    await Promise.allSettled([...this.running.values()]);
+    await this.unlisten?.().catch(() => {});
+  }
+}

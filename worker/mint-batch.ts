@@ -1,0 +1,127 @@
+import { encodeFunctionData, erc20Abi, keccak256, type Address, type Hex, type PublicClient, type TransactionSerializableEIP1559 } from 'viem';
+import { markMintsSent, writeSignedMints, type SignedMint } from '@/db/mint-records';
+import { recordMintProgress } from '@/db/task-queue';
+import type { AgentWallet } from '@/db/schema';
+import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
+import type { Fees } from '@/lib/chain/fees';
+import { mintIdOf } from '@/lib/chain/mint-id';
+import type { MintAuthorizer } from '@/lib/chain/mint-signature';
+import { TransientChainError } from '@/lib/chain/revert-reasons';
+import { unlockAgentAccount } from '@/lib/wallets/agent-wallets';
+import { createGuardedSigner } from '@/lib/wallets/tx-guard';
+import { crashPoint } from './crash-points';
+import { broadcastRaw, collectMints, type CollectContext, type PendingMint } from './mint-collector';
+import { settleOutcomes } from './reconciler';
+
+export type TaskRuntime = CollectContext & {
+  task: CollectContext['task'] & { userAddress: Address; quantity: number };
+  workerId: string;
+  wallet: AgentWallet;
+  usdc: Address;
+  chainId: number;
+  pricePerMint: bigint;
+  authorizer: MintAuthorizer;
+  /** Gas limit per mint from the last estimate; a first guess before any. */
+  gasPerMint: bigint;
+};
+
+/** The agent's guarded signer, unlocked just for this use (policy: the task's token and need). */
+export function unlockSigner(rt: TaskRuntime, remainingCost: bigint) {
+  return createGuardedSigner(unlockAgentAccount(rt.wallet), {
+    agent: rt.task.agentAddress,
+    user: rt.task.userAddress,
+    usdc: rt.usdc,
+    task: { token: rt.task.tokenAddress, remainingCost },
+  });
+}
+
+/**
+ * One batch: sign every mint, write them all to the ledger, then broadcast them with
+ * consecutive nonces without waiting in between, collect the receipts, and settle ledger and
+ * progress in one transaction. The first mint is simulated (estimateGas) before anything is
+ * signed, so a paused or sold-out token costs one RPC call, not a batch of reverted transactions.
+ */
+export async function runMintBatch(rt: TaskRuntime, { sequences, fees, remainingCost }: { sequences: number[]; fees: Fees; remainingCost: bigint }) {
+  const started = Date.now();
+  const { client, task } = rt;
+  const [nonce, authorizations] = await Promise.all([
+    client.getTransactionCount({ address: task.agentAddress, blockTag: 'pending' }),
+    Promise.all(sequences.map((seq) => authorize(rt, mintIdOf(task.id, seq)))),
+  ]);
+  const estimate = await client.estimateContractGas({
+    account: task.agentAddress,
+    address: task.tokenAddress,
+    abi: paidMintTokenAbi,
+    functionName: 'mint',
+    args: authorizations[0]!.args,
+  });
+  // +25%: later mints in a batch cost the same or less than the first (no zero→non-zero balance write).
+  rt.gasPerMint = (estimate * 125n) / 100n;
+
+  const signer = unlockSigner(rt, remainingCost);
+  const mints: SignedMint[] = [];
+  for (const [i, seq] of sequences.entries()) {
+    const tx: TransactionSerializableEIP1559 = {
+      type: 'eip1559',
+      chainId: rt.chainId,
+      to: task.tokenAddress,
+      data: encodeFunctionData({ abi: paidMintTokenAbi, functionName: 'mint', args: authorizations[i]!.args }),
+      nonce: nonce + i,
+      gas: rt.gasPerMint,
+      value: 0n,
+      ...fees,
+    };
+    const raw = await signer.signTransaction(tx);
+    mints.push({ sequenceNumber: seq, mintId: authorizations[i]!.mintId, nonce: nonce + i, txHash: keccak256(raw), rawTransaction: raw, ...fees });
+  }
+  await writeSignedMints({ taskId: task.id, workerId: rt.workerId, mints });
+  crashPoint('after-ledger-write');
+  rt.reporter.batchStarted(task, { size: mints.length, sequences, nonce });
+
+  const raws = mints.map((m) => m.rawTransaction as Hex);
+  const half = Math.ceil(raws.length / 2);
+  await broadcastRaw(client, raws.slice(0, half));
+  crashPoint('mid-batch');
+  if (half < raws.length) await broadcastRaw(client, raws.slice(half));
+  await markMintsSent({ taskId: task.id, txHashes: mints.map((m) => m.txHash) });
+  crashPoint('after-broadcast');
+
+  const pending: PendingMint[] = mints.map((m) => ({ sequenceNumber: m.sequenceNumber, mintId: m.mintId as Hex, nonce: m.nonce, raw: m.rawTransaction as Hex, hashes: [m.txHash as Hex] }));
+  const settlement = await settleOutcomes(rt, await collectMints(rt, pending));
+  const updated = await recordMintProgress({ taskId: task.id, confirmed: settlement.confirmed, failed: settlement.failed });
+  if (updated) rt.task.mintsCompleted = updated.mintsCompleted;
+  for (const c of settlement.confirmed) rt.reporter.minted(rt.task, c);
+  for (const f of settlement.failed) rt.reporter.mintFailed(rt.task, f);
+  rt.reporter.batchRecorded(rt.task, { confirmed: settlement.confirmed.length, failed: settlement.failed.length, durationMs: Date.now() - started });
+  return settlement;
+}
+
+async function authorize(rt: TaskRuntime, mintId: Hex) {
+  const { v, r, s } = await rt.authorizer.sign({ payer: rt.task.agentAddress, to: rt.task.userAddress, mintId });
+  return { mintId, args: [rt.task.userAddress, mintId, v, r, s] as const };
+}
+
+/**
+ * Approves exactly what the remaining mints need, and only when the allowance is short: each
+ * mint spends its price from the allowance, so one approval covers the whole task. The approval
+ * is not in the ledger because it is idempotent (it sets, not adds): after a crash the worst
+ * case is a second approval of the same amount.
+ */
+export async function ensureAllowance(rt: TaskRuntime, { need, fees, client }: { need: bigint; fees: Fees; client: PublicClient }) {
+  const allowance = await client.readContract({ address: rt.usdc, abi: erc20Abi, functionName: 'allowance', args: [rt.task.agentAddress, rt.task.tokenAddress] });
+  if (allowance >= need) return;
+  rt.reporter.approving(rt.task, need);
+  const data = encodeFunctionData({ abi: erc20Abi, functionName: 'approve', args: [rt.task.tokenAddress, need] });
+  const [nonce, gas] = await Promise.all([
+    client.getTransactionCount({ address: rt.task.agentAddress, blockTag: 'pending' }),
+    client.estimateGas({ account: rt.task.agentAddress, to: rt.usdc, data }),
+  ]);
+  const raw = await unlockSigner(rt, need).signTransaction({ type: 'eip1559', chainId: rt.chainId, to: rt.usdc, data, nonce, gas: (gas * 12n) / 10n, value: 0n, ...fees });
+  await broadcastRaw(client, [raw]);
+  const hash = keccak256(raw);
+  const receipt = await client.waitForTransactionReceipt({ hash, timeout: 60_000 }).catch((error) => {
+    throw new TransientChainError('timeout', `approval ${hash} not mined yet: ${(error as Error).message.split('\n')[0]}`);
+  });
+  if (receipt.status !== 'success') throw new Error(`USDC approval ${hash} reverted`);
+  rt.reporter.approved(rt.task, hash);
+}

@@ -1,0 +1,106 @@
+import { keccak256, parseTransaction, type Address, type Hex, type PublicClient, type TransactionReceipt } from 'viem';
+import { replaceMintTransaction } from '@/db/mint-records';
+import { bumpFees, gweiToWei } from '@/lib/chain/fees';
+import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
+import { classifyChainError, TransientChainError } from '@/lib/chain/revert-reasons';
+import { getConfig } from '@/lib/config';
+import type { Reporter, TaskRef } from './reporter';
+import { sleep } from './sleep';
+
+// Waits for a set of sent (or maybe-sent) mints to settle, the way a transaction engine does:
+// each round reads the account nonce FIRST, then receipts, then usedMintIds. Reading the nonce
+// first matters: a nonce that had moved past a mint before we looked means that mint's fate
+// was already on chain when we read its receipt, so "no receipt, mintId unused" is final.
+
+export type PendingMint = { sequenceNumber: number; mintId: Hex; nonce: number; raw: Hex; hashes: Hex[]; sentBlock?: bigint };
+
+export type MintOutcome =
+  | { kind: 'receipt'; mint: PendingMint; receipt: TransactionReceipt }
+  | { kind: 'used'; mint: PendingMint }
+  | { kind: 'dropped'; mint: PendingMint };
+
+export type CollectContext = {
+  client: PublicClient;
+  task: TaskRef & { agentAddress: Address; tokenAddress: Address };
+  reporter: Reporter;
+  /** Signs a replacement transaction (the caller unlocks the agent key only for this). */
+  resign: (tx: ReturnType<typeof parseTransaction>) => Promise<Hex>;
+  signal?: AbortSignal;
+};
+
+/** Sends raw transactions in one batched request; "already known" and "nonce too low" mean maybe-sent. */
+export async function broadcastRaw(client: PublicClient, raws: Hex[]) {
+  const results = await Promise.allSettled(raws.map((serializedTransaction) => client.sendRawTransaction({ serializedTransaction })));
+  for (const result of results) {
+    if (result.status === 'fulfilled') continue;
+    const kind = classifyChainError(result.reason);
+    if (kind.kind === 'transient' && (kind.reason === 'already_known' || kind.reason === 'nonce')) continue;
+    throw result.reason;
+  }
+}
+
+export async function collectMints(ctx: CollectContext, mints: PendingMint[], { rebroadcast = false } = {}): Promise<MintOutcome[]> {
+  const config = getConfig().worker;
+  const { client, task } = ctx;
+  const outcomes: MintOutcome[] = [];
+  let pending = [...mints];
+  const deadline = Date.now() + config.receiptTimeoutMs;
+  for (let round = 0; pending.length > 0; round++) {
+    const [latestNonce, block] = await Promise.all([
+      client.getTransactionCount({ address: task.agentAddress, blockTag: 'latest' }),
+      client.getBlockNumber({ cacheTime: 0 }),
+    ]);
+    const receipts = await Promise.all(pending.map((m) => Promise.all(m.hashes.map((hash) => receiptOrNull(client, hash)))));
+    const unresolved: PendingMint[] = [];
+    for (const [i, mint] of pending.entries()) {
+      const receipt = receipts[i]!.find((r) => r !== null);
+      if (receipt) outcomes.push({ kind: 'receipt', mint, receipt });
+      else if (latestNonce > mint.nonce) outcomes.push({ kind: (await isMintIdUsed(ctx, mint.mintId)) ? 'used' : 'dropped', mint });
+      else unresolved.push(mint);
+    }
+    pending = unresolved;
+    if (pending.length === 0) break;
+    if (round === 0 && rebroadcast) await broadcastRaw(client, pending.map((m) => m.raw));
+    for (const mint of pending) {
+      mint.sentBlock ??= block;
+      if (block - mint.sentBlock >= BigInt(config.stuckAfterBlocks)) await replaceStuck(ctx, mint, block);
+    }
+    if (Date.now() > deadline) {
+      throw new TransientChainError('timeout', `${pending.length} mint(s) not mined within RECEIPT_TIMEOUT_MS (${config.receiptTimeoutMs} ms)`);
+    }
+    await sleep(client.pollingInterval, ctx.signal);
+  }
+  return outcomes;
+}
+
+async function receiptOrNull(client: PublicClient, hash: Hex): Promise<TransactionReceipt | null> {
+  try {
+    return await client.getTransactionReceipt({ hash });
+  } catch (error) {
+    if ((error as Error).name === 'TransactionReceiptNotFoundError') return null;
+    throw error;
+  }
+}
+
+export function isMintIdUsed(ctx: Pick<CollectContext, 'client' | 'task'>, mintId: Hex) {
+  return ctx.client.readContract({ address: ctx.task.tokenAddress, abi: paidMintTokenAbi, functionName: 'usedMintIds', args: [mintId] });
+}
+
+/** Same nonce, same mintId, fees +12.5% (capped): whichever of the two is mined settles the mint. */
+async function replaceStuck(ctx: CollectContext, mint: PendingMint, block: bigint) {
+  const config = getConfig().worker;
+  const tx = parseTransaction(mint.raw);
+  if (tx.maxFeePerGas === undefined || tx.maxPriorityFeePerGas === undefined) return;
+  const base = (await ctx.client.getBlock({ blockTag: 'latest' })).baseFeePerGas ?? 0n;
+  const fees = bumpFees({ maxFeePerGas: tx.maxFeePerGas, maxPriorityFeePerGas: tx.maxPriorityFeePerGas }, { capWei: gweiToWei(config.maxFeeGwei), baseFee: base });
+  if (!fees) return;
+  const raw = await ctx.resign({ ...tx, ...fees });
+  const hash = keccak256(raw);
+  const stored = await replaceMintTransaction({ taskId: ctx.task.id, sequenceNumber: mint.sequenceNumber, txHash: hash, rawTransaction: raw, ...fees });
+  if (!stored) return;
+  mint.raw = raw;
+  mint.hashes.push(hash);
+  mint.sentBlock = block;
+  await broadcastRaw(ctx.client, [raw]).catch((error) => ctx.reporter.error(ctx.task, error, `replacement of mint ${mint.sequenceNumber} not accepted`));
+  ctx.reporter.replaced(ctx.task, { sequenceNumber: mint.sequenceNumber, txHash: hash, maxFeePerGas: fees.maxFeePerGas });
+}

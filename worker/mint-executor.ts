@@ -1,0 +1,145 @@
+import type { Address } from 'viem';
+import { LeaseLostError, listNextSequencesByTask } from '@/db/mint-records';
+import { recordTaskAttemptFailure, releaseTaskLease } from '@/db/task-queue';
+import { getTaskById, transitionTask, type TaskWithAgent } from '@/db/tasks';
+import { getWalletById } from '@/db/wallets';
+import { getKnownContracts } from '@/lib/chain/clients';
+import { batchSizeFor, gweiToWei, quoteFees } from '@/lib/chain/fees';
+import { createMintAuthorizer } from '@/lib/chain/mint-signature';
+import { classifyChainError, MintRevertError } from '@/lib/chain/revert-reasons';
+import { readPaidMintToken } from '@/lib/chain/tokens';
+import { getConfig } from '@/lib/config';
+import { ensureAgentGas } from '@/lib/wallets/gas-topup';
+import { LeaseKeeper } from './lease';
+import { ensureAllowance, runMintBatch, unlockSigner, type TaskRuntime } from './mint-batch';
+import { reconcileTask } from './reconciler';
+import type { Outcome, Reporter } from './reporter';
+import { getWorkerClient } from './rpc';
+import { backoffMs, sleep } from './sleep';
+
+export type ExecuteOptions = { workerId: string; reporter: Reporter; drain: AbortSignal };
+
+/**
+ * Runs one claimed task until it completes, fails, is cancelled, or is given back (shutdown,
+ * lost lease). Each turn: reconcile the ledger with the chain, look at the task (done?
+ * cancelled?), then one batch; then MINT_INTERVAL_MS of pacing.
+ */
+export async function executeTask(claimed: TaskWithAgent, options: ExecuteOptions): Promise<Outcome> {
+  const config = getConfig().worker;
+  const lease = new LeaseKeeper(claimed.id, options.workerId, config.leaseMs, (e) => options.reporter.error(claimed, e, 'lease renewal failed'));
+  const rt = runtimeOf(claimed, options);
+  options.reporter.taskStarted(rt.task);
+  let transientFailures = 0;
+  try {
+    for (;;) {
+      if (lease.lost) return done(rt, 'released', options);
+      if (options.drain.aborted) {
+        await releaseTaskLease({ id: claimed.id, workerId: options.workerId });
+        return done(rt, 'released', options);
+      }
+      try {
+        const outcome = await turn(rt, config);
+        if (outcome) return done(rt, outcome, options);
+        transientFailures = 0;
+        if (rt.task.mintsCompleted < rt.task.quantity && config.mintIntervalMs > 0) {
+          options.reporter.waiting(rt.task, config.mintIntervalMs);
+          await sleep(config.mintIntervalMs, options.drain);
+        }
+      } catch (error) {
+        if (error instanceof LeaseLostError) return done(rt, 'released', options);
+        const kind = classifyChainError(error);
+        if (kind.kind === 'transient') {
+          // 250 ms doubling to 15 s: an anvil restart (~2 s) is retried within a second or two,
+          // a long outage costs one cheap request every 15 s; the task stays processing throughout.
+          const delay = backoffMs(++transientFailures, 250, 15_000);
+          options.reporter.retrying(rt.task, kind, delay, transientFailures);
+          await sleep(delay, options.drain);
+          continue;
+        }
+        const attempts = await recordTaskAttemptFailure({ id: claimed.id, error: kind.message, retryInMs: 0 });
+        if (attempts > config.maxRetries) {
+          const failed = await transitionTask({ id: claimed.id, from: 'processing', to: 'failed', set: { errorMessage: kind.message, lockedBy: null, lockedUntil: null } });
+          return done(rt, failed ? 'failed' : 'released', options, kind.message);
+        }
+        // 1 s doubling to 60 s: MAX_RETRIES=5 gives a paused token ~31 s to come back.
+        const delay = backoffMs(attempts, 1000, 60_000);
+        options.reporter.retrying(rt.task, kind, delay, attempts);
+        await sleep(delay, options.drain);
+      }
+    }
+  } finally {
+    lease.stop();
+  }
+}
+
+function done(rt: TaskRuntime, outcome: Outcome, options: ExecuteOptions, message?: string): Outcome {
+  options.reporter.taskFinished(rt.task, outcome, message);
+  return outcome;
+}
+
+async function turn(rt: TaskRuntime, config: ReturnType<typeof getConfig>['worker']): Promise<Outcome | undefined> {
+  await prepare(rt);
+  const reconciled = await reconcileTask(rt);
+  if (reconciled?.settlement.reverts.length) throw new MintRevertError(reconciled.settlement.reverts[0]!.reason, reconciled.settlement.reverts[0]!.message);
+
+  const task = await getTaskById({ id: rt.task.id });
+  if (!task || task.status !== 'processing') return 'released';
+  rt.task.mintsCompleted = task.mintsCompleted;
+  if (task.mintsCompleted >= task.quantity) {
+    const completed = await transitionTask({ id: task.id, from: 'processing', to: 'completed', set: { completedAt: new Date(), errorMessage: null, lockedBy: null, lockedUntil: null } });
+    return completed ? 'completed' : 'released';
+  }
+  if (task.cancelRequested) {
+    const cancelled = await transitionTask({ id: task.id, from: 'processing', to: 'cancelled', set: { lockedBy: null, lockedUntil: null } });
+    return cancelled ? 'cancelled' : 'released';
+  }
+
+  const quote = await quoteFees(rt.client, { maxFeeGwei: config.maxFeeGwei });
+  const remaining = task.quantity - task.mintsCompleted;
+  const size = batchSizeFor({ configured: config.batchSize, remaining, baseFee: quote.baseFee, highBaseFeeWei: gweiToWei(config.highBaseFeeGwei) });
+  const sequences = await listNextSequencesByTask({ taskId: task.id, quantity: task.quantity, limit: size });
+  const remainingCost = rt.pricePerMint * BigInt(remaining);
+  const fees = { maxFeePerGas: quote.maxFeePerGas, maxPriorityFeePerGas: quote.maxPriorityFeePerGas };
+
+  const topUp = await ensureAgentGas({ taskId: task.id, agent: rt.task.agentAddress, neededWei: rt.gasPerMint * quote.maxFeePerGas * BigInt(sequences.length + 1) });
+  if (topUp) rt.reporter.gasToppedUp(rt.task, topUp.amountWei, topUp.txHash);
+  await ensureAllowance(rt, { need: remainingCost, fees, client: rt.client });
+  const settlement = await runMintBatch(rt, { sequences, fees, remainingCost });
+  if (settlement.reverts.length) throw new MintRevertError(settlement.reverts[0]!.reason, settlement.reverts[0]!.message);
+  return undefined;
+}
+
+function runtimeOf(task: TaskWithAgent, options: ExecuteOptions): TaskRuntime {
+  const rt: TaskRuntime = {
+    client: getWorkerClient(),
+    reporter: options.reporter,
+    signal: options.drain,
+    workerId: options.workerId,
+    task: {
+      id: task.id,
+      agentAddress: task.agentAddress as Address,
+      tokenAddress: task.tokenAddress as Address,
+      userAddress: task.userAddress as Address,
+      quantity: task.quantity,
+      mintsCompleted: task.mintsCompleted,
+    },
+    wallet: undefined as never,
+    usdc: getKnownContracts().usdc,
+    chainId: task.chainId,
+    pricePerMint: BigInt(task.pricePerMint),
+    authorizer: undefined as never,
+    gasPerMint: 200_000n,
+    resign: (tx) => unlockSigner(rt, rt.pricePerMint * BigInt(rt.task.quantity - rt.task.mintsCompleted)).signTransaction(tx as never),
+  };
+  return rt;
+}
+
+/** Loads what signing needs once per task run (retried like any chain read when it fails). */
+async function prepare(rt: TaskRuntime) {
+  if (rt.wallet && rt.authorizer) return;
+  const wallet = await getWalletById({ id: (await getTaskById({ id: rt.task.id }))!.agentWalletId });
+  if (!wallet) throw new Error(`agent wallet of task ${rt.task.id} not found`);
+  const info = await readPaidMintToken(rt.task.tokenAddress);
+  rt.authorizer = await createMintAuthorizer(rt.client, { address: rt.task.tokenAddress, name: info.name, chainId: rt.chainId });
+  rt.wallet = wallet;
+}
