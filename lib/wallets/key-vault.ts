@@ -31,6 +31,9 @@ export class AgentKeyVault {
   }
 
   encrypt(privateKey: Hex, agentAddress: string): string {
+    // Re-read the key file first: after `keys:rotate` a new wallet must never be sealed with a
+    // key the rotation is about to drop. Wallet creation is rare, so the read costs nothing.
+    if (this.reloadKeys) this.keys = this.reloadKeys();
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', keyBytes(this.keys.agentEncryptionKey), iv);
     cipher.setAAD(aad(agentAddress));

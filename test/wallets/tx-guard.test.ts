@@ -1,0 +1,78 @@
+import { encodeFunctionData, erc20Abi, type Address, type Hex } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { describe, expect, it } from 'vitest';
+import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
+import { checkAgentTransaction, createGuardedSigner, GuardError, type AgentPolicy } from '@/lib/wallets/tx-guard';
+
+const addr = () => privateKeyToAccount(generatePrivateKey()).address;
+const agentAccount = privateKeyToAccount(generatePrivateKey());
+const policy: AgentPolicy = {
+  agent: agentAccount.address,
+  user: addr(),
+  usdc: addr(),
+  task: { token: addr(), remainingCost: 1_000_000n },
+};
+const stranger = addr();
+const otherToken = addr();
+
+const approve = (spender: Address, amount: bigint) => encodeFunctionData({ abi: erc20Abi, functionName: 'approve', args: [spender, amount] });
+const transfer = (to: Address, amount: bigint) => encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [to, amount] });
+const mint = (to: Address) =>
+  encodeFunctionData({ abi: paidMintTokenAbi, functionName: 'mint', args: [to, `0x${'11'.repeat(32)}`, 27, `0x${'22'.repeat(32)}`, `0x${'33'.repeat(32)}`] });
+
+const allowed = (tx: { to?: Address | null; data?: Hex; value?: bigint }) => expect(() => checkAgentTransaction(policy, tx)).not.toThrow();
+const refused = (tx: { to?: Address | null; data?: Hex; value?: bigint }, reason: RegExp) => {
+  expect(() => checkAgentTransaction(policy, tx)).toThrow(GuardError);
+  expect(() => checkAgentTransaction(policy, tx)).toThrow(reason);
+};
+
+describe('agent transaction guard', () => {
+  it('approve of USDC to the task token: up to what the task still needs', () => {
+    allowed({ to: policy.usdc, data: approve(policy.task!.token, 1_000_000n) });
+    allowed({ to: policy.usdc, data: approve(policy.task!.token, 1n) });
+    refused({ to: policy.usdc, data: approve(policy.task!.token, 1_000_001n) }, /exceeds/);
+  });
+  it('approve to a stranger or without a task is refused', () => {
+    refused({ to: policy.usdc, data: approve(stranger, 1n) }, /only for the task token/);
+    expect(() => checkAgentTransaction({ ...policy, task: undefined }, { to: policy.usdc, data: approve(policy.task!.token, 1n) })).toThrow(GuardError);
+  });
+  it('USDC transfer back to the user only', () => {
+    allowed({ to: policy.usdc, data: transfer(policy.user, 5n) });
+    refused({ to: policy.usdc, data: transfer(stranger, 5n) }, /back to the wallet's user/);
+    refused({ to: policy.usdc, data: transfer(policy.agent, 5n) }, /back to the wallet's user/);
+  });
+  it('other USDC functions are refused', () => {
+    const transferFrom = encodeFunctionData({ abi: erc20Abi, functionName: 'transferFrom', args: [policy.user, stranger, 1n] });
+    refused({ to: policy.usdc, data: transferFrom }, /transferFrom is not allowed/);
+  });
+  it('mint on the task token to the user only', () => {
+    allowed({ to: policy.task!.token, data: mint(policy.user) });
+    refused({ to: policy.task!.token, data: mint(policy.agent) }, /must go to the user/);
+    refused({ to: policy.task!.token, data: mint(stranger) }, /must go to the user/);
+  });
+  it('calls to any other contract, even a mint on another token, are refused', () => {
+    refused({ to: otherToken, data: mint(policy.user) }, /not allowed/);
+    refused({ to: stranger, data: transfer(policy.user, 1n) }, /not allowed/);
+    refused({ to: policy.task!.token, data: approve(stranger, 1n) }, /not allowed|unrecognised/);
+    refused({ to: policy.usdc, data: '0xdeadbeef' }, /unrecognised call data/);
+  });
+  it('ETH: to the user only, never to a stranger, never with a contract call', () => {
+    allowed({ to: policy.user, value: 1n });
+    refused({ to: stranger, value: 1n }, /plain transfers/);
+    refused({ to: policy.task!.token, data: mint(policy.user), value: 1n }, /may not carry ETH/);
+  });
+  it('contract creation is refused', () => {
+    refused({ to: null, data: '0x6080604052' }, /contract creation/);
+    refused({ to: undefined, data: '0x6080604052' }, /contract creation/);
+  });
+  it('the guarded signer signs what is allowed and refuses the rest before signing', async () => {
+    const signer = createGuardedSigner(agentAccount, policy);
+    const base = { chainId: 31337, nonce: 0, gas: 100_000n, maxFeePerGas: 1n, maxPriorityFeePerGas: 1n, type: 'eip1559' } as const;
+    await expect(signer.signTransaction({ ...base, to: policy.usdc, data: approve(policy.task!.token, 10n) })).resolves.toMatch(/^0x02/);
+    // The refusal may be thrown synchronously or as a rejection; either way nothing is signed.
+    const attempt = (tx: Parameters<typeof signer.signTransaction>[0]) => Promise.resolve().then(() => signer.signTransaction(tx));
+    await expect(attempt({ ...base, to: policy.usdc, data: transfer(stranger, 10n) })).rejects.toThrow(GuardError);
+    await expect(attempt({ ...base, to: stranger, value: 10n })).rejects.toThrow(GuardError);
+    expect(() => createGuardedSigner(privateKeyToAccount(generatePrivateKey()), policy)).toThrow(/not the policy agent/);
+  });
+});
