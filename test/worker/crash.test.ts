@@ -1,0 +1,88 @@
+import type { Address } from 'viem';
+import { erc20Abi } from 'viem';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getSql } from '@/db/client';
+import { getPublicClient } from '@/lib/chain/clients';
+import { startTestStack, type TestStack } from '../support/stack';
+import { user } from '../support/fixtures';
+import { createFundedTask, expectLedgerMatchesChain, killWorker, spawnWorker, tokenBalance, waitForTasks, type WorkerChild } from './support';
+
+// The real worker process is killed with SIGKILL at the three dangerous points of a batch
+// (ledger written but nothing sent; half the batch sent; all sent but no receipt read) and
+// once at a random moment; each time a fresh worker takes over after the 3 s lease runs out.
+// In the end every task is complete, nothing was minted twice and nothing is missing.
+
+let stack: TestStack;
+const children: WorkerChild[] = [];
+
+beforeAll(async () => {
+  stack = await startTestStack({
+    env: { MINT_BATCH_SIZE: '5', MINT_INTERVAL_MS: '0', LEASE_MS: '3000', CHECK_INTERVAL_MS: '300', WORKER_CONCURRENCY: '3', LOG_LEVEL: 'info' },
+  });
+}, 90_000);
+
+afterAll(async () => {
+  for (const c of children) await killWorker(c);
+  await stack?.stop();
+}, 30_000);
+
+async function runUntilExit(env: Record<string, string>, timeoutMs = 40_000) {
+  const worker = spawnWorker({ ...stack.env, ...env });
+  children.push(worker);
+  const timer = setTimeout(() => worker.child.kill('SIGKILL'), timeoutMs);
+  const exit = await worker.exited;
+  clearTimeout(timer);
+  return { ...exit, output: worker.output() };
+}
+
+const countRows = async (status: string) =>
+  (await getSql()<{ n: number }[]>`select count(*)::int as n from ai_agent_mint_records where status = ${status}`)[0]!.n;
+
+describe('worker crashes', () => {
+  it('kill -9 at every dangerous point, restart: all complete, no duplicate, none missing', async () => {
+    const token = stack.deployment.tokens[0]!.address;
+    const quantities = [30, 25, 20];
+    const tasks = [];
+    for (const [i, quantity] of quantities.entries()) tasks.push(await createFundedTask(stack, { userIndex: i + 1, quantity }));
+    const before = await Promise.all([1, 2, 3].map((i) => tokenBalance(token, user(i).address)));
+
+    const midBatch = await runUntilExit({ WORKER_CRASH_AT: 'mid-batch:2' });
+    expect(midBatch.signal, midBatch.output).toBe('SIGKILL');
+    expect(await countRows('signed')).toBeGreaterThan(0);
+
+    const afterLedger = await runUntilExit({ WORKER_CRASH_AT: 'after-ledger-write:3' });
+    expect(afterLedger.signal, afterLedger.output).toBe('SIGKILL');
+    expect(await countRows('signed')).toBeGreaterThan(0);
+
+    const afterBroadcast = await runUntilExit({ WORKER_CRASH_AT: 'after-broadcast:2' });
+    expect(afterBroadcast.signal, afterBroadcast.output).toBe('SIGKILL');
+    expect(await countRows('sent')).toBeGreaterThan(0);
+
+    // A random moment: after the first settled batch, 0–800 ms later, with paced batches.
+    const random = spawnWorker({ ...stack.env, MINT_INTERVAL_MS: '150' });
+    children.push(random);
+    const deadline = Date.now() + 30_000;
+    while (!random.output().includes('batch_recorded') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 800)));
+    await killWorker(random);
+
+    const finisher = spawnWorker(stack.env);
+    children.push(finisher);
+    const done = await waitForTasks(tasks.map((t) => t.id), ['completed', 'failed', 'cancelled'], 60_000);
+    finisher.child.kill('SIGTERM');
+    const exit = await finisher.exited;
+    expect(exit.code, finisher.output()).toBe(0);
+
+    for (const [i, task] of done.entries()) {
+      expect(task.status, task.errorMessage ?? '').toBe('completed');
+      expect(task.mintsCompleted).toBe(quantities[i]);
+      expect((await tokenBalance(token, user(i + 1).address)) - before[i]!).toBe(BigInt(quantities[i]!) * 1000n * 10n ** 18n);
+      // Funded with exactly quantity × price: a second payment for any mint would have reverted.
+      const usdcLeft = await getPublicClient().readContract({ address: stack.deployment.usdc, abi: erc20Abi, functionName: 'balanceOf', args: [task.agentAddress as Address] });
+      expect(usdcLeft).toBe(0n);
+    }
+    const { rows, events } = await expectLedgerMatchesChain(token, tasks.map((t) => t.id));
+    expect(events).toHaveLength(75);
+    expect(rows.every((r) => r.status === 'confirmed')).toBe(true);
+  }, 240_000);
+});
