@@ -48,27 +48,27 @@ export async function listActiveAgentAddresses({ limit }: { limit: number }): Pr
 
 /** One row per UTC day for the last `days` days (today included), oldest first, zeros filled. */
 export async function listDailyStats({ days, now = new Date() }: { days: number; now?: Date }): Promise<DailyStatsRow[]> {
+  const DAY_MS = 86_400_000;
+  const start = new Date((Math.floor(now.getTime() / DAY_MS) - (days - 1)) * DAY_MS);
   const rows = await getSql()<
     { day: string; completed: string; failed: string; mints: string; avg_s: string | null; gas: string }[]
   >`
-    with bounds as (
-      select (${now.toISOString()}::timestamptz at time zone 'utc')::date as last_day
-    ), days as (
-      select (last_day - g)::date as day from bounds, generate_series(0, ${days - 1}) as g
+    with days as (
+      select ((${start.toISOString()}::timestamptz at time zone 'utc')::date + g) as day from generate_series(0, ${days - 1}::int) as g
     ), t as (
       select (completed_at at time zone 'utc')::date as day,
         count(*) filter (where status = 'completed') as completed,
         count(*) filter (where status = 'failed') as failed,
         avg(extract(epoch from completed_at - started_at)) filter (where status = 'completed' and started_at is not null) as avg_s
-      from ai_agent_tasks, bounds
-      where completed_at >= (last_day - ${days - 1})::timestamp at time zone 'utc'
+      from ai_agent_tasks
+      where completed_at >= ${start.toISOString()}::timestamptz
       group by 1
     ), m as (
       select (coalesce(confirmed_at, sent_at, created_at) at time zone 'utc')::date as day,
         count(*) filter (where status = 'confirmed') as mints,
         coalesce(sum(gas_used * effective_gas_price), 0) as gas
-      from ai_agent_mint_records, bounds
-      where coalesce(confirmed_at, sent_at, created_at) >= (last_day - ${days - 1})::timestamp at time zone 'utc'
+      from ai_agent_mint_records
+      where coalesce(confirmed_at, sent_at, created_at) >= ${start.toISOString()}::timestamptz
       group by 1
     )
     select to_char(days.day, 'YYYY-MM-DD') as day,
