@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { getAddress } from 'viem';
 import { createSiweMessage } from 'viem/siwe';
 import { insertAuthNonce } from '@/db/auth-nonces';
 import { GET as nonceGET } from '@/app/api/auth/nonce/route';
@@ -8,6 +9,7 @@ import { GET as sessionGET } from '@/app/api/auth/session/route';
 import { enforceRateLimit, resetRateLimits } from '@/lib/rate-limit';
 import { startTestStack, type TestStack } from '../support/stack';
 import { user } from '../support/fixtures';
+import { deployOwnerWallet } from './contract-wallet';
 import { call } from './helpers';
 
 let stack: TestStack;
@@ -121,6 +123,16 @@ describe('Sign-In with Ethereum', () => {
     const wrongHost = await verify({ message: msg, signature }, { host: 'other.example' });
     expect(wrongHost.status).toBe(401);
     expect(wrongHost.body.error.code).toBe('unauthorized:siwe_domain');
+  });
+
+  it('signs in a contract wallet through ERC-1271, and refuses a signer it does not accept', async () => {
+    const contract = await deployOwnerWallet(stack.anvil.url, user(9), alice.address);
+    const msg = message(await freshNonce(), { address: contract });
+    const byStranger = await verify({ message: msg, signature: await mallory.signMessage({ message: msg }) });
+    expect(byStranger.body.error.code).toBe('unauthorized:siwe_signature');
+    const byOwner = await verify({ message: msg, signature: await alice.signMessage({ message: msg }) });
+    expect(byOwner.status).toBe(200);
+    expect(byOwner.body.address).toBe(getAddress(contract));
   });
 
   it('refuses a signature by another account and a malformed one', async () => {
