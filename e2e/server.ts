@@ -1,0 +1,67 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { stopChild } from '@/scripts/local/anvil';
+import { nextBin } from '@/scripts/local/next-build';
+import { startTestStack } from '@/test/support/stack';
+
+// Playwright's webServer: a fresh stack for one e2e run — embedded Postgres and anvil on free
+// ports in a temp dir, contracts deployed, migrations applied — then `next start` (the
+// .next-e2e build) and one mint worker. Writes what the specs need to E2E_STATE_FILE and
+// stops everything on SIGTERM/SIGINT.
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const port = Number(process.env.E2E_PORT ?? 3100);
+const stateFile = process.env.E2E_STATE_FILE ?? path.join(root, 'test-results', 'e2e-state.json');
+const logDir = path.join(root, 'test-results', 'logs');
+
+async function main() {
+  mkdirSync(logDir, { recursive: true });
+  const stack = await startTestStack({
+    env: { MINT_INTERVAL_MS: '500', MINT_BATCH_SIZE: '5', LOG_LEVEL: 'info', CHECK_INTERVAL_MS: '1000', MAX_RETRIES: '1', PORT: String(port) },
+  });
+  const env: NodeJS.ProcessEnv = { ...process.env, ...stack.env, NEXT_DIST_DIR: '.next-e2e', NEXT_TELEMETRY_DISABLED: '1' };
+  delete env.OPENAI_API_KEY;
+  delete env.OPENAI_BASE_URL;
+
+  const children: ChildProcess[] = [];
+  const start = (name: string, args: string[]) => {
+    const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const log = createWriteStream(path.join(logDir, `${name}.log`));
+    child.stdout!.pipe(log);
+    child.stderr!.pipe(log);
+    child.once('exit', (code, signal) => {
+      if (!stopping) console.error(`[e2e] ${name} exited early (code ${code}, signal ${signal}); see test-results/logs/${name}.log`);
+    });
+    children.push(child);
+    return child;
+  };
+  start('web', [nextBin(root), 'start', '-p', String(port), '-H', '127.0.0.1']);
+  start('worker', ['--import', 'tsx', 'worker/index.ts']);
+
+  writeFileSync(
+    stateFile,
+    JSON.stringify(
+      { baseURL: `http://127.0.0.1:${port}`, rpcUrl: stack.anvil.url, chainId: stack.deployment.chainId, deployment: stack.deployment },
+      null,
+      2,
+    ),
+  );
+  console.log(`[e2e] stack up: web :${port}, anvil ${stack.anvil.url}, postgres ${stack.pg.port}`);
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await Promise.all(children.map((c) => stopChild(c, 8000)));
+    await stack.stop().catch((e) => console.error('[e2e] stack stop failed', e));
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+}
+
+main().catch((error) => {
+  console.error('[e2e] server failed to start', error);
+  process.exit(1);
+});

@@ -1,0 +1,46 @@
+import { ChatPage } from '../pages/chat-page';
+import { TasksPage } from '../pages/tasks-page';
+import { expect, openAs, screenshot, test } from '../support/fixtures';
+import { setTokenPaused, stackState } from '../support/stack-state';
+
+test('cancel a task that awaits payment', async ({ browser }) => {
+  const { page, app, context } = await openAs(browser, 5);
+  const chat = new ChatPage(page);
+  await app.goto('/');
+  await app.connectAndSignIn();
+  const id = await ChatPage.taskId(await chat.sendAndExpectTask('Mint 4 of the demo token'));
+
+  const tasks = new TasksPage(page);
+  await tasks.goto();
+  await expect(tasks.row(id)).toHaveAttribute('data-status', 'pending_payment');
+  await tasks.cancel(id);
+  await expect(tasks.row(id).getByTestId('task-cancel')).toHaveCount(0);
+  await screenshot(page, '09-task-cancelled');
+  await context.close();
+});
+
+test('a task that failed on chain can be retried and then completes', async ({ browser }) => {
+  // The second demo token, so pausing it cannot disturb other specs.
+  const token = stackState().deployment.tokens[1]!;
+  const { page, app, context } = await openAs(browser, 6);
+  const chat = new ChatPage(page);
+  await app.goto('/');
+  await app.connectAndSignIn();
+  const card = await chat.sendAndExpectTask(`Mint 2 of ${token.address}`);
+  const id = await ChatPage.taskId(card);
+
+  await setTokenPaused(token.address, true);
+  try {
+    await chat.fund(card);
+    await chat.waitForStatus(card, 'failed', 90_000);
+  } finally {
+    await setTokenPaused(token.address, false);
+  }
+  const tasks = new TasksPage(page);
+  await tasks.goto();
+  await expect(tasks.row(id)).toHaveAttribute('data-status', 'failed');
+  await screenshot(page, '10-task-failed');
+  await tasks.retry(id);
+  await expect(tasks.row(id)).toHaveAttribute('data-status', 'completed', { timeout: 90_000 });
+  await context.close();
+});
