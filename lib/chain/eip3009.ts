@@ -1,4 +1,5 @@
 import {
+  BaseError,
   hexToBigInt,
   isAddressEqual,
   parseEventLogs,
@@ -32,8 +33,17 @@ export function authorizationToJson(a: Authorization) {
 
 const SECP256K1_HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n;
 
+/**
+ * What may be logged about a chain error: viem's full messages carry the RPC URL (which may
+ * hold an API key) and the request body (the user's signature), so only the short message.
+ */
+export function safeChainCause(error: unknown): Error {
+  if (error instanceof BaseError) return new Error(`${error.name}: ${error.shortMessage}`);
+  return new Error(error instanceof Error ? error.name : 'unknown chain error');
+}
+
 export const chainUnavailable = (cause: unknown) =>
-  new AppError('unavailable:chain', 'The chain is not reachable right now; nothing was sent. Try again shortly.', { cause });
+  new AppError('unavailable:chain', 'The chain is not reachable right now; nothing was sent. Try again shortly.', { cause: safeChainCause(cause) });
 
 /** Runs a chain read; any failure is the chain's, never the client's, so it is a 503. */
 export async function readChain<T>(read: () => Promise<T>): Promise<T> {

@@ -8,6 +8,7 @@ import {
   chainUnavailable,
   findAuthorizationTransfer,
   readChain,
+  safeChainCause,
   verifyAuthorizationSignature,
   type Authorization,
 } from '../chain/eip3009';
@@ -46,7 +47,10 @@ export async function fundTask(input: FundTaskInput, nowMs = Date.now()): Promis
     throw error;
   }
   if ('error' in outcome) throw outcome.error;
-  if (outcome.fresh) await wakeWorkers(task.id);
+  if (outcome.fresh) {
+    // Workers also poll, so a lost wake-up only delays the start; it must not fail a paid request.
+    await wakeWorkers(task.id).catch((error: unknown) => getLogger().warn({ taskId: task.id, err: String(error) }, 'could not wake workers'));
+  }
   return { txHash: outcome.txHash, task: outcome.task };
 }
 
@@ -76,7 +80,15 @@ async function fundLocked(db: DbExecutor, taskId: string, a: Authorization, stor
 
   const args = [a.from, a.to, a.value, a.validAfter, a.validBefore, a.nonce, stored.signature] as const;
   try {
-    await client.simulateContract({ account: getOperatorAccount(), address: usdc, abi: testUSDCAbi, functionName: 'transferWithAuthorization', args });
+    // `pending`: a local chain mines only on demand, so its latest block may be hours old.
+    await client.simulateContract({
+      account: getOperatorAccount(),
+      address: usdc,
+      abi: testUSDCAbi,
+      functionName: 'transferWithAuthorization',
+      args,
+      blockTag: 'pending',
+    });
   } catch (error) {
     throw simulationError(error);
   }
@@ -85,14 +97,22 @@ async function fundLocked(db: DbExecutor, taskId: string, a: Authorization, stor
   try {
     txHash = await sendOperatorWrite({ address: usdc, abi: testUSDCAbi, functionName: 'transferWithAuthorization', args });
   } catch (error) {
-    throw new AppError('unavailable:chain', 'The transfer could not be submitted; post the same authorization again to retry.', { cause: error });
+    // Gas estimation reverts when someone submitted the authorization since the simulation.
+    const usedNow = await client
+      .readContract({ address: usdc, abi: testUSDCAbi, functionName: 'authorizationState', args: [a.from, a.nonce] })
+      .catch(() => false);
+    if (usedNow) return adoptSubmitted(db, task, a, stored);
+    if (revertOf(error)) throw simulationError(error);
+    throw new AppError('unavailable:chain', 'The transfer could not be submitted; post the same authorization again to retry.', {
+      cause: safeChainCause(error),
+    });
   }
   let receipt;
   try {
     receipt = await client.waitForTransactionReceipt({ hash: txHash, timeout: getConfig().worker.receiptTimeoutMs });
   } catch (error) {
     throw new AppError('unavailable:chain', `Transfer ${txHash} is not confirmed yet; post the same authorization again to see the result.`, {
-      cause: error,
+      cause: safeChainCause(error),
       details: { txHash },
     });
   }
@@ -131,11 +151,11 @@ async function markFunded(db: DbExecutor, task: TaskWithAgent, a: Authorization,
   };
 }
 
+const revertOf = (error: unknown) =>
+  error instanceof BaseError ? (error.walk((e) => e instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | null) : null;
+
 function simulationError(error: unknown): AppError {
-  const reverted = error instanceof BaseError ? error.walk((e) => e instanceof ContractFunctionRevertedError) : undefined;
-  if (reverted instanceof ContractFunctionRevertedError) {
-    const reason = reverted.reason ?? reverted.shortMessage;
-    return new AppError('bad_request:fund', `USDC would reject this authorization: ${reason}`, { cause: error });
-  }
+  const reverted = revertOf(error);
+  if (reverted) return new AppError('bad_request:fund', `USDC would reject this authorization: ${reverted.reason ?? reverted.shortMessage}`);
   return chainUnavailable(error);
 }

@@ -79,4 +79,21 @@ describe('POST /api/ai-agent/task/:taskId/fund', () => {
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(await usdcBalance(owner.address)).toBe(before - BigInt(task.totalCost));
   });
+
+  // Last: it stops this file's chain.
+  it('answers 503 unavailable:chain, not 500, when the chain is down, and changes nothing', async () => {
+    const owner = user(3);
+    const task = await createPendingTask({ userAddress: owner.address, token: stack.deployment.tokens[0]!.address, quantity: 1 });
+    const authorization = authorizationFor(task);
+    const signature = await signAuthorization(owner, authorization);
+    await stack.anvil.stop();
+    const res = await postFund(task.id, { authorization, signature });
+    expect(res.status).toBe(503);
+    expect(res.body.error.code).toBe('unavailable:chain');
+    expect(res.body.error.message).toMatch(/nothing was sent/);
+    expect(JSON.stringify(res.body)).not.toMatch(/127\.0\.0\.1|ECONNREFUSED|fetch failed/);
+    const row = await getTaskById({ id: task.id });
+    expect(row?.status).toBe('pending_payment');
+    expect(row?.fundingTxHash).toBeNull();
+  });
 });
