@@ -49,9 +49,9 @@ export async function executeTask(claimed: TaskWithAgent, options: ExecuteOption
         if (error instanceof LeaseLostError) return done(rt, 'released', options);
         const kind = classifyChainError(error);
         if (kind.kind === 'transient') {
-          // 250 ms doubling to 15 s: an anvil restart (~2 s) is retried within a second or two,
-          // a long outage costs one cheap request every 15 s; the task stays processing throughout.
-          const delay = backoffMs(++transientFailures, 250, 15_000);
+          // 250 ms doubling to 5 s: a node restart (~2 s) is retried within a second or two,
+          // a long outage costs one cheap request every 5 s; the task stays processing throughout.
+          const delay = backoffMs(++transientFailures, 250, 5_000);
           options.reporter.retrying(rt.task, kind, delay, transientFailures);
           await sleep(delay, options.drain);
           continue;

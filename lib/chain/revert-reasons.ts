@@ -58,9 +58,9 @@ const TRANSIENT_PATTERNS: [RegExp, TransientReason][] = [
   [/already known|known transaction|already imported/i, 'already_known'],
   [/nonce too low|nonce too high|invalid nonce|nonce has already been used/i, 'nonce'],
   [/replacement transaction underpriced|transaction underpriced|fee too low/i, 'underpriced'],
-  [/429|too many requests|rate limit/i, 'rate_limited'],
+  [/\b429\b|too many requests|rate limit/i, 'rate_limited'],
   [/timed? ?out|timeout|took too long/i, 'timeout'],
-  [/ECONNREFUSED|ECONNRESET|EPIPE|ENOTFOUND|EAI_AGAIN|socket hang up|fetch failed|network|HTTP request failed|50[234]|connection (terminated|ended|closed)|CONNECTION_|terminating connection/i, 'connection'],
+  [/ECONNREFUSED|ECONNRESET|EPIPE|ENOTFOUND|EAI_AGAIN|socket hang up|fetch failed|network|HTTP request failed|\b50[234]\b|connection (terminated|ended|closed)|CONNECTION_|terminating connection/i, 'connection'],
 ];
 
 function errorText(error: unknown): string {
@@ -73,6 +73,8 @@ function errorText(error: unknown): string {
       if (typeof details === 'string') parts.push(details);
       const code = (current as { code?: unknown }).code;
       if (typeof code === 'string') parts.push(code);
+      const status = (current as { status?: unknown }).status;
+      if (typeof status === 'number') parts.push(`HTTP ${status}`);
       current = current.cause;
     } else {
       parts.push(String(current));

@@ -1,0 +1,104 @@
+import { createWalletClient, erc20Abi, http, type Address } from 'viem';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getSql } from '@/db/client';
+import { getTaskById, TASK_EVENTS_CHANNEL, type TaskEvent } from '@/db/tasks';
+import { getChain, getPublicClient } from '@/lib/chain/clients';
+import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
+import { anvilAccount, startAnvil } from '@/scripts/local/anvil';
+import { createPendingTask, user } from '../support/fixtures';
+import { startTestStack, type TestStack } from '../support/stack';
+import { createFundedTask, expectLedgerMatchesChain, mintedEvents, waitForTasks } from './support';
+
+// Outage, cancel, a revert that fails the task, and the payment timeout, with an in-process
+// worker pacing 5-mint batches 300 ms apart. MAX_RETRIES=1 so a real revert fails fast and
+// any transient error wrongly counted as an attempt would fail the outage task.
+
+let stack: TestStack;
+let worker: import('@/worker/loop').MintWorker | undefined;
+const events: TaskEvent[] = [];
+let restarted: Awaited<ReturnType<typeof startAnvil>> | undefined;
+
+beforeAll(async () => {
+  stack = await startTestStack({
+    anvilState: true,
+    env: { MINT_BATCH_SIZE: '5', MINT_INTERVAL_MS: '300', LEASE_MS: '3000', CHECK_INTERVAL_MS: '300', WORKER_CONCURRENCY: '3', MAX_RETRIES: '1', LOG_LEVEL: 'silent' },
+  });
+  await getSql().listen(TASK_EVENTS_CHANNEL, (payload) => events.push(JSON.parse(payload) as TaskEvent));
+  const { MintWorker } = await import('@/worker/loop');
+  worker = new MintWorker();
+  await worker.start();
+}, 90_000);
+
+afterAll(async () => {
+  await worker?.stop();
+  await restarted?.stop();
+  await stack?.stop();
+}, 30_000);
+
+async function waitForProgress(id: string, atLeast: number, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (((await getTaskById({ id }))?.mintsCompleted ?? 0) >= atLeast) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`task ${id} did not reach ${atLeast} mints`);
+}
+
+describe('worker lifecycle', () => {
+  it('survives a 10 s chain outage mid-task and is never marked failed', async () => {
+    const token = stack.deployment.tokens[0]!.address;
+    const task = await createFundedTask(stack, { userIndex: 1, quantity: 30 });
+    await waitForProgress(task.id, 5);
+    const port = stack.anvil.port;
+    await stack.anvil.stop();
+    await new Promise((r) => setTimeout(r, 10_000));
+    expect((await getTaskById({ id: task.id }))!.status).toBe('processing');
+    restarted = await startAnvil({ port, stateFile: `${stack.dir}/anvil-state.json` });
+
+    const [done] = await waitForTasks([task.id], ['completed', 'failed', 'cancelled'], 60_000);
+    expect(done!.status, done!.errorMessage ?? '').toBe('completed');
+    expect(done!.attempts).toBe(0);
+    expect(events.filter((e) => e.taskId === task.id).map((e) => e.status)).not.toContain('failed');
+    const { rows } = await expectLedgerMatchesChain(token, [task.id]);
+    expect(rows.filter((r) => r.status === 'confirmed')).toHaveLength(30);
+  }, 120_000);
+
+  it('cancel during processing stops after the batch in flight; unspent USDC stays with the agent', async () => {
+    const token = stack.deployment.tokens[0]!.address;
+    const task = await createFundedTask(stack, { userIndex: 2, quantity: 30 });
+    await waitForProgress(task.id, 5);
+    await getSql()`update ai_agent_tasks set cancel_requested = true where id = ${task.id} and status = 'processing'`;
+    const [done] = await waitForTasks([task.id], ['completed', 'failed', 'cancelled'], 30_000);
+    expect(done!.status).toBe('cancelled');
+    expect(done!.mintsCompleted % 5).toBe(0);
+    expect(done!.mintsCompleted).toBeLessThan(30);
+    const open = await getSql()`select 1 from ai_agent_mint_records where task_id = ${task.id} and status <> 'confirmed'`;
+    expect(open).toHaveLength(0);
+    const minted = (await mintedEvents(token)).filter((e) => e.args.payer!.toLowerCase() === task.agentAddress);
+    expect(minted).toHaveLength(done!.mintsCompleted);
+    const usdc = await getPublicClient().readContract({ address: stack.deployment.usdc, abi: erc20Abi, functionName: 'balanceOf', args: [task.agentAddress as Address] });
+    expect(usdc).toBe(BigInt(task.pricePerMint) * BigInt(30 - done!.mintsCompleted));
+  }, 60_000);
+
+  it('a paused token fails the task after MAX_RETRIES with a readable message, nothing sent', async () => {
+    const token = stack.deployment.tokens[1]!.address;
+    const owner = createWalletClient({ account: anvilAccount(0), chain: getChain(), transport: http(stack.anvil.url) });
+    await getPublicClient().waitForTransactionReceipt({ hash: await owner.writeContract({ address: token, abi: paidMintTokenAbi, functionName: 'pause' }) });
+    const task = await createFundedTask(stack, { userIndex: 3, quantity: 12, token });
+    const [done] = await waitForTasks([task.id], ['completed', 'failed', 'cancelled'], 30_000);
+    expect(done!.status).toBe('failed');
+    expect(done!.errorMessage).toBe('Minting of this token is paused by its owner.');
+    expect(done!.attempts).toBe(2);
+    const rows = await getSql()`select 1 from ai_agent_mint_records where task_id = ${task.id}`;
+    expect(rows).toHaveLength(0);
+  }, 60_000);
+
+  it('cancels a task left unpaid past PAYMENT_TIMEOUT', async () => {
+    const task = await createPendingTask({ userAddress: user(4).address, token: stack.deployment.tokens[0]!.address, quantity: 3 });
+    const fresh = await createPendingTask({ userAddress: user(5).address, token: stack.deployment.tokens[0]!.address, quantity: 3 });
+    await getSql()`update ai_agent_tasks set created_at = now() - interval '11 minutes' where id = ${task.id}`;
+    const [done] = await waitForTasks([task.id], ['cancelled'], 10_000);
+    expect(done!.errorMessage).toBe('payment window expired');
+    expect((await getTaskById({ id: fresh.id }))!.status).toBe('pending_payment');
+  }, 30_000);
+});
