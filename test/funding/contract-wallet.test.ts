@@ -1,0 +1,77 @@
+import { createRequire } from 'node:module';
+import { concatHex, parseAbi, parseUnits, type Address, type Hex } from 'viem';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getTaskById } from '@/db/tasks';
+import { getKnownContracts, getPublicClient } from '@/lib/chain/clients';
+import { testUSDCAbi } from '@/lib/chain/contracts.generated';
+import { anvilAccount } from '@/scripts/local/anvil';
+import { chainClients, mined } from '../contracts/chain-helpers';
+import { createPendingTask } from '../support/fixtures';
+import { startTestStack, type TestStack } from '../support/stack';
+import { authorizationFor, postFund, signAuthorization, usdcBalance } from './helpers';
+
+// An ERC-1271 wallet whose signatures are its owner's ECDSA signature followed by extra bytes
+// (as many smart accounts add a validator id): longer than 65 bytes, valid only through the chain.
+const MOCK_WALLET = `
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+contract MockWallet {
+    address public immutable owner;
+    constructor(address owner_) { owner = owner_; }
+    function isValidSignature(bytes32 hash, bytes calldata sig) external view returns (bytes4) {
+        if (sig.length < 65) return 0xffffffff;
+        address signer = ecrecover(hash, uint8(sig[64]), bytes32(sig[0:32]), bytes32(sig[32:64]));
+        return signer == owner && signer != address(0) ? bytes4(0x1626ba7e) : bytes4(0xffffffff);
+    }
+}`;
+
+function compileMockWallet(): Hex {
+  const solc = createRequire(import.meta.url)('solc') as { compile(input: string): string };
+  const input = {
+    language: 'Solidity',
+    sources: { 'MockWallet.sol': { content: MOCK_WALLET } },
+    settings: { evmVersion: 'cancun', outputSelection: { '*': { '*': ['evm.bytecode.object'] } } },
+  };
+  const out = JSON.parse(solc.compile(JSON.stringify(input))) as { contracts: Record<string, Record<string, { evm: { bytecode: { object: string } } }>> };
+  return `0x${out.contracts['MockWallet.sol']!.MockWallet!.evm.bytecode.object}`;
+}
+
+let stack: TestStack;
+let wallet: Address;
+const walletOwner = anvilAccount(2);
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  const { walletFor } = chainClients(stack.anvil.url);
+  const deployer = walletFor(anvilAccount(0));
+  const abi = parseAbi(['constructor(address owner_)']);
+  const receipt = await mined(getPublicClient(), await deployer.deployContract({ abi, bytecode: compileMockWallet(), args: [walletOwner.address] }));
+  wallet = receipt.contractAddress!;
+  await mined(
+    getPublicClient(),
+    await deployer.writeContract({ address: getKnownContracts().usdc, abi: testUSDCAbi, functionName: 'mint', args: [wallet, parseUnits('100', 6)] }),
+  );
+});
+afterAll(async () => stack?.stop());
+
+describe('funding from a contract wallet (ERC-1271)', () => {
+  it('refuses a signature the wallet does not vouch for, then accepts a longer one it does', async () => {
+    const task = await createPendingTask({ userAddress: wallet, token: stack.deployment.tokens[0]!.address, quantity: 4 });
+    const authorization = authorizationFor(task);
+    const extra = `0x${'ab'.repeat(32)}` as Hex;
+    const before = await usdcBalance(wallet);
+
+    const stranger = await signAuthorization(anvilAccount(3), authorization);
+    const refused = await postFund(task.id, { authorization, signature: concatHex([stranger, extra]) });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.message).toMatch(/signature was not made by/);
+    expect((await getTaskById({ id: task.id }))?.status).toBe('pending_payment');
+
+    const signature = concatHex([await signAuthorization(walletOwner, authorization), extra]);
+    const res = await postFund(task.id, { authorization, signature });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(await usdcBalance(wallet)).toBe(before - BigInt(task.totalCost));
+    expect(await usdcBalance(task.agentAddress as Address)).toBe(BigInt(task.totalCost));
+    expect((await getTaskById({ id: task.id }))?.fundingTxHash).toBe(res.body.txHash);
+  });
+});
