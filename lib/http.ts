@@ -58,15 +58,20 @@ export function parseWith<T extends z.ZodType>(schema: T, input: unknown, code: 
   return parsed.data;
 }
 
-/** Reads a JSON body: JSON content type only, at most 16 KB, then validated by `schema`. */
-export async function readJson<T extends z.ZodType>(req: Request, schema: T, surface: string): Promise<z.infer<T>> {
+/** Reads a JSON body: JSON content type only, at most 16 KB (or `maxBytes`), then validated by `schema`. */
+export async function readJson<T extends z.ZodType>(
+  req: Request,
+  schema: T,
+  surface: string,
+  { maxBytes = MAX_BODY_BYTES }: { maxBytes?: number } = {},
+): Promise<z.infer<T>> {
   const type = req.headers.get('content-type') ?? '';
   if (!/^application\/json\b/i.test(type)) {
     throw new AppError(`unsupported_media_type:${surface}`, 'Send the body as JSON with content-type: application/json.');
   }
   const declared = Number(req.headers.get('content-length') ?? '0');
-  if (declared > MAX_BODY_BYTES) throw tooLarge(surface);
-  const text = await readLimited(req, surface);
+  if (declared > maxBytes) throw tooLarge(surface, maxBytes);
+  const text = await readLimited(req, surface, maxBytes);
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -76,10 +81,10 @@ export async function readJson<T extends z.ZodType>(req: Request, schema: T, sur
   return parseWith(schema, body, `bad_request:${surface}`);
 }
 
-const tooLarge = (surface: string) =>
-  new AppError(`payload_too_large:${surface}`, `The body is larger than ${MAX_BODY_BYTES / 1024} KB.`);
+const tooLarge = (surface: string, maxBytes = MAX_BODY_BYTES) =>
+  new AppError(`payload_too_large:${surface}`, `The body is larger than ${maxBytes / 1024} KB.`);
 
-async function readLimited(req: Request, surface: string): Promise<string> {
+async function readLimited(req: Request, surface: string, maxBytes = MAX_BODY_BYTES): Promise<string> {
   if (!req.body) return '';
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -88,9 +93,9 @@ async function readLimited(req: Request, surface: string): Promise<string> {
     const { done, value } = await reader.read();
     if (done) break;
     size += value.byteLength;
-    if (size > MAX_BODY_BYTES) {
+    if (size > maxBytes) {
       await reader.cancel();
-      throw tooLarge(surface);
+      throw tooLarge(surface, maxBytes);
     }
     chunks.push(value);
   }
