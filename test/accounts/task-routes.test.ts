@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createWalletClient, erc20Abi, http, type Address } from 'viem';
 import { getDb } from '@/db/client';
 import { aiAgentMintRecords, type TaskStatus } from '@/db/schema';
 import { getTaskById, transitionTask } from '@/db/tasks';
@@ -6,6 +7,7 @@ import { GET as tasksGET } from '@/app/api/ai-agent/tasks/[userAddress]/route';
 import { GET as taskGET } from '@/app/api/ai-agent/task/[taskId]/route';
 import { POST as cancelPOST } from '@/app/api/ai-agent/task/[taskId]/cancel/route';
 import { POST as retryPOST } from '@/app/api/ai-agent/task/[taskId]/retry/route';
+import { getChain, getPublicClient } from '@/lib/chain/clients';
 import { createPendingTask, user } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/stack';
 import { call, cookieFor } from './helpers';
@@ -144,11 +146,27 @@ describe('POST /api/ai-agent/task/:taskId/cancel', () => {
   });
 });
 
+async function sendUsdc(to: string, amount: bigint) {
+  const wallet = createWalletClient({ account: user(1), chain: getChain(), transport: http(stack.anvil.url) });
+  const hash = await wallet.writeContract({ address: stack.deployment.usdc, abi: erc20Abi, functionName: 'transfer', args: [to as Address, amount] });
+  await getPublicClient().waitForTransactionReceipt({ hash });
+}
+
 describe('POST /api/ai-agent/task/:taskId/retry', () => {
   const retry = (id: string, cookie?: string) => call(retryPOST as never, `/api/ai-agent/task/${id}/retry`, { taskId: id }, { method: 'POST', cookie });
 
+  it('refuses a failed task whose USDC is no longer in the agent wallet', async () => {
+    const task = await taskIn('failed');
+    const { status, body } = await retry(task.id, cookieFor(alice));
+    expect(status).toBe(409);
+    expect(body.error.message).toMatch(/needs 500000/);
+    expect((await getTaskById({ id: task.id }))!.status).toBe('failed');
+  });
+
   it('puts a failed task back to funded with a clean slate', async () => {
     const task = await taskIn('failed');
+    // Alice's other active tasks reserve part of the wallet too; send plenty.
+    await sendUsdc(task.agentAddress, 20_000_000n);
     const { status, body } = await retry(task.id, cookieFor(alice));
     expect(status).toBe(200);
     expect(body.task.status).toBe('funded');
