@@ -39,6 +39,20 @@ export function replayOrConflict(task: TaskWithAgent, authorization: Authorizati
   });
 }
 
+// A transfer takes a few seconds to confirm; a window closing sooner than this is treated as
+// closed, so the expiry job cannot cancel the task while its USDC is on the way.
+const PAYMENT_WINDOW_MARGIN_MS = 15_000;
+
+/** Refuses a task whose payment window (PAYMENT_TIMEOUT) has closed or is about to. */
+export function checkPaymentWindow(task: TaskWithAgent, timeoutSeconds: number, nowMs: number) {
+  const closesAt = task.createdAt.getTime() + timeoutSeconds * 1000;
+  if (closesAt - PAYMENT_WINDOW_MARGIN_MS <= nowMs) {
+    throw new AppError('conflict:task', `The payment window of this task (${Math.round(timeoutSeconds / 60)} min) has closed; it will be cancelled. Create a new task.`, {
+      details: { status: task.status },
+    });
+  }
+}
+
 /** Everything about the authorization that needs neither the chain nor a lock. */
 export function checkAuthorizationTerms(task: TaskWithAgent, a: Authorization, nowMs: number) {
   if (!isAddressEqual(a.from, task.userAddress as Hex)) {

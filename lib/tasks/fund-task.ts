@@ -17,7 +17,7 @@ import { getUsdcDomain } from '../chain/usdc';
 import { getConfig } from '../config';
 import { AppError } from '../errors';
 import { getLogger } from '../log';
-import { checkAuthorizationTerms, replayOrConflict, type StoredFunding } from './fund-checks';
+import { checkAuthorizationTerms, checkPaymentWindow, replayOrConflict, type StoredFunding } from './fund-checks';
 
 export type FundTaskInput = { taskId: string; authorization: Authorization; signature: Hex };
 export type FundTaskResult = { txHash: Hex; task: TaskWithAgent };
@@ -32,6 +32,7 @@ export async function fundTask(input: FundTaskInput, nowMs = Date.now()): Promis
   const task = await getTaskById({ id: input.taskId });
   if (!task) throw new AppError('not_found:task', `No task with id ${input.taskId}.`);
   if (task.status !== 'pending_payment') return { ...replayOrConflict(task, input.authorization, input.signature), task };
+  checkPaymentWindow(task, getConfig().worker.paymentTimeoutSeconds, nowMs);
   checkAuthorizationTerms(task, input.authorization, nowMs);
   const domain = await readChain(() => getUsdcDomain());
   const signature = await verifyAuthorizationSignature({ authorization: input.authorization, signature: input.signature, domain });

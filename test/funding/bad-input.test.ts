@@ -1,5 +1,6 @@
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getSql } from '@/db/client';
 import { getTaskById, transitionTask, type TaskWithAgent } from '@/db/tasks';
 import { getKnownContracts, getPublicClient } from '@/lib/chain/clients';
 import { testUSDCAbi } from '@/lib/chain/contracts.generated';
@@ -155,6 +156,19 @@ describe('fund route: bad input gets a 4xx naming the problem and changes nothin
     await expectRejected(() => postFund('5b0c1f47-7d4a-4d2f-9a55-0c1c2b3d4e5f', body), 404, 'not_found:task');
     await expectRejected(() => postFund('not-a-uuid', body), 400, 'bad_request:task', /UUID/);
     await expectRejected(() => postFund("1' or '1'='1", body), 400, 'bad_request:task');
+  });
+  it('a task whose payment window has closed', async () => {
+    const late = await createPendingTask({ userAddress: owner.address, token: stack.deployment.tokens[0]!.address, quantity: 2 });
+    await getSql()`update ai_agent_tasks set created_at = now() - interval '11 minutes' where id = ${late.id}`;
+    const authorization = authorizationFor(late);
+    const signature = await signAuthorization(owner, authorization);
+    const [nonceBefore, balanceBefore] = await Promise.all([operatorNonce(), usdcBalance(owner.address)]);
+    const res = await postFund(late.id, { authorization, signature });
+    expect(res.status).toBe(409);
+    expect(res.body.error.message).toMatch(/payment window/);
+    expect(await operatorNonce()).toBe(nonceBefore);
+    expect(await usdcBalance(owner.address)).toBe(balanceBefore);
+    expect((await getTaskById({ id: late.id }))?.status).toBe('pending_payment');
   });
   it.each(['funded', 'cancelled', 'completed'] as const)('a task that is %s', async (status) => {
     const other = await createPendingTask({ userAddress: owner.address, token: stack.deployment.tokens[0]!.address, quantity: 3 });
