@@ -15,10 +15,13 @@ type CannonResult = { requests: { average: number; total: number }; latency: { p
 type Cannon = (opts: Record<string, unknown>, cb: (err: Error | null, result: CannonResult) => void) => unknown;
 const autocannon = createRequire(import.meta.url)('autocannon') as Cannon;
 
+// Flags for a quick plumbing check: --duration=<s>, --dist=<dir> (an existing build), --no-build.
+const flag = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const root = path.resolve(import.meta.dirname, '..');
-const DIST = '.next-bench';
+const DIST = flag('dist') ?? '.next-bench';
+const SKIP_BUILD = process.argv.includes('--no-build');
 const CONNECTIONS = 50;
-const DURATION_S = 10;
+const DURATION_S = Number(flag('duration') ?? 10);
 const CHAT_REQUESTS = 50;
 
 let stack: TestStack | undefined;
@@ -88,8 +91,10 @@ async function chatRoundTrip(url: string, cookie: string, userAddress: string) {
 }
 
 async function main() {
-  say(`building the app into ${DIST} if stale…`);
-  await buildIfStale(root, { ...process.env, NEXT_DIST_DIR: DIST }, DIST);
+  if (!SKIP_BUILD) {
+    say(`building the app into ${DIST} if stale…`);
+    await buildIfStale(root, { ...process.env, NEXT_DIST_DIR: DIST }, DIST);
+  }
   say('starting Postgres + anvil + contracts…');
   // The chat limiter would stop the 50 sequential chat requests; this run measures speed, not limits.
   stack = await startTestStack({ env: { CHAT_RATE_LIMIT_PER_MINUTE: '100000', LOG_LEVEL: 'error' } });
