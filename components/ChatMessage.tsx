@@ -40,11 +40,11 @@ function ToolResult({ part }: { part: ToolPart }) {
       </p>
     );
   }
-  const output = part.output as { task?: TaskDto; error?: unknown } | undefined;
+  const output = part.output as { task?: TaskDto; token?: { name: string; symbol: string }; error?: unknown } | undefined;
   if (output?.error) {
     const message = typeof output.error === 'string' ? output.error : ((output.error as { message?: string }).message ?? '');
     return <p className="error-text">{t('chat.toolError', { message })}</p>;
   }
-  if (output?.task?.id && TASK_TOOLS.has(part.type)) return <TaskCard task={output.task} />;
+  if (output?.task?.id && TASK_TOOLS.has(part.type)) return <TaskCard task={output.task} token={output.token} />;
   return null;
 }

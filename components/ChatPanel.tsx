@@ -18,9 +18,9 @@ export function ChatPanel({ address }: { address: `0x${string}` }) {
   if (history.isPending) return <p className="muted" aria-busy="true">{t('common.loading')}</p>;
   const initial = (history.data ?? []).filter((m) => m.role !== 'system') as unknown as UIMessage[];
   return (
-    <>
+    <div className="chat-column">
       {history.isError && <p className="error-text">{t('chat.historyError')}</p>}
       <ChatView key={address} chatId={`chat-${address.toLowerCase()}`} initialMessages={initial} />
-    </>
+    </div>
   );
 }

@@ -18,9 +18,11 @@ export function Landing() {
         <li>{t('landing.step2')}</li>
         <li>{t('landing.step3')}</li>
       </ol>
-      <button type="button" className="btn btn-primary btn-large" data-testid="landing-connect" onClick={() => openConnectModal?.()}>
-        {isConnected ? t('landing.signIn') : t('landing.connect')}
-      </button>
+      <div>
+        <button type="button" className="btn btn-primary btn-large" data-testid="landing-connect" onClick={() => openConnectModal?.()}>
+          {isConnected ? t('landing.signIn') : t('landing.connect')}
+        </button>
+      </div>
       {isConnected && <p className="hint">{t('landing.signInHint')}</p>}
     </section>
   );

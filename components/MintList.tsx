@@ -15,7 +15,7 @@ export function MintList({ mints }: { mints: MintDto[] | undefined }) {
         <ol className="mint-list" data-testid="mint-list">
           {mints.map((m) => (
             <li key={m.sequenceNumber} className="mint-row" data-testid="mint-row" data-status={m.status}>
-              <span>{t('task.mintNumber', { n: m.sequenceNumber + 1 })}</span>
+              <span>{t('task.mintNumber', { n: m.sequenceNumber })}</span>
               <span className={`badge badge-mint-${m.status}`}>{m.status}</span>
               {m.txHash ? <TxLink hash={m.txHash} /> : <span className="muted">—</span>}
             </li>

@@ -13,7 +13,7 @@ import { TaskProgress } from './TaskProgress';
 import { TxLink } from './TxLink';
 
 /** A task as the chat shows it: the facts, Sign & fund while unpaid, then live progress. */
-export function TaskCard({ task: initial }: { task: TaskDto }) {
+export function TaskCard({ task: initial, token }: { task: TaskDto; token?: { name: string; symbol: string } }) {
   const { t } = useI18n();
   const { data } = useTask(initial.id, initial);
   const task = data ?? initial;
@@ -25,7 +25,7 @@ export function TaskCard({ task: initial }: { task: TaskDto }) {
         </h3>
         <StatusBadge status={task.status} />
       </header>
-      <TaskFacts task={task} />
+      <TaskFacts task={task} token={token} />
       {task.status === 'pending_payment' ? (
         <FundButton taskId={task.id} totalCost={task.totalCost} />
       ) : (

@@ -7,9 +7,9 @@ import { useTokenInfo } from '@/lib/web/use-tokens';
 import { CopyButton } from './CopyButton';
 
 /** Token, quantity, unit price, total and agent wallet of a task. */
-export function TaskFacts({ task }: { task: TaskDto }) {
+export function TaskFacts({ task, token: known }: { task: TaskDto; token?: { name: string; symbol: string } }) {
   const { t, intlLocale } = useI18n();
-  const token = useTokenInfo(task.tokenAddress);
+  const token = useTokenInfo(task.tokenAddress) ?? known;
   return (
     <dl className="facts">
       <div>
