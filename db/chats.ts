@@ -3,6 +3,7 @@ import { getDb } from './client';
 import { aiAgentChats, type ChatMessage } from './schema';
 
 export async function insertChatMessage(values: {
+  id?: string;
   userAddress: string;
   role: 'user' | 'assistant';
   parts: unknown[];

@@ -39,7 +39,7 @@ const STATUS: Record<TaskDto['status'], Record<Lang, string>> = {
 
 export const statusLabel = (status: TaskDto['status'], lang: Lang) => STATUS[status]?.[lang] ?? status;
 
-type CreatedTask = Pick<TaskDto, 'id' | 'tokenAddress' | 'quantity' | 'pricePerMint' | 'totalCost' | 'agentAddress'>;
+type CreatedTask = { id: string; tokenAddress: string; quantity: number; pricePerMint: string; totalCost: string; agentAddress: string };
 
 /** The reply after a task is created, in the seed's layout. */
 export function taskCreatedReply(task: CreatedTask, lang: Lang, symbol?: string): string {

@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+import { convertToModelMessages, isStepCount, streamText, toUIMessageStream, type UIMessageChunk } from 'ai';
+import { insertChatMessage, listChatMessagesByUser } from '@/db/chats';
+import type { ChatMessage } from '@/db/schema';
+import { getLogger } from '../log';
+import type { TaskDto } from '../tasks/serialize';
+import { getChatModel } from './model';
+import { systemPrompt } from './prompt';
+import { buildChatTools, type ChatSession, type ChatUIMessage } from './tools';
+
+// One chat turn, behind both forms of POST /api/ai-agent/chat. The conversation comes from the
+// database, never from the client, so a client cannot forge history; the user's message is
+// stored before the model runs and the assistant's final UI message (tool parts included) after.
+
+/** Earlier messages given to the model: enough for slot filling and follow-ups. */
+const HISTORY_MESSAGES = 30;
+/** Tool call → result → maybe a second tool → final text. */
+const MAX_STEPS = 4;
+
+export type ChatTurnEnd = { message: ChatUIMessage; reply: string; task?: TaskDto; failed: boolean };
+
+export const toUIMessage = (row: ChatMessage): ChatUIMessage & { createdAt: string } => ({
+  id: row.id,
+  role: row.role,
+  parts: row.parts as ChatUIMessage['parts'],
+  createdAt: row.createdAt.toISOString(),
+});
+
+/** The task a turn created: the output of its last successful createMintTask part. */
+export function createdTaskOf(message: ChatUIMessage): TaskDto | undefined {
+  let task: TaskDto | undefined;
+  for (const part of message.parts) {
+    if (part.type === 'tool-createMintTask' && part.state === 'output-available' && 'task' in part.output) task = part.output.task;
+  }
+  return task;
+}
+
+export const replyTextOf = (message: ChatUIMessage) =>
+  message.parts
+    .flatMap((p) => (p.type === 'text' ? [p.text.trim()] : []))
+    .filter(Boolean)
+    .join('\n\n');
+
+/**
+ * Runs the agent for one user message. Returns the UI message stream (for `useChat`) and a
+ * promise of the stored assistant message. The stream is teed and drained here, so the turn
+ * finishes and is stored even when the client goes away mid-stream.
+ */
+export async function startChatTurn(session: ChatSession, text: string) {
+  const { userAddress } = session;
+  const history = await listChatMessagesByUser({ userAddress, limit: HISTORY_MESSAGES });
+  const prior = history.map(toUIMessage);
+  const userMessage: ChatUIMessage = { id: randomUUID(), role: 'user', parts: [{ type: 'text', text }] };
+  const userRow = await insertChatMessage({ id: userMessage.id, userAddress, role: 'user', parts: userMessage.parts });
+
+  const tools = buildChatTools(session);
+  const messages = await convertToModelMessages([...prior, userMessage], { tools, ignoreIncompleteToolCalls: true });
+  let failure: unknown;
+  const result = streamText({
+    model: getChatModel(),
+    instructions: systemPrompt(userAddress),
+    messages,
+    tools,
+    stopWhen: isStepCount(MAX_STEPS),
+  });
+
+  let settle!: (end: ChatTurnEnd) => void;
+  const done = new Promise<ChatTurnEnd>((resolve) => (settle = resolve));
+  const assistantId = randomUUID();
+  const stream = toUIMessageStream<typeof tools, ChatUIMessage>({
+    stream: result.stream,
+    tools,
+    originalMessages: [...prior, userMessage],
+    generateMessageId: () => assistantId,
+    onError: (error) => {
+      failure = error;
+      getLogger().warn({ err: error instanceof Error ? error.message.slice(0, 300) : String(error) }, 'chat model failed');
+      return 'The assistant is unavailable right now. Please try again.';
+    },
+    onEnd: async ({ responseMessage }) => {
+      const message = { ...responseMessage, id: assistantId };
+      const task = createdTaskOf(message);
+      try {
+        if (message.parts.length) {
+          // Strictly after the user's message, so history order never depends on clock ties.
+          const createdAt = new Date(Math.max(Date.now(), userRow.createdAt.getTime() + 1));
+          await insertChatMessage({ id: assistantId, userAddress, role: 'assistant', parts: message.parts, taskId: task?.id, createdAt });
+        }
+      } catch (error) {
+        getLogger().error({ err: error instanceof Error ? error.message : String(error) }, 'storing the assistant message failed');
+      }
+      settle({ message, reply: replyTextOf(message), task, failed: failure !== undefined });
+    },
+  });
+
+  const [toClient, toServer] = stream.tee();
+  void drain(toServer).then(() =>
+    // onEnd runs inside the stream's flush, so by now it has settled the turn unless the stream broke.
+    settle({ message: { id: assistantId, role: 'assistant', parts: [] }, reply: '', failed: true }),
+  );
+  return { stream: toClient as ReadableStream<UIMessageChunk>, done };
+}
+
+async function drain(stream: ReadableStream<unknown>) {
+  const reader = stream.getReader();
+  try {
+    while (!(await reader.read()).done);
+  } catch {
+    // The turn's outcome is reported through onEnd; a broken branch has nothing to add.
+  }
+}
