@@ -1,3 +1,4 @@
+import { getAddress } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getSql } from '@/db/client';
@@ -68,6 +69,10 @@ describe('fund route: bad input gets a 4xx naming the problem and changes nothin
     await expectRejected(() => postFund(task.id, { authorization: { ...authorization, value: Number(authorization.value) }, signature }), 400, 'bad_request:fund', /value/);
     await expectRejected(() => postFund(task.id, { authorization: { ...authorization, value: '1.5' }, signature }), 400, 'bad_request:fund', /value/);
     await expectRejected(() => postFund(task.id, { authorization: { ...authorization, from: 'alice' }, signature }), 400, 'bad_request:fund', /from/);
+    // Every letter's case flipped: mixed case that is not the EIP-55 checksum.
+    const checksummed = getAddress(authorization.to);
+    const flipped = `0x${[...checksummed.slice(2)].map((c) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase())).join('')}`;
+    await expectRejected(() => postFund(task.id, { authorization: { ...authorization, to: flipped }, signature }), 400, 'bad_request:fund', /checksum/);
     await expectRejected(() => postFund(task.id, { authorization: { ...authorization, nonce: '0x1234' }, signature }), 400, 'bad_request:fund', /nonce/);
     await expectRejected(() => postFund(task.id, { authorization: { ...authorization, validBefore: -5 }, signature }), 400, 'bad_request:fund', /validBefore/);
   });

@@ -1,10 +1,13 @@
+import { getAddress, isAddress } from 'viem';
 import { z } from 'zod';
 
+// Lower-case is accepted as is; mixed case must carry a valid EIP-55 checksum (a typo otherwise).
 const address = (field: string) =>
   z
     .string({ error: `${field} must be a 0x-prefixed 20-byte address` })
     .regex(/^0x[0-9a-fA-F]{40}$/, `${field} must be a 0x-prefixed 20-byte address`)
-    .transform((a) => a as `0x${string}`);
+    .refine((a) => isAddress(a, { strict: true }), `${field} has an invalid EIP-55 checksum`)
+    .transform((a) => getAddress(a));
 
 /** uint256 amounts travel as decimal strings: a JS number would lose precision above 2^53. */
 const baseUnits = z
