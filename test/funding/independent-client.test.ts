@@ -110,6 +110,31 @@ describe('an independent client', () => {
     expect(await getPublicClient().getTransactionCount({ address: stack.operator, blockTag: 'pending' })).toBe(operatorNonceBefore);
     expect((await getTaskById({ id: task.id }))?.status).toBe('pending_payment');
 
+    // Random damage to each field (seeded, so a failure reproduces): always a 4xx, never a 5xx.
+    let seed = 3009;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    const flip = (v: string) => {
+      if (v.length <= 2) return `${v}1`;
+      const i = 2 + rand(v.length - 2);
+      return v.slice(0, i) + (v[i] === '0' ? '1' : '0') + v.slice(i + 1);
+    };
+    const junk = [null, '', 7, -1, 1.5, {}, [], true, 'x'.repeat(1000), '0x', '\u0000', '１２３', `0x${'f'.repeat(64)}`, Number.MAX_SAFE_INTEGER + 2];
+    const fields = ['from', 'to', 'value', 'validAfter', 'validBefore', 'nonce'] as const;
+    for (let i = 0; i < 40; i++) {
+      const body: Record<string, any> = { authorization: { ...good.authorization }, signature: good.signature };
+      const field = rand(fields.length + 1);
+      const replace = rand(2) === 0;
+      if (field === fields.length) body.signature = replace ? junk[rand(junk.length)] : flip(good.signature);
+      else {
+        const name = fields[field]!;
+        body.authorization[name] = replace ? junk[rand(junk.length)] : flip(String(good.authorization[name]));
+      }
+      const res = await postFund(task.id, body);
+      expect(res.status, `mutation ${i}: ${JSON.stringify(body).slice(0, 300)} → ${JSON.stringify(res.body)}`).toBeGreaterThanOrEqual(400);
+      expect(res.status, `mutation ${i}: ${JSON.stringify(res.body)}`).toBeLessThan(500);
+    }
+    expect(await usdcBalance(owner.address)).toBe(balanceBefore);
+
     // And the honest request still works afterwards.
     const res = await postFund(task.id, good);
     expect(res.status, JSON.stringify(res.body)).toBe(200);
