@@ -157,6 +157,10 @@ const revertOf = (error: unknown) =>
 
 function simulationError(error: unknown): AppError {
   const reverted = revertOf(error);
+  // Unused in the latest block but used in the pending one: a submission is waiting to be mined.
+  if (reverted?.reason?.includes('authorization is used')) {
+    return new AppError('conflict:fund', 'A transfer with this authorization is waiting to be mined; post it again in a few seconds.');
+  }
   if (reverted) return new AppError('bad_request:fund', `USDC would reject this authorization: ${reverted.reason ?? reverted.shortMessage}`);
   return chainUnavailable(error);
 }

@@ -100,4 +100,36 @@ describe('fund route under races', () => {
     expect(row?.status).toBe('funded');
     expect(row?.fundingTxHash).toBe(frontRunHash);
   });
+
+  it('a front-run still in the mempool gets a 409 to retry; once mined, the task is funded from it', async () => {
+    const owner = user(8);
+    const task = await createPendingTask({ userAddress: owner.address, token: stack.deployment.tokens[1]!.address, quantity: 2 });
+    const authorization = authorizationFor(task);
+    const signature = await signAuthorization(owner, authorization);
+    const { walletFor, rpc } = chainClients(stack.anvil.url);
+    const before = await usdcBalance(owner.address);
+    await rpc('evm_setAutomine', [false]);
+    let pendingHash: `0x${string}`;
+    try {
+      pendingHash = await walletFor(user(9)).writeContract({
+        address: getKnownContracts().usdc,
+        abi: testUSDCAbi,
+        functionName: 'transferWithAuthorization',
+        args: [authorization.from, authorization.to, BigInt(authorization.value), 0n, BigInt(authorization.validBefore), authorization.nonce, signature],
+        gas: 200_000n,
+      });
+      const waiting = await postFund(task.id, { authorization, signature });
+      expect(waiting.status, JSON.stringify(waiting.body)).toBe(409);
+      expect(waiting.body.error.message).toMatch(/waiting to be mined/);
+      expect((await getTaskById({ id: task.id }))?.status).toBe('pending_payment');
+    } finally {
+      await rpc('evm_setAutomine', [true]);
+    }
+    await rpc('evm_mine');
+    await mined(getPublicClient(), pendingHash!);
+    const res = await postFund(task.id, { authorization, signature });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.txHash).toBe(pendingHash!);
+    expect(await usdcBalance(owner.address)).toBe(before - BigInt(task.totalCost));
+  });
 });
