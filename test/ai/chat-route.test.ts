@@ -1,4 +1,5 @@
 import { eq } from 'drizzle-orm';
+import type { Address } from 'viem';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { POST as chatPOST } from '@/app/api/ai-agent/chat/route';
 import { GET as historyGET } from '@/app/api/ai-agent/history/[userAddress]/route';
@@ -18,7 +19,7 @@ beforeAll(async () => {
 afterAll(async () => stack?.stop());
 beforeEach(() => resetRateLimits());
 
-const [alice, bob, carol, dave, erin] = [1, 2, 3, 4, 5].map((i) => user(i).address);
+const [alice, bob, carol, dave, erin] = [1, 2, 3, 4, 5].map((i) => user(i).address) as [Address, Address, Address, Address, Address];
 const dmt = () => stack.deployment.tokens[0]!.address;
 const apx = () => stack.deployment.tokens[1]!.address;
 const short = (a: string) => `${a.slice(0, 6)}...${a.slice(-4)}`;

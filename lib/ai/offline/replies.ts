@@ -63,6 +63,8 @@ export function sayText(action: Extract<Action, { kind: 'say' | 'ask' }>, lang: 
   }
 }
 
+const WALLET_SHORT = /^The agent wallet has (\d+) USDC base units free but this task needs (\d+)/;
+
 const ERRORS_ZH: Array<[RegExp, (m: RegExpMatchArray) => string]> = [
   [/^not found$/, () => '没有找到这个任务（只能查看你自己的任务）。'],
   [/^Quantity must be/, () => '数量必须是 1 到 1000 之间的整数。'],
@@ -74,6 +76,7 @@ const ERRORS_ZH: Array<[RegExp, (m: RegExpMatchArray) => string]> = [
   [/cannot mint this token/, () => 'AgentMint 无法 mint 这个代币：它的铸造签名者不是本服务持有的密钥。'],
   [/^Task is already (\w+)/, (m) => `任务已经是 ${m[1]} 状态，无法取消。`],
   [/^Only a failed task can be retried; this one is (\w+)/, (m) => `只有失败的任务可以重试；这个任务当前是 ${m[1]} 状态。`],
+  [WALLET_SHORT, (m) => `Agent 钱包可用 ${formatUsdc(m[1]!)} USDC，但这个任务还需要 ${formatUsdc(m[2]!)} USDC 才能完成（可能已被提取）。`],
 ];
 
 /** A tool's error in the user's language; our English messages have Chinese counterparts. */
@@ -87,6 +90,8 @@ export function errorText(error: string, lang: Lang, toolName: string): string {
     return `❌ 操作失败：${error}`;
   }
   if (error === 'not found') return '❌ I couldn’t find that task among yours.';
+  const short = error.match(WALLET_SHORT);
+  if (short) return `❌ Your agent wallet has ${formatUsdc(short[1]!)} USDC free but this task needs ${formatUsdc(short[2]!)} USDC to finish (it was probably withdrawn).`;
   return `❌ ${prefix}${error}`;
 }
 
