@@ -1,7 +1,7 @@
 import { BaseError, ContractFunctionRevertedError, type Hex } from 'viem';
 import { getOtherTaskByFundingNonce, getTaskByIdIn, LockBusy, recordLateFundingTx, withUserFundingLock } from '@/db/task-funding';
 import { getTaskById, transitionTask, wakeWorkers, type DbExecutor, type TaskWithAgent } from '@/db/tasks';
-import { getKnownContracts, getOperatorAccount, getPublicClient } from '../chain/clients';
+import { getChain, getKnownContracts, getOperatorAccount, getPublicClient } from '../chain/clients';
 import { testUSDCAbi } from '../chain/contracts.generated';
 import {
   authorizationToJson,
@@ -32,6 +32,9 @@ export async function fundTask(input: FundTaskInput, nowMs = Date.now()): Promis
   const task = await getTaskById({ id: input.taskId });
   if (!task) throw new AppError('not_found:task', `No task with id ${input.taskId}.`);
   if (task.status !== 'pending_payment') return { ...replayOrConflict(task, input.authorization, input.signature), task };
+  if (task.chainId !== getChain().id) {
+    throw new AppError('conflict:task', `This task was created on chain ${task.chainId}; this server runs chain ${getChain().id}.`);
+  }
   checkPaymentWindow(task, getConfig().worker.paymentTimeoutSeconds, nowMs);
   checkAuthorizationTerms(task, input.authorization, nowMs);
   const domain = await readChain(() => getUsdcDomain());
@@ -141,8 +144,8 @@ async function markFunded(db: DbExecutor, task: TaskWithAgent, a: Authorization,
     db,
   });
   if (funded) return { txHash, task: { ...funded, agentAddress: task.agentAddress }, fresh: true };
-  // Only the payment-timeout cancel can get here (the lock keeps other funders out): keep the
-  // hash so the wallet view can show the USDC as the user's to withdraw.
+  // Only a cancel (the user's, or the payment timeout's) can get here, as the lock keeps other
+  // funders out: keep the hash so the wallet view can show the USDC as the user's to withdraw.
   await recordLateFundingTx(db, { id: task.id, txHash, nonce: a.nonce, authorization: stored });
   const now = await getTaskByIdIn(db, { id: task.id });
   return {
