@@ -32,15 +32,40 @@ export async function getTaskById({ id }: { id: string }): Promise<TaskWithAgent
   return row;
 }
 
+// The two hottest reads of the user API are prepared once per pool: building a drizzle query
+// costs ~0.5 ms of CPU per call, several times the query itself (measured for bench:api).
+function preparedReads() {
+  const db = getDb();
+  let reads = preparedByDb.get(db);
+  if (!reads) {
+    const base = () => db.select(withAgent).from(aiAgentTasks).innerJoin(aiAgentWallets, eq(aiAgentTasks.agentWalletId, aiAgentWallets.id));
+    reads = {
+      byIdForUser: base()
+        .where(and(eq(aiAgentTasks.id, sql.placeholder('id')), eq(aiAgentTasks.userAddress, sql.placeholder('userAddress'))))
+        .prepare('task_by_id_for_user'),
+      byUser: base()
+        .where(eq(aiAgentTasks.userAddress, sql.placeholder('userAddress')))
+        .orderBy(desc(aiAgentTasks.createdAt))
+        .limit(sql.placeholder('limit'))
+        .prepare('tasks_by_user'),
+    };
+    preparedByDb.set(db, reads);
+  }
+  return reads;
+}
+type PreparedTaskRead = ReturnType<ReturnType<typeof selectTasks>['prepare']>;
+const preparedByDb = new WeakMap<object, { byIdForUser: PreparedTaskRead; byUser: PreparedTaskRead }>();
+
 /** The task only if `userAddress` owns it: callers answer 404 otherwise. */
-export async function getTaskByIdForUser({ id, userAddress }: { id: string; userAddress: string }) {
-  const [row] = await selectTasks().where(and(eq(aiAgentTasks.id, id), eq(aiAgentTasks.userAddress, userAddress.toLowerCase())));
+export async function getTaskByIdForUser({ id, userAddress }: { id: string; userAddress: string }): Promise<TaskWithAgent | undefined> {
+  const [row] = await preparedReads().byIdForUser.execute({ id, userAddress: userAddress.toLowerCase() });
   return row;
 }
 
-export async function listTasksByUser({ userAddress, limit, status }: { userAddress: string; limit: number; status?: TaskStatus[] }) {
+export async function listTasksByUser({ userAddress, limit, status }: { userAddress: string; limit: number; status?: TaskStatus[] }): Promise<TaskWithAgent[]> {
+  if (!status?.length) return preparedReads().byUser.execute({ userAddress: userAddress.toLowerCase(), limit });
   const conditions = [eq(aiAgentTasks.userAddress, userAddress.toLowerCase())];
-  if (status?.length) conditions.push(inArray(aiAgentTasks.status, status));
+  conditions.push(inArray(aiAgentTasks.status, status));
   return selectTasks()
     .where(and(...conditions))
     .orderBy(desc(aiAgentTasks.createdAt))
