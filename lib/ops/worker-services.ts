@@ -28,6 +28,7 @@ export async function startWorkerServices(options: { balanceCheckMs?: number } =
   return {
     async stop() {
       controller.abort();
+      server?.closeAllConnections();
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
       await Promise.allSettled([dispatcher.done, balance.done]);
     },
