@@ -6,7 +6,8 @@ import { extractQuantity } from './numbers';
 
 export type KnownToken = { address: string; name: string; symbol: string };
 
-export type Intent = 'mint' | 'wallet' | 'list' | 'status' | 'cancel' | 'retry' | 'help' | 'transfer' | 'foreign' | 'fragment' | 'unknown';
+export type Intent =
+  | 'mint' | 'wallet' | 'list' | 'status' | 'cancel' | 'retry' | 'help' | 'transfer' | 'foreign' | 'fragment' | 'which_task' | 'thanks' | 'unknown';
 
 export type Utterance = {
   intent: Intent;
@@ -26,14 +27,16 @@ const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
 const MINT = /\b(mint|mints|minting|buy|purchase|queue up|get me|order|grab)\b|\bcreate (?:a |an |new )?(?:mint )?(?:task|job)\b|铸造|铸币|铸|买|购买|抢|新建任务|创建任务|建个任务/i;
 const TRANSFER = /\b(send|transfer|withdraw|pay out|drain|move)\b[^.?!]*\b(usdc|eth|funds?|money|balance|all|everything|to\s+0x)|转账|转给|转到|转走|发送|提现|打款|转出|汇给/i;
 const FOREIGN = /(on behalf of|\bfor (?:user|address|account|wallet|my friend|someone else|another user)|\btask for)\s*:?\s*0x[0-9a-f]{40}|(替|为|帮)\s*(用户|地址|账户|账号|钱包|朋友|别人|他人)\s*0x[0-9a-f]{40}|(给|为)\s*(别人|他人|其他用户)/i;
-const WALLET = /\b(wallet|balance|balances|funds|how much (?:usdc|eth|money)|agent address|my address|deposit address|refundable)\b|钱包|余额|多少\s*(?:usdc|eth|钱)|代理地址|充值地址|agent\s*地址|资金/i;
-const LIST = /\b(tasks|jobs|orders|history|list|my (?:task|job|order)s?)\b|任务列表|我的任务|所有任务|全部任务|任务记录|历史任务|任务清单|哪些任务|最近的任务/i;
+const WALLET = /\b(wallet|balance|balances|funds|how much (?:usdc|eth|money)|agent address|my address|deposit address|refundable)\b|钱包|余额|多少\s*(?:usdc|eth|钱)|代理地址|充值地址|agent\s*地址|资金|\brefund\b|退款|退钱/i;
+const LIST = /\b(tasks|jobs|orders|history|list|my (?:task|job|order)s?)\b|任务列表|我的任务|所有任务|全部任务|任务记录|历史任务|任务清单|哪些任务|最近的任务|列出|列一下|都列/i;
 const CANCEL = /\b(cancel|stop|abort|halt|kill|terminate)\b|取消|停止|停掉|终止|中止|撤销|不要了|别(?:跑|铸)了/i;
 const RETRY = /\b(retry|rerun|re-run|restart|resume|try (?:it )?again|run (?:it )?again)\b|重试|重新|再试|再跑|再来一次|重跑|重启/i;
 const STATUS = /\b(status|progress|state|how is|how's|check|show|details?|look up|where is|done yet|finished)\b|状态|进度|怎么样|详情|查|看看|如何了|好了吗|完成了吗|情况/i;
 const LAST = /\b(last|latest|recent|most recent|previous|newest|current|that)\b|最近|上一个|上个|最新|刚才|刚刚|最后/i;
 const SINGLE_LAST = /\b(last|latest|most recent|previous|newest) (?:mint )?(task|job|order|mint)\b(?!s)|上一个|上个|最后一个|最新的|刚才|刚刚/i;
 const HELP = /\b(help|what can you do|how (?:does|do) (?:this|it|you) work|commands|usage|what do you do|who are you)\b|帮助|能做什么|怎么用|如何使用|功能|你是谁|使用说明/i;
+const THANKS = /^\s*(thanks?( you)?|thx|ty|ok(ay)?|cool|great|谢谢|多谢|感谢|好的|好)\s*[!.。！]*\s*$/i;
+const PROGRESS = /\b(how (?:are|is)|going|doing|progress|status)\b/i;
 const DEMO = /\bdemo (?:mint )?token\b|\bthe demo\b|演示代币|演示币|测试代币|测试币|示例代币|demo\s*币/i;
 
 /** Address, id and number stripped: what is left says whether a message is only a slot value. */
@@ -75,10 +78,13 @@ export function parseUtterance(raw: string, tokens: KnownToken[]): Utterance {
   if (FOREIGN.test(text)) return is('foreign');
   if (TRANSFER.test(text) && !MINT.test(withoutIds.replace(TRANSFER, ' '))) return is('transfer');
   const hasToken = Boolean(slots.tokenAddress);
-  if ((CANCEL.test(text) || RETRY.test(text)) && !hasToken && quantity === undefined) {
-    return is(CANCEL.test(text) ? 'cancel' : 'retry', { lastTask: true });
+  if ((CANCEL.test(text) || RETRY.test(text)) && !MINT.test(withoutIds)) {
+    // An address is not a task id: ask which task rather than guess.
+    if (address) return is('which_task');
+    if (!hasToken && quantity === undefined) return is(CANCEL.test(text) ? 'cancel' : 'retry', { lastTask: true });
   }
   const mintWord = MINT.test(withoutIds);
+  if (mintWord && !hasToken && quantity === undefined && PROGRESS.test(text)) return is('list');
   if (hasToken && (mintWord || quantity !== undefined)) return is('mint');
   if (mintWord && quantity !== undefined && !LIST.test(text)) return is('mint');
   if (WALLET.test(text)) return is('wallet');
@@ -87,6 +93,8 @@ export function parseUtterance(raw: string, tokens: KnownToken[]): Utterance {
   if (LIST.test(text)) return is('list');
   if (LAST.test(text) && STATUS.test(text) && /\b(task|job|mint)\b|任务/i.test(text)) return is('status', { lastTask: true });
   if (HELP.test(text)) return is('help');
+  if (/\b(task|job)s?\b|任务/i.test(text) && !hasToken) return is('list');
+  if (THANKS.test(text)) return is('thanks');
   if ((hasToken || quantity !== undefined) && rest.length <= 12) return is('fragment');
   return is('unknown');
 }

@@ -11,7 +11,7 @@ export type Action =
   | { kind: 'tool'; call: ChatToolCall }
   | { kind: 'last'; toolName: 'getTask' | 'cancelTask' | 'retryTask' }
   | { kind: 'ask'; tokenAddress?: string; symbol?: string; quantity?: number }
-  | { kind: 'say'; what: 'help' | 'transfer' | 'foreign' | 'unknown' };
+  | { kind: 'say'; what: 'help' | 'transfer' | 'foreign' | 'which_task' | 'thanks' | 'unknown' };
 
 export type TurnPlan = { lang: Lang; action: Action };
 
@@ -51,6 +51,8 @@ function actionFor(u: Utterance, pending: PendingMint | undefined): { action: Ac
     case 'help':
     case 'transfer':
     case 'foreign':
+    case 'which_task':
+    case 'thanks':
       return { action: { kind: 'say', what: u.intent } };
     default:
       return { action: { kind: 'say', what: 'unknown' } };

@@ -56,6 +56,10 @@ export function sayText(action: Extract<Action, { kind: 'say' | 'ask' }>, lang: 
         'I can only act for your own signed-in account: tasks I create are yours and paid from your own agent wallet. Tell me the token address and how many mints.',
         '我只能为你当前登录的账户操作：创建的任务属于你，并由你自己的 Agent 钱包支付。请告诉我 token 地址和 mint 数量。',
       );
+    case 'which_task':
+      return t(lang, 'Which task? Send me its task id, or say "the last task". ("my tasks" lists them.)', '哪个任务？请发给我任务ID，或者说"最近的任务"。（说"我的任务"可以查看列表。）');
+    case 'thanks':
+      return t(lang, 'You’re welcome! Anything else to mint?', '不客气！还需要 mint 什么吗？');
     case 'help':
       return helpText(lang);
     default:
