@@ -46,7 +46,11 @@ export function resetRateLimits() {
   windows.clear();
 }
 
-/** The client's IP: the first hop of x-forwarded-for (set by the proxy in front), else 'local'. */
+/**
+ * The client's IP: the first hop of x-forwarded-for (set by the proxy in front), else 'local'.
+ * Without a proxy that overwrites the header a client can choose its own "IP", which is why
+ * every limited route also limits per signed-in or signing address.
+ */
 export function clientIp(req: Request): string {
   const forwarded = req.headers.get('x-forwarded-for');
   const first = forwarded?.split(',')[0]?.trim();
