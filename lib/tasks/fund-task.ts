@@ -144,8 +144,11 @@ async function markFunded(db: DbExecutor, task: TaskWithAgent, a: Authorization,
     db,
   });
   if (funded) return { txHash, task: { ...funded, agentAddress: task.agentAddress }, fresh: true };
-  // Only a cancel (the user's, or the payment timeout's) can get here, as the lock keeps other
-  // funders out: keep the hash so the wallet view can show the USDC as the user's to withdraw.
+  const current = await getTaskByIdIn(db, { id: task.id });
+  if (current && current.fundingTxHash === txHash) return { txHash, task: current, fresh: false };
+  if (current && current.status !== 'cancelled') return { error: conflictOf(current, a, stored.signature) };
+  // A cancel (the user's, or the payment timeout's) won the race: keep the hash so the wallet
+  // view can show the USDC as the user's to withdraw.
   await recordLateFundingTx(db, { id: task.id, txHash, nonce: a.nonce, authorization: stored });
   const now = await getTaskByIdIn(db, { id: task.id });
   return {
@@ -153,6 +156,16 @@ async function markFunded(db: DbExecutor, task: TaskWithAgent, a: Authorization,
       details: { status: now?.status, txHash },
     }),
   };
+}
+
+function conflictOf(task: TaskWithAgent, a: Authorization, signature: Hex): AppError {
+  try {
+    replayOrConflict(task, a, signature);
+  } catch (error) {
+    if (error instanceof AppError) return error;
+    throw error;
+  }
+  return new AppError('conflict:task', `Task is already ${task.status}.`, { details: { status: task.status, txHash: task.fundingTxHash } });
 }
 
 const revertOf = (error: unknown) =>
