@@ -56,12 +56,13 @@ export async function listDailyStats({ days, now = new Date() }: { days: number;
     with days as (
       select ((${start.toISOString()}::timestamptz at time zone 'utc')::date + g) as day from generate_series(0, ${days - 1}::int) as g
     ), t as (
-      select (completed_at at time zone 'utc')::date as day,
+      select (coalesce(completed_at, updated_at) at time zone 'utc')::date as day,
         count(*) filter (where status = 'completed') as completed,
         count(*) filter (where status = 'failed') as failed,
         avg(extract(epoch from completed_at - started_at)) filter (where status = 'completed' and started_at is not null) as avg_s
       from ai_agent_tasks
-      where completed_at >= ${start.toISOString()}::timestamptz
+      -- The worker's failed transition does not set completed_at; updated_at is that moment.
+      where status in ('completed', 'failed') and coalesce(completed_at, updated_at) >= ${start.toISOString()}::timestamptz
       group by 1
     ), m as (
       select (coalesce(confirmed_at, sent_at, created_at) at time zone 'utc')::date as day,

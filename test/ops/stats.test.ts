@@ -25,7 +25,8 @@ async function finishedTask(status: TaskStatus, completedAt: Date, seconds: numb
   const task = await createPendingTask({ userAddress: user(4).address, token: stack.deployment.tokens[0]!.address, quantity: 5 });
   await getDb()
     .update(aiAgentTasks)
-    .set({ status, startedAt: new Date(completedAt.getTime() - seconds * 1000), completedAt })
+    // The worker's failed transition leaves completed_at empty; its updated_at is the moment.
+    .set({ status, startedAt: new Date(completedAt.getTime() - seconds * 1000), completedAt: status === 'failed' ? null : completedAt, updatedAt: completedAt })
     .where(eq(aiAgentTasks.id, task.id));
   return task;
 }
