@@ -62,6 +62,10 @@ export async function startChatTurn(session: ChatSession, text: string) {
     messages,
     tools,
     stopWhen: isStepCount(MAX_STEPS),
+    // One retry: a person is waiting, and the default backoff (2 s, 4 s) would feel like a hang.
+    maxRetries: 1,
+    // Logged once, without the request body, by the UI stream's onError below.
+    onError: () => {},
   });
 
   let settle!: (end: ChatTurnEnd) => void;

@@ -18,6 +18,7 @@ let server: Server;
 let stack: TestStack;
 const requests: Array<{ path: string; auth?: string; body: ChatBody }> = [];
 let token = '';
+let failing = false;
 
 const readBody = (req: IncomingMessage) =>
   new Promise<string>((resolve) => {
@@ -41,6 +42,11 @@ beforeAll(async () => {
   server = createServer(async (req, res) => {
     const body = JSON.parse(await readBody(req)) as ChatBody;
     requests.push({ path: req.url ?? '', auth: req.headers.authorization, body });
+    if (failing) {
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { message: 'model overloaded', type: 'server_error' } }));
+      return;
+    }
     const reply = answer(body);
     if (!body.stream) {
       const message = reply.toolCall
@@ -109,5 +115,19 @@ describe('hosted model through an OpenAI-compatible server', () => {
     expect(events.filter((e) => e.type === 'text-delta').map((e) => e.delta).join('')).toBe(`Done: task ${output.task.id} costs 700000 base units.`);
     // The second request carried the earlier turns from the database, not from the client.
     expect(requests[0]!.body.messages.filter((m) => m.role === 'user')).toHaveLength(2);
+  });
+
+  it('a model outage answers 503 without leaking the upstream error, and the next turn works', async () => {
+    failing = true;
+    try {
+      const r = await call(chatPOST as never, '/api/ai-agent/chat', {}, { cookie: cookieFor(alice), body: { message: 'mint 7 please' } });
+      expect(r.status).toBe(503);
+      expect(r.body.error.code).toBe('unavailable:chat');
+      expect(r.text).not.toContain('overloaded');
+    } finally {
+      failing = false;
+    }
+    const ok = await call(chatPOST as never, '/api/ai-agent/chat', {}, { cookie: cookieFor(alice), body: { message: 'mint 7 please' } });
+    expect(ok.status).toBe(200);
   });
 });
