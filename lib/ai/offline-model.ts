@@ -13,13 +13,19 @@ import { getKnownContracts } from '../chain/clients';
 import type { KnownToken } from './offline/intent';
 import { planTurn, type ChatToolCall, type TurnPlan } from './offline/plan';
 import { composeFromResult, type ToolOutcome } from './offline/compose';
-import { sayText } from './offline/replies';
+import { noFailedTasksText, sayText } from './offline/replies';
 
 // The default chat model: no network, English and Chinese. It reads the conversation the AI
 // SDK hands it, answers with tool calls exactly like a hosted model would, and once the tool
 // results are in the prompt writes the final text from them.
 
 const MAX_TOOL_ROUNDS = 3;
+const ACTIVE = ['pending_payment', 'funded', 'processing'];
+const LAST_TASK_QUERY = {
+  getTask: { limit: 1 },
+  cancelTask: { limit: 10 },
+  retryTask: { limit: 1, status: 'failed' },
+} as const;
 
 function defaultTokens(): KnownToken[] {
   try {
@@ -68,13 +74,16 @@ export function decideReply(plan: TurnPlan, outcomes: ToolOutcome[]): Reply {
   const done = outcomes.filter((o) => o.output !== undefined);
   if (done.length === 0) {
     if (action.kind === 'tool') return { call: action.call };
-    if (action.kind === 'last') return { call: { toolName: 'listTasks', input: { limit: 1 } } };
+    if (action.kind === 'last') return { call: { toolName: 'listTasks', input: LAST_TASK_QUERY[action.toolName] } };
     return { text: sayText(action, lang) };
   }
   const last = done.at(-1)!;
   if (action.kind === 'last' && last.toolName === 'listTasks' && done.length < MAX_TOOL_ROUNDS) {
-    const newest = (last.output as { tasks?: Array<{ id: string }> }).tasks?.[0];
-    if (newest) return { call: { toolName: action.toolName, input: { taskId: newest.id } } };
+    const tasks = (last.output as { tasks?: Array<{ id: string; status: string }> }).tasks ?? [];
+    // "Cancel the last task" means the newest one still running, not a finished one after it.
+    const target = action.toolName === 'cancelTask' ? (tasks.find((t) => ACTIVE.includes(t.status)) ?? tasks[0]) : tasks[0];
+    if (target) return { call: { toolName: action.toolName, input: { taskId: target.id } } };
+    if (action.toolName === 'retryTask') return { text: noFailedTasksText(lang) };
   }
   return { text: composeFromResult(last, lang) };
 }

@@ -154,7 +154,7 @@ describe('offline model: multi-turn slot filling', () => {
   it('"the last task" lists first, then acts on the newest id', async () => {
     const [run] = await runConversation(['取消最近的任务']);
     expect(run!.calls).toEqual([
-      { toolName: 'listTasks', input: { limit: 1 } },
+      { toolName: 'listTasks', input: { limit: 10 } },
       { toolName: 'cancelTask', input: { taskId: LAST_TASK_ID } },
     ]);
     expect(run!.text).toContain('已取消');

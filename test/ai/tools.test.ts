@@ -100,6 +100,19 @@ describe('every tool acts for the session user only', () => {
     expect((await say(alice, '取消最近的任务')).reply).toContain('已取消');
   });
 
+  it('"the last task" acts on the newest running task, and retries only failed ones', async () => {
+    const carol = user(3).address;
+    const older = (await say(carol, `mint 2 of ${dmt()}`)).task!.id;
+    const newer = (await say(carol, `mint 3 of ${dmt()}`)).task!.id;
+    for (const [from, to] of [['pending_payment', 'funded'], ['funded', 'processing'], ['processing', 'completed']] as const) {
+      expect(await transitionTask({ id: newer, from, to, set: to === 'completed' ? { mintsCompleted: 3 } : {} })).toBeDefined();
+    }
+    expect((await say(carol, 'retry my last task')).reply).toContain('no failed task');
+    expect((await say(carol, 'cancel the last task')).reply).toContain(`Task ${older} is cancelled`);
+    expect((await getTaskById({ id: older }))!.status).toBe('cancelled');
+    expect((await getTaskById({ id: newer }))!.status).toBe('completed');
+  });
+
   it('tool calls with another user’s ids answer not found; wallet and lists are the caller’s', async () => {
     const aliceTask = (await tasksOf(alice))[0]!.id;
     const tools = buildChatTools({ userAddress: bob });

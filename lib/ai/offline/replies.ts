@@ -103,6 +103,10 @@ export function noTasksText(lang: Lang): string {
   return t(lang, 'You have no tasks yet. Say for example "mint 100 of 0x…".', '你还没有任务。可以说："帮我 mint 0x… 100 次"。');
 }
 
+export function noFailedTasksText(lang: Lang): string {
+  return t(lang, 'You have no failed task to retry.', '你没有需要重试的失败任务。');
+}
+
 export function taskListText(tasks: TaskDto[], lang: Lang): string {
   if (!tasks.length) return noTasksText(lang);
   const head = t(lang, `Your latest ${tasks.length} task(s):`, `你最近的 ${tasks.length} 个任务：`);
