@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { asc, eq } from 'drizzle-orm';
 import { getDb, getSql } from './client';
 import { aiAgentMintRecords, type MintRecord } from './schema';
 
@@ -27,24 +27,23 @@ export async function listMintRecordsByTask({ taskId }: { taskId: string }): Pro
   return getDb().select().from(aiAgentMintRecords).where(eq(aiAgentMintRecords.taskId, taskId)).orderBy(asc(aiAgentMintRecords.sequenceNumber));
 }
 
+export type OpenMintRecord = { sequenceNumber: number; mintId: string; nonce: number; txHash: string | null; rawTransaction: string | null };
+
 /** Rows that were signed or sent but not settled: what the reconciler checks against the chain. */
-export async function listOpenMintRecordsByTask({ taskId }: { taskId: string }): Promise<MintRecord[]> {
-  return getDb()
-    .select()
-    .from(aiAgentMintRecords)
-    .where(and(eq(aiAgentMintRecords.taskId, taskId), inArray(aiAgentMintRecords.status, ['signed', 'sent'])))
-    .orderBy(asc(aiAgentMintRecords.nonce));
+export async function listOpenMintRecordsByTask({ taskId }: { taskId: string }): Promise<OpenMintRecord[]> {
+  // Raw SQL: this runs before every batch, and drizzle's query building costs more CPU than the query.
+  return getSql()<OpenMintRecord[]>`
+    select sequence_number as "sequenceNumber", mint_id as "mintId", nonce, tx_hash as "txHash", raw_transaction as "rawTransaction"
+    from ai_agent_mint_records where task_id = ${taskId} and status in ('signed', 'sent') order by nonce`;
 }
 
 /** The sequence numbers the next batch should sign: failed ones first (same mintId), then new. */
 export async function listNextSequencesByTask({ taskId, quantity, limit }: { taskId: string; quantity: number; limit: number }) {
-  const sql = getSql();
-  const failed = await sql<{ seq: number }[]>`
-    select sequence_number as seq from ai_agent_mint_records
-    where task_id = ${taskId} and status = 'failed' order by sequence_number limit ${limit}`;
-  const seqs = failed.map((r) => r.seq);
-  const [row] = await sql<{ top: number }[]>`
-    select coalesce(max(sequence_number), 0)::int as top from ai_agent_mint_records where task_id = ${taskId}`;
+  const [row] = await getSql()<{ failed: number[]; top: number }[]>`
+    select coalesce(array_agg(sequence_number order by sequence_number) filter (where status = 'failed'), '{}') as failed,
+           coalesce(max(sequence_number), 0)::int as top
+    from ai_agent_mint_records where task_id = ${taskId}`;
+  const seqs = (row?.failed ?? []).slice(0, limit);
   for (let seq = (row?.top ?? 0) + 1; seqs.length < limit && seq <= quantity; seq++) seqs.push(seq);
   return seqs;
 }
@@ -56,26 +55,31 @@ export async function listNextSequencesByTask({ taskId, quantity, limit }: { tas
  * a confirmed or open row is never overwritten.
  */
 export async function writeSignedMints({ taskId, workerId, mints }: { taskId: string; workerId: string; mints: SignedMint[] }) {
+  // One INSERT for the whole batch (unnest of column arrays): a 10-mint batch costs 3 round
+  // trips (begin, insert, commit) instead of 13, which was ~40% of a batch's database time.
+  const col = <K extends keyof SignedMint>(k: K) => mints.map((m) => String(m[k]));
   await getSql().begin(async (tx) => {
-    const owned = await tx`
-      select id from ai_agent_tasks
-      where id = ${taskId} and locked_by = ${workerId} and status = 'processing' and locked_until > now()
-      for update`;
-    if (owned.length === 0) throw new LeaseLostError(taskId);
-    for (const m of mints) {
-      const written = await tx`
-        insert into ai_agent_mint_records
-          (task_id, sequence_number, mint_id, nonce, tx_hash, raw_transaction, max_fee_per_gas, max_priority_fee_per_gas, status)
-        values (${taskId}, ${m.sequenceNumber}, ${m.mintId}, ${m.nonce}, ${m.txHash}, ${m.rawTransaction},
-                ${m.maxFeePerGas.toString()}, ${m.maxPriorityFeePerGas.toString()}, 'signed')
-        on conflict (task_id, sequence_number) do update set
-          nonce = excluded.nonce, tx_hash = excluded.tx_hash, raw_transaction = excluded.raw_transaction,
-          max_fee_per_gas = excluded.max_fee_per_gas, max_priority_fee_per_gas = excluded.max_priority_fee_per_gas,
-          status = 'signed', sent_at = null, created_at = now()
-        where ai_agent_mint_records.status = 'failed'
-        returning id`;
-      if (written.length === 0) throw new Error(`mint ${m.sequenceNumber} of task ${taskId} is already signed or confirmed`);
-    }
+    const written = await tx<{ id: string; owned: boolean }[]>`
+      with owned as (
+        select id from ai_agent_tasks
+        where id = ${taskId} and locked_by = ${workerId} and status = 'processing' and locked_until > now()
+        for update)
+      insert into ai_agent_mint_records
+        (task_id, sequence_number, mint_id, nonce, tx_hash, raw_transaction, max_fee_per_gas, max_priority_fee_per_gas, status)
+      select owned.id, v.seq, v.mint_id, v.nonce, v.tx_hash, v.raw, v.max_fee, v.tip, 'signed'
+      from owned cross join unnest(${tx.array(col('sequenceNumber'))}::int[], ${tx.array(col('mintId'))}::text[], ${tx.array(col('nonce'))}::int[],
+        ${tx.array(col('txHash'))}::text[], ${tx.array(col('rawTransaction'))}::text[], ${tx.array(col('maxFeePerGas'))}::numeric[], ${tx.array(col('maxPriorityFeePerGas'))}::numeric[])
+        as v(seq, mint_id, nonce, tx_hash, raw, max_fee, tip)
+      on conflict (task_id, sequence_number) do update set
+        nonce = excluded.nonce, tx_hash = excluded.tx_hash, raw_transaction = excluded.raw_transaction,
+        max_fee_per_gas = excluded.max_fee_per_gas, max_priority_fee_per_gas = excluded.max_priority_fee_per_gas,
+        status = 'signed', sent_at = null, created_at = now()
+      where ai_agent_mint_records.status = 'failed'
+      returning id`;
+    if (written.length === mints.length) return;
+    const [lease] = await tx`select 1 from ai_agent_tasks where id = ${taskId} and locked_by = ${workerId} and status = 'processing' and locked_until > now()`;
+    if (!lease) throw new LeaseLostError(taskId);
+    throw new Error(`a mint of task ${taskId} in this batch is already signed or confirmed; not signing it again`);
   });
 }
 

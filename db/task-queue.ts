@@ -1,6 +1,5 @@
 import { getSql } from './client';
-import { getTaskById, notifyTaskEvent, transitionTask, type TaskWithAgent } from './tasks';
-import type { Task } from './schema';
+import { getTaskById, notifyTaskEvent, TASK_EVENTS_CHANNEL, transitionTask, type TaskWithAgent } from './tasks';
 
 // The worker's side of ai_agent_tasks: claiming with a lease, renewing and releasing it,
 // recording progress, and sweeping unpaid tasks. Status changes still go through transitionTask.
@@ -31,7 +30,7 @@ export async function claimNextTask({
         select t.id from ai_agent_tasks t
         where (t.status = 'funded' or (t.status = 'processing' and (t.locked_until is null or t.locked_until < now())))
           and (t.next_attempt_at is null or t.next_attempt_at <= now())
-          and not (t.id = any(${exclude}::uuid[]))
+          and not (t.id = any(${tx.array(exclude)}::uuid[]))
           and not exists (
             select 1 from ai_agent_tasks o
             where o.agent_wallet_id = t.agent_wallet_id and o.id <> t.id
@@ -78,10 +77,14 @@ export async function releaseTaskLease({ id, workerId }: { id: string; workerId:
 export type ConfirmedMint = { sequenceNumber: number; txHash: string; blockNumber: bigint | null; gasUsed: bigint | null; effectiveGasPrice: bigint | null };
 export type FailedMint = { sequenceNumber: number; error: string };
 
+export type TaskProgress = { id: string; status: string; mintsCompleted: number; mintsFailed: number; quantity: number; cancelRequested: boolean };
+
 /**
  * Settles a batch: ledger rows and the task's counters change in one transaction, so the
  * progress the API shows always equals the ledger. Counters are recounted from the ledger
- * rather than incremented, which makes a repeated call after a crash harmless.
+ * rather than incremented, which makes a repeated call after a crash harmless. The task event
+ * is notified inside the transaction (Postgres delivers it at commit). One statement per kind
+ * of change, not per mint: a 10-mint batch settles in 5 round trips instead of 15.
  */
 export async function recordMintProgress({
   taskId,
@@ -91,34 +94,44 @@ export async function recordMintProgress({
   taskId: string;
   confirmed: ConfirmedMint[];
   failed: FailedMint[];
-}): Promise<Task | undefined> {
-  const updated = await getSql().begin(async (tx) => {
-    for (const c of confirmed) {
-      await tx`
-        update ai_agent_mint_records set status = 'confirmed', tx_hash = ${c.txHash}, block_number = ${c.blockNumber?.toString() ?? null},
-          gas_used = ${c.gasUsed?.toString() ?? null}, effective_gas_price = ${c.effectiveGasPrice?.toString() ?? null},
-          confirmed_at = now(), sent_at = coalesce(sent_at, now())
-        where task_id = ${taskId} and sequence_number = ${c.sequenceNumber} and status <> 'confirmed'`;
-    }
-    for (const f of failed) {
-      await tx`
-        update ai_agent_mint_records set status = 'failed', error = ${f.error}
-        where task_id = ${taskId} and sequence_number = ${f.sequenceNumber} and status in ('signed', 'sent')`;
-    }
-    const [row] = await tx<{ id: string }[]>`
-      update ai_agent_tasks t set
-        mints_completed = c.done, mints_failed = c.failed, updated_at = now()
+}): Promise<TaskProgress | undefined> {
+  const opt = (v: bigint | null) => (v === null ? null : v.toString());
+  // The statements are pipelined (postgres.js sends an array of queries without waiting for
+  // each): the whole settle costs begin + one flight + commit.
+  const results = await getSql().begin((tx) => [
+    tx`
+      update ai_agent_mint_records r set status = 'confirmed', tx_hash = v.tx_hash, block_number = v.block_number,
+        gas_used = v.gas_used, effective_gas_price = v.price, confirmed_at = now(), sent_at = coalesce(r.sent_at, now())
+      from unnest(${tx.array(confirmed.map((c) => c.sequenceNumber))}::int[], ${tx.array(confirmed.map((c) => c.txHash))}::text[],
+        ${tx.array(confirmed.map((c) => opt(c.blockNumber)))}::bigint[], ${tx.array(confirmed.map((c) => opt(c.gasUsed)))}::numeric[],
+        ${tx.array(confirmed.map((c) => opt(c.effectiveGasPrice)))}::numeric[]) as v(seq, tx_hash, block_number, gas_used, price)
+      where r.task_id = ${taskId} and r.sequence_number = v.seq and r.status <> 'confirmed'`,
+    tx`
+      update ai_agent_mint_records r set status = 'failed', error = v.error
+      from unnest(${tx.array(failed.map((f) => f.sequenceNumber))}::int[], ${tx.array(failed.map((f) => f.error))}::text[]) as v(seq, error)
+      where r.task_id = ${taskId} and r.sequence_number = v.seq and r.status in ('signed', 'sent')`,
+    tx<TaskProgress[]>`
+      update ai_agent_tasks t set mints_completed = c.done, mints_failed = c.failed, updated_at = now()
       from (select count(*) filter (where status = 'confirmed')::int as done,
                    count(*) filter (where status = 'failed')::int as failed
             from ai_agent_mint_records where task_id = ${taskId}) c
       where t.id = ${taskId}
-      returning t.id`;
-    return row?.id;
-  });
-  if (!updated) return undefined;
-  const task = await getTaskById({ id: updated });
-  if (task) await notifyTaskEvent(task);
-  return task;
+      returning t.id, t.status, t.mints_completed as "mintsCompleted", t.mints_failed as "mintsFailed", t.quantity, t.cancel_requested as "cancelRequested"`,
+    // Same shape as taskEventOf (db/tasks.ts); delivered by Postgres at commit.
+    tx`
+      select pg_notify(${TASK_EVENTS_CHANNEL}, json_build_object('taskId', id, 'userAddress', user_address, 'status', status,
+        'mintsCompleted', mints_completed, 'mintsFailed', mints_failed, 'quantity', quantity)::text)
+      from ai_agent_tasks where id = ${taskId}`,
+  ]);
+  return (results[2] as unknown as TaskProgress[])[0];
+}
+
+/** The fields a worker checks before each batch, in one cheap query. */
+export async function getTaskProgress({ id }: { id: string }): Promise<TaskProgress | undefined> {
+  const [row] = await getSql()<TaskProgress[]>`
+    select id, status, mints_completed as "mintsCompleted", mints_failed as "mintsFailed", quantity, cancel_requested as "cancelRequested"
+    from ai_agent_tasks where id = ${id}`;
+  return row;
 }
 
 /** Counts one failed attempt (a revert or an unknown error) and sets when to try again. */

@@ -1,4 +1,4 @@
-import { encodeFunctionData, erc20Abi, keccak256, type Address, type Hex, type PublicClient, type TransactionSerializableEIP1559 } from 'viem';
+import { encodeFunctionData, erc20Abi, keccak256, type Address, type Hex, type TransactionSerializableEIP1559 } from 'viem';
 import { markMintsSent, writeSignedMints, type SignedMint } from '@/db/mint-records';
 import { recordMintProgress } from '@/db/task-queue';
 import type { AgentWallet } from '@/db/schema';
@@ -7,6 +7,7 @@ import type { Fees } from '@/lib/chain/fees';
 import { mintIdOf } from '@/lib/chain/mint-id';
 import type { MintAuthorizer } from '@/lib/chain/mint-signature';
 import { TransientChainError } from '@/lib/chain/revert-reasons';
+import { getConfig } from '@/lib/config';
 import { unlockAgentAccount } from '@/lib/wallets/agent-wallets';
 import { createGuardedSigner } from '@/lib/wallets/tx-guard';
 import { crashPoint } from './crash-points';
@@ -41,20 +42,25 @@ export function unlockSigner(rt: TaskRuntime, remainingCost: bigint) {
  * progress in one transaction. The first mint is simulated (estimateGas) before anything is
  * signed, so a paused or sold-out token costs one RPC call, not a batch of reverted transactions.
  */
-export async function runMintBatch(rt: TaskRuntime, { sequences, fees, remainingCost }: { sequences: number[]; fees: Fees; remainingCost: bigint }) {
+export async function runMintBatch(
+  rt: TaskRuntime,
+  { sequences, fees, remainingCost, nonce }: { sequences: number[]; fees: Fees; remainingCost: bigint; nonce: number },
+) {
   const started = Date.now();
   const { client, task } = rt;
-  const [nonce, authorizations] = await Promise.all([
-    client.getTransactionCount({ address: task.agentAddress, blockTag: 'pending' }),
-    Promise.all(sequences.map((seq) => authorize(rt, mintIdOf(task.id, seq)))),
-  ]);
-  const estimate = await client.estimateContractGas({
+  const first = await authorize(rt, mintIdOf(task.id, sequences[0]!));
+  const estimating = client.estimateContractGas({
     account: task.agentAddress,
     address: task.tokenAddress,
     abi: paidMintTokenAbi,
     functionName: 'mint',
-    args: authorizations[0]!.args,
+    args: first.args,
   });
+  estimating.catch(() => {}); // awaited below; this only keeps Node from calling it unhandled meanwhile
+  // The other authorizations are signed (CPU) while the simulation is on the wire.
+  const authorizations = [first];
+  for (const seq of sequences.slice(1)) authorizations.push(await authorize(rt, mintIdOf(task.id, seq)));
+  const estimate = await estimating;
   // +25%: later mints in a batch cost the same or less than the first (no zero→non-zero balance write).
   rt.gasPerMint = (estimate * 125n) / 100n;
 
@@ -83,11 +89,13 @@ export async function runMintBatch(rt: TaskRuntime, { sequences, fees, remaining
   await broadcastRaw(client, raws.slice(0, half));
   crashPoint('mid-batch');
   if (half < raws.length) await broadcastRaw(client, raws.slice(half));
-  await markMintsSent({ taskId: task.id, txHashes: mints.map((m) => m.txHash) });
   crashPoint('after-broadcast');
 
+  // 'sent' is informational (the reconciler treats signed and sent rows alike), so the mark
+  // rides along with the receipt collection instead of costing the batch a round trip.
   const pending: PendingMint[] = mints.map((m) => ({ sequenceNumber: m.sequenceNumber, mintId: m.mintId as Hex, nonce: m.nonce, raw: m.rawTransaction as Hex, hashes: [m.txHash as Hex] }));
-  const settlement = await settleOutcomes(rt, await collectMints(rt, pending));
+  const [outcomes] = await Promise.all([collectMints(rt, pending), markMintsSent({ taskId: task.id, txHashes: mints.map((m) => m.txHash) })]);
+  const settlement = await settleOutcomes(rt, outcomes);
   const updated = await recordMintProgress({ taskId: task.id, confirmed: settlement.confirmed, failed: settlement.failed });
   if (updated) rt.task.mintsCompleted = updated.mintsCompleted;
   for (const c of settlement.confirmed) rt.reporter.minted(rt.task, c);
@@ -107,21 +115,19 @@ async function authorize(rt: TaskRuntime, mintId: Hex) {
  * is not in the ledger because it is idempotent (it sets, not adds): after a crash the worst
  * case is a second approval of the same amount.
  */
-export async function ensureAllowance(rt: TaskRuntime, { need, fees, client }: { need: bigint; fees: Fees; client: PublicClient }) {
-  const allowance = await client.readContract({ address: rt.usdc, abi: erc20Abi, functionName: 'allowance', args: [rt.task.agentAddress, rt.task.tokenAddress] });
-  if (allowance >= need) return;
+export async function ensureAllowance(rt: TaskRuntime, { need, allowance, fees, nonce }: { need: bigint; allowance: bigint; fees: Fees; nonce: number }): Promise<boolean> {
+  if (allowance >= need) return false;
+  const { client } = rt;
   rt.reporter.approving(rt.task, need);
   const data = encodeFunctionData({ abi: erc20Abi, functionName: 'approve', args: [rt.task.tokenAddress, need] });
-  const [nonce, gas] = await Promise.all([
-    client.getTransactionCount({ address: rt.task.agentAddress, blockTag: 'pending' }),
-    client.estimateGas({ account: rt.task.agentAddress, to: rt.usdc, data }),
-  ]);
+  const gas = await client.estimateGas({ account: rt.task.agentAddress, to: rt.usdc, data });
   const raw = await unlockSigner(rt, need).signTransaction({ type: 'eip1559', chainId: rt.chainId, to: rt.usdc, data, nonce, gas: (gas * 12n) / 10n, value: 0n, ...fees });
   await broadcastRaw(client, [raw]);
   const hash = keccak256(raw);
-  const receipt = await client.waitForTransactionReceipt({ hash, timeout: 60_000 }).catch((error) => {
+  const receipt = await client.waitForTransactionReceipt({ hash, timeout: getConfig().worker.receiptTimeoutMs }).catch((error) => {
     throw new TransientChainError('timeout', `approval ${hash} not mined yet: ${(error as Error).message.split('\n')[0]}`);
   });
   if (receipt.status !== 'success') throw new Error(`USDC approval ${hash} reverted`);
   rt.reporter.approved(rt.task, hash);
+  return true;
 }

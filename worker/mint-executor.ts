@@ -1,6 +1,6 @@
-import type { Address } from 'viem';
-import { LeaseLostError, listNextSequencesByTask } from '@/db/mint-records';
-import { recordTaskAttemptFailure, releaseTaskLease } from '@/db/task-queue';
+import { erc20Abi, type Address } from 'viem';
+import { LeaseLostError, listNextSequencesByTask, listOpenMintRecordsByTask } from '@/db/mint-records';
+import { getTaskProgress, recordTaskAttemptFailure, releaseTaskLease } from '@/db/task-queue';
 import { getTaskById, transitionTask, type TaskWithAgent } from '@/db/tasks';
 import { getWalletById } from '@/db/wallets';
 import { getKnownContracts } from '@/lib/chain/clients';
@@ -79,10 +79,13 @@ function done(rt: TaskRuntime, outcome: Outcome, options: ExecuteOptions, messag
 
 async function turn(rt: TaskRuntime, config: ReturnType<typeof getConfig>['worker']): Promise<Outcome | undefined> {
   await prepare(rt);
-  const reconciled = await reconcileTask(rt);
-  if (reconciled?.settlement.reverts.length) throw new MintRevertError(reconciled.settlement.reverts[0]!.reason, reconciled.settlement.reverts[0]!.message);
-
-  const task = await getTaskById({ id: rt.task.id });
+  const [open, progress] = await Promise.all([listOpenMintRecordsByTask({ taskId: rt.task.id }), getTaskProgress({ id: rt.task.id })]);
+  let task = progress;
+  if (open.length > 0) {
+    const reconciled = await reconcileTask(rt, open);
+    if (reconciled?.settlement.reverts.length) throw new MintRevertError(reconciled.settlement.reverts[0]!.reason, reconciled.settlement.reverts[0]!.message);
+    task = reconciled?.task ?? (await getTaskProgress({ id: rt.task.id }));
+  }
   if (!task || task.status !== 'processing') return 'released';
   rt.task.mintsCompleted = task.mintsCompleted;
   if (task.mintsCompleted >= task.quantity) {
@@ -94,17 +97,25 @@ async function turn(rt: TaskRuntime, config: ReturnType<typeof getConfig>['worke
     return cancelled ? 'cancelled' : 'released';
   }
 
-  const quote = await quoteFees(rt.client, { maxFeeGwei: config.maxFeeGwei });
+  // Everything the batch needs, read at once (one batched RPC request, one query).
+  const { client, task: ref } = rt;
+  const [quote, candidates, balance, allowance, nonce] = await Promise.all([
+    quoteFees(client, { maxFeeGwei: config.maxFeeGwei }),
+    listNextSequencesByTask({ taskId: task.id, quantity: task.quantity, limit: config.batchSize }),
+    client.getBalance({ address: ref.agentAddress }),
+    client.readContract({ address: rt.usdc, abi: erc20Abi, functionName: 'allowance', args: [ref.agentAddress, ref.tokenAddress] }),
+    client.getTransactionCount({ address: ref.agentAddress, blockTag: 'pending' }),
+  ]);
   const remaining = task.quantity - task.mintsCompleted;
   const size = batchSizeFor({ configured: config.batchSize, remaining, baseFee: quote.baseFee, highBaseFeeWei: gweiToWei(config.highBaseFeeGwei) });
-  const sequences = await listNextSequencesByTask({ taskId: task.id, quantity: task.quantity, limit: size });
+  const sequences = candidates.slice(0, size);
   const remainingCost = rt.pricePerMint * BigInt(remaining);
   const fees = { maxFeePerGas: quote.maxFeePerGas, maxPriorityFeePerGas: quote.maxPriorityFeePerGas };
 
-  const topUp = await ensureAgentGas({ taskId: task.id, agent: rt.task.agentAddress, neededWei: rt.gasPerMint * quote.maxFeePerGas * BigInt(sequences.length + 1) });
-  if (topUp) rt.reporter.gasToppedUp(rt.task, topUp.amountWei, topUp.txHash);
-  await ensureAllowance(rt, { need: remainingCost, fees, client: rt.client });
-  const settlement = await runMintBatch(rt, { sequences, fees, remainingCost });
+  const topUp = await ensureAgentGas({ taskId: task.id, agent: ref.agentAddress, balance, neededWei: rt.gasPerMint * quote.maxFeePerGas * BigInt(sequences.length + 1) });
+  if (topUp) rt.reporter.gasToppedUp(ref, topUp.amountWei, topUp.txHash);
+  const approved = await ensureAllowance(rt, { need: remainingCost, allowance, fees, nonce });
+  const settlement = await runMintBatch(rt, { sequences, fees, remainingCost, nonce: approved ? nonce + 1 : nonce });
   if (settlement.reverts.length) throw new MintRevertError(settlement.reverts[0]!.reason, settlement.reverts[0]!.message);
   return undefined;
 }

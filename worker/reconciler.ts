@@ -1,5 +1,5 @@
 import { decodeFunctionData, parseTransaction, type Hex } from 'viem';
-import { listOpenMintRecordsByTask } from '@/db/mint-records';
+import type { OpenMintRecord } from '@/db/mint-records';
 import { recordMintProgress, type ConfirmedMint, type FailedMint } from '@/db/task-queue';
 import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
 import { classifyChainError, revertMessageOf, type RevertReason } from '@/lib/chain/revert-reasons';
@@ -15,8 +15,7 @@ import { collectMints, type CollectContext, type MintOutcome, type PendingMint }
 export type Revert = { reason: RevertReason; message: string };
 export type Settlement = { confirmed: ConfirmedMint[]; failed: FailedMint[]; reverts: Revert[] };
 
-export async function reconcileTask(ctx: CollectContext) {
-  const rows = await listOpenMintRecordsByTask({ taskId: ctx.task.id });
+export async function reconcileTask(ctx: CollectContext, rows: OpenMintRecord[]) {
   if (rows.length === 0) return undefined;
   const pending: PendingMint[] = rows
     .filter((r) => r.rawTransaction && r.txHash)

@@ -14,12 +14,23 @@ export type TopUp = { amountWei: bigint; txHash: Hex };
 // time keeps them from racing each other for the same operator nonce.
 let queue: Promise<unknown> = Promise.resolve();
 
-export async function ensureAgentGas({ taskId, agent, neededWei }: { taskId: string; agent: Address; neededWei: bigint }): Promise<TopUp | undefined> {
+export async function ensureAgentGas({
+  taskId,
+  agent,
+  neededWei,
+  balance: known,
+}: {
+  taskId: string;
+  agent: Address;
+  neededWei: bigint;
+  /** The agent's balance if the caller already read it (saves a round trip per batch). */
+  balance?: bigint;
+}): Promise<TopUp | undefined> {
   const config = getConfig().worker;
   const client = getPublicClient();
   const minimum = parseEther(config.agentMinEth);
   const want = neededWei > minimum ? neededWei : minimum;
-  const balance = await client.getBalance({ address: agent });
+  const balance = known ?? (await client.getBalance({ address: agent }));
   if (balance >= want) return undefined;
 
   const standard = parseEther(config.agentTopupEth);

@@ -1,8 +1,8 @@
-import type { Address } from 'viem';
-import { erc20Abi } from 'viem';
+import { erc20Abi, type Address, type Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getSql } from '@/db/client';
 import { getPublicClient } from '@/lib/chain/clients';
+import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
 import { startTestStack, type TestStack } from '../support/stack';
 import { user } from '../support/fixtures';
 import { createFundedTask, expectLedgerMatchesChain, killWorker, spawnWorker, tokenBalance, waitForTasks, type WorkerChild } from './support';
@@ -35,8 +35,14 @@ async function runUntilExit(env: Record<string, string>, timeoutMs = 40_000) {
   return { ...exit, output: worker.output() };
 }
 
-const countRows = async (status: string) =>
-  (await getSql()<{ n: number }[]>`select count(*)::int as n from ai_agent_mint_records where status = ${status}`)[0]!.n;
+/** Open ledger rows (signed or sent, not settled), split by whether the chain already has the mint. */
+async function openRows(token: Address) {
+  const rows = await getSql()<{ mint_id: Hex }[]>`select mint_id from ai_agent_mint_records where status in ('signed', 'sent')`;
+  const used = await Promise.all(
+    rows.map((r) => getPublicClient().readContract({ address: token, abi: paidMintTokenAbi, functionName: 'usedMintIds', args: [r.mint_id] })),
+  );
+  return { onChain: used.filter(Boolean).length, notOnChain: used.filter((u) => !u).length };
+}
 
 describe('worker crashes', () => {
   it('kill -9 at every dangerous point, restart: all complete, no duplicate, none missing', async () => {
@@ -46,20 +52,25 @@ describe('worker crashes', () => {
     for (const [i, quantity] of quantities.entries()) tasks.push(await createFundedTask(stack, { userIndex: i + 1, quantity }));
     const before = await Promise.all([1, 2, 3].map((i) => tokenBalance(token, user(i).address)));
 
+    // Each crash leaves exactly the state it should: half a batch on chain; a batch in the
+    // ledger but not on chain; a batch on chain that the ledger has not settled.
     const midBatch = await runUntilExit({ WORKER_CRASH_AT: 'mid-batch:2' });
     expect(midBatch.signal, midBatch.output).toBe('SIGKILL');
-    expect(await countRows('signed')).toBeGreaterThan(0);
+    const afterMid = await openRows(token);
+    expect(afterMid.onChain).toBeGreaterThan(0);
+    expect(afterMid.notOnChain).toBeGreaterThan(0);
 
     const afterLedger = await runUntilExit({ WORKER_CRASH_AT: 'after-ledger-write:3' });
     expect(afterLedger.signal, afterLedger.output).toBe('SIGKILL');
-    expect(await countRows('signed')).toBeGreaterThan(0);
+    expect((await openRows(token)).notOnChain).toBeGreaterThan(0);
 
     const afterBroadcast = await runUntilExit({ WORKER_CRASH_AT: 'after-broadcast:2' });
     expect(afterBroadcast.signal, afterBroadcast.output).toBe('SIGKILL');
-    expect(await countRows('sent')).toBeGreaterThan(0);
+    expect(await openRows(token)).toEqual({ onChain: expect.any(Number), notOnChain: 0 });
+    expect((await openRows(token)).onChain).toBeGreaterThan(0);
 
     // A random moment: after the first settled batch, 0–800 ms later, with paced batches.
-    const random = spawnWorker({ ...stack.env, MINT_INTERVAL_MS: '150' });
+    const random = spawnWorker({ ...stack.env, MINT_INTERVAL_MS: '400' });
     children.push(random);
     const deadline = Date.now() + 30_000;
     while (!random.output().includes('batch_recorded') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -69,6 +80,8 @@ describe('worker crashes', () => {
     const finisher = spawnWorker(stack.env);
     children.push(finisher);
     const done = await waitForTasks(tasks.map((t) => t.id), ['completed', 'failed', 'cancelled'], 60_000);
+    const started = Date.now() + 30_000;
+    while (!finisher.output().includes('worker_started') && Date.now() < started) await new Promise((r) => setTimeout(r, 50));
     finisher.child.kill('SIGTERM');
     const exit = await finisher.exited;
     expect(exit.code, finisher.output()).toBe(0);

@@ -1,0 +1,105 @@
+// `npm run bench:mint`: the mint executor against the seed's loop and the chain's raw limit, on
+// a private Postgres + anvil (the test stack), every figure measured in this one run.
+//   1. 200 mints, MINT_INTERVAL_MS=0: executor vs (a) seed loop vs (b) raw pre-signed sends
+//   2. 20 tasks of 20 users at once vs one task: aggregate mints/s
+//   3. anvil mining a block every 2 s (Base-like), default pacing (batch 10, 5 s apart), 100 mints,
+//      through the real worker process; the seed loop's time is computed from a measured sample.
+import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts';
+import { type Address } from 'viem';
+import { getSql } from '@/db/client';
+import { transitionTask, wakeWorkers } from '@/db/tasks';
+import { createPendingTask } from '@/test/support/fixtures';
+import { startTestStack } from '@/test/support/stack';
+import { spawnWorker, killWorker } from '@/test/worker/support';
+import { prepareAgent, runRawLimit, runSeedLoop, sendUsdc } from './mint-baselines';
+
+const N = 200;
+/** `--quick`: only the 200-mint comparison (for iterating on the executor). */
+const quick = process.argv.includes('--quick');
+const stack = await startTestStack({
+  env: { MINT_INTERVAL_MS: '0', MINT_BATCH_SIZE: '10', WORKER_CONCURRENCY: '20', CHECK_INTERVAL_MS: '1000', LOG_LEVEL: 'silent', LOG_FORMAT: 'json', NODE_ENV: 'production' },
+});
+const { MintWorker } = await import('@/worker/loop');
+const token = stack.deployment.tokens[0]!.address;
+const newUser = () => privateKeyToAccount(generatePrivateKey()).address;
+const rpc = (method: string, params: unknown[]) =>
+  fetch(stack.env.RPC_URL!, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
+const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const line = (label: string, value: string) => console.log(`  ${label.padEnd(46)} ${value}`);
+
+async function fundedTask(userAddress: Address, quantity: number) {
+  const task = await createPendingTask({ userAddress, token, quantity });
+  await sendUsdc(task.agentAddress as Address, BigInt(task.totalCost));
+  await transitionTask({ id: task.id, from: 'pending_payment', to: 'funded', set: { fundedAt: new Date() } });
+  return task;
+}
+
+const worker = new MintWorker();
+const waiters = new Map<string, () => void>();
+worker.onTaskDone = (task, outcome) => {
+  if (outcome !== 'completed') console.error(`task ${task.id} ended ${outcome}`);
+  waiters.get(task.id)?.();
+};
+const finished = (ids: string[]) => Promise.all(ids.map((id) => new Promise<void>((r) => waiters.set(id, r))));
+await worker.start();
+
+/** Funded tasks, then one NOTIFY each; time from the wake-up to the last completion. */
+async function runExecutor(quantities: number[]) {
+  const tasks = [];
+  for (const q of quantities) tasks.push(await fundedTask(newUser(), q));
+  const done = finished(tasks.map((t) => t.id));
+  const started = performance.now();
+  for (const t of tasks) await wakeWorkers(t.id);
+  await done;
+  return performance.now() - started;
+}
+
+try {
+  console.log(`\nAgentMint mint benchmark — anvil automine, Postgres, MINT_INTERVAL_MS=0, MINT_BATCH_SIZE=10\n`);
+  const executor = await runExecutor([N]);
+  const seed = await runSeedLoop(await prepareAgent(newUser(), token, N), N);
+  const seedMs = seed.reduce((a, b) => a + b, 0);
+  const raw = await runRawLimit(await prepareAgent(newUser(), token, N), N);
+  line(`executor, one ${N}-mint task (incl. top-up + approve)`, `${s(executor)}  (${((N * 1000) / executor).toFixed(0)} mints/s)`);
+  line(`(a) seed loop: send, wait receipt, next`, `${s(seedMs)}  (${((N * 1000) / seedMs).toFixed(0)} mints/s)`);
+  line(`(b) raw limit: ${N} pre-signed, sent at once`, `${s(raw)}  (${((N * 1000) / raw).toFixed(0)} mints/s)`);
+  line(`executor vs (a)`, `${(seedMs / executor).toFixed(1)}× faster (target ≥ 10×)`);
+  line(`executor vs (b)`, `${((raw / executor) * 100).toFixed(0)}% of the raw limit (target ≥ 60%)`);
+
+  if (quick) process.exit(0);
+  const single = await runExecutor([20]);
+  const many = await runExecutor(Array.from({ length: 20 }, () => 20));
+  console.log('');
+  line('one 20-mint task', `${s(single)}  (${((20 * 1000) / single).toFixed(0)} mints/s)`);
+  line('20 tasks × 20 mints, 20 users at once', `${s(many)}  (${((400 * 1000) / many).toFixed(0)} mints/s aggregate)`);
+  line('aggregate vs one task', `${((400 / many) / (20 / single)).toFixed(1)}×`);
+
+  // Base-like: a block every 2 s, default pacing, through the real worker process.
+  await worker.stop();
+  const seedSample = await prepareAgent(newUser(), token, 4);
+  const paced = await fundedTask(newUser(), 100);
+  await rpc('evm_setAutomine', [false]);
+  await rpc('evm_setIntervalMining', [2]);
+  const child = spawnWorker({ ...stack.env, MINT_INTERVAL_MS: '5000', MINT_BATCH_SIZE: '10', LOG_LEVEL: 'silent' });
+  const sample = await runSeedLoop(seedSample, 4);
+  const deadline = Date.now() + 300_000;
+  let row: { status: string; secs: number | null } | undefined;
+  while (Date.now() < deadline) {
+    [row] = await getSql()<{ status: string; secs: number | null }[]>`
+      select status, extract(epoch from completed_at - started_at)::float8 as secs from ai_agent_tasks where id = ${paced.id}`;
+    if (row && row.status !== 'funded' && row.status !== 'processing') break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  await killWorker(child);
+  const perMint = sample.reduce((a, b) => a + b, 0) / sample.length;
+  const seedPaced = 100 * (perMint + 5000);
+  console.log(`\nBase-like chain (anvil mining every 2 s), default pacing: batch 10, MINT_INTERVAL_MS=5000\n`);
+  line('executor (real worker process), 100 mints', row?.secs ? `${row.secs.toFixed(1)} s (${row.status})` : `did not finish (${row?.status})`);
+  line('seed loop, 100 mints (computed)', `${(seedPaced / 1000).toFixed(0)} s = 100 × (${(perMint / 1000).toFixed(2)} s measured per mint over 4 + 5 s sleep)`);
+  if (row?.secs) line('executor vs seed loop', `${(seedPaced / 1000 / row.secs).toFixed(1)}× faster`);
+  console.log('');
+} finally {
+  await worker.stop();
+  await stack.stop();
+}
+process.exit(0);
