@@ -54,7 +54,7 @@ export async function startChatTurn(session: ChatSession, text: string) {
   const userRow = await insertChatMessage({ id: userMessage.id, userAddress, role: 'user', parts: userMessage.parts });
 
   const tools = buildChatTools(session);
-  const messages = await convertToModelMessages([...prior, userMessage], { tools, ignoreIncompleteToolCalls: true });
+  const messages = await toModelMessages(prior, userMessage, tools);
   let failure: unknown;
   const result = streamText({
     model: getChatModel(),
@@ -103,6 +103,16 @@ export async function startChatTurn(session: ChatSession, text: string) {
     settle({ message: { id: assistantId, role: 'assistant', parts: [] }, reply: '', failed: true }),
   );
   return { stream: toClient as ReadableStream<UIMessageChunk>, done };
+}
+
+/** History that no longer converts (a tool's shape changed since it was stored) is left out, not fatal. */
+async function toModelMessages(prior: ChatUIMessage[], userMessage: ChatUIMessage, tools: ReturnType<typeof buildChatTools>) {
+  try {
+    return await convertToModelMessages([...prior, userMessage], { tools, ignoreIncompleteToolCalls: true });
+  } catch (error) {
+    getLogger().warn({ err: error instanceof Error ? error.message.slice(0, 300) : String(error) }, 'chat history skipped');
+    return convertToModelMessages([userMessage], { tools });
+  }
 }
 
 async function drain(stream: ReadableStream<unknown>) {

@@ -1,9 +1,10 @@
 import { eq } from 'drizzle-orm';
+import { validateUIMessages } from 'ai';
 import type { Address } from 'viem';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { POST as chatPOST } from '@/app/api/ai-agent/chat/route';
 import { GET as historyGET } from '@/app/api/ai-agent/history/[userAddress]/route';
-import { listChatMessagesByUser } from '@/db/chats';
+import { insertChatMessage, listChatMessagesByUser } from '@/db/chats';
 import { getDb } from '@/db/client';
 import { aiAgentTasks } from '@/db/schema';
 import { getWalletByUser } from '@/db/wallets';
@@ -108,6 +109,13 @@ describe('POST /api/ai-agent/chat — useChat stream form', () => {
     expect(sseEvents(r.text).some((e) => e.type === 'tool-input-available')).toBe(false);
     expect(await tasksOf(erin)).toHaveLength(0);
   });
+  it('survives a stored message that no longer converts', async () => {
+    const frank = user(6).address;
+    await insertChatMessage({ userAddress: frank, role: 'assistant', parts: [{ type: 'file' }] });
+    const r = await chat(frank, { message: `mint 2 of ${dmt()}` });
+    expect(r.status).toBe(200);
+    expect(r.body.task.quantity).toBe(2);
+  });
 });
 
 describe('GET /api/ai-agent/history/:userAddress', () => {
@@ -121,6 +129,8 @@ describe('GET /api/ai-agent/history/:userAddress', () => {
     expect(toolPart).toMatchObject({ state: 'output-available', input: { quantity: 100 } });
     expect(toolPart.output.task.id).toBeTruthy();
     expect(messages.every((m: { id: string; createdAt: string }) => m.id && m.createdAt)).toBe(true);
+    const { buildChatTools } = await import('@/lib/ai/tools');
+    await expect(validateUIMessages({ messages, tools: buildChatTools({ userAddress: alice }) })).resolves.toHaveLength(4);
     const limited = await history(alice, alice, '?limit=2');
     expect(limited.body.messages.map((m: { id: string }) => m.id)).toEqual(messages.slice(2).map((m: { id: string }) => m.id));
   });
