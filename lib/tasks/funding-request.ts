@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { getAddress, type Address, type Hex } from 'viem';
 import { setFundingRequest, type TaskWithAgent } from '@/db/tasks';
 import { getUsdcDomain, type UsdcDomain } from '../chain/usdc';
+import { getConfig } from '../config';
 
 export const TRANSFER_WITH_AUTHORIZATION_TYPES = {
   TransferWithAuthorization: [
@@ -34,7 +35,14 @@ export async function getFundingRequest(task: TaskWithAgent, now = Date.now()): 
   if (task.status !== 'pending_payment') return null;
   const stored = task.fundingRequest as FundingRequest | null;
   const nowSeconds = Math.floor(now / 1000);
-  if (stored && Number(stored.message.validBefore) - nowSeconds > REFRESH_WHEN_LEFT_SECONDS) return stored;
+  // Never valid beyond the task's payment window: the worker cancels the task then, and an
+  // authorization that outlived it could still move USDC for a cancelled task.
+  const windowEnd = Math.floor(task.createdAt.getTime() / 1000) + getConfig().worker.paymentTimeoutSeconds;
+  const validBefore = Math.min(windowEnd, nowSeconds + AUTHORIZATION_LIFETIME_SECONDS);
+  if (stored) {
+    const storedBefore = Number(stored.message.validBefore);
+    if (storedBefore === windowEnd || storedBefore - nowSeconds > REFRESH_WHEN_LEFT_SECONDS) return stored;
+  }
 
   const request: FundingRequest = {
     domain: await getUsdcDomain(),
@@ -45,7 +53,7 @@ export async function getFundingRequest(task: TaskWithAgent, now = Date.now()): 
       to: getAddress(task.agentAddress),
       value: task.totalCost,
       validAfter: '0',
-      validBefore: String(nowSeconds + AUTHORIZATION_LIFETIME_SECONDS),
+      validBefore: String(validBefore),
       nonce: `0x${randomBytes(32).toString('hex')}`,
     },
   };
