@@ -49,9 +49,12 @@ export const replyTextOf = (message: ChatUIMessage) =>
 export async function startChatTurn(session: ChatSession, text: string) {
   const { userAddress } = session;
   const history = await listChatMessagesByUser({ userAddress, limit: HISTORY_MESSAGES });
+  // The same text again right after a turn that got no answer (a model outage, then "retry"):
+  // answer that stored message instead of storing it twice.
+  const unanswered = history.at(-1)?.role === 'user' && replyTextOf(toUIMessage(history.at(-1)!)) === text ? history.pop() : undefined;
   const prior = history.map(toUIMessage);
-  const userMessage: ChatUIMessage = { id: randomUUID(), role: 'user', parts: [{ type: 'text', text }] };
-  const userRow = await insertChatMessage({ id: userMessage.id, userAddress, role: 'user', parts: userMessage.parts });
+  const userMessage: ChatUIMessage = { id: unanswered?.id ?? randomUUID(), role: 'user', parts: [{ type: 'text', text }] };
+  const userRow = unanswered ?? (await insertChatMessage({ id: userMessage.id, userAddress, role: 'user', parts: userMessage.parts }));
 
   const tools = buildChatTools(session);
   const messages = await toModelMessages(prior, userMessage, tools);

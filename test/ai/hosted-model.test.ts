@@ -129,5 +129,9 @@ describe('hosted model through an OpenAI-compatible server', () => {
     }
     const ok = await call(chatPOST as never, '/api/ai-agent/chat', {}, { cookie: cookieFor(alice), body: { message: 'mint 7 please' } });
     expect(ok.status).toBe(200);
+    // The retried message was answered, not stored a second time.
+    const stored = await listChatMessagesByUser({ userAddress: alice, limit: 100 });
+    expect(stored.filter((m) => JSON.stringify(m.parts).includes('mint 7 please'))).toHaveLength(1);
+    expect(stored.at(-1)!.role).toBe('assistant');
   });
 });
