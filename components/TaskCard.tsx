@@ -2,10 +2,11 @@
 
 import Link from 'next/link';
 import { useI18n } from '@/lib/i18n/context';
-import type { TaskDto } from '@/lib/web/api';
+import type { TaskDetail, TaskDto } from '@/lib/web/api';
 import { shortHex } from '@/lib/web/format';
 import { useTask } from '@/lib/web/use-task';
 import { FundButton } from './FundButton';
+import { RecentMints } from './RecentMints';
 import { StatusBadge } from './StatusBadge';
 import { TaskActions } from './TaskActions';
 import { TaskFacts } from './TaskFacts';
@@ -38,6 +39,7 @@ export function TaskCard({ task: initial, token }: { task: TaskDto; token?: { na
           {t('task.fundingTx')}: <TxLink hash={task.fundingTxHash} />
         </p>
       )}
+      {task.status !== 'pending_payment' && <RecentMints taskId={task.id} mints={'mints' in task ? (task as TaskDetail).mints : undefined} />}
       {task.errorMessage && (task.status === 'failed' || task.status === 'cancelled') && (
         <p className="error-text" data-testid="task-error">
           {task.errorMessage}

@@ -9,7 +9,7 @@ export function TaskList({ address }: { address: `0x${string}` }) {
   const { t } = useI18n();
   const tasks = useQuery({ queryKey: ['tasks', address], queryFn: () => api.tasks(address, 50) });
   return (
-    <section aria-labelledby="tasks-title" className="tasks">
+    <section aria-labelledby="tasks-title" className="tasks" data-testid="tasks" data-loaded={tasks.isSuccess}>
       <div className="section-head">
         <h1 id="tasks-title">{t('tasks.title')}</h1>
         <button type="button" className="btn btn-small" onClick={() => void tasks.refetch()} data-testid="tasks-refresh">

@@ -35,7 +35,7 @@ function countResults(reportFile: string) {
 
 async function main() {
   const distDir = '.next-e2e';
-  await buildIfStale(root, { ...process.env, NEXT_DIST_DIR: distDir }, distDir);
+  if (process.env.E2E_DEV !== '1') await buildIfStale(root, { ...process.env, NEXT_DIST_DIR: distDir }, distDir);
 
   const port = await freePort();
   const stateFile = path.join(os.tmpdir(), `agentmint-e2e-${process.pid}.json`);

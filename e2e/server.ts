@@ -20,7 +20,9 @@ async function main() {
   const stack = await startTestStack({
     env: { MINT_INTERVAL_MS: '500', MINT_BATCH_SIZE: '5', LOG_LEVEL: 'info', CHECK_INTERVAL_MS: '1000', MAX_RETRIES: '1', PORT: String(port) },
   });
-  const env: NodeJS.ProcessEnv = { ...process.env, ...stack.env, NEXT_DIST_DIR: '.next-e2e', NEXT_TELEMETRY_DISABLED: '1' };
+  // E2E_DEV=1 runs `next dev` (.next-dev) for quick iteration instead of the production build.
+  const dev = process.env.E2E_DEV === '1';
+  const env: NodeJS.ProcessEnv = { ...process.env, ...stack.env, NEXT_DIST_DIR: dev ? '.next-dev' : '.next-e2e', NEXT_TELEMETRY_DISABLED: '1' };
   delete env.OPENAI_API_KEY;
   delete env.OPENAI_BASE_URL;
 
@@ -36,7 +38,7 @@ async function main() {
     children.push(child);
     return child;
   };
-  start('web', [nextBin(root), 'start', '-p', String(port), '-H', '127.0.0.1']);
+  start('web', [nextBin(root), dev ? 'dev' : 'start', '-p', String(port), '-H', '127.0.0.1']);
   start('worker', ['--import', 'tsx', 'worker/index.ts']);
 
   writeFileSync(

@@ -33,6 +33,6 @@ export class AppPage {
 
   async openTasks() {
     await this.page.getByTestId('nav-tasks').click();
-    await expect(this.page.getByTestId('task-list')).toBeVisible();
+    await expect(this.page.getByTestId('tasks')).toHaveAttribute('data-loaded', 'true', { timeout: 60_000 });
   }
 }

@@ -8,7 +8,7 @@ export class TasksPage {
 
   async goto() {
     await this.page.goto('/tasks');
-    await expect(this.page.getByTestId('task-list')).toBeVisible({ timeout: 30_000 });
+    await expect(this.page.getByTestId('tasks')).toHaveAttribute('data-loaded', 'true', { timeout: 60_000 });
   }
 
   async cancel(taskId: string) {

@@ -21,7 +21,8 @@ test('English chat creates a task; Sign & fund mints to completion and the token
   await chat.fund(card);
   await chat.waitForStatus(card, 'completed');
   await expect(card.getByTestId('progress-text')).toContainText('3 of 3');
-  await expect(card.getByTestId('tx-hash')).toBeVisible();
+  await expect(card.getByTestId('tx-hash').first()).toBeVisible();
+  await expect(card.getByTestId('mint-tx')).toHaveCount(3);
   await screenshot(page, '05-task-completed');
 
   const after = await tokenBalance(token.address, account.address);

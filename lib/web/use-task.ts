@@ -44,6 +44,8 @@ export function useTask(id: string, initial?: TaskDto) {
             }
           : old,
       );
+      // New mints carry transaction hashes the event does not: refetch the task (with its mints).
+      if (!FINAL_STATUSES.includes(event.status)) void queryClient.invalidateQueries({ queryKey: taskKey(id) });
       if (FINAL_STATUSES.includes(event.status)) {
         source.close();
         void queryClient.invalidateQueries({ queryKey: taskKey(id) });
