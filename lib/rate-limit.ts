@@ -41,6 +41,20 @@ export function enforceRateLimit(key: string, opts: { limit: number; windowMs: n
   }
 }
 
+/**
+ * Whole numbers of clients share the 'local' bucket when no proxy names the client (a bare
+ * `next start`), so that bucket gets this multiple of the per-IP allowance: still a cap on
+ * floods, without one busy user locking everyone else out.
+ */
+export const UNKNOWN_IP_FACTOR = 20;
+
+/** `enforceRateLimit` keyed by the client IP, as `<surface>:ip:<ip>`. */
+export function enforceIpRateLimit(surface: string, req: Request, opts: { limit: number; windowMs: number }): void {
+  const ip = clientIp(req);
+  const limit = ip === 'local' ? opts.limit * UNKNOWN_IP_FACTOR : opts.limit;
+  enforceRateLimit(`${surface}:ip:${ip}`, { limit, windowMs: opts.windowMs });
+}
+
 /** Forgets every counter (tests). */
 export function resetRateLimits() {
   windows.clear();

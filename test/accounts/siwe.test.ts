@@ -169,6 +169,22 @@ describe('Sign-In with Ethereum', () => {
     expect((await call(nonceGET as never, '/api/auth/nonce', {}, { headers: { 'x-forwarded-for': '203.0.113.8' } })).status).toBe(200);
   });
 
+  it('gives clients without a proxy-named IP one shared, larger bucket', async () => {
+    for (let i = 0; i < 40; i++) expect((await call(nonceGET as never, '/api/auth/nonce', {})).status).toBe(200);
+  });
+
+  it('rate-limits verification per signing address, whatever IP it comes from', async () => {
+    const msg = message('abcdef0123456789abcdef0123456789');
+    const signature = await mallory.signMessage({ message: msg });
+    for (let i = 0; i < 30; i++) {
+      const r = await verify({ message: msg, signature }, { 'x-forwarded-for': `198.51.100.${i}` });
+      expect(r.status).toBe(401);
+    }
+    const limited = await verify({ message: msg, signature }, { 'x-forwarded-for': '198.51.100.200' });
+    expect(limited.status).toBe(429);
+    expect(limited.res.headers.get('retry-after')).toMatch(/^\d+$/);
+  });
+
   it('opens a new window once the old one has passed', () => {
     const opts = { limit: 2, windowMs: 1000 };
     enforceRateLimit('t:k', opts, 0);

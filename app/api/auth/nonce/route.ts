@@ -1,12 +1,12 @@
 import { issueNonce } from '@/lib/auth/siwe';
 import { json, route } from '@/lib/http';
-import { clientIp, enforceRateLimit } from '@/lib/rate-limit';
+import { enforceIpRateLimit } from '@/lib/rate-limit';
 import { AUTH_LIMIT } from '../limits';
 
 export const dynamic = 'force-dynamic';
 
 /** A single-use nonce for the Sign-In with Ethereum message. */
 export const GET = route(async (req) => {
-  enforceRateLimit(`auth:nonce:ip:${clientIp(req)}`, AUTH_LIMIT);
+  enforceIpRateLimit('auth:nonce', req, AUTH_LIMIT);
   return json(await issueNonce());
 });

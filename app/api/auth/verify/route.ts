@@ -2,7 +2,7 @@ import type { Hex } from 'viem';
 import { createSessionToken, sessionCookie } from '@/lib/auth/session';
 import { claimedAddress, expectedDomain, verifySiwe } from '@/lib/auth/siwe';
 import { json, readJson, route } from '@/lib/http';
-import { clientIp, enforceRateLimit } from '@/lib/rate-limit';
+import { enforceIpRateLimit, enforceRateLimit } from '@/lib/rate-limit';
 import { AUTH_LIMIT } from '../limits';
 import { verifyBodySchema } from './schema';
 
@@ -10,7 +10,7 @@ export const dynamic = 'force-dynamic';
 
 /** Checks a signed EIP-4361 message and starts the session cookie; any failed check is a 401. */
 export const POST = route(async (req) => {
-  enforceRateLimit(`auth:verify:ip:${clientIp(req)}`, AUTH_LIMIT);
+  enforceIpRateLimit('auth:verify', req, AUTH_LIMIT);
   const body = await readJson(req, verifyBodySchema, 'auth');
   const claimed = claimedAddress(body.message);
   if (claimed) enforceRateLimit(`auth:verify:address:${claimed}`, AUTH_LIMIT);

@@ -1,6 +1,6 @@
 import { requireSameUser, requireSession } from '@/lib/auth/session';
 import { addressParam, json, parseWith, readJson, route } from '@/lib/http';
-import { clientIp, enforceRateLimit } from '@/lib/rate-limit';
+import { enforceIpRateLimit, enforceRateLimit } from '@/lib/rate-limit';
 import { withdrawRefundable } from '@/lib/wallets/withdraw';
 import { withdrawBodySchema } from './schema';
 
@@ -21,7 +21,7 @@ export const POST = route<{ userAddress: string }>(async (req, { params }) => {
   const session = requireSession(req);
   requireSameUser(session, userAddress, 'wallet');
   enforceRateLimit(`withdraw:address:${session.address.toLowerCase()}`, WITHDRAW_LIMIT);
-  enforceRateLimit(`withdraw:ip:${clientIp(req)}`, WITHDRAW_LIMIT);
+  enforceIpRateLimit('withdraw', req, WITHDRAW_LIMIT);
   const result = await withdrawRefundable({ userAddress: session.address, amount: body.amount ? BigInt(body.amount) : undefined });
   return json({ txHash: result.txHash, amount: result.amount.toString() });
 });
