@@ -40,7 +40,8 @@ async function startWeb(env: Record<string, string>): Promise<string> {
   // Own process group, so stopping it also stops anything `next start` forked.
   web = spawn(process.execPath, [nextBin(root), 'start', '-p', String(port), '-H', '127.0.0.1'], {
     cwd: root,
-    env: { ...process.env, ...env, NODE_ENV: 'production', NEXT_DIST_DIR: DIST, NEXT_TELEMETRY_DISABLED: '1', PORT: String(port) },
+    // An empty OPENAI_API_KEY counts as unset: the chat figure is the built-in offline model's.
+    env: { ...process.env, ...env, NODE_ENV: 'production', NEXT_DIST_DIR: DIST, NEXT_TELEMETRY_DISABLED: '1', PORT: String(port), OPENAI_API_KEY: '' },
     stdio: ['ignore', 'ignore', 'inherit'],
     detached: true,
   });
