@@ -79,6 +79,8 @@ export async function startChatTurn(session: ChatSession, text: string) {
     tools,
     originalMessages: [...prior, userMessage],
     generateMessageId: () => assistantId,
+    // Invalid tool input keeps its own error text (the model can correct itself); onError is for the model failing.
+    redactToolErrors: false,
     onError: (error) => {
       failure = error;
       getLogger().warn({ err: error instanceof Error ? error.message.slice(0, 300) : String(error) }, 'chat model failed');
@@ -88,7 +90,7 @@ export async function startChatTurn(session: ChatSession, text: string) {
       const message = { ...responseMessage, id: assistantId };
       const task = createdTaskOf(message);
       try {
-        if (message.parts.length) {
+        if (message.parts.some((p) => p.type !== 'step-start')) {
           // Strictly after the user's message, so history order never depends on clock ties.
           const createdAt = new Date(Math.max(Date.now(), userRow.createdAt.getTime() + 1));
           await insertChatMessage({ id: assistantId, userAddress, role: 'assistant', parts: message.parts, taskId: task?.id, createdAt });

@@ -19,6 +19,7 @@ let stack: TestStack;
 const requests: Array<{ path: string; auth?: string; body: ChatBody }> = [];
 let token = '';
 let failing = false;
+let badInput = false;
 
 const readBody = (req: IncomingMessage) =>
   new Promise<string>((resolve) => {
@@ -33,9 +34,15 @@ function chunk(delta: Record<string, unknown>, finish: string | null = null) {
 
 function answer(body: ChatBody): { toolCall?: { name: string; arguments: string }; text?: string } {
   const toolMessage = body.messages.at(-1)?.role === 'tool' ? body.messages.at(-1) : undefined;
-  if (!toolMessage) return { toolCall: { name: 'createMintTask', arguments: JSON.stringify({ tokenAddress: token, quantity: 7 }) } };
-  const result = JSON.parse(String(toolMessage.content));
-  return { text: `Done: task ${result.task?.id ?? 'none'} costs ${result.task?.totalCost ?? '?'} base units.` };
+  if (!toolMessage) return { toolCall: { name: 'createMintTask', arguments: JSON.stringify({ tokenAddress: token, quantity: badInput ? 'seven' : 7 }) } };
+  let result: { task?: { id: string; totalCost: string } } = {};
+  try {
+    result = JSON.parse(String(toolMessage.content));
+  } catch {
+    return { text: `Sorry: ${String(toolMessage.content).slice(0, 40)}` };
+  }
+  if (!result?.task) return { text: `Sorry: ${String(toolMessage.content).slice(0, 60)}` };
+  return { text: `Done: task ${result.task.id} costs ${result.task.totalCost} base units.` };
 }
 
 beforeAll(async () => {
@@ -133,5 +140,20 @@ describe('hosted model through an OpenAI-compatible server', () => {
     const stored = await listChatMessagesByUser({ userAddress: alice, limit: 100 });
     expect(stored.filter((m) => JSON.stringify(m.parts).includes('mint 7 please'))).toHaveLength(1);
     expect(stored.at(-1)!.role).toBe('assistant');
+  });
+
+  it('invalid tool input reaches the model as an error it can answer; nothing is created', async () => {
+    const before = (await listChatMessagesByUser({ userAddress: alice, limit: 100 })).length;
+    badInput = true;
+    try {
+      const r = await call(chatPOST as never, '/api/ai-agent/chat', {}, { cookie: cookieFor(alice), body: { message: 'mint seven' } });
+      expect(r.status).toBe(200);
+      expect(r.body.task).toBeUndefined();
+      expect(r.body.reply).toMatch(/^Sorry: .*(invalid|Invalid)/);
+      expect(r.body.reply).not.toContain('unavailable');
+    } finally {
+      badInput = false;
+    }
+    expect((await listChatMessagesByUser({ userAddress: alice, limit: 100 })).length).toBe(before + 2);
   });
 });
