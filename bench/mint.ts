@@ -9,6 +9,7 @@ import { type Address } from 'viem';
 import { getSql } from '@/db/client';
 import { transitionTask, wakeWorkers } from '@/db/tasks';
 import { createPendingTask } from '@/test/support/fixtures';
+import { getConfig } from '@/lib/config';
 import { startTestStack } from '@/test/support/stack';
 import { spawnWorker, killWorker } from '@/test/worker/support';
 import { prepareAgent, runRawLimit, runSeedLoop, sendUsdc } from './mint-baselines';
@@ -60,11 +61,19 @@ try {
   const seed = await runSeedLoop(await prepareAgent(newUser(), token, N), N);
   const seedMs = seed.reduce((a, b) => a + b, 0);
   const raw = await runRawLimit(await prepareAgent(newUser(), token, N), N);
-  line(`executor, one ${N}-mint task (incl. top-up + approve)`, `${s(executor)}  (${((N * 1000) / executor).toFixed(0)} mints/s)`);
-  line(`(a) seed loop: send, wait receipt, next`, `${s(seedMs)}  (${((N * 1000) / seedMs).toFixed(0)} mints/s)`);
-  line(`(b) raw limit: ${N} pre-signed, sent at once`, `${s(raw)}  (${((N * 1000) / raw).toFixed(0)} mints/s)`);
-  line(`executor vs (a)`, `${(seedMs / executor).toFixed(1)}× faster (target ≥ 10×)`);
-  line(`executor vs (b)`, `${((raw / executor) * 100).toFixed(0)}% of the raw limit (target ≥ 60%)`);
+  // The same executor with bigger batches (the config object is per process; the bench owns it).
+  getConfig().worker.batchSize = 50;
+  const executor50 = await runExecutor([N]);
+  getConfig().worker.batchSize = 10;
+  const rate = (ms: number) => `${s(ms)}  (${((N * 1000) / ms).toFixed(0)} mints/s)`;
+  line(`executor, one ${N}-mint task (incl. top-up + approve)`, rate(executor));
+  line(`executor, same with MINT_BATCH_SIZE=50`, rate(executor50));
+  line(`(a) seed loop: send, wait receipt, next`, rate(seedMs));
+  line(`(b) raw limit: ${N} pre-signed, sent at once`, rate(raw.ms));
+  line(`(b') raw limit incl. signing them (2 sigs/mint)`, `${rate(raw.ms + raw.signMs)}  [signing alone ${s(raw.signMs)}]`);
+  line(`executor vs (a)`, `${(seedMs / executor).toFixed(1)}× faster (batch 50: ${(seedMs / executor50).toFixed(1)}×; target ≥ 10×)`);
+  line(`executor vs (b)`, `${((raw.ms / executor) * 100).toFixed(0)}% of the raw limit (batch 50: ${((raw.ms / executor50) * 100).toFixed(0)}%; target ≥ 60%)`);
+  line(`executor vs (b')`, `${(((raw.ms + raw.signMs) / executor) * 100).toFixed(0)}% (batch 50: ${(((raw.ms + raw.signMs) / executor50) * 100).toFixed(0)}%)`);
 
   if (quick) process.exit(0);
   const single = await runExecutor([20]);

@@ -1,4 +1,4 @@
-import { keccak256, parseTransaction, type Address, type Hex, type PublicClient, type TransactionReceipt } from 'viem';
+import { keccak256, parseTransaction, type TransactionSerializableEIP1559, type Address, type Hex, type PublicClient, type TransactionReceipt } from 'viem';
 import { replaceMintTransaction } from '@/db/mint-records';
 import { bumpFees, gweiToWei } from '@/lib/chain/fees';
 import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
@@ -24,7 +24,7 @@ export type CollectContext = {
   task: TaskRef & { agentAddress: Address; tokenAddress: Address };
   reporter: Reporter;
   /** Signs a replacement transaction (the caller unlocks the agent key only for this). */
-  resign: (tx: ReturnType<typeof parseTransaction>) => Promise<Hex>;
+  resign: (tx: TransactionSerializableEIP1559) => Promise<Hex>;
   signal?: AbortSignal;
 };
 
@@ -97,7 +97,9 @@ async function replaceStuck(ctx: CollectContext, mint: PendingMint, block: bigin
   const base = (await ctx.client.getBlock({ blockTag: 'latest' })).baseFeePerGas ?? 0n;
   const fees = bumpFees({ maxFeePerGas: tx.maxFeePerGas, maxPriorityFeePerGas: tx.maxPriorityFeePerGas }, { capWei: gweiToWei(config.maxFeeGwei), baseFee: base });
   if (!fees) return;
-  const raw = await ctx.resign({ ...tx, ...fees });
+  // Rebuilt field by field: the parsed transaction still carries the old signature (r, s,
+  // yParity), and signing over that would recover to a stranger with no funds.
+  const raw = await ctx.resign({ type: 'eip1559', chainId: tx.chainId, nonce: tx.nonce, to: tx.to, data: tx.data, gas: tx.gas, value: tx.value ?? 0n, ...fees });
   const hash = keccak256(raw);
   const stored = await replaceMintTransaction({ taskId: ctx.task.id, sequenceNumber: mint.sequenceNumber, txHash: hash, rawTransaction: raw, ...fees });
   if (!stored) return;

@@ -140,7 +140,7 @@ function runtimeOf(task: TaskWithAgent, options: ExecuteOptions): TaskRuntime {
     pricePerMint: BigInt(task.pricePerMint),
     authorizer: undefined as never,
     gasPerMint: 200_000n,
-    resign: (tx) => unlockSigner(rt, rt.pricePerMint * BigInt(rt.task.quantity - rt.task.mintsCompleted)).signTransaction(tx as never),
+    resign: (tx) => unlockSigner(rt, rt.pricePerMint * BigInt(rt.task.quantity - rt.task.mintsCompleted)).signTransaction(tx),
   };
   return rt;
 }

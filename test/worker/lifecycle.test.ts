@@ -101,4 +101,46 @@ describe('worker lifecycle', () => {
     expect(done!.errorMessage).toBe('payment window expired');
     expect((await getTaskById({ id: fresh.id }))!.status).toBe('pending_payment');
   }, 30_000);
+
+  it('replaces a stuck mint (same nonce, same mintId, fees +12.5%) and settles it once', async () => {
+    const token = stack.deployment.tokens[0]!.address;
+    const rpc = async (method: string, params: unknown[] = []) => {
+      const res = await fetch(stack.anvil.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
+      return ((await res.json()) as { result: unknown }).result;
+    };
+    const task = await createFundedTask(stack, { userIndex: 6, quantity: 5 });
+    // From here blocks only come from this miner. It drops the first mint transactions it sees
+    // from this agent (a node that lost them), then keeps mining, so they look stuck.
+    await rpc('evm_setAutomine', [false]);
+    const dropped = new Set<string>();
+    let originalFee = 0n;
+    let mining = true;
+    const miner = (async () => {
+      while (mining) {
+        const pool = (await rpc('txpool_content')) as { pending: Record<string, Record<string, { hash: string; to: string; maxFeePerGas: string }>> };
+        const mine = Object.entries(pool.pending ?? {}).find(([from]) => from.toLowerCase() === task.agentAddress)?.[1] ?? {};
+        const mints = Object.values(mine).filter((tx) => tx.to?.toLowerCase() === token.toLowerCase());
+        if (dropped.size === 0 && mints.length === 5) for (const tx of mints) dropped.add(tx.hash), (originalFee = BigInt(tx.maxFeePerGas)), await rpc('anvil_dropTransaction', [tx.hash]);
+        await rpc('anvil_mine', ['0x1']);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    try {
+      const [done] = await waitForTasks([task.id], ['completed', 'failed', 'cancelled'], 60_000);
+      expect(done!.status, done!.errorMessage ?? '').toBe('completed');
+    } finally {
+      mining = false;
+      await miner;
+      await rpc('evm_setAutomine', [true]);
+    }
+    expect(dropped.size).toBe(5);
+    const rows = await getSql()<{ tx_hash: string; error: string | null; max_fee_per_gas: string }[]>`
+      select tx_hash, error, max_fee_per_gas from ai_agent_mint_records where task_id = ${task.id}`;
+    for (const row of rows) {
+      expect(dropped.has(row.tx_hash)).toBe(false);
+      expect(row.error).toMatch(/replaced stuck transaction/);
+      expect(BigInt(row.max_fee_per_gas) * 1000n).toBeGreaterThanOrEqual(originalFee * 1125n);
+    }
+    await expectLedgerMatchesChain(token, [task.id]);
+  }, 90_000);
 });
