@@ -68,4 +68,25 @@ describe('two workers on one database', () => {
     for (const w of workers) w.child.kill('SIGTERM');
     for (const w of workers) expect((await w.exited).code).toBe(0);
   }, 150_000);
+
+  it('SIGTERM drains: the batch in flight settles, the lease is released, exit 0; another worker finishes', async () => {
+    const task = await createFundedTask(stack, { userIndex: 5, quantity: 30 });
+    const draining = spawnWorker({ ...stack.env, WORKER_ID: 'worker-c', MINT_INTERVAL_MS: '300' });
+    workers.push(draining);
+    const deadline = Date.now() + 30_000;
+    while (!draining.output().includes('batch_started') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    draining.child.kill('SIGTERM');
+    expect((await draining.exited).code, draining.output()).toBe(0);
+    const [row] = await getSql()<{ status: string; locked_by: string | null; mints_completed: number }[]>`
+      select status, locked_by, mints_completed from ai_agent_tasks where id = ${task.id}`;
+    expect(row).toMatchObject({ status: 'processing', locked_by: null });
+    expect(row!.mints_completed).toBeGreaterThanOrEqual(5);
+    expect(await getSql()`select 1 from ai_agent_mint_records where task_id = ${task.id} and status <> 'confirmed'`).toHaveLength(0);
+
+    const next = spawnWorker({ ...stack.env, WORKER_ID: 'worker-d' });
+    workers.push(next);
+    const [done] = await waitForTasks([task.id], ['completed', 'failed', 'cancelled'], 60_000);
+    expect(done!.status).toBe('completed');
+    await expectLedgerMatchesChain(stack.deployment.tokens[0]!.address, [task.id]);
+  }, 120_000);
 });
