@@ -1,4 +1,4 @@
-import { formatEther } from 'viem';
+import { formatEther, formatUnits } from 'viem';
 import { getConfig } from '@/lib/config';
 import { serviceLogger, type Logger } from '@/lib/log';
 
@@ -70,7 +70,7 @@ export class Reporter {
   }
 
   approving(task: TaskRef, amount: bigint) {
-    if (this.pretty) this.out(task, `📝 Approving ${amount} USDC base units...`);
+    if (this.pretty) this.out(task, `📝 Approving ${formatUnits(amount, 6)} USDC...`);
     this.event('info', task, 'approving', { amount: amount.toString() });
   }
 
