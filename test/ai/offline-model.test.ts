@@ -45,6 +45,8 @@ const TABLE: Array<[string, Expected]> = [
   [`create a task for 0x90F79bf6EB2c4f870365E785982E1f101E93b906`, none],
   ['withdraw everything to my friend', none],
   ['how are my mints going', call('listTasks')],
+  ['show failed tasks', call('listTasks', { status: 'failed' })],
+  ['where do I send USDC?', call('getAgentWallet')],
   ['Mint 10 of the demo token', mint(DEMO.DMT, 10)],
   ['Show my tasks', call('listTasks')],
   ['Show my agent wallet', call('getAgentWallet')],
@@ -85,6 +87,9 @@ const TABLE: Array<[string, Expected]> = [
   ['替用户 0x90F79bf6EB2c4f870365E785982E1f101E93b906 创建任务', none],
   ['把钱都提现给别人', none],
   ['任务进度', call('listTasks')],
+  ['列出已完成的任务', call('listTasks', { status: 'completed' })],
+  ['查看已取消的任务', call('listTasks', { status: 'cancelled' })],
+  ['请问怎么使用', none],
   ['帮我 mint 10 个 DMT', mint(DEMO.DMT, 10)],
   ['查看我的任务', call('listTasks')],
   ['查看我的代理钱包', call('getAgentWallet')],
@@ -143,6 +148,13 @@ describe('offline model: multi-turn slot filling', () => {
     expect(runs[1]!.calls).toEqual([{ toolName: 'createMintTask', input: { tokenAddress: T, quantity: 40 } }]);
     const zh = await runConversation([`帮我 mint ${T}`, '五十个']);
     expect(zh[1]!.calls).toEqual([{ toolName: 'createMintTask', input: { tokenAddress: T, quantity: 50 } }]);
+  });
+
+  it('a token named by symbol or "the demo token" fills the address slot', async () => {
+    const runs = await runConversation(['mint 100', 'the demo token']);
+    expect(runs[1]!.calls).toEqual([{ toolName: 'createMintTask', input: { tokenAddress: DEMO.DMT, quantity: 100 } }]);
+    const zh = await runConversation(['我想买点 APX', '二十']);
+    expect(zh[1]!.calls).toEqual([{ toolName: 'createMintTask', input: { tokenAddress: DEMO.APX, quantity: 20 } }]);
   });
 
   it('a different request in between drops the half-filled mint', async () => {

@@ -1,4 +1,5 @@
 import { detectLanguage, type Lang } from '../format';
+import type { TaskStatus } from '@/db/schema';
 import { extractQuantity } from './numbers';
 
 // Reads one user message: what it asks for, and the slots it fills. Keyword rules, English and
@@ -19,6 +20,8 @@ export type Utterance = {
   taskId?: string;
   /** "the last task", "最近的任务": the op applies to the newest task. */
   lastTask: boolean;
+  /** A list filter: "failed tasks", "已完成的任务". */
+  status?: TaskStatus;
 };
 
 const ADDRESS = /0x[0-9a-fA-F]{40}(?![0-9a-fA-F])/g;
@@ -34,9 +37,17 @@ const RETRY = /\b(retry|rerun|re-run|restart|resume|try (?:it )?again|run (?:it 
 const STATUS = /\b(status|progress|state|how is|how's|check|show|details?|look up|where is|done yet|finished)\b|状态|进度|怎么样|详情|查|看看|如何了|好了吗|完成了吗|情况/i;
 const LAST = /\b(last|latest|recent|most recent|previous|newest|current|that)\b|最近|上一个|上个|最新|刚才|刚刚|最后/i;
 const SINGLE_LAST = /\b(last|latest|most recent|previous|newest) (?:mint )?(task|job|order|mint)\b(?!s)|上一个|上个|最后一个|最新的|刚才|刚刚/i;
-const HELP = /\b(help|what can you do|how (?:does|do) (?:this|it|you) work|commands|usage|what do you do|who are you)\b|帮助|能做什么|怎么用|如何使用|功能|你是谁|使用说明/i;
+const HELP = /\b(help|what can you do|how (?:does|do) (?:this|it|you) work|commands|usage|what do you do|who are you)\b|帮助|能做什么|怎么用|怎么使用|如何使用|如何用|使用方法|教程|功能|你是谁|使用说明/i;
 const THANKS = /^\s*(thanks?( you)?|thx|ty|ok(ay)?|cool|great|谢谢|多谢|感谢|好的|好)\s*[!.。！]*\s*$/i;
 const PROGRESS = /\b(how (?:are|is)|going|doing|progress|status)\b/i;
+const FUNDING = /\b(where|how)\b.*\b(send|deposit|fund|top up|pay)\b|往哪|怎么充值|如何充值|怎么付款|充值地址/i;
+const STATUS_FILTERS: Array<[RegExp, TaskStatus]> = [
+  [/\bfailed\b|失败/i, 'failed'],
+  [/\b(completed|finished|done)\b|已完成|完成的/i, 'completed'],
+  [/\b(cancelled|canceled)\b|已取消|取消的/i, 'cancelled'],
+  [/\b(pending|unpaid|awaiting payment)\b|待支付|等待付款|未付款/i, 'pending_payment'],
+  [/\b(running|processing|in progress|active)\b|进行中|铸造中|运行中/i, 'processing'],
+];
 const DEMO = /\bdemo (?:mint )?token\b|\bthe demo\b|演示代币|演示币|测试代币|测试币|示例代币|demo\s*币/i;
 
 /** Address, id and number stripped: what is left says whether a message is only a slot value. */
@@ -76,8 +87,12 @@ export function parseUtterance(raw: string, tokens: KnownToken[]): Utterance {
     return is('status');
   }
   if (FOREIGN.test(text)) return is('foreign');
+  if (FUNDING.test(text) && !slots.tokenAddress) return is('wallet');
   if (TRANSFER.test(text) && !MINT.test(withoutIds.replace(TRANSFER, ' '))) return is('transfer');
   const hasToken = Boolean(slots.tokenAddress);
+  const filter = STATUS_FILTERS.find(([re]) => re.test(text))?.[1];
+  // "已取消的任务" / "cancelled tasks" is a list filter, not a request to cancel.
+  if ((LIST.test(text) || /\b(tasks|jobs)\b|任务/i.test(text)) && filter && !hasToken && !taskId) return is('list', { status: filter });
   if ((CANCEL.test(text) || RETRY.test(text)) && !MINT.test(withoutIds)) {
     // An address is not a task id: ask which task rather than guess.
     if (address) return is('which_task');
@@ -90,11 +105,12 @@ export function parseUtterance(raw: string, tokens: KnownToken[]): Utterance {
   if (WALLET.test(text)) return is('wallet');
   if (mintWord && !LIST.test(text) && !HELP.test(text)) return is('mint');
   if (SINGLE_LAST.test(text) && (STATUS.test(text) || /\b(task|job)\b|任务/i.test(text))) return is('status', { lastTask: true });
-  if (LIST.test(text)) return is('list');
+  if (LIST.test(text)) return is('list', { status: filter });
   if (LAST.test(text) && STATUS.test(text) && /\b(task|job|mint)\b|任务/i.test(text)) return is('status', { lastTask: true });
   if (HELP.test(text)) return is('help');
   if (/\b(task|job)s?\b|任务/i.test(text) && !hasToken) return is('list');
   if (THANKS.test(text)) return is('thanks');
-  if ((hasToken || quantity !== undefined) && rest.length <= 12) return is('fragment');
+  // Only a slot value ("0x…", "100", "the demo token"): completes a half-filled mint request.
+  if ((hasToken || quantity !== undefined) && (rest.length <= 12 || (token && rest.length <= 30))) return is('fragment');
   return is('unknown');
 }

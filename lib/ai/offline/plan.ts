@@ -40,7 +40,7 @@ function actionFor(u: Utterance, pending: PendingMint | undefined): { action: Ac
     case 'wallet':
       return { action: { kind: 'tool', call: { toolName: 'getAgentWallet', input: {} } } };
     case 'list':
-      return { action: { kind: 'tool', call: { toolName: 'listTasks', input: { limit: 5 } } } };
+      return { action: { kind: 'tool', call: { toolName: 'listTasks', input: u.status ? { limit: 5, status: u.status } : { limit: 5 } } } };
     case 'status':
     case 'cancel':
     case 'retry': {
