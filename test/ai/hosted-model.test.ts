@@ -103,6 +103,8 @@ describe('hosted model through an OpenAI-compatible server', () => {
     expect(first!.body.tools!.map((t) => t.function.name).sort()).toEqual(['cancelTask', 'createMintTask', 'getAgentWallet', 'getTask', 'listTasks', 'retryTask']);
     const system = first!.body.messages.find((m) => m.role === 'system' || m.role === 'developer');
     expect(String(system?.content)).toContain(alice);
+    expect(String(system?.content)).toContain(`DMT (Demo Mint Token): ${token}`);
+    expect(String(system?.content)).toContain('✅ 任务创建成功！');
     expect(first!.body.messages.at(-1)).toMatchObject({ role: 'user', content: 'mint seven of the demo token please' });
     expect(second!.body.messages.at(-1)).toMatchObject({ role: 'tool', tool_call_id: 'call_1' });
 
