@@ -35,7 +35,8 @@ function countResults(reportFile: string) {
 
 async function main() {
   const distDir = '.next-e2e';
-  if (process.env.E2E_DEV !== '1') await buildIfStale(root, { ...process.env, NEXT_DIST_DIR: distDir }, distDir);
+  // E2E_SKIP_BUILD=1 reuses the last .next-e2e build as is (iterating on specs only).
+  if (process.env.E2E_DEV !== '1' && process.env.E2E_SKIP_BUILD !== '1') await buildIfStale(root, { ...process.env, NEXT_DIST_DIR: distDir }, distDir);
 
   const port = await freePort();
   const stateFile = path.join(os.tmpdir(), `agentmint-e2e-${process.pid}.json`);

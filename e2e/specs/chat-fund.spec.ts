@@ -16,6 +16,7 @@ test('English chat creates a task; Sign & fund mints to completion and the token
   await expect(card.getByTestId('task-quantity')).toHaveText('3');
   await expect(card.getByTestId('task-token')).toContainText('DMT');
   await expect(card.getByTestId('task-total')).toContainText('0.3 USDC');
+  const id = await ChatPage.taskId(card);
   await screenshot(page, '04-task-card');
 
   await chat.fund(card);
@@ -35,7 +36,6 @@ test('English chat creates a task; Sign & fund mints to completion and the token
 
   const tasks = new TasksPage(page);
   await tasks.goto();
-  const id = await ChatPage.taskId(card);
   await expect(tasks.row(id)).toHaveAttribute('data-status', 'completed');
   await tasks.openDetail(id);
   await expect(page.getByTestId('mint-row')).toHaveCount(3);
