@@ -31,6 +31,11 @@ export function TaskRow({ task: initial }: { task: TaskDto }) {
       {task.status !== 'pending_payment' && task.status !== 'cancelled' && (
         <TaskProgress status={task.status} quantity={task.quantity} mintsCompleted={task.mintsCompleted} mintsFailed={task.mintsFailed} />
       )}
+      {task.status === 'failed' && task.errorMessage && (
+        <p className="error-text small" data-testid="task-error">
+          {task.errorMessage}
+        </p>
+      )}
       <TaskActions taskId={task.id} status={task.status} cancelRequested={task.cancelRequested} />
     </li>
   );
