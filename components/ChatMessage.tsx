@@ -15,7 +15,7 @@ export function ChatMessage({ message }: { message: UIMessage }) {
   return (
     <article className={`msg ${mine ? 'msg-user' : 'msg-agent'}`} data-testid={mine ? 'msg-user' : 'msg-agent'} data-role={message.role}>
       <span className="sr-only">{mine ? t('chat.you') : t('chat.agent')}:</span>
-      {message.parts.map((part, i) => {
+      {orderedParts(message.parts).map(({ part, i }) => {
         if (part.type === 'text') {
           return (
             <p key={i} className="msg-text">
@@ -28,6 +28,13 @@ export function ChatMessage({ message }: { message: UIMessage }) {
       })}
     </article>
   );
+}
+
+/** The agent's words first, then the cards its tools produced (the reply describes the card). */
+function orderedParts(parts: UIMessage['parts']) {
+  const indexed = parts.map((part, i) => ({ part, i }));
+  const isTool = (type: string) => type.startsWith('tool-') || type === 'dynamic-tool';
+  return [...indexed.filter((p) => !isTool(p.part.type)), ...indexed.filter((p) => isTool(p.part.type))];
 }
 
 function ToolResult({ part }: { part: ToolPart }) {

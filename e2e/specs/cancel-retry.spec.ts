@@ -1,7 +1,7 @@
 import { ChatPage } from '../pages/chat-page';
 import { TasksPage } from '../pages/tasks-page';
 import { expect, openAs, screenshot, test } from '../support/fixtures';
-import { setTokenPaused, stackState } from '../support/stack-state';
+import { setTokenPaused, stackState, usdcBalance } from '../support/stack-state';
 
 test('cancel a task that awaits payment', async ({ browser }) => {
   const { page, app, context } = await openAs(browser, 5);
@@ -42,5 +42,30 @@ test('a task that failed on chain can be retried and then completes', async ({ b
   await screenshot(page, '10-task-failed');
   await tasks.retry(id);
   await expect(tasks.row(id)).toHaveAttribute('data-status', 'completed', { timeout: 90_000 });
+  await context.close();
+});
+
+test('USDC left by a failed task shows as refundable and withdraws to the user', async ({ browser }) => {
+  const token = stackState().deployment.tokens[1]!;
+  const { page, app, account, context } = await openAs(browser, 3);
+  const chat = new ChatPage(page);
+  await app.goto('/');
+  await app.connectAndSignIn();
+  const card = await chat.sendAndExpectTask(`Mint 2 of ${token.address}`);
+  await setTokenPaused(token.address, true);
+  try {
+    await chat.fund(card);
+    await chat.waitForStatus(card, 'failed', 90_000);
+  } finally {
+    await setTokenPaused(token.address, false);
+  }
+  const usdcBefore = await usdcBalance(account.address);
+  await page.reload();
+  await expect(page.getByTestId('wallet-refundable')).toContainText('0.5 USDC');
+  await page.getByTestId('wallet-withdraw').click();
+  await expect(page.getByTestId('wallet-result')).toBeVisible();
+  await expect(page.getByTestId('wallet-refundable')).toContainText(/^0 USDC$/);
+  await screenshot(page, '12-withdrawn');
+  expect((await usdcBalance(account.address)) - usdcBefore).toBe(500_000n);
   await context.close();
 });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createPublicClient, createWalletClient, http, type Address } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
 import { localChain } from '../../lib/chain/chains';
-import { paidMintTokenAbi } from '../../lib/chain/contracts.generated';
+import { paidMintTokenAbi, testUSDCAbi } from '../../lib/chain/contracts.generated';
 
 export type StackState = {
   baseURL: string;
@@ -30,6 +30,10 @@ export const demoToken = () => stackState().deployment.tokens[0]!;
 
 export async function tokenBalance(token: Address, owner: Address): Promise<bigint> {
   return publicClient().readContract({ address: token, abi: paidMintTokenAbi, functionName: 'balanceOf', args: [owner] });
+}
+
+export async function usdcBalance(owner: Address): Promise<bigint> {
+  return publicClient().readContract({ address: stackState().deployment.usdc, abi: testUSDCAbi, functionName: 'balanceOf', args: [owner] });
 }
 
 export async function mintAmountOf(token: Address): Promise<bigint> {
