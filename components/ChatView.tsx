@@ -35,7 +35,10 @@ export function ChatView({ chatId, initialMessages }: Props) {
   };
 
   return (
-    <section className="chat" aria-label={t('chat.title')}>
+    <section className="chat" aria-labelledby="chat-title">
+      <h1 id="chat-title" className="sr-only">
+        {t('chat.title')}
+      </h1>
       <div className="chat-log" role="log" aria-live="polite" aria-relevant="additions" data-testid="chat-log">
         {messages.length === 0 && <Suggestions onPick={send} />}
         {messages.map((m) => (
