@@ -1,3 +1,4 @@
+import { ChatPage } from '../pages/chat-page';
 import { expect, openAs, screenshot, test } from '../support/fixtures';
 
 test('connect the wallet, sign in with Ethereum, stay signed in on reload, sign out', async ({ browser }) => {
@@ -28,6 +29,9 @@ test('a phone-width screen shows the landing page and the chat', async ({ browse
   await expect(page.getByTestId('suggestions')).toBeVisible();
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   expect(overflow).toBeLessThanOrEqual(1);
+  await new ChatPage(page).sendAndExpectTask('Mint 5 of the demo token');
+  const overflowWithCard = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflowWithCard).toBeLessThanOrEqual(1);
   await screenshot(page, '03-phone-chat');
   await context.close();
 });
