@@ -79,7 +79,14 @@ function done(rt: TaskRuntime, outcome: Outcome, options: ExecuteOptions, messag
 
 async function turn(rt: TaskRuntime, config: ReturnType<typeof getConfig>['worker']): Promise<Outcome | undefined> {
   await prepare(rt);
-  const [open, progress] = await Promise.all([listOpenMintRecordsByTask({ taskId: rt.task.id }), getTaskProgress({ id: rt.task.id })]);
+  // After a batch that settled every mint, its own settle returned fresh progress (and the
+  // cancel flag) and left no open rows, so the next turn skips this read; any other way here
+  // (first turn, an error, a backoff) reads the ledger and reconciles.
+  const settled = rt.settled;
+  rt.settled = undefined;
+  const [open, progress] = settled
+    ? [[], settled]
+    : await Promise.all([listOpenMintRecordsByTask({ taskId: rt.task.id }), getTaskProgress({ id: rt.task.id })]);
   let task = progress;
   if (open.length > 0) {
     const reconciled = await reconcileTask(rt, open);

@@ -27,7 +27,8 @@ afterAll(async () => {
 }, 30_000);
 
 async function runUntilExit(env: Record<string, string>, timeoutMs = 40_000) {
-  const worker = spawnWorker({ ...stack.env, ...env });
+  // One task at a time, so the ledger state at each crash is exactly that of the crashing batch.
+  const worker = spawnWorker({ ...stack.env, WORKER_CONCURRENCY: '1', ...env });
   children.push(worker);
   const timer = setTimeout(() => worker.child.kill('SIGKILL'), timeoutMs);
   const exit = await worker.exited;
@@ -35,11 +36,17 @@ async function runUntilExit(env: Record<string, string>, timeoutMs = 40_000) {
   return { ...exit, output: worker.output() };
 }
 
-/** Open ledger rows (signed or sent, not settled), split by whether the chain already has the mint. */
-async function openRows(token: Address) {
+/**
+ * Ledger rows left open (signed or sent, not settled) by the last crash and not open before it,
+ * split by whether the chain already has the mint: exactly the crashing batch.
+ */
+const seenOpen = new Set<string>();
+async function newOpenRows(token: Address) {
   const rows = await getSql()<{ mint_id: Hex }[]>`select mint_id from ai_agent_mint_records where status in ('signed', 'sent')`;
+  const fresh = rows.filter((r) => !seenOpen.has(r.mint_id));
+  for (const r of rows) seenOpen.add(r.mint_id);
   const used = await Promise.all(
-    rows.map((r) => getPublicClient().readContract({ address: token, abi: paidMintTokenAbi, functionName: 'usedMintIds', args: [r.mint_id] })),
+    fresh.map((r) => getPublicClient().readContract({ address: token, abi: paidMintTokenAbi, functionName: 'usedMintIds', args: [r.mint_id] })),
   );
   return { onChain: used.filter(Boolean).length, notOnChain: used.filter((u) => !u).length };
 }
@@ -56,18 +63,15 @@ describe('worker crashes', () => {
     // ledger but not on chain; a batch on chain that the ledger has not settled.
     const midBatch = await runUntilExit({ WORKER_CRASH_AT: 'mid-batch:2' });
     expect(midBatch.signal, midBatch.output).toBe('SIGKILL');
-    const afterMid = await openRows(token);
-    expect(afterMid.onChain).toBeGreaterThan(0);
-    expect(afterMid.notOnChain).toBeGreaterThan(0);
+    expect(await newOpenRows(token)).toEqual({ onChain: 3, notOnChain: 2 });
 
     const afterLedger = await runUntilExit({ WORKER_CRASH_AT: 'after-ledger-write:3' });
     expect(afterLedger.signal, afterLedger.output).toBe('SIGKILL');
-    expect((await openRows(token)).notOnChain).toBeGreaterThan(0);
+    expect(await newOpenRows(token)).toEqual({ onChain: 0, notOnChain: 5 });
 
     const afterBroadcast = await runUntilExit({ WORKER_CRASH_AT: 'after-broadcast:2' });
     expect(afterBroadcast.signal, afterBroadcast.output).toBe('SIGKILL');
-    expect(await openRows(token)).toEqual({ onChain: expect.any(Number), notOnChain: 0 });
-    expect((await openRows(token)).onChain).toBeGreaterThan(0);
+    expect(await newOpenRows(token)).toEqual({ onChain: 5, notOnChain: 0 });
 
     // A random moment: after the first settled batch, 0–800 ms later, with paced batches.
     const random = spawnWorker({ ...stack.env, MINT_INTERVAL_MS: '400' });
