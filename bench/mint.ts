@@ -59,6 +59,9 @@ async function runExecutor(quantities: number[]) {
 
 try {
   console.log(`\nAgentMint mint benchmark — anvil automine, Postgres, MINT_INTERVAL_MS=0, MINT_BATCH_SIZE=10\n`);
+  // Warm-up (JIT, prepared statements, connection pools) so the first measured run is not penalised.
+  await runExecutor([20]);
+  await runSeedLoop(await prepareAgent(newUser(), token, 10), 10);
   const executor = await runExecutor([N]);
   const seed = await runSeedLoop(await prepareAgent(newUser(), token, N), N);
   const seedMs = seed.reduce((a, b) => a + b, 0);

@@ -6,7 +6,7 @@ import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
 import type { Fees } from '@/lib/chain/fees';
 import { mintIdOf } from '@/lib/chain/mint-id';
 import type { MintAuthorizer } from '@/lib/chain/mint-signature';
-import { TransientChainError } from '@/lib/chain/revert-reasons';
+import { waitForReceipt } from '@/lib/chain/receipts';
 import { getConfig } from '@/lib/config';
 import { unlockAgentAccount } from '@/lib/wallets/agent-wallets';
 import { createGuardedSigner } from '@/lib/wallets/tx-guard';
@@ -128,9 +128,7 @@ export async function ensureAllowance(rt: TaskRuntime, { need, allowance, fees, 
   const raw = await unlockSigner(rt, need).signTransaction({ type: 'eip1559', chainId: rt.chainId, to: rt.usdc, data, nonce, gas: (gas * 12n) / 10n, value: 0n, ...fees });
   await broadcastRaw(client, [raw]);
   const hash = keccak256(raw);
-  const receipt = await client.waitForTransactionReceipt({ hash, timeout: getConfig().worker.receiptTimeoutMs }).catch((error) => {
-    throw new TransientChainError('timeout', `approval ${hash} not mined yet: ${(error as Error).message.split('\n')[0]}`);
-  });
+  const receipt = await waitForReceipt(client, hash, getConfig().worker.receiptTimeoutMs);
   if (receipt.status !== 'success') throw new Error(`USDC approval ${hash} reverted`);
   rt.reporter.approved(rt.task, hash);
   return true;

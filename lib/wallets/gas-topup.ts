@@ -2,6 +2,7 @@ import { formatEther, parseEther, type Address, type Hex } from 'viem';
 import { reserveGasTopUp } from '@/db/task-queue';
 import { getConfig } from '../config';
 import { getOperatorWalletClient, getPublicClient } from '../chain/clients';
+import { waitForReceipt } from '../chain/receipts';
 import { classifyChainError, MintRevertError } from '../chain/revert-reasons';
 
 // The operator pays agents' gas: when an agent holds less than AGENT_MIN_ETH (or less than the
@@ -52,7 +53,7 @@ export async function ensureAgentGas({
       if (classifyChainError(error).reason !== 'timeout') await reserveGasTopUp({ id: taskId, amountWei: -amountWei, capWei });
       throw error;
     }
-    const receipt = await client.waitForTransactionReceipt({ hash: txHash, timeout: config.receiptTimeoutMs });
+    const receipt = await waitForReceipt(client, txHash, config.receiptTimeoutMs);
     if (receipt.status !== 'success') throw new Error(`gas top-up ${txHash} reverted`);
     return { amountWei, txHash };
   });
