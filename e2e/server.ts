@@ -27,8 +27,8 @@ async function main() {
   delete env.OPENAI_BASE_URL;
 
   const children: ChildProcess[] = [];
-  const start = (name: string, args: string[]) => {
-    const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const start = (name: string, args: string[], extraEnv: Record<string, string> = {}) => {
+    const child = spawn(process.execPath, args, { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
     const log = createWriteStream(path.join(logDir, `${name}.log`));
     child.stdout!.pipe(log);
     child.stderr!.pipe(log);
@@ -38,7 +38,8 @@ async function main() {
     children.push(child);
     return child;
   };
-  start('web', [nextBin(root), dev ? 'dev' : 'start', '-p', String(port), '-H', '127.0.0.1']);
+  // Like `npm start`: a production server (so Secure session cookies, as a user gets them).
+  start('web', [nextBin(root), dev ? 'dev' : 'start', '-p', String(port), '-H', '127.0.0.1'], { NODE_ENV: dev ? 'development' : 'production' });
   start('worker', ['--import', 'tsx', 'worker/index.ts']);
 
   writeFileSync(
