@@ -134,13 +134,16 @@ export async function getTaskProgress({ id }: { id: string }): Promise<TaskProgr
   return row;
 }
 
-/** Counts one failed attempt (a revert or an unknown error) and sets when to try again. */
-export async function recordTaskAttemptFailure({ id, error, retryInMs }: { id: string; error: string; retryInMs: number }) {
-  const [row] = await getSql()<{ attempts: number }[]>`
+/**
+ * Counts one failed attempt (a revert or an unknown error) and sets when any worker may try
+ * again: 1 s doubling to 60 s, so MAX_RETRIES=5 gives a paused token ~31 s to come back.
+ */
+export async function recordTaskAttemptFailure({ id, error }: { id: string; error: string }) {
+  const [row] = await getSql()<{ attempts: number; retry_in_ms: number }[]>`
     update ai_agent_tasks set attempts = attempts + 1, error_message = ${error},
-      next_attempt_at = now() + make_interval(secs => ${retryInMs / 1000}), updated_at = now()
-    where id = ${id} returning attempts`;
-  return row?.attempts ?? 0;
+      next_attempt_at = now() + make_interval(secs => least(60, power(2, attempts))), updated_at = now()
+    where id = ${id} returning attempts, (least(60, power(2, attempts - 1)) * 1000)::int as retry_in_ms`;
+  return { attempts: row?.attempts ?? 0, retryInMs: row?.retry_in_ms ?? 1000 };
 }
 
 /**

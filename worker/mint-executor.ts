@@ -56,13 +56,12 @@ export async function executeTask(claimed: TaskWithAgent, options: ExecuteOption
           await sleep(delay, options.drain);
           continue;
         }
-        const attempts = await recordTaskAttemptFailure({ id: claimed.id, error: kind.message, retryInMs: 0 });
+        const { attempts, retryInMs } = await recordTaskAttemptFailure({ id: claimed.id, error: kind.message });
         if (attempts > config.maxRetries) {
           const failed = await transitionTask({ id: claimed.id, from: 'processing', to: 'failed', set: { errorMessage: kind.message, lockedBy: null, lockedUntil: null } });
           return done(rt, failed ? 'failed' : 'released', options, kind.message);
         }
-        // 1 s doubling to 60 s: MAX_RETRIES=5 gives a paused token ~31 s to come back.
-        const delay = backoffMs(attempts, 1000, 60_000);
+        const delay = retryInMs;
         options.reporter.retrying(rt.task, kind, delay, attempts);
         await sleep(delay, options.drain);
       }
