@@ -40,6 +40,14 @@ export async function mintAmountOf(token: Address): Promise<bigint> {
   return publicClient().readContract({ address: token, abi: paidMintTokenAbi, functionName: 'mintAmount' });
 }
 
+/** Moves test USDC between anvil accounts (the wallet under test never sends transactions itself). */
+export async function transferUsdc(fromIndex: number, to: Address, amount: bigint) {
+  const from = mnemonicToAccount('test test test test test test test test test test test junk', { addressIndex: fromIndex });
+  const wallet = createWalletClient({ account: from, chain: chain(), transport: http(stackState().rpcUrl) });
+  const hash = await wallet.writeContract({ address: stackState().deployment.usdc, abi: testUSDCAbi, functionName: 'transfer', args: [to, amount] });
+  await publicClient().waitForTransactionReceipt({ hash });
+}
+
 /** Pauses or unpauses a demo token as its owner (anvil account 0, the deployer). */
 export async function setTokenPaused(token: Address, paused: boolean) {
   const owner = mnemonicToAccount('test test test test test test test test test test test junk', { addressIndex: 0 });
