@@ -24,6 +24,13 @@ export function TaskActions({ taskId, status, cancelRequested }: { taskId: strin
     }
   };
   const showCancel = canCancel(status) && !cancelRequested;
+  if (cancelRequested && canCancel(status)) {
+    return (
+      <p className="muted small" role="status" data-testid="task-cancelling">
+        {t('task.cancelling')}
+      </p>
+    );
+  }
   if (!showCancel && !canRetry(status)) return null;
   return (
     <div className="task-actions">

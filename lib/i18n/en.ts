@@ -51,6 +51,7 @@ export const en = {
   'task.fundHint': 'Your wallet will ask you to sign one USDC authorization of {total}. No gas needed.',
   'task.funded': 'Paid. Transaction {hash}',
   'task.cancel': 'Cancel',
+  'task.cancelling': 'Cancelling after the batch in flight…',
   'task.retry': 'Retry',
   'task.details': 'Details',
   'task.fundingTx': 'Payment transaction',

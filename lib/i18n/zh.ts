@@ -53,6 +53,7 @@ export const zh: Record<MessageKey, string> = {
   'task.fundHint': '钱包会请你签一次 {total} 的 USDC 授权，无需 gas。',
   'task.funded': '已付款。交易 {hash}',
   'task.cancel': '取消',
+  'task.cancelling': '当前批次完成后取消…',
   'task.retry': '重试',
   'task.details': '详情',
   'task.fundingTx': '付款交易',
