@@ -7,10 +7,11 @@ import { getConfig } from '@/lib/config';
 import type { Reporter, TaskRef } from './reporter';
 import { sleep } from './sleep';
 
-// Waits for a set of sent (or maybe-sent) mints to settle, the way a transaction engine does:
-// each round reads the account nonce FIRST, then receipts, then usedMintIds. Reading the nonce
-// first matters: a nonce that had moved past a mint before we looked means that mint's fate
-// was already on chain when we read its receipt, so "no receipt, mintId unused" is final.
+// Waits for a set of sent (or maybe-sent) mints to settle, the way a transaction engine does.
+// For a mint without a receipt it reads the account nonce, THEN the receipt again, then
+// usedMintIds. The order matters: a nonce that had moved past a mint before we looked means
+// that mint's fate was already on chain when we read its receipt, so "no receipt, mintId
+// unused" is final (replaced or dropped) and the same mintId may be re-signed.
 
 export type PendingMint = { sequenceNumber: number; mintId: Hex; nonce: number; raw: Hex; hashes: Hex[]; sentBlock?: bigint };
 
@@ -45,18 +46,30 @@ export async function collectMints(ctx: CollectContext, mints: PendingMint[], { 
   const outcomes: MintOutcome[] = [];
   let pending = [...mints];
   const deadline = Date.now() + config.receiptTimeoutMs;
+  const receiptsOf = (list: PendingMint[]) => Promise.all(list.map((m) => Promise.all(m.hashes.map((hash) => receiptOrNull(client, hash)))));
   for (let round = 0; pending.length > 0; round++) {
+    // Receipts first: in the usual case they are all there and the round costs one request.
+    const first = await receiptsOf(pending);
+    const missing: PendingMint[] = [];
+    for (const [i, mint] of pending.entries()) {
+      const receipt = first[i]!.find((r) => r !== null);
+      if (receipt) outcomes.push({ kind: 'receipt', mint, receipt });
+      else missing.push(mint);
+    }
+    if (missing.length === 0) break;
+    // For the rest: nonce first, then their receipts again, so "no receipt although the nonce
+    // moved on" is a fact about the chain and not a race with the next block.
     const [latestNonce, block] = await Promise.all([
       client.getTransactionCount({ address: task.agentAddress, blockTag: 'latest' }),
       client.getBlockNumber({ cacheTime: 0 }),
     ]);
-    const receipts = await Promise.all(pending.map((m) => Promise.all(m.hashes.map((hash) => receiptOrNull(client, hash)))));
-    const unresolved: PendingMint[] = [];
-    for (const [i, mint] of pending.entries()) {
-      const receipt = receipts[i]!.find((r) => r !== null);
+    const passed = missing.filter((m) => latestNonce > m.nonce);
+    const again = await receiptsOf(passed);
+    const unresolved = missing.filter((m) => latestNonce <= m.nonce);
+    for (const [i, mint] of passed.entries()) {
+      const receipt = again[i]!.find((r) => r !== null);
       if (receipt) outcomes.push({ kind: 'receipt', mint, receipt });
-      else if (latestNonce > mint.nonce) outcomes.push({ kind: (await isMintIdUsed(ctx, mint.mintId)) ? 'used' : 'dropped', mint });
-      else unresolved.push(mint);
+      else outcomes.push({ kind: (await isMintIdUsed(ctx, mint.mintId)) ? 'used' : 'dropped', mint });
     }
     pending = unresolved;
     if (pending.length === 0) break;
