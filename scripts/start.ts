@@ -39,6 +39,7 @@ async function shutdown(code: number) {
 }
 
 process.on('SIGINT', () => void shutdown(0));
+process.on('exit', () => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL')));
 process.on('SIGTERM', () => void shutdown(0));
 
 async function requirePort(port: number, what: string, variable: string) {
@@ -48,7 +49,9 @@ async function requirePort(port: number, what: string, variable: string) {
 }
 
 function run(name: string, command: string, args: string[], env: NodeJS.ProcessEnv) {
-  const child = spawn(command, args, { cwd: root, env, stdio: 'inherit' });
+  // Own process group: the terminal's Ctrl-C reaches only this script, which then sends each
+  // child exactly one SIGTERM — the worker treats a second signal as "exit now, skip draining".
+  const child = spawn(command, args, { cwd: root, env, stdio: 'inherit', detached: true });
   children.push(child);
   child.once('exit', (code, signal) => {
     if (stopping) return;
