@@ -1,7 +1,10 @@
 import { erc20Abi, type Address, type Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getSql } from '@/db/client';
-import { getPublicClient } from '@/lib/chain/clients';
+import { getTaskById } from '@/db/tasks';
+import { getWalletById } from '@/db/wallets';
+import { getChain, getPublicClient } from '@/lib/chain/clients';
+import { unlockAgentAccount } from '@/lib/wallets/agent-wallets';
 import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
 import { startTestStack, type TestStack } from '../support/stack';
 import { user } from '../support/fixtures';
@@ -68,6 +71,22 @@ describe('worker crashes', () => {
     const afterLedger = await runUntilExit({ WORKER_CRASH_AT: 'after-ledger-write:3' });
     expect(afterLedger.signal, afterLedger.output).toBe('SIGKILL');
     expect(await newOpenRows(token)).toEqual({ onChain: 0, notOnChain: 5 });
+    // Meanwhile something else takes the first of those nonces (a transaction the ledger does
+    // not know): the reconciler must fail that row and re-sign the SAME mintId with a new nonce.
+    const open = await getSql()<{ task_id: string; sequence_number: number; nonce: number; mint_id: string }[]>`
+      select task_id, sequence_number, nonce, mint_id from ai_agent_mint_records where status in ('signed', 'sent') order by task_id, nonce`;
+    let taken: (typeof open)[number] | undefined;
+    let agent: ReturnType<typeof unlockAgentAccount> | undefined;
+    for (const row of open) {
+      const wallet = (await getWalletById({ id: (await getTaskById({ id: row.task_id }))!.agentWalletId }))!;
+      if ((await getPublicClient().getTransactionCount({ address: wallet.agentAddress as Address })) !== row.nonce) continue;
+      [taken, agent] = [row, unlockAgentAccount(wallet)];
+      break;
+    }
+    expect(taken, 'an open row whose nonce is the next one on chain').toBeDefined();
+    const fees = await getPublicClient().estimateFeesPerGas();
+    const raw = await agent!.signTransaction({ type: 'eip1559', chainId: getChain().id, to: agent!.address, value: 0n, nonce: taken!.nonce, gas: 21_000n, ...fees });
+    await getPublicClient().waitForTransactionReceipt({ hash: await getPublicClient().sendRawTransaction({ serializedTransaction: raw }) });
 
     const afterBroadcast = await runUntilExit({ WORKER_CRASH_AT: 'after-broadcast:2' });
     expect(afterBroadcast.signal, afterBroadcast.output).toBe('SIGKILL');
@@ -98,6 +117,10 @@ describe('worker crashes', () => {
       const usdcLeft = await getPublicClient().readContract({ address: stack.deployment.usdc, abi: erc20Abi, functionName: 'balanceOf', args: [task.agentAddress as Address] });
       expect(usdcLeft).toBe(0n);
     }
+    const [resigned] = await getSql()<{ nonce: number; mint_id: string; status: string }[]>`
+      select nonce, mint_id, status from ai_agent_mint_records where task_id = ${taken!.task_id} and sequence_number = ${taken!.sequence_number}`;
+    expect(resigned).toMatchObject({ mint_id: taken!.mint_id, status: 'confirmed' });
+    expect(resigned!.nonce).toBeGreaterThan(taken!.nonce);
     const { rows, events } = await expectLedgerMatchesChain(token, tasks.map((t) => t.id));
     expect(events).toHaveLength(75);
     expect(rows.every((r) => r.status === 'confirmed')).toBe(true);
