@@ -1,6 +1,7 @@
 import { closeDb } from '@/db/client';
 import { getConfig } from '@/lib/config';
 import { serviceLogger } from '@/lib/log';
+import { startWorkerServices } from '@/lib/ops/worker-services';
 import { MintWorker } from './loop';
 
 // The worker process: `npm run worker` (or `node --import tsx worker/index.ts`). Any number may
@@ -12,6 +13,8 @@ const log = serviceLogger('worker');
 async function main() {
   getConfig();
   const worker = new MintWorker();
+  // Webhook dispatcher, operator balance check, metrics endpoint: beside the loop, never in it.
+  const services = await startWorkerServices();
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals += 1;
@@ -22,6 +25,7 @@ async function main() {
     log.info({ signal }, 'draining');
     void worker
       .stop()
+      .then(() => services.stop())
       .then(() => closeDb())
       .then(
         () => process.exit(0),

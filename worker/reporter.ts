@@ -1,6 +1,7 @@
 import { formatEther, formatUnits } from 'viem';
 import { getConfig } from '@/lib/config';
 import { serviceLogger, type Logger } from '@/lib/log';
+import { workerMetrics } from '@/lib/metrics/worker-hooks';
 
 // What an operator sees. In a terminal (or LOG_FORMAT=pretty): the seed's task box, a line per
 // batch and mint, and a progress bar. Otherwise one JSON line per event with taskId, agent and
@@ -49,6 +50,7 @@ export class Reporter {
   }
 
   taskStarted(task: TaskRef) {
+    workerMetrics.taskStarted(task.id);
     if (this.pretty) {
       const title = `  Processing Task: ${task.id}`;
       process.stdout.write(
@@ -80,16 +82,19 @@ export class Reporter {
   }
 
   batchStarted(task: TaskRef, batch: { size: number; sequences: number[]; nonce: number }) {
+    workerMetrics.batchSent(task.id, batch.size);
     if (this.pretty) this.out(task, `🎯 Minting batch of ${batch.size} (mints ${batch.sequences[0]}–${batch.sequences.at(-1)}, nonces ${batch.nonce}–${batch.nonce + batch.size - 1})...`);
     this.event('info', task, 'batch_started', { size: batch.size, firstSequence: batch.sequences[0], nonce: batch.nonce });
   }
 
-  minted(task: TaskRef, mint: { sequenceNumber: number; txHash: string }) {
+  minted(task: TaskRef, mint: { sequenceNumber: number; txHash: string; gasUsed?: bigint | null; effectiveGasPrice?: bigint | null }) {
+    workerMetrics.mintConfirmed(task.id, mint);
     if (this.pretty) this.out(task, `✅ Minted ${mint.sequenceNumber}/${task.quantity} (tx: ${short(mint.txHash)})`);
     this.event('info', task, 'mint_confirmed', mint);
   }
 
   mintFailed(task: TaskRef, mint: { sequenceNumber: number; error: string; txHash?: string }) {
+    workerMetrics.mintFailed(task.id);
     if (this.pretty) this.out(task, `❌ Mint ${mint.sequenceNumber} failed: ${mint.error}`);
     this.event('warn', task, 'mint_failed', mint);
   }
@@ -101,6 +106,7 @@ export class Reporter {
 
   /** One settled batch: the place for per-batch metrics. */
   batchRecorded(task: TaskRef, batch: { confirmed: number; failed: number; durationMs: number }) {
+    workerMetrics.batchRecorded(task.id, batch.durationMs);
     if (this.pretty) this.out(task, progressBar(task.mintsCompleted, task.quantity));
     this.event('info', task, 'batch_recorded', { ...batch, mintsCompleted: task.mintsCompleted, quantity: task.quantity });
   }
@@ -116,6 +122,7 @@ export class Reporter {
 
   /** One finished (or released) task: the place for task metrics, webhooks and alerts. */
   taskFinished(task: TaskRef, outcome: Outcome, message?: string) {
+    workerMetrics.taskFinished(task.id, outcome);
     if (this.pretty) {
       const lines: Record<Outcome, string> = {
         completed: `🎉 All ${task.quantity} mints completed!\n   ✅ Task completed successfully`,

@@ -23,15 +23,14 @@ export const workerMetrics = {
     getMetrics().mintsSent.inc(size);
     setInFlight(taskId, size);
   },
-  mintConfirmed(taskId: string, mint: { gasUsed?: bigint; effectiveGasPrice?: bigint }) {
+  mintConfirmed(taskId: string, mint: { gasUsed?: bigint | null; effectiveGasPrice?: bigint | null }) {
     getMetrics().mintsConfirmed.inc();
     setInFlight(taskId, (inFlight.get(taskId) ?? 0) - 1);
     if (typeof mint.gasUsed === 'bigint' && typeof mint.effectiveGasPrice === 'bigint') recordGasSpent(mint.gasUsed, mint.effectiveGasPrice);
   },
-  mintFailed(taskId: string, mint: { gasUsed?: bigint; effectiveGasPrice?: bigint }) {
+  mintFailed(taskId: string) {
     getMetrics().mintsFailed.inc();
     setInFlight(taskId, (inFlight.get(taskId) ?? 0) - 1);
-    if (typeof mint.gasUsed === 'bigint' && typeof mint.effectiveGasPrice === 'bigint') recordGasSpent(mint.gasUsed, mint.effectiveGasPrice);
   },
   batchRecorded(taskId: string, durationMs: number) {
     getMetrics().batchDuration.observe(durationMs / 1000);
