@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { getConfig } from '../config';
 import { getLogger } from '../log';
 import { startWorkerMetricsServer } from '../metrics/server';
@@ -30,7 +31,8 @@ export async function startWorkerServices(options: { balanceCheckMs?: number } =
       controller.abort();
       server?.closeAllConnections();
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-      await Promise.allSettled([dispatcher.done, balance.done]);
+      // A check stuck on a dead RPC node must not hold up the drain: give them 2 s.
+      await Promise.race([Promise.allSettled([dispatcher.done, balance.done]), sleep(2_000)]);
     },
   };
 }
