@@ -1,4 +1,4 @@
-import { getAddress, isAddressEqual, type Hex } from 'viem';
+import { formatUnits, getAddress, isAddressEqual, type Hex } from 'viem';
 import type { TaskWithAgent } from '@/db/tasks';
 import { AppError } from '../errors';
 import type { Authorization, authorizationToJson } from '../chain/eip3009';
@@ -64,7 +64,7 @@ export function checkAuthorizationTerms(task: TaskWithAgent, a: Authorization, n
   const cost = BigInt(task.totalCost);
   if (a.value !== cost) {
     const side = a.value > cost ? 'above' : 'below';
-    throw new AppError('bad_request:fund', `authorization.value ${a.value} is ${side} the task's total cost ${cost} (USDC base units); it must match exactly.`);
+    throw new AppError('bad_request:fund', `authorization.value ${a.value} (${formatUnits(a.value, 6)} USDC) is ${side} the task's total cost ${cost} (${formatUnits(cost, 6)} USDC); it must match exactly.`);
   }
   const now = BigInt(Math.floor(nowMs / 1000));
   for (const field of ['validAfter', 'validBefore'] as const) {

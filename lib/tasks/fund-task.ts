@@ -1,4 +1,4 @@
-import { BaseError, ContractFunctionRevertedError, type Hex } from 'viem';
+import { BaseError, ContractFunctionRevertedError, formatUnits, type Hex } from 'viem';
 import { getOtherTaskByFundingNonce, getTaskByIdIn, LockBusy, recordLateFundingTx, withUserFundingLock } from '@/db/task-funding';
 import { getTaskById, transitionTask, wakeWorkers, type DbExecutor, type TaskWithAgent } from '@/db/tasks';
 import { getChain, getKnownContracts, getOperatorAccount, getPublicClient } from '../chain/clients';
@@ -79,7 +79,7 @@ async function fundLocked(db: DbExecutor, taskId: string, a: Authorization, stor
   );
   if (used) return adoptSubmitted(db, task, a, stored);
   if (balance < a.value) {
-    throw new AppError('bad_request:fund', `USDC balance of ${a.from} is ${balance} base units, below the ${a.value} this task costs.`);
+    throw new AppError('bad_request:fund', `USDC balance too low: ${a.from} holds ${formatUnits(balance, 6)} USDC, below the ${formatUnits(a.value, 6)} USDC this task costs.`);
   }
 
   const args = [a.from, a.to, a.value, a.validAfter, a.validBefore, a.nonce, stored.signature] as const;

@@ -3,6 +3,7 @@ import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from 
 import { getWalletByUser, insertWalletIfAbsent } from '@/db/wallets';
 import type { AgentWallet } from '@/db/schema';
 import { getKeys, reloadKeys } from '../chain/clients';
+import { registerLogSecret } from '../log';
 import { AgentKeyVault } from './key-vault';
 
 let vault: AgentKeyVault | undefined;
@@ -33,7 +34,10 @@ export async function getOrCreateAgentWallet(userAddress: Address | string): Pro
  * signing; callers pass it to the transaction guard, never to a log or a response.
  */
 export function unlockAgentAccount(wallet: AgentWallet): PrivateKeyAccount {
-  const account = privateKeyToAccount(getVault().decrypt(wallet.encryptedPrivateKey, wallet.agentAddress));
+  const privateKey = getVault().decrypt(wallet.encryptedPrivateKey, wallet.agentAddress);
+  // Teach the log scrubber this key, so even a mistaken log line carrying it is redacted.
+  registerLogSecret(privateKey);
+  const account = privateKeyToAccount(privateKey);
   if (account.address.toLowerCase() !== wallet.agentAddress.toLowerCase()) {
     throw new Error(`agent key does not match wallet ${getAddress(wallet.agentAddress)}`);
   }
