@@ -1,9 +1,13 @@
 import { json, parseWith, readJson, route, uuidParam } from '@/lib/http';
+import { enforceIpRateLimit, enforceRateLimit } from '@/lib/rate-limit';
 import { fundTask } from '@/lib/tasks/fund-task';
 import { toTaskDto } from '@/lib/tasks/serialize';
 import { fundBodySchema } from './schema';
 
 export const dynamic = 'force-dynamic';
+
+// A user funds a task once and may retry a few times; each attempt costs RPC calls (per web process).
+const FUND_LIMIT = { limit: 30, windowMs: 60_000 };
 
 /**
  * Pays for a task with the owner's EIP-3009 TransferWithAuthorization. No session needed: the
@@ -11,7 +15,9 @@ export const dynamic = 'force-dynamic';
  */
 export const POST = route<{ taskId: string }>(async (req, { params }) => {
   const taskId = parseWith(uuidParam, (await params).taskId, 'bad_request:task');
+  enforceIpRateLimit('fund', req, FUND_LIMIT);
   const { authorization, signature } = await readJson(req, fundBodySchema, 'fund');
+  enforceRateLimit(`fund:address:${authorization.from.toLowerCase()}`, FUND_LIMIT);
   const { txHash, task } = await fundTask({ taskId, authorization, signature });
   return json({ success: true, txHash, task: toTaskDto(task) });
 });
