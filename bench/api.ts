@@ -23,6 +23,7 @@ const SKIP_BUILD = process.argv.includes('--no-build');
 const CONNECTIONS = 50;
 const DURATION_S = Number(flag('duration') ?? 10);
 const CHAT_REQUESTS = 50;
+const ROUNDS = Number(flag('rounds') ?? 2);
 
 let stack: TestStack | undefined;
 let web: ChildProcess | undefined;
@@ -121,12 +122,16 @@ async function main() {
     await cannon(r.url, headers, 2, 10); // warm-up: JIT, route module load, pool connections
   }
 
-  const results = [];
-  for (const r of routes) {
-    say(`${r.name}: ${CONNECTIONS} connections for ${DURATION_S} s…`);
-    const result = await cannon(r.url, headers);
-    if (result.non2xx || result.errors) say(`  warning: ${result.non2xx} non-2xx, ${result.errors} errors`);
-    results.push({ ...r, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 });
+  // Rounds alternate the routes, and each route keeps its best round: other work on a shared
+  // machine then skews the trivial route and the real ones alike instead of whichever ran last.
+  const results = routes.map((r) => ({ ...r, rps: 0, p50: 0, p99: 0 }));
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const r of results) {
+      say(`round ${round}/${ROUNDS} ${r.name}: ${CONNECTIONS} connections for ${DURATION_S} s…`);
+      const result = await cannon(r.url, headers);
+      if (result.non2xx || result.errors) say(`  warning: ${result.non2xx} non-2xx, ${result.errors} errors`);
+      if (result.requests.average > r.rps) Object.assign(r, { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 });
+    }
   }
   const chat = await chatRoundTrip(url, cookie, owner);
 
@@ -139,7 +144,7 @@ async function main() {
   }
   if ('skipped' in chat) console.log(`\nchat round trip: skipped (${chat.skipped})`);
   else console.log(`\nchat round trip (offline model, JSON form, ${CHAT_REQUESTS} sequential): p50 ${chat.p50.toFixed(1)} ms, p99 ${chat.p99.toFixed(1)} ms`);
-  console.log(`target: each ratio ≥ 0.5 (${CONNECTIONS} connections, ${DURATION_S} s, loopback, 2-core machine shared with the bench client)`);
+  console.log(`target: each ratio ≥ 0.5 (${CONNECTIONS} connections, ${DURATION_S} s, best of ${ROUNDS} alternating rounds, loopback, 2-core machine shared with the bench client)`);
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
