@@ -16,7 +16,8 @@ export async function migrateDatabase(url: string) {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const url = process.env.DATABASE_URL;
+  const { getConfig } = await import('@/lib/config');
+  const url = getConfig().databaseUrl;
   if (!url) {
     console.error('DATABASE_URL is not set');
     process.exit(1);
