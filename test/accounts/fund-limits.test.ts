@@ -3,7 +3,7 @@ import { POST as fundPOST } from '@/app/api/ai-agent/task/[taskId]/fund/route';
 import { resetRateLimits } from '@/lib/rate-limit';
 import { user } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/stack';
-import { call } from './helpers';
+import { call } from '../support/routes';
 
 let stack: TestStack;
 beforeAll(async () => {

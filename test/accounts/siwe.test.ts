@@ -10,7 +10,7 @@ import { enforceRateLimit, resetRateLimits } from '@/lib/rate-limit';
 import { startTestStack, type TestStack } from '../support/stack';
 import { user } from '../support/fixtures';
 import { deployOwnerWallet } from './contract-wallet';
-import { call } from './helpers';
+import { call } from '../support/routes';
 
 let stack: TestStack;
 beforeAll(async () => {

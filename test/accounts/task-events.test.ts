@@ -5,7 +5,7 @@ import { GET as eventsGET } from '@/app/api/ai-agent/task/[taskId]/events/route'
 import { countTaskEventSubscribers } from '@/lib/tasks/task-events';
 import { createPendingTask, user } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/stack';
-import { BASE, cookieFor } from './helpers';
+import { BASE, cookieFor } from '../support/routes';
 
 let stack: TestStack;
 beforeAll(async () => {

@@ -10,7 +10,7 @@ import { POST as retryPOST } from '@/app/api/ai-agent/task/[taskId]/retry/route'
 import { getChain, getPublicClient } from '@/lib/chain/clients';
 import { createPendingTask, user } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/stack';
-import { call, cookieFor } from './helpers';
+import { call, cookieFor } from '../support/routes';
 
 let stack: TestStack;
 beforeAll(async () => {

@@ -9,7 +9,7 @@ import { resetRateLimits } from '@/lib/rate-limit';
 import { getOrCreateAgentWallet } from '@/lib/wallets/agent-wallets';
 import { createPendingTask, user } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/stack';
-import { call, cookieFor } from './helpers';
+import { call, cookieFor } from '../support/routes';
 
 let stack: TestStack;
 beforeAll(async () => {

@@ -4,7 +4,7 @@ import { GET as getTask } from '@/app/api/ai-agent/task/[taskId]/route';
 import { getTaskById } from '@/db/tasks';
 import { getPublicClient } from '@/lib/chain/clients';
 import type { FundingRequest } from '@/lib/tasks/funding-request';
-import { call, cookieFor } from '../accounts/helpers';
+import { call, cookieFor } from '../support/routes';
 import { createPendingTask, user } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/stack';
 import { nowSeconds, postFund, randomNonce, usdcBalance } from './helpers';

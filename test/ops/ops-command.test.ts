@@ -7,7 +7,7 @@ import { aiAgentTasks } from '@/db/schema';
 import { getTaskById, transitionTask } from '@/db/tasks';
 import { GET as taskGET } from '@/app/api/ai-agent/task/[taskId]/route';
 import { GET as walletGET } from '@/app/api/ai-agent/wallet/[userAddress]/route';
-import { call, cookieFor } from '../accounts/helpers';
+import { call, cookieFor } from '../support/routes';
 import { authorizationFor, postFund, signAuthorization } from '../funding/helpers';
 import { createPendingTask, user } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/stack';

@@ -6,7 +6,10 @@ export const cookieFor = (address: string) => `${SESSION_COOKIE}=${createSession
 
 type Handler<P> = (req: Request, ctx: { params: Promise<P> }) => Promise<Response>;
 
-/** Calls a route handler the way Next does, with an optional session cookie and JSON body. */
+/**
+ * Calls a route handler the way Next does, with an optional session cookie and JSON body.
+ * JSON responses are parsed into `body`; every response's text is in `text`.
+ */
 export async function call<P>(
   handler: Handler<P>,
   path: string,
@@ -23,6 +26,12 @@ export async function call<P>(
   const res = await handler(new Request(`${BASE}${path}`, { method: init.method ?? (body ? 'POST' : 'GET'), headers, body }), {
     params: Promise.resolve(params),
   });
-  const text = res.headers.get('content-type')?.includes('json') ? await res.text() : '';
-  return { res, status: res.status, body: text ? JSON.parse(text) : undefined } as { res: Response; status: number; body: any };
+  const text = await res.text();
+  const isJson = res.headers.get('content-type')?.includes('json');
+  return { res, status: res.status, body: isJson && text ? JSON.parse(text) : undefined, text } as {
+    res: Response;
+    status: number;
+    body: any;
+    text: string;
+  };
 }
