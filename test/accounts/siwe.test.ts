@@ -9,7 +9,7 @@ import { GET as sessionGET } from '@/app/api/auth/session/route';
 import { enforceRateLimit, resetRateLimits } from '@/lib/rate-limit';
 import { startTestStack, type TestStack } from '../support/stack';
 import { user } from '../support/fixtures';
-import { deployOwnerWallet } from './contract-wallet';
+import { deployOwnerWallet } from '../support/contract-wallet';
 import { call } from '../support/routes';
 
 let stack: TestStack;

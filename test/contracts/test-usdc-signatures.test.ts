@@ -1,8 +1,8 @@
-import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { domainSeparator, encodePacked, parseAbi, parseUnits, toHex, type Address, type Hex } from 'viem';
+import { domainSeparator, encodePacked, parseUnits, toHex, type Address, type Hex } from 'viem';
 import { testUSDCAbi } from '@/lib/chain/contracts.generated';
 import { anvilAccount } from '@/scripts/local/anvil';
+import { deployOwnerWallet } from '@/test/support/contract-wallet';
 import { startTestStack, type TestStack } from '@/test/support/stack';
 import { chainClients, mined, randomNonce, revertOf } from './chain-helpers';
 import { SECP256K1_N, signAuthorization, usdcDomain, vrs, type Authorization } from './usdc-auth';
@@ -67,37 +67,12 @@ describe('chain id in the domain', () => {
 });
 
 // A minimal ERC-1271 wallet: valid when its owner's key signed the digest.
-const MOCK_WALLET = `
-// SPDX-License-Identifier: MIT
-pragma solidity ^0.8.24;
-contract MockWallet {
-    address public immutable owner;
-    constructor(address owner_) { owner = owner_; }
-    function isValidSignature(bytes32 hash, bytes calldata sig) external view returns (bytes4) {
-        if (sig.length != 65) return 0xffffffff;
-        address signer = ecrecover(hash, uint8(sig[64]), bytes32(sig[0:32]), bytes32(sig[32:64]));
-        return signer == owner && signer != address(0) ? bytes4(0x1626ba7e) : bytes4(0xffffffff);
-    }
-}`;
-
-function compileMockWallet(): Hex {
-  const solc = createRequire(import.meta.url)('solc') as { compile(input: string): string };
-  const input = {
-    language: 'Solidity',
-    sources: { 'MockWallet.sol': { content: MOCK_WALLET } },
-    settings: { evmVersion: 'cancun', outputSelection: { '*': { '*': ['evm.bytecode.object'] } } },
-  };
-  const out = JSON.parse(solc.compile(JSON.stringify(input))) as { contracts: Record<string, Record<string, { evm: { bytecode: { object: string } } }>> };
-  return `0x${out.contracts['MockWallet.sol']!.MockWallet!.evm.bytecode.object}`;
-}
 
 describe('ERC-1271 contract wallets', () => {
   it('accepts a signature the wallet vouches for and refuses one it does not', async () => {
     const owner = anvilAccount(5);
     const deployer = c.walletFor(anvilAccount(0));
-    const abi = parseAbi(['constructor(address owner_)']);
-    const receipt = await mined(c.publicClient, await deployer.deployContract({ abi, bytecode: compileMockWallet(), args: [owner.address] }));
-    const wallet = receipt.contractAddress!;
+    const wallet = await deployOwnerWallet(stack.anvil.url, anvilAccount(0), owner.address);
     await mined(c.publicClient, await deployer.writeContract({ address: usdc, abi: testUSDCAbi, functionName: 'mint', args: [wallet, parseUnits('10', 6)] }));
 
     const a = await authorization(wallet);

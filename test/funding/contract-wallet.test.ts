@@ -1,5 +1,4 @@
-import { createRequire } from 'node:module';
-import { concatHex, parseAbi, parseUnits, type Address, type Hex } from 'viem';
+import { concatHex, parseUnits, type Address, type Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getTaskById } from '@/db/tasks';
 import { getKnownContracts, getPublicClient } from '@/lib/chain/clients';
@@ -7,34 +6,12 @@ import { testUSDCAbi } from '@/lib/chain/contracts.generated';
 import { anvilAccount } from '@/scripts/local/anvil';
 import { chainClients, mined } from '../contracts/chain-helpers';
 import { createPendingTask } from '../support/fixtures';
+import { deployOwnerWallet } from '../support/contract-wallet';
 import { startTestStack, type TestStack } from '../support/stack';
 import { authorizationFor, postFund, signAuthorization, usdcBalance } from './helpers';
 
 // An ERC-1271 wallet whose signatures are its owner's ECDSA signature followed by extra bytes
 // (as many smart accounts add a validator id): longer than 65 bytes, valid only through the chain.
-const MOCK_WALLET = `
-// SPDX-License-Identifier: MIT
-pragma solidity ^0.8.24;
-contract MockWallet {
-    address public immutable owner;
-    constructor(address owner_) { owner = owner_; }
-    function isValidSignature(bytes32 hash, bytes calldata sig) external view returns (bytes4) {
-        if (sig.length < 65) return 0xffffffff;
-        address signer = ecrecover(hash, uint8(sig[64]), bytes32(sig[0:32]), bytes32(sig[32:64]));
-        return signer == owner && signer != address(0) ? bytes4(0x1626ba7e) : bytes4(0xffffffff);
-    }
-}`;
-
-function compileMockWallet(): Hex {
-  const solc = createRequire(import.meta.url)('solc') as { compile(input: string): string };
-  const input = {
-    language: 'Solidity',
-    sources: { 'MockWallet.sol': { content: MOCK_WALLET } },
-    settings: { evmVersion: 'cancun', outputSelection: { '*': { '*': ['evm.bytecode.object'] } } },
-  };
-  const out = JSON.parse(solc.compile(JSON.stringify(input))) as { contracts: Record<string, Record<string, { evm: { bytecode: { object: string } } }>> };
-  return `0x${out.contracts['MockWallet.sol']!.MockWallet!.evm.bytecode.object}`;
-}
 
 let stack: TestStack;
 let wallet: Address;
@@ -44,9 +21,7 @@ beforeAll(async () => {
   stack = await startTestStack();
   const { walletFor } = chainClients(stack.anvil.url);
   const deployer = walletFor(anvilAccount(0));
-  const abi = parseAbi(['constructor(address owner_)']);
-  const receipt = await mined(getPublicClient(), await deployer.deployContract({ abi, bytecode: compileMockWallet(), args: [walletOwner.address] }));
-  wallet = receipt.contractAddress!;
+  wallet = await deployOwnerWallet(stack.anvil.url, anvilAccount(0), walletOwner.address);
   await mined(
     getPublicClient(),
     await deployer.writeContract({ address: getKnownContracts().usdc, abi: testUSDCAbi, functionName: 'mint', args: [wallet, parseUnits('100', 6)] }),
