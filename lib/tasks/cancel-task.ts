@@ -1,15 +1,10 @@
-import { getTaskByIdForUser, transitionTask, type TaskWithAgent } from '@/db/tasks';
+import { transitionTask, type TaskWithAgent } from '@/db/tasks';
 import { AppError } from '../errors';
+import { requireOwnedTask } from './owned-task';
 
 // A task moves while we look at it (the worker claims funded tasks, finishes processing ones),
 // so each step is a guarded transition and a lost race re-reads and decides again.
 const MAX_ATTEMPTS = 3;
-
-async function load(taskId: string, userAddress: string): Promise<TaskWithAgent> {
-  const task = await getTaskByIdForUser({ id: taskId, userAddress });
-  if (!task) throw new AppError('not_found:task', 'No such task.');
-  return task;
-}
 
 /**
  * Cancels the user's task: awaiting payment or funded → cancelled at once; processing → the
@@ -17,7 +12,7 @@ async function load(taskId: string, userAddress: string): Promise<TaskWithAgent>
  */
 export async function cancelTask({ taskId, userAddress }: { taskId: string; userAddress: string }): Promise<TaskWithAgent> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const task = await load(taskId, userAddress);
+    const task = await requireOwnedTask({ taskId, userAddress });
     switch (task.status) {
       case 'pending_payment':
       case 'funded': {
@@ -27,21 +22,21 @@ export async function cancelTask({ taskId, userAddress }: { taskId: string; user
           to: 'cancelled',
           set: { completedAt: new Date(), lockedBy: null, lockedUntil: null },
         });
-        if (moved) return load(taskId, userAddress);
+        if (moved) return requireOwnedTask({ taskId, userAddress });
         break;
       }
       case 'processing': {
         if (task.cancelRequested) return task;
         // Same-status guarded update: only flips the flag while the task is still processing.
         const flagged = await transitionTask({ id: task.id, from: 'processing', to: 'processing', set: { cancelRequested: true } });
-        if (flagged) return load(taskId, userAddress);
+        if (flagged) return requireOwnedTask({ taskId, userAddress });
         break;
       }
       default:
         throw new AppError('conflict:task', `Task is already ${task.status}.`, { details: { status: task.status } });
     }
   }
-  const task = await load(taskId, userAddress);
+  const task = await requireOwnedTask({ taskId, userAddress });
   throw new AppError('conflict:task', `Task changed while cancelling; it is now ${task.status}. Try again.`, {
     details: { status: task.status },
   });

@@ -1,6 +1,7 @@
 import { getAddress } from 'viem';
 import { getTaskByIdForUser, transitionTask, wakeWorkers, type TaskWithAgent } from '@/db/tasks';
 import { AppError } from '../errors';
+import { requireOwnedTask } from './owned-task';
 import { withWalletLock } from '../wallets/wallet-lock';
 import { readWalletAmounts } from '../wallets/wallet-view';
 
@@ -15,8 +16,7 @@ const notFailed = (status: string | undefined) =>
  * the check and the transition hold the wallet lock a withdrawal takes, so neither can slip in.
  */
 export async function retryTask({ taskId, userAddress }: { taskId: string; userAddress: string }): Promise<TaskWithAgent> {
-  const task = await getTaskByIdForUser({ id: taskId, userAddress });
-  if (!task) throw new AppError('not_found:task', 'No such task.');
+  const task = await requireOwnedTask({ taskId, userAddress });
   if (task.status !== 'failed') throw notFailed(task.status);
 
   await withWalletLock(task.agentWalletId, async () => {

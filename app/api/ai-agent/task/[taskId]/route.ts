@@ -1,9 +1,8 @@
 import { listMintSummariesByTask } from '@/db/task-mints';
-import { getTaskByIdForUser } from '@/db/tasks';
 import { requireSession } from '@/lib/auth/session';
-import { AppError } from '@/lib/errors';
 import { json, parseWith, route, uuidParam } from '@/lib/http';
 import { getFundingRequest } from '@/lib/tasks/funding-request';
+import { requireOwnedTask } from '@/lib/tasks/owned-task';
 import { toTaskDto } from '@/lib/tasks/serialize';
 
 export const dynamic = 'force-dynamic';
@@ -12,8 +11,7 @@ export const dynamic = 'force-dynamic';
 export const GET = route<{ taskId: string }>(async (req, { params }) => {
   const taskId = parseWith(uuidParam, (await params).taskId, 'bad_request:task_id');
   const session = requireSession(req);
-  const task = await getTaskByIdForUser({ id: taskId, userAddress: session.address });
-  if (!task) throw new AppError('not_found:task', 'No such task.');
+  const task = await requireOwnedTask({ taskId, userAddress: session.address });
   const [fundingRequest, mints] = await Promise.all([getFundingRequest(task), listMintSummariesByTask({ taskId: task.id })]);
   return json({ task: { ...toTaskDto(task), fundingRequest, mints } });
 });

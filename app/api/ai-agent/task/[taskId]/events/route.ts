@@ -1,7 +1,6 @@
-import { getTaskByIdForUser } from '@/db/tasks';
 import { requireSession } from '@/lib/auth/session';
-import { AppError } from '@/lib/errors';
 import { parseWith, route, uuidParam } from '@/lib/http';
+import { requireOwnedTask } from '@/lib/tasks/owned-task';
 import { createTaskEventStream } from '@/lib/tasks/task-event-stream';
 
 export const dynamic = 'force-dynamic';
@@ -10,8 +9,7 @@ export const dynamic = 'force-dynamic';
 export const GET = route<{ taskId: string }>(async (req, { params }) => {
   const taskId = parseWith(uuidParam, (await params).taskId, 'bad_request:task_id');
   const session = requireSession(req);
-  const task = await getTaskByIdForUser({ id: taskId, userAddress: session.address });
-  if (!task) throw new AppError('not_found:task', 'No such task.');
+  await requireOwnedTask({ taskId, userAddress: session.address });
   const stream = createTaskEventStream({ taskId, userAddress: session.address, signal: req.signal });
   return new Response(stream, {
     headers: {
