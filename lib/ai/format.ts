@@ -1,3 +1,4 @@
+import { formatUnits } from 'viem';
 import type { TaskDto } from '../tasks/serialize';
 
 // Text the chat shows, shared by the offline model's replies and the hosted model's prompt
@@ -11,19 +12,9 @@ const CJK = /[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]/;
 /** Any CJK character means Chinese; everything else is answered in English. */
 export const detectLanguage = (text: string): Lang => (CJK.test(text) ? 'zh' : 'en');
 
-/** Base units → decimal text, trailing zeros dropped: 100000 (6 decimals) → "0.1". */
-export function formatUnitsExact(value: bigint | string, decimals: number): string {
-  const v = BigInt(value);
-  const negative = v < 0n;
-  const abs = negative ? -v : v;
-  const base = 10n ** BigInt(decimals);
-  const whole = (abs / base).toString();
-  const fraction = (abs % base).toString().padStart(decimals, '0').replace(/0+$/, '');
-  return `${negative ? '-' : ''}${whole}${fraction ? `.${fraction}` : ''}`;
-}
-
-export const formatUsdc = (baseUnits: bigint | string) => formatUnitsExact(baseUnits, 6);
-export const formatEth = (wei: bigint | string) => formatUnitsExact(wei, 18);
+// viem's formatUnits works on the integer's digits (exact, trailing zeros dropped): 100000 → "0.1".
+export const formatUsdc = (baseUnits: bigint | string) => formatUnits(BigInt(baseUnits), 6);
+export const formatEth = (wei: bigint | string) => formatUnits(BigInt(wei), 18);
 
 /** 0x1234567890abcdef… → 0x1234...5678, the seed's short form. */
 export const shortAddress = (address: string) => `${address.slice(0, 6)}...${address.slice(-4)}`;
