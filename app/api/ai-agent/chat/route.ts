@@ -4,7 +4,7 @@ import { requireSession } from '@/lib/auth/session';
 import { getConfig } from '@/lib/config';
 import { AppError } from '@/lib/errors';
 import { json, readJson, route } from '@/lib/http';
-import { clientIp, enforceRateLimit } from '@/lib/rate-limit';
+import { enforceIpRateLimit, enforceRateLimit } from '@/lib/rate-limit';
 import { chatRequestSchema, MAX_CHAT_BODY_BYTES, MAX_MESSAGE_CHARS, userTextOf } from './schema';
 
 export const dynamic = 'force-dynamic';
@@ -25,9 +25,7 @@ export const POST = route(async (req) => {
   }
   const perMinute = getConfig().chatRateLimitPerMinute;
   enforceRateLimit(`chat:user:${session.address.toLowerCase()}`, { limit: perMinute, windowMs: MINUTE });
-  const ip = clientIp(req);
-  // Without a proxy header every client is 'local'; one shared bucket would throttle everyone at once.
-  if (ip !== 'local') enforceRateLimit(`chat:ip:${ip}`, { limit: perMinute * IP_FACTOR, windowMs: MINUTE });
+  enforceIpRateLimit('chat', req, { limit: perMinute * IP_FACTOR, windowMs: MINUTE });
 
   const text = userTextOf(body)?.trim();
   if (!text) throw new AppError('bad_request:chat', 'Send a message: { "message": "..." }.');
