@@ -11,6 +11,7 @@ import { getConfig } from '@/lib/config';
 import { getOrCreateAgentWallet, unlockAgentAccount } from '@/lib/wallets/agent-wallets';
 import { createGuardedSigner } from '@/lib/wallets/tx-guard';
 import { anvilAccount } from '@/scripts/local/anvil';
+import { nativeAccount } from '@/worker/native-account';
 import { getWorkerClient } from '@/worker/rpc';
 import { createPendingTask } from '@/test/support/fixtures';
 
@@ -35,13 +36,13 @@ export async function prepareAgent(userAddress: Address, token: Address, quantit
   const cost = info.pricePerMint * BigInt(quantity);
   await client().waitForTransactionReceipt({ hash: await getOperatorWalletClient().sendTransaction({ to: agent, value: parseEther('1') }) });
   await sendUsdc(agent, cost);
-  const signer = createGuardedSigner(unlockAgentAccount(wallet), { agent, user: userAddress, usdc: getKnownContracts().usdc, task: { token, remainingCost: cost } });
+  const signer = createGuardedSigner(unlockAgentAccount(wallet, nativeAccount), { agent, user: userAddress, usdc: getKnownContracts().usdc, task: { token, remainingCost: cost } });
   const fees = await quoteFees(client(), { maxFeeGwei: getConfig().worker.maxFeeGwei });
   const data = encodeFunctionData({ abi: erc20Abi, functionName: 'approve', args: [token, cost] });
   const nonce = await client().getTransactionCount({ address: agent, blockTag: 'pending' });
   const raw = await signer.signTransaction({ type: 'eip1559', chainId: getChain().id, to: getKnownContracts().usdc, data, nonce, gas: 80_000n, ...fees });
   await client().waitForTransactionReceipt({ hash: await client().sendRawTransaction({ serializedTransaction: raw }) });
-  const authorizer = await createMintAuthorizer(client(), { address: token, name: info.name, chainId: getChain().id });
+  const authorizer = await createMintAuthorizer(client(), { address: token, name: info.name, chainId: getChain().id }, nativeAccount);
   return { task, agent, signer, authorizer, user: userAddress, token };
 }
 

@@ -40,9 +40,9 @@ export function getOperatorAccount(): PrivateKeyAccount {
 }
 
 /** Accounts whose mint signatures AgentMint can produce: the operator plus any listed signers. */
-export function getMintSignerAccounts(): PrivateKeyAccount[] {
+export function getMintSignerAccounts(toAccount: (privateKey: `0x${string}`) => PrivateKeyAccount = privateKeyToAccount): PrivateKeyAccount[] {
   const keys = getKeys();
-  return [keys.operatorPrivateKey, ...keys.mintSignerKeys].map((k) => privateKeyToAccount(k as `0x${string}`));
+  return [keys.operatorPrivateKey, ...keys.mintSignerKeys].map((k) => toAccount(k as `0x${string}`));
 }
 
 export function getOperatorWalletClient() {

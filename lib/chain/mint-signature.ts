@@ -1,5 +1,5 @@
-import { isAddressEqual, parseSignature, type Address, type Hex, type PublicClient } from 'viem';
-import type { PrivateKeyAccount } from 'viem/accounts';
+import { domainSeparator, isAddressEqual, keccak256, parseSignature, toHex, type Address, type Hex, type PublicClient } from 'viem';
+import { privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
 import { getMintSignerAccounts } from './clients';
 import { paidMintTokenAbi } from './contracts.generated';
 import { MintRevertError } from './revert-reasons';
@@ -11,6 +11,18 @@ export const MINT_TYPES = {
     { name: 'mintId', type: 'bytes32' },
   ],
 } as const;
+
+const MINT_TYPEHASH = keccak256(toHex('Mint(address payer,address to,bytes32 mintId)'));
+
+/**
+ * The EIP-712 digest of `Mint(payer, to, mintId)`, what viem's `hashTypedData` computes, with
+ * the domain separator hashed once per token instead of once per mint (the test checks both agree).
+ */
+export function mintDigest(separator: Hex, { payer, to, mintId }: { payer: Address; to: Address; mintId: Hex }): Hex {
+  const word = (address: Address) => address.slice(2).toLowerCase().padStart(64, '0');
+  const struct = keccak256(`${MINT_TYPEHASH}${word(payer)}${word(to)}${mintId.slice(2)}`);
+  return keccak256(`0x1901${separator.slice(2)}${struct.slice(2)}`);
+}
 
 export type MintAuthorization = { v: number; r: Hex; s: Hex };
 
@@ -27,9 +39,11 @@ export type MintAuthorizer = {
 export async function createMintAuthorizer(
   client: PublicClient,
   token: { address: Address; name: string; chainId: number },
+  /** How a key becomes an account (the worker passes its native-signing one). */
+  toAccount: (privateKey: Hex) => PrivateKeyAccount = privateKeyToAccount,
 ): Promise<MintAuthorizer> {
   const signer = await client.readContract({ address: token.address, abi: paidMintTokenAbi, functionName: 'mintSigner' });
-  const account = getMintSignerAccounts().find((a) => isAddressEqual(a.address, signer));
+  const account = getMintSignerAccounts(toAccount).find((a) => isAddressEqual(a.address, signer));
   if (!account) {
     throw new MintRevertError('bad_signature', `AgentMint holds no key for this token's mint signer ${signer}.`);
   }
@@ -37,11 +51,11 @@ export async function createMintAuthorizer(
 }
 
 export function authorizerFor(account: PrivateKeyAccount, token: { address: Address; name: string; chainId: number }): MintAuthorizer {
-  const domain = { name: token.name, version: '1', chainId: token.chainId, verifyingContract: token.address } as const;
+  const separator = domainSeparator({ domain: { name: token.name, version: '1', chainId: token.chainId, verifyingContract: token.address } });
   return {
     signer: account.address,
     async sign({ payer, to, mintId }) {
-      const signature = await account.signTypedData({ domain, types: MINT_TYPES, primaryType: 'Mint', message: { payer, to, mintId } });
+      const signature = await account.sign({ hash: mintDigest(separator, { payer, to, mintId }) });
       const { r, s, v, yParity } = parseSignature(signature);
       return { r, s, v: Number(v ?? 27n + BigInt(yParity ?? 0)) };
     },

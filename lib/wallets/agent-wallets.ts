@@ -33,11 +33,11 @@ export async function getOrCreateAgentWallet(userAddress: Address | string): Pro
  * The signing account of an agent wallet. Only the process that signs calls this, right before
  * signing; callers pass it to the transaction guard, never to a log or a response.
  */
-export function unlockAgentAccount(wallet: AgentWallet): PrivateKeyAccount {
+export function unlockAgentAccount(wallet: AgentWallet, toAccount: (privateKey: `0x${string}`) => PrivateKeyAccount = privateKeyToAccount): PrivateKeyAccount {
   const privateKey = getVault().decrypt(wallet.encryptedPrivateKey, wallet.agentAddress);
   // Teach the log scrubber this key, so even a mistaken log line carrying it is redacted.
   registerLogSecret(privateKey);
-  const account = privateKeyToAccount(privateKey);
+  const account = toAccount(privateKey);
   if (account.address.toLowerCase() !== wallet.agentAddress.toLowerCase()) {
     throw new Error(`agent key does not match wallet ${getAddress(wallet.agentAddress)}`);
   }

@@ -1,0 +1,41 @@
+import { hashTypedData, type Hex } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { describe, expect, it } from 'vitest';
+import { MINT_TYPES, mintDigest } from '@/lib/chain/mint-signature';
+import { domainSeparator } from 'viem';
+import { nativeAccount, nativeSigning } from '@/worker/native-account';
+
+// The worker's libsecp256k1 account must be indistinguishable from viem's: same address, and
+// byte-identical signatures (both are RFC 6979 deterministic, low-s).
+
+describe('native signing account', () => {
+  it('loads the prebuilt libsecp256k1 addon on this platform', () => {
+    expect(nativeSigning).toBe(true);
+  });
+
+  it('signs exactly what viem signs: transactions, typed data, messages, raw hashes', async () => {
+    for (let i = 0; i < 20; i++) {
+      const key = generatePrivateKey();
+      const [ours, viems] = [nativeAccount(key), privateKeyToAccount(key)];
+      expect(ours.address).toBe(viems.address);
+      expect(ours.publicKey).toBe(viems.publicKey);
+      const tx = { type: 'eip1559', chainId: 8453, to: viems.address, data: `0x${'ab'.repeat(i * 7)}` as Hex, nonce: i, gas: 200_000n, maxFeePerGas: 2_000_000_000n + BigInt(i), maxPriorityFeePerGas: 1_000_000n, value: 0n } as const;
+      expect(await ours.signTransaction(tx)).toBe(await viems.signTransaction(tx));
+      const legacy = { type: 'legacy', chainId: 1, to: viems.address, nonce: i, gas: 21_000n, gasPrice: 1n, value: BigInt(i) } as const;
+      expect(await ours.signTransaction(legacy)).toBe(await viems.signTransaction(legacy));
+      const typed = { domain: { name: 'T', version: '1', chainId: 1, verifyingContract: viems.address }, types: MINT_TYPES, primaryType: 'Mint', message: { payer: viems.address, to: viems.address, mintId: key } } as const;
+      expect(await ours.signTypedData(typed)).toBe(await viems.signTypedData(typed));
+      expect(await ours.signMessage({ message: `hello ${i}` })).toBe(await viems.signMessage({ message: `hello ${i}` }));
+      expect(await ours.sign!({ hash: key })).toBe(await viems.sign!({ hash: key }));
+    }
+  });
+
+  it('hashes a mint authorization exactly as hashTypedData does', () => {
+    const [a, b] = [privateKeyToAccount(generatePrivateKey()).address, privateKeyToAccount(generatePrivateKey()).address];
+    const domain = { name: 'Agent Mint Token', version: '1', chainId: 31337, verifyingContract: a } as const;
+    for (const mintId of [generatePrivateKey(), `0x${'00'.repeat(32)}` as Hex, `0x${'ff'.repeat(32)}` as Hex]) {
+      const message = { payer: a, to: b, mintId };
+      expect(mintDigest(domainSeparator({ domain }), message)).toBe(hashTypedData({ domain, types: MINT_TYPES, primaryType: 'Mint', message }));
+    }
+  });
+});

@@ -1,0 +1,66 @@
+import { createRequire } from 'node:module';
+import { bytesToHex, hashMessage, hashTypedData, hexToBytes, keccak256, serializeTransaction, type Hex, type SignableMessage, type TypedDataDefinition } from 'viem';
+import { privateKeyToAccount, publicKeyToAddress, type PrivateKeyAccount } from 'viem/accounts';
+
+// The worker signs two secp256k1 signatures per mint (the mint authorization and the
+// transaction). viem signs with noble (pure JS); libsecp256k1, through the `secp256k1` addon's
+// prebuilt binary, does the same RFC 6979 signature ~25× faster on these machines, which is
+// what lets a batch's signing hide behind the chain's own work (bench/mint.ts). Where the
+// addon cannot load (a platform without a prebuild), this is viem's account unchanged.
+// Only the worker uses this: the web app signs rarely and its bundler should not see an addon.
+
+type Secp256k1 = {
+  ecdsaSign(message: Uint8Array, privateKey: Uint8Array): { signature: Uint8Array; recid: number };
+  publicKeyCreate(privateKey: Uint8Array, compressed: boolean): Uint8Array;
+};
+
+const native: Secp256k1 | undefined = (() => {
+  try {
+    // `secp256k1/bindings`, not `secp256k1`: the package's main entry silently falls back to
+    // an older JS implementation (elliptic); we would rather fall back to viem's own.
+    return createRequire(import.meta.url)('secp256k1/bindings') as Secp256k1;
+  } catch {
+    return undefined;
+  }
+})();
+
+export const nativeSigning = native !== undefined;
+
+/** `privateKeyToAccount`, signing with libsecp256k1 when available: byte-identical signatures. */
+export function nativeAccount(privateKey: Hex): PrivateKeyAccount {
+  if (!native) return privateKeyToAccount(privateKey);
+  const key = hexToBytes(privateKey);
+  const publicKey = bytesToHex(native.publicKeyCreate(key, false));
+  const signHash = (hash: Hex): Hex => {
+    const { signature, recid } = native.ecdsaSign(hexToBytes(hash), key);
+    // r ‖ s ‖ v (27/28), as viem's `sign({ to: 'hex' })` returns it.
+    return `${bytesToHex(signature)}${recid ? '1c' : '1b'}`;
+  };
+  const split = (signature: Hex) => {
+    const yParity = signature.endsWith('1c') ? 1 : 0;
+    return { r: `0x${signature.slice(2, 66)}` as Hex, s: `0x${signature.slice(66, 130)}` as Hex, v: yParity ? 28n : 27n, yParity };
+  };
+  return {
+    address: publicKeyToAddress(publicKey),
+    publicKey,
+    source: 'privateKey',
+    type: 'local',
+    async sign({ hash }: { hash: Hex }) {
+      return signHash(hash);
+    },
+    async signMessage({ message }: { message: SignableMessage }) {
+      return signHash(hashMessage(message));
+    },
+    async signTypedData(typedData: TypedDataDefinition) {
+      return signHash(hashTypedData(typedData));
+    },
+    async signTransaction(transaction, { serializer = serializeTransaction } = {}) {
+      // Blob transactions sign their payload without the sidecars, as in viem.
+      const signable = transaction.type === 'eip4844' ? { ...transaction, sidecars: false } : transaction;
+      return serializer(transaction, split(signHash(keccak256(await serializer(signable)))));
+    },
+    async signAuthorization() {
+      throw new Error('EIP-7702 authorizations are not signed by the worker');
+    },
+  } as PrivateKeyAccount;
+}
