@@ -29,6 +29,8 @@ const envSchema = z.object({
 
   MINT_BATCH_SIZE: int(10, 1),
   MINT_INTERVAL_MS: int(5000),
+  /** With MINT_INTERVAL_MS=0: how many batches may be on the chain, unsettled, at once (1 = one at a time). */
+  MINT_PIPELINE_DEPTH: int(4, 1),
   CHECK_INTERVAL_MS: int(10000, 100),
   WORKER_CONCURRENCY: int(4, 1),
   MAX_RETRIES: int(5),
@@ -101,6 +103,7 @@ export function parseConfig(source: Record<string, string | undefined>) {
     worker: {
       batchSize: env.MINT_BATCH_SIZE,
       mintIntervalMs: env.MINT_INTERVAL_MS,
+      pipelineDepth: env.MINT_PIPELINE_DEPTH,
       checkIntervalMs: env.CHECK_INTERVAL_MS,
       concurrency: env.WORKER_CONCURRENCY,
       maxRetries: env.MAX_RETRIES,

@@ -11,8 +11,9 @@ import { getConfig } from '@/lib/config';
 import { unlockAgentAccount } from '@/lib/wallets/agent-wallets';
 import { createGuardedSigner } from '@/lib/wallets/tx-guard';
 import { crashPoint } from './crash-points';
+import { nativeAccount } from './native-account';
 import { broadcastRaw, collectMints, type CollectContext, type PendingMint } from './mint-collector';
-import { settleOutcomes } from './reconciler';
+import { settleOutcomes, type Settlement } from './reconciler';
 
 export type TaskRuntime = CollectContext & {
   task: CollectContext['task'] & { userAddress: Address; quantity: number };
@@ -22,8 +23,9 @@ export type TaskRuntime = CollectContext & {
   chainId: number;
   pricePerMint: bigint;
   authorizer: MintAuthorizer;
-  /** Gas limit per mint from the last estimate; a first guess before any. */
+  /** Gas limit per mint from the task run's estimate; a first guess before it. */
   gasPerMint: bigint;
+  gasEstimated?: boolean;
   /** Progress returned by the last batch's settle when it left nothing open. */
   settled?: TaskProgress;
   /** Mint authorizations signed ahead (they depend only on payer, user and mintId). */
@@ -34,7 +36,7 @@ type Authorization = Awaited<ReturnType<typeof signAuthorization>>;
 
 /** The agent's guarded signer, unlocked just for this use (policy: the task's token and need). */
 export function unlockSigner(rt: TaskRuntime, remainingCost: bigint) {
-  return createGuardedSigner(unlockAgentAccount(rt.wallet), {
+  return createGuardedSigner(unlockAgentAccount(rt.wallet, nativeAccount), {
     agent: rt.task.agentAddress,
     user: rt.task.userAddress,
     usdc: rt.usdc,
@@ -42,78 +44,100 @@ export function unlockSigner(rt: TaskRuntime, remainingCost: bigint) {
   });
 }
 
+export type BatchPlan = { sequences: number[]; fees: Fees; nonce: number; remainingCost: bigint };
+export type SignedBatch = { plan: BatchPlan; mints: SignedMint[]; started: number };
+export type SettledBatch = { settlement: Settlement; progress?: TaskProgress };
+
 /**
- * One batch: sign every mint, write them all to the ledger, then broadcast them with
+ * One batch, start to end: sign every mint, write them all to the ledger, broadcast them with
  * consecutive nonces without waiting in between, collect the receipts, and settle ledger and
- * progress in one transaction. The first mint is simulated (estimateGas) before anything is
- * signed, so a paused or sold-out token costs one RPC call, not a batch of reverted transactions.
+ * progress in one transaction. While the receipts are on the wire the next batch's mint
+ * authorizations are signed. (With MINT_INTERVAL_MS=0 the same stages overlap across batches:
+ * mint-pipeline.ts.)
  */
-export async function runMintBatch(
-  rt: TaskRuntime,
-  { sequences, fees, remainingCost, nonce }: { sequences: number[]; fees: Fees; remainingCost: bigint; nonce: number },
-) {
+export async function runMintBatch(rt: TaskRuntime, plan: BatchPlan): Promise<Settlement> {
+  const batch = await signBatch(rt, plan);
+  await writeBatch(rt, batch);
+  await broadcastBatch(rt, batch);
+  const [{ settlement }] = await Promise.all([settleBatch(rt, batch), presignNext(rt, plan.sequences)]);
+  return settlement;
+}
+
+/**
+ * Signs a batch. The first mint is simulated before anything is written or sent, so a paused
+ * or sold-out token costs one RPC call, not a batch of reverted transactions: the first time
+ * in a task run with estimateGas (which sets the gas limit), after that with a single eth_call,
+ * which costs the node one execution instead of estimateGas's binary search.
+ */
+export async function signBatch(rt: TaskRuntime, plan: BatchPlan): Promise<SignedBatch> {
   const started = Date.now();
   const { client, task } = rt;
-  const first = await authorize(rt, mintIdOf(task.id, sequences[0]!));
-  const estimating = client.estimateContractGas({
-    account: task.agentAddress,
-    address: task.tokenAddress,
-    abi: paidMintTokenAbi,
-    functionName: 'mint',
-    args: first.args,
-  });
-  estimating.catch(() => {}); // awaited below; this only keeps Node from calling it unhandled meanwhile
+  const first = await authorize(rt, mintIdOf(task.id, plan.sequences[0]!));
+  const call = { account: task.agentAddress, address: task.tokenAddress, abi: paidMintTokenAbi, functionName: 'mint', args: first.args } as const;
+  const simulating = rt.gasEstimated
+    ? client.simulateContract(call).then(() => undefined)
+    : client.estimateContractGas(call).then((estimate) => {
+        // +25%: later mints cost the same or less than the first (no zero→non-zero balance write).
+        rt.gasPerMint = (estimate * 125n) / 100n;
+        rt.gasEstimated = true;
+      });
+  simulating.catch(() => {}); // awaited below; this only keeps Node from calling it unhandled meanwhile
   // The other authorizations are signed (CPU) while the simulation is on the wire.
   const authorizations = [first];
-  for (const seq of sequences.slice(1)) authorizations.push(await authorize(rt, mintIdOf(task.id, seq)));
-  const estimate = await estimating;
-  // +25%: later mints in a batch cost the same or less than the first (no zero→non-zero balance write).
-  rt.gasPerMint = (estimate * 125n) / 100n;
+  for (const seq of plan.sequences.slice(1)) authorizations.push(await authorize(rt, mintIdOf(task.id, seq)));
+  await simulating;
 
-  const signer = unlockSigner(rt, remainingCost);
+  const signer = unlockSigner(rt, plan.remainingCost);
   const mints: SignedMint[] = [];
-  for (const [i, seq] of sequences.entries()) {
+  for (const [i, seq] of plan.sequences.entries()) {
+    const nonce = plan.nonce + i;
     const tx: TransactionSerializableEIP1559 = {
       type: 'eip1559',
       chainId: rt.chainId,
       to: task.tokenAddress,
       data: encodeFunctionData({ abi: paidMintTokenAbi, functionName: 'mint', args: authorizations[i]!.args }),
-      nonce: nonce + i,
+      nonce,
       gas: rt.gasPerMint,
       value: 0n,
-      ...fees,
+      ...plan.fees,
     };
     const raw = await signer.signTransaction(tx);
-    mints.push({ sequenceNumber: seq, mintId: authorizations[i]!.mintId, nonce: nonce + i, txHash: keccak256(raw), rawTransaction: raw, ...fees });
+    mints.push({ sequenceNumber: seq, mintId: authorizations[i]!.mintId, nonce, txHash: keccak256(raw), rawTransaction: raw, ...plan.fees });
   }
-  await writeSignedMints({ taskId: task.id, workerId: rt.workerId, mints });
-  crashPoint('after-ledger-write');
-  rt.reporter.batchStarted(task, { size: mints.length, sequences, nonce });
+  return { plan, mints, started };
+}
 
+/** The ledger first: every mint is in it, signed transaction and all, before any is broadcast. */
+export async function writeBatch(rt: TaskRuntime, { plan, mints }: SignedBatch) {
+  await writeSignedMints({ taskId: rt.task.id, workerId: rt.workerId, mints });
+  crashPoint('after-ledger-write');
+  rt.reporter.batchStarted(rt.task, { size: mints.length, sequences: plan.sequences, nonce: plan.nonce });
+}
+
+export async function broadcastBatch(rt: TaskRuntime, { mints }: SignedBatch) {
   const raws = mints.map((m) => m.rawTransaction as Hex);
   // One batched request for the whole batch; the crash test's mid-batch point splits it in two.
   const half = getConfig().worker.crashAt?.startsWith('mid-batch') ? Math.ceil(raws.length / 2) : raws.length;
-  await broadcastRaw(client, raws.slice(0, half));
+  await broadcastRaw(rt.client, raws.slice(0, half));
   crashPoint('mid-batch');
-  if (half < raws.length) await broadcastRaw(client, raws.slice(half));
+  if (half < raws.length) await broadcastRaw(rt.client, raws.slice(half));
   crashPoint('after-broadcast');
+}
 
+/** Collects the batch's receipts and settles its ledger rows and the task's progress in one transaction. */
+export async function settleBatch(rt: TaskRuntime, { mints, started }: SignedBatch): Promise<SettledBatch> {
   // 'sent' is informational (the reconciler treats signed and sent rows alike), so the mark
   // rides along with the receipt collection instead of costing the batch a round trip.
   const pending: PendingMint[] = mints.map((m) => ({ sequenceNumber: m.sequenceNumber, mintId: m.mintId as Hex, nonce: m.nonce, raw: m.rawTransaction as Hex, hashes: [m.txHash as Hex] }));
-  const [outcomes] = await Promise.all([
-    collectMints(rt, pending),
-    markMintsSent({ taskId: task.id, txHashes: mints.map((m) => m.txHash) }),
-    presignNext(rt, sequences),
-  ]);
+  const [outcomes] = await Promise.all([collectMints(rt, pending), markMintsSent({ taskId: rt.task.id, txHashes: mints.map((m) => m.txHash) })]);
   const settlement = await settleOutcomes(rt, outcomes);
-  const updated = await recordMintProgress({ taskId: task.id, confirmed: settlement.confirmed, failed: settlement.failed });
-  if (updated) rt.task.mintsCompleted = updated.mintsCompleted;
-  if (updated && settlement.confirmed.length === mints.length) rt.settled = updated;
+  const progress = await recordMintProgress({ taskId: rt.task.id, confirmed: settlement.confirmed, failed: settlement.failed });
+  if (progress) rt.task.mintsCompleted = progress.mintsCompleted;
+  rt.settled = progress && settlement.confirmed.length === mints.length ? progress : undefined;
   for (const c of settlement.confirmed) rt.reporter.minted(rt.task, c);
   for (const f of settlement.failed) rt.reporter.mintFailed(rt.task, f);
   rt.reporter.batchRecorded(rt.task, { confirmed: settlement.confirmed.length, failed: settlement.failed.length, durationMs: Date.now() - started });
-  return settlement;
+  return { settlement, progress };
 }
 
 async function signAuthorization(rt: TaskRuntime, mintId: Hex) {

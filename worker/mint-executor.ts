@@ -12,6 +12,8 @@ import { getConfig } from '@/lib/config';
 import { ensureAgentGas } from '@/lib/wallets/gas-topup';
 import { LeaseKeeper } from './lease';
 import { ensureAllowance, runMintBatch, unlockSigner, type TaskRuntime } from './mint-batch';
+import { nativeAccount } from './native-account';
+import { runMintPipeline } from './mint-pipeline';
 import { reconcileTask } from './reconciler';
 import type { Outcome, Reporter } from './reporter';
 import { getWorkerClient } from './rpc';
@@ -121,7 +123,14 @@ async function turn(rt: TaskRuntime, config: ReturnType<typeof getConfig>['worke
   const topUp = await ensureAgentGas({ taskId: task.id, agent: ref.agentAddress, balance, neededWei: rt.gasPerMint * quote.maxFeePerGas * BigInt(sequences.length + 1) });
   if (topUp) rt.reporter.gasToppedUp(ref, topUp.amountWei, topUp.txHash);
   const approved = await ensureAllowance(rt, { need: remainingCost, allowance, fees, nonce });
-  const settlement = await runMintBatch(rt, { sequences, fees, remainingCost, nonce: approved ? nonce + 1 : nonce });
+  const plan = { sequences, fees, remainingCost, nonce: approved ? nonce + 1 : nonce };
+  // No pacing asked for: batches overlap (mint-pipeline.ts). Otherwise one batch per turn, and
+  // the turn loop waits MINT_INTERVAL_MS before the next.
+  if (config.mintIntervalMs === 0 && config.pipelineDepth > 1) {
+    await runMintPipeline(rt, plan, { quote, balance: balance + (topUp?.amountWei ?? 0n), depth: config.pipelineDepth });
+    return undefined;
+  }
+  const settlement = await runMintBatch(rt, plan);
   if (settlement.reverts.length) throw new MintRevertError(settlement.reverts[0]!.reason, settlement.reverts[0]!.message);
   return undefined;
 }
@@ -157,6 +166,6 @@ async function prepare(rt: TaskRuntime) {
   const wallet = await getWalletById({ id: (await getTaskById({ id: rt.task.id }))!.agentWalletId });
   if (!wallet) throw new Error(`agent wallet of task ${rt.task.id} not found`);
   const info = await readPaidMintToken(rt.task.tokenAddress);
-  rt.authorizer = await createMintAuthorizer(rt.client, { address: rt.task.tokenAddress, name: info.name, chainId: rt.chainId });
+  rt.authorizer = await createMintAuthorizer(rt.client, { address: rt.task.tokenAddress, name: info.name, chainId: rt.chainId }, nativeAccount);
   rt.wallet = wallet;
 }

@@ -14,13 +14,15 @@ import { createFundedTask, expectLedgerMatchesChain, killWorker, spawnWorker, to
 // (ledger written but nothing sent; half the batch sent; all sent but no receipt read) and
 // once at a random moment; each time a fresh worker takes over after the 3 s lease runs out.
 // In the end every task is complete, nothing was minted twice and nothing is missing.
+// The first test runs one batch at a time (MINT_PIPELINE_DEPTH=1), so each crash leaves exactly
+// one batch open; the second kills pipelined workers, with several batches in flight.
 
 let stack: TestStack;
 const children: WorkerChild[] = [];
 
 beforeAll(async () => {
   stack = await startTestStack({
-    env: { MINT_BATCH_SIZE: '5', MINT_INTERVAL_MS: '0', LEASE_MS: '3000', CHECK_INTERVAL_MS: '300', WORKER_CONCURRENCY: '3', LOG_LEVEL: 'info' },
+    env: { MINT_BATCH_SIZE: '5', MINT_INTERVAL_MS: '0', MINT_PIPELINE_DEPTH: '1', LEASE_MS: '3000', CHECK_INTERVAL_MS: '300', WORKER_CONCURRENCY: '3', LOG_LEVEL: 'info' },
   });
 }, 90_000);
 
@@ -90,7 +92,12 @@ describe('worker crashes', () => {
 
     const afterBroadcast = await runUntilExit({ WORKER_CRASH_AT: 'after-broadcast:2' });
     expect(afterBroadcast.signal, afterBroadcast.output).toBe('SIGKILL');
-    expect(await newOpenRows(token)).toEqual({ onChain: 5, notOnChain: 0 });
+    // The whole crashing batch is on chain. It is the last one the log announced: usually 5,
+    // fewer when the task it belongs to was down to its last mints (which task this worker
+    // claims first depends on whether the killed worker's lease has run out yet).
+    const announced = afterBroadcast.output.split('\n').filter((l) => l.includes('"batch_started"'));
+    const crashing = JSON.parse(announced.at(-1)!) as { size: number };
+    expect(await newOpenRows(token)).toEqual({ onChain: crashing.size, notOnChain: 0 });
 
     // A random moment: after the first settled batch, 0–800 ms later, with paced batches.
     const random = spawnWorker({ ...stack.env, MINT_INTERVAL_MS: '400' });
@@ -125,4 +132,35 @@ describe('worker crashes', () => {
     expect(events).toHaveLength(75);
     expect(rows.every((r) => r.status === 'confirmed')).toBe(true);
   }, 240_000);
+
+  it('kill -9 with several batches in flight (pipelined): all complete, no duplicate, none missing', async () => {
+    const token = stack.deployment.tokens[0]!.address;
+    const quantities = [40, 35];
+    const tasks = [];
+    for (const [i, quantity] of quantities.entries()) tasks.push(await createFundedTask(stack, { userIndex: i + 4, quantity, token }));
+    const before = await Promise.all([4, 5].map((i) => tokenBalance(token, user(i).address)));
+    const pipelined = { MINT_PIPELINE_DEPTH: '4' };
+
+    // Broadcasting the 3rd batch while the first two may still be unsettled and the 4th is
+    // being written; then writing the 5th while earlier ones are on chain, unsettled.
+    const afterBroadcast = await runUntilExit({ ...pipelined, WORKER_CRASH_AT: 'after-broadcast:3' });
+    expect(afterBroadcast.signal, afterBroadcast.output).toBe('SIGKILL');
+    const afterLedger = await runUntilExit({ ...pipelined, WORKER_CRASH_AT: 'after-ledger-write:5' });
+    expect(afterLedger.signal, afterLedger.output).toBe('SIGKILL');
+    const open = await getSql()`select 1 from ai_agent_mint_records where status in ('signed', 'sent')`;
+    expect(open.length, 'the crash left batches open for the next worker to reconcile').toBeGreaterThan(0);
+
+    const finisher = spawnWorker({ ...stack.env, ...pipelined });
+    children.push(finisher);
+    const done = await waitForTasks(tasks.map((t) => t.id), ['completed', 'failed', 'cancelled'], 60_000);
+    await killWorker(finisher);
+    for (const [i, task] of done.entries()) {
+      expect(task.status, task.errorMessage ?? '').toBe('completed');
+      expect(task.mintsCompleted).toBe(quantities[i]);
+      expect((await tokenBalance(token, user(i + 4).address)) - before[i]!).toBe(BigInt(quantities[i]!) * 1000n * 10n ** 18n);
+    }
+    const { rows, events } = await expectLedgerMatchesChain(token, tasks.map((t) => t.id));
+    expect(events).toHaveLength(75);
+    expect(rows.every((r) => r.status === 'confirmed')).toBe(true);
+  }, 120_000);
 });

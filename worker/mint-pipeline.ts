@@ -1,0 +1,114 @@
+import { batchSizeFor, gweiToWei, quoteFees, type FeeQuote } from '@/lib/chain/fees';
+import { MintRevertError } from '@/lib/chain/revert-reasons';
+import { getConfig } from '@/lib/config';
+import { ensureAgentGas } from '@/lib/wallets/gas-topup';
+import { broadcastBatch, settleBatch, signBatch, writeBatch, type BatchPlan, type SettledBatch, type TaskRuntime } from './mint-batch';
+
+// With MINT_INTERVAL_MS=0 there is no pause between batches to wait out, so their stages
+// overlap: while batch k is on the chain, batch k+1 is signed and written to the ledger, and
+// it is broadcast as soon as batch k's broadcast has returned. Every batch keeps the rules of a
+// single one (ledger before broadcast, consecutive nonces, one settle transaction per batch,
+// settled in order), and at most MINT_PIPELINE_DEPTH batches are unsettled at any time.
+//
+// On a node that mines whatever is pending (anvil, a sequencer) the overlap lets the chain
+// pack many mints per block instead of a few: bench/mint.ts measures the difference.
+//
+// The pipeline takes no new batch after a cancel request, a failed or reverted mint, a
+// shutdown, a lost lease or any error; it lets the batches already sent settle and hands back
+// to the executor's turn loop, which reconciles whatever is still open before going on.
+
+/** Fee quotes are reused for this long: maxFee = 2 × base fee covers several full blocks of rises. */
+const FEE_REFRESH_MS = 1_000;
+
+type Budget = { quote: FeeQuote; quotedAt: number; gasLeft: bigint };
+
+export async function runMintPipeline(rt: TaskRuntime, first: BatchPlan, start: { quote: FeeQuote; balance: bigint; depth: number }): Promise<void> {
+  const { depth } = start;
+  // The agent's ETH as last read, minus the most every batch sent since may cost. Re-read (and
+  // topped up) only when that runs short, not per batch.
+  const budget: Budget = { quote: start.quote, quotedAt: Date.now(), gasLeft: start.balance };
+  let failure: unknown;
+  let stopped = false;
+  const stop = (error?: unknown) => {
+    stopped = true;
+    if (error !== undefined) failure ??= error;
+  };
+  let lastSent: Promise<unknown> = Promise.resolve();
+  let lastSettled: Promise<unknown> = Promise.resolve();
+  const unsettled = new Map<Promise<void>, bigint>(); // settle → the most its batch can cost in gas
+  let clean = true; // every batch written so far settled with all its mints confirmed
+
+  const settled = ({ settlement, progress }: SettledBatch) => {
+    if (settlement.reverts.length) return stop(new MintRevertError(settlement.reverts[0]!.reason, settlement.reverts[0]!.message));
+    if (settlement.failed.length || !progress || progress.status !== 'processing' || progress.cancelRequested) {
+      clean = settlement.failed.length === 0;
+      stop();
+    }
+  };
+
+  let plan: BatchPlan | undefined = first;
+  while (plan && !stopped && !rt.signal?.aborted) {
+    let batch;
+    try {
+      batch = await signBatch(rt, plan);
+    } catch (error) {
+      stop(error);
+      break;
+    }
+    if (stopped) break; // an earlier batch failed meanwhile: this one was never written
+    const written = writeBatch(rt, batch);
+    const sent = Promise.all([written, lastSent]).then(() => broadcastBatch(rt, batch));
+    const done = Promise.all([sent, lastSettled]).then(() => settleBatch(rt, batch));
+    [lastSent, lastSettled] = [sent, done];
+    const tracked: Promise<void> = done
+      .then(settled, (error) => {
+        clean = false;
+        stop(error);
+      })
+      .finally(() => unsettled.delete(tracked));
+    const maxCost = rt.gasPerMint * plan.fees.maxFeePerGas * BigInt(plan.sequences.length);
+    unsettled.set(tracked, maxCost);
+    budget.gasLeft -= maxCost;
+
+    // What the next batch needs (fees, gas) is read, when it is needed at all, while this one is on the wire.
+    const next = nextPlan(rt, plan, budget, () => [...unsettled.values()].reduce((a, b) => a + b, 0n));
+    next.catch(() => {});
+    while (unsettled.size >= depth && !stopped) await Promise.race(unsettled.keys());
+    try {
+      plan = await next;
+    } catch (error) {
+      stop(error);
+    }
+  }
+  await Promise.allSettled([...unsettled.keys()]);
+  // The next turn may skip reading the ledger only if nothing this pipeline wrote is still open.
+  if (!clean || failure !== undefined) rt.settled = undefined;
+  if (failure !== undefined) throw failure;
+}
+
+/**
+ * The batch after `previous`, or none when every mint is sent. The cancel flag needs no read
+ * here: a batch only waits for room in the pipeline, and every settle that makes room returns it.
+ */
+async function nextPlan(rt: TaskRuntime, previous: BatchPlan, budget: Budget, unsettledCost: () => bigint): Promise<BatchPlan | undefined> {
+  const config = getConfig().worker;
+  const from = Math.max(...previous.sequences) + 1;
+  if (from > rt.task.quantity) return undefined;
+  if (Date.now() - budget.quotedAt > FEE_REFRESH_MS) {
+    budget.quote = await quoteFees(rt.client, { maxFeeGwei: config.maxFeeGwei });
+    budget.quotedAt = Date.now();
+  }
+  const { quote } = budget;
+  const size = batchSizeFor({ configured: config.batchSize, remaining: rt.task.quantity - from + 1, baseFee: quote.baseFee, highBaseFeeWei: gweiToWei(config.highBaseFeeGwei) });
+  const sequences = Array.from({ length: size }, (_, i) => from + i);
+  const fees = { maxFeePerGas: quote.maxFeePerGas, maxPriorityFeePerGas: quote.maxPriorityFeePerGas };
+  const needed = rt.gasPerMint * fees.maxFeePerGas * BigInt(size + 1);
+  if (budget.gasLeft < needed) {
+    // The balance is read at the latest block; what the unsettled batches may still spend is set aside.
+    const balance = (await rt.client.getBalance({ address: rt.task.agentAddress })) - unsettledCost();
+    const topUp = await ensureAgentGas({ taskId: rt.task.id, agent: rt.task.agentAddress, balance: balance > 0n ? balance : 0n, neededWei: needed });
+    if (topUp) rt.reporter.gasToppedUp(rt.task, topUp.amountWei, topUp.txHash);
+    budget.gasLeft = balance + (topUp?.amountWei ?? 0n);
+  }
+  return { sequences, fees, nonce: previous.nonce + previous.sequences.length, remainingCost: rt.pricePerMint * BigInt(rt.task.quantity - rt.task.mintsCompleted) };
+}
