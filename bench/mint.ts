@@ -96,32 +96,33 @@ try {
   line(`executor vs (b)`, `${((raw.ms / executor) * 100).toFixed(0)}% of the raw limit (batch 50: ${((raw.ms / executor50) * 100).toFixed(0)}%; target ≥ 60%)`);
   line(`executor vs (b')`, `${(((raw.ms + raw.signMs) / executor) * 100).toFixed(0)}% (batch 50: ${(((raw.ms + raw.signMs) / executor50) * 100).toFixed(0)}%)`);
 
-  if (quick) process.exit(0);
-  const single = await runExecutor([20]);
-  const many = await runExecutor(Array.from({ length: 20 }, () => 20));
-  console.log('');
-  line('one 20-mint task', `${s(single)}  (${((20 * 1000) / single).toFixed(0)} mints/s)`);
-  line('20 tasks × 20 mints, 20 users at once', `${s(many)}  (${((400 * 1000) / many).toFixed(0)} mints/s aggregate)`);
-  line('aggregate vs one task', `${((400 / many) / (20 / single)).toFixed(1)}×`);
+  if (!quick) {
+    const single = await runExecutor([20]);
+    const many = await runExecutor(Array.from({ length: 20 }, () => 20));
+    console.log('');
+    line('one 20-mint task', `${s(single)}  (${((20 * 1000) / single).toFixed(0)} mints/s)`);
+    line('20 tasks × 20 mints, 20 users at once', `${s(many)}  (${((400 * 1000) / many).toFixed(0)} mints/s aggregate)`);
+    line('aggregate vs one task', `${((400 / many) / (20 / single)).toFixed(1)}×`);
 
-  // Base-like: a block every 2 s, through the real worker process: default pacing, then none.
-  await worker.stop();
-  const seedSample = await prepareAgent(newUser(), token, 4);
-  const paced = await fundedTask(newUser(), 100);
-  await rpc('evm_setAutomine', [false]);
-  await rpc('evm_setIntervalMining', [2]);
-  const sample = await runSeedLoop(seedSample, 4);
-  const perMint = sample.reduce((a, b) => a + b, 0) / sample.length;
-  const pacedSecs = await runWorkerChild(paced.id, { MINT_INTERVAL_MS: '5000', MINT_BATCH_SIZE: '10' });
-  const unpaced = await fundedTask(newUser(), 100); // funded only now, so the first child never takes it
-  const unpacedSecs = await runWorkerChild(unpaced.id, { MINT_INTERVAL_MS: '0', MINT_BATCH_SIZE: '10' });
-  const seedPaced = (100 * (perMint + 5000)) / 1000;
-  const seedUnpaced = (100 * perMint) / 1000;
-  console.log(`\nBase-like chain (anvil mining every 2 s), 100 mints, real worker process, batch 10\n`);
-  line('seed loop: one mint per block (measured over 4)', `${(perMint / 1000).toFixed(2)} s per mint`);
-  line('executor, MINT_INTERVAL_MS=5000 (default)', `${pacedSecs.toFixed(1)} s vs seed ${seedPaced.toFixed(0)} s (100 × (mint + 5 s sleep), computed): ${(seedPaced / pacedSecs).toFixed(1)}×`);
-  line('executor, MINT_INTERVAL_MS=0', `${unpacedSecs.toFixed(1)} s vs seed ${seedUnpaced.toFixed(0)} s (100 × mint, computed): ${(seedUnpaced / unpacedSecs).toFixed(1)}×`);
-  console.log('');
+    // Base-like: a block every 2 s, through the real worker process: default pacing, then none.
+    await worker.stop();
+    const seedSample = await prepareAgent(newUser(), token, 4);
+    const paced = await fundedTask(newUser(), 100);
+    await rpc('evm_setAutomine', [false]);
+    await rpc('evm_setIntervalMining', [2]);
+    const sample = await runSeedLoop(seedSample, 4);
+    const perMint = sample.reduce((a, b) => a + b, 0) / sample.length;
+    const pacedSecs = await runWorkerChild(paced.id, { MINT_INTERVAL_MS: '5000', MINT_BATCH_SIZE: '10' });
+    const unpaced = await fundedTask(newUser(), 100); // funded only now, so the first child never takes it
+    const unpacedSecs = await runWorkerChild(unpaced.id, { MINT_INTERVAL_MS: '0', MINT_BATCH_SIZE: '10' });
+    const seedPaced = (100 * (perMint + 5000)) / 1000;
+    const seedUnpaced = (100 * perMint) / 1000;
+    console.log(`\nBase-like chain (anvil mining every 2 s), 100 mints, real worker process, batch 10\n`);
+    line('seed loop: one mint per block (measured over 4)', `${(perMint / 1000).toFixed(2)} s per mint`);
+    line('executor, MINT_INTERVAL_MS=5000 (default)', `${pacedSecs.toFixed(1)} s vs seed ${seedPaced.toFixed(0)} s (100 × (mint + 5 s sleep), computed): ${(seedPaced / pacedSecs).toFixed(1)}×`);
+    line('executor, MINT_INTERVAL_MS=0', `${unpacedSecs.toFixed(1)} s vs seed ${seedUnpaced.toFixed(0)} s (100 × mint, computed): ${(seedUnpaced / unpacedSecs).toFixed(1)}×`);
+    console.log('');
+  }
 } finally {
   await worker.stop();
   await stack.stop();
