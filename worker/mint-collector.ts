@@ -46,6 +46,8 @@ export async function collectMints(ctx: CollectContext, mints: PendingMint[], { 
   const outcomes: MintOutcome[] = [];
   let pending = [...mints];
   const deadline = Date.now() + config.receiptTimeoutMs;
+  let nonceSeen: number | undefined;
+  let nonceMovedAt: bigint | undefined;
   const receiptsOf = (list: PendingMint[]) => Promise.all(list.map((m) => Promise.all(m.hashes.map((hash) => receiptOrNull(client, hash)))));
   for (let round = 0; pending.length > 0; round++) {
     // Receipts first: in the usual case they are all there and the round costs one request.
@@ -57,12 +59,13 @@ export async function collectMints(ctx: CollectContext, mints: PendingMint[], { 
       else missing.push(mint);
     }
     if (missing.length === 0) break;
-    // For the rest: nonce first, then their receipts again, so "no receipt although the nonce
-    // moved on" is a fact about the chain and not a race with the next block.
-    const [latestNonce, block] = await Promise.all([
-      client.getTransactionCount({ address: task.agentAddress, blockTag: 'latest' }),
-      client.getBlockNumber({ cacheTime: 0 }),
-    ]);
+    // For the rest: the account's nonce as of the latest block, then their receipts again, so
+    // "no receipt although the nonce moved on" is a fact about the chain and not a race with
+    // the next block. The nonce is read at that block's number, not at 'latest': anvil answers
+    // 'latest' from the state of a block it is still storing, whose receipts are not yet
+    // readable, and a mint mined there looked dropped (and was re-signed, and reverted).
+    const block = await client.getBlockNumber({ cacheTime: 0 });
+    const latestNonce = await client.getTransactionCount({ address: task.agentAddress, blockNumber: block });
     const passed = missing.filter((m) => latestNonce > m.nonce);
     const again = await receiptsOf(passed);
     const unresolved = missing.filter((m) => latestNonce <= m.nonce);
@@ -74,9 +77,14 @@ export async function collectMints(ctx: CollectContext, mints: PendingMint[], { 
     pending = unresolved;
     if (pending.length === 0) break;
     if (round === 0 && rebroadcast) await broadcastRaw(client, pending.map((m) => m.raw));
+    // Stuck means STUCK_AFTER_BLOCKS blocks without the account's nonce moving. Blocks alone
+    // are not enough: a node that mines one transaction per block (anvil) works through a
+    // batch over as many blocks, and the tail of a healthy batch would look stuck.
+    if (nonceSeen === undefined || latestNonce > nonceSeen) [nonceSeen, nonceMovedAt] = [latestNonce, block];
     for (const mint of pending) {
       mint.sentBlock ??= block;
-      if (block - mint.sentBlock >= BigInt(config.stuckAfterBlocks)) await replaceStuck(ctx, mint, block);
+      const waitingSince = mint.sentBlock > nonceMovedAt! ? mint.sentBlock : nonceMovedAt!;
+      if (block - waitingSince >= BigInt(config.stuckAfterBlocks)) await replaceStuck(ctx, mint, block);
     }
     if (Date.now() > deadline) {
       throw new TransientChainError('timeout', `${pending.length} mint(s) not mined within RECEIPT_TIMEOUT_MS (${config.receiptTimeoutMs} ms)`);

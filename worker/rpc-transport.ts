@@ -16,7 +16,9 @@ type RpcResponse = { id: number; result?: unknown; error?: { code: number; messa
 export function nodeHttpTransport(url: string, { timeoutMs, batchSize = 100 }: { timeoutMs: number; batchSize?: number }) {
   const target = new URL(url);
   const client = target.protocol === 'https:' ? https : http;
-  const agent = new client.Agent({ keepAlive: true, maxSockets: 16 });
+  // noDelay: a request is small and the answer is awaited; Nagle's algorithm would hold it back
+  // waiting for an ACK that the node delays (40 ms a round trip on Linux).
+  const agent = new client.Agent({ keepAlive: true, maxSockets: 16, noDelay: true });
   let queue: Call[] = [];
   let nextId = 0;
 
