@@ -1,11 +1,16 @@
 import type { Address } from 'viem';
+import { erc20Abi } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getSql } from '@/db/client';
+import { getTaskById } from '@/db/tasks';
+import { getPublicClient } from '@/lib/chain/clients';
 import { startTestStack, type TestStack } from '../support/stack';
 import { user } from '../support/fixtures';
-import { createFundedTask, expectLedgerMatchesChain, tokenBalance, waitForTasks } from './support';
+import { createFundedTask, expectLedgerMatchesChain, mintedEvents, tokenBalance, waitForTasks } from './support';
 
 // In-process worker against real Postgres and anvil: three tasks of three users complete, the
 // users (not the agents) receive quantity × mintAmount, and the ledger equals the Minted events.
+// MINT_INTERVAL_MS=0, so these batches run pipelined (worker/mint-pipeline.ts).
 
 let stack: TestStack;
 let worker: import('@/worker/loop').MintWorker | undefined;
@@ -46,4 +51,23 @@ describe('mint worker', () => {
     const { rows } = await expectLedgerMatchesChain(token, tasks.map((t) => t.id));
     expect(rows.filter((r) => r.status === 'confirmed')).toHaveLength(12 + 7 + 16);
   }, 90_000);
+
+  it('a cancel stops a pipelined run after the batches already sent; they settle; the rest of the USDC stays', async () => {
+    const token = stack.deployment.tokens[0]!.address;
+    const quantity = 300;
+    const task = await createFundedTask(stack, { userIndex: 4, quantity });
+    const deadline = Date.now() + 30_000;
+    while (((await getTaskById({ id: task.id }))?.mintsCompleted ?? 0) < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await getSql()`update ai_agent_tasks set cancel_requested = true where id = ${task.id} and status = 'processing'`;
+    const [done] = await waitForTasks([task.id], ['completed', 'failed', 'cancelled'], 30_000);
+    expect(done!.status).toBe('cancelled');
+    expect(done!.mintsCompleted).toBeGreaterThan(0);
+    expect(done!.mintsCompleted).toBeLessThan(quantity);
+    const open = await getSql()`select 1 from ai_agent_mint_records where task_id = ${task.id} and status <> 'confirmed'`;
+    expect(open).toHaveLength(0);
+    const minted = (await mintedEvents(token)).filter((e) => e.args.payer!.toLowerCase() === task.agentAddress);
+    expect(minted).toHaveLength(done!.mintsCompleted);
+    const usdc = await getPublicClient().readContract({ address: stack.deployment.usdc, abi: erc20Abi, functionName: 'balanceOf', args: [task.agentAddress as Address] });
+    expect(usdc).toBe(BigInt(task.pricePerMint) * BigInt(quantity - done!.mintsCompleted));
+  }, 60_000);
 });
