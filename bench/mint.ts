@@ -7,7 +7,7 @@
 import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts';
 import { type Address } from 'viem';
 import { getSql } from '@/db/client';
-import { transitionTask, wakeWorkers } from '@/db/tasks';
+import { getTaskById, transitionTask, wakeWorkers } from '@/db/tasks';
 import { createPendingTask } from '@/test/support/fixtures';
 import { getConfig } from '@/lib/config';
 import { startTestStack } from '@/test/support/stack';
@@ -39,7 +39,7 @@ const worker = new MintWorker();
 const waiters = new Map<string, () => void>();
 const ended = new Set<string>();
 worker.onTaskDone = (task, outcome) => {
-  if (outcome !== 'completed') console.error(`task ${task.id} ended ${outcome}`);
+  if (outcome !== 'completed') void getTaskById({ id: task.id }).then((t) => console.error(`task ${task.id} ended ${outcome}: ${t?.errorMessage ?? ''}`));
   ended.add(task.id);
   waiters.get(task.id)?.();
 };

@@ -13,7 +13,9 @@ import { sleep } from './sleep';
 // that mint's fate was already on chain when we read its receipt, so "no receipt, mintId
 // unused" is final (replaced or dropped) and the same mintId may be re-signed.
 
-export type PendingMint = { sequenceNumber: number; mintId: Hex; nonce: number; raw: Hex; hashes: Hex[]; sentBlock?: bigint };
+const REBROADCAST_AFTER_MS = 1_000;
+
+export type PendingMint = { sequenceNumber: number; mintId: Hex; nonce: number; raw: Hex; hashes: Hex[]; sentBlock?: bigint; droppedOnce?: boolean };
 
 export type MintOutcome =
   | { kind: 'receipt'; mint: PendingMint; receipt: TransactionReceipt }
@@ -46,6 +48,7 @@ export async function collectMints(ctx: CollectContext, mints: PendingMint[], { 
   const outcomes: MintOutcome[] = [];
   let pending = [...mints];
   const deadline = Date.now() + config.receiptTimeoutMs;
+  let lastSent = Date.now();
   let nonceSeen: number | undefined;
   let nonceMovedAt: bigint | undefined;
   const receiptsOf = (list: PendingMint[]) => Promise.all(list.map((m) => Promise.all(m.hashes.map((hash) => receiptOrNull(client, hash)))));
@@ -72,16 +75,28 @@ export async function collectMints(ctx: CollectContext, mints: PendingMint[], { 
     for (const [i, mint] of passed.entries()) {
       const receipt = again[i]!.find((r) => r !== null);
       if (receipt) outcomes.push({ kind: 'receipt', mint, receipt });
-      else outcomes.push({ kind: (await isMintIdUsed(ctx, mint.mintId)) ? 'used' : 'dropped', mint });
+      else if (await isMintIdUsed(ctx, mint.mintId)) outcomes.push({ kind: 'used', mint });
+      // "Dropped" sends the mintId to be signed again, so it must hold on a second look, one
+      // poll later: a node can answer for a block whose receipts it has not finished storing.
+      else if (mint.droppedOnce) outcomes.push({ kind: 'dropped', mint });
+      else (mint.droppedOnce = true), unresolved.push(mint);
     }
     pending = unresolved;
     if (pending.length === 0) break;
+    // Sent again (identical bytes; "already known" is fine) on the reconciler's first look, and
+    // whenever they have waited a second more without a receipt: a node that lost or never
+    // took a transaction gets it back, and one that holds it does nothing.
     if (round === 0 && rebroadcast) await broadcastRaw(client, pending.map((m) => m.raw));
+    else if (Date.now() - lastSent > REBROADCAST_AFTER_MS) {
+      await broadcastRaw(client, pending.map((m) => m.raw)).catch((error) => ctx.reporter.error(ctx.task, error, 'rebroadcast not accepted'));
+      lastSent = Date.now();
+    }
     // Stuck means STUCK_AFTER_BLOCKS blocks without the account's nonce moving. Blocks alone
     // are not enough: a node that mines one transaction per block (anvil) works through a
     // batch over as many blocks, and the tail of a healthy batch would look stuck.
     if (nonceSeen === undefined || latestNonce > nonceSeen) [nonceSeen, nonceMovedAt] = [latestNonce, block];
     for (const mint of pending) {
+      if (mint.droppedOnce) continue; // its nonce is used; nothing to replace
       mint.sentBlock ??= block;
       const waitingSince = mint.sentBlock > nonceMovedAt! ? mint.sentBlock : nonceMovedAt!;
       if (block - waitingSince >= BigInt(config.stuckAfterBlocks)) await replaceStuck(ctx, mint, block);
