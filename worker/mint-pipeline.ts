@@ -41,7 +41,7 @@ export async function runMintPipeline(rt: TaskRuntime, first: BatchPlan, start: 
   const settled = ({ settlement, progress }: SettledBatch) => {
     if (settlement.reverts.length) return stop(new MintRevertError(settlement.reverts[0]!.reason, settlement.reverts[0]!.message));
     if (settlement.failed.length || !progress || progress.status !== 'processing' || progress.cancelRequested) {
-      clean = settlement.failed.length === 0;
+      if (settlement.failed.length) clean = false;
       stop();
     }
   };
