@@ -11,7 +11,7 @@ import { getConfig } from '@/lib/config';
 import { getOrCreateAgentWallet, unlockAgentAccount } from '@/lib/wallets/agent-wallets';
 import { createGuardedSigner } from '@/lib/wallets/tx-guard';
 import { anvilAccount } from '@/scripts/local/anvil';
-import { nativeAccount } from '@/worker/native-account';
+import { nativeAccount } from '@/worker/native-crypto';
 import { getWorkerClient } from '@/worker/rpc';
 import { createPendingTask } from '@/test/support/fixtures';
 

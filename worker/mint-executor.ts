@@ -12,7 +12,7 @@ import { getConfig } from '@/lib/config';
 import { ensureAgentGas } from '@/lib/wallets/gas-topup';
 import { LeaseKeeper } from './lease';
 import { ensureAllowance, runMintBatch, unlockSigner, type TaskRuntime } from './mint-batch';
-import { nativeAccount } from './native-account';
+import { nativeAccount } from './native-crypto';
 import { runMintPipeline } from './mint-pipeline';
 import { reconcileTask } from './reconciler';
 import type { Outcome, Reporter } from './reporter';

@@ -1,4 +1,4 @@
-import { encodeAbiParameters, keccak256, type Hex } from 'viem';
+import { keccak256, type Hex } from 'viem';
 
 /**
  * mintId = keccak256(abi.encode(bytes16 taskId, uint256 sequenceNumber)): the same mint of the
@@ -7,7 +7,7 @@ import { encodeAbiParameters, keccak256, type Hex } from 'viem';
 export function mintIdOf(taskId: string, sequenceNumber: number): Hex {
   const uuid = taskId.replace(/-/g, '');
   if (!/^[0-9a-fA-F]{32}$/.test(uuid)) throw new Error(`not a UUID: ${taskId}`);
-  return keccak256(
-    encodeAbiParameters([{ type: 'bytes16' }, { type: 'uint256' }], [`0x${uuid.toLowerCase()}`, BigInt(sequenceNumber)]),
-  );
+  if (!Number.isSafeInteger(sequenceNumber) || sequenceNumber < 0) throw new Error(`not a sequence number: ${sequenceNumber}`);
+  // abi.encode: bytes16 left-aligned in its 32-byte word, then the uint256 word.
+  return keccak256(`0x${uuid.toLowerCase()}${'0'.repeat(32)}${sequenceNumber.toString(16).padStart(64, '0')}`);
 }

@@ -49,6 +49,9 @@ describe('agent transaction guard', () => {
     allowed({ to: policy.task!.token, data: mint(policy.user) });
     refused({ to: policy.task!.token, data: mint(policy.agent) }, /must go to the user/);
     refused({ to: policy.task!.token, data: mint(stranger) }, /must go to the user/);
+    // Not the fixed-size shape (trailing bytes): checked by a full ABI decode instead, same rule.
+    allowed({ to: policy.task!.token, data: `${mint(policy.user)}00` });
+    refused({ to: policy.task!.token, data: `${mint(stranger)}00` }, /must go to the user/);
   });
   it('calls to any other contract, even a mint on another token, are refused', () => {
     refused({ to: otherToken, data: mint(policy.user) }, /not allowed/);

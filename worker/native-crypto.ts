@@ -7,6 +7,7 @@ import { privateKeyToAccount, publicKeyToAddress, type PrivateKeyAccount } from 
 // prebuilt binary, does the same RFC 6979 signature ~25× faster on these machines, which is
 // what lets a batch's signing hide behind the chain's own work (bench/mint.ts). Where the
 // addon cannot load (a platform without a prebuild), this is viem's account unchanged.
+// (The `keccak` addon was tried for hashing too: its stream-based API made it no faster.)
 // Only the worker uses this: the web app signs rarely and its bundler should not see an addon.
 
 type Secp256k1 = {

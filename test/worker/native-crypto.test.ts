@@ -1,9 +1,10 @@
-import { hashTypedData, type Hex } from 'viem';
+import { encodeAbiParameters, hashTypedData, keccak256, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { describe, expect, it } from 'vitest';
 import { MINT_TYPES, mintDigest } from '@/lib/chain/mint-signature';
 import { domainSeparator } from 'viem';
-import { nativeAccount, nativeSigning } from '@/worker/native-account';
+import { mintIdOf } from '@/lib/chain/mint-id';
+import { nativeAccount, nativeSigning } from '@/worker/native-crypto';
 
 // The worker's libsecp256k1 account must be indistinguishable from viem's: same address, and
 // byte-identical signatures (both are RFC 6979 deterministic, low-s).
@@ -11,6 +12,14 @@ import { nativeAccount, nativeSigning } from '@/worker/native-account';
 describe('native signing account', () => {
   it('loads the prebuilt libsecp256k1 addon on this platform', () => {
     expect(nativeSigning).toBe(true);
+  });
+
+  it('mintIds equal keccak256(abi.encode(bytes16 taskId, uint256 seq))', () => {
+    const taskId = '0e6f2b8c-4c1a-4f6e-9d3b-7a2c5e8f9b10';
+    for (const seq of [0, 1, 255, 256, 65_535, 2 ** 40]) {
+      const expected = keccak256(encodeAbiParameters([{ type: 'bytes16' }, { type: 'uint256' }], [`0x${taskId.replace(/-/g, '')}`, BigInt(seq)]));
+      expect(mintIdOf(taskId, seq)).toBe(expected);
+    }
   });
 
   it('signs exactly what viem signs: transactions, typed data, messages, raw hashes', async () => {
