@@ -11,7 +11,7 @@ import { getConfig } from '@/lib/config';
 import { getOrCreateAgentWallet, unlockAgentAccount } from '@/lib/wallets/agent-wallets';
 import { createGuardedSigner } from '@/lib/wallets/tx-guard';
 import { anvilAccount } from '@/scripts/local/anvil';
-import { nativeAccount } from '@/worker/native-crypto';
+import { keccak, nativeAccount, nativeBackend } from '@/worker/native-crypto';
 import { getWorkerClient } from '@/worker/rpc';
 import { createPendingTask } from '@/test/support/fixtures';
 
@@ -42,14 +42,14 @@ export async function prepareAgent(userAddress: Address, token: Address, quantit
   const nonce = await client().getTransactionCount({ address: agent, blockTag: 'pending' });
   const raw = await signer.signTransaction({ type: 'eip1559', chainId: getChain().id, to: getKnownContracts().usdc, data, nonce, gas: 80_000n, ...fees });
   await client().waitForTransactionReceipt({ hash: await client().sendRawTransaction({ serializedTransaction: raw }) });
-  const authorizer = await createMintAuthorizer(client(), { address: token, name: info.name, chainId: getChain().id }, nativeAccount);
+  const authorizer = await createMintAuthorizer(client(), { address: token, name: info.name, chainId: getChain().id }, nativeBackend);
   return { task, agent, signer, authorizer, user: userAddress, token };
 }
 
 type Prepared = Awaited<ReturnType<typeof prepareAgent>>;
 
 async function mintArgs(p: Prepared, seq: number) {
-  const mintId = mintIdOf(p.task.id, seq);
+  const mintId = mintIdOf(p.task.id, seq, keccak);
   const { v, r, s } = await p.authorizer.sign({ payer: p.agent, to: p.user, mintId });
   return [p.user, mintId, v, r, s] as const;
 }

@@ -11,7 +11,7 @@ import { getConfig } from '@/lib/config';
 import { unlockAgentAccount } from '@/lib/wallets/agent-wallets';
 import { createGuardedSigner } from '@/lib/wallets/tx-guard';
 import { crashPoint } from './crash-points';
-import { nativeAccount } from './native-crypto';
+import { keccak, nativeAccount } from './native-crypto';
 import { broadcastRaw, collectMints, type CollectContext, type PendingMint } from './mint-collector';
 import { settleOutcomes, type Settlement } from './reconciler';
 
@@ -72,7 +72,7 @@ export async function runMintBatch(rt: TaskRuntime, plan: BatchPlan): Promise<Se
 export async function signBatch(rt: TaskRuntime, plan: BatchPlan): Promise<SignedBatch> {
   const started = Date.now();
   const { client, task } = rt;
-  const first = await authorize(rt, mintIdOf(task.id, plan.sequences[0]!));
+  const first = await authorize(rt, mintIdOf(task.id, plan.sequences[0]!, keccak));
   const call = { account: task.agentAddress, address: task.tokenAddress, abi: paidMintTokenAbi, functionName: 'mint', args: first.args } as const;
   const simulating = rt.gasEstimated
     ? client.simulateContract(call).then(() => undefined)
@@ -84,7 +84,7 @@ export async function signBatch(rt: TaskRuntime, plan: BatchPlan): Promise<Signe
   simulating.catch(() => {}); // awaited below; this only keeps Node from calling it unhandled meanwhile
   // The other authorizations are signed (CPU) while the simulation is on the wire.
   const authorizations = [first];
-  for (const seq of plan.sequences.slice(1)) authorizations.push(await authorize(rt, mintIdOf(task.id, seq)));
+  for (const seq of plan.sequences.slice(1)) authorizations.push(await authorize(rt, mintIdOf(task.id, seq, keccak)));
   await simulating;
 
   const signer = unlockSigner(rt, plan.remainingCost);
@@ -102,7 +102,7 @@ export async function signBatch(rt: TaskRuntime, plan: BatchPlan): Promise<Signe
       ...plan.fees,
     };
     const raw = await signer.signTransaction(tx);
-    mints.push({ sequenceNumber: seq, mintId: authorizations[i]!.mintId, nonce, txHash: keccak256(raw), rawTransaction: raw, ...plan.fees });
+    mints.push({ sequenceNumber: seq, mintId: authorizations[i]!.mintId, nonce, txHash: keccak(raw), rawTransaction: raw, ...plan.fees });
   }
   return { plan, mints, started };
 }
@@ -162,7 +162,7 @@ async function presignNext(rt: TaskRuntime, sequences: number[]) {
   const to = Math.min(rt.task.quantity, from + sequences.length - 1);
   if (!rt.presigned || rt.presigned.size > 4 * sequences.length) rt.presigned = new Map();
   for (let seq = from; seq <= to; seq++) {
-    const mintId = mintIdOf(rt.task.id, seq);
+    const mintId = mintIdOf(rt.task.id, seq, keccak);
     if (!rt.presigned.has(mintId)) rt.presigned.set(mintId, await signAuthorization(rt, mintId));
   }
 }

@@ -12,7 +12,7 @@ import { getConfig } from '@/lib/config';
 import { ensureAgentGas } from '@/lib/wallets/gas-topup';
 import { LeaseKeeper } from './lease';
 import { ensureAllowance, runMintBatch, unlockSigner, type TaskRuntime } from './mint-batch';
-import { nativeAccount } from './native-crypto';
+import { nativeBackend } from './native-crypto';
 import { runMintPipeline } from './mint-pipeline';
 import { reconcileTask } from './reconciler';
 import type { Outcome, Reporter } from './reporter';
@@ -166,6 +166,6 @@ async function prepare(rt: TaskRuntime) {
   const wallet = await getWalletById({ id: (await getTaskById({ id: rt.task.id }))!.agentWalletId });
   if (!wallet) throw new Error(`agent wallet of task ${rt.task.id} not found`);
   const info = await readPaidMintToken(rt.task.tokenAddress);
-  rt.authorizer = await createMintAuthorizer(rt.client, { address: rt.task.tokenAddress, name: info.name, chainId: rt.chainId }, nativeAccount);
+  rt.authorizer = await createMintAuthorizer(rt.client, { address: rt.task.tokenAddress, name: info.name, chainId: rt.chainId }, nativeBackend);
   rt.wallet = wallet;
 }

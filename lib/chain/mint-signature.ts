@@ -18,11 +18,15 @@ const MINT_TYPEHASH = keccak256(toHex('Mint(address payer,address to,bytes32 min
  * The EIP-712 digest of `Mint(payer, to, mintId)`, what viem's `hashTypedData` computes, with
  * the domain separator hashed once per token instead of once per mint (the test checks both agree).
  */
-export function mintDigest(separator: Hex, { payer, to, mintId }: { payer: Address; to: Address; mintId: Hex }): Hex {
+export function mintDigest(separator: Hex, { payer, to, mintId }: { payer: Address; to: Address; mintId: Hex }, hash: (data: Hex) => Hex = keccak256): Hex {
   const word = (address: Address) => address.slice(2).toLowerCase().padStart(64, '0');
-  const struct = keccak256(`${MINT_TYPEHASH}${word(payer)}${word(to)}${mintId.slice(2)}`);
-  return keccak256(`0x1901${separator.slice(2)}${struct.slice(2)}`);
+  const struct = hash(`${MINT_TYPEHASH}${word(payer)}${word(to)}${mintId.slice(2)}`);
+  return hash(`0x1901${separator.slice(2)}${struct.slice(2)}`);
 }
+
+/** How the worker plugs in faster signing and hashing (worker/native-crypto.ts); viem's by default. */
+export type SigningBackend = { toAccount: (privateKey: Hex) => PrivateKeyAccount; keccak256: (data: Hex) => Hex };
+const viemBackend: SigningBackend = { toAccount: privateKeyToAccount, keccak256 };
 
 export type MintAuthorization = { v: number; r: Hex; s: Hex };
 
@@ -39,23 +43,22 @@ export type MintAuthorizer = {
 export async function createMintAuthorizer(
   client: PublicClient,
   token: { address: Address; name: string; chainId: number },
-  /** How a key becomes an account (the worker passes its native-signing one). */
-  toAccount: (privateKey: Hex) => PrivateKeyAccount = privateKeyToAccount,
+  backend: SigningBackend = viemBackend,
 ): Promise<MintAuthorizer> {
   const signer = await client.readContract({ address: token.address, abi: paidMintTokenAbi, functionName: 'mintSigner' });
-  const account = getMintSignerAccounts(toAccount).find((a) => isAddressEqual(a.address, signer));
+  const account = getMintSignerAccounts(backend.toAccount).find((a) => isAddressEqual(a.address, signer));
   if (!account) {
     throw new MintRevertError('bad_signature', `AgentMint holds no key for this token's mint signer ${signer}.`);
   }
-  return authorizerFor(account, token);
+  return authorizerFor(account, token, backend.keccak256);
 }
 
-export function authorizerFor(account: PrivateKeyAccount, token: { address: Address; name: string; chainId: number }): MintAuthorizer {
+export function authorizerFor(account: PrivateKeyAccount, token: { address: Address; name: string; chainId: number }, hash: (data: Hex) => Hex = keccak256): MintAuthorizer {
   const separator = domainSeparator({ domain: { name: token.name, version: '1', chainId: token.chainId, verifyingContract: token.address } });
   return {
     signer: account.address,
     async sign({ payer, to, mintId }) {
-      const signature = await account.sign({ hash: mintDigest(separator, { payer, to, mintId }) });
+      const signature = await account.sign({ hash: mintDigest(separator, { payer, to, mintId }, hash) });
       const { r, s, v, yParity } = parseSignature(signature);
       return { r, s, v: Number(v ?? 27n + BigInt(yParity ?? 0)) };
     },

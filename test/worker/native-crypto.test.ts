@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { MINT_TYPES, mintDigest } from '@/lib/chain/mint-signature';
 import { domainSeparator } from 'viem';
 import { mintIdOf } from '@/lib/chain/mint-id';
-import { nativeAccount, nativeSigning } from '@/worker/native-crypto';
+import { keccak, nativeAccount, nativeSigning } from '@/worker/native-crypto';
 
 // The worker's libsecp256k1 account must be indistinguishable from viem's: same address, and
 // byte-identical signatures (both are RFC 6979 deterministic, low-s).
@@ -14,11 +14,16 @@ describe('native signing account', () => {
     expect(nativeSigning).toBe(true);
   });
 
-  it('mintIds equal keccak256(abi.encode(bytes16 taskId, uint256 seq))', () => {
+  it('hashes exactly as viem does, and mintIds equal keccak256(abi.encode(bytes16 taskId, uint256 seq))', () => {
+    for (const size of [0, 1, 31, 32, 64, 135, 136, 137, 300, 1000]) {
+      const data = `0x${Array.from({ length: size }, (_, i) => ((i * 37 + size) % 256).toString(16).padStart(2, '0')).join('')}` as Hex;
+      expect(keccak(data)).toBe(keccak256(data));
+    }
     const taskId = '0e6f2b8c-4c1a-4f6e-9d3b-7a2c5e8f9b10';
     for (const seq of [0, 1, 255, 256, 65_535, 2 ** 40]) {
       const expected = keccak256(encodeAbiParameters([{ type: 'bytes16' }, { type: 'uint256' }], [`0x${taskId.replace(/-/g, '')}`, BigInt(seq)]));
       expect(mintIdOf(taskId, seq)).toBe(expected);
+      expect(mintIdOf(taskId, seq, keccak)).toBe(expected);
     }
   });
 
