@@ -20,13 +20,31 @@ import { broadcastBatch, settleBatch, signBatch, writeBatch, type BatchPlan, typ
 /** Fee quotes are reused for this long: maxFee = 2 × base fee covers several full blocks of rises. */
 const FEE_REFRESH_MS = 1_000;
 
-type Budget = { quote: FeeQuote; quotedAt: number; gasLeft: bigint };
+type Budget = {
+  quote: FeeQuote;
+  quotedAt: number;
+  /** The agent's ETH as last read (plus any top-up), minus the most every batch sent since may cost. */
+  gasLeft: bigint;
+  /** What batches sent so far may cost at most, in all (so a refill knows what was sent while it ran). */
+  spent: bigint;
+  refill?: Promise<void>;
+  refillFailure?: unknown;
+};
+
+async function refill(rt: TaskRuntime, budget: Budget, neededWei: bigint, unsettledCost: () => bigint) {
+  const spentBefore = budget.spent;
+  // The balance is read at the latest block; what the unsettled batches may still spend is set aside.
+  const read = (await rt.client.getBalance({ address: rt.task.agentAddress })) - unsettledCost();
+  const balance = read > 0n ? read : 0n;
+  const topUp = await ensureAgentGas({ taskId: rt.task.id, agent: rt.task.agentAddress, balance, neededWei });
+  if (topUp) rt.reporter.gasToppedUp(rt.task, topUp.amountWei, topUp.txHash);
+  budget.gasLeft = balance + (topUp?.amountWei ?? 0n) - (budget.spent - spentBefore);
+}
 
 export async function runMintPipeline(rt: TaskRuntime, first: BatchPlan, start: { quote: FeeQuote; balance: bigint; depth: number }): Promise<void> {
   const { depth } = start;
-  // The agent's ETH as last read, minus the most every batch sent since may cost. Re-read (and
-  // topped up) only when that runs short, not per batch.
-  const budget: Budget = { quote: start.quote, quotedAt: Date.now(), gasLeft: start.balance };
+  // The agent's ETH is re-read (and topped up) only when the budget runs low, not per batch.
+  const budget: Budget = { quote: start.quote, quotedAt: Date.now(), gasLeft: start.balance, spent: 0n };
   let failure: unknown;
   let stopped = false;
   const stop = (error?: unknown) => {
@@ -69,6 +87,7 @@ export async function runMintPipeline(rt: TaskRuntime, first: BatchPlan, start: 
     const maxCost = rt.gasPerMint * plan.fees.maxFeePerGas * BigInt(plan.sequences.length);
     unsettled.set(tracked, maxCost);
     budget.gasLeft -= maxCost;
+    budget.spent += maxCost;
 
     // What the next batch needs (fees, gas) is read, when it is needed at all, while this one is on the wire.
     const next = nextPlan(rt, plan, budget, () => [...unsettled.values()].reduce((a, b) => a + b, 0n));
@@ -80,7 +99,7 @@ export async function runMintPipeline(rt: TaskRuntime, first: BatchPlan, start: 
       stop(error);
     }
   }
-  await Promise.allSettled([...unsettled.keys()]);
+  await Promise.allSettled([...unsettled.keys(), budget.refill]);
   // The next turn may skip reading the ledger only if nothing this pipeline wrote is still open.
   if (!clean || failure !== undefined) rt.settled = undefined;
   if (failure !== undefined) throw failure;
@@ -103,12 +122,17 @@ async function nextPlan(rt: TaskRuntime, previous: BatchPlan, budget: Budget, un
   const sequences = Array.from({ length: size }, (_, i) => from + i);
   const fees = { maxFeePerGas: quote.maxFeePerGas, maxPriorityFeePerGas: quote.maxPriorityFeePerGas };
   const needed = rt.gasPerMint * fees.maxFeePerGas * BigInt(size + 1);
-  if (budget.gasLeft < needed) {
-    // The balance is read at the latest block; what the unsettled batches may still spend is set aside.
-    const balance = (await rt.client.getBalance({ address: rt.task.agentAddress })) - unsettledCost();
-    const topUp = await ensureAgentGas({ taskId: rt.task.id, agent: rt.task.agentAddress, balance: balance > 0n ? balance : 0n, neededWei: needed });
-    if (topUp) rt.reporter.gasToppedUp(rt.task, topUp.amountWei, topUp.txHash);
-    budget.gasLeft = balance + (topUp?.amountWei ?? 0n);
+  // Gas is refilled ahead: below a full pipeline's worth a top-up starts in the background, and
+  // a batch waits for it only if the agent cannot pay for that batch now. A top-up waits for
+  // its receipt (tens of ms on anvil), which in line would stall every batch behind it.
+  const window = rt.gasPerMint * fees.maxFeePerGas * BigInt(config.pipelineDepth * size + 1);
+  if (budget.gasLeft < window) {
+    budget.refill ??= refill(rt, budget, window, unsettledCost)
+      .catch((error: unknown) => void (budget.refillFailure = error))
+      .finally(() => (budget.refill = undefined));
   }
+  if (budget.gasLeft < needed) await budget.refill;
+  // A failed top-up (the node, or the task's gas cap) ends the pipeline like any error.
+  if (budget.refillFailure !== undefined) throw budget.refillFailure;
   return { sequences, fees, nonce: previous.nonce + previous.sequences.length, remainingCost: rt.pricePerMint * BigInt(rt.task.quantity - rt.task.mintsCompleted) };
 }
