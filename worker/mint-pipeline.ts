@@ -125,7 +125,9 @@ async function nextPlan(rt: TaskRuntime, previous: BatchPlan, budget: Budget, un
   // Gas is refilled ahead: below a full pipeline's worth a top-up starts in the background, and
   // a batch waits for it only if the agent cannot pay for that batch now. A top-up waits for
   // its receipt (tens of ms on anvil), which in line would stall every batch behind it.
-  const window = rt.gasPerMint * fees.maxFeePerGas * BigInt(config.pipelineDepth * size + 1);
+  // (A full pipeline, or what is left of the task if that is less: a small task needs no refill.)
+  const ahead = Math.min(config.pipelineDepth * size, rt.task.quantity - from + 1);
+  const window = rt.gasPerMint * fees.maxFeePerGas * BigInt(ahead + 1);
   if (budget.gasLeft < window) {
     budget.refill ??= refill(rt, budget, window, unsettledCost)
       .catch((error: unknown) => void (budget.refillFailure = error))

@@ -43,20 +43,22 @@ export async function ensureAgentGas({
       `The task used up its gas budget (${formatEther(capWei)} ETH, AGENT_MAX_TOPUP_PER_TASK_ETH) and the agent wallet has ${formatEther(balance)} ETH left.`,
     );
   }
-  const run = queue.then(async () => {
-    let txHash: Hex;
+  // Only the sends queue up: the node's pending nonce already counts a top-up that was sent
+  // and not yet mined, so the next one may go out before that receipt; the receipts are
+  // awaited side by side (20 tasks starting at once no longer wait for 20 receipts in a row).
+  const sent = queue.then(async () => {
     try {
-      txHash = await getOperatorWalletClient().sendTransaction({ to: agent, value: amountWei });
+      return await getOperatorWalletClient().sendTransaction({ to: agent, value: amountWei });
     } catch (error) {
       // Refused before broadcast (nonce race, node down): give the budget back. A timeout may
       // have been sent, so it stays counted.
       if (classifyChainError(error).reason !== 'timeout') await reserveGasTopUp({ id: taskId, amountWei: -amountWei, capWei });
       throw error;
     }
-    const receipt = await waitForReceipt(client, txHash, config.receiptTimeoutMs);
-    if (receipt.status !== 'success') throw new Error(`gas top-up ${txHash} reverted`);
-    return { amountWei, txHash };
   });
-  queue = run.catch(() => undefined);
-  return run;
+  queue = sent.catch(() => undefined);
+  const txHash = await sent;
+  const receipt = await waitForReceipt(client, txHash, config.receiptTimeoutMs);
+  if (receipt.status !== 'success') throw new Error(`gas top-up ${txHash} reverted`);
+  return { amountWei, txHash };
 }
