@@ -14,6 +14,7 @@ import { sleep } from './sleep';
 // unused" is final (replaced or dropped) and the same mintId may be re-signed.
 
 const REBROADCAST_AFTER_MS = 1_000;
+const STILL_CHAIN_MS = 3_000;
 
 export type PendingMint = { sequenceNumber: number; mintId: Hex; nonce: number; raw: Hex; hashes: Hex[]; sentBlock?: bigint; droppedOnce?: boolean };
 
@@ -49,6 +50,8 @@ export async function collectMints(ctx: CollectContext, mints: PendingMint[], { 
   let pending = [...mints];
   const deadline = Date.now() + config.receiptTimeoutMs;
   let lastSent = Date.now();
+  let lastBlock: bigint | undefined;
+  let lastBlockAt = Date.now();
   let nonceSeen: number | undefined;
   let nonceMovedAt: bigint | undefined;
   const receiptsOf = (list: PendingMint[]) => Promise.all(list.map((m) => Promise.all(m.hashes.map((hash) => receiptOrNull(client, hash)))));
@@ -94,12 +97,17 @@ export async function collectMints(ctx: CollectContext, mints: PendingMint[], { 
     // Stuck means STUCK_AFTER_BLOCKS blocks without the account's nonce moving. Blocks alone
     // are not enough: a node that mines one transaction per block (anvil) works through a
     // batch over as many blocks, and the tail of a healthy batch would look stuck.
+    // A chain that mines only when a transaction arrives (anvil's automine) can also leave one
+    // pending with no block coming at all; after STILL_CHAIN_MS without a block, each waiting
+    // mint is replaced once (a new arrival, so such a node mines). A live chain never gets here.
     if (nonceSeen === undefined || latestNonce > nonceSeen) [nonceSeen, nonceMovedAt] = [latestNonce, block];
+    if (lastBlock === undefined || block > lastBlock) [lastBlock, lastBlockAt] = [block, Date.now()];
+    const still = Date.now() - lastBlockAt > STILL_CHAIN_MS;
     for (const mint of pending) {
       if (mint.droppedOnce) continue; // its nonce is used; nothing to replace
       mint.sentBlock ??= block;
       const waitingSince = mint.sentBlock > nonceMovedAt! ? mint.sentBlock : nonceMovedAt!;
-      if (block - waitingSince >= BigInt(config.stuckAfterBlocks)) await replaceStuck(ctx, mint, block);
+      if (block - waitingSince >= BigInt(config.stuckAfterBlocks) || (still && mint.hashes.length === 1)) await replaceStuck(ctx, mint, block);
     }
     if (Date.now() > deadline) {
       throw new TransientChainError('timeout', `${pending.length} mint(s) not mined within RECEIPT_TIMEOUT_MS (${config.receiptTimeoutMs} ms)`);
