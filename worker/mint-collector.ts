@@ -91,7 +91,7 @@ export async function collectMints(ctx: CollectContext, mints: PendingMint[], { 
     // took a transaction gets it back, and one that holds it does nothing.
     if (round === 0 && rebroadcast) await broadcastRaw(client, pending.map((m) => m.raw));
     else if (Date.now() - lastSent > REBROADCAST_AFTER_MS) {
-      await broadcastRaw(client, pending.map((m) => m.raw)).catch((error) => ctx.reporter.error(ctx.task, error, 'rebroadcast not accepted'));
+      await broadcastRaw(client, pending.filter((m) => !m.droppedOnce).map((m) => m.raw)).catch((error) => ctx.reporter.error(ctx.task, error, 'rebroadcast not accepted'));
       lastSent = Date.now();
     }
     // Stuck means STUCK_AFTER_BLOCKS blocks without the account's nonce moving. Blocks alone

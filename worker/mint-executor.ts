@@ -127,7 +127,7 @@ async function turn(rt: TaskRuntime, config: ReturnType<typeof getConfig>['worke
   // No pacing asked for: batches overlap (mint-pipeline.ts). Otherwise one batch per turn, and
   // the turn loop waits MINT_INTERVAL_MS before the next.
   if (config.mintIntervalMs === 0 && config.pipelineDepth > 1) {
-    await runMintPipeline(rt, plan, { quote, balance: balance + (topUp?.amountWei ?? 0n), depth: config.pipelineDepth });
+    await runMintPipeline(rt, plan, { quote, balance: balance + (topUp?.amountWei ?? 0n) });
     return undefined;
   }
   const settlement = await runMintBatch(rt, plan);

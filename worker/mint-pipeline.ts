@@ -41,8 +41,8 @@ async function refill(rt: TaskRuntime, budget: Budget, neededWei: bigint, unsett
   budget.gasLeft = balance + (topUp?.amountWei ?? 0n) - (budget.spent - spentBefore);
 }
 
-export async function runMintPipeline(rt: TaskRuntime, first: BatchPlan, start: { quote: FeeQuote; balance: bigint; depth: number }): Promise<void> {
-  const { depth } = start;
+export async function runMintPipeline(rt: TaskRuntime, first: BatchPlan, start: { quote: FeeQuote; balance: bigint }): Promise<void> {
+  const depth = getConfig().worker.pipelineDepth;
   // The agent's ETH is re-read (and topped up) only when the budget runs low, not per batch.
   const budget: Budget = { quote: start.quote, quotedAt: Date.now(), gasLeft: start.balance, spent: 0n };
   let failure: unknown;
