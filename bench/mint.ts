@@ -18,7 +18,7 @@ const N = 200;
 /** `--quick`: only the 200-mint comparison (for iterating on the executor). */
 const quick = process.argv.includes('--quick');
 const stack = await startTestStack({
-  env: { MINT_INTERVAL_MS: '0', MINT_BATCH_SIZE: '10', WORKER_CONCURRENCY: '20', CHECK_INTERVAL_MS: '600000', LOG_LEVEL: 'silent', LOG_FORMAT: 'json', NODE_ENV: 'production' },
+  env: { MINT_INTERVAL_MS: '0', MINT_BATCH_SIZE: '10', MINT_PIPELINE_DEPTH: '4', WORKER_CONCURRENCY: '20', CHECK_INTERVAL_MS: '600000', LOG_LEVEL: 'silent', LOG_FORMAT: 'json', NODE_ENV: 'production' },
 });
 const { MintWorker } = await import('@/worker/loop');
 const token = stack.deployment.tokens[0]!.address;

@@ -124,8 +124,8 @@ async function turn(rt: TaskRuntime, config: ReturnType<typeof getConfig>['worke
   if (topUp) rt.reporter.gasToppedUp(ref, topUp.amountWei, topUp.txHash);
   const approved = await ensureAllowance(rt, { need: remainingCost, allowance, fees, nonce });
   const plan = { sequences, fees, remainingCost, nonce: approved ? nonce + 1 : nonce };
-  // No pacing asked for: batches overlap (mint-pipeline.ts). Otherwise one batch per turn, and
-  // the turn loop waits MINT_INTERVAL_MS before the next.
+  // No pacing asked for and pipelining on: batches overlap (mint-pipeline.ts). Otherwise one
+  // batch per turn, and the turn loop waits MINT_INTERVAL_MS before the next.
   if (config.mintIntervalMs === 0 && config.pipelineDepth > 1) {
     await runMintPipeline(rt, plan, { quote, balance: balance + (topUp?.amountWei ?? 0n) });
     return undefined;

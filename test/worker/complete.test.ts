@@ -10,13 +10,13 @@ import { createFundedTask, expectLedgerMatchesChain, mintedEvents, tokenBalance,
 
 // In-process worker against real Postgres and anvil: three tasks of three users complete, the
 // users (not the agents) receive quantity × mintAmount, and the ledger equals the Minted events.
-// MINT_INTERVAL_MS=0, so these batches run pipelined (worker/mint-pipeline.ts).
+// MINT_INTERVAL_MS=0 with MINT_PIPELINE_DEPTH=4, so these batches run pipelined (worker/mint-pipeline.ts).
 
 let stack: TestStack;
 let worker: import('@/worker/loop').MintWorker | undefined;
 
 beforeAll(async () => {
-  stack = await startTestStack({ env: { MINT_BATCH_SIZE: '5', MINT_INTERVAL_MS: '0', LEASE_MS: '3000', CHECK_INTERVAL_MS: '300', WORKER_CONCURRENCY: '3' } });
+  stack = await startTestStack({ env: { MINT_BATCH_SIZE: '5', MINT_INTERVAL_MS: '0', MINT_PIPELINE_DEPTH: '4', RECEIPT_TIMEOUT_MS: '5000', LEASE_MS: '3000', CHECK_INTERVAL_MS: '300', WORKER_CONCURRENCY: '3' } });
 }, 90_000);
 
 afterAll(async () => {

@@ -139,7 +139,8 @@ describe('worker crashes', () => {
     const tasks = [];
     for (const [i, quantity] of quantities.entries()) tasks.push(await createFundedTask(stack, { userIndex: i + 4, quantity, token }));
     const before = await Promise.all([4, 5].map((i) => tokenBalance(token, user(i).address)));
-    const pipelined = { MINT_PIPELINE_DEPTH: '4' };
+    // A mint left unmined (a rare anvil stall under load) is retried after 5 s, not the default 60.
+    const pipelined = { MINT_PIPELINE_DEPTH: '4', RECEIPT_TIMEOUT_MS: '5000' };
 
     // Broadcasting the 3rd batch while the first two may still be unsettled and the 4th is
     // being written; then writing the 5th while earlier ones are on chain, unsettled.
