@@ -7,8 +7,9 @@ import { broadcastBatch, settleBatch, signBatch, writeBatch, type BatchPlan, typ
 // With MINT_INTERVAL_MS=0 there is no pause between batches to wait out, so their stages
 // overlap: while batch k is on the chain, batch k+1 is signed and written to the ledger, and
 // it is broadcast as soon as batch k's broadcast has returned. Every batch keeps the rules of a
-// single one (ledger before broadcast, consecutive nonces, one settle transaction per batch,
-// settled in order), and at most MINT_PIPELINE_DEPTH batches are unsettled at any time.
+// single one (ledger before broadcast, consecutive nonces, one settle transaction per batch);
+// batches are written, broadcast and settled in order; at most MINT_PIPELINE_DEPTH batches are
+// unsettled at any time.
 //
 // On a node that mines whatever is pending (anvil, a sequencer) the overlap lets the chain
 // pack many mints per block instead of a few: bench/mint.ts measures the difference.
@@ -51,6 +52,7 @@ export async function runMintPipeline(rt: TaskRuntime, first: BatchPlan, start: 
     stopped = true;
     if (error !== undefined) failure ??= error;
   };
+  let lastWritten: Promise<unknown> = Promise.resolve();
   let lastSent: Promise<unknown> = Promise.resolve();
   let lastSettled: Promise<unknown> = Promise.resolve();
   const unsettled = new Map<Promise<void>, bigint>(); // settle → the most its batch can cost in gas
@@ -74,10 +76,14 @@ export async function runMintPipeline(rt: TaskRuntime, first: BatchPlan, start: 
       break;
     }
     if (stopped) break; // an earlier batch failed meanwhile: this one was never written
-    const written = writeBatch(rt, batch);
+    // Ledger writes go in order, each after the one before has committed: two in flight at once
+    // could commit out of order, and a crash between them would leave a later batch in the
+    // ledger (and maybe in the node's pool) above an earlier one that never was, a nonce gap
+    // no reconciliation can close. (The pipelined crash test found it.)
+    const written = lastWritten.then(() => writeBatch(rt, batch));
     const sent = Promise.all([written, lastSent]).then(() => broadcastBatch(rt, batch));
     const done = Promise.all([sent, lastSettled]).then(() => settleBatch(rt, batch));
-    [lastSent, lastSettled] = [sent, done];
+    [lastWritten, lastSent, lastSettled] = [written, sent, done];
     const tracked: Promise<void> = done
       .then(settled, (error) => {
         clean = false;
