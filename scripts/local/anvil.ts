@@ -41,6 +41,10 @@ export async function startAnvil(options: AnvilOptions): Promise<Anvil> {
     args.push('--state', options.stateFile, '--state-interval', '2');
   }
   if (options.blockTime) args.push('--block-time', String(options.blockTime));
+  // Without a log file nobody reads anvil's log (a line per request, a block per transaction):
+  // printing it cost anvil CPU and this process a pipe read per line, on a machine the node
+  // shares with Postgres and the worker.
+  if (!options.logFile) args.push('--silent');
   const child = spawn(anvilBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   if (options.logFile) {
     const log = createWriteStream(options.logFile, { flags: 'a' });
