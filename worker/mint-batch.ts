@@ -5,7 +5,7 @@ import type { AgentWallet } from '@/db/schema';
 import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
 import type { Fees } from '@/lib/chain/fees';
 import { mintIdOf } from '@/lib/chain/mint-id';
-import type { MintAuthorizer } from '@/lib/chain/mint-signature';
+import { encodeMintCall, type MintAuthorizer } from '@/lib/chain/mint-signature';
 import { waitForReceipt } from '@/lib/chain/receipts';
 import { getConfig } from '@/lib/config';
 import { unlockAgentAccount } from '@/lib/wallets/agent-wallets';
@@ -18,6 +18,7 @@ import { settleOutcomes, type Settlement } from './reconciler';
 export type TaskRuntime = CollectContext & {
   task: CollectContext['task'] & { userAddress: Address; quantity: number };
   workerId: string;
+  walletId: string;
   wallet: AgentWallet;
   usdc: Address;
   chainId: number;
@@ -26,6 +27,8 @@ export type TaskRuntime = CollectContext & {
   /** Gas limit per mint from the task run's estimate; a first guess before it. */
   gasPerMint: bigint;
   gasEstimated?: boolean;
+  /** When the last batch's first mint was simulated successfully (ms). */
+  simulatedAt?: number;
   /** Progress returned by the last batch's settle when it left nothing open. */
   settled?: TaskProgress;
   /** Mint authorizations signed ahead (they depend only on payer, user and mintId). */
@@ -63,24 +66,36 @@ export async function runMintBatch(rt: TaskRuntime, plan: BatchPlan): Promise<Se
   return settlement;
 }
 
+/** Batches signed within this long of the last simulation skip their own (see signBatch). */
+const SIMULATION_VALID_MS = 1_000;
+
 /**
  * Signs a batch. The first mint is simulated before anything is written or sent, so a paused
  * or sold-out token costs one RPC call, not a batch of reverted transactions: the first time
  * in a task run with estimateGas (which sets the gas limit), after that with a single eth_call,
  * which costs the node one execution instead of estimateGas's binary search.
+ * Paced batches (MINT_INTERVAL_MS > 0) are each simulated. Unpaced ones follow each other
+ * within milliseconds and share one simulation per second: a token paused or sold out within
+ * that second costs those batches their gas, and the first revert ends the run as a failed
+ * simulation would (the run after it simulates again).
  */
 export async function signBatch(rt: TaskRuntime, plan: BatchPlan): Promise<SignedBatch> {
   const started = Date.now();
   const { client, task } = rt;
   const first = await authorize(rt, mintIdOf(task.id, plan.sequences[0]!, keccak));
   const call = { account: task.agentAddress, address: task.tokenAddress, abi: paidMintTokenAbi, functionName: 'mint', args: first.args } as const;
-  const simulating = rt.gasEstimated
-    ? client.simulateContract(call).then(() => undefined)
-    : client.estimateContractGas(call).then((estimate) => {
-        // +25%: later mints cost the same or less than the first (no zero→non-zero balance write).
-        rt.gasPerMint = (estimate * 125n) / 100n;
-        rt.gasEstimated = true;
-      });
+  const unpaced = getConfig().worker.mintIntervalMs === 0;
+  const recent = unpaced && rt.simulatedAt !== undefined && started - rt.simulatedAt < SIMULATION_VALID_MS;
+  const simulating = recent
+    ? Promise.resolve()
+    : rt.gasEstimated
+      ? client.simulateContract(call).then(() => void (rt.simulatedAt = started))
+      : client.estimateContractGas(call).then((estimate) => {
+          // +25%: later mints cost the same or less than the first (no zero→non-zero balance write).
+          rt.gasPerMint = (estimate * 125n) / 100n;
+          rt.gasEstimated = true;
+          rt.simulatedAt = started;
+        });
   simulating.catch(() => {}); // awaited below; this only keeps Node from calling it unhandled meanwhile
   // The other authorizations are signed (CPU) while the simulation is on the wire.
   const authorizations = [first];
@@ -95,7 +110,7 @@ export async function signBatch(rt: TaskRuntime, plan: BatchPlan): Promise<Signe
       type: 'eip1559',
       chainId: rt.chainId,
       to: task.tokenAddress,
-      data: encodeFunctionData({ abi: paidMintTokenAbi, functionName: 'mint', args: authorizations[i]!.args }),
+      data: authorizations[i]!.data,
       nonce,
       gas: rt.gasPerMint,
       value: 0n,
@@ -131,6 +146,7 @@ export async function settleBatch(rt: TaskRuntime, { mints, started }: SignedBat
   const pending: PendingMint[] = mints.map((m) => ({ sequenceNumber: m.sequenceNumber, mintId: m.mintId as Hex, nonce: m.nonce, raw: m.rawTransaction as Hex, hashes: [m.txHash as Hex] }));
   const [outcomes] = await Promise.all([collectMints(rt, pending), markMintsSent({ taskId: rt.task.id, txHashes: mints.map((m) => m.txHash) })]);
   const settlement = await settleOutcomes(rt, outcomes);
+  if (settlement.reverts.length || settlement.failed.length) rt.simulatedAt = undefined; // the next batch simulates again
   const progress = await recordMintProgress({ taskId: rt.task.id, confirmed: settlement.confirmed, failed: settlement.failed });
   if (progress) rt.task.mintsCompleted = progress.mintsCompleted;
   rt.settled = progress && settlement.confirmed.length === mints.length ? progress : undefined;
@@ -141,8 +157,9 @@ export async function settleBatch(rt: TaskRuntime, { mints, started }: SignedBat
 }
 
 async function signAuthorization(rt: TaskRuntime, mintId: Hex) {
-  const { v, r, s } = await rt.authorizer.sign({ payer: rt.task.agentAddress, to: rt.task.userAddress, mintId });
-  return { mintId, args: [rt.task.userAddress, mintId, v, r, s] as const };
+  const signature = await rt.authorizer.sign({ payer: rt.task.agentAddress, to: rt.task.userAddress, mintId });
+  const { v, r, s } = signature;
+  return { mintId, args: [rt.task.userAddress, mintId, v, r, s] as const, data: encodeMintCall(rt.task.userAddress, mintId, signature) };
 }
 
 async function authorize(rt: TaskRuntime, mintId: Hex): Promise<Authorization> {

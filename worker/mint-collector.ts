@@ -1,10 +1,11 @@
-import { keccak256, parseTransaction, type TransactionSerializableEIP1559, type Address, type Hex, type PublicClient, type TransactionReceipt } from 'viem';
+import { hexToBigInt, keccak256, parseTransaction, type TransactionSerializableEIP1559, type Address, type Hex, type PublicClient, type TransactionReceipt } from 'viem';
 import { replaceMintTransaction } from '@/db/mint-records';
 import { bumpFees, gweiToWei } from '@/lib/chain/fees';
 import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
 import { classifyChainError, TransientChainError } from '@/lib/chain/revert-reasons';
 import { getConfig } from '@/lib/config';
 import type { Reporter, TaskRef } from './reporter';
+import { rawRequest } from './rpc';
 import { sleep } from './sleep';
 
 // Waits for a set of sent (or maybe-sent) mints to settle, the way a transaction engine does.
@@ -18,8 +19,11 @@ const STILL_CHAIN_MS = 3_000;
 
 export type PendingMint = { sequenceNumber: number; mintId: Hex; nonce: number; raw: Hex; hashes: Hex[]; sentBlock?: bigint; droppedOnce?: boolean };
 
+/** What settling a mint reads from its receipt. */
+export type MintReceipt = Pick<TransactionReceipt, 'status' | 'blockNumber' | 'gasUsed' | 'effectiveGasPrice' | 'transactionHash'>;
+
 export type MintOutcome =
-  | { kind: 'receipt'; mint: PendingMint; receipt: TransactionReceipt }
+  | { kind: 'receipt'; mint: PendingMint; receipt: MintReceipt }
   | { kind: 'used'; mint: PendingMint }
   | { kind: 'dropped'; mint: PendingMint };
 
@@ -34,7 +38,7 @@ export type CollectContext = {
 
 /** Sends raw transactions in one batched request; "already known" and "nonce too low" mean maybe-sent. */
 export async function broadcastRaw(client: PublicClient, raws: Hex[]) {
-  const results = await Promise.allSettled(raws.map((serializedTransaction) => client.sendRawTransaction({ serializedTransaction })));
+  const results = await Promise.allSettled(raws.map((raw) => rawRequest(client, 'eth_sendRawTransaction', [raw])));
   for (const result of results) {
     if (result.status === 'fulfilled') continue;
     const kind = classifyChainError(result.reason);
@@ -120,13 +124,23 @@ export async function collectMints(ctx: CollectContext, mints: PendingMint[], { 
   return outcomes;
 }
 
-async function receiptOrNull(client: PublicClient, hash: Hex): Promise<TransactionReceipt | null> {
-  try {
-    return await client.getTransactionReceipt({ hash });
-  } catch (error) {
-    if ((error as Error).name === 'TransactionReceiptNotFoundError') return null;
-    throw error;
-  }
+type RpcReceipt = { status: Hex; blockNumber: Hex; gasUsed: Hex; effectiveGasPrice: Hex; transactionHash: Hex } | null;
+
+/**
+ * The receipt's five fields settling needs, or null while there is none. A plain request: the
+ * getTransactionReceipt action formats every field and log of every receipt, and a batch polls
+ * its receipts at least once each.
+ */
+async function receiptOrNull(client: PublicClient, hash: Hex): Promise<MintReceipt | null> {
+  const raw = await rawRequest<RpcReceipt>(client, 'eth_getTransactionReceipt', [hash]);
+  if (!raw?.blockNumber) return null;
+  return {
+    status: raw.status === '0x1' ? 'success' : 'reverted',
+    blockNumber: hexToBigInt(raw.blockNumber),
+    gasUsed: hexToBigInt(raw.gasUsed),
+    effectiveGasPrice: hexToBigInt(raw.effectiveGasPrice ?? '0x0'), // absent on some older nodes
+    transactionHash: raw.transactionHash,
+  };
 }
 
 export function isMintIdUsed(ctx: Pick<CollectContext, 'client' | 'task'>, mintId: Hex) {

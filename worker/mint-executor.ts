@@ -1,18 +1,18 @@
 import { erc20Abi, type Address } from 'viem';
 import { LeaseLostError, listNextSequencesByTask, listOpenMintRecordsByTask } from '@/db/mint-records';
 import { getTaskProgress, recordTaskAttemptFailure, releaseTaskLease } from '@/db/task-queue';
-import { getTaskById, transitionTask, type TaskWithAgent } from '@/db/tasks';
+import { transitionTask, type TaskWithAgent } from '@/db/tasks';
 import { getWalletById } from '@/db/wallets';
 import { getKnownContracts } from '@/lib/chain/clients';
 import { batchSizeFor, gweiToWei, quoteFees } from '@/lib/chain/fees';
 import { createMintAuthorizer } from '@/lib/chain/mint-signature';
 import { classifyChainError, MintRevertError } from '@/lib/chain/revert-reasons';
-import { readPaidMintToken } from '@/lib/chain/tokens';
 import { getConfig } from '@/lib/config';
 import { ensureAgentGas } from '@/lib/wallets/gas-topup';
 import { LeaseKeeper } from './lease';
 import { ensureAllowance, runMintBatch, unlockSigner, type TaskRuntime } from './mint-batch';
 import { nativeBackend } from './native-crypto';
+import { operatorSend } from './operator';
 import { runMintPipeline } from './mint-pipeline';
 import { reconcileTask } from './reconciler';
 import type { Outcome, Reporter } from './reporter';
@@ -120,7 +120,14 @@ async function turn(rt: TaskRuntime, config: ReturnType<typeof getConfig>['worke
   const remainingCost = rt.pricePerMint * BigInt(remaining);
   const fees = { maxFeePerGas: quote.maxFeePerGas, maxPriorityFeePerGas: quote.maxPriorityFeePerGas };
 
-  const topUp = await ensureAgentGas({ taskId: task.id, agent: ref.agentAddress, balance, neededWei: rt.gasPerMint * quote.maxFeePerGas * BigInt(sequences.length + 1) });
+  const topUp = await ensureAgentGas({
+    taskId: task.id,
+    agent: ref.agentAddress,
+    balance,
+    neededWei: rt.gasPerMint * quote.maxFeePerGas * BigInt(sequences.length + 1),
+    client,
+    send: operatorSend(client, fees, rt.chainId),
+  });
   if (topUp) rt.reporter.gasToppedUp(ref, topUp.amountWei, topUp.txHash);
   const approved = await ensureAllowance(rt, { need: remainingCost, allowance, fees, nonce });
   const plan = { sequences, fees, remainingCost, nonce: approved ? nonce + 1 : nonce };
@@ -149,6 +156,7 @@ function runtimeOf(task: TaskWithAgent, options: ExecuteOptions): TaskRuntime {
       quantity: task.quantity,
       mintsCompleted: task.mintsCompleted,
     },
+    walletId: task.agentWalletId,
     wallet: undefined as never,
     usdc: getKnownContracts().usdc,
     chainId: task.chainId,
@@ -160,12 +168,13 @@ function runtimeOf(task: TaskWithAgent, options: ExecuteOptions): TaskRuntime {
   return rt;
 }
 
-/** Loads what signing needs once per task run (retried like any chain read when it fails). */
+/** Loads what signing needs once per task run (retried like any chain read when it fails): one query, one batched RPC request. */
 async function prepare(rt: TaskRuntime) {
   if (rt.wallet && rt.authorizer) return;
-  const wallet = await getWalletById({ id: (await getTaskById({ id: rt.task.id }))!.agentWalletId });
+  const [wallet, authorizer] = await Promise.all([
+    getWalletById({ id: rt.walletId }),
+    createMintAuthorizer(rt.client, { address: rt.task.tokenAddress, chainId: rt.chainId }, nativeBackend),
+  ]);
   if (!wallet) throw new Error(`agent wallet of task ${rt.task.id} not found`);
-  const info = await readPaidMintToken(rt.task.tokenAddress);
-  rt.authorizer = await createMintAuthorizer(rt.client, { address: rt.task.tokenAddress, name: info.name, chainId: rt.chainId }, nativeBackend);
-  rt.wallet = wallet;
+  [rt.wallet, rt.authorizer] = [wallet, authorizer];
 }

@@ -2,6 +2,7 @@ import { batchSizeFor, gweiToWei, quoteFees, type FeeQuote } from '@/lib/chain/f
 import { MintRevertError } from '@/lib/chain/revert-reasons';
 import { getConfig } from '@/lib/config';
 import { ensureAgentGas } from '@/lib/wallets/gas-topup';
+import { operatorSend } from './operator';
 import { broadcastBatch, settleBatch, signBatch, writeBatch, type BatchPlan, type SettledBatch, type TaskRuntime } from './mint-batch';
 
 // With MINT_INTERVAL_MS=0 there is no pause between batches to wait out, so their stages
@@ -37,13 +38,16 @@ async function refill(rt: TaskRuntime, budget: Budget, neededWei: bigint, unsett
   // The balance is read at the latest block; what the unsettled batches may still spend is set aside.
   const read = (await rt.client.getBalance({ address: rt.task.agentAddress })) - unsettledCost();
   const balance = read > 0n ? read : 0n;
-  const topUp = await ensureAgentGas({ taskId: rt.task.id, agent: rt.task.agentAddress, balance, neededWei });
+  const { maxFeePerGas, maxPriorityFeePerGas } = budget.quote;
+  const send = operatorSend(rt.client, { maxFeePerGas, maxPriorityFeePerGas }, rt.chainId);
+  const topUp = await ensureAgentGas({ taskId: rt.task.id, agent: rt.task.agentAddress, balance, neededWei, client: rt.client, send });
   if (topUp) rt.reporter.gasToppedUp(rt.task, topUp.amountWei, topUp.txHash);
   budget.gasLeft = balance + (topUp?.amountWei ?? 0n) - (budget.spent - spentBefore);
 }
 
 export async function runMintPipeline(rt: TaskRuntime, first: BatchPlan, start: { quote: FeeQuote; balance: bigint }): Promise<void> {
   const depth = getConfig().worker.pipelineDepth;
+  rt.simulatedAt = undefined; // every run starts with a simulated batch (a retry after a revert, too)
   // The agent's ETH is re-read (and topped up) only when the budget runs low, not per batch.
   const budget: Budget = { quote: start.quote, quotedAt: Date.now(), gasLeft: start.balance, spent: 0n };
   let failure: unknown;

@@ -1,4 +1,4 @@
-import { formatEther, parseEther, type Address, type Hex } from 'viem';
+import { formatEther, parseEther, type Address, type Hex, type PublicClient } from 'viem';
 import { reserveGasTopUp } from '@/db/task-queue';
 import { getConfig } from '../config';
 import { getOperatorWalletClient, getPublicClient } from '../chain/clients';
@@ -11,6 +11,11 @@ import { classifyChainError, MintRevertError } from '../chain/revert-reasons';
 
 export type TopUp = { amountWei: bigint; txHash: Hex };
 
+/** Sends `value` wei from the operator to `to` and returns the transaction hash. */
+export type OperatorSend = (to: Address, value: bigint) => Promise<Hex>;
+
+const viemSend: OperatorSend = (to, value) => getOperatorWalletClient().sendTransaction({ to, value });
+
 // One operator account signs for every task of this process; sending its top-ups one at a
 // time keeps them from racing each other for the same operator nonce.
 let queue: Promise<unknown> = Promise.resolve();
@@ -20,15 +25,20 @@ export async function ensureAgentGas({
   agent,
   neededWei,
   balance: known,
+  client = getPublicClient(),
+  send = viemSend,
 }: {
   taskId: string;
   agent: Address;
   neededWei: bigint;
   /** The agent's balance if the caller already read it (saves a round trip per batch). */
   balance?: bigint;
+  /** Where the balance and the receipt are read; the app's public client by default. */
+  client?: PublicClient;
+  /** How the operator's transfer is sent; viem's wallet client by default (the worker has a leaner one). */
+  send?: OperatorSend;
 }): Promise<TopUp | undefined> {
   const config = getConfig().worker;
-  const client = getPublicClient();
   const minimum = parseEther(config.agentMinEth);
   const want = neededWei > minimum ? neededWei : minimum;
   const balance = known ?? (await client.getBalance({ address: agent }));
@@ -48,7 +58,7 @@ export async function ensureAgentGas({
   // awaited side by side (20 tasks starting at once no longer wait for 20 receipts in a row).
   const sent = queue.then(async () => {
     try {
-      return await getOperatorWalletClient().sendTransaction({ to: agent, value: amountWei });
+      return await send(agent, amountWei);
     } catch (error) {
       // Refused before broadcast (nonce race, node down): give the budget back. A timeout may
       // have been sent, so it stays counted.

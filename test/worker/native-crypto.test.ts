@@ -1,7 +1,8 @@
-import { encodeAbiParameters, hashTypedData, keccak256, type Hex } from 'viem';
+import { encodeAbiParameters, encodeFunctionData, hashTypedData, keccak256, parseSignature, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { describe, expect, it } from 'vitest';
-import { MINT_TYPES, mintDigest } from '@/lib/chain/mint-signature';
+import { authorizerFor, encodeMintCall, MINT_TYPES, mintDigest } from '@/lib/chain/mint-signature';
+import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
 import { domainSeparator } from 'viem';
 import { mintIdOf } from '@/lib/chain/mint-id';
 import { keccak, nativeAccount, nativeSigning } from '@/worker/native-crypto';
@@ -44,12 +45,49 @@ describe('native signing account', () => {
     }
   });
 
+  it('serializes EIP-1559 transactions byte for byte as viem does (its own RLP path), and leaves the rest to viem', async () => {
+    const key = generatePrivateKey();
+    const [ours, viems] = [nativeAccount(key), privateKeyToAccount(key)];
+    const datas: (Hex | undefined)[] = [undefined, '0x', '0x00', '0x05', '0x7f', '0x80', '0xff', `0x${'cd'.repeat(55)}`, `0x${'cd'.repeat(56)}`, `0x${'0e'.repeat(255)}`, `0x${'ef'.repeat(256)}`, `0x${'12'.repeat(70_000)}`];
+    const numbers = [0n, 1n, 127n, 128n, 255n, 256n, 2n ** 64n - 1n, 2n ** 255n];
+    let i = 0;
+    for (const data of datas) {
+      for (const n of numbers) {
+        i++;
+        const tx = { type: 'eip1559', chainId: [1, 8453, 31337, 84532][i % 4]!, to: (i % 2 ? viems.address : viems.address.toLowerCase()) as Hex, data, nonce: Number(n % 2n ** 40n), gas: n, value: n / 3n, maxFeePerGas: n, maxPriorityFeePerGas: n / 2n } as const;
+        expect(await ours.signTransaction(tx)).toBe(await viems.signTransaction(tx));
+      }
+    }
+    // Shapes the fast path does not take still sign as viem does (through viem).
+    const accessList = [{ address: viems.address, storageKeys: [key] }];
+    const withList = { type: 'eip1559', chainId: 1, to: viems.address, nonce: 1, gas: 1n, maxFeePerGas: 2n, maxPriorityFeePerGas: 1n, accessList } as const;
+    expect(await ours.signTransaction(withList)).toBe(await viems.signTransaction(withList));
+    const creation = { type: 'eip1559', chainId: 1, data: '0x6000', nonce: 1, gas: 1n, maxFeePerGas: 2n, maxPriorityFeePerGas: 1n } as const;
+    expect(await ours.signTransaction(creation)).toBe(await viems.signTransaction(creation));
+  });
+
   it('hashes a mint authorization exactly as hashTypedData does', () => {
     const [a, b] = [privateKeyToAccount(generatePrivateKey()).address, privateKeyToAccount(generatePrivateKey()).address];
     const domain = { name: 'Agent Mint Token', version: '1', chainId: 31337, verifyingContract: a } as const;
     for (const mintId of [generatePrivateKey(), `0x${'00'.repeat(32)}` as Hex, `0x${'ff'.repeat(32)}` as Hex]) {
       const message = { payer: a, to: b, mintId };
       expect(mintDigest(domainSeparator({ domain }), message)).toBe(hashTypedData({ domain, types: MINT_TYPES, primaryType: 'Mint', message }));
+    }
+  });
+
+  it('builds mint authorizations and mint call data exactly as viem does', async () => {
+    for (let i = 0; i < 10; i++) {
+      const key = generatePrivateKey();
+      const [payer, user] = [privateKeyToAccount(generatePrivateKey()).address, privateKeyToAccount(generatePrivateKey()).address];
+      const token = { address: payer, name: 'Agent Mint Token', chainId: 31337 };
+      const mintId = keccak256(key);
+      for (const account of [nativeAccount(key), privateKeyToAccount(key)]) {
+        const auth = await authorizerFor(account, token, keccak).sign({ payer, to: user, mintId });
+        const typed = await privateKeyToAccount(key).signTypedData({ domain: { name: token.name, version: '1', chainId: token.chainId, verifyingContract: token.address }, types: MINT_TYPES, primaryType: 'Mint', message: { payer, to: user, mintId } });
+        const { r, s, v } = parseSignature(typed);
+        expect(auth).toEqual({ r, s, v: Number(v) });
+        expect(encodeMintCall(user, mintId, auth)).toBe(encodeFunctionData({ abi: paidMintTokenAbi, functionName: 'mint', args: [user, mintId, auth.v, auth.r, auth.s] }));
+      }
     }
   });
 });

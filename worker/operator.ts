@@ -1,0 +1,27 @@
+import type { PrivateKeyAccount } from 'viem/accounts';
+import type { PublicClient } from 'viem';
+import { getKeys } from '@/lib/chain/clients';
+import type { Fees } from '@/lib/chain/fees';
+import type { OperatorSend } from '@/lib/wallets/gas-topup';
+import { keccak, nativeAccount } from './native-crypto';
+import { rawRequest } from './rpc';
+
+let operator: PrivateKeyAccount | undefined;
+
+/**
+ * The operator's gas top-up as the worker sends it: a plain transfer built here (gas 21000: an
+ * agent wallet is an EOA we generated, never a contract) with the fees the worker just quoted,
+ * signed with libsecp256k1 and sent through the worker's client. viem's wallet client asks the
+ * node for the chain id, fees and a gas estimate first, each over fetch: at the start of every
+ * task that was ~10 ms before the first mint could be signed.
+ */
+export function operatorSend(client: PublicClient, fees: Fees, chainId: number): OperatorSend {
+  operator ??= nativeAccount(getKeys().operatorPrivateKey as `0x${string}`);
+  const account = operator;
+  return async (to, value) => {
+    const nonce = await client.getTransactionCount({ address: account.address, blockTag: 'pending' });
+    const raw = await account.signTransaction({ type: 'eip1559', chainId, to, value, gas: 21_000n, nonce, ...fees });
+    await rawRequest(client, 'eth_sendRawTransaction', [raw]);
+    return keccak(raw);
+  };
+}
