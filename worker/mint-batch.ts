@@ -177,8 +177,13 @@ async function authorize(rt: TaskRuntime, mintId: Hex): Promise<Authorization> {
 async function presignNext(rt: TaskRuntime, sequences: number[]) {
   const from = Math.max(...sequences) + 1;
   const to = Math.min(rt.task.quantity, from + sequences.length - 1);
+  await presign(rt, Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i));
+}
+
+/** Signs these mints' authorizations ahead, for signBatch to pick up (the executor does this while a top-up or approval is mined). */
+export async function presign(rt: TaskRuntime, sequences: number[]) {
   if (!rt.presigned || rt.presigned.size > 4 * sequences.length) rt.presigned = new Map();
-  for (let seq = from; seq <= to; seq++) {
+  for (const seq of sequences) {
     const mintId = mintIdOf(rt.task.id, seq, keccak);
     if (!rt.presigned.has(mintId)) rt.presigned.set(mintId, await signAuthorization(rt, mintId));
   }

@@ -10,7 +10,7 @@ import { classifyChainError, MintRevertError } from '@/lib/chain/revert-reasons'
 import { getConfig } from '@/lib/config';
 import { ensureAgentGas } from '@/lib/wallets/gas-topup';
 import { LeaseKeeper } from './lease';
-import { ensureAllowance, runMintBatch, unlockSigner, type TaskRuntime } from './mint-batch';
+import { ensureAllowance, presign, runMintBatch, unlockSigner, type TaskRuntime } from './mint-batch';
 import { nativeBackend } from './native-crypto';
 import { operatorSend } from './operator';
 import { runMintPipeline } from './mint-pipeline';
@@ -120,20 +120,31 @@ async function turn(rt: TaskRuntime, config: ReturnType<typeof getConfig>['worke
   const remainingCost = rt.pricePerMint * BigInt(remaining);
   const fees = { maxFeePerGas: quote.maxFeePerGas, maxPriorityFeePerGas: quote.maxPriorityFeePerGas };
 
-  const topUp = await ensureAgentGas({
+  // Gas for this batch; when batches will be pipelined, for the next one too: the pipeline then
+  // refills ahead in the background while the first is on the chain, instead of the second
+  // waiting for a top-up's receipt.
+  const pipelined = config.mintIntervalMs === 0 && config.pipelineDepth > 1;
+  const gasFor = pipelined ? Math.min(2 * sequences.length, remaining) : sequences.length;
+  const toppingUp = ensureAgentGas({
     taskId: task.id,
     agent: ref.agentAddress,
     balance,
-    neededWei: rt.gasPerMint * quote.maxFeePerGas * BigInt(sequences.length + 1),
+    neededWei: rt.gasPerMint * quote.maxFeePerGas * BigInt(gasFor + 1),
     client,
     send: operatorSend(client, fees, rt.chainId),
   });
+  toppingUp.catch(() => {}); // awaited below
+  // The first batch's authorizations are signed while a top-up or an approval is being mined.
+  const presigning = presign(rt, sequences);
+  presigning.catch(() => {}); // awaited below
+  const topUp = await toppingUp;
   if (topUp) rt.reporter.gasToppedUp(ref, topUp.amountWei, topUp.txHash);
   const approved = await ensureAllowance(rt, { need: remainingCost, allowance, fees, nonce });
+  await presigning;
   const plan = { sequences, fees, remainingCost, nonce: approved ? nonce + 1 : nonce };
   // No pacing asked for and pipelining on: batches overlap (mint-pipeline.ts). Otherwise one
   // batch per turn, and the turn loop waits MINT_INTERVAL_MS before the next.
-  if (config.mintIntervalMs === 0 && config.pipelineDepth > 1) {
+  if (pipelined) {
     await runMintPipeline(rt, plan, { quote, balance: balance + (topUp?.amountWei ?? 0n) });
     return undefined;
   }
