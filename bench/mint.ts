@@ -28,7 +28,7 @@ const newUser = () => privateKeyToAccount(generatePrivateKey()).address;
 const rpc = (method: string, params: unknown[]) =>
   fetch(stack.env.RPC_URL!, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-const line = (label: string, value: string) => console.log(`  ${label.padEnd(46)} ${value}`);
+const line = (label: string, value: string) => console.log(`  ${label.padEnd(50)} ${value}`);
 
 async function fundedTask(userAddress: Address, quantity: number) {
   const task = await createPendingTask({ userAddress, token, quantity });
@@ -108,7 +108,7 @@ try {
   // alike. Best, not median: this machine's later rounds of the seed loop run slower, which
   // would flatter the executor.
   const ROUNDS = 3;
-  const runs = { executor: [] as number[], executor50: [] as number[], sequential: [] as number[], seed: [] as number[], raw: [] as number[], rawSign: [] as number[] };
+  const runs = { executor: [] as number[], executor50: [] as number[], executor200: [] as number[], sequential: [] as number[], seed: [] as number[], raw: [] as number[], rawSign: [] as number[] };
   const withConfig = async <T>(patch: Partial<ReturnType<typeof getConfig>['worker']>, f: () => Promise<T>) => {
     // The config object is per process, and the bench owns this one.
     const saved = { ...getConfig().worker };
@@ -126,21 +126,22 @@ try {
     runs.raw.push(raw.ms);
     runs.rawSign.push(raw.signMs);
     runs.executor50.push(await withConfig({ batchSize: 50 }, () => runExecutor([N])));
+    runs.executor200.push(await withConfig({ batchSize: N }, () => runExecutor([N])));
     runs.sequential.push(await withConfig({ pipelineDepth: 1 }, () => runExecutor([N])));
   }
   const best = (xs: number[]) => Math.min(...xs);
-  const [executor, executor50, sequential, seedMs] = [best(runs.executor), best(runs.executor50), best(runs.sequential), best(runs.seed)];
+  const [executor, executor50, executor200, sequential, seedMs] = [best(runs.executor), best(runs.executor50), best(runs.executor200), best(runs.sequential), best(runs.seed)];
   const raw = { ms: best(runs.raw), signMs: best(runs.rawSign) };
   const rate = (ms: number) => `${s(ms)}  (${((N * 1000) / ms).toFixed(0)} mints/s)`;
-  line(`executor, one ${N}-mint task (incl. top-up + approve)`, rate(executor));
-  line(`executor, same with MINT_BATCH_SIZE=50`, rate(executor50));
-  line(`executor, one batch at a time (PIPELINE_DEPTH=1)`, rate(sequential));
+  const versus = (ms: number) => `${(seedMs / ms).toFixed(1)}× (a), ${((raw.ms / ms) * 100).toFixed(0)}% of (b), ${(((raw.ms + raw.signMs) / ms) * 100).toFixed(0)}% of (b')`;
+  line(`executor, one ${N}-mint task (incl. top-up + approve)`, `${rate(executor)}  ${versus(executor)}`);
+  line(`  same, MINT_BATCH_SIZE=50`, `${rate(executor50)}  ${versus(executor50)}`);
+  line(`  same, MINT_BATCH_SIZE=${N} (the task in one batch)`, `${rate(executor200)}  ${versus(executor200)}`);
+  line(`  same, one batch at a time (PIPELINE_DEPTH=1)`, `${rate(sequential)}  ${versus(sequential)}`);
   line(`(a) seed loop: send, wait receipt, next`, rate(seedMs));
   line(`(b) raw limit: ${N} pre-signed, sent at once`, rate(raw.ms));
   line(`(b') raw limit incl. signing them (2 sigs/mint)`, `${rate(raw.ms + raw.signMs)}  [signing alone ${s(raw.signMs)}]`);
-  line(`executor vs (a)`, `${(seedMs / executor).toFixed(1)}× faster (batch 50: ${(seedMs / executor50).toFixed(1)}×; target ≥ 10×)`);
-  line(`executor vs (b)`, `${((raw.ms / executor) * 100).toFixed(0)}% of the raw limit (batch 50: ${((raw.ms / executor50) * 100).toFixed(0)}%; target ≥ 60%)`);
-  line(`executor vs (b')`, `${(((raw.ms + raw.signMs) / executor) * 100).toFixed(0)}% (batch 50: ${(((raw.ms + raw.signMs) / executor50) * 100).toFixed(0)}%)`);
+  line(`targets`, `≥ 10× (a) and ≥ 60% of (b)`);
   // Why the executor cannot go much faster on this machine: the three processes share its cores.
   const median = (k: 'worker' | 'anvil' | 'postgres') => cpuRuns.map((r) => r[k]).sort((a, b) => a - b)[Math.floor(cpuRuns.length / 2)]!;
   line(`CPU per executor run (median; ${os.cpus().length} cores)`, `worker ${median('worker').toFixed(0)} ms, anvil ${median('anvil').toFixed(0)} ms, Postgres ${median('postgres').toFixed(0)} ms`);
