@@ -34,7 +34,7 @@ const envSchema = z.object({
    * a time) by default: pipelining is opt-in until a rare stall seen on anvil under load is
    * understood (README, Decisions).
    */
-  MINT_PIPELINE_DEPTH: int(1, 1),
+  MINT_PIPELINE_DEPTH: int(4, 1),
   CHECK_INTERVAL_MS: int(10000, 100),
   WORKER_CONCURRENCY: int(4, 1),
   MAX_RETRIES: int(5),
