@@ -16,8 +16,10 @@ import { sleep } from './sleep';
 
 const REBROADCAST_AFTER_MS = 1_000;
 const STILL_CHAIN_MS = 3_000;
+const QUEUED_REPLACE_MS = 500;
+const STUCK_MIN_MS = 1_000;
 
-export type PendingMint = { sequenceNumber: number; mintId: Hex; nonce: number; raw: Hex; hashes: Hex[]; sentBlock?: bigint; droppedOnce?: boolean };
+export type PendingMint = { sequenceNumber: number; mintId: Hex; nonce: number; raw: Hex; hashes: Hex[]; sentBlock?: bigint; sentAt?: number; droppedOnce?: boolean; queuedSince?: number };
 
 /** What settling a mint reads from its receipt. */
 export type MintReceipt = Pick<TransactionReceipt, 'status' | 'blockNumber' | 'gasUsed' | 'effectiveGasPrice' | 'transactionHash'>;
@@ -58,6 +60,7 @@ export async function collectMints(ctx: CollectContext, mints: PendingMint[], { 
   let lastBlockAt = Date.now();
   let nonceSeen: number | undefined;
   let nonceMovedAt: bigint | undefined;
+  let nonceMovedAtMs = Date.now();
   const receiptsOf = (list: PendingMint[]) => Promise.all(list.map((m) => Promise.all(m.hashes.map((hash) => receiptOrNull(client, hash)))));
   for (let round = 0; pending.length > 0; round++) {
     // Receipts first: in the usual case they are all there and the round costs one request.
@@ -75,7 +78,10 @@ export async function collectMints(ctx: CollectContext, mints: PendingMint[], { 
     // 'latest' from the state of a block it is still storing, whose receipts are not yet
     // readable, and a mint mined there looked dropped (and was re-signed, and reverted).
     const block = await client.getBlockNumber({ cacheTime: 0 });
-    const latestNonce = await client.getTransactionCount({ address: task.agentAddress, blockNumber: block });
+    const [latestNonce, pendingNonce] = await Promise.all([
+      client.getTransactionCount({ address: task.agentAddress, blockNumber: block }),
+      client.getTransactionCount({ address: task.agentAddress, blockTag: 'pending' }),
+    ]);
     const passed = missing.filter((m) => latestNonce > m.nonce);
     const again = await receiptsOf(passed);
     const unresolved = missing.filter((m) => latestNonce <= m.nonce);
@@ -104,14 +110,27 @@ export async function collectMints(ctx: CollectContext, mints: PendingMint[], { 
     // A chain that mines only when a transaction arrives (anvil's automine) can also leave one
     // pending with no block coming at all; after STILL_CHAIN_MS without a block, each waiting
     // mint is replaced once (a new arrival, so such a node mines). A live chain never gets here.
-    if (nonceSeen === undefined || latestNonce > nonceSeen) [nonceSeen, nonceMovedAt] = [latestNonce, block];
+    if (nonceSeen === undefined || latestNonce > nonceSeen) [nonceSeen, nonceMovedAt, nonceMovedAtMs] = [latestNonce, block, Date.now()];
     if (lastBlock === undefined || block > lastBlock) [lastBlock, lastBlockAt] = [block, Date.now()];
+    // And a node can hold the very next mint without counting it pending: anvil's pool leaves a
+    // ready transaction "queued" now and then when several senders send at once (foundry issue
+    // 10122), until something new arrives from that sender. Seen so for QUEUED_REPLACE_MS, it is
+    // replaced once, instead of after STUCK_AFTER_BLOCKS other blocks or STILL_CHAIN_MS.
     const still = Date.now() - lastBlockAt > STILL_CHAIN_MS;
     for (const mint of pending) {
       if (mint.droppedOnce) continue; // its nonce is used; nothing to replace
       mint.sentBlock ??= block;
+      mint.sentAt ??= Date.now();
       const waitingSince = mint.sentBlock > nonceMovedAt! ? mint.sentBlock : nonceMovedAt!;
-      if (block - waitingSince >= BigInt(config.stuckAfterBlocks) || (still && mint.hashes.length === 1)) await replaceStuck(ctx, mint, block);
+      // Blocks and time both: where blocks come on arrival (anvil), many tasks' own sends and
+      // replacements make blocks by the dozen per second, and blocks alone once set off a storm
+      // of replacements (1,070 for 400 mints of 20 tasks), each one more block for the others.
+      const waitedMs = Date.now() - Math.max(mint.sentAt, nonceMovedAtMs);
+      const stuck = block - waitingSince >= BigInt(config.stuckAfterBlocks) && waitedMs >= STUCK_MIN_MS;
+      const queuedHead = mint.nonce === latestNonce && pendingNonce <= latestNonce;
+      mint.queuedSince = queuedHead ? (mint.queuedSince ?? Date.now()) : undefined;
+      const queued = queuedHead && Date.now() - mint.queuedSince! >= QUEUED_REPLACE_MS;
+      if (stuck || ((still || queued) && mint.hashes.length === 1)) await replaceStuck(ctx, mint, block);
     }
     if (Date.now() > deadline) {
       throw new TransientChainError('timeout', `${pending.length} mint(s) not mined within RECEIPT_TIMEOUT_MS (${config.receiptTimeoutMs} ms)`);
@@ -164,6 +183,7 @@ async function replaceStuck(ctx: CollectContext, mint: PendingMint, block: bigin
   mint.raw = raw;
   mint.hashes.push(hash);
   mint.sentBlock = block;
+  mint.sentAt = Date.now();
   await broadcastRaw(ctx.client, [raw]).catch((error) => ctx.reporter.error(ctx.task, error, `replacement of mint ${mint.sequenceNumber} not accepted`));
   ctx.reporter.replaced(ctx.task, { sequenceNumber: mint.sequenceNumber, txHash: hash, maxFeePerGas: fees.maxFeePerGas });
 }

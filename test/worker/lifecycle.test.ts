@@ -110,7 +110,8 @@ describe('worker lifecycle', () => {
     };
     const task = await createFundedTask(stack, { userIndex: 6, quantity: 5 });
     // From here blocks only come from this miner. It drops the first mint transactions it sees
-    // from this agent (a node that lost them), then keeps mining, so they look stuck.
+    // from this agent, and again whenever they are sent again (a node that will not mine them),
+    // and keeps mining, so they are stuck until replaced.
     await rpc('evm_setAutomine', [false]);
     const dropped = new Set<string>();
     let originalFee = 0n;
@@ -120,7 +121,8 @@ describe('worker lifecycle', () => {
         const pool = (await rpc('txpool_content')) as { pending: Record<string, Record<string, { hash: string; to: string; maxFeePerGas: string }>> };
         const mine = Object.entries(pool.pending ?? {}).find(([from]) => from.toLowerCase() === task.agentAddress)?.[1] ?? {};
         const mints = Object.values(mine).filter((tx) => tx.to?.toLowerCase() === token.toLowerCase());
-        if (dropped.size === 0 && mints.length === 5) for (const tx of mints) dropped.add(tx.hash), (originalFee = BigInt(tx.maxFeePerGas)), await rpc('anvil_dropTransaction', [tx.hash]);
+        if (dropped.size === 0 && mints.length === 5) for (const tx of mints) dropped.add(tx.hash), (originalFee = BigInt(tx.maxFeePerGas));
+        for (const tx of mints) if (dropped.has(tx.hash)) await rpc('anvil_dropTransaction', [tx.hash]);
         await rpc('anvil_mine', ['0x1']);
         await new Promise((r) => setTimeout(r, 100));
       }
