@@ -6,7 +6,8 @@ import type { OperatorSend } from '@/lib/wallets/gas-topup';
 import { keccak, nativeAccount } from './native-crypto';
 import { rawRequest } from './rpc';
 
-let operator: PrivateKeyAccount | undefined;
+// Derived once per key (a key file reload that rotates the operator key gets a new account).
+let operator: { key: string; account: PrivateKeyAccount } | undefined;
 
 /**
  * The operator's gas top-up as the worker sends it: a plain transfer built here (gas 21000: an
@@ -16,8 +17,9 @@ let operator: PrivateKeyAccount | undefined;
  * task that was ~10 ms before the first mint could be signed.
  */
 export function operatorSend(client: PublicClient, fees: Fees, chainId: number): OperatorSend {
-  operator ??= nativeAccount(getKeys().operatorPrivateKey as `0x${string}`);
-  const account = operator;
+  const key = getKeys().operatorPrivateKey;
+  if (operator?.key !== key) operator = { key, account: nativeAccount(key as `0x${string}`) };
+  const { account } = operator;
   return async (to, value) => {
     const nonce = await client.getTransactionCount({ address: account.address, blockTag: 'pending' });
     const raw = await account.signTransaction({ type: 'eip1559', chainId, to, value, gas: 21_000n, nonce, ...fees });
