@@ -29,11 +29,7 @@ const envSchema = z.object({
 
   MINT_BATCH_SIZE: int(10, 1),
   MINT_INTERVAL_MS: int(5000),
-  /**
-   * With MINT_INTERVAL_MS=0: how many batches may be on the chain, unsettled, at once. 1 (one at
-   * a time) by default: pipelining is opt-in until a rare stall seen on anvil under load is
-   * understood (README, Decisions).
-   */
+  /** With MINT_INTERVAL_MS=0: how many batches may be on the chain, unsettled, at once (1 = one at a time). */
   MINT_PIPELINE_DEPTH: int(4, 1),
   CHECK_INTERVAL_MS: int(10000, 100),
   WORKER_CONCURRENCY: int(4, 1),
