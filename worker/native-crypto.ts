@@ -69,8 +69,7 @@ export function nativeAccount(privateKey: Hex): PrivateKeyAccount {
     },
     async signTransaction(transaction, { serializer = serializeTransaction } = {}) {
       if (serializer === serializeTransaction && isPlainEip1559(transaction)) {
-        const signature = signHash(keccak(serializeEip1559(transaction)));
-        return serializeEip1559(transaction, { yParity: signature.endsWith('1c') ? 1 : 0, r: signature.slice(2, 66), s: signature.slice(66, 130) });
+        return serializeEip1559(transaction, split(signHash(keccak(serializeEip1559(transaction)))));
       }
       // Blob transactions sign their payload without the sidecars, as in viem.
       const signable = transaction.type === 'eip4844' ? { ...transaction, sidecars: false } : transaction;
@@ -114,10 +113,10 @@ const prefix = (length: number, offset: number) => (length <= 55 ? byte(offset +
 /** RLP of one byte string given as hex without 0x. */
 const item = (hex: string) => (hex.length === 2 && hex < '80' ? hex : `${prefix(hex.length / 2, 0x80)}${hex}`);
 
-function serializeEip1559(tx: Eip1559, signature?: { yParity: number; r: string; s: string }): Hex {
+function serializeEip1559(tx: Eip1559, signature?: { yParity: number; r: Hex; s: Hex }): Hex {
   const fields = [uint(tx.chainId), uint(tx.nonce), uint(tx.maxPriorityFeePerGas), uint(tx.maxFeePerGas), uint(tx.gas), tx.to.slice(2).toLowerCase(), uint(tx.value), (tx.data ?? '0x').slice(2).toLowerCase()];
   let payload = fields.map(item).join('') + 'c0'; // the empty access list
-  if (signature) payload += item(uint(signature.yParity)) + item(signature.r.replace(/^(00)+/, '')) + item(signature.s.replace(/^(00)+/, ''));
+  if (signature) payload += item(uint(signature.yParity)) + item(signature.r.slice(2).replace(/^(00)+/, '')) + item(signature.s.slice(2).replace(/^(00)+/, ''));
   return `0x02${prefix(payload.length / 2, 0xc0)}${payload}`;
 }
 

@@ -13,7 +13,8 @@ export const MINT_TYPES = {
 } as const;
 
 const MINT_TYPEHASH = keccak256(toHex('Mint(address payer,address to,bytes32 mintId)'));
-const MINT_SELECTOR = toFunctionSelector(getAbiItem({ abi: paidMintTokenAbi, name: 'mint' }));
+/** `mint(address,bytes32,uint8,bytes32,bytes32)`'s selector. */
+export const MINT_SELECTOR = toFunctionSelector(getAbiItem({ abi: paidMintTokenAbi, name: 'mint' }));
 
 /** An address or a small number as one ABI word (hex, no 0x). */
 const word = (value: Address | number) => (typeof value === 'number' ? value.toString(16) : value.slice(2).toLowerCase()).padStart(64, '0');

@@ -1,6 +1,7 @@
-import { decodeFunctionData, erc20Abi, getAbiItem, isAddressEqual, toFunctionSelector, type Address, type Hex, type TransactionSerializable } from 'viem';
+import { decodeFunctionData, erc20Abi, isAddressEqual, type Address, type Hex, type TransactionSerializable } from 'viem';
 import type { PrivateKeyAccount } from 'viem/accounts';
 import { paidMintTokenAbi } from '../chain/contracts.generated';
+import { MINT_SELECTOR } from '../chain/mint-signature';
 
 // Every agent-wallet signature passes through here. Allowed, and nothing else:
 //  - USDC.approve(task token, amount <= what the task still needs)
@@ -25,7 +26,6 @@ export class GuardError extends Error {
 
 type Tx = { to?: Address | null; data?: Hex; value?: bigint };
 
-const MINT_SELECTOR = toFunctionSelector(getAbiItem({ abi: paidMintTokenAbi, name: 'mint' }));
 const MINT_CALL_LENGTH = 2 + 8 + 5 * 64;
 
 export function checkAgentTransaction(policy: AgentPolicy, tx: Tx): void {
