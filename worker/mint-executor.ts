@@ -8,11 +8,10 @@ import { batchSizeFor, gweiToWei, quoteFees } from '@/lib/chain/fees';
 import { createMintAuthorizer } from '@/lib/chain/mint-signature';
 import { classifyChainError, MintRevertError } from '@/lib/chain/revert-reasons';
 import { getConfig } from '@/lib/config';
-import { ensureAgentGas } from '@/lib/wallets/gas-topup';
 import { LeaseKeeper } from './lease';
 import { ensureAllowance, presign, runMintBatch, unlockSigner, type TaskRuntime } from './mint-batch';
 import { nativeBackend } from './native-crypto';
-import { operatorSend } from './operator';
+import { topUpAgentGas } from './operator';
 import { runMintPipeline } from './mint-pipeline';
 import { reconcileTask } from './reconciler';
 import type { Outcome, Reporter } from './reporter';
@@ -125,20 +124,12 @@ async function turn(rt: TaskRuntime, config: ReturnType<typeof getConfig>['worke
   // waiting for a top-up's receipt.
   const pipelined = config.mintIntervalMs === 0 && config.pipelineDepth > 1;
   const gasFor = pipelined ? Math.min(2 * sequences.length, remaining) : sequences.length;
-  const toppingUp = ensureAgentGas({
-    taskId: task.id,
-    agent: ref.agentAddress,
-    balance,
-    neededWei: rt.gasPerMint * quote.maxFeePerGas * BigInt(gasFor + 1),
-    client,
-    send: operatorSend(client, fees, rt.chainId),
-  });
+  const toppingUp = topUpAgentGas(rt, { balance, neededWei: rt.gasPerMint * quote.maxFeePerGas * BigInt(gasFor + 1), fees });
   toppingUp.catch(() => {}); // awaited below
   // The first batch's authorizations are signed while a top-up or an approval is being mined.
   const presigning = presign(rt, sequences);
   presigning.catch(() => {}); // awaited below
   const topUp = await toppingUp;
-  if (topUp) rt.reporter.gasToppedUp(ref, topUp.amountWei, topUp.txHash);
   const approved = await ensureAllowance(rt, { need: remainingCost, allowance, fees, nonce });
   await presigning;
   const plan = { sequences, fees, remainingCost, nonce: approved ? nonce + 1 : nonce };

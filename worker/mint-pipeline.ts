@@ -1,8 +1,7 @@
 import { batchSizeFor, gweiToWei, quoteFees, type FeeQuote } from '@/lib/chain/fees';
 import { MintRevertError } from '@/lib/chain/revert-reasons';
 import { getConfig } from '@/lib/config';
-import { ensureAgentGas } from '@/lib/wallets/gas-topup';
-import { operatorSend } from './operator';
+import { topUpAgentGas } from './operator';
 import { broadcastBatch, settleBatch, signBatch, writeBatch, type BatchPlan, type SettledBatch, type TaskRuntime } from './mint-batch';
 
 // With MINT_INTERVAL_MS=0 there is no pause between batches to wait out, so their stages
@@ -39,9 +38,7 @@ async function refill(rt: TaskRuntime, budget: Budget, neededWei: bigint, unsett
   const read = (await rt.client.getBalance({ address: rt.task.agentAddress })) - unsettledCost();
   const balance = read > 0n ? read : 0n;
   const { maxFeePerGas, maxPriorityFeePerGas } = budget.quote;
-  const send = operatorSend(rt.client, { maxFeePerGas, maxPriorityFeePerGas }, rt.chainId);
-  const topUp = await ensureAgentGas({ taskId: rt.task.id, agent: rt.task.agentAddress, balance, neededWei, client: rt.client, send });
-  if (topUp) rt.reporter.gasToppedUp(rt.task, topUp.amountWei, topUp.txHash);
+  const topUp = await topUpAgentGas(rt, { balance, neededWei, fees: { maxFeePerGas, maxPriorityFeePerGas } });
   budget.gasLeft = balance + (topUp?.amountWei ?? 0n) - (budget.spent - spentBefore);
 }
 

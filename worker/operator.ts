@@ -2,7 +2,8 @@ import type { PrivateKeyAccount } from 'viem/accounts';
 import type { PublicClient } from 'viem';
 import { getKeys } from '@/lib/chain/clients';
 import type { Fees } from '@/lib/chain/fees';
-import type { OperatorSend } from '@/lib/wallets/gas-topup';
+import { ensureAgentGas, type OperatorSend } from '@/lib/wallets/gas-topup';
+import type { TaskRuntime } from './mint-batch';
 import { keccak, nativeAccount } from './native-crypto';
 import { rawRequest } from './rpc';
 
@@ -16,7 +17,7 @@ let operator: { key: string; account: PrivateKeyAccount } | undefined;
  * node for the chain id, fees and a gas estimate first, each over fetch: at the start of every
  * task that was ~10 ms before the first mint could be signed.
  */
-export function operatorSend(client: PublicClient, fees: Fees, chainId: number): OperatorSend {
+function operatorSend(client: PublicClient, fees: Fees, chainId: number): OperatorSend {
   const key = getKeys().operatorPrivateKey;
   if (operator?.key !== key) operator = { key, account: nativeAccount(key as `0x${string}`) };
   const { account } = operator;
@@ -26,4 +27,12 @@ export function operatorSend(client: PublicClient, fees: Fees, chainId: number):
     await rawRequest(client, 'eth_sendRawTransaction', [raw]);
     return keccak(raw);
   };
+}
+
+/** Tops the task's agent up to `neededWei` if its `balance` is short (lib/wallets/gas-topup.ts rules), and reports it. */
+export async function topUpAgentGas(rt: TaskRuntime, { balance, neededWei, fees }: { balance: bigint; neededWei: bigint; fees: Fees }) {
+  const send = operatorSend(rt.client, fees, rt.chainId);
+  const topUp = await ensureAgentGas({ taskId: rt.task.id, agent: rt.task.agentAddress, balance, neededWei, client: rt.client, send });
+  if (topUp) rt.reporter.gasToppedUp(rt.task, topUp.amountWei, topUp.txHash);
+  return topUp;
 }
