@@ -3,7 +3,7 @@ import type { OpenMintRecord } from '@/db/mint-records';
 import { recordMintProgress, type ConfirmedMint, type FailedMint } from '@/db/task-queue';
 import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
 import { classifyChainError, revertMessageOf, type RevertReason } from '@/lib/chain/revert-reasons';
-import { collectMints, type CollectContext, type MintOutcome, type PendingMint } from './mint-collector';
+import { collectMints, isMintIdUsed, type CollectContext, type MintOutcome, type PendingMint } from './mint-collector';
 
 // Brings the ledger in line with the chain before anything new is signed. For each row that was
 // signed or sent but never settled: a receipt settles it; a used mintId means it was minted
@@ -37,7 +37,7 @@ export async function settleOutcomes(ctx: CollectContext, outcomes: MintOutcome[
       settlement.confirmed.push({ sequenceNumber: mint.sequenceNumber, txHash: r.transactionHash, blockNumber: r.blockNumber, gasUsed: r.gasUsed, effectiveGasPrice: r.effectiveGasPrice });
       continue;
     }
-    if (outcome.kind === 'used' || (outcome.kind === 'receipt' && (await isUsed(ctx, mint.mintId)))) {
+    if (outcome.kind === 'used' || (outcome.kind === 'receipt' && (await isMintIdUsed(ctx, mint.mintId)))) {
       settlement.confirmed.push(await findMintTransaction(ctx, mint));
       continue;
     }
@@ -51,9 +51,6 @@ export async function settleOutcomes(ctx: CollectContext, outcomes: MintOutcome[
   }
   return settlement;
 }
-
-const isUsed = (ctx: CollectContext, mintId: Hex) =>
-  ctx.client.readContract({ address: ctx.task.tokenAddress, abi: paidMintTokenAbi, functionName: 'usedMintIds', args: [mintId] });
 
 /** The transaction that used a mintId, from its Minted event (indexed by mintId). */
 async function findMintTransaction(ctx: CollectContext, mint: PendingMint): Promise<ConfirmedMint> {
