@@ -109,20 +109,23 @@ describe('worker lifecycle', () => {
       return ((await res.json()) as { result: unknown }).result;
     };
     const task = await createFundedTask(stack, { userIndex: 6, quantity: 5 });
-    // From here blocks only come from this miner. It drops the first mint transactions it sees
-    // from this agent, and again whenever they are sent again (a node that will not mine them),
-    // and keeps mining, so they are stuck until replaced.
+    // From here blocks only come from this miner. Once the task's 5 mints are in the pool, each
+    // block it mines gets a base fee just above their max fee (a fee market that moved past
+    // them), so they stay pending, however often they are sent again, until replaced with higher
+    // fees. (Dropping them from the pool instead raced the worker's rebroadcasts on a busy machine.)
     await rpc('evm_setAutomine', [false]);
-    const dropped = new Set<string>();
+    const stuck = new Set<string>();
     let originalFee = 0n;
     let mining = true;
     const miner = (async () => {
       while (mining) {
-        const pool = (await rpc('txpool_content')) as { pending: Record<string, Record<string, { hash: string; to: string; maxFeePerGas: string }>> };
-        const mine = Object.entries(pool.pending ?? {}).find(([from]) => from.toLowerCase() === task.agentAddress)?.[1] ?? {};
-        const mints = Object.values(mine).filter((tx) => tx.to?.toLowerCase() === token.toLowerCase());
-        if (dropped.size === 0 && mints.length === 5) for (const tx of mints) dropped.add(tx.hash), (originalFee = BigInt(tx.maxFeePerGas));
-        for (const tx of mints) if (dropped.has(tx.hash)) await rpc('anvil_dropTransaction', [tx.hash]);
+        if (stuck.size === 0) {
+          const pool = (await rpc('txpool_content')) as { pending: Record<string, Record<string, { hash: string; to: string; maxFeePerGas: string }>> };
+          const mine = Object.entries(pool.pending ?? {}).find(([from]) => from.toLowerCase() === task.agentAddress)?.[1] ?? {};
+          const mints = Object.values(mine).filter((tx) => tx.to?.toLowerCase() === token.toLowerCase());
+          if (mints.length === 5) for (const tx of mints) stuck.add(tx.hash), (originalFee = BigInt(tx.maxFeePerGas));
+        }
+        if (stuck.size > 0) await rpc('anvil_setNextBlockBaseFeePerGas', [`0x${(originalFee + 1n).toString(16)}`]);
         await rpc('anvil_mine', ['0x1']);
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -135,11 +138,11 @@ describe('worker lifecycle', () => {
       await miner;
       await rpc('evm_setAutomine', [true]);
     }
-    expect(dropped.size).toBe(5);
+    expect(stuck.size).toBe(5);
     const rows = await getSql()<{ tx_hash: string; error: string | null; max_fee_per_gas: string }[]>`
       select tx_hash, error, max_fee_per_gas from ai_agent_mint_records where task_id = ${task.id}`;
     for (const row of rows) {
-      expect(dropped.has(row.tx_hash)).toBe(false);
+      expect(stuck.has(row.tx_hash)).toBe(false);
       expect(row.error).toMatch(/replaced stuck transaction/);
       expect(BigInt(row.max_fee_per_gas) * 1000n).toBeGreaterThanOrEqual(originalFee * 1125n);
     }
