@@ -83,6 +83,22 @@ async function runExecutor(quantities: number[], { recordCpu = false } = {}) {
   return ms;
 }
 
+/**
+ * Runs `f` from the chain state of now and puts the chain back after it (evm_snapshot, evm_revert),
+ * so every measured run starts from the same chain. Anvil's cost per block grows with its state
+ * and history (it measured ~1.4 ms for an empty block on a fresh chain, ~20 ms after 1,000 blocks
+ * of transfers), and the seed loop alone adds 200 blocks a run: without this, every run paid for
+ * the ones before it, and the more blocks a strategy makes the more it paid.
+ */
+async function fromSameChain<T>(f: () => Promise<T>): Promise<T> {
+  const snapshot = ((await (await rpc('evm_snapshot', [])).json()) as { result: string }).result;
+  try {
+    return await f();
+  } finally {
+    await rpc('evm_revert', [snapshot]);
+  }
+}
+
 /** Runs one funded task through a real worker process; seconds from claim to completion. */
 async function runWorkerChild(taskId: string, env: Record<string, string>) {
   const child = spawnWorker({ ...stack.env, ...env, LOG_LEVEL: 'silent' });
@@ -120,14 +136,14 @@ try {
     }
   };
   for (let round = 0; round < ROUNDS; round++) {
-    runs.executor.push(await runExecutor([N], { recordCpu: true }));
-    runs.seed.push((await runSeedLoop(await prepareAgent(newUser(), token, N), N)).reduce((a, b) => a + b, 0));
-    const raw = await runRawLimit(await prepareAgent(newUser(), token, N), N);
+    runs.executor.push(await fromSameChain(() => runExecutor([N], { recordCpu: true })));
+    runs.seed.push(await fromSameChain(async () => (await runSeedLoop(await prepareAgent(newUser(), token, N), N)).reduce((a, b) => a + b, 0)));
+    const raw = await fromSameChain(async () => runRawLimit(await prepareAgent(newUser(), token, N), N));
     runs.raw.push(raw.ms);
     runs.rawSign.push(raw.signMs);
-    runs.executor50.push(await withConfig({ batchSize: 50 }, () => runExecutor([N])));
-    runs.executor200.push(await withConfig({ batchSize: N }, () => runExecutor([N])));
-    runs.sequential.push(await withConfig({ pipelineDepth: 1 }, () => runExecutor([N])));
+    runs.executor50.push(await fromSameChain(() => withConfig({ batchSize: 50 }, () => runExecutor([N]))));
+    runs.executor200.push(await fromSameChain(() => withConfig({ batchSize: N }, () => runExecutor([N]))));
+    runs.sequential.push(await fromSameChain(() => withConfig({ pipelineDepth: 1 }, () => runExecutor([N]))));
   }
   const best = (xs: number[]) => Math.min(...xs);
   const [executor, executor50, executor200, sequential, seedMs] = [best(runs.executor), best(runs.executor50), best(runs.executor200), best(runs.sequential), best(runs.seed)];
