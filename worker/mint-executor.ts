@@ -1,5 +1,5 @@
 import { erc20Abi, type Address } from 'viem';
-import { LeaseLostError, listNextSequencesByTask, listOpenMintRecordsByTask } from '@/db/mint-records';
+import { LeaseLostError, listNextSequencesByTask, listOpenMintRecordsByTask, type OpenMintRecord } from '@/db/mint-records';
 import { getTaskProgress, recordTaskAttemptFailure, releaseTaskLease } from '@/db/task-queue';
 import { transitionTask, type TaskWithAgent } from '@/db/tasks';
 import { getWalletById } from '@/db/wallets';
@@ -78,15 +78,15 @@ function done(rt: TaskRuntime, outcome: Outcome, options: ExecuteOptions, messag
 }
 
 async function turn(rt: TaskRuntime, config: ReturnType<typeof getConfig>['worker']): Promise<Outcome | undefined> {
-  await prepare(rt);
   // After a batch that settled every mint, its own settle returned fresh progress (and the
   // cancel flag) and left no open rows, so the next turn skips this read; any other way here
   // (first turn, an error, a backoff) reads the ledger and reconciles.
   const settled = rt.settled;
   rt.settled = undefined;
-  const [open, progress] = settled
-    ? [[], settled]
-    : await Promise.all([listOpenMintRecordsByTask({ taskId: rt.task.id }), getTaskProgress({ id: rt.task.id })]);
+  const [[open, progress]] = await Promise.all([
+    settled ? ([[] as OpenMintRecord[], settled] as const) : Promise.all([listOpenMintRecordsByTask({ taskId: rt.task.id }), getTaskProgress({ id: rt.task.id })]),
+    prepare(rt),
+  ]);
   let task = progress;
   if (open.length > 0) {
     const reconciled = await reconcileTask(rt, open);
