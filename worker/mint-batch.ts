@@ -14,7 +14,6 @@ import { crashPoint } from './crash-points';
 import { keccak, nativeAccount } from './native-crypto';
 import { broadcastRaw, collectMints, type CollectContext, type PendingMint } from './mint-collector';
 import { settleOutcomes, type Settlement } from './reconciler';
-import { yieldToIo } from './sleep';
 
 export type TaskRuntime = CollectContext & {
   task: CollectContext['task'] & { userAddress: Address; quantity: number };
@@ -142,17 +141,10 @@ export async function broadcastBatch(rt: TaskRuntime, { mints }: SignedBatch) {
 
 /** Collects the batch's receipts and settles its ledger rows and the task's progress in one transaction. */
 export async function settleBatch(rt: TaskRuntime, { mints, started }: SignedBatch): Promise<SettledBatch> {
-  // 'sent' is informational (the reconciler treats signed and sent rows alike; the settle sets
-  // sent_at of a row it confirms), so rows are marked sent only when the batch has to wait for
-  // its receipts: on anvil, where they are there at the first look, that is a statement a batch saved.
+  // 'sent' is informational (the reconciler treats signed and sent rows alike), so the mark
+  // rides along with the receipt collection instead of costing the batch a round trip.
   const pending: PendingMint[] = mints.map((m) => ({ sequenceNumber: m.sequenceNumber, mintId: m.mintId as Hex, nonce: m.nonce, raw: m.rawTransaction as Hex, hashes: [m.txHash as Hex] }));
-  let marking: Promise<void> | undefined;
-  const markSent = () => {
-    marking = markMintsSent({ taskId: rt.task.id, txHashes: mints.map((m) => m.txHash) });
-    marking.catch(() => {}); // awaited below
-  };
-  const outcomes = await collectMints(rt, pending, { onWaiting: markSent });
-  await marking;
+  const [outcomes] = await Promise.all([collectMints(rt, pending), markMintsSent({ taskId: rt.task.id, txHashes: mints.map((m) => m.txHash) })]);
   const settlement = await settleOutcomes(rt, outcomes);
   if (settlement.reverts.length || settlement.failed.length) rt.simulatedAt = undefined; // the next batch simulates again
   const progress = await recordMintProgress({ taskId: rt.task.id, confirmed: settlement.confirmed, failed: settlement.failed });
@@ -191,12 +183,9 @@ async function presignNext(rt: TaskRuntime, sequences: number[]) {
 /** Signs these mints' authorizations ahead, for signBatch to pick up (the executor does this while a top-up or approval is mined). */
 export async function presign(rt: TaskRuntime, sequences: number[]) {
   if (!rt.presigned || rt.presigned.size > 4 * sequences.length) rt.presigned = new Map();
-  for (const [i, seq] of sequences.entries()) {
+  for (const seq of sequences) {
     const mintId = mintIdOf(rt.task.id, seq, keccak);
     if (!rt.presigned.has(mintId)) rt.presigned.set(mintId, await signAuthorization(rt, mintId));
-    // Signing never waits on I/O, so without a pause now and then it would hold up the replies
-    // of the top-up and approval it is meant to overlap, and they would run after it, not beside.
-    if (i % 16 === 15) await yieldToIo();
   }
 }
 

@@ -49,11 +49,7 @@ export async function broadcastRaw(client: PublicClient, raws: Hex[]) {
   }
 }
 
-/**
- * `onWaiting` runs once, if the first look finds receipts missing: what a batch does only while
- * it waits on the chain (mark its rows sent) costs nothing where the chain answers at once.
- */
-export async function collectMints(ctx: CollectContext, mints: PendingMint[], { rebroadcast = false, onWaiting }: { rebroadcast?: boolean; onWaiting?: () => void } = {}): Promise<MintOutcome[]> {
+export async function collectMints(ctx: CollectContext, mints: PendingMint[], { rebroadcast = false } = {}): Promise<MintOutcome[]> {
   const config = getConfig().worker;
   const { client, task } = ctx;
   const outcomes: MintOutcome[] = [];
@@ -76,7 +72,6 @@ export async function collectMints(ctx: CollectContext, mints: PendingMint[], { 
       else missing.push(mint);
     }
     if (missing.length === 0) break;
-    if (round === 0) onWaiting?.();
     // For the rest: the account's nonce as of the latest block, then their receipts again, so
     // "no receipt although the nonce moved on" is a fact about the chain and not a race with
     // the next block. The nonce is read at that block's number, not at 'latest': anvil answers

@@ -14,8 +14,3 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 /** Exponential backoff: base × 2^(attempt-1), capped. */
 export const backoffMs = (attempt: number, baseMs: number, capMs: number) => Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
-
-/** Lets pending I/O callbacks run before going on (a pause in a long stretch of CPU work). */
-export function yieldToIo(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
