@@ -3,7 +3,7 @@ import { toAccount } from 'viem/accounts';
 import { getSql } from '@/db/client';
 import { getChain, getKnownContracts, getOperatorWalletClient } from '@/lib/chain/clients';
 import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
-import { quoteFees } from '@/lib/chain/fees';
+import { feesOf, quoteFees } from '@/lib/chain/fees';
 import { mintIdOf } from '@/lib/chain/mint-id';
 import { createMintAuthorizer } from '@/lib/chain/mint-signature';
 import { readPaidMintToken } from '@/lib/chain/tokens';
@@ -37,7 +37,7 @@ export async function prepareAgent(userAddress: Address, token: Address, quantit
   await client().waitForTransactionReceipt({ hash: await getOperatorWalletClient().sendTransaction({ to: agent, value: parseEther('1') }) });
   await sendUsdc(agent, cost);
   const signer = createGuardedSigner(unlockAgentAccount(wallet, nativeAccount), { agent, user: userAddress, usdc: getKnownContracts().usdc, task: { token, remainingCost: cost } });
-  const fees = await quoteFees(client(), { maxFeeGwei: getConfig().worker.maxFeeGwei });
+  const fees = feesOf(await quoteFees(client(), { maxFeeGwei: getConfig().worker.maxFeeGwei }));
   const data = encodeFunctionData({ abi: erc20Abi, functionName: 'approve', args: [token, cost] });
   const nonce = await client().getTransactionCount({ address: agent, blockTag: 'pending' });
   const raw = await signer.signTransaction({ type: 'eip1559', chainId: getChain().id, to: getKnownContracts().usdc, data, nonce, gas: 80_000n, ...fees });
@@ -79,7 +79,7 @@ export async function runSeedLoop(p: Prepared, count: number): Promise<number[]>
  * receipt. Returns the send-to-last-receipt ms, and the ms the signing (authorization + tx) took.
  */
 export async function runRawLimit(p: Prepared, count: number): Promise<{ ms: number; signMs: number }> {
-  const fees = await quoteFees(client(), { maxFeeGwei: getConfig().worker.maxFeeGwei });
+  const fees = feesOf(await quoteFees(client(), { maxFeeGwei: getConfig().worker.maxFeeGwei }));
   const nonce = await client().getTransactionCount({ address: p.agent, blockTag: 'pending' });
   const raws: Hex[] = [];
   const signStarted = performance.now();

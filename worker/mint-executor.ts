@@ -4,7 +4,7 @@ import { getTaskProgress, recordTaskAttemptFailure, releaseTaskLease } from '@/d
 import { transitionTask, type TaskWithAgent } from '@/db/tasks';
 import { getWalletById } from '@/db/wallets';
 import { getKnownContracts } from '@/lib/chain/clients';
-import { batchSizeFor, gweiToWei, quoteFees } from '@/lib/chain/fees';
+import { batchSizeFor, feesOf, gweiToWei, quoteFees } from '@/lib/chain/fees';
 import { createMintAuthorizer } from '@/lib/chain/mint-signature';
 import { classifyChainError, MintRevertError } from '@/lib/chain/revert-reasons';
 import { getConfig } from '@/lib/config';
@@ -117,7 +117,7 @@ async function turn(rt: TaskRuntime, config: ReturnType<typeof getConfig>['worke
   const size = batchSizeFor({ configured: config.batchSize, remaining, baseFee: quote.baseFee, highBaseFeeWei: gweiToWei(config.highBaseFeeGwei) });
   const sequences = candidates.slice(0, size);
   const remainingCost = rt.pricePerMint * BigInt(remaining);
-  const fees = { maxFeePerGas: quote.maxFeePerGas, maxPriorityFeePerGas: quote.maxPriorityFeePerGas };
+  const fees = feesOf(quote);
 
   // Gas for this batch; when batches will be pipelined, for the next one too: the pipeline then
   // refills ahead in the background while the first is on the chain, instead of the second

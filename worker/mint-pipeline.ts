@@ -1,4 +1,4 @@
-import { batchSizeFor, gweiToWei, quoteFees, type FeeQuote } from '@/lib/chain/fees';
+import { batchSizeFor, feesOf, gweiToWei, quoteFees, type FeeQuote } from '@/lib/chain/fees';
 import { MintRevertError } from '@/lib/chain/revert-reasons';
 import { getConfig } from '@/lib/config';
 import { topUpAgentGas } from './operator';
@@ -37,8 +37,7 @@ async function refill(rt: TaskRuntime, budget: Budget, neededWei: bigint, unsett
   // The balance is read at the latest block; what the unsettled batches may still spend is set aside.
   const read = (await rt.client.getBalance({ address: rt.task.agentAddress })) - unsettledCost();
   const balance = read > 0n ? read : 0n;
-  const { maxFeePerGas, maxPriorityFeePerGas } = budget.quote;
-  const topUp = await topUpAgentGas(rt, { balance, neededWei, fees: { maxFeePerGas, maxPriorityFeePerGas } });
+  const topUp = await topUpAgentGas(rt, { balance, neededWei, fees: feesOf(budget.quote) });
   budget.gasLeft = balance + (topUp?.amountWei ?? 0n) - (budget.spent - spentBefore);
 }
 
@@ -127,7 +126,7 @@ async function nextPlan(rt: TaskRuntime, previous: BatchPlan, budget: Budget, un
   const { quote } = budget;
   const size = batchSizeFor({ configured: config.batchSize, remaining: rt.task.quantity - from + 1, baseFee: quote.baseFee, highBaseFeeWei: gweiToWei(config.highBaseFeeGwei) });
   const sequences = Array.from({ length: size }, (_, i) => from + i);
-  const fees = { maxFeePerGas: quote.maxFeePerGas, maxPriorityFeePerGas: quote.maxPriorityFeePerGas };
+  const fees = feesOf(quote);
   const needed = rt.gasPerMint * fees.maxFeePerGas * BigInt(size + 1);
   // Gas is refilled ahead: below a full pipeline's worth a top-up starts in the background, and
   // a batch waits for it only if the agent cannot pay for that batch now. A top-up waits for

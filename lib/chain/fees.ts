@@ -4,6 +4,9 @@ import { TransientChainError } from './revert-reasons';
 export type Fees = { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint };
 export type FeeQuote = Fees & { baseFee: bigint };
 
+/** A quote's transaction fields (the base fee is not one: spread into a transaction it would ride along). */
+export const feesOf = ({ maxFeePerGas, maxPriorityFeePerGas }: Fees): Fees => ({ maxFeePerGas, maxPriorityFeePerGas });
+
 export const gweiToWei = (gwei: number) => parseGwei(String(gwei));
 
 /**

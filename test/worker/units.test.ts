@@ -9,7 +9,7 @@ import {
 } from 'viem';
 import { describe, expect, it } from 'vitest';
 import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
-import { batchSizeFor, bumpFees, feesFor } from '@/lib/chain/fees';
+import { batchSizeFor, bumpFees, feesFor, feesOf } from '@/lib/chain/fees';
 import { classifyChainError, TransientChainError } from '@/lib/chain/revert-reasons';
 import { progressBar } from '@/worker/reporter';
 import { backoffMs } from '@/worker/sleep';
@@ -74,6 +74,12 @@ describe('fees and batch size', () => {
     });
     expect(feesFor({ baseFee: parseGwei('60'), tip: parseGwei('2'), capWei: cap }).maxFeePerGas).toBe(cap);
     expect(() => feesFor({ baseFee: parseGwei('100'), tip: 1n, capWei: cap })).toThrow(TransientChainError);
+  });
+
+  it("takes a quote's transaction fields without its base fee", () => {
+    const quote = feesFor({ baseFee: parseGwei('1'), tip: parseGwei('0.1'), capWei: cap });
+    expect(feesOf(quote)).toEqual({ maxFeePerGas: parseGwei('2.1'), maxPriorityFeePerGas: parseGwei('0.1') });
+    expect(Object.keys(feesOf(quote))).not.toContain('baseFee');
   });
 
   it('bumps a stuck transaction by 12.5% (at least the 10% nodes require), within the cap', () => {
