@@ -14,6 +14,7 @@ import { anvilAccount } from '@/scripts/local/anvil';
 import { keccak, nativeAccount, nativeBackend } from '@/worker/native-crypto';
 import { getWorkerClient } from '@/worker/rpc';
 import { createPendingTask } from '@/test/support/fixtures';
+import { cpuNow, cpuSince, type Cpu } from './cpu';
 
 // The two baselines the executor is measured against, using the same agent wallet machinery
 // (key vault, transaction guard, mint signer) so only the sending strategy differs.
@@ -76,9 +77,9 @@ export async function runSeedLoop(p: Prepared, count: number): Promise<number[]>
 
 /**
  * (b) The chain's raw limit: `count` pre-signed mints sent as fast as possible, then every
- * receipt. Returns the send-to-last-receipt ms, and the ms the signing (authorization + tx) took.
+ * receipt. Returns the send-to-last-receipt ms and its CPU, and the ms the signing (authorization + tx) took.
  */
-export async function runRawLimit(p: Prepared, count: number): Promise<{ ms: number; signMs: number }> {
+export async function runRawLimit(p: Prepared, count: number): Promise<{ ms: number; signMs: number; cpu: Cpu }> {
   const fees = feesOf(await quoteFees(client(), { maxFeeGwei: getConfig().worker.maxFeeGwei }));
   const nonce = await client().getTransactionCount({ address: p.agent, blockTag: 'pending' });
   const raws: Hex[] = [];
@@ -89,6 +90,7 @@ export async function runRawLimit(p: Prepared, count: number): Promise<{ ms: num
   }
   const signMs = performance.now() - signStarted;
   const hashes = raws.map((r) => keccak256(r));
+  const cpu = cpuNow();
   const started = performance.now();
   await Promise.all(raws.map((serializedTransaction) => client().sendRawTransaction({ serializedTransaction })));
   let pending = hashes;
@@ -98,5 +100,5 @@ export async function runRawLimit(p: Prepared, count: number): Promise<{ ms: num
     pending = pending.filter((_, i) => !found[i]);
     if (pending.length) await new Promise((r) => setTimeout(r, Math.min(20, 2 * 2 ** round)));
   }
-  return { ms: performance.now() - started, signMs };
+  return { ms: performance.now() - started, signMs, cpu: cpuSince(cpu) };
 }
