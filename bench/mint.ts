@@ -147,9 +147,9 @@ try {
   // cores, so a run can take no less than the CPU it uses divided by the cores (its floor), and
   // the 60% target allows (b) / 0.6 in all.
   const cores = os.cpus().length;
-  const midCpu = (runs: Cpu[]) => ({ worker: mid(runs.map((r) => r.worker)), anvil: mid(runs.map((r) => r.anvil)), postgres: mid(runs.map((r) => r.postgres)) });
-  const cpuRow = (label: string, runs: Cpu[]) => {
-    const c = midCpu(runs);
+  const midCpu = (samples: Cpu[]) => ({ worker: mid(samples.map((c) => c.worker)), anvil: mid(samples.map((c) => c.anvil)), postgres: mid(samples.map((c) => c.postgres)) });
+  const cpuRow = (label: string, samples: Cpu[]) => {
+    const c = midCpu(samples);
     const total = c.worker + c.anvil + c.postgres;
     line(label, `${total.toFixed(0)} ms = worker ${c.worker.toFixed(0)} + anvil ${c.anvil.toFixed(0)} + Postgres ${c.postgres.toFixed(0)}  →  floor ${s(total / cores)}`);
   };
