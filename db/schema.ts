@@ -26,6 +26,38 @@ export const TASK_STATUSES = ['pending_payment', 'funded', 'processing', 'comple
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 export const FINAL_STATUSES: readonly TaskStatus[] = ['completed', 'failed', 'cancelled'];
 
+/** What a task buys from: a PaidMintToken's `mint` (contract) or an x402 endpoint (one paid request = one mint). */
+export const MINT_ROUTES = ['contract', 'x402'] as const;
+export type MintRoute = (typeof MINT_ROUTES)[number];
+
+/**
+ * An x402 task's endpoint and the terms probed at creation (see lib/x402/). The worker pays
+ * exactly these terms: a later 402 asking for more stops the task instead of paying it.
+ */
+export type X402Terms = {
+  url: string;
+  method: 'GET' | 'POST';
+  /** JSON body the endpoint expects for one mint (recipient already filled in where it takes one). */
+  body?: unknown;
+  /** true when the endpoint mints to a recipient we name (the user); false: it mints to the payer (the agent), who forwards. */
+  mintsToUser: boolean;
+  version: 1 | 2;
+  requirement: {
+    scheme: 'exact';
+    /** As the endpoint wrote it: CAIP-2 (`eip155:84532`) for v2, a name (`base-sepolia`) for v1. */
+    network: string;
+    asset: string;
+    /** Base units of the asset per paid request. */
+    amount: string;
+    payTo: string;
+    maxTimeoutSeconds: number;
+    resource?: string;
+    extra?: Record<string, unknown>;
+  };
+  /** EIP-712 domain of the asset, from `extra` or read on chain when the endpoint omits it. */
+  domain: { name: string; version: string };
+};
+
 /** Addresses are stored lower-case so uniqueness and lookups never depend on checksum casing. */
 export const aiAgentWallets = pgTable('ai_agent_wallets', {
   id: uuid('id').primaryKey().defaultRandom(),
@@ -48,6 +80,9 @@ export const aiAgentTasks = pgTable(
       .references(() => aiAgentWallets.id),
     chainId: integer('chain_id').notNull(),
     tokenAddress: address('token_address').notNull(),
+    route: varchar('route', { length: 16 }).$type<MintRoute>().notNull().default('contract'),
+    /** Set exactly when route = 'x402'. */
+    x402: jsonb('x402').$type<X402Terms>(),
     quantity: integer('quantity').notNull(),
     pricePerMint: uint256('price_per_mint').notNull(),
     totalCost: uint256('total_cost').notNull(),
@@ -84,6 +119,7 @@ export const aiAgentTasks = pgTable(
     index('ai_agent_tasks_pending_idx').on(t.createdAt).where(sql`${t.status} = 'pending_payment'`),
     uniqueIndex('ai_agent_tasks_funding_nonce_idx').on(t.userAddress, t.fundingNonce),
     check('ai_agent_tasks_status_check', sql`${t.status} in ('pending_payment','funded','processing','completed','failed','cancelled')`),
+    check('ai_agent_tasks_route_check', sql`(${t.route} = 'contract' and ${t.x402} is null) or (${t.route} = 'x402' and ${t.x402} is not null)`),
     check('ai_agent_tasks_quantity_check', sql`${t.quantity} between 1 and 1000`),
     check('ai_agent_tasks_progress_check', sql`${t.mintsCompleted} >= 0 and ${t.mintsCompleted} <= ${t.quantity}`),
   ],
@@ -120,6 +156,51 @@ export const aiAgentMintRecords = pgTable(
   (t) => [
     uniqueIndex('ai_agent_mint_records_task_seq_idx').on(t.taskId, t.sequenceNumber),
     index('ai_agent_mint_records_open_idx').on(t.taskId).where(sql`${t.status} in ('signed', 'sent')`),
+  ],
+);
+
+export const X402_PAYMENT_STATUSES = ['signed', 'sent', 'settled', 'unpaid', 'cancelled', 'expired'] as const;
+export type X402PaymentStatus = (typeof X402_PAYMENT_STATUSES)[number];
+
+/**
+ * The x402 payment ledger: one row per EIP-3009 authorization the agent signs for a paid
+ * request, written before the request is sent. `signed`/`sent` are open (the money may move);
+ * `settled` = the authorization was used on chain (the mint is paid, never pay it again);
+ * `unpaid` = the endpoint refused it and it is unused; `cancelled` (cancelAuthorization) and
+ * `expired` (validBefore passed unused) = it can never move money. At most one open row per
+ * (task, sequence): never two live authorizations for one mint.
+ */
+export const aiAgentX402Payments = pgTable(
+  'ai_agent_x402_payments',
+  {
+    id: bigserial('id', { mode: 'bigint' }).primaryKey(),
+    taskId: uuid('task_id')
+      .notNull()
+      .references(() => aiAgentTasks.id),
+    sequenceNumber: integer('sequence_number').notNull(),
+    /** EIP-3009 nonce (bytes32), unique: the chain's own guard against paying twice. */
+    nonce: hash('nonce').notNull().unique(),
+    /** { from, to, value, validAfter, validBefore, nonce } as decimal strings. */
+    authorization: jsonb('authorization').notNull(),
+    signature: text('signature').notNull(),
+    amount: uint256('amount').notNull(),
+    payTo: address('pay_to').notNull(),
+    validBefore: at('valid_before').notNull(),
+    status: varchar('status', { length: 16 }).$type<X402PaymentStatus>().notNull().default('signed'),
+    httpStatus: integer('http_status'),
+    settlementTxHash: hash('settlement_tx_hash'),
+    /** What the endpoint answered (truncated), for operators. */
+    response: jsonb('response'),
+    error: text('error'),
+    createdAt: at('created_at').notNull().defaultNow(),
+    sentAt: at('sent_at'),
+    resolvedAt: at('resolved_at'),
+  },
+  (t) => [
+    index('ai_agent_x402_payments_task_idx').on(t.taskId, t.sequenceNumber),
+    uniqueIndex('ai_agent_x402_payments_open_idx')
+      .on(t.taskId, t.sequenceNumber)
+      .where(sql`${t.status} in ('signed', 'sent')`),
   ],
 );
 
@@ -170,5 +251,6 @@ export type AgentWallet = typeof aiAgentWallets.$inferSelect;
 export type Task = typeof aiAgentTasks.$inferSelect;
 export type NewTask = typeof aiAgentTasks.$inferInsert;
 export type MintRecord = typeof aiAgentMintRecords.$inferSelect;
+export type X402Payment = typeof aiAgentX402Payments.$inferSelect;
 export type ChatMessage = typeof aiAgentChats.$inferSelect;
 export type WebhookDelivery = typeof webhookDeliveries.$inferSelect;
