@@ -10,7 +10,7 @@ import { createFundedTask, expectLedgerMatchesChain, mintedEvents, tokenBalance,
 
 // In-process worker against real Postgres and anvil: three tasks of three users complete, the
 // users (not the agents) receive quantity × mintAmount, and the ledger equals the Minted events.
-// MINT_INTERVAL_MS=0 with MINT_PIPELINE_DEPTH=4, so these batches run pipelined (worker/mint-pipeline.ts).
+// MINT_INTERVAL_MS=0 with MINT_PIPELINE_DEPTH=4, so these batches run pipelined (worker/contract/mint-pipeline.ts).
 
 let stack: TestStack;
 let worker: import('@/worker/loop').MintWorker | undefined;

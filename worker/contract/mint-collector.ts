@@ -4,9 +4,9 @@ import { bumpFees, gweiToWei } from '@/lib/chain/fees';
 import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
 import { classifyChainError, TransientChainError } from '@/lib/chain/revert-reasons';
 import { getConfig } from '@/lib/config';
-import type { Reporter, TaskRef } from './reporter';
-import { rawRequest } from './rpc';
-import { sleep } from './sleep';
+import type { Reporter, TaskRef } from '../reporter';
+import { rawRequest } from '../rpc';
+import { sleep } from '../sleep';
 
 // Waits for a set of sent (or maybe-sent) mints to settle, the way a transaction engine does.
 // For a mint without a receipt it reads the account nonce, THEN the receipt again, then

@@ -10,8 +10,8 @@ import { waitForReceipt } from '@/lib/chain/receipts';
 import { getConfig } from '@/lib/config';
 import { unlockAgentAccount } from '@/lib/wallets/agent-wallets';
 import { createGuardedSigner } from '@/lib/wallets/tx-guard';
-import { crashPoint } from './crash-points';
-import { keccak, nativeAccount } from './native-crypto';
+import { crashPoint } from '../crash-points';
+import { keccak, nativeAccount } from '../native-crypto';
 import { broadcastRaw, collectMints, type CollectContext, type PendingMint } from './mint-collector';
 import { settleOutcomes, type Settlement } from './reconciler';
 

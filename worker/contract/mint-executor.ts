@@ -8,15 +8,15 @@ import { batchSizeFor, feesOf, gweiToWei, quoteFees } from '@/lib/chain/fees';
 import { createMintAuthorizer } from '@/lib/chain/mint-signature';
 import { classifyChainError, MintRevertError } from '@/lib/chain/revert-reasons';
 import { getConfig } from '@/lib/config';
-import { LeaseKeeper } from './lease';
+import { LeaseKeeper } from '../lease';
 import { ensureAllowance, presign, runMintBatch, unlockSigner, type TaskRuntime } from './mint-batch';
-import { nativeBackend } from './native-crypto';
+import { nativeBackend } from '../native-crypto';
 import { topUpAgentGas } from './operator';
 import { runMintPipeline } from './mint-pipeline';
 import { reconcileTask } from './reconciler';
-import type { Outcome, Reporter } from './reporter';
-import { getWorkerClient } from './rpc';
-import { backoffMs, sleep } from './sleep';
+import type { Outcome, Reporter } from '../reporter';
+import { getWorkerClient } from '../rpc';
+import { backoffMs, sleep } from '../sleep';
 
 export type ExecuteOptions = { workerId: string; reporter: Reporter; drain: AbortSignal };
 

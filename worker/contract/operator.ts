@@ -4,8 +4,8 @@ import { getKeys } from '@/lib/chain/clients';
 import type { Fees } from '@/lib/chain/fees';
 import { ensureAgentGas, type OperatorSend } from '@/lib/wallets/gas-topup';
 import type { TaskRuntime } from './mint-batch';
-import { keccak, nativeAccount } from './native-crypto';
-import { rawRequest } from './rpc';
+import { keccak, nativeAccount } from '../native-crypto';
+import { rawRequest } from '../rpc';
 
 // Derived once per key (a key file reload that rotates the operator key gets a new account).
 let operator: { key: string; account: PrivateKeyAccount } | undefined;
