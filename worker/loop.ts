@@ -4,7 +4,7 @@ import { getSql } from '@/db/client';
 import { claimNextTask, expireUnpaidTasks } from '@/db/task-queue';
 import { WORKER_WAKE_CHANNEL, type TaskWithAgent } from '@/db/tasks';
 import { getConfig } from '@/lib/config';
-import { executeTask } from './contract/mint-executor';
+import { executeTask } from './route';
 import { Reporter, type Outcome } from './reporter';
 
 /**

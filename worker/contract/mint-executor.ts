@@ -14,18 +14,17 @@ import { nativeBackend } from '../native-crypto';
 import { topUpAgentGas } from './operator';
 import { runMintPipeline } from './mint-pipeline';
 import { reconcileTask } from './reconciler';
-import type { Outcome, Reporter } from '../reporter';
+import type { Outcome } from '../reporter';
+import type { ExecuteOptions } from '../route';
 import { getWorkerClient } from '../rpc';
 import { backoffMs, sleep } from '../sleep';
-
-export type ExecuteOptions = { workerId: string; reporter: Reporter; drain: AbortSignal };
 
 /**
  * Runs one claimed task until it completes, fails, is cancelled, or is given back (shutdown,
  * lost lease). Each turn: reconcile the ledger with the chain, look at the task (done?
  * cancelled?), then one batch; then MINT_INTERVAL_MS of pacing.
  */
-export async function executeTask(claimed: TaskWithAgent, options: ExecuteOptions): Promise<Outcome> {
+export async function executeContractTask(claimed: TaskWithAgent, options: ExecuteOptions): Promise<Outcome> {
   const config = getConfig().worker;
   const lease = new LeaseKeeper(claimed.id, options.workerId, config.leaseMs, (e) => options.reporter.error(claimed, e, 'lease renewal failed'));
   const rt = runtimeOf(claimed, options);
