@@ -77,6 +77,19 @@ describe('POST /api/ai-agent/chat — JSON form', () => {
     expect(tooMany.body.reply).toContain('from 1 to 1000');
     expect(await tasksOf(carol)).toHaveLength(before);
   });
+
+  it('refuses a quantity beyond a safe integer with the same translated refusal, not the SDK validation error', async () => {
+    const before = (await tasksOf(carol)).length;
+    for (const digits of ['1000000000000000000000', '9'.repeat(400)]) {
+      const en = await chat(carol, { message: `mint ${digits} of ${dmt()}` });
+      expect(en.status).toBe(200);
+      expect(en.body.reply).toContain('Quantity must be a whole number from 1 to 1000');
+      expect(en.body.reply).not.toMatch(/AI_|Invalid input|9007199254740991/);
+      const zh = await chat(carol, { message: `帮我 mint ${dmt()} ${digits} 次` });
+      expect(zh.body.reply).toContain('数量必须是 1 到 1000 之间的整数');
+    }
+    expect(await tasksOf(carol)).toHaveLength(before);
+  });
 });
 
 describe('POST /api/ai-agent/chat — useChat stream form', () => {

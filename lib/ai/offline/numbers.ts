@@ -104,4 +104,6 @@ export function extractQuantity(text: string): number | undefined {
   return parseEnglishNumber(cleaned);
 }
 
-const toInt = (s: string) => Number.parseInt(s.replace(/,/g, ''), 10);
+// Capped so a number too long for a double stays a finite JSON number (Infinity would become
+// null): the tool then refuses it as out of range, like any other bad quantity.
+const toInt = (s: string) => Math.min(Number.parseInt(s.replace(/,/g, ''), 10), Number.MAX_SAFE_INTEGER);
