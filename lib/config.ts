@@ -63,6 +63,11 @@ const envSchema = z.object({
   ADMIN_ADDRESSES: z.string().default(''),
   OPERATOR_MIN_ETH: z.string().regex(/^\d+(\.\d+)?$/, 'must be a decimal ETH amount').default('0.05'),
   SECURE_COOKIES: bool,
+
+  /** Hosts (`name` or `name:port`) an x402 endpoint may be on although they resolve to a private address; they may use http. */
+  X402_ALLOWED_HOSTS: z.string().default(''),
+  /** Highest price per paid request (USDC, decimal) an x402 task may be created at. */
+  X402_MAX_PRICE_PER_MINT: z.string().regex(/^\d+(\.\d{1,6})?$/, 'must be a decimal USDC amount').default('1'),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -132,6 +137,12 @@ export function parseConfig(source: Record<string, string | undefined>) {
       .filter(Boolean),
     operatorMinEth: env.OPERATOR_MIN_ETH,
     secureCookies: env.SECURE_COOKIES || env.NODE_ENV === 'production',
+    x402: {
+      allowedHosts: env.X402_ALLOWED_HOSTS.split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+      maxPricePerMint: env.X402_MAX_PRICE_PER_MINT,
+    },
   };
 }
 

@@ -80,6 +80,13 @@ describe('parseConfig', () => {
     expect(message).not.toMatch(/hunter2|abc123|xyz|pw-secret/);
   });
 
+  it('parses the x402 outbound settings', () => {
+    expect(parseConfig({}).x402).toEqual({ allowedHosts: [], maxPricePerMint: '1' });
+    const config = parseConfig({ X402_ALLOWED_HOSTS: ' 127.0.0.1:4021, Mint.Local ,', X402_MAX_PRICE_PER_MINT: '0.25' });
+    expect(config.x402).toEqual({ allowedHosts: ['127.0.0.1:4021', 'mint.local'], maxPricePerMint: '0.25' });
+    expect(invalid({ X402_MAX_PRICE_PER_MINT: '1.0000001' })).toContain('X402_MAX_PRICE_PER_MINT');
+  });
+
   it('names every bad variable at once', () => {
     const message = invalid({ CHAIN: 'mainnet', MINT_BATCH_SIZE: 'abc', LOG_LEVEL: 'loud' });
     for (const name of ['CHAIN', 'MINT_BATCH_SIZE', 'LOG_LEVEL']) expect(message).toContain(`${name}:`);
