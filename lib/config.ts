@@ -33,6 +33,14 @@ const envSchema = z.object({
   MINT_PIPELINE_DEPTH: int(4, 1),
   CHECK_INTERVAL_MS: int(10000, 100),
   WORKER_CONCURRENCY: int(4, 1),
+  /**
+   * How contract mints are sent: `batch` = one EIP-7702 transaction per batch through the agent's
+   * delegation to AgentBatchExecutor; `single` = one transaction per mint; `auto` = batch where
+   * the chain accepts type-4 transactions and an executor is deployed (checked once at start).
+   */
+  MINT_EXECUTION: z.enum(['auto', 'batch', 'single']).default('auto'),
+  /** The AgentBatchExecutor agents delegate to; defaults to the deployment file's. */
+  BATCH_EXECUTOR_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte address').optional(),
   MAX_RETRIES: int(5),
   LEASE_MS: int(15000, 1000),
   /** Seconds a task may wait for payment before the worker cancels it. */
@@ -101,6 +109,7 @@ export function parseConfig(source: Record<string, string | undefined>) {
     deploymentFile: path.resolve(env.DEPLOYMENT_FILE ?? path.join(dataDir, 'deployment.json')),
     agentKeyFile: path.resolve(env.AGENT_KEY_FILE),
     usdcAddress: env.USDC_ADDRESS as `0x${string}` | undefined,
+    batchExecutorAddress: env.BATCH_EXECUTOR_ADDRESS as `0x${string}` | undefined,
     port: env.PORT,
     anvilPort: env.ANVIL_PORT,
     pgPort: env.PG_PORT,
@@ -111,6 +120,7 @@ export function parseConfig(source: Record<string, string | undefined>) {
       pipelineDepth: env.MINT_PIPELINE_DEPTH,
       checkIntervalMs: env.CHECK_INTERVAL_MS,
       concurrency: env.WORKER_CONCURRENCY,
+      execution: env.MINT_EXECUTION,
       maxRetries: env.MAX_RETRIES,
       leaseMs: env.LEASE_MS,
       paymentTimeoutSeconds: env.PAYMENT_TIMEOUT,

@@ -53,7 +53,7 @@ export function getOperatorWalletClient() {
   });
 }
 
-export type KnownContracts = { usdc: Address; tokens: DemoToken[] };
+export type KnownContracts = { usdc: Address; tokens: DemoToken[]; batchExecutor?: Address };
 
 /** USDC and the demo tokens: from the deployment file, USDC_ADDRESS, or Circle's address on Base. */
 export function getKnownContracts(): KnownContracts {
@@ -68,5 +68,5 @@ function loadKnownContracts(): KnownContracts {
   if (!usdc) {
     throw new Error(`No USDC address: set USDC_ADDRESS or run npm start (deployment file ${config.deploymentFile})`);
   }
-  return { usdc, tokens: deployment?.tokens ?? [] };
+  return { usdc, tokens: deployment?.tokens ?? [], batchExecutor: config.batchExecutorAddress ?? deployment?.batchExecutor };
 }

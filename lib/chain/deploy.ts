@@ -1,5 +1,5 @@
 import { getAddress, type Account, type Address, type Chain, type PublicClient, type Transport, type WalletClient } from 'viem';
-import { paidMintTokenAbi, paidMintTokenBytecode, testUSDCAbi, testUSDCBytecode } from './contracts.generated';
+import { agentBatchExecutorAbi, agentBatchExecutorBytecode, paidMintTokenAbi, paidMintTokenBytecode, testUSDCAbi, testUSDCBytecode } from './contracts.generated';
 
 type Deployer = WalletClient<Transport, Chain, Account>;
 
@@ -31,4 +31,10 @@ export async function deployPaidMintToken(wallet: Deployer, publicClient: Public
     args: [p.name, p.symbol, p.paymentToken, p.pricePerMint, p.mintAmount, p.maxMintCount, p.mintSigner],
   });
   return deployed(publicClient, hash, `PaidMintToken ${p.symbol}`);
+}
+
+/** The EIP-7702 delegation target of agent wallets (stateless: one per chain serves every agent). */
+export async function deployBatchExecutor(wallet: Deployer, publicClient: PublicClient) {
+  const hash = await wallet.deployContract({ abi: agentBatchExecutorAbi, bytecode: agentBatchExecutorBytecode, args: [] });
+  return deployed(publicClient, hash, 'AgentBatchExecutor');
 }

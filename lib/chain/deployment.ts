@@ -14,6 +14,8 @@ const deploymentSchema = z.object({
   chainId: z.number().int(),
   usdc: address,
   tokens: z.array(demoTokenSchema).default([]),
+  /** AgentBatchExecutor (EIP-7702 delegation target), once deployed. */
+  batchExecutor: address.optional(),
   deployedAt: z.string(),
 });
 

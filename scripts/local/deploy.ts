@@ -1,7 +1,7 @@
 import { createPublicClient, createWalletClient, http, parseEther, parseUnits, type Address, type PublicClient } from 'viem';
 import { localChain } from '@/lib/chain/chains';
 import { testUSDCAbi } from '@/lib/chain/contracts.generated';
-import { deployPaidMintToken, deployTestUsdc } from '@/lib/chain/deploy';
+import { deployBatchExecutor, deployPaidMintToken, deployTestUsdc } from '@/lib/chain/deploy';
 import { readDeployment, writeDeployment, type Deployment } from '@/lib/chain/deployment';
 import { anvilAccount } from './anvil';
 
@@ -34,7 +34,8 @@ export async function deployLocalContracts(rpcUrl: string, mintSigner: Address):
     const hash = await wallet.writeContract({ address: usdc, abi: testUSDCAbi, functionName: 'mint', args: [anvilAccount(i).address, DEMO_USDC_PER_ACCOUNT] });
     await publicClient.waitForTransactionReceipt({ hash });
   }
-  return { chainId: localChain.id, usdc, tokens, deployedAt: new Date().toISOString() };
+  const batchExecutor = await deployBatchExecutor(wallet, publicClient);
+  return { chainId: localChain.id, usdc, tokens, batchExecutor, deployedAt: new Date().toISOString() };
 }
 
 /** Tops the operator up from anvil account 0 so it can pay gas for funding and agent top-ups. */
@@ -55,7 +56,14 @@ export async function ensureLocalDeployment(rpcUrl: string, file: string, mintSi
   if (existing) {
     const { publicClient } = clients(rpcUrl);
     const code = await publicClient.getCode({ address: existing.usdc });
-    if (code && code !== '0x') return { deployment: existing, fresh: false };
+    if (code && code !== '0x') {
+      // A deployment recorded before the batch executor existed gets one added.
+      const executorCode = existing.batchExecutor && (await publicClient.getCode({ address: existing.batchExecutor }));
+      if (executorCode && executorCode !== '0x') return { deployment: existing, fresh: false };
+      const deployment = { ...existing, batchExecutor: await deployBatchExecutor(clients(rpcUrl).wallet, publicClient) };
+      writeDeployment(file, deployment);
+      return { deployment, fresh: false };
+    }
   }
   const deployment = await deployLocalContracts(rpcUrl, mintSigner);
   writeDeployment(file, deployment);

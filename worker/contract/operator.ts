@@ -7,12 +7,16 @@ import type { TaskRuntime } from './mint-batch';
 import { keccak, nativeAccount } from '../native-crypto';
 import { rawRequest } from '../rpc';
 
+const TOP_UP_GAS = 40_000n;
+
 // Derived once per key (a key file reload that rotates the operator key gets a new account).
 let operator: { key: string; account: PrivateKeyAccount } | undefined;
 
 /**
- * The operator's gas top-up as the worker sends it: a plain transfer built here (gas 21000: an
- * agent wallet is an EOA we generated, never a contract) with the fees the worker just quoted,
+ * The operator's gas top-up as the worker sends it: a plain transfer built here with the fees
+ * the worker just quoted. Gas limit 40,000, not 21,000: an agent that delegates to
+ * AgentBatchExecutor (EIP-7702) runs its receive() on a transfer (~24k on anvil); only the gas
+ * used is paid, so the higher limit costs a plain EOA nothing. The transfer is
  * signed with libsecp256k1 and sent through the worker's client. viem's wallet client asks the
  * node for the chain id, fees and a gas estimate first, each over fetch: at the start of every
  * task that was ~10 ms before the first mint could be signed.
@@ -23,7 +27,7 @@ function operatorSend(client: PublicClient, fees: Fees, chainId: number): Operat
   const { account } = operator;
   return async (to, value) => {
     const nonce = await client.getTransactionCount({ address: account.address, blockTag: 'pending' });
-    const raw = await account.signTransaction({ type: 'eip1559', chainId, to, value, gas: 21_000n, nonce, ...fees });
+    const raw = await account.signTransaction({ type: 'eip1559', chainId, to, value, gas: TOP_UP_GAS, nonce, ...fees });
     await rawRequest(client, 'eth_sendRawTransaction', [raw]);
     return keccak(raw);
   };
