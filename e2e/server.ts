@@ -18,7 +18,7 @@ const logDir = path.join(root, 'test-results', 'logs');
 async function main() {
   mkdirSync(logDir, { recursive: true });
   const stack = await startTestStack({
-    env: { MINT_INTERVAL_MS: '500', MINT_BATCH_SIZE: '5', LOG_LEVEL: 'info', CHECK_INTERVAL_MS: '1000', MAX_RETRIES: '1', PORT: String(port) },
+    env: { MINT_INTERVAL_MS: '500', MINT_BATCH_SIZE: '5', LOG_LEVEL: 'info', CHECK_INTERVAL_MS: '1000', MAX_RETRIES: '1', PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}` },
   });
   // E2E_DEV=1 runs `next dev` (.next-dev) for quick iteration instead of the production build.
   const dev = process.env.E2E_DEV === '1';

@@ -25,7 +25,11 @@ const envSchema = z.object({
   PORT: int(3000, 1),
   ANVIL_PORT: int(8545, 1),
   PG_PORT: int(54329, 1),
-  PUBLIC_URL: z.url().optional(),
+  /** The origin users reach the web app at (`https://mint.example`): SIWE domain/uri, Origin checks, cookies. */
+  PUBLIC_URL: z
+    .url({ protocol: /^https?$/ })
+    .refine((v) => ['', '/'].includes(new URL(v).pathname) && !new URL(v).search && !new URL(v).hash, 'must be an origin only (scheme, host, port), no path')
+    .optional(),
 
   MINT_BATCH_SIZE: int(10, 1),
   MINT_INTERVAL_MS: int(5000),
@@ -78,6 +82,25 @@ const envSchema = z.object({
   X402_MAX_PRICE_PER_MINT: z.string().regex(/^\d+(\.\d{1,6})?$/, 'must be a decimal USDC amount').default('1'),
 });
 
+// What a deployment on a real chain must set: without it the app would trust a client-chosen
+// Host header (PUBLIC_URL) or show balances and addresses to anyone (METRICS_TOKEN).
+const REQUIRED_OFF_LOCAL = {
+  PUBLIC_URL: 'required outside CHAIN=local: the origin users reach the app at (Sign-In with Ethereum and cross-site checks use it)',
+  METRICS_TOKEN: 'required outside CHAIN=local: the bearer token /api/metrics and the worker metrics require',
+} as const;
+
+const checkedEnvSchema = envSchema.superRefine((env, ctx) => {
+  if (env.CHAIN !== 'local') {
+    for (const [name, message] of Object.entries(REQUIRED_OFF_LOCAL)) {
+      if (!env[name as keyof typeof REQUIRED_OFF_LOCAL]) ctx.addIssue({ code: 'custom', path: [name], message });
+    }
+  }
+  // An unsigned webhook can be forged by anyone who can reach the receiver.
+  if (env.WEBHOOK_URL && !env.WEBHOOK_SECRET) {
+    ctx.addIssue({ code: 'custom', path: ['WEBHOOK_SECRET'], message: 'required when WEBHOOK_URL is set: webhooks are always HMAC-signed' });
+  }
+});
+
 export type Env = z.infer<typeof envSchema>;
 
 // Never echoed in an error: secrets, and URLs that may carry a password or an API key.
@@ -87,7 +110,7 @@ const defaultRpc = { 'base-sepolia': 'https://sepolia.base.org', base: 'https://
 
 export function parseConfig(source: Record<string, string | undefined>) {
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = envSchema.safeParse(cleaned);
+  const parsed = checkedEnvSchema.safeParse(cleaned);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const name = i.path.join('.');
@@ -98,6 +121,8 @@ export function parseConfig(source: Record<string, string | undefined>) {
   }
   const env = parsed.data;
   const dataDir = path.resolve(env.DATA_DIR);
+  // Locally (only) the origin defaults to what `npm start` serves; elsewhere PUBLIC_URL is required above.
+  const publicUrl = new URL(env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).origin;
   return {
     env,
     nodeEnv: env.NODE_ENV,
@@ -113,7 +138,7 @@ export function parseConfig(source: Record<string, string | undefined>) {
     port: env.PORT,
     anvilPort: env.ANVIL_PORT,
     pgPort: env.PG_PORT,
-    publicUrl: env.PUBLIC_URL,
+    publicUrl,
     worker: {
       batchSize: env.MINT_BATCH_SIZE,
       mintIntervalMs: env.MINT_INTERVAL_MS,
@@ -141,12 +166,12 @@ export function parseConfig(source: Record<string, string | undefined>) {
     logLevel: env.LOG_LEVEL,
     logFormat: env.LOG_FORMAT,
     metricsToken: env.METRICS_TOKEN,
-    webhook: env.WEBHOOK_URL ? { url: env.WEBHOOK_URL, secret: env.WEBHOOK_SECRET } : undefined,
+    webhook: env.WEBHOOK_URL && env.WEBHOOK_SECRET ? { url: env.WEBHOOK_URL, secret: env.WEBHOOK_SECRET } : undefined,
     adminAddresses: env.ADMIN_ADDRESSES.split(',')
       .map((a) => a.trim().toLowerCase())
       .filter(Boolean),
     operatorMinEth: env.OPERATOR_MIN_ETH,
-    secureCookies: env.SECURE_COOKIES || env.NODE_ENV === 'production',
+    secureCookies: env.SECURE_COOKIES || env.NODE_ENV === 'production' || publicUrl.startsWith('https:'),
     x402: {
       allowedHosts: env.X402_ALLOWED_HOSTS.split(',')
         .map((h) => h.trim().toLowerCase())

@@ -64,7 +64,8 @@ function run(name: string, command: string, args: string[], env: NodeJS.ProcessE
 async function main() {
   mkdirSync(config.dataDir, { recursive: true });
   writeFileSync(path.join(config.dataDir, 'stack.pid'), String(process.pid));
-  const env: NodeJS.ProcessEnv = { ...process.env, CHAIN: config.chain, DATA_DIR: config.dataDir };
+  // PUBLIC_URL: the origin the web app checks sign-in messages and Origin headers against.
+  const env: NodeJS.ProcessEnv = { ...process.env, CHAIN: config.chain, DATA_DIR: config.dataDir, PUBLIC_URL: config.publicUrl };
 
   if (config.chain === 'local' && ensureKeyFile(config.agentKeyFile)) say(`created key file ${config.agentKeyFile} (mode 0600)`);
   const keys = readKeyFile(config.agentKeyFile);
@@ -108,9 +109,9 @@ async function main() {
   }
   run('worker', process.execPath, ['--import', 'tsx', 'worker/index.ts'], env);
 
-  const url = `http://localhost:${port}`;
-  await waitFor(async () => (await fetch(`${url}/health`)).ok, { timeoutMs: 120_000, intervalMs: 500, what: `${url}/health` });
-  await printBanner({ url, config, deployment, demoIndex: DEMO_ACCOUNT_INDEX, operator });
+  const local = `http://localhost:${port}`;
+  await waitFor(async () => (await fetch(`${local}/health`)).ok, { timeoutMs: 120_000, intervalMs: 500, what: `${local}/health` });
+  await printBanner({ url: config.publicUrl, config, deployment, demoIndex: DEMO_ACCOUNT_INDEX, operator });
 }
 
 main().catch(async (error) => {

@@ -24,20 +24,31 @@ export async function issueNonce(now = Date.now()): Promise<{ nonce: string; exp
 }
 
 /**
- * The domain a message must name. PUBLIC_URL's host when configured — set it in production:
- * a Host header is chosen by whoever sends the request, so only a configured origin binds a
- * signature to this site. Without it (local, tests) the request's Host is used.
+ * What a message must name: PUBLIC_URL's host as its domain and its origin as its uri. From
+ * configuration only, never from the request: a Host header is chosen by whoever sends it, so
+ * a signature collected by another site for its own domain could otherwise be replayed here.
  */
-export function expectedDomain(req: Request): string {
-  const publicUrl = getConfig().publicUrl;
-  if (publicUrl) return new URL(publicUrl).host;
-  return req.headers.get('host') ?? new URL(req.url).host;
+export function expectedSiweOrigin(): { domain: string; origin: string } {
+  const origin = getConfig().publicUrl;
+  return { domain: new URL(origin).host, origin };
 }
+
+/** How old a message's issuedAt may be (a nonce lives as long), and how far ahead of our clock. */
+export const ISSUED_AT_MAX_AGE_MS = NONCE_TTL_MS;
+export const ISSUED_AT_MAX_SKEW_MS = 5 * 60_000;
 
 /** The address a message claims (unverified), for per-address rate limits before the costly checks. */
 export function claimedAddress(message: string): string | undefined {
   try {
     return parseSiweMessage(message).address?.toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
+function originOf(uri: string | undefined): string | undefined {
+  try {
+    return uri ? new URL(uri).origin : undefined;
   } catch {
     return undefined;
   }
@@ -57,22 +68,28 @@ function parse(message: string): Partial<SiweMessage> {
  * Checks an EIP-4361 message and its signature; each failed check answers 401 with a code
  * naming it. On success the nonce is spent and the signer's address returned.
  */
-export async function verifySiwe(input: { message: string; signature: Hex; domain: string; now?: Date }): Promise<{ address: Address; chainId: number }> {
+export async function verifySiwe(input: { message: string; signature: Hex; now?: Date }): Promise<{ address: Address; chainId: number }> {
   const now = input.now ?? new Date();
+  const { domain, origin } = expectedSiweOrigin();
   const parsed = parse(input.message);
   if (!parsed.address || !isAddress(parsed.address, { strict: false }) || !parsed.nonce || parsed.version !== '1' || !parsed.chainId) {
     throw fail('message', 'The message is missing its address, nonce, version or chain id.');
   }
-  if (parsed.domain !== input.domain) throw fail('domain', `The message is for ${parsed.domain ?? 'no domain'}, not ${input.domain}.`);
+  if (parsed.domain !== domain) throw fail('domain', `The message is for ${parsed.domain ?? 'no domain'}, not ${domain}.`);
+  if (originOf(parsed.uri) !== origin) throw fail('uri', `The message's URI is ${parsed.uri ?? 'missing'}; sign in from ${origin}.`);
   const chainId = getChain().id;
   if (parsed.chainId !== chainId) throw fail('chain', `The message is for chain ${parsed.chainId}; this app runs on chain ${chainId}.`);
+  const issuedAt = parsed.issuedAt?.getTime();
+  if (issuedAt === undefined || Number.isNaN(issuedAt)) throw fail('issued_at', 'The message has no issue time.');
+  if (issuedAt > now.getTime() + ISSUED_AT_MAX_SKEW_MS) throw fail('issued_at', 'The message was issued in the future. Check your device clock and sign in again.');
+  if (issuedAt < now.getTime() - ISSUED_AT_MAX_AGE_MS) throw fail('issued_at', 'The message is too old. Sign in again.');
   if (parsed.expirationTime && !(parsed.expirationTime.getTime() > now.getTime())) throw fail('expired', 'The message has expired. Sign in again.');
   if (parsed.notBefore && !(parsed.notBefore.getTime() <= now.getTime())) throw fail('not_yet_valid', 'The message is not valid yet.');
 
   let valid = false;
   try {
     // viem's check covers EOAs and contract wallets (ERC-1271, and ERC-6492 for undeployed ones).
-    valid = await getPublicClient().verifySiweMessage({ message: input.message, signature: input.signature, domain: input.domain, time: now });
+    valid = await getPublicClient().verifySiweMessage({ message: input.message, signature: input.signature, domain, time: now });
   } catch (cause) {
     throw new AppError('unavailable:siwe', 'Could not check the signature right now. Try again.', { cause });
   }

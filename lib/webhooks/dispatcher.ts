@@ -25,7 +25,7 @@ export function webhookBody(row: Pick<WebhookDelivery, 'id' | 'event' | 'created
   return JSON.stringify({ id: row.id.toString(), event: row.event, createdAt: row.createdAt.toISOString(), data: row.payload });
 }
 
-async function post(row: WebhookDelivery, url: string, secret: string | undefined, timeoutMs: number): Promise<string | null> {
+async function post(row: WebhookDelivery, url: string, secret: string, timeoutMs: number): Promise<string | null> {
   const body = webhookBody(row);
   const timestamp = Math.floor(Date.now() / 1000).toString();
   const headers: Record<string, string> = {
@@ -34,8 +34,8 @@ async function post(row: WebhookDelivery, url: string, secret: string | undefine
     [WEBHOOK_HEADERS.event]: row.event,
     [WEBHOOK_HEADERS.delivery]: row.id.toString(),
     [WEBHOOK_HEADERS.timestamp]: timestamp,
+    [WEBHOOK_HEADERS.signature]: signWebhook(secret, timestamp, body),
   };
-  if (secret) headers[WEBHOOK_HEADERS.signature] = signWebhook(secret, timestamp, body);
   try {
     const res = await fetch(url, { method: 'POST', body, headers, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
     await res.body?.cancel().catch(() => {});
@@ -49,8 +49,9 @@ async function post(row: WebhookDelivery, url: string, secret: string | undefine
 /** Claims and delivers what is due now, once. Returns how many went through and how many failed. */
 export async function dispatchDueWebhooks(options: DispatchOptions = {}): Promise<{ delivered: number; failed: number }> {
   const url = options.url ?? getConfig().webhook?.url;
-  if (!url) return { delivered: 0, failed: 0 };
   const secret = options.secret ?? getConfig().webhook?.secret;
+  // Never unsigned: config refuses WEBHOOK_URL without WEBHOOK_SECRET, and so does this.
+  if (!url || !secret) return { delivered: 0, failed: 0 };
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const backoff = options.backoff ?? DEFAULT_BACKOFF;
   const metrics = getMetrics();

@@ -14,7 +14,9 @@ import { call } from '../support/routes';
 
 let stack: TestStack;
 beforeAll(async () => {
-  stack = await startTestStack();
+  // PUBLIC_URL unset, as on a fresh local install: its default (http://localhost:3000, what npm
+  // start serves) must still decide the domain, never the request's Host header.
+  stack = await startTestStack({ env: { PUBLIC_URL: '' } });
 });
 afterAll(async () => stack?.stop());
 beforeEach(() => resetRateLimits());
@@ -117,12 +119,45 @@ describe('Sign-In with Ethereum', () => {
     expect((await verify({ message: good, signature: await alice.signMessage({ message: good }) })).status).toBe(200);
   });
 
-  it('checks the domain against the Host header when one is sent', async () => {
-    const msg = message(await freshNonce());
+  it('refuses a message signed for another site replayed with that site as Host (PUBLIC_URL decides, not the request)', async () => {
+    const msg = message(await freshNonce(), { domain: 'evil.example', uri: 'https://evil.example' });
     const signature = await alice.signMessage({ message: msg });
-    const wrongHost = await verify({ message: msg, signature }, { host: 'other.example' });
-    expect(wrongHost.status).toBe(401);
-    expect(wrongHost.body.error.code).toBe('unauthorized:siwe_domain');
+    const hosts: Record<string, string>[] = [{ host: 'evil.example' }, { host: 'evil.example', 'x-forwarded-host': 'evil.example' }];
+    for (const headers of hosts) {
+      const replay = await verify({ message: msg, signature }, headers);
+      expect(replay.status).toBe(401);
+      expect(replay.body.error.code).toBe('unauthorized:siwe_domain');
+      expect(replay.res.headers.get('set-cookie')).toBeNull();
+    }
+    // Our own message is accepted whatever Host a proxy forwards.
+    const good = message(await freshNonce());
+    expect((await verify({ message: good, signature: await alice.signMessage({ message: good }) }, { host: 'internal:3000' })).status).toBe(200);
+  });
+
+  it.each([
+    ['a uri on another origin', { uri: 'https://evil.example/login' }, 'unauthorized:siwe_uri'],
+    ['a uri on another port', { uri: 'http://localhost:3001' }, 'unauthorized:siwe_uri'],
+    ['an issuedAt older than a nonce lives', { issuedAt: new Date(Date.now() - 11 * 60_000) }, 'unauthorized:siwe_issued_at'],
+    ['an issuedAt in the future', { issuedAt: new Date(Date.now() + 10 * 60_000) }, 'unauthorized:siwe_issued_at'],
+  ])('refuses %s', async (_name, overrides, code) => {
+    const msg = message(await freshNonce(), overrides);
+    const { status, body, res } = await verify({ message: msg, signature: await alice.signMessage({ message: msg }) });
+    expect(status).toBe(401);
+    expect(body.error.code).toBe(code);
+    expect(res.headers.get('set-cookie')).toBeNull();
+  });
+
+  it('accepts a uri with a path on our origin and a client clock a little ahead', async () => {
+    const msg = message(await freshNonce(), { uri: 'http://localhost:3000/tasks', issuedAt: new Date(Date.now() + 60_000) });
+    expect((await verify({ message: msg, signature: await alice.signMessage({ message: msg }) })).status).toBe(200);
+  });
+
+  it('treats a malformed cookie as no session (401, not 500)', async () => {
+    for (const cookie of ['agentmint_session=%E0%A4%A', 'agentmint_session=%', 'other=1; agentmint_session=%E0%A4%A']) {
+      const r = await call(sessionGET as never, '/api/auth/session', {}, { cookie });
+      expect(r.status).toBe(401);
+      expect(r.body.error.code).toBe('unauthorized:session');
+    }
   });
 
   it('signs in a contract wallet through ERC-1271, and refuses a signer it does not accept', async () => {

@@ -27,6 +27,35 @@ describe('parseConfig', () => {
     expect(config.worker).toMatchObject({ batchSize: 10, mintIntervalMs: 5000, maxRetries: 5, paymentTimeoutSeconds: 600 });
     expect(config.secureCookies).toBe(false);
     expect(config.adminAddresses).toEqual([]);
+    // Locally the origin is what `npm start` serves; an https origin always gets Secure cookies.
+    expect(config.publicUrl).toBe('http://localhost:3000');
+    expect(parseConfig({ PORT: '4000' }).publicUrl).toBe('http://localhost:4000');
+    expect(parseConfig({ PUBLIC_URL: 'https://mint.example' }).secureCookies).toBe(true);
+  });
+
+  describe('production settings (outside CHAIN=local)', () => {
+    const base = { CHAIN: 'base', PUBLIC_URL: 'https://mint.example', METRICS_TOKEN: 'scrape-token' };
+    const without = (name: string) => Object.fromEntries(Object.entries(base).filter(([k]) => k !== name));
+
+    it.each(['PUBLIC_URL', 'METRICS_TOKEN'])('refuses to start without %s, naming it and why', (name) => {
+      const message = invalid(without(name));
+      expect(message).toContain(`${name}: required outside CHAIN=local`);
+      expect(parseConfig(base).chain).toBe('base');
+      // The local chain keeps today's defaults: the origin npm start serves, metrics open to localhost users.
+      expect(() => parseConfig({ ...without(name), CHAIN: 'local' })).not.toThrow();
+    });
+
+    it('refuses WEBHOOK_URL without WEBHOOK_SECRET on any chain (webhooks are never unsigned)', () => {
+      for (const env of [{}, base]) {
+        const message = invalid({ ...env, WEBHOOK_URL: 'https://hooks.example/agentmint' });
+        expect(message).toContain('WEBHOOK_SECRET: required when WEBHOOK_URL is set');
+      }
+      expect(parseConfig({ WEBHOOK_URL: 'https://hooks.example/x', WEBHOOK_SECRET: 's' }).webhook).toEqual({ url: 'https://hooks.example/x', secret: 's' });
+    });
+
+    it.each(['https://mint.example/app', 'ftp://mint.example', 'https://mint.example/?x=1'])('refuses PUBLIC_URL=%s (an http(s) origin only)', (value) => {
+      expect(invalid({ PUBLIC_URL: value })).toContain('PUBLIC_URL:');
+    });
   });
 
   it('follows the variables it is given', () => {
@@ -38,7 +67,10 @@ describe('parseConfig', () => {
       ADMIN_ADDRESSES: ' 0xAbC0000000000000000000000000000000000001 , ',
       NODE_ENV: 'production',
       DATA_DIR: '/tmp/agentmint-data',
+      PUBLIC_URL: 'https://mint.example/',
+      METRICS_TOKEN: 'scrape-token',
     });
+    expect(config.publicUrl).toBe('https://mint.example');
     expect(config.rpcUrl).toBe('https://sepolia.base.org');
     expect(config.databaseUrl).toBe('postgresql://u:p@db:5432/x');
     expect(config.worker.batchSize).toBe(25);

@@ -1,6 +1,6 @@
 import type { Hex } from 'viem';
 import { createSessionToken, sessionCookie } from '@/lib/auth/session';
-import { claimedAddress, expectedDomain, verifySiwe } from '@/lib/auth/siwe';
+import { claimedAddress, verifySiwe } from '@/lib/auth/siwe';
 import { json, readJson, route } from '@/lib/http';
 import { enforceIpRateLimit, enforceRateLimit } from '@/lib/rate-limit';
 import { AUTH_LIMIT } from '../limits';
@@ -14,6 +14,6 @@ export const POST = route(async (req) => {
   const body = await readJson(req, verifyBodySchema, 'auth');
   const claimed = claimedAddress(body.message);
   if (claimed) enforceRateLimit(`auth:verify:address:${claimed}`, AUTH_LIMIT);
-  const { address, chainId } = await verifySiwe({ message: body.message, signature: body.signature as Hex, domain: expectedDomain(req) });
+  const { address, chainId } = await verifySiwe({ message: body.message, signature: body.signature as Hex });
   return json({ address, chainId }, { headers: { 'set-cookie': sessionCookie(createSessionToken({ address, chainId })) } });
 });
