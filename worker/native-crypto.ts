@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
-import { bytesToHex, hashMessage, hashTypedData, hexToBytes, serializeTransaction, type Hex, type SignableMessage, type TransactionSerializable, type TypedDataDefinition } from 'viem';
+import { bytesToHex, hashMessage, hashTypedData, hexToBytes, serializeTransaction, type AuthorizationRequest, type Hex, type SignableMessage, type TransactionSerializable, type TypedDataDefinition } from 'viem';
 import { privateKeyToAccount, publicKeyToAddress, type PrivateKeyAccount } from 'viem/accounts';
 import { createKeccak } from 'hash-wasm';
+import { hashAuthorization } from 'viem/utils';
 import type { SigningBackend } from '@/lib/chain/mint-signature';
 
 // The worker signs two secp256k1 signatures per mint (the mint authorization and the
@@ -75,8 +76,10 @@ export function nativeAccount(privateKey: Hex): PrivateKeyAccount {
       const signable = transaction.type === 'eip4844' ? { ...transaction, sidecars: false } : transaction;
       return serializer(transaction, split(signHash(keccak(await serializer(signable)))));
     },
-    async signAuthorization() {
-      throw new Error('EIP-7702 authorizations are not signed by the worker');
+    async signAuthorization(request: AuthorizationRequest) {
+      const address = request.contractAddress ?? request.address;
+      const signature = split(signHash(hashAuthorization({ address, chainId: request.chainId, nonce: request.nonce })));
+      return { address, chainId: request.chainId, nonce: request.nonce, ...signature };
     },
   } as PrivateKeyAccount;
 }

@@ -1,5 +1,6 @@
-import { decodeFunctionData, erc20Abi, isAddressEqual, type Address, type Hex, type TransactionSerializable } from 'viem';
+import { decodeFunctionData, erc20Abi, isAddressEqual, type Address, type AuthorizationRequest, type Hex, type SignedAuthorizationList, type TransactionSerializable } from 'viem';
 import type { PrivateKeyAccount } from 'viem/accounts';
+import { BATCH_MODE, decodeBatchExecute } from '../chain/batch-calls';
 import { paidMintTokenAbi } from '../chain/contracts.generated';
 import { MINT_SELECTOR } from '../chain/mint-signature';
 
@@ -7,6 +8,9 @@ import { MINT_SELECTOR } from '../chain/mint-signature';
 //  - USDC.approve(task token, amount <= what the task still needs)
 //  - task token.mint(to = the wallet's own user, …)
 //  - USDC.transfer(the wallet's own user, amount) and a plain ETH send to the user (refunds)
+//  - a batch: execute(batch mode, calls) sent by the agent to itself (its EIP-7702 delegation to
+//    AgentBatchExecutor runs it), every call inside it allowed by the rules above
+//  - an EIP-7702 authorization only to the configured AgentBatchExecutor
 // The check runs on the exact bytes that will be signed, so no caller can word its way around it.
 
 export type AgentPolicy = {
@@ -15,6 +19,8 @@ export type AgentPolicy = {
   usdc: Address;
   /** The task being run, if any: its token and the USDC its remaining mints still need. */
   task?: { token: Address; remainingCost: bigint };
+  /** The AgentBatchExecutor agents may delegate to (none: no batches, no authorizations). */
+  batchExecutor?: Address;
 };
 
 export class GuardError extends Error {
@@ -34,6 +40,7 @@ export function checkAgentTransaction(policy: AgentPolicy, tx: Tx): void {
   const value = tx.value ?? 0n;
   const data = tx.data && tx.data !== '0x' ? tx.data : undefined;
 
+  if (isAddressEqual(to, policy.agent)) return checkBatch(policy, data, value);
   if (!data) {
     if (isAddressEqual(to, policy.user) && value > 0n) return;
     throw new GuardError(`plain transfers may only go to the wallet's user`);
@@ -75,6 +82,42 @@ export function checkAgentTransaction(policy: AgentPolicy, tx: Tx): void {
   throw new GuardError(`calls to ${to} are not allowed`);
 }
 
+/** A call to the agent itself runs its delegated code: only AgentBatchExecutor.execute over allowed calls. */
+function checkBatch(policy: AgentPolicy, data: Hex | undefined, value: bigint) {
+  if (!policy.batchExecutor) throw new GuardError('batches are not enabled for this wallet');
+  if (!data || value !== 0n) throw new GuardError('a call to the agent itself must be a batch without ETH');
+  let batch;
+  try {
+    batch = decodeBatchExecute(data);
+  } catch {
+    throw new GuardError('unrecognised call to the agent itself');
+  }
+  if (batch.mode !== BATCH_MODE.try && batch.mode !== BATCH_MODE.revertAll) throw new GuardError(`batch mode ${batch.mode} is not allowed`);
+  if (batch.calls.length === 0) throw new GuardError('empty batch');
+  for (const [i, call] of batch.calls.entries()) {
+    try {
+      // A call inside the batch may not target the agent again (no nesting): it falls through to the allowlist's end.
+      if (isAddressEqual(call.to, policy.agent)) throw new GuardError('a batch may not call the agent itself');
+      checkAgentTransaction(policy, { to: call.to, data: call.data, value: call.value });
+    } catch (error) {
+      if (error instanceof GuardError) throw new GuardError(`batch call ${i}: ${error.message.replace(/^transaction refused: /, '')}`);
+      throw error;
+    }
+  }
+}
+
+/** EIP-7702: the only delegation an agent may sign is to our executor. */
+export function checkAuthorization(policy: AgentPolicy, authorization: { address?: Address; contractAddress?: Address }) {
+  const target = authorization.address ?? authorization.contractAddress;
+  if (!policy.batchExecutor || !target || !isAddressEqual(target, policy.batchExecutor)) {
+    throw new GuardError(`delegation to ${target ?? 'nothing'} is not allowed (only to the batch executor)`);
+  }
+}
+
+function checkAuthorizationList(policy: AgentPolicy, list: SignedAuthorizationList | undefined) {
+  for (const authorization of list ?? []) checkAuthorization(policy, authorization);
+}
+
 function decode<const A extends readonly unknown[]>(abi: A, data: Hex) {
   try {
     return decodeFunctionData({ abi: abi as never, data }) as { functionName: string; args: readonly unknown[] };
@@ -90,7 +133,16 @@ export function createGuardedSigner(account: PrivateKeyAccount, policy: AgentPol
     address: account.address,
     signTransaction(tx: TransactionSerializable): Promise<Hex> {
       checkAgentTransaction(policy, { to: tx.to ?? undefined, data: tx.data, value: tx.value });
+      if ('authorizationList' in tx && tx.authorizationList) {
+        // A delegation rides only on a batch the agent sends to itself.
+        if (!tx.to || !isAddressEqual(tx.to, policy.agent)) throw new GuardError('an authorization list is only allowed on a batch to the agent itself');
+        checkAuthorizationList(policy, tx.authorizationList);
+      }
       return account.signTransaction(tx);
+    },
+    signAuthorization(request: AuthorizationRequest) {
+      checkAuthorization(policy, request);
+      return account.signAuthorization(request);
     },
   };
 }

@@ -1,6 +1,7 @@
 import { encodeFunctionData, erc20Abi, type Address, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { describe, expect, it } from 'vitest';
+import { BATCH_MODE, encodeBatchExecute } from '@/lib/chain/batch-calls';
 import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
 import { checkAgentTransaction, createGuardedSigner, GuardError, type AgentPolicy } from '@/lib/wallets/tx-guard';
 
@@ -77,5 +78,48 @@ describe('agent transaction guard', () => {
     await expect(attempt({ ...base, to: policy.usdc, data: transfer(stranger, 10n) })).rejects.toThrow(GuardError);
     await expect(attempt({ ...base, to: stranger, value: 10n })).rejects.toThrow(GuardError);
     expect(() => createGuardedSigner(privateKeyToAccount(generatePrivateKey()), policy)).toThrow(/not the policy agent/);
+  });
+
+  describe('batches (EIP-7702 delegation to the batch executor)', () => {
+    const executor = addr();
+    const batching: AgentPolicy = { ...policy, batchExecutor: executor };
+    const batch = (calls: { to: Address; data: Hex; value?: bigint }[], mode: Hex = BATCH_MODE.try) => ({ to: policy.agent, data: encodeBatchExecute(calls, mode) });
+    const ok = (tx: { to?: Address; data?: Hex; value?: bigint }) => expect(() => checkAgentTransaction(batching, tx)).not.toThrow();
+    const no = (tx: { to?: Address; data?: Hex; value?: bigint }, reason: RegExp, p = batching) => expect(() => checkAgentTransaction(p, tx)).toThrow(reason);
+
+    it('a batch to the agent itself is allowed when every call in it is: [approve, mint × N], refunds', () => {
+      ok(batch([{ to: policy.usdc, data: approve(policy.task!.token, 1_000_000n) }, { to: policy.task!.token, data: mint(policy.user) }, { to: policy.task!.token, data: mint(policy.user) }]));
+      ok(batch([{ to: policy.usdc, data: transfer(policy.user, 1n) }, { to: policy.user, data: '0x', value: 5n }], BATCH_MODE.revertAll));
+    });
+    it('one disallowed call refuses the whole batch, naming its index', () => {
+      no(batch([{ to: policy.task!.token, data: mint(policy.user) }, { to: policy.task!.token, data: mint(stranger) }]), /batch call 1: minted tokens must go to the user/);
+      no(batch([{ to: policy.usdc, data: approve(policy.task!.token, 1_000_001n) }]), /batch call 0: approve of .* exceeds/);
+      no(batch([{ to: policy.usdc, data: transfer(stranger, 1n) }]), /batch call 0/);
+      no(batch([{ to: stranger, data: '0x', value: 1n }]), /batch call 0: plain transfers/);
+      no(batch([{ to: otherToken, data: mint(policy.user) }]), /batch call 0: calls to .* are not allowed/);
+      no(batch([batch([{ to: policy.task!.token, data: mint(policy.user) }])].map((b) => ({ to: b.to, data: b.data }))), /may not call the agent itself/);
+    });
+    it('refuses other modes, empty batches, ETH on the batch, other calls to the agent, and batches without an executor', () => {
+      no(batch([{ to: policy.task!.token, data: mint(policy.user) }], `0xff${'00'.repeat(31)}`), /batch mode/);
+      no(batch([]), /empty batch/);
+      no({ ...batch([{ to: policy.task!.token, data: mint(policy.user) }]), value: 1n }, /without ETH/);
+      no({ to: policy.agent, data: '0xdeadbeef' }, /unrecognised call to the agent itself/);
+      no({ to: policy.agent, value: 1n }, /without ETH/);
+      no(batch([{ to: policy.task!.token, data: mint(policy.user) }]), /batches are not enabled/, policy);
+    });
+    it('the signer delegates only to the executor, and carries an authorization only on a batch to the agent itself', async () => {
+      const signer = createGuardedSigner(agentAccount, batching);
+      const authorization = await signer.signAuthorization({ address: executor, chainId: 31337, nonce: 1 });
+      expect(authorization.address).toBe(executor);
+      await expect(Promise.resolve().then(() => signer.signAuthorization({ address: stranger, chainId: 31337, nonce: 1 }))).rejects.toThrow(/delegation to .* is not allowed/);
+      await expect(Promise.resolve().then(() => createGuardedSigner(agentAccount, policy).signAuthorization({ address: executor, chainId: 31337, nonce: 1 }))).rejects.toThrow(GuardError);
+
+      const base = { type: 'eip7702', chainId: 31337, nonce: 0, gas: 1_000_000n, maxFeePerGas: 1n, maxPriorityFeePerGas: 1n } as const;
+      const mintBatch = batch([{ to: policy.task!.token, data: mint(policy.user) }]);
+      await expect(signer.signTransaction({ ...base, ...mintBatch, authorizationList: [authorization] })).resolves.toMatch(/^0x04/);
+      const rogue = await agentAccount.signAuthorization({ address: stranger, chainId: 31337, nonce: 1 });
+      await expect(Promise.resolve().then(() => signer.signTransaction({ ...base, ...mintBatch, authorizationList: [rogue] }))).rejects.toThrow(/delegation to .* is not allowed/);
+      await expect(Promise.resolve().then(() => signer.signTransaction({ ...base, to: policy.task!.token, data: mint(policy.user), authorizationList: [authorization] }))).rejects.toThrow(/only allowed on a batch/);
+    });
   });
 });

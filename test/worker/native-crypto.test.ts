@@ -42,6 +42,12 @@ describe('native signing account', () => {
       expect(await ours.signTypedData(typed)).toBe(await viems.signTypedData(typed));
       expect(await ours.signMessage({ message: `hello ${i}` })).toBe(await viems.signMessage({ message: `hello ${i}` }));
       expect(await ours.sign!({ hash: key })).toBe(await viems.sign!({ hash: key }));
+      // EIP-7702 authorizations (the batch executor's delegation), and a type-4 transaction carrying one.
+      const authorization = { address: viems.address, chainId: 8453, nonce: i + 1 };
+      const signed = await ours.signAuthorization!(authorization);
+      expect(signed).toEqual(await viems.signAuthorization!(authorization));
+      const type4 = { ...tx, type: 'eip7702', authorizationList: [signed] } as const;
+      expect(await ours.signTransaction(type4)).toBe(await viems.signTransaction(type4));
     }
   });
 
