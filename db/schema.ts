@@ -247,6 +247,22 @@ export const webhookDeliveries = pgTable(
   ],
 );
 
+/**
+ * One row per funds audit (`npm run ops -- audit`, lib/audit/): when it ran, which blocks it
+ * read, and what it found; the admin page shows the latest.
+ */
+export const auditRuns = pgTable('audit_runs', {
+  id: bigserial('id', { mode: 'bigint' }).primaryKey(),
+  startedAt: at('started_at').notNull(),
+  finishedAt: at('finished_at').notNull().defaultNow(),
+  fromBlock: bigint('from_block', { mode: 'bigint' }).notNull(),
+  toBlock: bigint('to_block', { mode: 'bigint' }).notNull(),
+  users: integer('users').notNull(),
+  discrepancies: integer('discrepancies').notNull(),
+  /** Totals and the discrepancies (the first 100), as the command's JSON prints them. */
+  report: jsonb('report').notNull(),
+});
+
 export type AgentWallet = typeof aiAgentWallets.$inferSelect;
 export type Task = typeof aiAgentTasks.$inferSelect;
 export type NewTask = typeof aiAgentTasks.$inferInsert;
@@ -254,3 +270,4 @@ export type MintRecord = typeof aiAgentMintRecords.$inferSelect;
 export type X402Payment = typeof aiAgentX402Payments.$inferSelect;
 export type ChatMessage = typeof aiAgentChats.$inferSelect;
 export type WebhookDelivery = typeof webhookDeliveries.$inferSelect;
+export type AuditRun = typeof auditRuns.$inferSelect;

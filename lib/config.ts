@@ -74,6 +74,9 @@ const envSchema = z.object({
   WEBHOOK_SECRET: optionalString,
   ADMIN_ADDRESSES: z.string().default(''),
   OPERATOR_MIN_ETH: z.string().regex(/^\d+(\.\d+)?$/, 'must be a decimal ETH amount').default('0.05'),
+  /** Funds audit: first block it reads (default: the first funding transaction's block), and blocks per eth_getLogs call. */
+  AUDIT_FROM_BLOCK: z.coerce.number().int().min(0).optional(),
+  AUDIT_LOG_BLOCK_RANGE: int(2000, 1),
   SECURE_COOKIES: bool,
 
   /** Hosts (`name` or `name:port`) an x402 endpoint may be on although they resolve to a private address; they may use http. */
@@ -171,6 +174,7 @@ export function parseConfig(source: Record<string, string | undefined>) {
       .map((a) => a.trim().toLowerCase())
       .filter(Boolean),
     operatorMinEth: env.OPERATOR_MIN_ETH,
+    audit: { fromBlock: env.AUDIT_FROM_BLOCK, logBlockRange: env.AUDIT_LOG_BLOCK_RANGE },
     secureCookies: env.SECURE_COOKIES || env.NODE_ENV === 'production' || publicUrl.startsWith('https:'),
     x402: {
       allowedHosts: env.X402_ALLOWED_HOSTS.split(',')

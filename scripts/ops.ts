@@ -3,6 +3,7 @@ import { closeDb } from '@/db/client';
 import { isAppError } from '@/lib/errors';
 import { createLogger, setLogger } from '@/lib/log';
 import {
+  auditCommand,
   cancelTaskCommand,
   listTasksCommand,
   operatorCommand,
@@ -19,7 +20,8 @@ import {
 import { dispatchDueWebhooks } from '@/lib/webhooks/dispatcher';
 
 // `npm run ops -- <command>`: the seed's troubleshooting SQL as commands. Output is a table on a
-// terminal and JSON otherwise (or with --json; --table forces tables). Exit 0 ok, 1 error, 2 usage.
+// terminal and JSON otherwise (or with --json; --table forces tables). Exit 0 ok, 1 error (or an
+// audit discrepancy), 2 usage.
 
 const USAGE = `usage: npm run ops -- <command> [options] [--json|--table]
   tasks [--status s[,s]] [--limit n]   every user's tasks, newest first (limit 1-1000, default 20)
@@ -30,7 +32,9 @@ const USAGE = `usage: npm run ops -- <command> [options] [--json|--table]
   stats [--days n]                     per-day tasks, mints, average task time, gas (default 7 days)
   webhooks [--limit n]                 recent webhook deliveries
   webhooks-dispatch                    deliver due webhooks once now
-  operator                             operator ETH balance against OPERATOR_MIN_ETH`;
+  operator                             operator ETH balance against OPERATOR_MIN_ETH
+  audit [--user 0x…] [--from-block n] [--block-range n]
+                                       funds audit: ledger against chain for every user (exit 1 on any discrepancy)`;
 
 async function run(argv: string[]): Promise<CommandResult> {
   const { values, positionals } = parseArgs({
@@ -40,6 +44,9 @@ async function run(argv: string[]): Promise<CommandResult> {
       status: { type: 'string' },
       limit: { type: 'string' },
       days: { type: 'string' },
+      user: { type: 'string' },
+      'from-block': { type: 'string' },
+      'block-range': { type: 'string' },
       json: { type: 'boolean' },
       table: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -71,6 +78,9 @@ async function run(argv: string[]): Promise<CommandResult> {
     }
     case 'operator':
       return operatorCommand();
+    case 'audit':
+      if (arg) throw new UsageError('audit takes no positional argument (use --user 0x…)');
+      return auditCommand({ userAddress: values.user, fromBlock: values['from-block'], blockRange: values['block-range'] });
     default:
       throw new UsageError(command ? `unknown command ${command}` : 'no command given');
   }
@@ -88,7 +98,7 @@ async function main() {
   try {
     const result = await run(argv);
     process.stdout.write(asJson ? `${JSON.stringify(result.json, null, 2)}\n` : `${result.text}\n`);
-    return 0;
+    return result.exitCode ?? 0;
   } catch (error) {
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);

@@ -3,6 +3,7 @@ import { cookies } from 'next/headers';
 import Link from 'next/link';
 import { formatEther } from 'viem';
 import { TASK_STATUSES } from '@/db/schema';
+import { getLastAuditSummary } from '@/lib/audit/last-run';
 import { readSessionToken, SESSION_COOKIE } from '@/lib/auth/session';
 import { isAdminAddress } from '@/lib/ops/admin';
 import { getStatsReport, MAX_STATS_DAYS } from '@/lib/stats/daily-stats';
@@ -30,7 +31,7 @@ export default async function AdminPage({ searchParams }: { searchParams: Promis
   }
   const requested = Number((await searchParams).days);
   const days = Number.isInteger(requested) && requested >= 1 && requested <= MAX_STATS_DAYS ? requested : 30;
-  const report = await getStatsReport({ days });
+  const [report, audit] = await Promise.all([getStatsReport({ days }), getLastAuditSummary()]);
   const series = report.series;
   const { totals } = report;
 
@@ -82,6 +83,21 @@ export default async function AdminPage({ searchParams }: { searchParams: Promis
           format={ethLabel}
           points={series.map((d) => ({ label: d.day, value: eth(d.gasSpentWei), display: `${formatEther(BigInt(d.gasSpentWei))} ETH` }))}
         />
+      </section>
+
+      <section className="card" data-testid="last-audit">
+        <h2>Funds audit</h2>
+        {audit ? (
+          <p>
+            <span className={`badge ${audit.discrepancies === 0 ? 'badge-completed' : 'badge-failed'}`}>
+              {audit.discrepancies === 0 ? 'OK' : `${audit.discrepancies} discrepanc${audit.discrepancies === 1 ? 'y' : 'ies'}`}
+            </span>{' '}
+            last run {audit.finishedAt.toISOString().replace('T', ' ').slice(0, 19)} UTC · {audit.users} user(s) · blocks {audit.fromBlock}–{audit.toBlock}
+            {audit.kinds.length > 0 && <span className="muted"> · {audit.kinds.join(', ')}</span>}
+          </p>
+        ) : (
+          <p className="muted">No audit has run yet: npm run ops -- audit</p>
+        )}
       </section>
 
       <section className="card">

@@ -4,6 +4,8 @@ import { TASK_STATUSES, type TaskStatus } from '@/db/schema';
 import { getTaskById } from '@/db/tasks';
 import { getWalletByUser } from '@/db/wallets';
 import { listWebhookDeliveries } from '@/db/webhooks';
+import { formatAudit } from '../audit/format';
+import { runAudit } from '../audit/run-audit';
 import { AppError } from '../errors';
 import { getStatsReport } from '../stats/daily-stats';
 import { cancelTask } from '../tasks/cancel-task';
@@ -17,7 +19,8 @@ import { keyValues, table } from './table';
 // Retry and cancel go through the same guarded lib/tasks functions as the user routes, acting
 // as the task's own user, so an operator can never move a task the lifecycle forbids.
 
-export type CommandResult = { json: unknown; text: string };
+/** `exitCode` 1 marks a result that is a finding (an audit discrepancy), not a failure to run. */
+export type CommandResult = { json: unknown; text: string; exitCode?: number };
 export class UsageError extends Error {}
 
 const short = (a: string | null | undefined) => (a ? `${a.slice(0, 6)}…${a.slice(-4)}` : '');
@@ -140,4 +143,18 @@ export async function operatorCommand(): Promise<CommandResult> {
   const c = await checkOperatorBalance();
   const json = { operator: getAddress(c.address), balanceWei: c.balanceWei.toString(), thresholdWei: c.thresholdWei.toString(), low: c.low };
   return { json, text: keyValues({ ...json, balanceWei: `${formatEther(c.balanceWei)} ETH`, thresholdWei: `${formatEther(c.thresholdWei)} ETH` }) };
+}
+
+/** The funds audit (lib/audit/): exits 1 when anything is unaccounted for. */
+export async function auditCommand({ userAddress, fromBlock, blockRange }: { userAddress?: string; fromBlock?: string; blockRange?: string }): Promise<CommandResult> {
+  if (userAddress !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(userAddress)) throw new UsageError(`not an address: ${userAddress}`);
+  const block = (value: string | undefined, name: string) => {
+    if (value === undefined) return undefined;
+    if (!/^\d+$/.test(value)) throw new UsageError(`--${name} must be a block number`);
+    return BigInt(value);
+  };
+  const range = block(blockRange, 'block-range');
+  if (range === 0n) throw new UsageError('--block-range must be at least 1');
+  const report = await runAudit({ userAddress, fromBlock: block(fromBlock, 'from-block'), blockRange: range });
+  return { json: report, text: formatAudit(report), exitCode: report.ok ? 0 : 1 };
 }

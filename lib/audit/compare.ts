@@ -1,0 +1,125 @@
+import type { Address } from 'viem';
+import type { AuditWallet, LedgerFacts } from '@/db/audit';
+import type { ChainFacts } from './chain-facts';
+import { compareEth } from './compare-eth';
+import { compareMints } from './compare-mints';
+import type { Discrepancy, UserAudit } from './types';
+
+// The comparison itself, pure: ledger facts and chain facts in, per-user figures and every
+// discrepancy out. For each user (agent wallet A):
+//   funded = Σ confirmed contract mints × price + Σ settled x402 + Σ withdrawn + A's USDC
+//   (funded = A's USDC at the start of the range + every USDC transfer into A)
+//   A's USDC = reserved for open tasks + refundable (so never less than reserved)
+//   confirmed mints in the ledger = mintIds used on chain = tokens the user received
+//   ETH: operator top-ups + other ETH in − gas − ETH out = A's ETH balance change
+// A difference is itemised where its cause can be named (a transfer to a stranger, a mint the
+// ledger lost); whatever remains of the funds equation is reported as funds_unbalanced.
+
+export type CompareContext = { usdc: Address; operator: Address };
+
+export function compareUser(wallet: AuditWallet, ledger: LedgerFacts, chain: ChainFacts, ctx: CompareContext): { audit: UserAudit; discrepancies: Discrepancy[] } {
+  const user = wallet.userAddress.toLowerCase() as Address;
+  const agent = wallet.agentAddress.toLowerCase() as Address;
+  const tasks = ledger.tasks.filter((t) => t.agentWalletId === wallet.id);
+  const taskIds = new Set(tasks.map((t) => t.id));
+  const rows = ledger.mints.filter((m) => taskIds.has(m.taskId));
+  const x402 = ledger.x402.filter((p) => taskIds.has(p.taskId));
+  const balances = chain.balances.get(agent) ?? { usdcStart: 0n, usdcEnd: 0n, ethStart: 0n, ethEnd: 0n };
+  const tokens = new Set(tasks.filter((t) => t.route === 'contract').map((t) => t.tokenAddress.toLowerCase()));
+  const x402Settled = new Map<string, number>();
+  for (const p of x402) x402Settled.set(p.taskId, (x402Settled.get(p.taskId) ?? 0) + 1);
+  const d: Omit<Discrepancy, 'user' | 'agent'>[] = [];
+
+  const mints = compareMints({ user, tasks, rows, minted: chain.minted.filter((m) => m.payer === agent), tokens: chain.tokens, x402Settled });
+  d.push(...mints.discrepancies);
+
+  // USDC in and out of the agent, each outflow explained or reported.
+  const payTos = new Set(tasks.map((t) => t.payTo).filter((p): p is string => !!p));
+  let funded = balances.usdcStart;
+  let toTokens = 0n;
+  let x402Chain = 0n;
+  let withdrawn = 0n;
+  let unexplained = 0n;
+  const tokenPaidByTx = new Map<string, bigint>();
+  for (const t of chain.usdcTransfers) {
+    if (t.to === agent) funded += t.value;
+    if (t.from !== agent) continue;
+    if (mints.mintTxs.has(t.txHash)) {
+      toTokens += t.value;
+      tokenPaidByTx.set(t.txHash, (tokenPaidByTx.get(t.txHash) ?? 0n) + t.value);
+    } else if (t.to === user) withdrawn += t.value;
+    else if (payTos.has(t.to)) x402Chain += t.value;
+    else if (t.to !== agent) {
+      unexplained += t.value;
+      d.push({ kind: 'usdc_unexplained_outflow', txHash: t.txHash, amount: t.value.toString(), message: `${t.value} USDC left the agent for ${t.to}, who is neither a token it mints, its user nor an x402 payee` });
+    }
+  }
+  for (const [txHash, price] of mints.mintTxs) {
+    const paid = tokenPaidByTx.get(txHash) ?? 0n;
+    if (paid !== price) d.push({ kind: 'mint_payment_mismatch', txHash, expected: price.toString(), actual: paid.toString(), amount: (paid - price).toString(), message: `the mints of ${txHash} are priced ${price} but the agent paid ${paid}` });
+  }
+  const x402Ledger = x402.reduce((a, p) => a + p.amount, 0n);
+  if (x402Chain !== x402Ledger) {
+    d.push({ kind: 'x402_mismatch', expected: x402Ledger.toString(), actual: x402Chain.toString(), amount: (x402Chain - x402Ledger).toString(), message: `settled x402 payments in the ledger total ${x402Ledger}, USDC to the payees ${x402Chain}` });
+  }
+
+  // Each funding transaction moved the task's total cost into the agent.
+  for (const task of tasks) {
+    if (!task.fundingTxHash) continue;
+    const hash = task.fundingTxHash.toLowerCase();
+    const moved = chain.usdcTransfers.filter((t) => t.txHash.toLowerCase() === hash && t.to === agent).reduce((a, t) => a + t.value, 0n);
+    if (moved !== task.totalCost) d.push({ kind: 'funding_not_on_chain', taskId: task.id, txHash: task.fundingTxHash, expected: task.totalCost.toString(), actual: moved.toString(), message: `funding ${task.fundingTxHash} moved ${moved} into the agent, the task costs ${task.totalCost}` });
+  }
+
+  // The funds equation, with the ledger's mints and x402 payments; itemised causes explain part of a difference.
+  const accounted = mints.ledgerPaid + x402Ledger + withdrawn + balances.usdcEnd;
+  const explained = unexplained + (toTokens - mints.ledgerPaid) + (x402Chain - x402Ledger);
+  const residual = funded - accounted - explained;
+  if (residual !== 0n) {
+    d.push({ kind: 'funds_unbalanced', expected: funded.toString(), actual: (accounted + explained).toString(), amount: residual.toString(), message: `funded ${funded} ≠ mints ${mints.ledgerPaid} + x402 ${x402Ledger} + withdrawn ${withdrawn} + balance ${balances.usdcEnd} (+ itemised ${explained}); ${residual} unaccounted` });
+  }
+
+  const open = tasks.filter((t) => t.status === 'funded' || t.status === 'processing');
+  const reserved = open.reduce((a, t) => a + t.pricePerMint * BigInt(t.quantity - t.mintsCompleted), 0n);
+  // Mints in flight have paid already but are not yet counted in mints_completed.
+  const needed = reserved - mints.inFlight;
+  if (balances.usdcEnd < needed) {
+    d.push({ kind: 'reserve_shortfall', taskId: open[0]?.id, expected: needed.toString(), actual: balances.usdcEnd.toString(), amount: (needed - balances.usdcEnd).toString(), message: `open tasks (${open.map((t) => t.id).join(', ')}) need ${needed}, the agent holds ${balances.usdcEnd}` });
+  }
+
+  const reported = new Set(d.map((x) => x.txHash).filter((h): h is string => !!h));
+  const eth = compareEth({ agent, user, usdc: ctx.usdc.toLowerCase() as Address, operator: ctx.operator.toLowerCase() as Address, tokens, txs: chain.txs, balances, alreadyReported: reported });
+  d.push(...eth.discrepancies);
+
+  const s = (v: bigint) => v.toString();
+  const audit: UserAudit = {
+    user,
+    agent,
+    usdc: {
+      startBalance: s(balances.usdcStart),
+      funded: s(funded),
+      mintsPaid: s(mints.ledgerPaid),
+      x402Paid: s(x402Ledger),
+      withdrawn: s(withdrawn),
+      inFlight: s(mints.inFlight),
+      unexplainedOut: s(unexplained),
+      balance: s(balances.usdcEnd),
+      reserved: s(reserved),
+      refundable: s(balances.usdcEnd > reserved ? balances.usdcEnd - reserved : 0n),
+    },
+    mints: { ledgerConfirmed: mints.ledgerConfirmed, onChain: mints.onChain, tokensReceived: s(mints.tokensReceived), x402Settled: x402.length },
+    eth: {
+      startBalance: s(balances.ethStart),
+      topUps: s(eth.topUps),
+      topUpsRecorded: s(tasks.reduce((a, t) => a + t.gasToppedUpWei, 0n)),
+      otherIn: s(eth.otherIn),
+      gasSpent: s(eth.gasSpent),
+      ledgerMintGas: s(mints.ledgerMintGas),
+      sentOut: s(eth.sentOut),
+      balance: s(balances.ethEnd),
+      txs: eth.txs,
+    },
+    tasks: mints.tasks,
+  };
+  return { audit, discrepancies: d.map((x) => ({ user, agent, ...x })) };
+}

@@ -1,0 +1,43 @@
+import { formatEther, formatUnits } from 'viem';
+import { table } from '../ops/table';
+import type { AuditReport } from './types';
+
+const usdc = (v: string) => formatUnits(BigInt(v), 6);
+const eth = (v: string) => formatEther(BigInt(v));
+const short = (a: string | undefined) => (a ? `${a.slice(0, 8)}…${a.slice(-4)}` : '');
+
+/** The audit as an operator reads it on a terminal: the range, one line per user, then every discrepancy. */
+export function formatAudit(report: AuditReport): string {
+  const lines = [
+    `funds audit of blocks ${report.fromBlock}–${report.toBlock} (from ${report.fromBlockSource}; ${report.blockRange} blocks per log request)`,
+    '',
+    table(
+      ['user', 'funded', 'mints', 'x402', 'withdrawn', 'balance', 'reserved', 'minted (ledger/chain)', 'tokens', 'top-ups ETH', 'gas ETH'],
+      report.users.map((u) => [
+        short(u.user),
+        usdc(u.usdc.funded),
+        usdc(u.usdc.mintsPaid),
+        usdc(u.usdc.x402Paid),
+        usdc(u.usdc.withdrawn),
+        usdc(u.usdc.balance),
+        usdc(u.usdc.reserved),
+        `${u.mints.ledgerConfirmed}/${u.mints.onChain}`,
+        formatUnits(BigInt(u.mints.tokensReceived), 18),
+        eth(u.eth.topUps),
+        eth(u.eth.gasSpent),
+      ]),
+    ),
+    '',
+  ];
+  for (const note of report.notes) lines.push(`note: ${note}`);
+  if (report.discrepancies.length === 0) {
+    lines.push(`OK: ${report.users.length} user(s), every unit of USDC and every mint accounted for`);
+    return lines.join('\n');
+  }
+  lines.push(`${report.discrepancies.length} discrepanc${report.discrepancies.length === 1 ? 'y' : 'ies'}:`);
+  for (const d of report.discrepancies) {
+    const where = [d.taskId && `task ${d.taskId}${d.sequenceNumber ? ` #${d.sequenceNumber}` : ''}`, d.txHash && `tx ${d.txHash}`, d.amount && `amount ${d.amount}`].filter(Boolean).join(', ');
+    lines.push(`  ${d.kind}  user ${d.user}${where ? `  (${where})` : ''}\n    ${d.message}`);
+  }
+  return lines.join('\n');
+}

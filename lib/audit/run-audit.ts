@@ -1,0 +1,102 @@
+import type { Address, Hex } from 'viem';
+import { insertAuditRun, readLedgerFacts, type LedgerFacts } from '@/db/audit';
+import { getKnownContracts, getOperatorAccount } from '../chain/clients';
+import { getConfig } from '../config';
+import { auditClient, isMintIdUsedAt, readChainFacts } from './chain-facts';
+import { compareUser } from './compare';
+import type { AuditReport, Discrepancy } from './types';
+
+export type AuditOptions = {
+  /** One user's wallet only. */
+  userAddress?: string;
+  /** First block read; default AUDIT_FROM_BLOCK, else the block of the first funding transaction. */
+  fromBlock?: bigint;
+  /** Blocks per eth_getLogs call; default AUDIT_LOG_BLOCK_RANGE. */
+  blockRange?: bigint;
+  /** Keep the run in audit_runs (the admin page shows the latest). */
+  record?: boolean;
+};
+
+const STORED_DISCREPANCIES = 100;
+
+/**
+ * The funds audit: reads the ledger, then the chain over [fromBlock, latest], compares them per
+ * user (lib/audit/compare.ts) and, unless told not to, stores the run. Meant for a quiet
+ * system; while a task is processing its unsettled mints are counted as in flight.
+ */
+export async function runAudit(options: AuditOptions = {}): Promise<AuditReport> {
+  const startedAt = new Date();
+  const config = getConfig();
+  const client = auditClient(config.rpcUrl);
+  const ledger = await readLedgerFacts({ userAddress: options.userAddress });
+  const toBlock = await client.getBlockNumber({ cacheTime: 0 });
+  const { fromBlock, source } = await resolveFromBlock(client, ledger, options.fromBlock, toBlock);
+  const blockRange = options.blockRange ?? BigInt(config.audit.logBlockRange);
+  const usdc = getKnownContracts().usdc;
+  const operator = getOperatorAccount().address;
+  const tokens = [...new Set(ledger.tasks.filter((t) => t.route === 'contract').map((t) => t.tokenAddress.toLowerCase()))] as Address[];
+
+  const chain = await readChainFacts(client, { rpcUrl: config.rpcUrl, usdc, agents: ledger.wallets.map((w) => w.agentAddress as Address), tokens, fromBlock, toBlock, blockRange });
+  const users = [];
+  const discrepancies: Discrepancy[] = [];
+  for (const wallet of ledger.wallets) {
+    const { audit, discrepancies: found } = compareUser(wallet, ledger, chain, { usdc, operator });
+    users.push(audit);
+    discrepancies.push(...found);
+  }
+  await explainMissingMints(client, ledger, discrepancies, fromBlock, toBlock);
+
+  const notes: string[] = [];
+  for (const u of users) {
+    if (BigInt(u.eth.topUpsRecorded) > BigInt(u.eth.topUps)) {
+      notes.push(`${u.user}: tasks reserved ${u.eth.topUpsRecorded} wei of gas top-ups, the operator sent ${u.eth.topUps} in the range (a reserved top-up that timed out, or one before the range)`);
+    }
+    if (BigInt(u.usdc.inFlight) > 0n) notes.push(`${u.user}: ${u.usdc.inFlight} USDC of mints on chain are still being settled by a worker`);
+  }
+  const report: AuditReport = {
+    startedAt: startedAt.toISOString(),
+    fromBlock: fromBlock.toString(),
+    toBlock: toBlock.toString(),
+    fromBlockSource: source,
+    blockRange: blockRange.toString(),
+    ok: discrepancies.length === 0,
+    users,
+    discrepancies,
+    notes,
+  };
+  if (options.record !== false) {
+    await insertAuditRun({
+      startedAt,
+      fromBlock,
+      toBlock,
+      users: users.length,
+      discrepancies: discrepancies.length,
+      report: { ...report, users: undefined, discrepancies: discrepancies.slice(0, STORED_DISCREPANCIES) },
+    });
+  }
+  return report;
+}
+
+async function resolveFromBlock(client: ReturnType<typeof auditClient>, ledger: LedgerFacts, given: bigint | undefined, toBlock: bigint) {
+  if (given !== undefined) return { fromBlock: given, source: '--from-block' };
+  const configured = getConfig().audit.fromBlock;
+  if (configured !== undefined) return { fromBlock: BigInt(configured), source: 'AUDIT_FROM_BLOCK' };
+  const first = ledger.tasks.filter((t) => t.fundingTxHash && t.fundedAt).sort((a, b) => new Date(a.fundedAt!).getTime() - new Date(b.fundedAt!).getTime())[0];
+  if (!first) return { fromBlock: toBlock, source: 'no funded task: the latest block only' };
+  const receipt = await client.getTransactionReceipt({ hash: first.fundingTxHash as Hex }).catch(() => undefined);
+  if (!receipt) return { fromBlock: 0n, source: 'genesis (the first funding transaction was not found)' };
+  return { fromBlock: receipt.blockNumber, source: `the first funding transaction (task ${first.id})` };
+}
+
+/** A confirmed mint without a Minted event in range: says whether its mintId was used before the range (read too little) or never. */
+async function explainMissingMints(client: ReturnType<typeof auditClient>, ledger: LedgerFacts, found: Discrepancy[], fromBlock: bigint, toBlock: bigint) {
+  for (const d of found) {
+    if (d.kind !== 'ledger_mint_not_on_chain') continue;
+    const task = ledger.tasks.find((t) => t.id === d.taskId);
+    const row = ledger.mints.find((m) => m.taskId === d.taskId && m.sequenceNumber === d.sequenceNumber);
+    if (!task || !row) continue;
+    const used = await isMintIdUsedAt(client, task.tokenAddress as Address, row.mintId as Hex, toBlock).catch(() => undefined);
+    if (used === true) d.message += `; its mintId is used on chain, so it was minted before block ${fromBlock} (audit from an earlier block)`;
+    if (used === false) d.message += '; its mintId is unused on chain: it was never minted';
+  }
+}

@@ -1,0 +1,85 @@
+// The funds audit's report: per user the figures each equation compares, and every
+// discrepancy with the task, the amounts and the transaction it is about. Amounts are decimal
+// strings of base units (USDC 6 decimals, ETH wei), as everywhere in the API.
+
+export const DISCREPANCY_KINDS = [
+  /** USDC left an agent wallet for someone AgentMint never pays (not a token, the user or an x402 payTo). */
+  'usdc_unexplained_outflow',
+  /** funded ≠ mints × price + x402 + withdrawn + balance, and no itemised discrepancy explains the rest. */
+  'funds_unbalanced',
+  /** A task's funding transaction did not move its total cost to the agent. */
+  'funding_not_on_chain',
+  /** The agent holds less USDC than its open tasks still need. */
+  'reserve_shortfall',
+  /** A mint on chain (Minted, payer = agent) that the ledger does not have as confirmed. */
+  'mint_not_in_ledger',
+  /** A confirmed ledger mint with no Minted event. */
+  'ledger_mint_not_on_chain',
+  /** A task minted more than its quantity, or one mintId twice. */
+  'double_mint',
+  /** The Minted event of a confirmed mint differs from its ledger row (tx hash, recipient, price or amount). */
+  'mint_mismatch',
+  /** A task's mints_completed differs from its confirmed ledger rows. */
+  'progress_mismatch',
+  /** A mint (payer = agent) whose mintId belongs to no task of this user. */
+  'unknown_mint',
+  /** A transaction's USDC paid to tokens differs from the prices of the mints it made. */
+  'mint_payment_mismatch',
+  /** Settled x402 payments in the ledger differ from the USDC that reached their payTo. */
+  'x402_mismatch',
+  /** A transaction the agent sent that AgentMint never makes (the guard would refuse it). */
+  'agent_tx_unknown',
+  /** ETH in − gas − ETH out ≠ the agent's ETH balance change over the range. */
+  'eth_unbalanced',
+] as const;
+export type DiscrepancyKind = (typeof DISCREPANCY_KINDS)[number];
+
+export type Discrepancy = {
+  kind: DiscrepancyKind;
+  user: string;
+  agent: string;
+  taskId?: string;
+  sequenceNumber?: number;
+  txHash?: string;
+  /** What the ledger (or the equation) expects, what the chain shows, and their difference. */
+  expected?: string;
+  actual?: string;
+  amount?: string;
+  message: string;
+};
+
+export type UserAudit = {
+  user: string;
+  agent: string;
+  usdc: {
+    startBalance: string;
+    funded: string;
+    mintsPaid: string;
+    x402Paid: string;
+    withdrawn: string;
+    inFlight: string;
+    unexplainedOut: string;
+    balance: string;
+    reserved: string;
+    refundable: string;
+  };
+  mints: { ledgerConfirmed: number; onChain: number; tokensReceived: string; x402Settled: number };
+  eth: { startBalance: string; topUps: string; topUpsRecorded: string; otherIn: string; gasSpent: string; ledgerMintGas: string; sentOut: string; balance: string; txs: number };
+  tasks: TaskAudit[];
+};
+
+export type TaskAudit = { id: string; route: string; status: string; quantity: number; confirmed: number; minted: number; x402Settled: number; tokensReceived: string };
+
+export type AuditReport = {
+  startedAt: string;
+  fromBlock: string;
+  toBlock: string;
+  /** Where fromBlock came from: --from-block, AUDIT_FROM_BLOCK, the first funding transaction, or genesis. */
+  fromBlockSource: string;
+  blockRange: string;
+  ok: boolean;
+  users: UserAudit[];
+  discrepancies: Discrepancy[];
+  /** Figures worth a look that are not errors (e.g. gas budget reserved but never sent). */
+  notes: string[];
+};
