@@ -37,7 +37,7 @@ export async function prepareAgent(userAddress: Address, token: Address, quantit
   const cost = info.pricePerMint * BigInt(quantity);
   await client().waitForTransactionReceipt({ hash: await getOperatorWalletClient().sendTransaction({ to: agent, value: parseEther('1') }) });
   await sendUsdc(agent, cost);
-  const signer = createGuardedSigner(unlockAgentAccount(wallet, nativeAccount), { agent, user: userAddress, usdc: getKnownContracts().usdc, task: { token, remainingCost: cost } });
+  const signer = createGuardedSigner(unlockAgentAccount(wallet, nativeAccount), { agent, user: userAddress, usdc: getKnownContracts().usdc, chainId: getChain().id, task: { token, remainingCost: cost } });
   const fees = feesOf(await quoteFees(client(), { maxFeeGwei: getConfig().worker.maxFeeGwei }));
   const data = encodeFunctionData({ abi: erc20Abi, functionName: 'approve', args: [token, cost] });
   const nonce = await client().getTransactionCount({ address: agent, blockTag: 'pending' });

@@ -2,6 +2,7 @@ import { closeDb } from '@/db/client';
 import { getConfig } from '@/lib/config';
 import { serviceLogger } from '@/lib/log';
 import { startWorkerServices } from '@/lib/ops/worker-services';
+import { upgradeLegacyEnvelopes } from '@/lib/wallets/key-rotation';
 import { MintWorker } from './loop';
 
 // The worker process: `npm run worker` (or `node --import tsx worker/index.ts`). Any number may
@@ -12,6 +13,10 @@ const log = serviceLogger('worker');
 
 async function main() {
   getConfig();
+  // Agent keys sealed before the owner was bound (v1) are re-sealed once, before any is used.
+  const upgrade = await upgradeLegacyEnvelopes();
+  if (upgrade.upgraded) log.info(upgrade, 'agent keys upgraded to owner-bound envelopes (v2)');
+  if (upgrade.unreadable) log.error(upgrade, 'agent keys that no key in the key file opens; those wallets cannot sign');
   const worker = new MintWorker();
   // Webhook dispatcher, operator balance check, metrics endpoint: beside the loop, never in it.
   const services = await startWorkerServices();

@@ -25,16 +25,19 @@ export async function getOrCreateAgentWallet(userAddress: Address | string): Pro
   return insertWalletIfAbsent({
     userAddress,
     agentAddress,
-    encryptedPrivateKey: getVault().encrypt(privateKey, agentAddress),
+    encryptedPrivateKey: getVault().encrypt(privateKey, { agent: agentAddress, owner: userAddress }),
   });
 }
+
+/** What a wallet's key is sealed to: its agent address and the user who owns it. */
+export const bindingOf = (wallet: Pick<AgentWallet, 'agentAddress' | 'userAddress'>) => ({ agent: wallet.agentAddress, owner: wallet.userAddress });
 
 /**
  * The signing account of an agent wallet. Only the process that signs calls this, right before
  * signing; callers pass it to the transaction guard, never to a log or a response.
  */
 export function unlockAgentAccount(wallet: AgentWallet, toAccount: (privateKey: `0x${string}`) => PrivateKeyAccount = privateKeyToAccount): PrivateKeyAccount {
-  const privateKey = getVault().decrypt(wallet.encryptedPrivateKey, wallet.agentAddress);
+  const privateKey = getVault().decrypt(wallet.encryptedPrivateKey, bindingOf(wallet));
   // Teach the log scrubber this key, so even a mistaken log line carrying it is redacted.
   registerLogSecret(privateKey);
   const account = toAccount(privateKey);

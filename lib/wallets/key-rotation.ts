@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { listWallets, updateWalletEnvelope } from '@/db/wallets';
+import type { AgentWallet } from '@/db/schema';
 import { readKeyFile, writeKeyFile } from '../key-file';
+import { bindingOf, getVault } from './agent-wallets';
 import { AgentKeyVault, keyIdOf, VaultError } from './key-vault';
 
 export type RotationReport = {
@@ -50,16 +52,38 @@ async function reencryptAll(vault: AgentKeyVault, report: RotationReport, first:
       if (first) report.alreadyCurrent++;
       continue;
     }
-    let privateKey;
-    try {
-      privateKey = vault.decrypt(wallet.encryptedPrivateKey, wallet.agentAddress);
-    } catch (error) {
-      if (!(error instanceof VaultError)) throw error;
-      if (first) report.unreadable++;
-      continue;
-    }
-    const sealed = vault.encrypt(privateKey, wallet.agentAddress);
-    // A lost guard means another rotation re-sealed the row already: its envelope is newer.
-    if (await updateWalletEnvelope({ id: wallet.id, from: wallet.encryptedPrivateKey, to: sealed })) report.reencrypted++;
+    const outcome = await reseal(vault, wallet);
+    if (outcome === 'unreadable' && first) report.unreadable++;
+    if (outcome === 'resealed') report.reencrypted++;
   }
+}
+
+/** Re-seals one row under the current key as v2 (bound to the owner the row names now). */
+async function reseal(vault: AgentKeyVault, wallet: AgentWallet): Promise<'resealed' | 'unreadable' | 'raced'> {
+  let privateKey;
+  try {
+    privateKey = vault.decrypt(wallet.encryptedPrivateKey, bindingOf(wallet), { allowLegacy: true });
+  } catch (error) {
+    if (!(error instanceof VaultError)) throw error;
+    return 'unreadable';
+  }
+  const sealed = vault.encrypt(privateKey, bindingOf(wallet));
+  // A lost guard means another rotation re-sealed the row already: its envelope is newer.
+  return (await updateWalletEnvelope({ id: wallet.id, from: wallet.encryptedPrivateKey, to: sealed })) ? 'resealed' : 'raced';
+}
+
+/**
+ * Re-seals every v1 envelope (agent address only) as v2, binding the owner each row names now
+ * (see lib/wallets/key-vault.ts for why that is the one moment the rows are trusted). Runs
+ * when a worker starts and is a no-op once no v1 row is left; `keys:rotate` upgrades too.
+ */
+export async function upgradeLegacyEnvelopes(vault: AgentKeyVault = getVault()): Promise<{ upgraded: number; unreadable: number }> {
+  const result = { upgraded: 0, unreadable: 0 };
+  for (const wallet of await listWallets()) {
+    if (!vault.isLegacy(wallet.encryptedPrivateKey)) continue;
+    const outcome = await reseal(vault, wallet);
+    if (outcome === 'resealed') result.upgraded++;
+    if (outcome === 'unreadable') result.unreadable++;
+  }
+  return result;
 }

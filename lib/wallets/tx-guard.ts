@@ -2,6 +2,7 @@ import { decodeFunctionData, erc20Abi, isAddressEqual, type Address, type Author
 import type { PrivateKeyAccount } from 'viem/accounts';
 import { BATCH_MODE, decodeBatchExecute } from '../chain/batch-calls';
 import { paidMintTokenAbi } from '../chain/contracts.generated';
+import { MAX_MINT_GAS } from '../chain/mint-gas';
 import { MINT_SELECTOR } from '../chain/mint-signature';
 
 // Every agent-wallet signature passes through here. Allowed, and nothing else:
@@ -10,13 +11,18 @@ import { MINT_SELECTOR } from '../chain/mint-signature';
 //  - USDC.transfer(the wallet's own user, amount) and a plain ETH send to the user (refunds)
 //  - a batch: execute(batch mode, calls) sent by the agent to itself (its EIP-7702 delegation to
 //    AgentBatchExecutor runs it), every call inside it allowed by the rules above
-//  - an EIP-7702 authorization only to the configured AgentBatchExecutor
+//  - an EIP-7702 authorization only to the configured AgentBatchExecutor, for this chain
+// and only as an EIP-1559 (or, carrying that authorization, EIP-7702) transaction on the
+// configured chain: no blobs, no other chain id (a signature for another chain, or for chain 0,
+// is a gift to whoever replays it there), and no mint with room to burn more than MAX_MINT_GAS.
 // The check runs on the exact bytes that will be signed, so no caller can word its way around it.
 
 export type AgentPolicy = {
   agent: Address;
   user: Address;
   usdc: Address;
+  /** The chain the app runs on; a transaction or authorization for any other chain is refused. */
+  chainId: number;
   /** The task being run, if any: its token and the USDC its remaining mints still need. */
   task?: { token: Address; remainingCost: bigint };
   /** The AgentBatchExecutor agents may delegate to (none: no batches, no authorizations). */
@@ -30,7 +36,35 @@ export class GuardError extends Error {
   }
 }
 
-type Tx = { to?: Address | null; data?: Hex; value?: bigint };
+type Tx = { to?: Address | null; data?: Hex; value?: bigint; gas?: bigint };
+
+/** The fields of a transaction beyond its call that the guard must see before anything is signed. */
+type Envelope = Pick<TransactionSerializable, 'type' | 'chainId'> & {
+  blobs?: unknown;
+  blobVersionedHashes?: unknown;
+  sidecars?: unknown;
+  maxFeePerBlobGas?: unknown;
+};
+
+/** Transaction types an agent may sign (EIP-7702 only with the authorization checks below). */
+const ALLOWED_TYPES: ReadonlySet<string | undefined> = new Set(['eip1559', 'eip7702']);
+
+/**
+ * Refuses everything about a transaction that is not its call or its authorizations: another
+ * chain, blob fields, a legacy/EIP-2930/blob type. A handful of property reads: it runs once per mint.
+ */
+export function checkTransactionEnvelope(policy: AgentPolicy, tx: Envelope): void {
+  if (tx.chainId !== policy.chainId) throw new GuardError(`chain id ${tx.chainId} is not this app's chain ${policy.chainId}`);
+  if (tx.blobs !== undefined || tx.blobVersionedHashes !== undefined || tx.sidecars !== undefined || tx.maxFeePerBlobGas !== undefined) {
+    throw new GuardError('blob transactions are not allowed');
+  }
+  if (!ALLOWED_TYPES.has(tx.type)) throw new GuardError(`${tx.type ?? 'untyped'} transactions are not allowed`);
+}
+
+// The agent's gas is the operator's ETH: a mint may not be signed with room to burn more.
+function checkMintGas(gas: bigint | undefined) {
+  if (gas !== undefined && gas > MAX_MINT_GAS) throw new GuardError(`a mint may use at most ${MAX_MINT_GAS} gas, not ${gas}`);
+}
 
 const MINT_CALL_LENGTH = 2 + 8 + 5 * 64;
 
@@ -70,13 +104,13 @@ export function checkAgentTransaction(policy: AgentPolicy, tx: Tx): void {
     // size, so its selector and recipient word are checked in place, without an ABI decode.
     if (data.length === MINT_CALL_LENGTH && data.startsWith(MINT_SELECTOR) && data.slice(10, 34) === '0'.repeat(24)) {
       if (!isAddressEqual(`0x${data.slice(34, 74)}`, policy.user)) throw new GuardError('minted tokens must go to the user');
-      return;
+      return checkMintGas(tx.gas);
     }
     const call = decode(paidMintTokenAbi, data);
     if (call.functionName !== 'mint') throw new GuardError(`token.${call.functionName} is not allowed`);
     const [recipient] = call.args as [Address, Hex, number, Hex, Hex];
     if (!isAddressEqual(recipient, policy.user)) throw new GuardError('minted tokens must go to the user');
-    return;
+    return checkMintGas(tx.gas);
   }
 
   throw new GuardError(`calls to ${to} are not allowed`);
@@ -107,7 +141,9 @@ function checkBatch(policy: AgentPolicy, data: Hex | undefined, value: bigint) {
 }
 
 /** EIP-7702: the only delegation an agent may sign is to our executor. */
-export function checkAuthorization(policy: AgentPolicy, authorization: { address?: Address; contractAddress?: Address }) {
+export function checkAuthorization(policy: AgentPolicy, authorization: { address?: Address; contractAddress?: Address; chainId?: number }) {
+  // Chain id 0 would make the delegation valid on every chain.
+  if (authorization.chainId !== policy.chainId) throw new GuardError(`an authorization for chain ${authorization.chainId} is not allowed (only ${policy.chainId})`);
   const target = authorization.address ?? authorization.contractAddress;
   if (!policy.batchExecutor || !target || !isAddressEqual(target, policy.batchExecutor)) {
     throw new GuardError(`delegation to ${target ?? 'nothing'} is not allowed (only to the batch executor)`);
@@ -132,12 +168,13 @@ export function createGuardedSigner(account: PrivateKeyAccount, policy: AgentPol
   return {
     address: account.address,
     signTransaction(tx: TransactionSerializable): Promise<Hex> {
-      checkAgentTransaction(policy, { to: tx.to ?? undefined, data: tx.data, value: tx.value });
+      checkTransactionEnvelope(policy, tx);
       if ('authorizationList' in tx && tx.authorizationList) {
         // A delegation rides only on a batch the agent sends to itself.
         if (!tx.to || !isAddressEqual(tx.to, policy.agent)) throw new GuardError('an authorization list is only allowed on a batch to the agent itself');
         checkAuthorizationList(policy, tx.authorizationList);
       }
+      checkAgentTransaction(policy, { to: tx.to ?? undefined, data: tx.data, value: tx.value, gas: tx.gas });
       return account.signTransaction(tx);
     },
     signAuthorization(request: AuthorizationRequest) {

@@ -58,7 +58,7 @@ export async function withdrawRefundable({ userAddress, amount }: { userAddress:
     const gasLimit = (gas * 12n) / 10n;
     await ensureAgentGas(agent, gasLimit * fees.maxFeePerGas);
 
-    const signer = createGuardedSigner(unlockAgentAccount(wallet), { agent, user, usdc });
+    const signer = createGuardedSigner(unlockAgentAccount(wallet), { agent, user, usdc, chainId: getChain().id });
     const nonce = await client.getTransactionCount({ address: agent, blockTag: 'pending' });
     const raw = await signer.signTransaction({
       type: 'eip1559',

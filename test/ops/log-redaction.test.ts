@@ -5,7 +5,7 @@ import { generatePrivateKey } from 'viem/accounts';
 import { getTaskById } from '@/db/tasks';
 import { getWalletByUser } from '@/db/wallets';
 import { createLogger, registerLogSecret, setLogger, taskLogger } from '@/lib/log';
-import { getVault } from '@/lib/wallets/agent-wallets';
+import { bindingOf, getVault } from '@/lib/wallets/agent-wallets';
 import { authorizationFor, postFund, signAuthorization } from '../funding/helpers';
 import { createPendingTask, user } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/stack';
@@ -59,7 +59,7 @@ describe('log redaction', () => {
     }
 
     const wallet = (await getWalletByUser({ userAddress: alice.address }))!;
-    const agentKey = getVault().decrypt(wallet.encryptedPrivateKey, wallet.agentAddress);
+    const agentKey = getVault().decrypt(wallet.encryptedPrivateKey, bindingOf(wallet));
     const output = `${webLines.join('')}\n${workerOut}`;
     expect(output.length).toBeGreaterThan(1000);
     expect(leaks(output, [agentKey, stack.keys.operatorPrivateKey, stack.keys.agentEncryptionKey])).toEqual([]);

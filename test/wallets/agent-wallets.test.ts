@@ -2,7 +2,9 @@ import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getSql } from '@/db/client';
 import { getWalletByUser } from '@/db/wallets';
-import { getOrCreateAgentWallet, unlockAgentAccount } from '@/lib/wallets/agent-wallets';
+import { bindingOf, getOrCreateAgentWallet, unlockAgentAccount } from '@/lib/wallets/agent-wallets';
+import { upgradeLegacyEnvelopes } from '@/lib/wallets/key-rotation';
+import { sealLegacyEnvelope } from '../support/legacy-envelope';
 import { startTestStack, type TestStack } from '../support/stack';
 
 let stack: TestStack;
@@ -33,7 +35,7 @@ describe('agent wallets', () => {
 
     // Recover the key the vault sealed and look for it, in any encoding, in every column of every row.
     const { getVault } = await import('@/lib/wallets/agent-wallets');
-    const privateKey = getVault().decrypt(wallet.encryptedPrivateKey, wallet.agentAddress);
+    const privateKey = getVault().decrypt(wallet.encryptedPrivateKey, bindingOf(wallet));
     const bare = privateKey.slice(2);
     const dump = JSON.stringify(await getSql()`select * from ai_agent_wallets`).toLowerCase();
     expect(dump).not.toContain(bare);
@@ -47,5 +49,56 @@ describe('agent wallets', () => {
     const b = await getOrCreateAgentWallet(privateKeyToAccount(generatePrivateKey()).address);
     expect(() => unlockAgentAccount({ ...b, encryptedPrivateKey: a.encryptedPrivateKey })).toThrow(/failed authentication/);
     expect((await getWalletByUser({ userAddress: b.userAddress }))?.encryptedPrivateKey).toBe(b.encryptedPrivateKey);
+  });
+
+  /** Swaps two wallets' owners in SQL, as someone with write access to the database could. */
+  async function swapOwners(a: { id: string; userAddress: string }, b: { id: string; userAddress: string }) {
+    await getSql().begin(async (tx) => {
+      await tx`update ai_agent_wallets set user_address = 'swap' where id = ${a.id}`;
+      await tx`update ai_agent_wallets set user_address = ${a.userAddress} where id = ${b.id}`;
+      await tx`update ai_agent_wallets set user_address = ${b.userAddress} where id = ${a.id}`;
+    });
+    return [(await getWalletByUser({ userAddress: a.userAddress }))!, (await getWalletByUser({ userAddress: b.userAddress }))!] as const;
+  }
+
+  it('wallet rows whose owners are swapped in the database do not unlock (owner bound to the key)', async () => {
+    const a = await getOrCreateAgentWallet(privateKeyToAccount(generatePrivateKey()).address);
+    const b = await getOrCreateAgentWallet(privateKeyToAccount(generatePrivateKey()).address);
+    const [aNow, bNow] = await swapOwners(a, b);
+    // a's user now "owns" b's agent wallet and its key, and the other way round.
+    expect(aNow.agentAddress).toBe(b.agentAddress);
+    expect(() => unlockAgentAccount(aNow)).toThrow(/failed authentication/);
+    expect(() => unlockAgentAccount(bNow)).toThrow(/failed authentication/);
+    await swapOwners({ id: a.id, userAddress: b.userAddress }, { id: b.id, userAddress: a.userAddress });
+    expect(unlockAgentAccount((await getWalletByUser({ userAddress: a.userAddress }))!).address.toLowerCase()).toBe(a.agentAddress);
+  });
+
+  it('v1 rows (agent address only) are upgraded once, bound to their owner; afterwards neither a swap nor an old v1 envelope unlocks', async () => {
+    const legacyRow = async () => {
+      const user = privateKeyToAccount(generatePrivateKey()).address.toLowerCase();
+      const key = generatePrivateKey();
+      const agent = privateKeyToAccount(key).address.toLowerCase();
+      const envelope = sealLegacyEnvelope(stack.keys.agentEncryptionKey, key, agent);
+      await getSql()`insert into ai_agent_wallets (user_address, agent_address, encrypted_private_key) values (${user}, ${agent}, ${envelope})`;
+      return { ...(await getWalletByUser({ userAddress: user }))!, envelope };
+    };
+    const a = await legacyRow();
+    const b = await legacyRow();
+    expect(() => unlockAgentAccount(a)).toThrow(/v1 envelope/);
+
+    const { upgraded, unreadable } = await upgradeLegacyEnvelopes();
+    expect(upgraded).toBeGreaterThanOrEqual(2);
+    expect(unreadable).toBe(0);
+    const aUp = (await getWalletByUser({ userAddress: a.userAddress }))!;
+    expect(aUp.encryptedPrivateKey).toMatch(/^v2\./);
+    expect(unlockAgentAccount(aUp).address.toLowerCase()).toBe(a.agentAddress);
+    expect((await upgradeLegacyEnvelopes()).upgraded).toBe(0);
+
+    const [aSwapped, bSwapped] = await swapOwners(a, b);
+    expect(() => unlockAgentAccount(aSwapped)).toThrow(/failed authentication/);
+    expect(() => unlockAgentAccount(bSwapped)).toThrow(/failed authentication/);
+    // b's pre-upgrade v1 envelope, restored (say from a backup) into the row a's user now holds: refused.
+    await getSql()`update ai_agent_wallets set encrypted_private_key = ${b.envelope} where id = ${b.id}`;
+    expect(() => unlockAgentAccount({ ...aSwapped, encryptedPrivateKey: b.envelope })).toThrow(/v1 envelope/);
   });
 });

@@ -3,6 +3,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { describe, expect, it, vi } from 'vitest';
 import type { KeyFile } from '@/lib/key-file';
 import { AgentKeyVault, keyIdOf, VaultError } from '@/lib/wallets/key-vault';
+import { sealLegacyEnvelope } from '../support/legacy-envelope';
 
 const keyFile = (agentEncryptionKey = randomBytes(32).toString('hex'), previous: string[] = []): KeyFile => ({
   agentEncryptionKey,
@@ -15,7 +16,8 @@ function sealed() {
   const keys = keyFile();
   const vault = new AgentKeyVault(keys);
   const privateKey = generatePrivateKey();
-  const address = privateKeyToAccount(privateKey).address;
+  const agent = privateKeyToAccount(privateKey).address;
+  const address = { agent, owner: privateKeyToAccount(generatePrivateKey()).address };
   return { keys, vault, privateKey, address, envelope: vault.encrypt(privateKey, address) };
 }
 
@@ -40,7 +42,7 @@ describe('AgentKeyVault', () => {
   it('round-trips a private key and never writes it in clear', () => {
     const { vault, privateKey, address, envelope } = sealed();
     expect(vault.decrypt(envelope, address)).toBe(privateKey);
-    expect(vault.decrypt(envelope, address.toLowerCase())).toBe(privateKey);
+    expect(vault.decrypt(envelope, { agent: address.agent.toLowerCase(), owner: address.owner.toLowerCase() })).toBe(privateKey);
     expect(envelope).not.toContain(privateKey.slice(2));
     expect(envelope).not.toContain(Buffer.from(privateKey.slice(2), 'hex').toString('base64url'));
     // A random IV: sealing the same key twice gives different envelopes.
@@ -48,10 +50,24 @@ describe('AgentKeyVault', () => {
     expect(envelope.split('.')[1]).toBe(vault.currentKeyId);
   });
 
-  it('refuses an envelope moved to another address (address bound as additional data)', () => {
-    const { keys, vault, privateKey, envelope } = sealed();
+  it('refuses an envelope moved to another agent address or another owner (both bound as additional data)', () => {
+    const { keys, vault, privateKey, address, envelope } = sealed();
     const other = privateKeyToAccount(generatePrivateKey()).address;
-    expectVaultError(() => vault.decrypt(envelope, other), [keys.agentEncryptionKey, privateKey]);
+    expectVaultError(() => vault.decrypt(envelope, { ...address, agent: other }), [keys.agentEncryptionKey, privateKey]);
+    expectVaultError(() => vault.decrypt(envelope, { ...address, owner: other }), [keys.agentEncryptionKey, privateKey]);
+    // The two fields are not interchangeable either.
+    expectVaultError(() => vault.decrypt(envelope, { agent: address.owner, owner: address.agent }), [keys.agentEncryptionKey, privateKey]);
+  });
+
+  it('opens a v1 envelope (agent address only) only for the upgrade, and never for another agent', () => {
+    const { keys, vault, privateKey, address } = sealed();
+    const legacy = sealLegacyEnvelope(keys.agentEncryptionKey, privateKey, address.agent);
+    expect(vault.isLegacy(legacy) && vault.isStale(legacy)).toBe(true);
+    expectVaultError(() => vault.decrypt(legacy, address), [keys.agentEncryptionKey, privateKey]);
+    expect(() => vault.decrypt(legacy, address)).toThrow(/v1 envelope/);
+    expect(vault.decrypt(legacy, address, { allowLegacy: true })).toBe(privateKey);
+    const other = privateKeyToAccount(generatePrivateKey()).address;
+    expectVaultError(() => vault.decrypt(legacy, { ...address, agent: other }, { allowLegacy: true }), [keys.agentEncryptionKey, privateKey]);
   });
 
   it('refuses a tampered ciphertext, tag or IV, and a wrong key, without leaking keys', () => {
@@ -64,7 +80,7 @@ describe('AgentKeyVault', () => {
       tampered[index] = bytes.toString('base64url');
       expectVaultError(() => vault.decrypt(tampered.join('.'), address), [keys.agentEncryptionKey, privateKey]);
     }
-    expectVaultError(() => vault.decrypt('v1.garbage', address), [keys.agentEncryptionKey]);
+    expectVaultError(() => vault.decrypt('v2.garbage', address), [keys.agentEncryptionKey]);
     // Same key id, different key bytes: authentication fails.
     const impostor = new AgentKeyVault(keyFile());
     const swapped = [parts[0], impostor.currentKeyId, ...parts.slice(2)].join('.');

@@ -3,6 +3,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { describe, expect, it } from 'vitest';
 import { BATCH_MODE, encodeBatchExecute } from '@/lib/chain/batch-calls';
 import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
+import { MAX_MINT_GAS } from '@/lib/chain/mint-gas';
 import { checkAgentTransaction, createGuardedSigner, GuardError, type AgentPolicy } from '@/lib/wallets/tx-guard';
 
 const addr = () => privateKeyToAccount(generatePrivateKey()).address;
@@ -11,6 +12,7 @@ const policy: AgentPolicy = {
   agent: agentAccount.address,
   user: addr(),
   usdc: addr(),
+  chainId: 31337,
   task: { token: addr(), remainingCost: 1_000_000n },
 };
 const stranger = addr();
@@ -21,8 +23,8 @@ const transfer = (to: Address, amount: bigint) => encodeFunctionData({ abi: erc2
 const mint = (to: Address) =>
   encodeFunctionData({ abi: paidMintTokenAbi, functionName: 'mint', args: [to, `0x${'11'.repeat(32)}`, 27, `0x${'22'.repeat(32)}`, `0x${'33'.repeat(32)}`] });
 
-const allowed = (tx: { to?: Address | null; data?: Hex; value?: bigint }) => expect(() => checkAgentTransaction(policy, tx)).not.toThrow();
-const refused = (tx: { to?: Address | null; data?: Hex; value?: bigint }, reason: RegExp) => {
+const allowed = (tx: { to?: Address | null; data?: Hex; value?: bigint; gas?: bigint }) => expect(() => checkAgentTransaction(policy, tx)).not.toThrow();
+const refused = (tx: { to?: Address | null; data?: Hex; value?: bigint; gas?: bigint }, reason: RegExp) => {
   expect(() => checkAgentTransaction(policy, tx)).toThrow(GuardError);
   expect(() => checkAgentTransaction(policy, tx)).toThrow(reason);
 };
@@ -120,6 +122,44 @@ describe('agent transaction guard', () => {
       const rogue = await agentAccount.signAuthorization({ address: stranger, chainId: 31337, nonce: 1 });
       await expect(Promise.resolve().then(() => signer.signTransaction({ ...base, ...mintBatch, authorizationList: [rogue] }))).rejects.toThrow(/delegation to .* is not allowed/);
       await expect(Promise.resolve().then(() => signer.signTransaction({ ...base, to: policy.task!.token, data: mint(policy.user), authorizationList: [authorization] }))).rejects.toThrow(/only allowed on a batch/);
+    });
+  });
+
+  it('a mint may not carry a gas limit above MAX_MINT_GAS (the operator pays it)', () => {
+    allowed({ to: policy.task!.token, data: mint(policy.user), gas: MAX_MINT_GAS });
+    refused({ to: policy.task!.token, data: mint(policy.user), gas: MAX_MINT_GAS + 1n }, /at most 300000 gas/);
+    refused({ to: policy.task!.token, data: `${mint(policy.user)}00`, gas: 3_400_000n }, /at most/);
+  });
+
+  describe('the transaction envelope', () => {
+    const executor = addr();
+    const signer = createGuardedSigner(agentAccount, { ...policy, batchExecutor: executor });
+    const base = { chainId: 31337, nonce: 0, gas: 100_000n, maxFeePerGas: 1n, maxPriorityFeePerGas: 1n, type: 'eip1559' } as const;
+    const call = { to: policy.usdc, data: approve(policy.task!.token, 10n) };
+    const attempt = (tx: Record<string, unknown>) => Promise.resolve().then(() => signer.signTransaction({ ...base, ...call, ...tx } as never));
+
+    it('signs an allowed call on the configured chain', async () => {
+      await expect(attempt({})).resolves.toMatch(/^0x02/);
+    });
+    it('refuses another chain id, or none (a signature valid on every chain)', async () => {
+      await expect(attempt({ chainId: 8453 })).rejects.toThrow(/chain id 8453 is not this app's chain 31337/);
+      await expect(attempt({ chainId: undefined })).rejects.toThrow(/chain id undefined/);
+    });
+    it('refuses an authorization for another chain, or for every chain (chain id 0), even to the executor', async () => {
+      await expect(Promise.resolve().then(() => signer.signAuthorization({ address: executor, chainId: 0, nonce: 1 }))).rejects.toThrow(/authorization for chain 0/);
+      await expect(Promise.resolve().then(() => signer.signAuthorization({ address: executor, chainId: 8453, nonce: 1 }))).rejects.toThrow(/authorization for chain 8453/);
+      const everyChain = await agentAccount.signAuthorization({ address: executor, chainId: 0, nonce: 1 });
+      const mintBatch = { to: policy.agent, data: encodeBatchExecute([{ to: policy.task!.token, data: mint(policy.user) }], BATCH_MODE.try) };
+      await expect(attempt({ type: 'eip7702', ...mintBatch, authorizationList: [everyChain] })).rejects.toThrow(/authorization for chain 0/);
+    });
+    it('refuses blob fields and blob, legacy or untyped transactions', async () => {
+      const hash = `0x01${'ab'.repeat(31)}` as Hex;
+      await expect(attempt({ blobVersionedHashes: [hash], maxFeePerBlobGas: 1n })).rejects.toThrow(/blob transactions/);
+      await expect(attempt({ blobs: ['0x00'] })).rejects.toThrow(/blob transactions/);
+      await expect(attempt({ sidecars: [] })).rejects.toThrow(/blob transactions/);
+      await expect(attempt({ type: 'eip4844' })).rejects.toThrow(/eip4844 transactions are not allowed/);
+      await expect(attempt({ type: 'legacy', maxFeePerGas: undefined, maxPriorityFeePerGas: undefined, gasPrice: 1n })).rejects.toThrow(/legacy/);
+      await expect(attempt({ type: undefined })).rejects.toThrow(/untyped/);
     });
   });
 });

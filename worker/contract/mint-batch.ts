@@ -43,6 +43,7 @@ export function unlockSigner(rt: TaskRuntime, remainingCost: bigint) {
     agent: rt.task.agentAddress,
     user: rt.task.userAddress,
     usdc: rt.usdc,
+    chainId: rt.chainId,
     task: { token: rt.task.tokenAddress, remainingCost },
   });
 }
