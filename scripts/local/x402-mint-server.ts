@@ -1,0 +1,228 @@
+// A local x402 mint endpoint: a real resource server on the official packages (@x402/express
+// with an in-process @x402/core facilitator) that sells the X402DemoToken for test USDC on the
+// local chain. `npm start` runs it beside the app; tests start one per file. Modes (see
+// x402-mint/modes.ts) make it misbehave the ways endpoints in the wild do.
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express, { type Request, type Response } from 'express';
+import { getAddress, isAddress, parseEther, type Address, type Hex } from 'viem';
+import { paymentMiddleware, x402ResourceServer } from '@x402/express';
+import { decodePaymentSignatureHeader, encodePaymentRequiredHeader } from '@x402/core/http';
+import type { HTTPRequestContext } from '@x402/core/server';
+import { ExactEvmScheme } from '@x402/evm/exact/server';
+import { testUSDCAbi } from '@/lib/chain/contracts.generated';
+import { deployDemoToken, mintDemoToken, serverWallet } from './x402-mint/chain';
+import { localFacilitator } from './x402-mint/facilitator';
+import { MAINNET_USDC, V1_NETWORK_NAMES, misbehaviourCounter, parseMode, type X402MintMode } from './x402-mint/modes';
+import { settleV1 } from './x402-mint/v1-route';
+
+export type X402MintServerOptions = {
+  rpcUrl: string;
+  usdc: Address;
+  port?: number;
+  /** The server's key (settles and mints). Default: a fresh key given ETH with anvil_setBalance. */
+  key?: Hex;
+  mode?: X402MintMode;
+  /** USDC base units per mint (default 0.01 USDC). */
+  price?: bigint;
+  /** Demo token base units minted per paid mint (default 100 tokens). */
+  mintAmount?: bigint;
+  maxTimeoutSeconds?: number;
+  /** Misbehaving modes hit the first paid request of every group of this many (default 3). */
+  every?: number;
+  retryAfterSeconds?: number;
+  slowMs?: number;
+  queueDelayMs?: number;
+};
+
+type QueueEntry = { queueId: string; status: 'pending' | 'completed' | 'failed'; recipient: Address; amount: string; txHash?: Hex };
+
+export async function startX402MintServer(options: X402MintServerOptions) {
+  const { wallet, chainId } = await serverWallet(options.rpcUrl, options.key);
+  const tokenAddress = await deployDemoToken(wallet, 'x402 Demo Token', 'X4D');
+  const defaultMode = options.mode ?? 'v2';
+  const network = `eip155:${chainId}`;
+  const v1Network = V1_NETWORK_NAMES[chainId];
+  if (defaultMode === 'v1' && !v1Network) throw new Error(`x402 v1 needs a chain id with a v1 name (${Object.keys(V1_NETWORK_NAMES).join(', ')}); this chain is ${chainId}`);
+  const [name, version] = await Promise.all([
+    wallet.readContract({ address: options.usdc, abi: testUSDCAbi, functionName: 'name' }),
+    wallet.readContract({ address: options.usdc, abi: testUSDCAbi, functionName: 'version' }),
+  ]);
+  const domain = { name, version };
+  const mintAmount = options.mintAmount ?? parseEther('100');
+  const maxTimeoutSeconds = options.maxTimeoutSeconds ?? 60;
+  const every = options.every ?? 3;
+  const hits = misbehaviourCounter(every);
+  const state = { price: options.price ?? 10_000n, priceRaised: false };
+  const stats = { requests: 0, unpaid: 0, paid: 0, rateLimited: 0, minted: 0 };
+  const queue = new Map<string, QueueEntry>();
+  const timers = new Set<NodeJS.Timeout>();
+  const { client } = localFacilitator(wallet, network);
+
+  const modeOf = (req: Request) => parseMode(req.query.mode, defaultMode);
+  const quantityOf = (body: unknown) => Number((body as { quantity?: unknown } | undefined)?.quantity ?? 1);
+  const unitPrice = (mode: X402MintMode) => (mode === 'price-rise' && state.priceRaised ? state.price * 2n : state.price);
+
+  const resourceServer = new x402ResourceServer(client).register(network as `${string}:${string}`, new ExactEvmScheme());
+  const price = (ctx: HTTPRequestContext) => {
+    const mode = parseMode(ctx.adapter.getQueryParam?.('mode'), defaultMode);
+    const amount = unitPrice(mode) * BigInt(quantityOf(ctx.adapter.getBody?.()));
+    if (mode === 'price-rise' && !ctx.paymentHeader) state.priceRaised = true;
+    return { amount: amount.toString(), asset: options.usdc, extra: { ...domain } };
+  };
+  const accepts = { scheme: 'exact', network: network as `${string}:${string}`, payTo: tokenAddress, price, maxTimeoutSeconds, extra: { paymentFlow: 'upfront' } };
+  const routes = {
+    'POST /api/mint/*': { accepts, description: 'Mint the x402 demo token', mimeType: 'application/json' },
+    'GET /api/mint/*': { accepts, description: 'Mint the x402 demo token', mimeType: 'application/json' },
+  };
+
+  const app = express();
+  app.use(express.json({ limit: '16kb' }));
+  app.get('/health', (_req, res) => void res.json({ ok: true }));
+  app.get('/', (_req, res) => void res.json(describe()));
+  app.get('/api/queue/:queueId', (req, res) => {
+    const entry = queue.get(req.params.queueId);
+    if (!entry) return void res.status(404).json({ error: 'unknown queueId' });
+    res.json(entry);
+  });
+
+  // Checks everything that can be refused before money is involved, and answers the modes the
+  // v2 middleware does not speak; the rest goes on to the middleware and then mint().
+  app.all('/api/mint/:token', async (req, res, next) => {
+    stats.requests++;
+    if (req.method !== 'GET' && req.method !== 'POST') return void res.status(405).json({ error: 'GET or POST' });
+    if (!isAddress(req.params.token) || getAddress(req.params.token) !== tokenAddress) return void res.status(404).json({ error: 'unknown token' });
+    const body = (req.body ?? {}) as { quantity?: unknown; recipient?: unknown };
+    const quantity = quantityOf(body);
+    if (!Number.isInteger(quantity) || quantity < 1 || quantity > 10) return void res.status(400).json({ error: 'quantity must be an integer 1-10' });
+    if (body.recipient !== undefined && (typeof body.recipient !== 'string' || !isAddress(body.recipient))) return void res.status(400).json({ error: 'recipient must be an address' });
+    const mode = modeOf(req);
+    const paid = Boolean(req.header('payment-signature') || req.header('x-payment'));
+    if (!paid) stats.unpaid++;
+    if (mode === 'other-network') return void otherNetwork(req, res, quantity);
+    if (paid && mode === 'rate-limit' && hits(mode)) {
+      stats.rateLimited++;
+      // Alternate the two ways endpoints say how long to wait.
+      if (stats.rateLimited % 2 === 1) res.setHeader('Retry-After', String(options.retryAfterSeconds ?? 1));
+      return void res.status(429).json({ error: `Too many requests, please wait ${options.retryAfterSeconds ?? 1} seconds` });
+    }
+    if (mode !== 'v1') return next();
+    if (!v1Network) return void res.status(500).json({ error: `no v1 network name for chain ${chainId}` });
+    try {
+      const terms = { network: v1Network, asset: options.usdc, amount: unitPrice(mode) * BigInt(quantity), payTo: tokenAddress, maxTimeoutSeconds, domain };
+      const settled = await settleV1(req, res, client, terms);
+      if (settled) await mint(req, res, mode, settled.payer as Address);
+    } catch (error) {
+      res.status(500).json({ error: (error as Error).message });
+    }
+  });
+  app.use(paymentMiddleware(routes, resourceServer));
+  const paidHandler = async (req: Request, res: Response) => {
+    const payload = decodePaymentSignatureHeader(req.header('payment-signature')!);
+    const payer = (payload.payload as { authorization: { from: Address } }).authorization.from;
+    await mint(req, res, modeOf(req), payer);
+  };
+  app.post('/api/mint/:token', paidHandler);
+  app.get('/api/mint/:token', paidHandler);
+
+  async function mint(req: Request, res: Response, mode: X402MintMode, payer: Address) {
+    stats.paid++;
+    const body = (req.body ?? {}) as { quantity?: unknown; recipient?: string };
+    const recipient = getAddress(body.recipient ?? payer);
+    const amount = mintAmount * BigInt(quantityOf(body));
+    if (mode === 'queued') {
+      const entry: QueueEntry = { queueId: randomUUID(), status: 'pending', recipient, amount: amount.toString() };
+      queue.set(entry.queueId, entry);
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        mintDemoToken(wallet, tokenAddress, recipient, amount).then(
+          (txHash) => Object.assign(entry, { status: 'completed', txHash }, void stats.minted++),
+          () => (entry.status = 'failed'),
+        );
+      }, options.queueDelayMs ?? 2000);
+      timers.add(timer);
+      return void res.json({ queueId: entry.queueId, status: entry.status });
+    }
+    const txHash = await mintDemoToken(wallet, tokenAddress, recipient, amount);
+    stats.minted++;
+    const misbehave = (mode === 'settle-then-500' || mode === 'slow') && hits(mode);
+    if (misbehave && mode === 'settle-then-500') return void res.status(500).json({ error: 'internal error' });
+    if (misbehave) await new Promise((r) => setTimeout(r, options.slowMs ?? 15_000));
+    res.json({ success: true, recipient, amount: amount.toString(), mintTxHash: txHash });
+  }
+
+  function otherNetwork(req: Request, res: Response, quantity: number) {
+    const requirement = { scheme: 'exact', network: 'eip155:1' as const, asset: MAINNET_USDC, amount: (state.price * BigInt(quantity)).toString(), payTo: tokenAddress, maxTimeoutSeconds, extra: { name: 'USD Coin', version: '2' } };
+    const resource = { url: `http://${req.headers.host}${req.originalUrl}`, description: 'Mint the x402 demo token', mimeType: 'application/json' };
+    res.setHeader('PAYMENT-REQUIRED', encodePaymentRequiredHeader({ x402Version: 2, error: 'Payment required', resource, accepts: [requirement] }));
+    res.status(402).json({});
+  }
+
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(options.port ?? 0, '127.0.0.1', () => resolve(s));
+  });
+  const port = (server.address() as { port: number }).port;
+  const url = `http://127.0.0.1:${port}`;
+  const mintUrl = (mode?: X402MintMode) => `${url}/api/mint/${tokenAddress}${mode ? `?mode=${mode}` : ''}`;
+
+  function describe() {
+    return { token: tokenAddress, usdc: options.usdc, network, v1Network, price: state.price.toString(), mintAmount: mintAmount.toString(), payTo: tokenAddress, mode: defaultMode, mintUrl: mintUrl() };
+  }
+
+  return {
+    url,
+    port,
+    tokenAddress,
+    payTo: tokenAddress,
+    usdc: options.usdc,
+    network,
+    v1Network,
+    chainId,
+    mintAmount,
+    domain,
+    serverAddress: wallet.account.address,
+    stats,
+    queue,
+    mintUrl,
+    get price() {
+      return state.price;
+    },
+    setPrice(amount: bigint) {
+      state.price = amount;
+    },
+    async stop() {
+      for (const t of timers) clearTimeout(t);
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+export type X402MintServer = Awaited<ReturnType<typeof startX402MintServer>>;
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const rpcUrl = arg('rpc') ?? 'http://127.0.0.1:8545';
+  const usdc = arg('usdc');
+  if (!usdc || !isAddress(usdc)) {
+    console.error('usage: tsx scripts/local/x402-mint-server.ts --usdc 0x… [--rpc URL] [--port N] [--mode v2|v1|…] [--price baseUnits]');
+    process.exit(2);
+  }
+  const server = await startX402MintServer({
+    rpcUrl,
+    usdc,
+    port: arg('port') ? Number(arg('port')) : undefined,
+    mode: parseMode(arg('mode') ?? process.env.X402_MINT_MODE, 'v2'),
+    price: arg('price') ? BigInt(arg('price')!) : undefined,
+  });
+  console.log(`x402 mint server on ${server.url}: ${server.mintUrl()} (token ${server.tokenAddress}, ${server.price} USDC base units per mint)`);
+  const stop = () => void server.stop().then(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}

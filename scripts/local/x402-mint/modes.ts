@@ -1,0 +1,44 @@
+/**
+ * How the local x402 mint server behaves, for tests and demos. Chosen per server (option,
+ * X402_MINT_MODE) or per request (`?mode=`), so one server can sell to tasks of every kind.
+ * Misbehaving modes hit the first paid request of each group of `every` (default 3).
+ */
+export const X402_MINT_MODES = [
+  /** x402 v2 via @x402/express: PAYMENT-REQUIRED header, PAYMENT-SIGNATURE, PAYMENT-RESPONSE. */
+  'v2',
+  /** x402 v1 like the seed's upstream server: JSON `accepts[]` without `extra`, X-PAYMENT; needs a chain id with a v1 name (84532). */
+  'v1',
+  /** 429 before looking at the payment (it stays unused), alternately with Retry-After and a "wait N seconds" body. */
+  'rate-limit',
+  /** Settles and mints, then answers 500. */
+  'settle-then-500',
+  /** Settles and mints, then answers only after `slowMs` (longer than the client waits). */
+  'slow',
+  /** The first unpaid 402 quotes the price; every later one asks twice as much. */
+  'price-rise',
+  /** Quotes only a requirement on another network (Ethereum mainnet USDC). */
+  'other-network',
+  /** Settles, answers 200 `{queueId, status: 'pending'}`, mints `queueDelayMs` later; GET /api/queue/:id reports it. */
+  'queued',
+] as const;
+
+export type X402MintMode = (typeof X402_MINT_MODES)[number];
+
+export function parseMode(value: unknown, fallback: X402MintMode): X402MintMode {
+  return typeof value === 'string' && (X402_MINT_MODES as readonly string[]).includes(value) ? (value as X402MintMode) : fallback;
+}
+
+/** x402 v1 network names of the chain ids a local anvil can take (the official v1 table). */
+export const V1_NETWORK_NAMES: Record<number, string> = { 84532: 'base-sepolia', 8453: 'base' };
+
+export const MAINNET_USDC = '0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48';
+
+/** Counts paid requests per mode; `hits(mode)` says whether this one is a misbehaving one. */
+export function misbehaviourCounter(every: number) {
+  const counts = new Map<X402MintMode, number>();
+  return (mode: X402MintMode) => {
+    const n = (counts.get(mode) ?? 0) + 1;
+    counts.set(mode, n);
+    return n % every === 1 || every === 1;
+  };
+}
