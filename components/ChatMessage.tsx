@@ -7,7 +7,7 @@ import { TaskCard } from './TaskCard';
 
 type ToolPart = { type: string; state?: string; output?: unknown; errorText?: string; toolCallId?: string };
 
-const TASK_TOOLS = new Set(['tool-createMintTask', 'tool-getTask', 'tool-cancelTask', 'tool-retryTask']);
+const TASK_TOOLS = new Set(['tool-createMintTask', 'tool-createX402Task', 'tool-getTask', 'tool-cancelTask', 'tool-retryTask']);
 
 export function ChatMessage({ message }: { message: UIMessage }) {
   const { t } = useI18n();

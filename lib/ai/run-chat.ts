@@ -27,11 +27,11 @@ export const toUIMessage = (row: ChatMessage): ChatUIMessage & { createdAt: stri
   createdAt: row.createdAt.toISOString(),
 });
 
-/** The task a turn created: the output of its last successful createMintTask part. */
+/** The task a turn created: the output of its last successful createMintTask or createX402Task part. */
 export function createdTaskOf(message: ChatUIMessage): TaskDto | undefined {
   let task: TaskDto | undefined;
   for (const part of message.parts) {
-    if (part.type === 'tool-createMintTask' && part.state === 'output-available' && 'task' in part.output) task = part.output.task;
+    if ((part.type === 'tool-createMintTask' || part.type === 'tool-createX402Task') && part.state === 'output-available' && 'task' in part.output) task = part.output.task;
   }
   return task;
 }

@@ -100,7 +100,7 @@ describe('hosted model through an OpenAI-compatible server', () => {
     expect(first!.path).toBe('/v1/chat/completions');
     expect(first!.auth).toBe('Bearer sk-test-key');
     expect(first!.body.model).toBe('fake-model');
-    expect(first!.body.tools!.map((t) => t.function.name).sort()).toEqual(['cancelTask', 'createMintTask', 'getAgentWallet', 'getTask', 'listTasks', 'retryTask']);
+    expect(first!.body.tools!.map((t) => t.function.name).sort()).toEqual(['cancelTask', 'createMintTask', 'createX402Task', 'getAgentWallet', 'getTask', 'listTasks', 'retryTask']);
     const system = first!.body.messages.find((m) => m.role === 'system' || m.role === 'developer');
     expect(String(system?.content)).toContain(alice);
     expect(String(system?.content)).toContain(`DMT (Demo Mint Token): ${token}`);

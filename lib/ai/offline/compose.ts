@@ -1,6 +1,8 @@
 import type { TaskDto } from '../../tasks/serialize';
 import type { WalletView } from '../../wallets/wallet-view';
 import { taskCreatedReply, type Lang } from '../format';
+import { x402TaskCreatedReply } from '../x402-format';
+import { x402QuestionText } from './x402-replies';
 import { cancelledText, errorText, retriedText, taskListText, taskStatusText, walletText } from './replies';
 
 export type ToolOutcome = { toolCallId: string; toolName: string; input: unknown; output?: unknown };
@@ -10,10 +12,13 @@ type Output = { error?: string; task?: TaskDto; tasks?: TaskDto[]; wallet?: Wall
 /** The final text of a turn, written from the last tool's output. */
 export function composeFromResult(outcome: ToolOutcome, lang: Lang): string {
   const output = (outcome.output ?? {}) as Output;
-  if (typeof output.error === 'string') return errorText(output.error, lang, outcome.toolName);
+  if (typeof output.error === 'string') return (outcome.toolName === 'createX402Task' && x402QuestionText(output.error, lang)) || errorText(output.error, lang, outcome.toolName);
   switch (outcome.toolName) {
     case 'createMintTask':
       if (output.task) return taskCreatedReply(output.task, lang, output.token?.symbol);
+      break;
+    case 'createX402Task':
+      if (output.task) return x402TaskCreatedReply(output.task, lang, output.token?.symbol);
       break;
     case 'listTasks':
       if (output.tasks) return taskListText(output.tasks, lang);

@@ -17,6 +17,8 @@ export type Utterance = {
   tokenAddress?: string;
   symbol?: string;
   quantity?: number;
+  /** An http(s) URL in the message: an x402 mint endpoint to buy from. */
+  url?: string;
   taskId?: string;
   /** "the last task", "最近的任务": the op applies to the newest task. */
   lastTask: boolean;
@@ -24,6 +26,8 @@ export type Utterance = {
   status?: TaskStatus;
 };
 
+// A URL ends at whitespace, CJK text or full-width punctuation; trailing ASCII punctuation is the sentence's.
+const URL_RE = /https?:\/\/[^\s<>"'`\u3000-\u303f\u3400-\u9fff\uff00-\uffef]+/i;
 const ADDRESS = /0x[0-9a-fA-F]{40}(?![0-9a-fA-F])/g;
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
 
@@ -62,7 +66,10 @@ function findToken(text: string, tokens: KnownToken[]): KnownToken | undefined {
 }
 
 export function parseUtterance(raw: string, tokens: KnownToken[]): Utterance {
-  const text = raw.normalize('NFKC');
+  const normalized = raw.normalize('NFKC');
+  const url = normalized.match(URL_RE)?.[0]?.replace(/[.,;:!?)\]}]+$/, '');
+  // The URL's own path may hold an address or digits: they are not the token or the quantity.
+  const text = url ? normalized.replace(url, ' ') : normalized;
   const address = text.match(ADDRESS)?.[0];
   const taskId = text.match(UUID)?.[0]?.toLowerCase();
   const withoutIds = text.replace(ADDRESS, ' ').replace(UUID, ' ');
@@ -76,6 +83,7 @@ export function parseUtterance(raw: string, tokens: KnownToken[]): Utterance {
     tokenAddress: address ?? token?.address,
     symbol: token?.symbol,
     quantity,
+    url,
     taskId,
     lastTask: false,
   };
@@ -100,6 +108,7 @@ export function parseUtterance(raw: string, tokens: KnownToken[]): Utterance {
   }
   const mintWord = MINT.test(withoutIds);
   if (mintWord && !hasToken && quantity === undefined && PROGRESS.test(text)) return is('list');
+  if (url && (mintWord || quantity !== undefined)) return is('mint');
   if (hasToken && (mintWord || quantity !== undefined)) return is('mint');
   if (mintWord && quantity !== undefined && !LIST.test(text)) return is('mint');
   if (WALLET.test(text)) return is('wallet');
@@ -110,6 +119,7 @@ export function parseUtterance(raw: string, tokens: KnownToken[]): Utterance {
   if (HELP.test(text)) return is('help');
   if (/\b(task|job)s?\b|任务/i.test(text) && !hasToken) return is('list');
   if (THANKS.test(text)) return is('thanks');
+  if (url && rest.length <= 12) return is('fragment');
   // Only a slot value ("0x…", "100", "the demo token"): completes a half-filled mint request.
   if ((hasToken || quantity !== undefined) && (rest.length <= 12 || (token && rest.length <= 30))) return is('fragment');
   return is('unknown');

@@ -10,14 +10,24 @@ export type ChatToolCall = { toolName: string; input: Record<string, unknown> };
 export type Action =
   | { kind: 'tool'; call: ChatToolCall }
   | { kind: 'last'; toolName: 'getTask' | 'cancelTask' | 'retryTask' }
-  | { kind: 'ask'; tokenAddress?: string; symbol?: string; quantity?: number }
+  | { kind: 'ask'; tokenAddress?: string; symbol?: string; quantity?: number; url?: string }
   | { kind: 'say'; what: 'help' | 'transfer' | 'foreign' | 'which_task' | 'thanks' | 'unknown' };
 
 export type TurnPlan = { lang: Lang; action: Action };
 
-type PendingMint = { tokenAddress?: string; symbol?: string; quantity?: number };
+type PendingMint = { tokenAddress?: string; symbol?: string; quantity?: number; url?: string; awaitingToken?: boolean };
 
 function mintAction(slots: PendingMint): { action: Action; pending?: PendingMint } {
+  if (slots.url) {
+    if (slots.quantity === undefined) return { action: { kind: 'ask', url: slots.url, quantity: slots.quantity }, pending: slots };
+    const input = { url: slots.url, quantity: slots.quantity, ...(slots.tokenAddress ? { tokenAddress: slots.tokenAddress } : {}) };
+    // The endpoint may not say which token it sells: then the tool asks, and the next message's
+    // bare address completes this same request.
+    return {
+      action: { kind: 'tool', call: { toolName: 'createX402Task', input } },
+      pending: slots.tokenAddress ? undefined : { ...slots, awaitingToken: true },
+    };
+  }
   if (slots.tokenAddress && slots.quantity !== undefined) {
     return { action: { kind: 'tool', call: { toolName: 'createMintTask', input: { tokenAddress: slots.tokenAddress, quantity: slots.quantity } } } };
   }
@@ -28,6 +38,8 @@ const merge = (pending: PendingMint | undefined, u: Utterance): PendingMint => (
   tokenAddress: u.tokenAddress ?? pending?.tokenAddress,
   symbol: u.tokenAddress ? u.symbol : pending?.symbol,
   quantity: u.quantity ?? pending?.quantity,
+  // "mint 5 of 0x…" after an endpoint request is a new contract request, not more of the endpoint.
+  url: u.url ?? (u.intent === 'mint' && u.tokenAddress ? undefined : pending?.url),
 });
 
 function actionFor(u: Utterance, pending: PendingMint | undefined): { action: Action; pending?: PendingMint } {
@@ -35,7 +47,9 @@ function actionFor(u: Utterance, pending: PendingMint | undefined): { action: Ac
     case 'mint':
       return mintAction(merge(pending, u));
     case 'fragment':
-      if (pending || u.tokenAddress) return mintAction(merge(pending, u));
+      // After an endpoint request went to the tool, only the token it may have asked for continues it.
+      if (pending?.awaitingToken && !u.tokenAddress) pending = undefined;
+      if (pending || u.tokenAddress || u.url) return mintAction(merge(pending, u));
       return { action: { kind: 'say', what: 'unknown' } };
     case 'wallet':
       return { action: { kind: 'tool', call: { toolName: 'getAgentWallet', input: {} } } };

@@ -2,6 +2,7 @@ import type { TaskDto } from '../../tasks/serialize';
 import type { WalletView } from '../../wallets/wallet-view';
 import { formatEth, formatUsdc, shortAddress, statusLabel, taskCreatedReply, taskLine, type Lang } from '../format';
 import type { Action } from './plan';
+import { askX402Text, X402_ERRORS_ZH } from './x402-replies';
 
 // The offline model's words. Every reply exists in English and Chinese; the facts come from
 // tool output only, so the model can never state an address or amount it did not read.
@@ -30,6 +31,7 @@ export function helpText(lang: Lang): string {
 
 export function sayText(action: Extract<Action, { kind: 'say' | 'ask' }>, lang: Lang): string {
   if (action.kind === 'ask') {
+    if (action.url) return askX402Text({ url: action.url, quantity: action.quantity }, lang);
     if (!action.tokenAddress && action.quantity === undefined) {
       return t(lang, 'Which token, and how many mints? For example: "mint 100 of 0x…".', '请告诉我 token 地址和 mint 数量，例如："帮我 mint 0x… 100 次"。');
     }
@@ -80,12 +82,13 @@ const ERRORS_ZH: Array<[RegExp, (m: RegExpMatchArray) => string]> = [
   [/cannot mint this token/, () => 'AgentMint 无法 mint 这个代币：它的铸造签名者不是本服务持有的密钥。'],
   [/^Task is already (\w+)/, (m) => `任务已经是 ${m[1]} 状态，无法取消。`],
   [/^Only a failed task can be retried; this one is (\w+)/, (m) => `只有失败的任务可以重试；这个任务当前是 ${m[1]} 状态。`],
+  ...X402_ERRORS_ZH,
   [WALLET_SHORT, (m) => `Agent 钱包可用 ${formatUsdc(m[1]!)} USDC，但这个任务还需要 ${formatUsdc(m[2]!)} USDC 才能完成（可能已被提取）。`],
 ];
 
 /** A tool's error in the user's language; our English messages have Chinese counterparts. */
 export function errorText(error: string, lang: Lang, toolName: string): string {
-  const prefix = toolName === 'createMintTask' ? t(lang, 'I couldn’t create the task: ', '无法创建任务：') : '';
+  const prefix = toolName === 'createMintTask' || toolName === 'createX402Task' ? t(lang, 'I couldn’t create the task: ', '无法创建任务：') : '';
   if (lang === 'zh') {
     for (const [pattern, zh] of ERRORS_ZH) {
       const m = error.match(pattern);

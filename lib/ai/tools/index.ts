@@ -1,6 +1,7 @@
 import type { InferUITools, UIDataTypes, UIMessage } from 'ai';
 import { cancelTaskTool } from './cancel-task';
 import { createMintTaskTool } from './create-mint-task';
+import { createX402TaskTool } from './create-x402-task';
 import { getAgentWalletTool } from './get-agent-wallet';
 import { getTaskTool } from './get-task';
 import { listTasksTool } from './list-tasks';
@@ -13,6 +14,7 @@ export type { ChatSession } from './session';
 export function buildChatTools(session: ChatSession) {
   return {
     createMintTask: createMintTaskTool(session),
+    createX402Task: createX402TaskTool(session),
     listTasks: listTasksTool(session),
     getTask: getTaskTool(session),
     cancelTask: cancelTaskTool(session),

@@ -27,6 +27,8 @@ export function fakeTask(over: Partial<TaskDto> = {}): TaskDto {
     status: 'pending_payment',
     userAddress: USER,
     tokenAddress: DEMO.DMT,
+    route: 'contract',
+    endpoint: null,
     chainId: 31337,
     quantity: 100,
     pricePerMint: '100000',
@@ -51,6 +53,12 @@ function stub(name: string, input: Record<string, unknown>): unknown {
     case 'createMintTask': {
       const quantity = Number(input.quantity);
       return { task: fakeTask({ tokenAddress: String(input.tokenAddress) as `0x${string}`, quantity, totalCost: String(100000 * quantity) }), token: { symbol: 'DMT' } };
+    }
+    case 'createX402Task': {
+      const quantity = Number(input.quantity);
+      if (!input.tokenAddress && String(input.url).includes('unknown-token')) return { error: `Which token does ${new URL(String(input.url)).host} sell? Its payment terms do not say; send me the token's contract address (0x…).` };
+      const endpoint = { host: new URL(String(input.url)).host, version: 2, network: 'eip155:31337', asset: '0x5FbDB2315678afecb367f032d93F642f64180aa3', payTo: DEMO.APX, mintsToUser: true };
+      return { task: fakeTask({ route: 'x402', endpoint, tokenAddress: String(input.tokenAddress ?? DEMO.APX) as `0x${string}`, quantity, pricePerMint: '10000', totalCost: String(10000 * quantity) }), token: { symbol: 'X4D' } };
     }
     case 'listTasks':
       return { tasks: [fakeTask({ status: 'failed' })] };
