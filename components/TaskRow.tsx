@@ -24,6 +24,7 @@ export function TaskRow({ task: initial }: { task: TaskDto }) {
           </Link>
           <p className="muted small">
             {formatUsdc(task.totalCost, intlLocale)} · {formatDateTime(task.createdAt, intlLocale)}
+            {task.route === 'x402' && task.endpoint && <span data-testid="task-row-route"> · {t('task.routeX402', { host: task.endpoint.host, version: String(task.endpoint.version) })}</span>}
           </p>
         </div>
         <StatusBadge status={task.status} />

@@ -57,7 +57,7 @@ function stub(name: string, input: Record<string, unknown>): unknown {
     case 'createX402Task': {
       const quantity = Number(input.quantity);
       if (!input.tokenAddress && String(input.url).includes('unknown-token')) return { error: `Which token does ${new URL(String(input.url)).host} sell? Its payment terms do not say; send me the token's contract address (0x…).` };
-      const endpoint = { host: new URL(String(input.url)).host, version: 2, network: 'eip155:31337', asset: '0x5FbDB2315678afecb367f032d93F642f64180aa3', payTo: DEMO.APX, mintsToUser: true };
+      const endpoint = { host: new URL(String(input.url)).host, version: 2 as const, network: 'eip155:31337', asset: '0x5FbDB2315678afecb367f032d93F642f64180aa3' as const, payTo: DEMO.APX, mintsToUser: true };
       return { task: fakeTask({ route: 'x402', endpoint, tokenAddress: String(input.tokenAddress ?? DEMO.APX) as `0x${string}`, quantity, pricePerMint: '10000', totalCost: String(10000 * quantity) }), token: { symbol: 'X4D' } };
     }
     case 'listTasks':

@@ -1,0 +1,141 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPublicClient, http, type PublicClient } from 'viem';
+import { AppError } from '@/lib/errors';
+import { defaultProbeTarget, probeX402Endpoint, type ProbeTarget } from '@/lib/x402/probe';
+import { startAnvil, type Anvil } from '@/scripts/local/anvil';
+import { deployLocalContracts, fundOperator } from '@/scripts/local/deploy';
+import { freePort } from '@/scripts/local/ports';
+import { startX402MintServer, type X402MintServer } from '@/scripts/local/x402-mint-server';
+import { user } from '../support/fixtures';
+import { startTestStack, type TestStack } from '../support/stack';
+
+// The probe against the local x402 mint server (official @x402/express + facilitator) on a real
+// anvil: the terms it records, and each refusal. Nothing here is paid.
+const alice = user(1).address;
+let stack: TestStack;
+let server: X402MintServer;
+
+beforeAll(async () => {
+  stack = await startTestStack({ env: { X402_ALLOWED_HOSTS: '127.0.0.1' } });
+  server = await startX402MintServer({ rpcUrl: stack.anvil.url, usdc: stack.deployment.usdc });
+}, 120_000);
+afterAll(async () => {
+  await server?.stop();
+  await stack?.stop();
+});
+
+async function refusal(promise: Promise<unknown>) {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(AppError);
+  const e = error as AppError;
+  expect(e.status).toBe(400);
+  return { code: e.code, message: e.message, ...e.details };
+}
+
+describe('probeX402Endpoint against the local server', () => {
+  it('v2: records the exact requirement, the domain from extra, the token from the URL, and a recipient body', async () => {
+    const requestsBefore = server.stats.requests;
+    const { terms, host, token, tokenSource } = await probeX402Endpoint({ url: server.mintUrl(), userAddress: alice });
+    expect(host).toBe(`127.0.0.1:${server.port}`);
+    expect(terms).toMatchObject({
+      url: server.mintUrl(),
+      method: 'POST',
+      body: { quantity: 1, recipient: alice },
+      mintsToUser: true,
+      version: 2,
+      requirement: { scheme: 'exact', network: 'eip155:31337', asset: stack.deployment.usdc, amount: server.price.toString(), payTo: server.payTo },
+      domain: server.domain,
+    });
+    expect(token).toMatchObject({ address: server.tokenAddress, symbol: 'X4D', decimals: 18 });
+    expect(tokenSource).toBe('url');
+    // One unpaid request, and nothing paid.
+    expect(server.stats.requests - requestsBefore).toBe(1);
+    expect(server.stats.paid).toBe(0);
+  });
+
+  it('refuses requirements on another network, naming it', async () => {
+    expect(await refusal(probeX402Endpoint({ url: server.mintUrl('other-network'), userAddress: alice }))).toMatchObject({
+      code: 'bad_request:x402',
+      reason: 'no_requirement',
+      mismatch: 'network',
+      network: 'eip155:1',
+    });
+  });
+
+  it('refuses a price above X402_MAX_PRICE_PER_MINT (1 USDC), and takes one at it', async () => {
+    const price = server.price;
+    try {
+      server.setPrice(1_000_001n);
+      expect(await refusal(probeX402Endpoint({ url: server.mintUrl(), userAddress: alice }))).toMatchObject({ reason: 'price_too_high', amount: '1000001', max: '1000000' });
+      server.setPrice(1_000_000n);
+      expect((await probeX402Endpoint({ url: server.mintUrl(), userAddress: alice })).terms.requirement.amount).toBe('1000000');
+    } finally {
+      server.setPrice(price);
+    }
+  });
+
+  it('refuses an answer that is not 402', async () => {
+    expect(await refusal(probeX402Endpoint({ url: `${server.url}/health`, userAddress: alice }))).toMatchObject({ reason: 'no_402', status: 404 });
+    expect(await refusal(probeX402Endpoint({ url: `${server.url}/api/mint/${alice}`, userAddress: alice }))).toMatchObject({ reason: 'no_402', status: 404 });
+  });
+
+  it('refuses http and private addresses unless the host is allowed, without connecting', async () => {
+    const before = server.stats.requests;
+    const strict: ProbeTarget = { ...defaultProbeTarget(), allowedHosts: [] };
+    expect(await refusal(probeX402Endpoint({ url: server.mintUrl(), userAddress: alice }, strict))).toMatchObject({ reason: 'not_https' });
+    const https = server.mintUrl().replace('http://', 'https://');
+    expect(await refusal(probeX402Endpoint({ url: https, userAddress: alice }, strict))).toMatchObject({ reason: 'blocked_address', range: 'loopback' });
+    expect(await refusal(probeX402Endpoint({ url: https.replace('127.0.0.1', 'localhost'), userAddress: alice }, strict))).toMatchObject({
+      reason: 'blocked_address',
+    });
+    expect(await refusal(probeX402Endpoint({ url: 'https://169.254.169.254/latest/meta-data', userAddress: alice }, strict))).toMatchObject({
+      reason: 'blocked_address',
+      range: 'metadata',
+    });
+    expect(server.stats.requests).toBe(before);
+  });
+
+  it('uses a token the user named, and refuses one that is not an ERC20', async () => {
+    const demo = stack.deployment.tokens[0]!.address;
+    const { token, tokenSource } = await probeX402Endpoint({ url: server.mintUrl(), userAddress: alice, tokenAddress: demo });
+    expect([token?.address, tokenSource]).toEqual([demo, 'message']);
+    expect(await refusal(probeX402Endpoint({ url: server.mintUrl(), userAddress: alice, tokenAddress: alice }))).toMatchObject({ reason: 'token_not_erc20' });
+  });
+});
+
+describe('probeX402Endpoint: v1 without extra (chain 84532, like the seed’s upstream server)', () => {
+  let anvil: Anvil;
+  let v1: X402MintServer;
+  let target: ProbeTarget;
+  let usdcDomain: { name: string; version: string };
+
+  beforeAll(async () => {
+    anvil = await startAnvil({ port: await freePort(), chainId: 84532 });
+    await fundOperator(anvil.url, stack.operator);
+    const deployment = await deployLocalContracts(anvil.url, stack.operator);
+    v1 = await startX402MintServer({ rpcUrl: anvil.url, usdc: deployment.usdc, mode: 'v1' });
+    const client = createPublicClient({ transport: http(anvil.url) }) as PublicClient;
+    target = { chainId: 84532, usdc: deployment.usdc, maxAmount: 1_000_000n, client };
+    usdcDomain = v1.domain;
+  }, 120_000);
+  afterAll(async () => {
+    await v1?.stop();
+    await anvil?.stop();
+  });
+
+  it('reads the v1 body, maps base-sepolia to 84532, and reads the EIP-712 domain from the asset on chain', async () => {
+    const { terms, token } = await probeX402Endpoint({ url: v1.mintUrl(), userAddress: alice }, target);
+    expect(terms.version).toBe(1);
+    expect(terms.requirement).toMatchObject({ scheme: 'exact', network: 'base-sepolia', amount: v1.price.toString(), payTo: v1.payTo });
+    expect(terms.requirement.extra?.name).toBeUndefined();
+    expect(terms.domain).toEqual(usdcDomain);
+    expect(token?.address).toBe(v1.tokenAddress);
+  });
+
+  it('refuses the same endpoint for a service on another chain', async () => {
+    expect(await refusal(probeX402Endpoint({ url: v1.mintUrl(), userAddress: alice }, { ...target, chainId: 8453 }))).toMatchObject({ mismatch: 'network', network: 'base-sepolia' });
+  });
+});
