@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPublicClient, http, type PublicClient } from 'viem';
+import { createPublicClient, createWalletClient, http, type PublicClient } from 'viem';
+import { deployTestUsdc } from '@/lib/chain/deploy';
 import { AppError } from '@/lib/errors';
 import { defaultProbeTarget, probeX402Endpoint, type ProbeTarget } from '@/lib/x402/probe';
-import { startAnvil, type Anvil } from '@/scripts/local/anvil';
-import { deployLocalContracts, fundOperator } from '@/scripts/local/deploy';
+import { anvilAccount, startAnvil, type Anvil } from '@/scripts/local/anvil';
 import { freePort } from '@/scripts/local/ports';
 import { startX402MintServer, type X402MintServer } from '@/scripts/local/x402-mint-server';
 import { user } from '../support/fixtures';
@@ -114,11 +114,11 @@ describe('probeX402Endpoint: v1 without extra (chain 84532, like the seed’s up
 
   beforeAll(async () => {
     anvil = await startAnvil({ port: await freePort(), chainId: 84532 });
-    await fundOperator(anvil.url, stack.operator);
-    const deployment = await deployLocalContracts(anvil.url, stack.operator);
-    v1 = await startX402MintServer({ rpcUrl: anvil.url, usdc: deployment.usdc, mode: 'v1' });
-    const client = createPublicClient({ transport: http(anvil.url) }) as PublicClient;
-    target = { chainId: 84532, usdc: deployment.usdc, maxAmount: 1_000_000n, client };
+    const chain = { id: 84532, name: 'test', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [anvil.url] } } };
+    const client = createPublicClient({ chain, transport: http(anvil.url), pollingInterval: 20 }) as PublicClient;
+    const usdc = await deployTestUsdc(createWalletClient({ account: anvilAccount(0), chain, transport: http(anvil.url) }), client as never);
+    v1 = await startX402MintServer({ rpcUrl: anvil.url, usdc, mode: 'v1' });
+    target = { chainId: 84532, usdc, maxAmount: 1_000_000n, client };
     usdcDomain = v1.domain;
   }, 120_000);
   afterAll(async () => {
