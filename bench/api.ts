@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { transitionTask } from '@/db/tasks';
-import { createSessionToken, SESSION_COOKIE } from '@/lib/auth/session';
+import { startSession } from '@/lib/auth/session';
 import { buildIfStale, nextBin } from '@/scripts/local/next-build';
 import { freePort, waitFor } from '@/scripts/local/ports';
 import { createPendingTask, user } from '@/test/support/fixtures';
@@ -106,7 +106,7 @@ async function main() {
   const tasks = [];
   for (let i = 0; i < 30; i++) tasks.push(await createPendingTask({ userAddress: owner, token, quantity: 1 + i }));
   for (const t of tasks.slice(0, 10)) await transitionTask({ id: t.id, from: 'pending_payment', to: 'funded' });
-  const cookie = `${SESSION_COOKIE}=${createSessionToken({ address: owner, chainId: stack.deployment.chainId })}`;
+  const cookie = (await startSession({ address: owner, chainId: stack.deployment.chainId })).setCookie.split(';')[0]!;
   const headers = { cookie };
 
   say('starting next start…');

@@ -33,6 +33,7 @@ export function Header() {
         <LanguageSwitch />
         <ConnectButton accountStatus={{ smallScreen: 'avatar', largeScreen: 'address' }} chainStatus="icon" showBalance={false} />
         {signedIn && <SignOutButton />}
+        {signedIn && <SignOutButton everywhere />}
       </div>
     </header>
   );

@@ -225,6 +225,27 @@ export const authNonces = pgTable('auth_nonces', {
   createdAt: at('created_at').notNull().defaultNow(),
 });
 
+/**
+ * Signed-in sessions, shared by every web process and checked on every request, so logging
+ * out (or out everywhere) ends them at once. Only a SHA-256 of the cookie's token is stored.
+ * `expires_at` slides forward on use, never past `created_at` + the absolute lifetime.
+ */
+export const authSessions = pgTable(
+  'auth_sessions',
+  {
+    tokenHash: varchar('token_hash', { length: 64 }).primaryKey(),
+    userAddress: address('user_address').notNull(),
+    chainId: integer('chain_id').notNull(),
+    createdAt: at('created_at').notNull().defaultNow(),
+    renewedAt: at('renewed_at').notNull().defaultNow(),
+    expiresAt: at('expires_at').notNull(),
+    revokedAt: at('revoked_at'),
+  },
+  (t) => [index('auth_sessions_user_idx').on(t.userAddress), index('auth_sessions_expires_idx').on(t.expiresAt)],
+);
+
+export type AuthSession = typeof authSessions.$inferSelect;
+
 export const WEBHOOK_STATUSES = ['pending', 'delivered', 'dead'] as const;
 
 /** Outbox of webhook deliveries, retried with backoff until the receiver takes them. */

@@ -4,7 +4,8 @@ import Link from 'next/link';
 import { formatEther } from 'viem';
 import { TASK_STATUSES } from '@/db/schema';
 import { getLastAuditSummary } from '@/lib/audit/last-run';
-import { readSessionToken, SESSION_COOKIE } from '@/lib/auth/session';
+import { sessionCookieName } from '@/lib/auth/cookie';
+import { sessionFromCookie } from '@/lib/auth/session';
 import { isAdminAddress } from '@/lib/ops/admin';
 import { getStatsReport, MAX_STATS_DAYS } from '@/lib/stats/daily-stats';
 import { SeriesChart } from './series-chart';
@@ -18,7 +19,7 @@ const ethLabel = (v: number) => (v === 0 ? '0' : v < 0.001 ? v.toExponential(1) 
 
 /** Operators only (ADMIN_ADDRESSES); everyone else sees a short refusal and nothing else. */
 export default async function AdminPage({ searchParams }: { searchParams: Promise<{ days?: string }> }) {
-  const session = readSessionToken((await cookies()).get(SESSION_COOKIE)?.value);
+  const session = await sessionFromCookie((await cookies()).get(sessionCookieName())?.value);
   if (!session || !isAdminAddress(session.address)) {
     return (
       <section className="card" data-testid="admin-denied">

@@ -1,16 +1,25 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { getAddress, type Address } from 'viem';
+import { deleteEndedSessions, findActiveSession, insertSession, renewSession, revokeSession, revokeUserSessions } from '@/db/sessions';
 import { getKeys } from '../chain/clients';
 import { getConfig } from '../config';
 import { AppError } from '../errors';
+import { readCookie, sessionCookieName, sessionSetCookie } from './cookie';
 
-// A stateless session: the signed-in address in an HMAC-SHA256-signed, expiring, httpOnly
-// cookie. Stateless so any number of web processes accept it without a shared store.
+// Server-side sessions: the cookie carries a random token (HMAC-signed, so a forged cookie is
+// refused without a query); Postgres holds its hash, the user and the expiry. Every request
+// reads the row, so logout and "sign out everywhere" end a session at once in every web process.
 
-export const SESSION_COOKIE = 'agentmint_session';
-export const SESSION_TTL_SECONDS = 7 * 24 * 3600;
+/** A session ends after a day without use... */
+export const SESSION_IDLE_SECONDS = 24 * 3600;
+/** ...and a week after sign-in whatever happens (the cookie's Max-Age). */
+export const SESSION_MAX_SECONDS = 7 * 24 * 3600;
+/** Use renews the expiry at most this often, so reads do not each cost a write. */
+const RENEW_EVERY_MS = 5 * 60_000;
+const SWEEP_EVERY_MS = 60_000;
+let lastSweep = 0;
 
-export type Session = { address: Address; chainId: number; issuedAt: number; expiresAt: number };
+export type Session = { address: Address; chainId: number; issuedAt: number; expiresAt: number; tokenHash: string };
 
 function secret(): string {
   const fromEnv = getConfig().sessionSecret;
@@ -20,58 +29,62 @@ function secret(): string {
   return fromKeyFile;
 }
 
-const sign = (payload: string) => createHmac('sha256', secret()).update(payload).digest('base64url');
+const mac = (token: string) => createHmac('sha256', secret()).update(token).digest('base64url');
+const hashOf = (token: string) => createHash('sha256').update(token).digest('hex');
+const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
 
-export function createSessionToken(input: { address: string; chainId: number }, now = Date.now()): string {
-  const issuedAt = Math.floor(now / 1000);
-  const session: Session = {
-    address: getAddress(input.address),
-    chainId: input.chainId,
-    issuedAt,
-    expiresAt: issuedAt + SESSION_TTL_SECONDS,
-  };
-  const payload = Buffer.from(JSON.stringify(session)).toString('base64url');
-  return `${payload}.${sign(payload)}`;
-}
-
-export function readSessionToken(token: string | undefined, now = Date.now()): Session | null {
-  if (!token) return null;
-  const [payload, mac] = token.split('.');
-  if (!payload || !mac) return null;
-  const expected = Buffer.from(sign(payload));
-  const given = Buffer.from(mac);
-  if (expected.length !== given.length || !timingSafeEqual(expected, given)) return null;
-  try {
-    const session = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Session;
-    if (typeof session.expiresAt !== 'number' || session.expiresAt * 1000 <= now) return null;
-    return { ...session, address: getAddress(session.address) };
-  } catch {
-    return null;
+/** Starts a session; answers the Set-Cookie header value that carries it. */
+export async function startSession(input: { address: string; chainId: number }, now = new Date()): Promise<{ setCookie: string; session: Session }> {
+  const token = randomBytes(32).toString('base64url');
+  const expiresAt = new Date(now.getTime() + SESSION_IDLE_SECONDS * 1000);
+  const tokenHash = hashOf(token);
+  await insertSession({ tokenHash, userAddress: input.address, chainId: input.chainId, expiresAt, now });
+  if (now.getTime() - lastSweep > SWEEP_EVERY_MS) {
+    lastSweep = now.getTime();
+    // Ended sessions are useless; a day of them helps debugging.
+    await deleteEndedSessions({ before: new Date(now.getTime() - 24 * 3600_000) });
   }
+  const session = { address: getAddress(input.address), chainId: input.chainId, issuedAt: seconds(now), expiresAt: seconds(expiresAt), tokenHash };
+  return { setCookie: sessionSetCookie(`${token}.${mac(token)}`, SESSION_MAX_SECONDS), session };
 }
 
-export function readCookie(req: Request, name: string): string | undefined {
-  const header = req.headers.get('cookie');
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k !== name) continue;
-    try {
-      return decodeURIComponent(v.join('='));
-    } catch {
-      return undefined; // malformed percent-encoding (`%E0%A4%A`): no session, not a 500
-    }
+/** The live session a cookie value names, renewing its expiry on use; null for anything else. */
+export async function sessionFromCookie(value: string | undefined, now = new Date()): Promise<Session | null> {
+  const [token, given, extra] = (value ?? '').split('.');
+  if (!token || !given || extra !== undefined) return null;
+  const expected = Buffer.from(mac(token));
+  const provided = Buffer.from(given);
+  if (expected.length !== provided.length || !timingSafeEqual(expected, provided)) return null;
+  const tokenHash = hashOf(token);
+  const row = await findActiveSession({ tokenHash, now });
+  if (!row) return null;
+  let expiresAt = row.expiresAt;
+  if (now.getTime() - row.renewedAt.getTime() >= RENEW_EVERY_MS) {
+    const idle = now.getTime() + SESSION_IDLE_SECONDS * 1000;
+    expiresAt = new Date(Math.min(idle, row.createdAt.getTime() + SESSION_MAX_SECONDS * 1000));
+    await renewSession({ tokenHash, now, expiresAt });
   }
-  return undefined;
+  return { address: getAddress(row.userAddress), chainId: row.chainId, issuedAt: seconds(row.createdAt), expiresAt: seconds(expiresAt), tokenHash };
 }
 
-export const getSession = (req: Request): Session | null => readSessionToken(readCookie(req, SESSION_COOKIE));
+const cookieOf = (req: Request) => readCookie(req.headers.get('cookie'), sessionCookieName());
 
-export function requireSession(req: Request): Session {
-  const session = getSession(req);
+export const getSession = (req: Request): Promise<Session | null> => sessionFromCookie(cookieOf(req));
+
+export async function requireSession(req: Request): Promise<Session> {
+  const session = await getSession(req);
   if (!session) throw new AppError('unauthorized:session', 'Sign in with your wallet first.');
   return session;
 }
+
+/** Logout: revokes this request's session, if it has a live one. */
+export async function endSession(req: Request, now = new Date()) {
+  const session = await getSession(req);
+  if (session) await revokeSession({ tokenHash: session.tokenHash, now });
+}
+
+/** Sign out everywhere: revokes every session of the user, this one included. */
+export const endAllSessions = (session: Session, now = new Date()) => revokeUserSessions({ userAddress: session.address, now });
 
 /**
  * The route's `:userAddress` must be the signed-in user. A stranger's address answers 404,
@@ -82,12 +95,3 @@ export function requireSameUser(session: Session, userAddress: string, surface: 
     throw new AppError(`not_found:${surface}`, 'Nothing found for this address.');
   }
 }
-
-function cookieAttributes(maxAge: number) {
-  const attrs = ['Path=/', 'HttpOnly', 'SameSite=Lax', `Max-Age=${maxAge}`];
-  if (getConfig().secureCookies) attrs.push('Secure');
-  return attrs.join('; ');
-}
-
-export const sessionCookie = (token: string) => `${SESSION_COOKIE}=${token}; ${cookieAttributes(SESSION_TTL_SECONDS)}`;
-export const clearedSessionCookie = () => `${SESSION_COOKIE}=; ${cookieAttributes(0)}`;

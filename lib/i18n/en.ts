@@ -96,6 +96,8 @@ export const en = {
   'wallet.error': 'Balances could not be loaded: {message}',
   'wallet.explain': 'This wallet belongs to you alone. It only pays for your mints and returns leftovers to you.',
   'auth.signOut': 'Sign out',
+  'auth.signOutEverywhere': 'Sign out everywhere',
+  'auth.signOutEverywhereHint': 'End your sessions in every browser and on every device',
   'common.loading': 'Loading…',
   'common.close': 'Close',
   'common.copy': 'Copy',

@@ -98,6 +98,8 @@ export const zh: Record<MessageKey, string> = {
   'wallet.error': '无法加载余额：{message}',
   'wallet.explain': '这个钱包只属于你，只为你的 mint 付款，剩余资金退还给你。',
   'auth.signOut': '退出登录',
+  'auth.signOutEverywhere': '全部设备退出',
+  'auth.signOutEverywhereHint': '结束你在所有浏览器和设备上的登录',
   'common.loading': '加载中…',
   'common.close': '关闭',
   'common.copy': '复制',

@@ -54,6 +54,7 @@ export const api = {
   nonce: () => apiFetch<{ nonce: string }>('/api/auth/nonce'),
   verify: (message: string, signature: string) => apiFetch<Session>('/api/auth/verify', { method: 'POST', json: { message, signature } }),
   logout: () => apiFetch<unknown>('/api/auth/logout', { method: 'POST', json: {} }),
+  logoutAll: () => apiFetch<{ revoked: number }>('/api/auth/logout-all', { method: 'POST', json: {} }),
   task: async (id: string) => unwrapTask(await apiFetch<TaskDetail | { task: TaskDetail }>(`/api/ai-agent/task/${enc(id)}`)),
   fund: (id: string, authorization: Authorization, signature: string) =>
     apiFetch<{ success: boolean; txHash: string; task?: TaskDto }>(`/api/ai-agent/task/${enc(id)}/fund`, { method: 'POST', json: { authorization, signature } }),

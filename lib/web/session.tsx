@@ -6,7 +6,15 @@ import { useAccount } from 'wagmi';
 import { api, type Session } from './api';
 import { makeAuthAdapter } from './auth-adapter';
 
-type SessionState = { status: AuthenticationStatus; session: Session | null; address: `0x${string}` | null; refresh(): Promise<void>; signOut(): Promise<void> };
+type SessionState = {
+  status: AuthenticationStatus;
+  session: Session | null;
+  address: `0x${string}` | null;
+  refresh(): Promise<void>;
+  signOut(): Promise<void>;
+  /** Revokes every session of this user, on every device (this one included). */
+  signOutEverywhere(): Promise<void>;
+};
 
 const SessionContext = createContext<SessionState | null>(null);
 
@@ -31,11 +39,15 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   }, [refresh, connected]);
 
   const adapter = useMemo(() => makeAuthAdapter(refresh), [refresh]);
+  const signOutEverywhere = useCallback(async () => {
+    await api.logoutAll().catch(() => {});
+    await refresh();
+  }, [refresh]);
   const matches = !!session && !!connected && session.address.toLowerCase() === connected.toLowerCase();
   const status: AuthenticationStatus = !loaded ? 'loading' : matches ? 'authenticated' : 'unauthenticated';
   const value = useMemo(
-    () => ({ status, session: matches ? session : null, address: matches ? session!.address : null, refresh, signOut: adapter.signOut }),
-    [status, matches, session, refresh, adapter],
+    () => ({ status, session: matches ? session : null, address: matches ? session!.address : null, refresh, signOut: adapter.signOut, signOutEverywhere }),
+    [status, matches, session, refresh, adapter, signOutEverywhere],
   );
 
   return (

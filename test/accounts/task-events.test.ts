@@ -5,7 +5,7 @@ import { GET as eventsGET } from '@/app/api/ai-agent/task/[taskId]/events/route'
 import { countTaskEventSubscribers } from '@/lib/tasks/task-events';
 import { createPendingTask, user } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/stack';
-import { BASE, cookieFor } from '../support/routes';
+import { BASE, cookieFor, type Cookie } from '../support/routes';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -17,7 +17,8 @@ const alice = user(1).address;
 const bob = user(2).address;
 const newTask = () => createPendingTask({ userAddress: alice, token: stack.deployment.tokens[0]!.address, quantity: 3 });
 
-function open(taskId: string, cookie?: string, signal?: AbortSignal) {
+async function open(taskId: string, cookieOrPromise?: Cookie, signal?: AbortSignal) {
+  const cookie = await cookieOrPromise;
   const headers: Record<string, string> = cookie ? { cookie } : {};
   return eventsGET(new Request(`${BASE}/api/ai-agent/task/${taskId}/events`, { headers, signal }), { params: Promise.resolve({ taskId }) });
 }

@@ -10,7 +10,7 @@ import { POST as retryPOST } from '@/app/api/ai-agent/task/[taskId]/retry/route'
 import { getChain, getPublicClient } from '@/lib/chain/clients';
 import { createPendingTask, user } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/stack';
-import { call, cookieFor } from '../support/routes';
+import { call, cookieFor, type Cookie } from '../support/routes';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -42,7 +42,7 @@ async function taskIn(status: TaskStatus, owner = alice) {
 }
 
 describe('GET /api/ai-agent/tasks/:userAddress', () => {
-  const list = (user: string, query = '', cookie?: string) =>
+  const list = (user: string, query = '', cookie?: Cookie) =>
     call(tasksGET as never, `/api/ai-agent/tasks/${user}${query}`, { userAddress: user }, { cookie });
 
   it('answers 401 without a session, 404 for a stranger, 200 for the owner newest first', async () => {
@@ -75,7 +75,7 @@ describe('GET /api/ai-agent/tasks/:userAddress', () => {
 });
 
 describe('GET /api/ai-agent/task/:taskId', () => {
-  const show = (id: string, cookie?: string) => call(taskGET as never, `/api/ai-agent/task/${id}`, { taskId: id }, { cookie });
+  const show = (id: string, cookie?: Cookie) => call(taskGET as never, `/api/ai-agent/task/${id}`, { taskId: id }, { cookie });
 
   it('shows the owner the task with its funding request while it awaits payment', async () => {
     const task = await taskIn('pending_payment');
@@ -110,7 +110,7 @@ describe('GET /api/ai-agent/task/:taskId', () => {
 });
 
 describe('POST /api/ai-agent/task/:taskId/cancel', () => {
-  const cancel = (id: string, cookie?: string) => call(cancelPOST as never, `/api/ai-agent/task/${id}/cancel`, { taskId: id }, { method: 'POST', cookie });
+  const cancel = (id: string, cookie?: Cookie) => call(cancelPOST as never, `/api/ai-agent/task/${id}/cancel`, { taskId: id }, { method: 'POST', cookie });
 
   it.each(['pending_payment', 'funded'] as const)('cancels a %s task at once', async (status) => {
     const task = await taskIn(status);
@@ -153,7 +153,7 @@ async function sendUsdc(to: string, amount: bigint) {
 }
 
 describe('POST /api/ai-agent/task/:taskId/retry', () => {
-  const retry = (id: string, cookie?: string) => call(retryPOST as never, `/api/ai-agent/task/${id}/retry`, { taskId: id }, { method: 'POST', cookie });
+  const retry = (id: string, cookie?: Cookie) => call(retryPOST as never, `/api/ai-agent/task/${id}/retry`, { taskId: id }, { method: 'POST', cookie });
 
   it('refuses a failed task whose USDC is no longer in the agent wallet', async () => {
     const task = await taskIn('failed');

@@ -9,7 +9,7 @@ import { resetRateLimits } from '@/lib/rate-limit';
 import { getOrCreateAgentWallet } from '@/lib/wallets/agent-wallets';
 import { createPendingTask, user } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/stack';
-import { call, cookieFor } from '../support/routes';
+import { call, cookieFor, type Cookie } from '../support/routes';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -35,8 +35,8 @@ async function fundedTask(owner: Address, to: 'funded' | 'processing' = 'funded'
   return task;
 }
 
-const view = (address: string, cookie?: string) => call(walletGET as never, `/api/ai-agent/wallet/${address}`, { userAddress: address }, { cookie });
-const withdraw = (address: string, cookie?: string, body?: unknown, headers?: Record<string, string>) =>
+const view = (address: string, cookie?: Cookie) => call(walletGET as never, `/api/ai-agent/wallet/${address}`, { userAddress: address }, { cookie });
+const withdraw = (address: string, cookie?: Cookie, body?: unknown, headers?: Record<string, string>) =>
   call(withdrawPOST as never, `/api/ai-agent/wallet/${address}/withdraw`, { userAddress: address }, { method: 'POST', cookie, body, headers });
 
 describe('GET /api/ai-agent/wallet/:userAddress', () => {
@@ -68,7 +68,7 @@ describe('POST /api/ai-agent/wallet/:userAddress/withdraw', () => {
     const agent = getAddress((await getOrCreateAgentWallet(alice.address)).agentAddress);
     await sendUsdc(alice, agent, 5_000_000n);
     await fundedTask(alice.address);
-    const cookie = cookieFor(alice.address);
+    const cookie = await cookieFor(alice.address);
     expect(await getPublicClient().getBalance({ address: agent })).toBe(0n);
 
     const tooMuch = await withdraw(alice.address, cookie, { amount: '4000001' });
@@ -119,7 +119,7 @@ describe('POST /api/ai-agent/wallet/:userAddress/withdraw', () => {
 
   it('rate-limits withdrawals per address with 429 and Retry-After', async () => {
     resetRateLimits();
-    const cookie = cookieFor(alice.address);
+    const cookie = await cookieFor(alice.address);
     for (let i = 0; i < 10; i++) expect((await withdraw(alice.address, cookie)).status).toBe(409);
     const limited = await withdraw(alice.address, cookie);
     expect(limited.status).toBe(429);

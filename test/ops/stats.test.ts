@@ -5,7 +5,7 @@ import { keccak256, toHex } from 'viem';
 import { getDb } from '@/db/client';
 import { aiAgentMintRecords, aiAgentTasks, type TaskStatus } from '@/db/schema';
 import { GET } from '@/app/api/ai-agent/stats/route';
-import { createSessionToken } from '@/lib/auth/session';
+import { cookieFor, sessionValueFor, type Cookie } from '../support/routes';
 import { createPendingTask, user } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/stack';
 
@@ -47,8 +47,9 @@ async function mintRecord(taskId: string, status: 'confirmed' | 'failed', at: Da
   });
 }
 
-const session = (address: string) => `agentmint_session=${createSessionToken({ address, chainId: 31337 })}`;
-const getStats = async (query: string, cookie?: string) => {
+const session = cookieFor;
+const getStats = async (query: string, cookieOrPromise?: Cookie) => {
+  const cookie = await cookieOrPromise;
   const res = await GET(new Request(`http://localhost/api/ai-agent/stats${query}`, { headers: cookie ? { cookie } : {} }), {
     params: Promise.resolve({}),
   });
@@ -127,7 +128,7 @@ describe('admin page', () => {
   };
 
   it('shows charts and the queue to an admin', async () => {
-    cookieJar.value = createSessionToken({ address: admin.address, chainId: 31337 });
+    cookieJar.value = await sessionValueFor(admin.address);
     const html = await render();
     expect(html).toContain('data-testid="admin-page"');
     expect((html.match(/<svg/g) ?? []).length).toBe(5);
@@ -144,7 +145,7 @@ describe('admin page', () => {
   });
 
   it('shows only a refusal to anyone else', async () => {
-    cookieJar.value = createSessionToken({ address: stranger.address, chainId: 31337 });
+    cookieJar.value = await sessionValueFor(stranger.address);
     let html = await render();
     expect(html).toContain('Not authorised');
     expect(html).not.toContain('<svg');

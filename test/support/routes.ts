@@ -1,8 +1,13 @@
-import { createSessionToken, SESSION_COOKIE } from '@/lib/auth/session';
+import { startSession } from '@/lib/auth/session';
 
 export const BASE = 'http://localhost:3000';
 
-export const cookieFor = (address: string) => `${SESSION_COOKIE}=${createSessionToken({ address, chainId: 31337 })}`;
+/** A real signed-in session (a row in auth_sessions), as the `name=value` pair a browser sends. */
+export const cookieFor = async (address: string) => (await startSession({ address, chainId: 31337 })).setCookie.split(';')[0]!;
+/** Just the cookie's value, for code that reads it by name (next/headers cookies()). */
+export const sessionValueFor = async (address: string) => (await cookieFor(address)).split('=').slice(1).join('=');
+
+export type Cookie = string | Promise<string>;
 
 type Handler<P> = (req: Request, ctx: { params: Promise<P> }) => Promise<Response>;
 
@@ -14,10 +19,11 @@ export async function call<P>(
   handler: Handler<P>,
   path: string,
   params: P,
-  init: { method?: string; cookie?: string; body?: unknown; headers?: Record<string, string> } = {},
+  init: { method?: string; cookie?: Cookie; body?: unknown; headers?: Record<string, string> } = {},
 ) {
   const headers: Record<string, string> = { ...init.headers };
-  if (init.cookie) headers.cookie = init.cookie;
+  const cookie = await init.cookie;
+  if (cookie) headers.cookie = cookie;
   let body: string | undefined;
   if (init.body !== undefined) {
     body = typeof init.body === 'string' ? init.body : JSON.stringify(init.body);

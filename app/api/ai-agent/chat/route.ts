@@ -19,7 +19,7 @@ const IP_FACTOR = 4;
  */
 export const POST = route(async (req) => {
   const body = await readJson(req, chatRequestSchema, 'chat', { maxBytes: MAX_CHAT_BODY_BYTES });
-  const session = requireSession(req);
+  const session = await requireSession(req);
   if (body.userAddress && body.userAddress.toLowerCase() !== session.address.toLowerCase()) {
     throw new AppError('forbidden:chat', 'You can only chat as the signed-in user.');
   }

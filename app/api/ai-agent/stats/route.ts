@@ -12,6 +12,6 @@ const query = z.object({
 /** Per-day operations statistics for operators (ADMIN_ADDRESSES only). */
 export const GET = route(async (req) => {
   const { days } = parseWith(query, { days: new URL(req.url).searchParams.get('days') ?? undefined }, 'bad_request:stats');
-  requireAdmin(req, 'stats');
+  await requireAdmin(req, 'stats');
   return json(await getStatsReport({ days }));
 });

@@ -1,5 +1,5 @@
 import type { Hex } from 'viem';
-import { createSessionToken, sessionCookie } from '@/lib/auth/session';
+import { startSession } from '@/lib/auth/session';
 import { claimedAddress, verifySiwe } from '@/lib/auth/siwe';
 import { json, readJson, route } from '@/lib/http';
 import { enforceIpRateLimit, enforceRateLimit } from '@/lib/rate-limit';
@@ -15,5 +15,6 @@ export const POST = route(async (req) => {
   const claimed = claimedAddress(body.message);
   if (claimed) enforceRateLimit(`auth:verify:address:${claimed}`, AUTH_LIMIT);
   const { address, chainId } = await verifySiwe({ message: body.message, signature: body.signature as Hex });
-  return json({ address, chainId }, { headers: { 'set-cookie': sessionCookie(createSessionToken({ address, chainId })) } });
+  const { setCookie } = await startSession({ address, chainId });
+  return json({ address, chainId }, { headers: { 'set-cookie': setCookie } });
 });

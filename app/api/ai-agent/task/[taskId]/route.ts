@@ -10,7 +10,7 @@ export const dynamic = 'force-dynamic';
 /** One of the user's tasks, its mints, and while it awaits payment the typed data to sign. */
 export const GET = route<{ taskId: string }>(async (req, { params }) => {
   const taskId = parseWith(uuidParam, (await params).taskId, 'bad_request:task_id');
-  const session = requireSession(req);
+  const session = await requireSession(req);
   const task = await requireOwnedTask({ taskId, userAddress: session.address });
   const [fundingRequest, mints] = await Promise.all([getFundingRequest(task), listMintSummariesByTask({ taskId: task.id })]);
   return json({ task: { ...toTaskDto(task), fundingRequest, mints } });

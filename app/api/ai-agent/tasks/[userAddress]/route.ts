@@ -9,7 +9,7 @@ export const dynamic = 'force-dynamic';
 export const GET = route<{ userAddress: string }>(async (req, { params }) => {
   const userAddress = parseWith(addressParam, (await params).userAddress, 'bad_request:user_address');
   const limit = readLimit(req, 10);
-  const session = requireSession(req);
+  const session = await requireSession(req);
   requireSameUser(session, userAddress, 'tasks');
   const tasks = await listTasksByUser({ userAddress, limit });
   return json({ tasks: tasks.map(toTaskDto) });

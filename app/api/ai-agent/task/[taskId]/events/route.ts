@@ -8,7 +8,7 @@ export const dynamic = 'force-dynamic';
 /** Server-sent events with the task's status and progress until it reaches a final status. */
 export const GET = route<{ taskId: string }>(async (req, { params }) => {
   const taskId = parseWith(uuidParam, (await params).taskId, 'bad_request:task_id');
-  const session = requireSession(req);
+  const session = await requireSession(req);
   await requireOwnedTask({ taskId, userAddress: session.address });
   const stream = createTaskEventStream({ taskId, userAddress: session.address, signal: req.signal });
   return new Response(stream, {

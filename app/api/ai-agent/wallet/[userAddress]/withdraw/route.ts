@@ -18,7 +18,7 @@ async function readBody(req: Request) {
 export const POST = route<{ userAddress: string }>(async (req, { params }) => {
   const userAddress = parseWith(addressParam, (await params).userAddress, 'bad_request:user_address');
   const body = await readBody(req);
-  const session = requireSession(req);
+  const session = await requireSession(req);
   requireSameUser(session, userAddress, 'wallet');
   enforceRateLimit(`withdraw:address:${session.address.toLowerCase()}`, WITHDRAW_LIMIT);
   enforceIpRateLimit('withdraw', req, WITHDRAW_LIMIT);
