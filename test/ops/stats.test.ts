@@ -139,7 +139,7 @@ describe('admin page', () => {
   it('shows the last funds audit\'s time and result', async () => {
     const { insertAuditRun } = await import('@/db/audit');
     await insertAuditRun({ startedAt: new Date(), fromBlock: 5n, toBlock: 90n, users: 3, discrepancies: 2, report: { discrepancies: [{ kind: 'usdc_unexplained_outflow' }, { kind: 'usdc_unexplained_outflow' }] } });
-    cookieJar.value = createSessionToken({ address: admin.address, chainId: 31337 });
+    cookieJar.value = await sessionValueFor(admin.address);
     const html = await render();
     expect(html).toMatch(/data-testid="last-audit".*2 discrepancies.*last run \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC · 3 user\(s\) · blocks 5–90.*usdc_unexplained_outflow/s);
   });
