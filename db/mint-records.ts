@@ -18,7 +18,12 @@ export type SignedMint = {
   mintId: string;
   nonce: number;
   txHash: string;
-  rawTransaction: string;
+  /**
+   * The signed transaction. The mints of one EIP-7702 batch share one transaction (same nonce
+   * and txHash); it is stored once, on the batch's first row, not once per mint (a 200-mint
+   * batch is ~70 kB).
+   */
+  rawTransaction: string | null;
   maxFeePerGas: bigint;
   maxPriorityFeePerGas: bigint;
 };
@@ -58,7 +63,8 @@ export async function writeSignedMints({ taskId, workerId, mints }: { taskId: st
   // One statement for the whole batch (unnest of column arrays), all or nothing on its own: it
   // writes no row when the lease is gone or any of these mints is already signed or confirmed.
   // One round trip, where a row per statement inside begin/commit cost 13 for a 10-mint batch.
-  const col = <K extends keyof SignedMint>(k: K) => mints.map((m) => String(m[k]));
+  // A batch's rows without the transaction carry '' (postgres.js cannot bind a text[] with nulls), stored as null.
+  const col = <K extends keyof SignedMint>(k: K) => mints.map((m) => (m[k] === null ? '' : String(m[k])));
   const sql = getSql();
   const written = await sql<{ id: string }[]>`
       with owned as (
@@ -71,7 +77,7 @@ export async function writeSignedMints({ taskId, workerId, mints }: { taskId: st
         limit 1)
       insert into ai_agent_mint_records
         (task_id, sequence_number, mint_id, nonce, tx_hash, raw_transaction, max_fee_per_gas, max_priority_fee_per_gas, status)
-      select owned.id, v.seq, v.mint_id, v.nonce, v.tx_hash, v.raw, v.max_fee, v.tip, 'signed'
+      select owned.id, v.seq, v.mint_id, v.nonce, v.tx_hash, nullif(v.raw, ''), v.max_fee, v.tip, 'signed'
       from owned cross join unnest(${sql.array(col('sequenceNumber'))}::int[], ${sql.array(col('mintId'))}::text[], ${sql.array(col('nonce'))}::int[],
         ${sql.array(col('txHash'))}::text[], ${sql.array(col('rawTransaction'))}::text[], ${sql.array(col('maxFeePerGas'))}::numeric[], ${sql.array(col('maxPriorityFeePerGas'))}::numeric[])
         as v(seq, mint_id, nonce, tx_hash, raw, max_fee, tip)
@@ -108,7 +114,12 @@ export async function replaceMintTransaction({
   taskId: string;
   sequenceNumber: number;
   txHash: string;
-  rawTransaction: string;
+  /**
+   * The signed transaction. The mints of one EIP-7702 batch share one transaction (same nonce
+   * and txHash); it is stored once, on the batch's first row, not once per mint (a 200-mint
+   * batch is ~70 kB).
+   */
+  rawTransaction: string | null;
   maxFeePerGas: bigint;
   maxPriorityFeePerGas: bigint;
 }) {
@@ -119,4 +130,34 @@ export async function replaceMintTransaction({
     where task_id = ${taskId} and sequence_number = ${sequenceNumber} and status in ('signed', 'sent')
     returning id`;
   return rows.length === 1;
+}
+
+/**
+ * A stuck batch transaction's replacement (same nonce, same calls, higher fees), stored before it
+ * is sent: every open row of the batch moves to the new hash, the row that holds the signed
+ * transaction gets the new one.
+ */
+export async function replaceBatchTransaction({
+  taskId,
+  previousTxHash,
+  txHash,
+  rawTransaction,
+  maxFeePerGas,
+  maxPriorityFeePerGas,
+}: {
+  taskId: string;
+  previousTxHash: string;
+  txHash: string;
+  rawTransaction: string;
+  maxFeePerGas: bigint;
+  maxPriorityFeePerGas: bigint;
+}) {
+  const rows = await getSql()`
+    update ai_agent_mint_records set tx_hash = ${txHash},
+      raw_transaction = case when raw_transaction is null then null else ${rawTransaction} end,
+      max_fee_per_gas = ${maxFeePerGas.toString()}, max_priority_fee_per_gas = ${maxPriorityFeePerGas.toString()},
+      error = coalesce(error || '; ', '') || 'replaced stuck batch transaction'
+    where task_id = ${taskId} and tx_hash = ${previousTxHash} and status in ('signed', 'sent')
+    returning id`;
+  return rows.length > 0;
 }

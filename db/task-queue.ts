@@ -87,6 +87,11 @@ export type TaskProgress = { id: string; status: string; mintsCompleted: number;
  * new status). The task event is notified in the same statement; Postgres delivers it at commit.
  * One round trip for the whole settle, where begin, the statements and commit took three.
  */
+// Element type oids for sql.array: an empty array has no element to infer a type from, and
+// postgres.js then cannot serialize it (a batch whose mints all failed has no confirmed ones).
+const INT4 = 23;
+const TEXT = 25;
+
 export async function recordMintProgress({
   taskId,
   confirmed,
@@ -102,14 +107,14 @@ export async function recordMintProgress({
     with confirmed as (
       update ai_agent_mint_records r set status = 'confirmed', tx_hash = v.tx_hash, block_number = v.block_number,
         gas_used = v.gas_used, effective_gas_price = v.price, confirmed_at = now(), sent_at = coalesce(r.sent_at, now())
-      from unnest(${sql.array(confirmed.map((c) => c.sequenceNumber))}::int[], ${sql.array(confirmed.map((c) => c.txHash))}::text[],
-        ${sql.array(confirmed.map((c) => opt(c.blockNumber)))}::bigint[], ${sql.array(confirmed.map((c) => opt(c.gasUsed)))}::numeric[],
-        ${sql.array(confirmed.map((c) => opt(c.effectiveGasPrice)))}::numeric[]) as v(seq, tx_hash, block_number, gas_used, price)
+      from unnest(${sql.array(confirmed.map((c) => c.sequenceNumber), INT4)}::int[], ${sql.array(confirmed.map((c) => c.txHash), TEXT)}::text[],
+        ${sql.array(confirmed.map((c) => opt(c.blockNumber)), TEXT)}::bigint[], ${sql.array(confirmed.map((c) => opt(c.gasUsed)), TEXT)}::numeric[],
+        ${sql.array(confirmed.map((c) => opt(c.effectiveGasPrice)), TEXT)}::numeric[]) as v(seq, tx_hash, block_number, gas_used, price)
       where r.task_id = ${taskId} and r.sequence_number = v.seq and r.status <> 'confirmed'
       returning r.id, r.status),
     failed as (
       update ai_agent_mint_records r set status = 'failed', error = v.error
-      from unnest(${sql.array(failed.map((f) => f.sequenceNumber))}::int[], ${sql.array(failed.map((f) => f.error))}::text[]) as v(seq, error)
+      from unnest(${sql.array(failed.map((f) => f.sequenceNumber), INT4)}::int[], ${sql.array(failed.map((f) => f.error), TEXT)}::text[]) as v(seq, error)
       where r.task_id = ${taskId} and r.sequence_number = v.seq and r.status in ('signed', 'sent')
       returning r.id, r.status),
     counts as (

@@ -59,6 +59,8 @@ const envSchema = z.object({
   WORKER_ID: optionalString,
   WORKER_METRICS_PORT: z.coerce.number().int().min(1).optional(),
   /** Test hook: the worker SIGKILLs itself at this point of its Nth batch (`mid-batch:2`). */
+  /** Test hook (never in production): `bad-authorization` (a delegation signed for the wrong nonce, once) or `bad-mint-signature:N` (mint N signed wrongly, once). */
+  WORKER_TEST_FAULT: z.string().regex(/^(bad-authorization|bad-mint-signature:\d+)$/, 'bad-authorization|bad-mint-signature:N').optional(),
   WORKER_CRASH_AT: z.string().regex(/^(after-ledger-write|after-broadcast|mid-batch)(:\d+)?$/, 'after-ledger-write|after-broadcast|mid-batch[:N]').optional(),
 
   SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -162,6 +164,7 @@ export function parseConfig(source: Record<string, string | undefined>) {
       id: env.WORKER_ID,
       metricsPort: env.WORKER_METRICS_PORT,
       crashAt: env.WORKER_CRASH_AT,
+      testFault: env.NODE_ENV === 'production' ? undefined : env.WORKER_TEST_FAULT,
     },
     sessionSecret: env.SESSION_SECRET,
     ai: { apiKey: env.OPENAI_API_KEY, baseUrl: env.OPENAI_BASE_URL, model: env.AI_MODEL },

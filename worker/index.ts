@@ -1,6 +1,7 @@
 import { closeDb } from '@/db/client';
 import { getConfig } from '@/lib/config';
 import { serviceLogger } from '@/lib/log';
+import { resolveMintExecution } from '@/lib/chain/batch-support';
 import { startWorkerServices } from '@/lib/ops/worker-services';
 import { upgradeLegacyEnvelopes } from '@/lib/wallets/key-rotation';
 import { MintWorker } from './loop';
@@ -43,6 +44,11 @@ async function main() {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   await worker.start();
+  // Decided once per process (MINT_EXECUTION=auto detects EIP-7702 support); a node that is down now is asked again by the first task.
+  resolveMintExecution().then(
+    (execution) => log.info({ mintExecution: execution }, `contract mints: ${execution.effective === 'batch' ? 'one EIP-7702 transaction per batch' : 'one transaction per mint'} (${execution.reason})`),
+    (error: unknown) => log.error({ err: error }, 'mint execution not decided'),
+  );
 }
 
 main().catch((error) => {

@@ -1,4 +1,5 @@
 import { getSql } from '@/db/client';
+import { resolveMintExecution } from '@/lib/chain/batch-support';
 import { getPublicClient } from '@/lib/chain/clients';
 import { json } from '@/lib/http';
 
@@ -19,13 +20,15 @@ async function probe<T>(fn: () => Promise<T>) {
 
 /** Liveness plus reachability of the database and the chain; 503 when either is down. */
 export async function GET() {
-  const [database, chain] = await Promise.all([
+  const [database, chain, execution] = await Promise.all([
     probe(() => getSql()`select 1`),
     probe(async () => {
       const client = getPublicClient();
       const [chainId, blockNumber] = await Promise.all([client.getChainId(), client.getBlockNumber()]);
       return { chainId, blockNumber: blockNumber.toString() };
     }),
+    // How workers with this configuration send contract mints (detected once per process; informational, never degrades health).
+    probe(() => resolveMintExecution()),
   ]);
   const ok = database.ok && chain.ok;
   return json(
@@ -33,6 +36,7 @@ export async function GET() {
       status: ok ? 'ok' : 'degraded',
       database: database.ok ? { ok: true, latencyMs: database.latencyMs } : database,
       chain: chain.ok ? { ok: true, latencyMs: chain.latencyMs, ...chain.value } : chain,
+      mintExecution: execution.ok ? execution.value : { error: execution.error },
     },
     { status: ok ? 200 : 503 },
   );

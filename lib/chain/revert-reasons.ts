@@ -140,3 +140,12 @@ export function shortMessage(error: unknown): string {
 export function revertMessageOf(errorName: string | undefined): { reason: RevertReason; message: string } {
   return (errorName && REVERT_MESSAGES[errorName]) || { reason: 'unknown', message: 'The mint transaction reverted on chain.' };
 }
+
+/** What a call's raw revert data means (a failed call inside a try-mode batch reports it). */
+export function revertOfReturnData(data: Hex): { reason: RevertReason; message: string } {
+  try {
+    return revertMessageOf(decodeErrorResult({ abi: paidMintTokenAbi, data }).errorName);
+  } catch {
+    return revertMessageOf(undefined);
+  }
+}

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeErrorResult, decodeFunctionData, encodeFunctionData, erc20Abi, parseEther, parseEventLogs, parseSignature, parseUnits, type Address, type Hex, type LocalAccount } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { detectBatchSupport } from '@/lib/chain/batch-support';
 import { BATCH_MODE, delegationCode, encodeBatchExecute, failedCallsOf, isDelegatedTo, type BatchCall } from '@/lib/chain/batch-calls';
 import { agentBatchExecutorAbi, paidMintTokenAbi, testUSDCAbi } from '@/lib/chain/contracts.generated';
 import { anvilAccount } from '@/scripts/local/anvil';
@@ -126,5 +127,13 @@ describe('AgentBatchExecutor (EIP-7702)', () => {
     expect(await c.publicClient.getBalance({ address: agent.address })).toBe(before + parseEther('0.01'));
     // A transfer to a delegated account runs receive() and costs more than 21,000 gas: top-ups must not hard-code it.
     expect(topUp.gasUsed).toBeGreaterThan(21_000n);
+  });
+
+  it('MINT_EXECUTION=auto detects EIP-7702 support once, by a read-only call through a delegation designator', async () => {
+    expect(await detectBatchSupport(c.publicClient, executor)).toMatchObject({ supported: true });
+    expect(await detectBatchSupport(c.publicClient, undefined)).toMatchObject({ supported: false, reason: expect.stringMatching(/no batch executor/) });
+    expect(await detectBatchSupport(c.publicClient, user.address)).toMatchObject({ supported: false, reason: expect.stringMatching(/no code/) });
+    // A contract that is not our executor answers nothing sensible through the designator.
+    expect(await detectBatchSupport(c.publicClient, usdc)).toMatchObject({ supported: false });
   });
 });

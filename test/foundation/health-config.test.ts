@@ -50,6 +50,8 @@ describe('GET /health', () => {
     expect(body.database).toMatchObject({ ok: true });
     expect(body.chain).toMatchObject({ ok: true, chainId: 31337 });
     expect(BigInt(body.chain.blockNumber)).toBeGreaterThan(0n);
+    // The test stack runs MINT_EXECUTION=single; auto's detection is tested with the executor contract.
+    expect(body.mintExecution).toMatchObject({ configured: 'single', effective: 'single' });
   });
 
   it('is 503 naming the chain once anvil is gone, with the database still ok', async () => {

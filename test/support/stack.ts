@@ -78,6 +78,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     LOG_LEVEL: 'warn',
     LOG_FORMAT: 'json',
     MINT_INTERVAL_MS: '0',
+    // The one-transaction-per-mint path unless a test asks for EIP-7702 batches (MINT_EXECUTION=batch).
+    MINT_EXECUTION: 'single',
     // The origin route tests call (test/support/routes.ts BASE); SIWE and Origin checks use it.
     PUBLIC_URL: 'http://localhost:3000',
     ...options.env,

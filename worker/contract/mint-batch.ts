@@ -33,9 +33,16 @@ export type TaskRuntime = CollectContext & {
   settled?: TaskProgress;
   /** Mint authorizations signed ahead (they depend only on payer, user and mintId). */
   presigned?: Map<Hex, Authorization>;
+  /** One EIP-7702 transaction per batch (batch-tx.ts), or one transaction per mint. */
+  execution?: 'batch' | 'single';
+  batchExecutor?: Address;
+  /** The agent's code is a delegation to batchExecutor (read from the chain each turn). */
+  delegated?: boolean;
+  /** Gas of a batch transaction per mint, from the task run's first estimate. */
+  batchGasPerMint?: bigint;
 };
 
-type Authorization = Awaited<ReturnType<typeof signAuthorization>>;
+export type Authorization = Awaited<ReturnType<typeof signAuthorization>>;
 
 /** The agent's guarded signer, unlocked just for this use (policy: the task's token and need). */
 export function unlockSigner(rt: TaskRuntime, remainingCost: bigint) {
@@ -45,6 +52,7 @@ export function unlockSigner(rt: TaskRuntime, remainingCost: bigint) {
     usdc: rt.usdc,
     chainId: rt.chainId,
     task: { token: rt.task.tokenAddress, remainingCost },
+    batchExecutor: rt.batchExecutor,
   });
 }
 
@@ -163,7 +171,7 @@ async function signAuthorization(rt: TaskRuntime, mintId: Hex) {
   return { mintId, args: [rt.task.userAddress, mintId, v, r, s] as const, data: encodeMintCall(rt.task.userAddress, mintId, signature) };
 }
 
-async function authorize(rt: TaskRuntime, mintId: Hex): Promise<Authorization> {
+export async function authorize(rt: TaskRuntime, mintId: Hex): Promise<Authorization> {
   const ready = rt.presigned?.get(mintId);
   rt.presigned?.delete(mintId);
   return ready ?? signAuthorization(rt, mintId);
@@ -175,7 +183,7 @@ async function authorize(rt: TaskRuntime, mintId: Hex): Promise<Authorization> {
  * on anvil. A guess that turns out wrong (a mint failed and is re-signed first) costs nothing:
  * an authorization stays valid for its mintId whenever it is used.
  */
-async function presignNext(rt: TaskRuntime, sequences: number[]) {
+export async function presignNext(rt: TaskRuntime, sequences: number[]) {
   const from = Math.max(...sequences) + 1;
   const to = Math.min(rt.task.quantity, from + sequences.length - 1);
   await presign(rt, Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i));

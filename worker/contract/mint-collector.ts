@@ -1,5 +1,5 @@
-import { hexToBigInt, keccak256, parseTransaction, type TransactionSerializableEIP1559, type Address, type Hex, type PublicClient, type TransactionReceipt } from 'viem';
-import { replaceMintTransaction } from '@/db/mint-records';
+import { hexToBigInt, keccak256, parseTransaction, type TransactionSerializable, type Address, type Hex, type PublicClient, type TransactionReceipt } from 'viem';
+import { replaceBatchTransaction, replaceMintTransaction } from '@/db/mint-records';
 import { bumpFees, gweiToWei } from '@/lib/chain/fees';
 import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
 import { classifyChainError, TransientChainError } from '@/lib/chain/revert-reasons';
@@ -19,7 +19,19 @@ const STILL_CHAIN_MS = 3_000;
 const QUEUED_REPLACE_MS = 500;
 const STUCK_MIN_MS = 1_000;
 
-export type PendingMint = { sequenceNumber: number; mintId: Hex; nonce: number; raw: Hex; hashes: Hex[]; sentBlock?: bigint; sentAt?: number; droppedOnce?: boolean; queuedSince?: number };
+export type PendingMint = {
+  sequenceNumber: number;
+  mintId: Hex;
+  nonce: number;
+  raw: Hex;
+  hashes: Hex[];
+  /** An EIP-7702 batch transaction standing for several mints (its first mint's sequence and mintId here). */
+  batch?: boolean;
+  sentBlock?: bigint;
+  sentAt?: number;
+  droppedOnce?: boolean;
+  queuedSince?: number;
+};
 
 /** What settling a mint reads from its receipt. */
 export type MintReceipt = Pick<TransactionReceipt, 'status' | 'blockNumber' | 'gasUsed' | 'effectiveGasPrice' | 'transactionHash'>;
@@ -34,7 +46,7 @@ export type CollectContext = {
   task: TaskRef & { agentAddress: Address; tokenAddress: Address };
   reporter: Reporter;
   /** Signs a replacement transaction (the caller unlocks the agent key only for this). */
-  resign: (tx: TransactionSerializableEIP1559) => Promise<Hex>;
+  resign: (tx: TransactionSerializable) => Promise<Hex>;
   signal?: AbortSignal;
 };
 
@@ -176,9 +188,14 @@ async function replaceStuck(ctx: CollectContext, mint: PendingMint, block: bigin
   if (!fees) return;
   // Rebuilt field by field: the parsed transaction still carries the old signature (r, s,
   // yParity), and signing over that would recover to a stranger with no funds.
-  const raw = await ctx.resign({ type: 'eip1559', chainId: tx.chainId, nonce: tx.nonce, to: tx.to, data: tx.data, gas: tx.gas, value: tx.value ?? 0n, ...fees });
+  // A batch that installs the delegation keeps its authorization: it is signed for the nonce
+  // after this one, which the replacement still has.
+  const fields = { chainId: tx.chainId, nonce: tx.nonce, to: tx.to, data: tx.data, gas: tx.gas, value: tx.value ?? 0n, ...fees };
+  const raw = await ctx.resign(tx.type === 'eip7702' ? { ...fields, type: 'eip7702', authorizationList: tx.authorizationList } : { ...fields, type: 'eip1559' });
   const hash = keccak256(raw);
-  const stored = await replaceMintTransaction({ taskId: ctx.task.id, sequenceNumber: mint.sequenceNumber, txHash: hash, rawTransaction: raw, ...fees });
+  const stored = mint.batch
+    ? await replaceBatchTransaction({ taskId: ctx.task.id, previousTxHash: mint.hashes.at(-1)!, txHash: hash, rawTransaction: raw, ...fees })
+    : await replaceMintTransaction({ taskId: ctx.task.id, sequenceNumber: mint.sequenceNumber, txHash: hash, rawTransaction: raw, ...fees });
   if (!stored) return;
   mint.raw = raw;
   mint.hashes.push(hash);

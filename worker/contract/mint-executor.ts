@@ -5,6 +5,8 @@ import { transitionTask, type TaskWithAgent } from '@/db/tasks';
 import { getWalletById } from '@/db/wallets';
 import { getKnownContracts } from '@/lib/chain/clients';
 import { batchSizeFor, feesOf, gweiToWei, quoteFees } from '@/lib/chain/fees';
+import { isDelegatedTo } from '@/lib/chain/batch-calls';
+import { resolveMintExecution } from '@/lib/chain/batch-support';
 import { createMintAuthorizer } from '@/lib/chain/mint-signature';
 import { classifyChainError, MintRevertError } from '@/lib/chain/revert-reasons';
 import { getConfig } from '@/lib/config';
@@ -13,7 +15,8 @@ import { ensureAllowance, presign, runMintBatch, unlockSigner, type TaskRuntime 
 import { nativeBackend } from '../native-crypto';
 import { topUpAgentGas } from './operator';
 import { runMintPipeline } from './mint-pipeline';
-import { reconcileTask } from './reconciler';
+import { reconcileOpenMints } from './batch-settle';
+import { runDelegatedBatch } from './batch-tx';
 import type { Outcome } from '../reporter';
 import type { ExecuteOptions } from '../route';
 import { getWorkerClient } from '../rpc';
@@ -88,7 +91,7 @@ async function turn(rt: TaskRuntime, config: ReturnType<typeof getConfig>['worke
   ]);
   let task = progress;
   if (open.length > 0) {
-    const reconciled = await reconcileTask(rt, open);
+    const reconciled = await reconcileOpenMints(rt, open);
     if (reconciled?.settlement.reverts.length) throw new MintRevertError(reconciled.settlement.reverts[0]!.reason, reconciled.settlement.reverts[0]!.message);
     task = reconciled?.task ?? (await getTaskProgress({ id: rt.task.id }));
   }
@@ -105,13 +108,17 @@ async function turn(rt: TaskRuntime, config: ReturnType<typeof getConfig>['worke
 
   // Everything the batch needs, read at once (one batched RPC request, one query).
   const { client, task: ref } = rt;
-  const [quote, candidates, balance, allowance, nonce] = await Promise.all([
+  const batched = rt.execution === 'batch';
+  const [quote, candidates, balance, allowance, nonce, code] = await Promise.all([
     quoteFees(client, { maxFeeGwei: config.maxFeeGwei }),
     listNextSequencesByTask({ taskId: task.id, quantity: task.quantity, limit: config.batchSize }),
     client.getBalance({ address: ref.agentAddress }),
     client.readContract({ address: rt.usdc, abi: erc20Abi, functionName: 'allowance', args: [ref.agentAddress, ref.tokenAddress] }),
     client.getTransactionCount({ address: ref.agentAddress, blockTag: 'pending' }),
+    batched ? client.getCode({ address: ref.agentAddress }) : undefined,
   ]);
+  // Relied on only as the chain shows it: the agent's code is 0xef0100 ‖ our executor.
+  if (batched) rt.delegated = isDelegatedTo(code, rt.batchExecutor!);
   const remaining = task.quantity - task.mintsCompleted;
   const size = batchSizeFor({ configured: config.batchSize, remaining, baseFee: quote.baseFee, highBaseFeeWei: gweiToWei(config.highBaseFeeGwei) });
   const sequences = candidates.slice(0, size);
@@ -129,6 +136,13 @@ async function turn(rt: TaskRuntime, config: ReturnType<typeof getConfig>['worke
   const presigning = presign(rt, sequences);
   presigning.catch(() => {}); // awaited below
   const topUp = await toppingUp;
+  if (batched) {
+    // One transaction per batch, the approval (when short) joined into it; batches one at a time.
+    await presigning;
+    const settlement = await runDelegatedBatch(rt, { sequences, fees, remainingCost, nonce, approve: allowance < remainingCost ? remainingCost : undefined });
+    if (settlement.reverts.length) throw new MintRevertError(settlement.reverts[0]!.reason, settlement.reverts[0]!.message);
+    return undefined;
+  }
   const approved = await ensureAllowance(rt, { need: remainingCost, allowance, fees, nonce });
   await presigning;
   const plan = { sequences, fees, remainingCost, nonce: approved ? nonce + 1 : nonce };
@@ -171,11 +185,12 @@ function runtimeOf(task: TaskWithAgent, options: ExecuteOptions): TaskRuntime {
 
 /** Loads what signing needs once per task run (retried like any chain read when it fails): one query, one batched RPC request. */
 async function prepare(rt: TaskRuntime) {
-  if (rt.wallet && rt.authorizer) return;
-  const [wallet, authorizer] = await Promise.all([
+  if (rt.wallet && rt.authorizer && rt.execution) return;
+  const [wallet, authorizer, execution] = await Promise.all([
     getWalletById({ id: rt.walletId }),
     createMintAuthorizer(rt.client, { address: rt.task.tokenAddress, chainId: rt.chainId }, nativeBackend),
+    resolveMintExecution(),
   ]);
   if (!wallet) throw new Error(`agent wallet of task ${rt.task.id} not found`);
-  [rt.wallet, rt.authorizer] = [wallet, authorizer];
+  [rt.wallet, rt.authorizer, rt.execution, rt.batchExecutor] = [wallet, authorizer, execution.effective, execution.batchExecutor];
 }

@@ -53,7 +53,7 @@ export async function settleOutcomes(ctx: CollectContext, outcomes: MintOutcome[
 }
 
 /** The transaction that used a mintId, from its Minted event (indexed by mintId). */
-async function findMintTransaction(ctx: CollectContext, mint: PendingMint): Promise<ConfirmedMint> {
+export async function findMintTransaction(ctx: CollectContext, mint: PendingMint): Promise<ConfirmedMint> {
   const latest = await ctx.client.getBlockNumber({ cacheTime: 0 });
   // 50,000 blocks is ~28 h on Base (2 s blocks): far longer than a task's ledger stays open.
   const fromBlock = latest > 50_000n ? latest - 50_000n : 0n;

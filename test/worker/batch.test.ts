@@ -1,0 +1,106 @@
+import { type Address, type Hex } from 'viem';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getSql } from '@/db/client';
+import { delegationCode } from '@/lib/chain/batch-calls';
+import { getPublicClient } from '@/lib/chain/clients';
+import { startTestStack, type TestStack } from '../support/stack';
+import { user } from '../support/fixtures';
+import { createFundedTask, expectLedgerMatchesChain, killWorker, spawnWorker, tokenBalance, waitForTasks, type WorkerChild } from './support';
+
+// MINT_EXECUTION=batch on real anvil: one EIP-7702 transaction per batch from each agent to
+// itself. The in-process worker runs with WORKER_TEST_FAULT=bad-mint-signature:3, so the first
+// mint 3 it signs carries a signature the token refuses: that mint alone fails, the rest of its
+// batch mints, and the retry mints it. The child worker signs its first delegation for the
+// wrong nonce (the silent EIP-7702 failure): that batch must be caught, not counted.
+
+let stack: TestStack;
+let worker: import('@/worker/loop').MintWorker | undefined;
+const children: WorkerChild[] = [];
+
+type Row = { task_id: string; sequence_number: number; tx_hash: Hex; status: string; error: string | null; nonce: number };
+const rowsOf = (taskId: string) => getSql()<Row[]>`select task_id, sequence_number, tx_hash, status, error, nonce from ai_agent_mint_records where task_id = ${taskId} order by sequence_number`;
+
+async function transactionsOf(rows: Row[]) {
+  const hashes = [...new Set(rows.filter((r) => r.status === 'confirmed').map((r) => r.tx_hash))];
+  return Promise.all(hashes.map((hash) => getPublicClient().getTransaction({ hash })));
+}
+
+beforeAll(async () => {
+  stack = await startTestStack({
+    env: { MINT_EXECUTION: 'batch', MINT_BATCH_SIZE: '5', MINT_INTERVAL_MS: '0', RECEIPT_TIMEOUT_MS: '5000', LEASE_MS: '3000', CHECK_INTERVAL_MS: '300', WORKER_CONCURRENCY: '3', WORKER_TEST_FAULT: 'bad-mint-signature:3', MAX_RETRIES: '5' },
+  });
+}, 90_000);
+
+afterAll(async () => {
+  await worker?.stop();
+  for (const c of children) await killWorker(c);
+  await stack?.stop();
+}, 30_000);
+
+describe('batched mints (EIP-7702)', () => {
+  it('installs the delegation once per agent, one transaction per batch with the approval joined; a refused mint fails alone and is retried', async () => {
+    const { MintWorker } = await import('@/worker/loop');
+    const token = stack.deployment.tokens[0]!.address;
+    const quantities = [12, 7];
+    const tasks = [];
+    for (const [i, quantity] of quantities.entries()) tasks.push(await createFundedTask(stack, { userIndex: i + 1, quantity }));
+    const before = await Promise.all([1, 2].map((i) => tokenBalance(token, user(i).address)));
+    worker = new MintWorker();
+    await worker.start();
+    const done = await waitForTasks(tasks.map((t) => t.id), ['completed', 'failed', 'cancelled'], 60_000);
+
+    let refused = 0;
+    for (const [i, task] of done.entries()) {
+      expect(task.status, task.errorMessage ?? '').toBe('completed');
+      expect(task.mintsCompleted).toBe(quantities[i]);
+      expect((await tokenBalance(token, user(i + 1).address)) - before[i]!).toBe(BigInt(quantities[i]!) * 1000n * 10n ** 18n);
+      const agent = task.agentAddress as Address;
+      expect(await getPublicClient().getCode({ address: agent })).toBe(delegationCode(stack.deployment.batchExecutor!));
+
+      const rows = await rowsOf(task.id);
+      const txs = await transactionsOf(rows);
+      // Every transaction the agent sent is a batch to itself; exactly one carries the delegation.
+      for (const tx of txs) expect(tx.to).toBe(agent);
+      expect(txs.filter((tx) => tx.type === 'eip7702')).toHaveLength(1);
+      expect(txs.filter((tx) => tx.type === 'eip7702')[0]!.nonce).toBe(0);
+      const batches = Math.ceil(quantities[i]! / 5);
+      // No separate approval: batches + (the retried mint's batch, if refused here) transactions, + 1 nonce for the authorization.
+      const nonce = await getPublicClient().getTransactionCount({ address: agent });
+      expect(nonce).toBe(txs.length + 1);
+      const failedOnce = rows.find((r) => r.error?.includes('rejected'));
+      if (failedOnce) {
+        refused++;
+        expect(failedOnce.sequence_number).toBe(3);
+        expect(failedOnce.error).toMatch(/rejected AgentMint's mint signature/);
+        // Its batch-mates minted in the first batch; it minted later in a transaction of its own retry.
+        const mates = rows.filter((r) => r.sequence_number <= 5 && r.sequence_number !== 3);
+        expect(new Set(mates.map((r) => r.tx_hash)).size).toBe(1);
+        expect(failedOnce.tx_hash).not.toBe(mates[0]!.tx_hash);
+      }
+      // The refused mint was re-signed first into the next batch: no extra transaction.
+      expect(txs.length).toBe(batches);
+    }
+    expect(refused).toBe(1);
+    await expectLedgerMatchesChain(token, tasks.map((t) => t.id));
+  }, 90_000);
+
+  it('a delegation signed for the wrong nonce is skipped on chain: the batch ran no code, its mints are not counted, the retry installs it', async () => {
+    await worker?.stop();
+    worker = undefined;
+    const token = stack.deployment.tokens[0]!.address;
+    const task = await createFundedTask(stack, { userIndex: 3, quantity: 8 });
+    const child = spawnWorker({ ...stack.env, WORKER_TEST_FAULT: 'bad-authorization' });
+    children.push(child);
+    const [done] = await waitForTasks([task.id], ['completed', 'failed', 'cancelled'], 60_000);
+    await killWorker(child);
+    expect(done!.status, child.output().split('\n').filter((l) => /retrying|error|failed/.test(l)).slice(0, 3).join('\n')).toBe('completed');
+    expect(done!.mintsCompleted).toBe(8);
+    expect(child.output()).toMatch(/ran no code/);
+    const rows = await rowsOf(task.id);
+    // The first batch's rows failed once (ran no code), then were re-signed and minted.
+    expect(rows.filter((r) => r.error?.includes('ran no code')).length).toBe(5);
+    const agent = task.agentAddress as Address;
+    expect(await getPublicClient().getCode({ address: agent })).toBe(delegationCode(stack.deployment.batchExecutor!));
+    await expectLedgerMatchesChain(token, [task.id]);
+  }, 90_000);
+});

@@ -1,0 +1,122 @@
+import { encodeFunctionData, erc20Abi, type Hex } from 'viem';
+import { markMintsSent, type SignedMint } from '@/db/mint-records';
+import { recordMintProgress } from '@/db/task-queue';
+import { BATCH_MODE, delegationCode, encodeBatchExecute, isDelegatedTo, type BatchCall } from '@/lib/chain/batch-calls';
+import { mintIdOf } from '@/lib/chain/mint-id';
+import { classifyChainError, MintRevertError } from '@/lib/chain/revert-reasons';
+import { getConfig } from '@/lib/config';
+import { crashPoint } from '../crash-points';
+import { keccak } from '../native-crypto';
+import { NotDelegatedError, settleBatchOutcome } from './batch-settle';
+import { authorize, presignNext, unlockSigner, writeBatch, type Authorization, type BatchPlan, type TaskRuntime } from './mint-batch';
+import { broadcastRaw, collectMints, type PendingMint } from './mint-collector';
+import type { Settlement } from './reconciler';
+
+// One batch = one transaction (EIP-7702): the agent sends `execute(try mode, [approve?, mint × N])`
+// to its own address, where AgentBatchExecutor's code runs with msg.sender = the agent for every
+// call. The first batch of an undelegated agent carries the delegation itself (an authorization
+// signed for the nonce after the transaction's: "executor self", the transaction uses two nonces).
+
+/** With a batch that installs the delegation: EIP-7702's 25,000 per authorization, plus room. */
+const AUTHORIZATION_GAS = 30_000n;
+
+export type DelegatedPlan = BatchPlan & { /** The approval joined into this batch (the amount), when the allowance is short. */ approve?: bigint };
+type SignedDelegatedBatch = { plan: DelegatedPlan; mints: SignedMint[]; started: number; raw: Hex; txHash: Hex; installs: boolean };
+
+const faultsDone = new Set<string>();
+/** WORKER_TEST_FAULT, at most once per process: the failures the batch tests need to provoke. */
+function fault(name: 'bad-authorization' | `bad-mint-signature:${number}`) {
+  if (getConfig().worker.testFault !== name || faultsDone.has(name)) return false;
+  faultsDone.add(name);
+  return true;
+}
+
+export async function runDelegatedBatch(rt: TaskRuntime, plan: DelegatedPlan): Promise<Settlement> {
+  const batch = await signDelegatedBatch(rt, plan);
+  await writeBatch(rt, batch);
+  await broadcastRaw(rt.client, [batch.raw]);
+  // One transaction: "half the batch sent" is the same state as "all of it sent".
+  crashPoint('mid-batch');
+  crashPoint('after-broadcast');
+  const [settlement] = await Promise.all([settleDelegatedBatch(rt, batch), presignNext(rt, plan.sequences)]);
+  return settlement;
+}
+
+/**
+ * Signs the batch. As on the single path the first mint is simulated before anything is
+ * written (with the approval ahead of it, in revert-all mode, against the delegated code even
+ * before the delegation exists: a state override), so a paused or sold-out token costs one
+ * eth_call. The gas limit comes from one estimate of the whole batch per task run.
+ */
+async function signDelegatedBatch(rt: TaskRuntime, plan: DelegatedPlan): Promise<SignedDelegatedBatch> {
+  const started = Date.now();
+  const { client, task } = rt;
+  const executor = rt.batchExecutor!;
+  const authorizations: Authorization[] = [];
+  for (const seq of plan.sequences) authorizations.push(await authorize(rt, mintIdOf(task.id, seq, keccak)));
+  const approval: BatchCall[] = plan.approve === undefined ? [] : [{ to: rt.usdc, data: encodeFunctionData({ abi: erc20Abi, functionName: 'approve', args: [task.tokenAddress, plan.approve] }) }];
+  const mintCalls: BatchCall[] = authorizations.map((a, i) => ({ to: task.tokenAddress, data: fault(`bad-mint-signature:${plan.sequences[i]!}`) ? corruptSignature(a.data) : a.data }));
+  const data = encodeBatchExecute([...approval, ...mintCalls], BATCH_MODE.try);
+  const asDelegated = rt.delegated ? undefined : [{ address: task.agentAddress, code: delegationCode(executor) }];
+  const unpaced = getConfig().worker.mintIntervalMs === 0;
+  const recent = unpaced && rt.simulatedAt !== undefined && started - rt.simulatedAt < 1_000;
+  try {
+    await Promise.all([
+      recent
+        ? undefined
+        : client
+            .call({ account: task.agentAddress, to: task.agentAddress, data: encodeBatchExecute([...approval, mintCalls[0]!], BATCH_MODE.revertAll), stateOverride: asDelegated })
+            .then(() => void (rt.simulatedAt = started)),
+      rt.batchGasPerMint
+        ? undefined
+        : client.estimateGas({ account: task.agentAddress, to: task.agentAddress, data, stateOverride: asDelegated }).then((gas) => {
+            // +25%, spread over the mints: later batches have no approval and no cold slots to warm.
+            rt.batchGasPerMint = (gas * 125n) / 100n / BigInt(plan.sequences.length) + 1n;
+            rt.gasPerMint = rt.batchGasPerMint;
+          }),
+    ]);
+  } catch (error) {
+    const kind = classifyChainError(error);
+    if (kind.kind === 'revert') throw new MintRevertError(kind.reason, kind.message);
+    throw error;
+  }
+
+  const signer = unlockSigner(rt, plan.remainingCost);
+  const installs = !rt.delegated;
+  const gas = rt.batchGasPerMint! * BigInt(plan.sequences.length) + (installs ? AUTHORIZATION_GAS : 0n);
+  const tx = { chainId: rt.chainId, nonce: plan.nonce, to: task.agentAddress, data, gas, value: 0n, ...plan.fees };
+  let raw: Hex;
+  if (installs) {
+    // executor "self": the transaction takes nonce n, its authorization n + 1 (the test fault signs n: skipped on chain).
+    const authorization = await signer.signAuthorization({ address: executor, chainId: rt.chainId, nonce: plan.nonce + (fault('bad-authorization') ? 0 : 1) });
+    raw = await signer.signTransaction({ ...tx, type: 'eip7702', authorizationList: [authorization] });
+  } else {
+    raw = await signer.signTransaction({ ...tx, type: 'eip1559' });
+  }
+  const txHash = keccak(raw);
+  const mints = plan.sequences.map((seq, i) => ({ sequenceNumber: seq, mintId: authorizations[i]!.mintId, nonce: plan.nonce, txHash, rawTransaction: i === 0 ? raw : null, ...plan.fees }));
+  return { plan, mints, started, raw, txHash, installs };
+}
+
+/** A mint call whose signature's s is replaced: the token recovers a stranger and refuses it (test fault only). */
+function corruptSignature(data: Hex): Hex {
+  return `${data.slice(0, -64)}${'11'.repeat(32)}` as Hex;
+}
+
+async function settleDelegatedBatch(rt: TaskRuntime, { mints, raw, txHash, installs, started }: SignedDelegatedBatch): Promise<Settlement> {
+  const first = mints[0]!;
+  const pending: PendingMint = { sequenceNumber: first.sequenceNumber, mintId: first.mintId as Hex, nonce: first.nonce, raw, hashes: [txHash], batch: true };
+  const [[outcome]] = await Promise.all([collectMints(rt, [pending]), markMintsSent({ taskId: rt.task.id, txHashes: [txHash] })]);
+  const settlement = await settleBatchOutcome(rt, outcome!, mints.map((m) => ({ sequenceNumber: m.sequenceNumber, mintId: m.mintId as Hex })));
+  if (settlement.reverts.length || settlement.failed.length) rt.simulatedAt = undefined;
+  // Never the transaction's success: the code the agent has now says whether it is delegated to us.
+  if (installs || settlement.ranNoCode) rt.delegated = isDelegatedTo(await rt.client.getCode({ address: rt.task.agentAddress, blockTag: 'latest' }), rt.batchExecutor!);
+  const progress = await recordMintProgress({ taskId: rt.task.id, confirmed: settlement.confirmed, failed: settlement.failed });
+  if (progress) rt.task.mintsCompleted = progress.mintsCompleted;
+  rt.settled = progress && settlement.confirmed.length === mints.length ? progress : undefined;
+  for (const c of settlement.confirmed) rt.reporter.minted(rt.task, c);
+  for (const f of settlement.failed) rt.reporter.mintFailed(rt.task, f);
+  rt.reporter.batchRecorded(rt.task, { confirmed: settlement.confirmed.length, failed: settlement.failed.length, durationMs: Date.now() - started });
+  if (settlement.ranNoCode) throw new NotDelegatedError(rt.task.agentAddress);
+  return settlement;
+}
