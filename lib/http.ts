@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { checkJsonContentType, checkSameOrigin, isStateChanging } from './auth/origin';
 import { AppError, isAppError } from './errors';
 import { getLogger } from './log';
 
@@ -18,12 +19,18 @@ export function errorResponse(error: AppError): Response {
 type Handler<P> = (req: Request, ctx: { params: Promise<P> }) => Promise<Response>;
 
 /**
- * Wraps a route handler: AppErrors become their 4xx JSON, anything else is logged with its
- * cause and answered with a bare 500 that leaks no internals.
+ * Wraps a route handler: a state-changing request must come from PUBLIC_URL's pages (or a
+ * non-browser client) as JSON (lib/auth/origin.ts), so no route can forget it. AppErrors become
+ * their 4xx JSON, anything else is logged with its cause and answered with a bare 500 that
+ * leaks no internals.
  */
 export function route<P = Record<string, string>>(handler: Handler<P>): Handler<P> {
   return async (req, ctx) => {
     try {
+      if (isStateChanging(req.method)) {
+        checkSameOrigin(req);
+        checkJsonContentType(req);
+      }
       return await handler(req, ctx);
     } catch (error) {
       if (isAppError(error)) {
@@ -58,12 +65,15 @@ export function parseWith<T extends z.ZodType>(schema: T, input: unknown, code: 
   return parsed.data;
 }
 
-/** Reads a JSON body: JSON content type only, at most 16 KB (or `maxBytes`), then validated by `schema`. */
+/**
+ * Reads a JSON body: JSON content type only, at most 16 KB (or `maxBytes`), then validated by
+ * `schema`. `emptyAs` stands in for an empty body where the body is optional.
+ */
 export async function readJson<T extends z.ZodType>(
   req: Request,
   schema: T,
   surface: string,
-  { maxBytes = MAX_BODY_BYTES }: { maxBytes?: number } = {},
+  { maxBytes = MAX_BODY_BYTES, emptyAs }: { maxBytes?: number; emptyAs?: unknown } = {},
 ): Promise<z.infer<T>> {
   const type = req.headers.get('content-type') ?? '';
   if (!/^application\/json\b/i.test(type)) {
@@ -72,6 +82,7 @@ export async function readJson<T extends z.ZodType>(
   const declared = Number(req.headers.get('content-length') ?? '0');
   if (declared > maxBytes) throw tooLarge(surface, maxBytes);
   const text = await readLimited(req, surface, maxBytes);
+  if (emptyAs !== undefined && !text.trim()) return parseWith(schema, emptyAs, `bad_request:${surface}`);
   let body: unknown;
   try {
     body = JSON.parse(text);

@@ -1,6 +1,7 @@
 import { getTaskByIdForUser, taskEventOf, type TaskEvent } from '@/db/tasks';
 import { FINAL_STATUSES } from '@/db/schema';
 import { getLogger } from '../log';
+import { takeStreamSlot } from './stream-slots';
 import { subscribeTaskEvents } from './task-events';
 
 export const HEARTBEAT_MS = 15_000;
@@ -11,10 +12,12 @@ const frame = (event: TaskEvent) => encoder.encode(`event: task\ndata: ${JSON.st
 /**
  * Server-sent events for one task the caller already owns: the current state first, then every
  * change as NOTIFY reports it, a comment heartbeat every 15 s (proxies drop idle streams), and
- * the end of the stream after a final status.
+ * the end of the stream after a final status. Takes one of the user's stream slots (429 when
+ * none is left) until it ends.
  */
 export function createTaskEventStream({ taskId, userAddress, signal }: { taskId: string; userAddress: string; signal?: AbortSignal }) {
-  let cleanup = () => {};
+  const release = takeStreamSlot(userAddress);
+  let cleanup = release;
   return new ReadableStream<Uint8Array>({
     async start(controller) {
       let closed = false;
@@ -24,6 +27,7 @@ export function createTaskEventStream({ taskId, userAddress, signal }: { taskId:
       const heartbeat = setInterval(() => send(encoder.encode(': heartbeat\n\n')), HEARTBEAT_MS);
       const onAbort = () => close();
       cleanup = () => {
+        release();
         closed = true;
         clearInterval(heartbeat);
         unsubscribe();

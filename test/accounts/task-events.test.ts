@@ -3,6 +3,7 @@ import { getSql } from '@/db/client';
 import { transitionTask } from '@/db/tasks';
 import { GET as eventsGET } from '@/app/api/ai-agent/task/[taskId]/events/route';
 import { countTaskEventSubscribers } from '@/lib/tasks/task-events';
+import { MAX_STREAMS_PER_USER, openStreamCount } from '@/lib/tasks/stream-slots';
 import { createPendingTask, user } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/stack';
 import { BASE, cookieFor, type Cookie } from '../support/routes';
@@ -96,6 +97,29 @@ describe('GET /api/ai-agent/task/:taskId/events', () => {
     expect(rows[0]!.count).toBe(1);
     for (const a of aborts) a.abort();
     expect(countTaskEventSubscribers()).toBe(0);
+  });
+
+  it(`caps each user at ${MAX_STREAMS_PER_USER} open streams (429 beyond), others unaffected, slots freed on close`, async () => {
+    const task = await newTask();
+    const cookie = await cookieFor(alice);
+    const aborts = Array.from({ length: MAX_STREAMS_PER_USER }, () => new AbortController());
+    const streams = await Promise.all(aborts.map((a) => open(task.id, cookie, a.signal)));
+    expect(streams.map((s) => s.status)).toEqual(streams.map(() => 200));
+    const over = await open(task.id, cookie);
+    expect(over.status).toBe(429);
+    expect((await over.json()).error.code).toBe('rate_limited:events');
+    expect(over.headers.get('retry-after')).toMatch(/^\d+$/);
+    const bobsTask = await createPendingTask({ userAddress: bob, token: stack.deployment.tokens[0]!.address, quantity: 1 });
+    const bobs = new AbortController();
+    expect((await open(bobsTask.id, cookieFor(bob), bobs.signal)).status).toBe(200);
+    bobs.abort();
+    aborts[0]!.abort();
+    const again = new AbortController();
+    expect((await open(task.id, cookie, again.signal)).status).toBe(200);
+    again.abort();
+    for (const a of aborts) a.abort();
+    expect(openStreamCount(alice)).toBe(0);
+    expect(openStreamCount(bob)).toBe(0);
   });
 
   it('answers 401 without a session, 404 to a stranger, 400 for a bad id', async () => {

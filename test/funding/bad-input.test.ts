@@ -53,7 +53,7 @@ async function signed(overrides: Partial<AuthorizationJson> = {}, signer = owner
 describe('fund route: bad input gets a 4xx naming the problem and changes nothing', () => {
   it('malformed JSON', () => expectRejected(() => postFund(task.id, null, { raw: '{"authorization": {' }), 400, 'bad_request:fund', /JSON/));
   it('wrong content type', () =>
-    expectRejected(() => postFund(task.id, null, { raw: 'authorization=1', contentType: 'text/plain' }), 415, 'unsupported_media_type:fund'));
+    expectRejected(() => postFund(task.id, null, { raw: 'authorization=1', contentType: 'text/plain' }), 415, 'unsupported_media_type:request'));
   it('body over 16 KB', async () => {
     const body = await signed();
     await expectRejected(() => postFund(task.id, { ...body, padding: 'x'.repeat(17 * 1024) }), 413, 'payload_too_large:fund');

@@ -25,11 +25,11 @@ export async function call<P>(
   const cookie = await init.cookie;
   if (cookie) headers.cookie = cookie;
   let body: string | undefined;
-  if (init.body !== undefined) {
-    body = typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
-    headers['content-type'] ??= 'application/json';
-  }
-  const res = await handler(new Request(`${BASE}${path}`, { method: init.method ?? (body ? 'POST' : 'GET'), headers, body }), {
+  if (init.body !== undefined) body = typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
+  const method = init.method ?? (body ? 'POST' : 'GET');
+  // Like the web client (lib/web/api.ts), every POST says JSON, with or without a body.
+  if (method !== 'GET') headers['content-type'] ??= 'application/json';
+  const res = await handler(new Request(`${BASE}${path}`, { method, headers, body }), {
     params: Promise.resolve(params),
   });
   const text = await res.text();

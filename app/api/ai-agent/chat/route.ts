@@ -18,8 +18,9 @@ const IP_FACTOR = 4;
  * the useChat form (`{ messages }`) answers an AI SDK UI message stream. Same agent behind both.
  */
 export const POST = route(async (req) => {
-  const body = await readJson(req, chatRequestSchema, 'chat', { maxBytes: MAX_CHAT_BODY_BYTES });
+  // The session first: a stranger's body is never read.
   const session = await requireSession(req);
+  const body = await readJson(req, chatRequestSchema, 'chat', { maxBytes: MAX_CHAT_BODY_BYTES });
   if (body.userAddress && body.userAddress.toLowerCase() !== session.address.toLowerCase()) {
     throw new AppError('forbidden:chat', 'You can only chat as the signed-in user.');
   }

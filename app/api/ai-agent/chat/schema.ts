@@ -2,8 +2,11 @@ import { z } from 'zod';
 import { addressParam } from '@/lib/http';
 
 export const MAX_MESSAGE_CHARS = 4000;
-/** The useChat form posts the visible conversation; its size is bounded here, its content ignored. */
-export const MAX_CHAT_BODY_BYTES = 512 * 1024;
+/**
+ * One message and its envelope: 4000 characters at up to 6 bytes each once JSON-escaped, plus
+ * ids. The page's useChat sends only the newest message; the history comes from the database.
+ */
+export const MAX_CHAT_BODY_BYTES = 32 * 1024;
 
 const uiMessage = z.looseObject({
   id: z.string().optional(),
