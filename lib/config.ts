@@ -85,6 +85,10 @@ const envSchema = z.object({
   X402_ALLOWED_HOSTS: z.string().default(''),
   /** Highest price per paid request (USDC, decimal) an x402 task may be created at. */
   X402_MAX_PRICE_PER_MINT: z.string().regex(/^\d+(\.\d{1,6})?$/, 'must be a decimal USDC amount').default('1'),
+  /** How long the worker waits for an x402 endpoint's answer to a paid request before asking the chain. */
+  X402_REQUEST_TIMEOUT_MS: int(10_000, 100),
+  /** How long, after the last payment settled, the worker waits for tokens an endpoint mints late (queued). */
+  X402_DELIVERY_TIMEOUT_MS: int(120_000, 0),
 });
 
 // What a deployment on a real chain must set: without it the app would trust a client-chosen
@@ -184,6 +188,8 @@ export function parseConfig(source: Record<string, string | undefined>) {
         .map((h) => h.trim().toLowerCase())
         .filter(Boolean),
       maxPricePerMint: env.X402_MAX_PRICE_PER_MINT,
+      requestTimeoutMs: env.X402_REQUEST_TIMEOUT_MS,
+      deliveryTimeoutMs: env.X402_DELIVERY_TIMEOUT_MS,
     },
   };
 }

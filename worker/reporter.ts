@@ -104,6 +104,12 @@ export class Reporter {
     this.event('warn', task, 'tx_replaced', { ...mint, maxFeePerGas: mint.maxFeePerGas.toString() });
   }
 
+  /** x402 tasks whose endpoint mints to the payer: what the agent passed on to the user. */
+  tokensForwarded(task: TaskRef, forward: { amount: bigint; txHash: string }) {
+    if (this.pretty) this.out(task, `📦 Forwarded ${formatEther(forward.amount)} tokens to the user (tx: ${short(forward.txHash)})`);
+    this.event('info', task, 'tokens_forwarded', { amount: forward.amount.toString(), txHash: forward.txHash });
+  }
+
   /** One settled batch: the place for per-batch metrics. */
   batchRecorded(task: TaskRef, batch: { confirmed: number; failed: number; durationMs: number }) {
     workerMetrics.batchRecorded(task.id, batch.durationMs);

@@ -1,5 +1,6 @@
 import type { TaskWithAgent } from '@/db/tasks';
 import { executeContractTask } from './contract/mint-executor';
+import { executeX402Task } from './x402/execute';
 import type { Outcome, Reporter } from './reporter';
 
 /** What the loop hands every route's executor: who it is, where to report, when to drain. */
@@ -11,15 +12,9 @@ export type ExecuteOptions = { workerId: string; reporter: Reporter; drain: Abor
  */
 export type RouteExecutor = (task: TaskWithAgent, options: ExecuteOptions) => Promise<Outcome>;
 
-// Until worker/x402/ is in this build, an x402 task is refused loudly rather than run as a
-// contract mint; the throw leaves the task processing, so a build that has it picks it up.
-const x402Unavailable: RouteExecutor = async (task) => {
-  throw new Error(`task ${task.id}: x402 route not available in this build`);
-};
-
 const executors: Record<TaskWithAgent['route'], RouteExecutor> = {
   contract: executeContractTask,
-  x402: x402Unavailable,
+  x402: executeX402Task,
 };
 
 /** Runs a claimed task with its route's executor (`task.route`). */

@@ -1,0 +1,151 @@
+import { getSql } from './client';
+import { LeaseLostError } from './mint-records';
+import type { X402PaymentStatus } from './schema';
+import { TASK_EVENTS_CHANNEL } from './tasks';
+import type { TaskProgress } from './task-queue';
+
+// The x402 payment ledger (ai_agent_x402_payments): a row per EIP-3009 authorization the agent
+// signs, written before the request that carries it is sent, resolved from the endpoint's
+// answer and the chain. Amounts are numeric in SQL and decimal strings here.
+
+export type NewX402Payment = {
+  sequenceNumber: number;
+  nonce: string;
+  authorization: Record<string, string>;
+  signature: string;
+  amount: string;
+  payTo: string;
+  validBefore: Date;
+};
+
+export type X402PaymentRow = NewX402Payment & {
+  id: string;
+  status: X402PaymentStatus;
+  httpStatus: number | null;
+  settlementTxHash: string | null;
+  error: string | null;
+  createdAt: Date;
+  sentAt: Date | null;
+};
+
+
+
+/**
+ * Writes a batch of signed payments in one statement that first checks this worker still holds
+ * the task's lease and that the task's payments, live and settled, stay within `limit` (its
+ * funding). All or nothing: when it writes nothing, the caller must not send any of them.
+ * The partial unique index refuses a second open row for a mint (never two live authorizations).
+ */
+export async function insertX402Payments({ taskId, workerId, payments, limit }: { taskId: string; workerId: string; payments: NewX402Payment[]; limit: bigint }) {
+  const sql = getSql();
+  const col = <K extends keyof NewX402Payment>(k: K) => payments.map((p) => (k === 'validBefore' ? (p[k] as Date).toISOString() : k === 'authorization' ? JSON.stringify(p[k]) : String(p[k])));
+  const total = payments.reduce((sum, p) => sum + BigInt(p.amount), 0n);
+  const written = await sql<{ id: string }[]>`
+    with owned as (
+      select id from ai_agent_tasks
+      where id = ${taskId} and locked_by = ${workerId} and status = 'processing' and locked_until > now()
+      for update),
+    spent as (
+      select coalesce(sum(amount), 0) as amount from ai_agent_x402_payments
+      where task_id = ${taskId} and (status in ('signed', 'sent', 'settled') or (status = 'unpaid' and valid_before > now())))
+    insert into ai_agent_x402_payments (task_id, sequence_number, nonce, "authorization", signature, amount, pay_to, valid_before, status)
+    select owned.id, v.seq, v.nonce, v.auth::jsonb, v.sig, v.amount, v.pay_to, v.valid_before, 'signed'
+    from owned cross join spent cross join unnest(${sql.array(col('sequenceNumber'))}::int[], ${sql.array(col('nonce'))}::text[],
+      ${sql.array(col('authorization'))}::text[], ${sql.array(col('signature'))}::text[], ${sql.array(col('amount'))}::numeric[],
+      ${sql.array(col('payTo'))}::text[], ${sql.array(col('validBefore'))}::timestamptz[]) as v(seq, nonce, auth, sig, amount, pay_to, valid_before)
+    where spent.amount + ${total.toString()}::numeric <= ${limit.toString()}::numeric
+    returning id::text`;
+  if (written.length === payments.length) return written.map((w) => w.id);
+  const [lease] = await sql`select 1 from ai_agent_tasks where id = ${taskId} and locked_by = ${workerId} and status = 'processing' and locked_until > now()`;
+  if (!lease) throw new LeaseLostError(taskId);
+  throw new Error(`task ${taskId}: these payments would exceed the task's funding of ${limit}; not signing them`);
+}
+
+export async function markX402PaymentsSent({ ids }: { ids: string[] }) {
+  if (ids.length === 0) return;
+  await getSql()`update ai_agent_x402_payments set status = 'sent', sent_at = coalesce(sent_at, now()) where id = any(${ids}::bigint[]) and status = 'signed'`;
+}
+
+export type X402Resolution = {
+  id: string;
+  status: Exclude<X402PaymentStatus, 'signed' | 'sent'>;
+  httpStatus?: number | null;
+  settlementTxHash?: string | null;
+  response?: unknown;
+  error?: string | null;
+};
+
+/** Closes open payments (settled, cancelled, expired, unpaid); a closed row is never reopened. */
+export async function resolveX402Payments({ resolutions }: { resolutions: X402Resolution[] }) {
+  const sql = getSql();
+  for (const r of resolutions) {
+    await sql`
+      update ai_agent_x402_payments set status = ${r.status}, http_status = coalesce(${r.httpStatus ?? null}, http_status),
+        settlement_tx_hash = coalesce(${r.settlementTxHash ?? null}, settlement_tx_hash),
+        response = coalesce(${r.response === undefined ? null : JSON.stringify(r.response)}::jsonb, response),
+        error = coalesce(${r.error ?? null}, error), resolved_at = now()
+      where id = ${r.id}::bigint and status in ('signed', 'sent')`;
+  }
+}
+
+/** What an endpoint answered to a payment still open (a 429, a 5xx, a timeout): kept for operators. */
+export async function noteX402PaymentAnswer({ id, httpStatus, error }: { id: string; httpStatus: number | null; error: string }) {
+  await getSql()`update ai_agent_x402_payments set http_status = ${httpStatus}, error = ${error} where id = ${id}::bigint and status in ('signed', 'sent')`;
+}
+
+// Timestamps come back as strings from this pool's type parsers; rows carry Dates.
+const withDates = (rows: X402PaymentRow[]) =>
+  rows.map((r) => ({ ...r, validBefore: new Date(r.validBefore), createdAt: new Date(r.createdAt), sentAt: r.sentAt ? new Date(r.sentAt) : null }));
+
+export async function listOpenX402PaymentsByTask({ taskId }: { taskId: string }): Promise<X402PaymentRow[]> {
+  return withDates(await getSql()<X402PaymentRow[]>`
+    select id::text, sequence_number as "sequenceNumber", nonce, "authorization", signature, amount::text, pay_to as "payTo",
+      valid_before as "validBefore", status, http_status as "httpStatus", settlement_tx_hash as "settlementTxHash", error,
+      created_at as "createdAt", sent_at as "sentAt"
+    from ai_agent_x402_payments where task_id = ${taskId} and status in ('signed', 'sent') order by sequence_number`);
+}
+
+export async function listX402PaymentsByTask({ taskId }: { taskId: string }): Promise<X402PaymentRow[]> {
+  return withDates(await getSql()<X402PaymentRow[]>`
+    select id::text, sequence_number as "sequenceNumber", nonce, "authorization", signature, amount::text, pay_to as "payTo",
+      valid_before as "validBefore", status, http_status as "httpStatus", settlement_tx_hash as "settlementTxHash", error,
+      created_at as "createdAt", sent_at as "sentAt"
+    from ai_agent_x402_payments where task_id = ${taskId} order by sequence_number, id`);
+}
+
+/** Mints of the task with neither a settled nor an open payment, lowest first. */
+export async function listUnpaidX402SequencesByTask({ taskId, quantity, limit }: { taskId: string; quantity: number; limit: number }) {
+  const rows = await getSql()<{ seq: number }[]>`
+    select s.seq from generate_series(1, ${quantity}::int) as s(seq)
+    where not exists (select 1 from ai_agent_x402_payments p where p.task_id = ${taskId} and p.sequence_number = s.seq
+      and (p.status in ('signed', 'sent', 'settled') or (p.status = 'unpaid' and p.valid_before > now())))
+    order by s.seq limit ${limit}`;
+  return rows.map((r) => r.seq);
+}
+
+export type X402Counts = { settled: number; open: number; refused: number; settledAmount: bigint; firstSettledAt: Date | null };
+
+export async function countX402PaymentsByTask({ taskId }: { taskId: string }): Promise<X402Counts> {
+  const [row] = await getSql()<{ settled: number; open: number; refused: number; settled_amount: string; first: Date | null }[]>`
+    select count(*) filter (where status = 'settled')::int as settled, count(*) filter (where status in ('signed', 'sent'))::int as open,
+      count(*) filter (where status in ('unpaid', 'cancelled'))::int as refused,
+      coalesce(sum(amount) filter (where status = 'settled'), 0)::text as settled_amount, min(created_at) as first
+    from ai_agent_x402_payments where task_id = ${taskId}`;
+  return { settled: row!.settled, open: row!.open, refused: row!.refused, settledAmount: BigInt(row!.settled_amount), firstSettledAt: row!.first ? new Date(row!.first) : null };
+}
+
+/** Sets the task's counters (mints done = paid and, where needed, forwarded) and notifies watchers. */
+export async function recordX402Progress({ taskId, mintsCompleted, mintsFailed }: { taskId: string; mintsCompleted: number; mintsFailed: number }) {
+  const [row] = await getSql()<(TaskProgress & { notified: unknown })[]>`
+    with task as (
+      update ai_agent_tasks set mints_completed = least(quantity, ${mintsCompleted}::int), mints_failed = ${mintsFailed}::int, updated_at = now()
+      where id = ${taskId}
+      returning id, user_address, status, mints_completed, mints_failed, quantity, cancel_requested)
+    select id, status, mints_completed as "mintsCompleted", mints_failed as "mintsFailed", quantity, cancel_requested as "cancelRequested",
+      pg_notify(${TASK_EVENTS_CHANNEL}, json_build_object('taskId', id, 'userAddress', user_address, 'status', status,
+        'mintsCompleted', mints_completed, 'mintsFailed', mints_failed, 'quantity', quantity)::text) as notified
+    from task`;
+  if (!row) return undefined;
+  const { notified: _, ...progress } = row;
+  return progress as TaskProgress;
+}

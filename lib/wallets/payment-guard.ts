@@ -1,0 +1,92 @@
+import { decodeFunctionData, erc20Abi, isAddressEqual, type Address, type Hex, type TransactionSerializable } from 'viem';
+import type { PrivateKeyAccount } from 'viem/accounts';
+import type { X402Terms } from '@/db/schema';
+import { GuardError } from './tx-guard';
+
+// What an agent wallet may sign for an x402 task, and nothing else:
+//  - an EIP-3009 TransferWithAuthorization of exactly the task's asset, to its payee, for its
+//    probed amount, valid no longer than the endpoint's timeout (plus a minute of clock slack),
+//    while the task's payments (live and settled) stay within its funding;
+//  - a CancelAuthorization of one of its own open payments;
+//  - the transfer of the task's token, received from the endpoint, to the user (forwarding).
+
+export type X402Policy = { agent: Address; user: Address; token: Address; terms: X402Terms; funding: bigint };
+
+export type PaymentAuthorization = { from: string; to: string; value: string; validAfter: string; validBefore: string; nonce: string };
+
+const CLOCK_SLACK_SECONDS = 60n;
+
+/** Checks one signed payment before it is written to the ledger (and so before it is sent). */
+export function checkX402Payment(policy: X402Policy, payment: { asset: string; authorization: PaymentAuthorization }, spent: { live: bigint }) {
+  const { terms } = policy;
+  const a = payment.authorization;
+  if (!isAddressEqual(payment.asset as Address, terms.requirement.asset as Address)) throw new GuardError(`x402 payment in ${payment.asset}, the task pays in ${terms.requirement.asset}`);
+  if (!isAddressEqual(a.from as Address, policy.agent)) throw new GuardError('x402 payment not from the agent');
+  if (!isAddressEqual(a.to as Address, terms.requirement.payTo as Address)) throw new GuardError(`x402 payment to ${a.to}, the endpoint's payee is ${terms.requirement.payTo}`);
+  if (BigInt(a.value) !== BigInt(terms.requirement.amount)) throw new GuardError(`x402 payment of ${a.value}, the probed price is ${terms.requirement.amount}`);
+  const now = BigInt(Math.floor(Date.now() / 1000));
+  if (BigInt(a.validBefore) > now + BigInt(terms.requirement.maxTimeoutSeconds) + CLOCK_SLACK_SECONDS) throw new GuardError('x402 payment valid for longer than the endpoint asks');
+  if (spent.live + BigInt(a.value) > policy.funding) throw new GuardError(`x402 payments would exceed the task's funding of ${policy.funding}`);
+}
+
+/** The one transaction forwarding needs: token.transfer(user, amount) on the task's token. */
+export function checkTokenForward(policy: X402Policy, tx: { to?: Address | null; data?: Hex; value?: bigint }, amount: bigint) {
+  if (policy.terms.mintsToUser) throw new GuardError('this endpoint mints to the user; there is nothing to forward');
+  if (!tx.to || !isAddressEqual(tx.to, policy.token)) throw new GuardError('only the task token may be forwarded');
+  if ((tx.value ?? 0n) !== 0n || !tx.data) throw new GuardError('a token forward carries no ETH');
+  let call;
+  try {
+    call = decodeFunctionData({ abi: erc20Abi, data: tx.data });
+  } catch {
+    throw new GuardError('unrecognised call data');
+  }
+  if (call.functionName !== 'transfer') throw new GuardError(`token.${call.functionName} is not allowed`);
+  const [to, value] = call.args as [Address, bigint];
+  if (!isAddressEqual(to, policy.user)) throw new GuardError('forwarded tokens must go to the user');
+  if (value !== amount) throw new GuardError('forward amount differs from what was received');
+}
+
+const cancelTypes = {
+  CancelAuthorization: [
+    { name: 'authorizer', type: 'address' },
+    { name: 'nonce', type: 'bytes32' },
+  ],
+} as const;
+
+/** Signs through the policy only: payments are signed by the x402 client after checkX402Payment's terms are its spend limits. */
+export function createX402Signer(account: PrivateKeyAccount, policy: X402Policy) {
+  if (!isAddressEqual(account.address, policy.agent)) throw new GuardError('signer is not the policy agent');
+  return {
+    address: account.address,
+    /**
+     * The account the official x402 client signs payments with: it signs only a
+     * TransferWithAuthorization on the task's asset within the task's terms (the funding
+     * check, which needs the ledger, follows in checkX402Payment and in the ledger write).
+     */
+    paymentAccount: {
+      address: account.address,
+      publicKey: account.publicKey,
+      type: 'local',
+      source: 'x402-guard',
+      signTypedData(params: { domain?: { verifyingContract?: string }; primaryType: string; message: Record<string, unknown> }) {
+        if (params.primaryType !== 'TransferWithAuthorization') throw new GuardError(`x402 client asked to sign ${params.primaryType}`);
+        const m = params.message;
+        const asset = params.domain?.verifyingContract ?? '';
+        checkX402Payment(policy, { asset, authorization: { from: String(m.from), to: String(m.to), value: String(m.value), validAfter: String(m.validAfter), validBefore: String(m.validBefore), nonce: String(m.nonce) } }, { live: 0n });
+        return account.signTypedData(params as never);
+      },
+    } as unknown as PrivateKeyAccount,
+    signForward(tx: TransactionSerializable, amount: bigint): Promise<Hex> {
+      checkTokenForward(policy, { to: tx.to, data: tx.data, value: tx.value }, amount);
+      return account.signTransaction(tx);
+    },
+    signCancel(openNonce: Hex, domain: { chainId: number; verifyingContract: Address }) {
+      return account.signTypedData({
+        domain: { name: policy.terms.domain.name, version: policy.terms.domain.version, chainId: domain.chainId, verifyingContract: domain.verifyingContract },
+        types: cancelTypes,
+        primaryType: 'CancelAuthorization',
+        message: { authorizer: policy.agent, nonce: openNonce },
+      });
+    },
+  };
+}

@@ -1,0 +1,87 @@
+import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from '@x402/core/http';
+import type { X402Terms } from '@/db/schema';
+
+// Reading an x402 endpoint's answer to a paid request. Every parse is defensive: endpoints in
+// the wild differ, and a malformed header must never look like a settlement.
+
+/** The settlement transaction from PAYMENT-RESPONSE (v2) or X-PAYMENT-RESPONSE (v1), if any. */
+export function settlementOf(headers: Headers): { transaction?: string; success?: boolean } {
+  const raw = headers.get('payment-response') ?? headers.get('x-payment-response');
+  if (!raw) return {};
+  try {
+    const decoded = decodePaymentResponseHeader(raw) as { transaction?: string; success?: boolean };
+    const tx = typeof decoded.transaction === 'string' && /^0x[0-9a-fA-F]{64}$/.test(decoded.transaction) ? decoded.transaction : undefined;
+    return { transaction: tx, success: decoded.success };
+  } catch {
+    return {};
+  }
+}
+
+type Quote = { network?: string; asset?: string; amount?: string; maxAmountRequired?: string; scheme?: string };
+
+/** The requirements a 402 quotes: the v2 header, else a v1 JSON body. */
+export function quotesOf(headers: Headers, body: unknown): { quotes: Quote[]; error?: string } {
+  const header = headers.get('payment-required');
+  if (header) {
+    try {
+      const required = decodePaymentRequiredHeader(header);
+      return { quotes: required.accepts as Quote[], error: required.error };
+    } catch {
+      return { quotes: [] };
+    }
+  }
+  const b = body as { accepts?: unknown; error?: unknown } | undefined;
+  return { quotes: Array.isArray(b?.accepts) ? (b.accepts as Quote[]) : [], error: typeof b?.error === 'string' ? b.error : undefined };
+}
+
+/**
+ * When a 402 quotes the task's asset at more than the probed price, the price went up: the
+ * task stops instead of paying it. Returns the higher price, or undefined.
+ */
+export function raisedPrice(terms: X402Terms, quotes: Quote[]): bigint | undefined {
+  const probed = BigInt(terms.requirement.amount);
+  const same = quotes.filter((q) => q.asset?.toLowerCase() === terms.requirement.asset.toLowerCase() && (q.scheme ?? 'exact') === 'exact');
+  const prices = same.map((q) => {
+    try {
+      return BigInt(q.amount ?? q.maxAmountRequired ?? '0');
+    } catch {
+      return 0n;
+    }
+  });
+  if (prices.length === 0 || prices.some((p) => p <= probed)) return undefined;
+  return prices.reduce((a, b) => (a < b ? a : b));
+}
+
+const MAX_WAIT_SECONDS = 120;
+
+/** How long a 429 asks to wait: Retry-After (seconds or a date), or "wait N seconds" in the body; 1 s otherwise. */
+export function retryAfterMs(headers: Headers, bodyText: string): number {
+  const header = headers.get('retry-after');
+  let seconds: number | undefined;
+  if (header && /^\d+(\.\d+)?$/.test(header.trim())) seconds = Number(header);
+  else if (header && !Number.isNaN(Date.parse(header))) seconds = (Date.parse(header) - Date.now()) / 1000;
+  else {
+    const match = /(?:wait|retry in|retry after|try again in)\D{0,20}?(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?)?/i.exec(bodyText);
+    if (match) {
+      const unit = (match[2] ?? 's').toLowerCase();
+      const n = Number(match[1]);
+      seconds = unit.startsWith('ms') || unit.startsWith('milli') ? n / 1000 : unit.startsWith('m') ? n * 60 : n;
+    }
+  }
+  const s = seconds === undefined || !Number.isFinite(seconds) ? 1 : Math.min(MAX_WAIT_SECONDS, Math.max(0, seconds));
+  return Math.round(s * 1000);
+}
+
+/** A short, safe excerpt of a body for the ledger and errors. */
+export function excerpt(text: string, max = 300): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
+}
+
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,70 @@
+import type { PaymentPayload, PaymentRequired } from '@x402/core/types';
+import type { X402Terms } from '@/db/schema';
+import type { NewX402Payment, X402PaymentRow } from '@/db/x402-payments';
+import { checkX402Payment, type PaymentAuthorization } from '@/lib/wallets/payment-guard';
+import type { X402Runtime } from './runtime';
+
+// A payment is signed once (by the official client, through the guard) and from then on is
+// only its ledger row: the request header is rebuilt from the row, byte for byte the same on
+// every (re-)send, so a re-sent payment can never be a second payment.
+
+const withDomain = (terms: X402Terms) => {
+  const extra = terms.requirement.extra ?? {};
+  return typeof extra.name === 'string' && typeof extra.version === 'string' ? extra : { ...extra, ...terms.domain };
+};
+
+/** The 402 the endpoint answered at the probe, as the official client reads it. */
+export function paymentRequiredOf(terms: X402Terms): PaymentRequired {
+  const r = terms.requirement;
+  if (terms.version === 1) {
+    const accepts = [{ scheme: r.scheme, network: r.network, maxAmountRequired: r.amount, resource: r.resource ?? terms.url, description: '', mimeType: 'application/json', payTo: r.payTo, maxTimeoutSeconds: r.maxTimeoutSeconds, asset: r.asset, extra: withDomain(terms) }];
+    return { x402Version: 1, accepts } as unknown as PaymentRequired;
+  }
+  return { x402Version: 2, resource: { url: r.resource ?? terms.url }, accepts: [acceptedOf(terms)] } as PaymentRequired;
+}
+
+/** The v2 `accepted` echo: exactly the core fields the endpoint advertised (its match is deep-equal). */
+function acceptedOf(terms: X402Terms) {
+  const r = terms.requirement;
+  return { scheme: r.scheme, network: r.network as `${string}:${string}`, asset: r.asset, amount: r.amount, payTo: r.payTo, maxTimeoutSeconds: r.maxTimeoutSeconds, extra: withDomain(terms) };
+}
+
+/** The payload a ledger row stands for. */
+export function paymentPayloadOf(terms: X402Terms, row: Pick<X402PaymentRow, 'authorization' | 'signature'>): PaymentPayload {
+  const payload = { authorization: row.authorization, signature: row.signature };
+  if (terms.version === 1) return { x402Version: 1, scheme: terms.requirement.scheme, network: terms.requirement.network, payload } as unknown as PaymentPayload;
+  return { x402Version: 2, resource: { url: terms.requirement.resource ?? terms.url }, accepted: acceptedOf(terms), payload } as PaymentPayload;
+}
+
+export function paymentHeadersOf(rt: X402Runtime, row: Pick<X402PaymentRow, 'authorization' | 'signature'>): Record<string, string> {
+  return rt.payments!.encodePaymentSignatureHeader(paymentPayloadOf(rt.terms, row));
+}
+
+/**
+ * Signs one authorization per sequence (random nonce, validity = the endpoint's timeout, both
+ * chosen by @x402/evm) and checks each against the guard, counting the task's live and
+ * settled payments (`live`) so the batch as a whole stays within the funding.
+ */
+export async function signPayments(rt: X402Runtime, sequences: number[], live: bigint): Promise<NewX402Payment[]> {
+  const required = paymentRequiredOf(rt.terms);
+  const out: NewX402Payment[] = [];
+  let committed = live;
+  for (const sequenceNumber of sequences) {
+    const payload = await rt.paymentClient!.createPaymentPayload(required);
+    const inner = payload.payload as { authorization: PaymentAuthorization; signature: string };
+    const a = inner.authorization;
+    const authorization = { from: a.from, to: a.to, value: String(a.value), validAfter: String(a.validAfter), validBefore: String(a.validBefore), nonce: a.nonce };
+    checkX402Payment(rt.policy, { asset: rt.terms.requirement.asset, authorization }, { live: committed });
+    committed += BigInt(authorization.value);
+    out.push({
+      sequenceNumber,
+      nonce: authorization.nonce,
+      authorization,
+      signature: inner.signature,
+      amount: authorization.value,
+      payTo: authorization.to.toLowerCase(),
+      validBefore: new Date(Number(authorization.validBefore) * 1000),
+    });
+  }
+  return out;
+}

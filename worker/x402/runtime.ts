@@ -1,0 +1,77 @@
+import type { Address, PublicClient } from 'viem';
+import { x402HTTPClient, type x402Client } from '@x402/core/client';
+import type { X402Terms } from '@/db/schema';
+import type { TaskWithAgent } from '@/db/tasks';
+import { getWalletById } from '@/db/wallets';
+import { unlockAgentAccount } from '@/lib/wallets/agent-wallets';
+import { createX402Signer, type X402Policy } from '@/lib/wallets/payment-guard';
+import { createPaymentClient } from '@/lib/x402/payment-client';
+import { EVM_NETWORK_CHAIN_ID_MAP } from '@x402/evm/v1';
+import type { Reporter, TaskRef } from '../reporter';
+import { getWorkerClient } from '../rpc';
+
+/** Counters of what this run asked of the endpoint (the bench prints them). */
+export type X402RequestStats = { paid: number; waits: number; resent: number };
+
+export type X402Runtime = {
+  task: TaskRef & { userAddress: Address; walletId: string; fundingTxHash: string | null };
+  terms: X402Terms;
+  policy: X402Policy;
+  client: PublicClient;
+  reporter: Reporter;
+  signal: AbortSignal;
+  workerId: string;
+  chainId: number;
+  stats: X402RequestStats;
+  /** Loaded on first need: the guarded signer and the official client that signs payments with it. */
+  signer?: ReturnType<typeof createX402Signer>;
+  payments?: x402HTTPClient;
+  paymentClient?: x402Client;
+};
+
+/** CAIP-2 network of the terms (v1 endpoints name theirs). */
+export function caipNetworkOf(terms: X402Terms): `${string}:${string}` {
+  const n = terms.requirement.network;
+  if (n.includes(':')) return n as `${string}:${string}`;
+  const id = (EVM_NETWORK_CHAIN_ID_MAP as Record<string, number>)[n];
+  if (!id) throw new Error(`unknown x402 v1 network ${n}`);
+  return `eip155:${id}`;
+}
+
+export function x402RuntimeOf(task: TaskWithAgent, options: { workerId: string; reporter: Reporter; drain: AbortSignal }): X402Runtime {
+  if (task.route !== 'x402' || !task.x402) throw new Error(`task ${task.id} is not an x402 task`);
+  const terms = task.x402;
+  const agent = task.agentAddress as Address;
+  return {
+    task: {
+      id: task.id,
+      agentAddress: agent,
+      tokenAddress: task.tokenAddress,
+      quantity: task.quantity,
+      mintsCompleted: task.mintsCompleted,
+      userAddress: task.userAddress as Address,
+      walletId: task.agentWalletId,
+      fundingTxHash: task.fundingTxHash,
+    },
+    terms,
+    policy: { agent, user: task.userAddress as Address, token: task.tokenAddress as Address, terms, funding: BigInt(task.totalCost) },
+    client: getWorkerClient(),
+    reporter: options.reporter,
+    signal: options.drain,
+    workerId: options.workerId,
+    chainId: Number(caipNetworkOf(terms).split(':')[1]),
+    stats: { paid: 0, waits: 0, resent: 0 },
+  };
+}
+
+/** Unlocks the agent once per run, behind the x402 guard. */
+export async function ensureSigner(rt: X402Runtime) {
+  if (rt.signer && rt.payments) return rt;
+  const wallet = await getWalletById({ id: rt.task.walletId });
+  if (!wallet) throw new Error(`agent wallet of task ${rt.task.id} not found`);
+  rt.signer = createX402Signer(unlockAgentAccount(wallet), rt.policy);
+  const req = rt.terms.requirement;
+  rt.paymentClient = createPaymentClient(rt.signer.paymentAccount, { network: caipNetworkOf(rt.terms), asset: req.asset, amount: BigInt(req.amount), domain: rt.terms.domain });
+  rt.payments = new x402HTTPClient(rt.paymentClient);
+  return rt;
+}

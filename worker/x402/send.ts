@@ -1,0 +1,97 @@
+import { noteX402PaymentAnswer, type X402PaymentRow } from '@/db/x402-payments';
+import { getConfig } from '@/lib/config';
+import { OutboundError, safeFetch } from '@/lib/x402/outbound';
+import { crashPoint } from '../crash-points';
+import { sleep } from '../sleep';
+import { excerpt, parseJson, quotesOf, raisedPrice, retryAfterMs, settlementOf } from './answers';
+import { paymentHeadersOf } from './payment';
+import { chainVerdict } from './settlement';
+import type { X402Runtime } from './runtime';
+
+export type SendResult =
+  | { kind: 'settled'; row: X402PaymentRow; txHash?: string; httpStatus: number | null; response?: unknown }
+  | { kind: 'cancelled'; row: X402PaymentRow }
+  /** The endpoint refused it and the chain says it is unused (still live until cancelled or expired). */
+  | { kind: 'refused'; row: X402PaymentRow; httpStatus: number; reason: string }
+  /** A 402 quoting more than the probed price. */
+  | { kind: 'price'; row: X402PaymentRow; price: bigint; reason: string }
+  /** No answer the chain could confirm; stays open and is re-sent or left to expire next turn. */
+  | { kind: 'open'; row: X402PaymentRow; reason: string };
+
+/** Re-sends of one payment in one turn after a timeout or 5xx left it unused (then the next turn tries again). */
+const MAX_RESENDS = 2;
+/** Not sent when it would expire before the endpoint can settle it; it is then left to expire. */
+export const EXPIRY_MARGIN_SECONDS = 5;
+
+/**
+ * Sends one payment until its outcome is known: 429s are waited out as the endpoint asks (no
+ * failure counted); timeouts, 408 and 5xx are judged by the chain (used = paid, never paid
+ * again; unused = the same payment is re-sent). A 2xx counts only once the chain shows the
+ * authorization used.
+ */
+export async function sendPayment(rt: X402Runtime, row: X402PaymentRow): Promise<SendResult> {
+  const { terms } = rt;
+  const body = terms.body === undefined ? undefined : JSON.stringify(terms.body);
+  const headers = { ...paymentHeadersOf(rt, row), accept: 'application/json', ...(body ? { 'content-type': 'application/json' } : {}) };
+  let resends = 0;
+  for (;;) {
+    if (rt.signal.aborted) return { kind: 'open', row, reason: 'worker stopping' };
+    if ((row.validBefore.getTime() - Date.now()) / 1000 < EXPIRY_MARGIN_SECONDS) return { kind: 'open', row, reason: 'authorization about to expire' };
+    let response: Response;
+    let text: string;
+    try {
+      response = await safeFetch(terms.url, { method: terms.method, headers, body, timeoutMs: getConfig().x402.requestTimeoutMs, signal: rt.signal });
+      text = await response.text();
+    } catch (error) {
+      const sent = !(error instanceof OutboundError) || error.requestSent;
+      const reason = error instanceof OutboundError ? `${error.reason}: ${error.message}` : String((error as Error).message);
+      await noteX402PaymentAnswer({ id: row.id, httpStatus: null, error: reason });
+      if (sent) {
+        const verdict = await chainVerdict(rt, row);
+        if (verdict.state !== 'unused') return verdict.state === 'settled' ? { kind: 'settled', row, txHash: verdict.txHash, httpStatus: null } : { kind: 'cancelled', row };
+      }
+      if (error instanceof OutboundError && !['timeout', 'network'].includes(error.reason)) return { kind: 'refused', row, httpStatus: 0, reason };
+      if (resends++ >= MAX_RESENDS) return { kind: 'open', row, reason };
+      rt.stats.resent++;
+      await sleep(250 * resends, rt.signal);
+      continue;
+    }
+    rt.stats.paid++;
+    // Test hook: the worker dies with the answer in hand, before anything is recorded.
+    crashPoint('after-broadcast');
+    const status = response.status;
+    const json = parseJson(text);
+    if (status >= 200 && status < 300) {
+      const { transaction } = settlementOf(response.headers);
+      const verdict = await chainVerdict(rt, row, transaction);
+      if (verdict.state === 'settled') return { kind: 'settled', row, txHash: verdict.txHash, httpStatus: status, response: json ?? excerpt(text) };
+      if (verdict.state === 'cancelled') return { kind: 'cancelled', row };
+      return { kind: 'open', row, reason: `answered ${status} but the payment is not used on chain yet` };
+    }
+    if (status === 429) {
+      const waitMs = retryAfterMs(response.headers, text);
+      rt.stats.waits++;
+      await noteX402PaymentAnswer({ id: row.id, httpStatus: status, error: `rate limited: waiting ${waitMs} ms` });
+      await sleep(waitMs, rt.signal);
+      continue;
+    }
+    const verdict = await chainVerdict(rt, row, status < 500 ? undefined : settlementOf(response.headers).transaction);
+    if (verdict.state === 'settled') return { kind: 'settled', row, txHash: verdict.txHash, httpStatus: status, response: json ?? excerpt(text) };
+    if (verdict.state === 'cancelled') return { kind: 'cancelled', row };
+    if (status === 402) {
+      const { quotes, error } = quotesOf(response.headers, json);
+      const price = raisedPrice(terms, quotes);
+      const reason = error ?? (json as { error?: string } | undefined)?.error ?? 'payment refused';
+      if (price !== undefined) return { kind: 'price', row, price, reason };
+      return { kind: 'refused', row, httpStatus: status, reason: excerpt(String(reason)) };
+    }
+    if (status === 408 || status >= 500) {
+      await noteX402PaymentAnswer({ id: row.id, httpStatus: status, error: excerpt(text) });
+      if (resends++ >= MAX_RESENDS) return { kind: 'open', row, reason: `answered ${status}` };
+      rt.stats.resent++;
+      await sleep(250 * resends, rt.signal);
+      continue;
+    }
+    return { kind: 'refused', row, httpStatus: status, reason: excerpt((json as { error?: string } | undefined)?.error ?? text) || `HTTP ${status}` };
+  }
+}
