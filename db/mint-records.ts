@@ -13,6 +13,12 @@ export class LeaseLostError extends Error {
   }
 }
 
+/** Whether `workerId` holds a live lease on the processing task: the fencing token checked before anything is sent. */
+export async function holdsTaskLease({ taskId, workerId }: { taskId: string; workerId: string }): Promise<boolean> {
+  const [row] = await getSql()`select 1 from ai_agent_tasks where id = ${taskId} and locked_by = ${workerId} and status = 'processing' and locked_until > now()`;
+  return !!row;
+}
+
 export type SignedMint = {
   sequenceNumber: number;
   mintId: string;
@@ -90,8 +96,7 @@ export async function writeSignedMints({ taskId, workerId, mints }: { taskId: st
       returning id`;
   if (written.length === mints.length) return;
   // Nothing was written: the caller must not broadcast this batch.
-  const [lease] = await sql`select 1 from ai_agent_tasks where id = ${taskId} and locked_by = ${workerId} and status = 'processing' and locked_until > now()`;
-  if (!lease) throw new LeaseLostError(taskId);
+  if (!(await holdsTaskLease({ taskId, workerId }))) throw new LeaseLostError(taskId);
   throw new Error(`a mint of task ${taskId} in this batch is already signed or confirmed; not signing it again`);
 }
 

@@ -111,6 +111,11 @@ export class Reporter {
   }
 
   /** One settled batch: the place for per-batch metrics. */
+  nonceHolesFilled(task: TaskRef, fill: { nonces: number[]; txHashes: string[] }) {
+    if (this.pretty) this.out(task, `🕳  Filled nonce hole(s) ${fill.nonces.join(', ')} with empty self-transfers`);
+    this.event('warn', task, 'nonce_holes_filled', fill);
+  }
+
   batchRecorded(task: TaskRef, batch: { confirmed: number; failed: number; durationMs: number }) {
     workerMetrics.batchRecorded(task.id, batch.durationMs);
     if (this.pretty) this.out(task, progressBar(task.mintsCompleted, task.quantity));

@@ -15,6 +15,8 @@ export type EthComparison = {
   gasSpent: bigint;
   sentOut: bigint;
   txs: number;
+  /** Agent transactions that were mined but reverted (their gas is spent all the same). */
+  reverted: number;
 };
 
 export type AgentTxKind = 'mint' | 'approve' | 'withdraw' | 'refund_eth' | 'nonce_fill' | 'batch' | 'unknown';
@@ -55,12 +57,13 @@ export function compareEth({ agent, user, usdc, operator, tokens, txs, balances,
   /** Transactions another check already reported (not listed twice). */
   alreadyReported: Set<string>;
 }): EthComparison {
-  const out: EthComparison = { discrepancies: [], topUps: 0n, otherIn: 0n, gasSpent: 0n, sentOut: 0n, txs: 0 };
+  const out: EthComparison = { discrepancies: [], topUps: 0n, otherIn: 0n, gasSpent: 0n, sentOut: 0n, txs: 0, reverted: 0 };
   for (const tx of txs) {
     if (tx.from === agent) {
       out.txs++;
       out.gasSpent += tx.gasCost;
       if (tx.success) out.sentOut += tx.value;
+      else out.reverted++;
       if (tx.to === agent && tx.success) out.otherIn += tx.value; // a self-send returns what it sent
       const kind = classifyAgentTx(tx, { agent, user, usdc, tokens });
       if (kind === 'unknown' && !alreadyReported.has(tx.hash)) {

@@ -118,6 +118,7 @@ export function compareUser(wallet: AuditWallet, ledger: LedgerFacts, chain: Cha
       sentOut: s(eth.sentOut),
       balance: s(balances.ethEnd),
       txs: eth.txs,
+      reverted: eth.reverted,
     },
     tasks: mints.tasks,
   };

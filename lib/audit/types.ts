@@ -64,7 +64,7 @@ export type UserAudit = {
     refundable: string;
   };
   mints: { ledgerConfirmed: number; onChain: number; tokensReceived: string; x402Settled: number };
-  eth: { startBalance: string; topUps: string; topUpsRecorded: string; otherIn: string; gasSpent: string; ledgerMintGas: string; sentOut: string; balance: string; txs: number };
+  eth: { startBalance: string; topUps: string; topUpsRecorded: string; otherIn: string; gasSpent: string; ledgerMintGas: string; sentOut: string; balance: string; txs: number; reverted: number };
   tasks: TaskAudit[];
 };
 

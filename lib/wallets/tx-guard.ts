@@ -11,6 +11,7 @@ import { MINT_SELECTOR } from '../chain/mint-signature';
 //  - USDC.transfer(the wallet's own user, amount) and a plain ETH send to the user (refunds)
 //  - a batch: execute(batch mode, calls) sent by the agent to itself (its EIP-7702 delegation to
 //    AgentBatchExecutor runs it), every call inside it allowed by the rules above
+//  - an empty 0-value send to itself (fills a nonce no recorded transaction will use)
 //  - an EIP-7702 authorization only to the configured AgentBatchExecutor, for this chain
 // and only as an EIP-1559 (or, carrying that authorization, EIP-7702) transaction on the
 // configured chain: no blobs, no other chain id (a signature for another chain, or for chain 0,
@@ -74,6 +75,8 @@ export function checkAgentTransaction(policy: AgentPolicy, tx: Tx): void {
   const value = tx.value ?? 0n;
   const data = tx.data && tx.data !== '0x' ? tx.data : undefined;
 
+  // An empty 0-value send to itself moves nothing: the reconciler's filler for a nonce hole.
+  if (isAddressEqual(to, policy.agent) && !data && value === 0n) return;
   if (isAddressEqual(to, policy.agent)) return checkBatch(policy, data, value);
   if (!data) {
     if (isAddressEqual(to, policy.user) && value > 0n) return;

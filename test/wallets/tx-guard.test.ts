@@ -67,6 +67,12 @@ describe('agent transaction guard', () => {
     refused({ to: stranger, value: 1n }, /plain transfers/);
     refused({ to: policy.task!.token, data: mint(policy.user), value: 1n }, /may not carry ETH/);
   });
+  it('an empty 0-value send to the agent itself (a nonce filler), and no other self-send without a batch executor', () => {
+    allowed({ to: policy.agent, value: 0n });
+    allowed({ to: policy.agent, data: '0x', value: 0n });
+    refused({ to: policy.agent, value: 1n }, /batch/);
+    refused({ to: policy.agent, data: '0x12345678', value: 0n }, /batch/);
+  });
   it('contract creation is refused', () => {
     refused({ to: null, data: '0x6080604052' }, /contract creation/);
     refused({ to: undefined, data: '0x6080604052' }, /contract creation/);

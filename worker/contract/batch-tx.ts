@@ -8,6 +8,7 @@ import { getConfig } from '@/lib/config';
 import { crashPoint } from '../crash-points';
 import { keccak } from '../native-crypto';
 import { NotDelegatedError, settleBatchOutcome } from './batch-settle';
+import { assertLease } from './fence';
 import { authorize, presignNext, unlockSigner, writeBatch, type Authorization, type BatchPlan, type TaskRuntime } from './mint-batch';
 import { broadcastRaw, collectMints, type PendingMint } from './mint-collector';
 import type { Settlement } from './reconciler';
@@ -34,6 +35,7 @@ function fault(name: 'bad-authorization' | `bad-mint-signature:${number}`) {
 export async function runDelegatedBatch(rt: TaskRuntime, plan: DelegatedPlan): Promise<Settlement> {
   const batch = await signDelegatedBatch(rt, plan);
   await writeBatch(rt, batch);
+  await assertLease(rt);
   await broadcastRaw(rt.client, [batch.raw]);
   // One transaction: "half the batch sent" is the same state as "all of it sent".
   crashPoint('mid-batch');

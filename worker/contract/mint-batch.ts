@@ -12,6 +12,7 @@ import { unlockAgentAccount } from '@/lib/wallets/agent-wallets';
 import { createGuardedSigner } from '@/lib/wallets/tx-guard';
 import { crashPoint } from '../crash-points';
 import { keccak, nativeAccount } from '../native-crypto';
+import { assertLease } from './fence';
 import { broadcastRaw, collectMints, type CollectContext, type PendingMint } from './mint-collector';
 import { settleOutcomes, type Settlement } from './reconciler';
 
@@ -142,9 +143,13 @@ export async function broadcastBatch(rt: TaskRuntime, { mints }: SignedBatch) {
   const raws = mints.map((m) => m.rawTransaction as Hex);
   // One batched request for the whole batch; the crash test's mid-batch point splits it in two.
   const half = getConfig().worker.crashAt?.startsWith('mid-batch') ? Math.ceil(raws.length / 2) : raws.length;
+  await assertLease(rt);
   await broadcastRaw(rt.client, raws.slice(0, half));
   crashPoint('mid-batch');
-  if (half < raws.length) await broadcastRaw(rt.client, raws.slice(half));
+  if (half < raws.length) {
+    await assertLease(rt);
+    await broadcastRaw(rt.client, raws.slice(half));
+  }
   crashPoint('after-broadcast');
 }
 
@@ -211,6 +216,7 @@ export async function ensureAllowance(rt: TaskRuntime, { need, allowance, fees, 
   const data = encodeFunctionData({ abi: erc20Abi, functionName: 'approve', args: [rt.task.tokenAddress, need] });
   const gas = await client.estimateGas({ account: rt.task.agentAddress, to: rt.usdc, data });
   const raw = await unlockSigner(rt, need).signTransaction({ type: 'eip1559', chainId: rt.chainId, to: rt.usdc, data, nonce, gas: (gas * 12n) / 10n, value: 0n, ...fees });
+  await assertLease(rt);
   await broadcastRaw(client, [raw]);
   const hash = keccak256(raw);
   const receipt = await waitForReceipt(client, hash, getConfig().worker.receiptTimeoutMs);

@@ -7,6 +7,7 @@ import { getConfig } from '@/lib/config';
 import type { Reporter, TaskRef } from '../reporter';
 import { rawRequest } from '../rpc';
 import { sleep } from '../sleep';
+import { assertLease } from './fence';
 
 // Waits for a set of sent (or maybe-sent) mints to settle, the way a transaction engine does.
 // For a mint without a receipt it reads the account nonce, THEN the receipt again, then
@@ -45,6 +46,8 @@ export type CollectContext = {
   client: PublicClient;
   task: TaskRef & { agentAddress: Address; tokenAddress: Address };
   reporter: Reporter;
+  /** The worker holding the task's lease (checked before every send: fence.ts). */
+  workerId: string;
   /** Signs a replacement transaction (the caller unlocks the agent key only for this). */
   resign: (tx: TransactionSerializable) => Promise<Hex>;
   signal?: AbortSignal;
@@ -58,6 +61,16 @@ export async function broadcastRaw(client: PublicClient, raws: Hex[]) {
     const kind = classifyChainError(result.reason);
     if (kind.kind === 'transient' && (kind.reason === 'already_known' || kind.reason === 'nonce')) continue;
     throw result.reason;
+  }
+}
+
+/** Collecting ran out of time: `outcomes` holds what was learned for the other mints (settle it, do not drop it). */
+export class ReceiptTimeoutError extends TransientChainError {
+  constructor(
+    message: string,
+    readonly outcomes: MintOutcome[],
+  ) {
+    super('timeout', message);
   }
 }
 
@@ -111,8 +124,11 @@ export async function collectMints(ctx: CollectContext, mints: PendingMint[], { 
     // Sent again (identical bytes; "already known" is fine) on the reconciler's first look, and
     // whenever they have waited a second more without a receipt: a node that lost or never
     // took a transaction gets it back, and one that holds it does nothing.
-    if (round === 0 && rebroadcast) await broadcastRaw(client, pending.map((m) => m.raw));
-    else if (Date.now() - lastSent > REBROADCAST_AFTER_MS) {
+    if (round === 0 && rebroadcast) {
+      await assertLease(ctx);
+      await broadcastRaw(client, pending.map((m) => m.raw));
+    } else if (Date.now() - lastSent > REBROADCAST_AFTER_MS) {
+      await assertLease(ctx);
       await broadcastRaw(client, pending.filter((m) => !m.droppedOnce).map((m) => m.raw)).catch((error) => ctx.reporter.error(ctx.task, error, 'rebroadcast not accepted'));
       lastSent = Date.now();
     }
@@ -145,7 +161,7 @@ export async function collectMints(ctx: CollectContext, mints: PendingMint[], { 
       if (stuck || ((still || queued) && mint.hashes.length === 1)) await replaceStuck(ctx, mint, block);
     }
     if (Date.now() > deadline) {
-      throw new TransientChainError('timeout', `${pending.length} mint(s) not mined within RECEIPT_TIMEOUT_MS (${config.receiptTimeoutMs} ms)`);
+      throw new ReceiptTimeoutError(`${pending.length} mint(s) not mined within RECEIPT_TIMEOUT_MS (${config.receiptTimeoutMs} ms)`, outcomes);
     }
     // Receipts usually exist a moment after the send (anvil mines in ~1 ms; Base in ≤ 2 s), so
     // poll at 2, 4, 8, 16 ms first, then at the client's interval: on anvil this took a
@@ -190,6 +206,7 @@ async function replaceStuck(ctx: CollectContext, mint: PendingMint, block: bigin
   // yParity), and signing over that would recover to a stranger with no funds.
   // A batch that installs the delegation keeps its authorization: it is signed for the nonce
   // after this one, which the replacement still has.
+  await assertLease(ctx);
   const fields = { chainId: tx.chainId, nonce: tx.nonce, to: tx.to, data: tx.data, gas: tx.gas, value: tx.value ?? 0n, ...fees };
   const raw = await ctx.resign(tx.type === 'eip7702' ? { ...fields, type: 'eip7702', authorizationList: tx.authorizationList } : { ...fields, type: 'eip1559' });
   const hash = keccak256(raw);

@@ -6,6 +6,7 @@ import { ensureAgentGas, type OperatorSend } from '@/lib/wallets/gas-topup';
 import type { TaskRuntime } from './mint-batch';
 import { keccak, nativeAccount } from '../native-crypto';
 import { rawRequest } from '../rpc';
+import { assertLease } from './fence';
 
 const TOP_UP_GAS = 40_000n;
 
@@ -21,12 +22,14 @@ let operator: { key: string; account: PrivateKeyAccount } | undefined;
  * node for the chain id, fees and a gas estimate first, each over fetch: at the start of every
  * task that was ~10 ms before the first mint could be signed.
  */
-function operatorSend(client: PublicClient, fees: Fees, chainId: number): OperatorSend {
+function operatorSend(rt: TaskRuntime, fees: Fees): OperatorSend {
+  const { client, chainId } = rt;
   const key = getKeys().operatorPrivateKey;
   if (operator?.key !== key) operator = { key, account: nativeAccount(key as `0x${string}`) };
   const { account } = operator;
   return async (to, value) => {
     const nonce = await client.getTransactionCount({ address: account.address, blockTag: 'pending' });
+    await assertLease(rt);
     const raw = await account.signTransaction({ type: 'eip1559', chainId, to, value, gas: TOP_UP_GAS, nonce, ...fees });
     await rawRequest(client, 'eth_sendRawTransaction', [raw]);
     return keccak(raw);
@@ -35,7 +38,7 @@ function operatorSend(client: PublicClient, fees: Fees, chainId: number): Operat
 
 /** Tops the task's agent up to `neededWei` if its `balance` is short (lib/wallets/gas-topup.ts rules), and reports it. */
 export async function topUpAgentGas(rt: TaskRuntime, { balance, neededWei, fees }: { balance: bigint; neededWei: bigint; fees: Fees }) {
-  const send = operatorSend(rt.client, fees, rt.chainId);
+  const send = operatorSend(rt, fees);
   const topUp = await ensureAgentGas({ taskId: rt.task.id, agent: rt.task.agentAddress, balance, neededWei, client: rt.client, send });
   if (topUp) rt.reporter.gasToppedUp(rt.task, topUp.amountWei, topUp.txHash);
   return topUp;

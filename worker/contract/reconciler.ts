@@ -3,7 +3,8 @@ import type { OpenMintRecord } from '@/db/mint-records';
 import { recordMintProgress, type ConfirmedMint, type FailedMint } from '@/db/task-queue';
 import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
 import { classifyChainError, revertMessageOf, type RevertReason } from '@/lib/chain/revert-reasons';
-import { collectMints, isMintIdUsed, type CollectContext, type MintOutcome, type PendingMint } from './mint-collector';
+import { fillNonceHoles } from './nonce-holes';
+import { collectMints, isMintIdUsed, ReceiptTimeoutError, type CollectContext, type MintOutcome, type PendingMint } from './mint-collector';
 
 // Brings the ledger in line with the chain before anything new is signed. For each row that was
 // signed or sent but never settled: a receipt settles it; a used mintId means it was minted
@@ -11,6 +12,8 @@ import { collectMints, isMintIdUsed, type CollectContext, type MintOutcome, type
 // chain moved past without using the mintId means the transaction was replaced or dropped, so
 // the row fails and the same mintId is re-signed with a new nonce; otherwise the stored signed
 // transaction is broadcast again (identical bytes, so at most one of the copies can be mined).
+// A nonce below an open row that no recorded transaction will use is filled first
+// (nonce-holes.ts), and a collection that times out still settles what it learned.
 
 export type Revert = { reason: RevertReason; message: string };
 export type Settlement = { confirmed: ConfirmedMint[]; failed: FailedMint[]; reverts: Revert[] };
@@ -20,10 +23,23 @@ export async function reconcileTask(ctx: CollectContext, rows: OpenMintRecord[])
   const pending: PendingMint[] = rows
     .filter((r) => r.rawTransaction && r.txHash)
     .map((r) => ({ sequenceNumber: r.sequenceNumber, mintId: r.mintId as Hex, nonce: r.nonce, raw: r.rawTransaction as Hex, hashes: [r.txHash as Hex] }));
-  const outcomes = await collectMints(ctx, pending, { rebroadcast: true });
+  await fillNonceHoles(ctx, pending);
+  let outcomes: MintOutcome[];
+  try {
+    outcomes = await collectMints(ctx, pending, { rebroadcast: true });
+  } catch (error) {
+    // Out of time with some mints still unmined: what was learned about the others (mined,
+    // used, dropped) is settled now, so the next look starts from it instead of from scratch.
+    if (error instanceof ReceiptTimeoutError && error.outcomes.length > 0) await settle(ctx, rows.length, error.outcomes);
+    throw error;
+  }
+  return settle(ctx, rows.length, outcomes);
+}
+
+async function settle(ctx: CollectContext, checked: number, outcomes: MintOutcome[]) {
   const settlement = await settleOutcomes(ctx, outcomes);
   const task = await recordMintProgress({ taskId: ctx.task.id, confirmed: settlement.confirmed, failed: settlement.failed });
-  ctx.reporter.reconciled(ctx.task, { checked: rows.length, confirmed: settlement.confirmed.length, failed: settlement.failed.length });
+  ctx.reporter.reconciled(ctx.task, { checked, confirmed: settlement.confirmed.length, failed: settlement.failed.length });
   return { task, settlement };
 }
 

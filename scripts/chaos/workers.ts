@@ -1,0 +1,82 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '../..');
+
+type Slot = { id: string; child: ChildProcess; exited: Promise<void>; tail: string[]; stopped: boolean };
+
+/**
+ * The chaos run's worker processes, each the real `npm run worker` (node --import tsx
+ * worker/index.ts) with its own WORKER_ID, so a task's locked_by names the process holding it.
+ */
+export class WorkerPool {
+  private readonly slots: Slot[] = [];
+  private generation = 0;
+
+  constructor(
+    private readonly env: Record<string, string>,
+    readonly size: number,
+  ) {}
+
+  startAll() {
+    for (let i = 0; i < this.size; i++) this.start(i);
+  }
+
+  start(i: number) {
+    const id = `chaos-w${i}-${++this.generation}`;
+    const child = spawn(process.execPath, ['--import', 'tsx', 'worker/index.ts'], { cwd: root, env: { ...process.env, ...this.env, WORKER_ID: id }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const tail: string[] = [];
+    const keep = (d: Buffer) => {
+      tail.push(...d.toString().split('\n').filter(Boolean));
+      if (tail.length > 300) tail.splice(0, tail.length - 300);
+    };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    this.slots[i] = { id, child, exited, tail, stopped: false };
+  }
+
+  idOf(i: number) {
+    return this.slots[i]!.id;
+  }
+
+  indexOf(id: string) {
+    return this.slots.findIndex((s) => s?.id === id);
+  }
+
+  /** kill -9, as the OOM killer or a lost host would. */
+  async kill(i: number) {
+    const slot = this.slots[i]!;
+    slot.child.kill('SIGKILL');
+    await slot.exited;
+  }
+
+  pause(i: number) {
+    this.slots[i]!.child.kill('SIGSTOP');
+    this.slots[i]!.stopped = true;
+  }
+
+  resume(i: number) {
+    this.slots[i]!.child.kill('SIGCONT');
+    this.slots[i]!.stopped = false;
+  }
+
+  /** The last lines a worker printed (for a failed run's report). */
+  tail(i: number, lines = 20) {
+    return this.slots[i]!.tail.slice(-lines);
+  }
+
+  /** Drains every worker (SIGTERM), SIGKILL after `graceMs`. */
+  async stopAll(graceMs = 5_000) {
+    await Promise.all(
+      this.slots.map(async (slot) => {
+        if (!slot || slot.child.exitCode !== null || slot.child.signalCode !== null) return;
+        if (slot.stopped) slot.child.kill('SIGCONT');
+        slot.child.kill('SIGTERM');
+        const timer = setTimeout(() => slot.child.kill('SIGKILL'), graceMs);
+        await slot.exited;
+        clearTimeout(timer);
+      }),
+    );
+  }
+}
