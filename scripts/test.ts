@@ -1,5 +1,6 @@
-// `npm test`: every suite — typecheck, vitest (units + integration on real Postgres/anvil),
-// Playwright e2e in Chromium — then one closing line `N passed, N failed` summing them all.
+// `npm test`: every suite — typecheck, vitest (units + integration on real Postgres/anvil), the
+// quick chaos run, Playwright e2e in Chromium — then one closing line `N passed, N failed`
+// summing them all (`npm test -- chaos` runs one suite).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -42,6 +43,14 @@ if (want('vitest')) {
     totals.failed++;
   }
   console.log(`vitest: exit ${status} (${seconds}s)`);
+}
+
+if (want('chaos')) {
+  // The bounded soak (scripts/chaos.ts) in its quick form: its own stack, ≤ 90 s; one suite.
+  console.log('\n== chaos (npm run chaos -- --quick)');
+  const { status, seconds } = run(process.execPath, ['--import', 'tsx', 'scripts/chaos.ts', '--quick']);
+  status === 0 ? totals.passed++ : totals.failed++;
+  console.log(`chaos: ${status === 0 ? 'ok' : 'FAILED'} (${seconds}s)`);
 }
 
 if (want('e2e')) {

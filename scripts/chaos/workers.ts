@@ -3,15 +3,20 @@ import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
-type Slot = { id: string; child: ChildProcess; exited: Promise<void>; tail: string[]; stopped: boolean };
+type Slot = { id: string; child: ChildProcess; exited: Promise<void>; tail: string[]; stopped: boolean; expectedExit: boolean; ready: boolean };
 
 /**
  * The chaos run's worker processes, each the real `npm run worker` (node --import tsx
  * worker/index.ts) with its own WORKER_ID, so a task's locked_by names the process holding it.
+ * Supervised as PM2 would: a worker that exits by itself is restarted a second later and
+ * counted in `crashes` (with its last lines in `crashLog`).
  */
 export class WorkerPool {
   private readonly slots: Slot[] = [];
   private generation = 0;
+  private closing = false;
+  crashes = 0;
+  readonly crashLog: string[] = [];
 
   constructor(
     private readonly env: Record<string, string>,
@@ -32,8 +37,24 @@ export class WorkerPool {
     };
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    this.slots[i] = { id, child, exited, tail, stopped: false };
+    const slot: Slot = { id, child, exited: Promise.resolve(), tail, stopped: false, expectedExit: false, ready: false };
+    child.stdout!.on('data', (d: Buffer) => void (slot.ready ||= d.includes('worker_started')));
+    slot.exited = new Promise<void>((resolve) =>
+      child.once('exit', (code, signal) => {
+        resolve();
+        if (slot.expectedExit || this.closing) return;
+        this.crashes++;
+        this.crashLog.push(`${id} exited by itself (code ${code}, signal ${signal}):`, ...tail.slice(-6));
+        setTimeout(() => this.closing || this.start(i), 1_000);
+      }),
+    );
+    this.slots[i] = slot;
+  }
+
+  /** Resolves once every worker has logged worker_started (or after `timeoutMs`). */
+  async ready(timeoutMs: number) {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline && !this.slots.every((s) => s.ready)) await new Promise((r) => setTimeout(r, 100));
   }
 
   idOf(i: number) {
@@ -47,6 +68,7 @@ export class WorkerPool {
   /** kill -9, as the OOM killer or a lost host would. */
   async kill(i: number) {
     const slot = this.slots[i]!;
+    slot.expectedExit = true;
     slot.child.kill('SIGKILL');
     await slot.exited;
   }
@@ -68,6 +90,7 @@ export class WorkerPool {
 
   /** Drains every worker (SIGTERM), SIGKILL after `graceMs`. */
   async stopAll(graceMs = 5_000) {
+    this.closing = true;
     await Promise.all(
       this.slots.map(async (slot) => {
         if (!slot || slot.child.exitCode !== null || slot.child.signalCode !== null) return;
