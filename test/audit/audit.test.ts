@@ -80,8 +80,9 @@ describe('npm run ops -- audit', () => {
     expect(a.usdc).toMatchObject({ funded: String(price! * 9n + 1_000_000n), mintsPaid: String(price! * 9n), withdrawn: '1000000', balance: '0', reserved: '0', unexplainedOut: '0' });
     expect(a.mints).toMatchObject({ ledgerConfirmed: 9, onChain: 9, tokensReceived: String(amount! * 9n) });
     expect(BigInt(a.eth.topUps)).toBeGreaterThan(0n);
-    expect(BigInt(a.eth.gasSpent)).toBeGreaterThan(BigInt(a.eth.ledgerMintGas)); // the approvals and the withdrawal also cost gas
-    expect(a.eth.txs).toBe(9 + 2 + 1); // 9 mints, 2 approvals, 1 withdrawal
+    // Mints (one transaction per batch where the agent delegates, EIP-7702), approvals and the withdrawal.
+    expect(a.eth.txs).toBeGreaterThanOrEqual(3);
+    expect(a.eth.reverted).toBe(0);
     const b = report.users.find((u) => u.user === bob.address.toLowerCase())!;
     expect(b.mints).toMatchObject({ ledgerConfirmed: 5, onChain: 5 });
     const run = await getLastAuditRun();

@@ -18,7 +18,8 @@ const filled: { nonces: number[]; txHashes: string[] }[] = [];
 
 beforeAll(async () => {
   stack = await startTestStack({
-    env: { MINT_BATCH_SIZE: '4', MINT_PIPELINE_DEPTH: '1', LEASE_MS: '2000', CHECK_INTERVAL_MS: '200', RECEIPT_TIMEOUT_MS: '2000', WORKER_CONCURRENCY: '1', LOG_LEVEL: 'silent' },
+    // One transaction per mint (the path where a row's nonce is its own); batches share one.
+    env: { MINT_EXECUTION: 'single', MINT_BATCH_SIZE: '4', MINT_PIPELINE_DEPTH: '1', LEASE_MS: '2000', CHECK_INTERVAL_MS: '200', RECEIPT_TIMEOUT_MS: '2000', WORKER_CONCURRENCY: '1', LOG_LEVEL: 'silent' },
   });
 }, 90_000);
 
