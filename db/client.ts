@@ -1,7 +1,7 @@
 import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
-import { getConfig } from '@/lib/config';
 import * as schema from './schema';
+import { databaseSettings } from './settings';
 
 export type Db = ReturnType<typeof createDb>;
 export type Sql = postgres.Sql;
@@ -22,11 +22,9 @@ export function connect(url: string, max = 10): Connection {
 
 function connection(): Connection {
   if (!holder.__agentMintDb) {
-    const config = getConfig();
-    if (!config.databaseUrl) {
-      throw new Error('DATABASE_URL is not set (npm start sets it for the embedded database)');
-    }
-    holder.__agentMintDb = connect(config.databaseUrl, config.dbPoolMax);
+    const { url, poolMax } = databaseSettings();
+    if (!url) throw new Error('DATABASE_URL is not set (npm start sets it for the embedded database)');
+    holder.__agentMintDb = connect(url, poolMax);
   }
   return holder.__agentMintDb;
 }

@@ -14,14 +14,3 @@ export async function migrateDatabase(url: string) {
     await sql.end({ timeout: 5 });
   }
 }
-
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { getConfig } = await import('@/lib/config');
-  const url = getConfig().databaseUrl;
-  if (!url) {
-    console.error('DATABASE_URL is not set');
-    process.exit(1);
-  }
-  await migrateDatabase(url);
-  console.log('migrations applied');
-}

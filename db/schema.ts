@@ -246,6 +246,22 @@ export const authSessions = pgTable(
 
 export type AuthSession = typeof authSessions.$inferSelect;
 
+/**
+ * Fixed-window rate limit counters shared by every web process: one row per key (`chat:user:0x…`,
+ * `auth:nonce:ip:…`); a window opens at a key's first hit and ends at `expires_at`, after which
+ * the next hit starts a new one and the row may be deleted.
+ */
+export const rateLimitCounters = pgTable(
+  'rate_limit_counters',
+  {
+    key: varchar('key', { length: 200 }).primaryKey(),
+    windowStart: at('window_start').notNull(),
+    hits: integer('hits').notNull(),
+    expiresAt: at('expires_at').notNull(),
+  },
+  (t) => [index('rate_limit_counters_expires_idx').on(t.expiresAt)],
+);
+
 export const WEBHOOK_STATUSES = ['pending', 'delivered', 'dead'] as const;
 
 /** Outbox of webhook deliveries, retried with backoff until the receiver takes them. */

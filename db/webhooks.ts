@@ -1,8 +1,7 @@
 import { and, desc, eq, gte, sql } from 'drizzle-orm';
-import { getConfig } from '@/lib/config';
-import { toTaskDto } from '@/lib/tasks/serialize';
 import { getDb } from './client';
-import type { DbExecutor } from './tasks';
+import { databaseSettings } from './settings';
+import type { DbExecutor, TaskWithAgent } from './tasks';
 import { aiAgentWallets, webhookDeliveries, type Task, type TaskStatus, type WebhookDelivery } from './schema';
 
 // The webhook outbox. Rows are written in the same transaction as the change they announce,
@@ -26,17 +25,20 @@ export async function insertWebhookDelivery(
 }
 
 /**
- * Queues the webhook for a task that just reached `task.status`, with the task as the API
- * shows it at that moment. No-op without WEBHOOK_URL or for statuses without an event.
+ * Queues the webhook for a task that just reached `task.status`, with the task as it is at that
+ * moment (the row and its agent address; the dispatcher shapes it for HTTP). No-op without
+ * WEBHOOK_URL or for statuses without an event.
  */
 export async function enqueueTaskWebhook(db: DbOrTx, task: Task): Promise<void> {
   const event = TASK_WEBHOOK_EVENTS[task.status];
-  if (!event || !getConfig().webhook) return;
+  if (!event || !databaseSettings().taskWebhooks) return;
   const [wallet] = await db
     .select({ agentAddress: aiAgentWallets.agentAddress })
     .from(aiAgentWallets)
     .where(eq(aiAgentWallets.id, task.agentWalletId));
-  await insertWebhookDelivery(db, { event, taskId: task.id, payload: toTaskDto({ ...task, agentAddress: wallet!.agentAddress }) });
+  // The signed funding request and authorization stay out of the outbox: no receiver needs them.
+  const { fundingRequest: _request, fundingAuthorization: _authorization, ...snapshot } = { ...task, agentAddress: wallet!.agentAddress };
+  await insertWebhookDelivery(db, { event, taskId: task.id, payload: snapshot satisfies Omit<TaskWithAgent, 'fundingRequest' | 'fundingAuthorization'> });
 }
 
 /**

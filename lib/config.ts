@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { provideDatabaseSettings } from '@/db/settings';
 
 // Every environment variable the app reads, parsed and validated once. Nothing else reads
 // process.env (scripts that start child processes only write it).
@@ -30,6 +31,8 @@ const envSchema = z.object({
     .url({ protocol: /^https?$/ })
     .refine((v) => ['', '/'].includes(new URL(v).pathname) && !new URL(v).search && !new URL(v).hash, 'must be an origin only (scheme, host, port), no path')
     .optional(),
+  /** Reverse proxies in front of the web app that append to x-forwarded-for (0 = clients connect directly). */
+  TRUSTED_PROXY_HOPS: int(0),
 
   MINT_BATCH_SIZE: int(10, 1),
   MINT_INTERVAL_MS: int(5000),
@@ -129,7 +132,8 @@ export function parseConfig(source: Record<string, string | undefined>) {
     throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const env = parsed.data;
-  const dataDir = path.resolve(env.DATA_DIR);
+  // Runtime paths, not build inputs: turbopackIgnore keeps Next from tracing the whole project.
+  const dataDir = path.resolve(/*turbopackIgnore: true*/ env.DATA_DIR);
   // Locally (only) the origin defaults to what `npm start` serves; elsewhere PUBLIC_URL is required above.
   const publicUrl = new URL(env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).origin;
   return {
@@ -140,14 +144,15 @@ export function parseConfig(source: Record<string, string | undefined>) {
     databaseUrl: env.DATABASE_URL,
     dbPoolMax: env.DB_POOL_MAX,
     dataDir,
-    deploymentFile: path.resolve(env.DEPLOYMENT_FILE ?? path.join(dataDir, 'deployment.json')),
-    agentKeyFile: path.resolve(env.AGENT_KEY_FILE),
+    deploymentFile: path.resolve(/*turbopackIgnore: true*/ env.DEPLOYMENT_FILE ?? path.join(dataDir, 'deployment.json')),
+    agentKeyFile: path.resolve(/*turbopackIgnore: true*/ env.AGENT_KEY_FILE),
     usdcAddress: env.USDC_ADDRESS as `0x${string}` | undefined,
     batchExecutorAddress: env.BATCH_EXECUTOR_ADDRESS as `0x${string}` | undefined,
     port: env.PORT,
     anvilPort: env.ANVIL_PORT,
     pgPort: env.PG_PORT,
     publicUrl,
+    trustedProxyHops: env.TRUSTED_PROXY_HOPS,
     worker: {
       batchSize: env.MINT_BATCH_SIZE,
       mintIntervalMs: env.MINT_INTERVAL_MS,
@@ -203,3 +208,8 @@ export function getConfig(): Config {
   cached ??= parseConfig(process.env);
   return cached;
 }
+
+provideDatabaseSettings(() => {
+  const config = getConfig();
+  return { url: config.databaseUrl, poolMax: config.dbPoolMax, taskWebhooks: Boolean(config.webhook) };
+});

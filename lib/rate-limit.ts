@@ -1,74 +1,60 @@
+import { countRateLimitHits, deleteExpiredRateLimitCounters } from '@/db/rate-limits';
+import { clientIp } from './client-ip';
 import { AppError } from './errors';
+import { getLogger } from './log';
 
-// Fixed-window counters kept in memory. Limits are therefore per web process: with N web
-// processes behind a balancer a client gets up to N× the limit. That is acceptable for abuse
-// protection of a small install; a shared store (Postgres/Redis) would be the next step.
+// Fixed-window counters in Postgres (db/rate-limits.ts), so every web process behind a balancer
+// enforces one shared limit. One round trip per request checks all of its limits at once.
 
-type Window = { count: number; resetAt: number };
+export type RateLimit = { limit: number; windowMs: number };
+export type RateLimitCheck = RateLimit & { key: string };
 
-const holder = globalThis as unknown as { __agentMintRateLimits?: Map<string, Window> };
-const windows = (holder.__agentMintRateLimits ??= new Map());
+/**
+ * Every client whose address is unknown (a handler called without any forwarding header) shares
+ * one bucket, which gets this multiple of the per-IP allowance: still a cap on floods.
+ */
+export const UNKNOWN_IP_FACTOR = 20;
 
-const MAX_KEYS = 50_000;
-let lastSweep = 0;
+const CLEANUP_EVERY_MS = 60_000;
+let lastCleanup = 0;
 
-function sweep(now: number) {
-  // Expired windows are dropped at most once a second so the map cannot grow without bound.
-  if (now - lastSweep < 1000 && windows.size < MAX_KEYS) return;
-  lastSweep = now;
-  for (const [key, w] of windows) if (w.resetAt <= now) windows.delete(key);
+function cleanUpNowAndThen() {
+  const now = Date.now();
+  if (now - lastCleanup < CLEANUP_EVERY_MS) return;
+  lastCleanup = now;
+  deleteExpiredRateLimitCounters().catch((error: unknown) =>
+    getLogger().warn({ err: error instanceof Error ? error.message : String(error) }, 'rate limit cleanup failed'),
+  );
 }
 
 /**
- * Counts one hit for `key` and throws `rate_limited:<surface>` (429 with Retry-After in
- * seconds) once more than `limit` hits fall in the current window. The surface is the part
- * of the key before the first ':' (e.g. `auth:ip:1.2.3.4` → `rate_limited:auth`).
+ * Counts one hit for each check and throws `rate_limited:<surface>` (429 with Retry-After in
+ * seconds) when any key has more than its `limit` hits in the current window. The surface is
+ * the part of the key before the first ':' (e.g. `auth:ip:1.2.3.4` → `rate_limited:auth`).
  */
-export function enforceRateLimit(key: string, opts: { limit: number; windowMs: number }, now = Date.now()): void {
-  sweep(now);
-  let w = windows.get(key);
-  if (!w || w.resetAt <= now) {
-    w = { count: 0, resetAt: now + opts.windowMs };
-    windows.set(key, w);
-  }
-  w.count += 1;
-  if (w.count > opts.limit) {
-    const retryAfter = Math.max(1, Math.ceil((w.resetAt - now) / 1000));
-    const surface = key.split(':')[0] || 'request';
+export async function enforceRateLimits(checks: RateLimitCheck[]): Promise<void> {
+  cleanUpNowAndThen();
+  const counts = new Map((await countRateLimitHits(checks)).map((c) => [c.key, c]));
+  for (const check of checks) {
+    const count = counts.get(check.key);
+    if (!count || count.hits <= check.limit) continue;
+    const retryAfter = Math.max(1, Math.ceil(count.resetInMs / 1000));
+    const surface = check.key.split(':')[0] || 'request';
     throw new AppError(`rate_limited:${surface}`, `Too many requests. Try again in ${retryAfter} s.`, {
       headers: { 'Retry-After': String(retryAfter) },
     });
   }
 }
 
-/**
- * Whole numbers of clients share the 'local' bucket when no proxy names the client (a bare
- * `next start`), so that bucket gets this multiple of the per-IP allowance: still a cap on
- * floods, without one busy user locking everyone else out.
- */
-export const UNKNOWN_IP_FACTOR = 20;
+export const enforceRateLimit = (key: string, limit: RateLimit) => enforceRateLimits([{ key, ...limit }]);
 
-/** `enforceRateLimit` keyed by the client IP, as `<surface>:ip:<ip>`. */
-export function enforceIpRateLimit(surface: string, req: Request, opts: { limit: number; windowMs: number }): void {
+/** The check keyed by the client IP, as `<surface>:ip:<ip>` (to pass to `enforceRateLimits`). */
+export function ipRateLimit(surface: string, req: Request, { limit, windowMs }: RateLimit): RateLimitCheck {
   const ip = clientIp(req);
-  const limit = ip === 'local' ? opts.limit * UNKNOWN_IP_FACTOR : opts.limit;
-  enforceRateLimit(`${surface}:ip:${ip}`, { limit, windowMs: opts.windowMs });
+  return { key: `${surface}:ip:${ip}`, limit: ip === 'unknown' ? limit * UNKNOWN_IP_FACTOR : limit, windowMs };
 }
+
+export const enforceIpRateLimit = (surface: string, req: Request, limit: RateLimit) => enforceRateLimits([ipRateLimit(surface, req, limit)]);
 
 /** Forgets every counter (tests). */
-export function resetRateLimits() {
-  windows.clear();
-}
-
-/**
- * The client's IP: the first hop of x-forwarded-for (set by the proxy in front), else 'local'.
- * Without a proxy that overwrites the header a client can choose its own "IP", which is why
- * every limited route also limits per signed-in or signing address.
- */
-export function clientIp(req: Request): string {
-  const forwarded = req.headers.get('x-forwarded-for');
-  const first = forwarded?.split(',')[0]?.trim();
-  if (first) return first.slice(0, 64);
-  const real = req.headers.get('x-real-ip')?.trim();
-  return real ? real.slice(0, 64) : 'local';
-}
+export { deleteAllRateLimitCounters as resetRateLimits } from '@/db/rate-limits';

@@ -1,9 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { claimDueWebhookDeliveries, markWebhookDelivered, markWebhookFailed } from '@/db/webhooks';
 import type { WebhookDelivery } from '@/db/schema';
+import type { TaskWithAgent } from '@/db/tasks';
 import { getConfig } from '../config';
 import { getLogger } from '../log';
 import { getMetrics } from '../metrics/registry';
+import { toTaskDto } from '../tasks/serialize';
 import { DEFAULT_BACKOFF, nextAttemptAfter, type BackoffPolicy } from './backoff';
 import { signWebhook, WEBHOOK_HEADERS } from './signature';
 
@@ -20,9 +22,19 @@ export type DispatchOptions = {
 
 const DEFAULT_TIMEOUT_MS = 5_000;
 
+const TASK_DATES = ['createdAt', 'updatedAt', 'fundedAt', 'startedAt', 'completedAt', 'lockedUntil', 'nextAttemptAt'];
+
+/** A task event's outbox row holds the task row as db/ wrote it; receivers get the API's shape. */
+function dataOf(row: Pick<WebhookDelivery, 'event' | 'taskId' | 'payload'>): unknown {
+  if (!row.taskId || !row.event.startsWith('task.')) return row.payload;
+  const task = { ...(row.payload as Record<string, unknown>) };
+  for (const key of TASK_DATES) if (typeof task[key] === 'string') task[key] = new Date(task[key]);
+  return toTaskDto(task as TaskWithAgent);
+}
+
 /** The exact bytes POSTed for a delivery (stable across retries). */
-export function webhookBody(row: Pick<WebhookDelivery, 'id' | 'event' | 'createdAt' | 'payload'>): string {
-  return JSON.stringify({ id: row.id.toString(), event: row.event, createdAt: row.createdAt.toISOString(), data: row.payload });
+export function webhookBody(row: Pick<WebhookDelivery, 'id' | 'event' | 'taskId' | 'createdAt' | 'payload'>): string {
+  return JSON.stringify({ id: row.id.toString(), event: row.event, createdAt: row.createdAt.toISOString(), data: dataOf(row) });
 }
 
 async function post(row: WebhookDelivery, url: string, secret: string, timeoutMs: number): Promise<string | null> {

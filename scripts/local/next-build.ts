@@ -4,7 +4,7 @@ import path from 'node:path';
 
 export const nextBin = (root: string) => path.join(root, 'node_modules', 'next', 'dist', 'bin', 'next');
 
-const SOURCES = ['app', 'components', 'lib', 'db', 'next.config.mjs', 'package-lock.json', 'tsconfig.json'];
+const SOURCES = ['app', 'components', 'lib', 'db', 'proxy.ts', 'next.config.mjs', 'package-lock.json', 'tsconfig.json'];
 
 function newestMtime(p: string): number {
   if (!existsSync(p)) return 0;

@@ -64,7 +64,7 @@ describe('GET /api/ai-agent/wallet/:userAddress', () => {
 
 describe('POST /api/ai-agent/wallet/:userAddress/withdraw', () => {
   it('sends exactly the refundable USDC to the user, never the reserved part', async () => {
-    resetRateLimits();
+    await resetRateLimits();
     const agent = getAddress((await getOrCreateAgentWallet(alice.address)).agentAddress);
     await sendUsdc(alice, agent, 5_000_000n);
     await fundedTask(alice.address);
@@ -92,7 +92,7 @@ describe('POST /api/ai-agent/wallet/:userAddress/withdraw', () => {
   });
 
   it('withdraws a chosen amount below the refundable one', async () => {
-    resetRateLimits();
+    await resetRateLimits();
     const agent = getAddress((await getOrCreateAgentWallet(bob.address)).agentAddress);
     await sendUsdc(bob, agent, 2_000_000n);
     const done = await withdraw(bob.address, cookieFor(bob.address), { amount: '500000' });
@@ -101,14 +101,14 @@ describe('POST /api/ai-agent/wallet/:userAddress/withdraw', () => {
   });
 
   it('waits while a task is minting with the wallet', async () => {
-    resetRateLimits();
+    await resetRateLimits();
     const { status, body } = await withdraw(carol.address, cookieFor(carol.address));
     expect(status).toBe(409);
     expect(body.error.message).toMatch(/minting/);
   });
 
   it('answers 401, 404 to a stranger, 415 for a non-JSON body and 400 for a bad amount', async () => {
-    resetRateLimits();
+    await resetRateLimits();
     expect((await withdraw(alice.address)).status).toBe(401);
     expect((await withdraw(alice.address, cookieFor(bob.address))).status).toBe(404);
     expect((await withdraw(bob.address, cookieFor(bob.address), 'amount=1', { 'content-type': 'text/plain' })).status).toBe(415);
@@ -118,7 +118,7 @@ describe('POST /api/ai-agent/wallet/:userAddress/withdraw', () => {
   });
 
   it('rate-limits withdrawals per address with 429 and Retry-After', async () => {
-    resetRateLimits();
+    await resetRateLimits();
     const cookie = await cookieFor(alice.address);
     for (let i = 0; i < 10; i++) expect((await withdraw(alice.address, cookie)).status).toBe(409);
     const limited = await withdraw(alice.address, cookie);

@@ -5,6 +5,7 @@ import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts';
 import { randomBytes } from 'node:crypto';
 import { migrateDatabase } from '@/db/migrate';
 import { writeDeployment, type Deployment } from '@/lib/chain/deployment';
+import '@/lib/config'; // provides db/ its settings (db/settings.ts), read from the env set below
 import { writeKeyFile, type KeyFile } from '@/lib/key-file';
 import { startAnvil, type Anvil } from '@/scripts/local/anvil';
 import { deployLocalContracts, fundOperator } from '@/scripts/local/deploy';

@@ -4,7 +4,7 @@ import { requireSession } from '@/lib/auth/session';
 import { getConfig } from '@/lib/config';
 import { AppError } from '@/lib/errors';
 import { json, readJson, route } from '@/lib/http';
-import { enforceIpRateLimit, enforceRateLimit } from '@/lib/rate-limit';
+import { enforceRateLimits, ipRateLimit } from '@/lib/rate-limit';
 import { chatRequestSchema, MAX_CHAT_BODY_BYTES, MAX_MESSAGE_CHARS, userTextOf } from './schema';
 
 export const dynamic = 'force-dynamic';
@@ -25,8 +25,10 @@ export const POST = route(async (req) => {
     throw new AppError('forbidden:chat', 'You can only chat as the signed-in user.');
   }
   const perMinute = getConfig().chatRateLimitPerMinute;
-  enforceRateLimit(`chat:user:${session.address.toLowerCase()}`, { limit: perMinute, windowMs: MINUTE });
-  enforceIpRateLimit('chat', req, { limit: perMinute * IP_FACTOR, windowMs: MINUTE });
+  await enforceRateLimits([
+    { key: `chat:user:${session.address.toLowerCase()}`, limit: perMinute, windowMs: MINUTE },
+    ipRateLimit('chat', req, { limit: perMinute * IP_FACTOR, windowMs: MINUTE }),
+  ]);
 
   const text = userTextOf(body)?.trim();
   if (!text) throw new AppError('bad_request:chat', 'Send a message: { "message": "..." }.');

@@ -7,6 +7,6 @@ export const dynamic = 'force-dynamic';
 
 /** A single-use nonce for the Sign-In with Ethereum message. */
 export const GET = route(async (req) => {
-  enforceIpRateLimit('auth:nonce', req, AUTH_LIMIT);
+  await enforceIpRateLimit('auth:nonce', req, AUTH_LIMIT);
   return json(await issueNonce());
 });

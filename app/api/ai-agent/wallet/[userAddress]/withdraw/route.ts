@@ -1,6 +1,6 @@
 import { requireSameUser, requireSession } from '@/lib/auth/session';
 import { addressParam, json, parseWith, readJson, route } from '@/lib/http';
-import { enforceIpRateLimit, enforceRateLimit } from '@/lib/rate-limit';
+import { enforceRateLimits, ipRateLimit } from '@/lib/rate-limit';
 import { withdrawRefundable } from '@/lib/wallets/withdraw';
 import { withdrawBodySchema } from './schema';
 
@@ -15,8 +15,7 @@ export const POST = route<{ userAddress: string }>(async (req, { params }) => {
   // An empty JSON body (or {}) withdraws everything refundable.
   const body = await readJson(req, withdrawBodySchema, 'withdraw', { emptyAs: {} });
   requireSameUser(session, userAddress, 'wallet');
-  enforceRateLimit(`withdraw:address:${session.address.toLowerCase()}`, WITHDRAW_LIMIT);
-  enforceIpRateLimit('withdraw', req, WITHDRAW_LIMIT);
+  await enforceRateLimits([{ key: `withdraw:address:${session.address.toLowerCase()}`, ...WITHDRAW_LIMIT }, ipRateLimit('withdraw', req, WITHDRAW_LIMIT)]);
   const result = await withdrawRefundable({ userAddress: session.address, amount: body.amount ? BigInt(body.amount) : undefined });
   return json({ txHash: result.txHash, amount: result.amount.toString() });
 });
