@@ -6,14 +6,14 @@ import { listX402PaymentsByTask } from '@/db/x402-payments';
 import { getChain, getPublicClient } from '@/lib/chain/clients';
 import { testUSDCAbi } from '@/lib/chain/contracts.generated';
 import { getOrCreateAgentWallet } from '@/lib/wallets/agent-wallets';
-import { probeX402Endpoint, defaultProbeTarget } from '@/lib/x402/probe';
+import { probeX402Endpoint, defaultProbeTarget, type ProbeTarget } from '@/lib/x402/probe';
 import { anvilAccount } from '@/scripts/local/anvil';
 import type { X402MintServer } from '@/scripts/local/x402-mint-server';
 import { createWalletClient, http } from 'viem';
 
 /** Probes `url` as task creation does (lib/x402/probe.ts) and returns the terms a task would pay. */
-export async function probeTerms(url: string, userAddress: Address, overrides: Partial<X402Terms> = {}): Promise<X402Terms> {
-  const { terms } = await probeX402Endpoint({ url, userAddress }, defaultProbeTarget());
+export async function probeTerms(url: string, userAddress: Address, overrides: Partial<X402Terms> = {}, target: Partial<ProbeTarget> = {}): Promise<X402Terms> {
+  const { terms } = await probeX402Endpoint({ url, userAddress }, { ...defaultProbeTarget(), ...target });
   return { ...terms, ...overrides };
 }
 
@@ -26,7 +26,9 @@ export async function createFundedX402Task({ userAddress, terms, quantity, token
   const wallet = await getOrCreateAgentWallet(userAddress);
   const price = BigInt(terms.requirement.amount);
   const total = price * BigInt(quantity);
-  const owner = createWalletClient({ account: anvilAccount(0), chain: getChain(), transport: http(getPublicClient().transport.url as string) });
+  // The chain as it is (a v1 test runs anvil as 84532 while the app's local chain says 31337).
+  const chain = { ...getChain(), id: await getPublicClient().getChainId() };
+  const owner = createWalletClient({ account: anvilAccount(0), chain, transport: http(getPublicClient().transport.url as string) });
   const fundingTxHash = await owner.writeContract({ address: terms.requirement.asset as Address, abi: testUSDCAbi, functionName: 'mint', args: [wallet.agentAddress as Address, total] });
   await getPublicClient().waitForTransactionReceipt({ hash: fundingTxHash });
   const task = await insertTask({

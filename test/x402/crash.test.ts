@@ -1,0 +1,79 @@
+import type { Address } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listX402PaymentsByTask } from '@/db/x402-payments';
+import type { X402MintServer } from '@/scripts/local/x402-mint-server';
+import { startTestStack, type TestStack } from '../support/stack';
+import { killWorker, spawnWorker, waitForTasks, type WorkerChild } from '../worker/support';
+import { balanceOf, createFundedX402Task, ledgerVsChain, probeTerms } from './support';
+
+// The real worker process is SIGKILLed with an x402 payment written and sent but its answer not
+// yet recorded (the endpoint has settled it), and once right after a ledger write (signed, never
+// sent). A fresh worker takes over after the lease: it re-sends open payments as they are, the
+// chain says which were used, and nothing is paid twice: authorizations settled on chain =
+// mints recorded = tokens forwarded.
+
+let stack: TestStack;
+let server: X402MintServer;
+const children: WorkerChild[] = [];
+
+beforeAll(async () => {
+  stack = await startTestStack({
+    env: { MINT_BATCH_SIZE: '3', MINT_INTERVAL_MS: '0', X402_ALLOWED_HOSTS: '127.0.0.1', LEASE_MS: '3000', CHECK_INTERVAL_MS: '300', WORKER_CONCURRENCY: '1', LOG_LEVEL: 'warn' },
+  });
+  const { startX402MintServer } = await import('@/scripts/local/x402-mint-server');
+  server = await startX402MintServer({ rpcUrl: stack.anvil.url, usdc: stack.deployment.usdc });
+}, 120_000);
+
+afterAll(async () => {
+  for (const c of children) await killWorker(c);
+  await server?.stop();
+  await stack?.stop();
+}, 30_000);
+
+async function runUntilExit(env: Record<string, string>, timeoutMs = 40_000) {
+  const worker = spawnWorker({ ...stack.env, ...env });
+  children.push(worker);
+  const timer = setTimeout(() => worker.child.kill('SIGKILL'), timeoutMs);
+  const exit = await worker.exited;
+  clearTimeout(timer);
+  return { ...exit, output: worker.output() };
+}
+
+describe('x402 worker crashes', () => {
+  it('kill -9 with payments sent but answers unread, and after a ledger write; restart pays nothing twice', { timeout: 150_000 }, async () => {
+    const user = privateKeyToAccount(generatePrivateKey()).address;
+    // The endpoint mints to the payer, so forwarding is covered too.
+    const terms = await probeTerms(server.mintUrl(), user, { method: 'GET', body: undefined, mintsToUser: false });
+    const task = await createFundedX402Task({ userAddress: user, terms, quantity: 8, token: server.tokenAddress });
+
+    const first = await runUntilExit({ WORKER_CRASH_AT: 'after-broadcast:1' });
+    expect(first.signal).toBe('SIGKILL');
+    let rows = await listX402PaymentsByTask({ taskId: task.id });
+    expect(rows.filter((r) => r.status === 'sent').length).toBeGreaterThan(0);
+    let check = await ledgerVsChain(task.id, server);
+    // The endpoint settled at least the payment whose answer was in hand; the ledger does not know yet.
+    expect(check.chain.count).toBeGreaterThan(check.settled.length);
+
+    const second = await runUntilExit({ WORKER_CRASH_AT: 'after-ledger-write:2' });
+    expect(second.signal).toBe('SIGKILL');
+    rows = await listX402PaymentsByTask({ taskId: task.id });
+    expect(rows.some((r) => r.status === 'signed')).toBe(true);
+
+    const last = spawnWorker(stack.env);
+    children.push(last);
+    const [done] = await waitForTasks([task.id], ['completed', 'failed'], 60_000);
+    await killWorker(last);
+    expect(done!.status, done!.errorMessage ?? '').toBe('completed');
+
+    check = await ledgerVsChain(task.id, server);
+    expect(check.chain.count).toBe(8);
+    expect(check.settled).toHaveLength(8);
+    expect(new Set(check.settled.map((r) => r.settlementTxHash))).toEqual(check.chain.txHashes);
+    expect(new Set(check.settled.map((r) => r.sequenceNumber)).size).toBe(8);
+    expect(check.chain.total).toBeLessThanOrEqual(check.funding);
+    expect(done!.mintsCompleted).toBe(8);
+    expect(await balanceOf(server.tokenAddress, user)).toBe(8n * server.mintAmount);
+    expect(await balanceOf(server.tokenAddress, done!.agentAddress as Address)).toBe(0n);
+  });
+});
