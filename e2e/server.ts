@@ -3,6 +3,7 @@ import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stopChild } from '@/scripts/local/anvil';
 import { nextBin } from '@/scripts/local/next-build';
+import { startX402MintServer } from '@/scripts/local/x402-mint-server';
 import { startTestStack } from '@/test/support/stack';
 
 // Playwright's webServer: a fresh stack for one e2e run — embedded Postgres and anvil on free
@@ -22,7 +23,16 @@ async function main() {
   });
   // E2E_DEV=1 runs `next dev` (.next-dev) for quick iteration instead of the production build.
   const dev = process.env.E2E_DEV === '1';
-  const env: NodeJS.ProcessEnv = { ...process.env, ...stack.env, NEXT_DIST_DIR: dev ? '.next-dev' : '.next-e2e', NEXT_TELEMETRY_DISABLED: '1' };
+  // The local x402 mint server, as npm start runs it: the app may call it (X402_ALLOWED_HOSTS).
+  const x402 = await startX402MintServer({ rpcUrl: stack.anvil.url, usdc: stack.deployment.usdc });
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...stack.env,
+    X402_ALLOWED_HOSTS: `127.0.0.1:${x402.port}`,
+    X402_DEMO_URL: x402.mintUrl(),
+    NEXT_DIST_DIR: dev ? '.next-dev' : '.next-e2e',
+    NEXT_TELEMETRY_DISABLED: '1',
+  };
   delete env.OPENAI_API_KEY;
   delete env.OPENAI_BASE_URL;
 
@@ -45,7 +55,13 @@ async function main() {
   writeFileSync(
     stateFile,
     JSON.stringify(
-      { baseURL: `http://127.0.0.1:${port}`, rpcUrl: stack.anvil.url, chainId: stack.deployment.chainId, deployment: stack.deployment },
+      {
+        baseURL: `http://127.0.0.1:${port}`,
+        rpcUrl: stack.anvil.url,
+        chainId: stack.deployment.chainId,
+        deployment: stack.deployment,
+        x402: { mintUrl: x402.mintUrl(), tokenAddress: x402.tokenAddress, price: x402.price.toString(), mintAmount: x402.mintAmount.toString() },
+      },
       null,
       2,
     ),
@@ -57,6 +73,7 @@ async function main() {
     if (stopping) return;
     stopping = true;
     await Promise.all(children.map((c) => stopChild(c, 8000)));
+    await x402.stop().catch(() => {});
     await stack.stop().catch((e) => console.error('[e2e] stack stop failed', e));
     process.exit(0);
   };

@@ -87,6 +87,10 @@ const envSchema = z.object({
   /** Hosts (`name` or `name:port`) an x402 endpoint may be on although they resolve to a private address; they may use http. */
   X402_ALLOWED_HOSTS: z.string().default(''),
   /** Highest price per paid request (USDC, decimal) an x402 task may be created at. */
+  /** The local demo x402 endpoint `npm start` runs (set by it; shown in /api/config and the chat suggestions). */
+  X402_DEMO_URL: z.url().optional(),
+  /** Port of that local demo x402 mint server. */
+  X402_MINT_PORT: int(4021, 1),
   X402_MAX_PRICE_PER_MINT: z.string().regex(/^\d+(\.\d{1,6})?$/, 'must be a decimal USDC amount').default('1'),
   /** How long the worker waits for an x402 endpoint's answer to a paid request before asking the chain. */
   X402_REQUEST_TIMEOUT_MS: int(10_000, 100),
@@ -195,6 +199,8 @@ export function parseConfig(source: Record<string, string | undefined>) {
       maxPricePerMint: env.X402_MAX_PRICE_PER_MINT,
       requestTimeoutMs: env.X402_REQUEST_TIMEOUT_MS,
       deliveryTimeoutMs: env.X402_DELIVERY_TIMEOUT_MS,
+      demoUrl: env.X402_DEMO_URL,
+      mintPort: env.X402_MINT_PORT,
     },
   };
 }

@@ -15,6 +15,7 @@ import { DEMO_ACCOUNT_INDEX, ensureLocalDeployment, fundOperator } from './local
 import { isPortFree, waitFor } from './local/ports';
 import { startPostgres, type LocalPostgres } from './local/postgres';
 import { printBanner } from './local/banner';
+import { startX402MintServer, type X402MintServer } from './local/x402-mint-server';
 
 const dev = process.argv.includes('--dev');
 const config = getConfig();
@@ -22,6 +23,7 @@ const root = path.resolve(import.meta.dirname, '..');
 const children: ChildProcess[] = [];
 let pg: LocalPostgres | undefined;
 let anvil: Anvil | undefined;
+let x402Server: X402MintServer | undefined;
 let stopping = false;
 
 const say = (line: string) => console.log(`[agent-mint] ${line}`);
@@ -31,6 +33,7 @@ async function shutdown(code: number) {
   stopping = true;
   say('stopping…');
   await Promise.all(children.map((c) => stopChild(c, 10_000)));
+  await x402Server?.stop();
   await anvil?.stop();
   await pg?.stop();
   rmSync(path.join(config.dataDir, 'stack.pid'), { force: true });
@@ -98,6 +101,15 @@ async function main() {
     deployment = result.deployment;
     env.DEPLOYMENT_FILE = config.deploymentFile;
     say(result.fresh ? 'deployed TestUSDC and the demo tokens' : 'reusing the deployed contracts');
+
+    // The local x402 demo endpoint (scripts/local/x402-mint-server.ts): plain http on 127.0.0.1,
+    // so the app must be told it may call it (X402_ALLOWED_HOSTS, this host and port only).
+    await requirePort(config.x402.mintPort, 'the x402 demo mint server', 'X402_MINT_PORT');
+    x402Server = await startX402MintServer({ rpcUrl: config.rpcUrl, usdc: deployment.usdc, port: config.x402.mintPort });
+    const demoHost = `127.0.0.1:${x402Server.port}`;
+    env.X402_ALLOWED_HOSTS = [...config.x402.allowedHosts, demoHost].join(',');
+    env.X402_DEMO_URL = x402Server.mintUrl();
+    say(`x402 demo mint server on ${x402Server.url} (${x402Server.tokenAddress})`);
   }
 
   const port = String(config.port);
@@ -111,7 +123,7 @@ async function main() {
 
   const local = `http://localhost:${port}`;
   await waitFor(async () => (await fetch(`${local}/health`)).ok, { timeoutMs: 120_000, intervalMs: 500, what: `${local}/health` });
-  await printBanner({ url: config.publicUrl, config, deployment, demoIndex: DEMO_ACCOUNT_INDEX, operator });
+  await printBanner({ url: config.publicUrl, config, deployment, demoIndex: DEMO_ACCOUNT_INDEX, operator, x402: x402Server });
 }
 
 main().catch(async (error) => {

@@ -23,6 +23,12 @@ export class ChatPage {
     return card;
   }
 
+  /** The suggestion chip whose text contains `text`. */
+  suggestion = (text: string): Locator => this.page.getByTestId('suggestion').filter({ hasText: text });
+
+  /** What the card says it mints through: the token contract, or an x402 endpoint and its host. */
+  route = (card: Locator): Locator => card.getByTestId('task-route');
+
   static async taskId(card: Locator): Promise<string> {
     return (await card.getAttribute('data-task-id'))!;
   }

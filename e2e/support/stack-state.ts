@@ -9,6 +9,8 @@ export type StackState = {
   rpcUrl: string;
   chainId: number;
   deployment: { usdc: Address; tokens: { address: Address; name: string; symbol: string }[] };
+  /** The local x402 mint server e2e/server.ts runs (decimal strings of base units). */
+  x402: { mintUrl: string; tokenAddress: Address; price: string; mintAmount: string };
 };
 
 let cached: StackState | undefined;

@@ -4,7 +4,7 @@ import { createContext, useContext, useMemo, type ReactNode } from 'react';
 import type { Chain } from 'viem';
 import { clientChain, type ClientChainConfig } from './wagmi';
 
-type AppConfig = { chain: Chain; txUrl(hash: string): string | null; addressUrl(address: string): string | null };
+type AppConfig = { chain: Chain; txUrl(hash: string): string | null; addressUrl(address: string): string | null; x402DemoUrl: string | null };
 
 const AppConfigContext = createContext<AppConfig | null>(null);
 
@@ -16,6 +16,7 @@ export function AppConfigProvider({ chainConfig, children }: { chainConfig: Clie
       chain,
       txUrl: (hash) => (explorer ? `${explorer}/tx/${hash}` : null),
       addressUrl: (address) => (explorer ? `${explorer}/address/${address}` : null),
+      x402DemoUrl: chainConfig.x402DemoUrl ?? null,
     };
   }, [chainConfig]);
   return <AppConfigContext.Provider value={value}>{children}</AppConfigContext.Provider>;

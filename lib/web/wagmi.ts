@@ -4,7 +4,8 @@ import { cookieStorage, createConfig, createStorage, http } from 'wagmi';
 import { CHAINS, chainWithRpc, type ChainName } from '@/lib/chain/chains';
 
 /** What the server tells the browser about its chain (see app/layout.tsx). */
-export type ClientChainConfig = { name: ChainName; rpcUrl: string | null };
+/** What the browser is told of this install: its chain, and the local demo x402 endpoint when `npm start` runs one. */
+export type ClientChainConfig = { name: ChainName; rpcUrl: string | null; x402DemoUrl?: string | null };
 
 export function clientChain({ name, rpcUrl }: ClientChainConfig) {
   return rpcUrl ? chainWithRpc(name, rpcUrl) : CHAINS[name];

@@ -17,6 +17,8 @@ export async function printBanner(input: {
   deployment?: Deployment;
   demoIndex: number;
   operator: Address;
+  /** The local x402 demo mint server, when this start runs one. */
+  x402?: { mintUrl(): string; tokenAddress: Address; price: bigint };
 }) {
   const { url, config, deployment } = input;
   const lines = ['', '  AgentMint is running', '', `  App        ${url}`];
@@ -30,6 +32,9 @@ export async function printBanner(input: {
       const terms = DEMO_TOKENS[i];
       lines.push(`  Token      ${t.symbol.padEnd(4)} ${t.address}${terms ? `  (${formatUnits(terms.pricePerMint, 6)} USDC per mint)` : ''}`);
     });
+    if (input.x402) {
+      lines.push(`  x402       ${input.x402.mintUrl()}  (X4D, ${formatUnits(input.x402.price, 6)} USDC per mint; try "mint 3 from <this URL>")`);
+    }
     lines.push(`  Operator   ${input.operator}`);
     lines.push('', '  Demo account — import it into your browser wallet (public anvil test key, never use it on a real network):');
     lines.push(`    address      ${demo.address}`);

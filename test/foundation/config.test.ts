@@ -113,9 +113,9 @@ describe('parseConfig', () => {
   });
 
   it('parses the x402 outbound settings', () => {
-    expect(parseConfig({}).x402).toEqual({ allowedHosts: [], maxPricePerMint: '1', requestTimeoutMs: 10_000, deliveryTimeoutMs: 120_000 });
+    expect(parseConfig({}).x402).toEqual({ allowedHosts: [], maxPricePerMint: '1', requestTimeoutMs: 10_000, deliveryTimeoutMs: 120_000, demoUrl: undefined, mintPort: 4021 });
     const config = parseConfig({ X402_ALLOWED_HOSTS: ' 127.0.0.1:4021, Mint.Local ,', X402_MAX_PRICE_PER_MINT: '0.25', X402_REQUEST_TIMEOUT_MS: '1500' });
-    expect(config.x402).toEqual({ allowedHosts: ['127.0.0.1:4021', 'mint.local'], maxPricePerMint: '0.25', requestTimeoutMs: 1500, deliveryTimeoutMs: 120_000 });
+    expect(config.x402).toMatchObject({ allowedHosts: ['127.0.0.1:4021', 'mint.local'], maxPricePerMint: '0.25', requestTimeoutMs: 1500, deliveryTimeoutMs: 120_000 });
     expect(invalid({ X402_MAX_PRICE_PER_MINT: '1.0000001' })).toContain('X402_MAX_PRICE_PER_MINT');
   });
 

@@ -6,7 +6,7 @@ import { json, route } from '@/lib/http';
 
 export const dynamic = 'force-dynamic';
 
-/** What a client needs to talk to this install: chain, USDC and its domain, the demo tokens. */
+/** What a client needs to talk to this install: chain, USDC and its domain, the demo tokens, the demo x402 endpoint. */
 export const GET = route(async () => {
   const config = getConfig();
   const chain = getChain();
@@ -30,5 +30,7 @@ export const GET = route(async () => {
       maxMintCount: t.maxMintCount.toString(),
       remaining: (t.maxMintCount - t.mintCount).toString(),
     })),
+    // The local x402 mint server npm start runs beside the app (null elsewhere).
+    x402Demo: config.x402.demoUrl ? { url: config.x402.demoUrl } : null,
   });
 });
