@@ -67,7 +67,8 @@ async function main() {
     WORKER_CONCURRENCY: '4',
     RECEIPT_TIMEOUT_MS: '20000',
   });
-  const pool = new WorkerPool({ ...stack.workerEnv, LOG_LEVEL: 'info' }, 3);
+  const pool = new WorkerPool({ ...stack.workerEnv, LOG_LEVEL: 'info' }, 3, stack.dir);
+  let failed = true;
   try {
     // lib modules read the configuration once: imported only now that the stack's env is set.
     const [{ Traffic }, { Faults }, { runAudit }, { getSql }] = await Promise.all([import('./chaos/traffic'), import('./chaos/faults'), import('@/lib/audit/run-audit'), import('@/db/client')]);
@@ -114,14 +115,15 @@ async function main() {
     const failures = failuresOf(figures);
     if (failures.length) {
       for (let i = 0; i < pool.size; i++) console.log(`\nworker ${i} last lines:\n${pool.tail(i, 8).join('\n')}`);
-      console.log(`\nFAILED: ${failures.join('; ')}`);
+      console.log(`\nFAILED: ${failures.join('; ')}\n(worker logs kept in ${stack.dir})`);
       return 1;
     }
+    failed = false;
     console.log('\nOK: no double mint, no lost mint, every unit of USDC accounted for');
     return 0;
   } finally {
     await pool.stopAll(2_000);
-    await stack.stop();
+    await stack.stop(failed);
   }
 }
 

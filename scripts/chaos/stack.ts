@@ -27,7 +27,8 @@ export type ChaosStack = {
   env: Record<string, string>;
   workerEnv: Record<string, string>;
   restartPostgres(downMs: number): Promise<void>;
-  stop(): Promise<void>;
+  /** Stops everything; the temp dir (worker logs, database) is kept when `keep` is set. */
+  stop(keep?: boolean): Promise<void>;
 };
 
 export async function startChaosStack(workerSettings: Record<string, string>): Promise<ChaosStack> {
@@ -75,13 +76,13 @@ export async function startChaosStack(workerSettings: Record<string, string>): P
       await new Promise((r) => setTimeout(r, downMs));
       pg = await startPostgres(pgOptions);
     },
-    async stop() {
+    async stop(keep = false) {
       const { closeDb } = await import('@/db/client');
       await closeDb().catch(() => {});
       await proxy.close();
       await anvil.stop();
       await pg.stop();
-      rmSync(dir, { recursive: true, force: true });
+      if (!keep) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -21,6 +22,8 @@ export class WorkerPool {
   constructor(
     private readonly env: Record<string, string>,
     readonly size: number,
+    /** Each worker's full output goes to `<logDir>/<id>.log`. */
+    private readonly logDir: string,
   ) {}
 
   startAll() {
@@ -31,6 +34,9 @@ export class WorkerPool {
     const id = `chaos-w${i}-${++this.generation}`;
     const child = spawn(process.execPath, ['--import', 'tsx', 'worker/index.ts'], { cwd: root, env: { ...process.env, ...this.env, WORKER_ID: id }, stdio: ['ignore', 'pipe', 'pipe'] });
     const tail: string[] = [];
+    const file = createWriteStream(path.join(this.logDir, `${id}.log`));
+    child.stdout!.pipe(file);
+    child.stderr!.pipe(file);
     const keep = (d: Buffer) => {
       tail.push(...d.toString().split('\n').filter(Boolean));
       if (tail.length > 300) tail.splice(0, tail.length - 300);

@@ -20,6 +20,8 @@ import type { Settlement } from './reconciler';
 
 /** With a batch that installs the delegation: EIP-7702's 25,000 per authorization, plus room. */
 const AUTHORIZATION_GAS = 30_000n;
+/** A batch transaction's cost beyond its mints: 21,000 intrinsic, the execute dispatch, a first mint's cold slots. */
+const BATCH_TX_GAS = 60_000n;
 
 export type DelegatedPlan = BatchPlan & { /** The approval joined into this batch (the amount), when the allowance is short. */ approve?: bigint };
 type SignedDelegatedBatch = { plan: DelegatedPlan; mints: SignedMint[]; started: number; raw: Hex; txHash: Hex; installs: boolean };
@@ -85,7 +87,9 @@ async function signDelegatedBatch(rt: TaskRuntime, plan: DelegatedPlan): Promise
 
   const signer = unlockSigner(rt, plan.remainingCost);
   const installs = !rt.delegated;
-  const gas = rt.batchGasPerMint! * BigInt(plan.sequences.length) + (installs ? AUTHORIZATION_GAS : 0n);
+  // Per mint × size, plus the transaction's own fixed cost: the estimate spread that cost over
+  // the first batch's mints, so a smaller batch (a task's last) ran out of gas without it.
+  const gas = rt.batchGasPerMint! * BigInt(plan.sequences.length) + BATCH_TX_GAS + (installs ? AUTHORIZATION_GAS : 0n);
   const tx = { chainId: rt.chainId, nonce: plan.nonce, to: task.agentAddress, data, gas, value: 0n, ...plan.fees };
   let raw: Hex;
   if (installs) {
