@@ -76,7 +76,7 @@ async function main() {
     console.log(`chaos: stack up in ${((Date.now() - started) / 1000).toFixed(1)} s; 3 workers starting`);
     await pool.ready(30_000);
     const traffic = new Traffic(stack.deployment.tokens.map((t) => t.address), random);
-    traffic.run(quick ? 1_200 : 2_500, { min: 2, max: quick ? 8 : 15 });
+    traffic.run(quick ? 2_000 : 2_500, { min: 2, max: quick ? 6 : 15 });
     const faults = new Faults(stack, pool, random, LEASE_MS);
     const loadStart = Date.now();
     console.log(`chaos: workers ready at ${((loadStart - started) / 1000).toFixed(1)} s; load starts`);

@@ -19,10 +19,11 @@ export type EthComparison = {
   reverted: number;
 };
 
-export type AgentTxKind = 'mint' | 'approve' | 'withdraw' | 'refund_eth' | 'nonce_fill' | 'batch' | 'unknown';
+export type AgentTxKind = 'mint' | 'approve' | 'withdraw' | 'forward' | 'refund_eth' | 'nonce_fill' | 'batch' | 'unknown';
+type ClassifyContext = { agent: Address; user: Address; usdc: Address; tokens: Set<string>; forwardTokens?: Set<string> };
 
 /** What an agent transaction is, judged the way the guard judges it (lib/wallets/tx-guard.ts). */
-export function classifyAgentTx(tx: Pick<ChainTx, 'to' | 'input' | 'value' | 'type'>, ctx: { agent: Address; user: Address; usdc: Address; tokens: Set<string> }): AgentTxKind {
+export function classifyAgentTx(tx: Pick<ChainTx, 'to' | 'input' | 'value' | 'type'>, ctx: ClassifyContext): AgentTxKind {
   const to = tx.to?.toLowerCase();
   const data = tx.input && tx.input !== '0x' ? tx.input : undefined;
   if (!to) return 'unknown';
@@ -34,6 +35,15 @@ export function classifyAgentTx(tx: Pick<ChainTx, 'to' | 'input' | 'value' | 'ty
   if (!data) return to === ctx.user && tx.value > 0n ? 'refund_eth' : 'unknown';
   if (tx.value !== 0n) return 'unknown';
   if (ctx.tokens.has(to) && data.startsWith(MINT_SELECTOR)) return 'mint';
+  // An x402 endpoint that mints to the payer: the agent forwards the tokens to its user.
+  if (ctx.forwardTokens?.has(to)) {
+    try {
+      const call = decodeFunctionData({ abi: erc20Abi, data: data as Hex });
+      if (call.functionName === 'transfer' && (call.args[0] as string).toLowerCase() === ctx.user) return 'forward';
+    } catch {
+      return 'unknown';
+    }
+  }
   if (to === ctx.usdc) {
     try {
       const call = decodeFunctionData({ abi: erc20Abi, data: data as Hex });
@@ -46,12 +56,13 @@ export function classifyAgentTx(tx: Pick<ChainTx, 'to' | 'input' | 'value' | 'ty
   return 'unknown';
 }
 
-export function compareEth({ agent, user, usdc, operator, tokens, txs, balances, alreadyReported }: {
+export function compareEth({ agent, user, usdc, operator, tokens, forwardTokens, txs, balances, alreadyReported }: {
   agent: Address;
   user: Address;
   usdc: Address;
   operator: Address;
   tokens: Set<string>;
+  forwardTokens: Set<string>;
   txs: ChainTx[];
   balances: Balances;
   /** Transactions another check already reported (not listed twice). */
@@ -65,7 +76,7 @@ export function compareEth({ agent, user, usdc, operator, tokens, txs, balances,
       if (tx.success) out.sentOut += tx.value;
       else out.reverted++;
       if (tx.to === agent && tx.success) out.otherIn += tx.value; // a self-send returns what it sent
-      const kind = classifyAgentTx(tx, { agent, user, usdc, tokens });
+      const kind = classifyAgentTx(tx, { agent, user, usdc, tokens, forwardTokens });
       if (kind === 'unknown' && !alreadyReported.has(tx.hash)) {
         out.discrepancies.push({ kind: 'agent_tx_unknown', txHash: tx.hash, amount: tx.value.toString(), message: `the agent sent a transaction AgentMint never makes (to ${tx.to ?? 'contract creation'}, selector ${tx.input.slice(0, 10)})` });
       }

@@ -88,7 +88,8 @@ export function compareUser(wallet: AuditWallet, ledger: LedgerFacts, chain: Cha
   }
 
   const reported = new Set(d.map((x) => x.txHash).filter((h): h is string => !!h));
-  const eth = compareEth({ agent, user, usdc: ctx.usdc.toLowerCase() as Address, operator: ctx.operator.toLowerCase() as Address, tokens, txs: chain.txs, balances, alreadyReported: reported });
+  const forwardTokens = new Set(tasks.filter((t) => t.route === 'x402').map((t) => t.tokenAddress.toLowerCase()));
+  const eth = compareEth({ agent, user, usdc: ctx.usdc.toLowerCase() as Address, operator: ctx.operator.toLowerCase() as Address, tokens, forwardTokens, txs: chain.txs, balances, alreadyReported: reported });
   d.push(...eth.discrepancies);
 
   const s = (v: bigint) => v.toString();

@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { createWalletClient, erc20Abi, http, parseUnits, type Address } from 'viem';
+import { createWalletClient, encodeFunctionData, erc20Abi, http, parseUnits, type Address } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getLastAuditRun } from '@/db/audit';
 import { getSql } from '@/db/client';
 import { getWalletByUser } from '@/db/wallets';
 import { chunkedLogs } from '@/lib/audit/chain-facts';
+import { classifyAgentTx } from '@/lib/audit/compare-eth';
 import { auditCommand, UsageError } from '@/lib/ops/commands';
 import type { AuditReport } from '@/lib/audit/types';
 import { getChain, getPublicClient } from '@/lib/chain/clients';
@@ -133,6 +134,23 @@ describe('npm run ops -- audit', () => {
     await expect(auditCommand({ userAddress: 'nope' })).rejects.toBeInstanceOf(UsageError);
     await expect(auditCommand({ blockRange: '0' })).rejects.toBeInstanceOf(UsageError);
     await expect(auditCommand({ fromBlock: '-3' })).rejects.toBeInstanceOf(UsageError);
+  });
+});
+
+describe('classifyAgentTx', () => {
+  const agent = '0x00000000000000000000000000000000000000a1' as Address;
+  const userAddress = '0x00000000000000000000000000000000000000b2' as Address;
+  const usdc = '0x00000000000000000000000000000000000000c3' as Address;
+  const token = '0x00000000000000000000000000000000000000d4' as Address;
+  const ctx = { agent, user: userAddress, usdc, tokens: new Set<string>(), forwardTokens: new Set([token]) };
+  const transfer = (to: Address) => encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [to, 5n] });
+  it('knows what AgentMint sends, and nothing else', () => {
+    expect(classifyAgentTx({ to: token, input: transfer(userAddress), value: 0n, type: '0x2' }, ctx)).toBe('forward');
+    expect(classifyAgentTx({ to: token, input: transfer(agent), value: 0n, type: '0x2' }, ctx)).toBe('unknown');
+    expect(classifyAgentTx({ to: usdc, input: transfer(userAddress), value: 0n, type: '0x2' }, ctx)).toBe('withdraw');
+    expect(classifyAgentTx({ to: usdc, input: transfer(token), value: 0n, type: '0x2' }, ctx)).toBe('unknown');
+    expect(classifyAgentTx({ to: agent, input: '0x', value: 0n, type: '0x2' }, ctx)).toBe('nonce_fill');
+    expect(classifyAgentTx({ to: agent, input: '0x', value: 1n, type: '0x2' }, ctx)).toBe('unknown');
   });
 });
 
