@@ -83,6 +83,8 @@ const envSchema = z.object({
   AUDIT_FROM_BLOCK: z.coerce.number().int().min(0).optional(),
   AUDIT_LOG_BLOCK_RANGE: int(2000, 1),
   SECURE_COOKIES: bool,
+  /** Build-time for the browser bundle (lib/web/wagmi.ts); read here for the CSP's WalletConnect hosts. */
+  NEXT_PUBLIC_WALLETCONNECT_PROJECT_ID: optionalString,
 
   /** Hosts (`name` or `name:port`) an x402 endpoint may be on although they resolve to a private address; they may use http. */
   X402_ALLOWED_HOSTS: z.string().default(''),
@@ -191,6 +193,7 @@ export function parseConfig(source: Record<string, string | undefined>) {
       .filter(Boolean),
     operatorMinEth: env.OPERATOR_MIN_ETH,
     audit: { fromBlock: env.AUDIT_FROM_BLOCK, logBlockRange: env.AUDIT_LOG_BLOCK_RANGE },
+    walletConnectProjectId: env.NEXT_PUBLIC_WALLETCONNECT_PROJECT_ID,
     secureCookies: env.SECURE_COOKIES || env.NODE_ENV === 'production' || publicUrl.startsWith('https:'),
     x402: {
       allowedHosts: env.X402_ALLOWED_HOSTS.split(',')
