@@ -51,5 +51,8 @@ describe('security headers', () => {
       expect(res.headers.get('referrer-policy')).toBe('strict-origin-when-cross-origin');
     }
     expect(proxy(new NextRequest('http://localhost:3000/api/config')).headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'");
+    // And it still moves a client's x-forwarded-for aside (lib/client-ip.ts).
+    const forwarded = proxy(new NextRequest('http://localhost:3000/api/config', { headers: { 'x-forwarded-for': '6.6.6.6' } }));
+    expect(forwarded.headers.get('x-middleware-request-x-agentmint-forwarded-for')).toBe('6.6.6.6');
   });
 });
