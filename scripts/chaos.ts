@@ -14,7 +14,7 @@ const { values } = parseArgs({ options: { quick: { type: 'boolean' }, seconds: {
 const quick = values.quick ?? false;
 const seed = Number(values.seed ?? Date.now() % 100_000);
 /** Seconds of traffic and faults; then the run drains and audits. */
-const loadSeconds = Number(values.seconds ?? (quick ? 30 : 200));
+const loadSeconds = Number(values.seconds ?? (quick ? 30 : 150));
 const LEASE_MS = 3_000;
 
 /** mulberry32: a seeded PRNG, so a run's choices can be replayed with --seed. */
