@@ -1,10 +1,13 @@
 // Compiles contracts/*.sol with solc-js against @openzeppelin/contracts from node_modules and
-// writes lib/chain/contracts.generated.ts (ABIs `as const` for viem's types, plus bytecode).
+// writes lib/chain/contracts.generated.ts (ABIs `as const` for viem's types, plus bytecode, plus
+// what recognising a deployed copy needs: the runtime code's hash with its immutables zeroed,
+// and where those immutables sit — they differ per deployment, the rest of the code does not).
 // `npm run contracts` runs it; test/contracts/generated.test.ts fails when the output is stale.
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { keccak256 } from 'viem';
 
 const require = createRequire(import.meta.url);
 const solc = require('solc') as { compile(input: string, opts: { import(p: string): { contents?: string; error?: string } }): string };
@@ -14,7 +17,19 @@ export const generatedFile = path.join(here, '..', 'lib', 'chain', 'contracts.ge
 
 type SolcOutput = {
   errors?: { severity: string; formattedMessage: string }[];
-  contracts: Record<string, Record<string, { abi: unknown[]; evm: { bytecode: { object: string } } }>>;
+  contracts: Record<
+    string,
+    Record<
+      string,
+      {
+        abi: unknown[];
+        evm: {
+          bytecode: { object: string };
+          deployedBytecode: { object: string; immutableReferences?: Record<string, { start: number; length: number }[]> };
+        };
+      }
+    >
+  >;
 };
 
 function findImport(importPath: string) {
@@ -37,7 +52,7 @@ export function compileContracts(): string {
     settings: {
       optimizer: { enabled: true, runs: 200 },
       evmVersion: 'cancun',
-      outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } },
+      outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object', 'evm.deployedBytecode.immutableReferences'] } },
     },
   };
   const output = JSON.parse(solc.compile(JSON.stringify(input), { import: findImport })) as SolcOutput;
@@ -50,9 +65,19 @@ export function compileContracts(): string {
       const stem = name[0]!.toLowerCase() + name.slice(1);
       lines.push(`export const ${stem}Abi = ${JSON.stringify(artifact.abi, null, 2)} as const;`, '');
       lines.push(`export const ${stem}Bytecode = '0x${artifact.evm.bytecode.object}' as const;`, '');
+      lines.push(`export const ${stem}Runtime = ${JSON.stringify(runtimeOf(artifact.evm.deployedBytecode))} as const;`, '');
     }
   }
   return lines.join('\n');
+}
+
+/** The compiler leaves immutables as zeros in the runtime code; the hash covers everything else. */
+function runtimeOf({ object, immutableReferences = {} }: { object: string; immutableReferences?: Record<string, { start: number; length: number }[]> }) {
+  const immutables = Object.values(immutableReferences)
+    .flat()
+    .map(({ start, length }) => [start, length] as const)
+    .sort((a, b) => a[0] - b[0]);
+  return { size: object.length / 2, codeHash: keccak256(`0x${object}`), immutables };
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -9,6 +9,7 @@ import {
   jsonb,
   numeric,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -96,6 +97,12 @@ export const aiAgentTasks = pgTable(
     fundingAuthorization: jsonb('funding_authorization'),
     fundingNonce: hash('funding_nonce'),
     fundingTxHash: hash('funding_tx_hash'),
+    /**
+     * Set (committed) just before the operator submits the user's authorization: from then until
+     * the task leaves pending_payment its cost counts as reserved, so a withdrawal can never take
+     * USDC that is arriving for it (even when the fund request timed out waiting for the receipt).
+     */
+    fundingSubmittedAt: at('funding_submitted_at'),
     errorMessage: text('error_message'),
     cancelRequested: boolean('cancel_requested').notNull().default(false),
     attempts: integer('attempts').notNull().default(0),
@@ -300,6 +307,49 @@ export const auditRuns = pgTable('audit_runs', {
   report: jsonb('report').notNull(),
 });
 
+export const KNOWN_TOKEN_SOURCES = ['deployed', 'listed'] as const;
+export type KnownTokenSource = (typeof KNOWN_TOKEN_SOURCES)[number];
+
+/**
+ * The only tokens a contract-route task may mint: deployed by AgentMint (`npm run deploy:token`,
+ * the local stack) or listed by the operator after a check that their code is PaidMintToken's
+ * (`npm run ops -- tokens add`). Anything else could make the operator pay for its gas.
+ */
+export const knownTokens = pgTable(
+  'known_tokens',
+  {
+    chainId: integer('chain_id').notNull(),
+    address: address('address').notNull(),
+    source: varchar('source', { length: 16 }).$type<KnownTokenSource>().notNull(),
+    name: text('name'),
+    symbol: text('symbol'),
+    createdAt: at('created_at').notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.chainId, t.address] }),
+    check('known_tokens_source_check', sql`${t.source} in ('deployed', 'listed')`),
+  ],
+);
+
+/**
+ * Every gas top-up the operator sent (or is sending) to an agent wallet, per user: the daily
+ * per-user gas budget sums this table. Written before the transfer is sent; a transfer refused
+ * before broadcast deletes its row again.
+ */
+export const agentGasTopups = pgTable(
+  'agent_gas_topups',
+  {
+    id: bigserial('id', { mode: 'bigint' }).primaryKey(),
+    userAddress: address('user_address').notNull(),
+    /** The task it paid gas for; null for a withdrawal's gas. */
+    taskId: uuid('task_id'),
+    amountWei: uint256('amount_wei').notNull(),
+    txHash: hash('tx_hash'),
+    createdAt: at('created_at').notNull().defaultNow(),
+  },
+  (t) => [index('agent_gas_topups_user_idx').on(t.userAddress, t.createdAt)],
+);
+
 export type AgentWallet = typeof aiAgentWallets.$inferSelect;
 export type Task = typeof aiAgentTasks.$inferSelect;
 export type NewTask = typeof aiAgentTasks.$inferInsert;
@@ -308,3 +358,4 @@ export type X402Payment = typeof aiAgentX402Payments.$inferSelect;
 export type ChatMessage = typeof aiAgentChats.$inferSelect;
 export type WebhookDelivery = typeof webhookDeliveries.$inferSelect;
 export type AuditRun = typeof auditRuns.$inferSelect;
+export type KnownToken = typeof knownTokens.$inferSelect;
