@@ -74,3 +74,17 @@ export async function recordLateFundingTx(
     .set({ fundingTxHash: txHash, fundingAuthorization: authorization, fundingNonce: nonce.toLowerCase(), updatedAt: new Date() })
     .where(and(eq(aiAgentTasks.id, id), sql`${aiAgentTasks.fundingTxHash} is null`));
 }
+
+/**
+ * Marks (committed at once, outside the funding transaction) that the task's authorization is
+ * about to be submitted: from here its cost counts as reserved (sumReservedUsdcByWallet), even
+ * if the fund request then times out before the receipt, until the task leaves pending_payment.
+ */
+export async function markFundingSubmitted({ id }: { id: string }) {
+  await getDb().update(aiAgentTasks).set({ fundingSubmittedAt: new Date() }).where(and(eq(aiAgentTasks.id, id), eq(aiAgentTasks.status, 'pending_payment')));
+}
+
+/** The submission was refused before it could reach the chain: nothing is arriving after all. */
+export async function clearFundingSubmitted({ id }: { id: string }) {
+  await getDb().update(aiAgentTasks).set({ fundingSubmittedAt: null }).where(and(eq(aiAgentTasks.id, id), eq(aiAgentTasks.status, 'pending_payment')));
+}

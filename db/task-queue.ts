@@ -10,7 +10,8 @@ const CLAIM_LOCK = 0x61676d74; // 'agmt'
 /**
  * Claims the next task: funded, or processing whose lease ran out (its worker died), and not
  * waiting out a backoff, highest priority then oldest. A task is skipped while another task of
- * the same agent wallet holds a live lease: one wallet, one driver, so nonces never collide.
+ * the same agent wallet holds a live lease, or while a withdrawal holds the wallet's lock: one
+ * wallet, one sender, so nonces never collide.
  * Claims are rare (one per task), so one advisory lock makes the wallet check race-free at
  * no real cost; FOR UPDATE SKIP LOCKED still keeps a claim from waiting on a row in use.
  */
@@ -35,6 +36,10 @@ export async function claimNextTask({
             select 1 from ai_agent_tasks o
             where o.agent_wallet_id = t.agent_wallet_id and o.id <> t.id
               and o.status = 'processing' and o.locked_until > now())
+          -- A withdrawal holds this wallet's lock while it signs (lib/wallets/withdraw.ts): skip
+          -- the wallet until it is done. Taken for this transaction only; after the commit the
+          -- task's lease is what a withdrawal sees and refuses on.
+          and pg_try_advisory_xact_lock(hashtextextended('agent-wallet:' || t.agent_wallet_id::text, 0))
         order by t.priority desc, t.created_at asc
         limit 1
         for update skip locked
@@ -154,19 +159,6 @@ export async function recordTaskAttemptFailure({ id, error }: { id: string; erro
       next_attempt_at = now() + make_interval(secs => least(60, power(2, attempts))), updated_at = now()
     where id = ${id} returning attempts, (least(60, power(2, attempts - 1)) * 1000)::int as retry_in_ms`;
   return { attempts: row?.attempts ?? 0, retryInMs: row?.retry_in_ms ?? 1000 };
-}
-
-/**
- * Reserves a gas top-up against the task's budget before it is sent. Counting before sending
- * errs towards spending less: a top-up that then fails still counts, one that succeeded can
- * never be sent twice by a crash and a restart.
- */
-export async function reserveGasTopUp({ id, amountWei, capWei }: { id: string; amountWei: bigint; capWei: bigint }) {
-  const rows = await getSql()`
-    update ai_agent_tasks set gas_topped_up_wei = gas_topped_up_wei + ${amountWei.toString()}::numeric
-    where id = ${id} and gas_topped_up_wei + ${amountWei.toString()}::numeric <= ${capWei.toString()}::numeric
-    returning id`;
-  return rows.length === 1;
 }
 
 /** Cancels tasks that waited for payment longer than PAYMENT_TIMEOUT seconds. */

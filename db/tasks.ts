@@ -1,4 +1,4 @@
-import { and, desc, eq, getTableColumns, inArray, sql, type ExtractTablesWithRelations } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, inArray, isNotNull, or, sql, type ExtractTablesWithRelations } from 'drizzle-orm';
 import type { PgDatabase } from 'drizzle-orm/pg-core';
 import type { PostgresJsQueryResultHKT } from 'drizzle-orm/postgres-js';
 import { getDb, getSql } from './client';
@@ -127,14 +127,23 @@ export async function wakeWorkers(taskId: string) {
   await getSql()`select pg_notify(${WORKER_WAKE_CHANNEL}, ${taskId})`;
 }
 
-/** Sum of what active tasks of this wallet still need (the USDC a withdraw must leave behind). */
+/**
+ * Sum of what active tasks of this wallet still need (the USDC a withdraw must leave behind):
+ * funded and processing tasks, and pending ones whose authorization was submitted (its USDC may
+ * be arriving right now, before the task is marked funded).
+ */
 export async function sumReservedUsdcByWallet({ agentWalletId }: { agentWalletId: string }): Promise<bigint> {
   const [row] = await getDb()
     .select({
       reserved: sql<string>`coalesce(sum((${aiAgentTasks.quantity} - ${aiAgentTasks.mintsCompleted}) * ${aiAgentTasks.pricePerMint}), 0)::text`,
     })
     .from(aiAgentTasks)
-    .where(and(eq(aiAgentTasks.agentWalletId, agentWalletId), inArray(aiAgentTasks.status, ['funded', 'processing'])));
+    .where(
+      and(
+        eq(aiAgentTasks.agentWalletId, agentWalletId),
+        or(inArray(aiAgentTasks.status, ['funded', 'processing']), and(eq(aiAgentTasks.status, 'pending_payment'), isNotNull(aiAgentTasks.fundingSubmittedAt))),
+      ),
+    );
   return BigInt(row?.reserved ?? '0');
 }
 

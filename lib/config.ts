@@ -61,6 +61,12 @@ const envSchema = z.object({
   AGENT_MAX_TOPUP_PER_TASK_ETH: z.string().regex(/^\d+(\.\d+)?$/, 'must be a decimal ETH amount').default('0.05'),
   WORKER_ID: optionalString,
   WORKER_METRICS_PORT: z.coerce.number().int().min(1).optional(),
+  /** Interface the worker's metrics server binds; loopback unless an operator opens it on purpose. */
+  WORKER_METRICS_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  /** Smallest total a task may cost (USDC): tiny tasks would cost the operator more gas than they are worth. */
+  MIN_TASK_VALUE_USDC: z.string().regex(/^\d+(\.\d{1,6})?$/, 'must be a decimal USDC amount').default('0.1'),
+  /** Gas the operator tops up into one user's agent wallet per rolling 24 h, over all their tasks and withdrawals. */
+  USER_MAX_TOPUP_PER_DAY_ETH: z.string().regex(/^\d+(\.\d+)?$/, 'must be a decimal ETH amount').default('0.2'),
   /** Test hook: the worker SIGKILLs itself at this point of its Nth batch (`mid-batch:2`). */
   /** Test hook (never in production): `bad-authorization` (a delegation signed for the wrong nonce, once) or `bad-mint-signature:N` (mint N signed wrongly, once). */
   WORKER_TEST_FAULT: z.string().regex(/^(bad-authorization|bad-mint-signature:\d+)$/, 'bad-authorization|bad-mint-signature:N').optional(),
@@ -159,6 +165,7 @@ export function parseConfig(source: Record<string, string | undefined>) {
     pgPort: env.PG_PORT,
     publicUrl,
     trustedProxyHops: env.TRUSTED_PROXY_HOPS,
+    minTaskValueUsdc: env.MIN_TASK_VALUE_USDC,
     worker: {
       batchSize: env.MINT_BATCH_SIZE,
       mintIntervalMs: env.MINT_INTERVAL_MS,
@@ -178,6 +185,8 @@ export function parseConfig(source: Record<string, string | undefined>) {
       agentMaxTopupPerTaskEth: env.AGENT_MAX_TOPUP_PER_TASK_ETH,
       id: env.WORKER_ID,
       metricsPort: env.WORKER_METRICS_PORT,
+      metricsHost: env.WORKER_METRICS_HOST,
+      userMaxTopupPerDayEth: env.USER_MAX_TOPUP_PER_DAY_ETH,
       crashAt: env.WORKER_CRASH_AT,
       testFault: env.NODE_ENV === 'production' ? undefined : env.WORKER_TEST_FAULT,
     },

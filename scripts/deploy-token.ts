@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { formatUnits, getAddress, isAddress, parseUnits, type Address } from 'viem';
 import { z } from 'zod';
+import { recordKnownTokensAt } from '@/db/known-tokens';
 import { getChain, getKnownContracts, getOperatorAccount, getOperatorWalletClient, getPublicClient } from '@/lib/chain/clients';
 import { deployPaidMintToken } from '@/lib/chain/deploy';
 import { readDeployment, writeDeployment } from '@/lib/chain/deployment';
@@ -79,6 +80,22 @@ export async function deployToken(args: DeployTokenArgs): Promise<Address> {
   return address;
 }
 
+/**
+ * Records the token in the database as one AgentMint deployed (tasks may mint it). Without
+ * DATABASE_URL (or with the database down) it stays in the deployment file only, which the next
+ * `npm start` records; the returned line says which.
+ */
+export async function recordDeployedToken(address: Address, args: DeployTokenArgs): Promise<string> {
+  const url = getConfig().databaseUrl;
+  if (!url) return 'not yet in the database (DATABASE_URL unset): the next `npm start` records it from the deployment file';
+  try {
+    await recordKnownTokensAt(url, { chainId: getChain().id, source: 'deployed', tokens: [{ address, name: args.name, symbol: args.symbol }] });
+    return 'recorded in the database: tasks may mint it';
+  } catch (error) {
+    return `not recorded in the database (${error instanceof Error ? error.message.split('\n')[0] : String(error)}): the next \`npm start\` records it`;
+  }
+}
+
 async function main() {
   let args: DeployTokenArgs;
   try {
@@ -97,6 +114,7 @@ async function main() {
     console.log('  AgentMint can mint it only if that signer key is listed in mintSignerKeys of the key file');
   }
   console.log(`  recorded in ${path.relative(process.cwd(), config.deploymentFile) || config.deploymentFile}`);
+  console.log(`  ${await recordDeployedToken(address, args)}`);
   console.log(address);
 }
 

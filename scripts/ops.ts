@@ -17,6 +17,7 @@ import {
   webhooksCommand,
   type CommandResult,
 } from '@/lib/ops/commands';
+import { tokensCommand } from '@/lib/ops/token-commands';
 import { dispatchDueWebhooks } from '@/lib/webhooks/dispatcher';
 
 // `npm run ops -- <command>`: the seed's troubleshooting SQL as commands. Output is a table on a
@@ -33,6 +34,7 @@ const USAGE = `usage: npm run ops -- <command> [options] [--json|--table]
   webhooks [--limit n]                 recent webhook deliveries
   webhooks-dispatch                    deliver due webhooks once now
   operator                             operator ETH balance against OPERATOR_MIN_ETH
+  tokens [add|remove 0x…]              tokens tasks may mint; add checks the code is PaidMintToken's
   audit [--user 0x…] [--from-block n] [--block-range n]
                                        funds audit: ledger against chain for every user (exit 1 on any discrepancy)`;
 
@@ -78,6 +80,9 @@ async function run(argv: string[]): Promise<CommandResult> {
     }
     case 'operator':
       return operatorCommand();
+    case 'tokens':
+      if (rest.length > 1) throw new UsageError('tokens takes at most an action and an address');
+      return tokensCommand({ action: arg, address: rest[0] });
     case 'audit':
       if (arg) throw new UsageError('audit takes no positional argument (use --user 0x…)');
       return auditCommand({ userAddress: values.user, fromBlock: values['from-block'], blockRange: values['block-range'] });

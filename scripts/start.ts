@@ -5,8 +5,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { privateKeyToAccount } from 'viem/accounts';
+import { recordKnownTokensAt } from '@/db/known-tokens';
 import { migrateDatabase } from '@/db/migrate';
-import type { Deployment } from '@/lib/chain/deployment';
+import { getChain } from '@/lib/chain/clients';
+import { readDeployment, type Deployment } from '@/lib/chain/deployment';
 import { getConfig } from '@/lib/config';
 import { ensureKeyFile, readKeyFile } from '@/lib/key-file';
 import { startAnvil, stopChild, type Anvil } from './local/anvil';
@@ -110,6 +112,12 @@ async function main() {
     env.X402_ALLOWED_HOSTS = [...config.x402.allowedHosts, demoHost].join(',');
     env.X402_DEMO_URL = x402Server.mintUrl();
     say(`x402 demo mint server on ${x402Server.url} (${x402Server.tokenAddress})`);
+  }
+  // Tokens this install deployed (the demo tokens, `deploy:token`'s) are the ones tasks may mint;
+  // recorded here too because deploy:token may have run where the database was not reachable.
+  const deployed = deployment ?? readDeployment(config.deploymentFile);
+  if (deployed && deployed.chainId === getChain().id) {
+    await recordKnownTokensAt(databaseUrl, { chainId: deployed.chainId, source: 'deployed', tokens: deployed.tokens });
   }
 
   const port = String(config.port);

@@ -1,9 +1,10 @@
 /**
  * The most gas AgentMint lets one PaidMintToken `mint` transaction use. Measured on anvil
- * (test/worker/token-safety.test.ts prints it): a mint uses ~109k gas, ~126k for the first
- * mint to a new holder (fresh balance slots); the worker's limit is its estimate × 1.25, so
- * ~158k. USDC on Base (a proxy with blacklist checks) costs more per transfer than TestUSDC,
- * hence about twice the measured limit. A contract whose `mint` burns more (the probe's hostile
- * token burned ~3.4M per call) fails its task before a single mint is sent.
+ * (test/tokens/token-safety.test.ts prints it): at most 147,253 gas, for a first mint to a new
+ * holder (fresh balance and mintId slots, the USDC pull); the worker's limit is its estimate
+ * × 1.25, ~184k. USDC on Base (a proxy with blacklist checks) costs more per transfer than
+ * TestUSDC, hence about twice the measured figure. A contract whose `mint` burns more (the
+ * probe's hostile token burned ~3.4M per call) fails its task before a single mint is sent,
+ * and the transaction guard refuses to sign a mint with a higher limit.
  */
 export const MAX_MINT_GAS = 300_000n;

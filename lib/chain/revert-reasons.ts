@@ -15,7 +15,15 @@ export type RevertReason =
   | 'paused'
   | 'mint_id_used'
   | 'gas_funds'
+  | 'gas_cap'
+  | 'gas_budget'
   | 'unknown';
+
+/**
+ * Reasons that no retry can cure: the token's mint costs more gas than AgentMint will pay for
+ * (MAX_MINT_GAS), or the user's gas budget is spent. The task fails at once, with the message.
+ */
+export const FINAL_REVERT_REASONS: ReadonlySet<RevertReason> = new Set(['gas_cap', 'gas_budget']);
 
 export type TransientReason = 'timeout' | 'connection' | 'rate_limited' | 'nonce' | 'already_known' | 'underpriced' | 'fee_cap';
 

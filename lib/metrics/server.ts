@@ -18,7 +18,7 @@ export function isMetricsRequestAllowed(authorization: string | null | undefined
  * The worker's scrape endpoint: GET /metrics (and /) on `port`, same token rule as the web
  * route. Resolves once listening; `close()` the server on shutdown.
  */
-export function startWorkerMetricsServer(port: number, host = '0.0.0.0'): Promise<Server> {
+export function startWorkerMetricsServer(port: number, host = getConfig().worker.metricsHost): Promise<Server> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' || (path !== '/metrics' && path !== '/')) {
@@ -41,7 +41,7 @@ export function startWorkerMetricsServer(port: number, host = '0.0.0.0'): Promis
     server.once('error', reject);
     server.listen(port, host, () => {
       server.off('error', reject);
-      getLogger().info({ port }, 'worker metrics listening');
+      getLogger().info({ port, host }, 'worker metrics listening');
       resolve(server);
     });
   });

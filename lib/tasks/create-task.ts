@@ -3,7 +3,9 @@ import { getTaskById, insertTask, type TaskWithAgent } from '@/db/tasks';
 import { getChain, getKnownContracts, getMintSignerAccounts, getPublicClient } from '../chain/clients';
 import { readPaidMintToken, type PaidMintTokenInfo } from '../chain/tokens';
 import { AppError } from '../errors';
+import { isKnownToken } from '../tokens/known-tokens';
 import { getOrCreateAgentWallet } from '../wallets/agent-wallets';
+import { checkMinTaskValue } from './task-value';
 
 export const MIN_QUANTITY = 1;
 export const MAX_QUANTITY = 1000;
@@ -11,9 +13,11 @@ export const MAX_QUANTITY = 1000;
 const refuse = (message: string, details?: Record<string, unknown>) => new AppError('bad_request:task', message, { details });
 
 /**
- * Checks everything the chain can tell us about the token before anything is stored: a
- * contract, the paid-mint interface paid in our USDC, enough supply left, and a mint signer
- * whose key this install holds (otherwise the worker could never produce a mint signature).
+ * Checks everything about the token before anything is stored: one AgentMint knows (deployed
+ * by it or listed by the operator, see lib/tokens/known-tokens.ts), then on chain a contract,
+ * the paid-mint interface paid in our USDC, enough supply left, a total of at least
+ * MIN_TASK_VALUE_USDC, and a mint signer whose key this install holds (otherwise the worker
+ * could never produce a mint signature).
  */
 export async function validateMintToken(tokenAddress: string, quantity: number): Promise<PaidMintTokenInfo> {
   if (!Number.isInteger(quantity) || quantity < MIN_QUANTITY || quantity > MAX_QUANTITY) {
@@ -21,6 +25,11 @@ export async function validateMintToken(tokenAddress: string, quantity: number):
   }
   if (!isAddress(tokenAddress, { strict: false })) throw refuse('The token address must be 0x followed by 40 hex characters.');
   const address = getAddress(tokenAddress);
+  if (!(await isKnownToken(address))) {
+    throw refuse(
+      `AgentMint does not know the token at ${address}: it mints only tokens deployed with AgentMint (npm run deploy:token) or listed by its operator.`,
+    );
+  }
 
   const code = await getPublicClient().getCode({ address });
   if (!code || code === '0x') throw refuse(`There is no contract at ${address} on this chain.`);
@@ -38,6 +47,7 @@ export async function validateMintToken(tokenAddress: string, quantity: number):
   if (info.paymentToken.toLowerCase() !== usdc.toLowerCase()) {
     throw refuse(`This token is paid in ${info.paymentToken}, not in the USDC this service uses (${getAddress(usdc)}).`);
   }
+  checkMinTaskValue({ pricePerMint: info.pricePerMint, quantity });
   const remaining = info.maxMintCount > info.mintCount ? info.maxMintCount - info.mintCount : 0n;
   if (remaining < BigInt(quantity)) {
     throw refuse(`Only ${remaining} mints are left on this token; ask for ${remaining} or fewer.`, { remaining: remaining.toString() });

@@ -6,6 +6,7 @@ import { getOrCreateAgentWallet } from '../wallets/agent-wallets';
 import type { Erc20Info } from '../x402/onchain';
 import { probeX402Endpoint, type ProbeTarget } from '../x402/probe';
 import { MAX_QUANTITY, MIN_QUANTITY } from './create-task';
+import { checkMinTaskValue } from './task-value';
 
 export type X402TaskCreated = TaskWithAgent & { token: Erc20Info; host: string };
 
@@ -30,6 +31,7 @@ export async function createX402Task(
   }
   const wallet = await getOrCreateAgentWallet(userAddress);
   const pricePerMint = BigInt(probe.terms.requirement.amount);
+  checkMinTaskValue({ pricePerMint, quantity });
   const inserted = await insertTask({
     userAddress: userAddress.toLowerCase(),
     agentWalletId: wallet.id,

@@ -1,5 +1,13 @@
 import { BaseError, ContractFunctionRevertedError, formatUnits, type Hex } from 'viem';
-import { getOtherTaskByFundingNonce, getTaskByIdIn, LockBusy, recordLateFundingTx, withUserFundingLock } from '@/db/task-funding';
+import {
+  clearFundingSubmitted,
+  getOtherTaskByFundingNonce,
+  getTaskByIdIn,
+  LockBusy,
+  markFundingSubmitted,
+  recordLateFundingTx,
+  withUserFundingLock,
+} from '@/db/task-funding';
 import { getTaskById, transitionTask, wakeWorkers, type DbExecutor, type TaskWithAgent } from '@/db/tasks';
 import { getChain, getKnownContracts, getOperatorAccount, getPublicClient } from '../chain/clients';
 import { testUSDCAbi } from '../chain/contracts.generated';
@@ -98,6 +106,8 @@ async function fundLocked(db: DbExecutor, taskId: string, a: Authorization, stor
   }
 
   let txHash: Hex;
+  // Withdrawals (which take this same lock) count the task's cost as reserved from here on.
+  await markFundingSubmitted({ id: task.id });
   try {
     txHash = await sendOperatorWrite({ address: usdc, abi: testUSDCAbi, functionName: 'transferWithAuthorization', args });
   } catch (error) {
@@ -106,7 +116,10 @@ async function fundLocked(db: DbExecutor, taskId: string, a: Authorization, stor
       .readContract({ address: usdc, abi: testUSDCAbi, functionName: 'authorizationState', args: [a.from, a.nonce] })
       .catch(() => false);
     if (usedNow) return adoptSubmitted(db, task, a, stored);
-    if (revertOf(error)) throw simulationError(error);
+    if (revertOf(error)) {
+      await clearFundingSubmitted({ id: task.id });
+      throw simulationError(error);
+    }
     throw new AppError('unavailable:chain', 'The transfer could not be submitted; post the same authorization again to retry.', {
       cause: safeChainCause(error),
     });

@@ -1,13 +1,16 @@
 import { formatEther, parseEther, type Address, type Hex, type PublicClient } from 'viem';
-import { reserveGasTopUp } from '@/db/task-queue';
+import { recordGasTopUpTx, releaseGasTopUp, reserveGasTopUp } from '@/db/gas-topups';
 import { getConfig } from '../config';
 import { getOperatorWalletClient, getPublicClient } from '../chain/clients';
 import { waitForReceipt } from '../chain/receipts';
 import { classifyChainError, MintRevertError } from '../chain/revert-reasons';
+import { getLogger } from '../log';
 
 // The operator pays agents' gas: when an agent holds less than AGENT_MIN_ETH (or less than the
 // next batch can cost) it receives AGENT_TOPUP_ETH, never more than AGENT_MAX_TOPUP_PER_TASK_ETH
-// over one task's life (tracked in gas_topped_up_wei), so a runaway task cannot drain the operator.
+// over one task's life (tracked in gas_topped_up_wei) and never more than
+// USER_MAX_TOPUP_PER_DAY_ETH per user over 24 hours, all their tasks and withdrawals together
+// (agent_gas_topups), so neither a runaway task nor a user creating many cannot drain the operator.
 
 export type TopUp = { amountWei: bigint; txHash: Hex };
 
@@ -21,6 +24,7 @@ const viemSend: OperatorSend = (to, value) => getOperatorWalletClient().sendTran
 let queue: Promise<unknown> = Promise.resolve();
 
 export async function ensureAgentGas({
+  userAddress,
   taskId,
   agent,
   neededWei,
@@ -28,7 +32,10 @@ export async function ensureAgentGas({
   client = getPublicClient(),
   send = viemSend,
 }: {
-  taskId: string;
+  /** Whose budget pays: the agent wallet's owner. */
+  userAddress: string;
+  /** The task it is for; none for a withdrawal (then only the daily budget applies). */
+  taskId?: string;
   agent: Address;
   neededWei: bigint;
   /** The agent's balance if the caller already read it (saves a round trip per batch). */
@@ -46,12 +53,16 @@ export async function ensureAgentGas({
 
   const standard = parseEther(config.agentTopupEth);
   const amountWei = want - balance > standard ? want - balance : standard;
-  const capWei = parseEther(config.agentMaxTopupPerTaskEth);
-  if (!(await reserveGasTopUp({ id: taskId, amountWei, capWei }))) {
-    throw new MintRevertError(
-      'gas_funds',
-      `The task used up its gas budget (${formatEther(capWei)} ETH, AGENT_MAX_TOPUP_PER_TASK_ETH) and the agent wallet has ${formatEther(balance)} ETH left.`,
-    );
+  const taskCapWei = parseEther(config.agentMaxTopupPerTaskEth);
+  const dayCapWei = parseEther(config.userMaxTopupPerDayEth);
+  const reserved = await reserveGasTopUp({ userAddress, taskId, amountWei, taskCapWei, dayCapWei });
+  if (!reserved.ok) {
+    const message =
+      reserved.limit === 'task'
+        ? `The task used up its gas budget (${formatEther(taskCapWei)} ETH, AGENT_MAX_TOPUP_PER_TASK_ETH) and the agent wallet has ${formatEther(balance)} ETH left.`
+        : `Your gas budget for the last 24 hours is used up (${formatEther(reserved.spentWei)} of ${formatEther(dayCapWei)} ETH, USER_MAX_TOPUP_PER_DAY_ETH); retry the task later.`;
+    getLogger().warn({ taskId, agent, userAddress, limit: reserved.limit, spentWei: reserved.spentWei.toString(), amountWei: amountWei.toString() }, 'gas top-up refused: budget spent');
+    throw new MintRevertError('gas_budget', message);
   }
   // Only the sends queue up: the node's pending nonce already counts a top-up that was sent
   // and not yet mined, so the next one may go out before that receipt; the receipts are
@@ -62,12 +73,13 @@ export async function ensureAgentGas({
     } catch (error) {
       // Refused before broadcast (nonce race, node down): give the budget back. A timeout may
       // have been sent, so it stays counted.
-      if (classifyChainError(error).reason !== 'timeout') await reserveGasTopUp({ id: taskId, amountWei: -amountWei, capWei });
+      if (classifyChainError(error).reason !== 'timeout') await releaseGasTopUp({ id: reserved.id, taskId, amountWei });
       throw error;
     }
   });
   queue = sent.catch(() => undefined);
   const txHash = await sent;
+  await recordGasTopUpTx({ id: reserved.id, txHash });
   const receipt = await waitForReceipt(client, txHash, config.receiptTimeoutMs);
   if (receipt.status !== 'success') throw new Error(`gas top-up ${txHash} reverted`);
   return { amountWei, txHash };

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEther, parseUnits, type Address } from 'viem';
+import { getKnownToken } from '@/db/known-tokens';
 import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
 import { readDeployment } from '@/lib/chain/deployment';
 import { parseConfig } from '@/lib/config';
@@ -52,6 +53,9 @@ describe('npm run deploy:token', () => {
     expect(recorded.usdc).toBe(stack.deployment.usdc);
     expect(recorded.tokens.map((t) => t.symbol)).toEqual(['DMT', 'APX', 'PASS']);
     expect(recorded.tokens[2]).toEqual({ address, name: 'Agent Pass', symbol: 'PASS' });
+    // …and in the database, as a token AgentMint deployed (so tasks may mint it).
+    expect(out.stdout).toContain('recorded in the database');
+    expect(await getKnownToken({ chainId: 31337, address })).toMatchObject({ source: 'deployed', symbol: 'PASS' });
   });
 
   it('takes another mint signer with --signer', async () => {

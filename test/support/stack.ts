@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts';
 import { randomBytes } from 'node:crypto';
+import { recordKnownTokensAt } from '@/db/known-tokens';
 import { migrateDatabase } from '@/db/migrate';
 import { writeDeployment, type Deployment } from '@/lib/chain/deployment';
 import '@/lib/config'; // provides db/ its settings (db/settings.ts), read from the env set below
@@ -66,6 +67,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     await fundOperator(anvil.url, operator);
     deployment = await deployLocalContracts(anvil.url, operator);
     writeDeployment(deploymentFile, deployment);
+    // As `npm start` does: the demo tokens are the tokens AgentMint knows.
+    await recordKnownTokensAt(pg.url, { chainId: deployment.chainId, source: 'deployed', tokens: deployment.tokens });
   }
 
   const env: Record<string, string> = {

@@ -4,9 +4,11 @@ import { recordMintProgress, type TaskProgress } from '@/db/task-queue';
 import type { AgentWallet } from '@/db/schema';
 import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
 import type { Fees } from '@/lib/chain/fees';
+import { MAX_MINT_GAS } from '@/lib/chain/mint-gas';
 import { mintIdOf } from '@/lib/chain/mint-id';
 import { encodeMintCall, type MintAuthorizer } from '@/lib/chain/mint-signature';
 import { waitForReceipt } from '@/lib/chain/receipts';
+import { MintRevertError } from '@/lib/chain/revert-reasons';
 import { getConfig } from '@/lib/config';
 import { unlockAgentAccount } from '@/lib/wallets/agent-wallets';
 import { createGuardedSigner } from '@/lib/wallets/tx-guard';
@@ -100,9 +102,15 @@ export async function signBatch(rt: TaskRuntime, plan: BatchPlan): Promise<Signe
     ? Promise.resolve()
     : rt.gasEstimated
       ? client.simulateContract(call).then(() => void (rt.simulatedAt = started))
-      : client.estimateContractGas(call).then((estimate) => {
-          // +25%: later mints cost the same or less than the first (no zero→non-zero balance write).
-          rt.gasPerMint = (estimate * 125n) / 100n;
+      : client.estimateContractGas(call).catch(overGasCap).then((estimate) => {
+          // The operator pays this gas: a token whose mint needs more than MAX_MINT_GAS is not
+          // the PaidMintToken it claims to be, and the task fails before a mint is sent.
+          if (estimate > MAX_MINT_GAS) {
+            throw new MintRevertError('gas_cap', `The token's mint needs ${estimate} gas, more than the ${MAX_MINT_GAS} AgentMint pays for one mint; no mint was sent.`);
+          }
+          // +25%: later mints cost the same or less than the first (no zero→non-zero balance write); never above the cap.
+          const limit = (estimate * 125n) / 100n;
+          rt.gasPerMint = limit < MAX_MINT_GAS ? limit : MAX_MINT_GAS;
           rt.gasEstimated = true;
           rt.simulatedAt = started;
         });
@@ -130,6 +138,14 @@ export async function signBatch(rt: TaskRuntime, plan: BatchPlan): Promise<Signe
     mints.push({ sequenceNumber: seq, mintId: authorizations[i]!.mintId, nonce, txHash: keccak(raw), rawTransaction: raw, ...plan.fees });
   }
   return { plan, mints, started };
+}
+
+/** An estimate that ran out of gas (a node caps it at the block gas limit) is over the cap too. */
+function overGasCap(error: unknown): never {
+  if (/gas required exceeds allowance|out of gas/i.test(error instanceof Error ? `${error.message} ${String((error as { details?: unknown }).details ?? '')}` : String(error))) {
+    throw new MintRevertError('gas_cap', `The token's mint needs more gas than a block holds, far more than the ${MAX_MINT_GAS} AgentMint pays for one mint; no mint was sent.`);
+  }
+  throw error;
 }
 
 /** The ledger first: every mint is in it, signed transaction and all, before any is broadcast. */

@@ -8,7 +8,7 @@ import { batchSizeFor, feesOf, gweiToWei, quoteFees } from '@/lib/chain/fees';
 import { isDelegatedTo } from '@/lib/chain/batch-calls';
 import { resolveMintExecution } from '@/lib/chain/batch-support';
 import { createMintAuthorizer } from '@/lib/chain/mint-signature';
-import { classifyChainError, MintRevertError } from '@/lib/chain/revert-reasons';
+import { classifyChainError, FINAL_REVERT_REASONS, MintRevertError, type RevertReason } from '@/lib/chain/revert-reasons';
 import { getConfig } from '@/lib/config';
 import { LeaseKeeper } from '../lease';
 import { ensureAllowance, presign, runMintBatch, unlockSigner, type TaskRuntime } from './mint-batch';
@@ -60,7 +60,7 @@ export async function executeContractTask(claimed: TaskWithAgent, options: Execu
           continue;
         }
         const { attempts, retryInMs } = await recordTaskAttemptFailure({ id: claimed.id, error: kind.message });
-        if (attempts > config.maxRetries) {
+        if (attempts > config.maxRetries || FINAL_REVERT_REASONS.has(kind.reason as RevertReason)) {
           const failed = await transitionTask({ id: claimed.id, from: 'processing', to: 'failed', set: { errorMessage: kind.message, lockedBy: null, lockedUntil: null } });
           return done(rt, failed ? 'failed' : 'released', options, kind.message);
         }

@@ -39,7 +39,7 @@ function operatorSend(rt: TaskRuntime, fees: Fees): OperatorSend {
 /** Tops the task's agent up to `neededWei` if its `balance` is short (lib/wallets/gas-topup.ts rules), and reports it. */
 export async function topUpAgentGas(rt: TaskRuntime, { balance, neededWei, fees }: { balance: bigint; neededWei: bigint; fees: Fees }) {
   const send = operatorSend(rt, fees);
-  const topUp = await ensureAgentGas({ taskId: rt.task.id, agent: rt.task.agentAddress, balance, neededWei, client: rt.client, send });
+  const topUp = await ensureAgentGas({ userAddress: rt.task.userAddress, taskId: rt.task.id, agent: rt.task.agentAddress, balance, neededWei, client: rt.client, send });
   if (topUp) rt.reporter.gasToppedUp(rt.task, topUp.amountWei, topUp.txHash);
   return topUp;
 }

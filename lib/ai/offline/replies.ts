@@ -79,6 +79,9 @@ const ERRORS_ZH: Array<[RegExp, (m: RegExpMatchArray) => string]> = [
   [/is not a paid-mint token/, () => '这个合约不是付费 mint 代币（缺少 pricePerMint、mintSigner 等接口）。'],
   [/is paid in .*not in the USDC/, () => '这个代币不是用本服务的 USDC 支付的。'],
   [/^Only (\d+) mints are left/, (m) => `剩余可 mint 数量不足：只剩 ${m[1]} 次。`],
+  [/^AgentMint does not know the token/, () => 'AgentMint 不认识这个代币：只能 mint 由 AgentMint 部署（npm run deploy:token）或运营方登记的代币。'],
+  [/^A task must cost at least ([\d.]+) USDC; this one would cost ([\d.]+) USDC\.(?: Ask for at least (\d+) mints\.)?/, (m) =>
+    `任务总价至少为 ${m[1]} USDC，这个任务只有 ${m[2]} USDC。${m[3] ? `请至少 mint ${m[3]} 次。` : ''}`],
   [/cannot mint this token/, () => 'AgentMint 无法 mint 这个代币：它的铸造签名者不是本服务持有的密钥。'],
   [/^Task is already (\w+)/, (m) => `任务已经是 ${m[1]} 状态，无法取消。`],
   [/^Only a failed task can be retried; this one is (\w+)/, (m) => `只有失败的任务可以重试；这个任务当前是 ${m[1]} 状态。`],
