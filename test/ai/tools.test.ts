@@ -7,6 +7,7 @@ import { aiAgentTasks } from '@/db/schema';
 import { getTaskById, transitionTask } from '@/db/tasks';
 import { getWalletByUser } from '@/db/wallets';
 import { buildChatTools } from '@/lib/ai/tools';
+import { recordKnownTokens } from '@/db/known-tokens';
 import { deployPaidMintToken, deployTestUsdc } from '@/lib/chain/deploy';
 import { createMintTask } from '@/lib/tasks/create-task';
 import { anvilAccount } from '@/scripts/local/anvil';
@@ -35,8 +36,9 @@ const allTasks = () => getDb().select().from(aiAgentTasks);
 
 const deployer = () => createWalletClient({ account: anvilAccount(0), chain: getChain(), transport: http(stack.anvil.url) });
 
-async function deployToken(over: { mintSigner?: Address; paymentToken?: Address; maxMintCount?: bigint }) {
-  return deployPaidMintToken(deployer(), getPublicClient(), {
+/** A PaidMintToken recorded as AgentMint's own (as `deploy:token` records it) unless `known` is false. */
+async function deployToken(over: { mintSigner?: Address; paymentToken?: Address; maxMintCount?: bigint; known?: boolean }) {
+  const address = await deployPaidMintToken(deployer(), getPublicClient(), {
     name: 'Test',
     symbol: 'TST',
     paymentToken: over.paymentToken ?? stack.deployment.usdc,
@@ -45,6 +47,8 @@ async function deployToken(over: { mintSigner?: Address; paymentToken?: Address;
     maxMintCount: over.maxMintCount ?? 1000n,
     mintSigner: over.mintSigner ?? stack.operator,
   });
+  if (over.known !== false) await recordKnownTokens({ chainId: getChain().id, source: 'deployed', tokens: [{ address }] });
+  return address;
 }
 
 describe('createMintTask validates on chain before storing', () => {
@@ -65,6 +69,13 @@ describe('createMintTask validates on chain before storing', () => {
     await expect(createMintTask({ userAddress: alice, tokenAddress: scarce, quantity: 11 })).rejects.toThrow(/Only 10 mints are left/);
     const ok = await createMintTask({ userAddress: alice, tokenAddress: scarce, quantity: 10 });
     expect(ok).toMatchObject({ quantity: 10, pricePerMint: '500000', totalCost: '5000000', tokenAddress: scarce.toLowerCase() });
+  });
+
+  it('refuses a token AgentMint neither deployed nor listed, in the user’s language', async () => {
+    const stranger = await deployToken({ known: false });
+    await expect(createMintTask({ userAddress: alice, tokenAddress: stranger, quantity: 1 })).rejects.toThrow(/AgentMint does not know the token/);
+    expect((await say(alice, `mint 2 of ${stranger}`)).reply).toContain('AgentMint does not know the token');
+    expect((await say(alice, `帮我 mint ${stranger} 3 次`)).reply).toContain('AgentMint 不认识这个代币');
   });
 
   it('refuses quantities outside 1–1000 and malformed addresses', async () => {
