@@ -48,7 +48,7 @@ async function forward(rt: X402Runtime, amount: bigint) {
     rt.client.getBalance({ address: rt.policy.agent }),
     rt.client.getTransactionCount({ address: rt.policy.agent, blockTag: 'pending' }),
   ]);
-  const topUp = await ensureAgentGas({ taskId: rt.task.id, agent: rt.policy.agent, balance, neededWei: FORWARD_GAS * quote.maxFeePerGas, client: rt.client });
+  const topUp = await ensureAgentGas({ userAddress: rt.task.userAddress, taskId: rt.task.id, agent: rt.policy.agent, balance, neededWei: FORWARD_GAS * quote.maxFeePerGas, client: rt.client });
   if (topUp) rt.reporter.gasToppedUp(rt.task, topUp.amountWei, topUp.txHash);
   const data = encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [rt.policy.user, amount] });
   const raw = await rt.signer!.signForward({ type: 'eip1559', chainId: rt.client.chain!.id, to: rt.policy.token as Address, data, gas: FORWARD_GAS, nonce, ...feesOf(quote) }, amount);

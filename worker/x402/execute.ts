@@ -1,7 +1,7 @@
 import { LeaseLostError } from '@/db/mint-records';
 import { getTaskProgress, recordTaskAttemptFailure, releaseTaskLease } from '@/db/task-queue';
 import { transitionTask, type TaskWithAgent } from '@/db/tasks';
-import { classifyChainError } from '@/lib/chain/revert-reasons';
+import { classifyChainError, FINAL_REVERT_REASONS, type RevertReason } from '@/lib/chain/revert-reasons';
 import { GuardError } from '@/lib/wallets/tx-guard';
 import { getConfig } from '@/lib/config';
 import { LeaseKeeper } from '../lease';
@@ -50,7 +50,7 @@ export async function executeX402Task(claimed: TaskWithAgent, options: ExecuteOp
           continue;
         }
         const { attempts, retryInMs } = await recordTaskAttemptFailure({ id: claimed.id, error: kind.message });
-        if (attempts > config.maxRetries) {
+        if (attempts > config.maxRetries || FINAL_REVERT_REASONS.has(kind.reason as RevertReason)) {
           const failed = await transitionTask({ id: claimed.id, from: 'processing', to: 'failed', set: { errorMessage: kind.message, lockedBy: null, lockedUntil: null } });
           return done(rt, failed ? 'failed' : 'released', kind.message);
         }
