@@ -2,8 +2,9 @@ import { getSql } from '@/db/client';
 
 /**
  * Runs `fn` holding a Postgres advisory lock on the agent wallet, so two withdrawals (in any
- * web process) never both spend the same refundable USDC. The lock lives on one reserved
- * connection; other queries inside `fn` use the pool as usual.
+ * web process) never both spend the same refundable USDC, and no worker claims a task of this
+ * wallet meanwhile (claimNextTask tries the same key, `agent-wallet:<id>`, and skips the wallet).
+ * The lock lives on one reserved connection; other queries inside `fn` use the pool as usual.
  */
 export async function withWalletLock<T>(agentWalletId: string, fn: () => Promise<T>): Promise<T> {
   const conn = await getSql().reserve();
