@@ -23,7 +23,11 @@ export function connect(url: string, max = 10): Connection {
 function connection(): Connection {
   if (!holder.__agentMintDb) {
     const { url, poolMax } = databaseSettings();
-    if (!url) throw new Error('DATABASE_URL is not set (npm start sets it for the embedded database)');
+    if (!url) {
+      throw new Error(
+        'DATABASE_URL is not set, and no `npm start` is running with this DATA_DIR (it records its database in DATA_DIR/stack.json): start the stack with `npm start` in another terminal, or set DATABASE_URL',
+      );
+    }
     holder.__agentMintDb = connect(url, poolMax);
   }
   return holder.__agentMintDb;

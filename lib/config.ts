@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { provideDatabaseSettings } from '@/db/settings';
+import { readLocalStack, type LocalStack } from './local-stack';
 
 // Every environment variable the app reads, parsed and validated once. Nothing else reads
 // process.env (scripts that start child processes only write it).
@@ -154,6 +155,8 @@ export function parseConfig(source: Record<string, string | undefined>) {
     chain: env.CHAIN,
     rpcUrl: env.RPC_URL ?? (env.CHAIN === 'local' ? `http://127.0.0.1:${env.ANVIL_PORT}` : defaultRpc[env.CHAIN]),
     databaseUrl: env.DATABASE_URL,
+    /** The running `npm start` this process found and took unset values from (see getConfig). */
+    localStack: undefined as LocalStack | undefined,
     dbPoolMax: env.DB_POOL_MAX,
     dataDir,
     deploymentFile: path.resolve(/*turbopackIgnore: true*/ env.DEPLOYMENT_FILE ?? path.join(dataDir, 'deployment.json')),
@@ -223,8 +226,31 @@ let cached: Config | undefined;
 
 /** The validated configuration of this process; throws once, naming every bad variable. */
 export function getConfig(): Config {
-  cached ??= parseConfig(process.env);
+  cached ??= loadConfig(process.env);
   return cached;
+}
+
+/** `parseConfig`, then what a running local stack recorded for the values left unset. */
+export const loadConfig = (source: Record<string, string | undefined>): Config => withLocalStack(parseConfig(source), source);
+
+/**
+ * On CHAIN=local without DATABASE_URL, a running `npm start` (DATA_DIR/stack.json) supplies what
+ * is unset: its database, RPC, deployment and key file. That is how `npm run ops`, `worker` and
+ * `deploy:token` in a second terminal find the stack. Explicit variables always win.
+ */
+function withLocalStack(config: Config, source: Record<string, string | undefined>): Config {
+  const { env } = config;
+  if (env.CHAIN !== 'local' || env.DATABASE_URL) return config;
+  const stack = readLocalStack(config.dataDir);
+  if (!stack) return config;
+  return {
+    ...config,
+    localStack: stack,
+    databaseUrl: stack.databaseUrl,
+    rpcUrl: env.RPC_URL ?? stack.rpcUrl,
+    deploymentFile: env.DEPLOYMENT_FILE ? config.deploymentFile : stack.deploymentFile,
+    agentKeyFile: source.AGENT_KEY_FILE ? config.agentKeyFile : stack.agentKeyFile, // env's has a default
+  };
 }
 
 provideDatabaseSettings(() => {

@@ -26,7 +26,11 @@ export class KeyFileError extends Error {}
 
 /** Reads and validates the key file; refuses one that group or others can read. */
 export function readKeyFile(file: string): KeyFile {
-  if (!existsSync(file)) throw new KeyFileError(`AGENT_KEY_FILE ${file} does not exist`);
+  if (!existsSync(file)) {
+    throw new KeyFileError(
+      `AGENT_KEY_FILE ${file} does not exist. On CHAIN=local, \`npm start\` creates it: start the stack first (or point AGENT_KEY_FILE at the one it uses). On another chain write it yourself, mode 0600, with agentEncryptionKey and a funded operatorPrivateKey (README: Configuration).`,
+    );
+  }
   const mode = statSync(file).mode & 0o777;
   if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
     throw new KeyFileError(

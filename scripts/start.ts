@@ -11,6 +11,7 @@ import { getChain } from '@/lib/chain/clients';
 import { readDeployment, type Deployment } from '@/lib/chain/deployment';
 import { getConfig } from '@/lib/config';
 import { ensureKeyFile, readKeyFile } from '@/lib/key-file';
+import { removeLocalStack, writeLocalStack } from '@/lib/local-stack';
 import { startAnvil, stopChild, type Anvil } from './local/anvil';
 import { buildIfStale, nextBin } from './local/next-build';
 import { DEMO_ACCOUNT_INDEX, ensureLocalDeployment, fundOperator } from './local/deploy';
@@ -39,6 +40,7 @@ async function shutdown(code: number) {
   await anvil?.stop();
   await pg?.stop();
   rmSync(path.join(config.dataDir, 'stack.pid'), { force: true });
+  removeLocalStack(config.dataDir);
   say('stopped');
   process.exit(code);
 }
@@ -67,6 +69,9 @@ function run(name: string, command: string, args: string[], env: NodeJS.ProcessE
 }
 
 async function main() {
+  if (config.localStack) {
+    throw new Error(`npm start is already running with DATA_DIR ${config.dataDir} (pid ${config.localStack.pid}); stop it first, or give this one its own DATA_DIR and ports`);
+  }
   mkdirSync(config.dataDir, { recursive: true });
   writeFileSync(path.join(config.dataDir, 'stack.pid'), String(process.pid));
   // PUBLIC_URL: the origin the web app checks sign-in messages and Origin headers against.
@@ -99,10 +104,12 @@ async function main() {
     }
     env.RPC_URL = config.rpcUrl;
     await fundOperator(config.rpcUrl, operator);
-    const result = await ensureLocalDeployment(config.rpcUrl, config.deploymentFile, operator);
+    const result = await ensureLocalDeployment(config.rpcUrl, config.deploymentFile, operator, config.usdcAddress);
     deployment = result.deployment;
     env.DEPLOYMENT_FILE = config.deploymentFile;
-    say(result.fresh ? 'deployed TestUSDC and the demo tokens' : 'reusing the deployed contracts');
+    if (!result.fresh) say('reusing the deployed contracts');
+    else if (config.usdcAddress) say(`USDC_ADDRESS is set: deployed the demo tokens priced in ${config.usdcAddress} (no TestUSDC; accounts get none of it from npm start)`);
+    else say('deployed TestUSDC and the demo tokens');
 
     // The local x402 demo endpoint (scripts/local/x402-mint-server.ts): plain http on 127.0.0.1,
     // so the app must be told it may call it (X402_ALLOWED_HOSTS, this host and port only).
@@ -112,6 +119,16 @@ async function main() {
     env.X402_ALLOWED_HOSTS = [...config.x402.allowedHosts, demoHost].join(',');
     env.X402_DEMO_URL = x402Server.mintUrl();
     say(`x402 demo mint server on ${x402Server.url} (${x402Server.tokenAddress})`);
+
+    // What `npm run ops`, `worker` and `deploy:token` in another terminal read when no variable is set.
+    writeLocalStack(config.dataDir, {
+      pid: process.pid,
+      databaseUrl,
+      rpcUrl: config.rpcUrl,
+      deploymentFile: config.deploymentFile,
+      agentKeyFile: config.agentKeyFile,
+      publicUrl: config.publicUrl,
+    });
   }
   // Tokens this install deployed (the demo tokens, `deploy:token`'s) are the ones tasks may mint;
   // recorded here too because deploy:token may have run where the database was not reachable.

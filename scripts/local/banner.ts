@@ -1,9 +1,8 @@
-import { createPublicClient, formatUnits, http, type Address } from 'viem';
+import { createPublicClient, erc20Abi, formatUnits, http, type Address } from 'viem';
 import type { Deployment } from '@/lib/chain/deployment';
-import { testUSDCAbi } from '@/lib/chain/contracts.generated';
+import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
 import type { Config } from '@/lib/config';
 import { anvilAccount, ANVIL_MNEMONIC } from './anvil';
-import { DEMO_TOKENS } from './deploy';
 
 // The anvil dev keys are public test keys (derived from the well-known "test … junk" mnemonic);
 // printing one is how a newcomer imports a funded account into a browser wallet.
@@ -26,11 +25,17 @@ export async function printBanner(input: {
   if (deployment) {
     const demo = anvilAccount(input.demoIndex);
     const client = createPublicClient({ transport: http(config.rpcUrl) });
-    const usdc = await client.readContract({ address: deployment.usdc, abi: testUSDCAbi, functionName: 'balanceOf', args: [demo.address] });
-    lines.push(`  USDC       ${deployment.usdc}`);
+    const usdc = await client.readContract({ address: deployment.usdc, abi: erc20Abi, functionName: 'balanceOf', args: [demo.address] });
+    // npm start deploys a TestUSDC unless USDC_ADDRESS names a real one; say which it is.
+    const money = config.usdcAddress ? 'USDC' : 'test USDC';
+    lines.push(`  ${config.usdcAddress ? 'USDC      ' : 'TestUSDC  '} ${deployment.usdc}`);
+    // Each token's own price, from the chain (tokens added by deploy:token have their own).
+    const prices = await Promise.all(
+      deployment.tokens.map((t) => client.readContract({ address: t.address, abi: paidMintTokenAbi, functionName: 'pricePerMint' }).catch(() => undefined)),
+    );
     deployment.tokens.forEach((t, i) => {
-      const terms = DEMO_TOKENS[i];
-      lines.push(`  Token      ${t.symbol.padEnd(4)} ${t.address}${terms ? `  (${formatUnits(terms.pricePerMint, 6)} USDC per mint)` : ''}`);
+      const price = prices[i];
+      lines.push(`  Token      ${t.symbol.padEnd(4)} ${t.address}${price === undefined ? '' : `  (${formatUnits(price, 6)} ${money} per mint)`}`);
     });
     if (input.x402) {
       lines.push(`  x402       ${input.x402.mintUrl()}  (X4D, ${formatUnits(input.x402.price, 6)} USDC per mint; try "mint 3 from <this URL>")`);
@@ -39,7 +44,7 @@ export async function printBanner(input: {
     lines.push('', '  Demo account — import it into your browser wallet (public anvil test key, never use it on a real network):');
     lines.push(`    address      ${demo.address}`);
     lines.push(`    private key  ${DEMO_PRIVATE_KEYS[input.demoIndex] ?? `(mnemonic "${ANVIL_MNEMONIC}", index ${input.demoIndex})`}`);
-    lines.push(`    balance      ${formatUnits(usdc, 6)} test USDC`);
+    lines.push(`    balance      ${formatUnits(usdc, 6)} ${money}`);
     lines.push(`  Wallet network: RPC ${config.rpcUrl}, chain id ${deployment.chainId}, currency ETH`);
   }
   lines.push('', '  Press Ctrl-C to stop everything.', '');

