@@ -75,17 +75,19 @@ export type X402Resolution = {
   error?: string | null;
 };
 
-/** Closes open payments (settled, cancelled, expired, unpaid); a closed row is never reopened. */
+/** Closes open payments (settled, cancelled, expired, unpaid) in one statement; a closed row is never reopened. */
 export async function resolveX402Payments({ resolutions }: { resolutions: X402Resolution[] }) {
+  if (resolutions.length === 0) return;
   const sql = getSql();
-  for (const r of resolutions) {
-    await sql`
-      update ai_agent_x402_payments set status = ${r.status}, http_status = coalesce(${r.httpStatus ?? null}, http_status),
-        settlement_tx_hash = coalesce(${r.settlementTxHash ?? null}, settlement_tx_hash),
-        response = coalesce(${r.response === undefined ? null : JSON.stringify(r.response)}::jsonb, response),
-        error = coalesce(${r.error ?? null}, error), resolved_at = now()
-      where id = ${r.id}::bigint and status in ('signed', 'sent')`;
-  }
+  const col = (f: (r: X402Resolution) => unknown) => resolutions.map((r) => { const v = f(r); return v === undefined || v === null ? null : String(v); });
+  await sql`
+    update ai_agent_x402_payments p set status = v.status, http_status = coalesce(v.http_status, p.http_status),
+      settlement_tx_hash = coalesce(v.tx, p.settlement_tx_hash), response = coalesce(v.response::jsonb, p.response),
+      error = coalesce(v.error, p.error), resolved_at = now()
+    from unnest(${sql.array(col((r) => r.id))}::bigint[], ${sql.array(col((r) => r.status))}::text[], ${sql.array(col((r) => r.httpStatus))}::int[],
+      ${sql.array(col((r) => r.settlementTxHash))}::text[], ${sql.array(col((r) => (r.response === undefined ? undefined : JSON.stringify(r.response))))}::text[],
+      ${sql.array(col((r) => r.error))}::text[]) as v(id, status, http_status, tx, response, error)
+    where p.id = v.id and p.status in ('signed', 'sent')`;
 }
 
 /** What an endpoint answered to a payment still open (a 429, a 5xx, a timeout): kept for operators. */

@@ -56,10 +56,10 @@ export async function startX402MintServer(options: X402MintServerOptions) {
   const every = options.every ?? 3;
   const hits = misbehaviourCounter(every);
   const state = { price: options.price ?? 10_000n, priceRaised: false };
-  const stats = { requests: 0, unpaid: 0, paid: 0, rateLimited: 0, minted: 0 };
+  const stats = { requests: 0, unpaid: 0, paid: 0, rateLimited: 0, minted: 0, settleMs: 0, mintMs: 0 };
   const queue = new Map<string, QueueEntry>();
   const timers = new Set<NodeJS.Timeout>();
-  const { client } = localFacilitator(wallet, network);
+  const { client } = localFacilitator(wallet, network, stats);
 
   const modeOf = (req: Request) => parseMode(req.query.mode, defaultMode);
   const quantityOf = (body: unknown) => Number((body as { quantity?: unknown } | undefined)?.quantity ?? 1);
@@ -145,7 +145,9 @@ export async function startX402MintServer(options: X402MintServerOptions) {
       timers.add(timer);
       return void res.json({ queueId: entry.queueId, status: entry.status });
     }
+    const mintStarted = performance.now();
     const txHash = await mintDemoToken(wallet, tokenAddress, recipient, amount);
+    stats.mintMs += performance.now() - mintStarted;
     stats.minted++;
     const misbehave = (mode === 'settle-then-500' || mode === 'slow') && hits(mode);
     if (misbehave && mode === 'settle-then-500') return void res.status(500).json({ error: 'internal error' });

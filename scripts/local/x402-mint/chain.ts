@@ -1,6 +1,7 @@
-import { createWalletClient, defineChain, getAddress, http, publicActions, parseEther, type Address, type Hex } from 'viem';
+import { createWalletClient, defineChain, getAddress, http, publicActions, parseEther, parseGwei, type Address, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { x402DemoTokenAbi, x402DemoTokenBytecode } from '@/lib/chain/contracts.generated';
+import { waitForReceipt } from '@/lib/chain/receipts';
 
 /**
  * The mint server's own key on the local chain: it pays gas for settling payments
@@ -31,8 +32,7 @@ export async function deployDemoToken(wallet: ServerWallet, name: string, symbol
   return getAddress(receipt.contractAddress);
 }
 
-// One transaction at a time per key: settling and minting share the key's nonce, and two
-// settlements in flight could both pass verification for one authorization.
+// One transaction send at a time per key: settling and minting share the key's nonce.
 const queues = new Map<string, Promise<unknown>>();
 
 export function serialPerKey<T>(key: string, run: () => Promise<T>): Promise<T> {
@@ -42,11 +42,30 @@ export function serialPerKey<T>(key: string, run: () => Promise<T>): Promise<T> 
   return next;
 }
 
-export async function mintDemoToken(wallet: ServerWallet, token: Address, to: Address, amount: bigint): Promise<Hex> {
-  return serialPerKey(wallet.account.address, async () => {
-    const hash = await wallet.writeContract({ address: token, abi: x402DemoTokenAbi, functionName: 'mint', args: [to, amount] });
-    const receipt = await wallet.waitForTransactionReceipt({ hash });
-    if (receipt.status !== 'success') throw new Error(`mint reverted (${hash})`);
+const nonces = new Map<string, number>();
+
+/**
+ * A contract call with the nonce kept here and gas and fees given, so a send is one signature
+ * and one RPC (viem would otherwise ask for the nonce, fees and a gas estimate first, all
+ * inside the one-at-a-time section). Only ever called inside serialPerKey.
+ */
+export async function writeInOrder(wallet: ServerWallet, args: { address: Address; abi: readonly unknown[]; functionName: string; args: readonly unknown[]; gas?: bigint }): Promise<Hex> {
+  const key = wallet.account.address;
+  const nonce = nonces.get(key) ?? (await wallet.getTransactionCount({ address: key, blockTag: 'pending' }));
+  try {
+    const request = { ...(args as object), gas: args.gas ?? 300_000n, nonce, maxFeePerGas: parseGwei('100'), maxPriorityFeePerGas: parseGwei('1') };
+    const hash = await wallet.writeContract(request as never);
+    nonces.set(key, nonce + 1);
     return hash;
-  });
+  } catch (error) {
+    nonces.delete(key); // re-read from the node next time
+    throw error;
+  }
+}
+
+export async function mintDemoToken(wallet: ServerWallet, token: Address, to: Address, amount: bigint): Promise<Hex> {
+  const hash = await serialPerKey(wallet.account.address, () => writeInOrder(wallet, { address: token, abi: x402DemoTokenAbi, functionName: 'mint', args: [to, amount] }));
+  const receipt = await waitForReceipt(wallet as never, hash, 30_000);
+  if (receipt.status !== 'success') throw new Error(`mint reverted (${hash})`);
+  return hash;
 }
