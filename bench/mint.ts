@@ -50,7 +50,7 @@ const finished = (ids: string[]) => Promise.all(ids.map((id) => (ended.has(id) ?
 await worker.start();
 
 /** Funded tasks, then one NOTIFY each; time from the wake-up to the last completion (no poll runs: CHECK_INTERVAL_MS is 10 min here). */
-async function runExecutor(quantities: number[], { cpuInto }: { cpuInto?: Cpu[] } = {}) {
+async function runExecutor(quantities: number[], { cpuInto, gasInto }: { cpuInto?: Cpu[]; gasInto?: number[] } = {}) {
   const tasks = [];
   for (const q of quantities) tasks.push(await fundedTask(newUser(), q));
   const done = finished(tasks.map((t) => t.id));
@@ -60,7 +60,31 @@ async function runExecutor(quantities: number[], { cpuInto }: { cpuInto?: Cpu[] 
   await done;
   const ms = performance.now() - started;
   cpuInto?.push(cpuSince(cpu));
+  if (gasInto) gasInto.push(await gasPerMint(tasks.map((t) => t.id)));
   return ms;
+}
+
+/**
+ * Gas per confirmed mint from the ledger: a single mint's own transaction; a batch's gas shared
+ * by its mints, the approval it carries included (the single path's separate approval is not
+ * counted, so the comparison is conservative for batches).
+ */
+async function gasPerMint(taskIds: string[]) {
+  const [row] = await getSql()<{ gas: string; n: number }[]>`
+    select coalesce(sum(gas_used), 0)::text as gas, count(*)::int as n from ai_agent_mint_records where task_id in ${getSql()(taskIds)} and status = 'confirmed'`;
+  return Number(row!.gas) / row!.n;
+}
+
+/** What the user waits for: from sending the USDC to the agent to `completed` (the fund route's own checks aside). */
+async function userWaits(quantity: number) {
+  const task = await createPendingTask({ userAddress: newUser(), token, quantity });
+  const started = performance.now();
+  await sendUsdc(task.agentAddress as Address, BigInt(task.totalCost));
+  await transitionTask({ id: task.id, from: 'pending_payment', to: 'funded', set: { fundedAt: new Date() } });
+  const done = finished([task.id]);
+  await wakeWorkers(task.id);
+  await done;
+  return performance.now() - started;
 }
 
 /**
@@ -79,19 +103,22 @@ async function fromSameChain<T>(f: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Runs one funded task through a real worker process; seconds from claim to completion. */
-async function runWorkerChild(taskId: string, env: Record<string, string>) {
+/** Runs funded tasks through a real worker process; seconds from the first claim to the last completion. */
+async function runWorkerChild(taskIds: string | string[], env: Record<string, string>) {
+  const ids = typeof taskIds === 'string' ? [taskIds] : taskIds;
   const child = spawnWorker({ ...stack.env, ...env, LOG_LEVEL: 'silent' });
   const deadline = Date.now() + 300_000;
-  let row: { status: string; secs: number | null } | undefined;
+  let row: { open: number; completed: number; secs: number | null } | undefined;
   while (Date.now() < deadline) {
-    [row] = await getSql()<{ status: string; secs: number | null }[]>`
-      select status, extract(epoch from completed_at - started_at)::float8 as secs from ai_agent_tasks where id = ${taskId}`;
-    if (row && row.status !== 'funded' && row.status !== 'processing') break;
+    [row] = await getSql()<{ open: number; completed: number; secs: number | null }[]>`
+      select count(*) filter (where status in ('funded', 'processing'))::int as open, count(*) filter (where status = 'completed')::int as completed,
+        extract(epoch from max(completed_at) - min(started_at))::float8 as secs
+      from ai_agent_tasks where id in ${getSql()(ids)}`;
+    if (row && row.open === 0) break;
     await new Promise((r) => setTimeout(r, 250));
   }
   await killWorker(child);
-  if (row?.status !== 'completed' || row.secs === null) throw new Error(`task ${taskId} ended ${row?.status}`);
+  if (row?.completed !== ids.length || row.secs === null) throw new Error(`tasks ${ids.join(', ')}: ${row?.completed ?? 0} of ${ids.length} completed`);
   return row.secs;
 }
 
@@ -104,7 +131,8 @@ try {
   // alike. Best, not median: this machine's later rounds of the seed loop run slower, which
   // would flatter the executor.
   const ROUNDS = 3;
-  const runs = { executor: [] as number[], executor50: [] as number[], executor200: [] as number[], sequential: [] as number[], seed: [] as number[], raw: [] as number[], rawSign: [] as number[] };
+  const runs = { executor: [] as number[], executor50: [] as number[], executor200: [] as number[], sequential: [] as number[], seed: [] as number[], raw: [] as number[], rawSign: [] as number[], batch10: [] as number[], batch50: [] as number[], batch200: [] as number[] };
+  const gas = { executor: [] as number[], batch10: [] as number[], batch50: [] as number[], batch200: [] as number[] };
   const withConfig = async <T>(patch: Partial<ReturnType<typeof getConfig>['worker']>, f: () => Promise<T>) => {
     // The config object is per process, and the bench owns this one.
     const saved = { ...getConfig().worker };
@@ -115,9 +143,13 @@ try {
       Object.assign(getConfig().worker, saved);
     }
   };
-  const cpu = { executor: [] as Cpu[], executor50: [] as Cpu[], executor200: [] as Cpu[], sequential: [] as Cpu[], raw: [] as Cpu[] };
+  const cpu = { executor: [] as Cpu[], executor50: [] as Cpu[], executor200: [] as Cpu[], sequential: [] as Cpu[], raw: [] as Cpu[], batch10: [] as Cpu[], batch50: [] as Cpu[], batch200: [] as Cpu[] };
+  // The batched rows: MINT_EXECUTION=batch (one EIP-7702 transaction per batch, batches one at a time).
+  const batched = (batchSize: number, into: { cpu: Cpu[]; gas: number[] }) =>
+    fromSameChain(() => withConfig({ execution: 'batch', batchSize }, () => runExecutor([N], { cpuInto: into.cpu, gasInto: into.gas })));
   for (let round = 0; round < ROUNDS; round++) {
-    runs.executor.push(await fromSameChain(() => runExecutor([N], { cpuInto: cpu.executor })));
+    runs.executor.push(await fromSameChain(() => runExecutor([N], { cpuInto: cpu.executor, gasInto: gas.executor })));
+    runs.batch10.push(await batched(10, { cpu: cpu.batch10, gas: gas.batch10 }));
     runs.seed.push(await fromSameChain(async () => (await runSeedLoop(await prepareAgent(newUser(), token, N), N)).reduce((a, b) => a + b, 0)));
     const raw = await fromSameChain(async () => runRawLimit(await prepareAgent(newUser(), token, N), N));
     runs.raw.push(raw.ms);
@@ -126,6 +158,8 @@ try {
     runs.executor50.push(await fromSameChain(() => withConfig({ batchSize: 50 }, () => runExecutor([N], { cpuInto: cpu.executor50 }))));
     runs.executor200.push(await fromSameChain(() => withConfig({ batchSize: N }, () => runExecutor([N], { cpuInto: cpu.executor200 }))));
     runs.sequential.push(await fromSameChain(() => withConfig({ pipelineDepth: 1 }, () => runExecutor([N], { cpuInto: cpu.sequential }))));
+    runs.batch50.push(await batched(50, { cpu: cpu.batch50, gas: gas.batch50 }));
+    runs.batch200.push(await batched(N, { cpu: cpu.batch200, gas: gas.batch200 }));
   }
   // Best of the rounds for the headline figures; the medians beside them show how much a typical run differs.
   const best = (xs: number[]) => Math.min(...xs);
@@ -142,7 +176,17 @@ try {
   line(`(a) seed loop: send, wait receipt, next`, `${rate(best(runs.seed))}  [median ${s(mid(runs.seed))}]`);
   line(`(b) raw limit: ${N} pre-signed, sent at once`, `${rate(raw.ms)}  [median ${s(mid(runs.raw))}]`);
   line(`(b') raw limit incl. signing them (2 sigs/mint)`, `${rate(raw.ms + raw.signMs)}  [signing alone ${s(raw.signMs)}]`);
-  line(`targets`, `≥ 10× (a) and ≥ 60% of (b)`);
+  row(`batched (EIP-7702), batch 10, incl. delegation`, runs.batch10);
+  row(`  batched, batch 50`, runs.batch50);
+  row(`  batched, batch ${N}`, runs.batch200);
+  line(`targets`, `single: ≥ 10× (a), ≥ 60% of (b); batch 10: ≥ 20× (a), ≥ 100% of (b)`);
+  const gasRow = (label: string, xs: number[]) => line(label, `${mid(xs).toFixed(0)} gas/mint  (${((mid(xs) / mid(gas.executor)) * 100).toFixed(0)}% of single)`);
+  console.log('');
+  gasRow(`gas per mint, single transactions (batch 10)`, gas.executor);
+  gasRow(`  batched, batch 10 (approval included)`, gas.batch10);
+  gasRow(`  batched, batch 50`, gas.batch50);
+  gasRow(`  batched, batch ${N}`, gas.batch200);
+  line(`target`, `batch 10 ≤ 65% of single`);
 
   // Why the executor cannot go much faster on this machine: worker, anvil and Postgres share its
   // cores, so a run can take no less than the CPU it uses divided by the cores (its floor), and
@@ -159,6 +203,9 @@ try {
   cpuRow(`  batch 50`, cpu.executor50);
   cpuRow(`  batch ${N}`, cpu.executor200);
   cpuRow(`  depth 1`, cpu.sequential);
+  cpuRow(`batched, batch 10`, cpu.batch10);
+  cpuRow(`  batched, batch 50`, cpu.batch50);
+  cpuRow(`  batched, batch ${N}`, cpu.batch200);
   cpuRow(`(b) raw limit, sending and receipts only`, cpu.raw);
 
   if (!quick) {
@@ -168,6 +215,10 @@ try {
     line('one 20-mint task', `${s(single)}  (${((20 * 1000) / single).toFixed(0)} mints/s)`);
     line('20 tasks × 20 mints, 20 users at once', `${s(many)}  (${((400 * 1000) / many).toFixed(0)} mints/s aggregate)`);
     line('aggregate vs one task', `${((400 / many) / (20 / single)).toFixed(1)}×`);
+    const waitsSingle = await userWaits(20);
+    const waitsBatch = await withConfig({ execution: 'batch' }, () => userWaits(20));
+    line('user waits, USDC sent → completed, 20 mints, single', s(waitsSingle));
+    line('user waits, same, batched (EIP-7702)', `${s(waitsBatch)}  (${(waitsSingle / waitsBatch).toFixed(1)}× sooner)`);
 
     // Base-like: a block every 2 s, through the real worker process: default pacing, then none.
     await worker.stop();
@@ -186,6 +237,22 @@ try {
     line('seed loop: one mint per block (measured over 4)', `${(perMint / 1000).toFixed(2)} s per mint`);
     line('executor, MINT_INTERVAL_MS=5000 (default)', `${pacedSecs.toFixed(1)} s vs seed ${seedPaced.toFixed(0)} s (100 × (mint + 5 s sleep), computed): ${(seedPaced / pacedSecs).toFixed(1)}×`);
     line('executor, MINT_INTERVAL_MS=0', `${unpacedSecs.toFixed(1)} s vs seed ${seedUnpaced.toFixed(0)} s (100 × mint, computed): ${(seedUnpaced / unpacedSecs).toFixed(1)}×`);
+
+    // Many users at once, at default settings (pacing 5 s, batch 10), batched: 20 users' 20-mint
+    // tasks against one such task, with the default WORKER_CONCURRENCY and with one that holds all 20.
+    const defaults = { MINT_EXECUTION: 'batch', MINT_INTERVAL_MS: '5000', MINT_BATCH_SIZE: '10' };
+    const one = await runWorkerChild((await fundedTask(newUser(), 20)).id, { ...defaults, WORKER_CONCURRENCY: '4' });
+    // Funded one after another (one funder account, so one nonce at a time), before the worker starts.
+    const twenty = async () => {
+      const ids = [];
+      for (let i = 0; i < 20; i++) ids.push((await fundedTask(newUser(), 20)).id);
+      return ids;
+    };
+    const at4 = await runWorkerChild(await twenty(), { ...defaults, WORKER_CONCURRENCY: '4' });
+    const at32 = await runWorkerChild(await twenty(), { ...defaults, WORKER_CONCURRENCY: '32' });
+    line('batched, one 20-mint task, defaults', `${one.toFixed(1)} s (first claim → completed)`);
+    line('  20 users × 20 mints at once, WORKER_CONCURRENCY=4', `${at4.toFixed(1)} s = ${(at4 / one).toFixed(1)}× one task`);
+    line('  same, WORKER_CONCURRENCY=32', `${at32.toFixed(1)} s = ${(at32 / one).toFixed(1)}× one task  (target ≤ 1.5×)`);
     console.log('');
   }
 } finally {

@@ -38,18 +38,21 @@ export async function detectBatchSupport(client: PublicClient, executor: Address
   }
 }
 
-let resolved: Promise<MintExecution> | undefined;
+const resolved = new Map<string, Promise<MintExecution>>();
 
 /** MINT_EXECUTION resolved once per process (auto: detected; batch: required; single: as asked). */
 export function resolveMintExecution(): Promise<MintExecution> {
-  resolved ??= (async () => {
-    const configured = getConfig().worker.execution;
+  const configured = getConfig().worker.execution;
+  let result = resolved.get(configured);
+  if (result) return result;
+  result = (async () => {
     if (configured === 'single') return { configured, effective: 'single' as const, reason: 'MINT_EXECUTION=single' };
     const { batchExecutor } = getKnownContracts();
     const { supported, reason } = await detectBatchSupport(getPublicClient(), batchExecutor);
     if (configured === 'batch' && !supported) throw new Error(`MINT_EXECUTION=batch, but ${reason}`);
     return { configured, effective: supported ? ('batch' as const) : ('single' as const), batchExecutor: supported ? batchExecutor : undefined, reason };
   })();
-  resolved.catch(() => (resolved = undefined)); // a node that was down at start is asked again
-  return resolved;
+  resolved.set(configured, result);
+  result.catch(() => resolved.delete(configured)); // a node that was down at start is asked again
+  return result;
 }

@@ -26,6 +26,11 @@ export type TestStack = {
   stop(): Promise<void>;
 };
 
+/** Set by a batched re-run of a suite (test/worker/batched-suites.ts) before it imports that suite. */
+export function mintExecutionUnderTest(): 'single' | 'batch' {
+  return (globalThis as { mintExecutionUnderTest?: 'single' | 'batch' }).mintExecutionUnderTest ?? 'single';
+}
+
 export type TestStackOptions = {
   /** Extra env (e.g. MINT_INTERVAL_MS) for this process and any child it starts. */
   env?: Record<string, string>;
@@ -82,8 +87,9 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     LOG_LEVEL: 'warn',
     LOG_FORMAT: 'json',
     MINT_INTERVAL_MS: '0',
-    // The one-transaction-per-mint path unless a test asks for EIP-7702 batches (MINT_EXECUTION=batch).
-    MINT_EXECUTION: 'single',
+    // The one-transaction-per-mint path unless a test asks for EIP-7702 batches (MINT_EXECUTION=batch
+    // in its env, or a whole suite re-run batched: test/worker/batched-suites.ts).
+    MINT_EXECUTION: mintExecutionUnderTest(),
     // The origin route tests call (test/support/routes.ts BASE); SIWE and Origin checks use it.
     PUBLIC_URL: 'http://localhost:3000',
     ...options.env,

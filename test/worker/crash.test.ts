@@ -6,7 +6,7 @@ import { getWalletById } from '@/db/wallets';
 import { getChain, getPublicClient } from '@/lib/chain/clients';
 import { unlockAgentAccount } from '@/lib/wallets/agent-wallets';
 import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
-import { startTestStack, type TestStack } from '../support/stack';
+import { mintExecutionUnderTest, startTestStack, type TestStack } from '../support/stack';
 import { user } from '../support/fixtures';
 import { createFundedTask, expectLedgerMatchesChain, killWorker, spawnWorker, tokenBalance, waitForTasks, type WorkerChild } from './support';
 
@@ -68,7 +68,8 @@ describe('worker crashes', () => {
     // ledger but not on chain; a batch on chain that the ledger has not settled.
     const midBatch = await runUntilExit({ WORKER_CRASH_AT: 'mid-batch:2' });
     expect(midBatch.signal, midBatch.output).toBe('SIGKILL');
-    expect(await newOpenRows(token)).toEqual({ onChain: 3, notOnChain: 2 });
+    // Batched (EIP-7702), the batch is one transaction: sent means all of it.
+    expect(await newOpenRows(token)).toEqual(mintExecutionUnderTest() === 'batch' ? { onChain: 5, notOnChain: 0 } : { onChain: 3, notOnChain: 2 });
 
     const afterLedger = await runUntilExit({ WORKER_CRASH_AT: 'after-ledger-write:3' });
     expect(afterLedger.signal, afterLedger.output).toBe('SIGKILL');
@@ -87,7 +88,8 @@ describe('worker crashes', () => {
     }
     expect(taken, 'an open row whose nonce is the next one on chain').toBeDefined();
     const fees = await getPublicClient().estimateFeesPerGas();
-    const raw = await agent!.signTransaction({ type: 'eip1559', chainId: getChain().id, to: agent!.address, value: 0n, nonce: taken!.nonce, gas: 21_000n, ...fees });
+    // (50,000 gas: a delegated agent runs its executor's receive() on it.)
+    const raw = await agent!.signTransaction({ type: 'eip1559', chainId: getChain().id, to: agent!.address, value: 0n, nonce: taken!.nonce, gas: 50_000n, ...fees });
     await getPublicClient().waitForTransactionReceipt({ hash: await getPublicClient().sendRawTransaction({ serializedTransaction: raw }) });
 
     const afterBroadcast = await runUntilExit({ WORKER_CRASH_AT: 'after-broadcast:2' });

@@ -6,7 +6,7 @@ import { getChain, getPublicClient } from '@/lib/chain/clients';
 import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
 import { anvilAccount, startAnvil } from '@/scripts/local/anvil';
 import { createPendingTask, user } from '../support/fixtures';
-import { startTestStack, type TestStack } from '../support/stack';
+import { mintExecutionUnderTest, startTestStack, type TestStack } from '../support/stack';
 import { createFundedTask, expectLedgerMatchesChain, mintedEvents, waitForTasks } from './support';
 
 // Outage, cancel, a revert that fails the task, and the payment timeout, with an in-process
@@ -104,11 +104,16 @@ describe('worker lifecycle', () => {
 
   it('replaces a stuck mint (same nonce, same mintId, fees +12.5%) and settles it once', async () => {
     const token = stack.deployment.tokens[0]!.address;
+    // Batched, the task's 5 mints are one transaction (to the agent itself, carrying the delegation).
+    const batched = mintExecutionUnderTest() === 'batch';
+    let task0Agent = () => '';
+    const [mintTarget, mintTxs] = batched ? [() => task0Agent(), 1] : [() => token.toLowerCase(), 5];
     const rpc = async (method: string, params: unknown[] = []) => {
       const res = await fetch(stack.anvil.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
       return ((await res.json()) as { result: unknown }).result;
     };
     const task = await createFundedTask(stack, { userIndex: 6, quantity: 5 });
+    task0Agent = () => task.agentAddress.toLowerCase();
     // From here blocks only come from this miner. Once the task's 5 mints are in the pool, each
     // block it mines gets a base fee just above their max fee (a fee market that moved past
     // them), so they stay pending, however often they are sent again, until replaced with higher
@@ -122,8 +127,8 @@ describe('worker lifecycle', () => {
         if (stuck.size === 0) {
           const pool = (await rpc('txpool_content')) as { pending: Record<string, Record<string, { hash: string; to: string; maxFeePerGas: string }>> };
           const mine = Object.entries(pool.pending ?? {}).find(([from]) => from.toLowerCase() === task.agentAddress)?.[1] ?? {};
-          const mints = Object.values(mine).filter((tx) => tx.to?.toLowerCase() === token.toLowerCase());
-          if (mints.length === 5) for (const tx of mints) stuck.add(tx.hash), (originalFee = BigInt(tx.maxFeePerGas));
+          const mints = Object.values(mine).filter((tx) => tx.to?.toLowerCase() === mintTarget());
+          if (mints.length === mintTxs) for (const tx of mints) stuck.add(tx.hash), (originalFee = BigInt(tx.maxFeePerGas));
         }
         if (stuck.size > 0) await rpc('anvil_setNextBlockBaseFeePerGas', [`0x${(originalFee + 1n).toString(16)}`]);
         await rpc('anvil_mine', ['0x1']);
@@ -138,12 +143,12 @@ describe('worker lifecycle', () => {
       await miner;
       await rpc('evm_setAutomine', [true]);
     }
-    expect(stuck.size).toBe(5);
+    expect(stuck.size).toBe(mintTxs);
     const rows = await getSql()<{ tx_hash: string; error: string | null; max_fee_per_gas: string }[]>`
       select tx_hash, error, max_fee_per_gas from ai_agent_mint_records where task_id = ${task.id}`;
     for (const row of rows) {
       expect(stuck.has(row.tx_hash)).toBe(false);
-      expect(row.error).toMatch(/replaced stuck transaction/);
+      expect(row.error).toMatch(batched ? /replaced stuck batch transaction/ : /replaced stuck transaction/);
       expect(BigInt(row.max_fee_per_gas) * 1000n).toBeGreaterThanOrEqual(originalFee * 1125n);
     }
     await expectLedgerMatchesChain(token, [task.id]);

@@ -1,0 +1,3 @@
+// The lifecycle suite with EIP-7702 batches (MINT_EXECUTION=batch); the suite itself says what it proves.
+import './batched-suites';
+await import('./lifecycle.test');
