@@ -20,8 +20,6 @@ import type { Settlement } from './reconciler';
 
 /** With a batch that installs the delegation: EIP-7702's 25,000 per authorization, plus room. */
 const AUTHORIZATION_GAS = 30_000n;
-/** A batch transaction's cost beyond its mints: 21,000 intrinsic, the execute dispatch, a first mint's cold slots. */
-const BATCH_TX_GAS = 60_000n;
 
 export type DelegatedPlan = BatchPlan & { /** The approval joined into this batch (the amount), when the allowance is short. */ approve?: bigint };
 type SignedDelegatedBatch = { plan: DelegatedPlan; mints: SignedMint[]; started: number; raw: Hex; txHash: Hex; installs: boolean };
@@ -71,13 +69,7 @@ async function signDelegatedBatch(rt: TaskRuntime, plan: DelegatedPlan): Promise
         : client
             .call({ account: task.agentAddress, to: task.agentAddress, data: encodeBatchExecute([...approval, mintCalls[0]!], BATCH_MODE.revertAll), stateOverride: asDelegated })
             .then(() => void (rt.simulatedAt = started)),
-      rt.batchGasPerMint
-        ? undefined
-        : client.estimateGas({ account: task.agentAddress, to: task.agentAddress, data, stateOverride: asDelegated }).then((gas) => {
-            // +25%, spread over the mints: later batches have no approval and no cold slots to warm.
-            rt.batchGasPerMint = (gas * 125n) / 100n / BigInt(plan.sequences.length) + 1n;
-            rt.gasPerMint = rt.batchGasPerMint;
-          }),
+      rt.batchGas ? undefined : estimateBatchGas(rt, approval, mintCalls, asDelegated),
     ]);
   } catch (error) {
     const kind = classifyChainError(error);
@@ -87,9 +79,8 @@ async function signDelegatedBatch(rt: TaskRuntime, plan: DelegatedPlan): Promise
 
   const signer = unlockSigner(rt, plan.remainingCost);
   const installs = !rt.delegated;
-  // Per mint × size, plus the transaction's own fixed cost: the estimate spread that cost over
-  // the first batch's mints, so a smaller batch (a task's last) ran out of gas without it.
-  const gas = rt.batchGasPerMint! * BigInt(plan.sequences.length) + BATCH_TX_GAS + (installs ? AUTHORIZATION_GAS : 0n);
+  // The transaction's own fixed cost (base) plus per mint × size: a task's last, smaller batch has its fixed cost too.
+  const gas = rt.batchGas!.base + rt.batchGas!.perMint * BigInt(plan.sequences.length) + (installs ? AUTHORIZATION_GAS : 0n);
   const tx = { chainId: rt.chainId, nonce: plan.nonce, to: task.agentAddress, data, gas, value: 0n, ...plan.fees };
   let raw: Hex;
   if (installs) {
@@ -102,6 +93,22 @@ async function signDelegatedBatch(rt: TaskRuntime, plan: DelegatedPlan): Promise
   const txHash = keccak(raw);
   const mints = plan.sequences.map((seq, i) => ({ sequenceNumber: seq, mintId: authorizations[i]!.mintId, nonce: plan.nonce, txHash, rawTransaction: i === 0 ? raw : null, ...plan.fees }));
   return { plan, mints, started, raw, txHash, installs };
+}
+
+/**
+ * The gas of a batch as base + perMint × N, from two estimates of tiny batches ([approval?, one
+ * mint] and [approval?, two mints]) rather than one of the whole batch: eth_estimateGas searches
+ * by executing the call ~25 times, and for a 200-mint batch that was most of the run's anvil CPU
+ * (bench:mint). The second mint is the typical one (the first warms the slots they share); +25%.
+ */
+async function estimateBatchGas(rt: TaskRuntime, approval: BatchCall[], mintCalls: BatchCall[], stateOverride: { address: Hex; code: Hex }[] | undefined) {
+  const agent = rt.task.agentAddress;
+  const estimate = (calls: BatchCall[]) => rt.client.estimateGas({ account: agent, to: agent, data: encodeBatchExecute(calls, BATCH_MODE.try), stateOverride });
+  const second = mintCalls[1] ?? mintCalls[0]!;
+  const [one, two] = await Promise.all([estimate([...approval, mintCalls[0]!]), estimate([...approval, mintCalls[0]!, second])]);
+  const perMint = ((two > one ? two - one : one) * 125n) / 100n;
+  rt.batchGas = { base: (one * 125n) / 100n, perMint };
+  rt.gasPerMint = perMint;
 }
 
 /** A mint call whose signature's s is replaced: the token recovers a stranger and refuses it (test fault only). */

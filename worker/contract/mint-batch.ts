@@ -41,8 +41,8 @@ export type TaskRuntime = CollectContext & {
   batchExecutor?: Address;
   /** The agent's code is a delegation to batchExecutor (read from the chain each turn). */
   delegated?: boolean;
-  /** Gas of a batch transaction per mint, from the task run's first estimate. */
-  batchGasPerMint?: bigint;
+  /** Gas limit of a batch transaction: base + perMint × mints, from the task run's first estimates. */
+  batchGas?: { base: bigint; perMint: bigint };
 };
 
 export type Authorization = Awaited<ReturnType<typeof signAuthorization>>;
