@@ -36,6 +36,12 @@ export async function settleBatchOutcome(ctx: CollectContext, outcome: MintOutco
   const { task } = ctx;
   const viaOther = async (m: BatchMint) => settlement.confirmed.push(await findMintTransaction(ctx, { ...m, nonce: outcome.mint.nonce, raw: outcome.mint.raw, hashes: outcome.mint.hashes }));
   if (outcome.kind !== 'receipt') {
+    // "Used" can also mean the batch's own receipt was not readable yet when the collector looked
+    // (a node still storing the block): look once more, so its mints are settled from it.
+    for (const hash of outcome.mint.hashes) {
+      const receipt = await ctx.client.getTransactionReceipt({ hash }).catch(() => undefined);
+      if (receipt) return settleBatchOutcome(ctx, { kind: 'receipt', mint: outcome.mint, receipt }, mints);
+    }
     // Replaced or dropped: whatever of it is on chain was mined by another transaction.
     for (const m of mints) {
       if (await isMintIdUsed(ctx, m.mintId)) await viaOther(m);
