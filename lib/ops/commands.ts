@@ -4,6 +4,7 @@ import { TASK_STATUSES, type TaskStatus } from '@/db/schema';
 import { getTaskById } from '@/db/tasks';
 import { getWalletByUser } from '@/db/wallets';
 import { listWebhookDeliveries } from '@/db/webhooks';
+import { listX402PaymentsByTask } from '@/db/x402-payments';
 import { formatAudit } from '../audit/format';
 import { runAudit } from '../audit/run-audit';
 import { AppError } from '../errors';
@@ -61,8 +62,10 @@ export async function listTasksCommand({ status, limit }: { status?: TaskStatus[
 
 export async function showTaskCommand({ id }: { id: string }): Promise<CommandResult> {
   const task = toTaskDto(await loadTask(id));
-  const [ledger, webhooks] = await Promise.all([listLedgerByTask({ taskId: id }), listWebhookDeliveries({ taskId: id, limit: 50 })]);
-  const json = { task, ledger: plain(ledger), webhooks: plain(webhooks.map(({ payload: _p, ...w }) => w)) };
+  const [ledger, webhooks, payments] = await Promise.all([listLedgerByTask({ taskId: id }), listWebhookDeliveries({ taskId: id, limit: 50 }), listX402PaymentsByTask({ taskId: id })]);
+  // x402 payments: the authorization's nonce and outcome, never the signature.
+  const x402 = payments.map(({ signature: _s, authorization: _a, ...p }) => p);
+  const json = { task, ledger: plain(ledger), x402Payments: plain(x402), webhooks: plain(webhooks.map(({ payload: _p, ...w }) => w)) };
   const text = [
     keyValues({ ...task, pricePerMint: `${usdc(task.pricePerMint)} USDC`, totalCost: `${usdc(task.totalCost)} USDC` }),
     '',
@@ -71,6 +74,16 @@ export async function showTaskCommand({ id }: { id: string }): Promise<CommandRe
       ['seq', 'status', 'nonce', 'txHash', 'block', 'gasUsed', 'error'],
       ledger.map((r) => [r.sequenceNumber, r.status, r.nonce, r.txHash ?? '', r.blockNumber?.toString() ?? '', r.gasUsed ?? '', (r.error ?? '').slice(0, 60)]),
     ),
+    ...(x402.length
+      ? [
+          '',
+          `x402 payments (${x402.length})`,
+          table(
+            ['seq', 'status', 'amount', 'http', 'nonce', 'settlementTx', 'error'],
+            x402.map((p) => [p.sequenceNumber, p.status, `${usdc(p.amount)} USDC`, p.httpStatus ?? '', `${p.nonce.slice(0, 10)}…`, p.settlementTxHash ?? '', (p.error ?? '').slice(0, 60)]),
+          ),
+        ]
+      : []),
     '',
     `webhooks (${webhooks.length})`,
     table(['id', 'event', 'status', 'attempts', 'lastError'], webhooks.map((w) => [w.id.toString(), w.event, w.status, w.attempts, w.lastError ?? ''])),
