@@ -8,3 +8,10 @@
  * and the transaction guard refuses to sign a mint with a higher limit.
  */
 export const MAX_MINT_GAS = 300_000n;
+
+/**
+ * A batch (EIP-7702) may use at most this plus MAX_MINT_GAS per call it carries: the intrinsic
+ * 21,000, an authorization (~25,000 when it installs the delegation) and the executor's own
+ * decoding fit well within it. The worker's batches use ~49k per mint at 10 a batch.
+ */
+export const MAX_BATCH_OVERHEAD_GAS = 100_000n;

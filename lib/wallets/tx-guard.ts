@@ -2,7 +2,7 @@ import { decodeFunctionData, erc20Abi, isAddressEqual, type Address, type Author
 import type { PrivateKeyAccount } from 'viem/accounts';
 import { BATCH_MODE, decodeBatchExecute } from '../chain/batch-calls';
 import { paidMintTokenAbi } from '../chain/contracts.generated';
-import { MAX_MINT_GAS } from '../chain/mint-gas';
+import { MAX_BATCH_OVERHEAD_GAS, MAX_MINT_GAS } from '../chain/mint-gas';
 import { MINT_SELECTOR } from '../chain/mint-signature';
 
 // Every agent-wallet signature passes through here. Allowed, and nothing else:
@@ -77,7 +77,7 @@ export function checkAgentTransaction(policy: AgentPolicy, tx: Tx): void {
 
   // An empty 0-value send to itself moves nothing: the reconciler's filler for a nonce hole.
   if (isAddressEqual(to, policy.agent) && !data && value === 0n) return;
-  if (isAddressEqual(to, policy.agent)) return checkBatch(policy, data, value);
+  if (isAddressEqual(to, policy.agent)) return checkBatch(policy, data, value, tx.gas);
   if (!data) {
     if (isAddressEqual(to, policy.user) && value > 0n) return;
     throw new GuardError(`plain transfers may only go to the wallet's user`);
@@ -120,7 +120,7 @@ export function checkAgentTransaction(policy: AgentPolicy, tx: Tx): void {
 }
 
 /** A call to the agent itself runs its delegated code: only AgentBatchExecutor.execute over allowed calls. */
-function checkBatch(policy: AgentPolicy, data: Hex | undefined, value: bigint) {
+function checkBatch(policy: AgentPolicy, data: Hex | undefined, value: bigint, gas: bigint | undefined) {
   if (!policy.batchExecutor) throw new GuardError('batches are not enabled for this wallet');
   if (!data || value !== 0n) throw new GuardError('a call to the agent itself must be a batch without ETH');
   let batch;
@@ -131,6 +131,9 @@ function checkBatch(policy: AgentPolicy, data: Hex | undefined, value: bigint) {
   }
   if (batch.mode !== BATCH_MODE.try && batch.mode !== BATCH_MODE.revertAll) throw new GuardError(`batch mode ${batch.mode} is not allowed`);
   if (batch.calls.length === 0) throw new GuardError('empty batch');
+  // As for a single mint: the operator pays this gas, so no batch gets room to burn more.
+  const cap = MAX_BATCH_OVERHEAD_GAS + MAX_MINT_GAS * BigInt(batch.calls.length);
+  if (gas !== undefined && gas > cap) throw new GuardError(`a batch of ${batch.calls.length} calls may use at most ${cap} gas, not ${gas}`);
   for (const [i, call] of batch.calls.entries()) {
     try {
       // A call inside the batch may not target the agent again (no nesting): it falls through to the allowlist's end.

@@ -3,7 +3,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { describe, expect, it } from 'vitest';
 import { BATCH_MODE, encodeBatchExecute } from '@/lib/chain/batch-calls';
 import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
-import { MAX_MINT_GAS } from '@/lib/chain/mint-gas';
+import { MAX_BATCH_OVERHEAD_GAS, MAX_MINT_GAS } from '@/lib/chain/mint-gas';
 import { checkAgentTransaction, createGuardedSigner, GuardError, type AgentPolicy } from '@/lib/wallets/tx-guard';
 
 const addr = () => privateKeyToAccount(generatePrivateKey()).address;
@@ -122,7 +122,7 @@ describe('agent transaction guard', () => {
       await expect(Promise.resolve().then(() => signer.signAuthorization({ address: stranger, chainId: 31337, nonce: 1 }))).rejects.toThrow(/delegation to .* is not allowed/);
       await expect(Promise.resolve().then(() => createGuardedSigner(agentAccount, policy).signAuthorization({ address: executor, chainId: 31337, nonce: 1 }))).rejects.toThrow(GuardError);
 
-      const base = { type: 'eip7702', chainId: 31337, nonce: 0, gas: 1_000_000n, maxFeePerGas: 1n, maxPriorityFeePerGas: 1n } as const;
+      const base = { type: 'eip7702', chainId: 31337, nonce: 0, gas: 400_000n, maxFeePerGas: 1n, maxPriorityFeePerGas: 1n } as const;
       const mintBatch = batch([{ to: policy.task!.token, data: mint(policy.user) }]);
       await expect(signer.signTransaction({ ...base, ...mintBatch, authorizationList: [authorization] })).resolves.toMatch(/^0x04/);
       const rogue = await agentAccount.signAuthorization({ address: stranger, chainId: 31337, nonce: 1 });
@@ -135,6 +135,14 @@ describe('agent transaction guard', () => {
     allowed({ to: policy.task!.token, data: mint(policy.user), gas: MAX_MINT_GAS });
     refused({ to: policy.task!.token, data: mint(policy.user), gas: MAX_MINT_GAS + 1n }, /at most 300000 gas/);
     refused({ to: policy.task!.token, data: `${mint(policy.user)}00`, gas: 3_400_000n }, /at most/);
+  });
+  it('a batch may not carry more gas than MAX_MINT_GAS per call plus a fixed overhead', () => {
+    const executor = addr();
+    const batching = { ...policy, batchExecutor: executor };
+    const data = encodeBatchExecute([{ to: policy.usdc, data: approve(policy.task!.token, 10n) }, { to: policy.task!.token, data: mint(policy.user) }], BATCH_MODE.try);
+    const cap = MAX_BATCH_OVERHEAD_GAS + 2n * MAX_MINT_GAS;
+    expect(() => checkAgentTransaction(batching, { to: policy.agent, data, gas: cap })).not.toThrow();
+    expect(() => checkAgentTransaction(batching, { to: policy.agent, data, gas: cap + 1n })).toThrow(/a batch of 2 calls may use at most/);
   });
 
   describe('the transaction envelope', () => {

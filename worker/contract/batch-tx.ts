@@ -2,6 +2,7 @@ import { encodeFunctionData, erc20Abi, type Hex } from 'viem';
 import { markMintsSent, type SignedMint } from '@/db/mint-records';
 import { recordMintProgress } from '@/db/task-queue';
 import { BATCH_MODE, delegationCode, encodeBatchExecute, isDelegatedTo, type BatchCall } from '@/lib/chain/batch-calls';
+import { MAX_MINT_GAS } from '@/lib/chain/mint-gas';
 import { mintIdOf } from '@/lib/chain/mint-id';
 import { classifyChainError, MintRevertError } from '@/lib/chain/revert-reasons';
 import { getConfig } from '@/lib/config';
@@ -107,6 +108,10 @@ async function estimateBatchGas(rt: TaskRuntime, approval: BatchCall[], mintCall
   const second = mintCalls[1] ?? mintCalls[0]!;
   const [one, two] = await Promise.all([estimate([...approval, mintCalls[0]!]), estimate([...approval, mintCalls[0]!, second])]);
   const perMint = ((two > one ? two - one : one) * 125n) / 100n;
+  // The operator pays this gas: the same cap as a single mint's (mint-batch.ts), before anything is sent.
+  if (perMint > MAX_MINT_GAS) {
+    throw new MintRevertError('gas_cap', `The token's mint needs ${perMint} gas, more than the ${MAX_MINT_GAS} AgentMint pays for one mint; no mint was sent.`);
+  }
   rt.batchGas = { base: (one * 125n) / 100n, perMint };
   rt.gasPerMint = perMint;
 }
