@@ -9,7 +9,7 @@ import { getConfig } from '@/lib/config';
 import { crashPoint } from '../crash-points';
 import { keccak } from '../native-crypto';
 import { NotDelegatedError, settleBatchOutcome } from './batch-settle';
-import { assertLease } from './fence';
+import { assertLease } from '../fence';
 import { authorize, presignNext, unlockSigner, writeBatch, type Authorization, type BatchPlan, type TaskRuntime } from './mint-batch';
 import { broadcastRaw, collectMints, type PendingMint } from './mint-collector';
 import type { Settlement } from './reconciler';

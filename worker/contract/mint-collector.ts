@@ -7,7 +7,7 @@ import { getConfig } from '@/lib/config';
 import type { Reporter, TaskRef } from '../reporter';
 import { rawRequest } from '../rpc';
 import { sleep } from '../sleep';
-import { assertLease } from './fence';
+import { assertLease } from '../fence';
 
 // Waits for a set of sent (or maybe-sent) mints to settle, the way a transaction engine does.
 // For a mint without a receipt it reads the account nonce, THEN the receipt again, then

@@ -6,7 +6,7 @@ import { ensureAgentGas, type OperatorSend } from '@/lib/wallets/gas-topup';
 import type { TaskRuntime } from './mint-batch';
 import { keccak, nativeAccount } from '../native-crypto';
 import { rawRequest } from '../rpc';
-import { assertLease } from './fence';
+import { assertLease } from '../fence';
 
 const TOP_UP_GAS = 40_000n;
 

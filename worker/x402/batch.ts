@@ -17,6 +17,7 @@ import type { Outcome } from '../reporter';
 import { deliverTokens } from './delivery';
 import { signPayments } from './payment';
 import { ensureSigner, type X402Runtime } from './runtime';
+import { assertLease } from '../fence';
 import { EXPIRY_MARGIN_SECONDS, sendPayment, type SendResult } from './send';
 import { cancelOnChain, chainVerdict } from './settlement';
 
@@ -71,6 +72,7 @@ export async function runX402Batch(rt: X402Runtime): Promise<BatchResult> {
   const batch = [...sendable, ...fresh];
   await markX402PaymentsSent({ ids: batch.filter((r) => r.status === 'signed').map((r) => r.id) });
   const started = Date.now();
+  await assertLease(rt); // fencing: a worker paused past its lease sends no payment
   const results = await Promise.all(batch.map((row) => sendPayment(rt, row)));
   const { resolutions, refused, price } = await judge(rt, results);
   await resolveX402Payments({ resolutions });

@@ -4,6 +4,7 @@ import { waitForReceipt } from '@/lib/chain/receipts';
 import { getConfig } from '@/lib/config';
 import { ensureAgentGas } from '@/lib/wallets/gas-topup';
 import type { X402Runtime } from './runtime';
+import { assertLease } from '../fence';
 
 // Tokens end with the user. An endpoint that takes a recipient mints to the user directly; one
 // that mints to the payer mints to the agent, which forwards everything it received of the
@@ -52,6 +53,7 @@ async function forward(rt: X402Runtime, amount: bigint) {
   if (topUp) rt.reporter.gasToppedUp(rt.task, topUp.amountWei, topUp.txHash);
   const data = encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [rt.policy.user, amount] });
   const raw = await rt.signer!.signForward({ type: 'eip1559', chainId: rt.client.chain!.id, to: rt.policy.token as Address, data, gas: FORWARD_GAS, nonce, ...feesOf(quote) }, amount);
+  await assertLease(rt);
   const hash = await rt.client.sendRawTransaction({ serializedTransaction: raw });
   const receipt = await waitForReceipt(rt.client, hash, config.receiptTimeoutMs);
   if (receipt.status !== 'success') throw new Error(`forwarding ${amount} of ${rt.policy.token} to the user reverted (${hash})`);

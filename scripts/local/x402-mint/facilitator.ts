@@ -8,17 +8,16 @@ import { serialPerKey, writeInOrder, type ServerWallet } from './chain';
 
 /**
  * An in-process facilitator (the official one from @x402/core + @x402/evm) that verifies and
- * settles on the local chain with the server's own key. Its settlement transactions go out one
- * at a time per key (serialPerKey around the send): verification reads run side by side, and
- * of two requests carrying one authorization only the first transaction can use it (the second
- * reverts "authorization is used" and that request gets no mint).
+ * settles on the local chain with the server's own key, one settlement at a time per key (the
+ * settle, with its own verification, runs under serialPerKey); its transactions, and the
+ * server's mints, share the key's nonce order under a second, inner queue.
  */
 export function localFacilitator(wallet: ServerWallet, network: string, timing: { settleMs: number } = { settleMs: 0 }) {
   // Receipts polled at 2, 4, 8… ms (lib/chain/receipts): anvil mines on arrival, and viem's
   // waiter sleeps a whole polling interval first, inside the one-at-a-time settlement lock.
   const waitForTransactionReceipt = ({ hash }: { hash: `0x${string}` }) => waitForReceipt(wallet as never, hash, 30_000);
   // Settlement transactions go out with the server's own nonce, gas and fees (writeInOrder):
-  // the settle lock below is held for one signature and one send, not five round trips.
+  // the key's send queue is held for one signature and one send, not five round trips.
   const writeContract = (args: Parameters<typeof writeInOrder>[1]) => serialPerKey(wallet.account.address, () => writeInOrder(wallet, args));
   const signer = toFacilitatorEvmSigner({ ...wallet, address: wallet.account.address, waitForTransactionReceipt, writeContract } as never, { confirmationTimeoutMs: 30_000 });
   const facilitator = new x402Facilitator();
@@ -28,7 +27,9 @@ export function localFacilitator(wallet: ServerWallet, network: string, timing: 
     settle: async (payload: PaymentPayload, requirements: PaymentRequirements) => {
       const started = performance.now();
       try {
-        return await facilitator.settle(payload, requirements);
+        // One settlement at a time per facilitator key, verification included: two posts of one
+        // payment can never both pass verify before either settles (the design's rule).
+        return await serialPerKey(`settle:${wallet.account.address}`, () => facilitator.settle(payload, requirements));
       } finally {
         timing.settleMs += performance.now() - started;
       }

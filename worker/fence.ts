@@ -1,9 +1,9 @@
 import { holdsTaskLease, LeaseLostError } from '@/db/mint-records';
 
 /**
- * The lease as a fencing token: called right before every broadcast or send the contract route
- * makes for a task (a batch, an approval, a rebroadcast, a replacement, a gas top-up, a nonce
- * filler). A worker that was stopped past its lease (a GC pause, SIGSTOP, a slow host) finds
+ * The lease as a fencing token: called right before every send a route makes for a task (the
+ * contract route: a batch, an approval, a rebroadcast, a replacement, a gas top-up, a nonce
+ * filler; the x402 route: a batch of paid requests, a token forward). A worker that was stopped past its lease (a GC pause, SIGSTOP, a slow host) finds
  * another worker owns the task and stops with LeaseLostError instead of sending. The check and
  * the send are two steps, so a pause between them can still let one send through: what it can
  * send is a transaction already in the ledger (same bytes, same nonce and mintId), which the new
