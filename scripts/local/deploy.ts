@@ -1,6 +1,6 @@
-import { createPublicClient, createWalletClient, http, parseEther, parseUnits, type Address, type PublicClient } from 'viem';
+import { createPublicClient, createWalletClient, http, keccak256, parseEther, parseUnits, type Address, type PublicClient } from 'viem';
 import { localChain } from '@/lib/chain/chains';
-import { testUSDCAbi } from '@/lib/chain/contracts.generated';
+import { agentBatchExecutorRuntime, testUSDCAbi } from '@/lib/chain/contracts.generated';
 import { deployBatchExecutor, deployPaidMintToken, deployTestUsdc } from '@/lib/chain/deploy';
 import { readDeployment, writeDeployment, type Deployment } from '@/lib/chain/deployment';
 import { anvilAccount } from './anvil';
@@ -62,9 +62,11 @@ export async function ensureLocalDeployment(rpcUrl: string, file: string, mintSi
     const { publicClient } = clients(rpcUrl);
     const code = await publicClient.getCode({ address: existing.usdc });
     if (code && code !== '0x') {
-      // A deployment recorded before the batch executor existed gets one added.
+      // A deployment recorded before the batch executor existed, or with an older build of it
+      // (its code hash differs from this checkout's), gets the current one; agents re-delegate
+      // to it with their next batch.
       const executorCode = existing.batchExecutor && (await publicClient.getCode({ address: existing.batchExecutor }));
-      if (executorCode && executorCode !== '0x') return { deployment: existing, fresh: false };
+      if (executorCode && executorCode !== '0x' && keccak256(executorCode) === agentBatchExecutorRuntime.codeHash) return { deployment: existing, fresh: false };
       const deployment = { ...existing, batchExecutor: await deployBatchExecutor(clients(rpcUrl).wallet, publicClient) };
       writeDeployment(file, deployment);
       return { deployment, fresh: false };

@@ -7,6 +7,7 @@ import { agentBatchExecutorAbi, paidMintTokenAbi, testUSDCAbi } from '@/lib/chai
 import { anvilAccount } from '@/scripts/local/anvil';
 import { startTestStack, type TestStack } from '@/test/support/stack';
 import { chainClients, mined, randomNonce, revertOf } from './chain-helpers';
+import { signAuthorization, signCancel } from './usdc-auth';
 
 let stack: TestStack;
 let c: ReturnType<typeof chainClients>;
@@ -92,6 +93,34 @@ describe('AgentBatchExecutor (EIP-7702)', () => {
     expect(again.status).toBe('success');
     expect(parseEventLogs({ abi: paidMintTokenAbi, eventName: 'Minted', logs: again.logs }).map((l) => l.args.mintId)).toEqual([next.mintId]);
     expect(decodeErrorResult({ abi: paidMintTokenAbi, data: failedCallsOf(again.logs, agent.address).get(0)! }).errorName).toBe('MintIdUsed');
+  });
+
+  it('a delegated agent still signs EIP-3009 as its own key (ERC-1271): a transfer and a cancel verify, a stranger\'s signature does not', async () => {
+    const agent = await freshAgent();
+    await sendBatch(agent, [approveCall(0n)], { authorize: true });
+    expect(isDelegatedTo(await c.publicClient.getCode({ address: agent.address }), executor)).toBe(true);
+    const payee = privateKeyToAccount(generatePrivateKey()).address;
+    const authorization = (nonce: Hex) => ({ from: agent.address, to: payee, value: 1000n, validAfter: 0n, validBefore: BigInt(Math.floor(Date.now() / 1000) + 600), nonce });
+    const transfer = async (by: LocalAccount, nonce: Hex) => {
+      const a = authorization(nonce);
+      const signature = await signAuthorization(by, usdc, 'TransferWithAuthorization', a);
+      return c.walletFor(funder).writeContract({
+        address: usdc,
+        abi: testUSDCAbi,
+        functionName: 'transferWithAuthorization',
+        args: [a.from, a.to, a.value, a.validAfter, a.validBefore, a.nonce, signature],
+      });
+    };
+
+    // USDC's SignatureChecker asks the delegated account (it has code); the executor answers for its key.
+    await mined(c.publicClient, await transfer(agent, randomNonce()));
+    expect(await c.publicClient.readContract({ address: usdc, abi: testUSDCAbi, functionName: 'balanceOf', args: [payee] })).toBe(1000n);
+    expect((await revertOf(transfer(privateKeyToAccount(generatePrivateKey()), randomNonce()))).reason).toMatch(/invalid signature/);
+
+    const nonce = randomNonce();
+    const cancel = await signCancel(agent, usdc, { authorizer: agent.address, nonce });
+    await mined(c.publicClient, await c.walletFor(funder).writeContract({ address: usdc, abi: testUSDCAbi, functionName: 'cancelAuthorization', args: [agent.address, nonce, cancel] }));
+    expect(await c.publicClient.readContract({ address: usdc, abi: testUSDCAbi, functionName: 'authorizationState', args: [agent.address, nonce] })).toBe(true);
   });
 
   it('revert-all mode sinks the whole batch on one failure', async () => {
