@@ -16,22 +16,22 @@ test('a chat request to mint from an x402 endpoint: one signature, the tokens ar
   await expect(chat.suggestion(x402.mintUrl)).toBeVisible();
 
   const before = await tokenBalance(x402.tokenAddress, account.address);
-  const card = await chat.sendAndExpectTask(`Mint 3 from ${x402.mintUrl}`);
+  const card = await chat.sendAndExpectTask(`Mint 10 from ${x402.mintUrl}`);
   await expect(chat.route(card)).toHaveAttribute('data-route', 'x402');
   await expect(chat.route(card)).toContainText(`x402 endpoint ${host}`);
-  await expect(card.getByTestId('task-quantity')).toHaveText('3');
+  await expect(card.getByTestId('task-quantity')).toHaveText('10');
   await expect(card.getByTestId('task-token')).toContainText('X4D');
-  await expect(card.getByTestId('task-total')).toContainText(`${(Number(x402.price) * 3) / 1e6} USDC`);
+  await expect(card.getByTestId('task-total')).toContainText(`${(Number(x402.price) * 10) / 1e6} USDC`);
   await expect(chat.agentMessages().last()).toContainText(`Endpoint: ${host} (x402 v2)`);
   const id = await ChatPage.taskId(card);
   await screenshot(page, 'x402-01-task-card');
 
   await chat.fund(card);
   await chat.waitForStatus(card, 'completed', 120_000);
-  await expect(card.getByTestId('progress-text')).toContainText('3 of 3');
+  await expect(card.getByTestId('progress-text')).toContainText('10 of 10');
   await screenshot(page, 'x402-02-completed');
   const after = await tokenBalance(x402.tokenAddress, account.address);
-  expect(after - before).toBe(3n * BigInt(x402.mintAmount));
+  expect(after - before).toBe(10n * BigInt(x402.mintAmount));
 
   const tasks = new TasksPage(page);
   await tasks.goto();

@@ -39,7 +39,7 @@ export const en = {
   'task.route': 'Mints via',
   'task.routeContract': 'Token contract',
   'task.routeX402': 'x402 endpoint {host} (v{version})',
-  'suggest.mintX402': 'Mint 3 from {url}',
+  'suggest.mintX402': 'Mint 10 from {url}',
   'task.token': 'Token',
   'task.quantity': 'Quantity',
   'task.unitPrice': 'Unit price',

@@ -41,7 +41,7 @@ export const zh: Record<MessageKey, string> = {
   'task.route': '铸造方式',
   'task.routeContract': '代币合约',
   'task.routeX402': 'x402 endpoint {host}（v{version}）',
-  'suggest.mintX402': '帮我在 {url} mint 3 次',
+  'suggest.mintX402': '帮我在 {url} mint 10 次',
   'task.token': '代币',
   'task.quantity': '数量',
   'task.unitPrice': '单价',

@@ -38,7 +38,7 @@ export async function printBanner(input: {
       lines.push(`  Token      ${t.symbol.padEnd(4)} ${t.address}${price === undefined ? '' : `  (${formatUnits(price, 6)} ${money} per mint)`}`);
     });
     if (input.x402) {
-      lines.push(`  x402       ${input.x402.mintUrl()}  (X4D, ${formatUnits(input.x402.price, 6)} USDC per mint; try "mint 3 from <this URL>")`);
+      lines.push(`  x402       ${input.x402.mintUrl()}  (X4D, ${formatUnits(input.x402.price, 6)} USDC per mint; try "mint 10 from <this URL>")`);
     }
     lines.push(`  Operator   ${input.operator}`);
     lines.push('', '  Demo account — import it into your browser wallet (public anvil test key, never use it on a real network):');
