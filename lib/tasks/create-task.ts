@@ -13,9 +13,9 @@ export const MAX_QUANTITY = 1000;
 const refuse = (message: string, details?: Record<string, unknown>) => new AppError('bad_request:task', message, { details });
 
 /**
- * Checks everything about the token before anything is stored: one AgentMint knows (deployed
- * by it or listed by the operator, see lib/tokens/known-tokens.ts), then on chain a contract,
- * the paid-mint interface paid in our USDC, enough supply left, a total of at least
+ * Checks everything about the token before anything is stored: on chain a contract with the
+ * paid-mint interface, then one AgentMint knows (deployed by it or listed by the operator, see
+ * lib/tokens/known-tokens.ts), paid in our USDC, enough supply left, a total of at least
  * MIN_TASK_VALUE_USDC, and a mint signer whose key this install holds (otherwise the worker
  * could never produce a mint signature).
  */
@@ -25,11 +25,6 @@ export async function validateMintToken(tokenAddress: string, quantity: number):
   }
   if (!isAddress(tokenAddress, { strict: false })) throw refuse('The token address must be 0x followed by 40 hex characters.');
   const address = getAddress(tokenAddress);
-  if (!(await isKnownToken(address))) {
-    throw refuse(
-      `AgentMint does not know the token at ${address}: it mints only tokens deployed with AgentMint (npm run deploy:token) or listed by its operator.`,
-    );
-  }
 
   const code = await getPublicClient().getCode({ address });
   if (!code || code === '0x') throw refuse(`There is no contract at ${address} on this chain.`);
@@ -41,6 +36,12 @@ export async function validateMintToken(tokenAddress: string, quantity: number):
     throw new AppError('bad_request:task', `The contract at ${address} is not a paid-mint token (it lacks pricePerMint, mintSigner and the other mint views).`, {
       cause,
     });
+  }
+  // Reading a stranger's views costs nothing; minting it could cost the operator's gas.
+  if (!(await isKnownToken(address))) {
+    throw refuse(
+      `AgentMint does not know the token at ${address}: it mints only tokens deployed with AgentMint (npm run deploy:token) or listed by its operator.`,
+    );
   }
 
   const usdc = getKnownContracts().usdc;

@@ -77,7 +77,7 @@ describe('several web instances on one database', () => {
     const task = await createPendingTask({ userAddress: owner.address, token: stack.deployment.tokens[0]!.address, quantity: 1 });
     const streams = urls.map((url) => readEvents(`${url}/api/ai-agent/task/${task.id}/events`, cookie));
     await Promise.all(streams.map((s) => s.first));
-    const cancel = await fetch(`${urls[0]}/api/ai-agent/task/${task.id}/cancel`, { method: 'POST', headers: { cookie } });
+    const cancel = await fetch(`${urls[0]}/api/ai-agent/task/${task.id}/cancel`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: '{}' });
     expect(cancel.status).toBe(200);
     for (const s of streams) expect((await s.all).map((e) => e.status)).toEqual(['pending_payment', 'cancelled']);
   });

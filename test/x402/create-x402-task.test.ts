@@ -83,17 +83,17 @@ describe('x402 tasks from the chat', () => {
   });
 
   it('the task detail shows the route and host, and funding is the usual one signature of quantity × price', async () => {
-    const task = await createX402Task({ userAddress: alice, url: server.mintUrl(), quantity: 3 });
+    const task = await createX402Task({ userAddress: alice, url: server.mintUrl(), quantity: 10 });
     const detail = await call(taskGET as never, `/api/ai-agent/task/${task.id}`, { taskId: task.id }, { cookie: cookieFor(alice) });
     const dto = detail.body.task ?? detail.body;
-    expect(dto).toMatchObject({ route: 'x402', endpoint: { host: `127.0.0.1:${server.port}` }, totalCost: '30000' });
-    expect(dto.fundingRequest.message.value).toBe('30000');
+    expect(dto).toMatchObject({ route: 'x402', endpoint: { host: `127.0.0.1:${server.port}` }, totalCost: '100000' });
+    expect(dto.fundingRequest.message.value).toBe('100000');
 
     const agentBefore = await usdcBalance(task.agentAddress as Address);
     const authorization = authorizationFor(task);
     const funded = await postFund(task.id, { authorization, signature: await signAuthorization(user(1), authorization) });
     expect(funded.status).toBe(200);
     expect((await getTaskById({ id: task.id }))!.status).toBe('funded');
-    expect((await usdcBalance(task.agentAddress as Address)) - agentBefore).toBe(30000n);
+    expect((await usdcBalance(task.agentAddress as Address)) - agentBefore).toBe(100000n);
   });
 });
