@@ -3,6 +3,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { recordKnownTokensAt } from '@/db/known-tokens';
 import { migrateDatabase } from '@/db/migrate';
 import { writeDeployment, type Deployment } from '@/lib/chain/deployment';
 import { writeKeyFile } from '@/lib/key-file';
@@ -48,6 +49,7 @@ export async function startChaosStack(workerSettings: Record<string, string>): P
   const deployment = await deployLocalContracts(anvil.url, operator);
   const deploymentFile = path.join(dir, 'deployment.json');
   writeDeployment(deploymentFile, deployment);
+  await recordKnownTokensAt(pg.url, { chainId: deployment.chainId, source: 'deployed', tokens: deployment.tokens });
   const proxy = await startRpcProxy(anvil.port);
 
   const env: Record<string, string> = {
