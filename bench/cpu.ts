@@ -33,3 +33,14 @@ export const cpuSince = (before: Cpu): Cpu => {
   const now = cpuNow();
   return { worker: now.worker - before.worker, anvil: now.anvil - before.anvil, postgres: now.postgres - before.postgres };
 };
+
+/** CPU ms used so far by one process (user + system), 0 where /proc is missing or it ended. */
+export function processCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
+}

@@ -1,7 +1,7 @@
 import { createPublicClient, type PublicClient } from 'viem';
 import { getChain } from '@/lib/chain/clients';
 import { getConfig } from '@/lib/config';
-import { poolTransport } from './rpc-transport';
+import { poolTransport } from '@/lib/chain/rpc-transport';
 
 let client: PublicClient | undefined;
 

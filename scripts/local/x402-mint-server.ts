@@ -22,8 +22,10 @@ export type X402MintServerOptions = {
   rpcUrl: string;
   usdc: Address;
   port?: number;
-  /** The server's key (settles and mints). Default: a fresh key given ETH with anvil_setBalance. */
+  /** The server's key (owns and mints the token). Default: a fresh key given ETH with anvil_setBalance. */
   key?: Hex;
+  /** Facilitator keys settling payments, each one at a time (default 4, fresh keys given ETH). */
+  settlers?: number;
   mode?: X402MintMode;
   /** USDC base units per mint (default 0.01 USDC). */
   price?: bigint;
@@ -59,7 +61,8 @@ export async function startX402MintServer(options: X402MintServerOptions) {
   const stats = { requests: 0, unpaid: 0, paid: 0, rateLimited: 0, minted: 0, settleMs: 0, mintMs: 0 };
   const queue = new Map<string, QueueEntry>();
   const timers = new Set<NodeJS.Timeout>();
-  const { client } = localFacilitator(wallet, network, stats);
+  const settlerWallets = await Promise.all(Array.from({ length: options.settlers ?? 4 }, async () => (await serverWallet(options.rpcUrl)).wallet));
+  const { client, settlerAddresses } = localFacilitator(settlerWallets, network, stats);
 
   const modeOf = (req: Request) => parseMode(req.query.mode, defaultMode);
   const quantityOf = (body: unknown) => Number((body as { quantity?: unknown } | undefined)?.quantity ?? 1);
@@ -82,6 +85,9 @@ export async function startX402MintServer(options: X402MintServerOptions) {
   app.use(express.json({ limit: '16kb' }));
   app.get('/health', (_req, res) => void res.json({ ok: true }));
   app.get('/', (_req, res) => void res.json(describe()));
+  // What the server has seen and done (requests, probes, 429s, mints, time settling): for
+  // benchmarks and tests that run it as its own process.
+  app.get('/stats', (_req, res) => void res.json(stats));
   app.get('/api/queue/:queueId', (req, res) => {
     const entry = queue.get(req.params.queueId);
     if (!entry) return void res.status(404).json({ error: 'unknown queueId' });
@@ -170,7 +176,7 @@ export async function startX402MintServer(options: X402MintServerOptions) {
   const mintUrl = (mode?: X402MintMode) => `${url}/api/mint/${tokenAddress}${mode ? `?mode=${mode}` : ''}`;
 
   function describe() {
-    return { token: tokenAddress, usdc: options.usdc, network, v1Network, price: state.price.toString(), mintAmount: mintAmount.toString(), payTo: tokenAddress, mode: defaultMode, mintUrl: mintUrl() };
+    return { token: tokenAddress, usdc: options.usdc, network, v1Network, chainId, price: state.price.toString(), mintAmount: mintAmount.toString(), payTo: tokenAddress, mode: defaultMode, mintUrl: mintUrl(), settlers: settlerAddresses };
   }
 
   return {
@@ -185,6 +191,7 @@ export async function startX402MintServer(options: X402MintServerOptions) {
     mintAmount,
     domain,
     serverAddress: wallet.account.address,
+    settlerAddresses,
     stats,
     queue,
     mintUrl,
@@ -213,7 +220,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const rpcUrl = arg('rpc') ?? 'http://127.0.0.1:8545';
   const usdc = arg('usdc');
   if (!usdc || !isAddress(usdc)) {
-    console.error('usage: tsx scripts/local/x402-mint-server.ts --usdc 0x… [--rpc URL] [--port N] [--mode v2|v1|…] [--price baseUnits]');
+    console.error('usage: tsx scripts/local/x402-mint-server.ts --usdc 0x… [--rpc URL] [--port N] [--mode v2|v1|…] [--price baseUnits] [--settlers N]');
     process.exit(2);
   }
   const server = await startX402MintServer({
@@ -222,6 +229,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     port: arg('port') ? Number(arg('port')) : undefined,
     mode: parseMode(arg('mode') ?? process.env.X402_MINT_MODE, 'v2'),
     price: arg('price') ? BigInt(arg('price')!) : undefined,
+    settlers: arg('settlers') ? Number(arg('settlers')) : undefined,
   });
   console.log(`x402 mint server on ${server.url}: ${server.mintUrl()} (token ${server.tokenAddress}, ${server.price} USDC base units per mint)`);
   const stop = () => void server.stop().then(() => process.exit(0));

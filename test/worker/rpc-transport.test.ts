@@ -5,7 +5,7 @@ import { foundry } from 'viem/chains';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyChainError } from '@/lib/chain/revert-reasons';
 import { freePort } from '@/scripts/local/ports';
-import { poolTransport } from '@/worker/rpc-transport';
+import { poolTransport } from '@/lib/chain/rpc-transport';
 import { rawRequest } from '@/worker/rpc';
 
 // The worker's JSON-RPC transport against a small scripted node: same-tick calls share one

@@ -3,6 +3,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { wrapFetchWithPayment } from '@x402/fetch';
 import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from '@x402/core/http';
+import { x402HTTPClient } from '@x402/core/client';
 import { testUSDCAbi } from '@/lib/chain/contracts.generated';
 import { deployTestUsdc } from '@/lib/chain/deploy';
 import { createPaymentClient } from '@/lib/x402/payment-client';
@@ -38,7 +39,13 @@ async function newPayer(c: Chain, usdc = parseUnits('10', 6)) {
     return fetch(input, init);
   };
   const balance = (token: Address, who: Address = account.address) => publicClient.readContract({ address: token, abi: erc20Abi, functionName: 'balanceOf', args: [who] });
-  return { account, pay: wrapFetchWithPayment(recording, client), sent, balance };
+  /** A signed payment for the next request, not sent: its header. */
+  const sign = async () => {
+    const http402 = new x402HTTPClient(client);
+    const probe = await fetch(c.server.mintUrl());
+    return http402.encodePaymentSignatureHeader(await http402.createPaymentPayload(http402.getPaymentRequiredResponse((name) => probe.headers.get(name))));
+  };
+  return { account, pay: wrapFetchWithPayment(recording, client), sent, balance, sign, publicClient };
 }
 
 describe('x402 mint server (v2)', () => {
@@ -78,6 +85,25 @@ describe('x402 mint server (v2)', () => {
     expect(replay.status).toBe(402);
     expect(await payer.balance(c.server.tokenAddress, recipient)).toBe(c.server.mintAmount);
     expect(await payer.balance(c.usdc)).toBe(parseUnits('10', 6) - 10_000n);
+  });
+
+  it('five posts of one payment at once: settled once, minted once; different payments settle on several keys', async () => {
+    const payer = await newPayer(c);
+    const headers = await payer.sign();
+    const answers = await Promise.all(Array.from({ length: 5 }, () => fetch(c.server.mintUrl(), { headers })));
+    expect(answers.map((r) => r.status).filter((s) => s === 200)).toHaveLength(1);
+    expect(await payer.balance(c.server.tokenAddress)).toBe(c.server.mintAmount);
+    expect(await payer.balance(c.usdc)).toBe(parseUnits('10', 6) - 10_000n);
+
+    // Twelve payers at once: their settlements go out from more than one facilitator key.
+    const payers = [];
+    for (let i = 0; i < 12; i++) payers.push(await newPayer(c)); // one USDC owner key: one at a time
+    const paid = await Promise.all(payers.map((p) => p.pay(c.server.mintUrl())));
+    expect(paid.map((r) => r.status)).toEqual(paid.map(() => 200));
+    const txs = paid.map((r) => decodePaymentResponseHeader(r.headers.get('payment-response')!).transaction as `0x${string}`);
+    const senders = new Set(await Promise.all(txs.map(async (hash) => (await payer.publicClient.getTransaction({ hash })).from.toLowerCase())));
+    expect(senders.size).toBeGreaterThan(1);
+    for (const s of senders) expect(c.server.settlerAddresses.map((a) => a.toLowerCase())).toContain(s);
   });
 
   it('refuses bad input before any payment: unknown token 404, quantity out of range 400', async () => {

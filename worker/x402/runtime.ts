@@ -8,6 +8,7 @@ import { createX402Signer, type X402Policy } from '@/lib/wallets/payment-guard';
 import { createPaymentClient } from '@/lib/x402/payment-client';
 import { EVM_NETWORK_CHAIN_ID_MAP } from '@x402/evm/v1';
 import type { Reporter, TaskRef } from '../reporter';
+import { nativeAccount } from '../native-crypto';
 import { getWorkerClient } from '../rpc';
 
 /** Counters of what this run asked of the endpoint (the bench prints them). */
@@ -69,7 +70,7 @@ export async function ensureSigner(rt: X402Runtime) {
   if (rt.signer && rt.payments) return rt;
   const wallet = await getWalletById({ id: rt.task.walletId });
   if (!wallet) throw new Error(`agent wallet of task ${rt.task.id} not found`);
-  rt.signer = createX402Signer(unlockAgentAccount(wallet), rt.policy);
+  rt.signer = createX402Signer(unlockAgentAccount(wallet, nativeAccount), rt.policy);
   const req = rt.terms.requirement;
   rt.paymentClient = createPaymentClient(rt.signer.paymentAccount, { network: caipNetworkOf(rt.terms), asset: req.asset, amount: BigInt(req.amount), domain: rt.terms.domain });
   rt.payments = new x402HTTPClient(rt.paymentClient);

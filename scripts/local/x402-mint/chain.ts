@@ -1,7 +1,9 @@
-import { createWalletClient, defineChain, getAddress, http, publicActions, parseEther, parseGwei, type Address, type Hex } from 'viem';
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { createWalletClient, defineChain, encodeFunctionData, getAddress, http, publicActions, parseEther, parseGwei, type Address, type Hex } from 'viem';
+import { generatePrivateKey } from 'viem/accounts';
 import { x402DemoTokenAbi, x402DemoTokenBytecode } from '@/lib/chain/contracts.generated';
 import { waitForReceipt } from '@/lib/chain/receipts';
+import { poolTransport } from '@/lib/chain/rpc-transport';
+import { nativeAccount } from '@/worker/native-crypto';
 
 /**
  * The mint server's own key on the local chain: it pays gas for settling payments
@@ -16,9 +18,11 @@ export async function serverWallet(rpcUrl: string, key?: Hex) {
     nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
     rpcUrls: { default: { http: [rpcUrl] } },
   });
-  const account = privateKeyToAccount(key ?? generatePrivateKey());
-  // pollingInterval: anvil mines on arrival, so a receipt is there within milliseconds.
-  const wallet = createWalletClient({ account, chain, transport: http(rpcUrl), pollingInterval: 20 }).extend(publicActions);
+  // libsecp256k1 where it loads (the worker's signer): the server signs two transactions a mint.
+  const account = nativeAccount(key ?? generatePrivateKey());
+  // pollingInterval: anvil mines on arrival, so a receipt is there within milliseconds. The
+  // pool transport (undici, calls of one tick batched) costs a third of fetch's CPU a call.
+  const wallet = createWalletClient({ account, chain, transport: poolTransport(rpcUrl, { timeoutMs: 30_000 }), pollingInterval: 20 }).extend(publicActions);
   if (!key) await probe.request({ method: 'anvil_setBalance' as never, params: [account.address, `0x${parseEther('1000').toString(16)}`] as never });
   return { wallet, chainId, account };
 }
@@ -45,16 +49,26 @@ export function serialPerKey<T>(key: string, run: () => Promise<T>): Promise<T> 
 const nonces = new Map<string, number>();
 
 /**
- * A contract call with the nonce kept here and gas and fees given, so a send is one signature
- * and one RPC (viem would otherwise ask for the nonce, fees and a gas estimate first, all
+ * A contract call signed here with the nonce kept here and gas and fees given, so a send is one
+ * signature and one RPC (viem's writeContract would first fill the transaction on the node,
  * inside the one-at-a-time section). Only ever called inside serialPerKey.
  */
 export async function writeInOrder(wallet: ServerWallet, args: { address: Address; abi: readonly unknown[]; functionName: string; args: readonly unknown[]; gas?: bigint }): Promise<Hex> {
   const key = wallet.account.address;
   const nonce = nonces.get(key) ?? (await wallet.getTransactionCount({ address: key, blockTag: 'pending' }));
   try {
-    const request = { ...(args as object), gas: args.gas ?? 300_000n, nonce, maxFeePerGas: parseGwei('100'), maxPriorityFeePerGas: parseGwei('1') };
-    const hash = await wallet.writeContract(request as never);
+    const data = encodeFunctionData({ abi: args.abi, functionName: args.functionName, args: args.args } as never);
+    const serializedTransaction = await wallet.account.signTransaction({
+      type: 'eip1559',
+      chainId: wallet.chain.id,
+      to: args.address,
+      data,
+      nonce,
+      gas: args.gas ?? 300_000n,
+      maxFeePerGas: parseGwei('100'),
+      maxPriorityFeePerGas: parseGwei('1'),
+    });
+    const hash = await wallet.sendRawTransaction({ serializedTransaction });
     nonces.set(key, nonce + 1);
     return hash;
   } catch (error) {

@@ -1,8 +1,9 @@
 import { errors, Pool } from 'undici';
 import { custom, HttpRequestError, RpcRequestError, TimeoutError } from 'viem';
 
-// The worker's JSON-RPC transport: undici's connection pool (Node's own HTTP client, the one
-// under fetch, without fetch's WHATWG streams and request objects), and every call made in the
+// The JSON-RPC transport of the worker and the local x402 mint server: undici's connection
+// pool (Node's own HTTP client, the one under fetch, without fetch's WHATWG streams and request
+// objects), and every call made in the
 // same turn of the event loop sent as one JSON-RPC batch (what viem's http transport does with
 // `batch: { wait: 0 }`). A worker sending and polling batches of mints makes hundreds of
 // requests a task; measured here per small request once warm: fetch (viem's http transport)
