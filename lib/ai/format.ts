@@ -31,38 +31,58 @@ const STATUS: Record<TaskDto['status'], Record<Lang, string>> = {
 export const statusLabel = (status: TaskDto['status'], lang: Lang) => STATUS[status]?.[lang] ?? status;
 
 type CreatedTask = { id: string; tokenAddress: string; quantity: number; pricePerMint: string; totalCost: string; agentAddress: string };
+type CreatedX402Task = CreatedTask & {
+  endpoint: { host: string; version: number; network: string; asset: string } | null;
+};
 
-/** The reply after a task is created, in the seed's layout. */
-export function taskCreatedReply(task: CreatedTask, lang: Lang, symbol?: string): string {
-  const token = `${shortAddress(task.tokenAddress)}${symbol ? ` (${symbol})` : ''}`;
-  const unit = formatUsdc(task.pricePerMint);
+const CREATED: Record<Lang, {
+  title: string; quantity: string; mints: string; unitPrice: string; totalCost: string;
+  network: string; fund: (total: string) => string; address: string; taskId: string;
+}> = {
+  en: {
+    title: '✅ Task created!', quantity: 'Quantity', mints: 'mints', unitPrice: 'Unit price', totalCost: 'Total cost',
+    network: 'Network and asset', fund: (total) => `Sign once to fund your AI Agent wallet with ${total} USDC:`,
+    address: 'Address', taskId: 'Task ID',
+  },
+  zh: {
+    title: '✅ 任务创建成功！', quantity: '数量', mints: '次', unitPrice: '单价', totalCost: '总成本',
+    network: '网络与资产', fund: (total) => `请签名一次，转账 ${total} USDC 到你的 AI Agent 钱包:`,
+    address: '地址', taskId: '任务ID',
+  },
+};
+
+/** The seed's task layout; an x402 task adds its endpoint above the token and its network below the cost. */
+function createdReply(task: CreatedTask, lang: Lang, symbol: string | undefined, x402?: { host: string; network: string }): string {
+  const t = CREATED[lang];
   const total = formatUsdc(task.totalCost);
-  if (lang === 'zh') {
-    return [
-      '✅ 任务创建成功！',
-      '',
-      `Token: ${token}`,
-      `数量: ${task.quantity} 次`,
-      `单价: ${unit} USDC/mint`,
-      `总成本: ${total} USDC`,
-      '',
-      `请签名一次，转账 ${total} USDC 到你的 AI Agent 钱包:`,
-      `地址: ${task.agentAddress}`,
-      `任务ID: ${task.id}`,
-    ].join('\n');
-  }
   return [
-    '✅ Task created!',
+    t.title,
     '',
-    `Token: ${token}`,
-    `Quantity: ${task.quantity} mints`,
-    `Unit price: ${unit} USDC/mint`,
-    `Total cost: ${total} USDC`,
+    ...(x402 ? [`Endpoint: ${x402.host}`] : []),
+    `Token: ${shortAddress(task.tokenAddress)}${symbol ? ` (${symbol})` : ''}`,
+    `${t.quantity}: ${task.quantity} ${t.mints}`,
+    `${t.unitPrice}: ${formatUsdc(task.pricePerMint)} USDC/mint`,
+    `${t.totalCost}: ${total} USDC`,
+    ...(x402 ? [`${t.network}: ${x402.network}`] : []),
     '',
-    `Sign once to fund your AI Agent wallet with ${total} USDC:`,
-    `Address: ${task.agentAddress}`,
-    `Task ID: ${task.id}`,
+    t.fund(total),
+    `${t.address}: ${task.agentAddress}`,
+    `${t.taskId}: ${task.id}`,
   ].join('\n');
+}
+
+/** The reply after a contract task is created. */
+export const taskCreatedReply = (task: CreatedTask, lang: Lang, symbol?: string): string =>
+  createdReply(task, lang, symbol);
+
+/** The reply after an x402 task is created: the endpoint's host, protocol version, network and
+ * asset too, so the user sees exactly whom the agent will pay. */
+export function x402TaskCreatedReply(task: CreatedX402Task, lang: Lang, symbol?: string): string {
+  const { endpoint } = task;
+  return createdReply(task, lang, symbol, {
+    host: endpoint ? `${endpoint.host} (x402 v${endpoint.version})` : '?',
+    network: endpoint ? `${endpoint.network} · USDC ${shortAddress(endpoint.asset)}` : '?',
+  });
 }
 
 /** One line per task: short id, status, progress and token. */

@@ -1,7 +1,6 @@
 import type { TaskDto } from '../../tasks/serialize';
 import type { WalletView } from '../../wallets/wallet-view';
-import { taskCreatedReply, type Lang } from '../format';
-import { x402TaskCreatedReply } from '../x402-format';
+import { taskCreatedReply, x402TaskCreatedReply, type Lang } from '../format';
 import { x402QuestionText } from './x402-replies';
 import { cancelledText, errorText, retriedText, taskListText, taskStatusText, walletText } from './replies';
 
