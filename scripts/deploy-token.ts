@@ -2,16 +2,14 @@
 // Deploys a PaidMintToken on the configured chain from the operator account, paid in the
 // configured USDC, with the operator as mint signer unless --signer says otherwise, and records
 // it in the deployment file so /api/config and the chat agent know it.
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { formatUnits, getAddress, isAddress, parseUnits, type Address } from 'viem';
 import { z } from 'zod';
 import { recordKnownTokensAt } from '@/db/known-tokens';
-import { getChain, getKnownContracts, getOperatorAccount, getOperatorWalletClient, getPublicClient } from '@/lib/chain/clients';
+import { getChain, getKnownContracts, getOperatorAccount, getOperatorWalletClient } from '@/lib/chain/clients';
 import { deployPaidMintToken } from '@/lib/chain/deploy';
-import { readDeployment, writeDeployment } from '@/lib/chain/deployment';
 import { getConfig } from '@/lib/config';
+import { deploymentFileShown, openDeployer, runAsScript } from './deployer';
 
 const USAGE = 'usage: npm run deploy:token -- --name <name> --symbol <SYM> --price <USDC per mint> --amount <tokens per mint> --max <mint count> [--signer 0x…]';
 
@@ -52,21 +50,12 @@ export function parseDeployTokenArgs(argv: string[]): DeployTokenArgs {
 }
 
 export async function deployToken(args: DeployTokenArgs): Promise<Address> {
-  const config = getConfig();
-  const chain = getChain();
-  const publicClient = getPublicClient();
-  const rpcChainId = await publicClient.getChainId();
-  if (rpcChainId !== chain.id) throw new Error(`RPC ${config.rpcUrl} is chain ${rpcChainId}, not the configured ${config.chain} (${chain.id})`);
-
-  const existing = readDeployment(config.deploymentFile);
-  if (existing && existing.chainId !== chain.id) {
-    throw new Error(`${config.deploymentFile} records chain ${existing.chainId}, not ${chain.id}: set DEPLOYMENT_FILE for this chain`);
-  }
+  const deployer = await openDeployer();
   const { usdc } = getKnownContracts();
   const operator = getOperatorAccount().address;
   const mintSigner = args.signer ?? operator;
 
-  const address = await deployPaidMintToken(getOperatorWalletClient(), publicClient, {
+  const address = await deployPaidMintToken(getOperatorWalletClient(), deployer.publicClient, {
     name: args.name,
     symbol: args.symbol,
     paymentToken: usdc,
@@ -75,8 +64,7 @@ export async function deployToken(args: DeployTokenArgs): Promise<Address> {
     maxMintCount: args.max,
     mintSigner,
   });
-  const deployment = existing ?? { chainId: chain.id, usdc, tokens: [], deployedAt: new Date().toISOString() };
-  writeDeployment(config.deploymentFile, { ...deployment, tokens: [...deployment.tokens, { address, name: args.name, symbol: args.symbol }] });
+  deployer.record((deployment) => ({ ...deployment, tokens: [...deployment.tokens, { address, name: args.name, symbol: args.symbol }] }));
   return address;
 }
 
@@ -96,7 +84,7 @@ export async function recordDeployedToken(address: Address, args: DeployTokenArg
   }
 }
 
-async function main() {
+runAsScript(import.meta.url, 'deploy:token', async () => {
   let args: DeployTokenArgs;
   try {
     args = parseDeployTokenArgs(process.argv.slice(2));
@@ -113,14 +101,7 @@ async function main() {
   if (args.signer && args.signer !== operator) {
     console.log('  AgentMint can mint it only if that signer key is listed in mintSignerKeys of the key file');
   }
-  console.log(`  recorded in ${path.relative(process.cwd(), config.deploymentFile) || config.deploymentFile}`);
+  console.log(`  recorded in ${deploymentFileShown()}`);
   console.log(`  ${await recordDeployedToken(address, args)}`);
   console.log(address);
-}
-
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main().catch((error) => {
-    console.error(`deploy:token failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
-    process.exit(1);
-  });
-}
+});

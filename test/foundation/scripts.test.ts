@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -80,6 +80,30 @@ describe('npm run deploy:token', () => {
     expect(out.code).toBe(2);
     expect(out.stderr).toContain(message);
     expect(out.stderr).toContain('usage: npm run deploy:token');
+  });
+
+  it('deploy:executor deploys an AgentBatchExecutor and records it beside the tokens already there', async () => {
+    const before = readDeployment(stack.env.DEPLOYMENT_FILE!)!;
+    const out = await script('scripts/deploy-executor.ts', [], stack.env);
+    expect(out.stderr).toBe('');
+    expect(out.code).toBe(0);
+    const address = out.stdout.trim().split('\n').at(-1) as Address;
+    expect(address).toMatch(/^0x[0-9a-fA-F]{40}$/);
+    expect(await chainClients(stack.anvil.url).publicClient.getCode({ address })).toMatch(/^0x[0-9a-f]{2,}/);
+    expect(readDeployment(stack.env.DEPLOYMENT_FILE!)).toEqual({ ...before, batchExecutor: address });
+  });
+
+  it.each(['deploy-token', 'deploy-executor'])('%s refuses a deployment file recorded for another chain and deploys nothing', async (name) => {
+    const file = path.join(path.dirname(stack.env.DEPLOYMENT_FILE!), `${name}-mainnet.json`);
+    const mainnet = JSON.stringify({ chainId: 1, usdc: stack.deployment.usdc, tokens: [], deployedAt: 'then' });
+    writeFileSync(file, mainnet);
+    const nonce = await chainClients(stack.anvil.url).publicClient.getTransactionCount({ address: stack.operator });
+    const args = name === 'deploy-token' ? ['--name', 'X', '--symbol', 'X', '--price', '1', '--amount', '1', '--max', '1'] : [];
+    const out = await script(`scripts/${name}.ts`, args, { ...stack.env, DEPLOYMENT_FILE: file });
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain(`${file} records chain 1, not 31337: set DEPLOYMENT_FILE for this chain`);
+    expect(readFileSync(file, 'utf8')).toBe(mainnet);
+    expect(await chainClients(stack.anvil.url).publicClient.getTransactionCount({ address: stack.operator })).toBe(nonce);
   });
 });
 
