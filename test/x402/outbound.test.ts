@@ -31,7 +31,7 @@ beforeAll(async () => {
   port = (server.address() as AddressInfo).port;
 });
 
-afterAll(() => new Promise<void>((r) => server.close(() => r())));
+afterAll(() => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))));
 
 const refusal = async (promise: Promise<unknown>) => {
   const error = await promise.then(
@@ -103,6 +103,16 @@ describe('safeFetch', () => {
     const e = await refusal(safeFetch(`http://127.0.0.1:${port}/slow`, { allowedHosts: ['127.0.0.1'], timeoutMs: 300 }));
     expect([e.reason, e.requestSent]).toEqual(['timeout', true]);
     expect(Date.now() - started).toBeLessThan(1500);
+  });
+
+  it('keeps the connection to a host alive across requests; a timeout on a reused one still counts as sent', async () => {
+    const opts = { allowedHosts: ['127.0.0.1'] };
+    await (await safeFetch(`http://127.0.0.1:${port}/warm`, opts)).text();
+    const before = connections;
+    for (let i = 0; i < 5; i++) expect((await safeFetch(`http://127.0.0.1:${port}/again`, opts)).status).toBe(402);
+    expect(connections).toBe(before);
+    const e = await refusal(safeFetch(`http://127.0.0.1:${port}/slow`, { ...opts, timeoutMs: 300 }));
+    expect([e.reason, e.requestSent, connections]).toEqual(['timeout', true, before]);
   });
 
   it('reports a refused connection as not sent', async () => {
