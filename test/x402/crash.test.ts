@@ -3,9 +3,9 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listX402PaymentsByTask } from '@/db/x402-payments';
 import type { X402MintServer } from '@/scripts/local/x402-mint-server';
-import { startTestStack, type TestStack } from '../support/stack';
+import type { TestStack } from '../support/stack';
 import { killWorker, spawnWorker, waitForTasks, type WorkerChild } from '../worker/support';
-import { balanceOf, createFundedX402Task, ledgerVsChain, probeTerms } from './support';
+import { balanceOf, createFundedX402Task, ledgerVsChain, probeTerms, startX402Setup, type X402Setup } from './support';
 
 // The real worker process is SIGKILLed with an x402 payment written and sent but its answer not
 // yet recorded (the endpoint has settled it), and once right after a ledger write (signed, never
@@ -13,22 +13,20 @@ import { balanceOf, createFundedX402Task, ledgerVsChain, probeTerms } from './su
 // chain says which were used, and nothing is paid twice: authorizations settled on chain =
 // mints recorded = tokens forwarded.
 
+let setup: X402Setup;
 let stack: TestStack;
 let server: X402MintServer;
 const children: WorkerChild[] = [];
 
 beforeAll(async () => {
-  stack = await startTestStack({
-    env: { MINT_BATCH_SIZE: '3', MINT_INTERVAL_MS: '0', X402_ALLOWED_HOSTS: '127.0.0.1', LEASE_MS: '3000', CHECK_INTERVAL_MS: '300', WORKER_CONCURRENCY: '1', LOG_LEVEL: 'warn' },
-  });
-  const { startX402MintServer } = await import('@/scripts/local/x402-mint-server');
-  server = await startX402MintServer({ rpcUrl: stack.anvil.url, usdc: stack.deployment.usdc });
+  ({ stack, server } = setup = await startX402Setup({
+    env: { MINT_BATCH_SIZE: '3', MINT_INTERVAL_MS: '0', LEASE_MS: '3000', CHECK_INTERVAL_MS: '300', WORKER_CONCURRENCY: '1', LOG_LEVEL: 'warn' },
+  }));
 }, 120_000);
 
 afterAll(async () => {
   for (const c of children) await killWorker(c);
-  await server?.stop();
-  await stack?.stop();
+  await setup?.stop();
 }, 30_000);
 
 async function runUntilExit(env: Record<string, string>, timeoutMs = 40_000) {

@@ -8,25 +8,23 @@ import { aiAgentTasks } from '@/db/schema';
 import { getTaskById } from '@/db/tasks';
 import { resetRateLimits } from '@/lib/rate-limit';
 import { createX402Task } from '@/lib/tasks/create-x402-task';
-import { startX402MintServer, type X402MintServer } from '@/scripts/local/x402-mint-server';
+import type { X402MintServer } from '@/scripts/local/x402-mint-server';
 import { call, cookieFor } from '../ai/support/http';
 import { authorizationFor, postFund, signAuthorization, usdcBalance } from '../funding/helpers';
 import { user } from '../support/fixtures';
-import { startTestStack, type TestStack } from '../support/stack';
+import type { TestStack } from '../support/stack';
+import { startX402Setup, type X402Setup } from './support';
 
 // x402 tasks through the chat route (offline model, real Postgres, anvil and the local x402
 // server): what is stored and replied, what is refused with nothing stored, and that funding
 // an x402 task is the same one signature as a contract task.
+let setup: X402Setup;
 let stack: TestStack;
 let server: X402MintServer;
 beforeAll(async () => {
-  stack = await startTestStack({ env: { X402_ALLOWED_HOSTS: '127.0.0.1' } });
-  server = await startX402MintServer({ rpcUrl: stack.anvil.url, usdc: stack.deployment.usdc });
+  ({ stack, server } = setup = await startX402Setup());
 }, 120_000);
-afterAll(async () => {
-  await server?.stop();
-  await stack?.stop();
-});
+afterAll(() => setup?.stop());
 beforeEach(() => resetRateLimits());
 
 const [alice, bob, carol] = [1, 2, 3].map((i) => user(i).address) as [Address, Address, Address];

@@ -1,28 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPublicClient, createWalletClient, http, type PublicClient } from 'viem';
-import { deployTestUsdc } from '@/lib/chain/deploy';
 import { AppError } from '@/lib/errors';
 import { defaultProbeTarget, probeX402Endpoint, type ProbeTarget } from '@/lib/x402/probe';
-import { anvilAccount, startAnvil, type Anvil } from '@/scripts/local/anvil';
-import { freePort } from '@/scripts/local/ports';
+import type { Anvil } from '@/scripts/local/anvil';
 import { startX402MintServer, type X402MintServer } from '@/scripts/local/x402-mint-server';
 import { user } from '../support/fixtures';
-import { startTestStack, type TestStack } from '../support/stack';
+import type { TestStack } from '../support/stack';
+import { startUsdcChain, startX402Setup, type X402Setup } from './support';
 
 // The probe against the local x402 mint server (official @x402/express + facilitator) on a real
 // anvil: the terms it records, and each refusal. Nothing here is paid.
 const alice = user(1).address;
+let setup: X402Setup;
 let stack: TestStack;
 let server: X402MintServer;
 
 beforeAll(async () => {
-  stack = await startTestStack({ env: { X402_ALLOWED_HOSTS: '127.0.0.1' } });
-  server = await startX402MintServer({ rpcUrl: stack.anvil.url, usdc: stack.deployment.usdc });
+  ({ stack, server } = setup = await startX402Setup());
 }, 120_000);
-afterAll(async () => {
-  await server?.stop();
-  await stack?.stop();
-});
+afterAll(() => setup?.stop());
 
 async function refusal(promise: Promise<unknown>) {
   const error = await promise.then(
@@ -113,12 +108,10 @@ describe('probeX402Endpoint: v1 without extra (chain 84532, like the seed’s up
   let usdcDomain: { name: string; version: string };
 
   beforeAll(async () => {
-    anvil = await startAnvil({ port: await freePort(), chainId: 84532 });
-    const chain = { id: 84532, name: 'test', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [anvil.url] } } };
-    const client = createPublicClient({ chain, transport: http(anvil.url), pollingInterval: 20 }) as PublicClient;
-    const usdc = await deployTestUsdc(createWalletClient({ account: anvilAccount(0), chain, transport: http(anvil.url) }), client as never);
-    v1 = await startX402MintServer({ rpcUrl: anvil.url, usdc, mode: 'v1' });
-    target = { chainId: 84532, usdc, maxAmount: 1_000_000n, client };
+    const chain = await startUsdcChain(84532);
+    anvil = chain.anvil;
+    v1 = await startX402MintServer({ rpcUrl: anvil.url, usdc: chain.usdc, mode: 'v1' });
+    target = { chainId: 84532, usdc: chain.usdc, maxAmount: 1_000_000n, client: chain.client };
     usdcDomain = v1.domain;
   }, 120_000);
   afterAll(async () => {

@@ -1,15 +1,74 @@
-import { erc20Abi, type Address, type Hex } from 'viem';
+import { createPublicClient, createWalletClient, erc20Abi, http, type Address, type Hex, type PublicClient } from 'viem';
 import { getSql } from '@/db/client';
 import type { X402Terms } from '@/db/schema';
 import { getTaskById, insertTask } from '@/db/tasks';
 import { listX402PaymentsByTask } from '@/db/x402-payments';
 import { getChain, getPublicClient } from '@/lib/chain/clients';
 import { testUSDCAbi } from '@/lib/chain/contracts.generated';
+import { deployTestUsdc } from '@/lib/chain/deploy';
+import { writeDeployment } from '@/lib/chain/deployment';
 import { getOrCreateAgentWallet } from '@/lib/wallets/agent-wallets';
 import { probeX402Endpoint, defaultProbeTarget, type ProbeTarget } from '@/lib/x402/probe';
-import { anvilAccount } from '@/scripts/local/anvil';
-import type { X402MintServer } from '@/scripts/local/x402-mint-server';
-import { createWalletClient, http } from 'viem';
+import { anvilAccount, startAnvil } from '@/scripts/local/anvil';
+import { freePort } from '@/scripts/local/ports';
+import type { X402MintServer, X402MintServerOptions } from '@/scripts/local/x402-mint-server';
+import type { MintWorker } from '@/worker/loop';
+import { startTestStack, type TestStack } from '../support/stack';
+
+/** An anvil of its own as `chainId` (84532 = base-sepolia, a name v1 endpoints use) with only a TestUSDC on it. */
+export async function startUsdcChain(chainId: number) {
+  const anvil = await startAnvil({ port: await freePort(), chainId });
+  const chain = { id: chainId, name: 'test', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [anvil.url] } } };
+  const client = createPublicClient({ chain, transport: http(anvil.url), pollingInterval: 20 }) as PublicClient;
+  const usdc = await deployTestUsdc(createWalletClient({ account: anvilAccount(0), chain, transport: http(anvil.url) }), client as never);
+  return { anvil, client, usdc };
+}
+
+export type X402Setup = { stack: TestStack; server: X402MintServer; worker?: MintWorker; stop(): Promise<void> };
+
+/**
+ * What the x402 integration files start: a test stack whose probe and worker may reach
+ * 127.0.0.1, the local x402 mint server (official @x402 packages) paid in that chain's USDC and,
+ * with `workerId`, an in-process MintWorker. `stop` ends what started, last first; a failed start
+ * ends it too before throwing.
+ */
+export async function startX402Setup(options: {
+  env?: Record<string, string>;
+  server?: Omit<X402MintServerOptions, 'rpcUrl' | 'usdc'>;
+  workerId?: string;
+  /** Instead of the stack's chain: an anvil of its own as this chain id, with only a TestUSDC (startUsdcChain). */
+  chainId?: number;
+} = {}): Promise<X402Setup> {
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const s of stops.splice(0).reverse()) await s();
+  };
+  try {
+    const own = options.chainId === undefined ? undefined : await startUsdcChain(options.chainId);
+    if (own) stops.push(() => own.anvil.stop());
+    const env = { ...(own && { RPC_URL: own.anvil.url }), X402_ALLOWED_HOSTS: '127.0.0.1', ...options.env };
+    const stack = await startTestStack(own ? { chain: false, env } : { env });
+    stops.push(() => stack.stop());
+    const rpcUrl = own?.anvil.url ?? stack.anvil.url;
+    const usdc = own?.usdc ?? stack.deployment.usdc;
+    if (own) writeDeployment(stack.env.DEPLOYMENT_FILE!, { chainId: options.chainId!, usdc, tokens: [], deployedAt: new Date().toISOString() });
+    // Imported only now: they read the environment the stack has just set.
+    const { startX402MintServer } = await import('@/scripts/local/x402-mint-server');
+    const server = await startX402MintServer({ rpcUrl, usdc, ...options.server });
+    stops.push(() => server.stop());
+    let worker: MintWorker | undefined;
+    if (options.workerId) {
+      const { MintWorker } = await import('@/worker/loop');
+      const started = (worker = new MintWorker({ id: options.workerId }));
+      stops.push(() => started.stop());
+      await started.start();
+    }
+    return { stack, server, worker, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
 
 /** Probes `url` as task creation does (lib/x402/probe.ts) and returns the terms a task would pay. */
 export async function probeTerms(url: string, userAddress: Address, overrides: Partial<X402Terms> = {}, target: Partial<ProbeTarget> = {}): Promise<X402Terms> {

@@ -2,35 +2,25 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import type { Address } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { X402MintServer } from '@/scripts/local/x402-mint-server';
-import type { MintWorker } from '@/worker/loop';
-import { startTestStack, type TestStack } from '../support/stack';
 import { waitForTasks } from '../worker/support';
-import { balanceOf, createFundedX402Task, ledgerVsChain, probeTerms } from './support';
+import { balanceOf, createFundedX402Task, ledgerVsChain, probeTerms, startX402Setup, type X402Setup } from './support';
 
 // The x402 route end to end on real anvil + Postgres + the local x402 mint server (official
 // @x402 packages): the in-process worker pays each mint exactly once, whatever the endpoint
 // does, and the tokens end with the user. Every test checks the ledger against the chain.
 
-let stack: TestStack;
+let setup: X402Setup;
 let server: X402MintServer;
-let worker: MintWorker;
 
 beforeAll(async () => {
-  stack = await startTestStack({
-    env: { MINT_BATCH_SIZE: '3', MINT_INTERVAL_MS: '0', X402_ALLOWED_HOSTS: '127.0.0.1', X402_REQUEST_TIMEOUT_MS: '1500', LEASE_MS: '5000', CHECK_INTERVAL_MS: '200', MAX_RETRIES: '1' },
-  });
-  const { startX402MintServer } = await import('@/scripts/local/x402-mint-server');
-  server = await startX402MintServer({ rpcUrl: stack.anvil.url, usdc: stack.deployment.usdc, slowMs: 3000, queueDelayMs: 1500, every: 2 });
-  const { MintWorker } = await import('@/worker/loop');
-  worker = new MintWorker({ id: 'x402-test' });
-  await worker.start();
+  ({ server } = setup = await startX402Setup({
+    env: { MINT_BATCH_SIZE: '3', MINT_INTERVAL_MS: '0', X402_REQUEST_TIMEOUT_MS: '1500', LEASE_MS: '5000', CHECK_INTERVAL_MS: '200', MAX_RETRIES: '1' },
+    server: { slowMs: 3000, queueDelayMs: 1500, every: 2 },
+    workerId: 'x402-test',
+  }));
 }, 120_000);
 
-afterAll(async () => {
-  await worker?.stop();
-  await server?.stop();
-  await stack?.stop();
-}, 30_000);
+afterAll(() => setup?.stop(), 30_000);
 
 const newUser = () => privateKeyToAccount(generatePrivateKey()).address;
 
