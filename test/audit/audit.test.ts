@@ -15,7 +15,7 @@ import { unlockAgentAccount } from '@/lib/wallets/agent-wallets';
 import { withdrawRefundable } from '@/lib/wallets/withdraw';
 import { user } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/stack';
-import { createFundedTask, waitForTasks } from '../worker/support';
+import { createFundedTask, startMintWorker, waitForTasks } from '../worker/support';
 
 // The funds audit on a real stack: three tasks minted by a real worker, a deposit withdrawn,
 // then money moved behind AgentMint's back (the agent's key used directly) and a ledger row
@@ -49,9 +49,7 @@ const send = (account: ReturnType<typeof user>, to: Address, value: bigint) =>
 
 beforeAll(async () => {
   stack = await startTestStack({ env: { MINT_BATCH_SIZE: '4', CHECK_INTERVAL_MS: '200', LOG_LEVEL: 'silent' } });
-  const { MintWorker } = await import('@/worker/loop');
-  worker = new MintWorker();
-  await worker.start();
+  worker = await startMintWorker();
   tasks.a1 = await createFundedTask(stack, { userIndex: 3, quantity: 6 });
   tasks.a2 = await createFundedTask(stack, { userIndex: 3, quantity: 3 });
   tasks.b1 = await createFundedTask(stack, { userIndex: 4, quantity: 5 });

@@ -6,7 +6,7 @@ import { getChain, getPublicClient } from '@/lib/chain/clients';
 import type { Authorization } from '@/lib/chain/eip3009';
 import { user } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/stack';
-import { waitForTasks } from '../worker/support';
+import { startMintWorker, waitForTasks } from '../worker/support';
 import { authorizationFor, signAuthorization, usdcBalance } from './helpers';
 
 // Finding 4 of the security review: a 4 USDC task was funded while `withdraw {"amount":"1"}` ran
@@ -52,10 +52,7 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 10
 }
 
 async function startWorker() {
-  if (worker) return;
-  const { MintWorker } = await import('@/worker/loop');
-  worker = new MintWorker();
-  await worker.start();
+  worker ??= await startMintWorker();
 }
 
 describe('withdraw while a task is being funded', () => {

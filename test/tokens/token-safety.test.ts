@@ -12,7 +12,7 @@ import { anvilAccount } from '@/scripts/local/anvil';
 import { user } from '../support/fixtures';
 import { deployGasBurner } from '../support/hostile-token';
 import { startTestStack, type TestStack } from '../support/stack';
-import { createFundedTask, waitForTasks } from '../worker/support';
+import { createFundedTask, startMintWorker, waitForTasks } from '../worker/support';
 
 // Finding 1 of the security review: a contract whose mintSigner() answers the operator's address
 // and whose mint burns ~3.4M gas was accepted, and the operator paid that gas. Each guard is
@@ -40,10 +40,7 @@ afterAll(async () => {
 }, 30_000);
 
 async function startWorker() {
-  if (worker) return;
-  const { MintWorker } = await import('@/worker/loop');
-  worker = new MintWorker();
-  await worker.start();
+  worker ??= await startMintWorker();
 }
 
 describe('only tokens AgentMint knows can be minted', () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAudit } from '@/lib/audit/run-audit';
 import { startTestStack, type TestStack } from '../support/stack';
-import { createFundedTask, expectLedgerMatchesChain, waitForTasks } from './support';
+import { createFundedTask, expectLedgerMatchesChain, startMintWorker, waitForTasks } from './support';
 
 // Found by `npm run chaos`: in batch mode (EIP-7702) the gas limit was the first batch's
 // estimate per mint × the batch's size, so a smaller last batch (6 mints in batches of 5: the
@@ -12,9 +12,7 @@ let worker: import('@/worker/loop').MintWorker | undefined;
 
 beforeAll(async () => {
   stack = await startTestStack({ env: { MINT_EXECUTION: 'batch', MINT_BATCH_SIZE: '5', CHECK_INTERVAL_MS: '200', MAX_RETRIES: '1', LOG_LEVEL: 'silent' } });
-  const { MintWorker } = await import('@/worker/loop');
-  worker = new MintWorker();
-  await worker.start();
+  worker = await startMintWorker();
 }, 90_000);
 
 afterAll(async () => {

@@ -6,7 +6,7 @@ import { getTaskById } from '@/db/tasks';
 import { getPublicClient } from '@/lib/chain/clients';
 import { startTestStack, type TestStack } from '../support/stack';
 import { user } from '../support/fixtures';
-import { createFundedTask, expectLedgerMatchesChain, mintedEvents, tokenBalance, waitForTasks } from './support';
+import { createFundedTask, expectLedgerMatchesChain, mintedEvents, startMintWorker, tokenBalance, waitForTasks } from './support';
 
 // In-process worker against real Postgres and anvil: three tasks of three users complete, the
 // users (not the agents) receive quantity × mintAmount, and the ledger equals the Minted events.
@@ -27,7 +27,6 @@ afterAll(async () => {
 describe('mint worker', () => {
   it('completes three tasks; tokens go to the users; ledger == Minted events', async () => {
     const { readPaidMintToken } = await import('@/lib/chain/tokens');
-    const { MintWorker } = await import('@/worker/loop');
     const token = stack.deployment.tokens[0]!.address;
     const info = await readPaidMintToken(token);
     const quantities = [12, 7, 16];
@@ -35,8 +34,7 @@ describe('mint worker', () => {
     const tasks = [];
     for (const [i, quantity] of quantities.entries()) tasks.push(await createFundedTask(stack, { userIndex: i + 1, quantity }));
 
-    worker = new MintWorker();
-    await worker.start();
+    worker = await startMintWorker();
     const done = await waitForTasks(tasks.map((t) => t.id), ['completed', 'failed', 'cancelled'], 60_000);
 
     for (const [i, task] of done.entries()) {

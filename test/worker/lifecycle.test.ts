@@ -7,7 +7,7 @@ import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
 import { anvilAccount, startAnvil } from '@/scripts/local/anvil';
 import { createPendingTask, user } from '../support/fixtures';
 import { mintExecutionUnderTest, startTestStack, type TestStack } from '../support/stack';
-import { createFundedTask, expectLedgerMatchesChain, mintedEvents, waitForTasks } from './support';
+import { createFundedTask, expectLedgerMatchesChain, mintedEvents, startMintWorker, waitForTasks } from './support';
 
 // Outage, cancel, a revert that fails the task, and the payment timeout, with an in-process
 // worker pacing 5-mint batches 300 ms apart. MAX_RETRIES=1 so a real revert fails fast and
@@ -24,9 +24,7 @@ beforeAll(async () => {
     env: { MINT_BATCH_SIZE: '5', MINT_INTERVAL_MS: '300', LEASE_MS: '3000', CHECK_INTERVAL_MS: '300', WORKER_CONCURRENCY: '3', MAX_RETRIES: '1', LOG_LEVEL: 'silent' },
   });
   await getSql().listen(TASK_EVENTS_CHANNEL, (payload) => events.push(JSON.parse(payload) as TaskEvent));
-  const { MintWorker } = await import('@/worker/loop');
-  worker = new MintWorker();
-  await worker.start();
+  worker = await startMintWorker();
 }, 90_000);
 
 afterAll(async () => {

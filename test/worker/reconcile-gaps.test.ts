@@ -6,7 +6,7 @@ import { getTaskById } from '@/db/tasks';
 import { runAudit } from '@/lib/audit/run-audit';
 import { getPublicClient } from '@/lib/chain/clients';
 import { startTestStack, type TestStack } from '../support/stack';
-import { createFundedTask, expectLedgerMatchesChain, killWorker, spawnWorker, waitForTasks, type WorkerChild } from './support';
+import { createFundedTask, expectLedgerMatchesChain, killWorker, spawnWorker, startMintWorker, waitForTasks, type WorkerChild } from './support';
 
 // The reconciler's two gaps and the lease fence, on real anvil. Each scenario starts from a
 // worker process SIGKILLed right after writing its first batch (4 signed mints, none sent).
@@ -50,12 +50,11 @@ async function crashedAfterFirstWrite(userIndex: number) {
 }
 
 async function startWorker() {
-  const [{ MintWorker }, { Reporter }] = await Promise.all([import('@/worker/loop'), import('@/worker/reporter')]);
+  const { Reporter } = await import('@/worker/reporter');
   const reporter = new Reporter();
   const original = reporter.nonceHolesFilled.bind(reporter);
   reporter.nonceHolesFilled = (task, fill) => (filled.push(fill), original(task, fill));
-  worker = new MintWorker({ reporter });
-  await worker.start();
+  worker = await startMintWorker({ reporter });
 }
 
 describe('reconciler gaps', () => {

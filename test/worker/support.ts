@@ -11,6 +11,22 @@ import type { TestStack } from '../support/stack';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
+/**
+ * An in-process MintWorker, started. Its modules are imported only now, once the test stack
+ * has set the environment they read; a start that fails stops what it began.
+ */
+export async function startMintWorker(options?: { id?: string; reporter?: import('@/worker/reporter').Reporter }) {
+  const { MintWorker } = await import('@/worker/loop');
+  const worker = new MintWorker(options);
+  try {
+    await worker.start();
+  } catch (error) {
+    await worker.stop();
+    throw error;
+  }
+  return worker;
+}
+
 /** A funded task: the user sends the USDC to their agent directly (the fund route is tested elsewhere). */
 export async function createFundedTask(stack: TestStack, { userIndex, quantity, token }: { userIndex: number; quantity: number; token?: Address }) {
   const account = user(userIndex);

@@ -14,6 +14,7 @@ import { freePort } from '@/scripts/local/ports';
 import type { X402MintServer, X402MintServerOptions } from '@/scripts/local/x402-mint-server';
 import type { MintWorker } from '@/worker/loop';
 import { startTestStack, type TestStack } from '../support/stack';
+import { startMintWorker } from '../worker/support';
 
 /** An anvil of its own as `chainId` (84532 = base-sepolia, a name v1 endpoints use) with only a TestUSDC on it. */
 export async function startUsdcChain(chainId: number) {
@@ -58,10 +59,9 @@ export async function startX402Setup(options: {
     stops.push(() => server.stop());
     let worker: MintWorker | undefined;
     if (options.workerId) {
-      const { MintWorker } = await import('@/worker/loop');
-      const started = (worker = new MintWorker({ id: options.workerId }));
+      const started = await startMintWorker({ id: options.workerId });
       stops.push(() => started.stop());
-      await started.start();
+      worker = started;
     }
     return { stack, server, worker, stop };
   } catch (error) {
