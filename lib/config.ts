@@ -73,7 +73,7 @@ const envSchema = z.object({
   /** Test hook: the worker SIGKILLs itself at this point of its Nth batch (`mid-batch:2`). */
   /** Test hook (never in production): `bad-authorization` (a delegation signed for the wrong nonce, once) or `bad-mint-signature:N` (mint N signed wrongly, once). */
   WORKER_TEST_FAULT: z.string().regex(/^(bad-authorization|bad-mint-signature:\d+)$/, 'bad-authorization|bad-mint-signature:N').optional(),
-  WORKER_CRASH_AT: z.string().regex(/^(after-ledger-write|after-broadcast|mid-batch)(:\d+)?$/, 'after-ledger-write|after-broadcast|mid-batch[:N]').optional(),
+  WORKER_CRASH_AT: z.string().regex(/^(after-ledger-write|after-broadcast|mid-batch|two-in-flight)(:\d+)?$/, 'after-ledger-write|after-broadcast|mid-batch|two-in-flight[:N]').optional(),
 
   SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   OPENAI_API_KEY: optionalString,

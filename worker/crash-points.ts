@@ -1,6 +1,6 @@
 import { getConfig } from '@/lib/config';
 
-export type CrashPoint = 'after-ledger-write' | 'after-broadcast' | 'mid-batch';
+export type CrashPoint = 'after-ledger-write' | 'after-broadcast' | 'mid-batch' | 'two-in-flight';
 
 const seen = new Map<CrashPoint, number>();
 

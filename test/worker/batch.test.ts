@@ -77,8 +77,10 @@ describe('batched mints (EIP-7702)', () => {
         expect(new Set(mates.map((r) => r.tx_hash)).size).toBe(1);
         expect(failedOnce.tx_hash).not.toBe(mates[0]!.tx_hash);
       }
-      // The refused mint was re-signed first into the next batch: no extra transaction.
-      expect(txs.length).toBe(batches);
+      // The refused mint is re-signed first into the next batch the worker signs after settling
+      // it; pipelined, the batches after it may be on chain by then, and it goes in one more.
+      expect(txs.length).toBeGreaterThanOrEqual(batches);
+      expect(txs.length).toBeLessThanOrEqual(failedOnce ? batches + 1 : batches);
     }
     expect(refused).toBe(1);
     await expectLedgerMatchesChain(token, tasks.map((t) => t.id));

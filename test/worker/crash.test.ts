@@ -15,7 +15,8 @@ import { createFundedTask, expectLedgerMatchesChain, killWorker, spawnWorker, to
 // once at a random moment; each time a fresh worker takes over after the 3 s lease runs out.
 // In the end every task is complete, nothing was minted twice and nothing is missing.
 // The first test runs one batch at a time (MINT_PIPELINE_DEPTH=1), so each crash leaves exactly
-// one batch open; the second kills pipelined workers, with several batches in flight.
+// one batch open; the second kills pipelined workers, with several batches in flight (once with
+// two batches broadcast and neither settled).
 
 let stack: TestStack;
 const children: WorkerChild[] = [];
@@ -150,6 +151,11 @@ describe('worker crashes', () => {
     expect(afterBroadcast.signal, afterBroadcast.output).toBe('SIGKILL');
     const afterLedger = await runUntilExit({ ...pipelined, WORKER_CRASH_AT: 'after-ledger-write:5' });
     expect(afterLedger.signal, afterLedger.output).toBe('SIGKILL');
+    // Two batches broadcast, neither settled: the next worker finds both open, and on chain.
+    await newOpenRows(token);
+    const twoInFlight = await runUntilExit({ ...pipelined, WORKER_CRASH_AT: 'two-in-flight' });
+    expect(twoInFlight.signal, twoInFlight.output).toBe('SIGKILL');
+    expect((await newOpenRows(token)).onChain, 'more than one batch (5 mints) open and on chain').toBeGreaterThan(5);
     const open = await getSql()`select 1 from ai_agent_mint_records where status in ('signed', 'sent')`;
     expect(open.length, 'the crash left batches open for the next worker to reconcile').toBeGreaterThan(0);
 

@@ -1,10 +1,10 @@
-import { isAddressEqual, parseEventLogs, parseTransaction, type Address, type Hex } from 'viem';
+import { isAddressEqual, parseTransaction, toEventSelector, type Address, type Hex, type Log } from 'viem';
 import type { OpenMintRecord } from '@/db/mint-records';
 import { recordMintProgress } from '@/db/task-queue';
 import { decodeBatchExecute, failedCallsOf } from '@/lib/chain/batch-calls';
-import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
+import { agentBatchExecutorAbi, paidMintTokenAbi } from '@/lib/chain/contracts.generated';
 import { revertOfReturnData } from '@/lib/chain/revert-reasons';
-import { collectMints, isMintIdUsed, type CollectContext, type MintOutcome, type PendingMint } from './mint-collector';
+import { collectMints, isMintIdUsed, type CollectContext, type MintOutcome, type PendingMint, type RawLog } from './mint-collector';
 import { findMintTransaction, reconcileTask, type Settlement } from './reconciler';
 
 // Settling an EIP-7702 batch: one transaction, many mints. Its success proves nothing about any
@@ -21,6 +21,19 @@ export class NotDelegatedError extends Error {
     super(`the batch ran no code: agent wallet ${agent} is not delegated to the batch executor (its authorization was not applied); its mints are not counted`);
     this.name = 'NotDelegatedError';
   }
+}
+
+const MINTED = toEventSelector(paidMintTokenAbi.find((e) => e.type === 'event' && e.name === 'Minted')!);
+const TRY_EXECUTE_FAIL = toEventSelector(agentBatchExecutorAbi.find((e) => e.type === 'event' && e.name === 'ERC7579TryExecuteFail')!);
+
+/**
+ * The mintIds the token's Minted events in these logs carry (mintId is the third indexed topic):
+ * read from the topics as sent, since a batch of 200 has 200 such logs and nothing else is needed.
+ */
+function mintedIdsOf(logs: RawLog[], token: Address): Set<Hex> {
+  const minted = new Set<Hex>();
+  for (const log of logs) if (log.topics[0] === MINTED && log.topics[3] && isAddressEqual(log.address, token)) minted.add(log.topics[3].toLowerCase() as Hex);
+  return minted;
 }
 
 /** The mintId each call of a batch mints (mint(to, mintId, v, r, s): mintId is the second word). */
@@ -49,18 +62,18 @@ export async function settleBatchOutcome(ctx: CollectContext, outcome: MintOutco
     }
     return settlement;
   }
-  const receipt = await ctx.client.getTransactionReceipt({ hash: outcome.receipt.transactionHash });
-  const minted = new Set(
-    parseEventLogs({ abi: paidMintTokenAbi, eventName: 'Minted', logs: receipt.logs })
-      .filter((l) => isAddressEqual(l.address, task.tokenAddress))
-      .map((l) => l.args.mintId),
-  );
-  const failures = failedCallsOf(receipt.logs, task.agentAddress);
-  const callIndex = mintIdsByCallIndex(outcome.mint.raw);
+  // The logs came with the receipt the collector read; a receipt read without them is read again.
+  const receipt = outcome.receipt.logs ? outcome.receipt : await ctx.client.getTransactionReceipt({ hash: outcome.receipt.transactionHash });
+  const logs = receipt.logs as RawLog[];
+  const minted = mintedIdsOf(logs, task.tokenAddress);
+  // Failures are rare: their events are decoded (and the batch's calls with them) only when there are any.
+  const failing = logs.filter((l) => l.topics[0] === TRY_EXECUTE_FAIL);
+  const failures = failing.length ? failedCallsOf(failing as unknown as Log[], task.agentAddress) : new Map<number, Hex>();
+  const callIndex = failures.size ? mintIdsByCallIndex(outcome.mint.raw) : new Map<Hex, number>();
   // The batch's gas, shared by its mints (the approval riding in the first batch included).
   const share = receipt.gasUsed / BigInt(mints.length);
   for (const m of mints) {
-    if (minted.has(m.mintId)) {
+    if (minted.has(m.mintId.toLowerCase() as Hex)) {
       settlement.confirmed.push({ sequenceNumber: m.sequenceNumber, txHash: receipt.transactionHash, blockNumber: receipt.blockNumber, gasUsed: share, effectiveGasPrice: receipt.effectiveGasPrice });
       continue;
     }

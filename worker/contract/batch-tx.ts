@@ -10,7 +10,8 @@ import { crashPoint } from '../crash-points';
 import { keccak } from '../native-crypto';
 import { NotDelegatedError, settleBatchOutcome } from './batch-settle';
 import { assertLease } from '../fence';
-import { authorize, presignNext, unlockSigner, writeBatch, type Authorization, type BatchPlan, type TaskRuntime } from './mint-batch';
+import { authorize, presignNext, unlockSigner, writeBatch, type Authorization, type BatchPlan, type SettledBatch, type SignedBatch, type TaskRuntime } from './mint-batch';
+import type { PipelineStages } from './mint-pipeline';
 import { broadcastRaw, collectMints, type PendingMint } from './mint-collector';
 import type { Settlement } from './reconciler';
 
@@ -22,8 +23,13 @@ import type { Settlement } from './reconciler';
 /** With a batch that installs the delegation: EIP-7702's 25,000 per authorization, plus room. */
 const AUTHORIZATION_GAS = 30_000n;
 
-export type DelegatedPlan = BatchPlan & { /** The approval joined into this batch (the amount), when the allowance is short. */ approve?: bigint };
-type SignedDelegatedBatch = { plan: DelegatedPlan; mints: SignedMint[]; started: number; raw: Hex; txHash: Hex; installs: boolean };
+export type DelegatedPlan = BatchPlan & {
+  /** The approval joined into this batch (the amount), when the allowance is short. */
+  approve?: bigint;
+  /** This batch carries the delegation (the agent's code is not ours yet, and no batch sent before it installs it). */
+  installs?: boolean;
+};
+export type SignedDelegatedBatch = SignedBatch & { plan: DelegatedPlan; raw: Hex; txHash: Hex; installs: boolean };
 
 const faultsDone = new Set<string>();
 /** WORKER_TEST_FAULT, at most once per process: the failures the batch tests need to provoke. */
@@ -33,16 +39,34 @@ function fault(name: 'bad-authorization' | `bad-mint-signature:${number}`) {
   return true;
 }
 
+/** One paced batch, start to end (unpaced batches overlap: mint-pipeline.ts with these stages). */
 export async function runDelegatedBatch(rt: TaskRuntime, plan: DelegatedPlan): Promise<Settlement> {
   const batch = await signDelegatedBatch(rt, plan);
   await writeBatch(rt, batch);
+  await broadcastDelegatedBatch(rt, batch);
+  const [{ settlement }] = await Promise.all([settleDelegatedBatch(rt, batch), presignNext(rt, plan.sequences)]);
+  return settlement;
+}
+
+/** One EIP-7702 transaction per batch: it takes one nonce, two when it installs the delegation. */
+export const delegatedBatchStages: PipelineStages<SignedDelegatedBatch> = {
+  sign: signDelegatedBatch,
+  write: writeBatch,
+  broadcast: broadcastDelegatedBatch,
+  // (No presigning here: the pipeline has signed the next batch by the time this one settles.)
+  settle: settleDelegatedBatch,
+  nextNonce: ({ plan, installs }) => plan.nonce + (installs ? 2 : 1),
+  // A skipped authorization does not take its nonce (the silent EIP-7702 failure), so the batch
+  // after one that installs the delegation is signed once the chain shows how it went.
+  settlesAlone: ({ installs }) => installs,
+};
+
+async function broadcastDelegatedBatch(rt: TaskRuntime, batch: SignedDelegatedBatch) {
   await assertLease(rt);
   await broadcastRaw(rt.client, [batch.raw]);
   // One transaction: "half the batch sent" is the same state as "all of it sent".
   crashPoint('mid-batch');
   crashPoint('after-broadcast');
-  const [settlement] = await Promise.all([settleDelegatedBatch(rt, batch), presignNext(rt, plan.sequences)]);
-  return settlement;
 }
 
 /**
@@ -60,6 +84,9 @@ async function signDelegatedBatch(rt: TaskRuntime, plan: DelegatedPlan): Promise
   const approval: BatchCall[] = plan.approve === undefined ? [] : [{ to: rt.usdc, data: encodeFunctionData({ abi: erc20Abi, functionName: 'approve', args: [task.tokenAddress, plan.approve] }) }];
   const mintCalls: BatchCall[] = authorizations.map((a, i) => ({ to: task.tokenAddress, data: fault(`bad-mint-signature:${plan.sequences[i]!}`) ? corruptSignature(a.data) : a.data }));
   const data = encodeBatchExecute([...approval, ...mintCalls], BATCH_MODE.try);
+  const installs = plan.installs ?? false;
+  // Simulated against our executor's code when the chain does not show it yet (a state override):
+  // before this batch installs it, or while the batch that does is still on the wire.
   const asDelegated = rt.delegated ? undefined : [{ address: task.agentAddress, code: delegationCode(executor) }];
   const unpaced = getConfig().worker.mintIntervalMs === 0;
   const recent = unpaced && rt.simulatedAt !== undefined && started - rt.simulatedAt < 1_000;
@@ -79,7 +106,6 @@ async function signDelegatedBatch(rt: TaskRuntime, plan: DelegatedPlan): Promise
   }
 
   const signer = unlockSigner(rt, plan.remainingCost);
-  const installs = !rt.delegated;
   // The transaction's own fixed cost (base) plus per mint × size: a task's last, smaller batch has its fixed cost too.
   const gas = rt.batchGas!.base + rt.batchGas!.perMint * BigInt(plan.sequences.length) + (installs ? AUTHORIZATION_GAS : 0n);
   const tx = { chainId: rt.chainId, nonce: plan.nonce, to: task.agentAddress, data, gas, value: 0n, ...plan.fees };
@@ -121,7 +147,7 @@ function corruptSignature(data: Hex): Hex {
   return `${data.slice(0, -64)}${'11'.repeat(32)}` as Hex;
 }
 
-async function settleDelegatedBatch(rt: TaskRuntime, { mints, raw, txHash, installs, started }: SignedDelegatedBatch): Promise<Settlement> {
+async function settleDelegatedBatch(rt: TaskRuntime, { mints, raw, txHash, installs, started }: SignedDelegatedBatch): Promise<SettledBatch> {
   const first = mints[0]!;
   const pending: PendingMint = { sequenceNumber: first.sequenceNumber, mintId: first.mintId as Hex, nonce: first.nonce, raw, hashes: [txHash], batch: true };
   const [[outcome]] = await Promise.all([collectMints(rt, [pending]), markMintsSent({ taskId: rt.task.id, txHashes: [txHash] })]);
@@ -136,5 +162,5 @@ async function settleDelegatedBatch(rt: TaskRuntime, { mints, raw, txHash, insta
   for (const f of settlement.failed) rt.reporter.mintFailed(rt.task, f);
   rt.reporter.batchRecorded(rt.task, { confirmed: settlement.confirmed.length, failed: settlement.failed.length, durationMs: Date.now() - started });
   if (settlement.ranNoCode) throw new NotDelegatedError(rt.task.agentAddress);
-  return settlement;
+  return { settlement, progress };
 }

@@ -34,8 +34,11 @@ export type PendingMint = {
   queuedSince?: number;
 };
 
-/** What settling a mint reads from its receipt. */
-export type MintReceipt = Pick<TransactionReceipt, 'status' | 'blockNumber' | 'gasUsed' | 'effectiveGasPrice' | 'transactionHash'>;
+/** A log as the node sends it (hex fields, unformatted). */
+export type RawLog = { address: Address; topics: Hex[]; data: Hex };
+
+/** What settling a mint reads from its receipt; a batch's logs too (its mints are settled from them). */
+export type MintReceipt = Pick<TransactionReceipt, 'status' | 'blockNumber' | 'gasUsed' | 'effectiveGasPrice' | 'transactionHash'> & { logs?: RawLog[] };
 
 export type MintOutcome =
   | { kind: 'receipt'; mint: PendingMint; receipt: MintReceipt }
@@ -86,7 +89,7 @@ export async function collectMints(ctx: CollectContext, mints: PendingMint[], { 
   let nonceSeen: number | undefined;
   let nonceMovedAt: bigint | undefined;
   let nonceMovedAtMs = Date.now();
-  const receiptsOf = (list: PendingMint[]) => Promise.all(list.map((m) => Promise.all(m.hashes.map((hash) => receiptOrNull(client, hash)))));
+  const receiptsOf = (list: PendingMint[]) => Promise.all(list.map((m) => Promise.all(m.hashes.map((hash) => receiptOrNull(client, hash, m.batch)))));
   for (let round = 0; pending.length > 0; round++) {
     // Receipts first: in the usual case they are all there and the round costs one request.
     const first = await receiptsOf(pending);
@@ -171,17 +174,18 @@ export async function collectMints(ctx: CollectContext, mints: PendingMint[], { 
   return outcomes;
 }
 
-type RpcReceipt = { status: Hex; blockNumber: Hex; gasUsed: Hex; effectiveGasPrice: Hex; transactionHash: Hex } | null;
+type RpcReceipt = { status: Hex; blockNumber: Hex; gasUsed: Hex; effectiveGasPrice: Hex; transactionHash: Hex; logs?: RawLog[] } | null;
 
 /**
- * The receipt's five fields settling needs, or null while there is none. A plain request: the
- * getTransactionReceipt action formats every field and log of every receipt, and a batch polls
- * its receipts at least once each.
+ * The receipt's five fields settling needs (and a batch's logs, as sent), or null while there is
+ * none. A plain request: the getTransactionReceipt action formats every field and log of every
+ * receipt, and a batch polls its receipts at least once each.
  */
-async function receiptOrNull(client: PublicClient, hash: Hex): Promise<MintReceipt | null> {
+async function receiptOrNull(client: PublicClient, hash: Hex, withLogs = false): Promise<MintReceipt | null> {
   const raw = await rawRequest<RpcReceipt>(client, 'eth_getTransactionReceipt', [hash]);
   if (!raw?.blockNumber) return null;
   return {
+    logs: withLogs ? (raw.logs ?? []) : undefined,
     status: raw.status === '0x1' ? 'success' : 'reverted',
     blockNumber: hexToBigInt(raw.blockNumber),
     gasUsed: hexToBigInt(raw.gasUsed),

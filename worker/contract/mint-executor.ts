@@ -14,9 +14,9 @@ import { LeaseKeeper } from '../lease';
 import { ensureAllowance, presign, runMintBatch, unlockSigner, type TaskRuntime } from './mint-batch';
 import { nativeBackend } from '../native-crypto';
 import { topUpAgentGas } from './operator';
-import { runMintPipeline } from './mint-pipeline';
+import { runMintPipeline, singleMintStages } from './mint-pipeline';
 import { reconcileOpenMints } from './batch-settle';
-import { runDelegatedBatch } from './batch-tx';
+import { delegatedBatchStages, runDelegatedBatch } from './batch-tx';
 import type { Outcome } from '../reporter';
 import type { ExecuteOptions } from '../route';
 import { getWorkerClient } from '../rpc';
@@ -136,20 +136,26 @@ async function turn(rt: TaskRuntime, config: ReturnType<typeof getConfig>['worke
   const presigning = presign(rt, sequences);
   presigning.catch(() => {}); // awaited below
   const topUp = await toppingUp;
+  const start = { quote, balance: balance + (topUp?.amountWei ?? 0n) };
+  // No pacing asked for and pipelining on: batches overlap (mint-pipeline.ts). Otherwise one
+  // batch per turn, and the turn loop waits MINT_INTERVAL_MS before the next.
   if (batched) {
-    // One transaction per batch, the approval (when short) joined into it; batches one at a time.
+    // One transaction per batch, the approval (when short) and the delegation (when missing) joined into the first.
     await presigning;
-    const settlement = await runDelegatedBatch(rt, { sequences, fees, remainingCost, nonce, approve: allowance < remainingCost ? remainingCost : undefined });
+    const first = { sequences, fees, remainingCost, nonce, approve: allowance < remainingCost ? remainingCost : undefined, installs: !rt.delegated };
+    if (pipelined) {
+      await runMintPipeline(rt, first, start, delegatedBatchStages);
+      return undefined;
+    }
+    const settlement = await runDelegatedBatch(rt, first);
     if (settlement.reverts.length) throw new MintRevertError(settlement.reverts[0]!.reason, settlement.reverts[0]!.message);
     return undefined;
   }
   const approved = await ensureAllowance(rt, { need: remainingCost, allowance, fees, nonce });
   await presigning;
   const plan = { sequences, fees, remainingCost, nonce: approved ? nonce + 1 : nonce };
-  // No pacing asked for and pipelining on: batches overlap (mint-pipeline.ts). Otherwise one
-  // batch per turn, and the turn loop waits MINT_INTERVAL_MS before the next.
   if (pipelined) {
-    await runMintPipeline(rt, plan, { quote, balance: balance + (topUp?.amountWei ?? 0n) });
+    await runMintPipeline(rt, plan, start, singleMintStages);
     return undefined;
   }
   const settlement = await runMintBatch(rt, plan);

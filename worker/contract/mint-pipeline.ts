@@ -1,8 +1,9 @@
 import { batchSizeFor, feesOf, gweiToWei, quoteFees, type FeeQuote } from '@/lib/chain/fees';
 import { MintRevertError } from '@/lib/chain/revert-reasons';
 import { getConfig } from '@/lib/config';
+import { crashPoint } from '../crash-points';
 import { topUpAgentGas } from './operator';
-import { broadcastBatch, settleBatch, signBatch, writeBatch, type BatchPlan, type SettledBatch, type TaskRuntime } from './mint-batch';
+import { broadcastBatch, settleBatch, signBatch, writeBatch, type BatchPlan, type SettledBatch, type SignedBatch, type TaskRuntime } from './mint-batch';
 
 // With MINT_INTERVAL_MS=0 there is no pause between batches to wait out, so their stages
 // overlap: while batch k is on the chain, batch k+1 is signed and written to the ledger, and
@@ -10,6 +11,10 @@ import { broadcastBatch, settleBatch, signBatch, writeBatch, type BatchPlan, typ
 // single one (ledger before broadcast, consecutive nonces, one settle transaction per batch);
 // batches are written, broadcast and settled in order; at most MINT_PIPELINE_DEPTH batches are
 // unsettled at any time.
+//
+// The same pipeline runs both ways of executing (the stages below): one transaction per mint,
+// and one EIP-7702 transaction per batch (batch-tx.ts), where a batch takes one nonce (two when
+// it installs the delegation) and the next batch's nonce follows from the signed one.
 //
 // On a node that mines whatever is pending (anvil, a sequencer) the overlap lets the chain
 // pack many mints per block instead of a few: bench/mint.ts measures the difference.
@@ -41,7 +46,28 @@ async function refill(rt: TaskRuntime, budget: Budget, neededWei: bigint, unsett
   budget.gasLeft = balance + (topUp?.amountWei ?? 0n) - (budget.spent - spentBefore);
 }
 
-export async function runMintPipeline(rt: TaskRuntime, first: BatchPlan, start: { quote: FeeQuote; balance: bigint }): Promise<void> {
+/** How one way of executing signs, writes, sends and settles a batch. */
+export type PipelineStages<B extends SignedBatch> = {
+  sign(rt: TaskRuntime, plan: BatchPlan): Promise<B>;
+  write(rt: TaskRuntime, batch: B): Promise<void>;
+  broadcast(rt: TaskRuntime, batch: B): Promise<void>;
+  settle(rt: TaskRuntime, batch: B): Promise<SettledBatch>;
+  /** The nonce the batch after this one takes. */
+  nextNonce(batch: B): number;
+  /** Whether this batch must settle before the next is signed (its nonce depends on how it went). */
+  settlesAlone?(batch: B): boolean;
+};
+
+/** One transaction per mint: a batch of N takes N consecutive nonces. */
+export const singleMintStages: PipelineStages<SignedBatch> = {
+  sign: signBatch,
+  write: writeBatch,
+  broadcast: broadcastBatch,
+  settle: settleBatch,
+  nextNonce: ({ plan }) => plan.nonce + plan.sequences.length,
+};
+
+export async function runMintPipeline<B extends SignedBatch>(rt: TaskRuntime, first: BatchPlan, start: { quote: FeeQuote; balance: bigint }, stages: PipelineStages<B>): Promise<void> {
   const depth = getConfig().worker.pipelineDepth;
   rt.simulatedAt = undefined; // every run starts with a simulated batch (a retry after a revert, too)
   // The agent's ETH is re-read (and topped up) only when the budget runs low, not per batch.
@@ -57,6 +83,7 @@ export async function runMintPipeline(rt: TaskRuntime, first: BatchPlan, start: 
   let lastSettled: Promise<unknown> = Promise.resolve();
   const unsettled = new Map<Promise<void>, bigint>(); // settle → the most its batch can cost in gas
   let clean = true; // every batch written so far settled with all its mints confirmed
+  let onChain = 0; // batches broadcast and not yet settled (the crash test's "two in flight")
 
   const settled = ({ settlement, progress }: SettledBatch) => {
     if (settlement.reverts.length) return stop(new MintRevertError(settlement.reverts[0]!.reason, settlement.reverts[0]!.message));
@@ -70,7 +97,7 @@ export async function runMintPipeline(rt: TaskRuntime, first: BatchPlan, start: 
   while (plan && !stopped && !rt.signal?.aborted) {
     let batch;
     try {
-      batch = await signBatch(rt, plan);
+      batch = await stages.sign(rt, plan);
     } catch (error) {
       stop(error);
       break;
@@ -80,9 +107,18 @@ export async function runMintPipeline(rt: TaskRuntime, first: BatchPlan, start: 
     // could commit out of order, and a crash between them would leave a later batch in the
     // ledger (and maybe in the node's pool) above an earlier one that never was, a nonce gap
     // no reconciliation can close. (The pipelined crash test found it.)
-    const written = lastWritten.then(() => writeBatch(rt, batch));
-    const sent = Promise.all([written, lastSent]).then(() => broadcastBatch(rt, batch));
-    const done = Promise.all([sent, lastSettled]).then(() => settleBatch(rt, batch));
+    const written = lastWritten.then(() => stages.write(rt, batch));
+    const sent = Promise.all([written, lastSent]).then(async () => {
+      await stages.broadcast(rt, batch);
+      if (++onChain >= 2) crashPoint('two-in-flight');
+    });
+    const done = Promise.all([sent, lastSettled]).then(async () => {
+      try {
+        return await stages.settle(rt, batch);
+      } finally {
+        onChain--;
+      }
+    });
     [lastWritten, lastSent, lastSettled] = [written, sent, done];
     const tracked: Promise<void> = done
       .then(settled, (error) => {
@@ -94,9 +130,10 @@ export async function runMintPipeline(rt: TaskRuntime, first: BatchPlan, start: 
     unsettled.set(tracked, maxCost);
     budget.gasLeft -= maxCost;
     budget.spent += maxCost;
+    if (stages.settlesAlone?.(batch)) await tracked;
 
     // What the next batch needs (fees, gas) is read, when it is needed at all, while this one is on the wire.
-    const next = nextPlan(rt, plan, budget, () => [...unsettled.values()].reduce((a, b) => a + b, 0n));
+    const next = nextPlan(rt, plan, stages.nextNonce(batch), budget, () => [...unsettled.values()].reduce((a, b) => a + b, 0n));
     next.catch(() => {});
     while (unsettled.size >= depth && !stopped) await Promise.race(unsettled.keys());
     try {
@@ -115,7 +152,7 @@ export async function runMintPipeline(rt: TaskRuntime, first: BatchPlan, start: 
  * The batch after `previous`, or none when every mint is sent. The cancel flag needs no read
  * here: a batch only waits for room in the pipeline, and every settle that makes room returns it.
  */
-async function nextPlan(rt: TaskRuntime, previous: BatchPlan, budget: Budget, unsettledCost: () => bigint): Promise<BatchPlan | undefined> {
+async function nextPlan(rt: TaskRuntime, previous: BatchPlan, nonce: number, budget: Budget, unsettledCost: () => bigint): Promise<BatchPlan | undefined> {
   const config = getConfig().worker;
   const from = Math.max(...previous.sequences) + 1;
   if (from > rt.task.quantity) return undefined;
@@ -142,5 +179,5 @@ async function nextPlan(rt: TaskRuntime, previous: BatchPlan, budget: Budget, un
   if (budget.gasLeft < needed) await budget.refill;
   // A failed top-up (the node, or the task's gas cap) ends the pipeline like any error.
   if (budget.refillFailure !== undefined) throw budget.refillFailure;
-  return { sequences, fees, nonce: previous.nonce + previous.sequences.length, remainingCost: rt.pricePerMint * BigInt(rt.task.quantity - rt.task.mintsCompleted) };
+  return { sequences, fees, nonce, remainingCost: rt.pricePerMint * BigInt(rt.task.quantity - rt.task.mintsCompleted) };
 }
