@@ -63,3 +63,12 @@ export async function releaseGasTopUp({ id, taskId, amountWei }: { id: string; t
 export async function recordGasTopUpTx({ id, txHash }: { id: string; txHash: string }) {
   await getSql()`update agent_gas_topups set tx_hash = ${txHash} where id = ${id}`;
 }
+
+/** The task's latest top-up that was handed to the node (the user's index finds it: a user has few rows a day). */
+export async function getLatestGasTopUpByTask({ userAddress, taskId }: { userAddress: string; taskId: string }) {
+  const [row] = await getSql()<{ txHash: string; amountWei: string; createdAt: Date }[]>`
+    select tx_hash as "txHash", amount_wei::text as "amountWei", created_at as "createdAt" from agent_gas_topups
+    where user_address = ${userAddress.toLowerCase()} and task_id = ${taskId} and tx_hash is not null
+    order by id desc limit 1`;
+  return row;
+}

@@ -1,9 +1,18 @@
-import type { Abi, ContractFunctionArgs, ContractFunctionName, Hex } from 'viem';
-import { getOperatorWalletClient } from './clients';
+import type { Abi, Address, ContractFunctionArgs, ContractFunctionName, Hex, PublicClient } from 'viem';
+import { getSql } from '@/db/client';
+import { getKeys, getOperatorAccount, getOperatorWalletClient, getPublicClient } from './clients';
 
-// The operator is one account used by every web process and worker. Within a process its sends
-// are queued so two requests never pick the same pending nonce; across processes a clash shows
-// up as a nonce error and is retried with a fresh nonce.
+// The operator is one account used by every web process and worker (funding transfers, gas
+// top-ups, x402 cancels). Two of its transactions with one nonce would not both happen: the
+// node keeps one, or replaces the first with the second if it pays 10% more. So every send
+// takes the operator's nonce under one lock for all processes, a Postgres advisory lock on a
+// reserved connection (the database is the one thing they all share), and reads the node's
+// pending count inside it: the last holder's transaction is in the pool by then, so the count
+// includes it. A transaction that is later dropped leaves no gap: the count moves back with it.
+// Within a process a queue keeps waiters to one connection instead of one each.
+
+const OPERATOR_LOCK_SPACE = 2200; // first key of the two-int advisory lock (gas budgets 2100, funding 3009)
+
 let queue: Promise<unknown> = Promise.resolve();
 
 function serialised<T>(work: () => Promise<T>): Promise<T> {
@@ -14,22 +23,57 @@ function serialised<T>(work: () => Promise<T>): Promise<T> {
 
 const NONCE_CLASH = /nonce too low|nonce has already been used|replacement transaction underpriced/i;
 
-/** Broadcasts a contract call from the operator; resolves with the hash once the node has it. */
-export function sendOperatorWrite<const A extends Abi, F extends ContractFunctionName<A, 'nonpayable' | 'payable'>>(request: {
-  address: `0x${string}`;
+let derived: { key: string; address: Address } | undefined;
+const operatorAddress = () => {
+  const key = getKeys().operatorPrivateKey;
+  if (derived?.key !== key) derived = { key, address: getOperatorAccount().address };
+  return derived.address;
+};
+
+/**
+ * Runs `send` as the only operator sender, in this process and every other, with the operator's
+ * next nonce. `send` may use `nonce`, `nonce + 1`, … for transactions it broadcasts in order.
+ * When the first broadcast meets a nonce clash (a sender that bypassed the lock) `send` runs
+ * again with a fresh nonce, so it must catch errors of any later broadcast itself.
+ */
+export function withOperatorNonce<T>(send: (nonce: number) => Promise<T>, client: PublicClient = getPublicClient()): Promise<T> {
+  const operator = operatorAddress();
+  return serialised(async () => {
+    const conn = await getSql().reserve();
+    try {
+      await conn`select pg_advisory_lock(${OPERATOR_LOCK_SPACE}, hashtext(${operator.toLowerCase()}))`;
+      try {
+        for (let attempt = 1; ; attempt++) {
+          const nonce = await client.getTransactionCount({ address: operator, blockTag: 'pending' });
+          try {
+            return await send(nonce);
+          } catch (error) {
+            const message = error instanceof Error ? error.message : String(error);
+            if (attempt >= 3 || !NONCE_CLASH.test(message)) throw error;
+          }
+        }
+      } finally {
+        await conn`select pg_advisory_unlock(${OPERATOR_LOCK_SPACE}, hashtext(${operator.toLowerCase()}))`;
+      }
+    } finally {
+      conn.release();
+    }
+  });
+}
+
+export type OperatorWrite<A extends Abi, F extends ContractFunctionName<A, 'nonpayable' | 'payable'>> = {
+  address: Address;
   abi: A;
   functionName: F;
   args: ContractFunctionArgs<A, 'nonpayable' | 'payable', F>;
-}): Promise<Hex> {
-  return serialised(async () => {
-    const client = getOperatorWalletClient();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await client.writeContract(request as never);
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        if (attempt >= 3 || !NONCE_CLASH.test(message)) throw error;
-      }
-    }
-  });
+};
+
+/** Broadcasts a contract call from the operator with the given nonce; resolves with the hash once the node has it. */
+export function writeAsOperator<const A extends Abi, F extends ContractFunctionName<A, 'nonpayable' | 'payable'>>(request: OperatorWrite<A, F>, nonce: number): Promise<Hex> {
+  return getOperatorWalletClient().writeContract({ ...request, nonce } as never);
+}
+
+/** Broadcasts a contract call from the operator under the operator's nonce lock. */
+export function sendOperatorWrite<const A extends Abi, F extends ContractFunctionName<A, 'nonpayable' | 'payable'>>(request: OperatorWrite<A, F>): Promise<Hex> {
+  return withOperatorNonce((nonce) => writeAsOperator(request, nonce));
 }

@@ -20,10 +20,11 @@ import {
   verifyAuthorizationSignature,
   type Authorization,
 } from '../chain/eip3009';
-import { sendOperatorWrite } from '../chain/operator-send';
 import { getUsdcDomain } from '../chain/usdc';
 import { getConfig } from '../config';
 import { AppError } from '../errors';
+import { readEarlyTopUpInputs, reserveEarlyTopUp } from '../funding/early-top-up';
+import { sendFundingTransfer } from '../funding/send-funding';
 import { getLogger } from '../log';
 import { checkAuthorizationTerms, checkPaymentWindow, replayOrConflict, type StoredFunding } from './fund-checks';
 
@@ -79,6 +80,8 @@ async function fundLocked(db: DbExecutor, taskId: string, a: Authorization, stor
 
   const client = getPublicClient();
   const usdc = getKnownContracts().usdc;
+  // Read beside the checks: what the agent's first gas top-up, sent with the transfer, must be.
+  const gasInputs = readEarlyTopUpInputs(task);
   const [used, balance] = await readChain(() =>
     Promise.all([
       client.readContract({ address: usdc, abi: testUSDCAbi, functionName: 'authorizationState', args: [a.from, a.nonce] }),
@@ -106,10 +109,11 @@ async function fundLocked(db: DbExecutor, taskId: string, a: Authorization, stor
   }
 
   let txHash: Hex;
+  const topUp = await reserveEarlyTopUp(task, await gasInputs);
   // Withdrawals (which take this same lock) count the task's cost as reserved from here on.
   await markFundingSubmitted({ id: task.id });
   try {
-    txHash = await sendOperatorWrite({ address: usdc, abi: testUSDCAbi, functionName: 'transferWithAuthorization', args });
+    txHash = await sendFundingTransfer({ usdc, args, topUp });
   } catch (error) {
     // Gas estimation reverts when someone submitted the authorization since the simulation.
     const usedNow = await client

@@ -1,9 +1,10 @@
 import { formatEther, parseEther, type Address, type Hex, type PublicClient } from 'viem';
-import { recordGasTopUpTx, releaseGasTopUp, reserveGasTopUp } from '@/db/gas-topups';
+import { getLatestGasTopUpByTask, recordGasTopUpTx, releaseGasTopUp, reserveGasTopUp } from '@/db/gas-topups';
 import { getConfig } from '../config';
 import { getOperatorWalletClient, getPublicClient } from '../chain/clients';
+import { withOperatorNonce } from '../chain/operator-send';
 import { waitForReceipt } from '../chain/receipts';
-import { classifyChainError, MintRevertError } from '../chain/revert-reasons';
+import { classifyChainError, MintRevertError, TransientChainError } from '../chain/revert-reasons';
 import { getLogger } from '../log';
 
 // The operator pays agents' gas: when an agent holds less than AGENT_MIN_ETH (or less than the
@@ -11,17 +12,88 @@ import { getLogger } from '../log';
 // over one task's life (tracked in gas_topped_up_wei) and never more than
 // USER_MAX_TOPUP_PER_DAY_ETH per user over 24 hours, all their tasks and withdrawals together
 // (agent_gas_topups), so neither a runaway task nor a user creating many cannot drain the operator.
+// A contract task's first top-up is sent by the fund route beside the funding transfer
+// (lib/funding/), with these same rules; the worker tops up only what that one left short.
 
 export type TopUp = { amountWei: bigint; txHash: Hex };
 
 /** Sends `value` wei from the operator to `to` and returns the transaction hash. */
 export type OperatorSend = (to: Address, value: bigint) => Promise<Hex>;
 
-const viemSend: OperatorSend = (to, value) => getOperatorWalletClient().sendTransaction({ to, value });
+/**
+ * Gas limit of a top-up: 40,000, not 21,000. An agent that delegates to AgentBatchExecutor
+ * (EIP-7702) runs its receive() on a transfer (~24k on anvil); only the gas used is paid.
+ */
+export const TOP_UP_GAS = 40_000n;
 
-// One operator account signs for every task of this process; sending its top-ups one at a
-// time keeps them from racing each other for the same operator nonce.
-let queue: Promise<unknown> = Promise.resolve();
+/** What a mint is assumed to cost in gas until the worker has estimated one (it sizes the first top-up). */
+export const MINT_GAS_ESTIMATE = 200_000n;
+
+/**
+ * Wei a contract task's agent needs before a batch of `batchMints`: that batch plus one mint's
+ * worth (the approval). When batches will be pipelined, the next one's too: the pipeline then
+ * refills ahead in the background while the first is on the chain, instead of the second
+ * waiting for a top-up's receipt. The worker and the fund route size the first top-up by this.
+ */
+export function contractBatchGasWei({ batchMints, remaining, maxFeePerGas, gasPerMint = MINT_GAS_ESTIMATE }: { batchMints: number; remaining: number; maxFeePerGas: bigint; gasPerMint?: bigint }): bigint {
+  const config = getConfig().worker;
+  const pipelined = config.mintIntervalMs === 0 && config.pipelineDepth > 1;
+  const gasFor = pipelined ? Math.min(2 * batchMints, remaining) : batchMints;
+  return gasPerMint * maxFeePerGas * BigInt(gasFor + 1);
+}
+
+/** How much to send an agent holding `balance` that needs `neededWei` (at least AGENT_MIN_ETH); none when it has enough. */
+export function topUpAmount({ neededWei, balance }: { neededWei: bigint; balance: bigint }): bigint | undefined {
+  const config = getConfig().worker;
+  const minimum = parseEther(config.agentMinEth);
+  const want = neededWei > minimum ? neededWei : minimum;
+  if (balance >= want) return undefined;
+  const standard = parseEther(config.agentTopupEth);
+  return want - balance > standard ? want - balance : standard;
+}
+
+export type TopUpReservation = { id: string; userAddress: string; taskId?: string; agent: Address; amountWei: bigint };
+
+/** Counts a top-up against the task's and the user's budgets before it is sent; throws `gas_budget` when either is spent. */
+export async function reserveTopUp(r: Omit<TopUpReservation, 'id'> & { balance: bigint }): Promise<TopUpReservation> {
+  const config = getConfig().worker;
+  const taskCapWei = parseEther(config.agentMaxTopupPerTaskEth);
+  const dayCapWei = parseEther(config.userMaxTopupPerDayEth);
+  const reserved = await reserveGasTopUp({ userAddress: r.userAddress, taskId: r.taskId, amountWei: r.amountWei, taskCapWei, dayCapWei });
+  if (!reserved.ok) {
+    const message =
+      reserved.limit === 'task'
+        ? `The task used up its gas budget (${formatEther(taskCapWei)} ETH, AGENT_MAX_TOPUP_PER_TASK_ETH) and the agent wallet has ${formatEther(r.balance)} ETH left.`
+        : `Your gas budget for the last 24 hours is used up (${formatEther(reserved.spentWei)} of ${formatEther(dayCapWei)} ETH, USER_MAX_TOPUP_PER_DAY_ETH); retry the task later.`;
+    getLogger().warn(
+      { taskId: r.taskId, agent: r.agent, userAddress: r.userAddress, limit: reserved.limit, spentWei: reserved.spentWei.toString(), amountWei: r.amountWei.toString() },
+      'gas top-up refused: budget spent',
+    );
+    throw new MintRevertError('gas_budget', message);
+  }
+  return { id: reserved.id, userAddress: r.userAddress, taskId: r.taskId, agent: r.agent, amountWei: r.amountWei };
+}
+
+/**
+ * Sends a reserved top-up and records its hash. Refused before broadcast (nonce race, node
+ * down): the budget is given back. A timeout may have been sent, so it stays counted.
+ */
+export async function sendReservedTopUp(reservation: TopUpReservation, send: () => Promise<Hex>): Promise<Hex> {
+  let txHash: Hex;
+  try {
+    txHash = await send();
+  } catch (error) {
+    if (classifyChainError(error).reason !== 'timeout') await releaseGasTopUp({ id: reservation.id, taskId: reservation.taskId, amountWei: reservation.amountWei });
+    throw error;
+  }
+  await recordGasTopUpTx({ id: reservation.id, txHash });
+  return txHash;
+}
+
+const viemSend =
+  (client: PublicClient): OperatorSend =>
+  (to, value) =>
+    withOperatorNonce((nonce) => getOperatorWalletClient().sendTransaction({ to, value, nonce, gas: TOP_UP_GAS }), client);
 
 export async function ensureAgentGas({
   userAddress,
@@ -30,7 +102,7 @@ export async function ensureAgentGas({
   neededWei,
   balance: known,
   client = getPublicClient(),
-  send = viemSend,
+  send = viemSend(client),
 }: {
   /** Whose budget pays: the agent wallet's owner. */
   userAddress: string;
@@ -42,45 +114,48 @@ export async function ensureAgentGas({
   balance?: bigint;
   /** Where the balance and the receipt are read; the app's public client by default. */
   client?: PublicClient;
-  /** How the operator's transfer is sent; viem's wallet client by default (the worker has a leaner one). */
+  /** How the operator's transfer is sent (under the operator's nonce lock); viem's wallet client by default (the worker has a leaner one). */
   send?: OperatorSend;
 }): Promise<TopUp | undefined> {
-  const config = getConfig().worker;
-  const minimum = parseEther(config.agentMinEth);
-  const want = neededWei > minimum ? neededWei : minimum;
-  const balance = known ?? (await client.getBalance({ address: agent }));
-  if (balance >= want) return undefined;
-
-  const standard = parseEther(config.agentTopupEth);
-  const amountWei = want - balance > standard ? want - balance : standard;
-  const taskCapWei = parseEther(config.agentMaxTopupPerTaskEth);
-  const dayCapWei = parseEther(config.userMaxTopupPerDayEth);
-  const reserved = await reserveGasTopUp({ userAddress, taskId, amountWei, taskCapWei, dayCapWei });
-  if (!reserved.ok) {
-    const message =
-      reserved.limit === 'task'
-        ? `The task used up its gas budget (${formatEther(taskCapWei)} ETH, AGENT_MAX_TOPUP_PER_TASK_ETH) and the agent wallet has ${formatEther(balance)} ETH left.`
-        : `Your gas budget for the last 24 hours is used up (${formatEther(reserved.spentWei)} of ${formatEther(dayCapWei)} ETH, USER_MAX_TOPUP_PER_DAY_ETH); retry the task later.`;
-    getLogger().warn({ taskId, agent, userAddress, limit: reserved.limit, spentWei: reserved.spentWei.toString(), amountWei: amountWei.toString() }, 'gas top-up refused: budget spent');
-    throw new MintRevertError('gas_budget', message);
+  let balance = known ?? (await client.getBalance({ address: agent }));
+  let amountWei = topUpAmount({ neededWei, balance });
+  if (amountWei === undefined) return undefined;
+  // Short, but a top-up of this task may still be on its way (the fund route's, or one of a run
+  // that crashed): wait for it rather than pay twice, then look again.
+  if (taskId && (await awaitTopUpInFlight({ userAddress, taskId, client }))) {
+    balance = await client.getBalance({ address: agent });
+    amountWei = topUpAmount({ neededWei, balance });
+    if (amountWei === undefined) return undefined;
   }
-  // Only the sends queue up: the node's pending nonce already counts a top-up that was sent
-  // and not yet mined, so the next one may go out before that receipt; the receipts are
-  // awaited side by side (20 tasks starting at once no longer wait for 20 receipts in a row).
-  const sent = queue.then(async () => {
-    try {
-      return await send(agent, amountWei);
-    } catch (error) {
-      // Refused before broadcast (nonce race, node down): give the budget back. A timeout may
-      // have been sent, so it stays counted.
-      if (classifyChainError(error).reason !== 'timeout') await releaseGasTopUp({ id: reserved.id, taskId, amountWei });
-      throw error;
-    }
-  });
-  queue = sent.catch(() => undefined);
-  const txHash = await sent;
-  await recordGasTopUpTx({ id: reserved.id, txHash });
-  const receipt = await waitForReceipt(client, txHash, config.receiptTimeoutMs);
+  const reservation = await reserveTopUp({ userAddress, taskId, agent, amountWei, balance });
+  const txHash = await sendReservedTopUp(reservation, () => send(agent, amountWei));
+  const receipt = await waitForReceipt(client, txHash, getConfig().worker.receiptTimeoutMs);
   if (receipt.status !== 'success') throw new Error(`gas top-up ${txHash} reverted`);
   return { amountWei, txHash };
+}
+
+/**
+ * Waits for the task's latest top-up if the node still holds it unmined; true when the caller
+ * should read the balance again (it waited, or the top-up is recent enough to be newer than the read).
+ * A top-up that was dropped, or that is not mined within RECEIPT_TIMEOUT_MS, is not waited
+ * for again: the caller sends a new one.
+ */
+const RECENT_TOP_UP_MS = 60_000;
+
+async function awaitTopUpInFlight({ userAddress, taskId, client }: { userAddress: string; taskId: string; client: PublicClient }): Promise<boolean> {
+  const latest = await getLatestGasTopUpByTask({ userAddress, taskId });
+  if (!latest?.txHash) return false;
+  const hash = latest.txHash as Hex;
+  const mined = await client.getTransactionReceipt({ hash }).catch(() => undefined);
+  // Mined: the caller's balance already holds it, unless it was mined just after that read.
+  if (mined) return Date.now() - latest.createdAt.getTime() < RECENT_TOP_UP_MS;
+  const pending = await client.getTransaction({ hash }).catch(() => undefined);
+  if (!pending) return false;
+  try {
+    await waitForReceipt(client, hash, getConfig().worker.receiptTimeoutMs);
+  } catch (error) {
+    if (!(error instanceof TransientChainError) || error.reason !== 'timeout') throw error;
+    getLogger().warn({ taskId, txHash: hash }, 'earlier gas top-up still unmined; sending another');
+  }
+  return true;
 }

@@ -10,6 +10,7 @@ import { resolveMintExecution } from '@/lib/chain/batch-support';
 import { createMintAuthorizer } from '@/lib/chain/mint-signature';
 import { classifyChainError, FINAL_REVERT_REASONS, MintRevertError, type RevertReason } from '@/lib/chain/revert-reasons';
 import { getConfig } from '@/lib/config';
+import { contractBatchGasWei, MINT_GAS_ESTIMATE } from '@/lib/wallets/gas-topup';
 import { LeaseKeeper } from '../lease';
 import { ensureAllowance, presign, runMintBatch, unlockSigner, type TaskRuntime } from './mint-batch';
 import { nativeBackend } from '../native-crypto';
@@ -125,12 +126,10 @@ async function turn(rt: TaskRuntime, config: ReturnType<typeof getConfig>['worke
   const remainingCost = rt.pricePerMint * BigInt(remaining);
   const fees = feesOf(quote);
 
-  // Gas for this batch; when batches will be pipelined, for the next one too: the pipeline then
-  // refills ahead in the background while the first is on the chain, instead of the second
-  // waiting for a top-up's receipt.
   const pipelined = config.mintIntervalMs === 0 && config.pipelineDepth > 1;
-  const gasFor = pipelined ? Math.min(2 * sequences.length, remaining) : sequences.length;
-  const toppingUp = topUpAgentGas(rt, { balance, neededWei: rt.gasPerMint * quote.maxFeePerGas * BigInt(gasFor + 1), fees });
+  // Usually none on a first turn: the fund route sent this same amount beside the funding transfer.
+  const neededWei = contractBatchGasWei({ batchMints: sequences.length, remaining, maxFeePerGas: quote.maxFeePerGas, gasPerMint: rt.gasPerMint });
+  const toppingUp = topUpAgentGas(rt, { balance, neededWei, fees });
   toppingUp.catch(() => {}); // awaited below
   // The first batch's authorizations are signed while a top-up or an approval is being mined.
   const presigning = presign(rt, sequences);
@@ -183,7 +182,7 @@ function runtimeOf(task: TaskWithAgent, options: ExecuteOptions): TaskRuntime {
     chainId: task.chainId,
     pricePerMint: BigInt(task.pricePerMint),
     authorizer: undefined as never,
-    gasPerMint: 200_000n,
+    gasPerMint: MINT_GAS_ESTIMATE,
     resign: (tx) => unlockSigner(rt, rt.pricePerMint * BigInt(rt.task.quantity - rt.task.mintsCompleted)).signTransaction(tx),
   };
   return rt;

@@ -1,39 +1,35 @@
 import type { PrivateKeyAccount } from 'viem/accounts';
-import type { PublicClient } from 'viem';
 import { getKeys } from '@/lib/chain/clients';
 import type { Fees } from '@/lib/chain/fees';
-import { ensureAgentGas, type OperatorSend } from '@/lib/wallets/gas-topup';
+import { withOperatorNonce } from '@/lib/chain/operator-send';
+import { ensureAgentGas, TOP_UP_GAS, type OperatorSend } from '@/lib/wallets/gas-topup';
 import type { TaskRuntime } from './mint-batch';
 import { keccak, nativeAccount } from '../native-crypto';
 import { rawRequest } from '../rpc';
 import { assertLease } from '../fence';
-
-const TOP_UP_GAS = 40_000n;
 
 // Derived once per key (a key file reload that rotates the operator key gets a new account).
 let operator: { key: string; account: PrivateKeyAccount } | undefined;
 
 /**
  * The operator's gas top-up as the worker sends it: a plain transfer built here with the fees
- * the worker just quoted. Gas limit 40,000, not 21,000: an agent that delegates to
- * AgentBatchExecutor (EIP-7702) runs its receive() on a transfer (~24k on anvil); only the gas
- * used is paid, so the higher limit costs a plain EOA nothing. The transfer is
- * signed with libsecp256k1 and sent through the worker's client. viem's wallet client asks the
- * node for the chain id, fees and a gas estimate first, each over fetch: at the start of every
- * task that was ~10 ms before the first mint could be signed.
+ * the worker just quoted, under the operator's nonce lock (shared with the web processes). The
+ * transfer is signed with libsecp256k1 and sent through the worker's client. viem's wallet
+ * client asks the node for the chain id, fees and a gas estimate first, each over fetch: at the
+ * start of every task that was ~10 ms before the first mint could be signed.
  */
 function operatorSend(rt: TaskRuntime, fees: Fees): OperatorSend {
   const { client, chainId } = rt;
   const key = getKeys().operatorPrivateKey;
   if (operator?.key !== key) operator = { key, account: nativeAccount(key as `0x${string}`) };
   const { account } = operator;
-  return async (to, value) => {
-    const nonce = await client.getTransactionCount({ address: account.address, blockTag: 'pending' });
-    await assertLease(rt);
-    const raw = await account.signTransaction({ type: 'eip1559', chainId, to, value, gas: TOP_UP_GAS, nonce, ...fees });
-    await rawRequest(client, 'eth_sendRawTransaction', [raw]);
-    return keccak(raw);
-  };
+  return (to, value) =>
+    withOperatorNonce(async (nonce) => {
+      await assertLease(rt);
+      const raw = await account.signTransaction({ type: 'eip1559', chainId, to, value, gas: TOP_UP_GAS, nonce, ...fees });
+      await rawRequest(client, 'eth_sendRawTransaction', [raw]);
+      return keccak(raw);
+    }, client);
 }
 
 /** Tops the task's agent up to `neededWei` if its `balance` is short (lib/wallets/gas-topup.ts rules), and reports it. */

@@ -1,0 +1,83 @@
+import type { Address, Hex } from 'viem';
+import { releaseGasTopUp } from '@/db/gas-topups';
+import type { TaskWithAgent } from '@/db/tasks';
+import { getOperatorWalletClient, getPublicClient } from '../chain/clients';
+import { batchSizeFor, feesOf, gweiToWei, quoteFees, type Fees } from '../chain/fees';
+import { MintRevertError } from '../chain/revert-reasons';
+import { getConfig } from '../config';
+import { getLogger } from '../log';
+import { contractBatchGasWei, reserveTopUp, sendReservedTopUp, TOP_UP_GAS, topUpAmount, type TopUpReservation } from '../wallets/gas-topup';
+
+// A contract task's first gas top-up goes out with its funding transfer, on the operator's next
+// nonce, so both land in one block when the node takes both before sealing it: the worker that
+// claims the task finds the gas there and starts its first batch at once, instead of spending a
+// block (2 s on Base) on a top-up. Sized, capped and recorded exactly as the worker's own
+// (lib/wallets/gas-topup.ts). Whatever goes wrong with it only costs that block back: the worker
+// tops up as it always did when the gas is short.
+//
+// x402 tasks get none: their agent needs gas only to forward tokens from an endpoint that mints
+// to the payer, and the first forward follows the first batch of settled payments, blocks after
+// the start; the worker's top-up there (worker/x402/delivery.ts) is not on the first block's path.
+
+export type EarlyTopUp = TopUpReservation & { fees: Fees };
+
+export type EarlyTopUpInputs = { balance: bigint; maxFeePerGas: bigint; baseFee: bigint; fees: Fees };
+
+/** The agent's ETH and the fees now, read while the funding is checked; none when the task's agent needs no gas or the node cannot say. */
+export async function readEarlyTopUpInputs(task: TaskWithAgent): Promise<EarlyTopUpInputs | undefined> {
+  if (task.route !== 'contract') return undefined;
+  const client = getPublicClient();
+  try {
+    const [quote, balance] = await Promise.all([
+      quoteFees(client, { maxFeeGwei: getConfig().worker.maxFeeGwei }),
+      client.getBalance({ address: task.agentAddress as Address }),
+    ]);
+    return { balance, maxFeePerGas: quote.maxFeePerGas, baseFee: quote.baseFee, fees: feesOf(quote) };
+  } catch (error) {
+    getLogger().warn({ taskId: task.id, err: String(error) }, 'no early gas top-up: fees or balance unreadable');
+    return undefined;
+  }
+}
+
+/**
+ * Sizes the top-up the worker's first turn would send and reserves it against the task's and the
+ * user's budgets. None when the agent has enough, or a budget refuses (the worker then meets the
+ * same refusal and fails the task with its message, as without this). Never throws.
+ */
+export async function reserveEarlyTopUp(task: TaskWithAgent, inputs: EarlyTopUpInputs | undefined): Promise<EarlyTopUp | undefined> {
+  if (!inputs) return undefined;
+  const config = getConfig().worker;
+  const remaining = task.quantity - task.mintsCompleted;
+  const batchMints = batchSizeFor({ configured: config.batchSize, remaining, baseFee: inputs.baseFee, highBaseFeeWei: gweiToWei(config.highBaseFeeGwei) });
+  const neededWei = contractBatchGasWei({ batchMints, remaining, maxFeePerGas: inputs.maxFeePerGas });
+  const amountWei = topUpAmount({ neededWei, balance: inputs.balance });
+  if (amountWei === undefined) return undefined;
+  const agent = task.agentAddress as Address;
+  try {
+    const reservation = await reserveTopUp({ userAddress: task.userAddress, taskId: task.id, agent, amountWei, balance: inputs.balance });
+    return { ...reservation, fees: inputs.fees };
+  } catch (error) {
+    // Refused (logged; the worker will say why), or the database failed: the funding goes on without it.
+    if (!(error instanceof MintRevertError)) getLogger().warn({ taskId: task.id, err: String(error) }, 'no early gas top-up: reservation failed');
+    return undefined;
+  }
+}
+
+/** Broadcasts a reserved early top-up with `nonce`. Never throws: the funding must not fail for it. */
+export async function sendEarlyTopUp(topUp: EarlyTopUp, nonce: number): Promise<Hex | undefined> {
+  try {
+    const txHash = await sendReservedTopUp(topUp, () =>
+      getOperatorWalletClient().sendTransaction({ to: topUp.agent, value: topUp.amountWei, nonce, gas: TOP_UP_GAS, ...topUp.fees }),
+    );
+    getLogger().info({ taskId: topUp.taskId, txHash, amountWei: topUp.amountWei.toString() }, 'early gas top-up sent with the funding');
+    return txHash;
+  } catch (error) {
+    getLogger().warn({ taskId: topUp.taskId, err: String(error) }, 'early gas top-up not sent; the worker will top up');
+    return undefined;
+  }
+}
+
+/** The funding transfer was not sent, so neither was its top-up: give the budget back. */
+export async function releaseEarlyTopUp(topUp: EarlyTopUp | undefined) {
+  if (topUp) await releaseGasTopUp({ id: topUp.id, taskId: topUp.taskId, amountWei: topUp.amountWei });
+}
