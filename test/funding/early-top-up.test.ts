@@ -9,7 +9,7 @@ import { ensureAgentGas } from '@/lib/wallets/gas-topup';
 import { chainClients } from '../contracts/chain-helpers';
 import { createPendingTask, user } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/stack';
-import { waitForTasks } from '../worker/support';
+import { startMintWorker, waitForTasks } from '../worker/support';
 import { authorizationFor, postFund, signAuthorization } from './helpers';
 
 // A contract task's first gas top-up goes out with its funding transfer (lib/funding/): on a
@@ -40,9 +40,7 @@ const topUpsOf = (taskId: string) =>
 const walletOf = (account: LocalAccount) => createWalletClient({ account, chain: getChain(), transport: http(stack.env.RPC_URL) });
 
 async function startWorker() {
-  const { MintWorker } = await import('@/worker/loop');
-  worker = new MintWorker();
-  await worker.start();
+  worker = await startMintWorker();
 }
 
 async function fund(userIndex: number, quantity: number) {
