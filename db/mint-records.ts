@@ -13,9 +13,16 @@ export class LeaseLostError extends Error {
   }
 }
 
+/**
+ * The processing task while `workerId` holds a live lease on it: the fencing condition, one
+ * place for the check before a send and for every ledger write (nested into its statement).
+ */
+export const leasedTaskQuery = ({ taskId, workerId }: { taskId: string; workerId: string }) =>
+  getSql()`select id from ai_agent_tasks where id = ${taskId} and locked_by = ${workerId} and status = 'processing' and locked_until > now()`;
+
 /** Whether `workerId` holds a live lease on the processing task: the fencing token checked before anything is sent. */
-export async function holdsTaskLease({ taskId, workerId }: { taskId: string; workerId: string }): Promise<boolean> {
-  const [row] = await getSql()`select 1 from ai_agent_tasks where id = ${taskId} and locked_by = ${workerId} and status = 'processing' and locked_until > now()`;
+export async function holdsTaskLease(lease: { taskId: string; workerId: string }): Promise<boolean> {
+  const [row] = await leasedTaskQuery(lease);
   return !!row;
 }
 
@@ -73,10 +80,7 @@ export async function writeSignedMints({ taskId, workerId, mints }: { taskId: st
   const col = <K extends keyof SignedMint>(k: K) => mints.map((m) => (m[k] === null ? '' : String(m[k])));
   const sql = getSql();
   const written = await sql<{ id: string }[]>`
-      with owned as (
-        select id from ai_agent_tasks
-        where id = ${taskId} and locked_by = ${workerId} and status = 'processing' and locked_until > now()
-        for update),
+      with owned as (${leasedTaskQuery({ taskId, workerId })} for update),
       clash as (
         select 1 from ai_agent_mint_records
         where task_id = ${taskId} and sequence_number = any(${sql.array(col('sequenceNumber'))}::int[]) and status <> 'failed'

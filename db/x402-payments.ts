@@ -1,5 +1,5 @@
 import { getSql } from './client';
-import { LeaseLostError } from './mint-records';
+import { holdsTaskLease, leasedTaskQuery, LeaseLostError } from './mint-records';
 import type { X402PaymentStatus } from './schema';
 import { TASK_EVENTS_CHANNEL } from './tasks';
 import type { TaskProgress } from './task-queue';
@@ -41,10 +41,7 @@ export async function insertX402Payments({ taskId, workerId, payments, limit }: 
   const col = <K extends keyof NewX402Payment>(k: K) => payments.map((p) => (k === 'validBefore' ? (p[k] as Date).toISOString() : k === 'authorization' ? JSON.stringify(p[k]) : String(p[k])));
   const total = payments.reduce((sum, p) => sum + BigInt(p.amount), 0n);
   const written = await sql<{ id: string }[]>`
-    with owned as (
-      select id from ai_agent_tasks
-      where id = ${taskId} and locked_by = ${workerId} and status = 'processing' and locked_until > now()
-      for update),
+    with owned as (${leasedTaskQuery({ taskId, workerId })} for update),
     spent as (
       select coalesce(sum(amount), 0) as amount from ai_agent_x402_payments
       where task_id = ${taskId} and (status in ('signed', 'sent', 'settled') or (status = 'unpaid' and valid_before > now())))
@@ -56,8 +53,7 @@ export async function insertX402Payments({ taskId, workerId, payments, limit }: 
     where spent.amount + ${total.toString()}::numeric <= ${limit.toString()}::numeric
     returning id::text`;
   if (written.length === payments.length) return written.map((w) => w.id);
-  const [lease] = await sql`select 1 from ai_agent_tasks where id = ${taskId} and locked_by = ${workerId} and status = 'processing' and locked_until > now()`;
-  if (!lease) throw new LeaseLostError(taskId);
+  if (!(await holdsTaskLease({ taskId, workerId }))) throw new LeaseLostError(taskId);
   throw new Error(`task ${taskId}: these payments would exceed the task's funding of ${limit}; not signing them`);
 }
 
