@@ -61,15 +61,20 @@ export function writeKeyFile(file: string, keys: KeyFile) {
   renameSync(tmp, file);
 }
 
-/** Local chain only: creates a fresh key file on first start. Returns whether it was created. */
-export function ensureKeyFile(file: string): boolean {
-  if (existsSync(file)) return false;
-  writeKeyFile(file, {
+/** Fresh random keys: no earlier encryption keys, no mint signer besides the operator. */
+export function newKeyFile(): KeyFile {
+  return {
     agentEncryptionKey: randomBytes(32).toString('hex'),
     previousAgentEncryptionKeys: [],
     operatorPrivateKey: generatePrivateKey(),
     mintSignerKeys: [],
     sessionSecret: randomBytes(32).toString('hex'),
-  });
+  };
+}
+
+/** Local chain only: creates a fresh key file on first start. Returns whether it was created. */
+export function ensureKeyFile(file: string): boolean {
+  if (existsSync(file)) return false;
+  writeKeyFile(file, newKeyFile());
   return true;
 }

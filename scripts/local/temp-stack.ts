@@ -1,12 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { privateKeyToAccount } from 'viem/accounts';
 import { recordKnownTokensAt } from '@/db/known-tokens';
 import { migrateDatabase } from '@/db/migrate';
 import { writeDeployment, type Deployment } from '@/lib/chain/deployment';
-import { writeKeyFile, type KeyFile } from '@/lib/key-file';
+import { newKeyFile, writeKeyFile, type KeyFile } from '@/lib/key-file';
 import { startAnvil, type Anvil } from './anvil';
 import { deployLocalContracts, fundOperator } from './deploy';
 import { freePort } from './ports';
@@ -56,13 +55,7 @@ export async function startTempStack(options: TempStackOptions): Promise<TempSta
   let pg = await startPostgres(pgOptions);
   await migrateDatabase(pg.url);
 
-  const keys: KeyFile = {
-    agentEncryptionKey: randomBytes(32).toString('hex'),
-    previousAgentEncryptionKeys: [],
-    operatorPrivateKey: generatePrivateKey(),
-    mintSignerKeys: [],
-    sessionSecret: randomBytes(32).toString('hex'),
-  };
+  const keys = newKeyFile();
   const keyFile = path.join(dir, 'private.key');
   writeKeyFile(keyFile, keys);
   const operator = privateKeyToAccount(keys.operatorPrivateKey as `0x${string}`).address;
