@@ -84,6 +84,29 @@ export type FailedMint = { sequenceNumber: number; error: string };
 
 export type TaskProgress = { id: string; status: string; mintsCompleted: number; mintsFailed: number; quantity: number; cancelRequested: boolean };
 
+const progressColumns = () =>
+  getSql()`id, status, mints_completed as "mintsCompleted", mints_failed as "mintsFailed", quantity, cancel_requested as "cancelRequested"`;
+
+/**
+ * Ends a statement whose CTE `task` returns the updated task (id, user_address, status,
+ * mints_completed, mints_failed, quantity, cancel_requested): selects its progress and, in the
+ * same statement, tells watchers with the task's event (the shape of taskEventOf, db/tasks.ts).
+ */
+export const selectProgressNotifying = () => getSql()`
+    select ${progressColumns()},
+      pg_notify(${TASK_EVENTS_CHANNEL}, json_build_object('taskId', id, 'userAddress', user_address, 'status', status,
+        'mintsCompleted', mints_completed, 'mintsFailed', mints_failed, 'quantity', quantity)::text) as notified
+    from task`;
+
+export type NotifiedProgress = TaskProgress & { notified: unknown };
+
+/** The progress in a row of selectProgressNotifying, without pg_notify's result. */
+export function progressOf(row: NotifiedProgress | undefined): TaskProgress | undefined {
+  if (!row) return undefined;
+  const { notified: _, ...progress } = row;
+  return progress;
+}
+
 /**
  * Settles a batch: ledger rows and the task's counters change in one statement (so in one
  * transaction), and the progress the API shows always equals the ledger. Counters are recounted
@@ -108,7 +131,7 @@ export async function recordMintProgress({
 }): Promise<TaskProgress | undefined> {
   const sql = getSql();
   const opt = (v: bigint | null) => (v === null ? null : v.toString());
-  const [row] = await sql<TaskProgress[]>`
+  const [row] = await sql<NotifiedProgress[]>`
     with confirmed as (
       update ai_agent_mint_records r set status = 'confirmed', tx_hash = v.tx_hash, block_number = v.block_number,
         gas_used = v.gas_used, effective_gas_price = v.price, confirmed_at = now(), sent_at = coalesce(r.sent_at, now())
@@ -131,21 +154,13 @@ export async function recordMintProgress({
       update ai_agent_tasks t set mints_completed = counts.done, mints_failed = counts.failed, updated_at = now()
       from counts where t.id = ${taskId}
       returning t.id, t.user_address, t.status, t.mints_completed, t.mints_failed, t.quantity, t.cancel_requested)
-    -- Same shape as taskEventOf (db/tasks.ts).
-    select id, status, mints_completed as "mintsCompleted", mints_failed as "mintsFailed", quantity, cancel_requested as "cancelRequested",
-      pg_notify(${TASK_EVENTS_CHANNEL}, json_build_object('taskId', id, 'userAddress', user_address, 'status', status,
-        'mintsCompleted', mints_completed, 'mintsFailed', mints_failed, 'quantity', quantity)::text) as notified
-    from task`;
-  if (!row) return undefined;
-  const { notified: _, ...progress } = row as TaskProgress & { notified: unknown };
-  return progress;
+    ${selectProgressNotifying()}`;
+  return progressOf(row);
 }
 
 /** The fields a worker checks before each batch, in one cheap query. */
 export async function getTaskProgress({ id }: { id: string }): Promise<TaskProgress | undefined> {
-  const [row] = await getSql()<TaskProgress[]>`
-    select id, status, mints_completed as "mintsCompleted", mints_failed as "mintsFailed", quantity, cancel_requested as "cancelRequested"
-    from ai_agent_tasks where id = ${id}`;
+  const [row] = await getSql()<TaskProgress[]>`select ${progressColumns()} from ai_agent_tasks where id = ${id}`;
   return row;
 }
 

@@ -1,8 +1,7 @@
 import { getSql } from './client';
 import { holdsTaskLease, leasedTaskQuery, LeaseLostError } from './mint-records';
 import type { X402PaymentStatus } from './schema';
-import { TASK_EVENTS_CHANNEL } from './tasks';
-import type { TaskProgress } from './task-queue';
+import { progressOf, selectProgressNotifying, type NotifiedProgress } from './task-queue';
 
 // The x402 payment ledger (ai_agent_x402_payments): a row per EIP-3009 authorization the agent
 // signs, written before the request that carries it is sent, resolved from the endpoint's
@@ -134,16 +133,11 @@ export async function countX402PaymentsByTask({ taskId }: { taskId: string }): P
 
 /** Sets the task's counters (mints done = paid and, where needed, forwarded) and notifies watchers. */
 export async function recordX402Progress({ taskId, mintsCompleted, mintsFailed }: { taskId: string; mintsCompleted: number; mintsFailed: number }) {
-  const [row] = await getSql()<(TaskProgress & { notified: unknown })[]>`
+  const [row] = await getSql()<NotifiedProgress[]>`
     with task as (
       update ai_agent_tasks set mints_completed = least(quantity, ${mintsCompleted}::int), mints_failed = ${mintsFailed}::int, updated_at = now()
       where id = ${taskId}
       returning id, user_address, status, mints_completed, mints_failed, quantity, cancel_requested)
-    select id, status, mints_completed as "mintsCompleted", mints_failed as "mintsFailed", quantity, cancel_requested as "cancelRequested",
-      pg_notify(${TASK_EVENTS_CHANNEL}, json_build_object('taskId', id, 'userAddress', user_address, 'status', status,
-        'mintsCompleted', mints_completed, 'mintsFailed', mints_failed, 'quantity', quantity)::text) as notified
-    from task`;
-  if (!row) return undefined;
-  const { notified: _, ...progress } = row;
-  return progress as TaskProgress;
+    ${selectProgressNotifying()}`;
+  return progressOf(row);
 }
