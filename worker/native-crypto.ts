@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { bytesToHex, hashMessage, hashTypedData, hexToBytes, serializeTransaction, type AuthorizationRequest, type Hex, type SignableMessage, type TransactionSerializable, type TypedDataDefinition } from 'viem';
+import { bytesToHex, hashMessage, hashTypedData, hexToBytes, serializeTransaction, type AuthorizationRequest, type Hex, type SerializeTransactionFn, type SignableMessage, type TransactionSerializable, type TypedDataDefinition } from 'viem';
 import { privateKeyToAccount, publicKeyToAddress, type PrivateKeyAccount } from 'viem/accounts';
 import { createKeccak } from 'hash-wasm';
 import { hashAuthorization } from 'viem/utils';
@@ -83,6 +83,16 @@ export function nativeAccount(privateKey: Hex): PrivateKeyAccount {
     },
   } as PrivateKeyAccount;
 }
+
+/**
+ * Where the worker signs with the hand-built RLP below rather than viem's serializer and sends
+ * with a raw request rather than viem's sendRawTransaction. bench:mint --ab flips these in its
+ * own process to measure one against the other in the same run (issue #16, item 7).
+ */
+export const handBuiltTxPath = { singleMints: true, batches: false };
+
+/** viem's serializer under another identity: signTransaction then skips the hand-built RLP. */
+export const viemSerializer: SerializeTransactionFn = (tx, signature) => serializeTransaction(tx, signature);
 
 // The worker's own transactions (mints, approvals) are EIP-1559 without an access list. viem's
 // serializer builds them through generic hex/bytes/RLP helpers and runs twice per signature

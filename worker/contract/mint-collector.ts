@@ -56,9 +56,13 @@ export type CollectContext = {
   signal?: AbortSignal;
 };
 
-/** Sends raw transactions in one batched request; "already known" and "nonce too low" mean maybe-sent. */
-export async function broadcastRaw(client: PublicClient, raws: Hex[]) {
-  const results = await Promise.allSettled(raws.map((raw) => rawRequest(client, 'eth_sendRawTransaction', [raw])));
+/**
+ * Sends raw transactions in one batched request; "already known" and "nonce too low" mean
+ * maybe-sent. `viaViem`: through viem's sendRawTransaction action instead of a raw request.
+ */
+export async function broadcastRaw(client: PublicClient, raws: Hex[], { viaViem = false } = {}) {
+  const send = (raw: Hex) => (viaViem ? client.sendRawTransaction({ serializedTransaction: raw }) : rawRequest(client, 'eth_sendRawTransaction', [raw]));
+  const results = await Promise.allSettled(raws.map(send));
   for (const result of results) {
     if (result.status === 'fulfilled') continue;
     const kind = classifyChainError(result.reason);
