@@ -151,11 +151,13 @@ describe('worker crashes', () => {
     expect(afterBroadcast.signal, afterBroadcast.output).toBe('SIGKILL');
     const afterLedger = await runUntilExit({ ...pipelined, WORKER_CRASH_AT: 'after-ledger-write:5' });
     expect(afterLedger.signal, afterLedger.output).toBe('SIGKILL');
-    // Two batches broadcast, neither settled: the next worker finds both open, and on chain.
+    // Killed right after broadcasting a batch while the one before it is still unsettled: the
+    // next worker finds both on chain, and open (the earlier one's settle may just have
+    // committed as the worker died; then only the later one is open).
     await newOpenRows(token);
     const twoInFlight = await runUntilExit({ ...pipelined, WORKER_CRASH_AT: 'two-in-flight' });
     expect(twoInFlight.signal, twoInFlight.output).toBe('SIGKILL');
-    expect((await newOpenRows(token)).onChain, 'more than one batch (5 mints) open and on chain').toBeGreaterThan(5);
+    expect((await newOpenRows(token)).onChain, 'a whole batch (5 mints) open and on chain').toBeGreaterThanOrEqual(5);
     const open = await getSql()`select 1 from ai_agent_mint_records where status in ('signed', 'sent')`;
     expect(open.length, 'the crash left batches open for the next worker to reconcile').toBeGreaterThan(0);
 
