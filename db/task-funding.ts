@@ -1,5 +1,6 @@
 import { and, eq, getTableColumns, ne, sql } from 'drizzle-orm';
 import { getDb } from './client';
+import { databaseSettings } from './settings';
 import { aiAgentTasks, aiAgentWallets } from './schema';
 import type { DbExecutor, TaskWithAgent } from './tasks';
 
@@ -17,21 +18,48 @@ export class LockBusy extends Error {}
 export async function withUserFundingLock<T>(
   userAddress: string,
   work: (db: DbExecutor) => Promise<T>,
-  { waitMs }: { waitMs: number },
+  { waitMs, connections = 2 }: { waitMs: number; /** The most pool connections `work` holds at once, the lock's own included. */ connections?: number },
 ): Promise<T> {
   const deadline = Date.now() + waitMs;
   const busy = Symbol('busy');
   for (;;) {
-    const result = await getDb().transaction(async (tx) => {
-      const [row] = await tx.execute<{ locked: boolean }>(
-        sql`select pg_try_advisory_xact_lock(${FUNDING_LOCK_SPACE}, hashtext(${userAddress.toLowerCase()})) as locked`,
-      );
-      if (!row?.locked) return busy;
-      return work(tx);
-    });
+    const result = await withPoolShare(connections, () =>
+      getDb().transaction(async (tx) => {
+        const [row] = await tx.execute<{ locked: boolean }>(
+          sql`select pg_try_advisory_xact_lock(${FUNDING_LOCK_SPACE}, hashtext(${userAddress.toLowerCase()})) as locked`,
+        );
+        if (!row?.locked) return busy;
+        return work(tx);
+      }),
+    );
     if (result !== busy) return result as T;
     if (Date.now() > deadline) throw new LockBusy();
     await new Promise((r) => setTimeout(r, 50 + Math.random() * 100));
+  }
+}
+
+// A holder keeps its transaction's connection for a whole receipt wait and needs more for the
+// queries inside `work`. As many holders as the pool has connections would each wait for one
+// that never frees: 20 users funding at once on a pool of 10 hung the process. So holders start
+// only while the connections they may hold together fit in the pool; the rest wait here, holding
+// none. Other queries take a connection briefly and give it back, so they cannot close the circle.
+let shared = 0;
+const queued: { n: number; go: () => void }[] = [];
+
+async function withPoolShare<T>(connections: number, fn: () => Promise<T>): Promise<T> {
+  const poolMax = databaseSettings().poolMax;
+  const n = Math.min(connections, poolMax);
+  if (queued.length > 0 || shared + n > poolMax) await new Promise<void>((go) => queued.push({ n, go }));
+  else shared += n;
+  try {
+    return await fn();
+  } finally {
+    shared -= n;
+    while (queued.length > 0 && shared + queued[0]!.n <= poolMax) {
+      const next = queued.shift()!;
+      shared += next.n;
+      next.go();
+    }
   }
 }
 

@@ -62,6 +62,8 @@ const envSchema = z.object({
   AGENT_MIN_ETH: z.string().regex(/^\d+(\.\d+)?$/, 'must be a decimal ETH amount').default('0.002'),
   AGENT_TOPUP_ETH: z.string().regex(/^\d+(\.\d+)?$/, 'must be a decimal ETH amount').default('0.01'),
   AGENT_MAX_TOPUP_PER_TASK_ETH: z.string().regex(/^\d+(\.\d+)?$/, 'must be a decimal ETH amount').default('0.05'),
+  /** The fund route sends a contract task's first gas top-up with the funding transfer (one block); `false`: the worker sends it when it starts (a block later). */
+  EARLY_GAS_TOPUP: z.enum(['true', 'false', '1', '0', 'yes', 'no']).default('true').transform((v) => v === 'true' || v === '1' || v === 'yes'),
   WORKER_ID: optionalString,
   WORKER_METRICS_PORT: z.coerce.number().int().min(1).optional(),
   /** Interface the worker's metrics server binds; loopback unless an operator opens it on purpose. */
@@ -188,6 +190,7 @@ export function parseConfig(source: Record<string, string | undefined>) {
       agentMinEth: env.AGENT_MIN_ETH,
       agentTopupEth: env.AGENT_TOPUP_ETH,
       agentMaxTopupPerTaskEth: env.AGENT_MAX_TOPUP_PER_TASK_ETH,
+      earlyGasTopUp: env.EARLY_GAS_TOPUP,
       id: env.WORKER_ID,
       metricsPort: env.WORKER_METRICS_PORT,
       metricsHost: env.WORKER_METRICS_HOST,

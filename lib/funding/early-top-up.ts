@@ -25,7 +25,7 @@ export type EarlyTopUpInputs = { balance: bigint; maxFeePerGas: bigint; baseFee:
 
 /** The agent's ETH and the fees now, read while the funding is checked; none when the task's agent needs no gas or the node cannot say. */
 export async function readEarlyTopUpInputs(task: TaskWithAgent): Promise<EarlyTopUpInputs | undefined> {
-  if (task.route !== 'contract') return undefined;
+  if (task.route !== 'contract' || !getConfig().worker.earlyGasTopUp) return undefined;
   const client = getPublicClient();
   try {
     const [quote, balance] = await Promise.all([
@@ -63,17 +63,30 @@ export async function reserveEarlyTopUp(task: TaskWithAgent, inputs: EarlyTopUpI
   }
 }
 
-/** Broadcasts a reserved early top-up with `nonce`. Never throws: the funding must not fail for it. */
-export async function sendEarlyTopUp(topUp: EarlyTopUp, nonce: number): Promise<Hex | undefined> {
+export type EarlyTopUpSend = { txHash: Hex } | { error: unknown };
+
+/**
+ * Broadcasts a reserved early top-up with `nonce`, under the operator's nonce lock, so it touches
+ * no database (the holder of the funding lock may hold one connection more, not two). Never throws.
+ */
+export async function broadcastEarlyTopUp(topUp: EarlyTopUp, nonce: number): Promise<EarlyTopUpSend> {
   try {
-    const txHash = await sendReservedTopUp(topUp, () =>
-      getOperatorWalletClient().sendTransaction({ to: topUp.agent, value: topUp.amountWei, nonce, gas: TOP_UP_GAS, ...topUp.fees }),
-    );
-    getLogger().info({ taskId: topUp.taskId, txHash, amountWei: topUp.amountWei.toString() }, 'early gas top-up sent with the funding');
-    return txHash;
+    return { txHash: await getOperatorWalletClient().sendTransaction({ to: topUp.agent, value: topUp.amountWei, nonce, gas: TOP_UP_GAS, ...topUp.fees }) };
+  } catch (error) {
+    return { error };
+  }
+}
+
+/** After the lock: records the early top-up's hash in the ledger, or gives its budget back when it was not sent. Never throws: the funding must not fail for it. */
+export async function recordEarlyTopUp(topUp: EarlyTopUp, sent: EarlyTopUpSend): Promise<void> {
+  try {
+    await sendReservedTopUp(topUp, async () => {
+      if ('error' in sent) throw sent.error;
+      return sent.txHash;
+    });
+    if ('txHash' in sent) getLogger().info({ taskId: topUp.taskId, txHash: sent.txHash, amountWei: topUp.amountWei.toString() }, 'early gas top-up sent with the funding');
   } catch (error) {
     getLogger().warn({ taskId: topUp.taskId, err: String(error) }, 'early gas top-up not sent; the worker will top up');
-    return undefined;
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Address, Hex } from 'viem';
 import { testUSDCAbi } from '../chain/contracts.generated';
 import { withOperatorNonce, writeAsOperator } from '../chain/operator-send';
-import { releaseEarlyTopUp, sendEarlyTopUp, type EarlyTopUp } from './early-top-up';
+import { broadcastEarlyTopUp, recordEarlyTopUp, releaseEarlyTopUp, type EarlyTopUp } from './early-top-up';
 
 export type TransferWithAuthorizationArgs = readonly [Address, Address, bigint, bigint, bigint, Hex, Hex];
 
@@ -11,14 +11,16 @@ export type TransferWithAuthorizationArgs = readonly [Address, Address, bigint, 
  * transfer's hash once the node has it. When the transfer is not sent, neither is the top-up.
  */
 export async function sendFundingTransfer({ usdc, args, topUp }: { usdc: Address; args: TransferWithAuthorizationArgs; topUp?: EarlyTopUp }): Promise<Hex> {
+  let sent;
   try {
-    return await withOperatorNonce(async (nonce) => {
+    sent = await withOperatorNonce(async (nonce) => {
       const txHash = await writeAsOperator({ address: usdc, abi: testUSDCAbi, functionName: 'transferWithAuthorization', args }, nonce);
-      if (topUp) await sendEarlyTopUp(topUp, nonce + 1);
-      return txHash;
+      return { txHash, topUp: topUp && (await broadcastEarlyTopUp(topUp, nonce + 1)) };
     });
   } catch (error) {
     await releaseEarlyTopUp(topUp);
     throw error;
   }
+  if (topUp && sent.topUp) await recordEarlyTopUp(topUp, sent.topUp);
+  return sent.txHash;
 }

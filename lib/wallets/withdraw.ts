@@ -34,6 +34,7 @@ export async function withdrawRefundable({ userAddress, amount }: { userAddress:
   try {
     return await withUserFundingLock(userAddress, () => withWalletLock(wallet.id, () => withdrawLocked(wallet, amount)), {
       waitMs: getConfig().worker.receiptTimeoutMs + 15_000,
+      connections: 3, // the funding lock's, the wallet lock's, and one query at a time inside
     });
   } catch (error) {
     if (error instanceof LockBusy) throw new AppError('conflict:withdraw', 'A payment for one of your tasks is still being confirmed; withdraw once it is.');

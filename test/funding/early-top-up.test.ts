@@ -2,6 +2,7 @@ import { createWalletClient, erc20Abi, http, parseEther, type Address, type Hex,
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { getSql } from '@/db/client';
 import { getTaskById, transitionTask } from '@/db/tasks';
+import { getConfig } from '@/lib/config';
 import { auditCommand } from '@/lib/ops/commands';
 import type { AuditReport } from '@/lib/audit/types';
 import { getChain, getOperatorWalletClient, getPublicClient } from '@/lib/chain/clients';
@@ -120,6 +121,24 @@ describe('the early gas top-up', () => {
     expect(await operatorNonce()).toBe(before + 1);
     expect(await topUpsOf(task.id)).toHaveLength(0);
   }, 60_000);
+
+  it('is not sent with EARLY_GAS_TOPUP=false: the funding goes alone and the worker tops up when it starts', async () => {
+    const config = getConfig().worker;
+    config.earlyGasTopUp = false; // this process's parsed config, as the env would set it
+    try {
+      const before = await operatorNonce();
+      const { task } = await fund(3, 2);
+      expect(await operatorNonce()).toBe(before + 1);
+      expect(await topUpsOf(task.id)).toHaveLength(0);
+      await startWorker();
+      const [done] = await waitForTasks([task.id], ['completed', 'failed'], 60_000);
+      expect(done!.status, done!.errorMessage ?? '').toBe('completed');
+      expect(await operatorNonce()).toBe(before + 2);
+      expect(await topUpsOf(task.id)).toHaveLength(1);
+    } finally {
+      config.earlyGasTopUp = true;
+    }
+  }, 120_000);
 
   it('a lost one (dropped by the node) does not hold the task up: the worker tops up itself', async () => {
     const owner = user(8);
