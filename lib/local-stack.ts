@@ -19,12 +19,15 @@ export type LocalStack = z.infer<typeof stackSchema>;
 
 export const localStackFile = (dataDir: string) => path.join(/*turbopackIgnore: true*/ dataDir, 'stack.json');
 
-function alive(pid: number): boolean {
+/** Whether process `pid` exists (signal 0 checks without sending anything). */
+export function isProcessAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
     return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'; // exists, another user's
+    // EPERM: the process exists but belongs to someone else (e.g. postgres run as its own user).
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -34,7 +37,7 @@ export function readLocalStack(dataDir: string): LocalStack | undefined {
   if (!existsSync(file)) return undefined;
   try {
     const stack = stackSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
-    return alive(stack.pid) ? stack : undefined;
+    return isProcessAlive(stack.pid) ? stack : undefined;
   } catch {
     return undefined; // half-written or from another version: as if nothing ran
   }

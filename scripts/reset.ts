@@ -6,18 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getConfig, type Config } from '@/lib/config';
+import { isProcessAlive } from '@/lib/local-stack';
 import { isPortFree } from './local/ports';
-
-function pidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else (e.g. postgres run as its own user).
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 const pidIn = (file: string) => (existsSync(file) ? Number.parseInt(readFileSync(file, 'utf8').split('\n')[0] ?? '', 10) : NaN);
 
@@ -29,9 +19,9 @@ export async function reasonNotToReset(config: Config): Promise<string | undefin
     return `DATA_DIR ${dir} is not a data directory of its own (it holds the project, your home or the root); refusing to delete it`;
   }
   const stackPid = pidIn(path.join(dir, 'stack.pid'));
-  if (pidAlive(stackPid)) return `npm start is running (pid ${stackPid}); stop it with Ctrl-C first`;
+  if (isProcessAlive(stackPid)) return `npm start is running (pid ${stackPid}); stop it with Ctrl-C first`;
   const pgPid = pidIn(path.join(dir, 'pg', 'postmaster.pid'));
-  if (pidAlive(pgPid)) return `the embedded Postgres of ${dir} is running (pid ${pgPid}); stop npm start first`;
+  if (isProcessAlive(pgPid)) return `the embedded Postgres of ${dir} is running (pid ${pgPid}); stop npm start first`;
   if (!config.databaseUrl && !(await isPortFree(config.pgPort))) {
     return `port ${config.pgPort} (PG_PORT) is in use, so the stack may be running; stop npm start first (or set PG_PORT if something else uses it)`;
   }
