@@ -90,24 +90,23 @@ export async function noteX402PaymentAnswer({ id, httpStatus, error }: { id: str
   await getSql()`update ai_agent_x402_payments set http_status = ${httpStatus}, error = ${error} where id = ${id}::bigint and status in ('signed', 'sent')`;
 }
 
+const paymentColumns = () => getSql()`
+    id::text, sequence_number as "sequenceNumber", nonce, "authorization", signature, amount::text, pay_to as "payTo",
+    valid_before as "validBefore", status, http_status as "httpStatus", settlement_tx_hash as "settlementTxHash", error,
+    created_at as "createdAt", sent_at as "sentAt"`;
+
 // Timestamps come back as strings from this pool's type parsers; rows carry Dates.
 const withDates = (rows: X402PaymentRow[]) =>
   rows.map((r) => ({ ...r, validBefore: new Date(r.validBefore), createdAt: new Date(r.createdAt), sentAt: r.sentAt ? new Date(r.sentAt) : null }));
 
 export async function listOpenX402PaymentsByTask({ taskId }: { taskId: string }): Promise<X402PaymentRow[]> {
   return withDates(await getSql()<X402PaymentRow[]>`
-    select id::text, sequence_number as "sequenceNumber", nonce, "authorization", signature, amount::text, pay_to as "payTo",
-      valid_before as "validBefore", status, http_status as "httpStatus", settlement_tx_hash as "settlementTxHash", error,
-      created_at as "createdAt", sent_at as "sentAt"
-    from ai_agent_x402_payments where task_id = ${taskId} and status in ('signed', 'sent') order by sequence_number`);
+    select ${paymentColumns()} from ai_agent_x402_payments where task_id = ${taskId} and status in ('signed', 'sent') order by sequence_number`);
 }
 
 export async function listX402PaymentsByTask({ taskId }: { taskId: string }): Promise<X402PaymentRow[]> {
   return withDates(await getSql()<X402PaymentRow[]>`
-    select id::text, sequence_number as "sequenceNumber", nonce, "authorization", signature, amount::text, pay_to as "payTo",
-      valid_before as "validBefore", status, http_status as "httpStatus", settlement_tx_hash as "settlementTxHash", error,
-      created_at as "createdAt", sent_at as "sentAt"
-    from ai_agent_x402_payments where task_id = ${taskId} order by sequence_number, id`);
+    select ${paymentColumns()} from ai_agent_x402_payments where task_id = ${taskId} order by sequence_number, id`);
 }
 
 /** Mints of the task with neither a settled nor an open payment, lowest first. */
