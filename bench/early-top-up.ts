@@ -20,7 +20,8 @@ const ROUNDS = Number(process.argv.find((a) => a.startsWith('--rounds='))?.slice
 const QUANTITY = 20;
 const MANY = 20;
 const stack = await startTestStack({
-  env: { MINT_EXECUTION: 'batch', MINT_INTERVAL_MS: '5000', MINT_BATCH_SIZE: '10', CHECK_INTERVAL_MS: '1000', LOG_LEVEL: 'silent', NODE_ENV: 'production', USER_MAX_TOPUP_PER_DAY_ETH: '1000' },
+  // A pool that holds 20 fundings at once (each holds two connections while its transfer is mined; DB_POOL_MAX 10 lets 5 in at a time).
+  env: { DB_POOL_MAX: '50', MINT_EXECUTION: 'batch', MINT_INTERVAL_MS: '5000', MINT_BATCH_SIZE: '10', CHECK_INTERVAL_MS: '1000', LOG_LEVEL: 'silent', NODE_ENV: 'production', USER_MAX_TOPUP_PER_DAY_ETH: '1000' },
 });
 const worker = await startMintWorker();
 const token = stack.deployment.tokens[0]!.address;

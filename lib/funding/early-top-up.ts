@@ -15,9 +15,11 @@ import { contractBatchGasWei, reserveTopUp, sendReservedTopUp, TOP_UP_GAS, topUp
 // (lib/wallets/gas-topup.ts). Whatever goes wrong with it only costs that block back: the worker
 // tops up as it always did when the gas is short.
 //
-// x402 tasks get none: their agent needs gas only to forward tokens from an endpoint that mints
-// to the payer, and the first forward follows the first batch of settled payments, blocks after
-// the start; the worker's top-up there (worker/x402/delivery.ts) is not on the first block's path.
+// x402 tasks get none here. Their agent needs gas only to forward tokens from an endpoint that
+// mints to the payer (none at all when tokens go to the user), and the first forward comes after
+// the first batch of payments has settled on chain, seconds after the start. The worker can send
+// that top-up in the background when such a task starts and the forward finds it mined; today
+// worker/x402/delivery.ts tops up right before the forward, which costs such a task one block.
 
 export type EarlyTopUp = TopUpReservation & { fees: Fees };
 
