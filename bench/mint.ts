@@ -131,7 +131,7 @@ async function runWorkerChild(taskIds: string | string[], env: Record<string, st
  * single mints (batch 10), 200 mints each, interleaved rounds from the same chain state.
  */
 async function runAb() {
-  const ROUNDS = 5;
+  const ROUNDS = 7;
   const variants = [
     { label: 'batched 10, hand-built RLP + raw request', execution: 'batch' as const, path: { singleMints: true, batches: true } },
     { label: 'batched 10, viem serializer + sendRawTransaction', execution: 'batch' as const, path: { singleMints: true, batches: false } },

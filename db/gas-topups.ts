@@ -70,5 +70,6 @@ export async function getLatestGasTopUpByTask({ userAddress, taskId }: { userAdd
     select tx_hash as "txHash", amount_wei::text as "amountWei", created_at as "createdAt" from agent_gas_topups
     where user_address = ${userAddress.toLowerCase()} and task_id = ${taskId} and tx_hash is not null
     order by id desc limit 1`;
-  return row;
+  // A raw query returns timestamps as text: drizzle's postgres-js driver turns off postgres.js's date parsing.
+  return row && { ...row, createdAt: new Date(row.createdAt) };
 }
