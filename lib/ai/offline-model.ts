@@ -9,7 +9,7 @@ import type {
   LanguageModelV4StreamResult,
   LanguageModelV4Usage,
 } from '@ai-sdk/provider';
-import { getKnownContracts } from '../chain/clients';
+import { getDemoTokens } from '../chain/clients';
 import type { KnownToken } from './offline/intent';
 import { planTurn, type ChatToolCall, type TurnPlan } from './offline/plan';
 import { composeFromResult, type ToolOutcome } from './offline/compose';
@@ -26,14 +26,6 @@ const LAST_TASK_QUERY = {
   cancelTask: { limit: 10 },
   retryTask: { limit: 1, status: 'failed' },
 } as const;
-
-function defaultTokens(): KnownToken[] {
-  try {
-    return getKnownContracts().tokens;
-  } catch {
-    return [];
-  }
-}
 
 const textOf = (content: Array<{ type: string; text?: string }>) =>
   content
@@ -94,7 +86,7 @@ export class OfflineChatModel implements LanguageModelV4 {
   readonly modelId = 'offline';
   readonly supportedUrls = {};
 
-  constructor(private readonly tokens: () => KnownToken[] = defaultTokens) {}
+  constructor(private readonly tokens: () => KnownToken[] = getDemoTokens) {}
 
   private respond(options: LanguageModelV4CallOptions): LanguageModelV4Content[] {
     const { userTexts, outcomes } = readPrompt(options.prompt);

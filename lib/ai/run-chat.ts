@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { convertToModelMessages, isStepCount, streamText, toUIMessageStream, type UIMessageChunk } from 'ai';
 import { insertChatMessage, listChatMessagesByUser } from '@/db/chats';
 import type { ChatMessage } from '@/db/schema';
-import { getKnownContracts } from '../chain/clients';
+import { getDemoTokens } from '../chain/clients';
 import { getLogger } from '../log';
 import type { TaskDto } from '../tasks/serialize';
 import { getChatModel } from './model';
@@ -62,7 +62,7 @@ export async function startChatTurn(session: ChatSession, text: string) {
   let failure: unknown;
   const result = streamText({
     model: getChatModel(),
-    instructions: systemPrompt(userAddress, knownTokens()),
+    instructions: systemPrompt(userAddress, getDemoTokens()),
     messages,
     tools,
     stopWhen: isStepCount(MAX_STEPS),
@@ -118,14 +118,6 @@ async function toModelMessages(prior: ChatUIMessage[], userMessage: ChatUIMessag
   } catch (error) {
     getLogger().warn({ err: error instanceof Error ? error.message.slice(0, 300) : String(error) }, 'chat history skipped');
     return convertToModelMessages([userMessage], { tools });
-  }
-}
-
-function knownTokens() {
-  try {
-    return getKnownContracts().tokens;
-  } catch {
-    return [];
   }
 }
 

@@ -61,6 +61,15 @@ export function getKnownContracts(): KnownContracts {
   return holder.contracts;
 }
 
+/** The demo tokens the chat names, or none where the contracts are not known (no USDC configured). */
+export function getDemoTokens(): DemoToken[] {
+  try {
+    return getKnownContracts().tokens;
+  } catch {
+    return [];
+  }
+}
+
 function loadKnownContracts(): KnownContracts {
   const config = getConfig();
   const deployment = readDeployment(config.deploymentFile);
