@@ -1,7 +1,7 @@
 import type { Address, Hex } from 'viem';
 import { releaseGasTopUp } from '@/db/gas-topups';
 import type { TaskWithAgent } from '@/db/tasks';
-import { getOperatorWalletClient, getPublicClient } from '../chain/clients';
+import { getChain, getOperatorAccount, getPublicClient } from '../chain/clients';
 import { batchSizeFor, feesOf, gweiToWei, quoteFees, type Fees } from '../chain/fees';
 import { MintRevertError } from '../chain/revert-reasons';
 import { getConfig } from '../config';
@@ -68,15 +68,26 @@ export async function reserveEarlyTopUp(task: TaskWithAgent, inputs: EarlyTopUpI
 export type EarlyTopUpSend = { txHash: Hex } | { error: unknown };
 
 /**
- * Broadcasts a reserved early top-up with `nonce`, under the operator's nonce lock, so it touches
- * no database (the holder of the funding lock may hold one connection more, not two). Never throws.
+ * Signs a reserved early top-up for `nonce` and returns how to broadcast it. Signed before the
+ * funding transfer is sent, so the top-up follows it by one request, not the several a wallet
+ * client makes (chain id, fees), and rarely misses its block. Under the operator's nonce lock it
+ * touches no database (the holder of the funding lock may hold one connection more, not two).
+ * Neither step throws.
  */
-export async function broadcastEarlyTopUp(topUp: EarlyTopUp, nonce: number): Promise<EarlyTopUpSend> {
+export async function prepareEarlyTopUp(topUp: EarlyTopUp, nonce: number): Promise<() => Promise<EarlyTopUpSend>> {
+  let raw: Hex;
   try {
-    return { txHash: await getOperatorWalletClient().sendTransaction({ to: topUp.agent, value: topUp.amountWei, nonce, gas: TOP_UP_GAS, ...topUp.fees }) };
+    raw = await getOperatorAccount().signTransaction({ type: 'eip1559', chainId: getChain().id, to: topUp.agent, value: topUp.amountWei, nonce, gas: TOP_UP_GAS, ...topUp.fees });
   } catch (error) {
-    return { error };
+    return async () => ({ error });
   }
+  return async () => {
+    try {
+      return { txHash: await getPublicClient().sendRawTransaction({ serializedTransaction: raw }) };
+    } catch (error) {
+      return { error };
+    }
+  };
 }
 
 /** After the lock: records the early top-up's hash in the ledger, or gives its budget back when it was not sent. Never throws: the funding must not fail for it. */

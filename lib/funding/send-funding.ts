@@ -1,7 +1,7 @@
 import type { Address, Hex } from 'viem';
 import { testUSDCAbi } from '../chain/contracts.generated';
 import { withOperatorNonce, writeAsOperator } from '../chain/operator-send';
-import { broadcastEarlyTopUp, recordEarlyTopUp, releaseEarlyTopUp, type EarlyTopUp } from './early-top-up';
+import { prepareEarlyTopUp, recordEarlyTopUp, releaseEarlyTopUp, type EarlyTopUp } from './early-top-up';
 
 export type TransferWithAuthorizationArgs = readonly [Address, Address, bigint, bigint, bigint, Hex, Hex];
 
@@ -14,8 +14,9 @@ export async function sendFundingTransfer({ usdc, args, topUp }: { usdc: Address
   let sent;
   try {
     sent = await withOperatorNonce(async (nonce) => {
+      const broadcastTopUp = topUp && (await prepareEarlyTopUp(topUp, nonce + 1));
       const txHash = await writeAsOperator({ address: usdc, abi: testUSDCAbi, functionName: 'transferWithAuthorization', args }, nonce);
-      return { txHash, topUp: topUp && (await broadcastEarlyTopUp(topUp, nonce + 1)) };
+      return { txHash, topUp: await broadcastTopUp?.() };
     });
   } catch (error) {
     await releaseEarlyTopUp(topUp);

@@ -31,9 +31,8 @@ describe('the operator nonce lock', () => {
         const hash = await getOperatorWalletClient().sendTransaction({ to, value: 1n, nonce, gas: 21_000n });
         return { nonce, hash, at: Date.now() };
       });
-      const { released } = JSON.parse((await lines.next()).value as string) as { released: number };
       expect(second.nonce).toBe(first.nonce + 1);
-      expect(second.at).toBeGreaterThanOrEqual(released - 50); // clocks of one machine
+      // It got the nonce only once the child let go (without the lock: within a few ms).
       expect(second.at - askedAt).toBeGreaterThan(holdMs / 2);
       const receipts = await Promise.all([first.hash, second.hash].map((hash) => getPublicClient().waitForTransactionReceipt({ hash })));
       expect(receipts.map((r) => r.status)).toEqual(['success', 'success']);
