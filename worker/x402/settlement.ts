@@ -1,8 +1,8 @@
 import type { Address, Hex } from 'viem';
 import type { X402PaymentRow } from '@/db/x402-payments';
-import { getOperatorWalletClient } from '@/lib/chain/clients';
 import { testUSDCAbi } from '@/lib/chain/contracts.generated';
 import { findAuthorizationTransfer, type Authorization } from '@/lib/chain/eip3009';
+import { sendOperatorWrite } from '@/lib/chain/operator-send';
 import { waitForReceipt } from '@/lib/chain/receipts';
 import { getConfig } from '@/lib/config';
 import type { X402Runtime } from './runtime';
@@ -39,7 +39,8 @@ export async function chainVerdict(rt: X402Runtime, row: X402PaymentRow, knownTx
 export async function cancelOnChain(rt: X402Runtime, row: X402PaymentRow): Promise<ChainVerdict> {
   const signature = await rt.signer!.signCancel(row.nonce as Hex, { chainId: rt.chainId, verifyingContract: rt.terms.requirement.asset as Address });
   try {
-    const hash = await getOperatorWalletClient().writeContract({
+    // Under the operator's nonce lock: funding transfers and gas top-ups share this key.
+    const hash = await sendOperatorWrite({
       address: rt.terms.requirement.asset as Address,
       abi: testUSDCAbi,
       functionName: 'cancelAuthorization',
