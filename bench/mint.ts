@@ -15,13 +15,10 @@ import { startTestStack } from '@/test/support/stack';
 import { spawnWorker, killWorker } from '@/test/worker/support';
 import { cpuNow, cpuSince, type Cpu } from './cpu';
 import { prepareAgent, runRawLimit, runSeedLoop, sendUsdc } from './mint-baselines';
-import { handBuiltTxPath } from '@/worker/native-crypto';
 
 const N = 200;
 /** `--quick`: only the 200-mint comparison (for iterating on the executor). */
 const quick = process.argv.includes('--quick');
-/** `--ab`: only the A/B of viem's transaction path against the hand-built RLP, batched and single (issue #16, item 7). */
-const ab = process.argv.includes('--ab');
 const stack = await startTestStack({
   // The daily gas budget is per user; the bench runs thousands of mints for a few users.
   env: { MINT_INTERVAL_MS: '0', MINT_BATCH_SIZE: '10', MINT_PIPELINE_DEPTH: '4', WORKER_CONCURRENCY: '20', CHECK_INTERVAL_MS: '600000', LOG_LEVEL: 'silent', LOG_FORMAT: 'json', NODE_ENV: 'production', USER_MAX_TOPUP_PER_DAY_ETH: '1000' },
@@ -123,44 +120,6 @@ async function runWorkerChild(taskIds: string | string[], env: Record<string, st
   await killWorker(child);
   if (row?.completed !== ids.length || row.secs === null) throw new Error(`tasks ${ids.join(', ')}: ${row?.completed ?? 0} of ${ids.length} completed`);
   return row.secs;
-}
-
-/**
- * viem's transaction path (its serializer, signing over it, and its sendRawTransaction action)
- * against the hand-built EIP-1559 RLP and raw request, for batches (EIP-7702, batch 10) and for
- * single mints (batch 10), 200 mints each, interleaved rounds from the same chain state.
- */
-async function runAb() {
-  const ROUNDS = 7;
-  const variants = [
-    { label: 'batched 10, hand-built RLP + raw request', execution: 'batch' as const, path: { singleMints: true, batches: true } },
-    { label: 'batched 10, viem serializer + sendRawTransaction', execution: 'batch' as const, path: { singleMints: true, batches: false } },
-    { label: 'single 10, hand-built RLP + raw request', execution: 'single' as const, path: { singleMints: true, batches: true } },
-    { label: 'single 10, viem serializer + sendRawTransaction', execution: 'single' as const, path: { singleMints: false, batches: true } },
-  ];
-  const saved = { ...handBuiltTxPath };
-  const results = variants.map(() => ({ ms: [] as number[], cpu: [] as Cpu[] }));
-  const worker0 = getConfig().worker;
-  const execution0 = worker0.execution;
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const [i, v] of variants.entries()) {
-      Object.assign(handBuiltTxPath, v.path);
-      worker0.execution = v.execution;
-      try {
-        results[i]!.ms.push(await fromSameChain(() => runExecutor([N], { cpuInto: results[i]!.cpu })));
-      } finally {
-        Object.assign(handBuiltTxPath, saved);
-        worker0.execution = execution0;
-      }
-    }
-  }
-  const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  console.log(`A/B, ${N} mints unpaced, ${ROUNDS} interleaved rounds: best, median, all runs; CPU medians\n`);
-  for (const [i, v] of variants.entries()) {
-    const r = results[i]!;
-    const cpu = (k: keyof Cpu) => mid(r.cpu.map((c) => c[k])).toFixed(0);
-    line(v.label, `best ${s(Math.min(...r.ms))}, median ${s(mid(r.ms))}  [${r.ms.map((x) => (x / 1000).toFixed(2)).join(' ')}]  CPU worker ${cpu('worker')} / anvil ${cpu('anvil')} / Postgres ${cpu('postgres')} ms`);
-  }
 }
 
 /** The 200-mint comparison (every row against (a) and (b)), then, without --quick, the many-users and Base-like runs. */
@@ -300,8 +259,7 @@ try {
   // Warm-up (JIT, prepared statements, connection pools) so the first measured run is not penalised.
   await runExecutor([20]);
   await runSeedLoop(await prepareAgent(newUser(), token, 10), 10);
-  if (ab) await runAb();
-  else await runComparison();
+  await runComparison();
 } finally {
   await worker.stop();
   await stack.stop();

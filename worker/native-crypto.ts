@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { bytesToHex, hashMessage, hashTypedData, hexToBytes, serializeTransaction, type AuthorizationRequest, type Hex, type SerializeTransactionFn, type SignableMessage, type TransactionSerializable, type TypedDataDefinition } from 'viem';
+import { bytesToHex, hashMessage, hashTypedData, hexToBytes, serializeTransaction, type AuthorizationRequest, type Hex, type SignableMessage, type TypedDataDefinition } from 'viem';
 import { privateKeyToAccount, publicKeyToAddress, type PrivateKeyAccount } from 'viem/accounts';
 import { createKeccak } from 'hash-wasm';
 import { hashAuthorization } from 'viem/utils';
@@ -68,10 +68,9 @@ export function nativeAccount(privateKey: Hex): PrivateKeyAccount {
     async signTypedData(typedData: TypedDataDefinition) {
       return signHash(hashTypedData(typedData));
     },
+    // viem's serializer: a hand-built EIP-1559 RLP was ~2x faster per transaction, but within the
+    // noise of bench:mint for both ways of executing (A/B, issue #16; bench/README.md).
     async signTransaction(transaction, { serializer = serializeTransaction } = {}) {
-      if (serializer === serializeTransaction && isPlainEip1559(transaction)) {
-        return serializeEip1559(transaction, split(signHash(keccak(serializeEip1559(transaction)))));
-      }
       // Blob transactions sign their payload without the sidecars, as in viem.
       const signable = transaction.type === 'eip4844' ? { ...transaction, sidecars: false } : transaction;
       return serializer(transaction, split(signHash(keccak(await serializer(signable)))));
@@ -82,55 +81,6 @@ export function nativeAccount(privateKey: Hex): PrivateKeyAccount {
       return { address, chainId: request.chainId, nonce: request.nonce, ...signature };
     },
   } as PrivateKeyAccount;
-}
-
-/**
- * Where the worker signs with the hand-built RLP below rather than viem's serializer and sends
- * with a raw request rather than viem's sendRawTransaction. bench:mint --ab flips these in its
- * own process to measure one against the other in the same run (issue #16, item 7).
- */
-export const handBuiltTxPath = { singleMints: true, batches: false };
-
-/** viem's serializer under another identity: signTransaction then skips the hand-built RLP. */
-export const viemSerializer: SerializeTransactionFn = (tx, signature) => serializeTransaction(tx, signature);
-
-// The worker's own transactions (mints, approvals) are EIP-1559 without an access list. viem's
-// serializer builds them through generic hex/bytes/RLP helpers and runs twice per signature
-// (once to hash, once with the signature): ~0.3 ms per mint here. This writes the same RLP
-// straight into a hex string; anything else goes to viem. The test checks the bytes agree.
-type Eip1559 = Extract<TransactionSerializable, { type?: 'eip1559' }> & { chainId: number; to: Hex; maxFeePerGas: bigint; maxPriorityFeePerGas: bigint };
-
-function isPlainEip1559(tx: TransactionSerializable): tx is Eip1559 {
-  return (
-    tx.type === 'eip1559' &&
-    typeof tx.chainId === 'number' &&
-    tx.chainId > 0 &&
-    typeof tx.to === 'string' &&
-    /^0x[0-9a-fA-F]{40}$/.test(tx.to) &&
-    typeof tx.maxFeePerGas === 'bigint' &&
-    typeof tx.maxPriorityFeePerGas === 'bigint' &&
-    tx.maxPriorityFeePerGas <= tx.maxFeePerGas &&
-    tx.maxFeePerGas < 2n ** 256n &&
-    (tx.data === undefined || /^0x([0-9a-fA-F]{2})*$/.test(tx.data)) &&
-    (tx.accessList === undefined || tx.accessList.length === 0) &&
-    !('authorizationList' in tx && tx.authorizationList) &&
-    tx.r === undefined
-  );
-}
-
-const byte = (n: number) => n.toString(16).padStart(2, '0');
-const even = (hex: string) => (hex.length % 2 ? `0${hex}` : hex);
-/** Minimal big-endian bytes of a non-negative integer (zero is the empty string), as hex. */
-const uint = (n: number | bigint | undefined) => (n ? even(n.toString(16)) : '');
-const prefix = (length: number, offset: number) => (length <= 55 ? byte(offset + length) : `${byte(offset + 55 + even(length.toString(16)).length / 2)}${even(length.toString(16))}`);
-/** RLP of one byte string given as hex without 0x. */
-const item = (hex: string) => (hex.length === 2 && hex < '80' ? hex : `${prefix(hex.length / 2, 0x80)}${hex}`);
-
-function serializeEip1559(tx: Eip1559, signature?: { yParity: number; r: Hex; s: Hex }): Hex {
-  const fields = [uint(tx.chainId), uint(tx.nonce), uint(tx.maxPriorityFeePerGas), uint(tx.maxFeePerGas), uint(tx.gas), tx.to.slice(2).toLowerCase(), uint(tx.value), (tx.data ?? '0x').slice(2).toLowerCase()];
-  let payload = fields.map(item).join('') + 'c0'; // the empty access list
-  if (signature) payload += item(uint(signature.yParity)) + item(signature.r.slice(2).replace(/^(00)+/, '')) + item(signature.s.slice(2).replace(/^(00)+/, ''));
-  return `0x02${prefix(payload.length / 2, 0xc0)}${payload}`;
 }
 
 /** Both, in the shape the mint authorizer takes. */

@@ -25,7 +25,7 @@ export function getWorkerClient(): PublicClient {
 /**
  * One JSON-RPC call straight to the client's transport, skipping viem's request wrapper (its
  * retries, dedupe and error classes; ~0.2 ms a call here). For the worker's hot path only: a
- * mint's send and its receipt polls, whose errors our classifier reads from the message.
+ * mint's receipt polls, whose errors our classifier reads from the message.
  */
 export function rawRequest<T>(client: PublicClient, method: string, params: unknown[]): Promise<T> {
   return client.transport.request({ method, params }) as Promise<T>;

@@ -51,27 +51,6 @@ describe('native signing account', () => {
     }
   });
 
-  it('serializes EIP-1559 transactions byte for byte as viem does (its own RLP path), and leaves the rest to viem', async () => {
-    const key = generatePrivateKey();
-    const [ours, viems] = [nativeAccount(key), privateKeyToAccount(key)];
-    const datas: (Hex | undefined)[] = [undefined, '0x', '0x00', '0x05', '0x7f', '0x80', '0xff', `0x${'cd'.repeat(55)}`, `0x${'cd'.repeat(56)}`, `0x${'0e'.repeat(255)}`, `0x${'ef'.repeat(256)}`, `0x${'12'.repeat(70_000)}`];
-    const numbers = [0n, 1n, 127n, 128n, 255n, 256n, 2n ** 64n - 1n, 2n ** 255n];
-    let i = 0;
-    for (const data of datas) {
-      for (const n of numbers) {
-        i++;
-        const tx = { type: 'eip1559', chainId: [1, 8453, 31337, 84532][i % 4]!, to: (i % 2 ? viems.address : viems.address.toLowerCase()) as Hex, data, nonce: Number(n % 2n ** 40n), gas: n, value: n / 3n, maxFeePerGas: n, maxPriorityFeePerGas: n / 2n } as const;
-        expect(await ours.signTransaction(tx)).toBe(await viems.signTransaction(tx));
-      }
-    }
-    // Shapes the fast path does not take still sign as viem does (through viem).
-    const accessList = [{ address: viems.address, storageKeys: [key] }];
-    const withList = { type: 'eip1559', chainId: 1, to: viems.address, nonce: 1, gas: 1n, maxFeePerGas: 2n, maxPriorityFeePerGas: 1n, accessList } as const;
-    expect(await ours.signTransaction(withList)).toBe(await viems.signTransaction(withList));
-    const creation = { type: 'eip1559', chainId: 1, data: '0x6000', nonce: 1, gas: 1n, maxFeePerGas: 2n, maxPriorityFeePerGas: 1n } as const;
-    expect(await ours.signTransaction(creation)).toBe(await viems.signTransaction(creation));
-  });
-
   it('hashes a mint authorization exactly as hashTypedData does', () => {
     const [a, b] = [privateKeyToAccount(generatePrivateKey()).address, privateKeyToAccount(generatePrivateKey()).address];
     const domain = { name: 'Agent Mint Token', version: '1', chainId: 31337, verifyingContract: a } as const;

@@ -6,7 +6,7 @@ import { mintIdOf } from '@/lib/chain/mint-id';
 import { classifyChainError, MintRevertError } from '@/lib/chain/revert-reasons';
 import { getConfig } from '@/lib/config';
 import { crashPoint } from '../crash-points';
-import { handBuiltTxPath, keccak, viemSerializer } from '../native-crypto';
+import { keccak } from '../native-crypto';
 import { NotDelegatedError, settleBatchOutcome } from './batch-settle';
 import { assertLease } from '../fence';
 import { authorize, presignNext, unlockSigner, writeBatch, type Authorization, type BatchPlan, type SettledBatch, type SignedBatch, type TaskRuntime } from './mint-batch';
@@ -62,7 +62,7 @@ export const delegatedBatchStages: PipelineStages<SignedDelegatedBatch> = {
 
 async function broadcastDelegatedBatch(rt: TaskRuntime, batch: SignedDelegatedBatch) {
   await assertLease(rt);
-  await broadcastRaw(rt.client, [batch.raw], { viaViem: !handBuiltTxPath.batches });
+  await broadcastRaw(rt.client, [batch.raw]);
   // One transaction: "half the batch sent" is the same state as "all of it sent".
   crashPoint('mid-batch');
   crashPoint('after-broadcast');
@@ -114,7 +114,7 @@ async function signDelegatedBatch(rt: TaskRuntime, plan: DelegatedPlan): Promise
     const authorization = await signer.signAuthorization({ address: executor, chainId: rt.chainId, nonce: plan.nonce + (fault('bad-authorization') ? 0 : 1) });
     raw = await signer.signTransaction({ ...tx, type: 'eip7702', authorizationList: [authorization] });
   } else {
-    raw = await signer.signTransaction({ ...tx, type: 'eip1559' }, handBuiltTxPath.batches ? undefined : { serializer: viemSerializer });
+    raw = await signer.signTransaction({ ...tx, type: 'eip1559' });
   }
   const txHash = keccak(raw);
   const mints = plan.sequences.map((seq, i) => ({ sequenceNumber: seq, mintId: authorizations[i]!.mintId, nonce: plan.nonce, txHash, rawTransaction: i === 0 ? raw : null, ...plan.fees }));

@@ -13,7 +13,7 @@ import { getConfig } from '@/lib/config';
 import { unlockAgentAccount } from '@/lib/wallets/agent-wallets';
 import { createGuardedSigner } from '@/lib/wallets/tx-guard';
 import { crashPoint } from '../crash-points';
-import { handBuiltTxPath, keccak, nativeAccount, viemSerializer } from '../native-crypto';
+import { keccak, nativeAccount } from '../native-crypto';
 import { assertLease } from '../fence';
 import { broadcastRaw, collectMints, type CollectContext, type PendingMint } from './mint-collector';
 import { settleOutcomes, type Settlement } from './reconciler';
@@ -134,7 +134,7 @@ export async function signBatch(rt: TaskRuntime, plan: BatchPlan): Promise<Signe
       value: 0n,
       ...plan.fees,
     };
-    const raw = await signer.signTransaction(tx, handBuiltTxPath.singleMints ? undefined : { serializer: viemSerializer });
+    const raw = await signer.signTransaction(tx);
     mints.push({ sequenceNumber: seq, mintId: authorizations[i]!.mintId, nonce, txHash: keccak(raw), rawTransaction: raw, ...plan.fees });
   }
   return { plan, mints, started };
@@ -160,12 +160,11 @@ export async function broadcastBatch(rt: TaskRuntime, { mints }: SignedBatch) {
   // One batched request for the whole batch; the crash test's mid-batch point splits it in two.
   const half = getConfig().worker.crashAt?.startsWith('mid-batch') ? Math.ceil(raws.length / 2) : raws.length;
   await assertLease(rt);
-  const viaViem = !handBuiltTxPath.singleMints;
-  await broadcastRaw(rt.client, raws.slice(0, half), { viaViem });
+  await broadcastRaw(rt.client, raws.slice(0, half));
   crashPoint('mid-batch');
   if (half < raws.length) {
     await assertLease(rt);
-    await broadcastRaw(rt.client, raws.slice(half), { viaViem });
+    await broadcastRaw(rt.client, raws.slice(half));
   }
   crashPoint('after-broadcast');
 }

@@ -57,11 +57,11 @@ export type CollectContext = {
 };
 
 /**
- * Sends raw transactions in one batched request; "already known" and "nonce too low" mean
- * maybe-sent. `viaViem`: through viem's sendRawTransaction action instead of a raw request.
+ * Sends signed transactions in one batched request (viem's sendRawTransaction, which the
+ * transport batches); "already known" and "nonce too low" mean maybe-sent.
  */
-export async function broadcastRaw(client: PublicClient, raws: Hex[], { viaViem = false } = {}) {
-  const send = (raw: Hex) => (viaViem ? client.sendRawTransaction({ serializedTransaction: raw }) : rawRequest(client, 'eth_sendRawTransaction', [raw]));
+export async function broadcastRaw(client: PublicClient, raws: Hex[]) {
+  const send = (raw: Hex) => client.sendRawTransaction({ serializedTransaction: raw });
   const results = await Promise.allSettled(raws.map(send));
   for (const result of results) {
     if (result.status === 'fulfilled') continue;
