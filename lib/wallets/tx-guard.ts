@@ -173,7 +173,7 @@ export function createGuardedSigner(account: PrivateKeyAccount, policy: AgentPol
   if (!isAddressEqual(account.address, policy.agent)) throw new GuardError('signer is not the policy agent');
   return {
     address: account.address,
-    signTransaction(tx: TransactionSerializable, options?: Parameters<PrivateKeyAccount['signTransaction']>[1]): Promise<Hex> {
+    signTransaction(tx: TransactionSerializable): Promise<Hex> {
       checkTransactionEnvelope(policy, tx);
       if ('authorizationList' in tx && tx.authorizationList) {
         // A delegation rides only on a batch the agent sends to itself.
@@ -181,7 +181,7 @@ export function createGuardedSigner(account: PrivateKeyAccount, policy: AgentPol
         checkAuthorizationList(policy, tx.authorizationList);
       }
       checkAgentTransaction(policy, { to: tx.to ?? undefined, data: tx.data, value: tx.value, gas: tx.gas });
-      return account.signTransaction(tx, options);
+      return account.signTransaction(tx);
     },
     signAuthorization(request: AuthorizationRequest) {
       checkAuthorization(policy, request);
