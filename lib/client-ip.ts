@@ -20,9 +20,14 @@ let warnedHops = false;
 export function clientIp(req: Request, hops = getConfig().trustedProxyHops): string {
   // What proxy.ts saw arrive, then the socket address Next filled in. Without proxy.ts (tests
   // calling a handler directly) only x-forwarded-for exists, and its last entry stands in.
-  const chain = [...entries(req.headers.get(ARRIVED_FORWARDED_FOR)), ...entries(req.headers.get('x-forwarded-for'))];
+  const arrived = entries(req.headers.get(ARRIVED_FORWARDED_FOR));
+  const socket = entries(req.headers.get('x-forwarded-for'));
+  const chain = [...arrived, ...socket];
   if (chain.length === 0) return 'unknown';
-  if (hops === 0 && chain.length > 1 && !warnedHops) {
+  // Next's server fills x-forwarded-for with the socket's address before proxy.ts runs, so a
+  // direct request "arrives" with exactly that: only more than that means a proxy wrote it.
+  const proxied = arrived.length > 1 || (arrived.length === 1 && arrived[0] !== socket.at(-1));
+  if (hops === 0 && proxied && !warnedHops) {
     warnedHops = true;
     getLogger().warn('requests carry x-forwarded-for but TRUSTED_PROXY_HOPS=0: limiting by the connecting address (set TRUSTED_PROXY_HOPS=1 behind one reverse proxy)');
   }

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { getSql } from '@/db/client';
 import { countRateLimitHits, deleteExpiredRateLimitCounters } from '@/db/rate-limits';
 import { clientIp } from '@/lib/client-ip';
@@ -73,6 +73,16 @@ describe('clientIp', () => {
     expect(clientIp(viaProxy, 1)).toBe('198.51.100.1');
     const viaTwo = req({ [ARRIVED_FORWARDED_FOR]: '203.0.113.7, 198.51.100.1, 10.0.0.9', 'x-forwarded-for': '10.0.0.2' });
     expect(clientIp(viaTwo, 2)).toBe('198.51.100.1');
+  });
+
+  it('warns about TRUSTED_PROXY_HOPS=0 only when a proxy wrote x-forwarded-for, not for the socket address Next filled in', async () => {
+    vi.resetModules(); // a fresh once-only warning flag
+    const { clientIp } = await import('@/lib/client-ip');
+    const warn = vi.spyOn((await import('@/lib/log')).getLogger(), 'warn');
+    expect(clientIp(req({ [ARRIVED_FORWARDED_FOR]: '::1', 'x-forwarded-for': '::1' }), 0)).toBe('::1');
+    expect(warn).not.toHaveBeenCalled();
+    expect(clientIp(req({ [ARRIVED_FORWARDED_FOR]: '203.0.113.7', 'x-forwarded-for': '10.0.0.2' }), 0)).toBe('10.0.0.2');
+    expect(warn).toHaveBeenCalledTimes(1);
   });
 
   it('falls back to the leftmost entry when fewer hops arrived than configured, and to unknown', () => {
