@@ -124,9 +124,16 @@ describe('worker lifecycle', () => {
       while (mining) {
         if (stuck.size === 0) {
           const pool = (await rpc('txpool_content')) as { pending: Record<string, Record<string, { hash: string; to: string; maxFeePerGas: string }>> };
-          const mine = Object.entries(pool.pending ?? {}).find(([from]) => from.toLowerCase() === task.agentAddress)?.[1] ?? {};
-          const mints = Object.values(mine).filter((tx) => tx.to?.toLowerCase() === mintTarget());
+          const pending = Object.entries(pool.pending ?? {}).flatMap(([from, txs]) => Object.values(txs).map((tx) => ({ ...tx, from: from.toLowerCase() })));
+          const mints = pending.filter((tx) => tx.from === task.agentAddress && tx.to?.toLowerCase() === mintTarget());
           if (mints.length === mintTxs) for (const tx of mints) stuck.add(tx.hash), (originalFee = BigInt(tx.maxFeePerGas));
+          // Mine only what the mints wait for (the gas top-up, the approval): they are sent after
+          // it is mined, so no block can take them before they were seen here. A block mined on
+          // a pool that might receive them any moment raced the worker on a busy machine.
+          else if (mints.length > 0 || pending.length === 0) {
+            await new Promise((r) => setTimeout(r, 20));
+            continue;
+          }
         }
         if (stuck.size > 0) await rpc('anvil_setNextBlockBaseFeePerGas', [`0x${(originalFee + 1n).toString(16)}`]);
         await rpc('anvil_mine', ['0x1']);
