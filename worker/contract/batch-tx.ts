@@ -129,9 +129,14 @@ async function signDelegatedBatch(rt: TaskRuntime, plan: DelegatedPlan): Promise
  */
 async function estimateBatchGas(rt: TaskRuntime, approval: BatchCall[], mintCalls: BatchCall[], stateOverride: { address: Hex; code: Hex }[] | undefined) {
   const agent = rt.task.agentAddress;
-  const estimate = (calls: BatchCall[]) => rt.client.estimateGas({ account: agent, to: agent, data: encodeBatchExecute(calls, BATCH_MODE.try), stateOverride });
+  // Estimated in revert-all mode: in try mode a mint that runs out of gas is caught and the
+  // batch still succeeds, so the node's search for the lowest gas that succeeds can settle
+  // where the mints fail, and the real batch, given that, runs out of gas as a whole. A second
+  // mint the token refuses (revert-all then reverts) falls back to try mode.
+  const estimate = (calls: BatchCall[], mode: Hex = BATCH_MODE.revertAll) => rt.client.estimateGas({ account: agent, to: agent, data: encodeBatchExecute(calls, mode), stateOverride });
   const second = mintCalls[1] ?? mintCalls[0]!;
-  const [one, two] = await Promise.all([estimate([...approval, mintCalls[0]!]), estimate([...approval, mintCalls[0]!, second])]);
+  const pair = [...approval, mintCalls[0]!, second];
+  const [one, two] = await Promise.all([estimate([...approval, mintCalls[0]!]), second === mintCalls[0] ? estimate(pair, BATCH_MODE.try) : estimate(pair).catch(() => estimate(pair, BATCH_MODE.try))]);
   const perMint = ((two > one ? two - one : one) * 125n) / 100n;
   // The operator pays this gas: the same cap as a single mint's (mint-batch.ts), before anything is sent.
   if (perMint > MAX_MINT_GAS) {
