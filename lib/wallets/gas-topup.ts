@@ -11,7 +11,7 @@ import { getLogger } from '../log';
 // next batch can cost) it receives AGENT_TOPUP_ETH, never more than AGENT_MAX_TOPUP_PER_TASK_ETH
 // over one task's life (tracked in gas_topped_up_wei) and never more than
 // USER_MAX_TOPUP_PER_DAY_ETH per user over 24 hours, all their tasks and withdrawals together
-// (agent_gas_topups), so neither a runaway task nor a user creating many cannot drain the operator.
+// (agent_gas_topups), so neither a runaway task nor a user creating many can drain the operator.
 // A contract task's first top-up is sent by the fund route beside the funding transfer
 // (lib/funding/), with these same rules; the worker tops up only what that one left short.
 

@@ -13,7 +13,7 @@ import { decodePaymentSignatureHeader, encodePaymentRequiredHeader } from '@x402
 import type { HTTPRequestContext } from '@x402/core/server';
 import { ExactEvmScheme } from '@x402/evm/exact/server';
 import { testUSDCAbi } from '@/lib/chain/contracts.generated';
-import { deployDemoToken, mintDemoToken, serverWallet } from './x402-mint/chain';
+import { deployDemoToken, mintDemoToken, serverWallets } from './x402-mint/chain';
 import { localFacilitator } from './x402-mint/facilitator';
 import { MAINNET_USDC, V1_NETWORK_NAMES, misbehaviourCounter, parseMode, type X402MintMode } from './x402-mint/modes';
 import { settleV1 } from './x402-mint/v1-route';
@@ -42,7 +42,7 @@ export type X402MintServerOptions = {
 type QueueEntry = { queueId: string; status: 'pending' | 'completed' | 'failed'; recipient: Address; amount: string; txHash?: Hex };
 
 export async function startX402MintServer(options: X402MintServerOptions) {
-  const { wallet, chainId } = await serverWallet(options.rpcUrl, options.key);
+  const { wallet, settlers, chainId } = await serverWallets(options.rpcUrl, { key: options.key, settlers: options.settlers ?? 4 });
   const tokenAddress = await deployDemoToken(wallet, 'x402 Demo Token', 'X4D');
   const defaultMode = options.mode ?? 'v2';
   const network = `eip155:${chainId}`;
@@ -61,8 +61,7 @@ export async function startX402MintServer(options: X402MintServerOptions) {
   const stats = { requests: 0, unpaid: 0, paid: 0, rateLimited: 0, minted: 0, settleMs: 0, mintMs: 0 };
   const queue = new Map<string, QueueEntry>();
   const timers = new Set<NodeJS.Timeout>();
-  const settlerWallets = await Promise.all(Array.from({ length: options.settlers ?? 4 }, async () => (await serverWallet(options.rpcUrl)).wallet));
-  const { client, settlerAddresses } = localFacilitator(settlerWallets, network, stats);
+  const { client, settlerAddresses } = localFacilitator(settlers, network, stats);
 
   const modeOf = (req: Request) => parseMode(req.query.mode, defaultMode);
   const quantityOf = (body: unknown) => Number((body as { quantity?: unknown } | undefined)?.quantity ?? 1);

@@ -6,10 +6,11 @@ import { poolTransport } from '@/lib/chain/rpc-transport';
 import { nativeAccount } from '@/worker/native-crypto';
 
 /**
- * The mint server's own key on the local chain: it pays gas for settling payments
- * (transferWithAuthorization) and for minting the demo token, whose owner it is.
+ * The mint server's keys on the local chain: its own (it owns and mints the demo token) and
+ * `settlers` facilitator keys (they pay gas for settling payments, transferWithAuthorization).
+ * Fresh keys get ETH with anvil_setBalance. One chain lookup and one connection pool for all.
  */
-export async function serverWallet(rpcUrl: string, key?: Hex) {
+export async function serverWallets(rpcUrl: string, { key, settlers }: { key?: Hex; settlers: number }) {
   const probe = createWalletClient({ transport: http(rpcUrl) }).extend(publicActions);
   const chainId = await probe.getChainId();
   const chain = defineChain({
@@ -18,16 +19,21 @@ export async function serverWallet(rpcUrl: string, key?: Hex) {
     nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
     rpcUrls: { default: { http: [rpcUrl] } },
   });
-  // libsecp256k1 where it loads (the worker's signer): the server signs two transactions a mint.
-  const account = nativeAccount(key ?? generatePrivateKey());
-  // pollingInterval: anvil mines on arrival, so a receipt is there within milliseconds. The
-  // pool transport (undici, calls of one tick batched) costs a third of fetch's CPU a call.
-  const wallet = createWalletClient({ account, chain, transport: poolTransport(rpcUrl, { timeoutMs: 30_000 }), pollingInterval: 20 }).extend(publicActions);
-  if (!key) await probe.request({ method: 'anvil_setBalance' as never, params: [account.address, `0x${parseEther('1000').toString(16)}`] as never });
-  return { wallet, chainId, account };
+  // The pool transport (undici, calls of one tick batched) costs a third of fetch's CPU a call.
+  const transport = poolTransport(rpcUrl, { timeoutMs: 30_000 });
+  const walletOf = async (own?: Hex) => {
+    // libsecp256k1 where it loads (the worker's signer): the server signs two transactions a mint.
+    const account = nativeAccount(own ?? generatePrivateKey());
+    // pollingInterval: anvil mines on arrival, so a receipt is there within milliseconds.
+    const wallet = createWalletClient({ account, chain, transport, pollingInterval: 20 }).extend(publicActions);
+    if (!own) await probe.request({ method: 'anvil_setBalance' as never, params: [account.address, `0x${parseEther('1000').toString(16)}`] as never });
+    return wallet;
+  };
+  const [wallet, ...settlerWallets] = await Promise.all([walletOf(key), ...Array.from({ length: settlers }, () => walletOf())]);
+  return { wallet: wallet!, settlers: settlerWallets, chainId };
 }
 
-export type ServerWallet = Awaited<ReturnType<typeof serverWallet>>['wallet'];
+export type ServerWallet = Awaited<ReturnType<typeof serverWallets>>['wallet'];
 
 export async function deployDemoToken(wallet: ServerWallet, name: string, symbol: string): Promise<Address> {
   const hash = await wallet.deployContract({ abi: x402DemoTokenAbi, bytecode: x402DemoTokenBytecode, args: [name, symbol] });
