@@ -17,7 +17,8 @@ export function proxy(req: NextRequest) {
   const csp = isApi ? API_CSP : pageCsp(randomBytes(16).toString('base64'));
   if (!isApi) requestHeaders.set('content-security-policy', csp);
   const response = NextResponse.next({ request: { headers: requestHeaders } });
-  for (const [k, v] of Object.entries({ ...commonSecurityHeaders(), 'content-security-policy': csp })) response.headers.set(k, v);
+  for (const [k, v] of Object.entries({ ...commonSecurityHeaders(), 'content-security-policy': csp }))
+    response.headers.set(k, v);
   return response;
 }
 

@@ -20,7 +20,11 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
   const locale = pickLocale(cookieStore.get(LOCALE_COOKIE)?.value, headerList.get('accept-language'));
   const config = getConfig();
   // Only the local anvil URL goes to the browser; a hosted RPC_URL may carry an API key.
-  const chainConfig = { name: config.chain, rpcUrl: config.chain === 'local' ? config.rpcUrl : null, x402DemoUrl: config.x402.demoUrl ?? null };
+  const chainConfig = {
+    name: config.chain,
+    rpcUrl: config.chain === 'local' ? config.rpcUrl : null,
+    x402DemoUrl: config.x402.demoUrl ?? null,
+  };
   return (
     <html lang={INTL_LOCALE[locale]}>
       <body>

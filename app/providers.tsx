@@ -21,7 +21,9 @@ type Props = { chainConfig: ClientChainConfig; cookie: string | null; locale: Lo
 export function Providers({ chainConfig, cookie, locale, children }: Props) {
   // Created once per browser tab (not per render, not shared between server requests).
   const [wagmiConfig] = useState(() => makeWagmiConfig(chainConfig));
-  const [queryClient] = useState(() => new QueryClient({ defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: false } } }));
+  const [queryClient] = useState(
+    () => new QueryClient({ defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: false } } }),
+  );
   const [initialState] = useState(() => cookieToInitialState(wagmiConfig, cookie));
   return (
     <I18nProvider initialLocale={locale}>
@@ -41,7 +43,11 @@ export function Providers({ chainConfig, cookie, locale, children }: Props) {
 function LocalizedRainbowKit({ children }: { children: ReactNode }) {
   const { locale } = useI18n();
   return (
-    <RainbowKitProvider locale={locale === 'zh' ? 'zh-CN' : 'en-US'} theme={darkTheme({ accentColor: '#7c5cff' })} modalSize="compact">
+    <RainbowKitProvider
+      locale={locale === 'zh' ? 'zh-CN' : 'en-US'}
+      theme={darkTheme({ accentColor: '#7c5cff' })}
+      modalSize="compact"
+    >
       {children}
     </RainbowKitProvider>
   );

@@ -11,7 +11,12 @@ import { freePort, waitFor } from '@/scripts/local/ports';
 import { createPendingTask, user } from '@/test/support/fixtures';
 import { startTestStack, type TestStack } from '@/test/support/stack';
 
-type CannonResult = { requests: { average: number; total: number }; latency: { p50: number; p99: number }; non2xx: number; errors: number };
+type CannonResult = {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number };
+  non2xx: number;
+  errors: number;
+};
 type Cannon = (opts: Record<string, unknown>, cb: (err: Error | null, result: CannonResult) => void) => unknown;
 const autocannon = createRequire(import.meta.url)('autocannon') as Cannon;
 
@@ -42,12 +47,24 @@ async function startWeb(env: Record<string, string>): Promise<string> {
   web = spawn(process.execPath, [nextBin(root), 'start', '-p', String(port), '-H', '127.0.0.1'], {
     cwd: root,
     // An empty OPENAI_API_KEY counts as unset: the chat figure is the built-in offline model's.
-    env: { ...process.env, ...env, NODE_ENV: 'production', NEXT_DIST_DIR: DIST, NEXT_TELEMETRY_DISABLED: '1', PORT: String(port), OPENAI_API_KEY: '' },
+    env: {
+      ...process.env,
+      ...env,
+      NODE_ENV: 'production',
+      NEXT_DIST_DIR: DIST,
+      NEXT_TELEMETRY_DISABLED: '1',
+      PORT: String(port),
+      OPENAI_API_KEY: '',
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
     detached: true,
   });
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await fetch(`${url}/api/ping`)).ok, { timeoutMs: 60_000, intervalMs: 250, what: 'next start' });
+  await waitFor(async () => (await fetch(`${url}/api/ping`)).ok, {
+    timeoutMs: 60_000,
+    intervalMs: 250,
+    what: 'next start',
+  });
   return url;
 }
 
@@ -89,7 +106,10 @@ async function chatRoundTrip(url: string, cookie: string, userAddress: string) {
     times.push(performance.now() - started);
   }
   times.sort((a, b) => a - b);
-  return { p50: times[Math.floor(times.length / 2)]!, p99: times[Math.min(times.length - 1, Math.floor(times.length * 0.99))]! };
+  return {
+    p50: times[Math.floor(times.length / 2)]!,
+    p99: times[Math.min(times.length - 1, Math.floor(times.length * 0.99))]!,
+  };
 }
 
 async function main() {
@@ -130,21 +150,31 @@ async function main() {
       say(`round ${round}/${ROUNDS} ${r.name}: ${CONNECTIONS} connections for ${DURATION_S} s…`);
       const result = await cannon(r.url, headers);
       if (result.non2xx || result.errors) say(`  warning: ${result.non2xx} non-2xx, ${result.errors} errors`);
-      if (result.requests.average > r.rps) Object.assign(r, { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 });
+      if (result.requests.average > r.rps)
+        Object.assign(r, { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 });
     }
   }
   const chat = await chatRoundTrip(url, cookie, owner);
 
   const base = results[0]!;
-  console.log('\nroute                              req/s     p50 ms   p99 ms   req/s ratio   p99 ratio (trivial/route)');
+  console.log(
+    '\nroute                              req/s     p50 ms   p99 ms   req/s ratio   p99 ratio (trivial/route)',
+  );
   for (const r of results) {
     const ratio = (r.rps / base.rps).toFixed(2);
     const p99Ratio = (base.p99 / Math.max(r.p99, 0.001)).toFixed(2);
-    console.log(`${r.name.padEnd(34)} ${r.rps.toFixed(0).padStart(6)} ${String(r.p50).padStart(9)} ${String(r.p99).padStart(8)} ${ratio.padStart(12)} ${p99Ratio.padStart(11)}`);
+    console.log(
+      `${r.name.padEnd(34)} ${r.rps.toFixed(0).padStart(6)} ${String(r.p50).padStart(9)} ${String(r.p99).padStart(8)} ${ratio.padStart(12)} ${p99Ratio.padStart(11)}`,
+    );
   }
   if ('skipped' in chat) console.log(`\nchat round trip: skipped (${chat.skipped})`);
-  else console.log(`\nchat round trip (offline model, JSON form, ${CHAT_REQUESTS} sequential): p50 ${chat.p50.toFixed(1)} ms, p99 ${chat.p99.toFixed(1)} ms`);
-  console.log(`target: each ratio ≥ 0.5 (${CONNECTIONS} connections, ${DURATION_S} s, best of ${ROUNDS} alternating rounds, loopback, 2-core machine shared with the bench client)`);
+  else
+    console.log(
+      `\nchat round trip (offline model, JSON form, ${CHAT_REQUESTS} sequential): p50 ${chat.p50.toFixed(1)} ms, p99 ${chat.p99.toFixed(1)} ms`,
+    );
+  console.log(
+    `target: each ratio ≥ 0.5 (${CONNECTIONS} connections, ${DURATION_S} s, best of ${ROUNDS} alternating rounds, loopback, 2-core machine shared with the bench client)`,
+  );
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -31,7 +31,11 @@ export function cpuNow(): Cpu {
 
 export const cpuSince = (before: Cpu): Cpu => {
   const now = cpuNow();
-  return { worker: now.worker - before.worker, anvil: now.anvil - before.anvil, postgres: now.postgres - before.postgres };
+  return {
+    worker: now.worker - before.worker,
+    anvil: now.anvil - before.anvil,
+    postgres: now.postgres - before.postgres,
+  };
 };
 
 /** CPU ms used so far by one process (user + system), 0 where /proc is missing or it ended. */

@@ -21,12 +21,25 @@ const QUANTITY = 20;
 const MANY = 20;
 const stack = await startTestStack({
   // A pool that holds 20 fundings at once (each holds two connections while its transfer is mined; DB_POOL_MAX 10 lets 5 in at a time).
-  env: { DB_POOL_MAX: '50', MINT_EXECUTION: 'batch', MINT_INTERVAL_MS: '5000', MINT_BATCH_SIZE: '10', CHECK_INTERVAL_MS: '1000', LOG_LEVEL: 'silent', NODE_ENV: 'production', USER_MAX_TOPUP_PER_DAY_ETH: '1000' },
+  env: {
+    DB_POOL_MAX: '50',
+    MINT_EXECUTION: 'batch',
+    MINT_INTERVAL_MS: '5000',
+    MINT_BATCH_SIZE: '10',
+    CHECK_INTERVAL_MS: '1000',
+    LOG_LEVEL: 'silent',
+    NODE_ENV: 'production',
+    USER_MAX_TOPUP_PER_DAY_ETH: '1000',
+  },
 });
 const worker = await startMintWorker();
 const token = stack.deployment.tokens[0]!.address;
 const rpc = (method: string, params: unknown[]) =>
-  fetch(stack.env.RPC_URL!, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
+  fetch(stack.env.RPC_URL!, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  });
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -37,7 +50,12 @@ async function preparedTask() {
   await sendUsdc(owner.address, BigInt(task.totalCost));
   const a = authorizationFor(task, { validBefore: String(Math.floor(Date.now() / 1000) + 7200) });
   const signature = await signAuthorization(owner, a);
-  const authorization = { ...a, value: BigInt(a.value), validAfter: BigInt(a.validAfter), validBefore: BigInt(a.validBefore) };
+  const authorization = {
+    ...a,
+    value: BigInt(a.value),
+    validAfter: BigInt(a.validAfter),
+    validBefore: BigInt(a.validBefore),
+  };
   return { taskId: task.id, authorization, signature };
 }
 type Prepared = Awaited<ReturnType<typeof preparedTask>>;
@@ -62,23 +80,29 @@ async function fundToCompleted(tasks: Prepared[], early: boolean) {
     }),
   );
   const totalMs = performance.now() - started;
-  const [row] = await getSql()<{ n: number }[]>`select count(*)::int as n from agent_gas_topups where task_id in ${getSql()(tasks.map((t) => t.taskId))}`;
+  const [row] = await getSql()<
+    { n: number }[]
+  >`select count(*)::int as n from agent_gas_topups where task_id in ${getSql()(tasks.map((t) => t.taskId))}`;
   return { totalMs, topUpsPerTask: row!.n / tasks.length };
 }
 
 try {
   // Everything the runs need, made at automine speed; then blocks every 2 s.
   const singles = { early: [] as Prepared[], late: [] as Prepared[] };
-  for (let i = 0; i < ROUNDS; i++) singles.early.push(await preparedTask()), singles.late.push(await preparedTask());
+  for (let i = 0; i < ROUNDS; i++) (singles.early.push(await preparedTask()), singles.late.push(await preparedTask()));
   const many = { early: [] as Prepared[], late: [] as Prepared[] };
-  for (let i = 0; i < MANY; i++) many.early.push(await preparedTask()), many.late.push(await preparedTask());
+  for (let i = 0; i < MANY; i++) (many.early.push(await preparedTask()), many.late.push(await preparedTask()));
   await rpc('evm_setAutomine', [false]);
   await rpc('evm_setIntervalMining', [2]);
 
-  const runs = { early: [] as Awaited<ReturnType<typeof fundToCompleted>>[], late: [] as Awaited<ReturnType<typeof fundToCompleted>>[] };
+  const runs = {
+    early: [] as Awaited<ReturnType<typeof fundToCompleted>>[],
+    late: [] as Awaited<ReturnType<typeof fundToCompleted>>[],
+  };
   for (let round = 0; round < ROUNDS; round++) {
     // Alternating which goes first, so neither always meets the chain right after the other.
-    for (const way of round % 2 === 0 ? (['early', 'late'] as const) : (['late', 'early'] as const)) runs[way].push(await fundToCompleted([singles[way][round]!], way === 'early'));
+    for (const way of round % 2 === 0 ? (['early', 'late'] as const) : (['late', 'early'] as const))
+      runs[way].push(await fundToCompleted([singles[way][round]!], way === 'early'));
   }
   const late20 = await fundToCompleted(many.late, false);
   const early20 = await fundToCompleted(many.early, true);
@@ -86,12 +110,26 @@ try {
   const oneLate = median(runs.late.map((x) => x.totalMs));
   const oneEarly = median(runs.early.map((x) => x.totalMs));
   const row = (label: string, value: string) => console.log(`  ${label.padEnd(52)} ${value}`);
-  console.log(`\nFund call → completed, ${QUANTITY}-mint tasks, anvil mining every 2 s, batched, batch 10, 5 s pacing, in-process worker\n`);
-  row('one task, top-up by the worker (EARLY_GAS_TOPUP=false)', `${s(oneLate)}  (median of ${ROUNDS}: ${runs.late.map((x) => s(x.totalMs)).join(', ')})`);
-  row('one task, top-up with the funding (default)', `${s(oneEarly)}  (median of ${ROUNDS}: ${runs.early.map((x) => s(x.totalMs)).join(', ')})`);
+  console.log(
+    `\nFund call → completed, ${QUANTITY}-mint tasks, anvil mining every 2 s, batched, batch 10, 5 s pacing, in-process worker\n`,
+  );
+  row(
+    'one task, top-up by the worker (EARLY_GAS_TOPUP=false)',
+    `${s(oneLate)}  (median of ${ROUNDS}: ${runs.late.map((x) => s(x.totalMs)).join(', ')})`,
+  );
+  row(
+    'one task, top-up with the funding (default)',
+    `${s(oneEarly)}  (median of ${ROUNDS}: ${runs.early.map((x) => s(x.totalMs)).join(', ')})`,
+  );
   row('  with the funding ÷ by the worker', `${(oneEarly / oneLate).toFixed(2)}  (${s(oneLate - oneEarly)} sooner)`);
-  row(`${MANY} users at once, top-up by the worker`, `${s(late20.totalMs)} = ${(late20.totalMs / oneLate).toFixed(2)}× its one task`);
-  row(`${MANY} users at once, top-up with the funding`, `${s(early20.totalMs)} = ${(early20.totalMs / oneEarly).toFixed(2)}× its one task`);
+  row(
+    `${MANY} users at once, top-up by the worker`,
+    `${s(late20.totalMs)} = ${(late20.totalMs / oneLate).toFixed(2)}× its one task`,
+  );
+  row(
+    `${MANY} users at once, top-up with the funding`,
+    `${s(early20.totalMs)} = ${(early20.totalMs / oneEarly).toFixed(2)}× its one task`,
+  );
   row('top-ups per task (by the worker · with the funding)', `${late20.topUpsPerTask} · ${early20.topUpsPerTask}`);
   console.log('');
 } finally {

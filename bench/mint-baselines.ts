@@ -1,4 +1,13 @@
-import { createWalletClient, encodeFunctionData, erc20Abi, http, keccak256, parseEther, type Address, type Hex } from 'viem';
+import {
+  createWalletClient,
+  encodeFunctionData,
+  erc20Abi,
+  http,
+  keccak256,
+  parseEther,
+  type Address,
+  type Hex,
+} from 'viem';
 import { toAccount } from 'viem/accounts';
 import { getSql } from '@/db/client';
 import { getChain, getKnownContracts, getOperatorWalletClient } from '@/lib/chain/clients';
@@ -23,8 +32,17 @@ const client = () => getWorkerClient();
 
 /** Sends USDC from anvil account 0 (which holds test USDC) to an address. */
 export async function sendUsdc(to: Address, amount: bigint) {
-  const funder = createWalletClient({ account: anvilAccount(0), chain: getChain(), transport: http(getConfig().rpcUrl) });
-  const hash = await funder.writeContract({ address: getKnownContracts().usdc, abi: erc20Abi, functionName: 'transfer', args: [to, amount] });
+  const funder = createWalletClient({
+    account: anvilAccount(0),
+    chain: getChain(),
+    transport: http(getConfig().rpcUrl),
+  });
+  const hash = await funder.writeContract({
+    address: getKnownContracts().usdc,
+    abi: erc20Abi,
+    functionName: 'transfer',
+    args: [to, amount],
+  });
   await client().waitForTransactionReceipt({ hash });
 }
 
@@ -35,15 +53,35 @@ export async function prepareAgent(userAddress: Address, token: Address, quantit
   const agent = wallet.agentAddress as Address;
   const info = await readPaidMintToken(token);
   const cost = info.pricePerMint * BigInt(quantity);
-  await client().waitForTransactionReceipt({ hash: await getOperatorWalletClient().sendTransaction({ to: agent, value: parseEther('1') }) });
+  await client().waitForTransactionReceipt({
+    hash: await getOperatorWalletClient().sendTransaction({ to: agent, value: parseEther('1') }),
+  });
   await sendUsdc(agent, cost);
-  const signer = createGuardedSigner(unlockAgentAccount(wallet, nativeAccount), { agent, user: userAddress, usdc: getKnownContracts().usdc, chainId: getChain().id, task: { token, remainingCost: cost } });
+  const signer = createGuardedSigner(unlockAgentAccount(wallet, nativeAccount), {
+    agent,
+    user: userAddress,
+    usdc: getKnownContracts().usdc,
+    chainId: getChain().id,
+    task: { token, remainingCost: cost },
+  });
   const fees = feesOf(await quoteFees(client(), { maxFeeGwei: getConfig().worker.maxFeeGwei }));
   const data = encodeFunctionData({ abi: erc20Abi, functionName: 'approve', args: [token, cost] });
   const nonce = await client().getTransactionCount({ address: agent, blockTag: 'pending' });
-  const raw = await signer.signTransaction({ type: 'eip1559', chainId: getChain().id, to: getKnownContracts().usdc, data, nonce, gas: 80_000n, ...fees });
+  const raw = await signer.signTransaction({
+    type: 'eip1559',
+    chainId: getChain().id,
+    to: getKnownContracts().usdc,
+    data,
+    nonce,
+    gas: 80_000n,
+    ...fees,
+  });
   await client().waitForTransactionReceipt({ hash: await client().sendRawTransaction({ serializedTransaction: raw }) });
-  const authorizer = await createMintAuthorizer(client(), { address: token, name: info.name, chainId: getChain().id }, nativeBackend);
+  const authorizer = await createMintAuthorizer(
+    client(),
+    { address: token, name: info.name, chainId: getChain().id },
+    nativeBackend,
+  );
   return { task, agent, signer, authorizer, user: userAddress, token };
 }
 
@@ -67,7 +105,12 @@ export async function runSeedLoop(p: Prepared, count: number): Promise<number[]>
   const times: number[] = [];
   for (let seq = 1; seq <= count; seq++) {
     const started = performance.now();
-    const hash = await wallet.writeContract({ address: p.token, abi: paidMintTokenAbi, functionName: 'mint', args: await mintArgs(p, seq) });
+    const hash = await wallet.writeContract({
+      address: p.token,
+      abi: paidMintTokenAbi,
+      functionName: 'mint',
+      args: await mintArgs(p, seq),
+    });
     await client().waitForTransactionReceipt({ hash });
     await getSql()`update ai_agent_tasks set mints_completed = ${seq} where id = ${p.task.id}`;
     times.push(performance.now() - started);
@@ -86,7 +129,17 @@ export async function runRawLimit(p: Prepared, count: number): Promise<{ ms: num
   const signStarted = performance.now();
   for (let i = 0; i < count; i++) {
     const data = encodeFunctionData({ abi: paidMintTokenAbi, functionName: 'mint', args: await mintArgs(p, i + 1) });
-    raws.push(await p.signer.signTransaction({ type: 'eip1559', chainId: getChain().id, to: p.token, data, nonce: nonce + i, gas: 200_000n, ...fees }));
+    raws.push(
+      await p.signer.signTransaction({
+        type: 'eip1559',
+        chainId: getChain().id,
+        to: p.token,
+        data,
+        nonce: nonce + i,
+        gas: 200_000n,
+        ...fees,
+      }),
+    );
   }
   const signMs = performance.now() - signStarted;
   const hashes = raws.map((r) => keccak256(r));
@@ -96,7 +149,13 @@ export async function runRawLimit(p: Prepared, count: number): Promise<{ ms: num
   let pending = hashes;
   // Polled on the executor's schedule (2, 4, 8, 16, then every 20 ms), so neither side gains from coarser polling.
   for (let round = 0; pending.length; round++) {
-    const found = await Promise.all(pending.map((hash) => client().getTransactionReceipt({ hash }).catch(() => null)));
+    const found = await Promise.all(
+      pending.map((hash) =>
+        client()
+          .getTransactionReceipt({ hash })
+          .catch(() => null),
+      ),
+    );
     pending = pending.filter((_, i) => !found[i]);
     if (pending.length) await new Promise((r) => setTimeout(r, Math.min(20, 2 * 2 ** round)));
   }

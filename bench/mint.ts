@@ -21,13 +21,27 @@ const N = 200;
 const quick = process.argv.includes('--quick');
 const stack = await startTestStack({
   // The daily gas budget is per user; the bench runs thousands of mints for a few users.
-  env: { MINT_INTERVAL_MS: '0', MINT_BATCH_SIZE: '10', MINT_PIPELINE_DEPTH: '4', WORKER_CONCURRENCY: '20', CHECK_INTERVAL_MS: '600000', LOG_LEVEL: 'silent', LOG_FORMAT: 'json', NODE_ENV: 'production', USER_MAX_TOPUP_PER_DAY_ETH: '1000' },
+  env: {
+    MINT_INTERVAL_MS: '0',
+    MINT_BATCH_SIZE: '10',
+    MINT_PIPELINE_DEPTH: '4',
+    WORKER_CONCURRENCY: '20',
+    CHECK_INTERVAL_MS: '600000',
+    LOG_LEVEL: 'silent',
+    LOG_FORMAT: 'json',
+    NODE_ENV: 'production',
+    USER_MAX_TOPUP_PER_DAY_ETH: '1000',
+  },
 });
 const { MintWorker } = await import('@/worker/loop');
 const token = stack.deployment.tokens[0]!.address;
 const newUser = () => privateKeyToAccount(generatePrivateKey()).address;
 const rpc = (method: string, params: unknown[]) =>
-  fetch(stack.env.RPC_URL!, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
+  fetch(stack.env.RPC_URL!, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  });
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const line = (label: string, value: string) => console.log(`  ${label.padEnd(50)} ${value}`);
 
@@ -42,11 +56,15 @@ const worker = new MintWorker();
 const waiters = new Map<string, () => void>();
 const ended = new Set<string>();
 worker.onTaskDone = (task, outcome) => {
-  if (outcome !== 'completed') void getTaskById({ id: task.id }).then((t) => console.error(`task ${task.id} ended ${outcome}: ${t?.errorMessage ?? ''}`));
+  if (outcome !== 'completed')
+    void getTaskById({ id: task.id }).then((t) =>
+      console.error(`task ${task.id} ended ${outcome}: ${t?.errorMessage ?? ''}`),
+    );
   ended.add(task.id);
   waiters.get(task.id)?.();
 };
-const finished = (ids: string[]) => Promise.all(ids.map((id) => (ended.has(id) ? undefined : new Promise<void>((r) => waiters.set(id, r)))));
+const finished = (ids: string[]) =>
+  Promise.all(ids.map((id) => (ended.has(id) ? undefined : new Promise<void>((r) => waiters.set(id, r)))));
 await worker.start();
 
 /** Funded tasks, then one NOTIFY each; time from the wake-up to the last completion (no poll runs: CHECK_INTERVAL_MS is 10 min here). */
@@ -118,7 +136,8 @@ async function runWorkerChild(taskIds: string | string[], env: Record<string, st
     await new Promise((r) => setTimeout(r, 250));
   }
   await killWorker(child);
-  if (row?.completed !== ids.length || row.secs === null) throw new Error(`tasks ${ids.join(', ')}: ${row?.completed ?? 0} of ${ids.length} completed`);
+  if (row?.completed !== ids.length || row.secs === null)
+    throw new Error(`tasks ${ids.join(', ')}: ${row?.completed ?? 0} of ${ids.length} completed`);
   return row.secs;
 }
 
@@ -128,7 +147,18 @@ async function runComparison() {
   // alike. Best, not median: this machine's later rounds of the seed loop run slower, which
   // would flatter the executor.
   const ROUNDS = 3;
-  const runs = { executor: [] as number[], executor50: [] as number[], executor200: [] as number[], sequential: [] as number[], seed: [] as number[], raw: [] as number[], rawSign: [] as number[], batch10: [] as number[], batch50: [] as number[], batch200: [] as number[] };
+  const runs = {
+    executor: [] as number[],
+    executor50: [] as number[],
+    executor200: [] as number[],
+    sequential: [] as number[],
+    seed: [] as number[],
+    raw: [] as number[],
+    rawSign: [] as number[],
+    batch10: [] as number[],
+    batch50: [] as number[],
+    batch200: [] as number[],
+  };
   const gas = { executor: [] as number[], batch10: [] as number[], batch50: [] as number[], batch200: [] as number[] };
   const withConfig = async <T>(patch: Partial<ReturnType<typeof getConfig>['worker']>, f: () => Promise<T>) => {
     // The config object is per process, and the bench owns this one.
@@ -140,21 +170,42 @@ async function runComparison() {
       Object.assign(getConfig().worker, saved);
     }
   };
-  const cpu = { executor: [] as Cpu[], executor50: [] as Cpu[], executor200: [] as Cpu[], sequential: [] as Cpu[], raw: [] as Cpu[], batch10: [] as Cpu[], batch50: [] as Cpu[], batch200: [] as Cpu[] };
+  const cpu = {
+    executor: [] as Cpu[],
+    executor50: [] as Cpu[],
+    executor200: [] as Cpu[],
+    sequential: [] as Cpu[],
+    raw: [] as Cpu[],
+    batch10: [] as Cpu[],
+    batch50: [] as Cpu[],
+    batch200: [] as Cpu[],
+  };
   // The batched rows: MINT_EXECUTION=batch (one EIP-7702 transaction per batch, batches one at a time).
   const batched = (batchSize: number, into: { cpu: Cpu[]; gas: number[] }) =>
-    fromSameChain(() => withConfig({ execution: 'batch', batchSize }, () => runExecutor([N], { cpuInto: into.cpu, gasInto: into.gas })));
+    fromSameChain(() =>
+      withConfig({ execution: 'batch', batchSize }, () => runExecutor([N], { cpuInto: into.cpu, gasInto: into.gas })),
+    );
   for (let round = 0; round < ROUNDS; round++) {
     runs.executor.push(await fromSameChain(() => runExecutor([N], { cpuInto: cpu.executor, gasInto: gas.executor })));
     runs.batch10.push(await batched(10, { cpu: cpu.batch10, gas: gas.batch10 }));
-    runs.seed.push(await fromSameChain(async () => (await runSeedLoop(await prepareAgent(newUser(), token, N), N)).reduce((a, b) => a + b, 0)));
+    runs.seed.push(
+      await fromSameChain(async () =>
+        (await runSeedLoop(await prepareAgent(newUser(), token, N), N)).reduce((a, b) => a + b, 0),
+      ),
+    );
     const raw = await fromSameChain(async () => runRawLimit(await prepareAgent(newUser(), token, N), N));
     runs.raw.push(raw.ms);
     runs.rawSign.push(raw.signMs);
     cpu.raw.push(raw.cpu);
-    runs.executor50.push(await fromSameChain(() => withConfig({ batchSize: 50 }, () => runExecutor([N], { cpuInto: cpu.executor50 }))));
-    runs.executor200.push(await fromSameChain(() => withConfig({ batchSize: N }, () => runExecutor([N], { cpuInto: cpu.executor200 }))));
-    runs.sequential.push(await fromSameChain(() => withConfig({ pipelineDepth: 1 }, () => runExecutor([N], { cpuInto: cpu.sequential }))));
+    runs.executor50.push(
+      await fromSameChain(() => withConfig({ batchSize: 50 }, () => runExecutor([N], { cpuInto: cpu.executor50 }))),
+    );
+    runs.executor200.push(
+      await fromSameChain(() => withConfig({ batchSize: N }, () => runExecutor([N], { cpuInto: cpu.executor200 }))),
+    );
+    runs.sequential.push(
+      await fromSameChain(() => withConfig({ pipelineDepth: 1 }, () => runExecutor([N], { cpuInto: cpu.sequential }))),
+    );
     runs.batch50.push(await batched(50, { cpu: cpu.batch50, gas: gas.batch50 }));
     runs.batch200.push(await batched(N, { cpu: cpu.batch200, gas: gas.batch200 }));
   }
@@ -163,8 +214,10 @@ async function runComparison() {
   const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const raw = { ms: best(runs.raw), signMs: best(runs.rawSign) };
   const rate = (ms: number) => `${s(ms)}  (${((N * 1000) / ms).toFixed(0)} mints/s)`;
-  const versus = (ms: number) => `${(best(runs.seed) / ms).toFixed(1)}× (a), ${((raw.ms / ms) * 100).toFixed(0)}% of (b), ${(((raw.ms + raw.signMs) / ms) * 100).toFixed(0)}% of (b')`;
-  const medians = (xs: number[]) => `[medians: ${s(mid(xs))}, ${(mid(runs.seed) / mid(xs)).toFixed(1)}× (a), ${((mid(runs.raw) / mid(xs)) * 100).toFixed(0)}% of (b)]`;
+  const versus = (ms: number) =>
+    `${(best(runs.seed) / ms).toFixed(1)}× (a), ${((raw.ms / ms) * 100).toFixed(0)}% of (b), ${(((raw.ms + raw.signMs) / ms) * 100).toFixed(0)}% of (b')`;
+  const medians = (xs: number[]) =>
+    `[medians: ${s(mid(xs))}, ${(mid(runs.seed) / mid(xs)).toFixed(1)}× (a), ${((mid(runs.raw) / mid(xs)) * 100).toFixed(0)}% of (b)]`;
   const row = (label: string, xs: number[]) => line(label, `${rate(best(xs))}  ${versus(best(xs))}  ${medians(xs)}`);
   row(`executor, one ${N}-mint task (incl. top-up + approve)`, runs.executor);
   row(`  same, MINT_BATCH_SIZE=50`, runs.executor50);
@@ -172,12 +225,16 @@ async function runComparison() {
   row(`  same, one batch at a time (PIPELINE_DEPTH=1)`, runs.sequential);
   line(`(a) seed loop: send, wait receipt, next`, `${rate(best(runs.seed))}  [median ${s(mid(runs.seed))}]`);
   line(`(b) raw limit: ${N} pre-signed, sent at once`, `${rate(raw.ms)}  [median ${s(mid(runs.raw))}]`);
-  line(`(b') raw limit incl. signing them (2 sigs/mint)`, `${rate(raw.ms + raw.signMs)}  [signing alone ${s(raw.signMs)}]`);
+  line(
+    `(b') raw limit incl. signing them (2 sigs/mint)`,
+    `${rate(raw.ms + raw.signMs)}  [signing alone ${s(raw.signMs)}]`,
+  );
   row(`batched (EIP-7702), batch 10, incl. delegation`, runs.batch10);
   row(`  batched, batch 50`, runs.batch50);
   row(`  batched, batch ${N}`, runs.batch200);
   line(`targets`, `single: ≥ 10× (a), ≥ 60% of (b); batch 10: ≥ 20× (a), ≥ 100% of (b)`);
-  const gasRow = (label: string, xs: number[]) => line(label, `${mid(xs).toFixed(0)} gas/mint  (${((mid(xs) / mid(gas.executor)) * 100).toFixed(0)}% of single)`);
+  const gasRow = (label: string, xs: number[]) =>
+    line(label, `${mid(xs).toFixed(0)} gas/mint  (${((mid(xs) / mid(gas.executor)) * 100).toFixed(0)}% of single)`);
   console.log('');
   gasRow(`gas per mint, single transactions (batch 10)`, gas.executor);
   gasRow(`  batched, batch 10 (approval included)`, gas.batch10);
@@ -189,13 +246,22 @@ async function runComparison() {
   // cores, so a run can take no less than the CPU it uses divided by the cores (its floor), and
   // the 60% target allows (b) / 0.6 in all.
   const cores = os.cpus().length;
-  const midCpu = (samples: Cpu[]) => ({ worker: mid(samples.map((c) => c.worker)), anvil: mid(samples.map((c) => c.anvil)), postgres: mid(samples.map((c) => c.postgres)) });
+  const midCpu = (samples: Cpu[]) => ({
+    worker: mid(samples.map((c) => c.worker)),
+    anvil: mid(samples.map((c) => c.anvil)),
+    postgres: mid(samples.map((c) => c.postgres)),
+  });
   const cpuRow = (label: string, samples: Cpu[]) => {
     const c = midCpu(samples);
     const total = c.worker + c.anvil + c.postgres;
-    line(label, `${total.toFixed(0)} ms = worker ${c.worker.toFixed(0)} + anvil ${c.anvil.toFixed(0)} + Postgres ${c.postgres.toFixed(0)}  →  floor ${s(total / cores)}`);
+    line(
+      label,
+      `${total.toFixed(0)} ms = worker ${c.worker.toFixed(0)} + anvil ${c.anvil.toFixed(0)} + Postgres ${c.postgres.toFixed(0)}  →  floor ${s(total / cores)}`,
+    );
   };
-  console.log(`\n  CPU per run (medians) and the floor it sets on ${cores} cores; the 60% target allows ${s(raw.ms / 0.6)}\n`);
+  console.log(
+    `\n  CPU per run (medians) and the floor it sets on ${cores} cores; the 60% target allows ${s(raw.ms / 0.6)}\n`,
+  );
   cpuRow(`executor, batch 10 (default)`, cpu.executor);
   cpuRow(`  batch 50`, cpu.executor50);
   cpuRow(`  batch ${N}`, cpu.executor200);
@@ -210,12 +276,18 @@ async function runComparison() {
     const many = await runExecutor(Array.from({ length: 20 }, () => 20));
     console.log('');
     line('one 20-mint task', `${s(single)}  (${((20 * 1000) / single).toFixed(0)} mints/s)`);
-    line('20 tasks × 20 mints, 20 users at once', `${s(many)}  (${((400 * 1000) / many).toFixed(0)} mints/s aggregate)`);
-    line('aggregate vs one task', `${((400 / many) / (20 / single)).toFixed(1)}×`);
+    line(
+      '20 tasks × 20 mints, 20 users at once',
+      `${s(many)}  (${((400 * 1000) / many).toFixed(0)} mints/s aggregate)`,
+    );
+    line('aggregate vs one task', `${(400 / many / (20 / single)).toFixed(1)}×`);
     const waitsSingle = await userWaits(20);
     const waitsBatch = await withConfig({ execution: 'batch' }, () => userWaits(20));
     line('user waits, USDC sent → completed, 20 mints, single', s(waitsSingle));
-    line('user waits, same, batched (EIP-7702)', `${s(waitsBatch)}  (${(waitsSingle / waitsBatch).toFixed(1)}× sooner)`);
+    line(
+      'user waits, same, batched (EIP-7702)',
+      `${s(waitsBatch)}  (${(waitsSingle / waitsBatch).toFixed(1)}× sooner)`,
+    );
 
     // Base-like: a block every 2 s, through the real worker process: default pacing, then none.
     await worker.stop();
@@ -232,8 +304,14 @@ async function runComparison() {
     const seedUnpaced = (100 * perMint) / 1000;
     console.log(`\nBase-like chain (anvil mining every 2 s), 100 mints, real worker process, batch 10\n`);
     line('seed loop: one mint per block (measured over 4)', `${(perMint / 1000).toFixed(2)} s per mint`);
-    line('executor, MINT_INTERVAL_MS=5000 (default)', `${pacedSecs.toFixed(1)} s vs seed ${seedPaced.toFixed(0)} s (100 × (mint + 5 s sleep), computed): ${(seedPaced / pacedSecs).toFixed(1)}×`);
-    line('executor, MINT_INTERVAL_MS=0', `${unpacedSecs.toFixed(1)} s vs seed ${seedUnpaced.toFixed(0)} s (100 × mint, computed): ${(seedUnpaced / unpacedSecs).toFixed(1)}×`);
+    line(
+      'executor, MINT_INTERVAL_MS=5000 (default)',
+      `${pacedSecs.toFixed(1)} s vs seed ${seedPaced.toFixed(0)} s (100 × (mint + 5 s sleep), computed): ${(seedPaced / pacedSecs).toFixed(1)}×`,
+    );
+    line(
+      'executor, MINT_INTERVAL_MS=0',
+      `${unpacedSecs.toFixed(1)} s vs seed ${seedUnpaced.toFixed(0)} s (100 × mint, computed): ${(seedUnpaced / unpacedSecs).toFixed(1)}×`,
+    );
 
     // Many users at once, at default settings (pacing 5 s, batch 10), batched: 20 users' 20-mint
     // tasks against one such task, with the default WORKER_CONCURRENCY and with one that holds all 20.
@@ -248,14 +326,22 @@ async function runComparison() {
     const at4 = await runWorkerChild(await twenty(), { ...defaults, WORKER_CONCURRENCY: '4' });
     const at32 = await runWorkerChild(await twenty(), { ...defaults, WORKER_CONCURRENCY: '32' });
     line('batched, one 20-mint task, defaults', `${one.toFixed(1)} s (first claim → completed)`);
-    line('  20 users × 20 mints at once, WORKER_CONCURRENCY=4', `${at4.toFixed(1)} s = ${(at4 / one).toFixed(1)}× one task`);
-    line('  same, WORKER_CONCURRENCY=32', `${at32.toFixed(1)} s = ${(at32 / one).toFixed(1)}× one task  (target ≤ 1.5×)`);
+    line(
+      '  20 users × 20 mints at once, WORKER_CONCURRENCY=4',
+      `${at4.toFixed(1)} s = ${(at4 / one).toFixed(1)}× one task`,
+    );
+    line(
+      '  same, WORKER_CONCURRENCY=32',
+      `${at32.toFixed(1)} s = ${(at32 / one).toFixed(1)}× one task  (target ≤ 1.5×)`,
+    );
     console.log('');
   }
 }
 
 try {
-  console.log(`\nAgentMint mint benchmark — anvil automine, Postgres, MINT_INTERVAL_MS=0, MINT_BATCH_SIZE=10, MINT_PIPELINE_DEPTH=${getConfig().worker.pipelineDepth}; best of 3 (medians in brackets)\n`);
+  console.log(
+    `\nAgentMint mint benchmark — anvil automine, Postgres, MINT_INTERVAL_MS=0, MINT_BATCH_SIZE=10, MINT_PIPELINE_DEPTH=${getConfig().worker.pipelineDepth}; best of 3 (medians in brackets)\n`,
+  );
   // Warm-up (JIT, prepared statements, connection pools) so the first measured run is not penalised.
   await runExecutor([20]);
   await runSeedLoop(await prepareAgent(newUser(), token, 10), 10);

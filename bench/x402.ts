@@ -24,7 +24,14 @@ import { createFundedX402Task, probeTerms } from '@/test/x402/support';
 import { paymentRequiredOf } from '@/worker/x402/payment';
 
 const stack = await startTestStack({
-  env: { MINT_INTERVAL_MS: '0', X402_ALLOWED_HOSTS: '127.0.0.1', CHECK_INTERVAL_MS: '600000', LOG_LEVEL: 'silent', LOG_FORMAT: 'json', NODE_ENV: 'production' },
+  env: {
+    MINT_INTERVAL_MS: '0',
+    X402_ALLOWED_HOSTS: '127.0.0.1',
+    CHECK_INTERVAL_MS: '600000',
+    LOG_LEVEL: 'silent',
+    LOG_FORMAT: 'json',
+    NODE_ENV: 'production',
+  },
 });
 const server = await startServerProcess(stack.anvil.url, stack.deployment.usdc);
 const { MintWorker } = await import('@/worker/loop');
@@ -32,19 +39,38 @@ const { getConfig } = await import('@/lib/config');
 const line = (label: string, value: string) => console.log(`  ${label.padEnd(52)} ${value}`);
 const newUser = () => privateKeyToAccount(generatePrivateKey()).address;
 
-type Stats = { requests: number; unpaid: number; rateLimited: number; minted: number; settleMs: number; mintMs: number };
+type Stats = {
+  requests: number;
+  unpaid: number;
+  rateLimited: number;
+  minted: number;
+  settleMs: number;
+  mintMs: number;
+};
 
 /** `npm run x402:server` as a child process on a free port; resolves once it answers. */
 async function startServerProcess(rpcUrl: string, usdc: Address) {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/local/x402-mint-server.ts', '--rpc', rpcUrl, '--usdc', usdc, '--port', String(port)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'scripts/local/x402-mint-server.ts', '--rpc', rpcUrl, '--usdc', usdc, '--port', String(port)],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the x402 mint server exited with ${child.exitCode}`);
-    const info = await fetch(url).then((r) => (r.ok ? r.json() : undefined), () => undefined);
+    const info = await fetch(url).then(
+      (r) => (r.ok ? r.json() : undefined),
+      () => undefined,
+    );
     if (info) {
-      const { token, chainId, mintUrl, settlers } = info as { token: Address; chainId: number; mintUrl: string; settlers: Address[] };
+      const { token, chainId, mintUrl, settlers } = info as {
+        token: Address;
+        chainId: number;
+        mintUrl: string;
+        settlers: Address[];
+      };
       return {
         usdc,
         chainId,
@@ -67,22 +93,41 @@ async function sequential(N: number) {
   const terms = await probeTerms(server.mintUrl(), newUser());
   const owner = createWalletClient({ account: anvilAccount(0), chain: getChain(), transport: http(stack.anvil.url) });
   await getPublicClient().waitForTransactionReceipt({
-    hash: await owner.writeContract({ address: server.usdc, abi: testUSDCAbi, functionName: 'mint', args: [payer.address, BigInt(terms.requirement.amount) * BigInt(N)] }),
+    hash: await owner.writeContract({
+      address: server.usdc,
+      abi: testUSDCAbi,
+      functionName: 'mint',
+      args: [payer.address, BigInt(terms.requirement.amount) * BigInt(N)],
+    }),
   });
-  const client = new x402HTTPClient(createPaymentClient(payer, { network: `eip155:${server.chainId}`, asset: server.usdc, amount: BigInt(terms.requirement.amount), domain: terms.domain }));
+  const client = new x402HTTPClient(
+    createPaymentClient(payer, {
+      network: `eip155:${server.chainId}`,
+      asset: server.usdc,
+      amount: BigInt(terms.requirement.amount),
+      domain: terms.domain,
+    }),
+  );
   const started = performance.now();
   const cpu = cpuNow();
   const serverCpu = server.cpuMs();
   const before = await server.stats();
   for (let i = 0; i < N; i++) {
     const payload = await client.createPaymentPayload(paymentRequiredOf(terms));
-    const res = await fetch(terms.url, { method: 'POST', headers: { ...client.encodePaymentSignatureHeader(payload), 'content-type': 'application/json' }, body: JSON.stringify(terms.body) });
+    const res = await fetch(terms.url, {
+      method: 'POST',
+      headers: { ...client.encodePaymentSignatureHeader(payload), 'content-type': 'application/json' },
+      body: JSON.stringify(terms.body),
+    });
     if (res.status !== 200) throw new Error(`baseline mint ${i} answered ${res.status}`);
     await res.arrayBuffer();
   }
   const ms = performance.now() - started;
   const after = await server.stats();
-  line('  of which the server settling / minting', `${((after.settleMs - before.settleMs) / N).toFixed(1)} / ${((after.mintMs - before.mintMs) / N).toFixed(1)} ms per mint`);
+  line(
+    '  of which the server settling / minting',
+    `${((after.settleMs - before.settleMs) / N).toFixed(1)} / ${((after.mintMs - before.mintMs) / N).toFixed(1)} ms per mint`,
+  );
   return { ms, cpu: cpuSince(cpu), serverCpu: server.cpuMs() - serverCpu };
 }
 
@@ -107,7 +152,12 @@ async function worker(N: number) {
   const final = (await getTaskById({ id: task.id }))!;
   if (final.status !== 'completed') throw new Error(`task ended ${final.status}: ${final.errorMessage}`);
   const after = await server.stats();
-  const seen = { requests: after.requests - before.requests, unpaid: after.unpaid - before.unpaid, waits: after.rateLimited - before.rateLimited, minted: after.minted - before.minted };
+  const seen = {
+    requests: after.requests - before.requests,
+    unpaid: after.unpaid - before.unpaid,
+    waits: after.rateLimited - before.rateLimited,
+    minted: after.minted - before.minted,
+  };
   return { ms, cpu: used, serverCpu: usedByServer, seen, mints: final.mintsCompleted };
 }
 
@@ -129,9 +179,15 @@ async function compare(N: number, title: string) {
   // Everything here shares the machine's cores: the worker run cannot beat the CPU it needs
   // per mint spread over all of them, however much it overlaps.
   const floorMs = cpuMs(run) / cores;
-  line(`  CPU floor of the worker run on ${cores} cores`, `${(floorMs / 1000).toFixed(2)} s: at most ${(base.ms / floorMs).toFixed(2)}× the baseline here`);
+  line(
+    `  CPU floor of the worker run on ${cores} cores`,
+    `${(floorMs / 1000).toFixed(2)} s: at most ${(base.ms / floorMs).toFixed(2)}× the baseline here`,
+  );
   const expected = run.mints + run.seen.unpaid + run.seen.waits;
-  line('requests the server saw for the task', `${run.seen.requests} = ${run.mints} paid mints + ${run.seen.unpaid} 402 probe(s) + ${run.seen.waits} waits asked for${run.seen.requests === expected ? '' : `  ✗ expected ${expected}`}`);
+  line(
+    'requests the server saw for the task',
+    `${run.seen.requests} = ${run.mints} paid mints + ${run.seen.unpaid} 402 probe(s) + ${run.seen.waits} waits asked for${run.seen.requests === expected ? '' : `  ✗ expected ${expected}`}`,
+  );
   return run.seen.requests === expected;
 }
 

@@ -11,7 +11,11 @@ import { TxLink } from './TxLink';
 export function AgentWalletPanel({ address }: { address: `0x${string}` }) {
   const { t, intlLocale } = useI18n();
   const queryClient = useQueryClient();
-  const wallet = useQuery({ queryKey: ['wallet', address], queryFn: () => api.wallet(address), refetchInterval: 15_000 });
+  const wallet = useQuery({
+    queryKey: ['wallet', address],
+    queryFn: () => api.wallet(address),
+    refetchInterval: 15_000,
+  });
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<{ ok: boolean; text: string; hash?: string } | null>(null);
 
@@ -63,7 +67,13 @@ export function AgentWalletPanel({ address }: { address: `0x${string}` }) {
               <dd data-testid="wallet-refundable">{formatUsdc(data.refundableUsdc, intlLocale)}</dd>
             </div>
           </dl>
-          <button type="button" className="btn" data-testid="wallet-withdraw" disabled={busy || refundable === 0n} onClick={() => void withdraw()}>
+          <button
+            type="button"
+            className="btn"
+            data-testid="wallet-withdraw"
+            disabled={busy || refundable === 0n}
+            onClick={() => void withdraw()}
+          >
             {busy ? t('wallet.withdrawing') : t('wallet.withdraw')}
           </button>
           {refundable === 0n && !result && <p className="muted small">{t('wallet.nothing')}</p>}

@@ -7,13 +7,23 @@ import { TaskCard } from './TaskCard';
 
 type ToolPart = { type: string; state?: string; output?: unknown; errorText?: string; toolCallId?: string };
 
-const TASK_TOOLS = new Set(['tool-createMintTask', 'tool-createX402Task', 'tool-getTask', 'tool-cancelTask', 'tool-retryTask']);
+const TASK_TOOLS = new Set([
+  'tool-createMintTask',
+  'tool-createX402Task',
+  'tool-getTask',
+  'tool-cancelTask',
+  'tool-retryTask',
+]);
 
 export function ChatMessage({ message }: { message: UIMessage }) {
   const { t } = useI18n();
   const mine = message.role === 'user';
   return (
-    <article className={`msg ${mine ? 'msg-user' : 'msg-agent'}`} data-testid={mine ? 'msg-user' : 'msg-agent'} data-role={message.role}>
+    <article
+      className={`msg ${mine ? 'msg-user' : 'msg-agent'}`}
+      data-testid={mine ? 'msg-user' : 'msg-agent'}
+      data-role={message.role}
+    >
       <span className="sr-only">{mine ? t('chat.you') : t('chat.agent')}:</span>
       {orderedParts(message.parts).map(({ part, i }) => {
         if (part.type === 'text') {
@@ -23,7 +33,8 @@ export function ChatMessage({ message }: { message: UIMessage }) {
             </p>
           );
         }
-        if (part.type.startsWith('tool-') || part.type === 'dynamic-tool') return <ToolResult key={i} part={part as ToolPart} />;
+        if (part.type.startsWith('tool-') || part.type === 'dynamic-tool')
+          return <ToolResult key={i} part={part as ToolPart} />;
         return null;
       })}
     </article>
@@ -39,7 +50,8 @@ function orderedParts(parts: UIMessage['parts']) {
 
 function ToolResult({ part }: { part: ToolPart }) {
   const { t } = useI18n();
-  if (part.state === 'output-error') return <p className="error-text">{t('chat.toolError', { message: part.errorText ?? '' })}</p>;
+  if (part.state === 'output-error')
+    return <p className="error-text">{t('chat.toolError', { message: part.errorText ?? '' })}</p>;
   if (part.state !== 'output-available') {
     return (
       <p className="muted tool-running" aria-busy="true">
@@ -47,9 +59,11 @@ function ToolResult({ part }: { part: ToolPart }) {
       </p>
     );
   }
-  const output = part.output as { task?: TaskDto; token?: { name: string; symbol: string }; error?: unknown } | undefined;
+  const output = part.output as
+    { task?: TaskDto; token?: { name: string; symbol: string }; error?: unknown } | undefined;
   if (output?.error) {
-    const message = typeof output.error === 'string' ? output.error : ((output.error as { message?: string }).message ?? '');
+    const message =
+      typeof output.error === 'string' ? output.error : ((output.error as { message?: string }).message ?? '');
     return <p className="error-text">{t('chat.toolError', { message })}</p>;
   }
   if (output?.task?.id && TASK_TOOLS.has(part.type)) return <TaskCard task={output.task} token={output.token} />;

@@ -15,7 +15,12 @@ export function ChatPanel({ address }: { address: `0x${string}` }) {
     staleTime: Infinity,
     gcTime: 0,
   });
-  if (history.isPending) return <p className="muted" aria-busy="true">{t('common.loading')}</p>;
+  if (history.isPending)
+    return (
+      <p className="muted" aria-busy="true">
+        {t('common.loading')}
+      </p>
+    );
   const initial = (history.data ?? []).filter((m) => m.role !== 'system') as unknown as UIMessage[];
   return (
     <div className="chat-column">

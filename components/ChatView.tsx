@@ -21,7 +21,11 @@ export function ChatView({ chatId, initialMessages }: Props) {
         prepareSendMessagesRequest: ({ id, messages }) => ({ body: { id, messages: messages.slice(-1) } }),
       }),
   );
-  const { messages, sendMessage, status, error, stop, regenerate, clearError } = useChat({ id: chatId, messages: initialMessages, transport });
+  const { messages, sendMessage, status, error, stop, regenerate, clearError } = useChat({
+    id: chatId,
+    messages: initialMessages,
+    transport,
+  });
   const busy = status === 'submitted' || status === 'streaming';
   const endRef = useRef<HTMLDivElement>(null);
 

@@ -11,7 +11,14 @@ export function FundButton({ taskId, totalCost }: { taskId: string; totalCost: s
   return (
     <div className="fund">
       <p className="hint">{t('task.fundHint', { total: formatUsdc(totalCost, intlLocale) })}</p>
-      <button type="button" className="btn btn-primary" data-testid="fund-button" disabled={busy} aria-busy={busy} onClick={() => void fund()}>
+      <button
+        type="button"
+        className="btn btn-primary"
+        data-testid="fund-button"
+        disabled={busy}
+        aria-busy={busy}
+        onClick={() => void fund()}
+      >
         {phase === 'signing' ? t('task.funding') : phase === 'submitting' ? t('task.submitting') : t('task.fund')}
       </button>
       {error && (

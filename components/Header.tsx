@@ -14,14 +14,22 @@ export function Header() {
   const pathname = usePathname();
   const signedIn = status === 'authenticated';
   const link = (href: string, label: string, id: string) => (
-    <Link href={href} className="nav-link" aria-current={pathname === href ? 'page' : undefined} data-testid={`nav-${id}`}>
+    <Link
+      href={href}
+      className="nav-link"
+      aria-current={pathname === href ? 'page' : undefined}
+      data-testid={`nav-${id}`}
+    >
       {label}
     </Link>
   );
   return (
     <header className="header">
       <Link href="/" className="brand" aria-label="AgentMint">
-        <span className="brand-mark" aria-hidden="true">◆</span> AgentMint
+        <span className="brand-mark" aria-hidden="true">
+          ◆
+        </span>{' '}
+        AgentMint
       </Link>
       {signedIn && (
         <nav className="nav" aria-label="Main">
@@ -31,7 +39,11 @@ export function Header() {
       )}
       <div className="header-actions">
         <LanguageSwitch />
-        <ConnectButton accountStatus={{ smallScreen: 'avatar', largeScreen: 'address' }} chainStatus="icon" showBalance={false} />
+        <ConnectButton
+          accountStatus={{ smallScreen: 'avatar', largeScreen: 'address' }}
+          chainStatus="icon"
+          showBalance={false}
+        />
         {signedIn && <SignOutButton />}
         {signedIn && <SignOutButton everywhere />}
       </div>

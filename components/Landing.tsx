@@ -19,7 +19,12 @@ export function Landing() {
         <li>{t('landing.step3')}</li>
       </ol>
       <div>
-        <button type="button" className="btn btn-primary btn-large" data-testid="landing-connect" onClick={() => openConnectModal?.()}>
+        <button
+          type="button"
+          className="btn btn-primary btn-large"
+          data-testid="landing-connect"
+          onClick={() => openConnectModal?.()}
+        >
           {isConnected ? t('landing.signIn') : t('landing.connect')}
         </button>
       </div>

@@ -12,7 +12,13 @@ export function NetworkPrompt() {
   return (
     <section className="notice notice-warn" role="alert" data-testid="wrong-network">
       <p>{t('network.wrong', { chain: chain.name })}</p>
-      <button type="button" className="btn btn-primary" data-testid="switch-network" disabled={isPending} onClick={() => switchChain({ chainId: chain.id })}>
+      <button
+        type="button"
+        className="btn btn-primary"
+        data-testid="switch-network"
+        disabled={isPending}
+        onClick={() => switchChain({ chainId: chain.id })}
+      >
         {isPending ? t('network.switching') : t('network.switch', { chain: chain.name })}
       </button>
       {error && <p className="error-text">{t('network.failed', { message: shortErrorMessage(error) })}</p>}

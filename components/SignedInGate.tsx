@@ -14,7 +14,12 @@ export function SignedInGate({ children }: { children: (address: `0x${string}`) 
   const { chain } = useAppConfig();
   const { isConnected, chainId } = useAccount();
   const { status, address } = useSession();
-  if (status === 'loading') return <p className="muted" aria-busy="true">{t('common.loading')}</p>;
+  if (status === 'loading')
+    return (
+      <p className="muted" aria-busy="true">
+        {t('common.loading')}
+      </p>
+    );
   if (isConnected && chainId !== chain.id) return <NetworkPrompt />;
   if (status !== 'authenticated' || !address) return <Landing />;
   return <>{children(address)}</>;

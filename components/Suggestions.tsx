@@ -6,7 +6,10 @@ import { useAppConfig } from '@/lib/web/app-config';
 export function Suggestions({ onPick }: { onPick(text: string): void }) {
   const { t, locale } = useI18n();
   const { x402DemoUrl } = useAppConfig();
-  const base = locale === 'zh' ? [t('suggest.mintZh'), t('suggest.mint'), t('suggest.wallet')] : [t('suggest.mint'), t('suggest.mintZh'), t('suggest.tasks')];
+  const base =
+    locale === 'zh'
+      ? [t('suggest.mintZh'), t('suggest.mint'), t('suggest.wallet')]
+      : [t('suggest.mint'), t('suggest.mintZh'), t('suggest.tasks')];
   // With the local x402 demo endpoint running (npm start), one suggestion buys from it.
   const items = x402DemoUrl ? [base[0]!, t('suggest.mintX402', { url: x402DemoUrl }), base[2]!] : base;
   return (

@@ -6,7 +6,15 @@ import { api, canCancel, canRetry } from '@/lib/web/api';
 import { useTaskInvalidation } from '@/lib/web/use-task';
 
 /** Cancel and retry, offered only where the task lifecycle allows them. */
-export function TaskActions({ taskId, status, cancelRequested }: { taskId: string; status: string; cancelRequested?: boolean }) {
+export function TaskActions({
+  taskId,
+  status,
+  cancelRequested,
+}: {
+  taskId: string;
+  status: string;
+  cancelRequested?: boolean;
+}) {
   const { t } = useI18n();
   const invalidate = useTaskInvalidation();
   const [busy, setBusy] = useState(false);
@@ -35,12 +43,24 @@ export function TaskActions({ taskId, status, cancelRequested }: { taskId: strin
   return (
     <div className="task-actions">
       {showCancel && (
-        <button type="button" className="btn btn-danger" data-testid="task-cancel" disabled={busy} onClick={() => void run(api.cancel)}>
+        <button
+          type="button"
+          className="btn btn-danger"
+          data-testid="task-cancel"
+          disabled={busy}
+          onClick={() => void run(api.cancel)}
+        >
           {t('task.cancel')}
         </button>
       )}
       {canRetry(status) && (
-        <button type="button" className="btn" data-testid="task-retry" disabled={busy} onClick={() => void run(api.retry)}>
+        <button
+          type="button"
+          className="btn"
+          data-testid="task-retry"
+          disabled={busy}
+          onClick={() => void run(api.retry)}
+        >
           {t('task.retry')}
         </button>
       )}

@@ -19,7 +19,13 @@ export function TaskCard({ task: initial, token }: { task: TaskDto; token?: { na
   const { data } = useTask(initial.id, initial);
   const task = data ?? initial;
   return (
-    <section className="card task-card" data-testid="task-card" data-task-id={task.id} data-status={task.status} aria-label={`${t('task.title')} ${shortHex(task.id, 8, 4)}`}>
+    <section
+      className="card task-card"
+      data-testid="task-card"
+      data-task-id={task.id}
+      data-status={task.status}
+      aria-label={`${t('task.title')} ${shortHex(task.id, 8, 4)}`}
+    >
       <header className="card-head">
         <h3>
           {t('task.title')} <code className="muted">{shortHex(task.id, 8, 4)}</code>
@@ -31,7 +37,12 @@ export function TaskCard({ task: initial, token }: { task: TaskDto; token?: { na
         <FundButton taskId={task.id} totalCost={task.totalCost} />
       ) : (
         task.status !== 'cancelled' && (
-          <TaskProgress status={task.status} quantity={task.quantity} mintsCompleted={task.mintsCompleted} mintsFailed={task.mintsFailed} />
+          <TaskProgress
+            status={task.status}
+            quantity={task.quantity}
+            mintsCompleted={task.mintsCompleted}
+            mintsFailed={task.mintsFailed}
+          />
         )
       )}
       {task.fundingTxHash && (
@@ -39,7 +50,9 @@ export function TaskCard({ task: initial, token }: { task: TaskDto; token?: { na
           {t('task.fundingTx')}: <TxLink hash={task.fundingTxHash} />
         </p>
       )}
-      {task.status !== 'pending_payment' && <RecentMints taskId={task.id} mints={'mints' in task ? (task as TaskDetail).mints : undefined} />}
+      {task.status !== 'pending_payment' && (
+        <RecentMints taskId={task.id} mints={'mints' in task ? (task as TaskDetail).mints : undefined} />
+      )}
       {task.errorMessage && (task.status === 'failed' || task.status === 'cancelled') && (
         <p className="error-text" data-testid="task-error">
           {task.errorMessage}

@@ -48,7 +48,12 @@ export function TaskDetailView({ taskId }: { taskId: string }) {
       </p>
       {task.status === 'pending_payment' && <FundButton taskId={task.id} totalCost={task.totalCost} />}
       {task.status !== 'pending_payment' && task.status !== 'cancelled' && (
-        <TaskProgress status={task.status} quantity={task.quantity} mintsCompleted={task.mintsCompleted} mintsFailed={task.mintsFailed} />
+        <TaskProgress
+          status={task.status}
+          quantity={task.quantity}
+          mintsCompleted={task.mintsCompleted}
+          mintsFailed={task.mintsFailed}
+        />
       )}
       {task.fundingTxHash && (
         <p className="small">

@@ -15,7 +15,9 @@ export function TaskFacts({ task, token: known }: { task: TaskDto; token?: { nam
       <div className="facts-wide">
         <dt>{t('task.route')}</dt>
         <dd data-testid="task-route" data-route={task.route}>
-          {task.route === 'x402' && task.endpoint ? t('task.routeX402', { host: task.endpoint.host, version: String(task.endpoint.version) }) : t('task.routeContract')}
+          {task.route === 'x402' && task.endpoint
+            ? t('task.routeX402', { host: task.endpoint.host, version: String(task.endpoint.version) })
+            : t('task.routeContract')}
         </dd>
       </div>
       <div>

@@ -12,7 +12,12 @@ export function TaskList({ address }: { address: `0x${string}` }) {
     <section aria-labelledby="tasks-title" className="tasks" data-testid="tasks" data-loaded={tasks.isSuccess}>
       <div className="section-head">
         <h1 id="tasks-title">{t('tasks.title')}</h1>
-        <button type="button" className="btn btn-small" onClick={() => void tasks.refetch()} data-testid="tasks-refresh">
+        <button
+          type="button"
+          className="btn btn-small"
+          onClick={() => void tasks.refetch()}
+          data-testid="tasks-refresh"
+        >
           {t('tasks.refresh')}
         </button>
       </div>

@@ -8,7 +8,10 @@ type Props = { status: string; quantity: number; mintsCompleted: number; mintsFa
 export function TaskProgress({ status, quantity, mintsCompleted, mintsFailed }: Props) {
   const { t, intlLocale } = useI18n();
   const percent = quantity > 0 ? Math.min(100, Math.floor((mintsCompleted * 100) / quantity)) : 0;
-  const label = t('task.progress', { done: formatCount(mintsCompleted, intlLocale), total: formatCount(quantity, intlLocale) });
+  const label = t('task.progress', {
+    done: formatCount(mintsCompleted, intlLocale),
+    total: formatCount(quantity, intlLocale),
+  });
   return (
     <div className="progress-wrap" data-testid="task-progress" data-status={status} data-completed={mintsCompleted}>
       <div
@@ -23,7 +26,12 @@ export function TaskProgress({ status, quantity, mintsCompleted, mintsFailed }: 
       </div>
       <p className="progress-label">
         <span data-testid="progress-text">{label}</span>
-        {mintsFailed > 0 && <span className="error-text"> · {t('task.progressFailed', { failed: formatCount(mintsFailed, intlLocale) })}</span>}
+        {mintsFailed > 0 && (
+          <span className="error-text">
+            {' '}
+            · {t('task.progressFailed', { failed: formatCount(mintsFailed, intlLocale) })}
+          </span>
+        )}
       </p>
     </div>
   );

@@ -24,13 +24,23 @@ export function TaskRow({ task: initial }: { task: TaskDto }) {
           </Link>
           <p className="muted small">
             {formatUsdc(task.totalCost, intlLocale)} · {formatDateTime(task.createdAt, intlLocale)}
-            {task.route === 'x402' && task.endpoint && <span data-testid="task-row-route"> · {t('task.routeX402', { host: task.endpoint.host, version: String(task.endpoint.version) })}</span>}
+            {task.route === 'x402' && task.endpoint && (
+              <span data-testid="task-row-route">
+                {' '}
+                · {t('task.routeX402', { host: task.endpoint.host, version: String(task.endpoint.version) })}
+              </span>
+            )}
           </p>
         </div>
         <StatusBadge status={task.status} />
       </div>
       {task.status !== 'pending_payment' && task.status !== 'cancelled' && (
-        <TaskProgress status={task.status} quantity={task.quantity} mintsCompleted={task.mintsCompleted} mintsFailed={task.mintsFailed} />
+        <TaskProgress
+          status={task.status}
+          quantity={task.quantity}
+          mintsCompleted={task.mintsCompleted}
+          mintsFailed={task.mintsFailed}
+        />
       )}
       {task.status === 'failed' && task.errorMessage && (
         <p className="error-text small" data-testid="task-error">

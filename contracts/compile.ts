@@ -10,7 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { keccak256 } from 'viem';
 
 const require = createRequire(import.meta.url);
-const solc = require('solc') as { compile(input: string, opts: { import(p: string): { contents?: string; error?: string } }): string };
+const solc = require('solc') as {
+  compile(input: string, opts: { import(p: string): { contents?: string; error?: string } }): string;
+};
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const generatedFile = path.join(here, '..', 'lib', 'chain', 'contracts.generated.ts');
@@ -25,7 +27,10 @@ type SolcOutput = {
         abi: unknown[];
         evm: {
           bytecode: { object: string };
-          deployedBytecode: { object: string; immutableReferences?: Record<string, { start: number; length: number }[]> };
+          deployedBytecode: {
+            object: string;
+            immutableReferences?: Record<string, { start: number; length: number }[]>;
+          };
         };
       }
     >
@@ -52,7 +57,16 @@ export function compileContracts(): string {
     settings: {
       optimizer: { enabled: true, runs: 200 },
       evmVersion: 'cancun',
-      outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object', 'evm.deployedBytecode.immutableReferences'] } },
+      outputSelection: {
+        '*': {
+          '*': [
+            'abi',
+            'evm.bytecode.object',
+            'evm.deployedBytecode.object',
+            'evm.deployedBytecode.immutableReferences',
+          ],
+        },
+      },
     },
   };
   const output = JSON.parse(solc.compile(JSON.stringify(input), { import: findImport })) as SolcOutput;
@@ -65,14 +79,23 @@ export function compileContracts(): string {
       const stem = name[0]!.toLowerCase() + name.slice(1);
       lines.push(`export const ${stem}Abi = ${JSON.stringify(artifact.abi, null, 2)} as const;`, '');
       lines.push(`export const ${stem}Bytecode = '0x${artifact.evm.bytecode.object}' as const;`, '');
-      lines.push(`export const ${stem}Runtime = ${JSON.stringify(runtimeOf(artifact.evm.deployedBytecode))} as const;`, '');
+      lines.push(
+        `export const ${stem}Runtime = ${JSON.stringify(runtimeOf(artifact.evm.deployedBytecode))} as const;`,
+        '',
+      );
     }
   }
   return lines.join('\n');
 }
 
 /** The compiler leaves immutables as zeros in the runtime code; the hash covers everything else. */
-function runtimeOf({ object, immutableReferences = {} }: { object: string; immutableReferences?: Record<string, { start: number; length: number }[]> }) {
+function runtimeOf({
+  object,
+  immutableReferences = {},
+}: {
+  object: string;
+  immutableReferences?: Record<string, { start: number; length: number }[]>;
+}) {
   const immutables = Object.values(immutableReferences)
     .flat()
     .map(({ start, length }) => [start, length] as const)

@@ -21,8 +21,22 @@ export type AuditTask = {
   gasToppedUpWei: bigint;
   payTo: string | null;
 };
-export type AuditMintRow = { taskId: string; sequenceNumber: number; mintId: string; status: string; txHash: string | null; gasUsed: bigint | null; effectiveGasPrice: bigint | null };
-export type AuditX402Row = { taskId: string; sequenceNumber: number; amount: bigint; payTo: string; settlementTxHash: string | null };
+export type AuditMintRow = {
+  taskId: string;
+  sequenceNumber: number;
+  mintId: string;
+  status: string;
+  txHash: string | null;
+  gasUsed: bigint | null;
+  effectiveGasPrice: bigint | null;
+};
+export type AuditX402Row = {
+  taskId: string;
+  sequenceNumber: number;
+  amount: bigint;
+  payTo: string;
+  settlementTxHash: string | null;
+};
 
 export type LedgerFacts = { wallets: AuditWallet[]; tasks: AuditTask[]; mints: AuditMintRow[]; x402: AuditX402Row[] };
 
@@ -37,14 +51,25 @@ export async function readLedgerFacts({ userAddress }: { userAddress?: string } 
     where ${user}::text is null or user_address = ${user} order by created_at`;
   if (wallets.length === 0) return { wallets, tasks: [], mints: [], x402: [] };
   const ids = wallets.map((w) => w.id);
-  const tasks = await sql<(Omit<AuditTask, 'pricePerMint' | 'totalCost' | 'gasToppedUpWei'> & { pricePerMint: string; totalCost: string; gasToppedUpWei: string })[]>`
+  const tasks = await sql<
+    (Omit<AuditTask, 'pricePerMint' | 'totalCost' | 'gasToppedUpWei'> & {
+      pricePerMint: string;
+      totalCost: string;
+      gasToppedUpWei: string;
+    })[]
+  >`
     select id, agent_wallet_id as "agentWalletId", route, token_address as "tokenAddress", status, quantity,
       price_per_mint::text as "pricePerMint", total_cost::text as "totalCost", mints_completed as "mintsCompleted",
       funding_tx_hash as "fundingTxHash", funded_at as "fundedAt", gas_topped_up_wei::text as "gasToppedUpWei", lower(x402->'requirement'->>'payTo') as "payTo"
     from ai_agent_tasks where agent_wallet_id in ${sql(ids)} order by created_at`;
   const taskIds = tasks.map((t) => t.id);
   if (taskIds.length === 0) return { wallets, tasks: [], mints: [], x402: [] };
-  const mints = await sql<(Omit<AuditMintRow, 'gasUsed' | 'effectiveGasPrice'> & { gasUsed: string | null; effectiveGasPrice: string | null })[]>`
+  const mints = await sql<
+    (Omit<AuditMintRow, 'gasUsed' | 'effectiveGasPrice'> & {
+      gasUsed: string | null;
+      effectiveGasPrice: string | null;
+    })[]
+  >`
     select task_id as "taskId", sequence_number as "sequenceNumber", mint_id as "mintId", status, tx_hash as "txHash",
       gas_used::text as "gasUsed", effective_gas_price::text as "effectiveGasPrice"
     from ai_agent_mint_records where task_id in ${sql(taskIds)} order by task_id, sequence_number`;
@@ -53,7 +78,12 @@ export async function readLedgerFacts({ userAddress }: { userAddress?: string } 
     from ai_agent_x402_payments where task_id in ${sql(taskIds)} and status = 'settled' order by task_id, sequence_number`;
   return {
     wallets,
-    tasks: tasks.map((t) => ({ ...t, pricePerMint: BigInt(t.pricePerMint), totalCost: BigInt(t.totalCost), gasToppedUpWei: BigInt(t.gasToppedUpWei) })),
+    tasks: tasks.map((t) => ({
+      ...t,
+      pricePerMint: BigInt(t.pricePerMint),
+      totalCost: BigInt(t.totalCost),
+      gasToppedUpWei: BigInt(t.gasToppedUpWei),
+    })),
     mints: mints.map((m) => ({ ...m, gasUsed: big(m.gasUsed), effectiveGasPrice: big(m.effectiveGasPrice) })),
     x402: x402.map((p) => ({ ...p, amount: BigInt(p.amount) })),
   };

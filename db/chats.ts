@@ -18,7 +18,13 @@ export async function insertChatMessage(values: {
 }
 
 /** The user's latest `limit` messages, returned oldest first (the order a chat shows them). */
-export async function listChatMessagesByUser({ userAddress, limit }: { userAddress: string; limit: number }): Promise<ChatMessage[]> {
+export async function listChatMessagesByUser({
+  userAddress,
+  limit,
+}: {
+  userAddress: string;
+  limit: number;
+}): Promise<ChatMessage[]> {
   const rows = await getDb()
     .select()
     .from(aiAgentChats)

@@ -41,7 +41,9 @@ export async function reserveGasTopUp({
         where id = ${taskId} and gas_topped_up_wei + ${amountWei.toString()}::numeric <= ${taskCapWei.toString()}::numeric
         returning gas_topped_up_wei::text as spent`;
       if (rows.length === 0) {
-        const [task] = await tx<{ spent: string }[]>`select gas_topped_up_wei::text as spent from ai_agent_tasks where id = ${taskId}`;
+        const [task] = await tx<
+          { spent: string }[]
+        >`select gas_topped_up_wei::text as spent from ai_agent_tasks where id = ${taskId}`;
         return { ok: false, limit: 'task', spentWei: BigInt(task?.spent ?? '0') } as const;
       }
     }
@@ -56,7 +58,8 @@ export async function reserveGasTopUp({
 export async function releaseGasTopUp({ id, taskId, amountWei }: { id: string; taskId?: string; amountWei: bigint }) {
   await getSql().begin(async (tx) => {
     await tx`delete from agent_gas_topups where id = ${id}`;
-    if (taskId) await tx`update ai_agent_tasks set gas_topped_up_wei = gas_topped_up_wei - ${amountWei.toString()}::numeric where id = ${taskId}`;
+    if (taskId)
+      await tx`update ai_agent_tasks set gas_topped_up_wei = gas_topped_up_wei - ${amountWei.toString()}::numeric where id = ${taskId}`;
   });
 }
 

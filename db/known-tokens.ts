@@ -30,7 +30,13 @@ export async function recordKnownTokensAt(url: string, input: Parameters<typeof 
   }
 }
 
-export async function getKnownToken({ chainId, address }: { chainId: number; address: string }): Promise<KnownToken | undefined> {
+export async function getKnownToken({
+  chainId,
+  address,
+}: {
+  chainId: number;
+  address: string;
+}): Promise<KnownToken | undefined> {
   const [row] = await getDb()
     .select()
     .from(knownTokens)

@@ -42,10 +42,20 @@ export type SignedMint = {
 };
 
 export async function listMintRecordsByTask({ taskId }: { taskId: string }): Promise<MintRecord[]> {
-  return getDb().select().from(aiAgentMintRecords).where(eq(aiAgentMintRecords.taskId, taskId)).orderBy(asc(aiAgentMintRecords.sequenceNumber));
+  return getDb()
+    .select()
+    .from(aiAgentMintRecords)
+    .where(eq(aiAgentMintRecords.taskId, taskId))
+    .orderBy(asc(aiAgentMintRecords.sequenceNumber));
 }
 
-export type OpenMintRecord = { sequenceNumber: number; mintId: string; nonce: number; txHash: string | null; rawTransaction: string | null };
+export type OpenMintRecord = {
+  sequenceNumber: number;
+  mintId: string;
+  nonce: number;
+  txHash: string | null;
+  rawTransaction: string | null;
+};
 
 /** Rows that were signed or sent but not settled: what the reconciler checks against the chain. */
 export async function listOpenMintRecordsByTask({ taskId }: { taskId: string }): Promise<OpenMintRecord[]> {
@@ -56,7 +66,15 @@ export async function listOpenMintRecordsByTask({ taskId }: { taskId: string }):
 }
 
 /** The sequence numbers the next batch should sign: failed ones first (same mintId), then new. */
-export async function listNextSequencesByTask({ taskId, quantity, limit }: { taskId: string; quantity: number; limit: number }) {
+export async function listNextSequencesByTask({
+  taskId,
+  quantity,
+  limit,
+}: {
+  taskId: string;
+  quantity: number;
+  limit: number;
+}) {
   const [row] = await getSql()<{ failed: number[]; top: number }[]>`
     select coalesce(array_agg(sequence_number order by sequence_number) filter (where status = 'failed'), '{}') as failed,
            coalesce(max(sequence_number), 0)::int as top
@@ -72,7 +90,15 @@ export async function listNextSequencesByTask({ taskId, quantity, limit }: { tas
  * the next owner does not see. A failed row is reused for its re-signed mint (same mintId);
  * a confirmed or open row is never overwritten.
  */
-export async function writeSignedMints({ taskId, workerId, mints }: { taskId: string; workerId: string; mints: SignedMint[] }) {
+export async function writeSignedMints({
+  taskId,
+  workerId,
+  mints,
+}: {
+  taskId: string;
+  workerId: string;
+  mints: SignedMint[];
+}) {
   // One statement for the whole batch (unnest of column arrays), all or nothing on its own: it
   // writes no row when the lease is gone or any of these mints is already signed or confirmed.
   // One round trip, where a row per statement inside begin/commit cost 13 for a 10-mint batch.

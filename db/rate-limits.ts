@@ -10,7 +10,9 @@ export type RateLimitCount = { key: string; hits: number; resetInMs: number };
  * deduplicated and sorted so that concurrent calls lock rows in the same order.
  */
 export async function countRateLimitHits(hits: RateLimitHit[]): Promise<RateLimitCount[]> {
-  const unique = [...new Map(hits.map((h) => [h.key, h])).values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const unique = [...new Map(hits.map((h) => [h.key, h])).values()].sort((a, b) =>
+    a.key < b.key ? -1 : a.key > b.key ? 1 : 0,
+  );
   if (unique.length === 0) return [];
   const sql = getSql();
   const rows = await sql<{ key: string; hits: number; reset_in_ms: number }[]>`

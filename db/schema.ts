@@ -123,10 +123,18 @@ export const aiAgentTasks = pgTable(
       .on(t.priority.desc(), t.createdAt)
       .where(sql`${t.status} in ('funded', 'processing')`),
     index('ai_agent_tasks_user_idx').on(t.userAddress, t.createdAt.desc()),
-    index('ai_agent_tasks_pending_idx').on(t.createdAt).where(sql`${t.status} = 'pending_payment'`),
+    index('ai_agent_tasks_pending_idx')
+      .on(t.createdAt)
+      .where(sql`${t.status} = 'pending_payment'`),
     uniqueIndex('ai_agent_tasks_funding_nonce_idx').on(t.userAddress, t.fundingNonce),
-    check('ai_agent_tasks_status_check', sql`${t.status} in ('pending_payment','funded','processing','completed','failed','cancelled')`),
-    check('ai_agent_tasks_route_check', sql`(${t.route} = 'contract' and ${t.x402} is null) or (${t.route} = 'x402' and ${t.x402} is not null)`),
+    check(
+      'ai_agent_tasks_status_check',
+      sql`${t.status} in ('pending_payment','funded','processing','completed','failed','cancelled')`,
+    ),
+    check(
+      'ai_agent_tasks_route_check',
+      sql`(${t.route} = 'contract' and ${t.x402} is null) or (${t.route} = 'x402' and ${t.x402} is not null)`,
+    ),
     check('ai_agent_tasks_quantity_check', sql`${t.quantity} between 1 and 1000`),
     check('ai_agent_tasks_progress_check', sql`${t.mintsCompleted} >= 0 and ${t.mintsCompleted} <= ${t.quantity}`),
   ],
@@ -162,7 +170,9 @@ export const aiAgentMintRecords = pgTable(
   },
   (t) => [
     uniqueIndex('ai_agent_mint_records_task_seq_idx').on(t.taskId, t.sequenceNumber),
-    index('ai_agent_mint_records_open_idx').on(t.taskId).where(sql`${t.status} in ('signed', 'sent')`),
+    index('ai_agent_mint_records_open_idx')
+      .on(t.taskId)
+      .where(sql`${t.status} in ('signed', 'sent')`),
   ],
 );
 
@@ -287,7 +297,9 @@ export const webhookDeliveries = pgTable(
     deliveredAt: at('delivered_at'),
   },
   (t) => [
-    index('webhook_deliveries_due_idx').on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
+    index('webhook_deliveries_due_idx')
+      .on(t.nextAttemptAt)
+      .where(sql`${t.status} = 'pending'`),
   ],
 );
 

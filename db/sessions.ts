@@ -5,14 +5,33 @@ import { authSessions, type AuthSession } from './schema';
 // Signed-in sessions (see authSessions in schema.ts). Rows are looked up by the SHA-256 of the
 // cookie's token; the policy (lifetimes, when to renew) lives in lib/auth/session.ts.
 
-export async function insertSession(row: { tokenHash: string; userAddress: string; chainId: number; expiresAt: Date; now: Date }) {
+export async function insertSession(row: {
+  tokenHash: string;
+  userAddress: string;
+  chainId: number;
+  expiresAt: Date;
+  now: Date;
+}) {
   await getDb()
     .insert(authSessions)
-    .values({ tokenHash: row.tokenHash, userAddress: row.userAddress.toLowerCase(), chainId: row.chainId, createdAt: row.now, renewedAt: row.now, expiresAt: row.expiresAt });
+    .values({
+      tokenHash: row.tokenHash,
+      userAddress: row.userAddress.toLowerCase(),
+      chainId: row.chainId,
+      createdAt: row.now,
+      renewedAt: row.now,
+      expiresAt: row.expiresAt,
+    });
 }
 
 /** The session if it exists, is not revoked and has not expired at `now`. */
-export async function findActiveSession({ tokenHash, now }: { tokenHash: string; now: Date }): Promise<AuthSession | undefined> {
+export async function findActiveSession({
+  tokenHash,
+  now,
+}: {
+  tokenHash: string;
+  now: Date;
+}): Promise<AuthSession | undefined> {
   const [row] = await getDb()
     .select()
     .from(authSessions)
@@ -41,7 +60,13 @@ export async function revokeUserSessions({ userAddress, now }: { userAddress: st
   const rows = await getDb()
     .update(authSessions)
     .set({ revokedAt: now })
-    .where(and(eq(authSessions.userAddress, userAddress.toLowerCase()), isNull(authSessions.revokedAt), gt(authSessions.expiresAt, now)))
+    .where(
+      and(
+        eq(authSessions.userAddress, userAddress.toLowerCase()),
+        isNull(authSessions.revokedAt),
+        gt(authSessions.expiresAt, now),
+      ),
+    )
     .returning({ tokenHash: authSessions.tokenHash });
   return rows.length;
 }

@@ -47,7 +47,13 @@ export async function listActiveAgentAddresses({ limit }: { limit: number }): Pr
 }
 
 /** One row per UTC day for the last `days` days (today included), oldest first, zeros filled. */
-export async function listDailyStats({ days, now = new Date() }: { days: number; now?: Date }): Promise<DailyStatsRow[]> {
+export async function listDailyStats({
+  days,
+  now = new Date(),
+}: {
+  days: number;
+  now?: Date;
+}): Promise<DailyStatsRow[]> {
   const DAY_MS = 86_400_000;
   const start = new Date((Math.floor(now.getTime() / DAY_MS) - (days - 1)) * DAY_MS);
   const rows = await getSql()<
@@ -88,7 +94,13 @@ export async function listDailyStats({ days, now = new Date() }: { days: number;
 }
 
 /** Every user's tasks, newest first, optionally by status: the operator's view of the queue. */
-export async function listTasksForOperator({ status, limit }: { status?: TaskStatus[]; limit: number }): Promise<TaskWithAgent[]> {
+export async function listTasksForOperator({
+  status,
+  limit,
+}: {
+  status?: TaskStatus[];
+  limit: number;
+}): Promise<TaskWithAgent[]> {
   return getDb()
     .select({ ...getTableColumns(aiAgentTasks), agentAddress: aiAgentWallets.agentAddress })
     .from(aiAgentTasks)
@@ -101,5 +113,9 @@ export async function listTasksForOperator({ status, limit }: { status?: TaskSta
 /** A task's mint ledger in sequence order (no raw transactions: they are long and not useful here). */
 export async function listLedgerByTask({ taskId }: { taskId: string }) {
   const { rawTransaction: _raw, ...columns } = getTableColumns(aiAgentMintRecords);
-  return getDb().select(columns).from(aiAgentMintRecords).where(eq(aiAgentMintRecords.taskId, taskId)).orderBy(asc(aiAgentMintRecords.sequenceNumber));
+  return getDb()
+    .select(columns)
+    .from(aiAgentMintRecords)
+    .where(eq(aiAgentMintRecords.taskId, taskId))
+    .orderBy(asc(aiAgentMintRecords.sequenceNumber));
 }

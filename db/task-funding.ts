@@ -18,7 +18,13 @@ export class LockBusy extends Error {}
 export async function withUserFundingLock<T>(
   userAddress: string,
   work: (db: DbExecutor) => Promise<T>,
-  { waitMs, connections = 2 }: { waitMs: number; /** The most pool connections `work` holds at once, the lock's own included. */ connections?: number },
+  {
+    waitMs,
+    connections = 2,
+  }: {
+    waitMs: number;
+    /** The most pool connections `work` holds at once, the lock's own included. */ connections?: number;
+  },
 ): Promise<T> {
   const deadline = Date.now() + waitMs;
   const busy = Symbol('busy');
@@ -99,7 +105,12 @@ export async function recordLateFundingTx(
 ) {
   await db
     .update(aiAgentTasks)
-    .set({ fundingTxHash: txHash, fundingAuthorization: authorization, fundingNonce: nonce.toLowerCase(), updatedAt: new Date() })
+    .set({
+      fundingTxHash: txHash,
+      fundingAuthorization: authorization,
+      fundingNonce: nonce.toLowerCase(),
+      updatedAt: new Date(),
+    })
     .where(and(eq(aiAgentTasks.id, id), sql`${aiAgentTasks.fundingTxHash} is null`));
 }
 
@@ -109,10 +120,16 @@ export async function recordLateFundingTx(
  * if the fund request then times out before the receipt, until the task leaves pending_payment.
  */
 export async function markFundingSubmitted({ id }: { id: string }) {
-  await getDb().update(aiAgentTasks).set({ fundingSubmittedAt: new Date() }).where(and(eq(aiAgentTasks.id, id), eq(aiAgentTasks.status, 'pending_payment')));
+  await getDb()
+    .update(aiAgentTasks)
+    .set({ fundingSubmittedAt: new Date() })
+    .where(and(eq(aiAgentTasks.id, id), eq(aiAgentTasks.status, 'pending_payment')));
 }
 
 /** The submission was refused before it could reach the chain: nothing is arriving after all. */
 export async function clearFundingSubmitted({ id }: { id: string }) {
-  await getDb().update(aiAgentTasks).set({ fundingSubmittedAt: null }).where(and(eq(aiAgentTasks.id, id), eq(aiAgentTasks.status, 'pending_payment')));
+  await getDb()
+    .update(aiAgentTasks)
+    .set({ fundingSubmittedAt: null })
+    .where(and(eq(aiAgentTasks.id, id), eq(aiAgentTasks.status, 'pending_payment')));
 }

@@ -4,7 +4,11 @@ import { aiAgentMintRecords } from './schema';
 
 function buildQuery(db: ReturnType<typeof getDb>) {
   return db
-    .select({ sequenceNumber: aiAgentMintRecords.sequenceNumber, status: aiAgentMintRecords.status, txHash: aiAgentMintRecords.txHash })
+    .select({
+      sequenceNumber: aiAgentMintRecords.sequenceNumber,
+      status: aiAgentMintRecords.status,
+      txHash: aiAgentMintRecords.txHash,
+    })
     .from(aiAgentMintRecords)
     .where(eq(aiAgentMintRecords.taskId, sql.placeholder('taskId')))
     .orderBy(asc(aiAgentMintRecords.sequenceNumber))

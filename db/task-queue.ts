@@ -79,10 +79,23 @@ export async function releaseTaskLease({ id, workerId }: { id: string; workerId:
 }
 
 /** blockNumber/gas are null only when a mint was found used on chain but its event is out of range. */
-export type ConfirmedMint = { sequenceNumber: number; txHash: string; blockNumber: bigint | null; gasUsed: bigint | null; effectiveGasPrice: bigint | null };
+export type ConfirmedMint = {
+  sequenceNumber: number;
+  txHash: string;
+  blockNumber: bigint | null;
+  gasUsed: bigint | null;
+  effectiveGasPrice: bigint | null;
+};
 export type FailedMint = { sequenceNumber: number; error: string };
 
-export type TaskProgress = { id: string; status: string; mintsCompleted: number; mintsFailed: number; quantity: number; cancelRequested: boolean };
+export type TaskProgress = {
+  id: string;
+  status: string;
+  mintsCompleted: number;
+  mintsFailed: number;
+  quantity: number;
+  cancelRequested: boolean;
+};
 
 const progressColumns = () =>
   getSql()`id, status, mints_completed as "mintsCompleted", mints_failed as "mintsFailed", quantity, cancel_requested as "cancelRequested"`;
@@ -135,14 +148,35 @@ export async function recordMintProgress({
     with confirmed as (
       update ai_agent_mint_records r set status = 'confirmed', tx_hash = v.tx_hash, block_number = v.block_number,
         gas_used = v.gas_used, effective_gas_price = v.price, confirmed_at = now(), sent_at = coalesce(r.sent_at, now())
-      from unnest(${sql.array(confirmed.map((c) => c.sequenceNumber), INT4)}::int[], ${sql.array(confirmed.map((c) => c.txHash), TEXT)}::text[],
-        ${sql.array(confirmed.map((c) => opt(c.blockNumber)), TEXT)}::bigint[], ${sql.array(confirmed.map((c) => opt(c.gasUsed)), TEXT)}::numeric[],
-        ${sql.array(confirmed.map((c) => opt(c.effectiveGasPrice)), TEXT)}::numeric[]) as v(seq, tx_hash, block_number, gas_used, price)
+      from unnest(${sql.array(
+        confirmed.map((c) => c.sequenceNumber),
+        INT4,
+      )}::int[], ${sql.array(
+        confirmed.map((c) => c.txHash),
+        TEXT,
+      )}::text[],
+        ${sql.array(
+          confirmed.map((c) => opt(c.blockNumber)),
+          TEXT,
+        )}::bigint[], ${sql.array(
+          confirmed.map((c) => opt(c.gasUsed)),
+          TEXT,
+        )}::numeric[],
+        ${sql.array(
+          confirmed.map((c) => opt(c.effectiveGasPrice)),
+          TEXT,
+        )}::numeric[]) as v(seq, tx_hash, block_number, gas_used, price)
       where r.task_id = ${taskId} and r.sequence_number = v.seq and r.status <> 'confirmed'
       returning r.id, r.status),
     failed as (
       update ai_agent_mint_records r set status = 'failed', error = v.error
-      from unnest(${sql.array(failed.map((f) => f.sequenceNumber), INT4)}::int[], ${sql.array(failed.map((f) => f.error), TEXT)}::text[]) as v(seq, error)
+      from unnest(${sql.array(
+        failed.map((f) => f.sequenceNumber),
+        INT4,
+      )}::int[], ${sql.array(
+        failed.map((f) => f.error),
+        TEXT,
+      )}::text[]) as v(seq, error)
       where r.task_id = ${taskId} and r.sequence_number = v.seq and r.status in ('signed', 'sent')
       returning r.id, r.status),
     counts as (
@@ -184,7 +218,12 @@ export async function expireUnpaidTasks({ timeoutSeconds }: { timeoutSeconds: nu
     limit 100`;
   const expired: string[] = [];
   for (const { id } of rows) {
-    const task = await transitionTask({ id, from: 'pending_payment', to: 'cancelled', set: { errorMessage: 'payment window expired' } });
+    const task = await transitionTask({
+      id,
+      from: 'pending_payment',
+      to: 'cancelled',
+      set: { errorMessage: 'payment window expired' },
+    });
     if (task) expired.push(id);
   }
   return expired;

@@ -1,4 +1,14 @@
-import { and, desc, eq, getTableColumns, inArray, isNotNull, or, sql, type ExtractTablesWithRelations } from 'drizzle-orm';
+import {
+  and,
+  desc,
+  eq,
+  getTableColumns,
+  inArray,
+  isNotNull,
+  or,
+  sql,
+  type ExtractTablesWithRelations,
+} from 'drizzle-orm';
 import type { PgDatabase } from 'drizzle-orm/pg-core';
 import type { PostgresJsQueryResultHKT } from 'drizzle-orm/postgres-js';
 import { getDb, getSql } from './client';
@@ -19,7 +29,10 @@ export const TASK_EVENTS_CHANNEL = 'agent_mint_task_events';
 const withAgent = { ...getTableColumns(aiAgentTasks), agentAddress: aiAgentWallets.agentAddress };
 
 function selectTasks() {
-  return getDb().select(withAgent).from(aiAgentTasks).innerJoin(aiAgentWallets, eq(aiAgentTasks.agentWalletId, aiAgentWallets.id));
+  return getDb()
+    .select(withAgent)
+    .from(aiAgentTasks)
+    .innerJoin(aiAgentWallets, eq(aiAgentTasks.agentWalletId, aiAgentWallets.id));
 }
 
 export async function insertTask(values: NewTask): Promise<Task> {
@@ -38,10 +51,16 @@ function preparedReads() {
   const db = getDb();
   let reads = preparedByDb.get(db);
   if (!reads) {
-    const base = () => db.select(withAgent).from(aiAgentTasks).innerJoin(aiAgentWallets, eq(aiAgentTasks.agentWalletId, aiAgentWallets.id));
+    const base = () =>
+      db
+        .select(withAgent)
+        .from(aiAgentTasks)
+        .innerJoin(aiAgentWallets, eq(aiAgentTasks.agentWalletId, aiAgentWallets.id));
     reads = {
       byIdForUser: base()
-        .where(and(eq(aiAgentTasks.id, sql.placeholder('id')), eq(aiAgentTasks.userAddress, sql.placeholder('userAddress'))))
+        .where(
+          and(eq(aiAgentTasks.id, sql.placeholder('id')), eq(aiAgentTasks.userAddress, sql.placeholder('userAddress'))),
+        )
         .prepare('task_by_id_for_user'),
       byUser: base()
         .where(eq(aiAgentTasks.userAddress, sql.placeholder('userAddress')))
@@ -57,12 +76,26 @@ type PreparedTaskRead = ReturnType<ReturnType<typeof selectTasks>['prepare']>;
 const preparedByDb = new WeakMap<object, { byIdForUser: PreparedTaskRead; byUser: PreparedTaskRead }>();
 
 /** The task only if `userAddress` owns it: callers answer 404 otherwise. */
-export async function getTaskByIdForUser({ id, userAddress }: { id: string; userAddress: string }): Promise<TaskWithAgent | undefined> {
+export async function getTaskByIdForUser({
+  id,
+  userAddress,
+}: {
+  id: string;
+  userAddress: string;
+}): Promise<TaskWithAgent | undefined> {
   const [row] = await preparedReads().byIdForUser.execute({ id, userAddress: userAddress.toLowerCase() });
   return row;
 }
 
-export async function listTasksByUser({ userAddress, limit, status }: { userAddress: string; limit: number; status?: TaskStatus[] }): Promise<TaskWithAgent[]> {
+export async function listTasksByUser({
+  userAddress,
+  limit,
+  status,
+}: {
+  userAddress: string;
+  limit: number;
+  status?: TaskStatus[];
+}): Promise<TaskWithAgent[]> {
   if (!status?.length) return preparedReads().byUser.execute({ userAddress: userAddress.toLowerCase(), limit });
   const conditions = [eq(aiAgentTasks.userAddress, userAddress.toLowerCase())];
   conditions.push(inArray(aiAgentTasks.status, status));
@@ -103,7 +136,14 @@ export async function transitionTask({
   return row;
 }
 
-export type TaskEvent = { taskId: string; userAddress: string; status: TaskStatus; mintsCompleted: number; mintsFailed: number; quantity: number };
+export type TaskEvent = {
+  taskId: string;
+  userAddress: string;
+  status: TaskStatus;
+  mintsCompleted: number;
+  mintsFailed: number;
+  quantity: number;
+};
 
 export function taskEventOf(task: Task): TaskEvent {
   return {
@@ -141,7 +181,10 @@ export async function sumReservedUsdcByWallet({ agentWalletId }: { agentWalletId
     .where(
       and(
         eq(aiAgentTasks.agentWalletId, agentWalletId),
-        or(inArray(aiAgentTasks.status, ['funded', 'processing']), and(eq(aiAgentTasks.status, 'pending_payment'), isNotNull(aiAgentTasks.fundingSubmittedAt))),
+        or(
+          inArray(aiAgentTasks.status, ['funded', 'processing']),
+          and(eq(aiAgentTasks.status, 'pending_payment'), isNotNull(aiAgentTasks.fundingSubmittedAt)),
+        ),
       ),
     );
   return BigInt(row?.reserved ?? '0');

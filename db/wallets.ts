@@ -23,7 +23,11 @@ export async function insertWalletIfAbsent(values: {
 }): Promise<AgentWallet> {
   const [inserted] = await getDb()
     .insert(aiAgentWallets)
-    .values({ ...values, userAddress: values.userAddress.toLowerCase(), agentAddress: values.agentAddress.toLowerCase() })
+    .values({
+      ...values,
+      userAddress: values.userAddress.toLowerCase(),
+      agentAddress: values.agentAddress.toLowerCase(),
+    })
     .onConflictDoNothing({ target: aiAgentWallets.userAddress })
     .returning();
   if (inserted) return inserted;

@@ -20,7 +20,10 @@ export async function insertWebhookDelivery(
   db: DbOrTx,
   { event, taskId, payload }: { event: string; taskId?: string | null; payload: unknown },
 ): Promise<WebhookDelivery> {
-  const [row] = await db.insert(webhookDeliveries).values({ event, taskId: taskId ?? null, payload }).returning();
+  const [row] = await db
+    .insert(webhookDeliveries)
+    .values({ event, taskId: taskId ?? null, payload })
+    .returning();
   return row!;
 }
 
@@ -37,8 +40,16 @@ export async function enqueueTaskWebhook(db: DbOrTx, task: Task): Promise<void> 
     .from(aiAgentWallets)
     .where(eq(aiAgentWallets.id, task.agentWalletId));
   // The signed funding request and authorization stay out of the outbox: no receiver needs them.
-  const { fundingRequest: _request, fundingAuthorization: _authorization, ...snapshot } = { ...task, agentAddress: wallet!.agentAddress };
-  await insertWebhookDelivery(db, { event, taskId: task.id, payload: snapshot satisfies Omit<TaskWithAgent, 'fundingRequest' | 'fundingAuthorization'> });
+  const {
+    fundingRequest: _request,
+    fundingAuthorization: _authorization,
+    ...snapshot
+  } = { ...task, agentAddress: wallet!.agentAddress };
+  await insertWebhookDelivery(db, {
+    event,
+    taskId: task.id,
+    payload: snapshot satisfies Omit<TaskWithAgent, 'fundingRequest' | 'fundingAuthorization'>,
+  });
 }
 
 /**
@@ -46,7 +57,13 @@ export async function enqueueTaskWebhook(db: DbOrTx, task: Task): Promise<void> 
  * workers never take the same row, and the claim pushes next_attempt_at out by `leaseMs` so a
  * dispatcher that dies mid-POST leaves the row to be retried, not lost.
  */
-export async function claimDueWebhookDeliveries({ limit, leaseMs }: { limit: number; leaseMs: number }): Promise<WebhookDelivery[]> {
+export async function claimDueWebhookDeliveries({
+  limit,
+  leaseMs,
+}: {
+  limit: number;
+  leaseMs: number;
+}): Promise<WebhookDelivery[]> {
   const due = getDb()
     .select({ id: webhookDeliveries.id })
     .from(webhookDeliveries)
@@ -72,10 +89,22 @@ export async function markWebhookDelivered({ id }: { id: bigint }) {
 }
 
 /** Records a failed attempt: retried at `nextAttemptAt`, or dead when there is none. */
-export async function markWebhookFailed({ id, error, nextAttemptAt }: { id: bigint; error: string; nextAttemptAt: Date | null }) {
+export async function markWebhookFailed({
+  id,
+  error,
+  nextAttemptAt,
+}: {
+  id: bigint;
+  error: string;
+  nextAttemptAt: Date | null;
+}) {
   await getDb()
     .update(webhookDeliveries)
-    .set(nextAttemptAt ? { lastError: error.slice(0, 500), nextAttemptAt } : { lastError: error.slice(0, 500), status: 'dead' })
+    .set(
+      nextAttemptAt
+        ? { lastError: error.slice(0, 500), nextAttemptAt }
+        : { lastError: error.slice(0, 500), status: 'dead' },
+    )
     .where(eq(webhookDeliveries.id, id));
 }
 
@@ -92,7 +121,15 @@ export async function listWebhookDeliveries({ limit, taskId }: { limit: number; 
  * Queues `event` unless one was queued within `withinMs` (any process). A transaction-scoped
  * advisory lock makes check-and-insert atomic across workers. Returns whether it queued.
  */
-export async function enqueueWebhookOnce({ event, payload, withinMs }: { event: string; payload: unknown; withinMs: number }) {
+export async function enqueueWebhookOnce({
+  event,
+  payload,
+  withinMs,
+}: {
+  event: string;
+  payload: unknown;
+  withinMs: number;
+}) {
   return getDb().transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`webhook:${event}`}))`);
     const since = new Date(Date.now() - withinMs);

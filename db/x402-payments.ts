@@ -27,17 +27,28 @@ export type X402PaymentRow = NewX402Payment & {
   sentAt: Date | null;
 };
 
-
-
 /**
  * Writes a batch of signed payments in one statement that first checks this worker still holds
  * the task's lease and that the task's payments, live and settled, stay within `limit` (its
  * funding). All or nothing: when it writes nothing, the caller must not send any of them.
  * The partial unique index refuses a second open row for a mint (never two live authorizations).
  */
-export async function insertX402Payments({ taskId, workerId, payments, limit }: { taskId: string; workerId: string; payments: NewX402Payment[]; limit: bigint }) {
+export async function insertX402Payments({
+  taskId,
+  workerId,
+  payments,
+  limit,
+}: {
+  taskId: string;
+  workerId: string;
+  payments: NewX402Payment[];
+  limit: bigint;
+}) {
   const sql = getSql();
-  const col = <K extends keyof NewX402Payment>(k: K) => payments.map((p) => (k === 'validBefore' ? (p[k] as Date).toISOString() : k === 'authorization' ? JSON.stringify(p[k]) : String(p[k])));
+  const col = <K extends keyof NewX402Payment>(k: K) =>
+    payments.map((p) =>
+      k === 'validBefore' ? (p[k] as Date).toISOString() : k === 'authorization' ? JSON.stringify(p[k]) : String(p[k]),
+    );
   const total = payments.reduce((sum, p) => sum + BigInt(p.amount), 0n);
   const written = await sql<{ id: string }[]>`
     with owned as (${leasedTaskQuery({ taskId, workerId })} for update),
@@ -74,7 +85,11 @@ export type X402Resolution = {
 export async function resolveX402Payments({ resolutions }: { resolutions: X402Resolution[] }) {
   if (resolutions.length === 0) return;
   const sql = getSql();
-  const col = (f: (r: X402Resolution) => unknown) => resolutions.map((r) => { const v = f(r); return v === undefined || v === null ? null : String(v); });
+  const col = (f: (r: X402Resolution) => unknown) =>
+    resolutions.map((r) => {
+      const v = f(r);
+      return v === undefined || v === null ? null : String(v);
+    });
   await sql`
     update ai_agent_x402_payments p set status = v.status, http_status = coalesce(v.http_status, p.http_status),
       settlement_tx_hash = coalesce(v.tx, p.settlement_tx_hash), response = coalesce(v.response::jsonb, p.response),
@@ -86,7 +101,15 @@ export async function resolveX402Payments({ resolutions }: { resolutions: X402Re
 }
 
 /** What an endpoint answered to a payment still open (a 429, a 5xx, a timeout): kept for operators. */
-export async function noteX402PaymentAnswer({ id, httpStatus, error }: { id: string; httpStatus: number | null; error: string }) {
+export async function noteX402PaymentAnswer({
+  id,
+  httpStatus,
+  error,
+}: {
+  id: string;
+  httpStatus: number | null;
+  error: string;
+}) {
   await getSql()`update ai_agent_x402_payments set http_status = ${httpStatus}, error = ${error} where id = ${id}::bigint and status in ('signed', 'sent')`;
 }
 
@@ -97,20 +120,37 @@ const paymentColumns = () => getSql()`
 
 // Timestamps come back as strings from this pool's type parsers; rows carry Dates.
 const withDates = (rows: X402PaymentRow[]) =>
-  rows.map((r) => ({ ...r, validBefore: new Date(r.validBefore), createdAt: new Date(r.createdAt), sentAt: r.sentAt ? new Date(r.sentAt) : null }));
+  rows.map((r) => ({
+    ...r,
+    validBefore: new Date(r.validBefore),
+    createdAt: new Date(r.createdAt),
+    sentAt: r.sentAt ? new Date(r.sentAt) : null,
+  }));
 
 export async function listOpenX402PaymentsByTask({ taskId }: { taskId: string }): Promise<X402PaymentRow[]> {
-  return withDates(await getSql()<X402PaymentRow[]>`
-    select ${paymentColumns()} from ai_agent_x402_payments where task_id = ${taskId} and status in ('signed', 'sent') order by sequence_number`);
+  return withDates(
+    await getSql()<X402PaymentRow[]>`
+    select ${paymentColumns()} from ai_agent_x402_payments where task_id = ${taskId} and status in ('signed', 'sent') order by sequence_number`,
+  );
 }
 
 export async function listX402PaymentsByTask({ taskId }: { taskId: string }): Promise<X402PaymentRow[]> {
-  return withDates(await getSql()<X402PaymentRow[]>`
-    select ${paymentColumns()} from ai_agent_x402_payments where task_id = ${taskId} order by sequence_number, id`);
+  return withDates(
+    await getSql()<X402PaymentRow[]>`
+    select ${paymentColumns()} from ai_agent_x402_payments where task_id = ${taskId} order by sequence_number, id`,
+  );
 }
 
 /** Mints of the task with neither a settled nor an open payment, lowest first. */
-export async function listUnpaidX402SequencesByTask({ taskId, quantity, limit }: { taskId: string; quantity: number; limit: number }) {
+export async function listUnpaidX402SequencesByTask({
+  taskId,
+  quantity,
+  limit,
+}: {
+  taskId: string;
+  quantity: number;
+  limit: number;
+}) {
   const rows = await getSql()<{ seq: number }[]>`
     select s.seq from generate_series(1, ${quantity}::int) as s(seq)
     where not exists (select 1 from ai_agent_x402_payments p where p.task_id = ${taskId} and p.sequence_number = s.seq
@@ -119,19 +159,41 @@ export async function listUnpaidX402SequencesByTask({ taskId, quantity, limit }:
   return rows.map((r) => r.seq);
 }
 
-export type X402Counts = { settled: number; open: number; refused: number; settledAmount: bigint; firstSettledAt: Date | null };
+export type X402Counts = {
+  settled: number;
+  open: number;
+  refused: number;
+  settledAmount: bigint;
+  firstSettledAt: Date | null;
+};
 
 export async function countX402PaymentsByTask({ taskId }: { taskId: string }): Promise<X402Counts> {
-  const [row] = await getSql()<{ settled: number; open: number; refused: number; settled_amount: string; first: Date | null }[]>`
+  const [row] = await getSql()<
+    { settled: number; open: number; refused: number; settled_amount: string; first: Date | null }[]
+  >`
     select count(*) filter (where status = 'settled')::int as settled, count(*) filter (where status in ('signed', 'sent'))::int as open,
       count(*) filter (where status in ('unpaid', 'cancelled'))::int as refused,
       coalesce(sum(amount) filter (where status = 'settled'), 0)::text as settled_amount, min(created_at) as first
     from ai_agent_x402_payments where task_id = ${taskId}`;
-  return { settled: row!.settled, open: row!.open, refused: row!.refused, settledAmount: BigInt(row!.settled_amount), firstSettledAt: row!.first ? new Date(row!.first) : null };
+  return {
+    settled: row!.settled,
+    open: row!.open,
+    refused: row!.refused,
+    settledAmount: BigInt(row!.settled_amount),
+    firstSettledAt: row!.first ? new Date(row!.first) : null,
+  };
 }
 
 /** Sets the task's counters (mints done = paid and, where needed, forwarded) and notifies watchers. */
-export async function recordX402Progress({ taskId, mintsCompleted, mintsFailed }: { taskId: string; mintsCompleted: number; mintsFailed: number }) {
+export async function recordX402Progress({
+  taskId,
+  mintsCompleted,
+  mintsFailed,
+}: {
+  taskId: string;
+  mintsCompleted: number;
+  mintsFailed: number;
+}) {
   const [row] = await getSql()<NotifiedProgress[]>`
     with task as (
       update ai_agent_tasks set mints_completed = least(quantity, ${mintsCompleted}::int), mints_failed = ${mintsFailed}::int, updated_at = now()

@@ -36,7 +36,8 @@ function countResults(reportFile: string) {
 async function main() {
   const distDir = '.next-e2e';
   // E2E_SKIP_BUILD=1 reuses the last .next-e2e build as is (iterating on specs only).
-  if (process.env.E2E_DEV !== '1' && process.env.E2E_SKIP_BUILD !== '1') await buildIfStale(root, { ...process.env, NEXT_DIST_DIR: distDir }, distDir);
+  if (process.env.E2E_DEV !== '1' && process.env.E2E_SKIP_BUILD !== '1')
+    await buildIfStale(root, { ...process.env, NEXT_DIST_DIR: distDir }, distDir);
 
   const port = await freePort();
   const stateFile = path.join(os.tmpdir(), `agentmint-e2e-${process.pid}.json`);
@@ -55,7 +56,9 @@ async function main() {
 
   const { passed, failed, skipped } = countResults(reportFile);
   const seconds = ((Date.now() - started) / 1000).toFixed(0);
-  console.log(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''} (${seconds} s; screenshots in test-results/screenshots)`);
+  console.log(
+    `\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''} (${seconds} s; screenshots in test-results/screenshots)`,
+  );
   process.exit(code !== 0 || failed > 0 ? 1 : 0);
 }
 

@@ -19,7 +19,15 @@ const logDir = path.join(root, 'test-results', 'logs');
 async function main() {
   mkdirSync(logDir, { recursive: true });
   const stack = await startTestStack({
-    env: { MINT_INTERVAL_MS: '500', MINT_BATCH_SIZE: '5', LOG_LEVEL: 'info', CHECK_INTERVAL_MS: '1000', MAX_RETRIES: '1', PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}` },
+    env: {
+      MINT_INTERVAL_MS: '500',
+      MINT_BATCH_SIZE: '5',
+      LOG_LEVEL: 'info',
+      CHECK_INTERVAL_MS: '1000',
+      MAX_RETRIES: '1',
+      PORT: String(port),
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+    },
   });
   // E2E_DEV=1 runs `next dev` (.next-dev) for quick iteration instead of the production build.
   const dev = process.env.E2E_DEV === '1';
@@ -38,18 +46,25 @@ async function main() {
 
   const children: ChildProcess[] = [];
   const start = (name: string, args: string[], extraEnv: Record<string, string> = {}) => {
-    const child = spawn(process.execPath, args, { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, {
+      cwd: root,
+      env: { ...env, ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const log = createWriteStream(path.join(logDir, `${name}.log`));
     child.stdout!.pipe(log);
     child.stderr!.pipe(log);
     child.once('exit', (code, signal) => {
-      if (!stopping) console.error(`[e2e] ${name} exited early (code ${code}, signal ${signal}); see test-results/logs/${name}.log`);
+      if (!stopping)
+        console.error(`[e2e] ${name} exited early (code ${code}, signal ${signal}); see test-results/logs/${name}.log`);
     });
     children.push(child);
     return child;
   };
   // Like `npm start`: a production server (so Secure session cookies, as a user gets them).
-  start('web', [nextBin(root), dev ? 'dev' : 'start', '-p', String(port), '-H', '127.0.0.1'], { NODE_ENV: dev ? 'development' : 'production' });
+  start('web', [nextBin(root), dev ? 'dev' : 'start', '-p', String(port), '-H', '127.0.0.1'], {
+    NODE_ENV: dev ? 'development' : 'production',
+  });
   start('worker', ['--import', 'tsx', 'worker/index.ts']);
 
   writeFileSync(
@@ -60,7 +75,12 @@ async function main() {
         rpcUrl: stack.anvil.url,
         chainId: stack.deployment.chainId,
         deployment: stack.deployment,
-        x402: { mintUrl: x402.mintUrl(), tokenAddress: x402.tokenAddress, price: x402.price.toString(), mintAmount: x402.mintAmount.toString() },
+        x402: {
+          mintUrl: x402.mintUrl(),
+          tokenAddress: x402.tokenAddress,
+          price: x402.price.toString(),
+          mintAmount: x402.mintAmount.toString(),
+        },
       },
       null,
       2,

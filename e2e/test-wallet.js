@@ -64,7 +64,10 @@
         return window.__testWalletSign({ kind: 'message', data: params[0] });
       case 'eth_signTypedData_v4':
         takeRejection();
-        return window.__testWalletSign({ kind: 'typedData', data: typeof params[1] === 'string' ? params[1] : JSON.stringify(params[1]) });
+        return window.__testWalletSign({
+          kind: 'typedData',
+          data: typeof params[1] === 'string' ? params[1] : JSON.stringify(params[1]),
+        });
       case 'eth_sendTransaction':
       case 'eth_sign':
         throw rpcError(4200, `${method} is not supported by the test wallet`);
@@ -81,7 +84,10 @@
       return provider;
     },
     removeListener(event, fn) {
-      listeners.set(event, (listeners.get(event) || []).filter((f) => f !== fn));
+      listeners.set(
+        event,
+        (listeners.get(event) || []).filter((f) => f !== fn),
+      );
       return provider;
     },
   };
@@ -100,9 +106,16 @@
 
   const icon =
     'data:image/svg+xml;base64,' +
-    btoa('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="8" fill="#7c5cff"/></svg>');
+    btoa(
+      '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="8" fill="#7c5cff"/></svg>',
+    );
   const detail = Object.freeze({
-    info: Object.freeze({ uuid: '6f1c9d3e-1111-4a1b-9c2d-00000000a001', name: 'Test Wallet', icon, rdns: 'dev.agentmint.testwallet' }),
+    info: Object.freeze({
+      uuid: '6f1c9d3e-1111-4a1b-9c2d-00000000a001',
+      name: 'Test Wallet',
+      icon,
+      rdns: 'dev.agentmint.testwallet',
+    }),
     provider,
   });
   const announce = () => window.dispatchEvent(new CustomEvent('eip6963:announceProvider', { detail }));

@@ -29,7 +29,9 @@ export function clientIp(req: Request, hops = getConfig().trustedProxyHops): str
   const proxied = arrived.length > 1 || (arrived.length === 1 && arrived[0] !== socket.at(-1));
   if (hops === 0 && proxied && !warnedHops) {
     warnedHops = true;
-    getLogger().warn('requests carry x-forwarded-for but TRUSTED_PROXY_HOPS=0: limiting by the connecting address (set TRUSTED_PROXY_HOPS=1 behind one reverse proxy)');
+    getLogger().warn(
+      'requests carry x-forwarded-for but TRUSTED_PROXY_HOPS=0: limiting by the connecting address (set TRUSTED_PROXY_HOPS=1 behind one reverse proxy)',
+    );
   }
   // Fewer entries than proxies: the request bypassed some of them; the leftmost is the best left.
   const ip = chain[Math.max(0, chain.length - 1 - hops)]!;

@@ -18,19 +18,28 @@ const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   CHAIN: z.enum(['local', 'base-sepolia', 'base']).default('local'),
   RPC_URL: z.url().optional(),
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
   DB_POOL_MAX: int(10, 1),
   DATA_DIR: z.string().default('.data'),
   DEPLOYMENT_FILE: optionalString,
   AGENT_KEY_FILE: z.string().default(path.join(os.homedir(), '.config', 'agent-mint', 'private.key')),
-  USDC_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte address').optional(),
+  USDC_ADDRESS: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte address')
+    .optional(),
   PORT: int(3000, 1),
   ANVIL_PORT: int(8545, 1),
   PG_PORT: int(54329, 1),
   /** The origin users reach the web app at (`https://mint.example`): SIWE domain/uri, Origin checks, cookies. */
   PUBLIC_URL: z
     .url({ protocol: /^https?$/ })
-    .refine((v) => ['', '/'].includes(new URL(v).pathname) && !new URL(v).search && !new URL(v).hash, 'must be an origin only (scheme, host, port), no path')
+    .refine(
+      (v) => ['', '/'].includes(new URL(v).pathname) && !new URL(v).search && !new URL(v).hash,
+      'must be an origin only (scheme, host, port), no path',
+    )
     .optional(),
   /** Reverse proxies in front of the web app that append to x-forwarded-for (0 = clients connect directly). */
   TRUSTED_PROXY_HOPS: int(0),
@@ -50,7 +59,10 @@ const envSchema = z.object({
    */
   MINT_EXECUTION: z.enum(['auto', 'batch', 'single']).default('auto'),
   /** The AgentBatchExecutor agents delegate to; defaults to the deployment file's. */
-  BATCH_EXECUTOR_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte address').optional(),
+  BATCH_EXECUTOR_ADDRESS: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte address')
+    .optional(),
   MAX_RETRIES: int(5),
   LEASE_MS: int(15000, 1000),
   /** Seconds a task may wait for payment before the worker cancels it. */
@@ -59,23 +71,50 @@ const envSchema = z.object({
   HIGH_BASE_FEE_GWEI: z.coerce.number().positive().default(20),
   STUCK_AFTER_BLOCKS: int(5, 1),
   RECEIPT_TIMEOUT_MS: int(60000, 1000),
-  AGENT_MIN_ETH: z.string().regex(/^\d+(\.\d+)?$/, 'must be a decimal ETH amount').default('0.002'),
-  AGENT_TOPUP_ETH: z.string().regex(/^\d+(\.\d+)?$/, 'must be a decimal ETH amount').default('0.01'),
-  AGENT_MAX_TOPUP_PER_TASK_ETH: z.string().regex(/^\d+(\.\d+)?$/, 'must be a decimal ETH amount').default('0.05'),
+  AGENT_MIN_ETH: z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, 'must be a decimal ETH amount')
+    .default('0.002'),
+  AGENT_TOPUP_ETH: z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, 'must be a decimal ETH amount')
+    .default('0.01'),
+  AGENT_MAX_TOPUP_PER_TASK_ETH: z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, 'must be a decimal ETH amount')
+    .default('0.05'),
   /** The fund route sends a contract task's first gas top-up with the funding transfer (one block); `false`: the worker sends it when it starts (a block later). */
-  EARLY_GAS_TOPUP: z.enum(['true', 'false', '1', '0', 'yes', 'no']).default('true').transform((v) => v === 'true' || v === '1' || v === 'yes'),
+  EARLY_GAS_TOPUP: z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default('true')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes'),
   WORKER_ID: optionalString,
   WORKER_METRICS_PORT: z.coerce.number().int().min(1).optional(),
   /** Interface the worker's metrics server binds; loopback unless an operator opens it on purpose. */
   WORKER_METRICS_HOST: z.string().trim().min(1).default('127.0.0.1'),
   /** Smallest total a task may cost (USDC): tiny tasks would cost the operator more gas than they are worth. */
-  MIN_TASK_VALUE_USDC: z.string().regex(/^\d+(\.\d{1,6})?$/, 'must be a decimal USDC amount').default('0.1'),
+  MIN_TASK_VALUE_USDC: z
+    .string()
+    .regex(/^\d+(\.\d{1,6})?$/, 'must be a decimal USDC amount')
+    .default('0.1'),
   /** Gas the operator tops up into one user's agent wallet per rolling 24 h, over all their tasks and withdrawals. */
-  USER_MAX_TOPUP_PER_DAY_ETH: z.string().regex(/^\d+(\.\d+)?$/, 'must be a decimal ETH amount').default('0.2'),
+  USER_MAX_TOPUP_PER_DAY_ETH: z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, 'must be a decimal ETH amount')
+    .default('0.2'),
   /** Test hook: the worker SIGKILLs itself at this point of its Nth batch (`mid-batch:2`). */
   /** Test hook (never in production): `bad-authorization` (a delegation signed for the wrong nonce, once) or `bad-mint-signature:N` (mint N signed wrongly, once). */
-  WORKER_TEST_FAULT: z.string().regex(/^(bad-authorization|bad-mint-signature:\d+)$/, 'bad-authorization|bad-mint-signature:N').optional(),
-  WORKER_CRASH_AT: z.string().regex(/^(after-ledger-write|after-broadcast|mid-batch|two-in-flight)(:\d+)?$/, 'after-ledger-write|after-broadcast|mid-batch|two-in-flight[:N]').optional(),
+  WORKER_TEST_FAULT: z
+    .string()
+    .regex(/^(bad-authorization|bad-mint-signature:\d+)$/, 'bad-authorization|bad-mint-signature:N')
+    .optional(),
+  WORKER_CRASH_AT: z
+    .string()
+    .regex(
+      /^(after-ledger-write|after-broadcast|mid-batch|two-in-flight)(:\d+)?$/,
+      'after-ledger-write|after-broadcast|mid-batch|two-in-flight[:N]',
+    )
+    .optional(),
 
   SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   OPENAI_API_KEY: optionalString,
@@ -89,7 +128,10 @@ const envSchema = z.object({
   WEBHOOK_URL: z.url().optional(),
   WEBHOOK_SECRET: optionalString,
   ADMIN_ADDRESSES: z.string().default(''),
-  OPERATOR_MIN_ETH: z.string().regex(/^\d+(\.\d+)?$/, 'must be a decimal ETH amount').default('0.05'),
+  OPERATOR_MIN_ETH: z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, 'must be a decimal ETH amount')
+    .default('0.05'),
   /** Funds audit: first block it reads (default: the first funding transaction's block), and blocks per eth_getLogs call. */
   AUDIT_FROM_BLOCK: z.coerce.number().int().min(0).optional(),
   AUDIT_LOG_BLOCK_RANGE: int(2000, 1),
@@ -104,7 +146,10 @@ const envSchema = z.object({
   X402_DEMO_URL: z.url().optional(),
   /** Port of that local demo x402 mint server. */
   X402_MINT_PORT: int(4021, 1),
-  X402_MAX_PRICE_PER_MINT: z.string().regex(/^\d+(\.\d{1,6})?$/, 'must be a decimal USDC amount').default('1'),
+  X402_MAX_PRICE_PER_MINT: z
+    .string()
+    .regex(/^\d+(\.\d{1,6})?$/, 'must be a decimal USDC amount')
+    .default('1'),
   /** How long the worker waits for an x402 endpoint's answer to a paid request before asking the chain. */
   X402_REQUEST_TIMEOUT_MS: int(10_000, 100),
   /** How long, after the last payment settled, the worker waits for tokens an endpoint mints late (queued). */
@@ -114,7 +159,8 @@ const envSchema = z.object({
 // What a deployment on a real chain must set: without it the app would trust a client-chosen
 // Host header (PUBLIC_URL) or show balances and addresses to anyone (METRICS_TOKEN).
 const REQUIRED_OFF_LOCAL = {
-  PUBLIC_URL: 'required outside CHAIN=local: the origin users reach the app at (Sign-In with Ethereum and cross-site checks use it)',
+  PUBLIC_URL:
+    'required outside CHAIN=local: the origin users reach the app at (Sign-In with Ethereum and cross-site checks use it)',
   METRICS_TOKEN: 'required outside CHAIN=local: the bearer token /api/metrics and the worker metrics require',
 } as const;
 
@@ -126,14 +172,27 @@ const checkedEnvSchema = envSchema.superRefine((env, ctx) => {
   }
   // An unsigned webhook can be forged by anyone who can reach the receiver.
   if (env.WEBHOOK_URL && !env.WEBHOOK_SECRET) {
-    ctx.addIssue({ code: 'custom', path: ['WEBHOOK_SECRET'], message: 'required when WEBHOOK_URL is set: webhooks are always HMAC-signed' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['WEBHOOK_SECRET'],
+      message: 'required when WEBHOOK_URL is set: webhooks are always HMAC-signed',
+    });
   }
 });
 
 export type Env = z.infer<typeof envSchema>;
 
 // Never echoed in an error: secrets, and URLs that may carry a password or an API key.
-const SECRET_VARS = new Set(['SESSION_SECRET', 'OPENAI_API_KEY', 'WEBHOOK_SECRET', 'METRICS_TOKEN', 'DATABASE_URL', 'RPC_URL', 'OPENAI_BASE_URL', 'WEBHOOK_URL']);
+const SECRET_VARS = new Set([
+  'SESSION_SECRET',
+  'OPENAI_API_KEY',
+  'WEBHOOK_SECRET',
+  'METRICS_TOKEN',
+  'DATABASE_URL',
+  'RPC_URL',
+  'OPENAI_BASE_URL',
+  'WEBHOOK_URL',
+]);
 
 const defaultRpc = { 'base-sepolia': 'https://sepolia.base.org', base: 'https://mainnet.base.org' } as const;
 
@@ -163,7 +222,9 @@ export function parseConfig(source: Record<string, string | undefined>) {
     localStack: undefined as LocalStack | undefined,
     dbPoolMax: env.DB_POOL_MAX,
     dataDir,
-    deploymentFile: path.resolve(/*turbopackIgnore: true*/ env.DEPLOYMENT_FILE ?? path.join(dataDir, 'deployment.json')),
+    deploymentFile: path.resolve(
+      /*turbopackIgnore: true*/ env.DEPLOYMENT_FILE ?? path.join(dataDir, 'deployment.json'),
+    ),
     agentKeyFile: path.resolve(/*turbopackIgnore: true*/ env.AGENT_KEY_FILE),
     usdcAddress: env.USDC_ADDRESS as `0x${string}` | undefined,
     batchExecutorAddress: env.BATCH_EXECUTOR_ADDRESS as `0x${string}` | undefined,
@@ -236,7 +297,8 @@ export function getConfig(): Config {
 }
 
 /** `parseConfig`, then what a running local stack recorded for the values left unset. */
-export const loadConfig = (source: Record<string, string | undefined>): Config => withLocalStack(parseConfig(source), source);
+export const loadConfig = (source: Record<string, string | undefined>): Config =>
+  withLocalStack(parseConfig(source), source);
 
 /**
  * On CHAIN=local without DATABASE_URL, a running `npm start` (DATA_DIR/stack.json) supplies what

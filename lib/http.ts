@@ -6,10 +6,13 @@ import { getLogger } from './log';
 export const MAX_BODY_BYTES = 16 * 1024;
 
 export function json(data: unknown, init: ResponseInit = {}): Response {
-  return new Response(JSON.stringify(data, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)), {
-    ...init,
-    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...init.headers },
-  });
+  return new Response(
+    JSON.stringify(data, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)),
+    {
+      ...init,
+      headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...init.headers },
+    },
+  );
 }
 
 export function errorResponse(error: AppError): Response {
@@ -35,7 +38,10 @@ export function route<P = Record<string, string>>(handler: Handler<P>): Handler<
     } catch (error) {
       if (isAppError(error)) {
         if (error.status >= 500 || error.cause) {
-          getLogger().warn({ code: error.code, cause: describeCause(error.cause), path: new URL(req.url).pathname }, error.message);
+          getLogger().warn(
+            { code: error.code, cause: describeCause(error.cause), path: new URL(req.url).pathname },
+            error.message,
+          );
         }
         return errorResponse(error);
       }
@@ -77,7 +83,10 @@ export async function readJson<T extends z.ZodType>(
 ): Promise<z.infer<T>> {
   const type = req.headers.get('content-type') ?? '';
   if (!/^application\/json\b/i.test(type)) {
-    throw new AppError(`unsupported_media_type:${surface}`, 'Send the body as JSON with content-type: application/json.');
+    throw new AppError(
+      `unsupported_media_type:${surface}`,
+      'Send the body as JSON with content-type: application/json.',
+    );
   }
   const declared = Number(req.headers.get('content-length') ?? '0');
   if (declared > maxBytes) throw tooLarge(surface, maxBytes);
@@ -116,7 +125,12 @@ async function readLimited(req: Request, surface: string, maxBytes = MAX_BODY_BY
 export const uuidParam = z.uuid({ message: 'must be a UUID' });
 export const addressParam = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte address');
 export const limitParam = (fallback: number) =>
-  z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(100, 'must be at most 100').default(fallback);
+  z.coerce
+    .number({ message: 'must be a number' })
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(100, 'must be at most 100')
+    .default(fallback);
 
 /** `?limit=` validated to 1–100. */
 export function readLimit(req: Request, fallback: number): number {

@@ -30,7 +30,8 @@ const REDACT = [
 ];
 
 const CENSOR = '[redacted]';
-const SECRET_KEY = /private|secret|signature|encrypted|mnemonic|password|passphrase|rawTransaction|^cookie$|^sig$|^(r|s)$/i;
+const SECRET_KEY =
+  /private|secret|signature|encrypted|mnemonic|password|passphrase|rawTransaction|^cookie$|^sig$|^(r|s)$/i;
 const MAX_DEPTH = 8;
 
 const secrets = new Set<string>();
@@ -58,7 +59,12 @@ export function scrubObject(value: unknown, depth = 0, seen = new WeakSet<object
   if (seen.has(value)) return '[circular]';
   seen.add(value);
   if (value instanceof Error) {
-    return { type: value.name, message: value.message, stack: value.stack, cause: scrubObject(value.cause, depth + 1, seen) };
+    return {
+      type: value.name,
+      message: value.message,
+      stack: value.stack,
+      cause: scrubObject(value.cause, depth + 1, seen),
+    };
   }
   if (Array.isArray(value)) return value.map((v) => scrubObject(v, depth + 1, seen));
   if (value instanceof Date || typeof (value as { toJSON?: unknown }).toJSON === 'function') return value;
@@ -76,7 +82,12 @@ function scrubbingStream(target: { write(line: string): unknown }) {
 function registerKeyFileSecrets() {
   try {
     const keys = getKeys();
-    for (const k of [keys.operatorPrivateKey, keys.agentEncryptionKey, ...keys.mintSignerKeys, ...keys.previousAgentEncryptionKeys]) {
+    for (const k of [
+      keys.operatorPrivateKey,
+      keys.agentEncryptionKey,
+      ...keys.mintSignerKeys,
+      ...keys.previousAgentEncryptionKeys,
+    ]) {
       registerLogSecret(k);
     }
   } catch {

@@ -54,7 +54,8 @@ export function ipRateLimit(surface: string, req: Request, { limit, windowMs }: 
   return { key: `${surface}:ip:${ip}`, limit: ip === 'unknown' ? limit * UNKNOWN_IP_FACTOR : limit, windowMs };
 }
 
-export const enforceIpRateLimit = (surface: string, req: Request, limit: RateLimit) => enforceRateLimits([ipRateLimit(surface, req, limit)]);
+export const enforceIpRateLimit = (surface: string, req: Request, limit: RateLimit) =>
+  enforceRateLimits([ipRateLimit(surface, req, limit)]);
 
 /** Forgets every counter (tests). */
 export { deleteAllRateLimitCounters as resetRateLimits } from '@/db/rate-limits';

@@ -10,7 +10,15 @@ type HeaderConfig = Pick<Config, 'publicUrl' | 'chain' | 'rpcUrl' | 'nodeEnv' | 
 
 // WalletConnect's relay, RPC, verify iframe and wallet images; only when a project id is set.
 const WALLETCONNECT = {
-  connect: ['https://*.walletconnect.com', 'https://*.walletconnect.org', 'wss://*.walletconnect.com', 'wss://*.walletconnect.org', 'https://*.reown.com', 'wss://*.reown.com', 'https://api.web3modal.org'],
+  connect: [
+    'https://*.walletconnect.com',
+    'https://*.walletconnect.org',
+    'wss://*.walletconnect.com',
+    'wss://*.walletconnect.org',
+    'https://*.reown.com',
+    'wss://*.reown.com',
+    'https://api.web3modal.org',
+  ],
   frame: ['https://verify.walletconnect.com', 'https://verify.walletconnect.org'],
   img: ['https://*.walletconnect.com', 'https://api.web3modal.org'],
 };

@@ -10,7 +10,9 @@ import { startChaosStack } from './chaos/stack';
 import type { FaultKind } from './chaos/faults';
 import { WorkerPool } from './chaos/workers';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean' }, seconds: { type: 'string' }, seed: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean' }, seconds: { type: 'string' }, seed: { type: 'string' } },
+});
 const quick = values.quick ?? false;
 const seed = Number(values.seed ?? Date.now() % 100_000);
 /** Seconds of traffic and faults; then the run drains and audits. */
@@ -37,7 +39,9 @@ function schedule(random: () => number): { atMs: number; kind: FaultKind }[] {
     { atMs: 0.75 * ms, kind: 'postgres' },
   ];
   const kinds: FaultKind[] = ['kill', 'stall', 'outage', 'postgres', 'kill'];
-  if (!quick) for (let at = 0.15 * ms; at < 0.9 * ms; at += 15_000 + random() * 15_000) plan.push({ atMs: at, kind: kinds[Math.floor(random() * kinds.length)]! });
+  if (!quick)
+    for (let at = 0.15 * ms; at < 0.9 * ms; at += 15_000 + random() * 15_000)
+      plan.push({ atMs: at, kind: kinds[Math.floor(random() * kinds.length)]! });
   return plan.sort((a, b) => a.atMs - b.atMs);
 }
 
@@ -47,7 +51,11 @@ function schedule(random: () => number): { atMs: number; kind: FaultKind }[] {
 // handling of that is not what the run measures. Counted and reported, not hidden.
 let postgresJsCrashes = 0;
 process.on('uncaughtException', (error) => {
-  if (error instanceof TypeError && /reading 'write'/.test(error.message) && error.stack?.includes('postgres/src/connection.js')) {
+  if (
+    error instanceof TypeError &&
+    /reading 'write'/.test(error.message) &&
+    error.stack?.includes('postgres/src/connection.js')
+  ) {
     postgresJsCrashes++;
     return;
   }
@@ -71,11 +79,19 @@ async function main() {
   let failed = true;
   try {
     // lib modules read the configuration once: imported only now that the stack's env is set.
-    const [{ Traffic }, { Faults }, { runAudit }, { getSql }] = await Promise.all([import('./chaos/traffic'), import('./chaos/faults'), import('@/lib/audit/run-audit'), import('@/db/client')]);
+    const [{ Traffic }, { Faults }, { runAudit }, { getSql }] = await Promise.all([
+      import('./chaos/traffic'),
+      import('./chaos/faults'),
+      import('@/lib/audit/run-audit'),
+      import('@/db/client'),
+    ]);
     pool.startAll();
     console.log(`chaos: stack up in ${((Date.now() - started) / 1000).toFixed(1)} s; 3 workers starting`);
     await pool.ready(30_000);
-    const traffic = new Traffic(stack.deployment.tokens.map((t) => t.address), random);
+    const traffic = new Traffic(
+      stack.deployment.tokens.map((t) => t.address),
+      random,
+    );
     traffic.run(quick ? 2_000 : 2_500, { min: 2, max: quick ? 6 : 15 });
     const faults = new Faults(stack, pool, random, LEASE_MS);
     const loadStart = Date.now();
@@ -94,7 +110,9 @@ async function main() {
     const deadline = Date.now() + (quick ? 30_000 : 60_000);
     let statuses: Record<string, number> = {};
     for (;;) {
-      const rows = await getSql()<{ status: string; n: number }[]>`select status, count(*)::int as n from ai_agent_tasks where id in ${getSql()(ids)} group by status`;
+      const rows = await getSql()<
+        { status: string; n: number }[]
+      >`select status, count(*)::int as n from ai_agent_tasks where id in ${getSql()(ids)} group by status`;
       statuses = Object.fromEntries(rows.map((r) => [r.status, r.n]));
       if (!statuses.funded && !statuses.processing) break;
       if (Date.now() > deadline) break;
@@ -105,13 +123,22 @@ async function main() {
     const unpaid = statuses.pending_payment ?? 0;
     const audit = await runAudit();
     const figures = figuresOf(audit, faults.counts, statuses, ids.length - unpaid);
-    console.log(`\nchaos: done in ${((Date.now() - started) / 1000).toFixed(0)} s (seed ${seed}; audit of blocks ${audit.fromBlock}–${audit.toBlock})`);
+    console.log(
+      `\nchaos: done in ${((Date.now() - started) / 1000).toFixed(0)} s (seed ${seed}; audit of blocks ${audit.fromBlock}–${audit.toBlock})`,
+    );
     printFigures(figures);
     if (unpaid) console.log(`  (${unpaid} task(s) never got funded and are left out)`);
-    if (postgresJsCrashes) console.log(`  (postgres.js threw ${postgresJsCrashes} uncaught TypeError(s) in this process during the Postgres restart)`);
-    if (pool.crashes) console.log(`  (${pool.crashes} worker crash(es) not caused by a kill, each restarted:)\n    ${pool.crashLog.join('\n    ')}`);
+    if (postgresJsCrashes)
+      console.log(
+        `  (postgres.js threw ${postgresJsCrashes} uncaught TypeError(s) in this process during the Postgres restart)`,
+      );
+    if (pool.crashes)
+      console.log(
+        `  (${pool.crashes} worker crash(es) not caused by a kill, each restarted:)\n    ${pool.crashLog.join('\n    ')}`,
+      );
     if (faults.shortStalls) console.log(`  (${faults.shortStalls} stall(s) ended before the lease ran out)`);
-    for (const d of audit.discrepancies.slice(0, 20)) console.log(`  discrepancy ${d.kind} task ${d.taskId ?? '-'} tx ${d.txHash ?? '-'}: ${d.message}`);
+    for (const d of audit.discrepancies.slice(0, 20))
+      console.log(`  discrepancy ${d.kind} task ${d.taskId ?? '-'} tx ${d.txHash ?? '-'}: ${d.message}`);
     const failures = failuresOf(figures);
     if (failures.length) {
       for (let i = 0; i < pool.size; i++) console.log(`\nworker ${i} last lines:\n${pool.tail(i, 8).join('\n')}`);

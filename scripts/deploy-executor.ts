@@ -20,6 +20,7 @@ runAsScript(import.meta.url, 'deploy:executor', async () => {
   const config = getConfig();
   console.log(`deployed AgentBatchExecutor on ${config.chain} (chain ${getChain().id})`);
   console.log(`  recorded in ${deploymentFileShown()}`);
-  if (config.batchExecutorAddress) console.log(`  note: BATCH_EXECUTOR_ADDRESS=${config.batchExecutorAddress} is set and takes precedence`);
+  if (config.batchExecutorAddress)
+    console.log(`  note: BATCH_EXECUTOR_ADDRESS=${config.batchExecutorAddress} is set and takes precedence`);
   console.log(address);
 });

@@ -12,16 +12,24 @@ export async function openDeployer() {
   const chain = getChain();
   const publicClient = getPublicClient();
   const rpcChainId = await publicClient.getChainId();
-  if (rpcChainId !== chain.id) throw new Error(`RPC ${config.rpcUrl} is chain ${rpcChainId}, not the configured ${config.chain} (${chain.id})`);
+  if (rpcChainId !== chain.id)
+    throw new Error(`RPC ${config.rpcUrl} is chain ${rpcChainId}, not the configured ${config.chain} (${chain.id})`);
   const existing = readDeployment(config.deploymentFile);
   if (existing && existing.chainId !== chain.id) {
-    throw new Error(`${config.deploymentFile} records chain ${existing.chainId}, not ${chain.id}: set DEPLOYMENT_FILE for this chain`);
+    throw new Error(
+      `${config.deploymentFile} records chain ${existing.chainId}, not ${chain.id}: set DEPLOYMENT_FILE for this chain`,
+    );
   }
   return {
     publicClient,
     /** Writes the deployment file: `change` gets its record, or a fresh one for this chain and the configured USDC. */
     record(change: (deployment: Deployment) => Deployment) {
-      const deployment = existing ?? { chainId: chain.id, usdc: getKnownContracts().usdc, tokens: [], deployedAt: new Date().toISOString() };
+      const deployment = existing ?? {
+        chainId: chain.id,
+        usdc: getKnownContracts().usdc,
+        tokens: [],
+        deployedAt: new Date().toISOString(),
+      };
       writeDeployment(config.deploymentFile, change(deployment));
     },
   };

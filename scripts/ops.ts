@@ -61,7 +61,10 @@ async function run(argv: string[]): Promise<CommandResult> {
   };
   switch (command) {
     case 'tasks':
-      return listTasksCommand({ status: parseStatuses(values.status), limit: parsePositiveInt(values.limit, 'limit', 20, 1000) });
+      return listTasksCommand({
+        status: parseStatuses(values.status),
+        limit: parsePositiveInt(values.limit, 'limit', 20, 1000),
+      });
     case 'task':
       return showTaskCommand({ id: needArg('task id') });
     case 'retry':
@@ -85,7 +88,11 @@ async function run(argv: string[]): Promise<CommandResult> {
       return tokensCommand({ action: arg, address: rest[0] });
     case 'audit':
       if (arg) throw new UsageError('audit takes no positional argument (use --user 0x…)');
-      return auditCommand({ userAddress: values.user, fromBlock: values['from-block'], blockRange: values['block-range'] });
+      return auditCommand({
+        userAddress: values.user,
+        fromBlock: values['from-block'],
+        blockRange: values['block-range'],
+      });
     default:
       throw new UsageError(command ? `unknown command ${command}` : 'no command given');
   }
@@ -110,7 +117,10 @@ async function main() {
       return 2;
     }
     const message = isAppError(error) ? error.message : error instanceof Error ? error.message : String(error);
-    if (asJson) process.stdout.write(`${JSON.stringify({ error: { code: isAppError(error) ? error.code : 'internal', message } })}\n`);
+    if (asJson)
+      process.stdout.write(
+        `${JSON.stringify({ error: { code: isAppError(error) ? error.code : 'internal', message } })}\n`,
+      );
     process.stderr.write(`error: ${message}\n`);
     return 1;
   } finally {

@@ -9,7 +9,8 @@ import { getConfig, type Config } from '@/lib/config';
 import { isProcessAlive } from '@/lib/local-stack';
 import { isPortFree } from './local/ports';
 
-const pidIn = (file: string) => (existsSync(file) ? Number.parseInt(readFileSync(file, 'utf8').split('\n')[0] ?? '', 10) : NaN);
+const pidIn = (file: string) =>
+  existsSync(file) ? Number.parseInt(readFileSync(file, 'utf8').split('\n')[0] ?? '', 10) : NaN;
 
 /** Why the data dir must not be removed now, or undefined when it is safe. */
 export async function reasonNotToReset(config: Config): Promise<string | undefined> {
@@ -41,14 +42,21 @@ function sizeOf(target: string): number {
 }
 
 const human = (bytes: number) =>
-  bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MB` : bytes >= 1024 ? `${(bytes / 1024).toFixed(1)} KB` : `${bytes} B`;
+  bytes >= 1 << 20
+    ? `${(bytes / (1 << 20)).toFixed(1)} MB`
+    : bytes >= 1024
+      ? `${(bytes / 1024).toFixed(1)} KB`
+      : `${bytes} B`;
 
 /** Removes the data dir and returns one line per top-level entry removed. */
 export function removeDataDir(dir: string): string[] {
   if (!existsSync(dir)) return [];
   const removed = readdirSync(dir)
     .sort()
-    .map((entry) => `${entry}${statSync(path.join(dir, entry)).isDirectory() ? '/' : ''} (${human(sizeOf(path.join(dir, entry)))})`);
+    .map(
+      (entry) =>
+        `${entry}${statSync(path.join(dir, entry)).isDirectory() ? '/' : ''} (${human(sizeOf(path.join(dir, entry)))})`,
+    );
   rmSync(dir, { recursive: true, force: true });
   return removed;
 }

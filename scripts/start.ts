@@ -70,14 +70,22 @@ function run(name: string, command: string, args: string[], env: NodeJS.ProcessE
 
 async function main() {
   if (config.localStack) {
-    throw new Error(`npm start is already running with DATA_DIR ${config.dataDir} (pid ${config.localStack.pid}); stop it first, or give this one its own DATA_DIR and ports`);
+    throw new Error(
+      `npm start is already running with DATA_DIR ${config.dataDir} (pid ${config.localStack.pid}); stop it first, or give this one its own DATA_DIR and ports`,
+    );
   }
   mkdirSync(config.dataDir, { recursive: true });
   writeFileSync(path.join(config.dataDir, 'stack.pid'), String(process.pid));
   // PUBLIC_URL: the origin the web app checks sign-in messages and Origin headers against.
-  const env: NodeJS.ProcessEnv = { ...process.env, CHAIN: config.chain, DATA_DIR: config.dataDir, PUBLIC_URL: config.publicUrl };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    CHAIN: config.chain,
+    DATA_DIR: config.dataDir,
+    PUBLIC_URL: config.publicUrl,
+  };
 
-  if (config.chain === 'local' && ensureKeyFile(config.agentKeyFile)) say(`created key file ${config.agentKeyFile} (mode 0600)`);
+  if (config.chain === 'local' && ensureKeyFile(config.agentKeyFile))
+    say(`created key file ${config.agentKeyFile} (mode 0600)`);
   const keys = readKeyFile(config.agentKeyFile);
   const operator = privateKeyToAccount(keys.operatorPrivateKey as `0x${string}`).address;
   env.AGENT_KEY_FILE = config.agentKeyFile;
@@ -85,7 +93,11 @@ async function main() {
   if (!config.databaseUrl) {
     await requirePort(config.pgPort, 'embedded Postgres', 'PG_PORT');
     say(`starting embedded Postgres on port ${config.pgPort} (${path.join(config.dataDir, 'pg')})`);
-    pg = await startPostgres({ dataDir: path.join(config.dataDir, 'pg'), port: config.pgPort, logFile: path.join(config.dataDir, 'postgres.log') });
+    pg = await startPostgres({
+      dataDir: path.join(config.dataDir, 'pg'),
+      port: config.pgPort,
+      logFile: path.join(config.dataDir, 'postgres.log'),
+    });
   }
   const databaseUrl = config.databaseUrl ?? pg!.url;
   env.DATABASE_URL = databaseUrl;
@@ -108,13 +120,20 @@ async function main() {
     deployment = result.deployment;
     env.DEPLOYMENT_FILE = config.deploymentFile;
     if (!result.fresh) say('reusing the deployed contracts');
-    else if (config.usdcAddress) say(`USDC_ADDRESS is set: deployed the demo tokens priced in ${config.usdcAddress} (no TestUSDC; accounts get none of it from npm start)`);
+    else if (config.usdcAddress)
+      say(
+        `USDC_ADDRESS is set: deployed the demo tokens priced in ${config.usdcAddress} (no TestUSDC; accounts get none of it from npm start)`,
+      );
     else say('deployed TestUSDC and the demo tokens');
 
     // The local x402 demo endpoint (scripts/local/x402-mint-server.ts): plain http on 127.0.0.1,
     // so the app must be told it may call it (X402_ALLOWED_HOSTS, this host and port only).
     await requirePort(config.x402.mintPort, 'the x402 demo mint server', 'X402_MINT_PORT');
-    x402Server = await startX402MintServer({ rpcUrl: config.rpcUrl, usdc: deployment.usdc, port: config.x402.mintPort });
+    x402Server = await startX402MintServer({
+      rpcUrl: config.rpcUrl,
+      usdc: deployment.usdc,
+      port: config.x402.mintPort,
+    });
     const demoHost = `127.0.0.1:${x402Server.port}`;
     env.X402_ALLOWED_HOSTS = [...config.x402.allowedHosts, demoHost].join(',');
     env.X402_DEMO_URL = x402Server.mintUrl();
@@ -147,8 +166,19 @@ async function main() {
   run('worker', process.execPath, ['--import', 'tsx', 'worker/index.ts'], env);
 
   const local = `http://localhost:${port}`;
-  await waitFor(async () => (await fetch(`${local}/health`)).ok, { timeoutMs: 120_000, intervalMs: 500, what: `${local}/health` });
-  await printBanner({ url: config.publicUrl, config, deployment, demoIndex: DEMO_ACCOUNT_INDEX, operator, x402: x402Server });
+  await waitFor(async () => (await fetch(`${local}/health`)).ok, {
+    timeoutMs: 120_000,
+    intervalMs: 500,
+    what: `${local}/health`,
+  });
+  await printBanner({
+    url: config.publicUrl,
+    config,
+    deployment,
+    demoIndex: DEMO_ACCOUNT_INDEX,
+    operator,
+    x402: x402Server,
+  });
 }
 
 main().catch(async (error) => {

@@ -13,10 +13,19 @@ const totals = { passed: 0, failed: 0, skipped: 0 };
 
 function run(command: string, args: string[]) {
   const started = Date.now();
-  const result = spawnSync(command, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const result = spawnSync(command, args, {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+  });
   process.stdout.write(result.stdout ?? '');
   process.stderr.write(result.stderr ?? '');
-  return { status: result.status ?? 1, stdout: result.stdout ?? '', seconds: ((Date.now() - started) / 1000).toFixed(0) };
+  return {
+    status: result.status ?? 1,
+    stdout: result.stdout ?? '',
+    seconds: ((Date.now() - started) / 1000).toFixed(0),
+  };
 }
 
 const bin = (name: string) => path.join(root, 'node_modules', '.bin', name);
@@ -31,9 +40,19 @@ if (want('typecheck')) {
 if (want('vitest')) {
   console.log('\n== vitest (unit + integration on real Postgres and anvil)');
   const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'agentmint-vitest-')), 'report.json');
-  const { status, seconds } = run(bin('vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`]);
+  const { status, seconds } = run(bin('vitest'), [
+    'run',
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${out}`,
+  ]);
   if (existsSync(out)) {
-    const report = JSON.parse(readFileSync(out, 'utf8')) as { numPassedTests: number; numFailedTests: number; numPendingTests: number; numTodoTests: number };
+    const report = JSON.parse(readFileSync(out, 'utf8')) as {
+      numPassedTests: number;
+      numFailedTests: number;
+      numPendingTests: number;
+      numTodoTests: number;
+    };
     totals.passed += report.numPassedTests;
     totals.failed += report.numFailedTests;
     totals.skipped += report.numPendingTests + report.numTodoTests;

@@ -46,7 +46,11 @@ async function main() {
   await worker.start();
   // Decided once per process (MINT_EXECUTION=auto detects EIP-7702 support); a node that is down now is asked again by the first task.
   resolveMintExecution().then(
-    (execution) => log.info({ mintExecution: execution }, `contract mints: ${execution.effective === 'batch' ? 'one EIP-7702 transaction per batch' : 'one transaction per mint'} (${execution.reason})`),
+    (execution) =>
+      log.info(
+        { mintExecution: execution },
+        `contract mints: ${execution.effective === 'batch' ? 'one EIP-7702 transaction per batch' : 'one transaction per mint'} (${execution.reason})`,
+      ),
     (error: unknown) => log.error({ err: error }, 'mint execution not decided'),
   );
 }

@@ -28,7 +28,8 @@ export class MintWorker {
   onTaskDone?: (task: TaskWithAgent, outcome: Outcome | undefined) => void;
 
   constructor(options: { id?: string; reporter?: Reporter } = {}) {
-    this.id = options.id ?? getConfig().worker.id ?? `${os.hostname()}:${process.pid}:${randomBytes(2).toString('hex')}`;
+    this.id =
+      options.id ?? getConfig().worker.id ?? `${os.hostname()}:${process.pid}:${randomBytes(2).toString('hex')}`;
     this.reporter = options.reporter ?? new Reporter();
   }
 
@@ -67,7 +68,11 @@ export class MintWorker {
         do {
           this.again = false;
           while (!this.stopping && this.running.size < getConfig().worker.concurrency) {
-            const task = await claimNextTask({ workerId: this.id, leaseMs: getConfig().worker.leaseMs, exclude: [...this.running.keys()] });
+            const task = await claimNextTask({
+              workerId: this.id,
+              leaseMs: getConfig().worker.leaseMs,
+              exclude: [...this.running.keys()],
+            });
             if (!task) break;
             if (this.stopping) break; // the claim's lease simply expires; never start after stop
             this.running.set(task.id, this.run(task));

@@ -1,5 +1,15 @@
 import { createRequire } from 'node:module';
-import { bytesToHex, hashMessage, hashTypedData, hexToBytes, serializeTransaction, type AuthorizationRequest, type Hex, type SignableMessage, type TypedDataDefinition } from 'viem';
+import {
+  bytesToHex,
+  hashMessage,
+  hashTypedData,
+  hexToBytes,
+  serializeTransaction,
+  type AuthorizationRequest,
+  type Hex,
+  type SignableMessage,
+  type TypedDataDefinition,
+} from 'viem';
 import { privateKeyToAccount, publicKeyToAddress, type PrivateKeyAccount } from 'viem/accounts';
 import { createKeccak } from 'hash-wasm';
 import { hashAuthorization } from 'viem/utils';
@@ -37,7 +47,10 @@ const hasher = await createKeccak(256);
 
 /** keccak256 of hex data, exactly viem's `keccak256(hex)`. */
 export function keccak(data: Hex): Hex {
-  return `0x${hasher.init().update(Buffer.from(data.slice(2), 'hex')).digest('hex')}`;
+  return `0x${hasher
+    .init()
+    .update(Buffer.from(data.slice(2), 'hex'))
+    .digest('hex')}`;
 }
 
 /** `privateKeyToAccount`, signing with libsecp256k1 when available: byte-identical signatures. */
@@ -52,7 +65,12 @@ export function nativeAccount(privateKey: Hex): PrivateKeyAccount {
   };
   const split = (signature: Hex) => {
     const yParity = signature.endsWith('1c') ? 1 : 0;
-    return { r: `0x${signature.slice(2, 66)}` as Hex, s: `0x${signature.slice(66, 130)}` as Hex, v: yParity ? 28n : 27n, yParity };
+    return {
+      r: `0x${signature.slice(2, 66)}` as Hex,
+      s: `0x${signature.slice(66, 130)}` as Hex,
+      v: yParity ? 28n : 27n,
+      yParity,
+    };
   };
   return {
     address: publicKeyToAddress(publicKey),

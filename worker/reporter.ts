@@ -8,10 +8,17 @@ import { workerMetrics } from '@/lib/metrics/worker-hooks';
 // txHash fields, for log shippers. Every event passes through here, so this is also the one
 // seam for metrics and alerts: `batchRecorded` once per settled batch, `taskFinished` once per task.
 
-export type TaskRef = { id: string; agentAddress: string; tokenAddress: string; quantity: number; mintsCompleted: number };
+export type TaskRef = {
+  id: string;
+  agentAddress: string;
+  tokenAddress: string;
+  quantity: number;
+  mintsCompleted: number;
+};
 export type Outcome = 'completed' | 'failed' | 'cancelled' | 'released';
 
-const short = (hex: string, head = 6, tail = 4) => (hex.length > head + tail + 2 ? `${hex.slice(0, head)}...${hex.slice(-tail)}` : hex);
+const short = (hex: string, head = 6, tail = 4) =>
+  hex.length > head + tail + 2 ? `${hex.slice(0, head)}...${hex.slice(-tail)}` : hex;
 
 export function progressBar(done: number, total: number, width = 30): string {
   const filled = total === 0 ? width : Math.round((done / total) * width);
@@ -33,7 +40,13 @@ export class Reporter {
     process.stdout.write(`   ${tag}${text}\n`);
   }
 
-  private event(level: 'info' | 'warn' | 'error', task: TaskRef | undefined, event: string, fields: Record<string, unknown> = {}, msg?: string) {
+  private event(
+    level: 'info' | 'warn' | 'error',
+    task: TaskRef | undefined,
+    event: string,
+    fields: Record<string, unknown> = {},
+    msg?: string,
+  ) {
     if (this.pretty) return;
     const base = task ? { taskId: task.id, agent: task.agentAddress } : {};
     this.log[level]({ event, ...base, ...fields }, msg ?? event);
@@ -45,7 +58,8 @@ export class Reporter {
   }
 
   workerStopping(inFlight: number) {
-    if (this.pretty) process.stdout.write(`🛑 Stopping: finishing ${inFlight} batch(es) in flight, then releasing leases\n`);
+    if (this.pretty)
+      process.stdout.write(`🛑 Stopping: finishing ${inFlight} batch(es) in flight, then releasing leases\n`);
     this.event('info', undefined, 'worker_stopping', { inFlight });
   }
 
@@ -58,11 +72,19 @@ export class Reporter {
           `   Token: ${short(task.tokenAddress)}\n   Quantity: ${task.quantity} (${task.mintsCompleted} completed)\n   Agent Wallet: ${short(task.agentAddress)}\n\n`,
       );
     }
-    this.event('info', task, 'task_started', { quantity: task.quantity, mintsCompleted: task.mintsCompleted, token: task.tokenAddress });
+    this.event('info', task, 'task_started', {
+      quantity: task.quantity,
+      mintsCompleted: task.mintsCompleted,
+      token: task.tokenAddress,
+    });
   }
 
   reconciled(task: TaskRef, summary: { checked: number; confirmed: number; failed: number }) {
-    if (this.pretty) this.out(task, `🔎 Reconciled ${summary.checked} open ledger row(s) with the chain: ${summary.confirmed} confirmed, ${summary.failed} to re-sign`);
+    if (this.pretty)
+      this.out(
+        task,
+        `🔎 Reconciled ${summary.checked} open ledger row(s) with the chain: ${summary.confirmed} confirmed, ${summary.failed} to re-sign`,
+      );
     this.event('info', task, 'reconciled', summary);
   }
 
@@ -83,11 +105,22 @@ export class Reporter {
 
   batchStarted(task: TaskRef, batch: { size: number; sequences: number[]; nonce: number }) {
     workerMetrics.batchSent(task.id, batch.size);
-    if (this.pretty) this.out(task, `🎯 Minting batch of ${batch.size} (mints ${batch.sequences[0]}–${batch.sequences.at(-1)}, nonces ${batch.nonce}–${batch.nonce + batch.size - 1})...`);
-    this.event('info', task, 'batch_started', { size: batch.size, firstSequence: batch.sequences[0], nonce: batch.nonce });
+    if (this.pretty)
+      this.out(
+        task,
+        `🎯 Minting batch of ${batch.size} (mints ${batch.sequences[0]}–${batch.sequences.at(-1)}, nonces ${batch.nonce}–${batch.nonce + batch.size - 1})...`,
+      );
+    this.event('info', task, 'batch_started', {
+      size: batch.size,
+      firstSequence: batch.sequences[0],
+      nonce: batch.nonce,
+    });
   }
 
-  minted(task: TaskRef, mint: { sequenceNumber: number; txHash: string; gasUsed?: bigint | null; effectiveGasPrice?: bigint | null }) {
+  minted(
+    task: TaskRef,
+    mint: { sequenceNumber: number; txHash: string; gasUsed?: bigint | null; effectiveGasPrice?: bigint | null },
+  ) {
     workerMetrics.mintConfirmed(task.id, mint);
     if (this.pretty) this.out(task, `✅ Minted ${mint.sequenceNumber}/${task.quantity} (tx: ${short(mint.txHash)})`);
     this.event('info', task, 'mint_confirmed', mint);
@@ -100,13 +133,15 @@ export class Reporter {
   }
 
   replaced(task: TaskRef, mint: { sequenceNumber: number; txHash: string; maxFeePerGas: bigint }) {
-    if (this.pretty) this.out(task, `🔁 Replaced stuck mint ${mint.sequenceNumber} with higher fees (tx: ${short(mint.txHash)})`);
+    if (this.pretty)
+      this.out(task, `🔁 Replaced stuck mint ${mint.sequenceNumber} with higher fees (tx: ${short(mint.txHash)})`);
     this.event('warn', task, 'tx_replaced', { ...mint, maxFeePerGas: mint.maxFeePerGas.toString() });
   }
 
   /** x402 tasks whose endpoint mints to the payer: what the agent passed on to the user. */
   tokensForwarded(task: TaskRef, forward: { amount: bigint; txHash: string }) {
-    if (this.pretty) this.out(task, `📦 Forwarded ${formatEther(forward.amount)} tokens to the user (tx: ${short(forward.txHash)})`);
+    if (this.pretty)
+      this.out(task, `📦 Forwarded ${formatEther(forward.amount)} tokens to the user (tx: ${short(forward.txHash)})`);
     this.event('info', task, 'tokens_forwarded', { amount: forward.amount.toString(), txHash: forward.txHash });
   }
 
@@ -119,7 +154,11 @@ export class Reporter {
   batchRecorded(task: TaskRef, batch: { confirmed: number; failed: number; durationMs: number }) {
     workerMetrics.batchRecorded(task.id, batch.durationMs);
     if (this.pretty) this.out(task, progressBar(task.mintsCompleted, task.quantity));
-    this.event('info', task, 'batch_recorded', { ...batch, mintsCompleted: task.mintsCompleted, quantity: task.quantity });
+    this.event('info', task, 'batch_recorded', {
+      ...batch,
+      mintsCompleted: task.mintsCompleted,
+      quantity: task.quantity,
+    });
   }
 
   waiting(task: TaskRef, ms: number) {
@@ -127,7 +166,8 @@ export class Reporter {
   }
 
   retrying(task: TaskRef, error: { kind: string; reason: string; message: string }, delayMs: number, attempt: number) {
-    if (this.pretty) this.out(task, `⚠️  ${error.kind} error (${error.reason}): ${error.message} — retry ${attempt} in ${delayMs} ms`);
+    if (this.pretty)
+      this.out(task, `⚠️  ${error.kind} error (${error.reason}): ${error.message} — retry ${attempt} in ${delayMs} ms`);
     this.event('warn', task, 'retrying', { ...error, delayMs, attempt });
   }
 
@@ -143,11 +183,18 @@ export class Reporter {
       };
       this.out(task, lines[outcome]);
     }
-    this.event(outcome === 'failed' ? 'error' : 'info', task, `task_${outcome}`, { mintsCompleted: task.mintsCompleted, quantity: task.quantity, message });
+    this.event(outcome === 'failed' ? 'error' : 'info', task, `task_${outcome}`, {
+      mintsCompleted: task.mintsCompleted,
+      quantity: task.quantity,
+      message,
+    });
   }
 
   error(task: TaskRef | undefined, error: unknown, what: string) {
     if (this.pretty) return this.out(task, `💥 ${what}: ${error instanceof Error ? error.message : String(error)}`);
-    this.log.error({ event: 'error', err: error, ...(task ? { taskId: task.id, agent: task.agentAddress } : {}) }, what);
+    this.log.error(
+      { event: 'error', err: error, ...(task ? { taskId: task.id, agent: task.agentAddress } : {}) },
+      what,
+    );
   }
 }

@@ -13,4 +13,5 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /** Exponential backoff: base × 2^(attempt-1), capped. */
-export const backoffMs = (attempt: number, baseMs: number, capMs: number) => Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
+export const backoffMs = (attempt: number, baseMs: number, capMs: number) =>
+  Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));

@@ -25,7 +25,9 @@ export default async function AdminPage({ searchParams }: { searchParams: Promis
       <section className="card" data-testid="admin-denied">
         <h1>Not authorised</h1>
         <p className="muted">
-          {session ? 'This page is for AgentMint operators. Your account is not one of them.' : 'Sign in with an operator wallet to see this page.'}
+          {session
+            ? 'This page is for AgentMint operators. Your account is not one of them.'
+            : 'Sign in with an operator wallet to see this page.'}
         </p>
       </section>
     );
@@ -68,21 +70,37 @@ export default async function AdminPage({ searchParams }: { searchParams: Promis
       </section>
 
       <section style={{ display: 'grid', gridTemplateColumns: 'repeat(auto-fit, minmax(420px, 1fr))', gap: '0.75rem' }}>
-        <SeriesChart title="Tasks completed per day" points={series.map((d) => ({ label: d.day, value: d.tasksCompleted }))} color="var(--ok)" />
-        <SeriesChart title="Tasks failed per day" points={series.map((d) => ({ label: d.day, value: d.tasksFailed }))} color="var(--danger)" />
+        <SeriesChart
+          title="Tasks completed per day"
+          points={series.map((d) => ({ label: d.day, value: d.tasksCompleted }))}
+          color="var(--ok)"
+        />
+        <SeriesChart
+          title="Tasks failed per day"
+          points={series.map((d) => ({ label: d.day, value: d.tasksFailed }))}
+          color="var(--danger)"
+        />
         <SeriesChart title="Mints per day" points={series.map((d) => ({ label: d.day, value: d.mints }))} />
         <SeriesChart
           title="Average task time (s)"
           kind="line"
           color="var(--warn)"
-          points={series.map((d) => ({ label: d.day, value: d.avgTaskSeconds ?? 0, display: d.avgTaskSeconds === null ? 'no tasks' : `${d.avgTaskSeconds} s` }))}
+          points={series.map((d) => ({
+            label: d.day,
+            value: d.avgTaskSeconds ?? 0,
+            display: d.avgTaskSeconds === null ? 'no tasks' : `${d.avgTaskSeconds} s`,
+          }))}
         />
         <SeriesChart
           title="Gas spent per day (ETH)"
           kind="line"
           color="var(--accent-2)"
           format={ethLabel}
-          points={series.map((d) => ({ label: d.day, value: eth(d.gasSpentWei), display: `${formatEther(BigInt(d.gasSpentWei))} ETH` }))}
+          points={series.map((d) => ({
+            label: d.day,
+            value: eth(d.gasSpentWei),
+            display: `${formatEther(BigInt(d.gasSpentWei))} ETH`,
+          }))}
         />
       </section>
 
@@ -91,9 +109,12 @@ export default async function AdminPage({ searchParams }: { searchParams: Promis
         {audit ? (
           <p>
             <span className={`badge ${audit.discrepancies === 0 ? 'badge-completed' : 'badge-failed'}`}>
-              {audit.discrepancies === 0 ? 'OK' : `${audit.discrepancies} discrepanc${audit.discrepancies === 1 ? 'y' : 'ies'}`}
+              {audit.discrepancies === 0
+                ? 'OK'
+                : `${audit.discrepancies} discrepanc${audit.discrepancies === 1 ? 'y' : 'ies'}`}
             </span>{' '}
-            last run {audit.finishedAt.toISOString().replace('T', ' ').slice(0, 19)} UTC · {audit.users} user(s) · blocks {audit.fromBlock}–{audit.toBlock}
+            last run {audit.finishedAt.toISOString().replace('T', ' ').slice(0, 19)} UTC · {audit.users} user(s) ·
+            blocks {audit.fromBlock}–{audit.toBlock}
             {audit.kinds.length > 0 && <span className="muted"> · {audit.kinds.join(', ')}</span>}
           </p>
         ) : (

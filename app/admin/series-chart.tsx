@@ -40,7 +40,14 @@ export function SeriesChart({
       <svg viewBox={`0 0 ${W} ${H}`} width="100%" role="img" aria-label={title}>
         {[0, 0.5, 1].map((f) => (
           <g key={f}>
-            <line x1={PAD.left} x2={W - PAD.right} y1={y(max * f)} y2={y(max * f)} stroke="var(--border)" strokeDasharray={f ? '3 3' : undefined} />
+            <line
+              x1={PAD.left}
+              x2={W - PAD.right}
+              y1={y(max * f)}
+              y2={y(max * f)}
+              stroke="var(--border)"
+              strokeDasharray={f ? '3 3' : undefined}
+            />
             <text x={PAD.left - 6} y={y(max * f) + 4} textAnchor="end" fontSize="10" fill="var(--muted)">
               {format(max * f)}
             </text>
@@ -48,7 +55,15 @@ export function SeriesChart({
         ))}
         {kind === 'bar'
           ? points.map((p, i) => (
-              <rect key={p.label} x={x(i) - step * 0.35} width={step * 0.7} y={y(p.value)} height={Math.max(0, PAD.top + innerH - y(p.value))} fill={color} rx="2">
+              <rect
+                key={p.label}
+                x={x(i) - step * 0.35}
+                width={step * 0.7}
+                y={y(p.value)}
+                height={Math.max(0, PAD.top + innerH - y(p.value))}
+                fill={color}
+                rx="2"
+              >
                 <title>{`${p.label}: ${p.display ?? format(p.value)}`}</title>
               </rect>
             ))

@@ -6,7 +6,10 @@ import { json } from '@/lib/http';
 export const dynamic = 'force-dynamic';
 
 const within = <T>(ms: number, p: Promise<T>) =>
-  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms))]);
+  Promise.race([
+    p,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms)),
+  ]);
 
 async function probe<T>(fn: () => Promise<T>) {
   const started = performance.now();

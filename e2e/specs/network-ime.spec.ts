@@ -5,7 +5,9 @@ test('a wallet on another network gets a clear prompt, and one click switches it
   const { page, app, context } = await openAs(browser, 9);
   await app.goto('/');
   await app.connectAndSignIn();
-  await page.evaluate(() => (window as unknown as { __testWallet: { setChainId(id: string): void } }).__testWallet.setChainId('0x1'));
+  await page.evaluate(() =>
+    (window as unknown as { __testWallet: { setChainId(id: string): void } }).__testWallet.setChainId('0x1'),
+  );
   await expect(page.getByTestId('wrong-network')).toBeVisible();
   await expect(page.getByTestId('switch-network')).toContainText('Switch to');
   await screenshot(page, '11-wrong-network');
@@ -25,7 +27,16 @@ test('Enter while an IME is composing does not send; Enter after it does', async
   // What Chromium sends when Enter confirms an IME candidate: keydown with isComposing (keyCode 229).
   await input.evaluate((el) => {
     el.dispatchEvent(new CompositionEvent('compositionstart', { bubbles: true }));
-    el.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', code: 'Enter', keyCode: 229, isComposing: true, bubbles: true, cancelable: true }));
+    el.dispatchEvent(
+      new KeyboardEvent('keydown', {
+        key: 'Enter',
+        code: 'Enter',
+        keyCode: 229,
+        isComposing: true,
+        bubbles: true,
+        cancelable: true,
+      }),
+    );
     el.dispatchEvent(new CompositionEvent('compositionend', { bubbles: true }));
   });
   await page.waitForTimeout(300);

@@ -4,12 +4,18 @@ import { expect, openAs, test } from '../support/fixtures';
 // The headers and CSP as the production server sends them (proxy.ts), and the app working
 // under them: any script or connection the CSP blocks is a `securitypolicyviolation` here.
 
-test('pages and API responses carry the security headers; a nonce CSP the wallet flow runs under', async ({ browser }) => {
+test('pages and API responses carry the security headers; a nonce CSP the wallet flow runs under', async ({
+  browser,
+}) => {
   const { page, app, context } = await openAs(browser, 2);
   await context.addInitScript(() => {
     const w = window as unknown as { __cspViolations: string[] };
     w.__cspViolations = [];
-    document.addEventListener('securitypolicyviolation', (e) => w.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}:${e.columnNumber} ${e.sample}`));
+    document.addEventListener('securitypolicyviolation', (e) =>
+      w.__cspViolations.push(
+        `${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}:${e.columnNumber} ${e.sample}`,
+      ),
+    );
   });
 
   const res = (await page.goto('/'))!;
@@ -25,7 +31,9 @@ test('pages and API responses carry the security headers; a nonce CSP the wallet
   expect(headers['strict-transport-security']).toBeUndefined(); // http here; set behind https only
   // Next put the request's nonce on its own scripts.
   const nonce = /'nonce-([^']+)'/.exec(csp)![1]!;
-  expect(await page.evaluate((n) => [...document.scripts].filter((s) => s.nonce === n).length, nonce)).toBeGreaterThan(0);
+  expect(await page.evaluate((n) => [...document.scripts].filter((s) => s.nonce === n).length, nonce)).toBeGreaterThan(
+    0,
+  );
   // A new nonce for every page load.
   const again = (await page.request.get('/')).headers()['content-security-policy']!;
   expect(again).not.toContain(nonce);
@@ -70,7 +78,10 @@ test('a cross-site form post cannot act for the signed-in user', async ({ browse
   const card = await chat.sendAndExpectTask('Mint 3 of the demo token');
   const taskId = await ChatPage.taskId(card);
   // The same request a hostile page's form would make, with the browser's cookie.
-  const forged = await page.request.post(`/api/ai-agent/task/${taskId}/cancel`, { headers: { origin: 'https://evil.example', 'content-type': 'text/plain' }, data: '' });
+  const forged = await page.request.post(`/api/ai-agent/task/${taskId}/cancel`, {
+    headers: { origin: 'https://evil.example', 'content-type': 'text/plain' },
+    data: '',
+  });
   expect(forged.status()).toBe(403);
   const body = await (await page.request.get(`/api/ai-agent/task/${taskId}`)).json();
   expect((body.task ?? body).status).toBe('pending_payment');

@@ -6,7 +6,9 @@ import { stackState, tokenBalance } from '../support/stack-state';
 // x402: the user names the local x402 mint endpoint (official @x402/express server with an
 // in-process facilitator), signs once, and the agent pays the endpoint per mint until the
 // tokens are in the user's wallet.
-test('a chat request to mint from an x402 endpoint: one signature, the tokens arrive in the wallet', async ({ browser }) => {
+test('a chat request to mint from an x402 endpoint: one signature, the tokens arrive in the wallet', async ({
+  browser,
+}) => {
   const { x402 } = stackState();
   const host = new URL(x402.mintUrl).host;
   const { page, app, account, context } = await openAs(browser, 5);

@@ -31,11 +31,21 @@ export const publicClient = () => createPublicClient({ chain: chain(), transport
 export const demoToken = () => stackState().deployment.tokens[0]!;
 
 export async function tokenBalance(token: Address, owner: Address): Promise<bigint> {
-  return publicClient().readContract({ address: token, abi: paidMintTokenAbi, functionName: 'balanceOf', args: [owner] });
+  return publicClient().readContract({
+    address: token,
+    abi: paidMintTokenAbi,
+    functionName: 'balanceOf',
+    args: [owner],
+  });
 }
 
 export async function usdcBalance(owner: Address): Promise<bigint> {
-  return publicClient().readContract({ address: stackState().deployment.usdc, abi: testUSDCAbi, functionName: 'balanceOf', args: [owner] });
+  return publicClient().readContract({
+    address: stackState().deployment.usdc,
+    abi: testUSDCAbi,
+    functionName: 'balanceOf',
+    args: [owner],
+  });
 }
 
 export async function mintAmountOf(token: Address): Promise<bigint> {
@@ -44,9 +54,16 @@ export async function mintAmountOf(token: Address): Promise<bigint> {
 
 /** Moves test USDC between anvil accounts (the wallet under test never sends transactions itself). */
 export async function transferUsdc(fromIndex: number, to: Address, amount: bigint) {
-  const from = mnemonicToAccount('test test test test test test test test test test test junk', { addressIndex: fromIndex });
+  const from = mnemonicToAccount('test test test test test test test test test test test junk', {
+    addressIndex: fromIndex,
+  });
   const wallet = createWalletClient({ account: from, chain: chain(), transport: http(stackState().rpcUrl) });
-  const hash = await wallet.writeContract({ address: stackState().deployment.usdc, abi: testUSDCAbi, functionName: 'transfer', args: [to, amount] });
+  const hash = await wallet.writeContract({
+    address: stackState().deployment.usdc,
+    abi: testUSDCAbi,
+    functionName: 'transfer',
+    args: [to, amount],
+  });
   await publicClient().waitForTransactionReceipt({ hash });
 }
 
@@ -54,6 +71,10 @@ export async function transferUsdc(fromIndex: number, to: Address, amount: bigin
 export async function setTokenPaused(token: Address, paused: boolean) {
   const owner = mnemonicToAccount('test test test test test test test test test test test junk', { addressIndex: 0 });
   const wallet = createWalletClient({ account: owner, chain: chain(), transport: http(stackState().rpcUrl) });
-  const hash = await wallet.writeContract({ address: token, abi: paidMintTokenAbi, functionName: paused ? 'pause' : 'unpause' });
+  const hash = await wallet.writeContract({
+    address: token,
+    abi: paidMintTokenAbi,
+    functionName: paused ? 'pause' : 'unpause',
+  });
   await publicClient().waitForTransactionReceipt({ hash });
 }

@@ -14,7 +14,12 @@ type TypedField = { name: string; type: string };
 
 /** JSON typed data from eth_signTypedData_v4 → what viem signs: ints as bigint, no EIP712Domain. */
 function toViemTypedData(json: string): TypedDataDefinition {
-  const data = JSON.parse(json) as { domain: Record<string, unknown>; types: Record<string, TypedField[]>; primaryType: string; message: Record<string, unknown> };
+  const data = JSON.parse(json) as {
+    domain: Record<string, unknown>;
+    types: Record<string, TypedField[]>;
+    primaryType: string;
+    message: Record<string, unknown>;
+  };
   const { EIP712Domain: _omit, ...types } = data.types;
   const convert = (typeName: string, value: Record<string, unknown>): Record<string, unknown> =>
     Object.fromEntries(
@@ -25,8 +30,16 @@ function toViemTypedData(json: string): TypedDataDefinition {
         return [f.name, v];
       }),
     );
-  const domain = { ...data.domain, ...(data.domain.chainId !== undefined ? { chainId: Number(data.domain.chainId) } : {}) };
-  return { domain, types, primaryType: data.primaryType, message: convert(data.primaryType, data.message) } as unknown as TypedDataDefinition;
+  const domain = {
+    ...data.domain,
+    ...(data.domain.chainId !== undefined ? { chainId: Number(data.domain.chainId) } : {}),
+  };
+  return {
+    domain,
+    types,
+    primaryType: data.primaryType,
+    message: convert(data.primaryType, data.message),
+  } as unknown as TypedDataDefinition;
 }
 
 export type WalletOptions = { accountIndex: number; rpcUrl: string; chainId: number };
@@ -37,11 +50,17 @@ export type WalletOptions = { accountIndex: number; rpcUrl: string; chainId: num
  */
 export async function installTestWallet(context: BrowserContext, { accountIndex, rpcUrl, chainId }: WalletOptions) {
   const account = testAccount(accountIndex);
-  await context.exposeFunction('__testWalletConfig', () => ({ address: account.address, chainId: numberToHex(chainId) }));
-  await context.exposeFunction('__testWalletSign', async (req: { kind: 'message' | 'typedData'; data: string }): Promise<Hex> => {
-    if (req.kind === 'message') return account.signMessage({ message: { raw: req.data as Hex } });
-    return account.signTypedData(toViemTypedData(req.data));
-  });
+  await context.exposeFunction('__testWalletConfig', () => ({
+    address: account.address,
+    chainId: numberToHex(chainId),
+  }));
+  await context.exposeFunction(
+    '__testWalletSign',
+    async (req: { kind: 'message' | 'typedData'; data: string }): Promise<Hex> => {
+      if (req.kind === 'message') return account.signMessage({ message: { raw: req.data as Hex } });
+      return account.signTypedData(toViemTypedData(req.data));
+    },
+  );
   await context.exposeFunction('__testWalletRpc', async (method: string, params: unknown[]) => {
     const res = await fetch(rpcUrl, {
       method: 'POST',

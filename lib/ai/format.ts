@@ -30,29 +30,63 @@ const STATUS: Record<TaskDto['status'], Record<Lang, string>> = {
 
 export const statusLabel = (status: TaskDto['status'], lang: Lang) => STATUS[status]?.[lang] ?? status;
 
-type CreatedTask = { id: string; tokenAddress: string; quantity: number; pricePerMint: string; totalCost: string; agentAddress: string };
+type CreatedTask = {
+  id: string;
+  tokenAddress: string;
+  quantity: number;
+  pricePerMint: string;
+  totalCost: string;
+  agentAddress: string;
+};
 type CreatedX402Task = CreatedTask & {
   endpoint: { host: string; version: number; network: string; asset: string } | null;
 };
 
-const CREATED: Record<Lang, {
-  title: string; quantity: string; mints: string; unitPrice: string; totalCost: string;
-  network: string; fund: (total: string) => string; address: string; taskId: string;
-}> = {
+const CREATED: Record<
+  Lang,
+  {
+    title: string;
+    quantity: string;
+    mints: string;
+    unitPrice: string;
+    totalCost: string;
+    network: string;
+    fund: (total: string) => string;
+    address: string;
+    taskId: string;
+  }
+> = {
   en: {
-    title: '✅ Task created!', quantity: 'Quantity', mints: 'mints', unitPrice: 'Unit price', totalCost: 'Total cost',
-    network: 'Network and asset', fund: (total) => `Sign once to fund your AI Agent wallet with ${total} USDC:`,
-    address: 'Address', taskId: 'Task ID',
+    title: '✅ Task created!',
+    quantity: 'Quantity',
+    mints: 'mints',
+    unitPrice: 'Unit price',
+    totalCost: 'Total cost',
+    network: 'Network and asset',
+    fund: (total) => `Sign once to fund your AI Agent wallet with ${total} USDC:`,
+    address: 'Address',
+    taskId: 'Task ID',
   },
   zh: {
-    title: '✅ 任务创建成功！', quantity: '数量', mints: '次', unitPrice: '单价', totalCost: '总成本',
-    network: '网络与资产', fund: (total) => `请签名一次，转账 ${total} USDC 到你的 AI Agent 钱包:`,
-    address: '地址', taskId: '任务ID',
+    title: '✅ 任务创建成功！',
+    quantity: '数量',
+    mints: '次',
+    unitPrice: '单价',
+    totalCost: '总成本',
+    network: '网络与资产',
+    fund: (total) => `请签名一次，转账 ${total} USDC 到你的 AI Agent 钱包:`,
+    address: '地址',
+    taskId: '任务ID',
   },
 };
 
 /** The seed's task layout; an x402 task adds its endpoint above the token and its network below the cost. */
-function createdReply(task: CreatedTask, lang: Lang, symbol: string | undefined, x402?: { host: string; network: string }): string {
+function createdReply(
+  task: CreatedTask,
+  lang: Lang,
+  symbol: string | undefined,
+  x402?: { host: string; network: string },
+): string {
   const t = CREATED[lang];
   const total = formatUsdc(task.totalCost);
   return [

@@ -43,7 +43,8 @@ function readPrompt(prompt: LanguageModelV4Prompt) {
       outcomes = [];
     } else if (message.role === 'assistant') {
       for (const part of message.content) {
-        if (part.type === 'tool-call') outcomes.push({ toolCallId: part.toolCallId, toolName: part.toolName, input: part.input });
+        if (part.type === 'tool-call')
+          outcomes.push({ toolCallId: part.toolCallId, toolName: part.toolName, input: part.input });
       }
     } else if (message.role === 'tool') {
       for (const part of message.content) {
@@ -51,7 +52,12 @@ function readPrompt(prompt: LanguageModelV4Prompt) {
         const outcome = outcomes.find((o) => o.toolCallId === part.toolCallId);
         const output = part.output;
         const value = 'value' in output ? output.value : undefined;
-        const result = output.type === 'json' ? value : output.type.startsWith('error') ? { error: typeof value === 'string' ? value : 'tool failed' } : { error: 'no result' };
+        const result =
+          output.type === 'json'
+            ? value
+            : output.type.startsWith('error')
+              ? { error: typeof value === 'string' ? value : 'tool failed' }
+              : { error: 'no result' };
         if (outcome) outcome.output = result;
       }
     }
@@ -73,7 +79,8 @@ export function decideReply(plan: TurnPlan, outcomes: ToolOutcome[]): Reply {
   if (action.kind === 'last' && last.toolName === 'listTasks' && done.length < MAX_TOOL_ROUNDS) {
     const tasks = (last.output as { tasks?: Array<{ id: string; status: string }> }).tasks ?? [];
     // "Cancel the last task" means the newest one still running, not a finished one after it.
-    const target = action.toolName === 'cancelTask' ? (tasks.find((t) => ACTIVE.includes(t.status)) ?? tasks[0]) : tasks[0];
+    const target =
+      action.toolName === 'cancelTask' ? (tasks.find((t) => ACTIVE.includes(t.status)) ?? tasks[0]) : tasks[0];
     if (target) return { call: { toolName: action.toolName, input: { taskId: target.id } } };
     if (action.toolName === 'retryTask') return { text: noFailedTasksText(lang) };
   }
@@ -92,12 +99,25 @@ export class OfflineChatModel implements LanguageModelV4 {
     const { userTexts, outcomes } = readPrompt(options.prompt);
     const reply = decideReply(planTurn(userTexts, this.tokens()), outcomes);
     if ('text' in reply) return [{ type: 'text', text: reply.text }];
-    return [{ type: 'tool-call', toolCallId: `call_${randomUUID()}`, toolName: reply.call.toolName, input: JSON.stringify(reply.call.input) }];
+    return [
+      {
+        type: 'tool-call',
+        toolCallId: `call_${randomUUID()}`,
+        toolName: reply.call.toolName,
+        input: JSON.stringify(reply.call.input),
+      },
+    ];
   }
 
   async doGenerate(options: LanguageModelV4CallOptions): Promise<LanguageModelV4GenerateResult> {
     const content = this.respond(options);
-    return { content, finishReason: finishOf(content), usage: USAGE, warnings: [], response: { id: randomUUID(), modelId: this.modelId, timestamp: new Date() } };
+    return {
+      content,
+      finishReason: finishOf(content),
+      usage: USAGE,
+      warnings: [],
+      response: { id: randomUUID(), modelId: this.modelId, timestamp: new Date() },
+    };
   }
 
   async doStream(options: LanguageModelV4CallOptions): Promise<LanguageModelV4StreamResult> {
@@ -131,7 +151,9 @@ export class OfflineChatModel implements LanguageModelV4 {
 }
 
 const finishOf = (content: LanguageModelV4Content[]) =>
-  content.some((c) => c.type === 'tool-call') ? ({ unified: 'tool-calls', raw: 'tool_calls' } as const) : ({ unified: 'stop', raw: 'stop' } as const);
+  content.some((c) => c.type === 'tool-call')
+    ? ({ unified: 'tool-calls', raw: 'tool_calls' } as const)
+    : ({ unified: 'stop', raw: 'stop' } as const);
 
 const USAGE: LanguageModelV4Usage = {
   inputTokens: { total: 0, noCache: 0, cacheRead: 0, cacheWrite: 0 },

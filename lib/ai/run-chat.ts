@@ -31,7 +31,12 @@ export const toUIMessage = (row: ChatMessage): ChatUIMessage & { createdAt: stri
 export function createdTaskOf(message: ChatUIMessage): TaskDto | undefined {
   let task: TaskDto | undefined;
   for (const part of message.parts) {
-    if ((part.type === 'tool-createMintTask' || part.type === 'tool-createX402Task') && part.state === 'output-available' && 'task' in part.output) task = part.output.task;
+    if (
+      (part.type === 'tool-createMintTask' || part.type === 'tool-createX402Task') &&
+      part.state === 'output-available' &&
+      'task' in part.output
+    )
+      task = part.output.task;
   }
   return task;
 }
@@ -52,10 +57,17 @@ export async function startChatTurn(session: ChatSession, text: string) {
   const history = await listChatMessagesByUser({ userAddress, limit: HISTORY_MESSAGES });
   // The same text again right after a turn that got no answer (a model outage, then "retry"):
   // answer that stored message instead of storing it twice.
-  const unanswered = history.at(-1)?.role === 'user' && replyTextOf(toUIMessage(history.at(-1)!)) === text ? history.pop() : undefined;
+  const unanswered =
+    history.at(-1)?.role === 'user' && replyTextOf(toUIMessage(history.at(-1)!)) === text ? history.pop() : undefined;
   const prior = history.map(toUIMessage);
-  const userMessage: ChatUIMessage = { id: unanswered?.id ?? randomUUID(), role: 'user', parts: [{ type: 'text', text }] };
-  const userRow = unanswered ?? (await insertChatMessage({ id: userMessage.id, userAddress, role: 'user', parts: userMessage.parts }));
+  const userMessage: ChatUIMessage = {
+    id: unanswered?.id ?? randomUUID(),
+    role: 'user',
+    parts: [{ type: 'text', text }],
+  };
+  const userRow =
+    unanswered ??
+    (await insertChatMessage({ id: userMessage.id, userAddress, role: 'user', parts: userMessage.parts }));
 
   const tools = buildChatTools(session);
   const messages = await toModelMessages(prior, userMessage, tools);
@@ -84,7 +96,10 @@ export async function startChatTurn(session: ChatSession, text: string) {
     redactToolErrors: false,
     onError: (error) => {
       failure = error;
-      getLogger().warn({ err: error instanceof Error ? error.message.slice(0, 300) : String(error) }, 'chat model failed');
+      getLogger().warn(
+        { err: error instanceof Error ? error.message.slice(0, 300) : String(error) },
+        'chat model failed',
+      );
       return 'The assistant is unavailable right now. Please try again.';
     },
     onEnd: async ({ responseMessage }) => {
@@ -94,10 +109,20 @@ export async function startChatTurn(session: ChatSession, text: string) {
         if (message.parts.some((p) => p.type !== 'step-start')) {
           // Strictly after the user's message, so history order never depends on clock ties.
           const createdAt = new Date(Math.max(Date.now(), userRow.createdAt.getTime() + 1));
-          await insertChatMessage({ id: assistantId, userAddress, role: 'assistant', parts: message.parts, taskId: task?.id, createdAt });
+          await insertChatMessage({
+            id: assistantId,
+            userAddress,
+            role: 'assistant',
+            parts: message.parts,
+            taskId: task?.id,
+            createdAt,
+          });
         }
       } catch (error) {
-        getLogger().error({ err: error instanceof Error ? error.message : String(error) }, 'storing the assistant message failed');
+        getLogger().error(
+          { err: error instanceof Error ? error.message : String(error) },
+          'storing the assistant message failed',
+        );
       }
       settle({ message, reply: replyTextOf(message), task, failed: failure !== undefined });
     },
@@ -112,11 +137,18 @@ export async function startChatTurn(session: ChatSession, text: string) {
 }
 
 /** History that no longer converts (a tool's shape changed since it was stored) is left out, not fatal. */
-async function toModelMessages(prior: ChatUIMessage[], userMessage: ChatUIMessage, tools: ReturnType<typeof buildChatTools>) {
+async function toModelMessages(
+  prior: ChatUIMessage[],
+  userMessage: ChatUIMessage,
+  tools: ReturnType<typeof buildChatTools>,
+) {
   try {
     return await convertToModelMessages([...prior, userMessage], { tools, ignoreIncompleteToolCalls: true });
   } catch (error) {
-    getLogger().warn({ err: error instanceof Error ? error.message.slice(0, 300) : String(error) }, 'chat history skipped');
+    getLogger().warn(
+      { err: error instanceof Error ? error.message.slice(0, 300) : String(error) },
+      'chat history skipped',
+    );
     return convertToModelMessages([userMessage], { tools });
   }
 }

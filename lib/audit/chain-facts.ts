@@ -8,8 +8,27 @@ import { paidMintTokenAbi } from '../chain/contracts.generated';
 // a chunk the node refuses as too large is halved), so a long history is read in pieces.
 
 export type TransferLog = { from: Address; to: Address; value: bigint; txHash: Hex; blockNumber: bigint };
-export type MintedLog = { token: Address; payer: Address; to: Address; mintId: Hex; amount: bigint; price: bigint; txHash: Hex; blockNumber: bigint };
-export type ChainTx = { hash: Hex; from: Address; to: Address | null; value: bigint; input: Hex; type: string; success: boolean; gasCost: bigint; blockNumber: bigint };
+export type MintedLog = {
+  token: Address;
+  payer: Address;
+  to: Address;
+  mintId: Hex;
+  amount: bigint;
+  price: bigint;
+  txHash: Hex;
+  blockNumber: bigint;
+};
+export type ChainTx = {
+  hash: Hex;
+  from: Address;
+  to: Address | null;
+  value: bigint;
+  input: Hex;
+  type: string;
+  success: boolean;
+  gasCost: bigint;
+  blockNumber: bigint;
+};
 export type Balances = { usdcStart: bigint; usdcEnd: bigint; ethStart: bigint; ethEnd: bigint };
 export type TokenInfo = { mintAmount: bigint };
 
@@ -24,7 +43,15 @@ export type ChainFacts = {
   tokens: Map<string, TokenInfo>;
 };
 
-export type ScanOptions = { rpcUrl: string; usdc: Address; agents: Address[]; tokens: Address[]; fromBlock: bigint; toBlock: bigint; blockRange: bigint };
+export type ScanOptions = {
+  rpcUrl: string;
+  usdc: Address;
+  agents: Address[];
+  tokens: Address[];
+  fromBlock: bigint;
+  toBlock: bigint;
+  blockRange: bigint;
+};
 
 const lower = (a: string) => a.toLowerCase() as Address;
 /** Topic arrays stay small: nodes cap a filter's size. */
@@ -32,7 +59,9 @@ const AGENTS_PER_FILTER = 100;
 const BLOCKS_PER_BATCH = 50;
 
 export function auditClient(rpcUrl: string): PublicClient {
-  return createPublicClient({ transport: http(rpcUrl, { batch: { batchSize: BLOCKS_PER_BATCH }, retryCount: 3, timeout: 30_000 }) }) as PublicClient;
+  return createPublicClient({
+    transport: http(rpcUrl, { batch: { batchSize: BLOCKS_PER_BATCH }, retryCount: 3, timeout: 30_000 }),
+  }) as PublicClient;
 }
 
 export async function readChainFacts(client: PublicClient, o: ScanOptions): Promise<ChainFacts> {
@@ -48,10 +77,15 @@ export async function readChainFacts(client: PublicClient, o: ScanOptions): Prom
 }
 
 /** eth_getLogs over [from, to] in chunks of `range` blocks; a chunk the node refuses is halved and retried. */
-export async function chunkedLogs<T>(from: bigint, to: bigint, range: bigint, read: (from: bigint, to: bigint) => Promise<T[]>): Promise<T[]> {
+export async function chunkedLogs<T>(
+  from: bigint,
+  to: bigint,
+  range: bigint,
+  read: (from: bigint, to: bigint) => Promise<T[]>,
+): Promise<T[]> {
   const out: T[] = [];
   let size = range > 0n ? range : 1n;
-  for (let start = from; start <= to; ) {
+  for (let start = from; start <= to;) {
     const end = start + size - 1n < to ? start + size - 1n : to;
     try {
       out.push(...(await read(start, end)));
@@ -76,13 +110,27 @@ async function readUsdcTransfers(client: PublicClient, o: ScanOptions, agents: A
   for (const group of groups(agents, AGENTS_PER_FILTER)) {
     for (const args of [{ from: group }, { to: group }]) {
       const logs = await chunkedLogs(o.fromBlock, o.toBlock, o.blockRange, (fromBlock, toBlock) =>
-        client.getContractEvents({ address: o.usdc, abi: erc20Abi, eventName: 'Transfer', args, fromBlock, toBlock, strict: true }),
+        client.getContractEvents({
+          address: o.usdc,
+          abi: erc20Abi,
+          eventName: 'Transfer',
+          args,
+          fromBlock,
+          toBlock,
+          strict: true,
+        }),
       );
       for (const log of logs) {
         const key = `${log.transactionHash}:${log.logIndex}`; // an agent-to-agent transfer matches both filters
         if (seen.has(key)) continue;
         seen.add(key);
-        out.push({ from: lower(log.args.from), to: lower(log.args.to), value: log.args.value, txHash: log.transactionHash, blockNumber: log.blockNumber });
+        out.push({
+          from: lower(log.args.from),
+          to: lower(log.args.to),
+          value: log.args.value,
+          txHash: log.transactionHash,
+          blockNumber: log.blockNumber,
+        });
       }
     }
   }
@@ -93,11 +141,28 @@ async function readMinted(client: PublicClient, o: ScanOptions, agents: Address[
   const out: MintedLog[] = [];
   for (const group of groups(agents, AGENTS_PER_FILTER)) {
     const logs = await chunkedLogs(o.fromBlock, o.toBlock, o.blockRange, (fromBlock, toBlock) =>
-      client.getContractEvents({ address: o.tokens, abi: paidMintTokenAbi, eventName: 'Minted', args: { payer: group }, fromBlock, toBlock, strict: true }),
+      client.getContractEvents({
+        address: o.tokens,
+        abi: paidMintTokenAbi,
+        eventName: 'Minted',
+        args: { payer: group },
+        fromBlock,
+        toBlock,
+        strict: true,
+      }),
     );
     for (const log of logs) {
       const a = log.args;
-      out.push({ token: lower(log.address), payer: lower(a.payer), to: lower(a.to), mintId: a.mintId, amount: a.amount, price: a.price, txHash: log.transactionHash, blockNumber: log.blockNumber });
+      out.push({
+        token: lower(log.address),
+        payer: lower(a.payer),
+        to: lower(a.to),
+        mintId: a.mintId,
+        amount: a.amount,
+        price: a.price,
+        txHash: log.transactionHash,
+        blockNumber: log.blockNumber,
+      });
     }
   }
   return out;
@@ -117,7 +182,12 @@ async function scanBlocks(client: PublicClient, o: ScanOptions, agents: Set<stri
     const numbers: bigint[] = [];
     for (let n = start; n <= o.toBlock && n < start + BigInt(BLOCKS_PER_BATCH); n++) numbers.push(n);
     const blocks = await Promise.all(
-      numbers.map((n) => client.request({ method: 'eth_getBlockByNumber', params: [`0x${n.toString(16)}`, true] }) as Promise<{ transactions: RpcTx[] } | null>),
+      numbers.map(
+        (n) =>
+          client.request({ method: 'eth_getBlockByNumber', params: [`0x${n.toString(16)}`, true] }) as Promise<{
+            transactions: RpcTx[];
+          } | null>,
+      ),
     );
     for (const [i, block] of blocks.entries()) {
       for (const tx of block?.transactions ?? []) {
@@ -129,11 +199,26 @@ async function scanBlocks(client: PublicClient, o: ScanOptions, agents: Set<stri
   }
   const out: ChainTx[] = [];
   for (const group of groups(found, BLOCKS_PER_BATCH)) {
-    const receipts = await Promise.all(group.map((tx) => client.request({ method: 'eth_getTransactionReceipt', params: [tx.hash] }) as Promise<RpcReceipt>));
+    const receipts = await Promise.all(
+      group.map(
+        (tx) => client.request({ method: 'eth_getTransactionReceipt', params: [tx.hash] }) as Promise<RpcReceipt>,
+      ),
+    );
     for (const [i, tx] of group.entries()) {
       const r = receipts[i]!;
-      const gasCost = hexToBigInt(r.gasUsed) * hexToBigInt(r.effectiveGasPrice ?? '0x0') + (r.l1Fee ? hexToBigInt(r.l1Fee) : 0n);
-      out.push({ hash: tx.hash, from: lower(tx.from), to: tx.to ? lower(tx.to) : null, value: hexToBigInt(tx.value), input: tx.input, type: tx.type, success: r.status === '0x1', gasCost, blockNumber: tx.blockNumber });
+      const gasCost =
+        hexToBigInt(r.gasUsed) * hexToBigInt(r.effectiveGasPrice ?? '0x0') + (r.l1Fee ? hexToBigInt(r.l1Fee) : 0n);
+      out.push({
+        hash: tx.hash,
+        from: lower(tx.from),
+        to: tx.to ? lower(tx.to) : null,
+        value: hexToBigInt(tx.value),
+        input: tx.input,
+        type: tx.type,
+        success: r.status === '0x1',
+        gasCost,
+        blockNumber: tx.blockNumber,
+      });
     }
   }
   return out;
@@ -145,7 +230,14 @@ async function readBalances(client: PublicClient, o: ScanOptions, agents: Addres
   for (const group of groups(agents, BLOCKS_PER_BATCH)) {
     const rows = await Promise.all(
       group.map(async (agent) => {
-        const usdcAt = (blockNumber: bigint) => client.readContract({ address: o.usdc, abi: erc20Abi, functionName: 'balanceOf', args: [agent], blockNumber });
+        const usdcAt = (blockNumber: bigint) =>
+          client.readContract({
+            address: o.usdc,
+            abi: erc20Abi,
+            functionName: 'balanceOf',
+            args: [agent],
+            blockNumber,
+          });
         const [usdcStart, usdcEnd, ethStart, ethEnd] = await Promise.all([
           before === undefined ? 0n : usdcAt(before),
           usdcAt(o.toBlock),
@@ -161,11 +253,19 @@ async function readBalances(client: PublicClient, o: ScanOptions, agents: Addres
 }
 
 async function readTokens(client: PublicClient, tokens: Address[]): Promise<Map<string, TokenInfo>> {
-  const infos = await Promise.all(tokens.map((address) => client.readContract({ address, abi: paidMintTokenAbi, functionName: 'mintAmount' })));
+  const infos = await Promise.all(
+    tokens.map((address) => client.readContract({ address, abi: paidMintTokenAbi, functionName: 'mintAmount' })),
+  );
   return new Map(tokens.map((t, i) => [lower(t), { mintAmount: infos[i]! }]));
 }
 
 /** Whether a mintId is used as of `blockNumber` (tells "minted before the audited range" from "never minted"). */
 export function isMintIdUsedAt(client: PublicClient, token: Address, mintId: Hex, blockNumber: bigint) {
-  return client.readContract({ address: token, abi: paidMintTokenAbi, functionName: 'usedMintIds', args: [mintId], blockNumber });
+  return client.readContract({
+    address: token,
+    abi: paidMintTokenAbi,
+    functionName: 'usedMintIds',
+    args: [mintId],
+    blockNumber,
+  });
 }

@@ -19,11 +19,21 @@ export type EthComparison = {
   reverted: number;
 };
 
-export type AgentTxKind = 'mint' | 'approve' | 'withdraw' | 'forward' | 'refund_eth' | 'nonce_fill' | 'batch' | 'unknown';
-type ClassifyContext = { agent: Address; user: Address; usdc: Address; tokens: Set<string>; forwardTokens?: Set<string> };
+export type AgentTxKind =
+  'mint' | 'approve' | 'withdraw' | 'forward' | 'refund_eth' | 'nonce_fill' | 'batch' | 'unknown';
+type ClassifyContext = {
+  agent: Address;
+  user: Address;
+  usdc: Address;
+  tokens: Set<string>;
+  forwardTokens?: Set<string>;
+};
 
 /** What an agent transaction is, judged the way the guard judges it (lib/wallets/tx-guard.ts). */
-export function classifyAgentTx(tx: Pick<ChainTx, 'to' | 'input' | 'value' | 'type'>, ctx: ClassifyContext): AgentTxKind {
+export function classifyAgentTx(
+  tx: Pick<ChainTx, 'to' | 'input' | 'value' | 'type'>,
+  ctx: ClassifyContext,
+): AgentTxKind {
   const to = tx.to?.toLowerCase();
   const data = tx.input && tx.input !== '0x' ? tx.input : undefined;
   if (!to) return 'unknown';
@@ -56,7 +66,17 @@ export function classifyAgentTx(tx: Pick<ChainTx, 'to' | 'input' | 'value' | 'ty
   return 'unknown';
 }
 
-export function compareEth({ agent, user, usdc, operator, tokens, forwardTokens, txs, balances, alreadyReported }: {
+export function compareEth({
+  agent,
+  user,
+  usdc,
+  operator,
+  tokens,
+  forwardTokens,
+  txs,
+  balances,
+  alreadyReported,
+}: {
   agent: Address;
   user: Address;
   usdc: Address;
@@ -68,7 +88,15 @@ export function compareEth({ agent, user, usdc, operator, tokens, forwardTokens,
   /** Transactions another check already reported (not listed twice). */
   alreadyReported: Set<string>;
 }): EthComparison {
-  const out: EthComparison = { discrepancies: [], topUps: 0n, otherIn: 0n, gasSpent: 0n, sentOut: 0n, txs: 0, reverted: 0 };
+  const out: EthComparison = {
+    discrepancies: [],
+    topUps: 0n,
+    otherIn: 0n,
+    gasSpent: 0n,
+    sentOut: 0n,
+    txs: 0,
+    reverted: 0,
+  };
   for (const tx of txs) {
     if (tx.from === agent) {
       out.txs++;
@@ -78,7 +106,12 @@ export function compareEth({ agent, user, usdc, operator, tokens, forwardTokens,
       if (tx.to === agent && tx.success) out.otherIn += tx.value; // a self-send returns what it sent
       const kind = classifyAgentTx(tx, { agent, user, usdc, tokens, forwardTokens });
       if (kind === 'unknown' && !alreadyReported.has(tx.hash)) {
-        out.discrepancies.push({ kind: 'agent_tx_unknown', txHash: tx.hash, amount: tx.value.toString(), message: `the agent sent a transaction AgentMint never makes (to ${tx.to ?? 'contract creation'}, selector ${tx.input.slice(0, 10)})` });
+        out.discrepancies.push({
+          kind: 'agent_tx_unknown',
+          txHash: tx.hash,
+          amount: tx.value.toString(),
+          message: `the agent sent a transaction AgentMint never makes (to ${tx.to ?? 'contract creation'}, selector ${tx.input.slice(0, 10)})`,
+        });
       }
     } else if (tx.to === agent && tx.success) {
       if (tx.from === operator) out.topUps += tx.value;

@@ -23,7 +23,14 @@ export type MintComparison = {
   mintTxs: Map<string, bigint>;
 };
 
-export function compareMints({ user, tasks, rows, minted, tokens, x402Settled }: {
+export function compareMints({
+  user,
+  tasks,
+  rows,
+  minted,
+  tokens,
+  x402Settled,
+}: {
   user: string;
   tasks: AuditTask[];
   rows: AuditMintRow[];
@@ -31,10 +38,23 @@ export function compareMints({ user, tasks, rows, minted, tokens, x402Settled }:
   tokens: Map<string, TokenInfo>;
   x402Settled: Map<string, number>;
 }): MintComparison {
-  const out: MintComparison = { discrepancies: [], tasks: [], chainPaid: 0n, ledgerPaid: 0n, inFlight: 0n, ledgerConfirmed: 0, onChain: minted.length, tokensReceived: 0n, ledgerMintGas: 0n, mintTxs: new Map() };
+  const out: MintComparison = {
+    discrepancies: [],
+    tasks: [],
+    chainPaid: 0n,
+    ledgerPaid: 0n,
+    inFlight: 0n,
+    ledgerConfirmed: 0,
+    onChain: minted.length,
+    tokensReceived: 0n,
+    ledgerMintGas: 0n,
+    mintTxs: new Map(),
+  };
   const d = out.discrepancies;
   const owner = new Map<string, { task: AuditTask; seq: number }>();
-  for (const task of tasks) if (task.route === 'contract') for (let seq = 1; seq <= task.quantity; seq++) owner.set(mintIdOf(task.id, seq), { task, seq });
+  for (const task of tasks)
+    if (task.route === 'contract')
+      for (let seq = 1; seq <= task.quantity; seq++) owner.set(mintIdOf(task.id, seq), { task, seq });
   const rowOf = new Map(rows.map((r) => [r.mintId.toLowerCase(), r]));
   const eventsOf = new Map<string, MintedLog[]>();
   for (const e of minted) {
@@ -49,12 +69,25 @@ export function compareMints({ user, tasks, rows, minted, tokens, x402Settled }:
     const mine = owner.get(id as Hex);
     const e = events[0]!;
     if (!mine) {
-      d.push({ kind: 'unknown_mint', txHash: e.txHash, amount: e.price.toString(), message: `mint ${id} paid by the agent belongs to no task of this user` });
+      d.push({
+        kind: 'unknown_mint',
+        txHash: e.txHash,
+        amount: e.price.toString(),
+        message: `mint ${id} paid by the agent belongs to no task of this user`,
+      });
       continue;
     }
     const { task, seq } = mine;
     mintedByTask.set(task.id, [...(mintedByTask.get(task.id) ?? []), ...events]);
-    if (events.length > 1) d.push({ kind: 'double_mint', taskId: task.id, sequenceNumber: seq, txHash: events[1]!.txHash, amount: e.price.toString(), message: `mintId of mint ${seq} used ${events.length} times` });
+    if (events.length > 1)
+      d.push({
+        kind: 'double_mint',
+        taskId: task.id,
+        sequenceNumber: seq,
+        txHash: events[1]!.txHash,
+        amount: e.price.toString(),
+        message: `mintId of mint ${seq} used ${events.length} times`,
+      });
     const row = rowOf.get(id);
     const open = row && (row.status === 'signed' || row.status === 'sent');
     if (open && task.status === 'processing') {
@@ -62,16 +95,34 @@ export function compareMints({ user, tasks, rows, minted, tokens, x402Settled }:
       continue;
     }
     if (row?.status !== 'confirmed') {
-      d.push({ kind: 'mint_not_in_ledger', taskId: task.id, sequenceNumber: seq, txHash: e.txHash, amount: e.price.toString(), expected: row?.status ?? 'no row', actual: 'minted', message: `mint ${seq} is on chain but the ledger has it ${row?.status ?? 'missing'}` });
+      d.push({
+        kind: 'mint_not_in_ledger',
+        taskId: task.id,
+        sequenceNumber: seq,
+        txHash: e.txHash,
+        amount: e.price.toString(),
+        expected: row?.status ?? 'no row',
+        actual: 'minted',
+        message: `mint ${seq} is on chain but the ledger has it ${row?.status ?? 'missing'}`,
+      });
       continue;
     }
     const wrong: string[] = [];
-    if (row.txHash?.toLowerCase() !== e.txHash.toLowerCase()) wrong.push(`tx ${row.txHash} in the ledger, ${e.txHash} on chain`);
+    if (row.txHash?.toLowerCase() !== e.txHash.toLowerCase())
+      wrong.push(`tx ${row.txHash} in the ledger, ${e.txHash} on chain`);
     if (e.to !== user) wrong.push(`minted to ${e.to}, not the user`);
     if (e.price !== task.pricePerMint) wrong.push(`paid ${e.price}, the task's price is ${task.pricePerMint}`);
     const mintAmount = tokens.get(e.token)?.mintAmount;
-    if (mintAmount !== undefined && e.amount !== mintAmount) wrong.push(`minted ${e.amount} tokens, the token mints ${mintAmount}`);
-    if (wrong.length) d.push({ kind: 'mint_mismatch', taskId: task.id, sequenceNumber: seq, txHash: e.txHash, message: `mint ${seq}: ${wrong.join('; ')}` });
+    if (mintAmount !== undefined && e.amount !== mintAmount)
+      wrong.push(`minted ${e.amount} tokens, the token mints ${mintAmount}`);
+    if (wrong.length)
+      d.push({
+        kind: 'mint_mismatch',
+        taskId: task.id,
+        sequenceNumber: seq,
+        txHash: e.txHash,
+        message: `mint ${seq}: ${wrong.join('; ')}`,
+      });
   }
 
   for (const task of tasks) {
@@ -79,18 +130,51 @@ export function compareMints({ user, tasks, rows, minted, tokens, x402Settled }:
     const events = mintedByTask.get(task.id) ?? [];
     out.ledgerConfirmed += confirmed.length;
     out.ledgerPaid += task.pricePerMint * BigInt(confirmed.length);
-    for (const r of confirmed) if (r.gasUsed !== null && r.effectiveGasPrice !== null) out.ledgerMintGas += r.gasUsed * r.effectiveGasPrice;
+    for (const r of confirmed)
+      if (r.gasUsed !== null && r.effectiveGasPrice !== null) out.ledgerMintGas += r.gasUsed * r.effectiveGasPrice;
     for (const r of confirmed) {
       if (eventsOf.has(r.mintId.toLowerCase())) continue;
-      d.push({ kind: 'ledger_mint_not_on_chain', taskId: task.id, sequenceNumber: r.sequenceNumber, txHash: r.txHash ?? undefined, amount: task.pricePerMint.toString(), expected: 'minted', actual: 'no Minted event', message: `mint ${r.sequenceNumber} is confirmed in the ledger but its mintId has no Minted event in the audited blocks` });
+      d.push({
+        kind: 'ledger_mint_not_on_chain',
+        taskId: task.id,
+        sequenceNumber: r.sequenceNumber,
+        txHash: r.txHash ?? undefined,
+        amount: task.pricePerMint.toString(),
+        expected: 'minted',
+        actual: 'no Minted event',
+        message: `mint ${r.sequenceNumber} is confirmed in the ledger but its mintId has no Minted event in the audited blocks`,
+      });
     }
     const received = events.filter((e) => e.to === user).reduce((a, e) => a + e.amount, 0n);
     out.tokensReceived += received;
     const x402 = x402Settled.get(task.id) ?? 0;
     const done = task.route === 'x402' ? x402 : confirmed.length;
-    if (task.mintsCompleted !== done) d.push({ kind: 'progress_mismatch', taskId: task.id, expected: String(done), actual: String(task.mintsCompleted), message: `mints_completed is ${task.mintsCompleted}, the ledger has ${done}` });
-    if (events.length > task.quantity) d.push({ kind: 'double_mint', taskId: task.id, expected: String(task.quantity), actual: String(events.length), message: `${events.length} mints on chain for a task of ${task.quantity}` });
-    out.tasks.push({ id: task.id, route: task.route, status: task.status, quantity: task.quantity, confirmed: confirmed.length, minted: events.length, x402Settled: x402, tokensReceived: received.toString() });
+    if (task.mintsCompleted !== done)
+      d.push({
+        kind: 'progress_mismatch',
+        taskId: task.id,
+        expected: String(done),
+        actual: String(task.mintsCompleted),
+        message: `mints_completed is ${task.mintsCompleted}, the ledger has ${done}`,
+      });
+    if (events.length > task.quantity)
+      d.push({
+        kind: 'double_mint',
+        taskId: task.id,
+        expected: String(task.quantity),
+        actual: String(events.length),
+        message: `${events.length} mints on chain for a task of ${task.quantity}`,
+      });
+    out.tasks.push({
+      id: task.id,
+      route: task.route,
+      status: task.status,
+      quantity: task.quantity,
+      confirmed: confirmed.length,
+      minted: events.length,
+      x402Settled: x402,
+      tokensReceived: received.toString(),
+    });
   }
   return out;
 }

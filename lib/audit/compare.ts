@@ -17,7 +17,12 @@ import type { Discrepancy, UserAudit } from './types';
 
 export type CompareContext = { usdc: Address; operator: Address };
 
-export function compareUser(wallet: AuditWallet, ledger: LedgerFacts, chain: ChainFacts, ctx: CompareContext): { audit: UserAudit; discrepancies: Discrepancy[] } {
+export function compareUser(
+  wallet: AuditWallet,
+  ledger: LedgerFacts,
+  chain: ChainFacts,
+  ctx: CompareContext,
+): { audit: UserAudit; discrepancies: Discrepancy[] } {
   const user = wallet.userAddress.toLowerCase() as Address;
   const agent = wallet.agentAddress.toLowerCase() as Address;
   const tasks = ledger.tasks.filter((t) => t.agentWalletId === wallet.id);
@@ -30,7 +35,14 @@ export function compareUser(wallet: AuditWallet, ledger: LedgerFacts, chain: Cha
   for (const p of x402) x402Settled.set(p.taskId, (x402Settled.get(p.taskId) ?? 0) + 1);
   const d: Omit<Discrepancy, 'user' | 'agent'>[] = [];
 
-  const mints = compareMints({ user, tasks, rows, minted: chain.minted.filter((m) => m.payer === agent), tokens: chain.tokens, x402Settled });
+  const mints = compareMints({
+    user,
+    tasks,
+    rows,
+    minted: chain.minted.filter((m) => m.payer === agent),
+    tokens: chain.tokens,
+    x402Settled,
+  });
   d.push(...mints.discrepancies);
 
   // USDC in and out of the agent, each outflow explained or reported.
@@ -51,24 +63,53 @@ export function compareUser(wallet: AuditWallet, ledger: LedgerFacts, chain: Cha
     else if (payTos.has(t.to)) x402Chain += t.value;
     else if (t.to !== agent) {
       unexplained += t.value;
-      d.push({ kind: 'usdc_unexplained_outflow', txHash: t.txHash, amount: t.value.toString(), message: `${t.value} USDC left the agent for ${t.to}, who is neither a token it mints, its user nor an x402 payee` });
+      d.push({
+        kind: 'usdc_unexplained_outflow',
+        txHash: t.txHash,
+        amount: t.value.toString(),
+        message: `${t.value} USDC left the agent for ${t.to}, who is neither a token it mints, its user nor an x402 payee`,
+      });
     }
   }
   for (const [txHash, price] of mints.mintTxs) {
     const paid = tokenPaidByTx.get(txHash) ?? 0n;
-    if (paid !== price) d.push({ kind: 'mint_payment_mismatch', txHash, expected: price.toString(), actual: paid.toString(), amount: (paid - price).toString(), message: `the mints of ${txHash} are priced ${price} but the agent paid ${paid}` });
+    if (paid !== price)
+      d.push({
+        kind: 'mint_payment_mismatch',
+        txHash,
+        expected: price.toString(),
+        actual: paid.toString(),
+        amount: (paid - price).toString(),
+        message: `the mints of ${txHash} are priced ${price} but the agent paid ${paid}`,
+      });
   }
   const x402Ledger = x402.reduce((a, p) => a + p.amount, 0n);
   if (x402Chain !== x402Ledger) {
-    d.push({ kind: 'x402_mismatch', expected: x402Ledger.toString(), actual: x402Chain.toString(), amount: (x402Chain - x402Ledger).toString(), message: `settled x402 payments in the ledger total ${x402Ledger}, USDC to the payees ${x402Chain}` });
+    d.push({
+      kind: 'x402_mismatch',
+      expected: x402Ledger.toString(),
+      actual: x402Chain.toString(),
+      amount: (x402Chain - x402Ledger).toString(),
+      message: `settled x402 payments in the ledger total ${x402Ledger}, USDC to the payees ${x402Chain}`,
+    });
   }
 
   // Each funding transaction moved the task's total cost into the agent.
   for (const task of tasks) {
     if (!task.fundingTxHash) continue;
     const hash = task.fundingTxHash.toLowerCase();
-    const moved = chain.usdcTransfers.filter((t) => t.txHash.toLowerCase() === hash && t.to === agent).reduce((a, t) => a + t.value, 0n);
-    if (moved !== task.totalCost) d.push({ kind: 'funding_not_on_chain', taskId: task.id, txHash: task.fundingTxHash, expected: task.totalCost.toString(), actual: moved.toString(), message: `funding ${task.fundingTxHash} moved ${moved} into the agent, the task costs ${task.totalCost}` });
+    const moved = chain.usdcTransfers
+      .filter((t) => t.txHash.toLowerCase() === hash && t.to === agent)
+      .reduce((a, t) => a + t.value, 0n);
+    if (moved !== task.totalCost)
+      d.push({
+        kind: 'funding_not_on_chain',
+        taskId: task.id,
+        txHash: task.fundingTxHash,
+        expected: task.totalCost.toString(),
+        actual: moved.toString(),
+        message: `funding ${task.fundingTxHash} moved ${moved} into the agent, the task costs ${task.totalCost}`,
+      });
   }
 
   // The funds equation, with the ledger's mints and x402 payments; itemised causes explain part of a difference.
@@ -76,7 +117,13 @@ export function compareUser(wallet: AuditWallet, ledger: LedgerFacts, chain: Cha
   const explained = unexplained + (toTokens - mints.ledgerPaid) + (x402Chain - x402Ledger);
   const residual = funded - accounted - explained;
   if (residual !== 0n) {
-    d.push({ kind: 'funds_unbalanced', expected: funded.toString(), actual: (accounted + explained).toString(), amount: residual.toString(), message: `funded ${funded} ≠ mints ${mints.ledgerPaid} + x402 ${x402Ledger} + withdrawn ${withdrawn} + balance ${balances.usdcEnd} (+ itemised ${explained}); ${residual} unaccounted` });
+    d.push({
+      kind: 'funds_unbalanced',
+      expected: funded.toString(),
+      actual: (accounted + explained).toString(),
+      amount: residual.toString(),
+      message: `funded ${funded} ≠ mints ${mints.ledgerPaid} + x402 ${x402Ledger} + withdrawn ${withdrawn} + balance ${balances.usdcEnd} (+ itemised ${explained}); ${residual} unaccounted`,
+    });
   }
 
   const open = tasks.filter((t) => t.status === 'funded' || t.status === 'processing');
@@ -84,12 +131,29 @@ export function compareUser(wallet: AuditWallet, ledger: LedgerFacts, chain: Cha
   // Mints in flight have paid already but are not yet counted in mints_completed.
   const needed = reserved - mints.inFlight;
   if (balances.usdcEnd < needed) {
-    d.push({ kind: 'reserve_shortfall', taskId: open[0]?.id, expected: needed.toString(), actual: balances.usdcEnd.toString(), amount: (needed - balances.usdcEnd).toString(), message: `open tasks (${open.map((t) => t.id).join(', ')}) need ${needed}, the agent holds ${balances.usdcEnd}` });
+    d.push({
+      kind: 'reserve_shortfall',
+      taskId: open[0]?.id,
+      expected: needed.toString(),
+      actual: balances.usdcEnd.toString(),
+      amount: (needed - balances.usdcEnd).toString(),
+      message: `open tasks (${open.map((t) => t.id).join(', ')}) need ${needed}, the agent holds ${balances.usdcEnd}`,
+    });
   }
 
   const reported = new Set(d.map((x) => x.txHash).filter((h): h is string => !!h));
   const forwardTokens = new Set(tasks.filter((t) => t.route === 'x402').map((t) => t.tokenAddress.toLowerCase()));
-  const eth = compareEth({ agent, user, usdc: ctx.usdc.toLowerCase() as Address, operator: ctx.operator.toLowerCase() as Address, tokens, forwardTokens, txs: chain.txs, balances, alreadyReported: reported });
+  const eth = compareEth({
+    agent,
+    user,
+    usdc: ctx.usdc.toLowerCase() as Address,
+    operator: ctx.operator.toLowerCase() as Address,
+    tokens,
+    forwardTokens,
+    txs: chain.txs,
+    balances,
+    alreadyReported: reported,
+  });
   d.push(...eth.discrepancies);
 
   const s = (v: bigint) => v.toString();
@@ -108,7 +172,12 @@ export function compareUser(wallet: AuditWallet, ledger: LedgerFacts, chain: Cha
       reserved: s(reserved),
       refundable: s(balances.usdcEnd > reserved ? balances.usdcEnd - reserved : 0n),
     },
-    mints: { ledgerConfirmed: mints.ledgerConfirmed, onChain: mints.onChain, tokensReceived: s(mints.tokensReceived), x402Settled: x402.length },
+    mints: {
+      ledgerConfirmed: mints.ledgerConfirmed,
+      onChain: mints.onChain,
+      tokensReceived: s(mints.tokensReceived),
+      x402Settled: x402.length,
+    },
     eth: {
       startBalance: s(balances.ethStart),
       topUps: s(eth.topUps),

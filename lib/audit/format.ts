@@ -12,7 +12,19 @@ export function formatAudit(report: AuditReport): string {
     `funds audit of blocks ${report.fromBlock}–${report.toBlock} (from ${report.fromBlockSource}; ${report.blockRange} blocks per log request)`,
     '',
     table(
-      ['user', 'funded', 'mints', 'x402', 'withdrawn', 'balance', 'reserved', 'minted (ledger/chain)', 'tokens', 'top-ups ETH', 'gas ETH'],
+      [
+        'user',
+        'funded',
+        'mints',
+        'x402',
+        'withdrawn',
+        'balance',
+        'reserved',
+        'minted (ledger/chain)',
+        'tokens',
+        'top-ups ETH',
+        'gas ETH',
+      ],
       report.users.map((u) => [
         short(u.user),
         usdc(u.usdc.funded),
@@ -36,7 +48,13 @@ export function formatAudit(report: AuditReport): string {
   }
   lines.push(`${report.discrepancies.length} discrepanc${report.discrepancies.length === 1 ? 'y' : 'ies'}:`);
   for (const d of report.discrepancies) {
-    const where = [d.taskId && `task ${d.taskId}${d.sequenceNumber ? ` #${d.sequenceNumber}` : ''}`, d.txHash && `tx ${d.txHash}`, d.amount && `amount ${d.amount}`].filter(Boolean).join(', ');
+    const where = [
+      d.taskId && `task ${d.taskId}${d.sequenceNumber ? ` #${d.sequenceNumber}` : ''}`,
+      d.txHash && `tx ${d.txHash}`,
+      d.amount && `amount ${d.amount}`,
+    ]
+      .filter(Boolean)
+      .join(', ');
     lines.push(`  ${d.kind}  user ${d.user}${where ? `  (${where})` : ''}\n    ${d.message}`);
   }
   return lines.join('\n');

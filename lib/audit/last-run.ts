@@ -1,6 +1,13 @@
 import { getLastAuditRun } from '@/db/audit';
 
-export type AuditSummary = { finishedAt: Date; fromBlock: string; toBlock: string; users: number; discrepancies: number; kinds: string[] };
+export type AuditSummary = {
+  finishedAt: Date;
+  fromBlock: string;
+  toBlock: string;
+  users: number;
+  discrepancies: number;
+  kinds: string[];
+};
 
 /** The latest stored funds audit, as the admin page shows it; undefined before the first. */
 export async function getLastAuditSummary(): Promise<AuditSummary | undefined> {

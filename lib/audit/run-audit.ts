@@ -34,9 +34,19 @@ export async function runAudit(options: AuditOptions = {}): Promise<AuditReport>
   const blockRange = options.blockRange ?? BigInt(config.audit.logBlockRange);
   const usdc = getKnownContracts().usdc;
   const operator = getOperatorAccount().address;
-  const tokens = [...new Set(ledger.tasks.filter((t) => t.route === 'contract').map((t) => t.tokenAddress.toLowerCase()))] as Address[];
+  const tokens = [
+    ...new Set(ledger.tasks.filter((t) => t.route === 'contract').map((t) => t.tokenAddress.toLowerCase())),
+  ] as Address[];
 
-  const chain = await readChainFacts(client, { rpcUrl: config.rpcUrl, usdc, agents: ledger.wallets.map((w) => w.agentAddress as Address), tokens, fromBlock, toBlock, blockRange });
+  const chain = await readChainFacts(client, {
+    rpcUrl: config.rpcUrl,
+    usdc,
+    agents: ledger.wallets.map((w) => w.agentAddress as Address),
+    tokens,
+    fromBlock,
+    toBlock,
+    blockRange,
+  });
   const users = [];
   const discrepancies: Discrepancy[] = [];
   for (const wallet of ledger.wallets) {
@@ -49,9 +59,12 @@ export async function runAudit(options: AuditOptions = {}): Promise<AuditReport>
   const notes: string[] = [];
   for (const u of users) {
     if (BigInt(u.eth.topUpsRecorded) > BigInt(u.eth.topUps)) {
-      notes.push(`${u.user}: tasks reserved ${u.eth.topUpsRecorded} wei of gas top-ups, the operator sent ${u.eth.topUps} in the range (a reserved top-up that timed out, or one before the range)`);
+      notes.push(
+        `${u.user}: tasks reserved ${u.eth.topUpsRecorded} wei of gas top-ups, the operator sent ${u.eth.topUps} in the range (a reserved top-up that timed out, or one before the range)`,
+      );
     }
-    if (BigInt(u.usdc.inFlight) > 0n) notes.push(`${u.user}: ${u.usdc.inFlight} USDC of mints on chain are still being settled by a worker`);
+    if (BigInt(u.usdc.inFlight) > 0n)
+      notes.push(`${u.user}: ${u.usdc.inFlight} USDC of mints on chain are still being settled by a worker`);
   }
   const report: AuditReport = {
     startedAt: startedAt.toISOString(),
@@ -77,11 +90,18 @@ export async function runAudit(options: AuditOptions = {}): Promise<AuditReport>
   return report;
 }
 
-async function resolveFromBlock(client: ReturnType<typeof auditClient>, ledger: LedgerFacts, given: bigint | undefined, toBlock: bigint) {
+async function resolveFromBlock(
+  client: ReturnType<typeof auditClient>,
+  ledger: LedgerFacts,
+  given: bigint | undefined,
+  toBlock: bigint,
+) {
   if (given !== undefined) return { fromBlock: given, source: '--from-block' };
   const configured = getConfig().audit.fromBlock;
   if (configured !== undefined) return { fromBlock: BigInt(configured), source: 'AUDIT_FROM_BLOCK' };
-  const first = ledger.tasks.filter((t) => t.fundingTxHash && t.fundedAt).sort((a, b) => new Date(a.fundedAt!).getTime() - new Date(b.fundedAt!).getTime())[0];
+  const first = ledger.tasks
+    .filter((t) => t.fundingTxHash && t.fundedAt)
+    .sort((a, b) => new Date(a.fundedAt!).getTime() - new Date(b.fundedAt!).getTime())[0];
   if (!first) return { fromBlock: toBlock, source: 'no funded task: the latest block only' };
   const receipt = await client.getTransactionReceipt({ hash: first.fundingTxHash as Hex }).catch(() => undefined);
   if (!receipt) return { fromBlock: 0n, source: 'genesis (the first funding transaction was not found)' };
@@ -89,14 +109,23 @@ async function resolveFromBlock(client: ReturnType<typeof auditClient>, ledger: 
 }
 
 /** A confirmed mint without a Minted event in range: says whether its mintId was used before the range (read too little) or never. */
-async function explainMissingMints(client: ReturnType<typeof auditClient>, ledger: LedgerFacts, found: Discrepancy[], fromBlock: bigint, toBlock: bigint) {
+async function explainMissingMints(
+  client: ReturnType<typeof auditClient>,
+  ledger: LedgerFacts,
+  found: Discrepancy[],
+  fromBlock: bigint,
+  toBlock: bigint,
+) {
   for (const d of found) {
     if (d.kind !== 'ledger_mint_not_on_chain') continue;
     const task = ledger.tasks.find((t) => t.id === d.taskId);
     const row = ledger.mints.find((m) => m.taskId === d.taskId && m.sequenceNumber === d.sequenceNumber);
     if (!task || !row) continue;
-    const used = await isMintIdUsedAt(client, task.tokenAddress as Address, row.mintId as Hex, toBlock).catch(() => undefined);
-    if (used === true) d.message += `; its mintId is used on chain, so it was minted before block ${fromBlock} (audit from an earlier block)`;
+    const used = await isMintIdUsedAt(client, task.tokenAddress as Address, row.mintId as Hex, toBlock).catch(
+      () => undefined,
+    );
+    if (used === true)
+      d.message += `; its mintId is used on chain, so it was minted before block ${fromBlock} (audit from an earlier block)`;
     if (used === false) d.message += '; its mintId is unused on chain: it was never minted';
   }
 }

@@ -64,11 +64,31 @@ export type UserAudit = {
     refundable: string;
   };
   mints: { ledgerConfirmed: number; onChain: number; tokensReceived: string; x402Settled: number };
-  eth: { startBalance: string; topUps: string; topUpsRecorded: string; otherIn: string; gasSpent: string; ledgerMintGas: string; sentOut: string; balance: string; txs: number; reverted: number };
+  eth: {
+    startBalance: string;
+    topUps: string;
+    topUpsRecorded: string;
+    otherIn: string;
+    gasSpent: string;
+    ledgerMintGas: string;
+    sentOut: string;
+    balance: string;
+    txs: number;
+    reverted: number;
+  };
   tasks: TaskAudit[];
 };
 
-export type TaskAudit = { id: string; route: string; status: string; quantity: number; confirmed: number; minted: number; x402Settled: number; tokensReceived: string };
+export type TaskAudit = {
+  id: string;
+  route: string;
+  status: string;
+  quantity: number;
+  confirmed: number;
+  minted: number;
+  x402Settled: number;
+  tokensReceived: string;
+};
 
 export type AuditReport = {
   startedAt: string;

@@ -8,7 +8,8 @@ const BASE_NAME = 'agentmint_session';
 
 type CookieConfig = Pick<Config, 'publicUrl' | 'secureCookies'>;
 
-export const sessionCookieName = (config: CookieConfig = getConfig()) => (config.publicUrl.startsWith('https:') ? `__Host-${BASE_NAME}` : BASE_NAME);
+export const sessionCookieName = (config: CookieConfig = getConfig()) =>
+  config.publicUrl.startsWith('https:') ? `__Host-${BASE_NAME}` : BASE_NAME;
 
 /** The value of cookie `name`, or undefined when it is absent or not valid percent-encoding. */
 export function readCookie(cookieHeader: string | null | undefined, name: string): string | undefined {
@@ -34,4 +35,5 @@ function attributes(maxAgeSeconds: number, config: CookieConfig) {
 
 export const sessionSetCookie = (value: string, maxAgeSeconds: number, config: CookieConfig = getConfig()) =>
   `${sessionCookieName(config)}=${value}; ${attributes(maxAgeSeconds, config)}`;
-export const clearedSessionCookie = (config: CookieConfig = getConfig()) => `${sessionCookieName(config)}=; ${attributes(0, config)}`;
+export const clearedSessionCookie = (config: CookieConfig = getConfig()) =>
+  `${sessionCookieName(config)}=; ${attributes(0, config)}`;

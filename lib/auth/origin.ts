@@ -15,12 +15,14 @@ export function checkSameOrigin(req: Request, publicUrl = getConfig().publicUrl)
   const origin = req.headers.get('origin');
   if (origin !== null) {
     // `Origin: null` (sandboxed frames, data: URLs, some redirects) is never this site.
-    if (origin !== publicUrl) throw crossSite(`This request came from ${origin === 'null' ? 'an opaque origin' : origin}, not ${publicUrl}.`);
+    if (origin !== publicUrl)
+      throw crossSite(`This request came from ${origin === 'null' ? 'an opaque origin' : origin}, not ${publicUrl}.`);
     return;
   }
   const site = req.headers.get('sec-fetch-site');
   // same-site (another port or subdomain of ours) is not the app: the probe used such a page.
-  if (site !== null && site !== 'same-origin' && site !== 'none') throw crossSite(`This request came from a ${site} page, not ${publicUrl}.`);
+  if (site !== null && site !== 'same-origin' && site !== 'none')
+    throw crossSite(`This request came from a ${site} page, not ${publicUrl}.`);
 }
 
 export function checkJsonContentType(req: Request): void {

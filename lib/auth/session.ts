@@ -1,6 +1,13 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { getAddress, type Address } from 'viem';
-import { deleteEndedSessions, findActiveSession, insertSession, renewSession, revokeSession, revokeUserSessions } from '@/db/sessions';
+import {
+  deleteEndedSessions,
+  findActiveSession,
+  insertSession,
+  renewSession,
+  revokeSession,
+  revokeUserSessions,
+} from '@/db/sessions';
 import { getKeys } from '../chain/clients';
 import { getConfig } from '../config';
 import { AppError } from '../errors';
@@ -34,7 +41,10 @@ const hashOf = (token: string) => createHash('sha256').update(token).digest('hex
 const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
 
 /** Starts a session; answers the Set-Cookie header value that carries it. */
-export async function startSession(input: { address: string; chainId: number }, now = new Date()): Promise<{ setCookie: string; session: Session }> {
+export async function startSession(
+  input: { address: string; chainId: number },
+  now = new Date(),
+): Promise<{ setCookie: string; session: Session }> {
   const token = randomBytes(32).toString('base64url');
   const expiresAt = new Date(now.getTime() + SESSION_IDLE_SECONDS * 1000);
   const tokenHash = hashOf(token);
@@ -44,7 +54,13 @@ export async function startSession(input: { address: string; chainId: number }, 
     // Ended sessions are useless; a day of them helps debugging.
     await deleteEndedSessions({ before: new Date(now.getTime() - 24 * 3600_000) });
   }
-  const session = { address: getAddress(input.address), chainId: input.chainId, issuedAt: seconds(now), expiresAt: seconds(expiresAt), tokenHash };
+  const session = {
+    address: getAddress(input.address),
+    chainId: input.chainId,
+    issuedAt: seconds(now),
+    expiresAt: seconds(expiresAt),
+    tokenHash,
+  };
   return { setCookie: sessionSetCookie(`${token}.${mac(token)}`, SESSION_MAX_SECONDS), session };
 }
 
@@ -64,7 +80,13 @@ export async function sessionFromCookie(value: string | undefined, now = new Dat
     expiresAt = new Date(Math.min(idle, row.createdAt.getTime() + SESSION_MAX_SECONDS * 1000));
     await renewSession({ tokenHash, now, expiresAt });
   }
-  return { address: getAddress(row.userAddress), chainId: row.chainId, issuedAt: seconds(row.createdAt), expiresAt: seconds(expiresAt), tokenHash };
+  return {
+    address: getAddress(row.userAddress),
+    chainId: row.chainId,
+    issuedAt: seconds(row.createdAt),
+    expiresAt: seconds(expiresAt),
+    tokenHash,
+  };
 }
 
 const cookieOf = (req: Request) => readCookie(req.headers.get('cookie'), sessionCookieName());
@@ -84,7 +106,8 @@ export async function endSession(req: Request, now = new Date()) {
 }
 
 /** Sign out everywhere: revokes every session of the user, this one included. */
-export const endAllSessions = (session: Session, now = new Date()) => revokeUserSessions({ userAddress: session.address, now });
+export const endAllSessions = (session: Session, now = new Date()) =>
+  revokeUserSessions({ userAddress: session.address, now });
 
 /**
  * The route's `:userAddress` must be the signed-in user. A stranger's address answers 404,

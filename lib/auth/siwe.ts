@@ -68,28 +68,50 @@ function parse(message: string): Partial<SiweMessage> {
  * Checks an EIP-4361 message and its signature; each failed check answers 401 with a code
  * naming it. On success the nonce is spent and the signer's address returned.
  */
-export async function verifySiwe(input: { message: string; signature: Hex; now?: Date }): Promise<{ address: Address; chainId: number }> {
+export async function verifySiwe(input: {
+  message: string;
+  signature: Hex;
+  now?: Date;
+}): Promise<{ address: Address; chainId: number }> {
   const now = input.now ?? new Date();
   const { domain, origin } = expectedSiweOrigin();
   const parsed = parse(input.message);
-  if (!parsed.address || !isAddress(parsed.address, { strict: false }) || !parsed.nonce || parsed.version !== '1' || !parsed.chainId) {
+  if (
+    !parsed.address ||
+    !isAddress(parsed.address, { strict: false }) ||
+    !parsed.nonce ||
+    parsed.version !== '1' ||
+    !parsed.chainId
+  ) {
     throw fail('message', 'The message is missing its address, nonce, version or chain id.');
   }
-  if (parsed.domain !== domain) throw fail('domain', `The message is for ${parsed.domain ?? 'no domain'}, not ${domain}.`);
-  if (originOf(parsed.uri) !== origin) throw fail('uri', `The message's URI is ${parsed.uri ?? 'missing'}; sign in from ${origin}.`);
+  if (parsed.domain !== domain)
+    throw fail('domain', `The message is for ${parsed.domain ?? 'no domain'}, not ${domain}.`);
+  if (originOf(parsed.uri) !== origin)
+    throw fail('uri', `The message's URI is ${parsed.uri ?? 'missing'}; sign in from ${origin}.`);
   const chainId = getChain().id;
-  if (parsed.chainId !== chainId) throw fail('chain', `The message is for chain ${parsed.chainId}; this app runs on chain ${chainId}.`);
+  if (parsed.chainId !== chainId)
+    throw fail('chain', `The message is for chain ${parsed.chainId}; this app runs on chain ${chainId}.`);
   const issuedAt = parsed.issuedAt?.getTime();
   if (issuedAt === undefined || Number.isNaN(issuedAt)) throw fail('issued_at', 'The message has no issue time.');
-  if (issuedAt > now.getTime() + ISSUED_AT_MAX_SKEW_MS) throw fail('issued_at', 'The message was issued in the future. Check your device clock and sign in again.');
-  if (issuedAt < now.getTime() - ISSUED_AT_MAX_AGE_MS) throw fail('issued_at', 'The message is too old. Sign in again.');
-  if (parsed.expirationTime && !(parsed.expirationTime.getTime() > now.getTime())) throw fail('expired', 'The message has expired. Sign in again.');
-  if (parsed.notBefore && !(parsed.notBefore.getTime() <= now.getTime())) throw fail('not_yet_valid', 'The message is not valid yet.');
+  if (issuedAt > now.getTime() + ISSUED_AT_MAX_SKEW_MS)
+    throw fail('issued_at', 'The message was issued in the future. Check your device clock and sign in again.');
+  if (issuedAt < now.getTime() - ISSUED_AT_MAX_AGE_MS)
+    throw fail('issued_at', 'The message is too old. Sign in again.');
+  if (parsed.expirationTime && !(parsed.expirationTime.getTime() > now.getTime()))
+    throw fail('expired', 'The message has expired. Sign in again.');
+  if (parsed.notBefore && !(parsed.notBefore.getTime() <= now.getTime()))
+    throw fail('not_yet_valid', 'The message is not valid yet.');
 
   let valid = false;
   try {
     // viem's check covers EOAs and contract wallets (ERC-1271, and ERC-6492 for undeployed ones).
-    valid = await getPublicClient().verifySiweMessage({ message: input.message, signature: input.signature, domain, time: now });
+    valid = await getPublicClient().verifySiweMessage({
+      message: input.message,
+      signature: input.signature,
+      domain,
+      time: now,
+    });
   } catch (cause) {
     throw new AppError('unavailable:siwe', 'Could not check the signature right now. Try again.', { cause });
   }

@@ -1,15 +1,40 @@
-import { concatHex, decodeAbiParameters, decodeFunctionData, getAbiItem, getAddress, isAddress, isAddressEqual, parseEventLogs, toFunctionSelector, type Address, type Hex, type Log } from 'viem';
+import {
+  concatHex,
+  decodeAbiParameters,
+  decodeFunctionData,
+  getAbiItem,
+  getAddress,
+  isAddress,
+  isAddressEqual,
+  parseEventLogs,
+  toFunctionSelector,
+  type Address,
+  type Hex,
+  type Log,
+} from 'viem';
 import { agentBatchExecutorAbi } from './contracts.generated';
 
 // How a batch looks on the wire: `execute(mode, abi.encode(Execution[]))` sent by the agent to
 // its own address, which runs AgentBatchExecutor's code there (EIP-7702 delegation).
 
 /** ERC-7579 mode: batch call type, revert-all (`0x00`) or try (`0x01`) exec type, no selector or payload. */
-export const BATCH_MODE = { revertAll: `0x01${'00'.repeat(31)}`, try: `0x0101${'00'.repeat(30)}` } as const satisfies Record<string, Hex>;
+export const BATCH_MODE = {
+  revertAll: `0x01${'00'.repeat(31)}`,
+  try: `0x0101${'00'.repeat(30)}`,
+} as const satisfies Record<string, Hex>;
 
 export type BatchCall = { to: Address; value?: bigint; data: Hex };
 
-const executionsType = [{ type: 'tuple[]', components: [{ name: 'target', type: 'address' }, { name: 'value', type: 'uint256' }, { name: 'callData', type: 'bytes' }] }] as const;
+const executionsType = [
+  {
+    type: 'tuple[]',
+    components: [
+      { name: 'target', type: 'address' },
+      { name: 'value', type: 'uint256' },
+      { name: 'callData', type: 'bytes' },
+    ],
+  },
+] as const;
 
 /** `execute(bytes32,bytes)`'s selector. */
 const EXECUTE_SELECTOR = toFunctionSelector(getAbiItem({ abi: agentBatchExecutorAbi, name: 'execute' }));
@@ -77,7 +102,11 @@ function decodeCanonical(data: Hex): { mode: Hex; calls: BatchCall[] } | undefin
     const words = Math.ceil(length / 32);
     const start = (t + 4) * 64;
     const callData = body.slice(start, start + length * 2);
-    if (callData.length !== length * 2 || body.slice(start + length * 2, start + words * 64) !== '0'.repeat(words * 64 - length * 2)) return undefined;
+    if (
+      callData.length !== length * 2 ||
+      body.slice(start + length * 2, start + words * 64) !== '0'.repeat(words * 64 - length * 2)
+    )
+      return undefined;
     calls.push({ to: getAddress(`0x${target.slice(24)}`), value: BigInt(`0x${at(t + 1)}`), data: `0x${callData}` });
     expected += (4 + words) * 32;
   }
@@ -99,13 +128,23 @@ export function delegationCode(executor: Address): Hex {
 }
 
 export function isDelegatedTo(code: Hex | undefined, executor: Address): boolean {
-  return !!code && code.length === 48 && code.toLowerCase().startsWith('0xef0100') && isAddressEqual(`0x${code.slice(8)}`, executor);
+  return (
+    !!code &&
+    code.length === 48 &&
+    code.toLowerCase().startsWith('0xef0100') &&
+    isAddressEqual(`0x${code.slice(8)}`, executor)
+  );
 }
 
 /** The indexes of the calls that failed in a try-mode batch, with what they reverted with (from `agent`'s logs only). */
 export function failedCallsOf(logs: Log[], agent: Address): Map<number, Hex> {
   const failed = new Map<number, Hex>();
-  for (const log of parseEventLogs({ abi: agentBatchExecutorAbi, eventName: 'ERC7579TryExecuteFail', logs, strict: false })) {
+  for (const log of parseEventLogs({
+    abi: agentBatchExecutorAbi,
+    eventName: 'ERC7579TryExecuteFail',
+    logs,
+    strict: false,
+  })) {
     if (!isAddressEqual(log.address, agent)) continue;
     const { batchExecutionIndex, returndata } = log.args;
     if (batchExecutionIndex !== undefined) failed.set(Number(batchExecutionIndex), returndata ?? '0x');

@@ -19,8 +19,15 @@ export type MintExecution = {
  * chain before Prague treats 0xef… as invalid code and the call fails; one with EIP-7702
  * follows the designator and answers `supportsExecutionMode(try) = true`. Read-only, no gas.
  */
-export async function detectBatchSupport(client: PublicClient, executor: Address | undefined): Promise<{ supported: boolean; reason: string }> {
-  if (!executor) return { supported: false, reason: 'no batch executor deployed (npm run deploy:executor, or BATCH_EXECUTOR_ADDRESS)' };
+export async function detectBatchSupport(
+  client: PublicClient,
+  executor: Address | undefined,
+): Promise<{ supported: boolean; reason: string }> {
+  if (!executor)
+    return {
+      supported: false,
+      reason: 'no batch executor deployed (npm run deploy:executor, or BATCH_EXECUTOR_ADDRESS)',
+    };
   const code = await client.getCode({ address: executor });
   if (!code || code === '0x') return { supported: false, reason: `no code at the batch executor ${executor}` };
   const probe = privateKeyToAccount(generatePrivateKey()).address;
@@ -32,7 +39,9 @@ export async function detectBatchSupport(client: PublicClient, executor: Address
       args: [BATCH_MODE.try],
       stateOverride: [{ address: probe, code: delegationCode(executor) }],
     });
-    return supported ? { supported: true, reason: 'the chain follows EIP-7702 delegations (type-4 transactions)' } : { supported: false, reason: 'the executor refused the try mode' };
+    return supported
+      ? { supported: true, reason: 'the chain follows EIP-7702 delegations (type-4 transactions)' }
+      : { supported: false, reason: 'the executor refused the try mode' };
   } catch {
     return { supported: false, reason: 'the chain does not follow EIP-7702 delegations (no type-4 transactions)' };
   }
@@ -50,7 +59,12 @@ export function resolveMintExecution(): Promise<MintExecution> {
     const { batchExecutor } = getKnownContracts();
     const { supported, reason } = await detectBatchSupport(getPublicClient(), batchExecutor);
     if (configured === 'batch' && !supported) throw new Error(`MINT_EXECUTION=batch, but ${reason}`);
-    return { configured, effective: supported ? ('batch' as const) : ('single' as const), batchExecutor: supported ? batchExecutor : undefined, reason };
+    return {
+      configured,
+      effective: supported ? ('batch' as const) : ('single' as const),
+      batchExecutor: supported ? batchExecutor : undefined,
+      reason,
+    };
   })();
   resolved.set(configured, result);
   result.catch(() => resolved.delete(configured)); // a node that was down at start is asked again

@@ -40,7 +40,9 @@ export function getOperatorAccount(): PrivateKeyAccount {
 }
 
 /** Accounts whose mint signatures AgentMint can produce: the operator plus any listed signers. */
-export function getMintSignerAccounts(toAccount: (privateKey: `0x${string}`) => PrivateKeyAccount = privateKeyToAccount): PrivateKeyAccount[] {
+export function getMintSignerAccounts(
+  toAccount: (privateKey: `0x${string}`) => PrivateKeyAccount = privateKeyToAccount,
+): PrivateKeyAccount[] {
   const keys = getKeys();
   return [keys.operatorPrivateKey, ...keys.mintSignerKeys].map((k) => toAccount(k as `0x${string}`));
 }
@@ -77,5 +79,9 @@ function loadKnownContracts(): KnownContracts {
   if (!usdc) {
     throw new Error(`No USDC address: set USDC_ADDRESS or run npm start (deployment file ${config.deploymentFile})`);
   }
-  return { usdc, tokens: deployment?.tokens ?? [], batchExecutor: config.batchExecutorAddress ?? deployment?.batchExecutor };
+  return {
+    usdc,
+    tokens: deployment?.tokens ?? [],
+    batchExecutor: config.batchExecutorAddress ?? deployment?.batchExecutor,
+  };
 }

@@ -1,11 +1,27 @@
-import { getAddress, type Account, type Address, type Chain, type PublicClient, type Transport, type WalletClient } from 'viem';
-import { agentBatchExecutorAbi, agentBatchExecutorBytecode, paidMintTokenAbi, paidMintTokenBytecode, testUSDCAbi, testUSDCBytecode } from './contracts.generated';
+import {
+  getAddress,
+  type Account,
+  type Address,
+  type Chain,
+  type PublicClient,
+  type Transport,
+  type WalletClient,
+} from 'viem';
+import {
+  agentBatchExecutorAbi,
+  agentBatchExecutorBytecode,
+  paidMintTokenAbi,
+  paidMintTokenBytecode,
+  testUSDCAbi,
+  testUSDCBytecode,
+} from './contracts.generated';
 
 type Deployer = WalletClient<Transport, Chain, Account>;
 
 async function deployed(publicClient: PublicClient, hash: `0x${string}`, what: string): Promise<Address> {
   const receipt = await publicClient.waitForTransactionReceipt({ hash });
-  if (receipt.status !== 'success' || !receipt.contractAddress) throw new Error(`${what} deployment reverted (${hash})`);
+  if (receipt.status !== 'success' || !receipt.contractAddress)
+    throw new Error(`${what} deployment reverted (${hash})`);
   return getAddress(receipt.contractAddress);
 }
 
@@ -35,6 +51,10 @@ export async function deployPaidMintToken(wallet: Deployer, publicClient: Public
 
 /** The EIP-7702 delegation target of agent wallets (stateless: one per chain serves every agent). */
 export async function deployBatchExecutor(wallet: Deployer, publicClient: PublicClient) {
-  const hash = await wallet.deployContract({ abi: agentBatchExecutorAbi, bytecode: agentBatchExecutorBytecode, args: [] });
+  const hash = await wallet.deployContract({
+    abi: agentBatchExecutorAbi,
+    bytecode: agentBatchExecutorBytecode,
+    args: [],
+  });
   return deployed(publicClient, hash, 'AgentBatchExecutor');
 }

@@ -17,7 +17,14 @@ import { testUSDCAbi } from './contracts.generated';
 import type { UsdcDomain } from './usdc';
 
 /** An EIP-3009 TransferWithAuthorization message with its uint256 fields as bigint. */
-export type Authorization = { from: Address; to: Address; value: bigint; validAfter: bigint; validBefore: bigint; nonce: Hex };
+export type Authorization = {
+  from: Address;
+  to: Address;
+  value: bigint;
+  validAfter: bigint;
+  validBefore: bigint;
+  nonce: Hex;
+};
 
 /** How an authorization is stored (jsonb) and compared: decimal strings, lower-case hex. */
 export function authorizationToJson(a: Authorization) {
@@ -43,7 +50,9 @@ export function safeChainCause(error: unknown): Error {
 }
 
 export const chainUnavailable = (cause: unknown) =>
-  new AppError('unavailable:chain', 'The chain is not reachable right now; nothing was sent. Try again shortly.', { cause: safeChainCause(cause) });
+  new AppError('unavailable:chain', 'The chain is not reachable right now; nothing was sent. Try again shortly.', {
+    cause: safeChainCause(cause),
+  });
 
 /** Runs a chain read; any failure is the chain's, never the client's, so it is a 503. */
 export async function readChain<T>(read: () => Promise<T>): Promise<T> {
@@ -63,10 +72,15 @@ export function normalizeEcdsaSignature(signature: Hex): Hex {
     throw new AppError('bad_request:fund', `signature must be 65 bytes (130 hex digits); got ${size(signature)} bytes`);
   }
   const s = hexToBigInt(sliceHex(signature, 32, 64));
-  if (s > SECP256K1_HALF_N) throw new AppError('bad_request:fund', 'signature has a high s value; sign again with a standard wallet (low-s, EIP-2)');
+  if (s > SECP256K1_HALF_N)
+    throw new AppError(
+      'bad_request:fund',
+      'signature has a high s value; sign again with a standard wallet (low-s, EIP-2)',
+    );
   let v = Number.parseInt(signature.slice(130, 132), 16);
   if (v === 0 || v === 1) v += 27;
-  if (v !== 27 && v !== 28) throw new AppError('bad_request:fund', `signature has an invalid recovery byte v=${v} (expected 27 or 28)`);
+  if (v !== 27 && v !== 28)
+    throw new AppError('bad_request:fund', `signature has an invalid recovery byte v=${v} (expected 27 or 28)`);
   return `${signature.slice(0, 130)}${v.toString(16)}` as Hex;
 }
 
@@ -84,10 +98,17 @@ export async function verifyAuthorizationSignature({
   signature: Hex;
   domain: UsdcDomain;
 }): Promise<Hex> {
-  const typed = { domain, types: TRANSFER_WITH_AUTHORIZATION_TYPES, primaryType: 'TransferWithAuthorization', message: authorization } as const;
+  const typed = {
+    domain,
+    types: TRANSFER_WITH_AUTHORIZATION_TYPES,
+    primaryType: 'TransferWithAuthorization',
+    message: authorization,
+  } as const;
   const code = await readChain(() => getPublicClient().getCode({ address: authorization.from }));
   if (code && code !== '0x') {
-    const ok = await readChain(() => getPublicClient().verifyTypedData({ ...typed, address: authorization.from, signature }));
+    const ok = await readChain(() =>
+      getPublicClient().verifyTypedData({ ...typed, address: authorization.from, signature }),
+    );
     if (!ok) throw wrongSigner(authorization.from, domain);
     return signature;
   }
@@ -130,7 +151,8 @@ export async function findAuthorizationTransfer({
   if (!event || event.type !== 'event') throw new Error('AuthorizationUsed missing from the USDC ABI');
   const latest = await client.getBlockNumber();
   const blockMs = getChain().blockTime ?? 2000;
-  const span = getConfig().chain === 'local' ? latest : BigInt(Math.ceil((Date.now() - since.getTime()) / blockMs)) * 2n + 1000n;
+  const span =
+    getConfig().chain === 'local' ? latest : BigInt(Math.ceil((Date.now() - since.getTime()) / blockMs)) * 2n + 1000n;
   const floor = latest > span ? latest - span : 0n;
   for (let toBlock = latest; toBlock >= floor; toBlock -= LOG_CHUNK) {
     const fromBlock = toBlock - floor >= LOG_CHUNK ? toBlock - LOG_CHUNK + 1n : floor;
@@ -153,9 +175,21 @@ export async function movedExactly(hash: Hex, a: Authorization): Promise<boolean
   const receipt = await getPublicClient().getTransactionReceipt({ hash });
   if (receipt.status !== 'success') return false;
   const usdc = getKnownContracts().usdc;
-  const transfers = parseEventLogs({ abi: testUSDCAbi, eventName: 'Transfer', logs: receipt.logs.filter((l) => isAddressEqual(l.address, usdc)) });
-  const used = parseEventLogs({ abi: testUSDCAbi, eventName: 'AuthorizationUsed', logs: receipt.logs.filter((l) => isAddressEqual(l.address, usdc)) });
-  const nonceUsed = used.some((l) => isAddressEqual(l.args.authorizer, a.from) && l.args.nonce.toLowerCase() === a.nonce.toLowerCase());
-  const moved = transfers.some((l) => isAddressEqual(l.args.from, a.from) && isAddressEqual(l.args.to, a.to) && l.args.value === a.value);
+  const transfers = parseEventLogs({
+    abi: testUSDCAbi,
+    eventName: 'Transfer',
+    logs: receipt.logs.filter((l) => isAddressEqual(l.address, usdc)),
+  });
+  const used = parseEventLogs({
+    abi: testUSDCAbi,
+    eventName: 'AuthorizationUsed',
+    logs: receipt.logs.filter((l) => isAddressEqual(l.address, usdc)),
+  });
+  const nonceUsed = used.some(
+    (l) => isAddressEqual(l.args.authorizer, a.from) && l.args.nonce.toLowerCase() === a.nonce.toLowerCase(),
+  );
+  const moved = transfers.some(
+    (l) => isAddressEqual(l.args.from, a.from) && isAddressEqual(l.args.to, a.to) && l.args.value === a.value,
+  );
   return nonceUsed && moved;
 }

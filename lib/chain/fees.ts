@@ -16,13 +16,19 @@ export const gweiToWei = (gwei: number) => parseGwei(String(gwei));
  * alone is at the cap nothing could be mined, so that is a transient condition (wait, retry).
  */
 export async function quoteFees(client: PublicClient, { maxFeeGwei }: { maxFeeGwei: number }): Promise<FeeQuote> {
-  const [block, tip] = await Promise.all([client.getBlock({ blockTag: 'latest' }), client.estimateMaxPriorityFeePerGas()]);
+  const [block, tip] = await Promise.all([
+    client.getBlock({ blockTag: 'latest' }),
+    client.estimateMaxPriorityFeePerGas(),
+  ]);
   return feesFor({ baseFee: block.baseFeePerGas ?? 0n, tip, capWei: gweiToWei(maxFeeGwei) });
 }
 
 export function feesFor({ baseFee, tip, capWei }: { baseFee: bigint; tip: bigint; capWei: bigint }): FeeQuote {
   if (baseFee >= capWei) {
-    throw new TransientChainError('fee_cap', `base fee ${baseFee} wei is at or above the MAX_FEE_GWEI cap (${capWei} wei); waiting`);
+    throw new TransientChainError(
+      'fee_cap',
+      `base fee ${baseFee} wei is at or above the MAX_FEE_GWEI cap (${capWei} wei); waiting`,
+    );
   }
   const maxFeePerGas = min(baseFee * 2n + tip, capWei);
   return { baseFee, maxFeePerGas, maxPriorityFeePerGas: min(tip, maxFeePerGas - baseFee) };
@@ -37,7 +43,10 @@ export const REPLACEMENT_BUMP_PER_MILLE = 1125n;
  * Fees for a replacement of a stuck transaction (same nonce), or undefined when the cap does
  * not leave room for the 10% the node demands, in which case we keep waiting for the original.
  */
-export function bumpFees(previous: Fees, { capWei, baseFee = 0n }: { capWei: bigint; baseFee?: bigint }): Fees | undefined {
+export function bumpFees(
+  previous: Fees,
+  { capWei, baseFee = 0n }: { capWei: bigint; baseFee?: bigint },
+): Fees | undefined {
   const up = (v: bigint) => ceilDiv(v * REPLACEMENT_BUMP_PER_MILLE, 1000n) + 1n;
   const maxPriorityFeePerGas = up(previous.maxPriorityFeePerGas);
   const maxFeePerGas = min(max(up(previous.maxFeePerGas), baseFee * 2n + maxPriorityFeePerGas), capWei);

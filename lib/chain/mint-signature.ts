@@ -1,4 +1,15 @@
-import { domainSeparator, encodeFunctionData, getAbiItem, isAddressEqual, keccak256, toFunctionSelector, toHex, type Address, type Hex, type PublicClient } from 'viem';
+import {
+  domainSeparator,
+  encodeFunctionData,
+  getAbiItem,
+  isAddressEqual,
+  keccak256,
+  toFunctionSelector,
+  toHex,
+  type Address,
+  type Hex,
+  type PublicClient,
+} from 'viem';
 import { privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
 import { getMintSignerAccounts } from './clients';
 import { paidMintTokenAbi } from './contracts.generated';
@@ -17,14 +28,19 @@ const MINT_TYPEHASH = keccak256(toHex('Mint(address payer,address to,bytes32 min
 export const MINT_SELECTOR = toFunctionSelector(getAbiItem({ abi: paidMintTokenAbi, name: 'mint' }));
 
 /** An address or a small number as one ABI word (hex, no 0x). */
-const word = (value: Address | number) => (typeof value === 'number' ? value.toString(16) : value.slice(2).toLowerCase()).padStart(64, '0');
+const word = (value: Address | number) =>
+  (typeof value === 'number' ? value.toString(16) : value.slice(2).toLowerCase()).padStart(64, '0');
 const isWord = (hex: Hex) => hex.length === 66;
 
 /**
  * The EIP-712 digest of `Mint(payer, to, mintId)`, what viem's `hashTypedData` computes, with
  * the domain separator hashed once per token instead of once per mint (the test checks both agree).
  */
-export function mintDigest(separator: Hex, { payer, to, mintId }: { payer: Address; to: Address; mintId: Hex }, hash: (data: Hex) => Hex = keccak256): Hex {
+export function mintDigest(
+  separator: Hex,
+  { payer, to, mintId }: { payer: Address; to: Address; mintId: Hex },
+  hash: (data: Hex) => Hex = keccak256,
+): Hex {
   const struct = hash(`${MINT_TYPEHASH}${word(payer)}${word(to)}${mintId.slice(2)}`);
   return hash(`0x1901${separator.slice(2)}${struct.slice(2)}`);
 }
@@ -62,8 +78,14 @@ export async function createMintAuthorizer(
   return authorizerFor(account, { ...token, name }, backend.keccak256);
 }
 
-export function authorizerFor(account: PrivateKeyAccount, token: { address: Address; name: string; chainId: number }, hash: (data: Hex) => Hex = keccak256): MintAuthorizer {
-  const separator = domainSeparator({ domain: { name: token.name, version: '1', chainId: token.chainId, verifyingContract: token.address } });
+export function authorizerFor(
+  account: PrivateKeyAccount,
+  token: { address: Address; name: string; chainId: number },
+  hash: (data: Hex) => Hex = keccak256,
+): MintAuthorizer {
+  const separator = domainSeparator({
+    domain: { name: token.name, version: '1', chainId: token.chainId, verifyingContract: token.address },
+  });
   return {
     signer: account.address,
     async sign({ payer, to, mintId }) {
@@ -80,6 +102,7 @@ export function authorizerFor(account: PrivateKeyAccount, token: { address: Addr
  * one static word each, so it is a concatenation (once per mint in the worker's hot path).
  */
 export function encodeMintCall(to: Address, mintId: Hex, { v, r, s }: MintAuthorization): Hex {
-  if (!isWord(mintId) || !isWord(r) || !isWord(s) || !Number.isInteger(v) || v < 0 || v > 255) return encodeFunctionData({ abi: paidMintTokenAbi, functionName: 'mint', args: [to, mintId, v, r, s] });
+  if (!isWord(mintId) || !isWord(r) || !isWord(s) || !Number.isInteger(v) || v < 0 || v > 255)
+    return encodeFunctionData({ abi: paidMintTokenAbi, functionName: 'mint', args: [to, mintId, v, r, s] });
   return `${MINT_SELECTOR}${word(to)}${mintId.slice(2).toLowerCase()}${word(v)}${r.slice(2).toLowerCase()}${s.slice(2).toLowerCase()}`;
 }

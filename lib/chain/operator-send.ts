@@ -36,7 +36,10 @@ const operatorAddress = () => {
  * When the first broadcast meets a nonce clash (a sender that bypassed the lock) `send` runs
  * again with a fresh nonce, so it must catch errors of any later broadcast itself.
  */
-export function withOperatorNonce<T>(send: (nonce: number) => Promise<T>, client: PublicClient = getPublicClient()): Promise<T> {
+export function withOperatorNonce<T>(
+  send: (nonce: number) => Promise<T>,
+  client: PublicClient = getPublicClient(),
+): Promise<T> {
   const operator = operatorAddress();
   return serialised(async () => {
     const conn = await getSql().reserve();
@@ -69,11 +72,16 @@ export type OperatorWrite<A extends Abi, F extends ContractFunctionName<A, 'nonp
 };
 
 /** Broadcasts a contract call from the operator with the given nonce; resolves with the hash once the node has it. */
-export function writeAsOperator<const A extends Abi, F extends ContractFunctionName<A, 'nonpayable' | 'payable'>>(request: OperatorWrite<A, F>, nonce: number): Promise<Hex> {
+export function writeAsOperator<const A extends Abi, F extends ContractFunctionName<A, 'nonpayable' | 'payable'>>(
+  request: OperatorWrite<A, F>,
+  nonce: number,
+): Promise<Hex> {
   return getOperatorWalletClient().writeContract({ ...request, nonce } as never);
 }
 
 /** Broadcasts a contract call from the operator under the operator's nonce lock. */
-export function sendOperatorWrite<const A extends Abi, F extends ContractFunctionName<A, 'nonpayable' | 'payable'>>(request: OperatorWrite<A, F>): Promise<Hex> {
+export function sendOperatorWrite<const A extends Abi, F extends ContractFunctionName<A, 'nonpayable' | 'payable'>>(
+  request: OperatorWrite<A, F>,
+): Promise<Hex> {
   return withOperatorNonce((nonce) => writeAsOperator(request, nonce));
 }

@@ -14,7 +14,8 @@ export async function waitForReceipt(client: PublicClient, hash: Hex, timeoutMs:
     } catch (error) {
       if ((error as Error).name !== 'TransactionReceiptNotFoundError') throw error;
     }
-    if (Date.now() > deadline) throw new TransientChainError('timeout', `transaction ${hash} not mined within ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new TransientChainError('timeout', `transaction ${hash} not mined within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, Math.min(client.pollingInterval, 2 * 2 ** round)));
   }
 }

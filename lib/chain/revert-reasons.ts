@@ -25,17 +25,30 @@ export type RevertReason =
  */
 export const FINAL_REVERT_REASONS: ReadonlySet<RevertReason> = new Set(['gas_cap', 'gas_budget']);
 
-export type TransientReason = 'timeout' | 'connection' | 'rate_limited' | 'nonce' | 'already_known' | 'underpriced' | 'fee_cap';
+export type TransientReason =
+  'timeout' | 'connection' | 'rate_limited' | 'nonce' | 'already_known' | 'underpriced' | 'fee_cap';
 
 export type ChainErrorClass =
   | { kind: 'transient'; reason: TransientReason; message: string }
   | { kind: 'revert'; reason: RevertReason; message: string };
 
 const REVERT_MESSAGES: Record<string, { reason: RevertReason; message: string }> = {
-  MintCapReached: { reason: 'supply_exhausted', message: "The token's mint supply is exhausted; no more mints are possible." },
-  ERC20InsufficientAllowance: { reason: 'allowance', message: "The agent wallet's USDC allowance for the token is too low for the next mint." },
-  ERC20InsufficientBalance: { reason: 'balance', message: 'The agent wallet does not hold enough USDC for the remaining mints.' },
-  InvalidMintSignature: { reason: 'bad_signature', message: "The token rejected AgentMint's mint signature (its mint signer may have changed)." },
+  MintCapReached: {
+    reason: 'supply_exhausted',
+    message: "The token's mint supply is exhausted; no more mints are possible.",
+  },
+  ERC20InsufficientAllowance: {
+    reason: 'allowance',
+    message: "The agent wallet's USDC allowance for the token is too low for the next mint.",
+  },
+  ERC20InsufficientBalance: {
+    reason: 'balance',
+    message: 'The agent wallet does not hold enough USDC for the remaining mints.',
+  },
+  InvalidMintSignature: {
+    reason: 'bad_signature',
+    message: "The token rejected AgentMint's mint signature (its mint signer may have changed).",
+  },
   EnforcedPause: { reason: 'paused', message: 'Minting of this token is paused by its owner.' },
   MintIdUsed: { reason: 'mint_id_used', message: 'This mint was already made.' },
 };
@@ -68,7 +81,10 @@ const TRANSIENT_PATTERNS: [RegExp, TransientReason][] = [
   [/replacement transaction underpriced|transaction underpriced|fee too low/i, 'underpriced'],
   [/\b429\b|too many requests|rate limit/i, 'rate_limited'],
   [/timed? ?out|timeout|took too long/i, 'timeout'],
-  [/ECONNREFUSED|ECONNRESET|EPIPE|ENOTFOUND|EAI_AGAIN|socket hang up|fetch failed|network|HTTP request failed|\b50[234]\b|connection (terminated|ended|closed)|CONNECTION_|terminating connection/i, 'connection'],
+  [
+    /ECONNREFUSED|ECONNRESET|EPIPE|ENOTFOUND|EAI_AGAIN|socket hang up|fetch failed|network|HTTP request failed|\b50[234]\b|connection (terminated|ended|closed)|CONNECTION_|terminating connection/i,
+    'connection',
+  ],
 ];
 
 function errorText(error: unknown): string {
@@ -95,7 +111,9 @@ function errorText(error: unknown): string {
 /** The custom error's name, from a viem contract error or from raw revert data in the chain. */
 export function revertErrorName(error: unknown): string | undefined {
   if (error instanceof BaseError) {
-    const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | null;
+    const reverted = error.walk(
+      (e) => e instanceof ContractFunctionRevertedError,
+    ) as ContractFunctionRevertedError | null;
     if (reverted?.data?.errorName) return reverted.data.errorName;
   }
   const data = findRevertData(error);
@@ -114,7 +132,8 @@ function findRevertData(error: unknown): Hex | undefined {
   for (let depth = 0; current && depth < 8; depth++) {
     const data = (current as { data?: unknown }).data;
     if (typeof data === 'string' && /^0x[0-9a-fA-F]{8,}$/.test(data)) return data as Hex;
-    if (data && typeof data === 'object' && typeof (data as { data?: unknown }).data === 'string') return (data as { data: Hex }).data;
+    if (data && typeof data === 'object' && typeof (data as { data?: unknown }).data === 'string')
+      return (data as { data: Hex }).data;
     current = (current as { cause?: unknown }).cause;
   }
   const match = /(?:revert(?:ed)?|data)[^0x]*(0x[0-9a-fA-F]{8,})/i.exec(errorText(error));
@@ -146,7 +165,12 @@ export function shortMessage(error: unknown): string {
 
 /** The readable message for a revert reason (used when only the receipt says "reverted"). */
 export function revertMessageOf(errorName: string | undefined): { reason: RevertReason; message: string } {
-  return (errorName && REVERT_MESSAGES[errorName]) || { reason: 'unknown', message: 'The mint transaction reverted on chain.' };
+  return (
+    (errorName && REVERT_MESSAGES[errorName]) || {
+      reason: 'unknown',
+      message: 'The mint transaction reverted on chain.',
+    }
+  );
 }
 
 /** What a call's raw revert data means (a failed call inside a try-mode batch reports it). */

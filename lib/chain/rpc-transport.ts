@@ -11,18 +11,30 @@ import { custom, HttpRequestError, RpcRequestError, TimeoutError } from 'viem';
 // Errors take the same shapes as viem's http transport (RpcRequestError, HttpRequestError,
 // TimeoutError), so viem's error mapping and our classifier see no difference.
 
-type Call = { id: number; method: string; params: unknown; resolve: (result: unknown) => void; reject: (error: unknown) => void };
+type Call = {
+  id: number;
+  method: string;
+  params: unknown;
+  resolve: (result: unknown) => void;
+  reject: (error: unknown) => void;
+};
 type RpcResponse = { id: number; result?: unknown; error?: { code: number; message: string; data?: unknown } };
 
 const TIMEOUTS = [errors.HeadersTimeoutError, errors.BodyTimeoutError, errors.ConnectTimeoutError];
 
 export function poolTransport(url: string, { timeoutMs, batchSize = 100 }: { timeoutMs: number; batchSize?: number }) {
   const target = new URL(url);
-  const pool = new Pool(target.origin, { connections: 16, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, connect: { timeout: timeoutMs } });
+  const pool = new Pool(target.origin, {
+    connections: 16,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    connect: { timeout: timeoutMs },
+  });
   const path = `${target.pathname}${target.search}`;
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   // https://user:secret@node.example/ — the credentials become a Basic header, as fetch does.
-  if (target.username) headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`).toString('base64')}`;
+  if (target.username)
+    headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`).toString('base64')}`;
   let queue: Call[] = [];
   let nextId = 0;
 
@@ -37,11 +49,18 @@ export function poolTransport(url: string, { timeoutMs, batchSize = 100 }: { tim
       if (TIMEOUTS.some((type) => cause instanceof type)) throw new TimeoutError({ body: { body }, url });
       throw new HttpRequestError({ body: { body }, cause: cause as Error, details: (cause as Error).message, url });
     }
-    if (status < 200 || status >= 300) throw new HttpRequestError({ body: { body }, details: text || `HTTP ${status}`, status, url });
+    if (status < 200 || status >= 300)
+      throw new HttpRequestError({ body: { body }, details: text || `HTTP ${status}`, status, url });
     try {
       return JSON.parse(text);
     } catch (cause) {
-      throw new HttpRequestError({ body: { body }, cause: cause as Error, details: `invalid JSON: ${text.slice(0, 200)}`, status, url });
+      throw new HttpRequestError({
+        body: { body },
+        cause: cause as Error,
+        details: `invalid JSON: ${text.slice(0, 200)}`,
+        status,
+        url,
+      });
     }
   };
 
@@ -53,8 +72,12 @@ export function poolTransport(url: string, { timeoutMs, batchSize = 100 }: { tim
       const byId = new Map((Array.isArray(reply) ? reply : [reply]).map((r: RpcResponse) => [r.id, r]));
       for (const call of calls) {
         const response = byId.get(call.id);
-        if (!response) call.reject(new HttpRequestError({ body: { body }, details: `no response for request ${call.id}`, url }));
-        else if (response.error) call.reject(new RpcRequestError({ body: payload.find((p) => p.id === call.id)!, error: response.error, url }));
+        if (!response)
+          call.reject(new HttpRequestError({ body: { body }, details: `no response for request ${call.id}`, url }));
+        else if (response.error)
+          call.reject(
+            new RpcRequestError({ body: payload.find((p) => p.id === call.id)!, error: response.error, url }),
+          );
         else call.resolve(response.result);
       }
     } catch (error) {

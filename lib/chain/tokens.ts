@@ -17,18 +17,23 @@ export type PaidMintTokenInfo = {
 /** Reads a PaidMintToken's terms in one multicall-free batch of reads. */
 export async function readPaidMintToken(address: Address): Promise<PaidMintTokenInfo> {
   const client = getPublicClient();
-  const read = <F extends 'name' | 'symbol' | 'paymentToken' | 'pricePerMint' | 'mintAmount' | 'mintCount' | 'maxMintCount' | 'mintSigner'>(
+  const read = <
+    F extends
+      'name' | 'symbol' | 'paymentToken' | 'pricePerMint' | 'mintAmount' | 'mintCount' | 'maxMintCount' | 'mintSigner',
+  >(
     functionName: F,
   ) => client.readContract({ address, abi: paidMintTokenAbi, functionName });
-  const [name, symbol, paymentToken, pricePerMint, mintAmount, mintCount, maxMintCount, mintSigner] = await Promise.all([
-    read('name'),
-    read('symbol'),
-    read('paymentToken'),
-    read('pricePerMint'),
-    read('mintAmount'),
-    read('mintCount'),
-    read('maxMintCount'),
-    read('mintSigner'),
-  ]);
+  const [name, symbol, paymentToken, pricePerMint, mintAmount, mintCount, maxMintCount, mintSigner] = await Promise.all(
+    [
+      read('name'),
+      read('symbol'),
+      read('paymentToken'),
+      read('pricePerMint'),
+      read('mintAmount'),
+      read('mintCount'),
+      read('maxMintCount'),
+      read('mintSigner'),
+    ],
+  );
   return { address, name, symbol, paymentToken, pricePerMint, mintAmount, mintCount, maxMintCount, mintSigner };
 }

@@ -31,5 +31,10 @@ async function readDomain(): Promise<UsdcDomain> {
 }
 
 export async function getUsdcBalance(account: Address): Promise<bigint> {
-  return getPublicClient().readContract({ address: getKnownContracts().usdc, abi: testUSDCAbi, functionName: 'balanceOf', args: [account] });
+  return getPublicClient().readContract({
+    address: getKnownContracts().usdc,
+    abi: testUSDCAbi,
+    functionName: 'balanceOf',
+    args: [account],
+  });
 }

@@ -6,7 +6,14 @@ import { batchSizeFor, feesOf, gweiToWei, quoteFees, type Fees } from '../chain/
 import { MintRevertError } from '../chain/revert-reasons';
 import { getConfig } from '../config';
 import { getLogger } from '../log';
-import { contractBatchGasWei, reserveTopUp, sendReservedTopUp, TOP_UP_GAS, topUpAmount, type TopUpReservation } from '../wallets/gas-topup';
+import {
+  contractBatchGasWei,
+  reserveTopUp,
+  sendReservedTopUp,
+  TOP_UP_GAS,
+  topUpAmount,
+  type TopUpReservation,
+} from '../wallets/gas-topup';
 
 // A contract task's first gas top-up goes out with its funding transfer, on the operator's next
 // nonce, so both land in one block when the node takes both before sealing it: the worker that
@@ -46,21 +53,36 @@ export async function readEarlyTopUpInputs(task: TaskWithAgent): Promise<EarlyTo
  * user's budgets. None when the agent has enough, or a budget refuses (the worker then meets the
  * same refusal and fails the task with its message, as without this). Never throws.
  */
-export async function reserveEarlyTopUp(task: TaskWithAgent, inputs: EarlyTopUpInputs | undefined): Promise<EarlyTopUp | undefined> {
+export async function reserveEarlyTopUp(
+  task: TaskWithAgent,
+  inputs: EarlyTopUpInputs | undefined,
+): Promise<EarlyTopUp | undefined> {
   if (!inputs) return undefined;
   const config = getConfig().worker;
   const remaining = task.quantity - task.mintsCompleted;
-  const batchMints = batchSizeFor({ configured: config.batchSize, remaining, baseFee: inputs.baseFee, highBaseFeeWei: gweiToWei(config.highBaseFeeGwei) });
+  const batchMints = batchSizeFor({
+    configured: config.batchSize,
+    remaining,
+    baseFee: inputs.baseFee,
+    highBaseFeeWei: gweiToWei(config.highBaseFeeGwei),
+  });
   const neededWei = contractBatchGasWei({ batchMints, remaining, maxFeePerGas: inputs.maxFeePerGas });
   const amountWei = topUpAmount({ neededWei, balance: inputs.balance });
   if (amountWei === undefined) return undefined;
   const agent = task.agentAddress as Address;
   try {
-    const reservation = await reserveTopUp({ userAddress: task.userAddress, taskId: task.id, agent, amountWei, balance: inputs.balance });
+    const reservation = await reserveTopUp({
+      userAddress: task.userAddress,
+      taskId: task.id,
+      agent,
+      amountWei,
+      balance: inputs.balance,
+    });
     return { ...reservation, fees: inputs.fees };
   } catch (error) {
     // Refused (logged; the worker will say why), or the database failed: the funding goes on without it.
-    if (!(error instanceof MintRevertError)) getLogger().warn({ taskId: task.id, err: String(error) }, 'no early gas top-up: reservation failed');
+    if (!(error instanceof MintRevertError))
+      getLogger().warn({ taskId: task.id, err: String(error) }, 'no early gas top-up: reservation failed');
     return undefined;
   }
 }
@@ -77,7 +99,15 @@ export type EarlyTopUpSend = { txHash: Hex } | { error: unknown };
 export async function prepareEarlyTopUp(topUp: EarlyTopUp, nonce: number): Promise<() => Promise<EarlyTopUpSend>> {
   let raw: Hex;
   try {
-    raw = await getOperatorAccount().signTransaction({ type: 'eip1559', chainId: getChain().id, to: topUp.agent, value: topUp.amountWei, nonce, gas: TOP_UP_GAS, ...topUp.fees });
+    raw = await getOperatorAccount().signTransaction({
+      type: 'eip1559',
+      chainId: getChain().id,
+      to: topUp.agent,
+      value: topUp.amountWei,
+      nonce,
+      gas: TOP_UP_GAS,
+      ...topUp.fees,
+    });
   } catch (error) {
     return async () => ({ error });
   }
@@ -97,7 +127,11 @@ export async function recordEarlyTopUp(topUp: EarlyTopUp, sent: EarlyTopUpSend):
       if ('error' in sent) throw sent.error;
       return sent.txHash;
     });
-    if ('txHash' in sent) getLogger().info({ taskId: topUp.taskId, txHash: sent.txHash, amountWei: topUp.amountWei.toString() }, 'early gas top-up sent with the funding');
+    if ('txHash' in sent)
+      getLogger().info(
+        { taskId: topUp.taskId, txHash: sent.txHash, amountWei: topUp.amountWei.toString() },
+        'early gas top-up sent with the funding',
+      );
   } catch (error) {
     getLogger().warn({ taskId: topUp.taskId, err: String(error) }, 'early gas top-up not sent; the worker will top up');
   }

@@ -10,12 +10,23 @@ export type TransferWithAuthorizationArgs = readonly [Address, Address, bigint, 
  * next nonce and under the same lock, the agent's early gas top-up. Resolves with the funding
  * transfer's hash once the node has it. When the transfer is not sent, neither is the top-up.
  */
-export async function sendFundingTransfer({ usdc, args, topUp }: { usdc: Address; args: TransferWithAuthorizationArgs; topUp?: EarlyTopUp }): Promise<Hex> {
+export async function sendFundingTransfer({
+  usdc,
+  args,
+  topUp,
+}: {
+  usdc: Address;
+  args: TransferWithAuthorizationArgs;
+  topUp?: EarlyTopUp;
+}): Promise<Hex> {
   let sent;
   try {
     sent = await withOperatorNonce(async (nonce) => {
       const broadcastTopUp = topUp && (await prepareEarlyTopUp(topUp, nonce + 1));
-      const txHash = await writeAsOperator({ address: usdc, abi: testUSDCAbi, functionName: 'transferWithAuthorization', args }, nonce);
+      const txHash = await writeAsOperator(
+        { address: usdc, abi: testUSDCAbi, functionName: 'transferWithAuthorization', args },
+        nonce,
+      );
       return { txHash, topUp: await broadcastTopUp?.() };
     });
   } catch (error) {

@@ -15,7 +15,10 @@ export function I18nProvider({ initialLocale, children }: { initialLocale: Local
     document.cookie = `${LOCALE_COOKIE}=${next}; Path=/; Max-Age=31536000; SameSite=Lax`;
     document.documentElement.lang = INTL_LOCALE[next];
   }, []);
-  const value = useMemo(() => ({ locale, intlLocale: INTL_LOCALE[locale], t: translator(locale), setLocale }), [locale, setLocale]);
+  const value = useMemo(
+    () => ({ locale, intlLocale: INTL_LOCALE[locale], t: translator(locale), setLocale }),
+    [locale, setLocale],
+  );
   return <I18nContext.Provider value={value}>{children}</I18nContext.Provider>;
 }
 

@@ -65,7 +65,8 @@ export const en = {
   'task.error': 'Error',
   'task.notFound': 'This task does not exist or is not yours.',
   'task.back': 'Back to tasks',
-  'fund.rejected': 'You rejected the signature in your wallet. The task is still waiting — sign whenever you are ready.',
+  'fund.rejected':
+    'You rejected the signature in your wallet. The task is still waiting — sign whenever you are ready.',
   'fund.expired': 'The payment authorization expired. Press “Sign & fund” again to sign a fresh one.',
   'fund.failed': 'The payment did not go through: {message} The task is still waiting for payment.',
   'fund.wrongAccount': 'Switch your wallet to {address} — that account created this task.',

@@ -26,7 +26,9 @@ async function fetchBalances(): Promise<BalanceCache> {
   const client = getPublicClient();
   const agents = await listActiveAgentAddresses({ limit: MAX_AGENTS });
   const operator = getOperatorAccount().address;
-  const [op, ...agentBalances] = await Promise.all([operator, ...agents].map((a) => client.getBalance({ address: a as Address })));
+  const [op, ...agentBalances] = await Promise.all(
+    [operator, ...agents].map((a) => client.getBalance({ address: a as Address })),
+  );
   cache.operator = Number(formatEther(op!));
   cache.agents = new Map(agents.map((a, i) => [getAddress(a), Number(formatEther(agentBalances[i]!))]));
   cache.at = Date.now();
@@ -40,7 +42,10 @@ export function resetBalanceCache() {
 
 function failed(metrics: Metrics, source: string, error: unknown) {
   metrics.scrapeErrors.inc({ source });
-  getLogger().warn({ source, err: error instanceof Error ? error.message : String(error) }, 'metrics collection failed');
+  getLogger().warn(
+    { source, err: error instanceof Error ? error.message : String(error) },
+    'metrics collection failed',
+  );
 }
 
 function registerCollectors(metrics: Metrics) {

@@ -11,9 +11,21 @@ function createMetrics() {
   const registers = [registry];
   return {
     registry,
-    mintsSent: new Counter({ name: 'agentmint_mints_sent_total', help: 'Mint transactions broadcast by this process', registers }),
-    mintsConfirmed: new Counter({ name: 'agentmint_mints_confirmed_total', help: 'Mint transactions confirmed successful', registers }),
-    mintsFailed: new Counter({ name: 'agentmint_mints_failed_total', help: 'Mint transactions that reverted or were dropped', registers }),
+    mintsSent: new Counter({
+      name: 'agentmint_mints_sent_total',
+      help: 'Mint transactions broadcast by this process',
+      registers,
+    }),
+    mintsConfirmed: new Counter({
+      name: 'agentmint_mints_confirmed_total',
+      help: 'Mint transactions confirmed successful',
+      registers,
+    }),
+    mintsFailed: new Counter({
+      name: 'agentmint_mints_failed_total',
+      help: 'Mint transactions that reverted or were dropped',
+      registers,
+    }),
     batchDuration: new Histogram({
       name: 'agentmint_batch_duration_seconds',
       help: 'Time from sending a batch to its last receipt',
@@ -27,12 +39,39 @@ function createMetrics() {
       buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200],
       registers,
     }),
-    txInFlight: new Gauge({ name: 'agentmint_transactions_in_flight', help: 'Transactions sent and not yet receipted', registers }),
-    gasSpentWei: new Counter({ name: 'agentmint_gas_spent_wei_total', help: 'Gas paid by mints this process confirmed (wei)', registers }),
-    webhooksDelivered: new Counter({ name: 'agentmint_webhooks_delivered_total', help: 'Webhook deliveries accepted', labelNames: ['event'] as const, registers }),
-    webhooksFailed: new Counter({ name: 'agentmint_webhooks_failed_attempts_total', help: 'Webhook attempts that failed', labelNames: ['event'] as const, registers }),
-    operatorLowBalance: new Gauge({ name: 'agentmint_operator_low_balance', help: '1 while the operator ETH balance is under OPERATOR_MIN_ETH', registers }),
-    scrapeErrors: new Counter({ name: 'agentmint_scrape_errors_total', help: 'Scrape-time collections that failed', labelNames: ['source'] as const, registers }),
+    txInFlight: new Gauge({
+      name: 'agentmint_transactions_in_flight',
+      help: 'Transactions sent and not yet receipted',
+      registers,
+    }),
+    gasSpentWei: new Counter({
+      name: 'agentmint_gas_spent_wei_total',
+      help: 'Gas paid by mints this process confirmed (wei)',
+      registers,
+    }),
+    webhooksDelivered: new Counter({
+      name: 'agentmint_webhooks_delivered_total',
+      help: 'Webhook deliveries accepted',
+      labelNames: ['event'] as const,
+      registers,
+    }),
+    webhooksFailed: new Counter({
+      name: 'agentmint_webhooks_failed_attempts_total',
+      help: 'Webhook attempts that failed',
+      labelNames: ['event'] as const,
+      registers,
+    }),
+    operatorLowBalance: new Gauge({
+      name: 'agentmint_operator_low_balance',
+      help: '1 while the operator ETH balance is under OPERATOR_MIN_ETH',
+      registers,
+    }),
+    scrapeErrors: new Counter({
+      name: 'agentmint_scrape_errors_total',
+      help: 'Scrape-time collections that failed',
+      labelNames: ['source'] as const,
+      registers,
+    }),
   };
 }
 
@@ -56,5 +95,8 @@ export const startBatchTimer = () => getMetrics().batchDuration.startTimer();
 export function recordTaskFinished(task: { status: string; startedAt: Date | null; completedAt?: Date | null }) {
   if (!task.startedAt) return;
   const end = task.completedAt ?? new Date();
-  getMetrics().taskDuration.observe({ status: task.status }, Math.max(0, (end.getTime() - task.startedAt.getTime()) / 1000));
+  getMetrics().taskDuration.observe(
+    { status: task.status },
+    Math.max(0, (end.getTime() - task.startedAt.getTime()) / 1000),
+  );
 }

@@ -5,7 +5,10 @@ import { getLogger } from '../log';
 import { renderMetrics } from './collect';
 
 /** With METRICS_TOKEN set, only `Authorization: Bearer <token>` may scrape. */
-export function isMetricsRequestAllowed(authorization: string | null | undefined, token = getConfig().metricsToken): boolean {
+export function isMetricsRequestAllowed(
+  authorization: string | null | undefined,
+  token = getConfig().metricsToken,
+): boolean {
   if (!token) return true;
   const match = /^Bearer\s+(.+)$/i.exec(authorization ?? '');
   if (!match) return false;

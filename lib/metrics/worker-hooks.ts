@@ -26,7 +26,8 @@ export const workerMetrics = {
   mintConfirmed(taskId: string, mint: { gasUsed?: bigint | null; effectiveGasPrice?: bigint | null }) {
     getMetrics().mintsConfirmed.inc();
     setInFlight(taskId, (inFlight.get(taskId) ?? 0) - 1);
-    if (typeof mint.gasUsed === 'bigint' && typeof mint.effectiveGasPrice === 'bigint') recordGasSpent(mint.gasUsed, mint.effectiveGasPrice);
+    if (typeof mint.gasUsed === 'bigint' && typeof mint.effectiveGasPrice === 'bigint')
+      recordGasSpent(mint.gasUsed, mint.effectiveGasPrice);
   },
   mintFailed(taskId: string) {
     getMetrics().mintsFailed.inc();

@@ -26,8 +26,10 @@ export class UsageError extends Error {}
 
 const short = (a: string | null | undefined) => (a ? `${a.slice(0, 6)}…${a.slice(-4)}` : '');
 const usdc = (v: string) => formatUnits(BigInt(v), 6);
-const when = (d: Date | string | null | undefined) => (d ? new Date(d).toISOString().replace('T', ' ').slice(0, 19) : '');
-const plain = (rows: object[]) => JSON.parse(JSON.stringify(rows, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
+const when = (d: Date | string | null | undefined) =>
+  d ? new Date(d).toISOString().replace('T', ' ').slice(0, 19) : '';
+const plain = (rows: object[]) =>
+  JSON.parse(JSON.stringify(rows, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
 
 export function parseStatuses(value: string | undefined): TaskStatus[] | undefined {
   if (!value) return undefined;
@@ -40,7 +42,8 @@ export function parseStatuses(value: string | undefined): TaskStatus[] | undefin
 export function parsePositiveInt(value: string | undefined, name: string, fallback: number, max: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`--${name} must be a whole number from 1 to ${max}`);
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    throw new UsageError(`--${name} must be a whole number from 1 to ${max}`);
   return n;
 }
 
@@ -51,28 +54,60 @@ async function loadTask(id: string) {
   return task;
 }
 
-export async function listTasksCommand({ status, limit }: { status?: TaskStatus[]; limit: number }): Promise<CommandResult> {
+export async function listTasksCommand({
+  status,
+  limit,
+}: {
+  status?: TaskStatus[];
+  limit: number;
+}): Promise<CommandResult> {
   const tasks = (await listTasksForOperator({ status, limit })).map(toTaskDto);
   const text = table(
     ['id', 'status', 'done', 'failed', 'qty', 'token', 'user', 'created'],
-    tasks.map((t) => [t.id, t.status, t.mintsCompleted, t.mintsFailed, t.quantity, short(t.tokenAddress), short(t.userAddress), when(t.createdAt)]),
+    tasks.map((t) => [
+      t.id,
+      t.status,
+      t.mintsCompleted,
+      t.mintsFailed,
+      t.quantity,
+      short(t.tokenAddress),
+      short(t.userAddress),
+      when(t.createdAt),
+    ]),
   );
   return { json: tasks, text: `${text}\n${tasks.length} task(s)` };
 }
 
 export async function showTaskCommand({ id }: { id: string }): Promise<CommandResult> {
   const task = toTaskDto(await loadTask(id));
-  const [ledger, webhooks, payments] = await Promise.all([listLedgerByTask({ taskId: id }), listWebhookDeliveries({ taskId: id, limit: 50 }), listX402PaymentsByTask({ taskId: id })]);
+  const [ledger, webhooks, payments] = await Promise.all([
+    listLedgerByTask({ taskId: id }),
+    listWebhookDeliveries({ taskId: id, limit: 50 }),
+    listX402PaymentsByTask({ taskId: id }),
+  ]);
   // x402 payments: the authorization's nonce and outcome, never the signature.
   const x402 = payments.map(({ signature: _s, authorization: _a, ...p }) => p);
-  const json = { task, ledger: plain(ledger), x402Payments: plain(x402), webhooks: plain(webhooks.map(({ payload: _p, ...w }) => w)) };
+  const json = {
+    task,
+    ledger: plain(ledger),
+    x402Payments: plain(x402),
+    webhooks: plain(webhooks.map(({ payload: _p, ...w }) => w)),
+  };
   const text = [
     keyValues({ ...task, pricePerMint: `${usdc(task.pricePerMint)} USDC`, totalCost: `${usdc(task.totalCost)} USDC` }),
     '',
     `ledger (${ledger.length})`,
     table(
       ['seq', 'status', 'nonce', 'txHash', 'block', 'gasUsed', 'error'],
-      ledger.map((r) => [r.sequenceNumber, r.status, r.nonce, r.txHash ?? '', r.blockNumber?.toString() ?? '', r.gasUsed ?? '', (r.error ?? '').slice(0, 60)]),
+      ledger.map((r) => [
+        r.sequenceNumber,
+        r.status,
+        r.nonce,
+        r.txHash ?? '',
+        r.blockNumber?.toString() ?? '',
+        r.gasUsed ?? '',
+        (r.error ?? '').slice(0, 60),
+      ]),
     ),
     ...(x402.length
       ? [
@@ -80,13 +115,24 @@ export async function showTaskCommand({ id }: { id: string }): Promise<CommandRe
           `x402 payments (${x402.length})`,
           table(
             ['seq', 'status', 'amount', 'http', 'nonce', 'settlementTx', 'error'],
-            x402.map((p) => [p.sequenceNumber, p.status, `${usdc(p.amount)} USDC`, p.httpStatus ?? '', `${p.nonce.slice(0, 10)}…`, p.settlementTxHash ?? '', (p.error ?? '').slice(0, 60)]),
+            x402.map((p) => [
+              p.sequenceNumber,
+              p.status,
+              `${usdc(p.amount)} USDC`,
+              p.httpStatus ?? '',
+              `${p.nonce.slice(0, 10)}…`,
+              p.settlementTxHash ?? '',
+              (p.error ?? '').slice(0, 60),
+            ]),
           ),
         ]
       : []),
     '',
     `webhooks (${webhooks.length})`,
-    table(['id', 'event', 'status', 'attempts', 'lastError'], webhooks.map((w) => [w.id.toString(), w.event, w.status, w.attempts, w.lastError ?? ''])),
+    table(
+      ['id', 'event', 'status', 'attempts', 'lastError'],
+      webhooks.map((w) => [w.id.toString(), w.event, w.status, w.attempts, w.lastError ?? '']),
+    ),
   ].join('\n');
   return { json, text };
 }
@@ -100,7 +146,10 @@ export async function retryTaskCommand({ id }: { id: string }): Promise<CommandR
 export async function cancelTaskCommand({ id }: { id: string }): Promise<CommandResult> {
   const task = await loadTask(id);
   const dto = toTaskDto(await cancelTask({ taskId: id, userAddress: task.userAddress }));
-  const text = dto.status === 'cancelled' ? `task ${id} cancelled` : `task ${id} will stop after the batch in flight (cancel requested)`;
+  const text =
+    dto.status === 'cancelled'
+      ? `task ${id} cancelled`
+      : `task ${id} will stop after the batch in flight (cancel requested)`;
   return { json: dto, text };
 }
 
@@ -133,34 +182,75 @@ export async function statsCommand({ days }: { days: number }): Promise<CommandR
   const text = [
     table(
       ['day', 'completed', 'failed', 'mints', 'avg task s', 'gas ETH'],
-      report.series.map((d) => [d.day, d.tasksCompleted, d.tasksFailed, d.mints, d.avgTaskSeconds ?? '', formatEther(BigInt(d.gasSpentWei))]),
+      report.series.map((d) => [
+        d.day,
+        d.tasksCompleted,
+        d.tasksFailed,
+        d.mints,
+        d.avgTaskSeconds ?? '',
+        formatEther(BigInt(d.gasSpentWei)),
+      ]),
     ),
     '',
     keyValues({ ...report.totals, gasSpentWei: `${formatEther(BigInt(report.totals.gasSpentWei))} ETH` }),
     '',
-    `queue: ${Object.entries(report.queue).map(([s, n]) => `${s}=${n}`).join('  ')}`,
+    `queue: ${Object.entries(report.queue)
+      .map(([s, n]) => `${s}=${n}`)
+      .join('  ')}`,
   ].join('\n');
   return { json: report, text };
 }
 
 export async function webhooksCommand({ limit }: { limit: number }): Promise<CommandResult> {
-  const rows = plain((await listWebhookDeliveries({ limit })).map(({ payload: _p, ...w }) => w)) as Record<string, unknown>[];
+  const rows = plain((await listWebhookDeliveries({ limit })).map(({ payload: _p, ...w }) => w)) as Record<
+    string,
+    unknown
+  >[];
   const text = table(
     ['id', 'event', 'task', 'status', 'attempts', 'next', 'lastError'],
-    rows.map((w) => [String(w.id), String(w.event), String(w.taskId ?? ''), String(w.status), String(w.attempts), when(w.nextAttemptAt as string), String(w.lastError ?? '').slice(0, 50)]),
+    rows.map((w) => [
+      String(w.id),
+      String(w.event),
+      String(w.taskId ?? ''),
+      String(w.status),
+      String(w.attempts),
+      when(w.nextAttemptAt as string),
+      String(w.lastError ?? '').slice(0, 50),
+    ]),
   );
   return { json: rows, text };
 }
 
 export async function operatorCommand(): Promise<CommandResult> {
   const c = await checkOperatorBalance();
-  const json = { operator: getAddress(c.address), balanceWei: c.balanceWei.toString(), thresholdWei: c.thresholdWei.toString(), low: c.low };
-  return { json, text: keyValues({ ...json, balanceWei: `${formatEther(c.balanceWei)} ETH`, thresholdWei: `${formatEther(c.thresholdWei)} ETH` }) };
+  const json = {
+    operator: getAddress(c.address),
+    balanceWei: c.balanceWei.toString(),
+    thresholdWei: c.thresholdWei.toString(),
+    low: c.low,
+  };
+  return {
+    json,
+    text: keyValues({
+      ...json,
+      balanceWei: `${formatEther(c.balanceWei)} ETH`,
+      thresholdWei: `${formatEther(c.thresholdWei)} ETH`,
+    }),
+  };
 }
 
 /** The funds audit (lib/audit/): exits 1 when anything is unaccounted for. */
-export async function auditCommand({ userAddress, fromBlock, blockRange }: { userAddress?: string; fromBlock?: string; blockRange?: string }): Promise<CommandResult> {
-  if (userAddress !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(userAddress)) throw new UsageError(`not an address: ${userAddress}`);
+export async function auditCommand({
+  userAddress,
+  fromBlock,
+  blockRange,
+}: {
+  userAddress?: string;
+  fromBlock?: string;
+  blockRange?: string;
+}): Promise<CommandResult> {
+  if (userAddress !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(userAddress))
+    throw new UsageError(`not an address: ${userAddress}`);
   const block = (value: string | undefined, name: string) => {
     if (value === undefined) return undefined;
     if (!/^\d+$/.test(value)) throw new UsageError(`--${name} must be a block number`);

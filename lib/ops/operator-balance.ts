@@ -14,7 +14,13 @@ export const LOW_BALANCE_EVENT = 'operator.low_balance';
 const ALERT_EVERY_MS = 60 * 60_000;
 let lastLoggedAt = 0;
 
-export type OperatorBalanceCheck = { address: string; balanceWei: bigint; thresholdWei: bigint; low: boolean; alerted: boolean };
+export type OperatorBalanceCheck = {
+  address: string;
+  balanceWei: bigint;
+  thresholdWei: bigint;
+  low: boolean;
+  alerted: boolean;
+};
 
 export async function checkOperatorBalance({ now = Date.now() }: { now?: number } = {}): Promise<OperatorBalanceCheck> {
   const address = getOperatorAccount().address;
@@ -24,7 +30,11 @@ export async function checkOperatorBalance({ now = Date.now() }: { now?: number 
   getMetrics().operatorLowBalance.set(low ? 1 : 0);
   if (!low) return { address, balanceWei, thresholdWei, low, alerted: false };
 
-  const fields = { operator: getAddress(address), balanceEth: formatEther(balanceWei), thresholdEth: getConfig().operatorMinEth };
+  const fields = {
+    operator: getAddress(address),
+    balanceEth: formatEther(balanceWei),
+    thresholdEth: getConfig().operatorMinEth,
+  };
   if (now - lastLoggedAt >= ALERT_EVERY_MS) {
     lastLoggedAt = now;
     getLogger().warn(fields, 'operator ETH balance is below OPERATOR_MIN_ETH; top it up');
@@ -46,13 +56,19 @@ export const resetOperatorBalanceAlert = () => {
 };
 
 /** Checks every `intervalMs` until `signal` aborts; a failed check is logged and retried next time. */
-export function startOperatorBalanceCheck({ signal, intervalMs = 60_000 }: { signal?: AbortSignal; intervalMs?: number } = {}) {
+export function startOperatorBalanceCheck({
+  signal,
+  intervalMs = 60_000,
+}: { signal?: AbortSignal; intervalMs?: number } = {}) {
   const done = (async () => {
     while (!signal?.aborted) {
       try {
         await checkOperatorBalance();
       } catch (error) {
-        getLogger().warn({ err: error instanceof Error ? error.message : String(error) }, 'operator balance check failed');
+        getLogger().warn(
+          { err: error instanceof Error ? error.message : String(error) },
+          'operator balance check failed',
+        );
       }
       await sleep(intervalMs, undefined, { signal }).catch(() => {});
     }

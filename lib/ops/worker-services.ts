@@ -22,7 +22,10 @@ export async function startWorkerServices(options: { balanceCheckMs?: number } =
   if (port) {
     server = await startWorkerMetricsServer(port).catch((error: unknown) => {
       // A busy port must not stop the minting: log it and run without the endpoint.
-      getLogger().error({ port, err: error instanceof Error ? error.message : String(error) }, 'worker metrics server failed to start');
+      getLogger().error(
+        { port, err: error instanceof Error ? error.message : String(error) },
+        'worker metrics server failed to start',
+      );
       return undefined;
     });
   }

@@ -8,7 +8,13 @@ export type StatsReport = {
   from: string;
   to: string;
   series: DailyStatsRow[];
-  totals: { tasksCompleted: number; tasksFailed: number; mints: number; avgTaskSeconds: number | null; gasSpentWei: string };
+  totals: {
+    tasksCompleted: number;
+    tasksFailed: number;
+    mints: number;
+    avgTaskSeconds: number | null;
+    gasSpentWei: string;
+  };
   queue: Record<TaskStatus, number>;
 };
 

@@ -10,7 +10,13 @@ const MAX_ATTEMPTS = 3;
  * Cancels the user's task: awaiting payment or funded → cancelled at once; processing → the
  * cancel is requested and the worker stops after the batch in flight, then marks it cancelled.
  */
-export async function cancelTask({ taskId, userAddress }: { taskId: string; userAddress: string }): Promise<TaskWithAgent> {
+export async function cancelTask({
+  taskId,
+  userAddress,
+}: {
+  taskId: string;
+  userAddress: string;
+}): Promise<TaskWithAgent> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const task = await requireOwnedTask({ taskId, userAddress });
     switch (task.status) {
@@ -28,7 +34,12 @@ export async function cancelTask({ taskId, userAddress }: { taskId: string; user
       case 'processing': {
         if (task.cancelRequested) return task;
         // Same-status guarded update: only flips the flag while the task is still processing.
-        const flagged = await transitionTask({ id: task.id, from: 'processing', to: 'processing', set: { cancelRequested: true } });
+        const flagged = await transitionTask({
+          id: task.id,
+          from: 'processing',
+          to: 'processing',
+          set: { cancelRequested: true },
+        });
         if (flagged) return requireOwnedTask({ taskId, userAddress });
         break;
       }

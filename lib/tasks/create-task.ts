@@ -10,7 +10,8 @@ import { checkMinTaskValue } from './task-value';
 export const MIN_QUANTITY = 1;
 export const MAX_QUANTITY = 1000;
 
-const refuse = (message: string, details?: Record<string, unknown>) => new AppError('bad_request:task', message, { details });
+const refuse = (message: string, details?: Record<string, unknown>) =>
+  new AppError('bad_request:task', message, { details });
 
 /**
  * Checks everything about the token before anything is stored: on chain a contract with the
@@ -23,7 +24,8 @@ export async function validateMintToken(tokenAddress: string, quantity: number):
   if (!Number.isInteger(quantity) || quantity < MIN_QUANTITY || quantity > MAX_QUANTITY) {
     throw refuse(`Quantity must be a whole number from ${MIN_QUANTITY} to ${MAX_QUANTITY}.`);
   }
-  if (!isAddress(tokenAddress, { strict: false })) throw refuse('The token address must be 0x followed by 40 hex characters.');
+  if (!isAddress(tokenAddress, { strict: false }))
+    throw refuse('The token address must be 0x followed by 40 hex characters.');
   const address = getAddress(tokenAddress);
 
   const code = await getPublicClient().getCode({ address });
@@ -33,9 +35,13 @@ export async function validateMintToken(tokenAddress: string, quantity: number):
   try {
     info = await readPaidMintToken(address);
   } catch (cause) {
-    throw new AppError('bad_request:task', `The contract at ${address} is not a paid-mint token (it lacks pricePerMint, mintSigner and the other mint views).`, {
-      cause,
-    });
+    throw new AppError(
+      'bad_request:task',
+      `The contract at ${address} is not a paid-mint token (it lacks pricePerMint, mintSigner and the other mint views).`,
+      {
+        cause,
+      },
+    );
   }
   // Reading a stranger's views costs nothing; minting it could cost the operator's gas.
   if (!(await isKnownToken(address))) {
@@ -46,16 +52,22 @@ export async function validateMintToken(tokenAddress: string, quantity: number):
 
   const usdc = getKnownContracts().usdc;
   if (info.paymentToken.toLowerCase() !== usdc.toLowerCase()) {
-    throw refuse(`This token is paid in ${info.paymentToken}, not in the USDC this service uses (${getAddress(usdc)}).`);
+    throw refuse(
+      `This token is paid in ${info.paymentToken}, not in the USDC this service uses (${getAddress(usdc)}).`,
+    );
   }
   checkMinTaskValue({ pricePerMint: info.pricePerMint, quantity });
   const remaining = info.maxMintCount > info.mintCount ? info.maxMintCount - info.mintCount : 0n;
   if (remaining < BigInt(quantity)) {
-    throw refuse(`Only ${remaining} mints are left on this token; ask for ${remaining} or fewer.`, { remaining: remaining.toString() });
+    throw refuse(`Only ${remaining} mints are left on this token; ask for ${remaining} or fewer.`, {
+      remaining: remaining.toString(),
+    });
   }
   const signers = getMintSignerAccounts().map((a) => a.address.toLowerCase());
   if (!signers.includes(info.mintSigner.toLowerCase())) {
-    throw refuse(`AgentMint cannot mint this token: its mint signer ${info.mintSigner} is not a key this service holds.`);
+    throw refuse(
+      `AgentMint cannot mint this token: its mint signer ${info.mintSigner} is not a key this service holds.`,
+    );
   }
   return info;
 }

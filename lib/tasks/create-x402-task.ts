@@ -17,7 +17,12 @@ export type X402TaskCreated = TaskWithAgent & { token: Erc20Info; host: string }
  * token) before the agent wallet or the task is written.
  */
 export async function createX402Task(
-  { userAddress, url, quantity, tokenAddress }: { userAddress: Address | string; url: string; quantity: number; tokenAddress?: string },
+  {
+    userAddress,
+    url,
+    quantity,
+    tokenAddress,
+  }: { userAddress: Address | string; url: string; quantity: number; tokenAddress?: string },
   target?: ProbeTarget,
 ): Promise<X402TaskCreated> {
   if (!Number.isInteger(quantity) || quantity < MIN_QUANTITY || quantity > MAX_QUANTITY) {
@@ -25,9 +30,13 @@ export async function createX402Task(
   }
   const probe = await probeX402Endpoint({ url, userAddress, tokenAddress }, target);
   if (!probe.token) {
-    throw new AppError('bad_request:x402', `Which token does ${probe.host} sell? Its payment terms do not say; send me the token's contract address (0x…).`, {
-      details: { reason: 'token_unknown' },
-    });
+    throw new AppError(
+      'bad_request:x402',
+      `Which token does ${probe.host} sell? Its payment terms do not say; send me the token's contract address (0x…).`,
+      {
+        details: { reason: 'token_unknown' },
+      },
+    );
   }
   const wallet = await getOrCreateAgentWallet(userAddress);
   const pricePerMint = BigInt(probe.terms.requirement.amount);

@@ -6,7 +6,9 @@ import { withWalletLock } from '../wallets/wallet-lock';
 import { readWalletAmounts } from '../wallets/wallet-view';
 
 const notFailed = (status: string | undefined) =>
-  new AppError('conflict:task', `Only a failed task can be retried; this one is ${status ?? 'gone'}.`, { details: { status } });
+  new AppError('conflict:task', `Only a failed task can be retried; this one is ${status ?? 'gone'}.`, {
+    details: { status },
+  });
 
 /**
  * Puts a failed task back in the queue (failed → funded) with a clean slate for the worker:
@@ -15,7 +17,13 @@ const notFailed = (status: string | undefined) =>
  * USDC its remaining mints need is no longer free in the agent wallet (withdrawn meanwhile);
  * the check and the transition hold the wallet lock a withdrawal takes, so neither can slip in.
  */
-export async function retryTask({ taskId, userAddress }: { taskId: string; userAddress: string }): Promise<TaskWithAgent> {
+export async function retryTask({
+  taskId,
+  userAddress,
+}: {
+  taskId: string;
+  userAddress: string;
+}): Promise<TaskWithAgent> {
   const task = await requireOwnedTask({ taskId, userAddress });
   if (task.status !== 'failed') throw notFailed(task.status);
 
@@ -23,9 +31,13 @@ export async function retryTask({ taskId, userAddress }: { taskId: string; userA
     const needed = BigInt(task.quantity - task.mintsCompleted) * BigInt(task.pricePerMint);
     const { refundable } = await readWalletAmounts(task.agentWalletId, getAddress(task.agentAddress));
     if (refundable < needed) {
-      throw new AppError('conflict:task', `The agent wallet has ${refundable} USDC base units free but this task needs ${needed} to finish; it was probably withdrawn.`, {
-        details: { status: task.status, neededUsdc: needed.toString(), freeUsdc: refundable.toString() },
-      });
+      throw new AppError(
+        'conflict:task',
+        `The agent wallet has ${refundable} USDC base units free but this task needs ${needed} to finish; it was probably withdrawn.`,
+        {
+          details: { status: task.status, neededUsdc: needed.toString(), freeUsdc: refundable.toString() },
+        },
+      );
     }
     const moved = await transitionTask({
       id: task.id,

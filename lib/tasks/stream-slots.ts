@@ -14,9 +14,13 @@ export function takeStreamSlot(userAddress: string): () => void {
   const key = userAddress.toLowerCase();
   const count = open.get(key) ?? 0;
   if (count >= MAX_STREAMS_PER_USER) {
-    throw new AppError('rate_limited:events', `At most ${MAX_STREAMS_PER_USER} task streams may be open at once. Close a tab or wait for a task to finish.`, {
-      headers: { 'retry-after': '5' },
-    });
+    throw new AppError(
+      'rate_limited:events',
+      `At most ${MAX_STREAMS_PER_USER} task streams may be open at once. Close a tab or wait for a task to finish.`,
+      {
+        headers: { 'retry-after': '5' },
+      },
+    );
   }
   open.set(key, count + 1);
   let released = false;

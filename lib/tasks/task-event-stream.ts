@@ -15,7 +15,15 @@ const frame = (event: TaskEvent) => encoder.encode(`event: task\ndata: ${JSON.st
  * the end of the stream after a final status. Takes one of the user's stream slots (429 when
  * none is left) until it ends.
  */
-export function createTaskEventStream({ taskId, userAddress, signal }: { taskId: string; userAddress: string; signal?: AbortSignal }) {
+export function createTaskEventStream({
+  taskId,
+  userAddress,
+  signal,
+}: {
+  taskId: string;
+  userAddress: string;
+  signal?: AbortSignal;
+}) {
   const release = takeStreamSlot(userAddress);
   let cleanup = release;
   return new ReadableStream<Uint8Array>({
@@ -76,7 +84,10 @@ export function createTaskEventStream({ taskId, userAddress, signal }: { taskId:
         // Something changed while the first read was in flight: send the state as it is now.
         if (missed) await sendCurrent();
       } catch (error) {
-        getLogger().warn({ taskId, err: error instanceof Error ? error.message : String(error) }, 'task event stream failed');
+        getLogger().warn(
+          { taskId, err: error instanceof Error ? error.message : String(error) },
+          'task event stream failed',
+        );
         close();
       }
     },

@@ -13,7 +13,15 @@ export function checkMinTaskValue({ pricePerMint, quantity }: { pricePerMint: bi
   if (total >= minimum) return;
   const least = pricePerMint > 0n ? (minimum + pricePerMint - 1n) / pricePerMint : undefined;
   const hint = least !== undefined && least <= 1000n ? ` Ask for at least ${least} mints.` : '';
-  throw new AppError('bad_request:task', `A task must cost at least ${formatUnits(minimum, 6)} USDC; this one would cost ${formatUnits(total, 6)} USDC.${hint}`, {
-    details: { minimumUsdc: minimum.toString(), totalCost: total.toString(), ...(least !== undefined ? { minimumQuantity: Number(least) } : {}) },
-  });
+  throw new AppError(
+    'bad_request:task',
+    `A task must cost at least ${formatUnits(minimum, 6)} USDC; this one would cost ${formatUnits(total, 6)} USDC.${hint}`,
+    {
+      details: {
+        minimumUsdc: minimum.toString(),
+        totalCost: total.toString(),
+        ...(least !== undefined ? { minimumQuantity: Number(least) } : {}),
+      },
+    },
+  );
 }

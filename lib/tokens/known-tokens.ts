@@ -29,13 +29,17 @@ export async function listToken(tokenAddress: string): Promise<KnownToken> {
   const address = getAddress(tokenAddress);
   const code = await getPublicClient().getCode({ address });
   if (!isPaidMintTokenCode(code)) {
-    throw refuse(`${address} is not a PaidMintToken: its code does not match the contract AgentMint compiles (contracts/PaidMintToken.sol).`);
+    throw refuse(
+      `${address} is not a PaidMintToken: its code does not match the contract AgentMint compiles (contracts/PaidMintToken.sol).`,
+    );
   }
   const info = await readPaidMintToken(address);
   const usdc = getKnownContracts().usdc;
-  if (info.paymentToken.toLowerCase() !== usdc.toLowerCase()) throw refuse(`${address} is paid in ${info.paymentToken}, not in this service's USDC ${getAddress(usdc)}.`);
+  if (info.paymentToken.toLowerCase() !== usdc.toLowerCase())
+    throw refuse(`${address} is paid in ${info.paymentToken}, not in this service's USDC ${getAddress(usdc)}.`);
   const signers = getMintSignerAccounts().map((a) => a.address.toLowerCase());
-  if (!signers.includes(info.mintSigner.toLowerCase())) throw refuse(`${address}'s mint signer ${info.mintSigner} is not a key in the key file.`);
+  if (!signers.includes(info.mintSigner.toLowerCase()))
+    throw refuse(`${address}'s mint signer ${info.mintSigner} is not a key in the key file.`);
   const chainId = getChain().id;
   await recordKnownTokens({ chainId, source: 'listed', tokens: [{ address, name: info.name, symbol: info.symbol }] });
   return (await getKnownToken({ chainId, address }))!;

@@ -30,13 +30,19 @@ export async function getOrCreateAgentWallet(userAddress: Address | string): Pro
 }
 
 /** What a wallet's key is sealed to: its agent address and the user who owns it. */
-export const bindingOf = (wallet: Pick<AgentWallet, 'agentAddress' | 'userAddress'>) => ({ agent: wallet.agentAddress, owner: wallet.userAddress });
+export const bindingOf = (wallet: Pick<AgentWallet, 'agentAddress' | 'userAddress'>) => ({
+  agent: wallet.agentAddress,
+  owner: wallet.userAddress,
+});
 
 /**
  * The signing account of an agent wallet. Only the process that signs calls this, right before
  * signing; callers pass it to the transaction guard, never to a log or a response.
  */
-export function unlockAgentAccount(wallet: AgentWallet, toAccount: (privateKey: `0x${string}`) => PrivateKeyAccount = privateKeyToAccount): PrivateKeyAccount {
+export function unlockAgentAccount(
+  wallet: AgentWallet,
+  toAccount: (privateKey: `0x${string}`) => PrivateKeyAccount = privateKeyToAccount,
+): PrivateKeyAccount {
   const privateKey = getVault().decrypt(wallet.encryptedPrivateKey, bindingOf(wallet));
   // Teach the log scrubber this key, so even a mistaken log line carrying it is redacted.
   registerLogSecret(privateKey);

@@ -35,7 +35,17 @@ export const MINT_GAS_ESTIMATE = 200_000n;
  * refills ahead in the background while the first is on the chain, instead of the second
  * waiting for a top-up's receipt. The worker and the fund route size the first top-up by this.
  */
-export function contractBatchGasWei({ batchMints, remaining, maxFeePerGas, gasPerMint = MINT_GAS_ESTIMATE }: { batchMints: number; remaining: number; maxFeePerGas: bigint; gasPerMint?: bigint }): bigint {
+export function contractBatchGasWei({
+  batchMints,
+  remaining,
+  maxFeePerGas,
+  gasPerMint = MINT_GAS_ESTIMATE,
+}: {
+  batchMints: number;
+  remaining: number;
+  maxFeePerGas: bigint;
+  gasPerMint?: bigint;
+}): bigint {
   const config = getConfig().worker;
   const pipelined = config.mintIntervalMs === 0 && config.pipelineDepth > 1;
   const gasFor = pipelined ? Math.min(2 * batchMints, remaining) : batchMints;
@@ -59,14 +69,27 @@ export async function reserveTopUp(r: Omit<TopUpReservation, 'id'> & { balance: 
   const config = getConfig().worker;
   const taskCapWei = parseEther(config.agentMaxTopupPerTaskEth);
   const dayCapWei = parseEther(config.userMaxTopupPerDayEth);
-  const reserved = await reserveGasTopUp({ userAddress: r.userAddress, taskId: r.taskId, amountWei: r.amountWei, taskCapWei, dayCapWei });
+  const reserved = await reserveGasTopUp({
+    userAddress: r.userAddress,
+    taskId: r.taskId,
+    amountWei: r.amountWei,
+    taskCapWei,
+    dayCapWei,
+  });
   if (!reserved.ok) {
     const message =
       reserved.limit === 'task'
         ? `The task used up its gas budget (${formatEther(taskCapWei)} ETH, AGENT_MAX_TOPUP_PER_TASK_ETH) and the agent wallet has ${formatEther(r.balance)} ETH left.`
         : `Your gas budget for the last 24 hours is used up (${formatEther(reserved.spentWei)} of ${formatEther(dayCapWei)} ETH, USER_MAX_TOPUP_PER_DAY_ETH); retry the task later.`;
     getLogger().warn(
-      { taskId: r.taskId, agent: r.agent, userAddress: r.userAddress, limit: reserved.limit, spentWei: reserved.spentWei.toString(), amountWei: r.amountWei.toString() },
+      {
+        taskId: r.taskId,
+        agent: r.agent,
+        userAddress: r.userAddress,
+        limit: reserved.limit,
+        spentWei: reserved.spentWei.toString(),
+        amountWei: r.amountWei.toString(),
+      },
       'gas top-up refused: budget spent',
     );
     throw new MintRevertError('gas_budget', message);
@@ -83,7 +106,8 @@ export async function sendReservedTopUp(reservation: TopUpReservation, send: () 
   try {
     txHash = await send();
   } catch (error) {
-    if (classifyChainError(error).reason !== 'timeout') await releaseGasTopUp({ id: reservation.id, taskId: reservation.taskId, amountWei: reservation.amountWei });
+    if (classifyChainError(error).reason !== 'timeout')
+      await releaseGasTopUp({ id: reservation.id, taskId: reservation.taskId, amountWei: reservation.amountWei });
     throw error;
   }
   await recordGasTopUpTx({ id: reservation.id, txHash });
@@ -93,7 +117,10 @@ export async function sendReservedTopUp(reservation: TopUpReservation, send: () 
 const viemSend =
   (client: PublicClient): OperatorSend =>
   (to, value) =>
-    withOperatorNonce((nonce) => getOperatorWalletClient().sendTransaction({ to, value, nonce, gas: TOP_UP_GAS }), client);
+    withOperatorNonce(
+      (nonce) => getOperatorWalletClient().sendTransaction({ to, value, nonce, gas: TOP_UP_GAS }),
+      client,
+    );
 
 export async function ensureAgentGas({
   userAddress,
@@ -142,7 +169,15 @@ export async function ensureAgentGas({
  */
 const RECENT_TOP_UP_MS = 60_000;
 
-async function awaitTopUpInFlight({ userAddress, taskId, client }: { userAddress: string; taskId: string; client: PublicClient }): Promise<boolean> {
+async function awaitTopUpInFlight({
+  userAddress,
+  taskId,
+  client,
+}: {
+  userAddress: string;
+  taskId: string;
+  client: PublicClient;
+}): Promise<boolean> {
   const latest = await getLatestGasTopUpByTask({ userAddress, taskId });
   if (!latest?.txHash) return false;
   const hash = latest.txHash as Hex;

@@ -23,13 +23,32 @@ export type RotationReport = {
  * period a second pass catches wallets another process created with a key it had cached,
  * (4) old keys that no row uses any more are removed from the file.
  */
-export async function rotateAgentKeys({ keyFile, graceMs = 1000 }: { keyFile: string; graceMs?: number }): Promise<RotationReport> {
+export async function rotateAgentKeys({
+  keyFile,
+  graceMs = 1000,
+}: {
+  keyFile: string;
+  graceMs?: number;
+}): Promise<RotationReport> {
   const old = readKeyFile(keyFile);
-  const previous = [old.agentEncryptionKey, ...old.previousAgentEncryptionKeys].filter((k, i, all) => all.indexOf(k) === i);
-  writeKeyFile(keyFile, { ...old, agentEncryptionKey: randomBytes(32).toString('hex'), previousAgentEncryptionKeys: previous });
+  const previous = [old.agentEncryptionKey, ...old.previousAgentEncryptionKeys].filter(
+    (k, i, all) => all.indexOf(k) === i,
+  );
+  writeKeyFile(keyFile, {
+    ...old,
+    agentEncryptionKey: randomBytes(32).toString('hex'),
+    previousAgentEncryptionKeys: previous,
+  });
 
   const vault = new AgentKeyVault(readKeyFile(keyFile), () => readKeyFile(keyFile));
-  const report: RotationReport = { wallets: 0, reencrypted: 0, alreadyCurrent: 0, unreadable: 0, droppedKeys: 0, keptOldKeys: 0 };
+  const report: RotationReport = {
+    wallets: 0,
+    reencrypted: 0,
+    alreadyCurrent: 0,
+    unreadable: 0,
+    droppedKeys: 0,
+    keptOldKeys: 0,
+  };
   await reencryptAll(vault, report, true);
   if (graceMs > 0) await new Promise((r) => setTimeout(r, graceMs));
   await reencryptAll(vault, report, false);
@@ -69,7 +88,9 @@ async function reseal(vault: AgentKeyVault, wallet: AgentWallet): Promise<'resea
   }
   const sealed = vault.encrypt(privateKey, bindingOf(wallet));
   // A lost guard means another rotation re-sealed the row already: its envelope is newer.
-  return (await updateWalletEnvelope({ id: wallet.id, from: wallet.encryptedPrivateKey, to: sealed })) ? 'resealed' : 'raced';
+  return (await updateWalletEnvelope({ id: wallet.id, from: wallet.encryptedPrivateKey, to: sealed }))
+    ? 'resealed'
+    : 'raced';
 }
 
 /**
@@ -77,7 +98,9 @@ async function reseal(vault: AgentKeyVault, wallet: AgentWallet): Promise<'resea
  * (see lib/wallets/key-vault.ts for why that is the one moment the rows are trusted). Runs
  * when a worker starts and is a no-op once no v1 row is left; `keys:rotate` upgrades too.
  */
-export async function upgradeLegacyEnvelopes(vault: AgentKeyVault = getVault()): Promise<{ upgraded: number; unreadable: number }> {
+export async function upgradeLegacyEnvelopes(
+  vault: AgentKeyVault = getVault(),
+): Promise<{ upgraded: number; unreadable: number }> {
   const result = { upgraded: 0, unreadable: 0 };
   for (const wallet of await listWallets()) {
     if (!vault.isLegacy(wallet.encryptedPrivateKey)) continue;

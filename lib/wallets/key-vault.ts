@@ -19,7 +19,10 @@ const VERSION = 'v2';
 const LEGACY_VERSION = 'v1';
 
 export const keyIdOf = (keyHex: string) =>
-  createHash('sha256').update(Buffer.from(keyHex.replace(/^0x/, ''), 'hex')).digest('hex').slice(0, 12);
+  createHash('sha256')
+    .update(Buffer.from(keyHex.replace(/^0x/, ''), 'hex'))
+    .digest('hex')
+    .slice(0, 12);
 
 const keyBytes = (keyHex: string) => Buffer.from(keyHex.replace(/^0x/, ''), 'hex');
 
@@ -27,7 +30,10 @@ const keyBytes = (keyHex: string) => Buffer.from(keyHex.replace(/^0x/, ''), 'hex
 export type KeyBinding = { agent: string; owner: string };
 
 const aadOf = (version: string, { agent, owner }: KeyBinding) =>
-  Buffer.from(version === LEGACY_VERSION ? agent.toLowerCase() : `${agent.toLowerCase()}:${owner.toLowerCase()}`, 'utf8');
+  Buffer.from(
+    version === LEGACY_VERSION ? agent.toLowerCase() : `${agent.toLowerCase()}:${owner.toLowerCase()}`,
+    'utf8',
+  );
 
 export class VaultError extends Error {}
 
@@ -60,9 +66,12 @@ export class AgentKeyVault {
   /** @param allowLegacy only the upgrade opens v1 envelopes (see the top of this file). */
   decrypt(envelope: string, binding: KeyBinding, { allowLegacy = false } = {}): Hex {
     const [version, keyId, iv, tag, ciphertext] = envelope.split('.');
-    if ((version !== VERSION && version !== LEGACY_VERSION) || !keyId || !iv || !tag || !ciphertext) throw new VaultError('unrecognised key envelope');
+    if ((version !== VERSION && version !== LEGACY_VERSION) || !keyId || !iv || !tag || !ciphertext)
+      throw new VaultError('unrecognised key envelope');
     if (version === LEGACY_VERSION && !allowLegacy) {
-      throw new VaultError('agent key is sealed without its owner (v1 envelope); a worker start or `npm run keys:rotate` upgrades it');
+      throw new VaultError(
+        'agent key is sealed without its owner (v1 envelope); a worker start or `npm run keys:rotate` upgrades it',
+      );
     }
     let key = this.findKey(keyId);
     if (!key && this.reloadKeys) {
@@ -96,4 +105,3 @@ export class AgentKeyVault {
     return [this.keys.agentEncryptionKey, ...this.keys.previousAgentEncryptionKeys].find((k) => keyIdOf(k) === keyId);
   }
 }
-

@@ -1,4 +1,11 @@
-import { decodeFunctionData, erc20Abi, isAddressEqual, type Address, type Hex, type TransactionSerializable } from 'viem';
+import {
+  decodeFunctionData,
+  erc20Abi,
+  isAddressEqual,
+  type Address,
+  type Hex,
+  type TransactionSerializable,
+} from 'viem';
 import type { PrivateKeyAccount } from 'viem/accounts';
 import type { X402Terms } from '@/db/schema';
 import { GuardError } from './tx-guard';
@@ -12,25 +19,45 @@ import { GuardError } from './tx-guard';
 
 export type X402Policy = { agent: Address; user: Address; token: Address; terms: X402Terms; funding: bigint };
 
-export type PaymentAuthorization = { from: string; to: string; value: string; validAfter: string; validBefore: string; nonce: string };
+export type PaymentAuthorization = {
+  from: string;
+  to: string;
+  value: string;
+  validAfter: string;
+  validBefore: string;
+  nonce: string;
+};
 
 const CLOCK_SLACK_SECONDS = 60n;
 
 /** Checks one signed payment before it is written to the ledger (and so before it is sent). */
-export function checkX402Payment(policy: X402Policy, payment: { asset: string; authorization: PaymentAuthorization }, spent: { live: bigint }) {
+export function checkX402Payment(
+  policy: X402Policy,
+  payment: { asset: string; authorization: PaymentAuthorization },
+  spent: { live: bigint },
+) {
   const { terms } = policy;
   const a = payment.authorization;
-  if (!isAddressEqual(payment.asset as Address, terms.requirement.asset as Address)) throw new GuardError(`x402 payment in ${payment.asset}, the task pays in ${terms.requirement.asset}`);
+  if (!isAddressEqual(payment.asset as Address, terms.requirement.asset as Address))
+    throw new GuardError(`x402 payment in ${payment.asset}, the task pays in ${terms.requirement.asset}`);
   if (!isAddressEqual(a.from as Address, policy.agent)) throw new GuardError('x402 payment not from the agent');
-  if (!isAddressEqual(a.to as Address, terms.requirement.payTo as Address)) throw new GuardError(`x402 payment to ${a.to}, the endpoint's payee is ${terms.requirement.payTo}`);
-  if (BigInt(a.value) !== BigInt(terms.requirement.amount)) throw new GuardError(`x402 payment of ${a.value}, the probed price is ${terms.requirement.amount}`);
+  if (!isAddressEqual(a.to as Address, terms.requirement.payTo as Address))
+    throw new GuardError(`x402 payment to ${a.to}, the endpoint's payee is ${terms.requirement.payTo}`);
+  if (BigInt(a.value) !== BigInt(terms.requirement.amount))
+    throw new GuardError(`x402 payment of ${a.value}, the probed price is ${terms.requirement.amount}`);
   const now = BigInt(Math.floor(Date.now() / 1000));
-  if (BigInt(a.validBefore) > now + BigInt(terms.requirement.maxTimeoutSeconds) + CLOCK_SLACK_SECONDS) throw new GuardError('x402 payment valid for longer than the endpoint asks');
-  if (spent.live + BigInt(a.value) > policy.funding) throw new GuardError(`x402 payments would exceed the task's funding of ${policy.funding}`);
+  if (BigInt(a.validBefore) > now + BigInt(terms.requirement.maxTimeoutSeconds) + CLOCK_SLACK_SECONDS)
+    throw new GuardError('x402 payment valid for longer than the endpoint asks');
+  if (spent.live + BigInt(a.value) > policy.funding)
+    throw new GuardError(`x402 payments would exceed the task's funding of ${policy.funding}`);
 }
 
 /** The one transaction forwarding needs: token.transfer(user, amount) on the task's token. */
-export function checkTokenForward(policy: X402Policy, tx: { to?: Address | null; data?: Hex; value?: bigint }, amount: bigint) {
+export function checkTokenForward(
+  policy: X402Policy,
+  tx: { to?: Address | null; data?: Hex; value?: bigint },
+  amount: bigint,
+) {
   if (policy.terms.mintsToUser) throw new GuardError('this endpoint mints to the user; there is nothing to forward');
   if (!tx.to || !isAddressEqual(tx.to, policy.token)) throw new GuardError('only the task token may be forwarded');
   if ((tx.value ?? 0n) !== 0n || !tx.data) throw new GuardError('a token forward carries no ETH');
@@ -68,11 +95,30 @@ export function createX402Signer(account: PrivateKeyAccount, policy: X402Policy)
       publicKey: account.publicKey,
       type: 'local',
       source: 'x402-guard',
-      signTypedData(params: { domain?: { verifyingContract?: string }; primaryType: string; message: Record<string, unknown> }) {
-        if (params.primaryType !== 'TransferWithAuthorization') throw new GuardError(`x402 client asked to sign ${params.primaryType}`);
+      signTypedData(params: {
+        domain?: { verifyingContract?: string };
+        primaryType: string;
+        message: Record<string, unknown>;
+      }) {
+        if (params.primaryType !== 'TransferWithAuthorization')
+          throw new GuardError(`x402 client asked to sign ${params.primaryType}`);
         const m = params.message;
         const asset = params.domain?.verifyingContract ?? '';
-        checkX402Payment(policy, { asset, authorization: { from: String(m.from), to: String(m.to), value: String(m.value), validAfter: String(m.validAfter), validBefore: String(m.validBefore), nonce: String(m.nonce) } }, { live: 0n });
+        checkX402Payment(
+          policy,
+          {
+            asset,
+            authorization: {
+              from: String(m.from),
+              to: String(m.to),
+              value: String(m.value),
+              validAfter: String(m.validAfter),
+              validBefore: String(m.validBefore),
+              nonce: String(m.nonce),
+            },
+          },
+          { live: 0n },
+        );
         return account.signTypedData(params as never);
       },
     } as unknown as PrivateKeyAccount,
@@ -82,7 +128,12 @@ export function createX402Signer(account: PrivateKeyAccount, policy: X402Policy)
     },
     signCancel(openNonce: Hex, domain: { chainId: number; verifyingContract: Address }) {
       return account.signTypedData({
-        domain: { name: policy.terms.domain.name, version: policy.terms.domain.version, chainId: domain.chainId, verifyingContract: domain.verifyingContract },
+        domain: {
+          name: policy.terms.domain.name,
+          version: policy.terms.domain.version,
+          chainId: domain.chainId,
+          verifyingContract: domain.verifyingContract,
+        },
         types: cancelTypes,
         primaryType: 'CancelAuthorization',
         message: { authorizer: policy.agent, nonce: openNonce },

@@ -1,4 +1,13 @@
-import { decodeFunctionData, erc20Abi, isAddressEqual, type Address, type AuthorizationRequest, type Hex, type SignedAuthorizationList, type TransactionSerializable } from 'viem';
+import {
+  decodeFunctionData,
+  erc20Abi,
+  isAddressEqual,
+  type Address,
+  type AuthorizationRequest,
+  type Hex,
+  type SignedAuthorizationList,
+  type TransactionSerializable,
+} from 'viem';
 import type { PrivateKeyAccount } from 'viem/accounts';
 import { BATCH_MODE, decodeBatchExecute } from '../chain/batch-calls';
 import { paidMintTokenAbi } from '../chain/contracts.generated';
@@ -55,8 +64,14 @@ const ALLOWED_TYPES: ReadonlySet<string | undefined> = new Set(['eip1559', 'eip7
  * chain, blob fields, a legacy/EIP-2930/blob type. A handful of property reads: it runs once per mint.
  */
 export function checkTransactionEnvelope(policy: AgentPolicy, tx: Envelope): void {
-  if (tx.chainId !== policy.chainId) throw new GuardError(`chain id ${tx.chainId} is not this app's chain ${policy.chainId}`);
-  if (tx.blobs !== undefined || tx.blobVersionedHashes !== undefined || tx.sidecars !== undefined || tx.maxFeePerBlobGas !== undefined) {
+  if (tx.chainId !== policy.chainId)
+    throw new GuardError(`chain id ${tx.chainId} is not this app's chain ${policy.chainId}`);
+  if (
+    tx.blobs !== undefined ||
+    tx.blobVersionedHashes !== undefined ||
+    tx.sidecars !== undefined ||
+    tx.maxFeePerBlobGas !== undefined
+  ) {
     throw new GuardError('blob transactions are not allowed');
   }
   if (!ALLOWED_TYPES.has(tx.type)) throw new GuardError(`${tx.type ?? 'untyped'} transactions are not allowed`);
@@ -64,7 +79,8 @@ export function checkTransactionEnvelope(policy: AgentPolicy, tx: Envelope): voi
 
 // The agent's gas is the operator's ETH: a mint may not be signed with room to burn more.
 function checkMintGas(gas: bigint | undefined) {
-  if (gas !== undefined && gas > MAX_MINT_GAS) throw new GuardError(`a mint may use at most ${MAX_MINT_GAS} gas, not ${gas}`);
+  if (gas !== undefined && gas > MAX_MINT_GAS)
+    throw new GuardError(`a mint may use at most ${MAX_MINT_GAS} gas, not ${gas}`);
 }
 
 const MINT_CALL_LENGTH = 2 + 8 + 5 * 64;
@@ -88,7 +104,8 @@ export function checkAgentTransaction(policy: AgentPolicy, tx: Tx): void {
     const call = decode(erc20Abi, data);
     if (call.functionName === 'approve') {
       const [spender, amount] = call.args as [Address, bigint];
-      if (!policy.task || !isAddressEqual(spender, policy.task.token)) throw new GuardError('approve is only for the task token');
+      if (!policy.task || !isAddressEqual(spender, policy.task.token))
+        throw new GuardError('approve is only for the task token');
       if (amount > policy.task.remainingCost) {
         throw new GuardError(`approve of ${amount} exceeds the ${policy.task.remainingCost} the task still needs`);
       }
@@ -106,7 +123,8 @@ export function checkAgentTransaction(policy: AgentPolicy, tx: Tx): void {
     // The hot path, once per mint: mint(address,bytes32,uint8,bytes32,bytes32) has a fixed
     // size, so its selector and recipient word are checked in place, without an ABI decode.
     if (data.length === MINT_CALL_LENGTH && data.startsWith(MINT_SELECTOR) && data.slice(10, 34) === '0'.repeat(24)) {
-      if (!isAddressEqual(`0x${data.slice(34, 74)}`, policy.user)) throw new GuardError('minted tokens must go to the user');
+      if (!isAddressEqual(`0x${data.slice(34, 74)}`, policy.user))
+        throw new GuardError('minted tokens must go to the user');
       return checkMintGas(tx.gas);
     }
     const call = decode(paidMintTokenAbi, data);
@@ -129,27 +147,34 @@ function checkBatch(policy: AgentPolicy, data: Hex | undefined, value: bigint, g
   } catch {
     throw new GuardError('unrecognised call to the agent itself');
   }
-  if (batch.mode !== BATCH_MODE.try && batch.mode !== BATCH_MODE.revertAll) throw new GuardError(`batch mode ${batch.mode} is not allowed`);
+  if (batch.mode !== BATCH_MODE.try && batch.mode !== BATCH_MODE.revertAll)
+    throw new GuardError(`batch mode ${batch.mode} is not allowed`);
   if (batch.calls.length === 0) throw new GuardError('empty batch');
   // As for a single mint: the operator pays this gas, so no batch gets room to burn more.
   const cap = MAX_BATCH_OVERHEAD_GAS + MAX_MINT_GAS * BigInt(batch.calls.length);
-  if (gas !== undefined && gas > cap) throw new GuardError(`a batch of ${batch.calls.length} calls may use at most ${cap} gas, not ${gas}`);
+  if (gas !== undefined && gas > cap)
+    throw new GuardError(`a batch of ${batch.calls.length} calls may use at most ${cap} gas, not ${gas}`);
   for (const [i, call] of batch.calls.entries()) {
     try {
       // A call inside the batch may not target the agent again (no nesting): it falls through to the allowlist's end.
       if (isAddressEqual(call.to, policy.agent)) throw new GuardError('a batch may not call the agent itself');
       checkAgentTransaction(policy, { to: call.to, data: call.data, value: call.value });
     } catch (error) {
-      if (error instanceof GuardError) throw new GuardError(`batch call ${i}: ${error.message.replace(/^transaction refused: /, '')}`);
+      if (error instanceof GuardError)
+        throw new GuardError(`batch call ${i}: ${error.message.replace(/^transaction refused: /, '')}`);
       throw error;
     }
   }
 }
 
 /** EIP-7702: the only delegation an agent may sign is to our executor. */
-export function checkAuthorization(policy: AgentPolicy, authorization: { address?: Address; contractAddress?: Address; chainId?: number }) {
+export function checkAuthorization(
+  policy: AgentPolicy,
+  authorization: { address?: Address; contractAddress?: Address; chainId?: number },
+) {
   // Chain id 0 would make the delegation valid on every chain.
-  if (authorization.chainId !== policy.chainId) throw new GuardError(`an authorization for chain ${authorization.chainId} is not allowed (only ${policy.chainId})`);
+  if (authorization.chainId !== policy.chainId)
+    throw new GuardError(`an authorization for chain ${authorization.chainId} is not allowed (only ${policy.chainId})`);
   const target = authorization.address ?? authorization.contractAddress;
   if (!policy.batchExecutor || !target || !isAddressEqual(target, policy.batchExecutor)) {
     throw new GuardError(`delegation to ${target ?? 'nothing'} is not allowed (only to the batch executor)`);
@@ -177,7 +202,8 @@ export function createGuardedSigner(account: PrivateKeyAccount, policy: AgentPol
       checkTransactionEnvelope(policy, tx);
       if ('authorizationList' in tx && tx.authorizationList) {
         // A delegation rides only on a batch the agent sends to itself.
-        if (!tx.to || !isAddressEqual(tx.to, policy.agent)) throw new GuardError('an authorization list is only allowed on a batch to the agent itself');
+        if (!tx.to || !isAddressEqual(tx.to, policy.agent))
+          throw new GuardError('an authorization list is only allowed on a batch to the agent itself');
         checkAuthorizationList(policy, tx.authorizationList);
       }
       checkAgentTransaction(policy, { to: tx.to ?? undefined, data: tx.data, value: tx.value, gas: tx.gas });

@@ -28,16 +28,30 @@ import { readWalletAmounts } from './wallet-view';
  *    nonces cannot collide. Refusing rather than waiting: a task may run for minutes, and the
  *    user can withdraw what is left once it ends.
  */
-export async function withdrawRefundable({ userAddress, amount }: { userAddress: string; amount?: bigint }): Promise<{ txHash: Hex; amount: bigint }> {
+export async function withdrawRefundable({
+  userAddress,
+  amount,
+}: {
+  userAddress: string;
+  amount?: bigint;
+}): Promise<{ txHash: Hex; amount: bigint }> {
   const wallet = await getWalletByUser({ userAddress });
   if (!wallet) throw new AppError('conflict:withdraw', 'Nothing to withdraw: this address has no agent wallet yet.');
   try {
-    return await withUserFundingLock(userAddress, () => withWalletLock(wallet.id, () => withdrawLocked(wallet, amount)), {
-      waitMs: getConfig().worker.receiptTimeoutMs + 15_000,
-      connections: 3, // the funding lock's, the wallet lock's, and one query at a time inside
-    });
+    return await withUserFundingLock(
+      userAddress,
+      () => withWalletLock(wallet.id, () => withdrawLocked(wallet, amount)),
+      {
+        waitMs: getConfig().worker.receiptTimeoutMs + 15_000,
+        connections: 3, // the funding lock's, the wallet lock's, and one query at a time inside
+      },
+    );
   } catch (error) {
-    if (error instanceof LockBusy) throw new AppError('conflict:withdraw', 'A payment for one of your tasks is still being confirmed; withdraw once it is.');
+    if (error instanceof LockBusy)
+      throw new AppError(
+        'conflict:withdraw',
+        'A payment for one of your tasks is still being confirmed; withdraw once it is.',
+      );
     throw error;
   } finally {
     // A task the worker skipped while the wallet was locked can start now (the poll would find it too).
@@ -45,7 +59,10 @@ export async function withdrawRefundable({ userAddress, amount }: { userAddress:
   }
 }
 
-async function withdrawLocked(wallet: AgentWallet, amount: bigint | undefined): Promise<{ txHash: Hex; amount: bigint }> {
+async function withdrawLocked(
+  wallet: AgentWallet,
+  amount: bigint | undefined,
+): Promise<{ txHash: Hex; amount: bigint }> {
   const userAddress = wallet.userAddress;
   const user = getAddress(userAddress);
   const agent = getAddress(wallet.agentAddress);
@@ -54,11 +71,17 @@ async function withdrawLocked(wallet: AgentWallet, amount: bigint | undefined): 
   // take one of them. Checked under the wallet lock, so no claim can slip in after the check.
   const running = await listTasksByUser({ userAddress, limit: 1, status: ['processing'] });
   if (running.length) {
-    throw new AppError('conflict:withdraw', 'A task is minting with this wallet right now; withdraw once it has finished or been cancelled.');
+    throw new AppError(
+      'conflict:withdraw',
+      'A task is minting with this wallet right now; withdraw once it has finished or been cancelled.',
+    );
   }
   const { refundable, reserved, usdcBalance } = await readWalletAmounts(wallet.id, agent);
   if (refundable === 0n) {
-    throw new AppError('conflict:withdraw', `Nothing to withdraw: the wallet holds ${usdcBalance} and active tasks need ${reserved} (base units).`);
+    throw new AppError(
+      'conflict:withdraw',
+      `Nothing to withdraw: the wallet holds ${usdcBalance} and active tasks need ${reserved} (base units).`,
+    );
   }
   const value = amount ?? refundable;
   if (value > refundable) {
@@ -69,7 +92,10 @@ async function withdrawLocked(wallet: AgentWallet, amount: bigint | undefined): 
 
   const client = getPublicClient();
   const data = encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [user, value] });
-  const [gas, fees] = await Promise.all([client.estimateGas({ account: agent, to: usdc, data }), client.estimateFeesPerGas()]);
+  const [gas, fees] = await Promise.all([
+    client.estimateGas({ account: agent, to: usdc, data }),
+    client.estimateFeesPerGas(),
+  ]);
   const gasLimit = (gas * 12n) / 10n;
   try {
     await ensureAgentGas({ userAddress, agent, neededWei: gasLimit * fees.maxFeePerGas, client });
@@ -93,6 +119,7 @@ async function withdrawLocked(wallet: AgentWallet, amount: bigint | undefined): 
   });
   const txHash = await client.sendRawTransaction({ serializedTransaction: raw });
   const receipt = await client.waitForTransactionReceipt({ hash: txHash });
-  if (receipt.status !== 'success') throw new AppError('unavailable:withdraw', `The withdrawal ${txHash} reverted on chain.`);
+  if (receipt.status !== 'success')
+    throw new AppError('unavailable:withdraw', `The withdrawal ${txHash} reverted on chain.`);
   return { txHash, amount: value };
 }

@@ -6,8 +6,20 @@ export type TaskStatus = 'pending_payment' | 'funded' | 'processing' | 'complete
 
 export type MintDto = { sequenceNumber: number; status: string; txHash: string | null; error?: string | null };
 export type TaskDetail = TaskDto & { fundingRequest?: FundingRequest | null; mints?: MintDto[] };
-export type TaskEvent = { taskId: string; status: TaskStatus; mintsCompleted: number; mintsFailed: number; quantity: number };
-export type WalletDto = { agentAddress: string; usdcBalance: string; ethBalance: string; reservedUsdc: string; refundableUsdc: string };
+export type TaskEvent = {
+  taskId: string;
+  status: TaskStatus;
+  mintsCompleted: number;
+  mintsFailed: number;
+  quantity: number;
+};
+export type WalletDto = {
+  agentAddress: string;
+  usdcBalance: string;
+  ethBalance: string;
+  reservedUsdc: string;
+  refundableUsdc: string;
+};
 export type Session = { address: `0x${string}`; chainId: number };
 export type Authorization = FundingRequest['message'];
 
@@ -27,7 +39,11 @@ export async function apiFetch<T>(path: string, init: RequestInit & { json?: unk
   const res = await fetch(path, {
     credentials: 'same-origin',
     ...rest,
-    headers: { accept: 'application/json', ...(json !== undefined ? { 'content-type': 'application/json' } : {}), ...rest.headers },
+    headers: {
+      accept: 'application/json',
+      ...(json !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...rest.headers,
+    },
     body: json !== undefined ? JSON.stringify(json) : rest.body,
   });
   const text = await res.text();
@@ -39,7 +55,11 @@ export async function apiFetch<T>(path: string, init: RequestInit & { json?: unk
   }
   if (!res.ok) {
     const error = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
-    throw new ApiError(res.status, error?.code ?? `http_${res.status}`, error?.message ?? `Request failed (${res.status}).`);
+    throw new ApiError(
+      res.status,
+      error?.code ?? `http_${res.status}`,
+      error?.message ?? `Request failed (${res.status}).`,
+    );
   }
   return body as T;
 }
@@ -47,17 +67,23 @@ export async function apiFetch<T>(path: string, init: RequestInit & { json?: unk
 const enc = encodeURIComponent;
 
 /** The task routes answer `{ task }`; accept a bare task too. */
-const unwrapTask = (body: TaskDetail | { task: TaskDetail }): TaskDetail => ('task' in body && body.task ? body.task : (body as TaskDetail));
+const unwrapTask = (body: TaskDetail | { task: TaskDetail }): TaskDetail =>
+  'task' in body && body.task ? body.task : (body as TaskDetail);
 
 export const api = {
   session: () => apiFetch<Session>('/api/auth/session'),
   nonce: () => apiFetch<{ nonce: string }>('/api/auth/nonce'),
-  verify: (message: string, signature: string) => apiFetch<Session>('/api/auth/verify', { method: 'POST', json: { message, signature } }),
+  verify: (message: string, signature: string) =>
+    apiFetch<Session>('/api/auth/verify', { method: 'POST', json: { message, signature } }),
   logout: () => apiFetch<unknown>('/api/auth/logout', { method: 'POST', json: {} }),
   logoutAll: () => apiFetch<{ revoked: number }>('/api/auth/logout-all', { method: 'POST', json: {} }),
-  task: async (id: string) => unwrapTask(await apiFetch<TaskDetail | { task: TaskDetail }>(`/api/ai-agent/task/${enc(id)}`)),
+  task: async (id: string) =>
+    unwrapTask(await apiFetch<TaskDetail | { task: TaskDetail }>(`/api/ai-agent/task/${enc(id)}`)),
   fund: (id: string, authorization: Authorization, signature: string) =>
-    apiFetch<{ success: boolean; txHash: string; task?: TaskDto }>(`/api/ai-agent/task/${enc(id)}/fund`, { method: 'POST', json: { authorization, signature } }),
+    apiFetch<{ success: boolean; txHash: string; task?: TaskDto }>(`/api/ai-agent/task/${enc(id)}/fund`, {
+      method: 'POST',
+      json: { authorization, signature },
+    }),
   cancel: (id: string) => apiFetch<unknown>(`/api/ai-agent/task/${enc(id)}/cancel`, { method: 'POST', json: {} }),
   retry: (id: string) => apiFetch<unknown>(`/api/ai-agent/task/${enc(id)}/retry`, { method: 'POST', json: {} }),
   tasks: async (user: string, limit = 50) => {
@@ -65,14 +91,23 @@ export const api = {
     return Array.isArray(body) ? body : body.tasks;
   },
   wallet: (user: string) => apiFetch<WalletDto>(`/api/ai-agent/wallet/${enc(user)}`),
-  withdraw: (user: string) => apiFetch<{ txHash?: string | null; amount?: string }>(`/api/ai-agent/wallet/${enc(user)}/withdraw`, { method: 'POST', json: {} }),
+  withdraw: (user: string) =>
+    apiFetch<{ txHash?: string | null; amount?: string }>(`/api/ai-agent/wallet/${enc(user)}/withdraw`, {
+      method: 'POST',
+      json: {},
+    }),
   history: async (user: string, limit = 50) => {
     const body = await apiFetch<{ messages: HistoryMessage[] }>(`/api/ai-agent/history/${enc(user)}?limit=${limit}`);
     return body.messages ?? [];
   },
 };
 
-export type HistoryMessage = { id: string; role: 'user' | 'assistant' | 'system'; parts: unknown[]; createdAt?: string };
+export type HistoryMessage = {
+  id: string;
+  role: 'user' | 'assistant' | 'system';
+  parts: unknown[];
+  createdAt?: string;
+};
 
 export const FINAL_STATUSES: readonly TaskStatus[] = ['completed', 'failed', 'cancelled'];
 export const canCancel = (s: string) => s === 'pending_payment' || s === 'funded' || s === 'processing';

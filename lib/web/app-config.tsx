@@ -4,7 +4,12 @@ import { createContext, useContext, useMemo, type ReactNode } from 'react';
 import type { Chain } from 'viem';
 import { clientChain, type ClientChainConfig } from './wagmi';
 
-type AppConfig = { chain: Chain; txUrl(hash: string): string | null; addressUrl(address: string): string | null; x402DemoUrl: string | null };
+type AppConfig = {
+  chain: Chain;
+  txUrl(hash: string): string | null;
+  addressUrl(address: string): string | null;
+  x402DemoUrl: string | null;
+};
 
 const AppConfigContext = createContext<AppConfig | null>(null);
 

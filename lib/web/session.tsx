@@ -46,7 +46,14 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const matches = !!session && !!connected && session.address.toLowerCase() === connected.toLowerCase();
   const status: AuthenticationStatus = !loaded ? 'loading' : matches ? 'authenticated' : 'unauthenticated';
   const value = useMemo(
-    () => ({ status, session: matches ? session : null, address: matches ? session!.address : null, refresh, signOut: adapter.signOut, signOutEverywhere }),
+    () => ({
+      status,
+      session: matches ? session : null,
+      address: matches ? session!.address : null,
+      refresh,
+      signOut: adapter.signOut,
+      signOutEverywhere,
+    }),
     [status, matches, session, refresh, adapter, signOutEverywhere],
   );
 

@@ -61,7 +61,14 @@ export function useFundTask(taskId: string, t: Translate) {
       const result = await api.fund(taskId, message, signature);
       setTxHash(result.txHash);
       queryClient.setQueryData<TaskDetail>(taskKey(taskId), (old) =>
-        old ? { ...old, status: old.status === 'pending_payment' ? 'funded' : old.status, fundingTxHash: result.txHash, fundingRequest: null } : old,
+        old
+          ? {
+              ...old,
+              status: old.status === 'pending_payment' ? 'funded' : old.status,
+              fundingTxHash: result.txHash,
+              fundingRequest: null,
+            }
+          : old,
       );
     } catch (e) {
       if (e instanceof ApiError && /expired|valid_?before/i.test(`${e.code} ${e.message}`)) setError(t('fund.expired'));

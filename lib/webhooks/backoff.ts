@@ -8,7 +8,11 @@ export type BackoffPolicy = { baseMs: number; capMs: number; maxAttempts: number
 export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 5_000, capMs: 10 * 60_000, maxAttempts: 12 };
 
 /** When to try again after `attempts` failed attempts, or null to give up. */
-export function nextAttemptAfter(attempts: number, policy: BackoffPolicy = DEFAULT_BACKOFF, random = Math.random): Date | null {
+export function nextAttemptAfter(
+  attempts: number,
+  policy: BackoffPolicy = DEFAULT_BACKOFF,
+  random = Math.random,
+): Date | null {
   if (attempts >= policy.maxAttempts) return null;
   const exp = Math.min(policy.capMs, policy.baseMs * 2 ** Math.max(0, attempts - 1));
   return new Date(Date.now() + Math.round(exp * (0.5 + random() / 2)));

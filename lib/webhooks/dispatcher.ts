@@ -34,7 +34,12 @@ function dataOf(row: Pick<WebhookDelivery, 'event' | 'taskId' | 'payload'>): unk
 
 /** The exact bytes POSTed for a delivery (stable across retries). */
 export function webhookBody(row: Pick<WebhookDelivery, 'id' | 'event' | 'taskId' | 'createdAt' | 'payload'>): string {
-  return JSON.stringify({ id: row.id.toString(), event: row.event, createdAt: row.createdAt.toISOString(), data: dataOf(row) });
+  return JSON.stringify({
+    id: row.id.toString(),
+    event: row.event,
+    createdAt: row.createdAt.toISOString(),
+    data: dataOf(row),
+  });
 }
 
 async function post(row: WebhookDelivery, url: string, secret: string, timeoutMs: number): Promise<string | null> {
@@ -49,17 +54,27 @@ async function post(row: WebhookDelivery, url: string, secret: string, timeoutMs
     [WEBHOOK_HEADERS.signature]: signWebhook(secret, timestamp, body),
   };
   try {
-    const res = await fetch(url, { method: 'POST', body, headers, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetch(url, {
+      method: 'POST',
+      body,
+      headers,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(timeoutMs),
+    });
     await res.body?.cancel().catch(() => {});
     return res.ok ? null : `HTTP ${res.status}`;
   } catch (error) {
     const e = error as Error & { cause?: { code?: string } };
-    return e.name === 'TimeoutError' ? `timeout after ${timeoutMs} ms` : `${e.cause?.code ?? e.name}: ${e.message}`.slice(0, 300);
+    return e.name === 'TimeoutError'
+      ? `timeout after ${timeoutMs} ms`
+      : `${e.cause?.code ?? e.name}: ${e.message}`.slice(0, 300);
   }
 }
 
 /** Claims and delivers what is due now, once. Returns how many went through and how many failed. */
-export async function dispatchDueWebhooks(options: DispatchOptions = {}): Promise<{ delivered: number; failed: number }> {
+export async function dispatchDueWebhooks(
+  options: DispatchOptions = {},
+): Promise<{ delivered: number; failed: number }> {
   const url = options.url ?? getConfig().webhook?.url;
   const secret = options.secret ?? getConfig().webhook?.secret;
   // Never unsigned: config refuses WEBHOOK_URL without WEBHOOK_SECRET, and so does this.
@@ -74,7 +89,12 @@ export async function dispatchDueWebhooks(options: DispatchOptions = {}): Promis
   // One at a time, oldest first: events of a task usually reach the receiver in order.
   for (const row of rows) {
     const error = await post(row, url, secret, timeoutMs);
-    const fields = { deliveryId: row.id.toString(), event: row.event, taskId: row.taskId ?? undefined, attempt: row.attempts };
+    const fields = {
+      deliveryId: row.id.toString(),
+      event: row.event,
+      taskId: row.taskId ?? undefined,
+      attempt: row.attempts,
+    };
     if (!error) {
       await markWebhookDelivered({ id: row.id });
       metrics.webhooksDelivered.inc({ event: row.event });
@@ -98,7 +118,11 @@ export type WebhookDispatcher = { done: Promise<void> };
  * Polls the outbox every `pollMs` until `signal` aborts. Without WEBHOOK_URL it returns at once.
  * Errors (database down) are logged and the loop carries on.
  */
-export function startWebhookDispatcher({ signal, pollMs = 1_000, ...options }: DispatchOptions & { signal?: AbortSignal; pollMs?: number } = {}): WebhookDispatcher {
+export function startWebhookDispatcher({
+  signal,
+  pollMs = 1_000,
+  ...options
+}: DispatchOptions & { signal?: AbortSignal; pollMs?: number } = {}): WebhookDispatcher {
   if (!(options.url ?? getConfig().webhook?.url)) return { done: Promise.resolve() };
   const done = (async () => {
     while (!signal?.aborted) {

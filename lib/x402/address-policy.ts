@@ -88,7 +88,13 @@ export function ipv6Bytes(address: string): number[] | undefined {
     tail.push(...dotted[2].split('.').map(Number));
   }
   const [head, rest] = groups.split('::');
-  const parse = (s: string | undefined) => (s ? s.split(':').filter(Boolean).flatMap((g) => [parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff]) : []);
+  const parse = (s: string | undefined) =>
+    s
+      ? s
+          .split(':')
+          .filter(Boolean)
+          .flatMap((g) => [parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff])
+      : [];
   const front = parse(head);
   const back = [...parse(rest), ...tail];
   const zeros = rest === undefined ? [] : new Array(16 - front.length - back.length).fill(0);

@@ -12,9 +12,16 @@ const nameVersionAbi = parseAbi(['function name() view returns (string)', 'funct
 export type Eip712NameVersion = { name: string; version: string };
 
 /** The asset's EIP-712 name and version: EIP-5267 `eip712Domain()` where it exists, else `name()` and `version()`. */
-export async function readAssetDomain(asset: Address, client: PublicClient = getPublicClient()): Promise<Eip712NameVersion | undefined> {
+export async function readAssetDomain(
+  asset: Address,
+  client: PublicClient = getPublicClient(),
+): Promise<Eip712NameVersion | undefined> {
   try {
-    const [, name, version] = await client.readContract({ address: asset, abi: eip5267Abi, functionName: 'eip712Domain' });
+    const [, name, version] = await client.readContract({
+      address: asset,
+      abi: eip5267Abi,
+      functionName: 'eip712Domain',
+    });
     if (name && version) return { name, version };
   } catch {
     // Circle's USDC (FiatTokenV2_2) predates EIP-5267: fall through to name()/version().
@@ -33,7 +40,10 @@ export async function readAssetDomain(asset: Address, client: PublicClient = get
 export type Erc20Info = { address: Address; name: string; symbol: string; decimals: number };
 
 /** The token's ERC20 views, or undefined when the address has no code or lacks them. */
-export async function readErc20(address: Address, client: PublicClient = getPublicClient()): Promise<Erc20Info | undefined> {
+export async function readErc20(
+  address: Address,
+  client: PublicClient = getPublicClient(),
+): Promise<Erc20Info | undefined> {
   const code = await client.getCode({ address });
   if (!code || code === '0x') return undefined;
   try {

@@ -32,7 +32,13 @@ export class OutboundError extends Error {
   constructor(
     readonly reason: OutboundFailure,
     message: string,
-    readonly details: { host?: string; range?: BlockedRange; status?: number; location?: string | null; requestSent: boolean },
+    readonly details: {
+      host?: string;
+      range?: BlockedRange;
+      status?: number;
+      location?: string | null;
+      requestSent: boolean;
+    },
     options?: { cause?: unknown },
   ) {
     super(message, options);
@@ -58,7 +64,10 @@ export type SafeFetchOptions = {
 // endpoint, and a fresh TCP (and TLS) handshake for each costs both sides CPU and a round trip.
 // The address check holds for reused sockets too: it ran when the socket connected, on the
 // address it connected to.
-const agents = { 'http:': new http.Agent({ keepAlive: true, maxSockets: 32 }), 'https:': new https.Agent({ keepAlive: true, maxSockets: 32 }) };
+const agents = {
+  'http:': new http.Agent({ keepAlive: true, maxSockets: 32 }),
+  'https:': new https.Agent({ keepAlive: true, maxSockets: 32 }),
+};
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_BYTES = 1024 * 1024;
@@ -82,7 +91,8 @@ export function checkOutboundUrl(raw: string | URL, allowedHosts?: readonly stri
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new OutboundError('bad_url', `${url.protocol} URLs are not fetched`, { host, requestSent: false });
   }
-  if (url.username || url.password) throw new OutboundError('bad_url', 'URLs with credentials are not fetched', { host, requestSent: false });
+  if (url.username || url.password)
+    throw new OutboundError('bad_url', 'URLs with credentials are not fetched', { host, requestSent: false });
   const allowed = isAllowedHost(url, allowedHosts);
   if (!allowed && url.protocol !== 'https:') {
     throw new OutboundError('not_https', `${host} is not https`, { host, requestSent: false });
@@ -90,7 +100,8 @@ export function checkOutboundUrl(raw: string | URL, allowedHosts?: readonly stri
   // An IP literal is connected to without a lookup, so it is judged here.
   const literal = host.replace(/^\[|\]$/g, '');
   const range = !allowed && isIP(literal) ? blockedAddressRange(literal) : undefined;
-  if (range) throw new OutboundError('blocked_address', `${host} is a ${range} address`, { host, range, requestSent: false });
+  if (range)
+    throw new OutboundError('blocked_address', `${host} is a ${range} address`, { host, range, requestSent: false });
   return { url, allowed };
 }
 
@@ -147,10 +158,17 @@ export async function safeFetch(url: string | URL, options: SafeFetchOptions = {
       lookup: allowed ? undefined : guardedLookup,
     });
     const timer = setTimeout(
-      () => fail(new OutboundError('timeout', `${host} did not answer within ${timeoutMs} ms`, { host, requestSent: connected })),
+      () =>
+        fail(
+          new OutboundError('timeout', `${host} did not answer within ${timeoutMs} ms`, {
+            host,
+            requestSent: connected,
+          }),
+        ),
       timeoutMs,
     );
-    const onAbort = () => fail(new OutboundError('timeout', `request to ${host} aborted`, { host, requestSent: connected }));
+    const onAbort = () =>
+      fail(new OutboundError('timeout', `request to ${host} aborted`, { host, requestSent: connected }));
     options.signal?.addEventListener('abort', onAbort, { once: true });
     if (options.signal?.aborted) onAbort();
     const cleanup = () => {
@@ -168,7 +186,14 @@ export async function safeFetch(url: string | URL, options: SafeFetchOptions = {
     request.on('error', (error: NodeJS.ErrnoException) => {
       if (error instanceof OutboundError) return fail(error);
       const reason: OutboundFailure = error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN' ? 'dns' : 'network';
-      fail(new OutboundError(reason, `${host}: ${error.code ?? error.message}`, { host, requestSent: connected }, { cause: error }));
+      fail(
+        new OutboundError(
+          reason,
+          `${host}: ${error.code ?? error.message}`,
+          { host, requestSent: connected },
+          { cause: error },
+        ),
+      );
     });
     request.on('response', (incoming) => {
       const status = incoming.statusCode ?? 0;
@@ -184,7 +209,12 @@ export async function safeFetch(url: string | URL, options: SafeFetchOptions = {
         );
       }
       const declared = Number(incoming.headers['content-length'] ?? 0);
-      const tooLarge = () => new OutboundError('too_large', `${host} answered more than ${maxBytes} bytes`, { host, status, requestSent: true });
+      const tooLarge = () =>
+        new OutboundError('too_large', `${host} answered more than ${maxBytes} bytes`, {
+          host,
+          status,
+          requestSent: true,
+        });
       if (declared > maxBytes) return fail(tooLarge());
       const chunks: Buffer[] = [];
       let size = 0;
@@ -193,7 +223,16 @@ export async function safeFetch(url: string | URL, options: SafeFetchOptions = {
         if (size > maxBytes) return fail(tooLarge());
         chunks.push(chunk);
       });
-      incoming.on('error', (error) => fail(new OutboundError('network', `${host}: ${error.message}`, { host, status, requestSent: true }, { cause: error })));
+      incoming.on('error', (error) =>
+        fail(
+          new OutboundError(
+            'network',
+            `${host}: ${error.message}`,
+            { host, status, requestSent: true },
+            { cause: error },
+          ),
+        ),
+      );
       incoming.on('end', () => {
         if (settled) return;
         settled = true;
@@ -219,10 +258,18 @@ function toResponse(status: number, raw: http.IncomingHttpHeaders, body: Buffer)
  * A `fetch` with safeFetch's rules, for libraries that take one (`@x402/fetch`'s
  * wrapFetchWithPayment calls it with a Request).
  */
-export function createSafeFetch(defaults: Omit<SafeFetchOptions, 'method' | 'headers' | 'body' | 'signal'> = {}): typeof fetch {
+export function createSafeFetch(
+  defaults: Omit<SafeFetchOptions, 'method' | 'headers' | 'body' | 'signal'> = {},
+): typeof fetch {
   return (async (input: RequestInfo | URL, init?: RequestInit) => {
     const request = new Request(input, init);
     const body = request.body ? new Uint8Array(await request.arrayBuffer()) : undefined;
-    return safeFetch(request.url, { ...defaults, method: request.method, headers: request.headers, body, signal: request.signal });
+    return safeFetch(request.url, {
+      ...defaults,
+      method: request.method,
+      headers: request.headers,
+      body,
+      signal: request.signal,
+    });
   }) as typeof fetch;
 }

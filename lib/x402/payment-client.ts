@@ -27,12 +27,21 @@ export function createPaymentClient(account: LocalAccount, limits: PaymentClient
   registerExactEvmScheme(client, {
     signer: toClientEvmSigner(account),
     networks: [limits.network],
-    policies: [(_version, requirements) => requirements.filter((r) => matches(r, limits)).map((r) => withDomain(r, limits.domain))],
+    policies: [
+      (_version, requirements) =>
+        requirements.filter((r) => matches(r, limits)).map((r) => withDomain(r, limits.domain)),
+    ],
   });
   // v1 requirements name their network (`base-sepolia`): allow the asset under those names too.
   const chainId = Number(limits.network.split(':')[1]);
-  const v1Names = Object.entries(EVM_NETWORK_CHAIN_ID_MAP).filter(([, id]) => id === chainId).map(([name]) => name);
-  const allowedAssets = [limits.network, ...v1Names].map((network) => ({ network: network as `${string}:${string}`, asset: limits.asset, maxAmountPerPayment: limits.amount.toString() }));
+  const v1Names = Object.entries(EVM_NETWORK_CHAIN_ID_MAP)
+    .filter(([, id]) => id === chainId)
+    .map(([name]) => name);
+  const allowedAssets = [limits.network, ...v1Names].map((network) => ({
+    network: network as `${string}:${string}`,
+    asset: limits.asset,
+    maxAmountPerPayment: limits.amount.toString(),
+  }));
   client.setSpendControls({ maxAmountPerPayment: false, allowedAssets });
   return client;
 }

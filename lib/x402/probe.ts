@@ -12,9 +12,20 @@ import { normaliseRequirements, selectRequirement, type RawRequirement } from '.
 // client (v2: base64 PAYMENT-REQUIRED header; v1: JSON body with accepts[]), and the terms a
 // task will pay, or a refusal that says what is wrong. Nothing is paid here.
 
-export type ProbeTarget = { chainId: number; usdc: Address; maxAmount: bigint; allowedHosts?: readonly string[]; client: PublicClient };
+export type ProbeTarget = {
+  chainId: number;
+  usdc: Address;
+  maxAmount: bigint;
+  allowedHosts?: readonly string[];
+  client: PublicClient;
+};
 
-export type ProbeResult = { terms: X402Terms; host: string; token?: Erc20Info; tokenSource?: 'message' | 'extra' | 'url' | 'payTo' };
+export type ProbeResult = {
+  terms: X402Terms;
+  host: string;
+  token?: Erc20Info;
+  tokenSource?: 'message' | 'extra' | 'url' | 'payTo';
+};
 
 const refuse = (reason: string, message: string, details: Record<string, unknown> = {}) =>
   new AppError('bad_request:x402', message, { details: { reason, ...details } });
@@ -50,7 +61,11 @@ export async function probeX402Endpoint(
     response = await send(url, 'GET', undefined, target);
   }
   if (response.status !== 402) {
-    throw refuse('no_402', `${host} answered ${response.status}, not 402 Payment Required: it is not an x402 endpoint (or not at this URL).`, { status: response.status });
+    throw refuse(
+      'no_402',
+      `${host} answered ${response.status}, not 402 Payment Required: it is not an x402 endpoint (or not at this URL).`,
+      { status: response.status },
+    );
   }
   const text = await response.text();
   let json: unknown;
@@ -61,9 +76,15 @@ export async function probeX402Endpoint(
   }
   let paymentRequired;
   try {
-    paymentRequired = new x402HTTPClient(new x402Client()).getPaymentRequiredResponse((name) => response.headers.get(name), json);
+    paymentRequired = new x402HTTPClient(new x402Client()).getPaymentRequiredResponse(
+      (name) => response.headers.get(name),
+      json,
+    );
   } catch {
-    throw refuse('not_x402', `${host} answered 402 without x402 payment requirements (no PAYMENT-REQUIRED header, no x402 v1 body).`);
+    throw refuse(
+      'not_x402',
+      `${host} answered 402 without x402 payment requirements (no PAYMENT-REQUIRED header, no x402 v1 body).`,
+    );
   }
   const { version, requirements } = normaliseRequirements(paymentRequired);
   const chosen = selectRequirement(requirements, {
@@ -73,7 +94,8 @@ export async function probeX402Endpoint(
     networkLabel: `eip155:${target.chainId}`,
   });
   const domain = await domainOf(chosen, target.client);
-  const mintsToUser = Boolean(seedToken) || describesRecipient(chosen.outputSchema) || describesRecipient(paymentRequired.extensions);
+  const mintsToUser =
+    Boolean(seedToken) || describesRecipient(chosen.outputSchema) || describesRecipient(paymentRequired.extensions);
   const body = method === 'POST' ? { quantity: 1, ...(mintsToUser ? { recipient } : {}) } : undefined;
   const { token, source } = await tokenOf(input.tokenAddress, chosen, seedToken, target);
 
@@ -122,7 +144,8 @@ async function send(url: URL, method: 'GET' | 'POST', body: unknown, target: Pro
 
 /** An outbound failure as the user is told it; the probe's refusals are all 400s. */
 export function toRefusal(error: unknown): AppError {
-  if (!(error instanceof OutboundError)) return error instanceof AppError ? error : refuse('unreachable', 'The endpoint could not be reached.');
+  if (!(error instanceof OutboundError))
+    return error instanceof AppError ? error : refuse('unreachable', 'The endpoint could not be reached.');
   const host = error.details.host ?? 'The endpoint';
   switch (error.reason) {
     case 'bad_url':
@@ -130,9 +153,16 @@ export function toRefusal(error: unknown): AppError {
     case 'not_https':
       return refuse('not_https', `${host} is not https: AgentMint only pays endpoints over https.`);
     case 'blocked_address':
-      return refuse('blocked_address', `${host} resolves to a ${error.details.range} address: AgentMint only calls public endpoints.`, { range: error.details.range });
+      return refuse(
+        'blocked_address',
+        `${host} resolves to a ${error.details.range} address: AgentMint only calls public endpoints.`,
+        { range: error.details.range },
+      );
     case 'redirect':
-      return refuse('redirect', `${host} answered with a redirect (${error.details.status}); AgentMint does not follow redirects. Give the endpoint's final URL.`);
+      return refuse(
+        'redirect',
+        `${host} answered with a redirect (${error.details.status}); AgentMint does not follow redirects. Give the endpoint's final URL.`,
+      );
     case 'dns':
       return refuse('unreachable', `${host} could not be found (DNS).`);
     case 'too_large':
@@ -147,7 +177,11 @@ async function domainOf(r: RawRequirement, client: PublicClient): Promise<X402Te
   if (typeof name === 'string' && name && typeof version === 'string' && version) return { name, version };
   // v1 endpoints like the seed's omit `extra`; the asset itself says how it signs.
   const read = await readAssetDomain(getAddress(r.asset), client);
-  if (!read) throw refuse('domain_unknown', `The payment asset ${getAddress(r.asset)} does not expose its EIP-712 name and version.`);
+  if (!read)
+    throw refuse(
+      'domain_unknown',
+      `The payment asset ${getAddress(r.asset)} does not expose its EIP-712 name and version.`,
+    );
   return read;
 }
 
@@ -157,9 +191,15 @@ function describesRecipient(schema: unknown, depth = 0): boolean {
   return Object.entries(schema).some(([key, value]) => key === 'recipient' || describesRecipient(value, depth + 1));
 }
 
-async function tokenOf(given: string | undefined, r: RawRequirement, seedToken: string | undefined, target: ProbeTarget) {
+async function tokenOf(
+  given: string | undefined,
+  r: RawRequirement,
+  seedToken: string | undefined,
+  target: ProbeTarget,
+) {
   if (given) {
-    if (!isAddress(given, { strict: false })) throw refuse('token_invalid', 'The token address must be 0x followed by 40 hex characters.');
+    if (!isAddress(given, { strict: false }))
+      throw refuse('token_invalid', 'The token address must be 0x followed by 40 hex characters.');
     const token = await readErc20(getAddress(given), target.client);
     if (!token) throw refuse('token_not_erc20', `${getAddress(given)} is not an ERC20 token on this chain.`);
     return { token, source: 'message' as const };

@@ -10,7 +10,9 @@ import { AppError } from '../errors';
 export function chainIdOfNetwork(network: string): number | undefined {
   const caip = network.match(/^eip155:(\d+)$/);
   if (caip) return Number(caip[1]);
-  return Object.hasOwn(EVM_NETWORK_CHAIN_ID_MAP, network) ? (EVM_NETWORK_CHAIN_ID_MAP as Record<string, number>)[network] : undefined;
+  return Object.hasOwn(EVM_NETWORK_CHAIN_ID_MAP, network)
+    ? (EVM_NETWORK_CHAIN_ID_MAP as Record<string, number>)[network]
+    : undefined;
 }
 
 export type RawRequirement = {
@@ -27,7 +29,10 @@ export type RawRequirement = {
 };
 
 /** Both protocol versions in one shape (v1 names the amount `maxAmountRequired`, and its resource per requirement). */
-export function normaliseRequirements(paymentRequired: PaymentRequired): { version: 1 | 2; requirements: RawRequirement[] } {
+export function normaliseRequirements(paymentRequired: PaymentRequired): {
+  version: 1 | 2;
+  requirements: RawRequirement[];
+} {
   const version = paymentRequired.x402Version === 1 ? 1 : 2;
   const accepts = Array.isArray(paymentRequired.accepts) ? paymentRequired.accepts : [];
   const requirements = accepts.map((raw) => {
@@ -49,7 +54,13 @@ export function normaliseRequirements(paymentRequired: PaymentRequired): { versi
 
 export type Mismatch = 'scheme' | 'network' | 'asset' | 'amount' | 'malformed';
 
-export type SelectionTarget = { chainId: number; usdc: string; maxAmount: bigint; networkLabel: string; usdcLabel?: string };
+export type SelectionTarget = {
+  chainId: number;
+  usdc: string;
+  maxAmount: bigint;
+  networkLabel: string;
+  usdcLabel?: string;
+};
 
 const refuse = (reason: string, message: string, details: Record<string, unknown> = {}) =>
   new AppError('bad_request:x402', message, { details: { reason, ...details } });
@@ -59,7 +70,8 @@ const refuse = (reason: string, message: string, details: Record<string, unknown
  * order scheme → network → asset → price: the closest offer decides the message).
  */
 export function selectRequirement(requirements: RawRequirement[], target: SelectionTarget): RawRequirement {
-  if (!requirements.length) throw refuse('no_requirement', 'The endpoint answered 402 but offered no way to pay.', { mismatch: 'scheme' });
+  if (!requirements.length)
+    throw refuse('no_requirement', 'The endpoint answered 402 but offered no way to pay.', { mismatch: 'scheme' });
   const offers = requirements.map((r) => ({ r, miss: mismatchOf(r, target) }));
   const fit = offers.find((o) => o.miss === undefined);
   if (fit) return fit.r;
@@ -69,24 +81,42 @@ export function selectRequirement(requirements: RawRequirement[], target: Select
   switch (miss) {
     case 'amount': {
       const amount = BigInt(r.amount);
-      throw refuse('price_too_high', `The endpoint asks ${amount} USDC base units per mint, above this service's limit of ${target.maxAmount} (X402_MAX_PRICE_PER_MINT).`, {
-        amount: amount.toString(),
-        max: target.maxAmount.toString(),
-      });
+      throw refuse(
+        'price_too_high',
+        `The endpoint asks ${amount} USDC base units per mint, above this service's limit of ${target.maxAmount} (X402_MAX_PRICE_PER_MINT).`,
+        {
+          amount: amount.toString(),
+          max: target.maxAmount.toString(),
+        },
+      );
     }
     case 'malformed':
-      throw refuse('no_requirement', 'The endpoint’s payment offer is malformed (amount or payee).', { mismatch: 'malformed' });
+      throw refuse('no_requirement', 'The endpoint’s payment offer is malformed (amount or payee).', {
+        mismatch: 'malformed',
+      });
     case 'asset':
-      throw refuse('no_requirement', `The endpoint wants payment in ${r.asset}, not in the USDC this service uses (${target.usdc}).`, { mismatch: 'asset', asset: r.asset });
+      throw refuse(
+        'no_requirement',
+        `The endpoint wants payment in ${r.asset}, not in the USDC this service uses (${target.usdc}).`,
+        { mismatch: 'asset', asset: r.asset },
+      );
     case 'network':
-      throw refuse('no_requirement', `The endpoint wants payment on ${r.network}, not on ${target.networkLabel} (chain ${target.chainId}).`, {
-        mismatch: 'network',
-        network: r.network,
-      });
+      throw refuse(
+        'no_requirement',
+        `The endpoint wants payment on ${r.network}, not on ${target.networkLabel} (chain ${target.chainId}).`,
+        {
+          mismatch: 'network',
+          network: r.network,
+        },
+      );
     default:
-      throw refuse('no_requirement', `The endpoint offers only the ${requirements.map((x) => x.scheme || '?').join(', ')} payment scheme; this service pays with "exact" (EIP-3009) only.`, {
-        mismatch: 'scheme',
-      });
+      throw refuse(
+        'no_requirement',
+        `The endpoint offers only the ${requirements.map((x) => x.scheme || '?').join(', ')} payment scheme; this service pays with "exact" (EIP-3009) only.`,
+        {
+          mismatch: 'scheme',
+        },
+      );
   }
 }
 

@@ -20,7 +20,9 @@ async function leaseHolders(): Promise<Map<string, string[]>> {
 /** A worker in the middle of a task when there is one (the interesting case), else any. */
 async function pickWorker(pool: WorkerPool, random: () => number): Promise<{ index: number; tasks: string[] }> {
   const holders = await leaseHolders().catch(() => new Map<string, string[]>());
-  const busy = [...holders.entries()].map(([id, tasks]) => ({ index: pool.indexOf(id), tasks })).filter((w) => w.index >= 0);
+  const busy = [...holders.entries()]
+    .map(([id, tasks]) => ({ index: pool.indexOf(id), tasks }))
+    .filter((w) => w.index >= 0);
   if (busy.length) return busy[Math.floor(random() * busy.length)]!;
   return { index: Math.floor(random() * pool.size), tasks: [] };
 }
@@ -54,7 +56,8 @@ export class Faults {
 
   private async kill() {
     let picked = await pickWorker(this.pool, this.random);
-    for (let i = 0; i < 10 && picked.tasks.length === 0; i++) await sleep(500), (picked = await pickWorker(this.pool, this.random));
+    for (let i = 0; i < 10 && picked.tasks.length === 0; i++)
+      (await sleep(500), (picked = await pickWorker(this.pool, this.random)));
     const { index, tasks } = picked;
     const id = this.pool.idOf(index);
     await this.pool.kill(index);
@@ -68,7 +71,8 @@ export class Faults {
   private async stall() {
     // Wait (up to 10 s) for a worker that holds a lease: stalling an idle one proves nothing.
     let picked = await pickWorker(this.pool, this.random);
-    for (let i = 0; i < 20 && picked.tasks.length === 0; i++) await sleep(500), (picked = await pickWorker(this.pool, this.random));
+    for (let i = 0; i < 20 && picked.tasks.length === 0; i++)
+      (await sleep(500), (picked = await pickWorker(this.pool, this.random)));
     const id = this.pool.idOf(picked.index);
     const ms = this.leaseMs + 2_500;
     this.pool.pause(picked.index);

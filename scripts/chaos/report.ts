@@ -23,7 +23,12 @@ export type ChaosFigures = {
  * mintId used twice. Lost: mints the ledger confirmed that the chain does not have, and
  * completed tasks with fewer mints on chain than they bought.
  */
-export function figuresOf(audit: AuditReport, faults: FaultCounts, statuses: Record<string, number>, tasks: number): ChaosFigures {
+export function figuresOf(
+  audit: AuditReport,
+  faults: FaultCounts,
+  statuses: Record<string, number>,
+  tasks: number,
+): ChaosFigures {
   const all = audit.users.flatMap((u) => u.tasks);
   return {
     tasks,
@@ -36,8 +41,14 @@ export function figuresOf(audit: AuditReport, faults: FaultCounts, statuses: Rec
     stalls: faults.stall,
     outages: faults.outage,
     postgresRestarts: faults.postgres,
-    doubleMints: all.reduce((a, t) => a + Math.max(0, t.minted - t.quantity), 0) + audit.discrepancies.filter((d) => d.kind === 'double_mint' && d.sequenceNumber !== undefined).length,
-    lostMints: all.reduce((a, t) => a + Math.max(0, t.confirmed - t.minted) + (t.status === 'completed' ? Math.max(0, t.quantity - t.minted) : 0), 0),
+    doubleMints:
+      all.reduce((a, t) => a + Math.max(0, t.minted - t.quantity), 0) +
+      audit.discrepancies.filter((d) => d.kind === 'double_mint' && d.sequenceNumber !== undefined).length,
+    lostMints: all.reduce(
+      (a, t) =>
+        a + Math.max(0, t.confirmed - t.minted) + (t.status === 'completed' ? Math.max(0, t.quantity - t.minted) : 0),
+      0,
+    ),
     discrepancies: audit.discrepancies.length,
     revertedTxs: audit.users.reduce((a, u) => a + u.eth.reverted, 0),
   };

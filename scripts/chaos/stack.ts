@@ -23,7 +23,10 @@ export type ChaosStack = {
 };
 
 export async function startChaosStack(workerSettings: Record<string, string>): Promise<ChaosStack> {
-  const stack = await startTempStack({ prefix: 'agentmint-chaos-', env: { PAYMENT_TIMEOUT: '600', ...workerSettings } });
+  const stack = await startTempStack({
+    prefix: 'agentmint-chaos-',
+    env: { PAYMENT_TIMEOUT: '600', ...workerSettings },
+  });
   const anvil = stack.anvil!;
   const proxy = await startRpcProxy(anvil.port);
   return {

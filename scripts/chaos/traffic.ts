@@ -29,7 +29,11 @@ export class Traffic {
         const userIndex = this.users[Math.floor(this.random() * this.users.length)]!;
         const token = this.tokens[Math.floor(this.random() * this.tokens.length)]!;
         const n = quantity.min + Math.floor(this.random() * (quantity.max - quantity.min + 1));
-        this.running.push(this.fundOne(userIndex, token, n).catch((error) => console.error(`chaos: a user's task could not be funded: ${(error as Error).message}`)));
+        this.running.push(
+          this.fundOne(userIndex, token, n).catch((error) =>
+            console.error(`chaos: a user's task could not be funded: ${(error as Error).message}`),
+          ),
+        );
         await new Promise((r) => setTimeout(r, everyMs));
       }
     };
@@ -47,8 +51,20 @@ export class Traffic {
     this.taskIds.push(task.id);
     const request = (await retry(() => getFundingRequest(task)))!;
     const m = request.message;
-    const authorization = { from: getAddress(m.from), to: getAddress(m.to), value: BigInt(m.value), validAfter: BigInt(m.validAfter), validBefore: BigInt(m.validBefore), nonce: m.nonce };
-    const signature: Hex = await account.signTypedData({ domain: request.domain, types: request.types, primaryType: request.primaryType, message: authorization });
+    const authorization = {
+      from: getAddress(m.from),
+      to: getAddress(m.to),
+      value: BigInt(m.value),
+      validAfter: BigInt(m.validAfter),
+      validBefore: BigInt(m.validBefore),
+      nonce: m.nonce,
+    };
+    const signature: Hex = await account.signTypedData({
+      domain: request.domain,
+      types: request.types,
+      primaryType: request.primaryType,
+      message: authorization,
+    });
     await retry(async () => {
       const current = await getTaskById({ id: task.id });
       if (current?.status !== 'pending_payment') return; // funded by an earlier try whose answer was lost

@@ -4,7 +4,15 @@ import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
-type Slot = { id: string; child: ChildProcess; exited: Promise<void>; tail: string[]; stopped: boolean; expectedExit: boolean; ready: boolean };
+type Slot = {
+  id: string;
+  child: ChildProcess;
+  exited: Promise<void>;
+  tail: string[];
+  stopped: boolean;
+  expectedExit: boolean;
+  ready: boolean;
+};
 
 /**
  * The chaos run's worker processes, each the real `npm run worker` (node --import tsx
@@ -32,7 +40,11 @@ export class WorkerPool {
 
   start(i: number) {
     const id = `chaos-w${i}-${++this.generation}`;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'worker/index.ts'], { cwd: root, env: { ...process.env, ...this.env, WORKER_ID: id }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'worker/index.ts'], {
+      cwd: root,
+      env: { ...process.env, ...this.env, WORKER_ID: id },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const tail: string[] = [];
     const file = createWriteStream(path.join(this.logDir, `${id}.log`));
     child.stdout!.pipe(file);
@@ -43,7 +55,15 @@ export class WorkerPool {
     };
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
-    const slot: Slot = { id, child, exited: Promise.resolve(), tail, stopped: false, expectedExit: false, ready: false };
+    const slot: Slot = {
+      id,
+      child,
+      exited: Promise.resolve(),
+      tail,
+      stopped: false,
+      expectedExit: false,
+      ready: false,
+    };
     child.stdout!.on('data', (d: Buffer) => void (slot.ready ||= d.includes('worker_started')));
     slot.exited = new Promise<void>((resolve) =>
       child.once('exit', (code, signal) => {

@@ -25,25 +25,43 @@ export async function printBanner(input: {
   if (deployment) {
     const demo = anvilAccount(input.demoIndex);
     const client = createPublicClient({ transport: http(config.rpcUrl) });
-    const usdc = await client.readContract({ address: deployment.usdc, abi: erc20Abi, functionName: 'balanceOf', args: [demo.address] });
+    const usdc = await client.readContract({
+      address: deployment.usdc,
+      abi: erc20Abi,
+      functionName: 'balanceOf',
+      args: [demo.address],
+    });
     // npm start deploys a TestUSDC unless USDC_ADDRESS names a real one; say which it is.
     const money = config.usdcAddress ? 'USDC' : 'test USDC';
     lines.push(`  ${config.usdcAddress ? 'USDC      ' : 'TestUSDC  '} ${deployment.usdc}`);
     // Each token's own price, from the chain (tokens added by deploy:token have their own).
     const prices = await Promise.all(
-      deployment.tokens.map((t) => client.readContract({ address: t.address, abi: paidMintTokenAbi, functionName: 'pricePerMint' }).catch(() => undefined)),
+      deployment.tokens.map((t) =>
+        client
+          .readContract({ address: t.address, abi: paidMintTokenAbi, functionName: 'pricePerMint' })
+          .catch(() => undefined),
+      ),
     );
     deployment.tokens.forEach((t, i) => {
       const price = prices[i];
-      lines.push(`  Token      ${t.symbol.padEnd(4)} ${t.address}${price === undefined ? '' : `  (${formatUnits(price, 6)} ${money} per mint)`}`);
+      lines.push(
+        `  Token      ${t.symbol.padEnd(4)} ${t.address}${price === undefined ? '' : `  (${formatUnits(price, 6)} ${money} per mint)`}`,
+      );
     });
     if (input.x402) {
-      lines.push(`  x402       ${input.x402.mintUrl()}  (X4D, ${formatUnits(input.x402.price, 6)} USDC per mint; try "mint 10 from <this URL>")`);
+      lines.push(
+        `  x402       ${input.x402.mintUrl()}  (X4D, ${formatUnits(input.x402.price, 6)} USDC per mint; try "mint 10 from <this URL>")`,
+      );
     }
     lines.push(`  Operator   ${input.operator}`);
-    lines.push('', '  Demo account — import it into your browser wallet (public anvil test key, never use it on a real network):');
+    lines.push(
+      '',
+      '  Demo account — import it into your browser wallet (public anvil test key, never use it on a real network):',
+    );
     lines.push(`    address      ${demo.address}`);
-    lines.push(`    private key  ${DEMO_PRIVATE_KEYS[input.demoIndex] ?? `(mnemonic "${ANVIL_MNEMONIC}", index ${input.demoIndex})`}`);
+    lines.push(
+      `    private key  ${DEMO_PRIVATE_KEYS[input.demoIndex] ?? `(mnemonic "${ANVIL_MNEMONIC}", index ${input.demoIndex})`}`,
+    );
     lines.push(`    balance      ${formatUnits(usdc, 6)} ${money}`);
     lines.push(`  Wallet network: RPC ${config.rpcUrl}, chain id ${deployment.chainId}, currency ETH`);
   }

@@ -1,4 +1,13 @@
-import { createPublicClient, createWalletClient, http, keccak256, parseEther, parseUnits, type Address, type PublicClient } from 'viem';
+import {
+  createPublicClient,
+  createWalletClient,
+  http,
+  keccak256,
+  parseEther,
+  parseUnits,
+  type Address,
+  type PublicClient,
+} from 'viem';
 import { localChain } from '@/lib/chain/chains';
 import { agentBatchExecutorRuntime, testUSDCAbi } from '@/lib/chain/contracts.generated';
 import { deployBatchExecutor, deployPaidMintToken, deployTestUsdc } from '@/lib/chain/deploy';
@@ -10,8 +19,20 @@ export const DEMO_ACCOUNT_INDEX = 1;
 
 /** The demo tokens of a fresh local chain: cheap enough to mint hundreds with test USDC. */
 export const DEMO_TOKENS = [
-  { name: 'Demo Mint Token', symbol: 'DMT', pricePerMint: parseUnits('0.1', 6), mintAmount: parseEther('1000'), maxMintCount: 100_000n },
-  { name: 'Agent Pixel', symbol: 'APX', pricePerMint: parseUnits('0.25', 6), mintAmount: parseEther('1'), maxMintCount: 5_000n },
+  {
+    name: 'Demo Mint Token',
+    symbol: 'DMT',
+    pricePerMint: parseUnits('0.1', 6),
+    mintAmount: parseEther('1000'),
+    maxMintCount: 100_000n,
+  },
+  {
+    name: 'Agent Pixel',
+    symbol: 'APX',
+    pricePerMint: parseUnits('0.25', 6),
+    mintAmount: parseEther('1'),
+    maxMintCount: 5_000n,
+  },
 ] as const;
 
 function clients(rpcUrl: string) {
@@ -25,7 +46,11 @@ function clients(rpcUrl: string) {
  * Deploys TestUSDC and the demo tokens from anvil account 0 and gives USDC to accounts 0–9.
  * Given an existing USDC (USDC_ADDRESS), prices the demo tokens in it and deploys no TestUSDC.
  */
-export async function deployLocalContracts(rpcUrl: string, mintSigner: Address, existingUsdc?: Address): Promise<Deployment> {
+export async function deployLocalContracts(
+  rpcUrl: string,
+  mintSigner: Address,
+  existingUsdc?: Address,
+): Promise<Deployment> {
   const { publicClient, wallet } = clients(rpcUrl);
   const usdc = existingUsdc ?? (await deployTestUsdc(wallet, publicClient));
   const tokens = [];
@@ -34,7 +59,12 @@ export async function deployLocalContracts(rpcUrl: string, mintSigner: Address, 
     tokens.push({ address, name: t.name, symbol: t.symbol });
   }
   for (let i = 0; i < 10 && !existingUsdc; i++) {
-    const hash = await wallet.writeContract({ address: usdc, abi: testUSDCAbi, functionName: 'mint', args: [anvilAccount(i).address, DEMO_USDC_PER_ACCOUNT] });
+    const hash = await wallet.writeContract({
+      address: usdc,
+      abi: testUSDCAbi,
+      functionName: 'mint',
+      args: [anvilAccount(i).address, DEMO_USDC_PER_ACCOUNT],
+    });
     await publicClient.waitForTransactionReceipt({ hash });
   }
   const batchExecutor = await deployBatchExecutor(wallet, publicClient);
@@ -66,8 +96,12 @@ export async function ensureLocalDeployment(rpcUrl: string, file: string, mintSi
       // (its code hash differs from this checkout's), gets the current one; agents re-delegate
       // to it with their next batch.
       const executorCode = existing.batchExecutor && (await publicClient.getCode({ address: existing.batchExecutor }));
-      if (executorCode && executorCode !== '0x' && keccak256(executorCode) === agentBatchExecutorRuntime.codeHash) return { deployment: existing, fresh: false };
-      const deployment = { ...existing, batchExecutor: await deployBatchExecutor(clients(rpcUrl).wallet, publicClient) };
+      if (executorCode && executorCode !== '0x' && keccak256(executorCode) === agentBatchExecutorRuntime.codeHash)
+        return { deployment: existing, fresh: false };
+      const deployment = {
+        ...existing,
+        batchExecutor: await deployBatchExecutor(clients(rpcUrl).wallet, publicClient),
+      };
       writeDeployment(file, deployment);
       return { deployment, fresh: false };
     }

@@ -19,7 +19,9 @@ export async function buildIfStale(root: string, env: NodeJS.ProcessEnv, distDir
   const built = existsSync(buildId) ? statSync(buildId).mtimeMs : 0;
   const newest = Math.max(...SOURCES.map((s) => newestMtime(path.join(root, s))));
   if (built > newest) return false;
-  console.log(`[agent-mint] building the web app (next build${distDir === '.next' ? '' : `, ${distDir}`}) — once, then cached…`);
+  console.log(
+    `[agent-mint] building the web app (next build${distDir === '.next' ? '' : `, ${distDir}`}) — once, then cached…`,
+  );
   const result = spawnSync(process.execPath, [nextBin(root), 'build'], {
     cwd: root,
     env: { ...env, NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1' },

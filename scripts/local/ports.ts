@@ -21,7 +21,10 @@ export function isPortFree(port: number): Promise<boolean> {
   });
 }
 
-export async function waitFor(check: () => Promise<boolean>, { timeoutMs = 30_000, intervalMs = 100, what = 'condition' } = {}) {
+export async function waitFor(
+  check: () => Promise<boolean>,
+  { timeoutMs = 30_000, intervalMs = 100, what = 'condition' } = {},
+) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check().catch(() => false)) return;

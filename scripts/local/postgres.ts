@@ -28,7 +28,9 @@ function letPostgresUserReach(dir: string) {
     const mode = statSync(d).mode;
     if ((mode & 0o001) === 0) {
       chmodSync(d, (mode & 0o7777) | 0o001);
-      console.log(`[agent-mint] ${d}: added o+x (enter only) so the postgres user can reach the embedded database below it`);
+      console.log(
+        `[agent-mint] ${d}: added o+x (enter only) so the postgres user can reach the embedded database below it`,
+      );
     }
     if (d === path.dirname(d)) return;
   }
@@ -65,9 +67,12 @@ export async function startPostgres(options: LocalPostgresOptions): Promise<Loca
     await pg.start();
   } catch (error) {
     if (options.logFile) writeFileSync(options.logFile, logLines.join(''));
-    throw new Error(`embedded Postgres failed to start on port ${options.port}: ${logLines.slice(-5).join(' ').trim()}`, {
-      cause: error,
-    });
+    throw new Error(
+      `embedded Postgres failed to start on port ${options.port}: ${logLines.slice(-5).join(' ').trim()}`,
+      {
+        cause: error,
+      },
+    );
   }
   const adminUrl = `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/postgres`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });

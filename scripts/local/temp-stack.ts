@@ -61,7 +61,12 @@ export async function startTempStack(options: TempStackOptions): Promise<TempSta
   const operator = privateKeyToAccount(keys.operatorPrivateKey as `0x${string}`).address;
 
   let anvil: Anvil | undefined;
-  let deployment: Deployment = { chainId: 31337, usdc: '0x0000000000000000000000000000000000000000', tokens: [], deployedAt: '' };
+  let deployment: Deployment = {
+    chainId: 31337,
+    usdc: '0x0000000000000000000000000000000000000000',
+    tokens: [],
+    deployedAt: '',
+  };
   const deploymentFile = path.join(dir, 'deployment.json');
   if (options.chain !== false) {
     const stateFile = options.anvilState ? path.join(dir, 'anvil-state.json') : undefined;

@@ -39,15 +39,27 @@ export type X402MintServerOptions = {
   queueDelayMs?: number;
 };
 
-type QueueEntry = { queueId: string; status: 'pending' | 'completed' | 'failed'; recipient: Address; amount: string; txHash?: Hex };
+type QueueEntry = {
+  queueId: string;
+  status: 'pending' | 'completed' | 'failed';
+  recipient: Address;
+  amount: string;
+  txHash?: Hex;
+};
 
 export async function startX402MintServer(options: X402MintServerOptions) {
-  const { wallet, settlers, chainId } = await serverWallets(options.rpcUrl, { key: options.key, settlers: options.settlers ?? 4 });
+  const { wallet, settlers, chainId } = await serverWallets(options.rpcUrl, {
+    key: options.key,
+    settlers: options.settlers ?? 4,
+  });
   const tokenAddress = await deployDemoToken(wallet, 'x402 Demo Token', 'X4D');
   const defaultMode = options.mode ?? 'v2';
   const network = `eip155:${chainId}`;
   const v1Network = V1_NETWORK_NAMES[chainId];
-  if (defaultMode === 'v1' && !v1Network) throw new Error(`x402 v1 needs a chain id with a v1 name (${Object.keys(V1_NETWORK_NAMES).join(', ')}); this chain is ${chainId}`);
+  if (defaultMode === 'v1' && !v1Network)
+    throw new Error(
+      `x402 v1 needs a chain id with a v1 name (${Object.keys(V1_NETWORK_NAMES).join(', ')}); this chain is ${chainId}`,
+    );
   const [name, version] = await Promise.all([
     wallet.readContract({ address: options.usdc, abi: testUSDCAbi, functionName: 'name' }),
     wallet.readContract({ address: options.usdc, abi: testUSDCAbi, functionName: 'version' }),
@@ -65,16 +77,27 @@ export async function startX402MintServer(options: X402MintServerOptions) {
 
   const modeOf = (req: Request) => parseMode(req.query.mode, defaultMode);
   const quantityOf = (body: unknown) => Number((body as { quantity?: unknown } | undefined)?.quantity ?? 1);
-  const unitPrice = (mode: X402MintMode) => (mode === 'price-rise' && state.priceRaised ? state.price * 2n : state.price);
+  const unitPrice = (mode: X402MintMode) =>
+    mode === 'price-rise' && state.priceRaised ? state.price * 2n : state.price;
 
-  const resourceServer = new x402ResourceServer(client).register(network as `${string}:${string}`, new ExactEvmScheme());
+  const resourceServer = new x402ResourceServer(client).register(
+    network as `${string}:${string}`,
+    new ExactEvmScheme(),
+  );
   const price = (ctx: HTTPRequestContext) => {
     const mode = parseMode(ctx.adapter.getQueryParam?.('mode'), defaultMode);
     const amount = unitPrice(mode) * BigInt(quantityOf(ctx.adapter.getBody?.()));
     if (mode === 'price-rise' && !ctx.paymentHeader) state.priceRaised = true;
     return { amount: amount.toString(), asset: options.usdc, extra: { ...domain } };
   };
-  const accepts = { scheme: 'exact', network: network as `${string}:${string}`, payTo: tokenAddress, price, maxTimeoutSeconds, extra: { paymentFlow: 'upfront' } };
+  const accepts = {
+    scheme: 'exact',
+    network: network as `${string}:${string}`,
+    payTo: tokenAddress,
+    price,
+    maxTimeoutSeconds,
+    extra: { paymentFlow: 'upfront' },
+  };
   const routes = {
     'POST /api/mint/*': { accepts, description: 'Mint the x402 demo token', mimeType: 'application/json' },
     'GET /api/mint/*': { accepts, description: 'Mint the x402 demo token', mimeType: 'application/json' },
@@ -98,11 +121,14 @@ export async function startX402MintServer(options: X402MintServerOptions) {
   app.all('/api/mint/:token', async (req, res, next) => {
     stats.requests++;
     if (req.method !== 'GET' && req.method !== 'POST') return void res.status(405).json({ error: 'GET or POST' });
-    if (!isAddress(req.params.token) || getAddress(req.params.token) !== tokenAddress) return void res.status(404).json({ error: 'unknown token' });
+    if (!isAddress(req.params.token) || getAddress(req.params.token) !== tokenAddress)
+      return void res.status(404).json({ error: 'unknown token' });
     const body = (req.body ?? {}) as { quantity?: unknown; recipient?: unknown };
     const quantity = quantityOf(body);
-    if (!Number.isInteger(quantity) || quantity < 1 || quantity > 10) return void res.status(400).json({ error: 'quantity must be an integer 1-10' });
-    if (body.recipient !== undefined && (typeof body.recipient !== 'string' || !isAddress(body.recipient))) return void res.status(400).json({ error: 'recipient must be an address' });
+    if (!Number.isInteger(quantity) || quantity < 1 || quantity > 10)
+      return void res.status(400).json({ error: 'quantity must be an integer 1-10' });
+    if (body.recipient !== undefined && (typeof body.recipient !== 'string' || !isAddress(body.recipient)))
+      return void res.status(400).json({ error: 'recipient must be an address' });
     const mode = modeOf(req);
     const paid = Boolean(req.header('payment-signature') || req.header('x-payment'));
     if (!paid) stats.unpaid++;
@@ -111,12 +137,21 @@ export async function startX402MintServer(options: X402MintServerOptions) {
       stats.rateLimited++;
       // Alternate the two ways endpoints say how long to wait.
       if (stats.rateLimited % 2 === 1) res.setHeader('Retry-After', String(options.retryAfterSeconds ?? 1));
-      return void res.status(429).json({ error: `Too many requests, please wait ${options.retryAfterSeconds ?? 1} seconds` });
+      return void res
+        .status(429)
+        .json({ error: `Too many requests, please wait ${options.retryAfterSeconds ?? 1} seconds` });
     }
     if (mode !== 'v1') return next();
     if (!v1Network) return void res.status(500).json({ error: `no v1 network name for chain ${chainId}` });
     try {
-      const terms = { network: v1Network, asset: options.usdc, amount: unitPrice(mode) * BigInt(quantity), payTo: tokenAddress, maxTimeoutSeconds, domain };
+      const terms = {
+        network: v1Network,
+        asset: options.usdc,
+        amount: unitPrice(mode) * BigInt(quantity),
+        payTo: tokenAddress,
+        maxTimeoutSeconds,
+        domain,
+      };
       const settled = await settleV1(req, res, client, terms);
       if (settled) await mint(req, res, mode, settled.payer as Address);
     } catch (error) {
@@ -161,9 +196,24 @@ export async function startX402MintServer(options: X402MintServerOptions) {
   }
 
   function otherNetwork(req: Request, res: Response, quantity: number) {
-    const requirement = { scheme: 'exact', network: 'eip155:1' as const, asset: MAINNET_USDC, amount: (state.price * BigInt(quantity)).toString(), payTo: tokenAddress, maxTimeoutSeconds, extra: { name: 'USD Coin', version: '2' } };
-    const resource = { url: `http://${req.headers.host}${req.originalUrl}`, description: 'Mint the x402 demo token', mimeType: 'application/json' };
-    res.setHeader('PAYMENT-REQUIRED', encodePaymentRequiredHeader({ x402Version: 2, error: 'Payment required', resource, accepts: [requirement] }));
+    const requirement = {
+      scheme: 'exact',
+      network: 'eip155:1' as const,
+      asset: MAINNET_USDC,
+      amount: (state.price * BigInt(quantity)).toString(),
+      payTo: tokenAddress,
+      maxTimeoutSeconds,
+      extra: { name: 'USD Coin', version: '2' },
+    };
+    const resource = {
+      url: `http://${req.headers.host}${req.originalUrl}`,
+      description: 'Mint the x402 demo token',
+      mimeType: 'application/json',
+    };
+    res.setHeader(
+      'PAYMENT-REQUIRED',
+      encodePaymentRequiredHeader({ x402Version: 2, error: 'Payment required', resource, accepts: [requirement] }),
+    );
     res.status(402).json({});
   }
 
@@ -175,7 +225,19 @@ export async function startX402MintServer(options: X402MintServerOptions) {
   const mintUrl = (mode?: X402MintMode) => `${url}/api/mint/${tokenAddress}${mode ? `?mode=${mode}` : ''}`;
 
   function describe() {
-    return { token: tokenAddress, usdc: options.usdc, network, v1Network, chainId, price: state.price.toString(), mintAmount: mintAmount.toString(), payTo: tokenAddress, mode: defaultMode, mintUrl: mintUrl(), settlers: settlerAddresses };
+    return {
+      token: tokenAddress,
+      usdc: options.usdc,
+      network,
+      v1Network,
+      chainId,
+      price: state.price.toString(),
+      mintAmount: mintAmount.toString(),
+      payTo: tokenAddress,
+      mode: defaultMode,
+      mintUrl: mintUrl(),
+      settlers: settlerAddresses,
+    };
   }
 
   return {
@@ -219,7 +281,9 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const rpcUrl = arg('rpc') ?? 'http://127.0.0.1:8545';
   const usdc = arg('usdc');
   if (!usdc || !isAddress(usdc)) {
-    console.error('usage: tsx scripts/local/x402-mint-server.ts --usdc 0x… [--rpc URL] [--port N] [--mode v2|v1|…] [--price baseUnits] [--settlers N]');
+    console.error(
+      'usage: tsx scripts/local/x402-mint-server.ts --usdc 0x… [--rpc URL] [--port N] [--mode v2|v1|…] [--price baseUnits] [--settlers N]',
+    );
     process.exit(2);
   }
   const server = await startX402MintServer({
@@ -230,7 +294,9 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     price: arg('price') ? BigInt(arg('price')!) : undefined,
     settlers: arg('settlers') ? Number(arg('settlers')) : undefined,
   });
-  console.log(`x402 mint server on ${server.url}: ${server.mintUrl()} (token ${server.tokenAddress}, ${server.price} USDC base units per mint)`);
+  console.log(
+    `x402 mint server on ${server.url}: ${server.mintUrl()} (token ${server.tokenAddress}, ${server.price} USDC base units per mint)`,
+  );
   const stop = () => void server.stop().then(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

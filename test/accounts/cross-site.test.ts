@@ -17,10 +17,16 @@ afterAll(async () => stack?.stop());
 
 const alice = user(1).address;
 const EVIL = 'https://evil.example';
-const newTask = () => createPendingTask({ userAddress: alice, token: stack.deployment.tokens[0]!.address, quantity: 2 });
+const newTask = () =>
+  createPendingTask({ userAddress: alice, token: stack.deployment.tokens[0]!.address, quantity: 2 });
 
 const cancel = async (taskId: string, headers: Record<string, string>, body?: string) =>
-  call(cancelPOST as never, `/api/ai-agent/task/${taskId}/cancel`, { taskId }, { method: 'POST', cookie: cookieFor(alice), headers, body });
+  call(
+    cancelPOST as never,
+    `/api/ai-agent/task/${taskId}/cancel`,
+    { taskId },
+    { method: 'POST', cookie: cookieFor(alice), headers, body },
+  );
 
 type Handler = (req: Request, ctx: { params: Promise<unknown> }) => Promise<Response>;
 
@@ -32,7 +38,8 @@ async function stateChangingHandlers() {
   for (const file of files) {
     const mod = (await import(path.join(root, file))) as Record<string, unknown>;
     for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) {
-      if (typeof mod[method] === 'function') found.push({ name: `${method} ${path.dirname(file)}`, handler: mod[method] as Handler });
+      if (typeof mod[method] === 'function')
+        found.push({ name: `${method} ${path.dirname(file)}`, handler: mod[method] as Handler });
     }
   }
   return found;
@@ -85,13 +92,31 @@ describe('cross-site requests', () => {
       expect(r.body.task.status).toBe('cancelled');
     }
     // Reads are not state changes: a GET from anywhere is answered as before.
-    expect((await call(sessionGET as never, '/api/auth/session', {}, { cookie: cookieFor(alice), headers: { origin: EVIL } })).status).toBe(200);
+    expect(
+      (
+        await call(
+          sessionGET as never,
+          '/api/auth/session',
+          {},
+          { cookie: cookieFor(alice), headers: { origin: EVIL } },
+        )
+      ).status,
+    ).toBe(200);
   });
 
   it('every state-changing route refuses another site and a non-JSON body, before doing anything', async () => {
     const handlers = await stateChangingHandlers();
     const names = handlers.map((h) => h.name);
-    for (const expected of ['auth/verify', 'auth/logout', 'auth/logout-all', 'ai-agent/chat', 'ai-agent/task/[taskId]/fund', 'ai-agent/task/[taskId]/cancel', 'ai-agent/task/[taskId]/retry', 'ai-agent/wallet/[userAddress]/withdraw']) {
+    for (const expected of [
+      'auth/verify',
+      'auth/logout',
+      'auth/logout-all',
+      'ai-agent/chat',
+      'ai-agent/task/[taskId]/fund',
+      'ai-agent/task/[taskId]/cancel',
+      'ai-agent/task/[taskId]/retry',
+      'ai-agent/wallet/[userAddress]/withdraw',
+    ]) {
       expect(names).toContain(`POST ${expected}`);
     }
     const task = await newTask();
@@ -99,9 +124,23 @@ describe('cross-site requests', () => {
     for (const { name, handler } of handlers) {
       const method = name.split(' ')[0]!;
       const cookie = await cookieFor(alice);
-      const crossSite = await handler(new Request(`${BASE}/api/x`, { method, headers: { cookie, origin: EVIL, 'content-type': 'application/json' }, body: '{}' }), { params: Promise.resolve(params) });
+      const crossSite = await handler(
+        new Request(`${BASE}/api/x`, {
+          method,
+          headers: { cookie, origin: EVIL, 'content-type': 'application/json' },
+          body: '{}',
+        }),
+        { params: Promise.resolve(params) },
+      );
       expect(crossSite.status, name).toBe(403);
-      const plain = await handler(new Request(`${BASE}/api/x`, { method, headers: { cookie, origin: BASE, 'content-type': 'text/plain' }, body: '{}' }), { params: Promise.resolve(params) });
+      const plain = await handler(
+        new Request(`${BASE}/api/x`, {
+          method,
+          headers: { cookie, origin: BASE, 'content-type': 'text/plain' },
+          body: '{}',
+        }),
+        { params: Promise.resolve(params) },
+      );
       expect(plain.status, name).toBe(415);
     }
     expect((await getTaskById({ id: task.id }))!.status).toBe('pending_payment');
@@ -117,18 +156,33 @@ describe('chat body', () => {
         controller.enqueue(new TextEncoder().encode(' '.repeat(64 * 1024)));
       },
     });
-    const req = new Request(`${BASE}/api/ai-agent/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: endless, duplex: 'half' } as RequestInit);
+    const req = new Request(`${BASE}/api/ai-agent/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: endless,
+      duplex: 'half',
+    } as RequestInit);
     const res = await chatPOST(req as never, { params: Promise.resolve({}) } as never);
     expect(res.status).toBe(401);
     expect(pulled).toBeLessThanOrEqual(1); // at most the stream's own first pull, never read by the route
   });
 
   it('caps a signed-in body at what one message needs (413 beyond 32 KB)', async () => {
-    const r = await call(chatPOST as never, '/api/ai-agent/chat', {}, { cookie: cookieFor(alice), body: { message: 'hi', padding: 'x'.repeat(40 * 1024) } });
+    const r = await call(
+      chatPOST as never,
+      '/api/ai-agent/chat',
+      {},
+      { cookie: cookieFor(alice), body: { message: 'hi', padding: 'x'.repeat(40 * 1024) } },
+    );
     expect(r.status).toBe(413);
     expect(r.body.error.code).toBe('payload_too_large:chat');
     // The largest message allowed (4000 characters, each escaped to 6 bytes) still fits.
-    const big = await call(chatPOST as never, '/api/ai-agent/chat', {}, { cookie: cookieFor(alice), body: { message: '\u0001'.repeat(4000) } });
+    const big = await call(
+      chatPOST as never,
+      '/api/ai-agent/chat',
+      {},
+      { cookie: cookieFor(alice), body: { message: '\u0001'.repeat(4000) } },
+    );
     expect(big.status).not.toBe(413);
   });
 });

@@ -15,10 +15,23 @@ beforeEach(() => resetRateLimits());
 // An unknown task: the route refuses it after the limits, so each attempt is cheap.
 const taskId = '00000000-0000-4000-8000-000000000001';
 const body = (from: string) => ({
-  authorization: { from, to: user(9).address, value: '1000', validAfter: '0', validBefore: '9999999999', nonce: `0x${'11'.repeat(32)}` },
+  authorization: {
+    from,
+    to: user(9).address,
+    value: '1000',
+    validAfter: '0',
+    validBefore: '9999999999',
+    nonce: `0x${'11'.repeat(32)}`,
+  },
   signature: `0x${'22'.repeat(65)}`,
 });
-const fund = (from: string, ip: string) => call(fundPOST as never, `/api/ai-agent/task/${taskId}/fund`, { taskId }, { body: body(from), headers: { 'x-forwarded-for': ip } });
+const fund = (from: string, ip: string) =>
+  call(
+    fundPOST as never,
+    `/api/ai-agent/task/${taskId}/fund`,
+    { taskId },
+    { body: body(from), headers: { 'x-forwarded-for': ip } },
+  );
 
 describe('fund route limits', () => {
   it('limits attempts per paying address across IPs, with 429 and Retry-After', async () => {

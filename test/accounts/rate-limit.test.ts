@@ -35,21 +35,32 @@ describe('Postgres rate limit counters', () => {
   });
 
   it('lets exactly `limit` of many simultaneous hits through', async () => {
-    const results = await Promise.allSettled(Array.from({ length: 40 }, () => enforceRateLimit('t:burst', { limit: 15, windowMs: 60_000 })));
+    const results = await Promise.allSettled(
+      Array.from({ length: 40 }, () => enforceRateLimit('t:burst', { limit: 15, windowMs: 60_000 })),
+    );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(15);
   });
 
   it('checks several keys in one statement and fails on the one over its limit', async () => {
-    await enforceRateLimits([{ key: 'a:user:1', limit: 1, windowMs: 60_000 }, { key: 'b:ip:1', limit: 5, windowMs: 60_000 }]);
+    await enforceRateLimits([
+      { key: 'a:user:1', limit: 1, windowMs: 60_000 },
+      { key: 'b:ip:1', limit: 5, windowMs: 60_000 },
+    ]);
     await expect(
-      enforceRateLimits([{ key: 'b:ip:1', limit: 5, windowMs: 60_000 }, { key: 'a:user:1', limit: 1, windowMs: 60_000 }]),
+      enforceRateLimits([
+        { key: 'b:ip:1', limit: 5, windowMs: 60_000 },
+        { key: 'a:user:1', limit: 1, windowMs: 60_000 },
+      ]),
     ).rejects.toMatchObject({ code: 'rate_limited:a' });
     const [b] = await countRateLimitHits([{ key: 'b:ip:1', windowMs: 60_000 }]);
     expect(b!.hits).toBe(3);
   });
 
   it('deletes counters whose window has ended, and only those', async () => {
-    await countRateLimitHits([{ key: 'old:1', windowMs: 60_000 }, { key: 'live:1', windowMs: 60_000 }]);
+    await countRateLimitHits([
+      { key: 'old:1', windowMs: 60_000 },
+      { key: 'live:1', windowMs: 60_000 },
+    ]);
     await getSql()`update rate_limit_counters set expires_at = now() - interval '1 second' where key = 'old:1'`;
     expect(await deleteExpiredRateLimitCounters()).toBe(1);
     const keys = await getSql()`select key from rate_limit_counters order by key`;
@@ -71,7 +82,10 @@ describe('clientIp', () => {
     // client wrote 203.0.113.7; our proxy appended the address it saw (198.51.100.1); socket = our proxy.
     const viaProxy = req({ [ARRIVED_FORWARDED_FOR]: '203.0.113.7, 198.51.100.1', 'x-forwarded-for': '10.0.0.2' });
     expect(clientIp(viaProxy, 1)).toBe('198.51.100.1');
-    const viaTwo = req({ [ARRIVED_FORWARDED_FOR]: '203.0.113.7, 198.51.100.1, 10.0.0.9', 'x-forwarded-for': '10.0.0.2' });
+    const viaTwo = req({
+      [ARRIVED_FORWARDED_FOR]: '203.0.113.7, 198.51.100.1, 10.0.0.9',
+      'x-forwarded-for': '10.0.0.2',
+    });
     expect(clientIp(viaTwo, 2)).toBe('198.51.100.1');
   });
 
@@ -81,7 +95,9 @@ describe('clientIp', () => {
     const warn = vi.spyOn((await import('@/lib/log')).getLogger(), 'warn');
     expect(clientIp(req({ [ARRIVED_FORWARDED_FOR]: '::1', 'x-forwarded-for': '::1' }), 0)).toBe('::1');
     expect(warn).not.toHaveBeenCalled();
-    expect(clientIp(req({ [ARRIVED_FORWARDED_FOR]: '203.0.113.7', 'x-forwarded-for': '10.0.0.2' }), 0)).toBe('10.0.0.2');
+    expect(clientIp(req({ [ARRIVED_FORWARDED_FOR]: '203.0.113.7', 'x-forwarded-for': '10.0.0.2' }), 0)).toBe(
+      '10.0.0.2',
+    );
     expect(warn).toHaveBeenCalledTimes(1);
   });
 

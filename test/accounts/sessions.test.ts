@@ -29,8 +29,21 @@ const HOUR = 3600_000;
 /** A real sign-in: nonce, EIP-4361 message signed by `account`, verify → the cookie pair. */
 async function signIn(account: ReturnType<typeof user>): Promise<string> {
   const { nonce } = (await call(nonceGET as never, '/api/auth/nonce', {})).body;
-  const message = createSiweMessage({ domain: 'localhost:3000', address: account.address, uri: 'http://localhost:3000', version: '1', chainId: 31337, nonce, issuedAt: new Date() });
-  const r = await call(verifyPOST as never, '/api/auth/verify', {}, { body: { message, signature: await account.signMessage({ message }) } });
+  const message = createSiweMessage({
+    domain: 'localhost:3000',
+    address: account.address,
+    uri: 'http://localhost:3000',
+    version: '1',
+    chainId: 31337,
+    nonce,
+    issuedAt: new Date(),
+  });
+  const r = await call(
+    verifyPOST as never,
+    '/api/auth/verify',
+    {},
+    { body: { message, signature: await account.signMessage({ message }) } },
+  );
   expect(r.status).toBe(200);
   return r.res.headers.get('set-cookie')!.split(';')[0]!;
 }
@@ -102,7 +115,9 @@ describe('server-side sessions', () => {
   it('uses a __Host- Secure cookie on an https origin', () => {
     const https = parseConfig({ PUBLIC_URL: 'https://mint.example' });
     expect(sessionCookieName(https)).toBe('__Host-agentmint_session');
-    expect(sessionSetCookie('v', 60, https)).toBe('__Host-agentmint_session=v; Path=/; HttpOnly; SameSite=Lax; Max-Age=60; Secure');
+    expect(sessionSetCookie('v', 60, https)).toBe(
+      '__Host-agentmint_session=v; Path=/; HttpOnly; SameSite=Lax; Max-Age=60; Secure',
+    );
     expect(clearedSessionCookie(https)).toMatch(/^__Host-agentmint_session=; .*Max-Age=0; Secure$/);
     const local = parseConfig({});
     expect(sessionCookieName(local)).toBe('agentmint_session');

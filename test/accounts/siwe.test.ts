@@ -45,7 +45,8 @@ function message(nonce: string, overrides: Partial<Parameters<typeof createSiweM
   });
 }
 
-const verify = (body: unknown, headers: Record<string, string> = {}) => call(verifyPOST as never, '/api/auth/verify', {}, { body, headers });
+const verify = (body: unknown, headers: Record<string, string> = {}) =>
+  call(verifyPOST as never, '/api/auth/verify', {}, { body, headers });
 
 describe('Sign-In with Ethereum', () => {
   it('signs in with an anvil account, shows the session, and logs out', async () => {
@@ -69,7 +70,12 @@ describe('Sign-In with Ethereum', () => {
 
   it('answers 401 without a session or with a tampered cookie', async () => {
     expect((await call(sessionGET as never, '/api/auth/session', {})).status).toBe(401);
-    const tampered = await call(sessionGET as never, '/api/auth/session', {}, { cookie: 'agentmint_session=eyJhIjoxfQ.bad' });
+    const tampered = await call(
+      sessionGET as never,
+      '/api/auth/session',
+      {},
+      { cookie: 'agentmint_session=eyJhIjoxfQ.bad' },
+    );
     expect(tampered.status).toBe(401);
     expect(tampered.body.error.code).toBe('unauthorized:session');
   });
@@ -105,7 +111,11 @@ describe('Sign-In with Ethereum', () => {
 
   it.each([
     ['a message for another domain', { domain: 'evil.example' }, 'unauthorized:siwe_domain'],
-    ['an expired message', { expirationTime: new Date(Date.now() - 1000), issuedAt: new Date(Date.now() - 60_000) }, 'unauthorized:siwe_expired'],
+    [
+      'an expired message',
+      { expirationTime: new Date(Date.now() - 1000), issuedAt: new Date(Date.now() - 60_000) },
+      'unauthorized:siwe_expired',
+    ],
     ['another chain id', { chainId: 1 }, 'unauthorized:siwe_chain'],
     ['a message not valid yet', { notBefore: new Date(Date.now() + 60_000) }, 'unauthorized:siwe_not_yet_valid'],
   ])('refuses %s with 401', async (_name, overrides, code) => {
@@ -122,7 +132,10 @@ describe('Sign-In with Ethereum', () => {
   it('refuses a message signed for another site replayed with that site as Host (PUBLIC_URL decides, not the request)', async () => {
     const msg = message(await freshNonce(), { domain: 'evil.example', uri: 'https://evil.example' });
     const signature = await alice.signMessage({ message: msg });
-    const hosts: Record<string, string>[] = [{ host: 'evil.example' }, { host: 'evil.example', 'x-forwarded-host': 'evil.example' }];
+    const hosts: Record<string, string>[] = [
+      { host: 'evil.example' },
+      { host: 'evil.example', 'x-forwarded-host': 'evil.example' },
+    ];
     for (const headers of hosts) {
       const replay = await verify({ message: msg, signature }, headers);
       expect(replay.status).toBe(401);
@@ -131,13 +144,24 @@ describe('Sign-In with Ethereum', () => {
     }
     // Our own message is accepted whatever Host a proxy forwards.
     const good = message(await freshNonce());
-    expect((await verify({ message: good, signature: await alice.signMessage({ message: good }) }, { host: 'internal:3000' })).status).toBe(200);
+    expect(
+      (
+        await verify(
+          { message: good, signature: await alice.signMessage({ message: good }) },
+          { host: 'internal:3000' },
+        )
+      ).status,
+    ).toBe(200);
   });
 
   it.each([
     ['a uri on another origin', { uri: 'https://evil.example/login' }, 'unauthorized:siwe_uri'],
     ['a uri on another port', { uri: 'http://localhost:3001' }, 'unauthorized:siwe_uri'],
-    ['an issuedAt older than a nonce lives', { issuedAt: new Date(Date.now() - 11 * 60_000) }, 'unauthorized:siwe_issued_at'],
+    [
+      'an issuedAt older than a nonce lives',
+      { issuedAt: new Date(Date.now() - 11 * 60_000) },
+      'unauthorized:siwe_issued_at',
+    ],
     ['an issuedAt in the future', { issuedAt: new Date(Date.now() + 10 * 60_000) }, 'unauthorized:siwe_issued_at'],
   ])('refuses %s', async (_name, overrides, code) => {
     const msg = message(await freshNonce(), overrides);
@@ -148,7 +172,10 @@ describe('Sign-In with Ethereum', () => {
   });
 
   it('accepts a uri with a path on our origin and a client clock a little ahead', async () => {
-    const msg = message(await freshNonce(), { uri: 'http://localhost:3000/tasks', issuedAt: new Date(Date.now() + 60_000) });
+    const msg = message(await freshNonce(), {
+      uri: 'http://localhost:3000/tasks',
+      issuedAt: new Date(Date.now() + 60_000),
+    });
     expect((await verify({ message: msg, signature: await alice.signMessage({ message: msg }) })).status).toBe(200);
   });
 
@@ -194,14 +221,17 @@ describe('Sign-In with Ethereum', () => {
 
   it('rate-limits sign-in per IP with 429 and Retry-After', async () => {
     const headers = { 'x-forwarded-for': '203.0.113.7, 10.0.0.1' };
-    for (let i = 0; i < 30; i++) expect((await call(nonceGET as never, '/api/auth/nonce', {}, { headers })).status).toBe(200);
+    for (let i = 0; i < 30; i++)
+      expect((await call(nonceGET as never, '/api/auth/nonce', {}, { headers })).status).toBe(200);
     const limited = await call(nonceGET as never, '/api/auth/nonce', {}, { headers });
     expect(limited.status).toBe(429);
     expect(limited.body.error.code).toBe('rate_limited:auth');
     expect(Number(limited.res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(Number(limited.res.headers.get('retry-after'))).toBeLessThanOrEqual(60);
     // Another client is unaffected.
-    expect((await call(nonceGET as never, '/api/auth/nonce', {}, { headers: { 'x-forwarded-for': '203.0.113.8' } })).status).toBe(200);
+    expect(
+      (await call(nonceGET as never, '/api/auth/nonce', {}, { headers: { 'x-forwarded-for': '203.0.113.8' } })).status,
+    ).toBe(200);
   });
 
   it('gives clients without a proxy-named IP one shared, larger bucket', async () => {

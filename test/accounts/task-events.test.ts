@@ -16,12 +16,15 @@ afterAll(async () => stack?.stop());
 
 const alice = user(1).address;
 const bob = user(2).address;
-const newTask = () => createPendingTask({ userAddress: alice, token: stack.deployment.tokens[0]!.address, quantity: 3 });
+const newTask = () =>
+  createPendingTask({ userAddress: alice, token: stack.deployment.tokens[0]!.address, quantity: 3 });
 
 async function open(taskId: string, cookieOrPromise?: Cookie, signal?: AbortSignal) {
   const cookie = await cookieOrPromise;
   const headers: Record<string, string> = cookie ? { cookie } : {};
-  return eventsGET(new Request(`${BASE}/api/ai-agent/task/${taskId}/events`, { headers, signal }), { params: Promise.resolve({ taskId }) });
+  return eventsGET(new Request(`${BASE}/api/ai-agent/task/${taskId}/events`, { headers, signal }), {
+    params: Promise.resolve({ taskId }),
+  });
 }
 
 /** Reads SSE frames: `next()` gives the next `task` event's data, or 'closed' at the end. */
@@ -42,7 +45,10 @@ function frames(res: Response) {
       }
       const left = deadline - Date.now();
       if (left <= 0) throw new Error('no event in time');
-      const chunk = await Promise.race([reader.read(), new Promise<never>((_, r) => setTimeout(() => r(new Error('no event in time')), left))]);
+      const chunk = await Promise.race([
+        reader.read(),
+        new Promise<never>((_, r) => setTimeout(() => r(new Error('no event in time')), left)),
+      ]);
       if (chunk.done) return 'closed';
       buffer += decoder.decode(chunk.value, { stream: true });
     }
@@ -109,7 +115,11 @@ describe('GET /api/ai-agent/task/:taskId/events', () => {
     expect(over.status).toBe(429);
     expect((await over.json()).error.code).toBe('rate_limited:events');
     expect(over.headers.get('retry-after')).toMatch(/^\d+$/);
-    const bobsTask = await createPendingTask({ userAddress: bob, token: stack.deployment.tokens[0]!.address, quantity: 1 });
+    const bobsTask = await createPendingTask({
+      userAddress: bob,
+      token: stack.deployment.tokens[0]!.address,
+      quantity: 1,
+    });
     const bobs = new AbortController();
     expect((await open(bobsTask.id, cookieFor(bob), bobs.signal)).status).toBe(200);
     bobs.abort();

@@ -56,7 +56,22 @@ describe('GET /api/ai-agent/tasks/:userAddress', () => {
     expect(own.status).toBe(200);
     expect(own.body.tasks.map((t: { id: string }) => t.id)).toEqual([second.id, first.id]);
     const dto = own.body.tasks[0];
-    for (const key of ['id', 'status', 'tokenAddress', 'quantity', 'pricePerMint', 'totalCost', 'mintsCompleted', 'mintsFailed', 'agentAddress', 'fundingTxHash', 'errorMessage', 'createdAt', 'startedAt', 'completedAt']) {
+    for (const key of [
+      'id',
+      'status',
+      'tokenAddress',
+      'quantity',
+      'pricePerMint',
+      'totalCost',
+      'mintsCompleted',
+      'mintsFailed',
+      'agentAddress',
+      'fundingTxHash',
+      'errorMessage',
+      'createdAt',
+      'startedAt',
+      'completedAt',
+    ]) {
       expect(dto).toHaveProperty(key);
     }
     expect(dto.totalCost).toBe('500000');
@@ -75,7 +90,8 @@ describe('GET /api/ai-agent/tasks/:userAddress', () => {
 });
 
 describe('GET /api/ai-agent/task/:taskId', () => {
-  const show = (id: string, cookie?: Cookie) => call(taskGET as never, `/api/ai-agent/task/${id}`, { taskId: id }, { cookie });
+  const show = (id: string, cookie?: Cookie) =>
+    call(taskGET as never, `/api/ai-agent/task/${id}`, { taskId: id }, { cookie });
 
   it('shows the owner the task with its funding request while it awaits payment', async () => {
     const task = await taskIn('pending_payment');
@@ -96,11 +112,24 @@ describe('GET /api/ai-agent/task/:taskId', () => {
     const task = await taskIn('processing');
     await getDb()
       .insert(aiAgentMintRecords)
-      .values([2, 1].map((n) => ({ taskId: task.id, sequenceNumber: n, mintId: `0x${String(n).padStart(64, 'a')}`, nonce: n, status: 'confirmed' as const, txHash: `0x${String(n).padStart(64, 'b')}` })));
+      .values(
+        [2, 1].map((n) => ({
+          taskId: task.id,
+          sequenceNumber: n,
+          mintId: `0x${String(n).padStart(64, 'a')}`,
+          nonce: n,
+          status: 'confirmed' as const,
+          txHash: `0x${String(n).padStart(64, 'b')}`,
+        })),
+      );
     const own = await show(task.id, cookieFor(alice));
     expect(own.body.task.fundingRequest).toBeNull();
     expect(own.body.task.mints.map((m: { sequenceNumber: number }) => m.sequenceNumber)).toEqual([1, 2]);
-    expect(own.body.task.mints[0]).toEqual({ sequenceNumber: 1, status: 'confirmed', txHash: `0x${'1'.padStart(64, 'b')}` });
+    expect(own.body.task.mints[0]).toEqual({
+      sequenceNumber: 1,
+      status: 'confirmed',
+      txHash: `0x${'1'.padStart(64, 'b')}`,
+    });
   });
 
   it('refuses a malformed id with 400 and an unknown one with 404', async () => {
@@ -110,7 +139,8 @@ describe('GET /api/ai-agent/task/:taskId', () => {
 });
 
 describe('POST /api/ai-agent/task/:taskId/cancel', () => {
-  const cancel = (id: string, cookie?: Cookie) => call(cancelPOST as never, `/api/ai-agent/task/${id}/cancel`, { taskId: id }, { method: 'POST', cookie });
+  const cancel = (id: string, cookie?: Cookie) =>
+    call(cancelPOST as never, `/api/ai-agent/task/${id}/cancel`, { taskId: id }, { method: 'POST', cookie });
 
   it.each(['pending_payment', 'funded'] as const)('cancels a %s task at once', async (status) => {
     const task = await taskIn(status);
@@ -129,14 +159,17 @@ describe('POST /api/ai-agent/task/:taskId/cancel', () => {
     expect((await getTaskById({ id: task.id }))!.cancelRequested).toBe(true);
   });
 
-  it.each(['completed', 'failed', 'cancelled'] as const)('answers 409 naming the status for a %s task', async (status) => {
-    const task = await taskIn(status);
-    const { status: code, body } = await cancel(task.id, cookieFor(alice));
-    expect(code).toBe(409);
-    expect(body.error.code).toBe('conflict:task');
-    expect(body.error.message).toContain(status);
-    expect((await getTaskById({ id: task.id }))!.status).toBe(status);
-  });
+  it.each(['completed', 'failed', 'cancelled'] as const)(
+    'answers 409 naming the status for a %s task',
+    async (status) => {
+      const task = await taskIn(status);
+      const { status: code, body } = await cancel(task.id, cookieFor(alice));
+      expect(code).toBe(409);
+      expect(body.error.code).toBe('conflict:task');
+      expect(body.error.message).toContain(status);
+      expect((await getTaskById({ id: task.id }))!.status).toBe(status);
+    },
+  );
 
   it('answers 401 without a session and 404 to a stranger, leaving the task alone', async () => {
     const task = await taskIn('pending_payment');
@@ -148,12 +181,18 @@ describe('POST /api/ai-agent/task/:taskId/cancel', () => {
 
 async function sendUsdc(to: string, amount: bigint) {
   const wallet = createWalletClient({ account: user(1), chain: getChain(), transport: http(stack.anvil.url) });
-  const hash = await wallet.writeContract({ address: stack.deployment.usdc, abi: erc20Abi, functionName: 'transfer', args: [to as Address, amount] });
+  const hash = await wallet.writeContract({
+    address: stack.deployment.usdc,
+    abi: erc20Abi,
+    functionName: 'transfer',
+    args: [to as Address, amount],
+  });
   await getPublicClient().waitForTransactionReceipt({ hash });
 }
 
 describe('POST /api/ai-agent/task/:taskId/retry', () => {
-  const retry = (id: string, cookie?: Cookie) => call(retryPOST as never, `/api/ai-agent/task/${id}/retry`, { taskId: id }, { method: 'POST', cookie });
+  const retry = (id: string, cookie?: Cookie) =>
+    call(retryPOST as never, `/api/ai-agent/task/${id}/retry`, { taskId: id }, { method: 'POST', cookie });
 
   it('refuses a failed task whose USDC is no longer in the agent wallet', async () => {
     const task = await taskIn('failed');
@@ -175,12 +214,15 @@ describe('POST /api/ai-agent/task/:taskId/retry', () => {
     expect(row).toMatchObject({ status: 'funded', attempts: 0, retries: 1, lockedBy: null, nextAttemptAt: null });
   });
 
-  it.each(['pending_payment', 'funded', 'processing', 'completed', 'cancelled'] as const)('answers 409 naming the status for a %s task', async (status) => {
-    const task = await taskIn(status);
-    const { status: code, body } = await retry(task.id, cookieFor(alice));
-    expect(code).toBe(409);
-    expect(body.error.message).toContain(status);
-  });
+  it.each(['pending_payment', 'funded', 'processing', 'completed', 'cancelled'] as const)(
+    'answers 409 naming the status for a %s task',
+    async (status) => {
+      const task = await taskIn(status);
+      const { status: code, body } = await retry(task.id, cookieFor(alice));
+      expect(code).toBe(409);
+      expect(body.error.message).toContain(status);
+    },
+  );
 
   it('answers 401 without a session and 404 to a stranger', async () => {
     const task = await taskIn('failed');

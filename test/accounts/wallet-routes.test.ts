@@ -23,21 +23,37 @@ const carol = user(3);
 
 async function sendUsdc(from: typeof alice, to: Address, amount: bigint) {
   const wallet = createWalletClient({ account: from, chain: getChain(), transport: http(stack.anvil.url) });
-  const hash = await wallet.writeContract({ address: stack.deployment.usdc, abi: erc20Abi, functionName: 'transfer', args: [to, amount] });
+  const hash = await wallet.writeContract({
+    address: stack.deployment.usdc,
+    abi: erc20Abi,
+    functionName: 'transfer',
+    args: [to, amount],
+  });
   await getPublicClient().waitForTransactionReceipt({ hash });
 }
 
 /** A task of `owner` moved to funded: its 10 × 0.1 USDC = 1 USDC is reserved. */
 async function fundedTask(owner: Address, to: 'funded' | 'processing' = 'funded') {
-  const task = await createPendingTask({ userAddress: owner, token: stack.deployment.tokens[0]!.address, quantity: 10 });
+  const task = await createPendingTask({
+    userAddress: owner,
+    token: stack.deployment.tokens[0]!.address,
+    quantity: 10,
+  });
   await transitionTask({ id: task.id, from: 'pending_payment', to: 'funded' });
-  if (to === 'processing') await transitionTask({ id: task.id, from: 'funded', to: 'processing', set: { mintsCompleted: 4 } });
+  if (to === 'processing')
+    await transitionTask({ id: task.id, from: 'funded', to: 'processing', set: { mintsCompleted: 4 } });
   return task;
 }
 
-const view = (address: string, cookie?: Cookie) => call(walletGET as never, `/api/ai-agent/wallet/${address}`, { userAddress: address }, { cookie });
+const view = (address: string, cookie?: Cookie) =>
+  call(walletGET as never, `/api/ai-agent/wallet/${address}`, { userAddress: address }, { cookie });
 const withdraw = (address: string, cookie?: Cookie, body?: unknown, headers?: Record<string, string>) =>
-  call(withdrawPOST as never, `/api/ai-agent/wallet/${address}/withdraw`, { userAddress: address }, { method: 'POST', cookie, body, headers });
+  call(
+    withdrawPOST as never,
+    `/api/ai-agent/wallet/${address}/withdraw`,
+    { userAddress: address },
+    { method: 'POST', cookie, body, headers },
+  );
 
 describe('GET /api/ai-agent/wallet/:userAddress', () => {
   it('answers 401 without a session, 404 to a stranger, and the view to the owner', async () => {
@@ -47,7 +63,12 @@ describe('GET /api/ai-agent/wallet/:userAddress', () => {
     expect(stranger.body.error.code).toBe('not_found:wallet');
     const own = await view(alice.address, cookieFor(alice.address));
     expect(own.status).toBe(200);
-    expect(own.body).toMatchObject({ userAddress: alice.address, usdcBalance: '0', reservedUsdc: '0', refundableUsdc: '0' });
+    expect(own.body).toMatchObject({
+      userAddress: alice.address,
+      usdcBalance: '0',
+      reservedUsdc: '0',
+      refundableUsdc: '0',
+    });
     expect(own.body.agentAddress).toMatch(/^0x[0-9a-fA-F]{40}$/);
     expect(JSON.stringify(own.body)).not.toMatch(/encrypted|privateKey/i);
   });
@@ -111,7 +132,9 @@ describe('POST /api/ai-agent/wallet/:userAddress/withdraw', () => {
     await resetRateLimits();
     expect((await withdraw(alice.address)).status).toBe(401);
     expect((await withdraw(alice.address, cookieFor(bob.address))).status).toBe(404);
-    expect((await withdraw(bob.address, cookieFor(bob.address), 'amount=1', { 'content-type': 'text/plain' })).status).toBe(415);
+    expect(
+      (await withdraw(bob.address, cookieFor(bob.address), 'amount=1', { 'content-type': 'text/plain' })).status,
+    ).toBe(415);
     for (const amount of ['0', '-1', '1.5', 'all', 12]) {
       expect((await withdraw(bob.address, cookieFor(bob.address), { amount })).status).toBe(400);
     }

@@ -20,7 +20,13 @@ beforeAll(async () => {
 afterAll(async () => stack?.stop());
 beforeEach(() => resetRateLimits());
 
-const [alice, bob, carol, dave, erin] = [1, 2, 3, 4, 5].map((i) => user(i).address) as [Address, Address, Address, Address, Address];
+const [alice, bob, carol, dave, erin] = [1, 2, 3, 4, 5].map((i) => user(i).address) as [
+  Address,
+  Address,
+  Address,
+  Address,
+  Address,
+];
 const dmt = () => stack.deployment.tokens[0]!.address;
 const apx = () => stack.deployment.tokens[1]!.address;
 const short = (a: string) => `${a.slice(0, 6)}...${a.slice(-4)}`;
@@ -28,8 +34,14 @@ const short = (a: string) => `${a.slice(0, 6)}...${a.slice(-4)}`;
 const chat = (as: string, body: unknown, headers?: Record<string, string>) =>
   call(chatPOST as never, '/api/ai-agent/chat', {}, { cookie: cookieFor(as), body, headers });
 const history = (of: string, as?: string, query = '') =>
-  call(historyGET as never, `/api/ai-agent/history/${of}${query}`, { userAddress: of }, { cookie: as ? cookieFor(as) : undefined });
-const tasksOf = (address: string) => getDb().select().from(aiAgentTasks).where(eq(aiAgentTasks.userAddress, address.toLowerCase()));
+  call(
+    historyGET as never,
+    `/api/ai-agent/history/${of}${query}`,
+    { userAddress: of },
+    { cookie: as ? cookieFor(as) : undefined },
+  );
+const tasksOf = (address: string) =>
+  getDb().select().from(aiAgentTasks).where(eq(aiAgentTasks.userAddress, address.toLowerCase()));
 
 describe('POST /api/ai-agent/chat — JSON form', () => {
   it('creates a task on chain data and replies in the seed layout (English)', async () => {
@@ -37,7 +49,14 @@ describe('POST /api/ai-agent/chat — JSON form', () => {
     expect(r.status).toBe(200);
     const agent = (await getWalletByUser({ userAddress: alice }))!.agentAddress;
     const [row] = await tasksOf(alice);
-    expect(row).toMatchObject({ tokenAddress: dmt().toLowerCase(), quantity: 100, pricePerMint: '100000', totalCost: '10000000', status: 'pending_payment', chainId: 31337 });
+    expect(row).toMatchObject({
+      tokenAddress: dmt().toLowerCase(),
+      quantity: 100,
+      pricePerMint: '100000',
+      totalCost: '10000000',
+      status: 'pending_payment',
+      chainId: 31337,
+    });
     expect(r.body.task).toMatchObject({ id: row!.id, quantity: 100, totalCost: '10000000', status: 'pending_payment' });
     expect(r.body.task.agentAddress.toLowerCase()).toBe(agent);
     expect(r.body.reply).toContain('✅ Task created!');
@@ -94,16 +113,28 @@ describe('POST /api/ai-agent/chat — JSON form', () => {
 
 describe('POST /api/ai-agent/chat — useChat stream form', () => {
   it('streams UI message chunks with the tool output and stores both messages', async () => {
-    const body = { id: 'chat-1', trigger: 'submit-message', messages: [{ id: 'm1', role: 'user', parts: [{ type: 'text', text: `mint 3 of ${dmt()}` }] }] };
+    const body = {
+      id: 'chat-1',
+      trigger: 'submit-message',
+      messages: [{ id: 'm1', role: 'user', parts: [{ type: 'text', text: `mint 3 of ${dmt()}` }] }],
+    };
     const r = await chat(dave, body);
     expect(r.status).toBe(200);
     expect(r.res.headers.get('content-type')).toContain('text/event-stream');
     const events = sseEvents(r.text);
-    expect(events.find((e) => e.type === 'tool-input-available')).toMatchObject({ toolName: 'createMintTask', input: { tokenAddress: dmt(), quantity: 3 } });
+    expect(events.find((e) => e.type === 'tool-input-available')).toMatchObject({
+      toolName: 'createMintTask',
+      input: { tokenAddress: dmt(), quantity: 3 },
+    });
     const output = events.find((e) => e.type === 'tool-output-available')!.output;
     const [row] = await tasksOf(dave);
     expect(output.task.id).toBe(row!.id);
-    expect(events.filter((e) => e.type === 'text-delta').map((e) => e.delta).join('')).toContain('Total cost: 0.3 USDC');
+    expect(
+      events
+        .filter((e) => e.type === 'text-delta')
+        .map((e) => e.delta)
+        .join(''),
+    ).toContain('Total cost: 0.3 USDC');
 
     const stored = await listChatMessagesByUser({ userAddress: dave, limit: 10 });
     expect(stored.map((m) => m.role)).toEqual(['user', 'assistant']);
@@ -143,9 +174,13 @@ describe('GET /api/ai-agent/history/:userAddress', () => {
     expect(toolPart.output.task.id).toBeTruthy();
     expect(messages.every((m: { id: string; createdAt: string }) => m.id && m.createdAt)).toBe(true);
     const { buildChatTools } = await import('@/lib/ai/tools');
-    await expect(validateUIMessages({ messages, tools: buildChatTools({ userAddress: alice }) })).resolves.toHaveLength(4);
+    await expect(validateUIMessages({ messages, tools: buildChatTools({ userAddress: alice }) })).resolves.toHaveLength(
+      4,
+    );
     const limited = await history(alice, alice, '?limit=2');
-    expect(limited.body.messages.map((m: { id: string }) => m.id)).toEqual(messages.slice(2).map((m: { id: string }) => m.id));
+    expect(limited.body.messages.map((m: { id: string }) => m.id)).toEqual(
+      messages.slice(2).map((m: { id: string }) => m.id),
+    );
   });
 
   it('answers 401 without a session and 404 to anyone else', async () => {
@@ -158,7 +193,9 @@ describe('GET /api/ai-agent/history/:userAddress', () => {
 
 describe('guards', () => {
   it('refuses a userAddress that is not the session’s', async () => {
-    const count = async () => (await listChatMessagesByUser({ userAddress: alice, limit: 100 })).length + (await listChatMessagesByUser({ userAddress: bob, limit: 100 })).length;
+    const count = async () =>
+      (await listChatMessagesByUser({ userAddress: alice, limit: 100 })).length +
+      (await listChatMessagesByUser({ userAddress: bob, limit: 100 })).length;
     const before = await count();
     const r = await chat(alice, { userAddress: bob, message: 'my tasks' });
     expect(r.status).toBe(403);

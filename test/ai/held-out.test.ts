@@ -57,7 +57,9 @@ describe('offline model on held-out phrasings', () => {
       if (!matches(run.calls, expected)) misses.push(`${text} → ${JSON.stringify(run.calls)}`);
     }
     const accuracy = (HELD_OUT.length - misses.length) / HELD_OUT.length;
-    console.log(`held-out accuracy: ${(accuracy * 100).toFixed(1)}% (${HELD_OUT.length - misses.length}/${HELD_OUT.length})`);
+    console.log(
+      `held-out accuracy: ${(accuracy * 100).toFixed(1)}% (${HELD_OUT.length - misses.length}/${HELD_OUT.length})`,
+    );
     if (misses.length) console.log(`misses:\n  ${misses.join('\n  ')}`);
     expect(HELD_OUT.length).toBeGreaterThanOrEqual(30);
     expect(accuracy).toBeGreaterThanOrEqual(0.9);

@@ -12,7 +12,12 @@ import { call, cookieFor, sseEvents } from './support/http';
 // A fake OpenAI-compatible server on loopback: the first completion asks for createMintTask,
 // the next one answers with text built from the tool result it was sent back.
 
-type ChatBody = { model: string; stream?: boolean; messages: Array<{ role: string; content?: unknown; tool_call_id?: string }>; tools?: Array<{ function: { name: string } }> };
+type ChatBody = {
+  model: string;
+  stream?: boolean;
+  messages: Array<{ role: string; content?: unknown; tool_call_id?: string }>;
+  tools?: Array<{ function: { name: string } }>;
+};
 
 let server: Server;
 let stack: TestStack;
@@ -34,7 +39,13 @@ function chunk(delta: Record<string, unknown>, finish: string | null = null) {
 
 function answer(body: ChatBody): { toolCall?: { name: string; arguments: string }; text?: string } {
   const toolMessage = body.messages.at(-1)?.role === 'tool' ? body.messages.at(-1) : undefined;
-  if (!toolMessage) return { toolCall: { name: 'createMintTask', arguments: JSON.stringify({ tokenAddress: token, quantity: badInput ? 'seven' : 7 }) } };
+  if (!toolMessage)
+    return {
+      toolCall: {
+        name: 'createMintTask',
+        arguments: JSON.stringify({ tokenAddress: token, quantity: badInput ? 'seven' : 7 }),
+      },
+    };
   let result: { task?: { id: string; totalCost: string } } = {};
   try {
     result = JSON.parse(String(toolMessage.content));
@@ -57,15 +68,34 @@ beforeAll(async () => {
     const reply = answer(body);
     if (!body.stream) {
       const message = reply.toolCall
-        ? { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: reply.toolCall }] }
+        ? {
+            role: 'assistant',
+            content: null,
+            tool_calls: [{ id: 'call_1', type: 'function', function: reply.toolCall }],
+          }
         : { role: 'assistant', content: reply.text };
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ id: 'c', object: 'chat.completion', created: 1, model: 'fake-model', choices: [{ index: 0, message, finish_reason: reply.toolCall ? 'tool_calls' : 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } }));
+      res.end(
+        JSON.stringify({
+          id: 'c',
+          object: 'chat.completion',
+          created: 1,
+          model: 'fake-model',
+          choices: [{ index: 0, message, finish_reason: reply.toolCall ? 'tool_calls' : 'stop' }],
+          usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+        }),
+      );
       return;
     }
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     if (reply.toolCall) {
-      res.write(chunk({ role: 'assistant', content: null, tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: reply.toolCall }] }));
+      res.write(
+        chunk({
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: reply.toolCall }],
+        }),
+      );
       res.write(chunk({}, 'tool_calls'));
     } else {
       res.write(chunk({ role: 'assistant', content: '' }));
@@ -76,7 +106,9 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
-  stack = await startTestStack({ env: { OPENAI_API_KEY: 'sk-test-key', OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`, AI_MODEL: 'fake-model' } });
+  stack = await startTestStack({
+    env: { OPENAI_API_KEY: 'sk-test-key', OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`, AI_MODEL: 'fake-model' },
+  });
   token = stack.deployment.tokens[0]!.address;
 });
 afterAll(async () => {
@@ -89,10 +121,20 @@ const alice = user(1).address as Address;
 describe('hosted model through an OpenAI-compatible server', () => {
   it('JSON form: the server’s tool call creates the task and its text is the reply', async () => {
     requests.length = 0;
-    const r = await call(chatPOST as never, '/api/ai-agent/chat', {}, { cookie: cookieFor(alice), body: { message: 'mint seven of the demo token please' } });
+    const r = await call(
+      chatPOST as never,
+      '/api/ai-agent/chat',
+      {},
+      { cookie: cookieFor(alice), body: { message: 'mint seven of the demo token please' } },
+    );
     expect(r.status).toBe(200);
     const task = await getTaskById({ id: r.body.task.id });
-    expect(task).toMatchObject({ userAddress: alice.toLowerCase(), tokenAddress: token.toLowerCase(), quantity: 7, totalCost: '700000' });
+    expect(task).toMatchObject({
+      userAddress: alice.toLowerCase(),
+      tokenAddress: token.toLowerCase(),
+      quantity: 7,
+      totalCost: '700000',
+    });
     expect(r.body.reply).toBe(`Done: task ${task!.id} costs 700000 base units.`);
 
     expect(requests).toHaveLength(2);
@@ -100,7 +142,15 @@ describe('hosted model through an OpenAI-compatible server', () => {
     expect(first!.path).toBe('/v1/chat/completions');
     expect(first!.auth).toBe('Bearer sk-test-key');
     expect(first!.body.model).toBe('fake-model');
-    expect(first!.body.tools!.map((t) => t.function.name).sort()).toEqual(['cancelTask', 'createMintTask', 'createX402Task', 'getAgentWallet', 'getTask', 'listTasks', 'retryTask']);
+    expect(first!.body.tools!.map((t) => t.function.name).sort()).toEqual([
+      'cancelTask',
+      'createMintTask',
+      'createX402Task',
+      'getAgentWallet',
+      'getTask',
+      'listTasks',
+      'retryTask',
+    ]);
     const system = first!.body.messages.find((m) => m.role === 'system' || m.role === 'developer');
     expect(String(system?.content)).toContain(alice);
     expect(String(system?.content)).toContain(`DMT (Demo Mint Token): ${token}`);
@@ -121,7 +171,12 @@ describe('hosted model through an OpenAI-compatible server', () => {
     const events = sseEvents(r.text);
     const output = events.find((e) => e.type === 'tool-output-available')!.output;
     expect(output.task.quantity).toBe(7);
-    expect(events.filter((e) => e.type === 'text-delta').map((e) => e.delta).join('')).toBe(`Done: task ${output.task.id} costs 700000 base units.`);
+    expect(
+      events
+        .filter((e) => e.type === 'text-delta')
+        .map((e) => e.delta)
+        .join(''),
+    ).toBe(`Done: task ${output.task.id} costs 700000 base units.`);
     // The second request carried the earlier turns from the database, not from the client.
     expect(requests[0]!.body.messages.filter((m) => m.role === 'user')).toHaveLength(2);
   });
@@ -129,14 +184,24 @@ describe('hosted model through an OpenAI-compatible server', () => {
   it('a model outage answers 503 without leaking the upstream error, and the next turn works', async () => {
     failing = true;
     try {
-      const r = await call(chatPOST as never, '/api/ai-agent/chat', {}, { cookie: cookieFor(alice), body: { message: 'mint 7 please' } });
+      const r = await call(
+        chatPOST as never,
+        '/api/ai-agent/chat',
+        {},
+        { cookie: cookieFor(alice), body: { message: 'mint 7 please' } },
+      );
       expect(r.status).toBe(503);
       expect(r.body.error.code).toBe('unavailable:chat');
       expect(r.text).not.toContain('overloaded');
     } finally {
       failing = false;
     }
-    const ok = await call(chatPOST as never, '/api/ai-agent/chat', {}, { cookie: cookieFor(alice), body: { message: 'mint 7 please' } });
+    const ok = await call(
+      chatPOST as never,
+      '/api/ai-agent/chat',
+      {},
+      { cookie: cookieFor(alice), body: { message: 'mint 7 please' } },
+    );
     expect(ok.status).toBe(200);
     // The retried message was answered, not stored a second time.
     const stored = await listChatMessagesByUser({ userAddress: alice, limit: 100 });
@@ -148,7 +213,12 @@ describe('hosted model through an OpenAI-compatible server', () => {
     const before = (await listChatMessagesByUser({ userAddress: alice, limit: 100 })).length;
     badInput = true;
     try {
-      const r = await call(chatPOST as never, '/api/ai-agent/chat', {}, { cookie: cookieFor(alice), body: { message: 'mint seven' } });
+      const r = await call(
+        chatPOST as never,
+        '/api/ai-agent/chat',
+        {},
+        { cookie: cookieFor(alice), body: { message: 'mint seven' } },
+      );
       expect(r.status).toBe(200);
       expect(r.body.task).toBeUndefined();
       expect(r.body.reply).toMatch(/^Sorry: .*(invalid|Invalid)/);

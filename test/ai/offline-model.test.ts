@@ -3,11 +3,23 @@ import { describe, expect, it } from 'vitest';
 import { formatUsdc, shortAddress, taskCreatedReply } from '@/lib/ai/format';
 import { parseChineseNumeral, extractQuantity } from '@/lib/ai/offline/numbers';
 import { OfflineChatModel } from '@/lib/ai/offline-model';
-import { DEMO, LAST_TASK_ID, TOKENS, fakeTask, matches, runConversation, runOffline, type Expected } from './support/offline-harness';
+import {
+  DEMO,
+  LAST_TASK_ID,
+  TOKENS,
+  fakeTask,
+  matches,
+  runConversation,
+  runOffline,
+  type Expected,
+} from './support/offline-harness';
 
 const T = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
 const U = 'c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f';
-const mint = (tokenAddress: string, quantity: number): Expected => ({ tool: 'createMintTask', args: { tokenAddress, quantity } });
+const mint = (tokenAddress: string, quantity: number): Expected => ({
+  tool: 'createMintTask',
+  args: { tokenAddress, quantity },
+});
 const call = (tool: string, args: Record<string, unknown> = {}): Expected => ({ tool, args });
 const none: Expected = { tool: null };
 
@@ -186,7 +198,13 @@ describe('offline model: streaming', () => {
     const result = streamText({
       model: new OfflineChatModel(() => TOKENS),
       prompt: `mint 3 of ${T}`,
-      tools: { ...tools, createMintTask: { ...tools.createMintTask, execute: async () => ({ task: fakeTask({ quantity: 3, totalCost: '300000' }) }) } },
+      tools: {
+        ...tools,
+        createMintTask: {
+          ...tools.createMintTask,
+          execute: async () => ({ task: fakeTask({ quantity: 3, totalCost: '300000' }) }),
+        },
+      },
       stopWhen: isStepCount(3),
     });
     const types: string[] = [];
@@ -199,8 +217,16 @@ describe('offline model: streaming', () => {
 
 describe('numbers and formatting', () => {
   it.each([
-    ['一百', 100], ['五十', 50], ['两百', 200], ['三千', 3000], ['十', 10], ['一万', 10000],
-    ['十五', 15], ['两百五', 250], ['一千零五', 1005], ['九百九十九', 999],
+    ['一百', 100],
+    ['五十', 50],
+    ['两百', 200],
+    ['三千', 3000],
+    ['十', 10],
+    ['一万', 10000],
+    ['十五', 15],
+    ['两百五', 250],
+    ['一千零五', 1005],
+    ['九百九十九', 999],
   ])('%s = %i', (text, value) => expect(parseChineseNumeral(text)).toBe(value));
 
   it('finds the quantity, not other digits', () => {

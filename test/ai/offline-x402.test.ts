@@ -29,7 +29,9 @@ describe('offline model: x402 endpoints', () => {
   it('an address in the URL path is not the token; one outside it is, and a full stop after the URL is the sentence’s', async () => {
     const url = `https://mint.example/api/mint/${DEMO.DMT}`;
     expect((await runOffline([`mint 5 from ${url}.`])).calls).toEqual(x402({ url, quantity: 5 }));
-    expect((await runOffline([`mint 5 of ${DEMO.APX} from ${URL_}`])).calls).toEqual(x402({ url: URL_, quantity: 5, tokenAddress: DEMO.APX }));
+    expect((await runOffline([`mint 5 of ${DEMO.APX} from ${URL_}`])).calls).toEqual(
+      x402({ url: URL_, quantity: 5, tokenAddress: DEMO.APX }),
+    );
     expect((await runOffline([`从${URL_}铸造三次`])).calls).toEqual(x402({ url: URL_, quantity: 3 }));
   });
 

@@ -31,13 +31,20 @@ const say = async (as: string, message: string) => {
   expect(r.status).toBe(200);
   return r.body as { reply: string; task?: { id: string } };
 };
-const tasksOf = (address: string) => getDb().select().from(aiAgentTasks).where(eq(aiAgentTasks.userAddress, address.toLowerCase()));
+const tasksOf = (address: string) =>
+  getDb().select().from(aiAgentTasks).where(eq(aiAgentTasks.userAddress, address.toLowerCase()));
 const allTasks = () => getDb().select().from(aiAgentTasks);
 
-const deployer = () => createWalletClient({ account: anvilAccount(0), chain: getChain(), transport: http(stack.anvil.url) });
+const deployer = () =>
+  createWalletClient({ account: anvilAccount(0), chain: getChain(), transport: http(stack.anvil.url) });
 
 /** A PaidMintToken recorded as AgentMint's own (as `deploy:token` records it) unless `known` is false. */
-async function deployToken(over: { mintSigner?: Address; paymentToken?: Address; maxMintCount?: bigint; known?: boolean }) {
+async function deployToken(over: {
+  mintSigner?: Address;
+  paymentToken?: Address;
+  maxMintCount?: bigint;
+  known?: boolean;
+}) {
   const address = await deployPaidMintToken(deployer(), getPublicClient(), {
     name: 'Test',
     symbol: 'TST',
@@ -47,7 +54,8 @@ async function deployToken(over: { mintSigner?: Address; paymentToken?: Address;
     maxMintCount: over.maxMintCount ?? 1000n,
     mintSigner: over.mintSigner ?? stack.operator,
   });
-  if (over.known !== false) await recordKnownTokens({ chainId: getChain().id, source: 'deployed', tokens: [{ address }] });
+  if (over.known !== false)
+    await recordKnownTokens({ chainId: getChain().id, source: 'deployed', tokens: [{ address }] });
   return address;
 }
 
@@ -64,23 +72,36 @@ describe('createMintTask validates on chain before storing', () => {
   it('refuses a token paid in another currency, and one without enough supply left', async () => {
     const otherUsdc = await deployTestUsdc(deployer(), getPublicClient());
     const foreignPaid = await deployToken({ paymentToken: otherUsdc });
-    await expect(createMintTask({ userAddress: alice, tokenAddress: foreignPaid, quantity: 1 })).rejects.toThrow(/not in the USDC/);
+    await expect(createMintTask({ userAddress: alice, tokenAddress: foreignPaid, quantity: 1 })).rejects.toThrow(
+      /not in the USDC/,
+    );
     const scarce = await deployToken({ maxMintCount: 10n });
-    await expect(createMintTask({ userAddress: alice, tokenAddress: scarce, quantity: 11 })).rejects.toThrow(/Only 10 mints are left/);
+    await expect(createMintTask({ userAddress: alice, tokenAddress: scarce, quantity: 11 })).rejects.toThrow(
+      /Only 10 mints are left/,
+    );
     const ok = await createMintTask({ userAddress: alice, tokenAddress: scarce, quantity: 10 });
-    expect(ok).toMatchObject({ quantity: 10, pricePerMint: '500000', totalCost: '5000000', tokenAddress: scarce.toLowerCase() });
+    expect(ok).toMatchObject({
+      quantity: 10,
+      pricePerMint: '500000',
+      totalCost: '5000000',
+      tokenAddress: scarce.toLowerCase(),
+    });
   });
 
   it('refuses a token AgentMint neither deployed nor listed, in the user’s language', async () => {
     const stranger = await deployToken({ known: false });
-    await expect(createMintTask({ userAddress: alice, tokenAddress: stranger, quantity: 1 })).rejects.toThrow(/AgentMint does not know the token/);
+    await expect(createMintTask({ userAddress: alice, tokenAddress: stranger, quantity: 1 })).rejects.toThrow(
+      /AgentMint does not know the token/,
+    );
     expect((await say(alice, `mint 2 of ${stranger}`)).reply).toContain('AgentMint does not know the token');
     expect((await say(alice, `帮我 mint ${stranger} 3 次`)).reply).toContain('AgentMint 不认识这个代币');
   });
 
   it('refuses quantities outside 1–1000 and malformed addresses', async () => {
     for (const quantity of [0, 1001, 2.5]) {
-      await expect(createMintTask({ userAddress: alice, tokenAddress: dmt(), quantity })).rejects.toThrow(/from 1 to 1000/);
+      await expect(createMintTask({ userAddress: alice, tokenAddress: dmt(), quantity })).rejects.toThrow(
+        /from 1 to 1000/,
+      );
     }
     await expect(createMintTask({ userAddress: alice, tokenAddress: '0x1234', quantity: 1 })).rejects.toThrow(/40 hex/);
   });
@@ -90,7 +111,11 @@ describe('every tool acts for the session user only', () => {
   it('user B cannot see, cancel or retry user A’s tasks through chat', async () => {
     const pending = (await say(alice, `mint 4 of ${dmt()}`)).task!.id;
     const failed = (await say(alice, `mint 6 of ${dmt()}`)).task!.id;
-    for (const [from, to] of [['pending_payment', 'funded'], ['funded', 'processing'], ['processing', 'failed']] as const) {
+    for (const [from, to] of [
+      ['pending_payment', 'funded'],
+      ['funded', 'processing'],
+      ['processing', 'failed'],
+    ] as const) {
       expect(await transitionTask({ id: failed, from, to })).toBeDefined();
     }
     expect((await say(bob, `status of ${pending}`)).reply).toContain('couldn’t find');
@@ -104,7 +129,12 @@ describe('every tool acts for the session user only', () => {
     expect((await say(alice, `status of ${pending}`)).reply).toContain('awaiting payment');
     expect((await say(alice, `retry ${failed}`)).reply).toContain('needs 0.6 USDC to finish');
     const agent = (await getWalletByUser({ userAddress: alice }))!.agentAddress as Address;
-    const hash = await deployer().writeContract({ address: stack.deployment.usdc, abi: testUSDCAbi, functionName: 'mint', args: [agent, 600_000n] });
+    const hash = await deployer().writeContract({
+      address: stack.deployment.usdc,
+      abi: testUSDCAbi,
+      functionName: 'mint',
+      args: [agent, 600_000n],
+    });
     await getPublicClient().waitForTransactionReceipt({ hash });
     expect((await say(alice, `retry ${failed}`)).reply).toContain('queued again');
     expect((await getTaskById({ id: failed }))!.status).toBe('funded');
@@ -115,8 +145,14 @@ describe('every tool acts for the session user only', () => {
     const carol = user(3).address;
     const older = (await say(carol, `mint 2 of ${dmt()}`)).task!.id;
     const newer = (await say(carol, `mint 3 of ${dmt()}`)).task!.id;
-    for (const [from, to] of [['pending_payment', 'funded'], ['funded', 'processing'], ['processing', 'completed']] as const) {
-      expect(await transitionTask({ id: newer, from, to, set: to === 'completed' ? { mintsCompleted: 3 } : {} })).toBeDefined();
+    for (const [from, to] of [
+      ['pending_payment', 'funded'],
+      ['funded', 'processing'],
+      ['processing', 'completed'],
+    ] as const) {
+      expect(
+        await transitionTask({ id: newer, from, to, set: to === 'completed' ? { mintsCompleted: 3 } : {} }),
+      ).toBeDefined();
     }
     expect((await say(carol, 'retry my last task')).reply).toContain('no failed task');
     expect((await say(carol, 'cancel the last task')).reply).toContain(`Task ${older} is cancelled`);
@@ -128,7 +164,8 @@ describe('every tool acts for the session user only', () => {
     const aliceTask = (await tasksOf(alice))[0]!.id;
     const tools = buildChatTools({ userAddress: bob });
     const opts = { toolCallId: 't', messages: [] } as never;
-    const exec = (t: { execute?: unknown }, input: unknown) => (t.execute as (i: unknown, o: unknown) => Promise<any>)(input, opts);
+    const exec = (t: { execute?: unknown }, input: unknown) =>
+      (t.execute as (i: unknown, o: unknown) => Promise<any>)(input, opts);
     expect(await exec(tools.getTask, { taskId: aliceTask })).toEqual({ error: 'not found' });
     expect(await exec(tools.cancelTask, { taskId: aliceTask })).toMatchObject({ error: 'not found' });
     expect(await exec(tools.retryTask, { taskId: aliceTask })).toMatchObject({ error: 'not found' });
@@ -156,7 +193,9 @@ describe('injection attempts', () => {
     expect(replies[0]).toContain('can’t send');
     expect(replies[1]).toContain('不能');
     const after = await allTasks();
-    expect(after.filter((t) => t.userAddress === bob.toLowerCase())).toHaveLength(before.filter((t) => t.userAddress === bob.toLowerCase()).length);
+    expect(after.filter((t) => t.userAddress === bob.toLowerCase())).toHaveLength(
+      before.filter((t) => t.userAddress === bob.toLowerCase()).length,
+    );
     // The last attempt minted for the session user (alice), the only user the tools know.
     const created = after.filter((t) => !before.some((b) => b.id === t.id));
     expect(created.every((t) => t.userAddress === alice.toLowerCase())).toBe(true);

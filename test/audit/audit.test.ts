@@ -36,8 +36,16 @@ async function auditHere(options: Parameters<typeof auditCommand>[0] = {}) {
 /** As an operator runs it: `npm run ops -- audit --json`. */
 function audit(...args: string[]): Promise<{ code: number; report: AuditReport; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(path.resolve('node_modules/.bin/tsx'), ['scripts/ops.ts', 'audit', '--json', ...args], { env: { ...process.env, ...stack.env }, timeout: 60_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, report: JSON.parse(stdout || 'null'), stderr }),
+    execFile(
+      path.resolve('node_modules/.bin/tsx'),
+      ['scripts/ops.ts', 'audit', '--json', ...args],
+      { env: { ...process.env, ...stack.env }, timeout: 60_000 },
+      (error, stdout, stderr) =>
+        resolve({
+          code: error ? Number((error as { code?: number }).code ?? 1) : 0,
+          report: JSON.parse(stdout || 'null'),
+          stderr,
+        }),
     );
   });
 }
@@ -53,7 +61,11 @@ beforeAll(async () => {
   tasks.a1 = await createFundedTask(stack, { userIndex: 3, quantity: 6 });
   tasks.a2 = await createFundedTask(stack, { userIndex: 3, quantity: 3 });
   tasks.b1 = await createFundedTask(stack, { userIndex: 4, quantity: 5 });
-  const done = await waitForTasks(Object.values(tasks).map((t) => t.id), ['completed', 'failed', 'cancelled'], 60_000);
+  const done = await waitForTasks(
+    Object.values(tasks).map((t) => t.id),
+    ['completed', 'failed', 'cancelled'],
+    60_000,
+  );
   expect(done.map((t) => t.status)).toEqual(['completed', 'completed', 'completed']);
   await worker.stop();
   // Alice sends her agent 1 USDC more than her tasks needed, and withdraws it.
@@ -74,9 +86,20 @@ describe('npm run ops -- audit', () => {
     expect(report.ok).toBe(true);
     expect(report.fromBlockSource).toMatch(/first funding transaction/);
     const token = stack.deployment.tokens[0]!.address;
-    const [price, amount] = await Promise.all(['pricePerMint', 'mintAmount'].map((f) => getPublicClient().readContract({ address: token, abi: paidMintTokenAbi, functionName: f as 'mintAmount' })));
+    const [price, amount] = await Promise.all(
+      ['pricePerMint', 'mintAmount'].map((f) =>
+        getPublicClient().readContract({ address: token, abi: paidMintTokenAbi, functionName: f as 'mintAmount' }),
+      ),
+    );
     const a = report.users.find((u) => u.user === alice.address.toLowerCase())!;
-    expect(a.usdc).toMatchObject({ funded: String(price! * 9n + 1_000_000n), mintsPaid: String(price! * 9n), withdrawn: '1000000', balance: '0', reserved: '0', unexplainedOut: '0' });
+    expect(a.usdc).toMatchObject({
+      funded: String(price! * 9n + 1_000_000n),
+      mintsPaid: String(price! * 9n),
+      withdrawn: '1000000',
+      balance: '0',
+      reserved: '0',
+      unexplainedOut: '0',
+    });
     expect(a.mints).toMatchObject({ ledgerConfirmed: 9, onChain: 9, tokensReceived: String(amount! * 9n) });
     expect(BigInt(a.eth.topUps)).toBeGreaterThan(0n);
     // Mints (one transaction per batch where the agent delegates, EIP-7702), approvals and the withdrawal.
@@ -85,7 +108,12 @@ describe('npm run ops -- audit', () => {
     const b = report.users.find((u) => u.user === bob.address.toLowerCase())!;
     expect(b.mints).toMatchObject({ ledgerConfirmed: 5, onChain: 5 });
     const run = await getLastAuditRun();
-    expect(run).toMatchObject({ discrepancies: 0, users: 2, fromBlock: BigInt(report.fromBlock), toBlock: BigInt(report.toBlock) });
+    expect(run).toMatchObject({
+      discrepancies: 0,
+      users: 2,
+      fromBlock: BigInt(report.fromBlock),
+      toBlock: BigInt(report.toBlock),
+    });
   });
 
   it('reads the same history one block per log request', async () => {
@@ -96,19 +124,33 @@ describe('npm run ops -- audit', () => {
     expect(report.users.find((u) => u.user === alice.address.toLowerCase())!.mints.onChain).toBe(9);
   });
 
-  it('reports a USDC transfer made with the agent key behind AgentMint\'s back, and only that', async () => {
+  it("reports a USDC transfer made with the agent key behind AgentMint's back, and only that", async () => {
     const wallet = (await getWalletByUser({ userAddress: bob.address }))!;
     await send(bob, wallet.agentAddress as Address, 2_000_000n);
     const stranger = '0x000000000000000000000000000000000000dEaD';
-    const agent = createWalletClient({ account: unlockAgentAccount(wallet), chain: getChain(), transport: http(stack.env.RPC_URL) });
-    const hash = await agent.writeContract({ address: stack.deployment.usdc, abi: erc20Abi, functionName: 'transfer', args: [stranger, 750_000n] });
+    const agent = createWalletClient({
+      account: unlockAgentAccount(wallet),
+      chain: getChain(),
+      transport: http(stack.env.RPC_URL),
+    });
+    const hash = await agent.writeContract({
+      address: stack.deployment.usdc,
+      abi: erc20Abi,
+      functionName: 'transfer',
+      args: [stranger, 750_000n],
+    });
     await getPublicClient().waitForTransactionReceipt({ hash });
 
     const { code, report } = await audit();
     expect(code).toBe(1);
     expect(report.ok).toBe(false);
     expect(report.discrepancies).toHaveLength(1);
-    expect(report.discrepancies[0]).toMatchObject({ kind: 'usdc_unexplained_outflow', user: bob.address.toLowerCase(), txHash: hash, amount: '750000' });
+    expect(report.discrepancies[0]).toMatchObject({
+      kind: 'usdc_unexplained_outflow',
+      user: bob.address.toLowerCase(),
+      txHash: hash,
+      amount: '750000',
+    });
     expect((await getLastAuditRun())!.discrepancies).toBe(1);
     // Alice's own audit is still clean.
     expect((await auditHere({ userAddress: alice.address })).code).toBe(0);

@@ -1,4 +1,11 @@
-import { decodeAbiParameters, decodeFunctionData, encodeAbiParameters, encodeFunctionData, getAddress, type Hex } from 'viem';
+import {
+  decodeAbiParameters,
+  decodeFunctionData,
+  encodeAbiParameters,
+  encodeFunctionData,
+  getAddress,
+  type Hex,
+} from 'viem';
 import { describe, expect, it } from 'vitest';
 import { BATCH_MODE, decodeBatchExecute, encodeBatchExecute, type BatchCall } from '@/lib/chain/batch-calls';
 import { agentBatchExecutorAbi } from '@/lib/chain/contracts.generated';
@@ -6,11 +13,24 @@ import { agentBatchExecutorAbi } from '@/lib/chain/contracts.generated';
 // The batch calldata is written and read by hand (lib/chain/batch-calls.ts); the guard signs
 // what it reads. These check it against viem's ABI coder, byte for byte and call for call.
 
-const executionsType = [{ type: 'tuple[]', components: [{ name: 'target', type: 'address' }, { name: 'value', type: 'uint256' }, { name: 'callData', type: 'bytes' }] }] as const;
+const executionsType = [
+  {
+    type: 'tuple[]',
+    components: [
+      { name: 'target', type: 'address' },
+      { name: 'value', type: 'uint256' },
+      { name: 'callData', type: 'bytes' },
+    ],
+  },
+] as const;
 
 function viemEncode(calls: BatchCall[], mode: Hex): Hex {
   const executions = calls.map((c) => ({ target: c.to, value: c.value ?? 0n, callData: c.data }));
-  return encodeFunctionData({ abi: agentBatchExecutorAbi, functionName: 'execute', args: [mode, encodeAbiParameters(executionsType, [executions])] });
+  return encodeFunctionData({
+    abi: agentBatchExecutorAbi,
+    functionName: 'execute',
+    args: [mode, encodeAbiParameters(executionsType, [executions])],
+  });
 }
 
 function viemDecode(data: Hex) {
@@ -20,14 +40,28 @@ function viemDecode(data: Hex) {
   return { mode, calls: executions.map((e) => ({ to: e.target, value: e.value, data: e.callData })) };
 }
 
-const hexOf = (bytes: number, seed: number) => `0x${Array.from({ length: bytes }, (_, i) => ((seed * 31 + i * 7) % 256).toString(16).padStart(2, '0')).join('')}` as Hex;
+const hexOf = (bytes: number, seed: number) =>
+  `0x${Array.from({ length: bytes }, (_, i) => ((seed * 31 + i * 7) % 256).toString(16).padStart(2, '0')).join('')}` as Hex;
 const address = (seed: number) => getAddress(hexOf(20, seed));
 
 const cases: [string, BatchCall[]][] = [
   ['empty batch', []],
   ['one mint-sized call', [{ to: address(1), data: hexOf(164, 1) }]],
-  ['calls of every padding (0, 1, 31, 32, 33 bytes) and a value', [0, 1, 31, 32, 33].map((n, i) => ({ to: address(i + 2), data: n ? hexOf(n, i) : '0x', value: BigInt(i) * 10n ** 18n }))],
-  ['200 mints and an approval', [{ to: address(9), data: hexOf(68, 9) }, ...Array.from({ length: 200 }, (_, i) => ({ to: address(10), data: hexOf(164, i) }))]],
+  [
+    'calls of every padding (0, 1, 31, 32, 33 bytes) and a value',
+    [0, 1, 31, 32, 33].map((n, i) => ({
+      to: address(i + 2),
+      data: n ? hexOf(n, i) : '0x',
+      value: BigInt(i) * 10n ** 18n,
+    })),
+  ],
+  [
+    '200 mints and an approval',
+    [
+      { to: address(9), data: hexOf(68, 9) },
+      ...Array.from({ length: 200 }, (_, i) => ({ to: address(10), data: hexOf(164, i) })),
+    ],
+  ],
 ];
 
 describe('batch calldata', () => {
@@ -40,7 +74,10 @@ describe('batch calldata', () => {
   });
 
   it('reads a non-canonical layout (a call data offset moved, a dirty padding byte) as viem reads it, not as the canonical one', () => {
-    const calls = [{ to: address(1), data: hexOf(5, 1) }, { to: address(2), data: hexOf(3, 2) }];
+    const calls = [
+      { to: address(1), data: hexOf(5, 1) },
+      { to: address(2), data: hexOf(3, 2) },
+    ];
     const canonical = encodeBatchExecute(calls);
     // The second tuple's callData offset (0x60) pointed one word further, with one more word appended.
     const body = canonical.slice(10);

@@ -31,11 +31,14 @@ export async function mined(publicClient: PublicClient, hash: Hash) {
  * What a call reverted with: the revert string for `require`, the custom error's name for
  * `revert Error()`. Throws when the promise does not reject with a contract revert.
  */
-export async function revertOf(promise: Promise<unknown>): Promise<{ reason?: string; errorName?: string; args?: readonly unknown[] }> {
+export async function revertOf(
+  promise: Promise<unknown>,
+): Promise<{ reason?: string; errorName?: string; args?: readonly unknown[] }> {
   try {
     await promise;
   } catch (error) {
-    const revert = error instanceof BaseError ? error.walk((e) => e instanceof ContractFunctionRevertedError) : undefined;
+    const revert =
+      error instanceof BaseError ? error.walk((e) => e instanceof ContractFunctionRevertedError) : undefined;
     if (revert instanceof ContractFunctionRevertedError) {
       return { reason: revert.reason, errorName: revert.data?.errorName, args: revert.data?.args };
     }
@@ -44,4 +47,5 @@ export async function revertOf(promise: Promise<unknown>): Promise<{ reason?: st
   throw new Error('expected the call to revert, but it succeeded');
 }
 
-export const randomNonce = () => `0x${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex')}` as const;
+export const randomNonce = () =>
+  `0x${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex')}` as const;

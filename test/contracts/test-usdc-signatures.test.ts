@@ -14,14 +14,28 @@ const payer = anvilAccount(1);
 const payee = anvilAccount(2);
 const relayer = anvilAccount(3);
 
-const balanceOf = (account: Address) => c.publicClient.readContract({ address: usdc, abi: testUSDCAbi, functionName: 'balanceOf', args: [account] });
+const balanceOf = (account: Address) =>
+  c.publicClient.readContract({ address: usdc, abi: testUSDCAbi, functionName: 'balanceOf', args: [account] });
 const args = (a: Authorization) => [a.from, a.to, a.value, a.validAfter, a.validBefore, a.nonce] as const;
 const simulateTransfer = (a: Authorization, signature: Hex) =>
-  c.publicClient.simulateContract({ account: relayer, address: usdc, abi: testUSDCAbi, functionName: 'transferWithAuthorization', args: [...args(a), signature] });
+  c.publicClient.simulateContract({
+    account: relayer,
+    address: usdc,
+    abi: testUSDCAbi,
+    functionName: 'transferWithAuthorization',
+    args: [...args(a), signature],
+  });
 
 async function authorization(from: Address = payer.address): Promise<Authorization> {
   const now = (await c.publicClient.getBlock()).timestamp;
-  return { from, to: payee.address, value: parseUnits('2', 6), validAfter: 0n, validBefore: now + 3600n, nonce: randomNonce() };
+  return {
+    from,
+    to: payee.address,
+    value: parseUnits('2', 6),
+    validAfter: 0n,
+    validBefore: now + 3600n,
+    nonce: randomNonce(),
+  };
 }
 
 beforeAll(async () => {
@@ -39,7 +53,13 @@ describe('signature malleability', () => {
     const flippedV = v === 27 ? 28 : 27;
     const packed = encodePacked(['bytes32', 'bytes32', 'uint8'], [r, highS, flippedV]);
     expect((await revertOf(simulateTransfer(a, packed))).reason).toBe('FiatTokenV2: invalid signature');
-    const split = c.publicClient.simulateContract({ account: relayer, address: usdc, abi: testUSDCAbi, functionName: 'transferWithAuthorization', args: [...args(a), flippedV, r, highS] });
+    const split = c.publicClient.simulateContract({
+      account: relayer,
+      address: usdc,
+      abi: testUSDCAbi,
+      functionName: 'transferWithAuthorization',
+      args: [...args(a), flippedV, r, highS],
+    });
     expect((await revertOf(split)).reason).toBe('FiatTokenV2: invalid signature');
     // The low-s original still works: only the malleable form was refused.
     await simulateTransfer(a, encodePacked(['bytes32', 'bytes32', 'uint8'], [r, s, v]));
@@ -48,7 +68,8 @@ describe('signature malleability', () => {
 
 describe('chain id in the domain', () => {
   it('recomputes DOMAIN_SEPARATOR from block.chainid, so an old-chain signature stops verifying', async () => {
-    const read = () => c.publicClient.readContract({ address: usdc, abi: testUSDCAbi, functionName: 'DOMAIN_SEPARATOR' });
+    const read = () =>
+      c.publicClient.readContract({ address: usdc, abi: testUSDCAbi, functionName: 'DOMAIN_SEPARATOR' });
     expect(await read()).toBe(domainSeparator({ domain: usdcDomain(usdc, 31337) }));
     const a = await authorization();
     const oldChainSig = await signAuthorization(payer, usdc, 'TransferWithAuthorization', a, 31337);
@@ -73,15 +94,30 @@ describe('ERC-1271 contract wallets', () => {
     const owner = anvilAccount(5);
     const deployer = c.walletFor(anvilAccount(0));
     const wallet = await deployOwnerWallet(stack.anvil.url, anvilAccount(0), owner.address);
-    await mined(c.publicClient, await deployer.writeContract({ address: usdc, abi: testUSDCAbi, functionName: 'mint', args: [wallet, parseUnits('10', 6)] }));
+    await mined(
+      c.publicClient,
+      await deployer.writeContract({
+        address: usdc,
+        abi: testUSDCAbi,
+        functionName: 'mint',
+        args: [wallet, parseUnits('10', 6)],
+      }),
+    );
 
     const a = await authorization(wallet);
-    expect((await revertOf(simulateTransfer(a, await signAuthorization(anvilAccount(6), usdc, 'TransferWithAuthorization', a)))).reason).toBe(
-      'FiatTokenV2: invalid signature',
-    );
+    expect(
+      (
+        await revertOf(
+          simulateTransfer(a, await signAuthorization(anvilAccount(6), usdc, 'TransferWithAuthorization', a)),
+        )
+      ).reason,
+    ).toBe('FiatTokenV2: invalid signature');
     const signature = await signAuthorization(owner, usdc, 'TransferWithAuthorization', a);
     const before = await balanceOf(payee.address);
-    await mined(c.publicClient, await c.walletFor(relayer).writeContract((await simulateTransfer(a, signature)).request));
+    await mined(
+      c.publicClient,
+      await c.walletFor(relayer).writeContract((await simulateTransfer(a, signature)).request),
+    );
     expect(await balanceOf(wallet)).toBe(parseUnits('8', 6));
     expect(await balanceOf(payee.address)).toBe(before + a.value);
   });

@@ -14,21 +14,41 @@ const payee = anvilAccount(2);
 const relayer = anvilAccount(3);
 const stranger = anvilAccount(4);
 
-const balanceOf = (account: Address) => c.publicClient.readContract({ address: usdc, abi: testUSDCAbi, functionName: 'balanceOf', args: [account] });
+const balanceOf = (account: Address) =>
+  c.publicClient.readContract({ address: usdc, abi: testUSDCAbi, functionName: 'balanceOf', args: [account] });
 const used = (authorizer: Address, nonce: `0x${string}`) =>
-  c.publicClient.readContract({ address: usdc, abi: testUSDCAbi, functionName: 'authorizationState', args: [authorizer, nonce] });
+  c.publicClient.readContract({
+    address: usdc,
+    abi: testUSDCAbi,
+    functionName: 'authorizationState',
+    args: [authorizer, nonce],
+  });
 const latest = async () => (await c.publicClient.getBlock()).timestamp;
 
 async function authorization(overrides: Partial<Authorization> = {}): Promise<Authorization> {
   const now = await latest();
-  return { from: payer.address, to: payee.address, value: parseUnits('1.5', 6), validAfter: 0n, validBefore: now + 3600n, nonce: randomNonce(), ...overrides };
+  return {
+    from: payer.address,
+    to: payee.address,
+    value: parseUnits('1.5', 6),
+    validAfter: 0n,
+    validBefore: now + 3600n,
+    nonce: randomNonce(),
+    ...overrides,
+  };
 }
 
 const args = (a: Authorization) => [a.from, a.to, a.value, a.validAfter, a.validBefore, a.nonce] as const;
 
 /** Simulates transferWithAuthorization (bytes overload) from the relayer. */
 const simulateTransfer = (a: Authorization, signature: `0x${string}`) =>
-  c.publicClient.simulateContract({ account: relayer, address: usdc, abi: testUSDCAbi, functionName: 'transferWithAuthorization', args: [...args(a), signature] });
+  c.publicClient.simulateContract({
+    account: relayer,
+    address: usdc,
+    abi: testUSDCAbi,
+    functionName: 'transferWithAuthorization',
+    args: [...args(a), signature],
+  });
 
 beforeAll(async () => {
   stack = await startTestStack();
@@ -39,49 +59,89 @@ afterAll(() => stack?.stop());
 
 describe('TestUSDC basics', () => {
   it('looks like Circle USDC: name, version, 6 decimals, owner-only mint', async () => {
-    const read = <F extends 'name' | 'symbol' | 'decimals' | 'version'>(functionName: F) => c.publicClient.readContract({ address: usdc, abi: testUSDCAbi, functionName });
-    expect([await read('name'), await read('symbol'), await read('decimals'), await read('version')]).toEqual(['USD Coin', 'USDC', 6, '2']);
+    const read = <F extends 'name' | 'symbol' | 'decimals' | 'version'>(functionName: F) =>
+      c.publicClient.readContract({ address: usdc, abi: testUSDCAbi, functionName });
+    expect([await read('name'), await read('symbol'), await read('decimals'), await read('version')]).toEqual([
+      'USD Coin',
+      'USDC',
+      6,
+      '2',
+    ]);
     expect(await balanceOf(payer.address)).toBe(parseUnits('10000', 6));
     const refused = await revertOf(
-      c.publicClient.simulateContract({ account: stranger, address: usdc, abi: testUSDCAbi, functionName: 'mint', args: [stranger.address, 1n] }),
+      c.publicClient.simulateContract({
+        account: stranger,
+        address: usdc,
+        abi: testUSDCAbi,
+        functionName: 'mint',
+        args: [stranger.address, 1n],
+      }),
     );
     expect(refused.errorName).toBe('OwnableUnauthorizedAccount');
   });
 });
 
 describe('transferWithAuthorization', () => {
-  it.each(['bytes', 'v,r,s'] as const)('moves exactly the value and marks the nonce used (%s overload)', async (form) => {
-    const a = await authorization();
-    const signature = await signAuthorization(payer, usdc, 'TransferWithAuthorization', a);
-    const [fromBefore, toBefore, relayerBefore] = [await balanceOf(payer.address), await balanceOf(payee.address), await balanceOf(relayer.address)];
-    expect(await used(payer.address, a.nonce)).toBe(false);
+  it.each(['bytes', 'v,r,s'] as const)(
+    'moves exactly the value and marks the nonce used (%s overload)',
+    async (form) => {
+      const a = await authorization();
+      const signature = await signAuthorization(payer, usdc, 'TransferWithAuthorization', a);
+      const [fromBefore, toBefore, relayerBefore] = [
+        await balanceOf(payer.address),
+        await balanceOf(payee.address),
+        await balanceOf(relayer.address),
+      ];
+      expect(await used(payer.address, a.nonce)).toBe(false);
 
-    const wallet = c.walletFor(relayer);
-    const { v, r, s } = vrs(signature);
-    const hash =
-      form === 'bytes'
-        ? await wallet.writeContract({ address: usdc, abi: testUSDCAbi, functionName: 'transferWithAuthorization', args: [...args(a), signature] })
-        : await wallet.writeContract({ address: usdc, abi: testUSDCAbi, functionName: 'transferWithAuthorization', args: [...args(a), v, r, s] });
-    const receipt = await mined(c.publicClient, hash);
+      const wallet = c.walletFor(relayer);
+      const { v, r, s } = vrs(signature);
+      const hash =
+        form === 'bytes'
+          ? await wallet.writeContract({
+              address: usdc,
+              abi: testUSDCAbi,
+              functionName: 'transferWithAuthorization',
+              args: [...args(a), signature],
+            })
+          : await wallet.writeContract({
+              address: usdc,
+              abi: testUSDCAbi,
+              functionName: 'transferWithAuthorization',
+              args: [...args(a), v, r, s],
+            });
+      const receipt = await mined(c.publicClient, hash);
 
-    expect(await balanceOf(payer.address)).toBe(fromBefore - a.value);
-    expect(await balanceOf(payee.address)).toBe(toBefore + a.value);
-    expect(await balanceOf(relayer.address)).toBe(relayerBefore);
-    expect(await used(payer.address, a.nonce)).toBe(true);
-    const [usedEvent] = parseEventLogs({ abi: testUSDCAbi, logs: receipt.logs, eventName: 'AuthorizationUsed' });
-    expect(usedEvent?.args).toEqual({ authorizer: payer.address, nonce: a.nonce });
-    const [transfer] = parseEventLogs({ abi: testUSDCAbi, logs: receipt.logs, eventName: 'Transfer' });
-    expect(transfer?.args).toEqual({ from: payer.address, to: payee.address, value: a.value });
-  });
+      expect(await balanceOf(payer.address)).toBe(fromBefore - a.value);
+      expect(await balanceOf(payee.address)).toBe(toBefore + a.value);
+      expect(await balanceOf(relayer.address)).toBe(relayerBefore);
+      expect(await used(payer.address, a.nonce)).toBe(true);
+      const [usedEvent] = parseEventLogs({ abi: testUSDCAbi, logs: receipt.logs, eventName: 'AuthorizationUsed' });
+      expect(usedEvent?.args).toEqual({ authorizer: payer.address, nonce: a.nonce });
+      const [transfer] = parseEventLogs({ abi: testUSDCAbi, logs: receipt.logs, eventName: 'Transfer' });
+      expect(transfer?.args).toEqual({ from: payer.address, to: payee.address, value: a.value });
+    },
+  );
 
   it('refuses a replay of a used authorization and moves nothing', async () => {
     const a = await authorization();
     const signature = await signAuthorization(payer, usdc, 'TransferWithAuthorization', a);
-    await mined(c.publicClient, await c.walletFor(relayer).writeContract((await simulateTransfer(a, signature)).request));
+    await mined(
+      c.publicClient,
+      await c.walletFor(relayer).writeContract((await simulateTransfer(a, signature)).request),
+    );
     const before = await balanceOf(payer.address);
-    expect((await revertOf(simulateTransfer(a, signature))).reason).toBe('FiatTokenV2: authorization is used or canceled');
+    expect((await revertOf(simulateTransfer(a, signature))).reason).toBe(
+      'FiatTokenV2: authorization is used or canceled',
+    );
     const { v, r, s } = vrs(signature);
-    const viaVrs = c.publicClient.simulateContract({ account: stranger, address: usdc, abi: testUSDCAbi, functionName: 'transferWithAuthorization', args: [...args(a), v, r, s] });
+    const viaVrs = c.publicClient.simulateContract({
+      account: stranger,
+      address: usdc,
+      abi: testUSDCAbi,
+      functionName: 'transferWithAuthorization',
+      args: [...args(a), v, r, s],
+    });
     expect((await revertOf(viaVrs)).reason).toBe('FiatTokenV2: authorization is used or canceled');
     expect(await balanceOf(payer.address)).toBe(before);
   });
@@ -95,13 +155,20 @@ describe('transferWithAuthorization', () => {
   it('refuses a tampered value, recipient or window', async () => {
     const a = await authorization();
     const signature = await signAuthorization(payer, usdc, 'TransferWithAuthorization', a);
-    for (const tampered of [{ value: a.value + 1n }, { to: stranger.address }, { validBefore: a.validBefore + 1n }, { nonce: randomNonce() }]) {
-      expect((await revertOf(simulateTransfer({ ...a, ...tampered }, signature))).reason).toBe('FiatTokenV2: invalid signature');
+    for (const tampered of [
+      { value: a.value + 1n },
+      { to: stranger.address },
+      { validBefore: a.validBefore + 1n },
+      { nonce: randomNonce() },
+    ]) {
+      expect((await revertOf(simulateTransfer({ ...a, ...tampered }, signature))).reason).toBe(
+        'FiatTokenV2: invalid signature',
+      );
     }
     expect(await used(payer.address, a.nonce)).toBe(false);
   });
 
-  it('refuses a ReceiveWithAuthorization signature (the seed note\'s mismatch never verifies)', async () => {
+  it("refuses a ReceiveWithAuthorization signature (the seed note's mismatch never verifies)", async () => {
     const a = await authorization();
     const receiveSig = await signAuthorization(payer, usdc, 'ReceiveWithAuthorization', a);
     expect((await revertOf(simulateTransfer(a, receiveSig))).reason).toBe('FiatTokenV2: invalid signature');
@@ -122,7 +189,14 @@ describe('time window', () => {
     expect((await revertOf(simulateTransfer(a, signature))).reason).toBe('FiatTokenV2: authorization is not yet valid');
 
     const wallet = c.walletFor(relayer);
-    const send = () => wallet.writeContract({ address: usdc, abi: testUSDCAbi, functionName: 'transferWithAuthorization', args: [...args(a), signature], gas: 200_000n });
+    const send = () =>
+      wallet.writeContract({
+        address: usdc,
+        abi: testUSDCAbi,
+        functionName: 'transferWithAuthorization',
+        args: [...args(a), signature],
+        gas: 200_000n,
+      });
     await c.rpc('evm_setNextBlockTimestamp', [Number(start)]);
     const early = await c.publicClient.waitForTransactionReceipt({ hash: await send() });
     expect(early.status).toBe('reverted');
@@ -151,19 +225,41 @@ describe('receiveWithAuthorization', () => {
     const a = await authorization();
     const signature = await signAuthorization(payer, usdc, 'ReceiveWithAuthorization', a);
     const call = (account: typeof payee) =>
-      c.publicClient.simulateContract({ account, address: usdc, abi: testUSDCAbi, functionName: 'receiveWithAuthorization', args: [...args(a), signature] });
+      c.publicClient.simulateContract({
+        account,
+        address: usdc,
+        abi: testUSDCAbi,
+        functionName: 'receiveWithAuthorization',
+        args: [...args(a), signature],
+      });
     expect((await revertOf(call(relayer))).reason).toBe('FiatTokenV2: caller must be the payee');
     expect((await revertOf(call(payer))).reason).toBe('FiatTokenV2: caller must be the payee');
 
     const transferSig = await signAuthorization(payer, usdc, 'TransferWithAuthorization', a);
-    const wrongType = c.publicClient.simulateContract({ account: payee, address: usdc, abi: testUSDCAbi, functionName: 'receiveWithAuthorization', args: [...args(a), transferSig] });
+    const wrongType = c.publicClient.simulateContract({
+      account: payee,
+      address: usdc,
+      abi: testUSDCAbi,
+      functionName: 'receiveWithAuthorization',
+      args: [...args(a), transferSig],
+    });
     expect((await revertOf(wrongType)).reason).toBe('FiatTokenV2: invalid signature');
 
     const before = [await balanceOf(payer.address), await balanceOf(payee.address)];
     const { v, r, s } = vrs(signature);
-    const hash = await c.walletFor(payee).writeContract({ address: usdc, abi: testUSDCAbi, functionName: 'receiveWithAuthorization', args: [...args(a), v, r, s] });
+    const hash = await c
+      .walletFor(payee)
+      .writeContract({
+        address: usdc,
+        abi: testUSDCAbi,
+        functionName: 'receiveWithAuthorization',
+        args: [...args(a), v, r, s],
+      });
     const receipt = await mined(c.publicClient, hash);
-    expect([await balanceOf(payer.address), await balanceOf(payee.address)]).toEqual([before[0]! - a.value, before[1]! + a.value]);
+    expect([await balanceOf(payer.address), await balanceOf(payee.address)]).toEqual([
+      before[0]! - a.value,
+      before[1]! + a.value,
+    ]);
     expect(parseEventLogs({ abi: testUSDCAbi, logs: receipt.logs, eventName: 'AuthorizationUsed' })).toHaveLength(1);
     expect((await revertOf(call(payee))).reason).toBe('FiatTokenV2: authorization is used or canceled');
   });
@@ -176,18 +272,39 @@ describe('cancelAuthorization', () => {
     const cancelSig = await signCancel(payer, usdc, { authorizer: payer.address, nonce: a.nonce });
 
     const forged = await signCancel(stranger, usdc, { authorizer: payer.address, nonce: a.nonce });
-    const forgedCall = c.publicClient.simulateContract({ account: stranger, address: usdc, abi: testUSDCAbi, functionName: 'cancelAuthorization', args: [payer.address, a.nonce, forged] });
+    const forgedCall = c.publicClient.simulateContract({
+      account: stranger,
+      address: usdc,
+      abi: testUSDCAbi,
+      functionName: 'cancelAuthorization',
+      args: [payer.address, a.nonce, forged],
+    });
     expect((await revertOf(forgedCall)).reason).toBe('FiatTokenV2: invalid signature');
 
     const { v, r, s } = vrs(cancelSig);
-    const hash = await c.walletFor(relayer).writeContract({ address: usdc, abi: testUSDCAbi, functionName: 'cancelAuthorization', args: [payer.address, a.nonce, v, r, s] });
+    const hash = await c
+      .walletFor(relayer)
+      .writeContract({
+        address: usdc,
+        abi: testUSDCAbi,
+        functionName: 'cancelAuthorization',
+        args: [payer.address, a.nonce, v, r, s],
+      });
     const receipt = await mined(c.publicClient, hash);
     const [canceled] = parseEventLogs({ abi: testUSDCAbi, logs: receipt.logs, eventName: 'AuthorizationCanceled' });
     expect(canceled?.args).toEqual({ authorizer: payer.address, nonce: a.nonce });
     expect(await used(payer.address, a.nonce)).toBe(true);
 
-    expect((await revertOf(simulateTransfer(a, signature))).reason).toBe('FiatTokenV2: authorization is used or canceled');
-    const again = c.publicClient.simulateContract({ account: relayer, address: usdc, abi: testUSDCAbi, functionName: 'cancelAuthorization', args: [payer.address, a.nonce, cancelSig] });
+    expect((await revertOf(simulateTransfer(a, signature))).reason).toBe(
+      'FiatTokenV2: authorization is used or canceled',
+    );
+    const again = c.publicClient.simulateContract({
+      account: relayer,
+      address: usdc,
+      abi: testUSDCAbi,
+      functionName: 'cancelAuthorization',
+      args: [payer.address, a.nonce, cancelSig],
+    });
     expect((await revertOf(again)).reason).toBe('FiatTokenV2: authorization is used or canceled');
   });
 });

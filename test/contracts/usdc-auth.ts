@@ -9,9 +9,17 @@ const authorizationFields = [
   { name: 'nonce', type: 'bytes32' },
 ] as const;
 
-export type Authorization = { from: Address; to: Address; value: bigint; validAfter: bigint; validBefore: bigint; nonce: Hex };
+export type Authorization = {
+  from: Address;
+  to: Address;
+  value: bigint;
+  validAfter: bigint;
+  validBefore: bigint;
+  nonce: Hex;
+};
 
-export const usdcDomain = (usdc: Address, chainId = 31337) => ({ name: 'USD Coin', version: '2', chainId, verifyingContract: usdc }) as const;
+export const usdcDomain = (usdc: Address, chainId = 31337) =>
+  ({ name: 'USD Coin', version: '2', chainId, verifyingContract: usdc }) as const;
 
 /** EIP-3009 typed data signed exactly as a browser wallet would (eth_signTypedData_v4). */
 export function signAuthorization(
@@ -29,10 +37,19 @@ export function signAuthorization(
   } as never);
 }
 
-export function signCancel(signer: LocalAccount, usdc: Address, message: { authorizer: Address; nonce: Hex }): Promise<Hex> {
+export function signCancel(
+  signer: LocalAccount,
+  usdc: Address,
+  message: { authorizer: Address; nonce: Hex },
+): Promise<Hex> {
   return signer.signTypedData({
     domain: usdcDomain(usdc),
-    types: { CancelAuthorization: [{ name: 'authorizer', type: 'address' }, { name: 'nonce', type: 'bytes32' }] },
+    types: {
+      CancelAuthorization: [
+        { name: 'authorizer', type: 'address' },
+        { name: 'nonce', type: 'bytes32' },
+      ],
+    },
     primaryType: 'CancelAuthorization',
     message,
   });

@@ -24,7 +24,12 @@ describe('parseConfig', () => {
     expect(config.deploymentFile).toBe(path.resolve('.data', 'deployment.json'));
     expect(config.agentKeyFile).toBe(path.join(os.homedir(), '.config', 'agent-mint', 'private.key'));
     expect([config.port, config.anvilPort, config.pgPort]).toEqual([3000, 8545, 54329]);
-    expect(config.worker).toMatchObject({ batchSize: 10, mintIntervalMs: 5000, maxRetries: 5, paymentTimeoutSeconds: 600 });
+    expect(config.worker).toMatchObject({
+      batchSize: 10,
+      mintIntervalMs: 5000,
+      maxRetries: 5,
+      paymentTimeoutSeconds: 600,
+    });
     expect(config.secureCookies).toBe(false);
     expect(config.adminAddresses).toEqual([]);
     // Locally the origin is what `npm start` serves; an https origin always gets Secure cookies.
@@ -50,12 +55,18 @@ describe('parseConfig', () => {
         const message = invalid({ ...env, WEBHOOK_URL: 'https://hooks.example/agentmint' });
         expect(message).toContain('WEBHOOK_SECRET: required when WEBHOOK_URL is set');
       }
-      expect(parseConfig({ WEBHOOK_URL: 'https://hooks.example/x', WEBHOOK_SECRET: 's' }).webhook).toEqual({ url: 'https://hooks.example/x', secret: 's' });
+      expect(parseConfig({ WEBHOOK_URL: 'https://hooks.example/x', WEBHOOK_SECRET: 's' }).webhook).toEqual({
+        url: 'https://hooks.example/x',
+        secret: 's',
+      });
     });
 
-    it.each(['https://mint.example/app', 'ftp://mint.example', 'https://mint.example/?x=1'])('refuses PUBLIC_URL=%s (an http(s) origin only)', (value) => {
-      expect(invalid({ PUBLIC_URL: value })).toContain('PUBLIC_URL:');
-    });
+    it.each(['https://mint.example/app', 'ftp://mint.example', 'https://mint.example/?x=1'])(
+      'refuses PUBLIC_URL=%s (an http(s) origin only)',
+      (value) => {
+        expect(invalid({ PUBLIC_URL: value })).toContain('PUBLIC_URL:');
+      },
+    );
   });
 
   it('follows the variables it is given', () => {
@@ -113,9 +124,25 @@ describe('parseConfig', () => {
   });
 
   it('parses the x402 outbound settings', () => {
-    expect(parseConfig({}).x402).toEqual({ allowedHosts: [], maxPricePerMint: '1', requestTimeoutMs: 10_000, deliveryTimeoutMs: 120_000, demoUrl: undefined, mintPort: 4021 });
-    const config = parseConfig({ X402_ALLOWED_HOSTS: ' 127.0.0.1:4021, Mint.Local ,', X402_MAX_PRICE_PER_MINT: '0.25', X402_REQUEST_TIMEOUT_MS: '1500' });
-    expect(config.x402).toMatchObject({ allowedHosts: ['127.0.0.1:4021', 'mint.local'], maxPricePerMint: '0.25', requestTimeoutMs: 1500, deliveryTimeoutMs: 120_000 });
+    expect(parseConfig({}).x402).toEqual({
+      allowedHosts: [],
+      maxPricePerMint: '1',
+      requestTimeoutMs: 10_000,
+      deliveryTimeoutMs: 120_000,
+      demoUrl: undefined,
+      mintPort: 4021,
+    });
+    const config = parseConfig({
+      X402_ALLOWED_HOSTS: ' 127.0.0.1:4021, Mint.Local ,',
+      X402_MAX_PRICE_PER_MINT: '0.25',
+      X402_REQUEST_TIMEOUT_MS: '1500',
+    });
+    expect(config.x402).toMatchObject({
+      allowedHosts: ['127.0.0.1:4021', 'mint.local'],
+      maxPricePerMint: '0.25',
+      requestTimeoutMs: 1500,
+      deliveryTimeoutMs: 120_000,
+    });
     expect(invalid({ X402_MAX_PRICE_PER_MINT: '1.0000001' })).toContain('X402_MAX_PRICE_PER_MINT');
   });
 
@@ -149,11 +176,20 @@ describe('key file', () => {
 
   it('reads a valid mode-0600 file and fills defaults', () => {
     const file = write('ok.key', JSON.stringify({ agentEncryptionKey: secretHex, operatorPrivateKey: operatorKey }));
-    expect(readKeyFile(file)).toEqual({ agentEncryptionKey: secretHex, operatorPrivateKey: operatorKey, previousAgentEncryptionKeys: [], mintSignerKeys: [] });
+    expect(readKeyFile(file)).toEqual({
+      agentEncryptionKey: secretHex,
+      operatorPrivateKey: operatorKey,
+      previousAgentEncryptionKeys: [],
+      mintSignerKeys: [],
+    });
   });
 
   it.each([0o644, 0o640, 0o604])('refuses mode %o, naming AGENT_KEY_FILE and the chmod that fixes it', (mode) => {
-    const file = write('open.key', JSON.stringify({ agentEncryptionKey: secretHex, operatorPrivateKey: operatorKey }), mode);
+    const file = write(
+      'open.key',
+      JSON.stringify({ agentEncryptionKey: secretHex, operatorPrivateKey: operatorKey }),
+      mode,
+    );
     const message = refusal(file);
     expect(message).toContain('AGENT_KEY_FILE');
     expect(message).toContain(`chmod 600 ${file}`);
@@ -165,7 +201,9 @@ describe('key file', () => {
   });
 
   it('refuses invalid JSON without echoing its content', () => {
-    const message = refusal(write('broken.key', `{"agentEncryptionKey": "${secretHex}", "operatorPrivateKey": "${operatorKey}"`));
+    const message = refusal(
+      write('broken.key', `{"agentEncryptionKey": "${secretHex}", "operatorPrivateKey": "${operatorKey}"`),
+    );
     expect(message).toMatch(/AGENT_KEY_FILE .* not valid JSON/);
     expect(message).not.toContain(secretHex);
     expect(message).not.toContain(operatorKey.slice(2));
@@ -177,7 +215,16 @@ describe('key file', () => {
     expect(missing).not.toContain(secretHex);
 
     const badOperator = 'ef'.repeat(32); // no 0x prefix: refused, and never shown
-    const malformed = refusal(write('malformed.key', JSON.stringify({ agentEncryptionKey: secretHex, operatorPrivateKey: badOperator, mintSignerKeys: ['0xnope-secret'] })));
+    const malformed = refusal(
+      write(
+        'malformed.key',
+        JSON.stringify({
+          agentEncryptionKey: secretHex,
+          operatorPrivateKey: badOperator,
+          mintSignerKeys: ['0xnope-secret'],
+        }),
+      ),
+    );
     expect(malformed).toContain('operatorPrivateKey');
     expect(malformed).toContain('mintSignerKeys.0');
     for (const secret of [secretHex, badOperator, 'nope-secret']) expect(malformed).not.toContain(secret);
@@ -194,6 +241,8 @@ describe('key file', () => {
     const before = readFileSync(file, 'utf8');
     expect(ensureKeyFile(file)).toBe(false);
     expect(readFileSync(file, 'utf8')).toBe(before);
-    expect(ensureKeyFile(path.join(dir, 'other.key')) && readKeyFile(path.join(dir, 'other.key')).agentEncryptionKey).not.toBe(keys.agentEncryptionKey);
+    expect(
+      ensureKeyFile(path.join(dir, 'other.key')) && readKeyFile(path.join(dir, 'other.key')).agentEncryptionKey,
+    ).not.toBe(keys.agentEncryptionKey);
   });
 });

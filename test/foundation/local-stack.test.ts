@@ -39,7 +39,11 @@ async function bare(file: string, args: string[], extra: Record<string, string> 
   for (const name of Object.keys(stack.env)) delete env[name];
   Object.assign(env, { DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...extra });
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', file, ...args], { cwd: root, env, timeout: 90_000 });
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', file, ...args], {
+      cwd: root,
+      env,
+      timeout: 90_000,
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code?: number; stdout?: string; stderr?: string };
@@ -58,7 +62,11 @@ const record = (pid: number) =>
 
 describe('operator commands find the running stack', () => {
   it('npm run ops answers from the database and chain npm start recorded, with no variable set', async () => {
-    const task = await createPendingTask({ userAddress: user(4).address, token: stack.deployment.tokens[0]!.address, quantity: 2 });
+    const task = await createPendingTask({
+      userAddress: user(4).address,
+      token: stack.deployment.tokens[0]!.address,
+      quantity: 2,
+    });
     record(process.pid); // this process stands in for the running npm start
     const out = await bare('scripts/ops.ts', ['tasks', '--json']);
     expect(out.stderr).toBe('');
@@ -75,7 +83,18 @@ describe('operator commands find the running stack', () => {
 
   it('npm run deploy:token deploys on the recorded chain with the recorded key file and deployment', async () => {
     record(process.pid);
-    const out = await bare('scripts/deploy-token.ts', ['--name', 'Found It', '--symbol', 'FND', '--price', '0.5', '--amount', '1', '--max', '5']);
+    const out = await bare('scripts/deploy-token.ts', [
+      '--name',
+      'Found It',
+      '--symbol',
+      'FND',
+      '--price',
+      '0.5',
+      '--amount',
+      '1',
+      '--max',
+      '5',
+    ]);
     expect(out.stderr).toBe('');
     expect(out.code).toBe(0);
     expect(out.stdout).toContain('0.5 USDC per mint');
@@ -83,11 +102,15 @@ describe('operator commands find the running stack', () => {
 
   it('deploy:token without a key file or a running stack says exactly what to do', async () => {
     rmSync(path.join(dataDir, 'stack.json'));
-    const out = await bare('scripts/deploy-token.ts', ['--name', 'X', '--symbol', 'X', '--price', '1', '--amount', '1', '--max', '1'], {
-      AGENT_KEY_FILE: path.join(dataDir, 'missing.key'),
-      RPC_URL: stack.env.RPC_URL!,
-      USDC_ADDRESS: stack.deployment.usdc,
-    });
+    const out = await bare(
+      'scripts/deploy-token.ts',
+      ['--name', 'X', '--symbol', 'X', '--price', '1', '--amount', '1', '--max', '1'],
+      {
+        AGENT_KEY_FILE: path.join(dataDir, 'missing.key'),
+        RPC_URL: stack.env.RPC_URL!,
+        USDC_ADDRESS: stack.deployment.usdc,
+      },
+    );
     expect(out.code).toBe(1);
     expect(out.stderr).toMatch(/does not exist\. On CHAIN=local, `npm start` creates it: start the stack first/);
   });
@@ -95,18 +118,36 @@ describe('operator commands find the running stack', () => {
   it('fills in only what is unset, and only on CHAIN=local', () => {
     record(process.pid);
     const found = loadConfig({ DATA_DIR: dataDir });
-    expect(found).toMatchObject({ databaseUrl: stack.env.DATABASE_URL, rpcUrl: stack.env.RPC_URL, agentKeyFile: stack.keyFile, deploymentFile: stack.env.DEPLOYMENT_FILE });
+    expect(found).toMatchObject({
+      databaseUrl: stack.env.DATABASE_URL,
+      rpcUrl: stack.env.RPC_URL,
+      agentKeyFile: stack.keyFile,
+      deploymentFile: stack.env.DEPLOYMENT_FILE,
+    });
     const explicit = loadConfig({ DATA_DIR: dataDir, DATABASE_URL: 'postgres://u:p@elsewhere:5432/x' });
     expect(explicit.databaseUrl).toBe('postgres://u:p@elsewhere:5432/x');
     expect(explicit.localStack).toBeUndefined();
-    expect(loadConfig({ DATA_DIR: dataDir, AGENT_KEY_FILE: '/etc/agent.key', RPC_URL: 'http://127.0.0.1:1' })).toMatchObject({ agentKeyFile: '/etc/agent.key', rpcUrl: 'http://127.0.0.1:1' });
-    expect(loadConfig({ DATA_DIR: dataDir, CHAIN: 'base-sepolia', PUBLIC_URL: 'https://mint.example', METRICS_TOKEN: 'x'.repeat(32) }).databaseUrl).toBeUndefined();
+    expect(
+      loadConfig({ DATA_DIR: dataDir, AGENT_KEY_FILE: '/etc/agent.key', RPC_URL: 'http://127.0.0.1:1' }),
+    ).toMatchObject({ agentKeyFile: '/etc/agent.key', rpcUrl: 'http://127.0.0.1:1' });
+    expect(
+      loadConfig({
+        DATA_DIR: dataDir,
+        CHAIN: 'base-sepolia',
+        PUBLIC_URL: 'https://mint.example',
+        METRICS_TOKEN: 'x'.repeat(32),
+      }).databaseUrl,
+    ).toBeUndefined();
   });
 });
 
 describe('npm start with an existing USDC', () => {
   const paymentToken = (address: Address) =>
-    chainClients(stack.anvil.url).publicClient.readContract({ address, abi: paidMintTokenAbi, functionName: 'paymentToken' });
+    chainClients(stack.anvil.url).publicClient.readContract({
+      address,
+      abi: paidMintTokenAbi,
+      functionName: 'paymentToken',
+    });
 
   it('prices the demo tokens in the given USDC and deploys no TestUSDC', async () => {
     const usdc = stack.deployment.usdc; // stands in for Circle's USDC already on the chain
@@ -122,13 +163,32 @@ describe('npm start with an existing USDC', () => {
   it('the banner names TestUSDC or USDC for what it is and prints each token price from the chain', async () => {
     const logs: string[] = [];
     const spy = vi.spyOn(console, 'log').mockImplementation((line: string) => void logs.push(line));
-    const deployed = await bare('scripts/deploy-token.ts', ['--name', 'Half', '--symbol', 'HALF', '--price', '0.5', '--amount', '1', '--max', '5'], stack.env);
+    const deployed = await bare(
+      'scripts/deploy-token.ts',
+      ['--name', 'Half', '--symbol', 'HALF', '--price', '0.5', '--amount', '1', '--max', '5'],
+      stack.env,
+    );
     const half = deployed.stdout.trim().split('\n').at(-1) as Address;
-    const deployment = { ...stack.deployment, tokens: [{ address: half, name: 'Half', symbol: 'HALF' }, ...stack.deployment.tokens] };
+    const deployment = {
+      ...stack.deployment,
+      tokens: [{ address: half, name: 'Half', symbol: 'HALF' }, ...stack.deployment.tokens],
+    };
     try {
       const local = parseConfig({ ...stack.env });
-      await printBanner({ url: 'http://localhost:3000', config: local, deployment, demoIndex: 1, operator: stack.operator });
-      await printBanner({ url: 'http://localhost:3000', config: { ...local, usdcAddress: stack.deployment.usdc }, deployment, demoIndex: 1, operator: stack.operator });
+      await printBanner({
+        url: 'http://localhost:3000',
+        config: local,
+        deployment,
+        demoIndex: 1,
+        operator: stack.operator,
+      });
+      await printBanner({
+        url: 'http://localhost:3000',
+        config: { ...local, usdcAddress: stack.deployment.usdc },
+        deployment,
+        demoIndex: 1,
+        operator: stack.operator,
+      });
     } finally {
       spy.mockRestore();
     }
@@ -147,7 +207,11 @@ describe.runIf(process.getuid?.() === 0)('embedded Postgres as root', () => {
     const privateDir = mkdtempSync(path.join(os.tmpdir(), 'agentmint-0700-')); // mode 0700, as mktemp -d
     expect(statSync(privateDir).mode & 0o777).toBe(0o700);
     mkdirSync(path.join(privateDir, 'data'), { mode: 0o700 });
-    const pg = await startPostgres({ dataDir: path.join(privateDir, 'data', 'pg'), port: await freePort(), fast: true });
+    const pg = await startPostgres({
+      dataDir: path.join(privateDir, 'data', 'pg'),
+      port: await freePort(),
+      fast: true,
+    });
     try {
       expect(statSync(privateDir).mode & 0o777).toBe(0o701);
     } finally {

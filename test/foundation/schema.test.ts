@@ -9,7 +9,9 @@ let sql: postgres.Sql;
 let walletId: string;
 
 const migrations = path.resolve(import.meta.dirname, '../../db/migrations');
-const journal = JSON.parse(readFileSync(path.join(migrations, 'meta/_journal.json'), 'utf8')) as { entries: { tag: string }[] };
+const journal = JSON.parse(readFileSync(path.join(migrations, 'meta/_journal.json'), 'utf8')) as {
+  entries: { tag: string }[];
+};
 
 /** The Postgres error a statement fails with (code + constraint), or a throw if it succeeds. */
 async function pgError(query: Promise<unknown>) {
@@ -55,7 +57,9 @@ describe('migrations', () => {
     const { migrateDatabase } = await import('@/db/migrate');
     await migrateDatabase(stack.pg.url);
     expect(await sql`select hash from drizzle.__drizzle_migrations`).toHaveLength(journal.entries.length);
-    const tables = await sql<{ tablename: string }[]>`select tablename from pg_tables where schemaname = 'public' order by tablename`;
+    const tables = await sql<
+      { tablename: string }[]
+    >`select tablename from pg_tables where schemaname = 'public' order by tablename`;
     expect(tables.map((t) => t.tablename)).toEqual(
       expect.arrayContaining(['ai_agent_chats', 'ai_agent_mint_records', 'ai_agent_tasks', 'ai_agent_wallets']),
     );
@@ -78,28 +82,44 @@ describe('constraints', () => {
       sql`insert into ai_agent_mint_records (task_id, sequence_number, mint_id, nonce) values (${task!.id}, ${n}, ${mintId}, ${n})`;
     await record(1, '0x' + '1'.repeat(64));
     await record(2, '0x' + '2'.repeat(64));
-    expect(await pgError(record(1, '0x' + '3'.repeat(64)))).toEqual({ code: '23505', constraint: 'ai_agent_mint_records_task_seq_idx' });
-    expect(await pgError(record(3, '0x' + '1'.repeat(64)))).toEqual({ code: '23505', constraint: 'ai_agent_mint_records_mint_id_unique' });
+    expect(await pgError(record(1, '0x' + '3'.repeat(64)))).toEqual({
+      code: '23505',
+      constraint: 'ai_agent_mint_records_task_seq_idx',
+    });
+    expect(await pgError(record(3, '0x' + '1'.repeat(64)))).toEqual({
+      code: '23505',
+      constraint: 'ai_agent_mint_records_mint_id_unique',
+    });
   });
 
   it('refuses a status outside the lifecycle', async () => {
-    expect(await pgError(insertTask({ status: 'done' }))).toEqual({ code: '23514', constraint: 'ai_agent_tasks_status_check' });
+    expect(await pgError(insertTask({ status: 'done' }))).toEqual({
+      code: '23514',
+      constraint: 'ai_agent_tasks_status_check',
+    });
     const [task] = await insertTask();
     expect(await pgError(sql`update ai_agent_tasks set status = 'paused' where id = ${task!.id}`)).toEqual({
       code: '23514',
       constraint: 'ai_agent_tasks_status_check',
     });
-    for (const status of ['pending_payment', 'funded', 'processing', 'completed', 'failed', 'cancelled']) await insertTask({ status });
+    for (const status of ['pending_payment', 'funded', 'processing', 'completed', 'failed', 'cancelled'])
+      await insertTask({ status });
   });
 
   it('refuses a quantity outside 1–1000 and progress beyond the quantity', async () => {
     expect((await pgError(insertTask({ quantity: -1 }))).code).toBe('23514');
     for (const quantity of [0, 1001]) {
-      expect(await pgError(insertTask({ quantity }))).toEqual({ code: '23514', constraint: 'ai_agent_tasks_quantity_check' });
+      expect(await pgError(insertTask({ quantity }))).toEqual({
+        code: '23514',
+        constraint: 'ai_agent_tasks_quantity_check',
+      });
     }
     await insertTask({ quantity: 1 });
     await insertTask({ quantity: 1000 });
-    expect(await pgError(insertTask({ quantity: 2, mints_completed: 3 }))).toEqual({ code: '23514', constraint: 'ai_agent_tasks_progress_check' });
+    expect(await pgError(insertTask({ quantity: 2, mints_completed: 3 }))).toEqual({
+      code: '23514',
+      constraint: 'ai_agent_tasks_progress_check',
+    });
   });
 
   it('allows many unfunded tasks per user but one use of a funding nonce', async () => {
@@ -108,7 +128,10 @@ describe('constraints', () => {
     await insertTask({ user_address: user });
     const nonce = '0x' + 'e'.repeat(64);
     await insertTask({ user_address: user, funding_nonce: nonce });
-    expect(await pgError(insertTask({ user_address: user, funding_nonce: nonce }))).toEqual({ code: '23505', constraint: 'ai_agent_tasks_funding_nonce_idx' });
+    expect(await pgError(insertTask({ user_address: user, funding_nonce: nonce }))).toEqual({
+      code: '23505',
+      constraint: 'ai_agent_tasks_funding_nonce_idx',
+    });
   });
 });
 
@@ -116,8 +139,13 @@ describe('amounts', () => {
   it('round-trip numeric(78,0) exactly, far beyond 2^64, through SQL and through Drizzle', async () => {
     const huge = (10n ** 30n).toString();
     const maxUint256 = (2n ** 256n - 1n).toString();
-    const [task] = await insertTask({ price_per_mint: huge, total_cost: maxUint256, gas_topped_up_wei: '18446744073709551617' });
-    const [raw] = await sql`select price_per_mint::text as p, total_cost::text as t, gas_topped_up_wei::text as g from ai_agent_tasks where id = ${task!.id}`;
+    const [task] = await insertTask({
+      price_per_mint: huge,
+      total_cost: maxUint256,
+      gas_topped_up_wei: '18446744073709551617',
+    });
+    const [raw] =
+      await sql`select price_per_mint::text as p, total_cost::text as t, gas_topped_up_wei::text as g from ai_agent_tasks where id = ${task!.id}`;
     expect(raw).toEqual({ p: huge, t: maxUint256, g: '18446744073709551617' });
 
     const { getTaskById } = await import('@/db/tasks');
@@ -142,7 +170,9 @@ describe('indexes', () => {
 
   it("serve a user's task list newest first and the ledger's task/sequence lookups", async () => {
     expect(await indexDef('ai_agent_tasks_user_idx')).toMatch(/\(user_address, created_at DESC( NULLS LAST)?\)/);
-    expect(await indexDef('ai_agent_mint_records_task_seq_idx')).toMatch(/CREATE UNIQUE INDEX .* \(task_id, sequence_number\)/);
+    expect(await indexDef('ai_agent_mint_records_task_seq_idx')).toMatch(
+      /CREATE UNIQUE INDEX .* \(task_id, sequence_number\)/,
+    );
     expect(await indexDef('ai_agent_chats_user_idx')).toMatch(/\(user_address, created_at DESC( NULLS LAST)?\)/);
   });
 });

@@ -20,7 +20,11 @@ const run = promisify(execFile);
 /** Runs a script the way npm does (tsx), with the given env; never throws, returns the exit code. */
 async function script(file: string, args: string[], env: Record<string, string>) {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', file, ...args], { cwd: root, env: { ...process.env, ...env }, timeout: 60_000 });
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', file, ...args], {
+      cwd: root,
+      env: { ...process.env, ...env },
+      timeout: 60_000,
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code?: number; stdout?: string; stderr?: string };
@@ -37,18 +41,44 @@ describe('npm run deploy:token', () => {
 
   const terms = (address: Address) => {
     const { publicClient } = chainClients(stack.anvil.url);
-    const read = <F extends 'name' | 'symbol' | 'pricePerMint' | 'mintAmount' | 'maxMintCount' | 'mintSigner' | 'paymentToken' | 'owner'>(functionName: F) =>
-      publicClient.readContract({ address, abi: paidMintTokenAbi, functionName });
-    return Promise.all([read('name'), read('symbol'), read('pricePerMint'), read('mintAmount'), read('maxMintCount'), read('mintSigner'), read('paymentToken'), read('owner')]);
+    const read = <
+      F extends
+        'name' | 'symbol' | 'pricePerMint' | 'mintAmount' | 'maxMintCount' | 'mintSigner' | 'paymentToken' | 'owner',
+    >(
+      functionName: F,
+    ) => publicClient.readContract({ address, abi: paidMintTokenAbi, functionName });
+    return Promise.all([
+      read('name'),
+      read('symbol'),
+      read('pricePerMint'),
+      read('mintAmount'),
+      read('maxMintCount'),
+      read('mintSigner'),
+      read('paymentToken'),
+      read('owner'),
+    ]);
   };
 
   it('deploys from the operator with the operator as signer, records it, and prints the address', async () => {
-    const out = await script('scripts/deploy-token.ts', ['--name', 'Agent Pass', '--symbol', 'PASS', '--price', '0.1', '--amount', '1000', '--max', '10000'], stack.env);
+    const out = await script(
+      'scripts/deploy-token.ts',
+      ['--name', 'Agent Pass', '--symbol', 'PASS', '--price', '0.1', '--amount', '1000', '--max', '10000'],
+      stack.env,
+    );
     expect(out.stderr).toBe('');
     expect(out.code).toBe(0);
     const address = out.stdout.trim().split('\n').at(-1) as Address;
     expect(address).toMatch(/^0x[0-9a-fA-F]{40}$/);
-    expect(await terms(address)).toEqual(['Agent Pass', 'PASS', parseUnits('0.1', 6), parseEther('1000'), 10_000n, stack.operator, stack.deployment.usdc, stack.operator]);
+    expect(await terms(address)).toEqual([
+      'Agent Pass',
+      'PASS',
+      parseUnits('0.1', 6),
+      parseEther('1000'),
+      10_000n,
+      stack.operator,
+      stack.deployment.usdc,
+      stack.operator,
+    ]);
     const recorded = readDeployment(stack.env.DEPLOYMENT_FILE!)!;
     expect(recorded.usdc).toBe(stack.deployment.usdc);
     expect(recorded.tokens.map((t) => t.symbol)).toEqual(['DMT', 'APX', 'PASS']);
@@ -60,21 +90,36 @@ describe('npm run deploy:token', () => {
 
   it('takes another mint signer with --signer', async () => {
     const signer = '0x00000000000000000000000000000000000000aa';
-    const out = await script('scripts/deploy-token.ts', ['--name', 'Other', '--symbol', 'OTH', '--price', '2.5', '--amount', '0.5', '--max', '3', '--signer', signer], stack.env);
+    const out = await script(
+      'scripts/deploy-token.ts',
+      ['--name', 'Other', '--symbol', 'OTH', '--price', '2.5', '--amount', '0.5', '--max', '3', '--signer', signer],
+      stack.env,
+    );
     expect(out.code).toBe(0);
     const address = out.stdout.trim().split('\n').at(-1) as Address;
     const [, , price, amount, max, mintSigner] = await terms(address);
-    expect([price, amount, max, mintSigner]).toEqual([2_500_000n, parseEther('0.5'), 3n, '0x00000000000000000000000000000000000000AA']);
+    expect([price, amount, max, mintSigner]).toEqual([
+      2_500_000n,
+      parseEther('0.5'),
+      3n,
+      '0x00000000000000000000000000000000000000AA',
+    ]);
     expect(out.stdout).toContain('mintSignerKeys');
     expect(readDeployment(stack.env.DEPLOYMENT_FILE!)!.tokens).toHaveLength(4);
   });
 
   it.each([
     [['--symbol', 'X', '--price', '1', '--amount', '1', '--max', '1'], '--name is required'],
-    [['--name', 'X', '--symbol', 'X', '--price', 'abc', '--amount', '1', '--max', '1'], '--price must be a positive decimal number'],
+    [
+      ['--name', 'X', '--symbol', 'X', '--price', 'abc', '--amount', '1', '--max', '1'],
+      '--price must be a positive decimal number',
+    ],
     [['--name', 'X', '--symbol', 'X', '--price', '0', '--amount', '1', '--max', '1'], '--price must be above 0'],
     [['--name', 'X', '--symbol', 'X', '--price', '1', '--amount', '1', '--max', '0'], '--max must be a whole number'],
-    [['--name', 'X', '--symbol', 'X', '--price', '1', '--amount', '1', '--max', '1', '--signer', '0x12'], '--signer must be'],
+    [
+      ['--name', 'X', '--symbol', 'X', '--price', '1', '--amount', '1', '--max', '1', '--signer', '0x12'],
+      '--signer must be',
+    ],
   ])('refuses bad arguments %j without deploying', async (args, message) => {
     const out = await script('scripts/deploy-token.ts', args, stack.env);
     expect(out.code).toBe(2);
@@ -93,18 +138,24 @@ describe('npm run deploy:token', () => {
     expect(readDeployment(stack.env.DEPLOYMENT_FILE!)).toEqual({ ...before, batchExecutor: address });
   });
 
-  it.each(['deploy-token', 'deploy-executor'])('%s refuses a deployment file recorded for another chain and deploys nothing', async (name) => {
-    const file = path.join(path.dirname(stack.env.DEPLOYMENT_FILE!), `${name}-mainnet.json`);
-    const mainnet = JSON.stringify({ chainId: 1, usdc: stack.deployment.usdc, tokens: [], deployedAt: 'then' });
-    writeFileSync(file, mainnet);
-    const nonce = await chainClients(stack.anvil.url).publicClient.getTransactionCount({ address: stack.operator });
-    const args = name === 'deploy-token' ? ['--name', 'X', '--symbol', 'X', '--price', '1', '--amount', '1', '--max', '1'] : [];
-    const out = await script(`scripts/${name}.ts`, args, { ...stack.env, DEPLOYMENT_FILE: file });
-    expect(out.code).toBe(1);
-    expect(out.stderr).toContain(`${file} records chain 1, not 31337: set DEPLOYMENT_FILE for this chain`);
-    expect(readFileSync(file, 'utf8')).toBe(mainnet);
-    expect(await chainClients(stack.anvil.url).publicClient.getTransactionCount({ address: stack.operator })).toBe(nonce);
-  });
+  it.each(['deploy-token', 'deploy-executor'])(
+    '%s refuses a deployment file recorded for another chain and deploys nothing',
+    async (name) => {
+      const file = path.join(path.dirname(stack.env.DEPLOYMENT_FILE!), `${name}-mainnet.json`);
+      const mainnet = JSON.stringify({ chainId: 1, usdc: stack.deployment.usdc, tokens: [], deployedAt: 'then' });
+      writeFileSync(file, mainnet);
+      const nonce = await chainClients(stack.anvil.url).publicClient.getTransactionCount({ address: stack.operator });
+      const args =
+        name === 'deploy-token' ? ['--name', 'X', '--symbol', 'X', '--price', '1', '--amount', '1', '--max', '1'] : [];
+      const out = await script(`scripts/${name}.ts`, args, { ...stack.env, DEPLOYMENT_FILE: file });
+      expect(out.code).toBe(1);
+      expect(out.stderr).toContain(`${file} records chain 1, not 31337: set DEPLOYMENT_FILE for this chain`);
+      expect(readFileSync(file, 'utf8')).toBe(mainnet);
+      expect(await chainClients(stack.anvil.url).publicClient.getTransactionCount({ address: stack.operator })).toBe(
+        nonce,
+      );
+    },
+  );
 });
 
 describe('npm run reset', () => {
@@ -117,7 +168,14 @@ describe('npm run reset', () => {
     writeFileSync(path.join(dir, 'pg', 'PG_VERSION'), '18\n');
     writeFileSync(path.join(dir, 'anvil-state.json'), '{}');
     writeFileSync(path.join(dir, 'deployment.json'), '{}');
-    const env = { DATA_DIR: dir, PG_PORT: String(await freePort()), ANVIL_PORT: String(await freePort()), DATABASE_URL: '', RPC_URL: '', DEPLOYMENT_FILE: '' };
+    const env = {
+      DATA_DIR: dir,
+      PG_PORT: String(await freePort()),
+      ANVIL_PORT: String(await freePort()),
+      DATABASE_URL: '',
+      RPC_URL: '',
+      DEPLOYMENT_FILE: '',
+    };
     return { dir, env };
   }
 
@@ -127,7 +185,8 @@ describe('npm run reset', () => {
     const out = await script('scripts/reset.ts', [], env);
     expect(out.code).toBe(0);
     expect(existsSync(dir)).toBe(false);
-    for (const entry of ['pg/', 'anvil-state.json', 'deployment.json', 'stack.pid']) expect(out.stdout).toContain(entry);
+    for (const entry of ['pg/', 'anvil-state.json', 'deployment.json', 'stack.pid'])
+      expect(out.stdout).toContain(entry);
     const again = await script('scripts/reset.ts', [], env);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('nothing to reset');
@@ -160,7 +219,9 @@ describe('npm run reset', () => {
     const { reasonNotToReset } = await import('@/scripts/reset');
     const ports = { PG_PORT: String(await freePort()), ANVIL_PORT: String(await freePort()) };
     for (const dir of [root, path.dirname(root), os.homedir(), '/']) {
-      expect(await reasonNotToReset(parseConfig({ ...ports, DATA_DIR: dir }))).toContain('not a data directory of its own');
+      expect(await reasonNotToReset(parseConfig({ ...ports, DATA_DIR: dir }))).toContain(
+        'not a data directory of its own',
+      );
     }
     expect(await reasonNotToReset(parseConfig({ ...ports, DATA_DIR: path.join(base, 'fresh') }))).toBeUndefined();
   });

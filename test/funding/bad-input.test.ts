@@ -8,7 +8,15 @@ import { testUSDCAbi } from '@/lib/chain/contracts.generated';
 import { chainClients, mined } from '../contracts/chain-helpers';
 import { createPendingTask, user } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/stack';
-import { authorizationFor, nowSeconds, postFund, randomNonce, signAuthorization, usdcBalance, type AuthorizationJson } from './helpers';
+import {
+  authorizationFor,
+  nowSeconds,
+  postFund,
+  randomNonce,
+  signAuthorization,
+  usdcBalance,
+  type AuthorizationJson,
+} from './helpers';
 
 let stack: TestStack;
 let task: TaskWithAgent;
@@ -17,7 +25,11 @@ const stranger = user(3);
 
 beforeAll(async () => {
   stack = await startTestStack();
-  task = await createPendingTask({ userAddress: owner.address, token: stack.deployment.tokens[0]!.address, quantity: 5 });
+  task = await createPendingTask({
+    userAddress: owner.address,
+    token: stack.deployment.tokens[0]!.address,
+    quantity: 5,
+  });
 });
 afterAll(async () => stack?.stop());
 
@@ -30,7 +42,11 @@ async function expectRejected(
   code: string,
   message?: RegExp,
 ) {
-  const [nonceBefore, balanceBefore, rowBefore] = await Promise.all([operatorNonce(), usdcBalance(owner.address), getTaskById({ id: task.id })]);
+  const [nonceBefore, balanceBefore, rowBefore] = await Promise.all([
+    operatorNonce(),
+    usdcBalance(owner.address),
+    getTaskById({ id: task.id }),
+  ]);
   const res = await send();
   expect(res.status, JSON.stringify(res.body)).toBe(status);
   expect(res.body.error.code).toBe(code);
@@ -51,36 +67,95 @@ async function signed(overrides: Partial<AuthorizationJson> = {}, signer = owner
 }
 
 describe('fund route: bad input gets a 4xx naming the problem and changes nothing', () => {
-  it('malformed JSON', () => expectRejected(() => postFund(task.id, null, { raw: '{"authorization": {' }), 400, 'bad_request:fund', /JSON/));
+  it('malformed JSON', () =>
+    expectRejected(() => postFund(task.id, null, { raw: '{"authorization": {' }), 400, 'bad_request:fund', /JSON/));
   it('wrong content type', () =>
-    expectRejected(() => postFund(task.id, null, { raw: 'authorization=1', contentType: 'text/plain' }), 415, 'unsupported_media_type:request'));
+    expectRejected(
+      () => postFund(task.id, null, { raw: 'authorization=1', contentType: 'text/plain' }),
+      415,
+      'unsupported_media_type:request',
+    ));
   it('body over 16 KB', async () => {
     const body = await signed();
-    await expectRejected(() => postFund(task.id, { ...body, padding: 'x'.repeat(17 * 1024) }), 413, 'payload_too_large:fund');
+    await expectRejected(
+      () => postFund(task.id, { ...body, padding: 'x'.repeat(17 * 1024) }),
+      413,
+      'payload_too_large:fund',
+    );
   });
   it('missing fields', async () => {
     const { authorization, signature } = await signed();
     const { nonce: _n, ...withoutNonce } = authorization;
-    await expectRejected(() => postFund(task.id, { authorization: withoutNonce, signature }), 400, 'bad_request:fund', /nonce/);
+    await expectRejected(
+      () => postFund(task.id, { authorization: withoutNonce, signature }),
+      400,
+      'bad_request:fund',
+      /nonce/,
+    );
     await expectRejected(() => postFund(task.id, { authorization }), 400, 'bad_request:fund', /signature/);
   });
   it('wrongly typed fields', async () => {
     const { authorization, signature } = await signed();
-    await expectRejected(() => postFund(task.id, { authorization: { ...authorization, value: Number(authorization.value) }, signature }), 400, 'bad_request:fund', /value/);
-    await expectRejected(() => postFund(task.id, { authorization: { ...authorization, value: '1.5' }, signature }), 400, 'bad_request:fund', /value/);
-    await expectRejected(() => postFund(task.id, { authorization: { ...authorization, from: 'alice' }, signature }), 400, 'bad_request:fund', /from/);
+    await expectRejected(
+      () => postFund(task.id, { authorization: { ...authorization, value: Number(authorization.value) }, signature }),
+      400,
+      'bad_request:fund',
+      /value/,
+    );
+    await expectRejected(
+      () => postFund(task.id, { authorization: { ...authorization, value: '1.5' }, signature }),
+      400,
+      'bad_request:fund',
+      /value/,
+    );
+    await expectRejected(
+      () => postFund(task.id, { authorization: { ...authorization, from: 'alice' }, signature }),
+      400,
+      'bad_request:fund',
+      /from/,
+    );
     // Every letter's case flipped: mixed case that is not the EIP-55 checksum.
     const checksummed = getAddress(authorization.to);
     const flipped = `0x${[...checksummed.slice(2)].map((c) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase())).join('')}`;
-    await expectRejected(() => postFund(task.id, { authorization: { ...authorization, to: flipped }, signature }), 400, 'bad_request:fund', /checksum/);
-    await expectRejected(() => postFund(task.id, { authorization: { ...authorization, nonce: '0x1234' }, signature }), 400, 'bad_request:fund', /nonce/);
-    await expectRejected(() => postFund(task.id, { authorization: { ...authorization, validBefore: -5 }, signature }), 400, 'bad_request:fund', /validBefore/);
+    await expectRejected(
+      () => postFund(task.id, { authorization: { ...authorization, to: flipped }, signature }),
+      400,
+      'bad_request:fund',
+      /checksum/,
+    );
+    await expectRejected(
+      () => postFund(task.id, { authorization: { ...authorization, nonce: '0x1234' }, signature }),
+      400,
+      'bad_request:fund',
+      /nonce/,
+    );
+    await expectRejected(
+      () => postFund(task.id, { authorization: { ...authorization, validBefore: -5 }, signature }),
+      400,
+      'bad_request:fund',
+      /validBefore/,
+    );
   });
   it('a signature that is not 65-byte hex', async () => {
     const { authorization, signature } = await signed();
-    await expectRejected(() => postFund(task.id, { authorization, signature: signature.slice(0, 130) }), 400, 'bad_request:fund', /65 bytes/);
-    await expectRejected(() => postFund(task.id, { authorization, signature: `0x${'zz'.repeat(65)}` }), 400, 'bad_request:fund', /65 bytes/);
-    await expectRejected(() => postFund(task.id, { authorization, signature: `${signature}00` }), 400, 'bad_request:fund', /65 bytes/);
+    await expectRejected(
+      () => postFund(task.id, { authorization, signature: signature.slice(0, 130) }),
+      400,
+      'bad_request:fund',
+      /65 bytes/,
+    );
+    await expectRejected(
+      () => postFund(task.id, { authorization, signature: `0x${'zz'.repeat(65)}` }),
+      400,
+      'bad_request:fund',
+      /65 bytes/,
+    );
+    await expectRejected(
+      () => postFund(task.id, { authorization, signature: `${signature}00` }),
+      400,
+      'bad_request:fund',
+      /65 bytes/,
+    );
   });
   it('a high-s signature', async () => {
     const { authorization, signature } = await signed();
@@ -88,7 +163,12 @@ describe('fund route: bad input gets a 4xx naming the problem and changes nothin
     const s = BigInt(`0x${signature.slice(66, 130)}`);
     const v = Number.parseInt(signature.slice(130), 16) === 27 ? '1c' : '1b';
     const highS = `${signature.slice(0, 66)}${(n - s).toString(16).padStart(64, '0')}${v}`;
-    await expectRejected(() => postFund(task.id, { authorization, signature: highS }), 400, 'bad_request:fund', /high s/);
+    await expectRejected(
+      () => postFund(task.id, { authorization, signature: highS }),
+      400,
+      'bad_request:fund',
+      /high s/,
+    );
   });
   it('a wrong signer', async () => {
     const body = await signed({}, stranger);
@@ -97,7 +177,12 @@ describe('fund route: bad input gets a 4xx naming the problem and changes nothin
   it('a signature over another domain (wrong chain id)', async () => {
     const authorization = authorizationFor(task);
     const signature = await signAuthorization(owner, authorization, { chainId: 8453 });
-    await expectRejected(() => postFund(task.id, { authorization, signature }), 400, 'bad_request:fund', /chainId 31337/);
+    await expectRejected(
+      () => postFund(task.id, { authorization, signature }),
+      400,
+      'bad_request:fund',
+      /chainId 31337/,
+    );
   });
   it('from is not the owner', async () => {
     const body = await signed({ from: stranger.address }, stranger);
@@ -109,15 +194,50 @@ describe('fund route: bad input gets a 4xx naming the problem and changes nothin
     await expectRejected(() => postFund(task.id, body), 400, 'bad_request:fund', /agent wallet/);
   });
   it('value above or below the cost', async () => {
-    await expectRejected(async () => postFund(task.id, await signed({ value: String(BigInt(task.totalCost) + 1n) })), 400, 'bad_request:fund', /above/);
-    await expectRejected(async () => postFund(task.id, await signed({ value: String(BigInt(task.totalCost) - 1n) })), 400, 'bad_request:fund', /below/);
+    await expectRejected(
+      async () => postFund(task.id, await signed({ value: String(BigInt(task.totalCost) + 1n) })),
+      400,
+      'bad_request:fund',
+      /above/,
+    );
+    await expectRejected(
+      async () => postFund(task.id, await signed({ value: String(BigInt(task.totalCost) - 1n) })),
+      400,
+      'bad_request:fund',
+      /below/,
+    );
   });
   it('expired, expiring within seconds, not yet valid, far future, milliseconds', async () => {
-    await expectRejected(async () => postFund(task.id, await signed({ validBefore: String(nowSeconds() - 1) })), 400, 'bad_request:fund', /expired/);
-    await expectRejected(async () => postFund(task.id, await signed({ validBefore: String(nowSeconds() + 5) })), 400, 'bad_request:fund', /too soon/);
-    await expectRejected(async () => postFund(task.id, await signed({ validAfter: String(nowSeconds() + 600) })), 400, 'bad_request:fund', /not valid yet/);
-    await expectRejected(async () => postFund(task.id, await signed({ validBefore: String(nowSeconds() + 30 * 24 * 3600) })), 400, 'bad_request:fund', /too far/);
-    await expectRejected(async () => postFund(task.id, await signed({ validBefore: String(Date.now() + 3_600_000) })), 400, 'bad_request:fund', /seconds, not milliseconds/);
+    await expectRejected(
+      async () => postFund(task.id, await signed({ validBefore: String(nowSeconds() - 1) })),
+      400,
+      'bad_request:fund',
+      /expired/,
+    );
+    await expectRejected(
+      async () => postFund(task.id, await signed({ validBefore: String(nowSeconds() + 5) })),
+      400,
+      'bad_request:fund',
+      /too soon/,
+    );
+    await expectRejected(
+      async () => postFund(task.id, await signed({ validAfter: String(nowSeconds() + 600) })),
+      400,
+      'bad_request:fund',
+      /not valid yet/,
+    );
+    await expectRejected(
+      async () => postFund(task.id, await signed({ validBefore: String(nowSeconds() + 30 * 24 * 3600) })),
+      400,
+      'bad_request:fund',
+      /too far/,
+    );
+    await expectRejected(
+      async () => postFund(task.id, await signed({ validBefore: String(Date.now() + 3_600_000) })),
+      400,
+      'bad_request:fund',
+      /seconds, not milliseconds/,
+    );
   });
   it('a nonce already used on chain for something else', async () => {
     const { walletFor } = chainClients(stack.anvil.url);
@@ -134,10 +254,19 @@ describe('fund route: bad input gets a 4xx naming the problem and changes nothin
         args: [other.from, other.to, 1n, 0n, BigInt(other.validBefore), nonce, otherSig],
       }),
     );
-    await expectRejected(async () => postFund(task.id, await signed({ nonce })), 409, 'conflict:fund', /already used or cancelled on chain/);
+    await expectRejected(
+      async () => postFund(task.id, await signed({ nonce })),
+      409,
+      'conflict:fund',
+      /already used or cancelled on chain/,
+    );
   });
   it('a nonce already used in the database by another task', async () => {
-    const funded = await createPendingTask({ userAddress: owner.address, token: stack.deployment.tokens[0]!.address, quantity: 5 });
+    const funded = await createPendingTask({
+      userAddress: owner.address,
+      token: stack.deployment.tokens[0]!.address,
+      quantity: 5,
+    });
     const first = await signed();
     const ok = await postFund(funded.id, first);
     expect(ok.status).toBe(200);
@@ -146,7 +275,11 @@ describe('fund route: bad input gets a 4xx naming the problem and changes nothin
   });
   it('a balance too low', async () => {
     const poor = privateKeyToAccount(generatePrivateKey());
-    const poorTask = await createPendingTask({ userAddress: poor.address, token: stack.deployment.tokens[0]!.address, quantity: 1 });
+    const poorTask = await createPendingTask({
+      userAddress: poor.address,
+      token: stack.deployment.tokens[0]!.address,
+      quantity: 1,
+    });
     const authorization = authorizationFor(poorTask);
     const signature = await signAuthorization(poor, authorization);
     const nonceBefore = await operatorNonce();
@@ -163,7 +296,11 @@ describe('fund route: bad input gets a 4xx naming the problem and changes nothin
     await expectRejected(() => postFund("1' or '1'='1", body), 400, 'bad_request:task');
   });
   it('a task whose payment window has closed', async () => {
-    const late = await createPendingTask({ userAddress: owner.address, token: stack.deployment.tokens[0]!.address, quantity: 2 });
+    const late = await createPendingTask({
+      userAddress: owner.address,
+      token: stack.deployment.tokens[0]!.address,
+      quantity: 2,
+    });
     await getSql()`update ai_agent_tasks set created_at = now() - interval '11 minutes' where id = ${late.id}`;
     const authorization = authorizationFor(late);
     const signature = await signAuthorization(owner, authorization);
@@ -176,7 +313,11 @@ describe('fund route: bad input gets a 4xx naming the problem and changes nothin
     expect((await getTaskById({ id: late.id }))?.status).toBe('pending_payment');
   });
   it.each(['funded', 'cancelled', 'completed'] as const)('a task that is %s', async (status) => {
-    const other = await createPendingTask({ userAddress: owner.address, token: stack.deployment.tokens[0]!.address, quantity: 3 });
+    const other = await createPendingTask({
+      userAddress: owner.address,
+      token: stack.deployment.tokens[0]!.address,
+      quantity: 3,
+    });
     if (status === 'completed') {
       await transitionTask({ id: other.id, from: 'pending_payment', to: 'funded' });
       await transitionTask({ id: other.id, from: 'funded', to: 'processing' });

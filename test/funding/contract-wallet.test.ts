@@ -24,14 +24,23 @@ beforeAll(async () => {
   wallet = await deployOwnerWallet(stack.anvil.url, anvilAccount(0), walletOwner.address);
   await mined(
     getPublicClient(),
-    await deployer.writeContract({ address: getKnownContracts().usdc, abi: testUSDCAbi, functionName: 'mint', args: [wallet, parseUnits('100', 6)] }),
+    await deployer.writeContract({
+      address: getKnownContracts().usdc,
+      abi: testUSDCAbi,
+      functionName: 'mint',
+      args: [wallet, parseUnits('100', 6)],
+    }),
   );
 });
 afterAll(async () => stack?.stop());
 
 describe('funding from a contract wallet (ERC-1271)', () => {
   it('refuses a signature the wallet does not vouch for, then accepts a longer one it does', async () => {
-    const task = await createPendingTask({ userAddress: wallet, token: stack.deployment.tokens[0]!.address, quantity: 4 });
+    const task = await createPendingTask({
+      userAddress: wallet,
+      token: stack.deployment.tokens[0]!.address,
+      quantity: 4,
+    });
     const authorization = authorizationFor(task);
     const extra = `0x${'ab'.repeat(32)}` as Hex;
     const before = await usdcBalance(wallet);

@@ -19,16 +19,24 @@ beforeAll(async () => {
 afterAll(async () => stack?.stop());
 
 function fundInChild(taskId: string, body: unknown, warmup: unknown, startAt: number) {
-  return promisify(execFile)('npx', ['tsx', 'test/funding/fund-child.ts', JSON.stringify({ taskId, body, warmup, startAt })], {
-    env: { ...process.env, ...stack.env },
-    timeout: 60_000,
-  }).then(({ stdout }) => JSON.parse(stdout.trim().split('\n').pop()!) as { status: number; body: Record<string, any> });
+  return promisify(execFile)(
+    'npx',
+    ['tsx', 'test/funding/fund-child.ts', JSON.stringify({ taskId, body, warmup, startAt })],
+    {
+      env: { ...process.env, ...stack.env },
+      timeout: 60_000,
+    },
+  ).then(({ stdout }) => JSON.parse(stdout.trim().split('\n').pop()!) as { status: number; body: Record<string, any> });
 }
 
 describe('funding from two processes at once', () => {
   it('two authorizations for one task, posted to two processes at the same moment, pay once', async () => {
     const owner = user(2);
-    const task = await createPendingTask({ userAddress: owner.address, token: stack.deployment.tokens[0]!.address, quantity: 6 });
+    const task = await createPendingTask({
+      userAddress: owner.address,
+      token: stack.deployment.tokens[0]!.address,
+      quantity: 6,
+    });
     const a = authorizationFor(task);
     const b = authorizationFor(task);
     const [sigA, sigB] = await Promise.all([signAuthorization(owner, a), signAuthorization(owner, b)]);
@@ -40,7 +48,12 @@ describe('funding from two processes at once', () => {
     // Blocks every 2 s instead of on demand: each transfer waits for its receipt long enough
     // that, without the lock, the other process would check, simulate and send in the meantime.
     const startAt = Date.now() + 8_000;
-    const child = fundInChild(task.id, { authorization: b, signature: sigB }, { authorization: b, signature: sigA }, startAt);
+    const child = fundInChild(
+      task.id,
+      { authorization: b, signature: sigB },
+      { authorization: b, signature: sigA },
+      startAt,
+    );
     await new Promise((r) => setTimeout(r, startAt - Date.now() - 200));
     await rpc('evm_setAutomine', [false]);
     await rpc('evm_setIntervalMining', [2]);
@@ -58,7 +71,9 @@ describe('funding from two processes at once', () => {
     expect(loser.body.error.details.txHash).toBe(winner.body.txHash);
     expect(await usdcBalance(owner.address)).toBe(before - BigInt(task.totalCost));
     // The winner's transfer and its early gas top-up; the loser sent nothing.
-    expect(await getPublicClient().getTransactionCount({ address: stack.operator, blockTag: 'pending' })).toBe(operatorNonce + 2);
+    expect(await getPublicClient().getTransactionCount({ address: stack.operator, blockTag: 'pending' })).toBe(
+      operatorNonce + 2,
+    );
     expect((await getTaskById({ id: task.id }))?.fundingTxHash).toBe(winner.body.txHash);
   });
 });

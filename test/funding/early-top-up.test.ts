@@ -24,7 +24,13 @@ let worker: import('@/worker/loop').MintWorker | undefined;
 beforeAll(async () => {
   stack = await startTestStack({
     blockTime: 1,
-    env: { MINT_BATCH_SIZE: '4', CHECK_INTERVAL_MS: '200', LOG_LEVEL: 'silent', USER_MAX_TOPUP_PER_DAY_ETH: '0.2', AGENT_TOPUP_ETH: '0.01' },
+    env: {
+      MINT_BATCH_SIZE: '4',
+      CHECK_INTERVAL_MS: '200',
+      LOG_LEVEL: 'silent',
+      USER_MAX_TOPUP_PER_DAY_ETH: '0.2',
+      AGENT_TOPUP_ETH: '0.01',
+    },
   });
 }, 120_000);
 afterEach(async () => {
@@ -36,9 +42,12 @@ afterAll(async () => stack?.stop(), 30_000);
 const client = () => getPublicClient();
 const operatorNonce = () => client().getTransactionCount({ address: stack.operator, blockTag: 'pending' });
 const topUpsOf = (taskId: string) =>
-  getSql()<{ txHash: Hex | null; amountWei: string }[]>`select tx_hash as "txHash", amount_wei::text as "amountWei" from agent_gas_topups where task_id = ${taskId} order by id`;
+  getSql()<
+    { txHash: Hex | null; amountWei: string }[]
+  >`select tx_hash as "txHash", amount_wei::text as "amountWei" from agent_gas_topups where task_id = ${taskId} order by id`;
 
-const walletOf = (account: LocalAccount) => createWalletClient({ account, chain: getChain(), transport: http(stack.env.RPC_URL) });
+const walletOf = (account: LocalAccount) =>
+  createWalletClient({ account, chain: getChain(), transport: http(stack.env.RPC_URL) });
 
 async function startWorker() {
   worker = await startMintWorker();
@@ -46,7 +55,11 @@ async function startWorker() {
 
 async function fund(userIndex: number, quantity: number) {
   const owner = user(userIndex);
-  const task = await createPendingTask({ userAddress: owner.address, token: stack.deployment.tokens[0]!.address, quantity });
+  const task = await createPendingTask({
+    userAddress: owner.address,
+    token: stack.deployment.tokens[0]!.address,
+    quantity,
+  });
   const authorization = authorizationFor(task);
   const res = await postFund(task.id, { authorization, signature: await signAuthorization(owner, authorization) });
   expect(res.status, JSON.stringify(res.body)).toBe(200);
@@ -54,7 +67,7 @@ async function fund(userIndex: number, quantity: number) {
 }
 
 describe('the early gas top-up', () => {
-  it('goes out in the funding transfer\'s block, and the worker then sends none; the audit balances', async () => {
+  it("goes out in the funding transfer's block, and the worker then sends none; the audit balances", async () => {
     const { task, txHash } = await fund(5, 6);
     const agent = task.agentAddress as Address;
 
@@ -104,7 +117,9 @@ describe('the early gas top-up', () => {
     await startWorker();
     const [done] = await waitForTasks([task.id], ['completed', 'failed'], 60_000);
     expect(done!.status).toBe('failed');
-    expect(done!.errorMessage).toBe('Your gas budget for the last 24 hours is used up (0.2 of 0.2 ETH, USER_MAX_TOPUP_PER_DAY_ETH); retry the task later.');
+    expect(done!.errorMessage).toBe(
+      'Your gas budget for the last 24 hours is used up (0.2 of 0.2 ETH, USER_MAX_TOPUP_PER_DAY_ETH); retry the task later.',
+    );
     expect(await operatorNonce()).toBe(before + 1);
   }, 120_000);
 
@@ -114,7 +129,11 @@ describe('the early gas top-up', () => {
     await client().waitForTransactionReceipt({ hash: (await topUpsOf(first.task.id))[0]!.txHash! });
     // Same user, same agent wallet, which still holds the first top-up (no worker ran).
     const before = await operatorNonce();
-    const task = await createPendingTask({ userAddress: owner.address, token: stack.deployment.tokens[0]!.address, quantity: 2 });
+    const task = await createPendingTask({
+      userAddress: owner.address,
+      token: stack.deployment.tokens[0]!.address,
+      quantity: 2,
+    });
     const authorization = authorizationFor(task);
     const res = await postFund(task.id, { authorization, signature: await signAuthorization(owner, authorization) });
     expect(res.status).toBe(200);
@@ -142,11 +161,25 @@ describe('the early gas top-up', () => {
 
   it('a lost one (dropped by the node) does not hold the task up: the worker tops up itself', async () => {
     const owner = user(8);
-    const task = await createPendingTask({ userAddress: owner.address, token: stack.deployment.tokens[0]!.address, quantity: 2 });
+    const task = await createPendingTask({
+      userAddress: owner.address,
+      token: stack.deployment.tokens[0]!.address,
+      quantity: 2,
+    });
     // Funded behind the route's back, with a ledger row for a top-up the node never mined.
-    const hash = await walletOf(owner).writeContract({ address: stack.deployment.usdc, abi: erc20Abi, functionName: 'transfer', args: [task.agentAddress as Address, BigInt(task.totalCost)] });
+    const hash = await walletOf(owner).writeContract({
+      address: stack.deployment.usdc,
+      abi: erc20Abi,
+      functionName: 'transfer',
+      args: [task.agentAddress as Address, BigInt(task.totalCost)],
+    });
     await client().waitForTransactionReceipt({ hash });
-    await transitionTask({ id: task.id, from: 'pending_payment', to: 'funded', set: { fundedAt: new Date(), fundingTxHash: hash } });
+    await transitionTask({
+      id: task.id,
+      from: 'pending_payment',
+      to: 'funded',
+      set: { fundedAt: new Date(), fundingTxHash: hash },
+    });
     const lost = `0x${'ab'.repeat(32)}`;
     await getSql()`insert into agent_gas_topups (user_address, task_id, amount_wei, tx_hash) values (${owner.address.toLowerCase()}, ${task.id}, ${parseEther('0.01').toString()}, ${lost})`;
     const before = await operatorNonce();
@@ -160,16 +193,30 @@ describe('the early gas top-up', () => {
 
   it('one still in the pool is waited for, not paid twice', async () => {
     const owner = user(9);
-    const task = await createPendingTask({ userAddress: owner.address, token: stack.deployment.tokens[0]!.address, quantity: 2 });
+    const task = await createPendingTask({
+      userAddress: owner.address,
+      token: stack.deployment.tokens[0]!.address,
+      quantity: 2,
+    });
     const agent = task.agentAddress as Address;
     const { rpc } = chainClients(stack.anvil.url);
     const before = await operatorNonce();
     await rpc('evm_setIntervalMining', [0]);
     await rpc('evm_setAutomine', [false]);
     try {
-      const inPool = await getOperatorWalletClient().sendTransaction({ to: agent, value: parseEther('0.01'), gas: 40_000n });
+      const inPool = await getOperatorWalletClient().sendTransaction({
+        to: agent,
+        value: parseEther('0.01'),
+        gas: 40_000n,
+      });
       await getSql()`insert into agent_gas_topups (user_address, task_id, amount_wei, tx_hash) values (${owner.address.toLowerCase()}, ${task.id}, ${parseEther('0.01').toString()}, ${inPool})`;
-      const waiting = ensureAgentGas({ userAddress: owner.address, taskId: task.id, agent, balance: 0n, neededWei: parseEther('0.001') });
+      const waiting = ensureAgentGas({
+        userAddress: owner.address,
+        taskId: task.id,
+        agent,
+        balance: 0n,
+        neededWei: parseEther('0.001'),
+      });
       await new Promise((r) => setTimeout(r, 500));
       await rpc('evm_mine', []);
       expect(await waiting).toBeUndefined();

@@ -3,7 +3,12 @@
 import { POST } from '@/app/api/ai-agent/task/[taskId]/fund/route';
 import { closeDb } from '@/db/client';
 
-const { taskId, body, warmup, startAt } = JSON.parse(process.argv[2]!) as { taskId: string; body: unknown; warmup: unknown; startAt: number };
+const { taskId, body, warmup, startAt } = JSON.parse(process.argv[2]!) as {
+  taskId: string;
+  body: unknown;
+  warmup: unknown;
+  startAt: number;
+};
 const post = (payload: unknown) =>
   POST(
     new Request(`http://localhost/api/ai-agent/task/${taskId}/fund`, {

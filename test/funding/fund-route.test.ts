@@ -16,7 +16,11 @@ afterAll(async () => stack?.stop());
 describe('POST /api/ai-agent/task/:taskId/fund', () => {
   it('moves exactly the total cost from the user to the agent, marks the task funded and wakes a worker', async () => {
     const owner = user(1);
-    const task = await createPendingTask({ userAddress: owner.address, token: stack.deployment.tokens[0]!.address, quantity: 7 });
+    const task = await createPendingTask({
+      userAddress: owner.address,
+      token: stack.deployment.tokens[0]!.address,
+      quantity: 7,
+    });
     const cost = BigInt(task.totalCost);
     expect(cost).toBeGreaterThan(0n);
 
@@ -50,7 +54,11 @@ describe('POST /api/ai-agent/task/:taskId/fund', () => {
     expect(row?.fundingNonce).toBe(authorization.nonce.toLowerCase());
     expect(row?.fundedAt).toBeInstanceOf(Date);
     expect(row?.fundingAuthorization).toMatchObject({
-      authorization: { from: owner.address.toLowerCase(), value: task.totalCost, nonce: authorization.nonce.toLowerCase() },
+      authorization: {
+        from: owner.address.toLowerCase(),
+        value: task.totalCost,
+        nonce: authorization.nonce.toLowerCase(),
+      },
       signature,
     });
 
@@ -66,7 +74,11 @@ describe('POST /api/ai-agent/task/:taskId/fund', () => {
 
   it('accepts numeric validAfter/validBefore and a v of 0/1', async () => {
     const owner = user(2);
-    const task = await createPendingTask({ userAddress: owner.address, token: stack.deployment.tokens[1]!.address, quantity: 2 });
+    const task = await createPendingTask({
+      userAddress: owner.address,
+      token: stack.deployment.tokens[1]!.address,
+      quantity: 2,
+    });
     const authorization = authorizationFor(task);
     const signature = await signAuthorization(owner, authorization);
     const v = Number.parseInt(signature.slice(130), 16) - 27;
@@ -83,7 +95,11 @@ describe('POST /api/ai-agent/task/:taskId/fund', () => {
   // Last: it stops this file's chain.
   it('answers 503 unavailable:chain, not 500, when the chain is down, and changes nothing', async () => {
     const owner = user(3);
-    const task = await createPendingTask({ userAddress: owner.address, token: stack.deployment.tokens[0]!.address, quantity: 1 });
+    const task = await createPendingTask({
+      userAddress: owner.address,
+      token: stack.deployment.tokens[0]!.address,
+      quantity: 1,
+    });
     const authorization = authorizationFor(task);
     const signature = await signAuthorization(owner, authorization);
     await stack.anvil.stop();

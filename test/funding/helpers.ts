@@ -7,7 +7,14 @@ import { getUsdcDomain } from '@/lib/chain/usdc';
 import { TRANSFER_WITH_AUTHORIZATION_TYPES } from '@/lib/tasks/funding-request';
 import type { TaskWithAgent } from '@/db/tasks';
 
-export type AuthorizationJson = { from: Address; to: Address; value: string; validAfter: string | number; validBefore: string | number; nonce: Hex };
+export type AuthorizationJson = {
+  from: Address;
+  to: Address;
+  value: string;
+  validAfter: string | number;
+  validBefore: string | number;
+  nonce: Hex;
+};
 
 export const randomNonce = () => `0x${randomBytes(32).toString('hex')}` as Hex;
 export const nowSeconds = () => Math.floor(Date.now() / 1000);
@@ -25,7 +32,11 @@ export function authorizationFor(task: TaskWithAgent, overrides: Partial<Authori
   };
 }
 
-export async function signAuthorization(account: LocalAccount, a: AuthorizationJson, domainOverride: Partial<Awaited<ReturnType<typeof getUsdcDomain>>> = {}) {
+export async function signAuthorization(
+  account: LocalAccount,
+  a: AuthorizationJson,
+  domainOverride: Partial<Awaited<ReturnType<typeof getUsdcDomain>>> = {},
+) {
   return account.signTypedData({
     domain: { ...(await getUsdcDomain()), ...domainOverride },
     types: TRANSFER_WITH_AUTHORIZATION_TYPES,
@@ -55,7 +66,12 @@ export async function postFund(taskId: string, body: unknown, init: { raw?: stri
 }
 
 export const usdcBalance = (account: Address) =>
-  getPublicClient().readContract({ address: getKnownContracts().usdc, abi: testUSDCAbi, functionName: 'balanceOf', args: [account] });
+  getPublicClient().readContract({
+    address: getKnownContracts().usdc,
+    abi: testUSDCAbi,
+    functionName: 'balanceOf',
+    args: [account],
+  });
 
 /** All AuthorizationUsed events of `from` with `nonce` on the chain so far. */
 export async function authorizationUses(client: PublicClient, from: Address, nonce: Hex) {

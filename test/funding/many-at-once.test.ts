@@ -21,16 +21,25 @@ describe('funding, more users at once than pool connections', () => {
     const owners = [1, 2, 3, 4, 5, 6, 7, 8].map(user);
     const requests = await Promise.all(
       owners.map(async (owner) => {
-        const task = await createPendingTask({ userAddress: owner.address, token: stack.deployment.tokens[0]!.address, quantity: 10 });
+        const task = await createPendingTask({
+          userAddress: owner.address,
+          token: stack.deployment.tokens[0]!.address,
+          quantity: 10,
+        });
         const authorization = authorizationFor(task);
         return { task, body: { authorization, signature: await signAuthorization(owner, authorization) } };
       }),
     );
     const results = await Promise.all(requests.map((r) => postFund(r.task.id, r.body)));
-    expect(results.map((r) => r.status), JSON.stringify(results.map((r) => r.body))).toEqual(owners.map(() => 200));
+    expect(
+      results.map((r) => r.status),
+      JSON.stringify(results.map((r) => r.body)),
+    ).toEqual(owners.map(() => 200));
     const tasks = await Promise.all(requests.map((r) => getTaskById({ id: r.task.id })));
     expect(tasks.map((t) => t!.status)).toEqual(owners.map(() => 'funded'));
-    const [row] = await getSql()<{ n: number }[]>`select count(distinct task_id)::int as n from agent_gas_topups where tx_hash is not null`;
+    const [row] = await getSql()<
+      { n: number }[]
+    >`select count(distinct task_id)::int as n from agent_gas_topups where tx_hash is not null`;
     expect(row!.n).toBe(owners.length);
   }, 90_000);
 });

@@ -21,7 +21,9 @@ describe('the operator nonce lock', () => {
   it('a second process waits while the first holds the operator nonce, then sends on the next one', async () => {
     const to = user(1).address;
     const holdMs = 1_500;
-    const child = spawn('npx', ['tsx', 'test/funding/operator-nonce-child.ts', JSON.stringify({ to, holdMs })], { env: { ...process.env, ...stack.env } });
+    const child = spawn('npx', ['tsx', 'test/funding/operator-nonce-child.ts', JSON.stringify({ to, holdMs })], {
+      env: { ...process.env, ...stack.env },
+    });
     const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
     const exited = new Promise((resolve) => child.on('exit', resolve));
     try {
@@ -34,7 +36,9 @@ describe('the operator nonce lock', () => {
       expect(second.nonce).toBe(first.nonce + 1);
       // It got the nonce only once the child let go (without the lock: within a few ms).
       expect(second.at - askedAt).toBeGreaterThan(holdMs / 2);
-      const receipts = await Promise.all([first.hash, second.hash].map((hash) => getPublicClient().waitForTransactionReceipt({ hash })));
+      const receipts = await Promise.all(
+        [first.hash, second.hash].map((hash) => getPublicClient().waitForTransactionReceipt({ hash })),
+      );
       expect(receipts.map((r) => r.status)).toEqual(['success', 'success']);
     } finally {
       child.kill();

@@ -19,7 +19,11 @@ const operatorNonce = () => getPublicClient().getTransactionCount({ address: sta
 describe('fund route under races', () => {
   it('ten concurrent posts of one authorization move USDC once and all report the same transaction', async () => {
     const owner = user(4);
-    const task = await createPendingTask({ userAddress: owner.address, token: stack.deployment.tokens[0]!.address, quantity: 9 });
+    const task = await createPendingTask({
+      userAddress: owner.address,
+      token: stack.deployment.tokens[0]!.address,
+      quantity: 9,
+    });
     const authorization = authorizationFor(task);
     const signature = await signAuthorization(owner, authorization);
     const [userBefore, agentBefore, nonceBefore] = await Promise.all([
@@ -28,7 +32,9 @@ describe('fund route under races', () => {
       operatorNonce(),
     ]);
 
-    const results = await Promise.all(Array.from({ length: 10 }, () => postFund(task.id, { authorization, signature })));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => postFund(task.id, { authorization, signature })),
+    );
 
     const uses = await authorizationUses(getPublicClient(), owner.address, authorization.nonce);
     expect(uses).toHaveLength(1);
@@ -50,7 +56,11 @@ describe('fund route under races', () => {
 
   it('two different authorizations for one task at once: one transfer, the other is told the task is already funded', async () => {
     const owner = user(5);
-    const task = await createPendingTask({ userAddress: owner.address, token: stack.deployment.tokens[1]!.address, quantity: 4 });
+    const task = await createPendingTask({
+      userAddress: owner.address,
+      token: stack.deployment.tokens[1]!.address,
+      quantity: 4,
+    });
     const a = authorizationFor(task);
     const b = authorizationFor(task);
     const before = await usdcBalance(owner.address);
@@ -67,7 +77,12 @@ describe('fund route under races', () => {
     expect(await usdcBalance(owner.address)).toBe(before - BigInt(task.totalCost));
     const used = await Promise.all(
       [a, b].map((x) =>
-        getPublicClient().readContract({ address: getKnownContracts().usdc, abi: testUSDCAbi, functionName: 'authorizationState', args: [owner.address, x.nonce] }),
+        getPublicClient().readContract({
+          address: getKnownContracts().usdc,
+          abi: testUSDCAbi,
+          functionName: 'authorizationState',
+          args: [owner.address, x.nonce],
+        }),
       ),
     );
     expect(used.filter(Boolean)).toHaveLength(1);
@@ -76,7 +91,11 @@ describe('fund route under races', () => {
   it('adopts a transfer someone else submitted first (front-running) instead of failing', async () => {
     const owner = user(6);
     const frontRunner = user(7);
-    const task = await createPendingTask({ userAddress: owner.address, token: stack.deployment.tokens[0]!.address, quantity: 3 });
+    const task = await createPendingTask({
+      userAddress: owner.address,
+      token: stack.deployment.tokens[0]!.address,
+      quantity: 3,
+    });
     const authorization = authorizationFor(task);
     const signature = await signAuthorization(owner, authorization);
     const before = await usdcBalance(owner.address);
@@ -86,7 +105,15 @@ describe('fund route under races', () => {
       address: getKnownContracts().usdc,
       abi: testUSDCAbi,
       functionName: 'transferWithAuthorization',
-      args: [authorization.from, authorization.to, BigInt(authorization.value), 0n, BigInt(authorization.validBefore), authorization.nonce, signature],
+      args: [
+        authorization.from,
+        authorization.to,
+        BigInt(authorization.value),
+        0n,
+        BigInt(authorization.validBefore),
+        authorization.nonce,
+        signature,
+      ],
     });
     await mined(getPublicClient(), frontRunHash);
     const nonceBefore = await operatorNonce();
@@ -104,7 +131,11 @@ describe('fund route under races', () => {
 
   it('a front-run still in the mempool gets a 409 to retry; once mined, the task is funded from it', async () => {
     const owner = user(8);
-    const task = await createPendingTask({ userAddress: owner.address, token: stack.deployment.tokens[1]!.address, quantity: 2 });
+    const task = await createPendingTask({
+      userAddress: owner.address,
+      token: stack.deployment.tokens[1]!.address,
+      quantity: 2,
+    });
     const authorization = authorizationFor(task);
     const signature = await signAuthorization(owner, authorization);
     const { walletFor, rpc } = chainClients(stack.anvil.url);
@@ -116,7 +147,15 @@ describe('fund route under races', () => {
         address: getKnownContracts().usdc,
         abi: testUSDCAbi,
         functionName: 'transferWithAuthorization',
-        args: [authorization.from, authorization.to, BigInt(authorization.value), 0n, BigInt(authorization.validBefore), authorization.nonce, signature],
+        args: [
+          authorization.from,
+          authorization.to,
+          BigInt(authorization.value),
+          0n,
+          BigInt(authorization.validBefore),
+          authorization.nonce,
+          signature,
+        ],
         gas: 200_000n,
       });
       const waiting = await postFund(task.id, { authorization, signature });

@@ -17,7 +17,15 @@ let stack: TestStack;
 let worker: import('@/worker/loop').MintWorker | undefined;
 
 beforeAll(async () => {
-  stack = await startTestStack({ env: { MINT_BATCH_SIZE: '10', MINT_INTERVAL_MS: '0', RECEIPT_TIMEOUT_MS: '4000', LEASE_MS: '3000', CHECK_INTERVAL_MS: '300' } });
+  stack = await startTestStack({
+    env: {
+      MINT_BATCH_SIZE: '10',
+      MINT_INTERVAL_MS: '0',
+      RECEIPT_TIMEOUT_MS: '4000',
+      LEASE_MS: '3000',
+      CHECK_INTERVAL_MS: '300',
+    },
+  });
 }, 90_000);
 
 afterAll(async () => {
@@ -26,20 +34,38 @@ afterAll(async () => {
 }, 30_000);
 
 const rpc = (method: string, params: unknown[] = []) =>
-  fetch(stack.anvil.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) }).then((r) => r.json());
+  fetch(stack.anvil.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  }).then((r) => r.json());
 const EXTRA = parseUnits('0.5', 6);
 
 /** A 40-mint (4 USDC) task of `index`'s user, whose agent wallet also holds 0.5 USDC that is free to withdraw. */
 async function taskWithFreeUsdc(index: number) {
   const { createMintTask } = await import('@/lib/tasks/create-task');
   const account = user(index);
-  const task = await createMintTask({ userAddress: account.address, tokenAddress: stack.deployment.tokens[0]!.address, quantity: 40 });
+  const task = await createMintTask({
+    userAddress: account.address,
+    tokenAddress: stack.deployment.tokens[0]!.address,
+    quantity: 40,
+  });
   const wallet = createWalletClient({ account, chain: getChain(), transport: http(stack.anvil.url) });
-  const hash = await wallet.writeContract({ address: stack.deployment.usdc, abi: erc20Abi, functionName: 'transfer', args: [task.agentAddress as Address, EXTRA] });
+  const hash = await wallet.writeContract({
+    address: stack.deployment.usdc,
+    abi: erc20Abi,
+    functionName: 'transfer',
+    args: [task.agentAddress as Address, EXTRA],
+  });
   await getPublicClient().waitForTransactionReceipt({ hash });
   const json = authorizationFor(task);
   const signature = await signAuthorization(account, json);
-  const authorization: Authorization = { ...json, value: BigInt(json.value), validAfter: BigInt(json.validAfter), validBefore: BigInt(json.validBefore) };
+  const authorization: Authorization = {
+    ...json,
+    value: BigInt(json.value),
+    validAfter: BigInt(json.validAfter),
+    validBefore: BigInt(json.validBefore),
+  };
   return { account, task, authorization, signature };
 }
 
@@ -68,15 +94,26 @@ describe('withdraw while a task is being funded', () => {
     try {
       funding = fundTask({ taskId: task.id, authorization, signature });
       // The transfer is in the pool (so the 4 USDC may land any moment) and the task still pending.
-      await until('the funding submission', async () => (await getTaskById({ id: task.id }))!.fundingSubmittedAt !== null);
-      await until('the transfer in the pool', async () => Object.keys((await rpc('txpool_content')).result?.pending ?? {}).length > 0);
+      await until(
+        'the funding submission',
+        async () => (await getTaskById({ id: task.id }))!.fundingSubmittedAt !== null,
+      );
+      await until(
+        'the transfer in the pool',
+        async () => Object.keys((await rpc('txpool_content')).result?.pending ?? {}).length > 0,
+      );
       withdrawing = withdrawRefundable({ userAddress: account.address });
-      void withdrawing.then(() => (withdrawSettled = true), () => (withdrawSettled = true));
+      void withdrawing.then(
+        () => (withdrawSettled = true),
+        () => (withdrawSettled = true),
+      );
       await new Promise((r) => setTimeout(r, 500));
       // It waits on the funding lock: nothing signed by the agent is in the pool, nothing settled.
       expect(withdrawSettled).toBe(false);
       const agent = task.agentAddress as Address;
-      expect(await getPublicClient().getTransactionCount({ address: agent, blockTag: 'pending' })).toBe(await getPublicClient().getTransactionCount({ address: agent }));
+      expect(await getPublicClient().getTransactionCount({ address: agent, blockTag: 'pending' })).toBe(
+        await getPublicClient().getTransactionCount({ address: agent }),
+      );
     } finally {
       await rpc('evm_mine');
       await rpc('evm_setAutomine', [true]);
@@ -112,7 +149,9 @@ describe('withdraw while a task is being funded', () => {
     expect((await getTaskById({ id: task.id }))!.status).toBe('pending_payment');
     expect(await sumReservedUsdcByWallet({ agentWalletId: task.agentWalletId })).toBe(4_000_000n);
 
-    await expect(withdrawRefundable({ userAddress: account.address, amount: EXTRA + 1n })).rejects.toThrow(/At most 500000 can be withdrawn/);
+    await expect(withdrawRefundable({ userAddress: account.address, amount: EXTRA + 1n })).rejects.toThrow(
+      /At most 500000 can be withdrawn/,
+    );
     expect((await withdrawRefundable({ userAddress: account.address })).amount).toBe(EXTRA);
 
     // The user posts the same authorization again: the task adopts the transfer and completes.
@@ -131,7 +170,11 @@ describe('one sender per agent wallet', () => {
     const { createPendingTask } = await import('../support/fixtures');
     await worker?.stop();
     worker = undefined;
-    const task = await createPendingTask({ userAddress: user(6).address, token: stack.deployment.tokens[0]!.address, quantity: 2 });
+    const task = await createPendingTask({
+      userAddress: user(6).address,
+      token: stack.deployment.tokens[0]!.address,
+      quantity: 2,
+    });
     await transitionTask({ id: task.id, from: 'pending_payment', to: 'funded' });
 
     let release!: () => void;

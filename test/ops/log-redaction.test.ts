@@ -29,12 +29,17 @@ const spellings = (hex: string) => {
   const bare = hex.replace(/^0x/, '');
   return [bare.toLowerCase(), bare.toUpperCase()];
 };
-const leaks = (output: string, secrets: string[]) => secrets.flatMap(spellings).filter((s) => output.toLowerCase().includes(s.toLowerCase()));
+const leaks = (output: string, secrets: string[]) =>
+  secrets.flatMap(spellings).filter((s) => output.toLowerCase().includes(s.toLowerCase()));
 
 describe('log redaction', () => {
   it('a full task at debug level (fund route + worker process) never logs a key or a full signature', async () => {
     const alice = user(1);
-    const task = await createPendingTask({ userAddress: alice.address, token: stack.deployment.tokens[0]!.address, quantity: 5 });
+    const task = await createPendingTask({
+      userAddress: alice.address,
+      token: stack.deployment.tokens[0]!.address,
+      quantity: 5,
+    });
     const authorization = authorizationFor(task);
     const signature = await signAuthorization(alice, authorization);
     const fund = await postFund(task.id, { authorization, signature });
@@ -52,7 +57,10 @@ describe('log redaction', () => {
     worker.stderr.on('data', (c) => (workerOut += c));
     const exited = new Promise<number | null>((resolve) => worker.on('exit', resolve));
     try {
-      await waitFor(async () => (await getTaskById({ id: task.id }))?.status === 'completed', { timeoutMs: 90_000, everyMs: 250 });
+      await waitFor(async () => (await getTaskById({ id: task.id }))?.status === 'completed', {
+        timeoutMs: 90_000,
+        everyMs: 250,
+      });
     } finally {
       worker.kill('SIGTERM');
       await exited;
@@ -67,7 +75,10 @@ describe('log redaction', () => {
     expect(output).not.toContain(wallet.encryptedPrivateKey);
 
     // Task lines carry the task and, for transactions, the hash.
-    const json = workerOut.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    const json = workerOut
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l));
     const taskLines = json.filter((l) => l.taskId === task.id);
     expect(taskLines.length).toBeGreaterThan(2);
     expect(taskLines.some((l) => /^0x[0-9a-f]{64}$/i.test(l.txHash ?? ''))).toBe(true);

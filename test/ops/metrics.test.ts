@@ -29,16 +29,24 @@ function sample(text: string, name: string): number | undefined {
 }
 
 const scrapeWeb = async (authorization?: string) => {
-  const res = await GET(new Request('http://localhost/api/metrics', { headers: authorization ? { authorization } : {} }), {
-    params: Promise.resolve({}),
-  });
+  const res = await GET(
+    new Request('http://localhost/api/metrics', { headers: authorization ? { authorization } : {} }),
+    {
+      params: Promise.resolve({}),
+    },
+  );
   return { status: res.status, type: res.headers.get('content-type'), text: await res.text() };
 };
 
 beforeAll(async () => {
   stack = await startTestStack({
     // Far above the operator's anvil balance, so the low-balance alert fires.
-    env: { METRICS_TOKEN: TOKEN, OPERATOR_MIN_ETH: '1000000', WEBHOOK_URL: 'http://127.0.0.1:9/hooks', WEBHOOK_SECRET: 's' },
+    env: {
+      METRICS_TOKEN: TOKEN,
+      OPERATOR_MIN_ETH: '1000000',
+      WEBHOOK_URL: 'http://127.0.0.1:9/hooks',
+      WEBHOOK_SECRET: 's',
+    },
   });
   setLogger(createLogger({ level: 'info', destination: { write: (l: string) => lines.push(l) } }));
   port = await freePort();
@@ -87,7 +95,9 @@ describe('metrics', () => {
     metrics.batchDuration.observe(1.5);
     const url = `http://127.0.0.1:${port}/metrics`;
     expect((await fetch(url)).status).toBe(401);
-    expect((await fetch(`http://127.0.0.1:${port}/other`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(404);
+    expect(
+      (await fetch(`http://127.0.0.1:${port}/other`, { headers: { authorization: `Bearer ${TOKEN}` } })).status,
+    ).toBe(404);
     const res = await fetch(url, { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(res.status).toBe(200);
     const text = await res.text();
@@ -108,7 +118,11 @@ describe('operator balance alert', () => {
     expect(second).toMatchObject({ low: true, alerted: false });
     const rows = await getDb().select().from(webhookDeliveries).where(eq(webhookDeliveries.event, LOW_BALANCE_EVENT));
     expect(rows).toHaveLength(1);
-    expect(rows[0]!.payload).toMatchObject({ operator: stack.operator, thresholdEth: '1000000', balanceWei: first.balanceWei.toString() });
+    expect(rows[0]!.payload).toMatchObject({
+      operator: stack.operator,
+      thresholdEth: '1000000',
+      balanceWei: first.balanceWei.toString(),
+    });
     const warnings = lines.map((l) => JSON.parse(l)).filter((l) => /below OPERATOR_MIN_ETH/.test(l.msg));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ level: 40, operator: stack.operator });

@@ -46,13 +46,28 @@ beforeAll(async () => {
   pending = await createPendingTask({ userAddress: alice.address, token, quantity: 3 });
   failed = await createPendingTask({ userAddress: alice.address, token, quantity: 2 });
   completed = await createPendingTask({ userAddress: bob.address, token, quantity: 1 });
-  for (const [t, account] of [[failed, alice], [completed, bob]] as const) {
+  for (const [t, account] of [
+    [failed, alice],
+    [completed, bob],
+  ] as const) {
     const authorization = authorizationFor(t);
-    expect((await postFund(t.id, { authorization, signature: await signAuthorization(account, authorization) })).status).toBe(200);
+    expect(
+      (await postFund(t.id, { authorization, signature: await signAuthorization(account, authorization) })).status,
+    ).toBe(200);
     await transitionTask({ id: t.id, from: 'funded', to: 'processing', set: { startedAt: new Date() } });
   }
-  await transitionTask({ id: failed.id, from: 'processing', to: 'failed', set: { errorMessage: 'mint reverted: sold out', completedAt: new Date() } });
-  await transitionTask({ id: completed.id, from: 'processing', to: 'completed', set: { mintsCompleted: 1, completedAt: new Date() } });
+  await transitionTask({
+    id: failed.id,
+    from: 'processing',
+    to: 'failed',
+    set: { errorMessage: 'mint reverted: sold out', completedAt: new Date() },
+  });
+  await transitionTask({
+    id: completed.id,
+    from: 'processing',
+    to: 'completed',
+    set: { mintsCompleted: 1, completedAt: new Date() },
+  });
 });
 afterAll(async () => stack?.stop());
 
@@ -61,7 +76,9 @@ describe('npm run ops', () => {
     const all = await ops('tasks', '--json');
     expect(all.code).toBe(0);
     const rows = await getDb().select().from(aiAgentTasks).orderBy(desc(aiAgentTasks.createdAt));
-    expect(all.json.map((t: any) => [t.id, t.status, t.mintsCompleted])).toEqual(rows.map((r) => [r.id, r.status, r.mintsCompleted]));
+    expect(all.json.map((t: any) => [t.id, t.status, t.mintsCompleted])).toEqual(
+      rows.map((r) => [r.id, r.status, r.mintsCompleted]),
+    );
 
     const some = await ops('tasks', '--status', 'failed,completed', '--limit', '1', '--json');
     expect(some.json).toHaveLength(1);
@@ -71,7 +88,12 @@ describe('npm run ops', () => {
   it('task <id> --json shows the task exactly as the API does, with its ledger', async () => {
     const out = await ops('task', failed.id, '--json');
     expect(out.code).toBe(0);
-    const api = await call(taskGET as never, `/api/ai-agent/task/${failed.id}`, { taskId: failed.id }, { cookie: cookieFor(alice.address) });
+    const api = await call(
+      taskGET as never,
+      `/api/ai-agent/task/${failed.id}`,
+      { taskId: failed.id },
+      { cookie: cookieFor(alice.address) },
+    );
     expect(api.status).toBe(200);
     const { fundingRequest: _f, mints: _m, ...apiTask } = api.body.task;
     expect(out.json.task).toEqual(apiTask);
@@ -99,9 +121,18 @@ describe('npm run ops', () => {
   it('wallet <user> --json matches the wallet API', async () => {
     const out = await ops('wallet', alice.address, '--json');
     expect(out.code).toBe(0);
-    const api = await call(walletGET as never, `/api/ai-agent/wallet/${alice.address}`, { userAddress: alice.address }, { cookie: cookieFor(alice.address) });
+    const api = await call(
+      walletGET as never,
+      `/api/ai-agent/wallet/${alice.address}`,
+      { userAddress: alice.address },
+      { cookie: cookieFor(alice.address) },
+    );
     expect(out.json).toEqual(api.body);
-    expect(out.json).toMatchObject({ usdcBalance: failed.totalCost, reservedUsdc: failed.totalCost, refundableUsdc: '0' });
+    expect(out.json).toMatchObject({
+      usdcBalance: failed.totalCost,
+      reservedUsdc: failed.totalCost,
+      refundableUsdc: '0',
+    });
   });
 
   it('prints tables when asked and answers usage errors with exit code 2', async () => {
@@ -109,7 +140,15 @@ describe('npm run ops', () => {
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/^id\s+status\s+done/);
     expect(table.stdout).toContain(completed.id);
-    const bad = [[], ['nope'], ['tasks', '--limit', '0'], ['tasks', '--status', 'bogus'], ['task'], ['task', 'not-a-uuid'], ['tasks', '--frobnicate']];
+    const bad = [
+      [],
+      ['nope'],
+      ['tasks', '--limit', '0'],
+      ['tasks', '--status', 'bogus'],
+      ['task'],
+      ['task', 'not-a-uuid'],
+      ['tasks', '--frobnicate'],
+    ];
     const outs = await Promise.all(bad.map((args) => ops(...args)));
     for (const [i, out] of outs.entries()) {
       expect({ args: bad[i], code: out.code }).toEqual({ args: bad[i], code: 2 });

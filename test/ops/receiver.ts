@@ -55,7 +55,10 @@ export function webhookReceiver(port: number, secret: string) {
   };
 }
 
-export async function waitFor<T>(check: () => T | Promise<T>, { timeoutMs = 20_000, everyMs = 50 } = {}): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  check: () => T | Promise<T>,
+  { timeoutMs = 20_000, everyMs = 50 } = {},
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

@@ -22,11 +22,20 @@ const startOfToday = () => new Date(Math.floor(Date.now() / DAY) * DAY);
 const gwei = 1_000_000_000n;
 
 async function finishedTask(status: TaskStatus, completedAt: Date, seconds: number) {
-  const task = await createPendingTask({ userAddress: user(4).address, token: stack.deployment.tokens[0]!.address, quantity: 5 });
+  const task = await createPendingTask({
+    userAddress: user(4).address,
+    token: stack.deployment.tokens[0]!.address,
+    quantity: 5,
+  });
   await getDb()
     .update(aiAgentTasks)
     // The worker's failed transition leaves completed_at empty; its updated_at is the moment.
-    .set({ status, startedAt: new Date(completedAt.getTime() - seconds * 1000), completedAt: status === 'failed' ? null : completedAt, updatedAt: completedAt })
+    .set({
+      status,
+      startedAt: new Date(completedAt.getTime() - seconds * 1000),
+      completedAt: status === 'failed' ? null : completedAt,
+      updatedAt: completedAt,
+    })
     .where(eq(aiAgentTasks.id, task.id));
   return task;
 }
@@ -34,30 +43,39 @@ async function finishedTask(status: TaskStatus, completedAt: Date, seconds: numb
 let seq = 0;
 async function mintRecord(taskId: string, status: 'confirmed' | 'failed', at: Date, gasUsed: bigint, price: bigint) {
   seq++;
-  await getDb().insert(aiAgentMintRecords).values({
-    taskId,
-    sequenceNumber: seq,
-    mintId: keccak256(toHex(`mint-${seq}`)),
-    nonce: seq,
-    status,
-    gasUsed: gasUsed.toString(),
-    effectiveGasPrice: price.toString(),
-    sentAt: at,
-    confirmedAt: at,
-  });
+  await getDb()
+    .insert(aiAgentMintRecords)
+    .values({
+      taskId,
+      sequenceNumber: seq,
+      mintId: keccak256(toHex(`mint-${seq}`)),
+      nonce: seq,
+      status,
+      gasUsed: gasUsed.toString(),
+      effectiveGasPrice: price.toString(),
+      sentAt: at,
+      confirmedAt: at,
+    });
 }
 
 const session = cookieFor;
 const getStats = async (query: string, cookieOrPromise?: Cookie) => {
   const cookie = await cookieOrPromise;
-  const res = await GET(new Request(`http://localhost/api/ai-agent/stats${query}`, { headers: cookie ? { cookie } : {} }), {
-    params: Promise.resolve({}),
-  });
+  const res = await GET(
+    new Request(`http://localhost/api/ai-agent/stats${query}`, { headers: cookie ? { cookie } : {} }),
+    {
+      params: Promise.resolve({}),
+    },
+  );
   return { status: res.status, body: (await res.json()) as any };
 };
 
 beforeAll(async () => {
-  stack = await startTestStack({ env: { ADMIN_ADDRESSES: ` ${admin.address.toUpperCase().replace('0X', '0x')} , 0x0000000000000000000000000000000000000001` } });
+  stack = await startTestStack({
+    env: {
+      ADMIN_ADDRESSES: ` ${admin.address.toUpperCase().replace('0X', '0x')} , 0x0000000000000000000000000000000000000001`,
+    },
+  });
   const today = new Date(startOfToday().getTime() + 1000);
   const yesterday = new Date(startOfToday().getTime() - 12 * 3600_000);
   const a = await finishedTask('completed', yesterday, 60);
@@ -79,7 +97,13 @@ describe('GET /api/ai-agent/stats', () => {
     expect(status).toBe(200);
     expect(body.series).toHaveLength(3);
     const [before, yesterday, today] = body.series;
-    expect(before).toMatchObject({ tasksCompleted: 0, tasksFailed: 0, mints: 0, avgTaskSeconds: null, gasSpentWei: '0' });
+    expect(before).toMatchObject({
+      tasksCompleted: 0,
+      tasksFailed: 0,
+      mints: 0,
+      avgTaskSeconds: null,
+      gasSpentWei: '0',
+    });
     expect(yesterday).toEqual({
       day: new Date(startOfToday().getTime() - DAY).toISOString().slice(0, 10),
       tasksCompleted: 1,
@@ -96,7 +120,13 @@ describe('GET /api/ai-agent/stats', () => {
       avgTaskSeconds: 60,
       gasSpentWei: (190_000n * gwei).toString(),
     });
-    expect(body.totals).toEqual({ tasksCompleted: 3, tasksFailed: 1, mints: 3, avgTaskSeconds: 60, gasSpentWei: (232_000n * gwei).toString() });
+    expect(body.totals).toEqual({
+      tasksCompleted: 3,
+      tasksFailed: 1,
+      mints: 3,
+      avgTaskSeconds: 60,
+      gasSpentWei: (232_000n * gwei).toString(),
+    });
     expect(body.queue).toMatchObject({ completed: 4, failed: 1, pending_payment: 1, funded: 0 });
   });
 
@@ -136,12 +166,21 @@ describe('admin page', () => {
     expect(html).toContain('No audit has run yet');
   });
 
-  it('shows the last funds audit\'s time and result', async () => {
+  it("shows the last funds audit's time and result", async () => {
     const { insertAuditRun } = await import('@/db/audit');
-    await insertAuditRun({ startedAt: new Date(), fromBlock: 5n, toBlock: 90n, users: 3, discrepancies: 2, report: { discrepancies: [{ kind: 'usdc_unexplained_outflow' }, { kind: 'usdc_unexplained_outflow' }] } });
+    await insertAuditRun({
+      startedAt: new Date(),
+      fromBlock: 5n,
+      toBlock: 90n,
+      users: 3,
+      discrepancies: 2,
+      report: { discrepancies: [{ kind: 'usdc_unexplained_outflow' }, { kind: 'usdc_unexplained_outflow' }] },
+    });
     cookieJar.value = await sessionValueFor(admin.address);
     const html = await render();
-    expect(html).toMatch(/data-testid="last-audit".*2 discrepancies.*last run \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC · 3 user\(s\) · blocks 5–90.*usdc_unexplained_outflow/s);
+    expect(html).toMatch(
+      /data-testid="last-audit".*2 discrepancies.*last run \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC · 3 user\(s\) · blocks 5–90.*usdc_unexplained_outflow/s,
+    );
   });
 
   it('shows only a refusal to anyone else', async () => {

@@ -43,7 +43,8 @@ async function withDispatcher<T>(fn: () => Promise<T>, options: Partial<typeof F
   }
 }
 
-const deliveriesOf = (taskId: string) => getDb().select().from(webhookDeliveries).where(eq(webhookDeliveries.taskId, taskId));
+const deliveriesOf = (taskId: string) =>
+  getDb().select().from(webhookDeliveries).where(eq(webhookDeliveries.taskId, taskId));
 const receivedFor = (taskId: string) => receiver.received.filter((r) => r.body.data?.id === taskId);
 
 async function cancelledTask() {
@@ -63,10 +64,17 @@ describe('webhooks', () => {
     // Same-status update (cancel flag) and a lost race queue nothing.
     await transitionTask({ id: task.id, from: 'processing', to: 'processing', set: { priority: 1 } });
     expect(await transitionTask({ id: task.id, from: 'pending_payment', to: 'cancelled' })).toBeUndefined();
-    await transitionTask({ id: task.id, from: 'processing', to: 'completed', set: { completedAt: new Date(), mintsCompleted: 2 } });
+    await transitionTask({
+      id: task.id,
+      from: 'processing',
+      to: 'completed',
+      set: { completedAt: new Date(), mintsCompleted: 2 },
+    });
     expect((await deliveriesOf(task.id)).map((d) => d.event).sort()).toEqual(['task.completed', 'task.funded']);
 
-    await withDispatcher(() => waitFor(async () => (await deliveriesOf(task.id)).every((d) => d.status === 'delivered')));
+    await withDispatcher(() =>
+      waitFor(async () => (await deliveriesOf(task.id)).every((d) => d.status === 'delivered')),
+    );
     await new Promise((r) => setTimeout(r, 300));
     const got = receivedFor(task.id);
     expect(got.map((r) => r.event)).toEqual(['task.funded', 'task.completed']);
@@ -120,9 +128,20 @@ describe('webhooks', () => {
     const now = Date.now();
     const ts = String(Math.floor(now / 1000));
     const sig = signWebhook(SECRET, ts, '{"a":1}');
-    expect(verifyWebhookSignature({ secret: SECRET, timestamp: ts, body: '{"a":1}', signature: sig }, { now })).toBe(true);
-    expect(verifyWebhookSignature({ secret: SECRET, timestamp: ts, body: '{"a":2}', signature: sig }, { now })).toBe(false);
-    expect(verifyWebhookSignature({ secret: 'other', timestamp: ts, body: '{"a":1}', signature: sig }, { now })).toBe(false);
-    expect(verifyWebhookSignature({ secret: SECRET, timestamp: ts, body: '{"a":1}', signature: sig }, { now: now + 3_600_000 })).toBe(false);
+    expect(verifyWebhookSignature({ secret: SECRET, timestamp: ts, body: '{"a":1}', signature: sig }, { now })).toBe(
+      true,
+    );
+    expect(verifyWebhookSignature({ secret: SECRET, timestamp: ts, body: '{"a":2}', signature: sig }, { now })).toBe(
+      false,
+    );
+    expect(verifyWebhookSignature({ secret: 'other', timestamp: ts, body: '{"a":1}', signature: sig }, { now })).toBe(
+      false,
+    );
+    expect(
+      verifyWebhookSignature(
+        { secret: SECRET, timestamp: ts, body: '{"a":1}', signature: sig },
+        { now: now + 3_600_000 },
+      ),
+    ).toBe(false);
   });
 });

@@ -53,15 +53,29 @@ afterAll(async () => {
 describe('a worker run', () => {
   it('shows the run in its metrics and delivers the task webhooks once each', async () => {
     const alice = user(2);
-    const task = await createPendingTask({ userAddress: alice.address, token: stack.deployment.tokens[0]!.address, quantity: 5 });
+    const task = await createPendingTask({
+      userAddress: alice.address,
+      token: stack.deployment.tokens[0]!.address,
+      quantity: 5,
+    });
     const authorization = authorizationFor(task);
-    expect((await postFund(task.id, { authorization, signature: await signAuthorization(alice, authorization) })).status).toBe(200);
+    expect(
+      (await postFund(task.id, { authorization, signature: await signAuthorization(alice, authorization) })).status,
+    ).toBe(200);
 
-    worker = spawn(path.resolve('node_modules/.bin/tsx'), ['worker/index.ts'], { env: { ...process.env, ...stack.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    worker = spawn(path.resolve('node_modules/.bin/tsx'), ['worker/index.ts'], {
+      env: { ...process.env, ...stack.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     worker.stdout!.on('data', (c) => (workerOut += c));
     worker.stderr!.on('data', (c) => (workerOut += c));
-    await waitFor(async () => (await getTaskById({ id: task.id }))?.status === 'completed', { timeoutMs: 90_000, everyMs: 250 });
-    await waitFor(() => receiver.accepted().filter((r) => r.body.data?.id === task.id).length >= 2, { timeoutMs: 20_000 });
+    await waitFor(async () => (await getTaskById({ id: task.id }))?.status === 'completed', {
+      timeoutMs: 90_000,
+      everyMs: 250,
+    });
+    await waitFor(() => receiver.accepted().filter((r) => r.body.data?.id === task.id).length >= 2, {
+      timeoutMs: 20_000,
+    });
 
     const url = `http://127.0.0.1:${metricsPort}/metrics`;
     expect((await fetch(url)).status).toBe(401);

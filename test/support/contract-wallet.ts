@@ -1,5 +1,13 @@
 import { createRequire } from 'node:module';
-import { createPublicClient, createWalletClient, getAddress, http, type Address, type Hex, type LocalAccount } from 'viem';
+import {
+  createPublicClient,
+  createWalletClient,
+  getAddress,
+  http,
+  type Address,
+  type Hex,
+  type LocalAccount,
+} from 'viem';
 import { localChain } from '@/lib/chain/chains';
 
 const solc = createRequire(import.meta.url)('solc') as { compile(input: string): string };
@@ -23,13 +31,24 @@ contract OwnerWallet {
 
 /** Deploys an ERC-1271 wallet owned by `owner` (paid by `deployer`); returns its address. */
 export async function deployOwnerWallet(rpcUrl: string, deployer: LocalAccount, owner: Address): Promise<Address> {
-  const input = { language: 'Solidity', sources: { 'OwnerWallet.sol': { content: SOURCE } }, settings: { outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } } } };
+  const input = {
+    language: 'Solidity',
+    sources: { 'OwnerWallet.sol': { content: SOURCE } },
+    settings: { outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } } },
+  };
   const out = JSON.parse(solc.compile(JSON.stringify(input)));
-  const artifact = out.contracts['OwnerWallet.sol'].OwnerWallet as { abi: unknown[]; evm: { bytecode: { object: string } } };
+  const artifact = out.contracts['OwnerWallet.sol'].OwnerWallet as {
+    abi: unknown[];
+    evm: { bytecode: { object: string } };
+  };
   const chain = { ...localChain, rpcUrls: { default: { http: [rpcUrl] } } };
   const wallet = createWalletClient({ account: deployer, chain, transport: http(rpcUrl) });
   const client = createPublicClient({ chain, transport: http(rpcUrl) });
-  const hash = await wallet.deployContract({ abi: artifact.abi, bytecode: `0x${artifact.evm.bytecode.object}` as Hex, args: [owner] });
+  const hash = await wallet.deployContract({
+    abi: artifact.abi,
+    bytecode: `0x${artifact.evm.bytecode.object}` as Hex,
+    args: [owner],
+  });
   const receipt = await client.waitForTransactionReceipt({ hash });
   return getAddress(receipt.contractAddress!);
 }

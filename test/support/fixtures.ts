@@ -9,7 +9,15 @@ import { anvilAccount } from '@/scripts/local/anvil';
 export const user = (index: number) => anvilAccount(index);
 
 /** Inserts a pending_payment task straight into the database (the chat path is tested elsewhere). */
-export async function createPendingTask({ userAddress, token, quantity }: { userAddress: Address; token: Address; quantity: number }) {
+export async function createPendingTask({
+  userAddress,
+  token,
+  quantity,
+}: {
+  userAddress: Address;
+  token: Address;
+  quantity: number;
+}) {
   const wallet = await getOrCreateAgentWallet(userAddress);
   const info = await readPaidMintToken(token);
   const task = await insertTask({

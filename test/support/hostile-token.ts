@@ -15,7 +15,11 @@ export function gasBurnerArtifact() {
   const input = {
     language: 'Solidity',
     sources: { 'GasBurnerToken.sol': { content: readFileSync(source, 'utf8') } },
-    settings: { optimizer: { enabled: true, runs: 200 }, evmVersion: 'cancun', outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } } },
+    settings: {
+      optimizer: { enabled: true, runs: 200 },
+      evmVersion: 'cancun',
+      outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } },
+    },
   };
   const output = JSON.parse(solc.compile(JSON.stringify(input))) as {
     errors?: { severity: string; formattedMessage: string }[];
@@ -32,10 +36,19 @@ export function gasBurnerArtifact() {
 export async function deployGasBurner(
   wallet: WalletClient<Transport, Chain, Account>,
   client: PublicClient,
-  { paymentToken, pricePerMint, mintSigner, burnRounds }: { paymentToken: Address; pricePerMint: bigint; mintSigner: Address; burnRounds: bigint },
+  {
+    paymentToken,
+    pricePerMint,
+    mintSigner,
+    burnRounds,
+  }: { paymentToken: Address; pricePerMint: bigint; mintSigner: Address; burnRounds: bigint },
 ): Promise<Address> {
   const { abi, bytecode } = gasBurnerArtifact();
-  const hash = await wallet.deployContract({ abi, bytecode, args: [paymentToken, pricePerMint, mintSigner, burnRounds] });
+  const hash = await wallet.deployContract({
+    abi,
+    bytecode,
+    args: [paymentToken, pricePerMint, mintSigner, burnRounds],
+  });
   const receipt = await client.waitForTransactionReceipt({ hash });
   if (!receipt.contractAddress) throw new Error('GasBurnerToken deployment failed');
   return receipt.contractAddress;

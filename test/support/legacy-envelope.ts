@@ -8,5 +8,9 @@ export function sealLegacyEnvelope(encryptionKeyHex: string, privateKey: Hex, ag
   const cipher = createCipheriv('aes-256-gcm', Buffer.from(encryptionKeyHex.replace(/^0x/, ''), 'hex'), iv);
   cipher.setAAD(Buffer.from(agent.toLowerCase(), 'utf8'));
   const ciphertext = Buffer.concat([cipher.update(Buffer.from(privateKey.slice(2), 'hex')), cipher.final()]);
-  return ['v1', keyIdOf(encryptionKeyHex), ...[iv, cipher.getAuthTag(), ciphertext].map((b) => b.toString('base64url'))].join('.');
+  return [
+    'v1',
+    keyIdOf(encryptionKeyHex),
+    ...[iv, cipher.getAuthTag(), ciphertext].map((b) => b.toString('base64url')),
+  ].join('.');
 }

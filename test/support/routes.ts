@@ -3,7 +3,8 @@ import { startSession } from '@/lib/auth/session';
 export const BASE = 'http://localhost:3000';
 
 /** A real signed-in session (a row in auth_sessions), as the `name=value` pair a browser sends. */
-export const cookieFor = async (address: string) => (await startSession({ address, chainId: 31337 })).setCookie.split(';')[0]!;
+export const cookieFor = async (address: string) =>
+  (await startSession({ address, chainId: 31337 })).setCookie.split(';')[0]!;
 /** Just the cookie's value, for code that reads it by name (next/headers cookies()). */
 export const sessionValueFor = async (address: string) => (await cookieFor(address)).split('=').slice(1).join('=');
 

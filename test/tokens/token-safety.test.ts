@@ -23,15 +23,30 @@ let stack: TestStack;
 let worker: import('@/worker/loop').MintWorker | undefined;
 let hostile: Address;
 
-const deployer = () => createWalletClient({ account: anvilAccount(0), chain: getChain(), transport: http(stack.anvil.url) });
-const tasksOf = async (userAddress: Address) => (await getSql()`select id from ai_agent_tasks where user_address = ${userAddress.toLowerCase()}`).length;
+const deployer = () =>
+  createWalletClient({ account: anvilAccount(0), chain: getChain(), transport: http(stack.anvil.url) });
+const tasksOf = async (userAddress: Address) =>
+  (await getSql()`select id from ai_agent_tasks where user_address = ${userAddress.toLowerCase()}`).length;
 
 beforeAll(async () => {
   stack = await startTestStack({
-    env: { MINT_BATCH_SIZE: '5', MINT_INTERVAL_MS: '0', RECEIPT_TIMEOUT_MS: '5000', LEASE_MS: '3000', CHECK_INTERVAL_MS: '300', USER_MAX_TOPUP_PER_DAY_ETH: '0.2', AGENT_TOPUP_ETH: '0.01' },
+    env: {
+      MINT_BATCH_SIZE: '5',
+      MINT_INTERVAL_MS: '0',
+      RECEIPT_TIMEOUT_MS: '5000',
+      LEASE_MS: '3000',
+      CHECK_INTERVAL_MS: '300',
+      USER_MAX_TOPUP_PER_DAY_ETH: '0.2',
+      AGENT_TOPUP_ETH: '0.01',
+    },
   });
   // As in the probe: paid in our USDC, 1 base unit per mint, mint signer = the operator, ~3.4M gas per mint.
-  hostile = await deployGasBurner(deployer(), getPublicClient(), { paymentToken: stack.deployment.usdc, pricePerMint: 1n, mintSigner: stack.operator, burnRounds: 34_000n });
+  hostile = await deployGasBurner(deployer(), getPublicClient(), {
+    paymentToken: stack.deployment.usdc,
+    pricePerMint: 1n,
+    mintSigner: stack.operator,
+    burnRounds: 34_000n,
+  });
 }, 90_000);
 
 afterAll(async () => {
@@ -48,7 +63,9 @@ describe('only tokens AgentMint knows can be minted', () => {
     const { createMintTask } = await import('@/lib/tasks/create-task');
     const { listToken } = await import('@/lib/tokens/known-tokens');
     const victim = user(5).address;
-    await expect(createMintTask({ userAddress: victim, tokenAddress: hostile, quantity: 2 })).rejects.toThrow(/AgentMint does not know the token at 0x[0-9a-fA-F]{40}/);
+    await expect(createMintTask({ userAddress: victim, tokenAddress: hostile, quantity: 2 })).rejects.toThrow(
+      /AgentMint does not know the token at 0x[0-9a-fA-F]{40}/,
+    );
     await expect(listToken(hostile)).rejects.toThrow(/is not a PaidMintToken: its code does not match/);
     expect(isPaidMintTokenCode(await getPublicClient().getCode({ address: hostile }))).toBe(false);
     expect(await tasksOf(victim)).toBe(0);
@@ -56,32 +73,62 @@ describe('only tokens AgentMint knows can be minted', () => {
 
   it('the tokens AgentMint deployed still work', async () => {
     const { createMintTask } = await import('@/lib/tasks/create-task');
-    const task = await createMintTask({ userAddress: user(5).address, tokenAddress: stack.deployment.tokens[0]!.address, quantity: 3 });
+    const task = await createMintTask({
+      userAddress: user(5).address,
+      tokenAddress: stack.deployment.tokens[0]!.address,
+      quantity: 3,
+    });
     expect(task.status).toBe('pending_payment');
   });
 
   it('a PaidMintToken deployed elsewhere needs the operator to list it; listing checks its code, its USDC and its signer', async () => {
     const { createMintTask } = await import('@/lib/tasks/create-task');
     const { tokensCommand } = await import('@/lib/ops/token-commands');
-    const params = { name: 'Cheap', symbol: 'CHP', paymentToken: stack.deployment.usdc, pricePerMint: parseUnits('0.01', 6), mintAmount: 1n, maxMintCount: 1000n, mintSigner: stack.operator };
+    const params = {
+      name: 'Cheap',
+      symbol: 'CHP',
+      paymentToken: stack.deployment.usdc,
+      pricePerMint: parseUnits('0.01', 6),
+      mintAmount: 1n,
+      maxMintCount: 1000n,
+      mintSigner: stack.operator,
+    };
     const cheap = await deployPaidMintToken(deployer(), getPublicClient(), params);
     // Different immutables (price, name, domain cache), same code once they are masked.
     expect(isPaidMintTokenCode(await getPublicClient().getCode({ address: cheap }))).toBe(true);
-    await expect(createMintTask({ userAddress: user(5).address, tokenAddress: cheap, quantity: 20 })).rejects.toThrow(/does not know the token/);
+    await expect(createMintTask({ userAddress: user(5).address, tokenAddress: cheap, quantity: 20 })).rejects.toThrow(
+      /does not know the token/,
+    );
 
     const listed = await tokensCommand({ action: 'add', address: cheap });
     expect(listed.text).toMatch(/CHP .* may be minted \(listed\)/);
-    expect((await tokensCommand({})).json).toEqual(expect.arrayContaining([expect.objectContaining({ address: cheap, source: 'listed' })]));
-    expect((await createMintTask({ userAddress: user(5).address, tokenAddress: cheap, quantity: 20 })).quantity).toBe(20);
+    expect((await tokensCommand({})).json).toEqual(
+      expect.arrayContaining([expect.objectContaining({ address: cheap, source: 'listed' })]),
+    );
+    expect((await createMintTask({ userAddress: user(5).address, tokenAddress: cheap, quantity: 20 })).quantity).toBe(
+      20,
+    );
 
     const otherUsdc = await deployTestUsdc(deployer(), getPublicClient());
-    const paidElsewhere = await deployPaidMintToken(deployer(), getPublicClient(), { ...params, paymentToken: otherUsdc });
-    await expect(tokensCommand({ action: 'add', address: paidElsewhere })).rejects.toThrow(/is paid in .* not in this service's USDC/);
-    const strangerSigned = await deployPaidMintToken(deployer(), getPublicClient(), { ...params, mintSigner: anvilAccount(9).address });
-    await expect(tokensCommand({ action: 'add', address: strangerSigned })).rejects.toThrow(/mint signer .* is not a key in the key file/);
+    const paidElsewhere = await deployPaidMintToken(deployer(), getPublicClient(), {
+      ...params,
+      paymentToken: otherUsdc,
+    });
+    await expect(tokensCommand({ action: 'add', address: paidElsewhere })).rejects.toThrow(
+      /is paid in .* not in this service's USDC/,
+    );
+    const strangerSigned = await deployPaidMintToken(deployer(), getPublicClient(), {
+      ...params,
+      mintSigner: anvilAccount(9).address,
+    });
+    await expect(tokensCommand({ action: 'add', address: strangerSigned })).rejects.toThrow(
+      /mint signer .* is not a key in the key file/,
+    );
 
     expect((await tokensCommand({ action: 'remove', address: cheap })).json).toMatchObject({ removed: true });
-    await expect(createMintTask({ userAddress: user(5).address, tokenAddress: cheap, quantity: 20 })).rejects.toThrow(/does not know the token/);
+    await expect(createMintTask({ userAddress: user(5).address, tokenAddress: cheap, quantity: 20 })).rejects.toThrow(
+      /does not know the token/,
+    );
   });
 });
 
@@ -90,15 +137,27 @@ describe('minimum task value', () => {
     const { createMintTask } = await import('@/lib/tasks/create-task');
     const { errorText } = await import('@/lib/ai/offline/replies');
     const penny = await deployPaidMintToken(deployer(), getPublicClient(), {
-      name: 'Penny', symbol: 'PNY', paymentToken: stack.deployment.usdc, pricePerMint: parseUnits('0.01', 6), mintAmount: 1n, maxMintCount: 1000n, mintSigner: stack.operator,
+      name: 'Penny',
+      symbol: 'PNY',
+      paymentToken: stack.deployment.usdc,
+      pricePerMint: parseUnits('0.01', 6),
+      mintAmount: 1n,
+      maxMintCount: 1000n,
+      mintSigner: stack.operator,
     });
     await recordKnownTokens({ chainId: 31337, source: 'deployed', tokens: [{ address: penny }] });
-    const refusal = await createMintTask({ userAddress: user(6).address, tokenAddress: penny, quantity: 5 }).catch((e: Error) => e);
+    const refusal = await createMintTask({ userAddress: user(6).address, tokenAddress: penny, quantity: 5 }).catch(
+      (e: Error) => e,
+    );
     expect(refusal).toMatchObject({ code: 'bad_request:task', status: 400 });
-    expect((refusal as Error).message).toBe('A task must cost at least 0.1 USDC; this one would cost 0.05 USDC. Ask for at least 10 mints.');
+    expect((refusal as Error).message).toBe(
+      'A task must cost at least 0.1 USDC; this one would cost 0.05 USDC. Ask for at least 10 mints.',
+    );
     expect(errorText((refusal as Error).message, 'zh', 'createMintTask')).toContain('请至少 mint 10 次');
     expect(await tasksOf(user(6).address)).toBe(0);
-    expect((await createMintTask({ userAddress: user(6).address, tokenAddress: penny, quantity: 10 })).totalCost).toBe('100000');
+    expect((await createMintTask({ userAddress: user(6).address, tokenAddress: penny, quantity: 10 })).totalCost).toBe(
+      '100000',
+    );
   });
 });
 
@@ -114,7 +173,9 @@ describe('gas the operator pays', () => {
     const [failed, completed] = await waitForTasks([burning.id, real.id], ['completed', 'failed'], 60_000);
 
     expect(failed!.status).toBe('failed');
-    expect(failed!.errorMessage).toMatch(/^The token's mint needs \d+ gas, more than the 300000 AgentMint pays for one mint; no mint was sent\.$/);
+    expect(failed!.errorMessage).toMatch(
+      /^The token's mint needs \d+ gas, more than the 300000 AgentMint pays for one mint; no mint was sent\.$/,
+    );
     expect(failed!.attempts).toBe(1); // failed at once, not after MAX_RETRIES
     expect((await getSql()`select 1 from ai_agent_mint_records where task_id = ${burning.id}`).length).toBe(0);
     expect(await client.readContract({ address: hostile, abi: paidMintTokenAbi, functionName: 'mintCount' })).toBe(0n);
@@ -123,9 +184,13 @@ describe('gas the operator pays', () => {
     expect(await client.getTransactionCount({ address: burning.agentAddress as Address })).toBeLessThanOrEqual(1);
 
     expect(completed!.status, completed!.errorMessage ?? '').toBe('completed');
-    const [gas] = await getSql()<{ max: string }[]>`select max(gas_used)::text as max from ai_agent_mint_records where task_id = ${real.id}`;
+    const [gas] = await getSql()<
+      { max: string }[]
+    >`select max(gas_used)::text as max from ai_agent_mint_records where task_id = ${real.id}`;
     const measured = BigInt(gas!.max);
-    console.log(`PaidMintToken mint: at most ${measured} gas used (MAX_MINT_GAS ${MAX_MINT_GAS}); operator spent ${formatEther(operatorBefore - (await client.getBalance({ address: stack.operator })))} ETH`);
+    console.log(
+      `PaidMintToken mint: at most ${measured} gas used (MAX_MINT_GAS ${MAX_MINT_GAS}); operator spent ${formatEther(operatorBefore - (await client.getBalance({ address: stack.operator })))} ETH`,
+    );
     expect((measured * 3n) / 2n).toBeLessThan(MAX_MINT_GAS);
   }, 90_000);
 
@@ -139,7 +204,9 @@ describe('gas the operator pays', () => {
     await startWorker();
     const [done] = await waitForTasks([task.id], ['completed', 'failed'], 60_000);
     expect(done!.status).toBe('failed');
-    expect(done!.errorMessage).toBe('Your gas budget for the last 24 hours is used up (0.2 of 0.2 ETH, USER_MAX_TOPUP_PER_DAY_ETH); retry the task later.');
+    expect(done!.errorMessage).toBe(
+      'Your gas budget for the last 24 hours is used up (0.2 of 0.2 ETH, USER_MAX_TOPUP_PER_DAY_ETH); retry the task later.',
+    );
     expect(done!.mintsCompleted).toBe(0);
     expect(await client.getTransactionCount({ address: stack.operator })).toBe(operatorNonce);
     expect((await getTaskById({ id: task.id }))!.gasToppedUpWei).toBe('0');
@@ -148,7 +215,13 @@ describe('gas the operator pays', () => {
   it('two top-ups of one user at once cannot both fit under the daily budget', async () => {
     const { reserveGasTopUp } = await import('@/db/gas-topups');
     const someone = anvilAccount(3).address;
-    const attempt = () => reserveGasTopUp({ userAddress: someone, amountWei: parseEther('0.1'), taskCapWei: parseEther('1'), dayCapWei: parseEther('0.15') });
+    const attempt = () =>
+      reserveGasTopUp({
+        userAddress: someone,
+        amountWei: parseEther('0.1'),
+        taskCapWei: parseEther('1'),
+        dayCapWei: parseEther('0.15'),
+      });
     const results = await Promise.all(Array.from({ length: 6 }, attempt));
     expect(results.filter((r) => r.ok)).toHaveLength(1);
     expect(results.filter((r) => !r.ok && r.limit === 'day')).toHaveLength(5);

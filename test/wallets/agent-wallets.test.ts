@@ -47,7 +47,9 @@ describe('agent wallets', () => {
   it('an envelope copied onto another wallet row does not unlock', async () => {
     const a = await getOrCreateAgentWallet(privateKeyToAccount(generatePrivateKey()).address);
     const b = await getOrCreateAgentWallet(privateKeyToAccount(generatePrivateKey()).address);
-    expect(() => unlockAgentAccount({ ...b, encryptedPrivateKey: a.encryptedPrivateKey })).toThrow(/failed authentication/);
+    expect(() => unlockAgentAccount({ ...b, encryptedPrivateKey: a.encryptedPrivateKey })).toThrow(
+      /failed authentication/,
+    );
     expect((await getWalletByUser({ userAddress: b.userAddress }))?.encryptedPrivateKey).toBe(b.encryptedPrivateKey);
   });
 
@@ -58,7 +60,10 @@ describe('agent wallets', () => {
       await tx`update ai_agent_wallets set user_address = ${a.userAddress} where id = ${b.id}`;
       await tx`update ai_agent_wallets set user_address = ${b.userAddress} where id = ${a.id}`;
     });
-    return [(await getWalletByUser({ userAddress: a.userAddress }))!, (await getWalletByUser({ userAddress: b.userAddress }))!] as const;
+    return [
+      (await getWalletByUser({ userAddress: a.userAddress }))!,
+      (await getWalletByUser({ userAddress: b.userAddress }))!,
+    ] as const;
   }
 
   it('wallet rows whose owners are swapped in the database do not unlock (owner bound to the key)', async () => {
@@ -70,7 +75,9 @@ describe('agent wallets', () => {
     expect(() => unlockAgentAccount(aNow)).toThrow(/failed authentication/);
     expect(() => unlockAgentAccount(bNow)).toThrow(/failed authentication/);
     await swapOwners({ id: a.id, userAddress: b.userAddress }, { id: b.id, userAddress: a.userAddress });
-    expect(unlockAgentAccount((await getWalletByUser({ userAddress: a.userAddress }))!).address.toLowerCase()).toBe(a.agentAddress);
+    expect(unlockAgentAccount((await getWalletByUser({ userAddress: a.userAddress }))!).address.toLowerCase()).toBe(
+      a.agentAddress,
+    );
   });
 
   it('v1 rows (agent address only) are upgraded once, bound to their owner; afterwards neither a swap nor an old v1 envelope unlocks', async () => {

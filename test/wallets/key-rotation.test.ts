@@ -59,7 +59,9 @@ describe('keys:rotate', () => {
     expect(keys.previousAgentEncryptionKeys).toEqual([]);
     expect(keys.operatorPrivateKey).toBe(stack.keys.operatorPrivateKey);
     const rows = await listWallets();
-    expect(rows.map((w) => w.encryptedPrivateKey.split('.')[1])).toEqual(rows.map(() => keyIdOf(keys.agentEncryptionKey)));
+    expect(rows.map((w) => w.encryptedPrivateKey.split('.')[1])).toEqual(
+      rows.map(() => keyIdOf(keys.agentEncryptionKey)),
+    );
     for (const w of rows) expect(unlockAgentAccount(w).address.toLowerCase()).toBe(w.agentAddress);
     expect(rows.some((w) => w.id === late.id)).toBe(true);
   });
@@ -80,7 +82,7 @@ describe('keys:rotate', () => {
     for (const secret of [before.agentEncryptionKey, after.agentEncryptionKey, before.operatorPrivateKey.slice(2)]) {
       expect(output).not.toContain(secret.toLowerCase());
     }
-    expect((readFileSync(stack.keyFile).length)).toBeGreaterThan(0);
+    expect(readFileSync(stack.keyFile).length).toBeGreaterThan(0);
     for (const w of await listWallets()) expect(unlockAgentAccount(w).address.toLowerCase()).toBe(w.agentAddress);
   });
 });

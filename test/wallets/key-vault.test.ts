@@ -42,7 +42,9 @@ describe('AgentKeyVault', () => {
   it('round-trips a private key and never writes it in clear', () => {
     const { vault, privateKey, address, envelope } = sealed();
     expect(vault.decrypt(envelope, address)).toBe(privateKey);
-    expect(vault.decrypt(envelope, { agent: address.agent.toLowerCase(), owner: address.owner.toLowerCase() })).toBe(privateKey);
+    expect(vault.decrypt(envelope, { agent: address.agent.toLowerCase(), owner: address.owner.toLowerCase() })).toBe(
+      privateKey,
+    );
     expect(envelope).not.toContain(privateKey.slice(2));
     expect(envelope).not.toContain(Buffer.from(privateKey.slice(2), 'hex').toString('base64url'));
     // A random IV: sealing the same key twice gives different envelopes.
@@ -53,10 +55,19 @@ describe('AgentKeyVault', () => {
   it('refuses an envelope moved to another agent address or another owner (both bound as additional data)', () => {
     const { keys, vault, privateKey, address, envelope } = sealed();
     const other = privateKeyToAccount(generatePrivateKey()).address;
-    expectVaultError(() => vault.decrypt(envelope, { ...address, agent: other }), [keys.agentEncryptionKey, privateKey]);
-    expectVaultError(() => vault.decrypt(envelope, { ...address, owner: other }), [keys.agentEncryptionKey, privateKey]);
+    expectVaultError(
+      () => vault.decrypt(envelope, { ...address, agent: other }),
+      [keys.agentEncryptionKey, privateKey],
+    );
+    expectVaultError(
+      () => vault.decrypt(envelope, { ...address, owner: other }),
+      [keys.agentEncryptionKey, privateKey],
+    );
     // The two fields are not interchangeable either.
-    expectVaultError(() => vault.decrypt(envelope, { agent: address.owner, owner: address.agent }), [keys.agentEncryptionKey, privateKey]);
+    expectVaultError(
+      () => vault.decrypt(envelope, { agent: address.owner, owner: address.agent }),
+      [keys.agentEncryptionKey, privateKey],
+    );
   });
 
   it('opens a v1 envelope (agent address only) only for the upgrade, and never for another agent', () => {
@@ -67,7 +78,10 @@ describe('AgentKeyVault', () => {
     expect(() => vault.decrypt(legacy, address)).toThrow(/v1 envelope/);
     expect(vault.decrypt(legacy, address, { allowLegacy: true })).toBe(privateKey);
     const other = privateKeyToAccount(generatePrivateKey()).address;
-    expectVaultError(() => vault.decrypt(legacy, { ...address, agent: other }, { allowLegacy: true }), [keys.agentEncryptionKey, privateKey]);
+    expectVaultError(
+      () => vault.decrypt(legacy, { ...address, agent: other }, { allowLegacy: true }),
+      [keys.agentEncryptionKey, privateKey],
+    );
   });
 
   it('refuses a tampered ciphertext, tag or IV, and a wrong key, without leaking keys', () => {

@@ -18,12 +18,19 @@ const policy: AgentPolicy = {
 const stranger = addr();
 const otherToken = addr();
 
-const approve = (spender: Address, amount: bigint) => encodeFunctionData({ abi: erc20Abi, functionName: 'approve', args: [spender, amount] });
-const transfer = (to: Address, amount: bigint) => encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [to, amount] });
+const approve = (spender: Address, amount: bigint) =>
+  encodeFunctionData({ abi: erc20Abi, functionName: 'approve', args: [spender, amount] });
+const transfer = (to: Address, amount: bigint) =>
+  encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [to, amount] });
 const mint = (to: Address) =>
-  encodeFunctionData({ abi: paidMintTokenAbi, functionName: 'mint', args: [to, `0x${'11'.repeat(32)}`, 27, `0x${'22'.repeat(32)}`, `0x${'33'.repeat(32)}`] });
+  encodeFunctionData({
+    abi: paidMintTokenAbi,
+    functionName: 'mint',
+    args: [to, `0x${'11'.repeat(32)}`, 27, `0x${'22'.repeat(32)}`, `0x${'33'.repeat(32)}`],
+  });
 
-const allowed = (tx: { to?: Address | null; data?: Hex; value?: bigint; gas?: bigint }) => expect(() => checkAgentTransaction(policy, tx)).not.toThrow();
+const allowed = (tx: { to?: Address | null; data?: Hex; value?: bigint; gas?: bigint }) =>
+  expect(() => checkAgentTransaction(policy, tx)).not.toThrow();
 const refused = (tx: { to?: Address | null; data?: Hex; value?: bigint; gas?: bigint }, reason: RegExp) => {
   expect(() => checkAgentTransaction(policy, tx)).toThrow(GuardError);
   expect(() => checkAgentTransaction(policy, tx)).toThrow(reason);
@@ -37,7 +44,9 @@ describe('agent transaction guard', () => {
   });
   it('approve to a stranger or without a task is refused', () => {
     refused({ to: policy.usdc, data: approve(stranger, 1n) }, /only for the task token/);
-    expect(() => checkAgentTransaction({ ...policy, task: undefined }, { to: policy.usdc, data: approve(policy.task!.token, 1n) })).toThrow(GuardError);
+    expect(() =>
+      checkAgentTransaction({ ...policy, task: undefined }, { to: policy.usdc, data: approve(policy.task!.token, 1n) }),
+    ).toThrow(GuardError);
   });
   it('USDC transfer back to the user only', () => {
     allowed({ to: policy.usdc, data: transfer(policy.user, 5n) });
@@ -45,7 +54,11 @@ describe('agent transaction guard', () => {
     refused({ to: policy.usdc, data: transfer(policy.agent, 5n) }, /back to the wallet's user/);
   });
   it('other USDC functions are refused', () => {
-    const transferFrom = encodeFunctionData({ abi: erc20Abi, functionName: 'transferFrom', args: [policy.user, stranger, 1n] });
+    const transferFrom = encodeFunctionData({
+      abi: erc20Abi,
+      functionName: 'transferFrom',
+      args: [policy.user, stranger, 1n],
+    });
     refused({ to: policy.usdc, data: transferFrom }, /transferFrom is not allowed/);
   });
   it('mint on the task token to the user only', () => {
@@ -79,33 +92,76 @@ describe('agent transaction guard', () => {
   });
   it('the guarded signer signs what is allowed and refuses the rest before signing', async () => {
     const signer = createGuardedSigner(agentAccount, policy);
-    const base = { chainId: 31337, nonce: 0, gas: 100_000n, maxFeePerGas: 1n, maxPriorityFeePerGas: 1n, type: 'eip1559' } as const;
-    await expect(signer.signTransaction({ ...base, to: policy.usdc, data: approve(policy.task!.token, 10n) })).resolves.toMatch(/^0x02/);
+    const base = {
+      chainId: 31337,
+      nonce: 0,
+      gas: 100_000n,
+      maxFeePerGas: 1n,
+      maxPriorityFeePerGas: 1n,
+      type: 'eip1559',
+    } as const;
+    await expect(
+      signer.signTransaction({ ...base, to: policy.usdc, data: approve(policy.task!.token, 10n) }),
+    ).resolves.toMatch(/^0x02/);
     // The refusal may be thrown synchronously or as a rejection; either way nothing is signed.
-    const attempt = (tx: Parameters<typeof signer.signTransaction>[0]) => Promise.resolve().then(() => signer.signTransaction(tx));
+    const attempt = (tx: Parameters<typeof signer.signTransaction>[0]) =>
+      Promise.resolve().then(() => signer.signTransaction(tx));
     await expect(attempt({ ...base, to: policy.usdc, data: transfer(stranger, 10n) })).rejects.toThrow(GuardError);
     await expect(attempt({ ...base, to: stranger, value: 10n })).rejects.toThrow(GuardError);
-    expect(() => createGuardedSigner(privateKeyToAccount(generatePrivateKey()), policy)).toThrow(/not the policy agent/);
+    expect(() => createGuardedSigner(privateKeyToAccount(generatePrivateKey()), policy)).toThrow(
+      /not the policy agent/,
+    );
   });
 
   describe('batches (EIP-7702 delegation to the batch executor)', () => {
     const executor = addr();
     const batching: AgentPolicy = { ...policy, batchExecutor: executor };
-    const batch = (calls: { to: Address; data: Hex; value?: bigint }[], mode: Hex = BATCH_MODE.try) => ({ to: policy.agent, data: encodeBatchExecute(calls, mode) });
-    const ok = (tx: { to?: Address; data?: Hex; value?: bigint }) => expect(() => checkAgentTransaction(batching, tx)).not.toThrow();
-    const no = (tx: { to?: Address; data?: Hex; value?: bigint }, reason: RegExp, p = batching) => expect(() => checkAgentTransaction(p, tx)).toThrow(reason);
+    const batch = (calls: { to: Address; data: Hex; value?: bigint }[], mode: Hex = BATCH_MODE.try) => ({
+      to: policy.agent,
+      data: encodeBatchExecute(calls, mode),
+    });
+    const ok = (tx: { to?: Address; data?: Hex; value?: bigint }) =>
+      expect(() => checkAgentTransaction(batching, tx)).not.toThrow();
+    const no = (tx: { to?: Address; data?: Hex; value?: bigint }, reason: RegExp, p = batching) =>
+      expect(() => checkAgentTransaction(p, tx)).toThrow(reason);
 
     it('a batch to the agent itself is allowed when every call in it is: [approve, mint × N], refunds', () => {
-      ok(batch([{ to: policy.usdc, data: approve(policy.task!.token, 1_000_000n) }, { to: policy.task!.token, data: mint(policy.user) }, { to: policy.task!.token, data: mint(policy.user) }]));
-      ok(batch([{ to: policy.usdc, data: transfer(policy.user, 1n) }, { to: policy.user, data: '0x', value: 5n }], BATCH_MODE.revertAll));
+      ok(
+        batch([
+          { to: policy.usdc, data: approve(policy.task!.token, 1_000_000n) },
+          { to: policy.task!.token, data: mint(policy.user) },
+          { to: policy.task!.token, data: mint(policy.user) },
+        ]),
+      );
+      ok(
+        batch(
+          [
+            { to: policy.usdc, data: transfer(policy.user, 1n) },
+            { to: policy.user, data: '0x', value: 5n },
+          ],
+          BATCH_MODE.revertAll,
+        ),
+      );
     });
     it('one disallowed call refuses the whole batch, naming its index', () => {
-      no(batch([{ to: policy.task!.token, data: mint(policy.user) }, { to: policy.task!.token, data: mint(stranger) }]), /batch call 1: minted tokens must go to the user/);
-      no(batch([{ to: policy.usdc, data: approve(policy.task!.token, 1_000_001n) }]), /batch call 0: approve of .* exceeds/);
+      no(
+        batch([
+          { to: policy.task!.token, data: mint(policy.user) },
+          { to: policy.task!.token, data: mint(stranger) },
+        ]),
+        /batch call 1: minted tokens must go to the user/,
+      );
+      no(
+        batch([{ to: policy.usdc, data: approve(policy.task!.token, 1_000_001n) }]),
+        /batch call 0: approve of .* exceeds/,
+      );
       no(batch([{ to: policy.usdc, data: transfer(stranger, 1n) }]), /batch call 0/);
       no(batch([{ to: stranger, data: '0x', value: 1n }]), /batch call 0: plain transfers/);
       no(batch([{ to: otherToken, data: mint(policy.user) }]), /batch call 0: calls to .* are not allowed/);
-      no(batch([batch([{ to: policy.task!.token, data: mint(policy.user) }])].map((b) => ({ to: b.to, data: b.data }))), /may not call the agent itself/);
+      no(
+        batch([batch([{ to: policy.task!.token, data: mint(policy.user) }])].map((b) => ({ to: b.to, data: b.data }))),
+        /may not call the agent itself/,
+      );
     });
     it('refuses other modes, empty batches, ETH on the batch, other calls to the agent, and batches without an executor', () => {
       no(batch([{ to: policy.task!.token, data: mint(policy.user) }], `0xff${'00'.repeat(31)}`), /batch mode/);
@@ -119,15 +175,41 @@ describe('agent transaction guard', () => {
       const signer = createGuardedSigner(agentAccount, batching);
       const authorization = await signer.signAuthorization({ address: executor, chainId: 31337, nonce: 1 });
       expect(authorization.address).toBe(executor);
-      await expect(Promise.resolve().then(() => signer.signAuthorization({ address: stranger, chainId: 31337, nonce: 1 }))).rejects.toThrow(/delegation to .* is not allowed/);
-      await expect(Promise.resolve().then(() => createGuardedSigner(agentAccount, policy).signAuthorization({ address: executor, chainId: 31337, nonce: 1 }))).rejects.toThrow(GuardError);
+      await expect(
+        Promise.resolve().then(() => signer.signAuthorization({ address: stranger, chainId: 31337, nonce: 1 })),
+      ).rejects.toThrow(/delegation to .* is not allowed/);
+      await expect(
+        Promise.resolve().then(() =>
+          createGuardedSigner(agentAccount, policy).signAuthorization({ address: executor, chainId: 31337, nonce: 1 }),
+        ),
+      ).rejects.toThrow(GuardError);
 
-      const base = { type: 'eip7702', chainId: 31337, nonce: 0, gas: 400_000n, maxFeePerGas: 1n, maxPriorityFeePerGas: 1n } as const;
+      const base = {
+        type: 'eip7702',
+        chainId: 31337,
+        nonce: 0,
+        gas: 400_000n,
+        maxFeePerGas: 1n,
+        maxPriorityFeePerGas: 1n,
+      } as const;
       const mintBatch = batch([{ to: policy.task!.token, data: mint(policy.user) }]);
-      await expect(signer.signTransaction({ ...base, ...mintBatch, authorizationList: [authorization] })).resolves.toMatch(/^0x04/);
+      await expect(
+        signer.signTransaction({ ...base, ...mintBatch, authorizationList: [authorization] }),
+      ).resolves.toMatch(/^0x04/);
       const rogue = await agentAccount.signAuthorization({ address: stranger, chainId: 31337, nonce: 1 });
-      await expect(Promise.resolve().then(() => signer.signTransaction({ ...base, ...mintBatch, authorizationList: [rogue] }))).rejects.toThrow(/delegation to .* is not allowed/);
-      await expect(Promise.resolve().then(() => signer.signTransaction({ ...base, to: policy.task!.token, data: mint(policy.user), authorizationList: [authorization] }))).rejects.toThrow(/only allowed on a batch/);
+      await expect(
+        Promise.resolve().then(() => signer.signTransaction({ ...base, ...mintBatch, authorizationList: [rogue] })),
+      ).rejects.toThrow(/delegation to .* is not allowed/);
+      await expect(
+        Promise.resolve().then(() =>
+          signer.signTransaction({
+            ...base,
+            to: policy.task!.token,
+            data: mint(policy.user),
+            authorizationList: [authorization],
+          }),
+        ),
+      ).rejects.toThrow(/only allowed on a batch/);
     });
   });
 
@@ -139,18 +221,34 @@ describe('agent transaction guard', () => {
   it('a batch may not carry more gas than MAX_MINT_GAS per call plus a fixed overhead', () => {
     const executor = addr();
     const batching = { ...policy, batchExecutor: executor };
-    const data = encodeBatchExecute([{ to: policy.usdc, data: approve(policy.task!.token, 10n) }, { to: policy.task!.token, data: mint(policy.user) }], BATCH_MODE.try);
+    const data = encodeBatchExecute(
+      [
+        { to: policy.usdc, data: approve(policy.task!.token, 10n) },
+        { to: policy.task!.token, data: mint(policy.user) },
+      ],
+      BATCH_MODE.try,
+    );
     const cap = MAX_BATCH_OVERHEAD_GAS + 2n * MAX_MINT_GAS;
     expect(() => checkAgentTransaction(batching, { to: policy.agent, data, gas: cap })).not.toThrow();
-    expect(() => checkAgentTransaction(batching, { to: policy.agent, data, gas: cap + 1n })).toThrow(/a batch of 2 calls may use at most/);
+    expect(() => checkAgentTransaction(batching, { to: policy.agent, data, gas: cap + 1n })).toThrow(
+      /a batch of 2 calls may use at most/,
+    );
   });
 
   describe('the transaction envelope', () => {
     const executor = addr();
     const signer = createGuardedSigner(agentAccount, { ...policy, batchExecutor: executor });
-    const base = { chainId: 31337, nonce: 0, gas: 100_000n, maxFeePerGas: 1n, maxPriorityFeePerGas: 1n, type: 'eip1559' } as const;
+    const base = {
+      chainId: 31337,
+      nonce: 0,
+      gas: 100_000n,
+      maxFeePerGas: 1n,
+      maxPriorityFeePerGas: 1n,
+      type: 'eip1559',
+    } as const;
     const call = { to: policy.usdc, data: approve(policy.task!.token, 10n) };
-    const attempt = (tx: Record<string, unknown>) => Promise.resolve().then(() => signer.signTransaction({ ...base, ...call, ...tx } as never));
+    const attempt = (tx: Record<string, unknown>) =>
+      Promise.resolve().then(() => signer.signTransaction({ ...base, ...call, ...tx } as never));
 
     it('signs an allowed call on the configured chain', async () => {
       await expect(attempt({})).resolves.toMatch(/^0x02/);
@@ -160,11 +258,20 @@ describe('agent transaction guard', () => {
       await expect(attempt({ chainId: undefined })).rejects.toThrow(/chain id undefined/);
     });
     it('refuses an authorization for another chain, or for every chain (chain id 0), even to the executor', async () => {
-      await expect(Promise.resolve().then(() => signer.signAuthorization({ address: executor, chainId: 0, nonce: 1 }))).rejects.toThrow(/authorization for chain 0/);
-      await expect(Promise.resolve().then(() => signer.signAuthorization({ address: executor, chainId: 8453, nonce: 1 }))).rejects.toThrow(/authorization for chain 8453/);
+      await expect(
+        Promise.resolve().then(() => signer.signAuthorization({ address: executor, chainId: 0, nonce: 1 })),
+      ).rejects.toThrow(/authorization for chain 0/);
+      await expect(
+        Promise.resolve().then(() => signer.signAuthorization({ address: executor, chainId: 8453, nonce: 1 })),
+      ).rejects.toThrow(/authorization for chain 8453/);
       const everyChain = await agentAccount.signAuthorization({ address: executor, chainId: 0, nonce: 1 });
-      const mintBatch = { to: policy.agent, data: encodeBatchExecute([{ to: policy.task!.token, data: mint(policy.user) }], BATCH_MODE.try) };
-      await expect(attempt({ type: 'eip7702', ...mintBatch, authorizationList: [everyChain] })).rejects.toThrow(/authorization for chain 0/);
+      const mintBatch = {
+        to: policy.agent,
+        data: encodeBatchExecute([{ to: policy.task!.token, data: mint(policy.user) }], BATCH_MODE.try),
+      };
+      await expect(attempt({ type: 'eip7702', ...mintBatch, authorizationList: [everyChain] })).rejects.toThrow(
+        /authorization for chain 0/,
+      );
     });
     it('refuses blob fields and blob, legacy or untyped transactions', async () => {
       const hash = `0x01${'ab'.repeat(31)}` as Hex;
@@ -172,7 +279,9 @@ describe('agent transaction guard', () => {
       await expect(attempt({ blobs: ['0x00'] })).rejects.toThrow(/blob transactions/);
       await expect(attempt({ sidecars: [] })).rejects.toThrow(/blob transactions/);
       await expect(attempt({ type: 'eip4844' })).rejects.toThrow(/eip4844 transactions are not allowed/);
-      await expect(attempt({ type: 'legacy', maxFeePerGas: undefined, maxPriorityFeePerGas: undefined, gasPrice: 1n })).rejects.toThrow(/legacy/);
+      await expect(
+        attempt({ type: 'legacy', maxFeePerGas: undefined, maxPriorityFeePerGas: undefined, gasPrice: 1n }),
+      ).rejects.toThrow(/legacy/);
       await expect(attempt({ type: undefined })).rejects.toThrow(/untyped/);
     });
   });

@@ -29,7 +29,10 @@ async function startWeb(env: NodeJS.ProcessEnv): Promise<string> {
   });
   web.push(child);
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await fetch(`${url}/health`).catch(() => undefined))?.ok === true, { timeoutMs: 60_000, what: 'next start' });
+  await waitFor(async () => (await fetch(`${url}/health`).catch(() => undefined))?.ok === true, {
+    timeoutMs: 60_000,
+    what: 'next start',
+  });
   return url;
 }
 
@@ -47,7 +50,11 @@ afterAll(async () => {
 });
 
 const chat = (url: string, cookie: string) =>
-  fetch(`${url}/api/ai-agent/chat`, { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: JSON.stringify({ message: 'hello' }) });
+  fetch(`${url}/api/ai-agent/chat`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', cookie },
+    body: JSON.stringify({ message: 'hello' }),
+  });
 
 describe('several web instances on one database', () => {
   it("holds one user's chat limit across both instances", async () => {
@@ -63,7 +70,9 @@ describe('several web instances on one database', () => {
     const statuses: number[] = [];
     // AUTH_LIMIT is 30 a minute per IP; a spoofer sends a fresh x-forwarded-for each time.
     for (let i = 0; i < 32; i++) {
-      const res = await fetch(`${urls[i % 2]}/api/auth/nonce`, { headers: { 'x-forwarded-for': `203.0.113.${i}, 198.51.100.${i}`, 'x-agentmint-forwarded-for': `192.0.2.${i}` } });
+      const res = await fetch(`${urls[i % 2]}/api/auth/nonce`, {
+        headers: { 'x-forwarded-for': `203.0.113.${i}, 198.51.100.${i}`, 'x-agentmint-forwarded-for': `192.0.2.${i}` },
+      });
       statuses.push(res.status);
       if (res.status === 429) expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
     }
@@ -74,10 +83,18 @@ describe('several web instances on one database', () => {
   it('delivers task events to a stream on either instance when the other one changes the task', async () => {
     const owner = user(3);
     const cookie = await cookieFor(owner.address);
-    const task = await createPendingTask({ userAddress: owner.address, token: stack.deployment.tokens[0]!.address, quantity: 1 });
+    const task = await createPendingTask({
+      userAddress: owner.address,
+      token: stack.deployment.tokens[0]!.address,
+      quantity: 1,
+    });
     const streams = urls.map((url) => readEvents(`${url}/api/ai-agent/task/${task.id}/events`, cookie));
     await Promise.all(streams.map((s) => s.first));
-    const cancel = await fetch(`${urls[0]}/api/ai-agent/task/${task.id}/cancel`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: '{}' });
+    const cancel = await fetch(`${urls[0]}/api/ai-agent/task/${task.id}/cancel`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(cancel.status).toBe(200);
     for (const s of streams) expect((await s.all).map((e) => e.status)).toEqual(['pending_payment', 'cancelled']);
   });
@@ -97,7 +114,10 @@ function readEvents(url: string, cookie: string) {
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
       buffer += decoder.decode(chunk.value, { stream: true });
       for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-        const data = buffer.slice(0, end).split('\n').find((l) => l.startsWith('data: '));
+        const data = buffer
+          .slice(0, end)
+          .split('\n')
+          .find((l) => l.startsWith('data: '));
         buffer = buffer.slice(end + 2);
         if (data) {
           events.push(JSON.parse(data.slice(6)) as { status: string });

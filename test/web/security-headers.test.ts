@@ -8,7 +8,12 @@ import { proxy } from '@/proxy';
 // wallet flow running under it.
 
 const local = parseConfig({ NODE_ENV: 'production' });
-const prod = parseConfig({ CHAIN: 'base', PUBLIC_URL: 'https://mint.example', METRICS_TOKEN: 't', RPC_URL: 'https://base.node.example/key-abc' });
+const prod = parseConfig({
+  CHAIN: 'base',
+  PUBLIC_URL: 'https://mint.example',
+  METRICS_TOKEN: 't',
+  RPC_URL: 'https://base.node.example/key-abc',
+});
 
 describe('security headers', () => {
   it('pages: nonce scripts only, no framing, connections to this origin and the browser RPC only', () => {
@@ -50,9 +55,13 @@ describe('security headers', () => {
       expect(res.headers.get('x-content-type-options')).toBe('nosniff');
       expect(res.headers.get('referrer-policy')).toBe('strict-origin-when-cross-origin');
     }
-    expect(proxy(new NextRequest('http://localhost:3000/api/config')).headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'");
+    expect(proxy(new NextRequest('http://localhost:3000/api/config')).headers.get('content-security-policy')).toBe(
+      "default-src 'none'; frame-ancestors 'none'",
+    );
     // And it still moves a client's x-forwarded-for aside (lib/client-ip.ts).
-    const forwarded = proxy(new NextRequest('http://localhost:3000/api/config', { headers: { 'x-forwarded-for': '6.6.6.6' } }));
+    const forwarded = proxy(
+      new NextRequest('http://localhost:3000/api/config', { headers: { 'x-forwarded-for': '6.6.6.6' } }),
+    );
     expect(forwarded.headers.get('x-middleware-request-x-agentmint-forwarded-for')).toBe('6.6.6.6');
   });
 });

@@ -11,7 +11,15 @@ let stack: TestStack;
 let worker: import('@/worker/loop').MintWorker | undefined;
 
 beforeAll(async () => {
-  stack = await startTestStack({ env: { MINT_EXECUTION: 'batch', MINT_BATCH_SIZE: '5', CHECK_INTERVAL_MS: '200', MAX_RETRIES: '1', LOG_LEVEL: 'silent' } });
+  stack = await startTestStack({
+    env: {
+      MINT_EXECUTION: 'batch',
+      MINT_BATCH_SIZE: '5',
+      CHECK_INTERVAL_MS: '200',
+      MAX_RETRIES: '1',
+      LOG_LEVEL: 'silent',
+    },
+  });
   worker = await startMintWorker();
 }, 90_000);
 

@@ -5,7 +5,15 @@ import { delegationCode } from '@/lib/chain/batch-calls';
 import { getPublicClient } from '@/lib/chain/clients';
 import { startTestStack, type TestStack } from '../support/stack';
 import { user } from '../support/fixtures';
-import { createFundedTask, expectLedgerMatchesChain, killWorker, spawnWorker, tokenBalance, waitForTasks, type WorkerChild } from './support';
+import {
+  createFundedTask,
+  expectLedgerMatchesChain,
+  killWorker,
+  spawnWorker,
+  tokenBalance,
+  waitForTasks,
+  type WorkerChild,
+} from './support';
 
 // MINT_EXECUTION=batch on real anvil: one EIP-7702 transaction per batch from each agent to
 // itself. The in-process worker runs with WORKER_TEST_FAULT=bad-mint-signature:3, so the first
@@ -17,8 +25,18 @@ let stack: TestStack;
 let worker: import('@/worker/loop').MintWorker | undefined;
 const children: WorkerChild[] = [];
 
-type Row = { task_id: string; sequence_number: number; tx_hash: Hex; status: string; error: string | null; nonce: number };
-const rowsOf = (taskId: string) => getSql()<Row[]>`select task_id, sequence_number, tx_hash, status, error, nonce from ai_agent_mint_records where task_id = ${taskId} order by sequence_number`;
+type Row = {
+  task_id: string;
+  sequence_number: number;
+  tx_hash: Hex;
+  status: string;
+  error: string | null;
+  nonce: number;
+};
+const rowsOf = (taskId: string) =>
+  getSql()<
+    Row[]
+  >`select task_id, sequence_number, tx_hash, status, error, nonce from ai_agent_mint_records where task_id = ${taskId} order by sequence_number`;
 
 async function transactionsOf(rows: Row[]) {
   const hashes = [...new Set(rows.filter((r) => r.status === 'confirmed').map((r) => r.tx_hash))];
@@ -27,7 +45,17 @@ async function transactionsOf(rows: Row[]) {
 
 beforeAll(async () => {
   stack = await startTestStack({
-    env: { MINT_EXECUTION: 'batch', MINT_BATCH_SIZE: '5', MINT_INTERVAL_MS: '0', RECEIPT_TIMEOUT_MS: '5000', LEASE_MS: '3000', CHECK_INTERVAL_MS: '300', WORKER_CONCURRENCY: '3', WORKER_TEST_FAULT: 'bad-mint-signature:3', MAX_RETRIES: '5' },
+    env: {
+      MINT_EXECUTION: 'batch',
+      MINT_BATCH_SIZE: '5',
+      MINT_INTERVAL_MS: '0',
+      RECEIPT_TIMEOUT_MS: '5000',
+      LEASE_MS: '3000',
+      CHECK_INTERVAL_MS: '300',
+      WORKER_CONCURRENCY: '3',
+      WORKER_TEST_FAULT: 'bad-mint-signature:3',
+      MAX_RETRIES: '5',
+    },
   });
 }, 90_000);
 
@@ -43,17 +71,24 @@ describe('batched mints (EIP-7702)', () => {
     const token = stack.deployment.tokens[0]!.address;
     const quantities = [12, 7];
     const tasks = [];
-    for (const [i, quantity] of quantities.entries()) tasks.push(await createFundedTask(stack, { userIndex: i + 1, quantity }));
+    for (const [i, quantity] of quantities.entries())
+      tasks.push(await createFundedTask(stack, { userIndex: i + 1, quantity }));
     const before = await Promise.all([1, 2].map((i) => tokenBalance(token, user(i).address)));
     worker = new MintWorker();
     await worker.start();
-    const done = await waitForTasks(tasks.map((t) => t.id), ['completed', 'failed', 'cancelled'], 60_000);
+    const done = await waitForTasks(
+      tasks.map((t) => t.id),
+      ['completed', 'failed', 'cancelled'],
+      60_000,
+    );
 
     let refused = 0;
     for (const [i, task] of done.entries()) {
       expect(task.status, task.errorMessage ?? '').toBe('completed');
       expect(task.mintsCompleted).toBe(quantities[i]);
-      expect((await tokenBalance(token, user(i + 1).address)) - before[i]!).toBe(BigInt(quantities[i]!) * 1000n * 10n ** 18n);
+      expect((await tokenBalance(token, user(i + 1).address)) - before[i]!).toBe(
+        BigInt(quantities[i]!) * 1000n * 10n ** 18n,
+      );
       const agent = task.agentAddress as Address;
       expect(await getPublicClient().getCode({ address: agent })).toBe(delegationCode(stack.deployment.batchExecutor!));
 
@@ -83,7 +118,10 @@ describe('batched mints (EIP-7702)', () => {
       expect(txs.length).toBeLessThanOrEqual(failedOnce ? batches + 1 : batches);
     }
     expect(refused).toBe(1);
-    await expectLedgerMatchesChain(token, tasks.map((t) => t.id));
+    await expectLedgerMatchesChain(
+      token,
+      tasks.map((t) => t.id),
+    );
   }, 90_000);
 
   it('a delegation signed for the wrong nonce is skipped on chain: the batch ran no code, its mints are not counted, the retry installs it', async () => {
@@ -95,7 +133,15 @@ describe('batched mints (EIP-7702)', () => {
     children.push(child);
     const [done] = await waitForTasks([task.id], ['completed', 'failed', 'cancelled'], 60_000);
     await killWorker(child);
-    expect(done!.status, child.output().split('\n').filter((l) => /retrying|error|failed/.test(l)).slice(0, 3).join('\n')).toBe('completed');
+    expect(
+      done!.status,
+      child
+        .output()
+        .split('\n')
+        .filter((l) => /retrying|error|failed/.test(l))
+        .slice(0, 3)
+        .join('\n'),
+    ).toBe('completed');
     expect(done!.mintsCompleted).toBe(8);
     expect(child.output()).toMatch(/ran no code/);
     const rows = await rowsOf(task.id);

@@ -18,7 +18,11 @@ afterAll(async () => {
 }, 30_000);
 
 async function funded(userIndex: number, priority = 0) {
-  const task = await createPendingTask({ userAddress: user(userIndex).address, token: stack.deployment.tokens[0]!.address, quantity: 3 });
+  const task = await createPendingTask({
+    userAddress: user(userIndex).address,
+    token: stack.deployment.tokens[0]!.address,
+    quantity: 3,
+  });
   await getSql()`update ai_agent_tasks set priority = ${priority} where id = ${task.id}`;
   await transitionTask({ id: task.id, from: 'pending_payment', to: 'funded' });
   return task;
@@ -43,7 +47,9 @@ describe('claimNextTask', () => {
 
     // Only the owner renews; a released task is claimable at once and keeps its progress state.
     expect(await renewTaskLease({ id: sameWalletA.id, workerId: 'w2', leaseMs: 60_000 })).toBeUndefined();
-    expect(await renewTaskLease({ id: sameWalletA.id, workerId: 'w1', leaseMs: 60_000 })).toEqual({ cancelRequested: false });
+    expect(await renewTaskLease({ id: sameWalletA.id, workerId: 'w1', leaseMs: 60_000 })).toEqual({
+      cancelRequested: false,
+    });
     await releaseTaskLease({ id: sameWalletA.id, workerId: 'w1' });
     const again = await claimNextTask({ workerId: 'w2', leaseMs: 60_000 });
     expect([sameWalletA.id, sameWalletB.id]).toContain(again!.id);
@@ -60,7 +66,9 @@ describe('claimNextTask', () => {
     await getSql()`update ai_agent_tasks set status = 'completed', locked_by = null, locked_until = null where status in ('funded', 'processing')`;
     const tasks = [];
     for (const i of [4, 5, 6, 4, 5]) tasks.push(await funded(i));
-    const claims = await Promise.all(Array.from({ length: 8 }, (_, i) => claimNextTask({ workerId: `c${i}`, leaseMs: 60_000 })));
+    const claims = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => claimNextTask({ workerId: `c${i}`, leaseMs: 60_000 })),
+    );
     const won = claims.filter((t) => t !== undefined);
     expect(won).toHaveLength(3);
     expect(new Set(won.map((t) => t!.id)).size).toBe(3);

@@ -6,7 +6,14 @@ import { getTaskById } from '@/db/tasks';
 import { getPublicClient } from '@/lib/chain/clients';
 import { startTestStack, type TestStack } from '../support/stack';
 import { user } from '../support/fixtures';
-import { createFundedTask, expectLedgerMatchesChain, mintedEvents, startMintWorker, tokenBalance, waitForTasks } from './support';
+import {
+  createFundedTask,
+  expectLedgerMatchesChain,
+  mintedEvents,
+  startMintWorker,
+  tokenBalance,
+  waitForTasks,
+} from './support';
 
 // In-process worker against real Postgres and anvil: three tasks of three users complete, the
 // users (not the agents) receive quantity × mintAmount, and the ledger equals the Minted events.
@@ -16,7 +23,17 @@ let stack: TestStack;
 let worker: import('@/worker/loop').MintWorker | undefined;
 
 beforeAll(async () => {
-  stack = await startTestStack({ env: { MINT_BATCH_SIZE: '5', MINT_INTERVAL_MS: '0', MINT_PIPELINE_DEPTH: '4', RECEIPT_TIMEOUT_MS: '5000', LEASE_MS: '3000', CHECK_INTERVAL_MS: '300', WORKER_CONCURRENCY: '3' } });
+  stack = await startTestStack({
+    env: {
+      MINT_BATCH_SIZE: '5',
+      MINT_INTERVAL_MS: '0',
+      MINT_PIPELINE_DEPTH: '4',
+      RECEIPT_TIMEOUT_MS: '5000',
+      LEASE_MS: '3000',
+      CHECK_INTERVAL_MS: '300',
+      WORKER_CONCURRENCY: '3',
+    },
+  });
 }, 90_000);
 
 afterAll(async () => {
@@ -32,10 +49,15 @@ describe('mint worker', () => {
     const quantities = [12, 7, 16];
     const before = await Promise.all([1, 2, 3].map((i) => tokenBalance(token, user(i).address)));
     const tasks = [];
-    for (const [i, quantity] of quantities.entries()) tasks.push(await createFundedTask(stack, { userIndex: i + 1, quantity }));
+    for (const [i, quantity] of quantities.entries())
+      tasks.push(await createFundedTask(stack, { userIndex: i + 1, quantity }));
 
     worker = await startMintWorker();
-    const done = await waitForTasks(tasks.map((t) => t.id), ['completed', 'failed', 'cancelled'], 60_000);
+    const done = await waitForTasks(
+      tasks.map((t) => t.id),
+      ['completed', 'failed', 'cancelled'],
+      60_000,
+    );
 
     for (const [i, task] of done.entries()) {
       expect(task.status, task.errorMessage ?? '').toBe('completed');
@@ -46,7 +68,10 @@ describe('mint worker', () => {
       expect(after - before[i]!).toBe(BigInt(quantities[i]!) * info.mintAmount);
       expect(await tokenBalance(token, task.agentAddress as Address)).toBe(0n);
     }
-    const { rows } = await expectLedgerMatchesChain(token, tasks.map((t) => t.id));
+    const { rows } = await expectLedgerMatchesChain(
+      token,
+      tasks.map((t) => t.id),
+    );
     expect(rows.filter((r) => r.status === 'confirmed')).toHaveLength(12 + 7 + 16);
   }, 90_000);
 
@@ -55,17 +80,24 @@ describe('mint worker', () => {
     const quantity = 300;
     const task = await createFundedTask(stack, { userIndex: 4, quantity });
     const deadline = Date.now() + 30_000;
-    while (((await getTaskById({ id: task.id }))?.mintsCompleted ?? 0) < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    while (((await getTaskById({ id: task.id }))?.mintsCompleted ?? 0) < 5 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
     await getSql()`update ai_agent_tasks set cancel_requested = true where id = ${task.id} and status = 'processing'`;
     const [done] = await waitForTasks([task.id], ['completed', 'failed', 'cancelled'], 30_000);
     expect(done!.status).toBe('cancelled');
     expect(done!.mintsCompleted).toBeGreaterThan(0);
     expect(done!.mintsCompleted).toBeLessThan(quantity);
-    const open = await getSql()`select 1 from ai_agent_mint_records where task_id = ${task.id} and status <> 'confirmed'`;
+    const open =
+      await getSql()`select 1 from ai_agent_mint_records where task_id = ${task.id} and status <> 'confirmed'`;
     expect(open).toHaveLength(0);
     const minted = (await mintedEvents(token)).filter((e) => e.args.payer!.toLowerCase() === task.agentAddress);
     expect(minted).toHaveLength(done!.mintsCompleted);
-    const usdc = await getPublicClient().readContract({ address: stack.deployment.usdc, abi: erc20Abi, functionName: 'balanceOf', args: [task.agentAddress as Address] });
+    const usdc = await getPublicClient().readContract({
+      address: stack.deployment.usdc,
+      abi: erc20Abi,
+      functionName: 'balanceOf',
+      args: [task.agentAddress as Address],
+    });
     expect(usdc).toBe(BigInt(task.pricePerMint) * BigInt(quantity - done!.mintsCompleted));
   }, 60_000);
 });

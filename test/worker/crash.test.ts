@@ -8,7 +8,15 @@ import { unlockAgentAccount } from '@/lib/wallets/agent-wallets';
 import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
 import { mintExecutionUnderTest, startTestStack, type TestStack } from '../support/stack';
 import { user } from '../support/fixtures';
-import { createFundedTask, expectLedgerMatchesChain, killWorker, spawnWorker, tokenBalance, waitForTasks, type WorkerChild } from './support';
+import {
+  createFundedTask,
+  expectLedgerMatchesChain,
+  killWorker,
+  spawnWorker,
+  tokenBalance,
+  waitForTasks,
+  type WorkerChild,
+} from './support';
 
 // The real worker process is killed with SIGKILL at the three dangerous points of a batch
 // (ledger written but nothing sent; half the batch sent; all sent but no receipt read) and
@@ -23,7 +31,15 @@ const children: WorkerChild[] = [];
 
 beforeAll(async () => {
   stack = await startTestStack({
-    env: { MINT_BATCH_SIZE: '5', MINT_INTERVAL_MS: '0', MINT_PIPELINE_DEPTH: '1', LEASE_MS: '3000', CHECK_INTERVAL_MS: '300', WORKER_CONCURRENCY: '3', LOG_LEVEL: 'info' },
+    env: {
+      MINT_BATCH_SIZE: '5',
+      MINT_INTERVAL_MS: '0',
+      MINT_PIPELINE_DEPTH: '1',
+      LEASE_MS: '3000',
+      CHECK_INTERVAL_MS: '300',
+      WORKER_CONCURRENCY: '3',
+      LOG_LEVEL: 'info',
+    },
   });
 }, 90_000);
 
@@ -48,11 +64,20 @@ async function runUntilExit(env: Record<string, string>, timeoutMs = 40_000) {
  */
 const seenOpen = new Set<string>();
 async function newOpenRows(token: Address) {
-  const rows = await getSql()<{ mint_id: Hex }[]>`select mint_id from ai_agent_mint_records where status in ('signed', 'sent')`;
+  const rows = await getSql()<
+    { mint_id: Hex }[]
+  >`select mint_id from ai_agent_mint_records where status in ('signed', 'sent')`;
   const fresh = rows.filter((r) => !seenOpen.has(r.mint_id));
   for (const r of rows) seenOpen.add(r.mint_id);
   const used = await Promise.all(
-    fresh.map((r) => getPublicClient().readContract({ address: token, abi: paidMintTokenAbi, functionName: 'usedMintIds', args: [r.mint_id] })),
+    fresh.map((r) =>
+      getPublicClient().readContract({
+        address: token,
+        abi: paidMintTokenAbi,
+        functionName: 'usedMintIds',
+        args: [r.mint_id],
+      }),
+    ),
   );
   return { onChain: used.filter(Boolean).length, notOnChain: used.filter((u) => !u).length };
 }
@@ -62,7 +87,8 @@ describe('worker crashes', () => {
     const token = stack.deployment.tokens[0]!.address;
     const quantities = [30, 25, 20];
     const tasks = [];
-    for (const [i, quantity] of quantities.entries()) tasks.push(await createFundedTask(stack, { userIndex: i + 1, quantity }));
+    for (const [i, quantity] of quantities.entries())
+      tasks.push(await createFundedTask(stack, { userIndex: i + 1, quantity }));
     const before = await Promise.all([1, 2, 3].map((i) => tokenBalance(token, user(i).address)));
 
     // Each crash leaves exactly the state it should: half a batch on chain; a batch in the
@@ -70,7 +96,9 @@ describe('worker crashes', () => {
     const midBatch = await runUntilExit({ WORKER_CRASH_AT: 'mid-batch:2' });
     expect(midBatch.signal, midBatch.output).toBe('SIGKILL');
     // Batched (EIP-7702), the batch is one transaction: sent means all of it.
-    expect(await newOpenRows(token)).toEqual(mintExecutionUnderTest() === 'batch' ? { onChain: 5, notOnChain: 0 } : { onChain: 3, notOnChain: 2 });
+    expect(await newOpenRows(token)).toEqual(
+      mintExecutionUnderTest() === 'batch' ? { onChain: 5, notOnChain: 0 } : { onChain: 3, notOnChain: 2 },
+    );
 
     const afterLedger = await runUntilExit({ WORKER_CRASH_AT: 'after-ledger-write:3' });
     expect(afterLedger.signal, afterLedger.output).toBe('SIGKILL');
@@ -83,15 +111,26 @@ describe('worker crashes', () => {
     let agent: ReturnType<typeof unlockAgentAccount> | undefined;
     for (const row of open) {
       const wallet = (await getWalletById({ id: (await getTaskById({ id: row.task_id }))!.agentWalletId }))!;
-      if ((await getPublicClient().getTransactionCount({ address: wallet.agentAddress as Address })) !== row.nonce) continue;
+      if ((await getPublicClient().getTransactionCount({ address: wallet.agentAddress as Address })) !== row.nonce)
+        continue;
       [taken, agent] = [row, unlockAgentAccount(wallet)];
       break;
     }
     expect(taken, 'an open row whose nonce is the next one on chain').toBeDefined();
     const fees = await getPublicClient().estimateFeesPerGas();
     // (50,000 gas: a delegated agent runs its executor's receive() on it.)
-    const raw = await agent!.signTransaction({ type: 'eip1559', chainId: getChain().id, to: agent!.address, value: 0n, nonce: taken!.nonce, gas: 50_000n, ...fees });
-    await getPublicClient().waitForTransactionReceipt({ hash: await getPublicClient().sendRawTransaction({ serializedTransaction: raw }) });
+    const raw = await agent!.signTransaction({
+      type: 'eip1559',
+      chainId: getChain().id,
+      to: agent!.address,
+      value: 0n,
+      nonce: taken!.nonce,
+      gas: 50_000n,
+      ...fees,
+    });
+    await getPublicClient().waitForTransactionReceipt({
+      hash: await getPublicClient().sendRawTransaction({ serializedTransaction: raw }),
+    });
 
     const afterBroadcast = await runUntilExit({ WORKER_CRASH_AT: 'after-broadcast:2' });
     expect(afterBroadcast.signal, afterBroadcast.output).toBe('SIGKILL');
@@ -106,15 +145,21 @@ describe('worker crashes', () => {
     const random = spawnWorker({ ...stack.env, MINT_INTERVAL_MS: '400' });
     children.push(random);
     const deadline = Date.now() + 30_000;
-    while (!random.output().includes('batch_recorded') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (!random.output().includes('batch_recorded') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 800)));
     await killWorker(random);
 
     const finisher = spawnWorker(stack.env);
     children.push(finisher);
-    const done = await waitForTasks(tasks.map((t) => t.id), ['completed', 'failed', 'cancelled'], 60_000);
+    const done = await waitForTasks(
+      tasks.map((t) => t.id),
+      ['completed', 'failed', 'cancelled'],
+      60_000,
+    );
     const started = Date.now() + 30_000;
-    while (!finisher.output().includes('worker_started') && Date.now() < started) await new Promise((r) => setTimeout(r, 50));
+    while (!finisher.output().includes('worker_started') && Date.now() < started)
+      await new Promise((r) => setTimeout(r, 50));
     finisher.child.kill('SIGTERM');
     const exit = await finisher.exited;
     expect(exit.code, finisher.output()).toBe(0);
@@ -122,16 +167,26 @@ describe('worker crashes', () => {
     for (const [i, task] of done.entries()) {
       expect(task.status, task.errorMessage ?? '').toBe('completed');
       expect(task.mintsCompleted).toBe(quantities[i]);
-      expect((await tokenBalance(token, user(i + 1).address)) - before[i]!).toBe(BigInt(quantities[i]!) * 1000n * 10n ** 18n);
+      expect((await tokenBalance(token, user(i + 1).address)) - before[i]!).toBe(
+        BigInt(quantities[i]!) * 1000n * 10n ** 18n,
+      );
       // Funded with exactly quantity × price: a second payment for any mint would have reverted.
-      const usdcLeft = await getPublicClient().readContract({ address: stack.deployment.usdc, abi: erc20Abi, functionName: 'balanceOf', args: [task.agentAddress as Address] });
+      const usdcLeft = await getPublicClient().readContract({
+        address: stack.deployment.usdc,
+        abi: erc20Abi,
+        functionName: 'balanceOf',
+        args: [task.agentAddress as Address],
+      });
       expect(usdcLeft).toBe(0n);
     }
     const [resigned] = await getSql()<{ nonce: number; mint_id: string; status: string }[]>`
       select nonce, mint_id, status from ai_agent_mint_records where task_id = ${taken!.task_id} and sequence_number = ${taken!.sequence_number}`;
     expect(resigned).toMatchObject({ mint_id: taken!.mint_id, status: 'confirmed' });
     expect(resigned!.nonce).toBeGreaterThan(taken!.nonce);
-    const { rows, events } = await expectLedgerMatchesChain(token, tasks.map((t) => t.id));
+    const { rows, events } = await expectLedgerMatchesChain(
+      token,
+      tasks.map((t) => t.id),
+    );
     expect(events).toHaveLength(75);
     expect(rows.every((r) => r.status === 'confirmed')).toBe(true);
   }, 240_000);
@@ -140,7 +195,8 @@ describe('worker crashes', () => {
     const token = stack.deployment.tokens[0]!.address;
     const quantities = [40, 35];
     const tasks = [];
-    for (const [i, quantity] of quantities.entries()) tasks.push(await createFundedTask(stack, { userIndex: i + 4, quantity, token }));
+    for (const [i, quantity] of quantities.entries())
+      tasks.push(await createFundedTask(stack, { userIndex: i + 4, quantity, token }));
     const before = await Promise.all([4, 5].map((i) => tokenBalance(token, user(i).address)));
     // A mint left unmined (a rare anvil stall under load) is retried after 5 s, not the default 60.
     const pipelined = { MINT_PIPELINE_DEPTH: '4', RECEIPT_TIMEOUT_MS: '5000' };
@@ -163,14 +219,23 @@ describe('worker crashes', () => {
 
     const finisher = spawnWorker({ ...stack.env, ...pipelined });
     children.push(finisher);
-    const done = await waitForTasks(tasks.map((t) => t.id), ['completed', 'failed', 'cancelled'], 60_000);
+    const done = await waitForTasks(
+      tasks.map((t) => t.id),
+      ['completed', 'failed', 'cancelled'],
+      60_000,
+    );
     await killWorker(finisher);
     for (const [i, task] of done.entries()) {
       expect(task.status, task.errorMessage ?? '').toBe('completed');
       expect(task.mintsCompleted).toBe(quantities[i]);
-      expect((await tokenBalance(token, user(i + 4).address)) - before[i]!).toBe(BigInt(quantities[i]!) * 1000n * 10n ** 18n);
+      expect((await tokenBalance(token, user(i + 4).address)) - before[i]!).toBe(
+        BigInt(quantities[i]!) * 1000n * 10n ** 18n,
+      );
     }
-    const { rows, events } = await expectLedgerMatchesChain(token, tasks.map((t) => t.id));
+    const { rows, events } = await expectLedgerMatchesChain(
+      token,
+      tasks.map((t) => t.id),
+    );
     expect(events).toHaveLength(75);
     expect(rows.every((r) => r.status === 'confirmed')).toBe(true);
   }, 120_000);

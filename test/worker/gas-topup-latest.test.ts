@@ -16,7 +16,13 @@ afterAll(async () => stack?.stop(), 30_000);
 it("a task's latest gas top-up carries its time as a Date", async () => {
   const userAddress = user(1).address;
   const task = await createPendingTask({ userAddress, token: stack.deployment.tokens[0]!.address, quantity: 10 });
-  const reservation = await reserveGasTopUp({ userAddress, taskId: task.id, amountWei: 1n, taskCapWei: 10n ** 18n, dayCapWei: 10n ** 18n });
+  const reservation = await reserveGasTopUp({
+    userAddress,
+    taskId: task.id,
+    amountWei: 1n,
+    taskCapWei: 10n ** 18n,
+    dayCapWei: 10n ** 18n,
+  });
   if (!reservation.ok) throw new Error('not reserved');
   await recordGasTopUpTx({ id: reservation.id, txHash: `0x${'ab'.repeat(32)}` });
   const latest = await getLatestGasTopUpByTask({ userAddress, taskId: task.id });

@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getSql } from '@/db/client';
-import { holdsTaskLease, LeaseLostError, listMintRecordsByTask, writeSignedMints, type SignedMint } from '@/db/mint-records';
+import {
+  holdsTaskLease,
+  LeaseLostError,
+  listMintRecordsByTask,
+  writeSignedMints,
+  type SignedMint,
+} from '@/db/mint-records';
 import { claimNextTask } from '@/db/task-queue';
 import { transitionTask } from '@/db/tasks';
 import { insertX402Payments, listX402PaymentsByTask, type NewX402Payment } from '@/db/x402-payments';
@@ -19,7 +25,11 @@ afterAll(() => stack?.stop(), 30_000);
 
 const claimed: string[] = [];
 async function claimedTask(userIndex: number) {
-  const task = await createPendingTask({ userAddress: user(userIndex).address, token: stack.deployment.tokens[0]!.address, quantity: 3 });
+  const task = await createPendingTask({
+    userAddress: user(userIndex).address,
+    token: stack.deployment.tokens[0]!.address,
+    quantity: 3,
+  });
   await transitionTask({ id: task.id, from: 'pending_payment', to: 'funded' });
   // An earlier test's task whose lease expired would be claimable again.
   expect((await claimNextTask({ workerId: 'holder', leaseMs: 60_000, exclude: claimed }))?.id).toBe(task.id);
@@ -47,30 +57,46 @@ const payment = (sequenceNumber: number): NewX402Payment => ({
   validBefore: new Date(Date.now() + 60_000),
 });
 
-const expireLease = (taskId: string) => getSql()`update ai_agent_tasks set locked_until = now() - interval '1 second' where id = ${taskId}`;
+const expireLease = (taskId: string) =>
+  getSql()`update ai_agent_tasks set locked_until = now() - interval '1 second' where id = ${taskId}`;
 
 describe('the lease fences both ledgers', () => {
   it('contract mints: written for the holder; another worker or an expired lease writes nothing', async () => {
     const task = await claimedTask(1);
     expect(await holdsTaskLease({ taskId: task.id, workerId: 'holder' })).toBe(true);
     expect(await holdsTaskLease({ taskId: task.id, workerId: 'other' })).toBe(false);
-    await expect(writeSignedMints({ taskId: task.id, workerId: 'other', mints: [mint(1)] })).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(writeSignedMints({ taskId: task.id, workerId: 'other', mints: [mint(1)] })).rejects.toBeInstanceOf(
+      LeaseLostError,
+    );
     expect(await listMintRecordsByTask({ taskId: task.id })).toHaveLength(0);
     await writeSignedMints({ taskId: task.id, workerId: 'holder', mints: [mint(1), mint(2)] });
     expect((await listMintRecordsByTask({ taskId: task.id })).map((r) => r.sequenceNumber)).toEqual([1, 2]);
     await expireLease(task.id);
     expect(await holdsTaskLease({ taskId: task.id, workerId: 'holder' })).toBe(false);
-    await expect(writeSignedMints({ taskId: task.id, workerId: 'holder', mints: [mint(3)] })).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(writeSignedMints({ taskId: task.id, workerId: 'holder', mints: [mint(3)] })).rejects.toBeInstanceOf(
+      LeaseLostError,
+    );
     expect(await listMintRecordsByTask({ taskId: task.id })).toHaveLength(2);
   });
 
   it('x402 payments: written for the holder; another worker or an expired lease writes nothing', async () => {
     const task = await claimedTask(2);
-    await expect(insertX402Payments({ taskId: task.id, workerId: 'other', payments: [payment(1)], limit: 30_000n })).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(
+      insertX402Payments({ taskId: task.id, workerId: 'other', payments: [payment(1)], limit: 30_000n }),
+    ).rejects.toBeInstanceOf(LeaseLostError);
     expect(await listX402PaymentsByTask({ taskId: task.id })).toHaveLength(0);
-    expect(await insertX402Payments({ taskId: task.id, workerId: 'holder', payments: [payment(1), payment(2)], limit: 30_000n })).toHaveLength(2);
+    expect(
+      await insertX402Payments({
+        taskId: task.id,
+        workerId: 'holder',
+        payments: [payment(1), payment(2)],
+        limit: 30_000n,
+      }),
+    ).toHaveLength(2);
     await expireLease(task.id);
-    await expect(insertX402Payments({ taskId: task.id, workerId: 'holder', payments: [payment(3)], limit: 30_000n })).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(
+      insertX402Payments({ taskId: task.id, workerId: 'holder', payments: [payment(3)], limit: 30_000n }),
+    ).rejects.toBeInstanceOf(LeaseLostError);
     expect(await listX402PaymentsByTask({ taskId: task.id })).toHaveLength(2);
   });
 });

@@ -21,7 +21,15 @@ let restarted: Awaited<ReturnType<typeof startAnvil>> | undefined;
 beforeAll(async () => {
   stack = await startTestStack({
     anvilState: true,
-    env: { MINT_BATCH_SIZE: '5', MINT_INTERVAL_MS: '300', LEASE_MS: '3000', CHECK_INTERVAL_MS: '300', WORKER_CONCURRENCY: '3', MAX_RETRIES: '1', LOG_LEVEL: 'silent' },
+    env: {
+      MINT_BATCH_SIZE: '5',
+      MINT_INTERVAL_MS: '300',
+      LEASE_MS: '3000',
+      CHECK_INTERVAL_MS: '300',
+      WORKER_CONCURRENCY: '3',
+      MAX_RETRIES: '1',
+      LOG_LEVEL: 'silent',
+    },
   });
   await getSql().listen(TASK_EVENTS_CHANNEL, (payload) => events.push(JSON.parse(payload) as TaskEvent));
   worker = await startMintWorker();
@@ -70,18 +78,26 @@ describe('worker lifecycle', () => {
     expect(done!.status).toBe('cancelled');
     expect(done!.mintsCompleted % 5).toBe(0);
     expect(done!.mintsCompleted).toBeLessThan(30);
-    const open = await getSql()`select 1 from ai_agent_mint_records where task_id = ${task.id} and status <> 'confirmed'`;
+    const open =
+      await getSql()`select 1 from ai_agent_mint_records where task_id = ${task.id} and status <> 'confirmed'`;
     expect(open).toHaveLength(0);
     const minted = (await mintedEvents(token)).filter((e) => e.args.payer!.toLowerCase() === task.agentAddress);
     expect(minted).toHaveLength(done!.mintsCompleted);
-    const usdc = await getPublicClient().readContract({ address: stack.deployment.usdc, abi: erc20Abi, functionName: 'balanceOf', args: [task.agentAddress as Address] });
+    const usdc = await getPublicClient().readContract({
+      address: stack.deployment.usdc,
+      abi: erc20Abi,
+      functionName: 'balanceOf',
+      args: [task.agentAddress as Address],
+    });
     expect(usdc).toBe(BigInt(task.pricePerMint) * BigInt(30 - done!.mintsCompleted));
   }, 60_000);
 
   it('a paused token fails the task after MAX_RETRIES with a readable message, nothing sent', async () => {
     const token = stack.deployment.tokens[1]!.address;
     const owner = createWalletClient({ account: anvilAccount(0), chain: getChain(), transport: http(stack.anvil.url) });
-    await getPublicClient().waitForTransactionReceipt({ hash: await owner.writeContract({ address: token, abi: paidMintTokenAbi, functionName: 'pause' }) });
+    await getPublicClient().waitForTransactionReceipt({
+      hash: await owner.writeContract({ address: token, abi: paidMintTokenAbi, functionName: 'pause' }),
+    });
     const task = await createFundedTask(stack, { userIndex: 3, quantity: 12, token });
     const [done] = await waitForTasks([task.id], ['completed', 'failed', 'cancelled'], 30_000);
     expect(done!.status).toBe('failed');
@@ -92,8 +108,16 @@ describe('worker lifecycle', () => {
   }, 60_000);
 
   it('cancels a task left unpaid past PAYMENT_TIMEOUT', async () => {
-    const task = await createPendingTask({ userAddress: user(4).address, token: stack.deployment.tokens[0]!.address, quantity: 3 });
-    const fresh = await createPendingTask({ userAddress: user(5).address, token: stack.deployment.tokens[0]!.address, quantity: 3 });
+    const task = await createPendingTask({
+      userAddress: user(4).address,
+      token: stack.deployment.tokens[0]!.address,
+      quantity: 3,
+    });
+    const fresh = await createPendingTask({
+      userAddress: user(5).address,
+      token: stack.deployment.tokens[0]!.address,
+      quantity: 3,
+    });
     await getSql()`update ai_agent_tasks set created_at = now() - interval '11 minutes' where id = ${task.id}`;
     const [done] = await waitForTasks([task.id], ['cancelled'], 10_000);
     expect(done!.errorMessage).toBe('payment window expired');
@@ -107,7 +131,11 @@ describe('worker lifecycle', () => {
     let task0Agent = () => '';
     const [mintTarget, mintTxs] = batched ? [() => task0Agent(), 1] : [() => token.toLowerCase(), 5];
     const rpc = async (method: string, params: unknown[] = []) => {
-      const res = await fetch(stack.anvil.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
+      const res = await fetch(stack.anvil.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+      });
       return ((await res.json()) as { result: unknown }).result;
     };
     const task = await createFundedTask(stack, { userIndex: 6, quantity: 5 });
@@ -123,10 +151,15 @@ describe('worker lifecycle', () => {
     const miner = (async () => {
       while (mining) {
         if (stuck.size === 0) {
-          const pool = (await rpc('txpool_content')) as { pending: Record<string, Record<string, { hash: string; to: string; maxFeePerGas: string }>> };
-          const pending = Object.entries(pool.pending ?? {}).flatMap(([from, txs]) => Object.values(txs).map((tx) => ({ ...tx, from: from.toLowerCase() })));
+          const pool = (await rpc('txpool_content')) as {
+            pending: Record<string, Record<string, { hash: string; to: string; maxFeePerGas: string }>>;
+          };
+          const pending = Object.entries(pool.pending ?? {}).flatMap(([from, txs]) =>
+            Object.values(txs).map((tx) => ({ ...tx, from: from.toLowerCase() })),
+          );
           const mints = pending.filter((tx) => tx.from === task.agentAddress && tx.to?.toLowerCase() === mintTarget());
-          if (mints.length === mintTxs) for (const tx of mints) stuck.add(tx.hash), (originalFee = BigInt(tx.maxFeePerGas));
+          if (mints.length === mintTxs)
+            for (const tx of mints) (stuck.add(tx.hash), (originalFee = BigInt(tx.maxFeePerGas)));
           // Mine only what the mints wait for (the gas top-up, the approval): they are sent after
           // it is mined, so no block can take them before they were seen here. A block mined on
           // a pool that might receive them any moment raced the worker on a busy machine.

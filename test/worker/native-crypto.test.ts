@@ -17,12 +17,15 @@ describe('native signing account', () => {
 
   it('hashes exactly as viem does, and mintIds equal keccak256(abi.encode(bytes16 taskId, uint256 seq))', () => {
     for (const size of [0, 1, 31, 32, 64, 135, 136, 137, 300, 1000]) {
-      const data = `0x${Array.from({ length: size }, (_, i) => ((i * 37 + size) % 256).toString(16).padStart(2, '0')).join('')}` as Hex;
+      const data =
+        `0x${Array.from({ length: size }, (_, i) => ((i * 37 + size) % 256).toString(16).padStart(2, '0')).join('')}` as Hex;
       expect(keccak(data)).toBe(keccak256(data));
     }
     const taskId = '0e6f2b8c-4c1a-4f6e-9d3b-7a2c5e8f9b10';
     for (const seq of [0, 1, 255, 256, 65_535, 2 ** 40]) {
-      const expected = keccak256(encodeAbiParameters([{ type: 'bytes16' }, { type: 'uint256' }], [`0x${taskId.replace(/-/g, '')}`, BigInt(seq)]));
+      const expected = keccak256(
+        encodeAbiParameters([{ type: 'bytes16' }, { type: 'uint256' }], [`0x${taskId.replace(/-/g, '')}`, BigInt(seq)]),
+      );
       expect(mintIdOf(taskId, seq)).toBe(expected);
       expect(mintIdOf(taskId, seq, keccak)).toBe(expected);
     }
@@ -34,13 +37,38 @@ describe('native signing account', () => {
       const [ours, viems] = [nativeAccount(key), privateKeyToAccount(key)];
       expect(ours.address).toBe(viems.address);
       expect(ours.publicKey).toBe(viems.publicKey);
-      const tx = { type: 'eip1559', chainId: 8453, to: viems.address, data: `0x${'ab'.repeat(i * 7)}` as Hex, nonce: i, gas: 200_000n, maxFeePerGas: 2_000_000_000n + BigInt(i), maxPriorityFeePerGas: 1_000_000n, value: 0n } as const;
+      const tx = {
+        type: 'eip1559',
+        chainId: 8453,
+        to: viems.address,
+        data: `0x${'ab'.repeat(i * 7)}` as Hex,
+        nonce: i,
+        gas: 200_000n,
+        maxFeePerGas: 2_000_000_000n + BigInt(i),
+        maxPriorityFeePerGas: 1_000_000n,
+        value: 0n,
+      } as const;
       expect(await ours.signTransaction(tx)).toBe(await viems.signTransaction(tx));
-      const legacy = { type: 'legacy', chainId: 1, to: viems.address, nonce: i, gas: 21_000n, gasPrice: 1n, value: BigInt(i) } as const;
+      const legacy = {
+        type: 'legacy',
+        chainId: 1,
+        to: viems.address,
+        nonce: i,
+        gas: 21_000n,
+        gasPrice: 1n,
+        value: BigInt(i),
+      } as const;
       expect(await ours.signTransaction(legacy)).toBe(await viems.signTransaction(legacy));
-      const typed = { domain: { name: 'T', version: '1', chainId: 1, verifyingContract: viems.address }, types: MINT_TYPES, primaryType: 'Mint', message: { payer: viems.address, to: viems.address, mintId: key } } as const;
+      const typed = {
+        domain: { name: 'T', version: '1', chainId: 1, verifyingContract: viems.address },
+        types: MINT_TYPES,
+        primaryType: 'Mint',
+        message: { payer: viems.address, to: viems.address, mintId: key },
+      } as const;
       expect(await ours.signTypedData(typed)).toBe(await viems.signTypedData(typed));
-      expect(await ours.signMessage({ message: `hello ${i}` })).toBe(await viems.signMessage({ message: `hello ${i}` }));
+      expect(await ours.signMessage({ message: `hello ${i}` })).toBe(
+        await viems.signMessage({ message: `hello ${i}` }),
+      );
       expect(await ours.sign!({ hash: key })).toBe(await viems.sign!({ hash: key }));
       // EIP-7702 authorizations (the batch executor's delegation), and a type-4 transaction carrying one.
       const authorization = { address: viems.address, chainId: 8453, nonce: i + 1 };
@@ -52,26 +80,45 @@ describe('native signing account', () => {
   });
 
   it('hashes a mint authorization exactly as hashTypedData does', () => {
-    const [a, b] = [privateKeyToAccount(generatePrivateKey()).address, privateKeyToAccount(generatePrivateKey()).address];
+    const [a, b] = [
+      privateKeyToAccount(generatePrivateKey()).address,
+      privateKeyToAccount(generatePrivateKey()).address,
+    ];
     const domain = { name: 'Agent Mint Token', version: '1', chainId: 31337, verifyingContract: a } as const;
     for (const mintId of [generatePrivateKey(), `0x${'00'.repeat(32)}` as Hex, `0x${'ff'.repeat(32)}` as Hex]) {
       const message = { payer: a, to: b, mintId };
-      expect(mintDigest(domainSeparator({ domain }), message)).toBe(hashTypedData({ domain, types: MINT_TYPES, primaryType: 'Mint', message }));
+      expect(mintDigest(domainSeparator({ domain }), message)).toBe(
+        hashTypedData({ domain, types: MINT_TYPES, primaryType: 'Mint', message }),
+      );
     }
   });
 
   it('builds mint authorizations and mint call data exactly as viem does', async () => {
     for (let i = 0; i < 10; i++) {
       const key = generatePrivateKey();
-      const [payer, user] = [privateKeyToAccount(generatePrivateKey()).address, privateKeyToAccount(generatePrivateKey()).address];
+      const [payer, user] = [
+        privateKeyToAccount(generatePrivateKey()).address,
+        privateKeyToAccount(generatePrivateKey()).address,
+      ];
       const token = { address: payer, name: 'Agent Mint Token', chainId: 31337 };
       const mintId = keccak256(key);
       for (const account of [nativeAccount(key), privateKeyToAccount(key)]) {
         const auth = await authorizerFor(account, token, keccak).sign({ payer, to: user, mintId });
-        const typed = await privateKeyToAccount(key).signTypedData({ domain: { name: token.name, version: '1', chainId: token.chainId, verifyingContract: token.address }, types: MINT_TYPES, primaryType: 'Mint', message: { payer, to: user, mintId } });
+        const typed = await privateKeyToAccount(key).signTypedData({
+          domain: { name: token.name, version: '1', chainId: token.chainId, verifyingContract: token.address },
+          types: MINT_TYPES,
+          primaryType: 'Mint',
+          message: { payer, to: user, mintId },
+        });
         const { r, s, v } = parseSignature(typed);
         expect(auth).toEqual({ r, s, v: Number(v) });
-        expect(encodeMintCall(user, mintId, auth)).toBe(encodeFunctionData({ abi: paidMintTokenAbi, functionName: 'mint', args: [user, mintId, auth.v, auth.r, auth.s] }));
+        expect(encodeMintCall(user, mintId, auth)).toBe(
+          encodeFunctionData({
+            abi: paidMintTokenAbi,
+            functionName: 'mint',
+            args: [user, mintId, auth.v, auth.r, auth.s],
+          }),
+        );
       }
     }
   });

@@ -6,7 +6,15 @@ import { getTaskById } from '@/db/tasks';
 import { runAudit } from '@/lib/audit/run-audit';
 import { getPublicClient } from '@/lib/chain/clients';
 import { startTestStack, type TestStack } from '../support/stack';
-import { createFundedTask, expectLedgerMatchesChain, killWorker, spawnWorker, startMintWorker, waitForTasks, type WorkerChild } from './support';
+import {
+  createFundedTask,
+  expectLedgerMatchesChain,
+  killWorker,
+  spawnWorker,
+  startMintWorker,
+  waitForTasks,
+  type WorkerChild,
+} from './support';
 
 // The reconciler's two gaps and the lease fence, on real anvil. Each scenario starts from a
 // worker process SIGKILLed right after writing its first batch (4 signed mints, none sent).
@@ -19,7 +27,16 @@ const filled: { nonces: number[]; txHashes: string[] }[] = [];
 beforeAll(async () => {
   stack = await startTestStack({
     // One transaction per mint (the path where a row's nonce is its own); batches share one.
-    env: { MINT_EXECUTION: 'single', MINT_BATCH_SIZE: '4', MINT_PIPELINE_DEPTH: '1', LEASE_MS: '2000', CHECK_INTERVAL_MS: '200', RECEIPT_TIMEOUT_MS: '2000', WORKER_CONCURRENCY: '1', LOG_LEVEL: 'silent' },
+    env: {
+      MINT_EXECUTION: 'single',
+      MINT_BATCH_SIZE: '4',
+      MINT_PIPELINE_DEPTH: '1',
+      LEASE_MS: '2000',
+      CHECK_INTERVAL_MS: '200',
+      RECEIPT_TIMEOUT_MS: '2000',
+      WORKER_CONCURRENCY: '1',
+      LOG_LEVEL: 'silent',
+    },
   });
 }, 90_000);
 
@@ -30,12 +47,19 @@ afterAll(async () => {
 }, 30_000);
 
 const rpc = async (method: string, params: unknown[] = []) => {
-  const res = await fetch(stack.anvil.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
+  const res = await fetch(stack.anvil.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  });
   return ((await res.json()) as { result: unknown }).result;
 };
 
 type Row = { sequence_number: number; nonce: number; status: string; raw_transaction: Hex; tx_hash: Hex };
-const rowsOf = (taskId: string) => getSql()<Row[]>`select sequence_number, nonce, status, raw_transaction, tx_hash from ai_agent_mint_records where task_id = ${taskId} order by nonce`;
+const rowsOf = (taskId: string) =>
+  getSql()<
+    Row[]
+  >`select sequence_number, nonce, status, raw_transaction, tx_hash from ai_agent_mint_records where task_id = ${taskId} order by nonce`;
 
 /** A funded task whose worker died right after writing its first batch to the ledger. */
 async function crashedAfterFirstWrite(userIndex: number) {
@@ -61,11 +85,16 @@ describe('reconciler gaps', () => {
   it('a worker without the lease sends nothing: the fence refuses before the broadcast', async () => {
     const { task, rows } = await crashedAfterFirstWrite(1);
     const { broadcastBatch } = await import('@/worker/contract/mint-batch');
-    const nonceBefore = await getPublicClient().getTransactionCount({ address: task.agentAddress as Hex, blockTag: 'pending' });
+    const nonceBefore = await getPublicClient().getTransactionCount({
+      address: task.agentAddress as Hex,
+      blockTag: 'pending',
+    });
     const zombie = { client: getPublicClient(), task: { id: task.id }, workerId: 'zombie-worker' } as never;
     const mints = rows.map((r) => ({ rawTransaction: r.raw_transaction })) as never;
     await expect(broadcastBatch(zombie, { mints } as never)).rejects.toBeInstanceOf(LeaseLostError);
-    expect(await getPublicClient().getTransactionCount({ address: task.agentAddress as Hex, blockTag: 'pending' })).toBe(nonceBefore);
+    expect(
+      await getPublicClient().getTransactionCount({ address: task.agentAddress as Hex, blockTag: 'pending' }),
+    ).toBe(nonceBefore);
     // The task is left for the next test's worker to finish.
     await getSql()`update ai_agent_tasks set locked_until = now() where id = ${task.id}`;
     await startWorker();
@@ -86,7 +115,12 @@ describe('reconciler gaps', () => {
     expect(done!.status, done!.errorMessage ?? '').toBe('completed');
     expect(filled.map((f) => f.nonces)).toEqual([[hole.nonce]]);
     const filler = await getPublicClient().getTransaction({ hash: filled[0]!.txHashes[0] as Hex });
-    expect({ from: filler.from.toLowerCase(), to: filler.to?.toLowerCase(), value: filler.value, nonce: filler.nonce }).toEqual({
+    expect({
+      from: filler.from.toLowerCase(),
+      to: filler.to?.toLowerCase(),
+      value: filler.value,
+      nonce: filler.nonce,
+    }).toEqual({
       from: task.agentAddress,
       to: task.agentAddress,
       value: 0n,

@@ -30,7 +30,9 @@ beforeAll(async () => {
         call.method === 'eth_sendRawTransaction'
           ? { jsonrpc: '2.0', id: call.id, error: { code: -32000, message: 'already known' } }
           : { jsonrpc: '2.0', id: call.id, result: call.params[0] ?? null };
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(Array.isArray(body) ? body.map(answer) : answer(body)));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify(Array.isArray(body) ? body.map(answer) : answer(body)));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -39,7 +41,8 @@ beforeAll(async () => {
 
 afterAll(() => new Promise((resolve) => server.close(resolve)));
 
-const clientFor = (url: string, timeoutMs = 5_000) => createPublicClient({ chain: foundry, transport: poolTransport(url, { timeoutMs }) });
+const clientFor = (url: string, timeoutMs = 5_000) =>
+  createPublicClient({ chain: foundry, transport: poolTransport(url, { timeoutMs }) });
 
 describe('worker JSON-RPC transport', () => {
   it('sends the calls of one tick as one batch; each call gets its own result or error', async () => {
@@ -52,7 +55,11 @@ describe('worker JSON-RPC transport', () => {
     ]);
     expect(posts).toHaveLength(1);
     expect(posts[0]!.path).toBe('/rpc?key=1');
-    expect((posts[0]!.body as Rpc[]).map((c) => c.method)).toEqual(['eth_getTransactionReceipt', 'eth_sendRawTransaction', 'eth_getTransactionByHash']);
+    expect((posts[0]!.body as Rpc[]).map((c) => c.method)).toEqual([
+      'eth_getTransactionReceipt',
+      'eth_sendRawTransaction',
+      'eth_getTransactionByHash',
+    ]);
     expect(results[0]).toEqual({ status: 'fulfilled', value: '0xaa' });
     expect(results[2]).toEqual({ status: 'fulfilled', value: '0xbb' });
     const refused = (results[1] as PromiseRejectedResult).reason;
@@ -76,7 +83,9 @@ describe('worker JSON-RPC transport', () => {
     expect((busy as HttpRequestError).status).toBe(503);
     expect(classifyChainError(busy)).toMatchObject({ kind: 'transient', reason: 'connection' });
 
-    const closed = await rawRequest(clientFor(`http://127.0.0.1:${await freePort()}`), 'eth_blockNumber', []).catch((e: unknown) => e);
+    const closed = await rawRequest(clientFor(`http://127.0.0.1:${await freePort()}`), 'eth_blockNumber', []).catch(
+      (e: unknown) => e,
+    );
     expect(closed).toBeInstanceOf(HttpRequestError);
     expect(classifyChainError(closed)).toMatchObject({ kind: 'transient', reason: 'connection' });
 

@@ -28,13 +28,30 @@ export async function startMintWorker(options?: { id?: string; reporter?: import
 }
 
 /** A funded task: the user sends the USDC to their agent directly (the fund route is tested elsewhere). */
-export async function createFundedTask(stack: TestStack, { userIndex, quantity, token }: { userIndex: number; quantity: number; token?: Address }) {
+export async function createFundedTask(
+  stack: TestStack,
+  { userIndex, quantity, token }: { userIndex: number; quantity: number; token?: Address },
+) {
   const account = user(userIndex);
-  const task = await createPendingTask({ userAddress: account.address, token: token ?? stack.deployment.tokens[0]!.address, quantity });
+  const task = await createPendingTask({
+    userAddress: account.address,
+    token: token ?? stack.deployment.tokens[0]!.address,
+    quantity,
+  });
   const wallet = createWalletClient({ account, chain: getChain(), transport: http(stack.env.RPC_URL) });
-  const hash = await wallet.writeContract({ address: stack.deployment.usdc, abi: erc20Abi, functionName: 'transfer', args: [task.agentAddress as Address, BigInt(task.totalCost)] });
+  const hash = await wallet.writeContract({
+    address: stack.deployment.usdc,
+    abi: erc20Abi,
+    functionName: 'transfer',
+    args: [task.agentAddress as Address, BigInt(task.totalCost)],
+  });
   await getPublicClient().waitForTransactionReceipt({ hash });
-  await transitionTask({ id: task.id, from: 'pending_payment', to: 'funded', set: { fundedAt: new Date(), fundingTxHash: hash } });
+  await transitionTask({
+    id: task.id,
+    from: 'pending_payment',
+    to: 'funded',
+    set: { fundedAt: new Date(), fundingTxHash: hash },
+  });
   return task;
 }
 
@@ -43,12 +60,17 @@ export async function waitForTasks(ids: string[], statuses: string[], timeoutMs:
   for (;;) {
     const tasks = await Promise.all(ids.map((id) => getTaskById({ id })));
     if (tasks.every((t) => t && statuses.includes(t.status))) return tasks.map((t) => t!);
-    if (Date.now() > deadline) throw new Error(`tasks not ${statuses.join('|')} in ${timeoutMs} ms: ${tasks.map((t) => `${t?.id.slice(0, 8)}=${t?.status} ${t?.mintsCompleted}/${t?.quantity} ${t?.errorMessage ?? ''}`).join(', ')}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `tasks not ${statuses.join('|')} in ${timeoutMs} ms: ${tasks.map((t) => `${t?.id.slice(0, 8)}=${t?.status} ${t?.mintsCompleted}/${t?.quantity} ${t?.errorMessage ?? ''}`).join(', ')}`,
+      );
     await new Promise((r) => setTimeout(r, 200));
   }
 }
 
-const mintedEvent = parseAbiItem('event Minted(address indexed payer, address indexed to, bytes32 indexed mintId, uint256 amount, uint256 price)');
+const mintedEvent = parseAbiItem(
+  'event Minted(address indexed payer, address indexed to, bytes32 indexed mintId, uint256 amount, uint256 price)',
+);
 
 export async function mintedEvents(token: Address) {
   return getPublicClient().getLogs({ address: token, event: mintedEvent, fromBlock: 0n });
@@ -60,7 +82,18 @@ export async function mintedEvents(token: Address) {
  * ledger; no mintId or (agent, nonce) appears twice; counters equal the ledger.
  */
 export async function expectLedgerMatchesChain(token: Address, taskIds: string[]) {
-  const rows = await getSql()<{ task_id: string; sequence_number: number; mint_id: string; nonce: number; tx_hash: string; status: string; agent: string; user_address: string }[]>`
+  const rows = await getSql()<
+    {
+      task_id: string;
+      sequence_number: number;
+      mint_id: string;
+      nonce: number;
+      tx_hash: string;
+      status: string;
+      agent: string;
+      user_address: string;
+    }[]
+  >`
     select r.task_id, r.sequence_number, r.mint_id, r.nonce, r.tx_hash, r.status, w.agent_address as agent, t.user_address
     from ai_agent_mint_records r join ai_agent_tasks t on t.id = r.task_id join ai_agent_wallets w on w.id = t.agent_wallet_id
     where r.task_id in ${getSql()(taskIds)}`;
@@ -84,7 +117,8 @@ export async function expectLedgerMatchesChain(token: Address, taskIds: string[]
   // One transaction per (agent, nonce): single mints each have their own; the mints of an
   // EIP-7702 batch share their batch's.
   const txByNonce = new Map<string, Set<string>>();
-  for (const r of confirmed) txByNonce.set(`${r.agent}:${r.nonce}`, (txByNonce.get(`${r.agent}:${r.nonce}`) ?? new Set()).add(r.tx_hash));
+  for (const r of confirmed)
+    txByNonce.set(`${r.agent}:${r.nonce}`, (txByNonce.get(`${r.agent}:${r.nonce}`) ?? new Set()).add(r.tx_hash));
   for (const [key, hashes] of txByNonce) expect(hashes.size, `transactions at ${key}`).toBe(1);
   for (const id of taskIds) {
     const task = (await getTaskById({ id }))!;
@@ -94,10 +128,19 @@ export async function expectLedgerMatchesChain(token: Address, taskIds: string[]
 }
 
 export async function tokenBalance(token: Address, owner: Address) {
-  return getPublicClient().readContract({ address: token, abi: paidMintTokenAbi, functionName: 'balanceOf', args: [owner] });
+  return getPublicClient().readContract({
+    address: token,
+    abi: paidMintTokenAbi,
+    functionName: 'balanceOf',
+    args: [owner],
+  });
 }
 
-export type WorkerChild = { child: ChildProcess; output: () => string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> };
+export type WorkerChild = {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+};
 
 /** The real worker as a child process (the way `npm run worker` runs it). */
 export function spawnWorker(env: Record<string, string>): WorkerChild {
@@ -109,7 +152,9 @@ export function spawnWorker(env: Record<string, string>): WorkerChild {
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   return { child, output: () => out, exited };
 }
 

@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getSql } from '@/db/client';
 import { startTestStack, type TestStack } from '../support/stack';
-import { createFundedTask, expectLedgerMatchesChain, killWorker, spawnWorker, waitForTasks, type WorkerChild } from './support';
+import {
+  createFundedTask,
+  expectLedgerMatchesChain,
+  killWorker,
+  spawnWorker,
+  waitForTasks,
+  type WorkerChild,
+} from './support';
 
 // Two worker processes on one database and one chain. Five tasks, two of them on the same
 // agent wallet. Each task must be driven by exactly one worker, the two tasks of one wallet
@@ -12,7 +19,14 @@ const workers: WorkerChild[] = [];
 
 beforeAll(async () => {
   stack = await startTestStack({
-    env: { MINT_BATCH_SIZE: '5', MINT_INTERVAL_MS: '100', LEASE_MS: '3000', CHECK_INTERVAL_MS: '300', WORKER_CONCURRENCY: '2', LOG_LEVEL: 'info' },
+    env: {
+      MINT_BATCH_SIZE: '5',
+      MINT_INTERVAL_MS: '100',
+      LEASE_MS: '3000',
+      CHECK_INTERVAL_MS: '300',
+      WORKER_CONCURRENCY: '2',
+      LOG_LEVEL: 'info',
+    },
   });
 }, 90_000);
 
@@ -31,9 +45,13 @@ const linesOf = (w: WorkerChild): Line[] =>
 
 describe('two workers on one database', () => {
   it('never drive one task or one wallet from both; everything completes', async () => {
-    workers.push(spawnWorker({ ...stack.env, WORKER_ID: 'worker-a' }), spawnWorker({ ...stack.env, WORKER_ID: 'worker-b' }));
+    workers.push(
+      spawnWorker({ ...stack.env, WORKER_ID: 'worker-a' }),
+      spawnWorker({ ...stack.env, WORKER_ID: 'worker-b' }),
+    );
     const deadline = Date.now() + 30_000;
-    while (!workers.every((w) => w.output().includes('worker_started')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while (!workers.every((w) => w.output().includes('worker_started')) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
 
     const token = stack.deployment.tokens[0]!.address;
     const specs = [
@@ -45,12 +63,18 @@ describe('two workers on one database', () => {
     ];
     const tasks = [];
     for (const spec of specs) tasks.push(await createFundedTask(stack, spec));
-    const done = await waitForTasks(tasks.map((t) => t.id), ['completed', 'failed', 'cancelled'], 90_000);
+    const done = await waitForTasks(
+      tasks.map((t) => t.id),
+      ['completed', 'failed', 'cancelled'],
+      90_000,
+    );
     for (const t of done) expect(t.status, t.errorMessage ?? '').toBe('completed');
 
     const drivers = new Map<string, Set<number>>();
     workers.forEach((w, i) => {
-      for (const line of linesOf(w)) if (line.event === 'batch_recorded' && line.taskId) drivers.set(line.taskId, (drivers.get(line.taskId) ?? new Set()).add(i));
+      for (const line of linesOf(w))
+        if (line.event === 'batch_recorded' && line.taskId)
+          drivers.set(line.taskId, (drivers.get(line.taskId) ?? new Set()).add(i));
     });
     for (const t of tasks) expect([...(drivers.get(t.id) ?? [])], `drivers of ${t.id}`).toHaveLength(1);
     const used = new Set([...drivers.values()].flatMap((s) => [...s]));
@@ -64,7 +88,10 @@ describe('two workers on one database', () => {
     expect(spans).toHaveLength(2);
     expect(spans[0]!.last).toBeLessThanOrEqual(spans[1]!.first);
 
-    await expectLedgerMatchesChain(token, tasks.map((t) => t.id));
+    await expectLedgerMatchesChain(
+      token,
+      tasks.map((t) => t.id),
+    );
     for (const w of workers) w.child.kill('SIGTERM');
     for (const w of workers) expect((await w.exited).code).toBe(0);
   }, 150_000);
@@ -74,14 +101,17 @@ describe('two workers on one database', () => {
     const draining = spawnWorker({ ...stack.env, WORKER_ID: 'worker-c', MINT_INTERVAL_MS: '300' });
     workers.push(draining);
     const deadline = Date.now() + 30_000;
-    while (!draining.output().includes('batch_started') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    while (!draining.output().includes('batch_started') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
     draining.child.kill('SIGTERM');
     expect((await draining.exited).code, draining.output()).toBe(0);
     const [row] = await getSql()<{ status: string; locked_by: string | null; mints_completed: number }[]>`
       select status, locked_by, mints_completed from ai_agent_tasks where id = ${task.id}`;
     expect(row).toMatchObject({ status: 'processing', locked_by: null });
     expect(row!.mints_completed).toBeGreaterThanOrEqual(5);
-    expect(await getSql()`select 1 from ai_agent_mint_records where task_id = ${task.id} and status <> 'confirmed'`).toHaveLength(0);
+    expect(
+      await getSql()`select 1 from ai_agent_mint_records where task_id = ${task.id} and status <> 'confirmed'`,
+    ).toHaveLength(0);
 
     const next = spawnWorker({ ...stack.env, WORKER_ID: 'worker-d' });
     workers.push(next);

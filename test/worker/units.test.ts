@@ -36,12 +36,21 @@ describe('classifyChainError', () => {
   });
 
   it('decodes raw revert data found in an RPC error cause', () => {
-    const error = new Error('execution reverted', { cause: { code: 3, message: 'execution reverted', data: revertData('EnforcedPause') } });
+    const error = new Error('execution reverted', {
+      cause: { code: 3, message: 'execution reverted', data: revertData('EnforcedPause') },
+    });
     expect(classifyChainError(error)).toMatchObject({ kind: 'revert', reason: 'paused' });
   });
 
   it.each([
-    [new HttpRequestError({ url: 'http://127.0.0.1:8545', details: 'fetch failed', cause: new Error('connect ECONNREFUSED 127.0.0.1:8545') }), 'connection'],
+    [
+      new HttpRequestError({
+        url: 'http://127.0.0.1:8545',
+        details: 'fetch failed',
+        cause: new Error('connect ECONNREFUSED 127.0.0.1:8545'),
+      }),
+      'connection',
+    ],
     [new HttpRequestError({ url: 'http://127.0.0.1:8545', status: 429, details: 'Too Many Requests' }), 'rate_limited'],
     [new TimeoutError({ body: {}, url: 'http://127.0.0.1:8545' }), 'timeout'],
     [new Error('nonce too low: next nonce 7, tx nonce 5'), 'nonce'],
@@ -53,12 +62,19 @@ describe('classifyChainError', () => {
   });
 
   it('does not mistake a port number for a 429', () => {
-    const error = new HttpRequestError({ url: 'http://127.0.0.1:42953', details: 'fetch failed', cause: new Error('ECONNREFUSED') });
+    const error = new HttpRequestError({
+      url: 'http://127.0.0.1:42953',
+      details: 'fetch failed',
+      cause: new Error('ECONNREFUSED'),
+    });
     expect(classifyChainError(error)).toMatchObject({ kind: 'transient', reason: 'connection' });
   });
 
   it('counts insufficient gas funds and unknown errors as attempts, not transient', () => {
-    expect(classifyChainError(new Error('insufficient funds for gas * price + value'))).toMatchObject({ kind: 'revert', reason: 'gas_funds' });
+    expect(classifyChainError(new Error('insufficient funds for gas * price + value'))).toMatchObject({
+      kind: 'revert',
+      reason: 'gas_funds',
+    });
     expect(classifyChainError(new TypeError('x is undefined'))).toMatchObject({ kind: 'revert', reason: 'unknown' });
   });
 });
@@ -88,10 +104,19 @@ describe('fees and batch size', () => {
     expect(bumped.maxPriorityFeePerGas * 1000n).toBeGreaterThanOrEqual(parseGwei('1') * 1125n);
     expect(bumped.maxFeePerGas).toBeLessThan(parseGwei('11.3'));
     // Follows a risen base fee.
-    expect(bumpFees({ maxFeePerGas: parseGwei('10'), maxPriorityFeePerGas: parseGwei('1') }, { capWei: cap, baseFee: parseGwei('20') })!.maxFeePerGas).toBeGreaterThan(parseGwei('40'));
+    expect(
+      bumpFees(
+        { maxFeePerGas: parseGwei('10'), maxPriorityFeePerGas: parseGwei('1') },
+        { capWei: cap, baseFee: parseGwei('20') },
+      )!.maxFeePerGas,
+    ).toBeGreaterThan(parseGwei('40'));
     // At the cap there is no room for a valid replacement: keep waiting instead.
-    expect(bumpFees({ maxFeePerGas: parseGwei('95'), maxPriorityFeePerGas: parseGwei('1') }, { capWei: cap })).toBeUndefined();
-    expect(bumpFees({ maxFeePerGas: parseGwei('90'), maxPriorityFeePerGas: parseGwei('1') }, { capWei: cap })!.maxFeePerGas).toBe(cap);
+    expect(
+      bumpFees({ maxFeePerGas: parseGwei('95'), maxPriorityFeePerGas: parseGwei('1') }, { capWei: cap }),
+    ).toBeUndefined();
+    expect(
+      bumpFees({ maxFeePerGas: parseGwei('90'), maxPriorityFeePerGas: parseGwei('1') }, { capWei: cap })!.maxFeePerGas,
+    ).toBe(cap);
   });
 
   it('halves the batch when the base fee is high, never below 1, never above what remains', () => {

@@ -20,7 +20,14 @@ const children: WorkerChild[] = [];
 
 beforeAll(async () => {
   ({ stack, server } = setup = await startX402Setup({
-    env: { MINT_BATCH_SIZE: '3', MINT_INTERVAL_MS: '0', LEASE_MS: '3000', CHECK_INTERVAL_MS: '300', WORKER_CONCURRENCY: '1', LOG_LEVEL: 'warn' },
+    env: {
+      MINT_BATCH_SIZE: '3',
+      MINT_INTERVAL_MS: '0',
+      LEASE_MS: '3000',
+      CHECK_INTERVAL_MS: '300',
+      WORKER_CONCURRENCY: '1',
+      LOG_LEVEL: 'warn',
+    },
   }));
 }, 120_000);
 
@@ -39,39 +46,43 @@ async function runUntilExit(env: Record<string, string>, timeoutMs = 40_000) {
 }
 
 describe('x402 worker crashes', () => {
-  it('kill -9 with payments sent but answers unread, and after a ledger write; restart pays nothing twice', { timeout: 150_000 }, async () => {
-    const user = privateKeyToAccount(generatePrivateKey()).address;
-    // The endpoint mints to the payer, so forwarding is covered too.
-    const terms = await probeTerms(server.mintUrl(), user, { method: 'GET', body: undefined, mintsToUser: false });
-    const task = await createFundedX402Task({ userAddress: user, terms, quantity: 8, token: server.tokenAddress });
+  it(
+    'kill -9 with payments sent but answers unread, and after a ledger write; restart pays nothing twice',
+    { timeout: 150_000 },
+    async () => {
+      const user = privateKeyToAccount(generatePrivateKey()).address;
+      // The endpoint mints to the payer, so forwarding is covered too.
+      const terms = await probeTerms(server.mintUrl(), user, { method: 'GET', body: undefined, mintsToUser: false });
+      const task = await createFundedX402Task({ userAddress: user, terms, quantity: 8, token: server.tokenAddress });
 
-    const first = await runUntilExit({ WORKER_CRASH_AT: 'after-broadcast:1' });
-    expect(first.signal).toBe('SIGKILL');
-    let rows = await listX402PaymentsByTask({ taskId: task.id });
-    expect(rows.filter((r) => r.status === 'sent').length).toBeGreaterThan(0);
-    let check = await ledgerVsChain(task.id, server);
-    // The endpoint settled at least the payment whose answer was in hand; the ledger does not know yet.
-    expect(check.chain.count).toBeGreaterThan(check.settled.length);
+      const first = await runUntilExit({ WORKER_CRASH_AT: 'after-broadcast:1' });
+      expect(first.signal).toBe('SIGKILL');
+      let rows = await listX402PaymentsByTask({ taskId: task.id });
+      expect(rows.filter((r) => r.status === 'sent').length).toBeGreaterThan(0);
+      let check = await ledgerVsChain(task.id, server);
+      // The endpoint settled at least the payment whose answer was in hand; the ledger does not know yet.
+      expect(check.chain.count).toBeGreaterThan(check.settled.length);
 
-    const second = await runUntilExit({ WORKER_CRASH_AT: 'after-ledger-write:2' });
-    expect(second.signal).toBe('SIGKILL');
-    rows = await listX402PaymentsByTask({ taskId: task.id });
-    expect(rows.some((r) => r.status === 'signed')).toBe(true);
+      const second = await runUntilExit({ WORKER_CRASH_AT: 'after-ledger-write:2' });
+      expect(second.signal).toBe('SIGKILL');
+      rows = await listX402PaymentsByTask({ taskId: task.id });
+      expect(rows.some((r) => r.status === 'signed')).toBe(true);
 
-    const last = spawnWorker(stack.env);
-    children.push(last);
-    const [done] = await waitForTasks([task.id], ['completed', 'failed'], 60_000);
-    await killWorker(last);
-    expect(done!.status, done!.errorMessage ?? '').toBe('completed');
+      const last = spawnWorker(stack.env);
+      children.push(last);
+      const [done] = await waitForTasks([task.id], ['completed', 'failed'], 60_000);
+      await killWorker(last);
+      expect(done!.status, done!.errorMessage ?? '').toBe('completed');
 
-    check = await ledgerVsChain(task.id, server);
-    expect(check.chain.count).toBe(8);
-    expect(check.settled).toHaveLength(8);
-    expect(new Set(check.settled.map((r) => r.settlementTxHash))).toEqual(check.chain.txHashes);
-    expect(new Set(check.settled.map((r) => r.sequenceNumber)).size).toBe(8);
-    expect(check.chain.total).toBeLessThanOrEqual(check.funding);
-    expect(done!.mintsCompleted).toBe(8);
-    expect(await balanceOf(server.tokenAddress, user)).toBe(8n * server.mintAmount);
-    expect(await balanceOf(server.tokenAddress, done!.agentAddress as Address)).toBe(0n);
-  });
+      check = await ledgerVsChain(task.id, server);
+      expect(check.chain.count).toBe(8);
+      expect(check.settled).toHaveLength(8);
+      expect(new Set(check.settled.map((r) => r.settlementTxHash))).toEqual(check.chain.txHashes);
+      expect(new Set(check.settled.map((r) => r.sequenceNumber)).size).toBe(8);
+      expect(check.chain.total).toBeLessThanOrEqual(check.funding);
+      expect(done!.mintsCompleted).toBe(8);
+      expect(await balanceOf(server.tokenAddress, user)).toBe(8n * server.mintAmount);
+      expect(await balanceOf(server.tokenAddress, done!.agentAddress as Address)).toBe(0n);
+    },
+  );
 });

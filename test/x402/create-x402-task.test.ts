@@ -29,8 +29,10 @@ beforeEach(() => resetRateLimits());
 
 const [alice, bob, carol] = [1, 2, 3].map((i) => user(i).address) as [Address, Address, Address];
 const short = (a: string) => `${a.slice(0, 6)}...${a.slice(-4)}`;
-const chat = (as: string, message: string) => call(chatPOST as never, '/api/ai-agent/chat', {}, { cookie: cookieFor(as), body: { message } });
-const tasksOf = (address: string) => getDb().select().from(aiAgentTasks).where(eq(aiAgentTasks.userAddress, address.toLowerCase()));
+const chat = (as: string, message: string) =>
+  call(chatPOST as never, '/api/ai-agent/chat', {}, { cookie: cookieFor(as), body: { message } });
+const tasksOf = (address: string) =>
+  getDb().select().from(aiAgentTasks).where(eq(aiAgentTasks.userAddress, address.toLowerCase()));
 
 describe('x402 tasks from the chat', () => {
   it('"mint 20 from <url>" probes, stores the terms and replies with host, price, total, network, token, agent and id', async () => {
@@ -38,19 +40,42 @@ describe('x402 tasks from the chat', () => {
     const r = await chat(alice, `mint 20 from ${server.mintUrl()}`);
     expect(r.status).toBe(200);
     const [row] = await tasksOf(alice);
-    expect(row).toMatchObject({ route: 'x402', tokenAddress: server.tokenAddress.toLowerCase(), quantity: 20, pricePerMint: '10000', totalCost: '200000', status: 'pending_payment' });
-    expect(row!.x402).toMatchObject({ url: server.mintUrl(), method: 'POST', version: 2, mintsToUser: true, body: { quantity: 1, recipient: alice }, domain: server.domain });
+    expect(row).toMatchObject({
+      route: 'x402',
+      tokenAddress: server.tokenAddress.toLowerCase(),
+      quantity: 20,
+      pricePerMint: '10000',
+      totalCost: '200000',
+      status: 'pending_payment',
+    });
+    expect(row!.x402).toMatchObject({
+      url: server.mintUrl(),
+      method: 'POST',
+      version: 2,
+      mintsToUser: true,
+      body: { quantity: 1, recipient: alice },
+      domain: server.domain,
+    });
     expect(r.body.task).toMatchObject({
       id: row!.id,
       route: 'x402',
-      endpoint: { host: `127.0.0.1:${server.port}`, version: 2, network: 'eip155:31337', asset: stack.deployment.usdc, payTo: server.payTo, mintsToUser: true },
+      endpoint: {
+        host: `127.0.0.1:${server.port}`,
+        version: 2,
+        network: 'eip155:31337',
+        asset: stack.deployment.usdc,
+        payTo: server.payTo,
+        mintsToUser: true,
+      },
     });
     expect(JSON.stringify(r.body.task)).not.toContain('/api/mint');
     const reply: string = r.body.reply;
     expect(reply).toContain('✅ Task created!');
     expect(reply).toContain(`Endpoint: 127.0.0.1:${server.port} (x402 v2)`);
     expect(reply).toContain(`Token: ${short(server.tokenAddress)} (X4D)`);
-    expect(reply).toMatch(/Quantity: 20 mints\nUnit price: 0\.01 USDC\/mint\nTotal cost: 0\.2 USDC\nNetwork and asset: eip155:31337 · USDC /);
+    expect(reply).toMatch(
+      /Quantity: 20 mints\nUnit price: 0\.01 USDC\/mint\nTotal cost: 0\.2 USDC\nNetwork and asset: eip155:31337 · USDC /,
+    );
     expect(reply.toLowerCase()).toContain(r.body.task.agentAddress.toLowerCase());
     expect(reply).toContain(`Task ID: ${row!.id}`);
     expect(server.stats.paid).toBe(before);
@@ -82,14 +107,22 @@ describe('x402 tasks from the chat', () => {
 
   it('the task detail shows the route and host, and funding is the usual one signature of quantity × price', async () => {
     const task = await createX402Task({ userAddress: alice, url: server.mintUrl(), quantity: 10 });
-    const detail = await call(taskGET as never, `/api/ai-agent/task/${task.id}`, { taskId: task.id }, { cookie: cookieFor(alice) });
+    const detail = await call(
+      taskGET as never,
+      `/api/ai-agent/task/${task.id}`,
+      { taskId: task.id },
+      { cookie: cookieFor(alice) },
+    );
     const dto = detail.body.task ?? detail.body;
     expect(dto).toMatchObject({ route: 'x402', endpoint: { host: `127.0.0.1:${server.port}` }, totalCost: '100000' });
     expect(dto.fundingRequest.message.value).toBe('100000');
 
     const agentBefore = await usdcBalance(task.agentAddress as Address);
     const authorization = authorizationFor(task);
-    const funded = await postFund(task.id, { authorization, signature: await signAuthorization(user(1), authorization) });
+    const funded = await postFund(task.id, {
+      authorization,
+      signature: await signAuthorization(user(1), authorization),
+    });
     expect(funded.status).toBe(200);
     expect((await getTaskById({ id: task.id }))!.status).toBe('funded');
     expect((await usdcBalance(task.agentAddress as Address)) - agentBefore).toBe(100000n);

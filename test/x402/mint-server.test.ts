@@ -18,7 +18,12 @@ type Chain = { anvil: Anvil; usdc: Address; server: X402MintServer };
 
 async function startChain(chainId: number, mode: 'v2' | 'v1'): Promise<Chain> {
   const anvil = await startAnvil({ port: await freePort(), chainId });
-  const chain = { id: chainId, name: 'test', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [anvil.url] } } };
+  const chain = {
+    id: chainId,
+    name: 'test',
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [anvil.url] } },
+  };
   const publicClient = createPublicClient({ chain, transport: http(anvil.url), pollingInterval: 20 });
   const deployer = createWalletClient({ account: anvilAccount(0), chain, transport: http(anvil.url) });
   const usdc = await deployTestUsdc(deployer, publicClient as never);
@@ -28,22 +33,42 @@ async function startChain(chainId: number, mode: 'v2' | 'v1'): Promise<Chain> {
 
 async function newPayer(c: Chain, usdc = parseUnits('10', 6)) {
   const account = privateKeyToAccount(generatePrivateKey());
-  const chain = { id: c.server.chainId, name: 'test', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [c.anvil.url] } } };
+  const chain = {
+    id: c.server.chainId,
+    name: 'test',
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [c.anvil.url] } },
+  };
   const deployer = createWalletClient({ account: anvilAccount(0), chain, transport: http(c.anvil.url) });
   const publicClient = createPublicClient({ chain, transport: http(c.anvil.url), pollingInterval: 20 });
-  await publicClient.waitForTransactionReceipt({ hash: await deployer.writeContract({ address: c.usdc, abi: testUSDCAbi, functionName: 'mint', args: [account.address, usdc] }) });
-  const client = createPaymentClient(account, { network: `eip155:${c.server.chainId}`, asset: c.usdc, amount: c.server.price, domain: c.server.domain });
+  await publicClient.waitForTransactionReceipt({
+    hash: await deployer.writeContract({
+      address: c.usdc,
+      abi: testUSDCAbi,
+      functionName: 'mint',
+      args: [account.address, usdc],
+    }),
+  });
+  const client = createPaymentClient(account, {
+    network: `eip155:${c.server.chainId}`,
+    asset: c.usdc,
+    amount: c.server.price,
+    domain: c.server.domain,
+  });
   const sent: Headers[] = [];
   const recording: typeof fetch = (input, init) => {
     sent.push(new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined)));
     return fetch(input, init);
   };
-  const balance = (token: Address, who: Address = account.address) => publicClient.readContract({ address: token, abi: erc20Abi, functionName: 'balanceOf', args: [who] });
+  const balance = (token: Address, who: Address = account.address) =>
+    publicClient.readContract({ address: token, abi: erc20Abi, functionName: 'balanceOf', args: [who] });
   /** A signed payment for the next request, not sent: its header. */
   const sign = async () => {
     const http402 = new x402HTTPClient(client);
     const probe = await fetch(c.server.mintUrl());
-    return http402.encodePaymentSignatureHeader(await http402.createPaymentPayload(http402.getPaymentRequiredResponse((name) => probe.headers.get(name))));
+    return http402.encodePaymentSignatureHeader(
+      await http402.createPaymentPayload(http402.getPaymentRequiredResponse((name) => probe.headers.get(name))),
+    );
   };
   return { account, pay: wrapFetchWithPayment(recording, client), sent, balance, sign, publicClient };
 }
@@ -60,7 +85,13 @@ describe('x402 mint server (v2)', () => {
     const probe = await fetch(c.server.mintUrl());
     expect(probe.status).toBe(402);
     const required = decodePaymentRequiredHeader(probe.headers.get('payment-required')!);
-    expect(required.accepts[0]).toMatchObject({ scheme: 'exact', network: 'eip155:31337', asset: c.usdc, amount: '10000', payTo: c.server.tokenAddress });
+    expect(required.accepts[0]).toMatchObject({
+      scheme: 'exact',
+      network: 'eip155:31337',
+      asset: c.usdc,
+      amount: '10000',
+      payTo: c.server.tokenAddress,
+    });
     expect(required.accepts[0]!.extra).toMatchObject({ name: 'USD Coin', version: '2', paymentFlow: 'upfront' });
 
     const payer = await newPayer(c);
@@ -75,13 +106,20 @@ describe('x402 mint server (v2)', () => {
   it('POST with a recipient mints to the recipient; a replayed payment is refused and mints nothing', async () => {
     const payer = await newPayer(c);
     const recipient = privateKeyToAccount(generatePrivateKey()).address;
-    const init = { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ quantity: 1, recipient }) };
+    const init = {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ quantity: 1, recipient }),
+    };
     const res = await payer.pay(c.server.mintUrl(), init);
     expect(res.status).toBe(200);
     expect(await payer.balance(c.server.tokenAddress, recipient)).toBe(c.server.mintAmount);
 
     const paidHeader = payer.sent.at(-1)!.get('payment-signature')!;
-    const replay = await fetch(c.server.mintUrl(), { ...init, headers: { ...init.headers, 'payment-signature': paidHeader } });
+    const replay = await fetch(c.server.mintUrl(), {
+      ...init,
+      headers: { ...init.headers, 'payment-signature': paidHeader },
+    });
     expect(replay.status).toBe(402);
     expect(await payer.balance(c.server.tokenAddress, recipient)).toBe(c.server.mintAmount);
     expect(await payer.balance(c.usdc)).toBe(parseUnits('10', 6) - 10_000n);
@@ -100,15 +138,25 @@ describe('x402 mint server (v2)', () => {
     for (let i = 0; i < 12; i++) payers.push(await newPayer(c)); // one USDC owner key: one at a time
     const paid = await Promise.all(payers.map((p) => p.pay(c.server.mintUrl())));
     expect(paid.map((r) => r.status)).toEqual(paid.map(() => 200));
-    const txs = paid.map((r) => decodePaymentResponseHeader(r.headers.get('payment-response')!).transaction as `0x${string}`);
-    const senders = new Set(await Promise.all(txs.map(async (hash) => (await payer.publicClient.getTransaction({ hash })).from.toLowerCase())));
+    const txs = paid.map(
+      (r) => decodePaymentResponseHeader(r.headers.get('payment-response')!).transaction as `0x${string}`,
+    );
+    const senders = new Set(
+      await Promise.all(
+        txs.map(async (hash) => (await payer.publicClient.getTransaction({ hash })).from.toLowerCase()),
+      ),
+    );
     expect(senders.size).toBeGreaterThan(1);
     for (const s of senders) expect(c.server.settlerAddresses.map((a) => a.toLowerCase())).toContain(s);
   });
 
   it('refuses bad input before any payment: unknown token 404, quantity out of range 400', async () => {
     expect((await fetch(`${c.server.url}/api/mint/0x0000000000000000000000000000000000000001`)).status).toBe(404);
-    const res = await fetch(c.server.mintUrl(), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ quantity: 11 }) });
+    const res = await fetch(c.server.mintUrl(), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ quantity: 11 }),
+    });
     expect(res.status).toBe(400);
   });
 
@@ -133,10 +181,16 @@ describe('x402 mint server (v2)', () => {
   });
 
   it('price-rise mode: after the first 402 the price doubles; other-network quotes eip155:1 only', async () => {
-    const first = decodePaymentRequiredHeader((await fetch(c.server.mintUrl('price-rise'))).headers.get('payment-required')!);
-    const second = decodePaymentRequiredHeader((await fetch(c.server.mintUrl('price-rise'))).headers.get('payment-required')!);
+    const first = decodePaymentRequiredHeader(
+      (await fetch(c.server.mintUrl('price-rise'))).headers.get('payment-required')!,
+    );
+    const second = decodePaymentRequiredHeader(
+      (await fetch(c.server.mintUrl('price-rise'))).headers.get('payment-required')!,
+    );
     expect(BigInt(second.accepts[0]!.amount)).toBe(2n * BigInt(first.accepts[0]!.amount));
-    const other = decodePaymentRequiredHeader((await fetch(c.server.mintUrl('other-network'))).headers.get('payment-required')!);
+    const other = decodePaymentRequiredHeader(
+      (await fetch(c.server.mintUrl('other-network'))).headers.get('payment-required')!,
+    );
     expect(other.accepts.map((a) => a.network)).toEqual(['eip155:1']);
   });
 
@@ -162,7 +216,12 @@ describe('x402 mint server (v1, chain 84532)', () => {
     expect(probe.status).toBe(402);
     const body = (await probe.json()) as { x402Version: number; accepts: Record<string, unknown>[] };
     expect(body.x402Version).toBe(1);
-    expect(body.accepts[0]).toMatchObject({ scheme: 'exact', network: 'base-sepolia', maxAmountRequired: '10000', asset: c.usdc });
+    expect(body.accepts[0]).toMatchObject({
+      scheme: 'exact',
+      network: 'base-sepolia',
+      maxAmountRequired: '10000',
+      asset: c.usdc,
+    });
     expect(body.accepts[0]!.extra).toBeUndefined();
     expect(String(body.accepts[0]!.resource)).toMatch(/^https:\/\//);
 

@@ -15,7 +15,8 @@ beforeAll(async () => {
     req.on('data', (c) => (body += c));
     req.on('end', () => {
       seen.push({ method: req.method, url: req.url, body, header: req.headers['x-test'] as string | undefined });
-      if (req.url === '/redirect') return res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data' }).end();
+      if (req.url === '/redirect')
+        return res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data' }).end();
       if (req.url === '/big') return res.writeHead(200).end('x'.repeat(5000));
       if (req.url === '/big-chunked') {
         res.writeHead(200, { 'transfer-encoding': 'chunked' });
@@ -23,7 +24,9 @@ beforeAll(async () => {
         return res.end();
       }
       if (req.url === '/slow') return setTimeout(() => res.end('late'), 2000);
-      res.writeHead(402, { 'payment-required': 'abc', 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, body }));
+      res
+        .writeHead(402, { 'payment-required': 'abc', 'content-type': 'application/json' })
+        .end(JSON.stringify({ ok: true, body }));
     });
   });
   server.on('connection', () => connections++);
@@ -48,7 +51,9 @@ describe('safeFetch', () => {
     expect((await refusal(safeFetch(`http://127.0.0.1:${port}/`, { allowedHosts: [] }))).reason).toBe('not_https');
     const e = await refusal(safeFetch(`https://127.0.0.1:${port}/`, { allowedHosts: [] }));
     expect([e.reason, e.details.range, e.requestSent]).toEqual(['blocked_address', 'loopback', false]);
-    expect((await refusal(safeFetch(`https://[::ffff:127.0.0.1]:${port}/`, { allowedHosts: [] }))).details.range).toBe('loopback');
+    expect((await refusal(safeFetch(`https://[::ffff:127.0.0.1]:${port}/`, { allowedHosts: [] }))).details.range).toBe(
+      'loopback',
+    );
     expect(connections).toBe(before);
   });
 
@@ -81,13 +86,20 @@ describe('safeFetch', () => {
 
   it('an allowed name without a port allows every port; another port is not allowed', async () => {
     expect((await safeFetch(`http://127.0.0.1:${port}/`, { allowedHosts: ['127.0.0.1'] })).status).toBe(402);
-    expect((await refusal(safeFetch(`http://127.0.0.1:${port}/`, { allowedHosts: [`127.0.0.1:${port + 1}`] }))).reason).toBe('not_https');
+    expect(
+      (await refusal(safeFetch(`http://127.0.0.1:${port}/`, { allowedHosts: [`127.0.0.1:${port + 1}`] }))).reason,
+    ).toBe('not_https');
   });
 
   it('does not follow redirects', async () => {
     const count = seen.length;
     const e = await refusal(safeFetch(`http://127.0.0.1:${port}/redirect`, { allowedHosts: ['127.0.0.1'] }));
-    expect([e.reason, e.details.status, e.details.location, e.requestSent]).toEqual(['redirect', 302, 'http://169.254.169.254/latest/meta-data', true]);
+    expect([e.reason, e.details.status, e.details.location, e.requestSent]).toEqual([
+      'redirect',
+      302,
+      'http://169.254.169.254/latest/meta-data',
+      true,
+    ]);
     expect(seen.length).toBe(count + 1);
   });
 
@@ -100,7 +112,9 @@ describe('safeFetch', () => {
 
   it('times out, reporting that the request was sent', async () => {
     const started = Date.now();
-    const e = await refusal(safeFetch(`http://127.0.0.1:${port}/slow`, { allowedHosts: ['127.0.0.1'], timeoutMs: 300 }));
+    const e = await refusal(
+      safeFetch(`http://127.0.0.1:${port}/slow`, { allowedHosts: ['127.0.0.1'], timeoutMs: 300 }),
+    );
     expect([e.reason, e.requestSent]).toEqual(['timeout', true]);
     expect(Date.now() - started).toBeLessThan(1500);
   });
@@ -128,9 +142,13 @@ describe('safeFetch', () => {
 describe('createSafeFetch', () => {
   it('takes a Request (as @x402/fetch passes one) with its method, headers and body', async () => {
     const fetchSafely = createSafeFetch({ allowedHosts: ['127.0.0.1'] });
-    const response = await fetchSafely(new Request(`http://127.0.0.1:${port}/r`, { method: 'POST', headers: { 'x-test': 'req' }, body: 'hello' }));
+    const response = await fetchSafely(
+      new Request(`http://127.0.0.1:${port}/r`, { method: 'POST', headers: { 'x-test': 'req' }, body: 'hello' }),
+    );
     expect(response.status).toBe(402);
     expect(seen.at(-1)).toMatchObject({ method: 'POST', url: '/r', body: 'hello', header: 'req' });
-    expect((await refusal(createSafeFetch({ allowedHosts: [] })(`https://localhost:${port}/`))).reason).toBe('blocked_address');
+    expect((await refusal(createSafeFetch({ allowedHosts: [] })(`https://localhost:${port}/`))).reason).toBe(
+      'blocked_address',
+    );
   });
 });

@@ -41,7 +41,13 @@ describe('probeX402Endpoint against the local server', () => {
       body: { quantity: 1, recipient: alice },
       mintsToUser: true,
       version: 2,
-      requirement: { scheme: 'exact', network: 'eip155:31337', asset: stack.deployment.usdc, amount: server.price.toString(), payTo: server.payTo },
+      requirement: {
+        scheme: 'exact',
+        network: 'eip155:31337',
+        asset: stack.deployment.usdc,
+        amount: server.price.toString(),
+        payTo: server.payTo,
+      },
       domain: server.domain,
     });
     expect(token).toMatchObject({ address: server.tokenAddress, symbol: 'X4D', decimals: 18 });
@@ -52,7 +58,9 @@ describe('probeX402Endpoint against the local server', () => {
   });
 
   it('refuses requirements on another network, naming it', async () => {
-    expect(await refusal(probeX402Endpoint({ url: server.mintUrl('other-network'), userAddress: alice }))).toMatchObject({
+    expect(
+      await refusal(probeX402Endpoint({ url: server.mintUrl('other-network'), userAddress: alice })),
+    ).toMatchObject({
       code: 'bad_request:x402',
       reason: 'no_requirement',
       mismatch: 'network',
@@ -64,29 +72,49 @@ describe('probeX402Endpoint against the local server', () => {
     const price = server.price;
     try {
       server.setPrice(1_000_001n);
-      expect(await refusal(probeX402Endpoint({ url: server.mintUrl(), userAddress: alice }))).toMatchObject({ reason: 'price_too_high', amount: '1000001', max: '1000000' });
+      expect(await refusal(probeX402Endpoint({ url: server.mintUrl(), userAddress: alice }))).toMatchObject({
+        reason: 'price_too_high',
+        amount: '1000001',
+        max: '1000000',
+      });
       server.setPrice(1_000_000n);
-      expect((await probeX402Endpoint({ url: server.mintUrl(), userAddress: alice })).terms.requirement.amount).toBe('1000000');
+      expect((await probeX402Endpoint({ url: server.mintUrl(), userAddress: alice })).terms.requirement.amount).toBe(
+        '1000000',
+      );
     } finally {
       server.setPrice(price);
     }
   });
 
   it('refuses an answer that is not 402', async () => {
-    expect(await refusal(probeX402Endpoint({ url: `${server.url}/health`, userAddress: alice }))).toMatchObject({ reason: 'no_402', status: 404 });
-    expect(await refusal(probeX402Endpoint({ url: `${server.url}/api/mint/${alice}`, userAddress: alice }))).toMatchObject({ reason: 'no_402', status: 404 });
+    expect(await refusal(probeX402Endpoint({ url: `${server.url}/health`, userAddress: alice }))).toMatchObject({
+      reason: 'no_402',
+      status: 404,
+    });
+    expect(
+      await refusal(probeX402Endpoint({ url: `${server.url}/api/mint/${alice}`, userAddress: alice })),
+    ).toMatchObject({ reason: 'no_402', status: 404 });
   });
 
   it('refuses http and private addresses unless the host is allowed, without connecting', async () => {
     const before = server.stats.requests;
     const strict: ProbeTarget = { ...defaultProbeTarget(), allowedHosts: [] };
-    expect(await refusal(probeX402Endpoint({ url: server.mintUrl(), userAddress: alice }, strict))).toMatchObject({ reason: 'not_https' });
+    expect(await refusal(probeX402Endpoint({ url: server.mintUrl(), userAddress: alice }, strict))).toMatchObject({
+      reason: 'not_https',
+    });
     const https = server.mintUrl().replace('http://', 'https://');
-    expect(await refusal(probeX402Endpoint({ url: https, userAddress: alice }, strict))).toMatchObject({ reason: 'blocked_address', range: 'loopback' });
-    expect(await refusal(probeX402Endpoint({ url: https.replace('127.0.0.1', 'localhost'), userAddress: alice }, strict))).toMatchObject({
+    expect(await refusal(probeX402Endpoint({ url: https, userAddress: alice }, strict))).toMatchObject({
+      reason: 'blocked_address',
+      range: 'loopback',
+    });
+    expect(
+      await refusal(probeX402Endpoint({ url: https.replace('127.0.0.1', 'localhost'), userAddress: alice }, strict)),
+    ).toMatchObject({
       reason: 'blocked_address',
     });
-    expect(await refusal(probeX402Endpoint({ url: 'https://169.254.169.254/latest/meta-data', userAddress: alice }, strict))).toMatchObject({
+    expect(
+      await refusal(probeX402Endpoint({ url: 'https://169.254.169.254/latest/meta-data', userAddress: alice }, strict)),
+    ).toMatchObject({
       reason: 'blocked_address',
       range: 'metadata',
     });
@@ -95,9 +123,15 @@ describe('probeX402Endpoint against the local server', () => {
 
   it('uses a token the user named, and refuses one that is not an ERC20', async () => {
     const demo = stack.deployment.tokens[0]!.address;
-    const { token, tokenSource } = await probeX402Endpoint({ url: server.mintUrl(), userAddress: alice, tokenAddress: demo });
+    const { token, tokenSource } = await probeX402Endpoint({
+      url: server.mintUrl(),
+      userAddress: alice,
+      tokenAddress: demo,
+    });
     expect([token?.address, tokenSource]).toEqual([demo, 'message']);
-    expect(await refusal(probeX402Endpoint({ url: server.mintUrl(), userAddress: alice, tokenAddress: alice }))).toMatchObject({ reason: 'token_not_erc20' });
+    expect(
+      await refusal(probeX402Endpoint({ url: server.mintUrl(), userAddress: alice, tokenAddress: alice })),
+    ).toMatchObject({ reason: 'token_not_erc20' });
   });
 });
 
@@ -122,13 +156,20 @@ describe('probeX402Endpoint: v1 without extra (chain 84532, like the seed’s up
   it('reads the v1 body, maps base-sepolia to 84532, and reads the EIP-712 domain from the asset on chain', async () => {
     const { terms, token } = await probeX402Endpoint({ url: v1.mintUrl(), userAddress: alice }, target);
     expect(terms.version).toBe(1);
-    expect(terms.requirement).toMatchObject({ scheme: 'exact', network: 'base-sepolia', amount: v1.price.toString(), payTo: v1.payTo });
+    expect(terms.requirement).toMatchObject({
+      scheme: 'exact',
+      network: 'base-sepolia',
+      amount: v1.price.toString(),
+      payTo: v1.payTo,
+    });
     expect(terms.requirement.extra?.name).toBeUndefined();
     expect(terms.domain).toEqual(usdcDomain);
     expect(token?.address).toBe(v1.tokenAddress);
   });
 
   it('refuses the same endpoint for a service on another chain', async () => {
-    expect(await refusal(probeX402Endpoint({ url: v1.mintUrl(), userAddress: alice }, { ...target, chainId: 8453 }))).toMatchObject({ mismatch: 'network', network: 'base-sepolia' });
+    expect(
+      await refusal(probeX402Endpoint({ url: v1.mintUrl(), userAddress: alice }, { ...target, chainId: 8453 })),
+    ).toMatchObject({ mismatch: 'network', network: 'base-sepolia' });
   });
 });

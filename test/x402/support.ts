@@ -1,4 +1,12 @@
-import { createPublicClient, createWalletClient, erc20Abi, http, type Address, type Hex, type PublicClient } from 'viem';
+import {
+  createPublicClient,
+  createWalletClient,
+  erc20Abi,
+  http,
+  type Address,
+  type Hex,
+  type PublicClient,
+} from 'viem';
 import { getSql } from '@/db/client';
 import type { X402Terms } from '@/db/schema';
 import { getTaskById, insertTask } from '@/db/tasks';
@@ -19,9 +27,17 @@ import { startMintWorker } from '../worker/support';
 /** An anvil of its own as `chainId` (84532 = base-sepolia, a name v1 endpoints use) with only a TestUSDC on it. */
 export async function startUsdcChain(chainId: number) {
   const anvil = await startAnvil({ port: await freePort(), chainId });
-  const chain = { id: chainId, name: 'test', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [anvil.url] } } };
+  const chain = {
+    id: chainId,
+    name: 'test',
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [anvil.url] } },
+  };
   const client = createPublicClient({ chain, transport: http(anvil.url), pollingInterval: 20 }) as PublicClient;
-  const usdc = await deployTestUsdc(createWalletClient({ account: anvilAccount(0), chain, transport: http(anvil.url) }), client as never);
+  const usdc = await deployTestUsdc(
+    createWalletClient({ account: anvilAccount(0), chain, transport: http(anvil.url) }),
+    client as never,
+  );
   return { anvil, client, usdc };
 }
 
@@ -33,13 +49,15 @@ export type X402Setup = { stack: TestStack; server: X402MintServer; worker?: Min
  * with `workerId`, an in-process MintWorker. `stop` ends what started, last first; a failed start
  * ends it too before throwing.
  */
-export async function startX402Setup(options: {
-  env?: Record<string, string>;
-  server?: Omit<X402MintServerOptions, 'rpcUrl' | 'usdc'>;
-  workerId?: string;
-  /** Instead of the stack's chain: an anvil of its own as this chain id, with only a TestUSDC (startUsdcChain). */
-  chainId?: number;
-} = {}): Promise<X402Setup> {
+export async function startX402Setup(
+  options: {
+    env?: Record<string, string>;
+    server?: Omit<X402MintServerOptions, 'rpcUrl' | 'usdc'>;
+    workerId?: string;
+    /** Instead of the stack's chain: an anvil of its own as this chain id, with only a TestUSDC (startUsdcChain). */
+    chainId?: number;
+  } = {},
+): Promise<X402Setup> {
   const stops: (() => Promise<void>)[] = [];
   const stop = async () => {
     for (const s of stops.splice(0).reverse()) await s();
@@ -52,7 +70,13 @@ export async function startX402Setup(options: {
     stops.push(() => stack.stop());
     const rpcUrl = own?.anvil.url ?? stack.anvil.url;
     const usdc = own?.usdc ?? stack.deployment.usdc;
-    if (own) writeDeployment(stack.env.DEPLOYMENT_FILE!, { chainId: options.chainId!, usdc, tokens: [], deployedAt: new Date().toISOString() });
+    if (own)
+      writeDeployment(stack.env.DEPLOYMENT_FILE!, {
+        chainId: options.chainId!,
+        usdc,
+        tokens: [],
+        deployedAt: new Date().toISOString(),
+      });
     // Imported only now: they read the environment the stack has just set.
     const { startX402MintServer } = await import('@/scripts/local/x402-mint-server');
     const server = await startX402MintServer({ rpcUrl, usdc, ...options.server });
@@ -71,7 +95,12 @@ export async function startX402Setup(options: {
 }
 
 /** Probes `url` as task creation does (lib/x402/probe.ts) and returns the terms a task would pay. */
-export async function probeTerms(url: string, userAddress: Address, overrides: Partial<X402Terms> = {}, target: Partial<ProbeTarget> = {}): Promise<X402Terms> {
+export async function probeTerms(
+  url: string,
+  userAddress: Address,
+  overrides: Partial<X402Terms> = {},
+  target: Partial<ProbeTarget> = {},
+): Promise<X402Terms> {
   const { terms } = await probeX402Endpoint({ url, userAddress }, { ...defaultProbeTarget(), ...target });
   return { ...terms, ...overrides };
 }
@@ -81,14 +110,33 @@ export async function probeTerms(url: string, userAddress: Address, overrides: P
  * elsewhere): the agent receives quantity × price of test USDC from anvil account 0 (the USDC
  * owner) and that transfer is the task's funding transaction.
  */
-export async function createFundedX402Task({ userAddress, terms, quantity, token }: { userAddress: Address; terms: X402Terms; quantity: number; token: Address }) {
+export async function createFundedX402Task({
+  userAddress,
+  terms,
+  quantity,
+  token,
+}: {
+  userAddress: Address;
+  terms: X402Terms;
+  quantity: number;
+  token: Address;
+}) {
   const wallet = await getOrCreateAgentWallet(userAddress);
   const price = BigInt(terms.requirement.amount);
   const total = price * BigInt(quantity);
   // The chain as it is (a v1 test runs anvil as 84532 while the app's local chain says 31337).
   const chain = { ...getChain(), id: await getPublicClient().getChainId() };
-  const owner = createWalletClient({ account: anvilAccount(0), chain, transport: http(getPublicClient().transport.url as string) });
-  const fundingTxHash = await owner.writeContract({ address: terms.requirement.asset as Address, abi: testUSDCAbi, functionName: 'mint', args: [wallet.agentAddress as Address, total] });
+  const owner = createWalletClient({
+    account: anvilAccount(0),
+    chain,
+    transport: http(getPublicClient().transport.url as string),
+  });
+  const fundingTxHash = await owner.writeContract({
+    address: terms.requirement.asset as Address,
+    abi: testUSDCAbi,
+    functionName: 'mint',
+    args: [wallet.agentAddress as Address, total],
+  });
   await getPublicClient().waitForTransactionReceipt({ hash: fundingTxHash });
   const task = await insertTask({
     userAddress: userAddress.toLowerCase(),
@@ -107,17 +155,30 @@ export async function createFundedX402Task({ userAddress, terms, quantity, token
   return (await getTaskById({ id: task.id }))!;
 }
 
-export const balanceOf = (token: Address, owner: Address) => getPublicClient().readContract({ address: token, abi: erc20Abi, functionName: 'balanceOf', args: [owner] });
+export const balanceOf = (token: Address, owner: Address) =>
+  getPublicClient().readContract({ address: token, abi: erc20Abi, functionName: 'balanceOf', args: [owner] });
 
 /** USDC the agent paid to the endpoint on chain (AuthorizationUsed transfers to payTo), by nonce. */
 export async function settledOnChain(usdc: Address, agent: Address, payTo: Address) {
   const logs = await getPublicClient().getLogs({
     address: usdc,
-    event: { type: 'event', name: 'Transfer', inputs: [{ name: 'from', type: 'address', indexed: true }, { name: 'to', type: 'address', indexed: true }, { name: 'value', type: 'uint256', indexed: false }] },
+    event: {
+      type: 'event',
+      name: 'Transfer',
+      inputs: [
+        { name: 'from', type: 'address', indexed: true },
+        { name: 'to', type: 'address', indexed: true },
+        { name: 'value', type: 'uint256', indexed: false },
+      ],
+    },
     args: { from: agent, to: payTo },
     fromBlock: 0n,
   });
-  return { count: logs.length, total: logs.reduce((s, l) => s + (l.args.value ?? 0n), 0n), txHashes: new Set(logs.map((l) => l.transactionHash as Hex)) };
+  return {
+    count: logs.length,
+    total: logs.reduce((s, l) => s + (l.args.value ?? 0n), 0n),
+    txHashes: new Set(logs.map((l) => l.transactionHash as Hex)),
+  };
 }
 
 /**

@@ -29,7 +29,13 @@ describe('x402 worker route, v1 endpoint', () => {
   it('pays a v1 endpoint without extra (domain supplied), recipient in the body, each mint once', async () => {
     const user = privateKeyToAccount(generatePrivateKey()).address;
     const terms = await probeTerms(server.mintUrl(), user, {}, { chainId: 84532, usdc, maxAmount: parseUnits('1', 6) });
-    expect(terms).toMatchObject({ version: 1, method: 'POST', mintsToUser: true, requirement: { network: 'base-sepolia' }, domain: { name: 'USD Coin', version: '2' } });
+    expect(terms).toMatchObject({
+      version: 1,
+      method: 'POST',
+      mintsToUser: true,
+      requirement: { network: 'base-sepolia' },
+      domain: { name: 'USD Coin', version: '2' },
+    });
     expect(terms.requirement.extra).toBeUndefined();
     const task = await createFundedX402Task({ userAddress: user, terms, quantity: 6, token: server.tokenAddress });
     const [done] = await waitForTasks([task.id], ['completed', 'failed'], 60_000);

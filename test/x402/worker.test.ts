@@ -14,7 +14,14 @@ let server: X402MintServer;
 
 beforeAll(async () => {
   ({ server } = setup = await startX402Setup({
-    env: { MINT_BATCH_SIZE: '3', MINT_INTERVAL_MS: '0', X402_REQUEST_TIMEOUT_MS: '1500', LEASE_MS: '5000', CHECK_INTERVAL_MS: '200', MAX_RETRIES: '1' },
+    env: {
+      MINT_BATCH_SIZE: '3',
+      MINT_INTERVAL_MS: '0',
+      X402_REQUEST_TIMEOUT_MS: '1500',
+      LEASE_MS: '5000',
+      CHECK_INTERVAL_MS: '200',
+      MAX_RETRIES: '1',
+    },
     server: { slowMs: 3000, queueDelayMs: 1500, every: 2 },
     workerId: 'x402-test',
   }));
@@ -24,7 +31,12 @@ afterAll(() => setup?.stop(), 30_000);
 
 const newUser = () => privateKeyToAccount(generatePrivateKey()).address;
 
-async function runTask(url: string, quantity: number, overrides: Parameters<typeof probeTerms>[2] = {}, statuses = ['completed']) {
+async function runTask(
+  url: string,
+  quantity: number,
+  overrides: Parameters<typeof probeTerms>[2] = {},
+  statuses = ['completed'],
+) {
   const user = newUser();
   const terms = await probeTerms(url, user, overrides);
   const task = await createFundedX402Task({ userAddress: user, terms, quantity, token: server.tokenAddress });
@@ -52,7 +64,11 @@ describe('x402 worker route', () => {
   });
 
   it('v2, endpoint mints to the payer: the agent forwards what it received and is left with none', async () => {
-    const { user, task, check } = await runTask(server.mintUrl(), 5, { method: 'GET', body: undefined, mintsToUser: false });
+    const { user, task, check } = await runTask(server.mintUrl(), 5, {
+      method: 'GET',
+      body: undefined,
+      mintsToUser: false,
+    });
     expect(task.status).toBe('completed');
     expectPaidOnce(check, 5);
     expect(await balanceOf(server.tokenAddress, user)).toBe(5n * server.mintAmount);
@@ -82,7 +98,11 @@ describe('x402 worker route', () => {
   });
 
   it('queued (200 pending, tokens later) to the payer: late tokens are forwarded before the task completes', async () => {
-    const { user, task, check } = await runTask(server.mintUrl('queued'), 3, { method: 'GET', body: undefined, mintsToUser: false });
+    const { user, task, check } = await runTask(server.mintUrl('queued'), 3, {
+      method: 'GET',
+      body: undefined,
+      mintsToUser: false,
+    });
     expect(task.status).toBe('completed');
     expectPaidOnce(check, 3);
     expect(await balanceOf(server.tokenAddress, user)).toBe(3n * server.mintAmount);

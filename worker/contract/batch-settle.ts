@@ -4,7 +4,14 @@ import { recordMintProgress } from '@/db/task-queue';
 import { decodeBatchExecute, failedCallsOf } from '@/lib/chain/batch-calls';
 import { agentBatchExecutorAbi, paidMintTokenAbi } from '@/lib/chain/contracts.generated';
 import { revertOfReturnData } from '@/lib/chain/revert-reasons';
-import { collectMints, isMintIdUsed, type CollectContext, type MintOutcome, type PendingMint, type RawLog } from './mint-collector';
+import {
+  collectMints,
+  isMintIdUsed,
+  type CollectContext,
+  type MintOutcome,
+  type PendingMint,
+  type RawLog,
+} from './mint-collector';
 import { findMintTransaction, reconcileTask, type Settlement } from './reconciler';
 
 // Settling an EIP-7702 batch: one transaction, many mints. Its success proves nothing about any
@@ -18,13 +25,17 @@ export type BatchMint = { sequenceNumber: number; mintId: Hex };
 /** Thrown after the ledger is settled when a batch ran no code: the agent was not delegated to our executor. */
 export class NotDelegatedError extends Error {
   constructor(agent: Address) {
-    super(`the batch ran no code: agent wallet ${agent} is not delegated to the batch executor (its authorization was not applied); its mints are not counted`);
+    super(
+      `the batch ran no code: agent wallet ${agent} is not delegated to the batch executor (its authorization was not applied); its mints are not counted`,
+    );
     this.name = 'NotDelegatedError';
   }
 }
 
 const MINTED = toEventSelector(paidMintTokenAbi.find((e) => e.type === 'event' && e.name === 'Minted')!);
-const TRY_EXECUTE_FAIL = toEventSelector(agentBatchExecutorAbi.find((e) => e.type === 'event' && e.name === 'ERC7579TryExecuteFail')!);
+const TRY_EXECUTE_FAIL = toEventSelector(
+  agentBatchExecutorAbi.find((e) => e.type === 'event' && e.name === 'ERC7579TryExecuteFail')!,
+);
 
 /**
  * The mintIds the token's Minted events in these logs carry (mintId is the third indexed topic):
@@ -32,7 +43,9 @@ const TRY_EXECUTE_FAIL = toEventSelector(agentBatchExecutorAbi.find((e) => e.typ
  */
 function mintedIdsOf(logs: RawLog[], token: Address): Set<Hex> {
   const minted = new Set<Hex>();
-  for (const log of logs) if (log.topics[0] === MINTED && log.topics[3] && isAddressEqual(log.address, token)) minted.add(log.topics[3].toLowerCase() as Hex);
+  for (const log of logs)
+    if (log.topics[0] === MINTED && log.topics[3] && isAddressEqual(log.address, token))
+      minted.add(log.topics[3].toLowerCase() as Hex);
   return minted;
 }
 
@@ -40,14 +53,27 @@ function mintedIdsOf(logs: RawLog[], token: Address): Set<Hex> {
 function mintIdsByCallIndex(raw: Hex): Map<Hex, number> {
   const { calls } = decodeBatchExecute(parseTransaction(raw).data!);
   const byMintId = new Map<Hex, number>();
-  for (const [i, call] of calls.entries()) if (call.data.length >= 10 + 128) byMintId.set(`0x${call.data.slice(74, 138)}`, i);
+  for (const [i, call] of calls.entries())
+    if (call.data.length >= 10 + 128) byMintId.set(`0x${call.data.slice(74, 138)}`, i);
   return byMintId;
 }
 
-export async function settleBatchOutcome(ctx: CollectContext, outcome: MintOutcome, mints: BatchMint[]): Promise<Settlement & { ranNoCode: boolean }> {
+export async function settleBatchOutcome(
+  ctx: CollectContext,
+  outcome: MintOutcome,
+  mints: BatchMint[],
+): Promise<Settlement & { ranNoCode: boolean }> {
   const settlement: Settlement & { ranNoCode: boolean } = { confirmed: [], failed: [], reverts: [], ranNoCode: false };
   const { task } = ctx;
-  const viaOther = async (m: BatchMint) => settlement.confirmed.push(await findMintTransaction(ctx, { ...m, nonce: outcome.mint.nonce, raw: outcome.mint.raw, hashes: outcome.mint.hashes }));
+  const viaOther = async (m: BatchMint) =>
+    settlement.confirmed.push(
+      await findMintTransaction(ctx, {
+        ...m,
+        nonce: outcome.mint.nonce,
+        raw: outcome.mint.raw,
+        hashes: outcome.mint.hashes,
+      }),
+    );
   if (outcome.kind !== 'receipt') {
     // "Used" can also mean the batch's own receipt was not readable yet when the collector looked
     // (a node still storing the block): look once more, so its mints are settled from it.
@@ -58,23 +84,37 @@ export async function settleBatchOutcome(ctx: CollectContext, outcome: MintOutco
     // Replaced or dropped: whatever of it is on chain was mined by another transaction.
     for (const m of mints) {
       if (await isMintIdUsed(ctx, m.mintId)) await viaOther(m);
-      else settlement.failed.push({ sequenceNumber: m.sequenceNumber, error: `nonce ${outcome.mint.nonce} was used by another transaction; re-signing the same mint` });
+      else
+        settlement.failed.push({
+          sequenceNumber: m.sequenceNumber,
+          error: `nonce ${outcome.mint.nonce} was used by another transaction; re-signing the same mint`,
+        });
     }
     return settlement;
   }
   // The logs came with the receipt the collector read; a receipt read without them is read again.
-  const receipt = outcome.receipt.logs ? outcome.receipt : await ctx.client.getTransactionReceipt({ hash: outcome.receipt.transactionHash });
+  const receipt = outcome.receipt.logs
+    ? outcome.receipt
+    : await ctx.client.getTransactionReceipt({ hash: outcome.receipt.transactionHash });
   const logs = receipt.logs as RawLog[];
   const minted = mintedIdsOf(logs, task.tokenAddress);
   // Failures are rare: their events are decoded (and the batch's calls with them) only when there are any.
   const failing = logs.filter((l) => l.topics[0] === TRY_EXECUTE_FAIL);
-  const failures = failing.length ? failedCallsOf(failing as unknown as Log[], task.agentAddress) : new Map<number, Hex>();
+  const failures = failing.length
+    ? failedCallsOf(failing as unknown as Log[], task.agentAddress)
+    : new Map<number, Hex>();
   const callIndex = failures.size ? mintIdsByCallIndex(outcome.mint.raw) : new Map<Hex, number>();
   // The batch's gas, shared by its mints (the approval riding in the first batch included).
   const share = receipt.gasUsed / BigInt(mints.length);
   for (const m of mints) {
     if (minted.has(m.mintId.toLowerCase() as Hex)) {
-      settlement.confirmed.push({ sequenceNumber: m.sequenceNumber, txHash: receipt.transactionHash, blockNumber: receipt.blockNumber, gasUsed: share, effectiveGasPrice: receipt.effectiveGasPrice });
+      settlement.confirmed.push({
+        sequenceNumber: m.sequenceNumber,
+        txHash: receipt.transactionHash,
+        blockNumber: receipt.blockNumber,
+        gasUsed: share,
+        effectiveGasPrice: receipt.effectiveGasPrice,
+      });
       continue;
     }
     if (await isMintIdUsed(ctx, m.mintId)) {
@@ -83,13 +123,19 @@ export async function settleBatchOutcome(ctx: CollectContext, outcome: MintOutco
     }
     const returnData = failures.get(callIndex.get(m.mintId) ?? -1);
     if (returnData !== undefined || receipt.status === 'reverted') {
-      const revert = returnData !== undefined ? revertOfReturnData(returnData) : { reason: 'unknown' as const, message: 'The batch transaction reverted on chain.' };
+      const revert =
+        returnData !== undefined
+          ? revertOfReturnData(returnData)
+          : { reason: 'unknown' as const, message: 'The batch transaction reverted on chain.' };
       settlement.reverts.push(revert);
       settlement.failed.push({ sequenceNumber: m.sequenceNumber, error: revert.message });
       continue;
     }
     settlement.ranNoCode = true;
-    settlement.failed.push({ sequenceNumber: m.sequenceNumber, error: 'the batch transaction ran no code (agent not delegated to the batch executor); mint not counted' });
+    settlement.failed.push({
+      sequenceNumber: m.sequenceNumber,
+      error: 'the batch transaction ran no code (agent not delegated to the batch executor); mint not counted',
+    });
   }
   return settlement;
 }
@@ -118,16 +164,35 @@ export async function reconcileOpenMints(ctx: CollectContext, rows: OpenMintReco
   }
   for (const { raw, rows: group } of batches) {
     const first = group.reduce((a, b) => (a.sequenceNumber < b.sequenceNumber ? a : b));
-    const pending: PendingMint = { sequenceNumber: first.sequenceNumber, mintId: first.mintId as Hex, nonce: first.nonce, raw, hashes: [first.txHash as Hex], batch: true };
+    const pending: PendingMint = {
+      sequenceNumber: first.sequenceNumber,
+      mintId: first.mintId as Hex,
+      nonce: first.nonce,
+      raw,
+      hashes: [first.txHash as Hex],
+      batch: true,
+    };
     const [outcome] = await collectMints(ctx, [pending], { rebroadcast: true });
-    const settled = await settleBatchOutcome(ctx, outcome!, group.map((r) => ({ sequenceNumber: r.sequenceNumber, mintId: r.mintId as Hex })));
+    const settled = await settleBatchOutcome(
+      ctx,
+      outcome!,
+      group.map((r) => ({ sequenceNumber: r.sequenceNumber, mintId: r.mintId as Hex })),
+    );
     settlement.confirmed.push(...settled.confirmed);
     settlement.failed.push(...settled.failed);
     settlement.reverts.push(...settled.reverts);
     ranNoCode ||= settled.ranNoCode;
   }
-  const task = await recordMintProgress({ taskId: ctx.task.id, confirmed: settlement.confirmed, failed: settlement.failed });
-  ctx.reporter.reconciled(ctx.task, { checked: rows.length, confirmed: settlement.confirmed.length, failed: settlement.failed.length });
+  const task = await recordMintProgress({
+    taskId: ctx.task.id,
+    confirmed: settlement.confirmed,
+    failed: settlement.failed,
+  });
+  ctx.reporter.reconciled(ctx.task, {
+    checked: rows.length,
+    confirmed: settlement.confirmed.length,
+    failed: settlement.failed.length,
+  });
   if (ranNoCode) throw new NotDelegatedError(ctx.task.agentAddress);
   return { task, settlement };
 }

@@ -9,7 +9,17 @@ import { crashPoint } from '../crash-points';
 import { keccak } from '../native-crypto';
 import { NotDelegatedError, settleBatchOutcome } from './batch-settle';
 import { assertLease } from '../fence';
-import { authorize, presignNext, unlockSigner, writeBatch, type Authorization, type BatchPlan, type SettledBatch, type SignedBatch, type TaskRuntime } from './mint-batch';
+import {
+  authorize,
+  presignNext,
+  unlockSigner,
+  writeBatch,
+  type Authorization,
+  type BatchPlan,
+  type SettledBatch,
+  type SignedBatch,
+  type TaskRuntime,
+} from './mint-batch';
 import type { PipelineStages } from './mint-pipeline';
 import { broadcastRaw, collectMints, type PendingMint } from './mint-collector';
 import type { Settlement } from './reconciler';
@@ -80,8 +90,23 @@ async function signDelegatedBatch(rt: TaskRuntime, plan: DelegatedPlan): Promise
   const executor = rt.batchExecutor!;
   const authorizations: Authorization[] = [];
   for (const seq of plan.sequences) authorizations.push(await authorize(rt, mintIdOf(task.id, seq, keccak)));
-  const approval: BatchCall[] = plan.approve === undefined ? [] : [{ to: rt.usdc, data: encodeFunctionData({ abi: erc20Abi, functionName: 'approve', args: [task.tokenAddress, plan.approve] }) }];
-  const mintCalls: BatchCall[] = authorizations.map((a, i) => ({ to: task.tokenAddress, data: fault(`bad-mint-signature:${plan.sequences[i]!}`) ? corruptSignature(a.data) : a.data }));
+  const approval: BatchCall[] =
+    plan.approve === undefined
+      ? []
+      : [
+          {
+            to: rt.usdc,
+            data: encodeFunctionData({
+              abi: erc20Abi,
+              functionName: 'approve',
+              args: [task.tokenAddress, plan.approve],
+            }),
+          },
+        ];
+  const mintCalls: BatchCall[] = authorizations.map((a, i) => ({
+    to: task.tokenAddress,
+    data: fault(`bad-mint-signature:${plan.sequences[i]!}`) ? corruptSignature(a.data) : a.data,
+  }));
   const data = encodeBatchExecute([...approval, ...mintCalls], BATCH_MODE.try);
   const installs = plan.installs ?? false;
   // Simulated against our executor's code when the chain does not show it yet (a state override):
@@ -94,7 +119,12 @@ async function signDelegatedBatch(rt: TaskRuntime, plan: DelegatedPlan): Promise
       recent
         ? undefined
         : client
-            .call({ account: task.agentAddress, to: task.agentAddress, data: encodeBatchExecute([...approval, mintCalls[0]!], BATCH_MODE.revertAll), stateOverride: asDelegated })
+            .call({
+              account: task.agentAddress,
+              to: task.agentAddress,
+              data: encodeBatchExecute([...approval, mintCalls[0]!], BATCH_MODE.revertAll),
+              stateOverride: asDelegated,
+            })
             .then(() => void (rt.simulatedAt = started)),
       rt.batchGas ? undefined : estimateBatchGas(rt, approval, mintCalls, asDelegated),
     ]);
@@ -106,18 +136,30 @@ async function signDelegatedBatch(rt: TaskRuntime, plan: DelegatedPlan): Promise
 
   const signer = unlockSigner(rt, plan.remainingCost);
   // The transaction's own fixed cost (base) plus per mint × size: a task's last, smaller batch has its fixed cost too.
-  const gas = rt.batchGas!.base + rt.batchGas!.perMint * BigInt(plan.sequences.length) + (installs ? AUTHORIZATION_GAS : 0n);
+  const gas =
+    rt.batchGas!.base + rt.batchGas!.perMint * BigInt(plan.sequences.length) + (installs ? AUTHORIZATION_GAS : 0n);
   const tx = { chainId: rt.chainId, nonce: plan.nonce, to: task.agentAddress, data, gas, value: 0n, ...plan.fees };
   let raw: Hex;
   if (installs) {
     // executor "self": the transaction takes nonce n, its authorization n + 1 (the test fault signs n: skipped on chain).
-    const authorization = await signer.signAuthorization({ address: executor, chainId: rt.chainId, nonce: plan.nonce + (fault('bad-authorization') ? 0 : 1) });
+    const authorization = await signer.signAuthorization({
+      address: executor,
+      chainId: rt.chainId,
+      nonce: plan.nonce + (fault('bad-authorization') ? 0 : 1),
+    });
     raw = await signer.signTransaction({ ...tx, type: 'eip7702', authorizationList: [authorization] });
   } else {
     raw = await signer.signTransaction({ ...tx, type: 'eip1559' });
   }
   const txHash = keccak(raw);
-  const mints = plan.sequences.map((seq, i) => ({ sequenceNumber: seq, mintId: authorizations[i]!.mintId, nonce: plan.nonce, txHash, rawTransaction: i === 0 ? raw : null, ...plan.fees }));
+  const mints = plan.sequences.map((seq, i) => ({
+    sequenceNumber: seq,
+    mintId: authorizations[i]!.mintId,
+    nonce: plan.nonce,
+    txHash,
+    rawTransaction: i === 0 ? raw : null,
+    ...plan.fees,
+  }));
   return { plan, mints, started, raw, txHash, installs };
 }
 
@@ -127,20 +169,34 @@ async function signDelegatedBatch(rt: TaskRuntime, plan: DelegatedPlan): Promise
  * by executing the call ~25 times, and for a 200-mint batch that was most of the run's anvil CPU
  * (bench:mint). The second mint is the typical one (the first warms the slots they share); +25%.
  */
-async function estimateBatchGas(rt: TaskRuntime, approval: BatchCall[], mintCalls: BatchCall[], stateOverride: { address: Hex; code: Hex }[] | undefined) {
+async function estimateBatchGas(
+  rt: TaskRuntime,
+  approval: BatchCall[],
+  mintCalls: BatchCall[],
+  stateOverride: { address: Hex; code: Hex }[] | undefined,
+) {
   const agent = rt.task.agentAddress;
   // Estimated in revert-all mode: in try mode a mint that runs out of gas is caught and the
   // batch still succeeds, so the node's search for the lowest gas that succeeds can settle
   // where the mints fail, and the real batch, given that, runs out of gas as a whole. A second
   // mint the token refuses (revert-all then reverts) falls back to try mode.
-  const estimate = (calls: BatchCall[], mode: Hex = BATCH_MODE.revertAll) => rt.client.estimateGas({ account: agent, to: agent, data: encodeBatchExecute(calls, mode), stateOverride });
+  const estimate = (calls: BatchCall[], mode: Hex = BATCH_MODE.revertAll) =>
+    rt.client.estimateGas({ account: agent, to: agent, data: encodeBatchExecute(calls, mode), stateOverride });
   const second = mintCalls[1] ?? mintCalls[0]!;
   const pair = [...approval, mintCalls[0]!, second];
-  const [one, two] = await Promise.all([estimate([...approval, mintCalls[0]!]), second === mintCalls[0] ? estimate(pair, BATCH_MODE.try) : estimate(pair).catch(() => estimate(pair, BATCH_MODE.try))]);
+  const [one, two] = await Promise.all([
+    estimate([...approval, mintCalls[0]!]),
+    second === mintCalls[0]
+      ? estimate(pair, BATCH_MODE.try)
+      : estimate(pair).catch(() => estimate(pair, BATCH_MODE.try)),
+  ]);
   const perMint = ((two > one ? two - one : one) * 125n) / 100n;
   // The operator pays this gas: the same cap as a single mint's (mint-batch.ts), before anything is sent.
   if (perMint > MAX_MINT_GAS) {
-    throw new MintRevertError('gas_cap', `The token's mint needs ${perMint} gas, more than the ${MAX_MINT_GAS} AgentMint pays for one mint; no mint was sent.`);
+    throw new MintRevertError(
+      'gas_cap',
+      `The token's mint needs ${perMint} gas, more than the ${MAX_MINT_GAS} AgentMint pays for one mint; no mint was sent.`,
+    );
   }
   rt.batchGas = { base: (one * 125n) / 100n, perMint };
   rt.gasPerMint = perMint;
@@ -151,22 +207,48 @@ function corruptSignature(data: Hex): Hex {
   return `${data.slice(0, -64)}${'11'.repeat(32)}` as Hex;
 }
 
-async function settleDelegatedBatch(rt: TaskRuntime, { mints, raw, txHash, installs, started }: SignedDelegatedBatch): Promise<SettledBatch> {
+async function settleDelegatedBatch(
+  rt: TaskRuntime,
+  { mints, raw, txHash, installs, started }: SignedDelegatedBatch,
+): Promise<SettledBatch> {
   const first = mints[0]!;
-  const pending: PendingMint = { sequenceNumber: first.sequenceNumber, mintId: first.mintId as Hex, nonce: first.nonce, raw, hashes: [txHash], batch: true };
+  const pending: PendingMint = {
+    sequenceNumber: first.sequenceNumber,
+    mintId: first.mintId as Hex,
+    nonce: first.nonce,
+    raw,
+    hashes: [txHash],
+    batch: true,
+  };
   // No 'sent' mark for a batch (single mints get one): the reconciler treats signed and sent rows
   // alike, the settle below records sent_at, and the mark cost a query per batch (bench:mint).
   const [outcome] = await collectMints(rt, [pending]);
-  const settlement = await settleBatchOutcome(rt, outcome!, mints.map((m) => ({ sequenceNumber: m.sequenceNumber, mintId: m.mintId as Hex })));
+  const settlement = await settleBatchOutcome(
+    rt,
+    outcome!,
+    mints.map((m) => ({ sequenceNumber: m.sequenceNumber, mintId: m.mintId as Hex })),
+  );
   if (settlement.reverts.length || settlement.failed.length) rt.simulatedAt = undefined;
   // Never the transaction's success: the code the agent has now says whether it is delegated to us.
-  if (installs || settlement.ranNoCode) rt.delegated = isDelegatedTo(await rt.client.getCode({ address: rt.task.agentAddress, blockTag: 'latest' }), rt.batchExecutor!);
-  const progress = await recordMintProgress({ taskId: rt.task.id, confirmed: settlement.confirmed, failed: settlement.failed });
+  if (installs || settlement.ranNoCode)
+    rt.delegated = isDelegatedTo(
+      await rt.client.getCode({ address: rt.task.agentAddress, blockTag: 'latest' }),
+      rt.batchExecutor!,
+    );
+  const progress = await recordMintProgress({
+    taskId: rt.task.id,
+    confirmed: settlement.confirmed,
+    failed: settlement.failed,
+  });
   if (progress) rt.task.mintsCompleted = progress.mintsCompleted;
   rt.settled = progress && settlement.confirmed.length === mints.length ? progress : undefined;
   for (const c of settlement.confirmed) rt.reporter.minted(rt.task, c);
   for (const f of settlement.failed) rt.reporter.mintFailed(rt.task, f);
-  rt.reporter.batchRecorded(rt.task, { confirmed: settlement.confirmed.length, failed: settlement.failed.length, durationMs: Date.now() - started });
+  rt.reporter.batchRecorded(rt.task, {
+    confirmed: settlement.confirmed.length,
+    failed: settlement.failed.length,
+    durationMs: Date.now() - started,
+  });
   if (settlement.ranNoCode) throw new NotDelegatedError(rt.task.agentAddress);
   return { settlement, progress };
 }

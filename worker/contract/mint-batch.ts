@@ -1,4 +1,11 @@
-import { encodeFunctionData, erc20Abi, keccak256, type Address, type Hex, type TransactionSerializableEIP1559 } from 'viem';
+import {
+  encodeFunctionData,
+  erc20Abi,
+  keccak256,
+  type Address,
+  type Hex,
+  type TransactionSerializableEIP1559,
+} from 'viem';
 import { markMintsSent, writeSignedMints, type SignedMint } from '@/db/mint-records';
 import { recordMintProgress, type TaskProgress } from '@/db/task-queue';
 import type { AgentWallet } from '@/db/schema';
@@ -95,25 +102,37 @@ export async function signBatch(rt: TaskRuntime, plan: BatchPlan): Promise<Signe
   const started = Date.now();
   const { client, task } = rt;
   const first = await authorize(rt, mintIdOf(task.id, plan.sequences[0]!, keccak));
-  const call = { account: task.agentAddress, address: task.tokenAddress, abi: paidMintTokenAbi, functionName: 'mint', args: first.args } as const;
+  const call = {
+    account: task.agentAddress,
+    address: task.tokenAddress,
+    abi: paidMintTokenAbi,
+    functionName: 'mint',
+    args: first.args,
+  } as const;
   const unpaced = getConfig().worker.mintIntervalMs === 0;
   const recent = unpaced && rt.simulatedAt !== undefined && started - rt.simulatedAt < SIMULATION_VALID_MS;
   const simulating = recent
     ? Promise.resolve()
     : rt.gasEstimated
       ? client.simulateContract(call).then(() => void (rt.simulatedAt = started))
-      : client.estimateContractGas(call).catch(overGasCap).then((estimate) => {
-          // The operator pays this gas: a token whose mint needs more than MAX_MINT_GAS is not
-          // the PaidMintToken it claims to be, and the task fails before a mint is sent.
-          if (estimate > MAX_MINT_GAS) {
-            throw new MintRevertError('gas_cap', `The token's mint needs ${estimate} gas, more than the ${MAX_MINT_GAS} AgentMint pays for one mint; no mint was sent.`);
-          }
-          // +25%: later mints cost the same or less than the first (no zero→non-zero balance write); never above the cap.
-          const limit = (estimate * 125n) / 100n;
-          rt.gasPerMint = limit < MAX_MINT_GAS ? limit : MAX_MINT_GAS;
-          rt.gasEstimated = true;
-          rt.simulatedAt = started;
-        });
+      : client
+          .estimateContractGas(call)
+          .catch(overGasCap)
+          .then((estimate) => {
+            // The operator pays this gas: a token whose mint needs more than MAX_MINT_GAS is not
+            // the PaidMintToken it claims to be, and the task fails before a mint is sent.
+            if (estimate > MAX_MINT_GAS) {
+              throw new MintRevertError(
+                'gas_cap',
+                `The token's mint needs ${estimate} gas, more than the ${MAX_MINT_GAS} AgentMint pays for one mint; no mint was sent.`,
+              );
+            }
+            // +25%: later mints cost the same or less than the first (no zero→non-zero balance write); never above the cap.
+            const limit = (estimate * 125n) / 100n;
+            rt.gasPerMint = limit < MAX_MINT_GAS ? limit : MAX_MINT_GAS;
+            rt.gasEstimated = true;
+            rt.simulatedAt = started;
+          });
   simulating.catch(() => {}); // awaited below; this only keeps Node from calling it unhandled meanwhile
   // The other authorizations are signed (CPU) while the simulation is on the wire.
   const authorizations = [first];
@@ -135,15 +154,31 @@ export async function signBatch(rt: TaskRuntime, plan: BatchPlan): Promise<Signe
       ...plan.fees,
     };
     const raw = await signer.signTransaction(tx);
-    mints.push({ sequenceNumber: seq, mintId: authorizations[i]!.mintId, nonce, txHash: keccak(raw), rawTransaction: raw, ...plan.fees });
+    mints.push({
+      sequenceNumber: seq,
+      mintId: authorizations[i]!.mintId,
+      nonce,
+      txHash: keccak(raw),
+      rawTransaction: raw,
+      ...plan.fees,
+    });
   }
   return { plan, mints, started };
 }
 
 /** An estimate that ran out of gas (a node caps it at the block gas limit) is over the cap too. */
 function overGasCap(error: unknown): never {
-  if (/gas required exceeds allowance|out of gas/i.test(error instanceof Error ? `${error.message} ${String((error as { details?: unknown }).details ?? '')}` : String(error))) {
-    throw new MintRevertError('gas_cap', `The token's mint needs more gas than a block holds, far more than the ${MAX_MINT_GAS} AgentMint pays for one mint; no mint was sent.`);
+  if (
+    /gas required exceeds allowance|out of gas/i.test(
+      error instanceof Error
+        ? `${error.message} ${String((error as { details?: unknown }).details ?? '')}`
+        : String(error),
+    )
+  ) {
+    throw new MintRevertError(
+      'gas_cap',
+      `The token's mint needs more gas than a block holds, far more than the ${MAX_MINT_GAS} AgentMint pays for one mint; no mint was sent.`,
+    );
   }
   throw error;
 }
@@ -173,23 +208,44 @@ export async function broadcastBatch(rt: TaskRuntime, { mints }: SignedBatch) {
 export async function settleBatch(rt: TaskRuntime, { mints, started }: SignedBatch): Promise<SettledBatch> {
   // 'sent' is informational (the reconciler treats signed and sent rows alike), so the mark
   // rides along with the receipt collection instead of costing the batch a round trip.
-  const pending: PendingMint[] = mints.map((m) => ({ sequenceNumber: m.sequenceNumber, mintId: m.mintId as Hex, nonce: m.nonce, raw: m.rawTransaction as Hex, hashes: [m.txHash as Hex] }));
-  const [outcomes] = await Promise.all([collectMints(rt, pending), markMintsSent({ taskId: rt.task.id, txHashes: mints.map((m) => m.txHash) })]);
+  const pending: PendingMint[] = mints.map((m) => ({
+    sequenceNumber: m.sequenceNumber,
+    mintId: m.mintId as Hex,
+    nonce: m.nonce,
+    raw: m.rawTransaction as Hex,
+    hashes: [m.txHash as Hex],
+  }));
+  const [outcomes] = await Promise.all([
+    collectMints(rt, pending),
+    markMintsSent({ taskId: rt.task.id, txHashes: mints.map((m) => m.txHash) }),
+  ]);
   const settlement = await settleOutcomes(rt, outcomes);
   if (settlement.reverts.length || settlement.failed.length) rt.simulatedAt = undefined; // the next batch simulates again
-  const progress = await recordMintProgress({ taskId: rt.task.id, confirmed: settlement.confirmed, failed: settlement.failed });
+  const progress = await recordMintProgress({
+    taskId: rt.task.id,
+    confirmed: settlement.confirmed,
+    failed: settlement.failed,
+  });
   if (progress) rt.task.mintsCompleted = progress.mintsCompleted;
   rt.settled = progress && settlement.confirmed.length === mints.length ? progress : undefined;
   for (const c of settlement.confirmed) rt.reporter.minted(rt.task, c);
   for (const f of settlement.failed) rt.reporter.mintFailed(rt.task, f);
-  rt.reporter.batchRecorded(rt.task, { confirmed: settlement.confirmed.length, failed: settlement.failed.length, durationMs: Date.now() - started });
+  rt.reporter.batchRecorded(rt.task, {
+    confirmed: settlement.confirmed.length,
+    failed: settlement.failed.length,
+    durationMs: Date.now() - started,
+  });
   return { settlement, progress };
 }
 
 async function signAuthorization(rt: TaskRuntime, mintId: Hex) {
   const signature = await rt.authorizer.sign({ payer: rt.task.agentAddress, to: rt.task.userAddress, mintId });
   const { v, r, s } = signature;
-  return { mintId, args: [rt.task.userAddress, mintId, v, r, s] as const, data: encodeMintCall(rt.task.userAddress, mintId, signature) };
+  return {
+    mintId,
+    args: [rt.task.userAddress, mintId, v, r, s] as const,
+    data: encodeMintCall(rt.task.userAddress, mintId, signature),
+  };
 }
 
 export async function authorize(rt: TaskRuntime, mintId: Hex): Promise<Authorization> {
@@ -207,7 +263,10 @@ export async function authorize(rt: TaskRuntime, mintId: Hex): Promise<Authoriza
 export async function presignNext(rt: TaskRuntime, sequences: number[]) {
   const from = Math.max(...sequences) + 1;
   const to = Math.min(rt.task.quantity, from + sequences.length - 1);
-  await presign(rt, Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i));
+  await presign(
+    rt,
+    Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i),
+  );
 }
 
 /** Signs these mints' authorizations ahead, for signBatch to pick up (the executor does this while a top-up or approval is mined). */
@@ -225,13 +284,25 @@ export async function presign(rt: TaskRuntime, sequences: number[]) {
  * is not in the ledger because it is idempotent (it sets, not adds): after a crash the worst
  * case is a second approval of the same amount.
  */
-export async function ensureAllowance(rt: TaskRuntime, { need, allowance, fees, nonce }: { need: bigint; allowance: bigint; fees: Fees; nonce: number }): Promise<boolean> {
+export async function ensureAllowance(
+  rt: TaskRuntime,
+  { need, allowance, fees, nonce }: { need: bigint; allowance: bigint; fees: Fees; nonce: number },
+): Promise<boolean> {
   if (allowance >= need) return false;
   const { client } = rt;
   rt.reporter.approving(rt.task, need);
   const data = encodeFunctionData({ abi: erc20Abi, functionName: 'approve', args: [rt.task.tokenAddress, need] });
   const gas = await client.estimateGas({ account: rt.task.agentAddress, to: rt.usdc, data });
-  const raw = await unlockSigner(rt, need).signTransaction({ type: 'eip1559', chainId: rt.chainId, to: rt.usdc, data, nonce, gas: (gas * 12n) / 10n, value: 0n, ...fees });
+  const raw = await unlockSigner(rt, need).signTransaction({
+    type: 'eip1559',
+    chainId: rt.chainId,
+    to: rt.usdc,
+    data,
+    nonce,
+    gas: (gas * 12n) / 10n,
+    value: 0n,
+    ...fees,
+  });
   await assertLease(rt);
   await broadcastRaw(client, [raw]);
   const hash = keccak256(raw);

@@ -1,4 +1,13 @@
-import { hexToBigInt, keccak256, parseTransaction, type TransactionSerializable, type Address, type Hex, type PublicClient, type TransactionReceipt } from 'viem';
+import {
+  hexToBigInt,
+  keccak256,
+  parseTransaction,
+  type TransactionSerializable,
+  type Address,
+  type Hex,
+  type PublicClient,
+  type TransactionReceipt,
+} from 'viem';
 import { replaceBatchTransaction, replaceMintTransaction } from '@/db/mint-records';
 import { bumpFees, gweiToWei } from '@/lib/chain/fees';
 import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
@@ -38,7 +47,10 @@ export type PendingMint = {
 export type RawLog = { address: Address; topics: Hex[]; data: Hex };
 
 /** What settling a mint reads from its receipt; a batch's logs too (its mints are settled from them). */
-export type MintReceipt = Pick<TransactionReceipt, 'status' | 'blockNumber' | 'gasUsed' | 'effectiveGasPrice' | 'transactionHash'> & { logs?: RawLog[] };
+export type MintReceipt = Pick<
+  TransactionReceipt,
+  'status' | 'blockNumber' | 'gasUsed' | 'effectiveGasPrice' | 'transactionHash'
+> & { logs?: RawLog[] };
 
 export type MintOutcome =
   | { kind: 'receipt'; mint: PendingMint; receipt: MintReceipt }
@@ -81,7 +93,11 @@ export class ReceiptTimeoutError extends TransientChainError {
   }
 }
 
-export async function collectMints(ctx: CollectContext, mints: PendingMint[], { rebroadcast = false } = {}): Promise<MintOutcome[]> {
+export async function collectMints(
+  ctx: CollectContext,
+  mints: PendingMint[],
+  { rebroadcast = false } = {},
+): Promise<MintOutcome[]> {
   const config = getConfig().worker;
   const { client, task } = ctx;
   const outcomes: MintOutcome[] = [];
@@ -93,7 +109,8 @@ export async function collectMints(ctx: CollectContext, mints: PendingMint[], { 
   let nonceSeen: number | undefined;
   let nonceMovedAt: bigint | undefined;
   let nonceMovedAtMs = Date.now();
-  const receiptsOf = (list: PendingMint[]) => Promise.all(list.map((m) => Promise.all(m.hashes.map((hash) => receiptOrNull(client, hash, m.batch)))));
+  const receiptsOf = (list: PendingMint[]) =>
+    Promise.all(list.map((m) => Promise.all(m.hashes.map((hash) => receiptOrNull(client, hash, m.batch)))));
   for (let round = 0; pending.length > 0; round++) {
     // Receipts first: in the usual case they are all there and the round costs one request.
     const first = await receiptsOf(pending);
@@ -124,7 +141,7 @@ export async function collectMints(ctx: CollectContext, mints: PendingMint[], { 
       // "Dropped" sends the mintId to be signed again, so it must hold on a second look, one
       // poll later: a node can answer for a block whose receipts it has not finished storing.
       else if (mint.droppedOnce) outcomes.push({ kind: 'dropped', mint });
-      else (mint.droppedOnce = true), unresolved.push(mint);
+      else ((mint.droppedOnce = true), unresolved.push(mint));
     }
     pending = unresolved;
     if (pending.length === 0) break;
@@ -133,10 +150,16 @@ export async function collectMints(ctx: CollectContext, mints: PendingMint[], { 
     // took a transaction gets it back, and one that holds it does nothing.
     if (round === 0 && rebroadcast) {
       await assertLease(ctx);
-      await broadcastRaw(client, pending.map((m) => m.raw));
+      await broadcastRaw(
+        client,
+        pending.map((m) => m.raw),
+      );
     } else if (Date.now() - lastSent > REBROADCAST_AFTER_MS) {
       await assertLease(ctx);
-      await broadcastRaw(client, pending.filter((m) => !m.droppedOnce).map((m) => m.raw)).catch((error) => ctx.reporter.error(ctx.task, error, 'rebroadcast not accepted'));
+      await broadcastRaw(
+        client,
+        pending.filter((m) => !m.droppedOnce).map((m) => m.raw),
+      ).catch((error) => ctx.reporter.error(ctx.task, error, 'rebroadcast not accepted'));
       lastSent = Date.now();
     }
     // Stuck means STUCK_AFTER_BLOCKS blocks without the account's nonce moving. Blocks alone
@@ -145,7 +168,8 @@ export async function collectMints(ctx: CollectContext, mints: PendingMint[], { 
     // A chain that mines only when a transaction arrives (anvil's automine) can also leave one
     // pending with no block coming at all; after STILL_CHAIN_MS without a block, each waiting
     // mint is replaced once (a new arrival, so such a node mines). A live chain never gets here.
-    if (nonceSeen === undefined || latestNonce > nonceSeen) [nonceSeen, nonceMovedAt, nonceMovedAtMs] = [latestNonce, block, Date.now()];
+    if (nonceSeen === undefined || latestNonce > nonceSeen)
+      [nonceSeen, nonceMovedAt, nonceMovedAtMs] = [latestNonce, block, Date.now()];
     if (lastBlock === undefined || block > lastBlock) [lastBlock, lastBlockAt] = [block, Date.now()];
     // And a node can hold the very next mint without counting it pending: anvil's pool leaves a
     // ready transaction "queued" now and then when several senders send at once (foundry issue
@@ -168,7 +192,10 @@ export async function collectMints(ctx: CollectContext, mints: PendingMint[], { 
       if (stuck || ((still || queued) && mint.hashes.length === 1)) await replaceStuck(ctx, mint, block);
     }
     if (Date.now() > deadline) {
-      throw new ReceiptTimeoutError(`${pending.length} mint(s) not mined within RECEIPT_TIMEOUT_MS (${config.receiptTimeoutMs} ms)`, outcomes);
+      throw new ReceiptTimeoutError(
+        `${pending.length} mint(s) not mined within RECEIPT_TIMEOUT_MS (${config.receiptTimeoutMs} ms)`,
+        outcomes,
+      );
     }
     // Receipts usually exist a moment after the send (anvil mines in ~1 ms; Base in ≤ 2 s), so
     // poll at 2, 4, 8, 16 ms first, then at the client's interval: on anvil this took a
@@ -178,7 +205,14 @@ export async function collectMints(ctx: CollectContext, mints: PendingMint[], { 
   return outcomes;
 }
 
-type RpcReceipt = { status: Hex; blockNumber: Hex; gasUsed: Hex; effectiveGasPrice: Hex; transactionHash: Hex; logs?: RawLog[] } | null;
+type RpcReceipt = {
+  status: Hex;
+  blockNumber: Hex;
+  gasUsed: Hex;
+  effectiveGasPrice: Hex;
+  transactionHash: Hex;
+  logs?: RawLog[];
+} | null;
 
 /**
  * The receipt's five fields settling needs (and a batch's logs, as sent), or null while there is
@@ -199,7 +233,12 @@ async function receiptOrNull(client: PublicClient, hash: Hex, withLogs = false):
 }
 
 export function isMintIdUsed(ctx: Pick<CollectContext, 'client' | 'task'>, mintId: Hex) {
-  return ctx.client.readContract({ address: ctx.task.tokenAddress, abi: paidMintTokenAbi, functionName: 'usedMintIds', args: [mintId] });
+  return ctx.client.readContract({
+    address: ctx.task.tokenAddress,
+    abi: paidMintTokenAbi,
+    functionName: 'usedMintIds',
+    args: [mintId],
+  });
 }
 
 /** Same nonce, same mintId, fees +12.5% (capped): whichever of the two is mined settles the mint. */
@@ -208,24 +247,57 @@ async function replaceStuck(ctx: CollectContext, mint: PendingMint, block: bigin
   const tx = parseTransaction(mint.raw);
   if (tx.maxFeePerGas === undefined || tx.maxPriorityFeePerGas === undefined) return;
   const base = (await ctx.client.getBlock({ blockTag: 'latest' })).baseFeePerGas ?? 0n;
-  const fees = bumpFees({ maxFeePerGas: tx.maxFeePerGas, maxPriorityFeePerGas: tx.maxPriorityFeePerGas }, { capWei: gweiToWei(config.maxFeeGwei), baseFee: base });
+  const fees = bumpFees(
+    { maxFeePerGas: tx.maxFeePerGas, maxPriorityFeePerGas: tx.maxPriorityFeePerGas },
+    { capWei: gweiToWei(config.maxFeeGwei), baseFee: base },
+  );
   if (!fees) return;
   // Rebuilt field by field: the parsed transaction still carries the old signature (r, s,
   // yParity), and signing over that would recover to a stranger with no funds.
   // A batch that installs the delegation keeps its authorization: it is signed for the nonce
   // after this one, which the replacement still has.
   await assertLease(ctx);
-  const fields = { chainId: tx.chainId, nonce: tx.nonce, to: tx.to, data: tx.data, gas: tx.gas, value: tx.value ?? 0n, ...fees };
-  const raw = await ctx.resign(tx.type === 'eip7702' ? { ...fields, type: 'eip7702', authorizationList: tx.authorizationList } : { ...fields, type: 'eip1559' });
+  const fields = {
+    chainId: tx.chainId,
+    nonce: tx.nonce,
+    to: tx.to,
+    data: tx.data,
+    gas: tx.gas,
+    value: tx.value ?? 0n,
+    ...fees,
+  };
+  const raw = await ctx.resign(
+    tx.type === 'eip7702'
+      ? { ...fields, type: 'eip7702', authorizationList: tx.authorizationList }
+      : { ...fields, type: 'eip1559' },
+  );
   const hash = keccak256(raw);
   const stored = mint.batch
-    ? await replaceBatchTransaction({ taskId: ctx.task.id, previousTxHash: mint.hashes.at(-1)!, txHash: hash, rawTransaction: raw, ...fees })
-    : await replaceMintTransaction({ taskId: ctx.task.id, sequenceNumber: mint.sequenceNumber, txHash: hash, rawTransaction: raw, ...fees });
+    ? await replaceBatchTransaction({
+        taskId: ctx.task.id,
+        previousTxHash: mint.hashes.at(-1)!,
+        txHash: hash,
+        rawTransaction: raw,
+        ...fees,
+      })
+    : await replaceMintTransaction({
+        taskId: ctx.task.id,
+        sequenceNumber: mint.sequenceNumber,
+        txHash: hash,
+        rawTransaction: raw,
+        ...fees,
+      });
   if (!stored) return;
   mint.raw = raw;
   mint.hashes.push(hash);
   mint.sentBlock = block;
   mint.sentAt = Date.now();
-  await broadcastRaw(ctx.client, [raw]).catch((error) => ctx.reporter.error(ctx.task, error, `replacement of mint ${mint.sequenceNumber} not accepted`));
-  ctx.reporter.replaced(ctx.task, { sequenceNumber: mint.sequenceNumber, txHash: hash, maxFeePerGas: fees.maxFeePerGas });
+  await broadcastRaw(ctx.client, [raw]).catch((error) =>
+    ctx.reporter.error(ctx.task, error, `replacement of mint ${mint.sequenceNumber} not accepted`),
+  );
+  ctx.reporter.replaced(ctx.task, {
+    sequenceNumber: mint.sequenceNumber,
+    txHash: hash,
+    maxFeePerGas: fees.maxFeePerGas,
+  });
 }

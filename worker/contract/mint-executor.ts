@@ -1,5 +1,10 @@
 import { erc20Abi, type Address } from 'viem';
-import { LeaseLostError, listNextSequencesByTask, listOpenMintRecordsByTask, type OpenMintRecord } from '@/db/mint-records';
+import {
+  LeaseLostError,
+  listNextSequencesByTask,
+  listOpenMintRecordsByTask,
+  type OpenMintRecord,
+} from '@/db/mint-records';
 import { getTaskProgress, recordTaskAttemptFailure, releaseTaskLease } from '@/db/task-queue';
 import { transitionTask, type TaskWithAgent } from '@/db/tasks';
 import { getWalletById } from '@/db/wallets';
@@ -8,7 +13,12 @@ import { batchSizeFor, feesOf, gweiToWei, quoteFees } from '@/lib/chain/fees';
 import { isDelegatedTo } from '@/lib/chain/batch-calls';
 import { resolveMintExecution } from '@/lib/chain/batch-support';
 import { createMintAuthorizer } from '@/lib/chain/mint-signature';
-import { classifyChainError, FINAL_REVERT_REASONS, MintRevertError, type RevertReason } from '@/lib/chain/revert-reasons';
+import {
+  classifyChainError,
+  FINAL_REVERT_REASONS,
+  MintRevertError,
+  type RevertReason,
+} from '@/lib/chain/revert-reasons';
 import { getConfig } from '@/lib/config';
 import { contractBatchGasWei, MINT_GAS_ESTIMATE } from '@/lib/wallets/gas-topup';
 import { LeaseKeeper } from '../lease';
@@ -30,7 +40,9 @@ import { backoffMs, sleep } from '../sleep';
  */
 export async function executeContractTask(claimed: TaskWithAgent, options: ExecuteOptions): Promise<Outcome> {
   const config = getConfig().worker;
-  const lease = new LeaseKeeper(claimed.id, options.workerId, config.leaseMs, (e) => options.reporter.error(claimed, e, 'lease renewal failed'));
+  const lease = new LeaseKeeper(claimed.id, options.workerId, config.leaseMs, (e) =>
+    options.reporter.error(claimed, e, 'lease renewal failed'),
+  );
   const rt = runtimeOf(claimed, options);
   options.reporter.taskStarted(rt.task);
   let transientFailures = 0;
@@ -62,7 +74,12 @@ export async function executeContractTask(claimed: TaskWithAgent, options: Execu
         }
         const { attempts, retryInMs } = await recordTaskAttemptFailure({ id: claimed.id, error: kind.message });
         if (attempts > config.maxRetries || FINAL_REVERT_REASONS.has(kind.reason as RevertReason)) {
-          const failed = await transitionTask({ id: claimed.id, from: 'processing', to: 'failed', set: { errorMessage: kind.message, lockedBy: null, lockedUntil: null } });
+          const failed = await transitionTask({
+            id: claimed.id,
+            from: 'processing',
+            to: 'failed',
+            set: { errorMessage: kind.message, lockedBy: null, lockedUntil: null },
+          });
           return done(rt, failed ? 'failed' : 'released', options, kind.message);
         }
         const delay = retryInMs;
@@ -87,23 +104,36 @@ async function turn(rt: TaskRuntime, config: ReturnType<typeof getConfig>['worke
   const settled = rt.settled;
   rt.settled = undefined;
   const [[open, progress]] = await Promise.all([
-    settled ? ([[] as OpenMintRecord[], settled] as const) : Promise.all([listOpenMintRecordsByTask({ taskId: rt.task.id }), getTaskProgress({ id: rt.task.id })]),
+    settled
+      ? ([[] as OpenMintRecord[], settled] as const)
+      : Promise.all([listOpenMintRecordsByTask({ taskId: rt.task.id }), getTaskProgress({ id: rt.task.id })]),
     prepare(rt),
   ]);
   let task = progress;
   if (open.length > 0) {
     const reconciled = await reconcileOpenMints(rt, open);
-    if (reconciled?.settlement.reverts.length) throw new MintRevertError(reconciled.settlement.reverts[0]!.reason, reconciled.settlement.reverts[0]!.message);
+    if (reconciled?.settlement.reverts.length)
+      throw new MintRevertError(reconciled.settlement.reverts[0]!.reason, reconciled.settlement.reverts[0]!.message);
     task = reconciled?.task ?? (await getTaskProgress({ id: rt.task.id }));
   }
   if (!task || task.status !== 'processing') return 'released';
   rt.task.mintsCompleted = task.mintsCompleted;
   if (task.mintsCompleted >= task.quantity) {
-    const completed = await transitionTask({ id: task.id, from: 'processing', to: 'completed', set: { completedAt: new Date(), errorMessage: null, lockedBy: null, lockedUntil: null } });
+    const completed = await transitionTask({
+      id: task.id,
+      from: 'processing',
+      to: 'completed',
+      set: { completedAt: new Date(), errorMessage: null, lockedBy: null, lockedUntil: null },
+    });
     return completed ? 'completed' : 'released';
   }
   if (task.cancelRequested) {
-    const cancelled = await transitionTask({ id: task.id, from: 'processing', to: 'cancelled', set: { lockedBy: null, lockedUntil: null } });
+    const cancelled = await transitionTask({
+      id: task.id,
+      from: 'processing',
+      to: 'cancelled',
+      set: { lockedBy: null, lockedUntil: null },
+    });
     return cancelled ? 'cancelled' : 'released';
   }
 
@@ -114,21 +144,36 @@ async function turn(rt: TaskRuntime, config: ReturnType<typeof getConfig>['worke
     quoteFees(client, { maxFeeGwei: config.maxFeeGwei }),
     listNextSequencesByTask({ taskId: task.id, quantity: task.quantity, limit: config.batchSize }),
     client.getBalance({ address: ref.agentAddress }),
-    client.readContract({ address: rt.usdc, abi: erc20Abi, functionName: 'allowance', args: [ref.agentAddress, ref.tokenAddress] }),
+    client.readContract({
+      address: rt.usdc,
+      abi: erc20Abi,
+      functionName: 'allowance',
+      args: [ref.agentAddress, ref.tokenAddress],
+    }),
     client.getTransactionCount({ address: ref.agentAddress, blockTag: 'pending' }),
     batched ? client.getCode({ address: ref.agentAddress }) : undefined,
   ]);
   // Relied on only as the chain shows it: the agent's code is 0xef0100 ‖ our executor.
   if (batched) rt.delegated = isDelegatedTo(code, rt.batchExecutor!);
   const remaining = task.quantity - task.mintsCompleted;
-  const size = batchSizeFor({ configured: config.batchSize, remaining, baseFee: quote.baseFee, highBaseFeeWei: gweiToWei(config.highBaseFeeGwei) });
+  const size = batchSizeFor({
+    configured: config.batchSize,
+    remaining,
+    baseFee: quote.baseFee,
+    highBaseFeeWei: gweiToWei(config.highBaseFeeGwei),
+  });
   const sequences = candidates.slice(0, size);
   const remainingCost = rt.pricePerMint * BigInt(remaining);
   const fees = feesOf(quote);
 
   const pipelined = config.mintIntervalMs === 0 && config.pipelineDepth > 1;
   // Usually none on a first turn: the fund route sent this same amount beside the funding transfer.
-  const neededWei = contractBatchGasWei({ batchMints: sequences.length, remaining, maxFeePerGas: quote.maxFeePerGas, gasPerMint: rt.gasPerMint });
+  const neededWei = contractBatchGasWei({
+    batchMints: sequences.length,
+    remaining,
+    maxFeePerGas: quote.maxFeePerGas,
+    gasPerMint: rt.gasPerMint,
+  });
   const toppingUp = topUpAgentGas(rt, { balance, neededWei, fees });
   toppingUp.catch(() => {}); // awaited below
   // The first batch's authorizations are signed while a top-up or an approval is being mined.
@@ -141,13 +186,21 @@ async function turn(rt: TaskRuntime, config: ReturnType<typeof getConfig>['worke
   if (batched) {
     // One transaction per batch, the approval (when short) and the delegation (when missing) joined into the first.
     await presigning;
-    const first = { sequences, fees, remainingCost, nonce, approve: allowance < remainingCost ? remainingCost : undefined, installs: !rt.delegated };
+    const first = {
+      sequences,
+      fees,
+      remainingCost,
+      nonce,
+      approve: allowance < remainingCost ? remainingCost : undefined,
+      installs: !rt.delegated,
+    };
     if (pipelined) {
       await runMintPipeline(rt, first, start, delegatedBatchStages);
       return undefined;
     }
     const settlement = await runDelegatedBatch(rt, first);
-    if (settlement.reverts.length) throw new MintRevertError(settlement.reverts[0]!.reason, settlement.reverts[0]!.message);
+    if (settlement.reverts.length)
+      throw new MintRevertError(settlement.reverts[0]!.reason, settlement.reverts[0]!.message);
     return undefined;
   }
   const approved = await ensureAllowance(rt, { need: remainingCost, allowance, fees, nonce });
@@ -158,7 +211,8 @@ async function turn(rt: TaskRuntime, config: ReturnType<typeof getConfig>['worke
     return undefined;
   }
   const settlement = await runMintBatch(rt, plan);
-  if (settlement.reverts.length) throw new MintRevertError(settlement.reverts[0]!.reason, settlement.reverts[0]!.message);
+  if (settlement.reverts.length)
+    throw new MintRevertError(settlement.reverts[0]!.reason, settlement.reverts[0]!.message);
   return undefined;
 }
 
@@ -183,7 +237,8 @@ function runtimeOf(task: TaskWithAgent, options: ExecuteOptions): TaskRuntime {
     pricePerMint: BigInt(task.pricePerMint),
     authorizer: undefined as never,
     gasPerMint: MINT_GAS_ESTIMATE,
-    resign: (tx) => unlockSigner(rt, rt.pricePerMint * BigInt(rt.task.quantity - rt.task.mintsCompleted)).signTransaction(tx),
+    resign: (tx) =>
+      unlockSigner(rt, rt.pricePerMint * BigInt(rt.task.quantity - rt.task.mintsCompleted)).signTransaction(tx),
   };
   return rt;
 }
@@ -197,5 +252,10 @@ async function prepare(rt: TaskRuntime) {
     resolveMintExecution(),
   ]);
   if (!wallet) throw new Error(`agent wallet of task ${rt.task.id} not found`);
-  [rt.wallet, rt.authorizer, rt.execution, rt.batchExecutor] = [wallet, authorizer, execution.effective, execution.batchExecutor];
+  [rt.wallet, rt.authorizer, rt.execution, rt.batchExecutor] = [
+    wallet,
+    authorizer,
+    execution.effective,
+    execution.batchExecutor,
+  ];
 }

@@ -3,7 +3,16 @@ import { MintRevertError } from '@/lib/chain/revert-reasons';
 import { getConfig } from '@/lib/config';
 import { crashPoint } from '../crash-points';
 import { topUpAgentGas } from './operator';
-import { broadcastBatch, settleBatch, signBatch, writeBatch, type BatchPlan, type SettledBatch, type SignedBatch, type TaskRuntime } from './mint-batch';
+import {
+  broadcastBatch,
+  settleBatch,
+  signBatch,
+  writeBatch,
+  type BatchPlan,
+  type SettledBatch,
+  type SignedBatch,
+  type TaskRuntime,
+} from './mint-batch';
 
 // With MINT_INTERVAL_MS=0 there is no pause between batches to wait out, so their stages
 // overlap: while batch k is on the chain, batch k+1 is signed and written to the ledger, and
@@ -67,7 +76,12 @@ export const singleMintStages: PipelineStages<SignedBatch> = {
   nextNonce: ({ plan }) => plan.nonce + plan.sequences.length,
 };
 
-export async function runMintPipeline<B extends SignedBatch>(rt: TaskRuntime, first: BatchPlan, start: { quote: FeeQuote; balance: bigint }, stages: PipelineStages<B>): Promise<void> {
+export async function runMintPipeline<B extends SignedBatch>(
+  rt: TaskRuntime,
+  first: BatchPlan,
+  start: { quote: FeeQuote; balance: bigint },
+  stages: PipelineStages<B>,
+): Promise<void> {
   const depth = getConfig().worker.pipelineDepth;
   rt.simulatedAt = undefined; // every run starts with a simulated batch (a retry after a revert, too)
   // The agent's ETH is re-read (and topped up) only when the budget runs low, not per batch.
@@ -86,7 +100,8 @@ export async function runMintPipeline<B extends SignedBatch>(rt: TaskRuntime, fi
   let onChain = 0; // batches broadcast and not yet settled (the crash test's "two in flight")
 
   const settled = ({ settlement, progress }: SettledBatch) => {
-    if (settlement.reverts.length) return stop(new MintRevertError(settlement.reverts[0]!.reason, settlement.reverts[0]!.message));
+    if (settlement.reverts.length)
+      return stop(new MintRevertError(settlement.reverts[0]!.reason, settlement.reverts[0]!.message));
     if (settlement.failed.length || !progress || progress.status !== 'processing' || progress.cancelRequested) {
       if (settlement.failed.length) clean = false;
       stop();
@@ -133,7 +148,9 @@ export async function runMintPipeline<B extends SignedBatch>(rt: TaskRuntime, fi
     if (stages.settlesAlone?.(batch)) await tracked;
 
     // What the next batch needs (fees, gas) is read, when it is needed at all, while this one is on the wire.
-    const next = nextPlan(rt, plan, stages.nextNonce(batch), budget, () => [...unsettled.values()].reduce((a, b) => a + b, 0n));
+    const next = nextPlan(rt, plan, stages.nextNonce(batch), budget, () =>
+      [...unsettled.values()].reduce((a, b) => a + b, 0n),
+    );
     next.catch(() => {});
     while (unsettled.size >= depth && !stopped) await Promise.race(unsettled.keys());
     try {
@@ -152,7 +169,13 @@ export async function runMintPipeline<B extends SignedBatch>(rt: TaskRuntime, fi
  * The batch after `previous`, or none when every mint is sent. The cancel flag needs no read
  * here: a batch only waits for room in the pipeline, and every settle that makes room returns it.
  */
-async function nextPlan(rt: TaskRuntime, previous: BatchPlan, nonce: number, budget: Budget, unsettledCost: () => bigint): Promise<BatchPlan | undefined> {
+async function nextPlan(
+  rt: TaskRuntime,
+  previous: BatchPlan,
+  nonce: number,
+  budget: Budget,
+  unsettledCost: () => bigint,
+): Promise<BatchPlan | undefined> {
   const config = getConfig().worker;
   const from = Math.max(...previous.sequences) + 1;
   if (from > rt.task.quantity) return undefined;
@@ -161,7 +184,12 @@ async function nextPlan(rt: TaskRuntime, previous: BatchPlan, nonce: number, bud
     budget.quotedAt = Date.now();
   }
   const { quote } = budget;
-  const size = batchSizeFor({ configured: config.batchSize, remaining: rt.task.quantity - from + 1, baseFee: quote.baseFee, highBaseFeeWei: gweiToWei(config.highBaseFeeGwei) });
+  const size = batchSizeFor({
+    configured: config.batchSize,
+    remaining: rt.task.quantity - from + 1,
+    baseFee: quote.baseFee,
+    highBaseFeeWei: gweiToWei(config.highBaseFeeGwei),
+  });
   const sequences = Array.from({ length: size }, (_, i) => from + i);
   const fees = feesOf(quote);
   const needed = rt.gasPerMint * fees.maxFeePerGas * BigInt(size + 1);

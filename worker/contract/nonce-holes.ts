@@ -37,7 +37,17 @@ export async function fillNonceHoles(ctx: CollectContext, open: PendingMint[]): 
   const chainId = await client.getChainId();
   const raws: Hex[] = [];
   for (const nonce of holes) {
-    raws.push(await ctx.resign({ type: 'eip1559', chainId, to: task.agentAddress, value: 0n, nonce, gas: (gas * 12n) / 10n, ...feesOf(quote) }));
+    raws.push(
+      await ctx.resign({
+        type: 'eip1559',
+        chainId,
+        to: task.agentAddress,
+        value: 0n,
+        nonce,
+        gas: (gas * 12n) / 10n,
+        ...feesOf(quote),
+      }),
+    );
   }
   await assertLease(ctx);
   // "Nonce too low" (someone's transaction took it meanwhile) and "already known" pass: no hole left either way.

@@ -26,16 +26,35 @@ function operatorSend(rt: TaskRuntime, fees: Fees): OperatorSend {
   return (to, value) =>
     withOperatorNonce(async (nonce) => {
       await assertLease(rt);
-      const raw = await account.signTransaction({ type: 'eip1559', chainId, to, value, gas: TOP_UP_GAS, nonce, ...fees });
+      const raw = await account.signTransaction({
+        type: 'eip1559',
+        chainId,
+        to,
+        value,
+        gas: TOP_UP_GAS,
+        nonce,
+        ...fees,
+      });
       await rawRequest(client, 'eth_sendRawTransaction', [raw]);
       return keccak(raw);
     }, client);
 }
 
 /** Tops the task's agent up to `neededWei` if its `balance` is short (lib/wallets/gas-topup.ts rules), and reports it. */
-export async function topUpAgentGas(rt: TaskRuntime, { balance, neededWei, fees }: { balance: bigint; neededWei: bigint; fees: Fees }) {
+export async function topUpAgentGas(
+  rt: TaskRuntime,
+  { balance, neededWei, fees }: { balance: bigint; neededWei: bigint; fees: Fees },
+) {
   const send = operatorSend(rt, fees);
-  const topUp = await ensureAgentGas({ userAddress: rt.task.userAddress, taskId: rt.task.id, agent: rt.task.agentAddress, balance, neededWei, client: rt.client, send });
+  const topUp = await ensureAgentGas({
+    userAddress: rt.task.userAddress,
+    taskId: rt.task.id,
+    agent: rt.task.agentAddress,
+    balance,
+    neededWei,
+    client: rt.client,
+    send,
+  });
   if (topUp) rt.reporter.gasToppedUp(rt.task, topUp.amountWei, topUp.txHash);
   return topUp;
 }

@@ -4,7 +4,14 @@ import { recordMintProgress, type ConfirmedMint, type FailedMint } from '@/db/ta
 import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
 import { classifyChainError, revertMessageOf, type RevertReason } from '@/lib/chain/revert-reasons';
 import { fillNonceHoles } from './nonce-holes';
-import { collectMints, isMintIdUsed, ReceiptTimeoutError, type CollectContext, type MintOutcome, type PendingMint } from './mint-collector';
+import {
+  collectMints,
+  isMintIdUsed,
+  ReceiptTimeoutError,
+  type CollectContext,
+  type MintOutcome,
+  type PendingMint,
+} from './mint-collector';
 
 // Brings the ledger in line with the chain before anything new is signed. For each row that was
 // signed or sent but never settled: a receipt settles it; a used mintId means it was minted
@@ -22,7 +29,13 @@ export async function reconcileTask(ctx: CollectContext, rows: OpenMintRecord[])
   if (rows.length === 0) return undefined;
   const pending: PendingMint[] = rows
     .filter((r) => r.rawTransaction && r.txHash)
-    .map((r) => ({ sequenceNumber: r.sequenceNumber, mintId: r.mintId as Hex, nonce: r.nonce, raw: r.rawTransaction as Hex, hashes: [r.txHash as Hex] }));
+    .map((r) => ({
+      sequenceNumber: r.sequenceNumber,
+      mintId: r.mintId as Hex,
+      nonce: r.nonce,
+      raw: r.rawTransaction as Hex,
+      hashes: [r.txHash as Hex],
+    }));
   await fillNonceHoles(ctx, pending);
   let outcomes: MintOutcome[];
   try {
@@ -30,7 +43,8 @@ export async function reconcileTask(ctx: CollectContext, rows: OpenMintRecord[])
   } catch (error) {
     // Out of time with some mints still unmined: what was learned about the others (mined,
     // used, dropped) is settled now, so the next look starts from it instead of from scratch.
-    if (error instanceof ReceiptTimeoutError && error.outcomes.length > 0) await settle(ctx, rows.length, error.outcomes);
+    if (error instanceof ReceiptTimeoutError && error.outcomes.length > 0)
+      await settle(ctx, rows.length, error.outcomes);
     throw error;
   }
   return settle(ctx, rows.length, outcomes);
@@ -38,8 +52,16 @@ export async function reconcileTask(ctx: CollectContext, rows: OpenMintRecord[])
 
 async function settle(ctx: CollectContext, checked: number, outcomes: MintOutcome[]) {
   const settlement = await settleOutcomes(ctx, outcomes);
-  const task = await recordMintProgress({ taskId: ctx.task.id, confirmed: settlement.confirmed, failed: settlement.failed });
-  ctx.reporter.reconciled(ctx.task, { checked, confirmed: settlement.confirmed.length, failed: settlement.failed.length });
+  const task = await recordMintProgress({
+    taskId: ctx.task.id,
+    confirmed: settlement.confirmed,
+    failed: settlement.failed,
+  });
+  ctx.reporter.reconciled(ctx.task, {
+    checked,
+    confirmed: settlement.confirmed.length,
+    failed: settlement.failed.length,
+  });
   return { task, settlement };
 }
 
@@ -50,7 +72,13 @@ export async function settleOutcomes(ctx: CollectContext, outcomes: MintOutcome[
     const { mint } = outcome;
     if (outcome.kind === 'receipt' && outcome.receipt.status === 'success') {
       const r = outcome.receipt;
-      settlement.confirmed.push({ sequenceNumber: mint.sequenceNumber, txHash: r.transactionHash, blockNumber: r.blockNumber, gasUsed: r.gasUsed, effectiveGasPrice: r.effectiveGasPrice });
+      settlement.confirmed.push({
+        sequenceNumber: mint.sequenceNumber,
+        txHash: r.transactionHash,
+        blockNumber: r.blockNumber,
+        gasUsed: r.gasUsed,
+        effectiveGasPrice: r.effectiveGasPrice,
+      });
       continue;
     }
     if (outcome.kind === 'used' || (outcome.kind === 'receipt' && (await isMintIdUsed(ctx, mint.mintId)))) {
@@ -58,7 +86,10 @@ export async function settleOutcomes(ctx: CollectContext, outcomes: MintOutcome[
       continue;
     }
     if (outcome.kind === 'dropped') {
-      settlement.failed.push({ sequenceNumber: mint.sequenceNumber, error: `nonce ${mint.nonce} was used by another transaction; re-signing the same mint` });
+      settlement.failed.push({
+        sequenceNumber: mint.sequenceNumber,
+        error: `nonce ${mint.nonce} was used by another transaction; re-signing the same mint`,
+      });
       continue;
     }
     const reason = await revertReason(ctx, mint, outcome.receipt.blockNumber);
@@ -80,9 +111,22 @@ export async function findMintTransaction(ctx: CollectContext, mint: PendingMint
     args: { mintId: mint.mintId },
     fromBlock,
   });
-  if (!log?.transactionHash) return { sequenceNumber: mint.sequenceNumber, txHash: mint.hashes.at(-1)!, blockNumber: null, gasUsed: null, effectiveGasPrice: null };
+  if (!log?.transactionHash)
+    return {
+      sequenceNumber: mint.sequenceNumber,
+      txHash: mint.hashes.at(-1)!,
+      blockNumber: null,
+      gasUsed: null,
+      effectiveGasPrice: null,
+    };
   const receipt = await ctx.client.getTransactionReceipt({ hash: log.transactionHash });
-  return { sequenceNumber: mint.sequenceNumber, txHash: log.transactionHash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed, effectiveGasPrice: receipt.effectiveGasPrice };
+  return {
+    sequenceNumber: mint.sequenceNumber,
+    txHash: log.transactionHash,
+    blockNumber: receipt.blockNumber,
+    gasUsed: receipt.gasUsed,
+    effectiveGasPrice: receipt.effectiveGasPrice,
+  };
 }
 
 /** Replays the reverted call against the state of its block to decode the custom error. */

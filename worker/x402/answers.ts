@@ -10,7 +10,10 @@ export function settlementOf(headers: Headers): { transaction?: string; success?
   if (!raw) return {};
   try {
     const decoded = decodePaymentResponseHeader(raw) as { transaction?: string; success?: boolean };
-    const tx = typeof decoded.transaction === 'string' && /^0x[0-9a-fA-F]{64}$/.test(decoded.transaction) ? decoded.transaction : undefined;
+    const tx =
+      typeof decoded.transaction === 'string' && /^0x[0-9a-fA-F]{64}$/.test(decoded.transaction)
+        ? decoded.transaction
+        : undefined;
     return { transaction: tx, success: decoded.success };
   } catch {
     return {};
@@ -31,7 +34,10 @@ export function quotesOf(headers: Headers, body: unknown): { quotes: Quote[]; er
     }
   }
   const b = body as { accepts?: unknown; error?: unknown } | undefined;
-  return { quotes: Array.isArray(b?.accepts) ? (b.accepts as Quote[]) : [], error: typeof b?.error === 'string' ? b.error : undefined };
+  return {
+    quotes: Array.isArray(b?.accepts) ? (b.accepts as Quote[]) : [],
+    error: typeof b?.error === 'string' ? b.error : undefined,
+  };
 }
 
 /**
@@ -40,7 +46,9 @@ export function quotesOf(headers: Headers, body: unknown): { quotes: Quote[]; er
  */
 export function raisedPrice(terms: X402Terms, quotes: Quote[]): bigint | undefined {
   const probed = BigInt(terms.requirement.amount);
-  const same = quotes.filter((q) => q.asset?.toLowerCase() === terms.requirement.asset.toLowerCase() && (q.scheme ?? 'exact') === 'exact');
+  const same = quotes.filter(
+    (q) => q.asset?.toLowerCase() === terms.requirement.asset.toLowerCase() && (q.scheme ?? 'exact') === 'exact',
+  );
   const prices = same.map((q) => {
     try {
       return BigInt(q.amount ?? q.maxAmountRequired ?? '0');
@@ -61,7 +69,10 @@ export function retryAfterMs(headers: Headers, bodyText: string): number {
   if (header && /^\d+(\.\d+)?$/.test(header.trim())) seconds = Number(header);
   else if (header && !Number.isNaN(Date.parse(header))) seconds = (Date.parse(header) - Date.now()) / 1000;
   else {
-    const match = /(?:wait|retry in|retry after|try again in)\D{0,20}?(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?)?/i.exec(bodyText);
+    const match =
+      /(?:wait|retry in|retry after|try again in)\D{0,20}?(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?)?/i.exec(
+        bodyText,
+      );
     if (match) {
       const unit = (match[2] ?? 's').toLowerCase();
       const n = Number(match[1]);

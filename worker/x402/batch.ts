@@ -40,12 +40,20 @@ export async function runX402Batch(rt: X402Runtime): Promise<BatchResult> {
   const progress = await getTaskProgress({ id: rt.task.id });
   if (!progress || progress.status !== 'processing') return { outcome: 'released' };
   await ensureSigner(rt);
-  const [counts, open] = await Promise.all([countX402PaymentsByTask({ taskId: rt.task.id }), listOpenX402PaymentsByTask({ taskId: rt.task.id })]);
+  const [counts, open] = await Promise.all([
+    countX402PaymentsByTask({ taskId: rt.task.id }),
+    listOpenX402PaymentsByTask({ taskId: rt.task.id }),
+  ]);
 
   if (progress.cancelRequested) {
     await closePayments(rt, open, 'task cancelled');
     await recordProgress(rt);
-    const cancelled = await transitionTask({ id: rt.task.id, from: 'processing', to: 'cancelled', set: { lockedBy: null, lockedUntil: null } });
+    const cancelled = await transitionTask({
+      id: rt.task.id,
+      from: 'processing',
+      to: 'cancelled',
+      set: { lockedBy: null, lockedUntil: null },
+    });
     return { outcome: cancelled ? 'cancelled' : 'released' };
   }
 
@@ -59,13 +67,33 @@ export async function runX402Batch(rt: X402Runtime): Promise<BatchResult> {
   const batchSize = getConfig().worker.batchSize;
   const fresh: X402PaymentRow[] = [];
   if (counts.settled + open.length < rt.task.quantity && sendable.length < batchSize) {
-    const sequences = await listUnpaidX402SequencesByTask({ taskId: rt.task.id, quantity: rt.task.quantity, limit: batchSize - sendable.length });
+    const sequences = await listUnpaidX402SequencesByTask({
+      taskId: rt.task.id,
+      quantity: rt.task.quantity,
+      limit: batchSize - sendable.length,
+    });
     if (sequences.length > 0) {
       const live = counts.settledAmount + open.reduce((sum, r) => sum + BigInt(r.amount), 0n);
       const signed = await signPayments(rt, sequences, live);
-      const ids = await insertX402Payments({ taskId: rt.task.id, workerId: rt.workerId, payments: signed, limit: rt.policy.funding });
+      const ids = await insertX402Payments({
+        taskId: rt.task.id,
+        workerId: rt.workerId,
+        payments: signed,
+        limit: rt.policy.funding,
+      });
       crashPoint('after-ledger-write');
-      signed.forEach((p, i) => fresh.push({ ...p, id: ids[i]!, status: 'signed', httpStatus: null, settlementTxHash: null, error: null, createdAt: new Date(), sentAt: null }));
+      signed.forEach((p, i) =>
+        fresh.push({
+          ...p,
+          id: ids[i]!,
+          status: 'signed',
+          httpStatus: null,
+          settlementTxHash: null,
+          error: null,
+          createdAt: new Date(),
+          sentAt: null,
+        }),
+      );
     }
   }
 
@@ -78,17 +106,36 @@ export async function runX402Batch(rt: X402Runtime): Promise<BatchResult> {
   await resolveX402Payments({ resolutions });
   for (const r of resolutions) if (r.status === 'settled') lastSettled.set(rt.task.id, Date.now());
   const task = await recordProgress(rt);
-  for (const r of results) if (r.kind === 'settled') rt.reporter.minted(rt.task, { sequenceNumber: r.row.sequenceNumber, txHash: r.txHash ?? '' });
-  rt.reporter.batchRecorded(rt.task, { confirmed: resolutions.filter((r) => r.status === 'settled').length, failed: refused.length, durationMs: Date.now() - started });
+  for (const r of results)
+    if (r.kind === 'settled')
+      rt.reporter.minted(rt.task, { sequenceNumber: r.row.sequenceNumber, txHash: r.txHash ?? '' });
+  rt.reporter.batchRecorded(rt.task, {
+    confirmed: resolutions.filter((r) => r.status === 'settled').length,
+    failed: refused.length,
+    durationMs: Date.now() - started,
+  });
 
   if (price) {
     const message = `The endpoint now asks ${price.price} base units per mint, more than the ${rt.terms.requirement.amount} probed; nothing more was paid.`;
-    const failed = await transitionTask({ id: rt.task.id, from: 'processing', to: 'failed', set: { errorMessage: message, lockedBy: null, lockedUntil: null } });
+    const failed = await transitionTask({
+      id: rt.task.id,
+      from: 'processing',
+      to: 'failed',
+      set: { errorMessage: message, lockedBy: null, lockedUntil: null },
+    });
     return { outcome: failed ? 'failed' : 'released', message };
   }
-  if (refused.length > 0) throw new X402RefusedError(`The endpoint refused a payment (${refused[0]!.reason}); it was cancelled on chain and is not paid.`);
+  if (refused.length > 0)
+    throw new X402RefusedError(
+      `The endpoint refused a payment (${refused[0]!.reason}); it was cancelled on chain and is not paid.`,
+    );
   if (task.delivered >= rt.task.quantity) {
-    const completed = await transitionTask({ id: rt.task.id, from: 'processing', to: 'completed', set: { completedAt: new Date(), errorMessage: null, lockedBy: null, lockedUntil: null } });
+    const completed = await transitionTask({
+      id: rt.task.id,
+      from: 'processing',
+      to: 'completed',
+      set: { completedAt: new Date(), errorMessage: null, lockedBy: null, lockedUntil: null },
+    });
     return { outcome: completed ? 'completed' : 'released' };
   }
   if (task.paid >= rt.task.quantity) return awaitLateTokens(rt, task);
@@ -105,8 +152,17 @@ async function closePayments(rt: X402Runtime, open: X402PaymentRow[], reason: st
   const resolutions: X402Resolution[] = [];
   for (const row of open) {
     const verdict = await chainVerdict(rt, row);
-    const final = verdict.state === 'unused' ? (row.validBefore.getTime() < Date.now() ? { state: 'expired' as const } : await cancelOnChain(rt, row)) : verdict;
-    resolutions.push(final.state === 'settled' ? { id: row.id, status: 'settled', settlementTxHash: final.txHash } : { id: row.id, status: final.state === 'expired' ? 'expired' : 'cancelled', error: reason });
+    const final =
+      verdict.state === 'unused'
+        ? row.validBefore.getTime() < Date.now()
+          ? { state: 'expired' as const }
+          : await cancelOnChain(rt, row)
+        : verdict;
+    resolutions.push(
+      final.state === 'settled'
+        ? { id: row.id, status: 'settled', settlementTxHash: final.txHash }
+        : { id: row.id, status: final.state === 'expired' ? 'expired' : 'cancelled', error: reason },
+    );
   }
   await resolveX402Payments({ resolutions });
 }
@@ -116,8 +172,14 @@ async function resolveExpired(rt: X402Runtime, rows: X402PaymentRow[]) {
   const resolutions: X402Resolution[] = [];
   for (const row of gone) {
     const verdict = await chainVerdict(rt, row);
-    if (verdict.state === 'settled') resolutions.push({ id: row.id, status: 'settled', settlementTxHash: verdict.txHash });
-    else resolutions.push({ id: row.id, status: verdict.state === 'cancelled' ? 'cancelled' : 'expired', error: row.error ?? 'expired unused' });
+    if (verdict.state === 'settled')
+      resolutions.push({ id: row.id, status: 'settled', settlementTxHash: verdict.txHash });
+    else
+      resolutions.push({
+        id: row.id,
+        status: verdict.state === 'cancelled' ? 'cancelled' : 'expired',
+        error: row.error ?? 'expired unused',
+      });
   }
   await resolveX402Payments({ resolutions });
   return gone.length;
@@ -129,13 +191,21 @@ async function judge(rt: X402Runtime, results: SendResult[]) {
   const refused: { reason: string }[] = [];
   let price: { price: bigint } | undefined;
   for (const r of results) {
-    if (r.kind === 'settled') resolutions.push({ id: r.row.id, status: 'settled', httpStatus: r.httpStatus, settlementTxHash: r.txHash, response: r.response });
+    if (r.kind === 'settled')
+      resolutions.push({
+        id: r.row.id,
+        status: 'settled',
+        httpStatus: r.httpStatus,
+        settlementTxHash: r.txHash,
+        response: r.response,
+      });
     else if (r.kind === 'cancelled') resolutions.push({ id: r.row.id, status: 'cancelled' });
     else if (r.kind === 'refused' || r.kind === 'price') {
       // Still live until cancelled: cancel before anything else is signed for this mint.
       const verdict = await cancelOnChain(rt, r.row);
       const httpStatus = r.kind === 'price' ? 402 : r.httpStatus;
-      if (verdict.state === 'settled') resolutions.push({ id: r.row.id, status: 'settled', httpStatus, settlementTxHash: verdict.txHash });
+      if (verdict.state === 'settled')
+        resolutions.push({ id: r.row.id, status: 'settled', httpStatus, settlementTxHash: verdict.txHash });
       else {
         resolutions.push({ id: r.row.id, status: 'cancelled', httpStatus, error: r.reason });
         if (r.kind === 'price') price = { price: r.price };
@@ -162,7 +232,12 @@ async function awaitLateTokens(rt: X402Runtime, task: { paid: number; delivered:
   if (Date.now() - since > getConfig().x402.deliveryTimeoutMs) {
     lastSettled.delete(rt.task.id);
     const message = `Paid for ${task.paid} mints, but tokens of only ${task.delivered} arrived within ${getConfig().x402.deliveryTimeoutMs / 1000} s.`;
-    const failed = await transitionTask({ id: rt.task.id, from: 'processing', to: 'failed', set: { errorMessage: message, lockedBy: null, lockedUntil: null } });
+    const failed = await transitionTask({
+      id: rt.task.id,
+      from: 'processing',
+      to: 'failed',
+      set: { errorMessage: message, lockedBy: null, lockedUntil: null },
+    });
     return { outcome: failed ? 'failed' : 'released', message };
   }
   return { waitMs: 1000 };

@@ -22,7 +22,9 @@ async function fundedAtBlock(rt: X402Runtime): Promise<bigint> {
   if (cached !== undefined) return cached;
   let block = 0n;
   if (rt.task.fundingTxHash) {
-    const receipt = await rt.client.getTransactionReceipt({ hash: rt.task.fundingTxHash as Hex }).catch(() => undefined);
+    const receipt = await rt.client
+      .getTransactionReceipt({ hash: rt.task.fundingTxHash as Hex })
+      .catch(() => undefined);
     block = receipt?.blockNumber ?? 0n;
   }
   fromBlocks.set(rt.task.id, block);
@@ -37,7 +39,12 @@ export async function deliverTokens(rt: X402Runtime, paid: number): Promise<numb
   const fromBlock = await fundedAtBlock(rt);
   // Arrivals first, then the balance: every arrival counted is in the balance forwarded below.
   const arrivals = await rt.client.getLogs({ address: token, event: transferEvent, args: { to: agent }, fromBlock });
-  const balance = await rt.client.readContract({ address: token, abi: erc20Abi, functionName: 'balanceOf', args: [agent] });
+  const balance = await rt.client.readContract({
+    address: token,
+    abi: erc20Abi,
+    functionName: 'balanceOf',
+    args: [agent],
+  });
   if (balance > 0n) await forward(rt, balance);
   return Math.min(paid, arrivals.filter((l) => !l.removed).length);
 }
@@ -49,13 +56,32 @@ async function forward(rt: X402Runtime, amount: bigint) {
     rt.client.getBalance({ address: rt.policy.agent }),
     rt.client.getTransactionCount({ address: rt.policy.agent, blockTag: 'pending' }),
   ]);
-  const topUp = await ensureAgentGas({ userAddress: rt.task.userAddress, taskId: rt.task.id, agent: rt.policy.agent, balance, neededWei: FORWARD_GAS * quote.maxFeePerGas, client: rt.client });
+  const topUp = await ensureAgentGas({
+    userAddress: rt.task.userAddress,
+    taskId: rt.task.id,
+    agent: rt.policy.agent,
+    balance,
+    neededWei: FORWARD_GAS * quote.maxFeePerGas,
+    client: rt.client,
+  });
   if (topUp) rt.reporter.gasToppedUp(rt.task, topUp.amountWei, topUp.txHash);
   const data = encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [rt.policy.user, amount] });
-  const raw = await rt.signer!.signForward({ type: 'eip1559', chainId: rt.client.chain!.id, to: rt.policy.token as Address, data, gas: FORWARD_GAS, nonce, ...feesOf(quote) }, amount);
+  const raw = await rt.signer!.signForward(
+    {
+      type: 'eip1559',
+      chainId: rt.client.chain!.id,
+      to: rt.policy.token as Address,
+      data,
+      gas: FORWARD_GAS,
+      nonce,
+      ...feesOf(quote),
+    },
+    amount,
+  );
   await assertLease(rt);
   const hash = await rt.client.sendRawTransaction({ serializedTransaction: raw });
   const receipt = await waitForReceipt(rt.client, hash, config.receiptTimeoutMs);
-  if (receipt.status !== 'success') throw new Error(`forwarding ${amount} of ${rt.policy.token} to the user reverted (${hash})`);
+  if (receipt.status !== 'success')
+    throw new Error(`forwarding ${amount} of ${rt.policy.token} to the user reverted (${hash})`);
   rt.reporter.tokensForwarded(rt.task, { amount, txHash: hash });
 }

@@ -19,7 +19,9 @@ import { x402RuntimeOf, type X402Runtime } from './runtime';
  */
 export async function executeX402Task(claimed: TaskWithAgent, options: ExecuteOptions): Promise<Outcome> {
   const config = getConfig().worker;
-  const lease = new LeaseKeeper(claimed.id, options.workerId, config.leaseMs, (e) => options.reporter.error(claimed, e, 'lease renewal failed'));
+  const lease = new LeaseKeeper(claimed.id, options.workerId, config.leaseMs, (e) =>
+    options.reporter.error(claimed, e, 'lease renewal failed'),
+  );
   const rt = x402RuntimeOf(claimed, options);
   options.reporter.taskStarted(rt.task);
   let transientFailures = 0;
@@ -42,16 +44,28 @@ export async function executeX402Task(claimed: TaskWithAgent, options: ExecuteOp
       } catch (error) {
         if (error instanceof LeaseLostError) return done(rt, 'released');
         const refused = error instanceof X402RefusedError || error instanceof GuardError;
-        const kind = refused ? { kind: 'revert' as const, reason: 'refused', message: (error as Error).message } : classifyChainError(error);
+        const kind = refused
+          ? { kind: 'revert' as const, reason: 'refused', message: (error as Error).message }
+          : classifyChainError(error);
         if (kind.kind === 'transient' || isNetworkError(error)) {
           const delay = backoffMs(++transientFailures, 250, 5_000);
-          options.reporter.retrying(rt.task, { kind: 'transient', reason: kind.reason, message: kind.message }, delay, transientFailures);
+          options.reporter.retrying(
+            rt.task,
+            { kind: 'transient', reason: kind.reason, message: kind.message },
+            delay,
+            transientFailures,
+          );
           await sleep(delay, options.drain);
           continue;
         }
         const { attempts, retryInMs } = await recordTaskAttemptFailure({ id: claimed.id, error: kind.message });
         if (attempts > config.maxRetries || FINAL_REVERT_REASONS.has(kind.reason as RevertReason)) {
-          const failed = await transitionTask({ id: claimed.id, from: 'processing', to: 'failed', set: { errorMessage: kind.message, lockedBy: null, lockedUntil: null } });
+          const failed = await transitionTask({
+            id: claimed.id,
+            from: 'processing',
+            to: 'failed',
+            set: { errorMessage: kind.message, lockedBy: null, lockedUntil: null },
+          });
           return done(rt, failed ? 'failed' : 'released', kind.message);
         }
         options.reporter.retrying(rt.task, kind, retryInMs, attempts);

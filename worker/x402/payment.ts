@@ -17,26 +17,68 @@ const withDomain = (terms: X402Terms) => {
 export function paymentRequiredOf(terms: X402Terms): PaymentRequired {
   const r = terms.requirement;
   if (terms.version === 1) {
-    const accepts = [{ scheme: r.scheme, network: r.network, maxAmountRequired: r.amount, resource: r.resource ?? terms.url, description: '', mimeType: 'application/json', payTo: r.payTo, maxTimeoutSeconds: r.maxTimeoutSeconds, asset: r.asset, extra: withDomain(terms) }];
+    const accepts = [
+      {
+        scheme: r.scheme,
+        network: r.network,
+        maxAmountRequired: r.amount,
+        resource: r.resource ?? terms.url,
+        description: '',
+        mimeType: 'application/json',
+        payTo: r.payTo,
+        maxTimeoutSeconds: r.maxTimeoutSeconds,
+        asset: r.asset,
+        extra: withDomain(terms),
+      },
+    ];
     return { x402Version: 1, accepts } as unknown as PaymentRequired;
   }
-  return { x402Version: 2, resource: { url: r.resource ?? terms.url }, accepts: [acceptedOf(terms)] } as PaymentRequired;
+  return {
+    x402Version: 2,
+    resource: { url: r.resource ?? terms.url },
+    accepts: [acceptedOf(terms)],
+  } as PaymentRequired;
 }
 
 /** The v2 `accepted` echo: exactly the core fields the endpoint advertised (its match is deep-equal). */
 function acceptedOf(terms: X402Terms) {
   const r = terms.requirement;
-  return { scheme: r.scheme, network: r.network as `${string}:${string}`, asset: r.asset, amount: r.amount, payTo: r.payTo, maxTimeoutSeconds: r.maxTimeoutSeconds, extra: withDomain(terms) };
+  return {
+    scheme: r.scheme,
+    network: r.network as `${string}:${string}`,
+    asset: r.asset,
+    amount: r.amount,
+    payTo: r.payTo,
+    maxTimeoutSeconds: r.maxTimeoutSeconds,
+    extra: withDomain(terms),
+  };
 }
 
 /** The payload a ledger row stands for. */
-export function paymentPayloadOf(terms: X402Terms, row: Pick<X402PaymentRow, 'authorization' | 'signature'>): PaymentPayload {
+export function paymentPayloadOf(
+  terms: X402Terms,
+  row: Pick<X402PaymentRow, 'authorization' | 'signature'>,
+): PaymentPayload {
   const payload = { authorization: row.authorization, signature: row.signature };
-  if (terms.version === 1) return { x402Version: 1, scheme: terms.requirement.scheme, network: terms.requirement.network, payload } as unknown as PaymentPayload;
-  return { x402Version: 2, resource: { url: terms.requirement.resource ?? terms.url }, accepted: acceptedOf(terms), payload } as PaymentPayload;
+  if (terms.version === 1)
+    return {
+      x402Version: 1,
+      scheme: terms.requirement.scheme,
+      network: terms.requirement.network,
+      payload,
+    } as unknown as PaymentPayload;
+  return {
+    x402Version: 2,
+    resource: { url: terms.requirement.resource ?? terms.url },
+    accepted: acceptedOf(terms),
+    payload,
+  } as PaymentPayload;
 }
 
-export function paymentHeadersOf(rt: X402Runtime, row: Pick<X402PaymentRow, 'authorization' | 'signature'>): Record<string, string> {
+export function paymentHeadersOf(
+  rt: X402Runtime,
+  row: Pick<X402PaymentRow, 'authorization' | 'signature'>,
+): Record<string, string> {
   return rt.payments!.encodePaymentSignatureHeader(paymentPayloadOf(rt.terms, row));
 }
 
@@ -53,7 +95,14 @@ export async function signPayments(rt: X402Runtime, sequences: number[], live: b
     const payload = await rt.paymentClient!.createPaymentPayload(required);
     const inner = payload.payload as { authorization: PaymentAuthorization; signature: string };
     const a = inner.authorization;
-    const authorization = { from: a.from, to: a.to, value: String(a.value), validAfter: String(a.validAfter), validBefore: String(a.validBefore), nonce: a.nonce };
+    const authorization = {
+      from: a.from,
+      to: a.to,
+      value: String(a.value),
+      validAfter: String(a.validAfter),
+      validBefore: String(a.validBefore),
+      nonce: a.nonce,
+    };
     checkX402Payment(rt.policy, { asset: rt.terms.requirement.asset, authorization }, { live: committed });
     committed += BigInt(authorization.value);
     out.push({

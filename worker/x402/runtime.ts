@@ -39,7 +39,10 @@ export function caipNetworkOf(terms: X402Terms): `${string}:${string}` {
   return `eip155:${id}`;
 }
 
-export function x402RuntimeOf(task: TaskWithAgent, options: { workerId: string; reporter: Reporter; drain: AbortSignal }): X402Runtime {
+export function x402RuntimeOf(
+  task: TaskWithAgent,
+  options: { workerId: string; reporter: Reporter; drain: AbortSignal },
+): X402Runtime {
   if (task.route !== 'x402' || !task.x402) throw new Error(`task ${task.id} is not an x402 task`);
   const terms = task.x402;
   const agent = task.agentAddress as Address;
@@ -55,7 +58,13 @@ export function x402RuntimeOf(task: TaskWithAgent, options: { workerId: string; 
       fundingTxHash: task.fundingTxHash,
     },
     terms,
-    policy: { agent, user: task.userAddress as Address, token: task.tokenAddress as Address, terms, funding: BigInt(task.totalCost) },
+    policy: {
+      agent,
+      user: task.userAddress as Address,
+      token: task.tokenAddress as Address,
+      terms,
+      funding: BigInt(task.totalCost),
+    },
     client: getWorkerClient(),
     reporter: options.reporter,
     signal: options.drain,
@@ -72,7 +81,12 @@ export async function ensureSigner(rt: X402Runtime) {
   if (!wallet) throw new Error(`agent wallet of task ${rt.task.id} not found`);
   rt.signer = createX402Signer(unlockAgentAccount(wallet, nativeAccount), rt.policy);
   const req = rt.terms.requirement;
-  rt.paymentClient = createPaymentClient(rt.signer.paymentAccount, { network: caipNetworkOf(rt.terms), asset: req.asset, amount: BigInt(req.amount), domain: rt.terms.domain });
+  rt.paymentClient = createPaymentClient(rt.signer.paymentAccount, {
+    network: caipNetworkOf(rt.terms),
+    asset: req.asset,
+    amount: BigInt(req.amount),
+    domain: rt.terms.domain,
+  });
   rt.payments = new x402HTTPClient(rt.paymentClient);
   return rt;
 }

@@ -32,25 +32,41 @@ export const EXPIRY_MARGIN_SECONDS = 5;
 export async function sendPayment(rt: X402Runtime, row: X402PaymentRow): Promise<SendResult> {
   const { terms } = rt;
   const body = terms.body === undefined ? undefined : JSON.stringify(terms.body);
-  const headers = { ...paymentHeadersOf(rt, row), accept: 'application/json', ...(body ? { 'content-type': 'application/json' } : {}) };
+  const headers = {
+    ...paymentHeadersOf(rt, row),
+    accept: 'application/json',
+    ...(body ? { 'content-type': 'application/json' } : {}),
+  };
   let resends = 0;
   for (;;) {
     if (rt.signal.aborted) return { kind: 'open', row, reason: 'worker stopping' };
-    if ((row.validBefore.getTime() - Date.now()) / 1000 < EXPIRY_MARGIN_SECONDS) return { kind: 'open', row, reason: 'authorization about to expire' };
+    if ((row.validBefore.getTime() - Date.now()) / 1000 < EXPIRY_MARGIN_SECONDS)
+      return { kind: 'open', row, reason: 'authorization about to expire' };
     let response: Response;
     let text: string;
     try {
-      response = await safeFetch(terms.url, { method: terms.method, headers, body, timeoutMs: getConfig().x402.requestTimeoutMs, signal: rt.signal });
+      response = await safeFetch(terms.url, {
+        method: terms.method,
+        headers,
+        body,
+        timeoutMs: getConfig().x402.requestTimeoutMs,
+        signal: rt.signal,
+      });
       text = await response.text();
     } catch (error) {
       const sent = !(error instanceof OutboundError) || error.requestSent;
-      const reason = error instanceof OutboundError ? `${error.reason}: ${error.message}` : String((error as Error).message);
+      const reason =
+        error instanceof OutboundError ? `${error.reason}: ${error.message}` : String((error as Error).message);
       await noteX402PaymentAnswer({ id: row.id, httpStatus: null, error: reason });
       if (sent) {
         const verdict = await chainVerdict(rt, row);
-        if (verdict.state !== 'unused') return verdict.state === 'settled' ? { kind: 'settled', row, txHash: verdict.txHash, httpStatus: null } : { kind: 'cancelled', row };
+        if (verdict.state !== 'unused')
+          return verdict.state === 'settled'
+            ? { kind: 'settled', row, txHash: verdict.txHash, httpStatus: null }
+            : { kind: 'cancelled', row };
       }
-      if (error instanceof OutboundError && !['timeout', 'network'].includes(error.reason)) return { kind: 'refused', row, httpStatus: 0, reason };
+      if (error instanceof OutboundError && !['timeout', 'network'].includes(error.reason))
+        return { kind: 'refused', row, httpStatus: 0, reason };
       if (resends++ >= MAX_RESENDS) return { kind: 'open', row, reason };
       rt.stats.resent++;
       await sleep(250 * resends, rt.signal);
@@ -64,7 +80,8 @@ export async function sendPayment(rt: X402Runtime, row: X402PaymentRow): Promise
     if (status >= 200 && status < 300) {
       const { transaction } = settlementOf(response.headers);
       const verdict = await chainVerdict(rt, row, transaction);
-      if (verdict.state === 'settled') return { kind: 'settled', row, txHash: verdict.txHash, httpStatus: status, response: json ?? excerpt(text) };
+      if (verdict.state === 'settled')
+        return { kind: 'settled', row, txHash: verdict.txHash, httpStatus: status, response: json ?? excerpt(text) };
       if (verdict.state === 'cancelled') return { kind: 'cancelled', row };
       return { kind: 'open', row, reason: `answered ${status} but the payment is not used on chain yet` };
     }
@@ -76,7 +93,8 @@ export async function sendPayment(rt: X402Runtime, row: X402PaymentRow): Promise
       continue;
     }
     const verdict = await chainVerdict(rt, row, status < 500 ? undefined : settlementOf(response.headers).transaction);
-    if (verdict.state === 'settled') return { kind: 'settled', row, txHash: verdict.txHash, httpStatus: status, response: json ?? excerpt(text) };
+    if (verdict.state === 'settled')
+      return { kind: 'settled', row, txHash: verdict.txHash, httpStatus: status, response: json ?? excerpt(text) };
     if (verdict.state === 'cancelled') return { kind: 'cancelled', row };
     if (status === 402) {
       const { quotes, error } = quotesOf(response.headers, json);
@@ -92,6 +110,11 @@ export async function sendPayment(rt: X402Runtime, row: X402PaymentRow): Promise
       await sleep(250 * resends, rt.signal);
       continue;
     }
-    return { kind: 'refused', row, httpStatus: status, reason: excerpt((json as { error?: string } | undefined)?.error ?? text) || `HTTP ${status}` };
+    return {
+      kind: 'refused',
+      row,
+      httpStatus: status,
+      reason: excerpt((json as { error?: string } | undefined)?.error ?? text) || `HTTP ${status}`,
+    };
   }
 }

@@ -15,11 +15,23 @@ export type ChainVerdict = { state: 'settled'; txHash: Hex | undefined } | { sta
 
 const asAuthorization = (row: X402PaymentRow): Authorization => {
   const a = row.authorization;
-  return { from: a.from as Address, to: a.to as Address, value: BigInt(a.value!), validAfter: BigInt(a.validAfter!), validBefore: BigInt(a.validBefore!), nonce: a.nonce as Hex };
+  return {
+    from: a.from as Address,
+    to: a.to as Address,
+    value: BigInt(a.value!),
+    validAfter: BigInt(a.validAfter!),
+    validBefore: BigInt(a.validBefore!),
+    nonce: a.nonce as Hex,
+  };
 };
 
 export async function isAuthorizationUsed(rt: X402Runtime, nonce: string): Promise<boolean> {
-  return rt.client.readContract({ address: rt.terms.requirement.asset as Address, abi: testUSDCAbi, functionName: 'authorizationState', args: [rt.policy.agent, nonce as Hex] });
+  return rt.client.readContract({
+    address: rt.terms.requirement.asset as Address,
+    abi: testUSDCAbi,
+    functionName: 'authorizationState',
+    args: [rt.policy.agent, nonce as Hex],
+  });
 }
 
 /** What the chain says about one payment; `knownTx` (from the endpoint's header) skips the log search. */
@@ -37,7 +49,10 @@ export async function chainVerdict(rt: X402Runtime, row: X402PaymentRow, knownTx
  * endpoint settles it first, the cancel reverts and the payment counts as settled.
  */
 export async function cancelOnChain(rt: X402Runtime, row: X402PaymentRow): Promise<ChainVerdict> {
-  const signature = await rt.signer!.signCancel(row.nonce as Hex, { chainId: rt.chainId, verifyingContract: rt.terms.requirement.asset as Address });
+  const signature = await rt.signer!.signCancel(row.nonce as Hex, {
+    chainId: rt.chainId,
+    verifyingContract: rt.terms.requirement.asset as Address,
+  });
   try {
     // Under the operator's nonce lock: funding transfers and gas top-ups share this key.
     const hash = await sendOperatorWrite({

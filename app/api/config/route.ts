@@ -11,7 +11,10 @@ export const GET = route(async () => {
   const config = getConfig();
   const chain = getChain();
   const { usdc, tokens } = getKnownContracts();
-  const [domain, tokenInfo] = await Promise.all([getUsdcDomain(), Promise.all(tokens.map((t) => readPaidMintToken(t.address)))]);
+  const [domain, tokenInfo] = await Promise.all([
+    getUsdcDomain(),
+    Promise.all(tokens.map((t) => readPaidMintToken(t.address))),
+  ]);
   return json({
     chain: config.chain,
     chainId: chain.id,

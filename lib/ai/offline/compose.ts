@@ -11,7 +11,11 @@ type Output = { error?: string; task?: TaskDto; tasks?: TaskDto[]; wallet?: Wall
 /** The final text of a turn, written from the last tool's output. */
 export function composeFromResult(outcome: ToolOutcome, lang: Lang): string {
   const output = (outcome.output ?? {}) as Output;
-  if (typeof output.error === 'string') return (outcome.toolName === 'createX402Task' && x402QuestionText(output.error, lang)) || errorText(output.error, lang, outcome.toolName);
+  if (typeof output.error === 'string')
+    return (
+      (outcome.toolName === 'createX402Task' && x402QuestionText(output.error, lang)) ||
+      errorText(output.error, lang, outcome.toolName)
+    );
   switch (outcome.toolName) {
     case 'createMintTask':
       if (output.task) return taskCreatedReply(output.task, lang, output.token?.symbol);

@@ -8,7 +8,19 @@ import { extractQuantity } from './numbers';
 export type KnownToken = { address: string; name: string; symbol: string };
 
 export type Intent =
-  | 'mint' | 'wallet' | 'list' | 'status' | 'cancel' | 'retry' | 'help' | 'transfer' | 'foreign' | 'fragment' | 'which_task' | 'thanks' | 'unknown';
+  | 'mint'
+  | 'wallet'
+  | 'list'
+  | 'status'
+  | 'cancel'
+  | 'retry'
+  | 'help'
+  | 'transfer'
+  | 'foreign'
+  | 'fragment'
+  | 'which_task'
+  | 'thanks'
+  | 'unknown';
 
 export type Utterance = {
   intent: Intent;
@@ -31,17 +43,26 @@ const URL_RE = /https?:\/\/[^\s<>"'`\u3000-\u303f\u3400-\u9fff\uff00-\uffef]+/i;
 const ADDRESS = /0x[0-9a-fA-F]{40}(?![0-9a-fA-F])/g;
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
 
-const MINT = /\b(mint|mints|minting|buy|purchase|queue up|get me|order|grab)\b|\bcreate (?:a |an |new )?(?:mint )?(?:task|job)\b|铸造|铸币|铸|买|购买|抢|新建任务|创建任务|建个任务/i;
-const TRANSFER = /\b(send|transfer|withdraw|pay out|drain|move)\b[^.?!]*\b(usdc|eth|funds?|money|balance|all|everything|to\s+0x)|转账|转给|转到|转走|发送|提现|打款|转出|汇给/i;
-const FOREIGN = /(on behalf of|\bfor (?:user|address|account|wallet|my friend|someone else|another user)|\btask for)\s*:?\s*0x[0-9a-f]{40}|(替|为|帮)\s*(用户|地址|账户|账号|钱包|朋友|别人|他人)\s*0x[0-9a-f]{40}|(给|为)\s*(别人|他人|其他用户)/i;
-const WALLET = /\b(wallet|balance|balances|funds|how much (?:usdc|eth|money)|agent address|my address|deposit address|refundable)\b|钱包|余额|多少\s*(?:usdc|eth|钱)|代理地址|充值地址|agent\s*地址|资金|\brefund\b|退款|退钱/i;
-const LIST = /\b(tasks|jobs|orders|history|list|my (?:task|job|order)s?)\b|任务列表|我的任务|所有任务|全部任务|任务记录|历史任务|任务清单|哪些任务|最近的任务|列出|列一下|都列/i;
+const MINT =
+  /\b(mint|mints|minting|buy|purchase|queue up|get me|order|grab)\b|\bcreate (?:a |an |new )?(?:mint )?(?:task|job)\b|铸造|铸币|铸|买|购买|抢|新建任务|创建任务|建个任务/i;
+const TRANSFER =
+  /\b(send|transfer|withdraw|pay out|drain|move)\b[^.?!]*\b(usdc|eth|funds?|money|balance|all|everything|to\s+0x)|转账|转给|转到|转走|发送|提现|打款|转出|汇给/i;
+const FOREIGN =
+  /(on behalf of|\bfor (?:user|address|account|wallet|my friend|someone else|another user)|\btask for)\s*:?\s*0x[0-9a-f]{40}|(替|为|帮)\s*(用户|地址|账户|账号|钱包|朋友|别人|他人)\s*0x[0-9a-f]{40}|(给|为)\s*(别人|他人|其他用户)/i;
+const WALLET =
+  /\b(wallet|balance|balances|funds|how much (?:usdc|eth|money)|agent address|my address|deposit address|refundable)\b|钱包|余额|多少\s*(?:usdc|eth|钱)|代理地址|充值地址|agent\s*地址|资金|\brefund\b|退款|退钱/i;
+const LIST =
+  /\b(tasks|jobs|orders|history|list|my (?:task|job|order)s?)\b|任务列表|我的任务|所有任务|全部任务|任务记录|历史任务|任务清单|哪些任务|最近的任务|列出|列一下|都列/i;
 const CANCEL = /\b(cancel|stop|abort|halt|kill|terminate)\b|取消|停止|停掉|终止|中止|撤销|不要了|别(?:跑|铸)了/i;
-const RETRY = /\b(retry|rerun|re-run|restart|resume|try (?:it )?again|run (?:it )?again)\b|重试|重新|再试|再跑|再来一次|重跑|重启/i;
-const STATUS = /\b(status|progress|state|how is|how's|check|show|details?|look up|where is|done yet|finished)\b|状态|进度|怎么样|详情|查|看看|如何了|好了吗|完成了吗|情况/i;
+const RETRY =
+  /\b(retry|rerun|re-run|restart|resume|try (?:it )?again|run (?:it )?again)\b|重试|重新|再试|再跑|再来一次|重跑|重启/i;
+const STATUS =
+  /\b(status|progress|state|how is|how's|check|show|details?|look up|where is|done yet|finished)\b|状态|进度|怎么样|详情|查|看看|如何了|好了吗|完成了吗|情况/i;
 const LAST = /\b(last|latest|recent|most recent|previous|newest|current|that)\b|最近|上一个|上个|最新|刚才|刚刚|最后/i;
-const SINGLE_LAST = /\b(last|latest|most recent|previous|newest) (?:mint )?(task|job|order|mint)\b(?!s)|上一个|上个|最后一个|最新的|刚才|刚刚/i;
-const HELP = /\b(help|what can you do|how (?:does|do) (?:this|it|you) work|commands|usage|what do you do|who are you)\b|帮助|能做什么|怎么用|怎么使用|如何使用|如何用|使用方法|教程|功能|你是谁|使用说明/i;
+const SINGLE_LAST =
+  /\b(last|latest|most recent|previous|newest) (?:mint )?(task|job|order|mint)\b(?!s)|上一个|上个|最后一个|最新的|刚才|刚刚/i;
+const HELP =
+  /\b(help|what can you do|how (?:does|do) (?:this|it|you) work|commands|usage|what do you do|who are you)\b|帮助|能做什么|怎么用|怎么使用|如何使用|如何用|使用方法|教程|功能|你是谁|使用说明/i;
 const THANKS = /^\s*(thanks?( you)?|thx|ty|ok(ay)?|cool|great|谢谢|多谢|感谢|好的|好)\s*[!.。！]*\s*$/i;
 const PROGRESS = /\b(how (?:are|is)|going|doing|progress|status)\b/i;
 const FUNDING = /\b(where|how)\b.*\b(send|deposit|fund|top up|pay)\b|往哪|怎么充值|如何充值|怎么付款|充值地址/i;
@@ -55,7 +76,12 @@ const STATUS_FILTERS: Array<[RegExp, TaskStatus]> = [
 const DEMO = /\bdemo (?:mint )?token\b|\bthe demo\b|演示代币|演示币|测试代币|测试币|示例代币|demo\s*币/i;
 
 /** Address, id and number stripped: what is left says whether a message is only a slot value. */
-const residue = (text: string) => text.replace(ADDRESS, ' ').replace(UUID, ' ').replace(/[\d\s,.;:!?，。！？、x×*]+/gi, ' ').trim();
+const residue = (text: string) =>
+  text
+    .replace(ADDRESS, ' ')
+    .replace(UUID, ' ')
+    .replace(/[\d\s,.;:!?，。！？、x×*]+/gi, ' ')
+    .trim();
 
 function findToken(text: string, tokens: KnownToken[]): KnownToken | undefined {
   for (const t of tokens) {
@@ -77,7 +103,8 @@ export function parseUtterance(raw: string, tokens: KnownToken[]): Utterance {
   const symbolFree = token ? withoutIds.replace(new RegExp(token.symbol, 'ig'), ' ') : withoutIds;
   const quantity = extractQuantity(symbolFree);
   const rest = residue(text);
-  const lang = /[A-Za-z\u3400-\u9fff]{2,}/.test(rest) || /[\u3400-\u9fff]/.test(rest) ? detectLanguage(text) : undefined;
+  const lang =
+    /[A-Za-z\u3400-\u9fff]{2,}/.test(rest) || /[\u3400-\u9fff]/.test(rest) ? detectLanguage(text) : undefined;
   const slots = {
     lang,
     tokenAddress: address ?? token?.address,
@@ -100,7 +127,8 @@ export function parseUtterance(raw: string, tokens: KnownToken[]): Utterance {
   const hasToken = Boolean(slots.tokenAddress);
   const filter = STATUS_FILTERS.find(([re]) => re.test(text))?.[1];
   // "已取消的任务" / "cancelled tasks" is a list filter, not a request to cancel.
-  if ((LIST.test(text) || /\b(tasks|jobs)\b|任务/i.test(text)) && filter && !hasToken && !taskId) return is('list', { status: filter });
+  if ((LIST.test(text) || /\b(tasks|jobs)\b|任务/i.test(text)) && filter && !hasToken && !taskId)
+    return is('list', { status: filter });
   if ((CANCEL.test(text) || RETRY.test(text)) && !MINT.test(withoutIds)) {
     // An address is not a task id: ask which task rather than guess.
     if (address) return is('which_task');
@@ -113,14 +141,17 @@ export function parseUtterance(raw: string, tokens: KnownToken[]): Utterance {
   if (mintWord && quantity !== undefined && !LIST.test(text)) return is('mint');
   if (WALLET.test(text)) return is('wallet');
   if (mintWord && !LIST.test(text) && !HELP.test(text)) return is('mint');
-  if (SINGLE_LAST.test(text) && (STATUS.test(text) || /\b(task|job)\b|任务/i.test(text))) return is('status', { lastTask: true });
+  if (SINGLE_LAST.test(text) && (STATUS.test(text) || /\b(task|job)\b|任务/i.test(text)))
+    return is('status', { lastTask: true });
   if (LIST.test(text)) return is('list', { status: filter });
-  if (LAST.test(text) && STATUS.test(text) && /\b(task|job|mint)\b|任务/i.test(text)) return is('status', { lastTask: true });
+  if (LAST.test(text) && STATUS.test(text) && /\b(task|job|mint)\b|任务/i.test(text))
+    return is('status', { lastTask: true });
   if (HELP.test(text)) return is('help');
   if (/\b(task|job)s?\b|任务/i.test(text) && !hasToken) return is('list');
   if (THANKS.test(text)) return is('thanks');
   if (url && rest.length <= 12) return is('fragment');
   // Only a slot value ("0x…", "100", "the demo token"): completes a half-filled mint request.
-  if ((hasToken || quantity !== undefined) && (rest.length <= 12 || (token && rest.length <= 30))) return is('fragment');
+  if ((hasToken || quantity !== undefined) && (rest.length <= 12 || (token && rest.length <= 30)))
+    return is('fragment');
   return is('unknown');
 }

@@ -2,8 +2,28 @@
 // ("一百", "两百五", "三千", "一万") and English words ("twenty", "a hundred", "two hundred fifty").
 
 const ZH_DIGITS: Record<string, number> = {
-  零: 0, 〇: 0, 一: 1, 壹: 1, 二: 2, 贰: 2, 两: 2, 俩: 2, 三: 3, 叁: 3, 四: 4, 肆: 4,
-  五: 5, 伍: 5, 六: 6, 陆: 6, 七: 7, 柒: 7, 八: 8, 捌: 8, 九: 9, 玖: 9,
+  零: 0,
+  〇: 0,
+  一: 1,
+  壹: 1,
+  二: 2,
+  贰: 2,
+  两: 2,
+  俩: 2,
+  三: 3,
+  叁: 3,
+  四: 4,
+  肆: 4,
+  五: 5,
+  伍: 5,
+  六: 6,
+  陆: 6,
+  七: 7,
+  柒: 7,
+  八: 8,
+  捌: 8,
+  九: 9,
+  玖: 9,
 };
 const ZH_UNITS: Record<string, number> = { 十: 10, 拾: 10, 百: 100, 佰: 100, 千: 1000, 仟: 1000 };
 export const ZH_NUMERAL = /[零〇一壹二贰两俩三叁四肆五伍六陆七柒八捌九玖十拾百佰千仟万]+/g;
@@ -40,19 +60,51 @@ export function parseChineseNumeral(text: string): number | undefined {
 }
 
 const EN_SMALL: Record<string, number> = {
-  zero: 0, a: 0, an: 0, one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9,
-  ten: 10, eleven: 11, twelve: 12, dozen: 12, thirteen: 13, fourteen: 14, fifteen: 15, sixteen: 16,
-  seventeen: 17, eighteen: 18, nineteen: 19, twenty: 20, thirty: 30, forty: 40, fifty: 50,
-  sixty: 60, seventy: 70, eighty: 80, ninety: 90,
+  zero: 0,
+  a: 0,
+  an: 0,
+  one: 1,
+  two: 2,
+  three: 3,
+  four: 4,
+  five: 5,
+  six: 6,
+  seven: 7,
+  eight: 8,
+  nine: 9,
+  ten: 10,
+  eleven: 11,
+  twelve: 12,
+  dozen: 12,
+  thirteen: 13,
+  fourteen: 14,
+  fifteen: 15,
+  sixteen: 16,
+  seventeen: 17,
+  eighteen: 18,
+  nineteen: 19,
+  twenty: 20,
+  thirty: 30,
+  forty: 40,
+  fifty: 50,
+  sixty: 60,
+  seventy: 70,
+  eighty: 80,
+  ninety: 90,
 };
 const EN_SCALES: Record<string, number> = { hundred: 100, thousand: 1000 };
-const EN_WORD = /^(?:zero|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand)$/;
+const EN_WORD =
+  /^(?:zero|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand)$/;
 
 /** The first run of English number words in `text`, e.g. "two hundred and fifty" → 250. */
 export function parseEnglishNumber(text: string): number | undefined {
-  const words = text.toLowerCase().split(/[^a-z]+/).filter(Boolean);
+  const words = text
+    .toLowerCase()
+    .split(/[^a-z]+/)
+    .filter(Boolean);
   for (let i = 0; i < words.length; i++) {
-    if (!EN_WORD.test(words[i]!) || ((words[i] === 'a' || words[i] === 'an') && !EN_WORD.test(words[i + 1] ?? ''))) continue;
+    if (!EN_WORD.test(words[i]!) || ((words[i] === 'a' || words[i] === 'an') && !EN_WORD.test(words[i + 1] ?? '')))
+      continue;
     let total = 0;
     let current = 0;
     let used = 0;
@@ -88,7 +140,9 @@ export function extractQuantity(text: string): number | undefined {
   const cleaned = text.replace(/\b(?:erc|eip|bep)[-\s]?\d+/gi, ' ');
   const times = cleaned.match(/(?<![a-z0-9])[x×*]\s*(\d[\d,]*)(?![\d.])/i);
   if (times) return toInt(times[1]!);
-  const withUnit = cleaned.match(/(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)\s*(?:次|个|份|枚|张|笔|回|mints?\b|times\b|tokens?\b|pcs\b|copies\b|units\b|x\b|×)/i);
+  const withUnit = cleaned.match(
+    /(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)\s*(?:次|个|份|枚|张|笔|回|mints?\b|times\b|tokens?\b|pcs\b|copies\b|units\b|x\b|×)/i,
+  );
   if (withUnit) return toInt(withUnit[1]!);
   for (const m of cleaned.matchAll(ZH_NUMERAL)) {
     const after = cleaned.slice(m.index! + m[0].length);

@@ -19,8 +19,13 @@ type PendingMint = { tokenAddress?: string; symbol?: string; quantity?: number; 
 
 function mintAction(slots: PendingMint): { action: Action; pending?: PendingMint } {
   if (slots.url) {
-    if (slots.quantity === undefined) return { action: { kind: 'ask', url: slots.url, quantity: slots.quantity }, pending: slots };
-    const input = { url: slots.url, quantity: slots.quantity, ...(slots.tokenAddress ? { tokenAddress: slots.tokenAddress } : {}) };
+    if (slots.quantity === undefined)
+      return { action: { kind: 'ask', url: slots.url, quantity: slots.quantity }, pending: slots };
+    const input = {
+      url: slots.url,
+      quantity: slots.quantity,
+      ...(slots.tokenAddress ? { tokenAddress: slots.tokenAddress } : {}),
+    };
     // The endpoint may not say which token it sells: then the tool asks, and the next message's
     // bare address completes this same request.
     return {
@@ -29,7 +34,12 @@ function mintAction(slots: PendingMint): { action: Action; pending?: PendingMint
     };
   }
   if (slots.tokenAddress && slots.quantity !== undefined) {
-    return { action: { kind: 'tool', call: { toolName: 'createMintTask', input: { tokenAddress: slots.tokenAddress, quantity: slots.quantity } } } };
+    return {
+      action: {
+        kind: 'tool',
+        call: { toolName: 'createMintTask', input: { tokenAddress: slots.tokenAddress, quantity: slots.quantity } },
+      },
+    };
   }
   return { action: { kind: 'ask', ...slots }, pending: slots };
 }
@@ -54,7 +64,12 @@ function actionFor(u: Utterance, pending: PendingMint | undefined): { action: Ac
     case 'wallet':
       return { action: { kind: 'tool', call: { toolName: 'getAgentWallet', input: {} } } };
     case 'list':
-      return { action: { kind: 'tool', call: { toolName: 'listTasks', input: u.status ? { limit: 5, status: u.status } : { limit: 5 } } } };
+      return {
+        action: {
+          kind: 'tool',
+          call: { toolName: 'listTasks', input: u.status ? { limit: 5, status: u.status } : { limit: 5 } },
+        },
+      };
     case 'status':
     case 'cancel':
     case 'retry': {

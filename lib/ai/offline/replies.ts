@@ -33,7 +33,11 @@ export function sayText(action: Extract<Action, { kind: 'say' | 'ask' }>, lang: 
   if (action.kind === 'ask') {
     if (action.url) return askX402Text({ url: action.url, quantity: action.quantity }, lang);
     if (!action.tokenAddress && action.quantity === undefined) {
-      return t(lang, 'Which token, and how many mints? For example: "mint 100 of 0x…".', '请告诉我 token 地址和 mint 数量，例如："帮我 mint 0x… 100 次"。');
+      return t(
+        lang,
+        'Which token, and how many mints? For example: "mint 100 of 0x…".',
+        '请告诉我 token 地址和 mint 数量，例如："帮我 mint 0x… 100 次"。',
+      );
     }
     if (!action.tokenAddress) {
       return t(
@@ -59,7 +63,11 @@ export function sayText(action: Extract<Action, { kind: 'say' | 'ask' }>, lang: 
         '我只能为你当前登录的账户操作：创建的任务属于你，并由你自己的 Agent 钱包支付。请告诉我 token 地址和 mint 数量。',
       );
     case 'which_task':
-      return t(lang, 'Which task? Send me its task id, or say "the last task". ("my tasks" lists them.)', '哪个任务？请发给我任务ID，或者说"最近的任务"。（说"我的任务"可以查看列表。）');
+      return t(
+        lang,
+        'Which task? Send me its task id, or say "the last task". ("my tasks" lists them.)',
+        '哪个任务？请发给我任务ID，或者说"最近的任务"。（说"我的任务"可以查看列表。）',
+      );
     case 'thanks':
       return t(lang, 'You’re welcome! Anything else to mint?', '不客气！还需要 mint 什么吗？');
     case 'help':
@@ -79,19 +87,34 @@ const ERRORS_ZH: Array<[RegExp, (m: RegExpMatchArray) => string]> = [
   [/is not a paid-mint token/, () => '这个合约不是付费 mint 代币（缺少 pricePerMint、mintSigner 等接口）。'],
   [/is paid in .*not in the USDC/, () => '这个代币不是用本服务的 USDC 支付的。'],
   [/^Only (\d+) mints are left/, (m) => `剩余可 mint 数量不足：只剩 ${m[1]} 次。`],
-  [/^AgentMint does not know the token/, () => 'AgentMint 不认识这个代币：只能 mint 由 AgentMint 部署（npm run deploy:token）或运营方登记的代币。'],
-  [/^A task must cost at least ([\d.]+) USDC; this one would cost ([\d.]+) USDC\.(?: Ask for at least (\d+) mints\.)?/, (m) =>
-    `任务总价至少为 ${m[1]} USDC，这个任务只有 ${m[2]} USDC。${m[3] ? `请至少 mint ${m[3]} 次。` : ''}`],
+  [
+    /^AgentMint does not know the token/,
+    () => 'AgentMint 不认识这个代币：只能 mint 由 AgentMint 部署（npm run deploy:token）或运营方登记的代币。',
+  ],
+  [
+    /^A task must cost at least ([\d.]+) USDC; this one would cost ([\d.]+) USDC\.(?: Ask for at least (\d+) mints\.)?/,
+    (m) => `任务总价至少为 ${m[1]} USDC，这个任务只有 ${m[2]} USDC。${m[3] ? `请至少 mint ${m[3]} 次。` : ''}`,
+  ],
   [/cannot mint this token/, () => 'AgentMint 无法 mint 这个代币：它的铸造签名者不是本服务持有的密钥。'],
   [/^Task is already (\w+)/, (m) => `任务已经是 ${m[1]} 状态，无法取消。`],
-  [/^Only a failed task can be retried; this one is (\w+)/, (m) => `只有失败的任务可以重试；这个任务当前是 ${m[1]} 状态。`],
+  [
+    /^Only a failed task can be retried; this one is (\w+)/,
+    (m) => `只有失败的任务可以重试；这个任务当前是 ${m[1]} 状态。`,
+  ],
   ...X402_ERRORS_ZH,
-  [WALLET_SHORT, (m) => `Agent 钱包可用 ${formatUsdc(m[1]!)} USDC，但这个任务还需要 ${formatUsdc(m[2]!)} USDC 才能完成（可能已被提取）。`],
+  [
+    WALLET_SHORT,
+    (m) =>
+      `Agent 钱包可用 ${formatUsdc(m[1]!)} USDC，但这个任务还需要 ${formatUsdc(m[2]!)} USDC 才能完成（可能已被提取）。`,
+  ],
 ];
 
 /** A tool's error in the user's language; our English messages have Chinese counterparts. */
 export function errorText(error: string, lang: Lang, toolName: string): string {
-  const prefix = toolName === 'createMintTask' || toolName === 'createX402Task' ? t(lang, 'I couldn’t create the task: ', '无法创建任务：') : '';
+  const prefix =
+    toolName === 'createMintTask' || toolName === 'createX402Task'
+      ? t(lang, 'I couldn’t create the task: ', '无法创建任务：')
+      : '';
   if (lang === 'zh') {
     for (const [pattern, zh] of ERRORS_ZH) {
       const m = error.match(pattern);
@@ -101,12 +124,17 @@ export function errorText(error: string, lang: Lang, toolName: string): string {
   }
   if (error === 'not found') return '❌ I couldn’t find that task among yours.';
   const short = error.match(WALLET_SHORT);
-  if (short) return `❌ Your agent wallet has ${formatUsdc(short[1]!)} USDC free but this task needs ${formatUsdc(short[2]!)} USDC to finish (it was probably withdrawn).`;
+  if (short)
+    return `❌ Your agent wallet has ${formatUsdc(short[1]!)} USDC free but this task needs ${formatUsdc(short[2]!)} USDC to finish (it was probably withdrawn).`;
   return `❌ ${prefix}${error}`;
 }
 
 export function noTasksText(lang: Lang): string {
-  return t(lang, 'You have no tasks yet. Say for example "mint 100 of 0x…".', '你还没有任务。可以说："帮我 mint 0x… 100 次"。');
+  return t(
+    lang,
+    'You have no tasks yet. Say for example "mint 100 of 0x…".',
+    '你还没有任务。可以说："帮我 mint 0x… 100 次"。',
+  );
 }
 
 export function noFailedTasksText(lang: Lang): string {
@@ -130,7 +158,13 @@ export function taskStatusText(task: TaskDto, lang: Lang): string {
     `Token: ${shortAddress(task.tokenAddress)} · ${t(lang, 'total', '总成本')} ${formatUsdc(task.totalCost)} USDC`,
   ];
   if (task.status === 'pending_payment') {
-    lines.push(t(lang, `Waiting for your one signature to fund ${task.agentAddress}.`, `等待你签名一次，向 ${task.agentAddress} 转入 USDC。`));
+    lines.push(
+      t(
+        lang,
+        `Waiting for your one signature to fund ${task.agentAddress}.`,
+        `等待你签名一次，向 ${task.agentAddress} 转入 USDC。`,
+      ),
+    );
   }
   if (task.cancelRequested && task.status === 'processing') {
     lines.push(t(lang, 'Cancel requested: minting stops after the current batch.', '已请求取消：当前批次完成后停止。'));
@@ -141,7 +175,11 @@ export function taskStatusText(task: TaskDto, lang: Lang): string {
 
 export function cancelledText(task: TaskDto, lang: Lang): string {
   if (task.status === 'processing') {
-    return t(lang, `🛑 Cancel requested for task ${task.id}: minting stops after the current batch.`, `🛑 已请求取消任务 ${task.id}：当前批次完成后停止。`);
+    return t(
+      lang,
+      `🛑 Cancel requested for task ${task.id}: minting stops after the current batch.`,
+      `🛑 已请求取消任务 ${task.id}：当前批次完成后停止。`,
+    );
   }
   return t(
     lang,
@@ -162,7 +200,11 @@ export function walletText(w: WalletView, lang: Lang): string {
   return [
     t(lang, `Your AI Agent wallet: ${w.agentAddress}`, `你的 AI Agent 钱包：${w.agentAddress}`),
     `USDC: ${formatUsdc(w.usdcBalance)} · ETH: ${formatEth(w.ethBalance)}`,
-    t(lang, `Reserved by running tasks: ${formatUsdc(w.reservedUsdc)} USDC`, `运行中任务占用：${formatUsdc(w.reservedUsdc)} USDC`),
+    t(
+      lang,
+      `Reserved by running tasks: ${formatUsdc(w.reservedUsdc)} USDC`,
+      `运行中任务占用：${formatUsdc(w.reservedUsdc)} USDC`,
+    ),
     t(lang, `Withdrawable: ${formatUsdc(w.refundableUsdc)} USDC`, `可提取：${formatUsdc(w.refundableUsdc)} USDC`),
   ].join('\n');
 }

@@ -6,7 +6,9 @@ import { toToolError } from './errors';
 import type { ChatSession } from './session';
 
 export const createMintTaskInput = z.object({
-  tokenAddress: z.string().describe('The PaidMintToken contract address the user gave (0x + 40 hex). Never invent one.'),
+  tokenAddress: z
+    .string()
+    .describe('The PaidMintToken contract address the user gave (0x + 40 hex). Never invent one.'),
   // Any number: createMintTask checks the range and answers with its own clear, translated
   // refusal. `.int()` here would reject 1e21 (unsafe integer) with the AI SDK's internal error.
   quantity: z.number().describe('How many mints, a whole number from 1 to 1000.'),

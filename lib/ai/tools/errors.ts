@@ -10,6 +10,9 @@ export type ToolError = { error: string; code?: string };
 export function toToolError(error: unknown, tool: string): ToolError {
   if (isAppError(error) && error.kind === 'not_found') return { error: 'not found', code: error.code };
   if (isAppError(error) && error.status < 500) return { error: error.message, code: error.code };
-  getLogger().error({ tool, err: error instanceof Error ? error.message.slice(0, 300) : String(error) }, 'chat tool failed');
+  getLogger().error(
+    { tool, err: error instanceof Error ? error.message.slice(0, 300) : String(error) },
+    'chat tool failed',
+  );
   return { error: 'The service could not complete this right now. Please try again shortly.' };
 }

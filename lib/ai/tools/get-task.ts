@@ -18,7 +18,9 @@ export const getTaskTool = (session: ChatSession) =>
     execute: async ({ taskId }) => {
       try {
         // A malformed id and another user's id look the same: not found.
-        const task = isTaskId(taskId) ? await getTaskByIdForUser({ id: taskId, userAddress: session.userAddress }) : undefined;
+        const task = isTaskId(taskId)
+          ? await getTaskByIdForUser({ id: taskId, userAddress: session.userAddress })
+          : undefined;
         return task ? { task: toTaskDto(task) } : { error: 'not found' };
       } catch (error) {
         return toToolError(error, 'getTask');

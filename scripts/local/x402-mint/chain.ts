@@ -1,4 +1,15 @@
-import { createWalletClient, defineChain, encodeFunctionData, getAddress, http, publicActions, parseEther, parseGwei, type Address, type Hex } from 'viem';
+import {
+  createWalletClient,
+  defineChain,
+  encodeFunctionData,
+  getAddress,
+  http,
+  publicActions,
+  parseEther,
+  parseGwei,
+  type Address,
+  type Hex,
+} from 'viem';
 import { generatePrivateKey } from 'viem/accounts';
 import { x402DemoTokenAbi, x402DemoTokenBytecode } from '@/lib/chain/contracts.generated';
 import { waitForReceipt } from '@/lib/chain/receipts';
@@ -26,19 +37,31 @@ export async function serverWallets(rpcUrl: string, { key, settlers }: { key?: H
     const account = nativeAccount(own ?? generatePrivateKey());
     // pollingInterval: anvil mines on arrival, so a receipt is there within milliseconds.
     const wallet = createWalletClient({ account, chain, transport, pollingInterval: 20 }).extend(publicActions);
-    if (!own) await probe.request({ method: 'anvil_setBalance' as never, params: [account.address, `0x${parseEther('1000').toString(16)}`] as never });
+    if (!own)
+      await probe.request({
+        method: 'anvil_setBalance' as never,
+        params: [account.address, `0x${parseEther('1000').toString(16)}`] as never,
+      });
     return wallet;
   };
-  const [wallet, ...settlerWallets] = await Promise.all([walletOf(key), ...Array.from({ length: settlers }, () => walletOf())]);
+  const [wallet, ...settlerWallets] = await Promise.all([
+    walletOf(key),
+    ...Array.from({ length: settlers }, () => walletOf()),
+  ]);
   return { wallet: wallet!, settlers: settlerWallets, chainId };
 }
 
 export type ServerWallet = Awaited<ReturnType<typeof serverWallets>>['wallet'];
 
 export async function deployDemoToken(wallet: ServerWallet, name: string, symbol: string): Promise<Address> {
-  const hash = await wallet.deployContract({ abi: x402DemoTokenAbi, bytecode: x402DemoTokenBytecode, args: [name, symbol] });
+  const hash = await wallet.deployContract({
+    abi: x402DemoTokenAbi,
+    bytecode: x402DemoTokenBytecode,
+    args: [name, symbol],
+  });
   const receipt = await wallet.waitForTransactionReceipt({ hash });
-  if (receipt.status !== 'success' || !receipt.contractAddress) throw new Error(`X402DemoToken deployment reverted (${hash})`);
+  if (receipt.status !== 'success' || !receipt.contractAddress)
+    throw new Error(`X402DemoToken deployment reverted (${hash})`);
   return getAddress(receipt.contractAddress);
 }
 
@@ -48,7 +71,10 @@ const queues = new Map<string, Promise<unknown>>();
 export function serialPerKey<T>(key: string, run: () => Promise<T>): Promise<T> {
   const previous = queues.get(key) ?? Promise.resolve();
   const next = previous.then(run, run);
-  queues.set(key, next.catch(() => {}));
+  queues.set(
+    key,
+    next.catch(() => {}),
+  );
   return next;
 }
 
@@ -59,7 +85,10 @@ const nonces = new Map<string, number>();
  * signature and one RPC (viem's writeContract would first fill the transaction on the node,
  * inside the one-at-a-time section). Only ever called inside serialPerKey.
  */
-export async function writeInOrder(wallet: ServerWallet, args: { address: Address; abi: readonly unknown[]; functionName: string; args: readonly unknown[]; gas?: bigint }): Promise<Hex> {
+export async function writeInOrder(
+  wallet: ServerWallet,
+  args: { address: Address; abi: readonly unknown[]; functionName: string; args: readonly unknown[]; gas?: bigint },
+): Promise<Hex> {
   const key = wallet.account.address;
   const nonce = nonces.get(key) ?? (await wallet.getTransactionCount({ address: key, blockTag: 'pending' }));
   try {
@@ -84,7 +113,9 @@ export async function writeInOrder(wallet: ServerWallet, args: { address: Addres
 }
 
 export async function mintDemoToken(wallet: ServerWallet, token: Address, to: Address, amount: bigint): Promise<Hex> {
-  const hash = await serialPerKey(wallet.account.address, () => writeInOrder(wallet, { address: token, abi: x402DemoTokenAbi, functionName: 'mint', args: [to, amount] }));
+  const hash = await serialPerKey(wallet.account.address, () =>
+    writeInOrder(wallet, { address: token, abi: x402DemoTokenAbi, functionName: 'mint', args: [to, amount] }),
+  );
   const receipt = await waitForReceipt(wallet as never, hash, 30_000);
   if (receipt.status !== 'success') throw new Error(`mint reverted (${hash})`);
   return hash;

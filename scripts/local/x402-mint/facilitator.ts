@@ -15,15 +15,24 @@ import { serialPerKey, writeInOrder, type ServerWallet } from './chain';
  * after the other and the second finds the authorization used; different payments settle in
  * parallel on different keys, as a hosted facilitator does.
  */
-export function localFacilitator(wallets: ServerWallet[], network: string, timing: { settleMs: number } = { settleMs: 0 }) {
+export function localFacilitator(
+  wallets: ServerWallet[],
+  network: string,
+  timing: { settleMs: number } = { settleMs: 0 },
+) {
   const settlers = wallets.map((wallet) => {
     // Receipts polled at 2, 4, 8… ms (lib/chain/receipts): anvil mines on arrival, and viem's
     // waiter sleeps a whole polling interval first, inside the one-at-a-time settlement lock.
-    const waitForTransactionReceipt = ({ hash }: { hash: `0x${string}` }) => waitForReceipt(wallet as never, hash, 30_000);
+    const waitForTransactionReceipt = ({ hash }: { hash: `0x${string}` }) =>
+      waitForReceipt(wallet as never, hash, 30_000);
     // Settlement transactions go out with the key's own nonce, gas and fees (writeInOrder):
     // the key's send queue is held for one signature and one send, not five round trips.
-    const writeContract = (args: Parameters<typeof writeInOrder>[1]) => serialPerKey(wallet.account.address, () => writeInOrder(wallet, args));
-    const signer = toFacilitatorEvmSigner({ ...wallet, address: wallet.account.address, waitForTransactionReceipt, writeContract } as never, { confirmationTimeoutMs: 30_000 });
+    const writeContract = (args: Parameters<typeof writeInOrder>[1]) =>
+      serialPerKey(wallet.account.address, () => writeInOrder(wallet, args));
+    const signer = toFacilitatorEvmSigner(
+      { ...wallet, address: wallet.account.address, waitForTransactionReceipt, writeContract } as never,
+      { confirmationTimeoutMs: 30_000 },
+    );
     const facilitator = new x402Facilitator();
     registerExactEvmScheme(facilitator, { signer, networks: network as `${string}:${string}` });
     return { address: wallet.account.address, facilitator };
@@ -34,7 +43,8 @@ export function localFacilitator(wallets: ServerWallet[], network: string, timin
     return settlers[index]!;
   };
   const client: FacilitatorClient = {
-    verify: (payload: PaymentPayload, requirements: PaymentRequirements) => settlerOf(payload).facilitator.verify(payload, requirements),
+    verify: (payload: PaymentPayload, requirements: PaymentRequirements) =>
+      settlerOf(payload).facilitator.verify(payload, requirements),
     settle: async (payload: PaymentPayload, requirements: PaymentRequirements) => {
       const started = performance.now();
       const { address, facilitator } = settlerOf(payload);

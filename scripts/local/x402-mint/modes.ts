@@ -25,7 +25,9 @@ export const X402_MINT_MODES = [
 export type X402MintMode = (typeof X402_MINT_MODES)[number];
 
 export function parseMode(value: unknown, fallback: X402MintMode): X402MintMode {
-  return typeof value === 'string' && (X402_MINT_MODES as readonly string[]).includes(value) ? (value as X402MintMode) : fallback;
+  return typeof value === 'string' && (X402_MINT_MODES as readonly string[]).includes(value)
+    ? (value as X402MintMode)
+    : fallback;
 }
 
 /** x402 v1 network names of the chain ids a local anvil can take (the official v1 table). */

@@ -49,7 +49,9 @@ export async function settleV1(req: Request, res: Response, facilitator: Facilit
   const withDomain = { ...requirement, extra: terms.domain } as unknown as PaymentRequirements;
   const verified = await facilitator.verify(payload, withDomain);
   if (!verified.isValid) {
-    res.status(402).json({ x402Version: 1, error: verified.invalidReason ?? 'invalid payment', accepts: [requirement] });
+    res
+      .status(402)
+      .json({ x402Version: 1, error: verified.invalidReason ?? 'invalid payment', accepts: [requirement] });
     return undefined;
   }
   const settled = await facilitator.settle(payload, withDomain);

@@ -52,27 +52,71 @@ function stub(name: string, input: Record<string, unknown>): unknown {
   switch (name) {
     case 'createMintTask': {
       const quantity = Number(input.quantity);
-      return { task: fakeTask({ tokenAddress: String(input.tokenAddress) as `0x${string}`, quantity, totalCost: String(100000 * quantity) }), token: { symbol: 'DMT' } };
+      return {
+        task: fakeTask({
+          tokenAddress: String(input.tokenAddress) as `0x${string}`,
+          quantity,
+          totalCost: String(100000 * quantity),
+        }),
+        token: { symbol: 'DMT' },
+      };
     }
     case 'createX402Task': {
       const quantity = Number(input.quantity);
-      if (!input.tokenAddress && String(input.url).includes('unknown-token')) return { error: `Which token does ${new URL(String(input.url)).host} sell? Its payment terms do not say; send me the token's contract address (0x…).` };
-      const endpoint = { host: new URL(String(input.url)).host, version: 2 as const, network: 'eip155:31337', asset: '0x5FbDB2315678afecb367f032d93F642f64180aa3' as const, payTo: DEMO.APX, mintsToUser: true };
-      return { task: fakeTask({ route: 'x402', endpoint, tokenAddress: String(input.tokenAddress ?? DEMO.APX) as `0x${string}`, quantity, pricePerMint: '10000', totalCost: String(10000 * quantity) }), token: { symbol: 'X4D' } };
+      if (!input.tokenAddress && String(input.url).includes('unknown-token'))
+        return {
+          error: `Which token does ${new URL(String(input.url)).host} sell? Its payment terms do not say; send me the token's contract address (0x…).`,
+        };
+      const endpoint = {
+        host: new URL(String(input.url)).host,
+        version: 2 as const,
+        network: 'eip155:31337',
+        asset: '0x5FbDB2315678afecb367f032d93F642f64180aa3' as const,
+        payTo: DEMO.APX,
+        mintsToUser: true,
+      };
+      return {
+        task: fakeTask({
+          route: 'x402',
+          endpoint,
+          tokenAddress: String(input.tokenAddress ?? DEMO.APX) as `0x${string}`,
+          quantity,
+          pricePerMint: '10000',
+          totalCost: String(10000 * quantity),
+        }),
+        token: { symbol: 'X4D' },
+      };
     }
     case 'listTasks':
       return { tasks: [fakeTask({ status: 'failed' })] };
     case 'getAgentWallet':
-      return { wallet: { userAddress: USER, agentAddress: AGENT, usdcBalance: '1500000', ethBalance: '10000000000000000', reservedUsdc: '0', refundableUsdc: '1500000' } };
+      return {
+        wallet: {
+          userAddress: USER,
+          agentAddress: AGENT,
+          usdcBalance: '1500000',
+          ethBalance: '10000000000000000',
+          reservedUsdc: '0',
+          refundableUsdc: '1500000',
+        },
+      };
     default:
-      return { task: fakeTask({ id: String(input.taskId), status: name === 'cancelTask' ? 'cancelled' : name === 'retryTask' ? 'funded' : 'processing' }) };
+      return {
+        task: fakeTask({
+          id: String(input.taskId),
+          status: name === 'cancelTask' ? 'cancelled' : name === 'retryTask' ? 'funded' : 'processing',
+        }),
+      };
   }
 }
 
 function stubbedTools(): ToolSet {
   const real = buildChatTools({ userAddress: USER });
   return Object.fromEntries(
-    Object.entries(real).map(([name, t]) => [name, { ...t, execute: async (input: Record<string, unknown>) => stub(name, input) }]),
+    Object.entries(real).map(([name, t]) => [
+      name,
+      { ...t, execute: async (input: Record<string, unknown>) => stub(name, input) },
+    ]),
   ) as ToolSet;
 }
 

@@ -33,7 +33,10 @@ export const POST = route(async (req) => {
   const text = userTextOf(body)?.trim();
   if (!text) throw new AppError('bad_request:chat', 'Send a message: { "message": "..." }.');
   if (text.length > MAX_MESSAGE_CHARS) {
-    throw new AppError('payload_too_large:chat', `The message is ${text.length} characters; the limit is ${MAX_MESSAGE_CHARS}.`);
+    throw new AppError(
+      'payload_too_large:chat',
+      `The message is ${text.length} characters; the limit is ${MAX_MESSAGE_CHARS}.`,
+    );
   }
 
   const turn = await startChatTurn({ userAddress: session.address }, text);
@@ -41,6 +44,7 @@ export const POST = route(async (req) => {
 
   await turn.stream.cancel();
   const end = await turn.done;
-  if (end.failed && !end.reply) throw new AppError('unavailable:chat', 'The assistant is unavailable right now. Please try again.');
+  if (end.failed && !end.reply)
+    throw new AppError('unavailable:chat', 'The assistant is unavailable right now. Please try again.');
   return json({ reply: end.reply, ...(end.task ? { task: end.task } : {}) });
 });

@@ -33,7 +33,5 @@ export function userTextOf(request: ChatRequest): string | undefined {
   const candidates = request.message ? [request.message] : (request.messages ?? []);
   const last = [...candidates].reverse().find((m) => m.role === 'user');
   if (!last) return undefined;
-  return last.parts
-    .flatMap((p) => (p.type === 'text' && typeof p.text === 'string' ? [p.text] : []))
-    .join('\n');
+  return last.parts.flatMap((p) => (p.type === 'text' && typeof p.text === 'string' ? [p.text] : [])).join('\n');
 }

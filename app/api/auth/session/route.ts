@@ -6,5 +6,9 @@ export const dynamic = 'force-dynamic';
 /** The signed-in address, or 401. */
 export const GET = route(async (req) => {
   const session = await requireSession(req);
-  return json({ address: session.address, chainId: session.chainId, expiresAt: new Date(session.expiresAt * 1000).toISOString() });
+  return json({
+    address: session.address,
+    chainId: session.chainId,
+    expiresAt: new Date(session.expiresAt * 1000).toISOString(),
+  });
 });

@@ -12,7 +12,10 @@ export const dynamic = 'force-dynamic';
 export const POST = route(async (req) => {
   const body = await readJson(req, verifyBodySchema, 'auth');
   const claimed = claimedAddress(body.message);
-  await enforceRateLimits([ipRateLimit('auth:verify', req, AUTH_LIMIT), ...(claimed ? [{ key: `auth:verify:address:${claimed}`, ...AUTH_LIMIT }] : [])]);
+  await enforceRateLimits([
+    ipRateLimit('auth:verify', req, AUTH_LIMIT),
+    ...(claimed ? [{ key: `auth:verify:address:${claimed}`, ...AUTH_LIMIT }] : []),
+  ]);
   const { address, chainId } = await verifySiwe({ message: body.message, signature: body.signature as Hex });
   const { setCookie } = await startSession({ address, chainId });
   return json({ address, chainId }, { headers: { 'set-cookie': setCookie } });

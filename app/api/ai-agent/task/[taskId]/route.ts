@@ -12,6 +12,9 @@ export const GET = route<{ taskId: string }>(async (req, { params }) => {
   const taskId = parseWith(uuidParam, (await params).taskId, 'bad_request:task_id');
   const session = await requireSession(req);
   const task = await requireOwnedTask({ taskId, userAddress: session.address });
-  const [fundingRequest, mints] = await Promise.all([getFundingRequest(task), listMintSummariesByTask({ taskId: task.id })]);
+  const [fundingRequest, mints] = await Promise.all([
+    getFundingRequest(task),
+    listMintSummariesByTask({ taskId: task.id }),
+  ]);
   return json({ task: { ...toTaskDto(task), fundingRequest, mints } });
 });

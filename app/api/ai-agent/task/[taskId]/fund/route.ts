@@ -16,7 +16,10 @@ const FUND_LIMIT = { limit: 30, windowMs: 60_000 };
 export const POST = route<{ taskId: string }>(async (req, { params }) => {
   const taskId = parseWith(uuidParam, (await params).taskId, 'bad_request:task');
   const { authorization, signature } = await readJson(req, fundBodySchema, 'fund');
-  await enforceRateLimits([ipRateLimit('fund', req, FUND_LIMIT), { key: `fund:address:${authorization.from.toLowerCase()}`, ...FUND_LIMIT }]);
+  await enforceRateLimits([
+    ipRateLimit('fund', req, FUND_LIMIT),
+    { key: `fund:address:${authorization.from.toLowerCase()}`, ...FUND_LIMIT },
+  ]);
   const { txHash, task } = await fundTask({ taskId, authorization, signature });
   return json({ success: true, txHash, task: toTaskDto(task) });
 });

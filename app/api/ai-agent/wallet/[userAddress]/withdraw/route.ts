@@ -15,7 +15,13 @@ export const POST = route<{ userAddress: string }>(async (req, { params }) => {
   // An empty JSON body (or {}) withdraws everything refundable.
   const body = await readJson(req, withdrawBodySchema, 'withdraw', { emptyAs: {} });
   requireSameUser(session, userAddress, 'wallet');
-  await enforceRateLimits([{ key: `withdraw:address:${session.address.toLowerCase()}`, ...WITHDRAW_LIMIT }, ipRateLimit('withdraw', req, WITHDRAW_LIMIT)]);
-  const result = await withdrawRefundable({ userAddress: session.address, amount: body.amount ? BigInt(body.amount) : undefined });
+  await enforceRateLimits([
+    { key: `withdraw:address:${session.address.toLowerCase()}`, ...WITHDRAW_LIMIT },
+    ipRateLimit('withdraw', req, WITHDRAW_LIMIT),
+  ]);
+  const result = await withdrawRefundable({
+    userAddress: session.address,
+    amount: body.amount ? BigInt(body.amount) : undefined,
+  });
   return json({ txHash: result.txHash, amount: result.amount.toString() });
 });
