@@ -12,16 +12,14 @@ export async function insertSession(row: {
   expiresAt: Date;
   now: Date;
 }) {
-  await getDb()
-    .insert(authSessions)
-    .values({
-      tokenHash: row.tokenHash,
-      userAddress: row.userAddress.toLowerCase(),
-      chainId: row.chainId,
-      createdAt: row.now,
-      renewedAt: row.now,
-      expiresAt: row.expiresAt,
-    });
+  await getDb().insert(authSessions).values({
+    tokenHash: row.tokenHash,
+    userAddress: row.userAddress.toLowerCase(),
+    chainId: row.chainId,
+    createdAt: row.now,
+    renewedAt: row.now,
+    expiresAt: row.expiresAt,
+  });
 }
 
 /** The session if it exists, is not revoked and has not expired at `now`. */

@@ -44,14 +44,12 @@ async function freshAgent() {
   await mined(c.publicClient, await c.walletFor(funder).sendTransaction({ to: agent.address, value: parseEther('1') }));
   await mined(
     c.publicClient,
-    await c
-      .walletFor(funder)
-      .writeContract({
-        address: usdc,
-        abi: testUSDCAbi,
-        functionName: 'mint',
-        args: [agent.address, parseUnits('10', 6)],
-      }),
+    await c.walletFor(funder).writeContract({
+      address: usdc,
+      abi: testUSDCAbi,
+      functionName: 'mint',
+      args: [agent.address, parseUnits('10', 6)],
+    }),
   );
   return agent;
 }
@@ -207,14 +205,12 @@ describe('AgentBatchExecutor (EIP-7702)', () => {
     const cancel = await signCancel(agent, usdc, { authorizer: agent.address, nonce });
     await mined(
       c.publicClient,
-      await c
-        .walletFor(funder)
-        .writeContract({
-          address: usdc,
-          abi: testUSDCAbi,
-          functionName: 'cancelAuthorization',
-          args: [agent.address, nonce, cancel],
-        }),
+      await c.walletFor(funder).writeContract({
+        address: usdc,
+        abi: testUSDCAbi,
+        functionName: 'cancelAuthorization',
+        args: [agent.address, nonce, cancel],
+      }),
     );
     expect(
       await c.publicClient.readContract({

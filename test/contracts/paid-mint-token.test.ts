@@ -183,14 +183,12 @@ describe('PaidMintToken.mint', () => {
     const balance = await usdcBalance(poorPayer.address);
     await mined(
       c.publicClient,
-      await c
-        .walletFor(poorPayer)
-        .writeContract({
-          address: usdc,
-          abi: testUSDCAbi,
-          functionName: 'transfer',
-          args: [owner.address, balance - PRICE + 1n],
-        }),
+      await c.walletFor(poorPayer).writeContract({
+        address: usdc,
+        abi: testUSDCAbi,
+        functionName: 'transfer',
+        args: [owner.address, balance - PRICE + 1n],
+      }),
     );
     await approve(poorPayer, token);
     const poor = await revertOf(simulateMint({ from: poorPayer }));

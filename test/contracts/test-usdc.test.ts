@@ -247,14 +247,12 @@ describe('receiveWithAuthorization', () => {
 
     const before = [await balanceOf(payer.address), await balanceOf(payee.address)];
     const { v, r, s } = vrs(signature);
-    const hash = await c
-      .walletFor(payee)
-      .writeContract({
-        address: usdc,
-        abi: testUSDCAbi,
-        functionName: 'receiveWithAuthorization',
-        args: [...args(a), v, r, s],
-      });
+    const hash = await c.walletFor(payee).writeContract({
+      address: usdc,
+      abi: testUSDCAbi,
+      functionName: 'receiveWithAuthorization',
+      args: [...args(a), v, r, s],
+    });
     const receipt = await mined(c.publicClient, hash);
     expect([await balanceOf(payer.address), await balanceOf(payee.address)]).toEqual([
       before[0]! - a.value,
@@ -282,14 +280,12 @@ describe('cancelAuthorization', () => {
     expect((await revertOf(forgedCall)).reason).toBe('FiatTokenV2: invalid signature');
 
     const { v, r, s } = vrs(cancelSig);
-    const hash = await c
-      .walletFor(relayer)
-      .writeContract({
-        address: usdc,
-        abi: testUSDCAbi,
-        functionName: 'cancelAuthorization',
-        args: [payer.address, a.nonce, v, r, s],
-      });
+    const hash = await c.walletFor(relayer).writeContract({
+      address: usdc,
+      abi: testUSDCAbi,
+      functionName: 'cancelAuthorization',
+      args: [payer.address, a.nonce, v, r, s],
+    });
     const receipt = await mined(c.publicClient, hash);
     const [canceled] = parseEventLogs({ abi: testUSDCAbi, logs: receipt.logs, eventName: 'AuthorizationCanceled' });
     expect(canceled?.args).toEqual({ authorizer: payer.address, nonce: a.nonce });
