@@ -37,6 +37,14 @@ if (want('typecheck')) {
   console.log(`typecheck: ${status === 0 ? 'ok' : 'FAILED'} (${seconds}s)`);
 }
 
+if (want('format')) {
+  // One formatter (Prettier, .prettierrc.json), so style is a tool's habit rather than a review's.
+  console.log('\n== format (prettier --check)');
+  const { status, seconds } = run(bin('prettier'), ['--check', '--log-level', 'warn', '.']);
+  status === 0 ? totals.passed++ : totals.failed++;
+  console.log(`format: ${status === 0 ? 'ok' : 'FAILED (npm run format fixes it)'} (${seconds}s)`);
+}
+
 if (want('vitest')) {
   console.log('\n== vitest (unit + integration on real Postgres and anvil)');
   const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'agentmint-vitest-')), 'report.json');
