@@ -1,10 +1,15 @@
-import { drizzle } from 'drizzle-orm/postgres-js';
+import type { ExtractTablesWithRelations } from 'drizzle-orm';
+import type { PgDatabase } from 'drizzle-orm/pg-core';
+import { drizzle, type PostgresJsQueryResultHKT } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import * as schema from './schema';
 import { databaseSettings } from './settings';
 
 export type Db = ReturnType<typeof createDb>;
 export type Sql = postgres.Sql;
+
+/** The pool or an open transaction: a caller holding a transaction passes it to stay on its connection. */
+export type DbExecutor = PgDatabase<PostgresJsQueryResultHKT, typeof schema, ExtractTablesWithRelations<typeof schema>>;
 
 function createDb(sql: Sql) {
   return drizzle(sql, { schema });

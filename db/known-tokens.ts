@@ -1,7 +1,6 @@
 import { and, eq } from 'drizzle-orm';
-import { connect, getDb } from './client';
+import { connect, getDb, type DbExecutor } from './client';
 import { knownTokens, type KnownToken, type KnownTokenSource } from './schema';
-import type { DbExecutor } from './tasks';
 
 export type KnownTokenInput = { address: string; name?: string; symbol?: string };
 

@@ -364,6 +364,8 @@ export const agentGasTopups = pgTable(
 
 export type AgentWallet = typeof aiAgentWallets.$inferSelect;
 export type Task = typeof aiAgentTasks.$inferSelect;
+/** A task with its agent wallet's address, the shape every reader needs. */
+export type TaskWithAgent = Task & { agentAddress: string };
 export type NewTask = typeof aiAgentTasks.$inferInsert;
 export type MintRecord = typeof aiAgentMintRecords.$inferSelect;
 export type X402Payment = typeof aiAgentX402Payments.$inferSelect;

@@ -1,26 +1,11 @@
-import {
-  and,
-  desc,
-  eq,
-  getTableColumns,
-  inArray,
-  isNotNull,
-  or,
-  sql,
-  type ExtractTablesWithRelations,
-} from 'drizzle-orm';
-import type { PgDatabase } from 'drizzle-orm/pg-core';
-import type { PostgresJsQueryResultHKT } from 'drizzle-orm/postgres-js';
-import { getDb, getSql } from './client';
+import { and, desc, eq, getTableColumns, inArray, isNotNull, or, sql } from 'drizzle-orm';
+import { getDb, getSql, type DbExecutor } from './client';
 import { enqueueTaskWebhook } from './webhooks';
-import * as schema from './schema';
-import { aiAgentTasks, aiAgentWallets, type NewTask, type Task, type TaskStatus } from './schema';
+import { aiAgentTasks, aiAgentWallets, type NewTask, type Task, type TaskStatus, type TaskWithAgent } from './schema';
 
-/** The pool or an open transaction: a caller holding a transaction passes it to stay on its connection. */
-export type DbExecutor = PgDatabase<PostgresJsQueryResultHKT, typeof schema, ExtractTablesWithRelations<typeof schema>>;
-
-/** A task with its agent wallet's address, the shape every reader needs. */
-export type TaskWithAgent = Task & { agentAddress: string };
+// Defined beside the pool and the tables (webhooks.ts needs them too and this file needs
+// webhooks.ts); exported here as well, where the task queries' callers look for them.
+export type { DbExecutor, TaskWithAgent };
 
 /** Postgres channels: the fund route wakes workers; every status/progress change feeds SSE. */
 export const WORKER_WAKE_CHANNEL = 'agent_mint_wake';

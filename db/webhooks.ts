@@ -1,8 +1,14 @@
 import { and, desc, eq, gte, sql } from 'drizzle-orm';
-import { getDb } from './client';
+import { getDb, type DbExecutor } from './client';
 import { databaseSettings } from './settings';
-import type { DbExecutor, TaskWithAgent } from './tasks';
-import { aiAgentWallets, webhookDeliveries, type Task, type TaskStatus, type WebhookDelivery } from './schema';
+import {
+  aiAgentWallets,
+  webhookDeliveries,
+  type Task,
+  type TaskStatus,
+  type TaskWithAgent,
+  type WebhookDelivery,
+} from './schema';
 
 // The webhook outbox. Rows are written in the same transaction as the change they announce,
 // so an event exists exactly when its change committed; the dispatcher delivers them later.
