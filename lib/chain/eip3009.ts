@@ -11,10 +11,21 @@ import {
 } from 'viem';
 import { getConfig } from '../config';
 import { AppError } from '../errors';
-import { TRANSFER_WITH_AUTHORIZATION_TYPES } from '../tasks/funding-request';
 import { getChain, getKnownContracts, getPublicClient } from './clients';
 import { testUSDCAbi } from './contracts.generated';
 import type { UsdcDomain } from './usdc';
+
+/** EIP-3009's TransferWithAuthorization as EIP-712 types (what the owner signs to fund a task). */
+export const TRANSFER_WITH_AUTHORIZATION_TYPES = {
+  TransferWithAuthorization: [
+    { name: 'from', type: 'address' },
+    { name: 'to', type: 'address' },
+    { name: 'value', type: 'uint256' },
+    { name: 'validAfter', type: 'uint256' },
+    { name: 'validBefore', type: 'uint256' },
+    { name: 'nonce', type: 'bytes32' },
+  ],
+} as const;
 
 /** An EIP-3009 TransferWithAuthorization message with its uint256 fields as bigint. */
 export type Authorization = {

@@ -1,19 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { getAddress, type Address, type Hex } from 'viem';
 import { setFundingRequest, type TaskWithAgent } from '@/db/tasks';
+import { TRANSFER_WITH_AUTHORIZATION_TYPES } from '../chain/eip3009';
 import { getUsdcDomain, type UsdcDomain } from '../chain/usdc';
 import { getConfig } from '../config';
-
-export const TRANSFER_WITH_AUTHORIZATION_TYPES = {
-  TransferWithAuthorization: [
-    { name: 'from', type: 'address' },
-    { name: 'to', type: 'address' },
-    { name: 'value', type: 'uint256' },
-    { name: 'validAfter', type: 'uint256' },
-    { name: 'validBefore', type: 'uint256' },
-    { name: 'nonce', type: 'bytes32' },
-  ],
-} as const;
 
 /** How long a proposed authorization stays valid, and when a stored proposal is replaced. */
 export const AUTHORIZATION_LIFETIME_SECONDS = 3600;

@@ -4,7 +4,7 @@ import { POST } from '@/app/api/ai-agent/task/[taskId]/fund/route';
 import { getKnownContracts, getPublicClient } from '@/lib/chain/clients';
 import { testUSDCAbi } from '@/lib/chain/contracts.generated';
 import { getUsdcDomain } from '@/lib/chain/usdc';
-import { TRANSFER_WITH_AUTHORIZATION_TYPES } from '@/lib/tasks/funding-request';
+import { TRANSFER_WITH_AUTHORIZATION_TYPES } from '@/lib/chain/eip3009';
 import type { TaskWithAgent } from '@/db/tasks';
 
 export type AuthorizationJson = {
