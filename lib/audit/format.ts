@@ -1,5 +1,5 @@
 import { formatEther, formatUnits } from 'viem';
-import { table } from '../ops/table';
+import { table } from '../text-table';
 import type { AuditReport } from './types';
 
 const usdc = (v: string) => formatUnits(BigInt(v), 6);

@@ -14,7 +14,7 @@ import { retryTask } from '../tasks/retry-task';
 import { toTaskDto } from '../tasks/serialize';
 import { readWalletAmounts } from '../wallets/wallet-view';
 import { checkOperatorBalance } from './operator-balance';
-import { keyValues, table } from './table';
+import { keyValues, table } from '../text-table';
 
 // The operator's commands, each returning what `--json` prints and what a terminal shows.
 // Retry and cancel go through the same guarded lib/tasks functions as the user routes, acting

@@ -1,7 +1,7 @@
 import { listToken, listTokens, unlistToken } from '../tokens/known-tokens';
 import type { CommandResult } from './commands';
 import { UsageError } from './commands';
-import { table } from './table';
+import { table } from '../text-table';
 
 /**
  * `ops tokens` lists the tokens tasks may mint; `tokens add 0x…` lists one after checking its

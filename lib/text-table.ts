@@ -1,6 +1,6 @@
 type Cell = string | number | boolean | null | undefined;
 
-/** A plain left-aligned text table, wide enough for every cell (terminals only). */
+/** A plain left-aligned text table, wide enough for every cell (terminals only: `npm run ops`, the audit). */
 export function table(headers: string[], rows: Cell[][]): string {
   const cells = [headers, ...rows.map((r) => r.map((c) => (c === null || c === undefined ? '' : String(c))))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
