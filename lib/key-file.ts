@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync
 import path from 'node:path';
 import { z } from 'zod';
 import { generatePrivateKey } from 'viem/accounts';
+import { getConfig } from './config';
 
 const hex32 = z.string().regex(/^(0x)?[0-9a-fA-F]{64}$/, 'must be 32 bytes of hex');
 const privateKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 0x-prefixed 32-byte private key');
@@ -50,6 +51,21 @@ export function readKeyFile(file: string): KeyFile {
     throw new KeyFileError(`AGENT_KEY_FILE ${file} is invalid: ${fields}`);
   }
   return parsed.data;
+}
+
+// Kept on globalThis like the pool and the chain clients: Next may load this module more than
+// once in one process, and a rotation one copy picks up must be seen by all.
+const holder = globalThis as unknown as { __agentMintKeys?: KeyFile };
+
+/** The key file of this install (AGENT_KEY_FILE). Cached; `reloadKeys` picks up a rotation. */
+export function getKeys(): KeyFile {
+  holder.__agentMintKeys ??= readKeyFile(getConfig().agentKeyFile);
+  return holder.__agentMintKeys;
+}
+
+export function reloadKeys(): KeyFile {
+  holder.__agentMintKeys = readKeyFile(getConfig().agentKeyFile);
+  return holder.__agentMintKeys;
 }
 
 /** Writes atomically with mode 0600 (temp file + rename), so readers never see half a file. */

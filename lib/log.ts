@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { getConfig } from './config';
-import { getKeys } from './chain/clients';
+import { getKeys } from './key-file';
 
 // Three layers keep keys and full signatures out of the logs, because code will one day put
 // the wrong object into a log call:

@@ -8,7 +8,7 @@ import {
   revokeSession,
   revokeUserSessions,
 } from '@/db/sessions';
-import { getKeys } from '../chain/clients';
+import { getKeys } from '../key-file';
 import { getConfig } from '../config';
 import { AppError } from '../errors';
 import { readCookie, sessionCookieName, sessionSetCookie } from './cookie';

@@ -1,11 +1,11 @@
 import { createPublicClient, createWalletClient, http, type Address, type Chain, type PublicClient } from 'viem';
 import { privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
 import { getConfig } from '../config';
-import { readKeyFile, type KeyFile } from '../key-file';
+import { getKeys } from '../key-file';
 import { chainWithRpc, KNOWN_USDC } from './chains';
 import { readDeployment, type DemoToken } from './deployment';
 
-type Holder = { chain?: Chain; publicClient?: PublicClient; keys?: KeyFile; contracts?: KnownContracts };
+type Holder = { chain?: Chain; publicClient?: PublicClient; contracts?: KnownContracts };
 const holder = ((globalThis as Record<string, unknown>).__agentMintChain ??= {}) as Holder;
 
 export function getChain(): Chain {
@@ -22,17 +22,6 @@ export function getPublicClient(): PublicClient {
     pollingInterval: getConfig().chain === 'local' ? 100 : 1000,
   }) as PublicClient;
   return holder.publicClient;
-}
-
-/** The key file of this install. Cached; `reloadKeys` picks up a rotation. */
-export function getKeys(): KeyFile {
-  holder.keys ??= readKeyFile(getConfig().agentKeyFile);
-  return holder.keys;
-}
-
-export function reloadKeys(): KeyFile {
-  holder.keys = readKeyFile(getConfig().agentKeyFile);
-  return holder.keys;
 }
 
 export function getOperatorAccount(): PrivateKeyAccount {

@@ -1,6 +1,7 @@
 import type { Abi, Address, ContractFunctionArgs, ContractFunctionName, Hex, PublicClient } from 'viem';
 import { getSql } from '@/db/client';
-import { getKeys, getOperatorAccount, getOperatorWalletClient, getPublicClient } from './clients';
+import { getKeys } from '../key-file';
+import { getOperatorAccount, getOperatorWalletClient, getPublicClient } from './clients';
 
 // The operator is one account used by every web process and worker (funding transfers, gas
 // top-ups, x402 cancels). Two of its transactions with one nonce would not both happen: the

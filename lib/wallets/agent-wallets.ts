@@ -2,7 +2,7 @@ import { getAddress, type Address } from 'viem';
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
 import { getWalletByUser, insertWalletIfAbsent } from '@/db/wallets';
 import type { AgentWallet } from '@/db/schema';
-import { getKeys, reloadKeys } from '../chain/clients';
+import { getKeys, reloadKeys } from '../key-file';
 import { registerLogSecret } from '../log';
 import { AgentKeyVault } from './key-vault';
 
