@@ -20,7 +20,7 @@ import { getConfig } from '@/lib/config';
 import { getOrCreateAgentWallet, unlockAgentAccount } from '@/lib/wallets/agent-wallets';
 import { createGuardedSigner } from '@/lib/wallets/tx-guard';
 import { anvilAccount } from '@/scripts/local/anvil';
-import { keccak, nativeAccount, nativeBackend } from '@/worker/native-crypto';
+import { keccak, nativeAccount, nativeBackend } from '@/lib/chain/native-crypto';
 import { getWorkerClient } from '@/worker/rpc';
 import { createPendingTask } from '@/test/support/fixtures';
 import { cpuNow, cpuSince, type Cpu } from './cpu';

@@ -45,7 +45,7 @@ export function mintDigest(
   return hash(`0x1901${separator.slice(2)}${struct.slice(2)}`);
 }
 
-/** How the worker plugs in faster signing and hashing (worker/native-crypto.ts); viem's by default. */
+/** How the worker plugs in faster signing and hashing (native-crypto.ts); viem's by default. */
 export type SigningBackend = { toAccount: (privateKey: Hex) => PrivateKeyAccount; keccak256: (data: Hex) => Hex };
 const viemBackend: SigningBackend = { toAccount: privateKeyToAccount, keccak256 };
 

@@ -5,7 +5,7 @@ import { authorizerFor, encodeMintCall, MINT_TYPES, mintDigest } from '@/lib/cha
 import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
 import { domainSeparator } from 'viem';
 import { mintIdOf } from '@/lib/chain/mint-id';
-import { keccak, nativeAccount, nativeSigning } from '@/worker/native-crypto';
+import { keccak, nativeAccount, nativeSigning } from '@/lib/chain/native-crypto';
 
 // The worker's libsecp256k1 account must be indistinguishable from viem's: same address, and
 // byte-identical signatures (both are RFC 6979 deterministic, low-s).

@@ -6,7 +6,7 @@ import { mintIdOf } from '@/lib/chain/mint-id';
 import { classifyChainError, MintRevertError } from '@/lib/chain/revert-reasons';
 import { getConfig } from '@/lib/config';
 import { crashPoint } from '../crash-points';
-import { keccak } from '../native-crypto';
+import { keccak } from '@/lib/chain/native-crypto';
 import { NotDelegatedError, settleBatchOutcome } from './batch-settle';
 import { assertLease } from '../fence';
 import {

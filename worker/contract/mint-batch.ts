@@ -20,7 +20,7 @@ import { getConfig } from '@/lib/config';
 import { unlockAgentAccount } from '@/lib/wallets/agent-wallets';
 import { createGuardedSigner } from '@/lib/wallets/tx-guard';
 import { crashPoint } from '../crash-points';
-import { keccak, nativeAccount } from '../native-crypto';
+import { keccak, nativeAccount } from '@/lib/chain/native-crypto';
 import { assertLease } from '../fence';
 import { broadcastRaw, collectMints, type CollectContext, type PendingMint } from './mint-collector';
 import { settleOutcomes, type Settlement } from './reconciler';

@@ -23,7 +23,7 @@ import { getConfig } from '@/lib/config';
 import { contractBatchGasWei, MINT_GAS_ESTIMATE } from '@/lib/wallets/gas-topup';
 import { LeaseKeeper } from '../lease';
 import { ensureAllowance, presign, runMintBatch, unlockSigner, type TaskRuntime } from './mint-batch';
-import { nativeBackend } from '../native-crypto';
+import { nativeBackend } from '@/lib/chain/native-crypto';
 import { topUpAgentGas } from './operator';
 import { runMintPipeline, singleMintStages } from './mint-pipeline';
 import { reconcileOpenMints } from './batch-settle';

@@ -1,7 +1,7 @@
 import type { Hex } from 'viem';
 import { getConfig } from '@/lib/config';
 import { feesOf, quoteFees } from '@/lib/chain/fees';
-import { keccak } from '../native-crypto';
+import { keccak } from '@/lib/chain/native-crypto';
 import { assertLease } from '../fence';
 import { broadcastRaw, type CollectContext, type PendingMint } from './mint-collector';
 

@@ -4,7 +4,7 @@ import type { Fees } from '@/lib/chain/fees';
 import { withOperatorNonce } from '@/lib/chain/operator-send';
 import { ensureAgentGas, TOP_UP_GAS, type OperatorSend } from '@/lib/wallets/gas-topup';
 import type { TaskRuntime } from './mint-batch';
-import { keccak, nativeAccount } from '../native-crypto';
+import { keccak, nativeAccount } from '@/lib/chain/native-crypto';
 import { rawRequest } from '../rpc';
 import { assertLease } from '../fence';
 

@@ -14,7 +14,7 @@ import { generatePrivateKey } from 'viem/accounts';
 import { x402DemoTokenAbi, x402DemoTokenBytecode } from '@/lib/chain/contracts.generated';
 import { waitForReceipt } from '@/lib/chain/receipts';
 import { poolTransport } from '@/lib/chain/rpc-transport';
-import { nativeAccount } from '@/worker/native-crypto';
+import { nativeAccount } from '@/lib/chain/native-crypto';
 
 /**
  * The mint server's keys on the local chain: its own (it owns and mints the demo token) and
