@@ -12,8 +12,8 @@ import { getConfig } from '@/lib/config';
 import { createPendingTask } from '@/test/support/fixtures';
 import { startTestStack } from '@/test/support/stack';
 import { fundTask } from '@/lib/tasks/fund-task';
-import { authorizationFor, signAuthorization } from '@/test/funding/helpers';
-import { startMintWorker } from '@/test/worker/support';
+import { authorizationFor, signAuthorization } from '@/test/support/funding';
+import { startMintWorker } from '@/test/support/worker';
 import { sendUsdc } from './mint-baselines';
 
 const ROUNDS = Number(process.argv.find((a) => a.startsWith('--rounds='))?.slice(9) ?? 3);

@@ -12,7 +12,7 @@ import { getTaskById, transitionTask, wakeWorkers } from '@/db/tasks';
 import { createPendingTask } from '@/test/support/fixtures';
 import { getConfig } from '@/lib/config';
 import { startTestStack } from '@/test/support/stack';
-import { spawnWorker, killWorker } from '@/test/worker/support';
+import { killWorker, spawnWorker } from '@/test/support/worker';
 import { cpuNow, cpuSince, type Cpu } from './cpu';
 import { prepareAgent, runRawLimit, runSeedLoop, sendUsdc } from './mint-baselines';
 

@@ -1,56 +1,16 @@
-import { randomBytes } from 'node:crypto';
-import { parseEventLogs, type Address, type Hex, type LocalAccount, type PublicClient } from 'viem';
+import { parseEventLogs, type Address, type Hex, type PublicClient } from 'viem';
 import { POST } from '@/app/api/ai-agent/task/[taskId]/fund/route';
 import { getKnownContracts, getPublicClient } from '@/lib/chain/clients';
 import { testUSDCAbi } from '@/lib/chain/contracts.generated';
-import { getUsdcDomain } from '@/lib/chain/usdc';
-import { TRANSFER_WITH_AUTHORIZATION_TYPES } from '@/lib/chain/eip3009';
-import type { TaskWithAgent } from '@/db/tasks';
 
-export type AuthorizationJson = {
-  from: Address;
-  to: Address;
-  value: string;
-  validAfter: string | number;
-  validBefore: string | number;
-  nonce: Hex;
-};
-
-export const randomNonce = () => `0x${randomBytes(32).toString('hex')}` as Hex;
-export const nowSeconds = () => Math.floor(Date.now() / 1000);
-
-/** The authorization a well-behaved client would send for `task`, with optional overrides. */
-export function authorizationFor(task: TaskWithAgent, overrides: Partial<AuthorizationJson> = {}): AuthorizationJson {
-  return {
-    from: task.userAddress as Address,
-    to: task.agentAddress as Address,
-    value: task.totalCost,
-    validAfter: '0',
-    validBefore: String(nowSeconds() + 3600),
-    nonce: randomNonce(),
-    ...overrides,
-  };
-}
-
-export async function signAuthorization(
-  account: LocalAccount,
-  a: AuthorizationJson,
-  domainOverride: Partial<Awaited<ReturnType<typeof getUsdcDomain>>> = {},
-) {
-  return account.signTypedData({
-    domain: { ...(await getUsdcDomain()), ...domainOverride },
-    types: TRANSFER_WITH_AUTHORIZATION_TYPES,
-    primaryType: 'TransferWithAuthorization',
-    message: {
-      from: a.from,
-      to: a.to,
-      value: BigInt(a.value),
-      validAfter: BigInt(a.validAfter),
-      validBefore: BigInt(a.validBefore),
-      nonce: a.nonce,
-    },
-  });
-}
+// Signing an owner's funding authorization is shared with the benchmarks: test/support/funding.ts.
+export {
+  authorizationFor,
+  nowSeconds,
+  randomNonce,
+  signAuthorization,
+  type AuthorizationJson,
+} from '../support/funding';
 
 /** Calls the fund route handler exactly as Next would. */
 export async function postFund(taskId: string, body: unknown, init: { raw?: string; contentType?: string } = {}) {

@@ -1,5 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { createWalletClient, erc20Abi, http, parseAbiItem, type Address, type Hex } from 'viem';
 import { expect } from 'vitest';
 import { getSql } from '@/db/client';
@@ -9,23 +7,8 @@ import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
 import { createPendingTask, user } from '../support/fixtures';
 import type { TestStack } from '../support/stack';
 
-const root = path.resolve(import.meta.dirname, '../..');
-
-/**
- * An in-process MintWorker, started. Its modules are imported only now, once the test stack
- * has set the environment they read; a start that fails stops what it began.
- */
-export async function startMintWorker(options?: { id?: string; reporter?: import('@/worker/reporter').Reporter }) {
-  const { MintWorker } = await import('@/worker/loop');
-  const worker = new MintWorker(options);
-  try {
-    await worker.start();
-  } catch (error) {
-    await worker.stop();
-    throw error;
-  }
-  return worker;
-}
+// Starting a worker (in process or as a child) is shared with the benchmarks: test/support/worker.ts.
+export { killWorker, spawnWorker, startMintWorker, type WorkerChild } from '../support/worker';
 
 /** A funded task: the user sends the USDC to their agent directly (the fund route is tested elsewhere). */
 export async function createFundedTask(
@@ -134,31 +117,4 @@ export async function tokenBalance(token: Address, owner: Address) {
     functionName: 'balanceOf',
     args: [owner],
   });
-}
-
-export type WorkerChild = {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-};
-
-/** The real worker as a child process (the way `npm run worker` runs it). */
-export function spawnWorker(env: Record<string, string>): WorkerChild {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'worker/index.ts'], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return { child, output: () => out, exited };
-}
-
-export async function killWorker(worker: WorkerChild) {
-  if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGKILL');
-  await worker.exited;
 }
