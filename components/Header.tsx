@@ -35,6 +35,7 @@ export function Header() {
         <nav className="nav" aria-label="Main">
           {link('/', t('nav.chat'), 'chat')}
           {link('/tasks', t('nav.tasks'), 'tasks')}
+          {link('/assistant', t('nav.assistant'), 'assistant')}
         </nav>
       )}
       <div className="header-actions">

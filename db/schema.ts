@@ -362,6 +362,67 @@ export const agentGasTopups = pgTable(
   (t) => [index('agent_gas_topups_user_idx').on(t.userAddress, t.createdAt)],
 );
 
+/** What an assistant key may do over MCP; `quote` needs no key at all. */
+export const ASSISTANT_KEY_SCOPES = ['read', 'create', 'cancel', 'withdraw'] as const;
+export type AssistantKeyScope = (typeof ASSISTANT_KEY_SCOPES)[number];
+
+/**
+ * Assistant keys: bearer tokens a signed-in user creates for an AI assistant (MCP, lib/mcp/).
+ * Only the SHA-256 of the token is stored; the token is shown once. A key acts for its user
+ * alone, within its scopes, until it expires or is revoked, and may commit at most
+ * `daily_cap_usdc` (base units) to new tasks in any rolling 24 hours.
+ */
+export const assistantKeys = pgTable(
+  'assistant_keys',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userAddress: address('user_address').notNull(),
+    name: varchar('name', { length: 60 }).notNull(),
+    tokenHash: varchar('token_hash', { length: 64 }).notNull().unique(),
+    /** The token's first characters (`amk_Xy12ab`), so the page can tell keys apart. */
+    tokenPrefix: varchar('token_prefix', { length: 16 }).notNull(),
+    scopes: text('scopes').array().$type<AssistantKeyScope[]>().notNull(),
+    dailyCapUsdc: uint256('daily_cap_usdc').notNull(),
+    createdAt: at('created_at').notNull().defaultNow(),
+    expiresAt: at('expires_at').notNull(),
+    revokedAt: at('revoked_at'),
+    lastUsedAt: at('last_used_at'),
+  },
+  (t) => [
+    index('assistant_keys_user_idx').on(t.userAddress, t.createdAt.desc()),
+    check('assistant_keys_cap_check', sql`${t.dailyCapUsdc} >= 0`),
+  ],
+);
+
+export const ASSISTANT_KEY_OUTCOMES = ['ok', 'refused', 'error'] as const;
+export type AssistantKeyOutcome = (typeof ASSISTANT_KEY_OUTCOMES)[number];
+
+/**
+ * Every use of an assistant key: one row per tool call, resource read or subscription, refused
+ * ones included. A task created through the key records its cost in `spend_usdc`: the daily cap
+ * sums these (lib/assistant-keys/spend-cap.ts).
+ */
+export const assistantKeyUses = pgTable(
+  'assistant_key_uses',
+  {
+    id: bigserial('id', { mode: 'bigint' }).primaryKey(),
+    keyId: uuid('key_id')
+      .notNull()
+      .references(() => assistantKeys.id),
+    action: varchar('action', { length: 40 }).notNull(),
+    outcome: varchar('outcome', { length: 16 }).$type<AssistantKeyOutcome>().notNull(),
+    taskId: uuid('task_id'),
+    spendUsdc: uint256('spend_usdc'),
+    /** The refusal's error code (`forbidden:scope`), never a message that could carry input. */
+    errorCode: varchar('error_code', { length: 64 }),
+    createdAt: at('created_at').notNull().defaultNow(),
+  },
+  (t) => [
+    index('assistant_key_uses_key_idx').on(t.keyId, t.createdAt.desc()),
+    check('assistant_key_uses_outcome_check', sql`${t.outcome} in ('ok', 'refused', 'error')`),
+  ],
+);
+
 export type AgentWallet = typeof aiAgentWallets.$inferSelect;
 export type Task = typeof aiAgentTasks.$inferSelect;
 /** A task with its agent wallet's address, the shape every reader needs. */
@@ -373,3 +434,5 @@ export type ChatMessage = typeof aiAgentChats.$inferSelect;
 export type WebhookDelivery = typeof webhookDeliveries.$inferSelect;
 export type AuditRun = typeof auditRuns.$inferSelect;
 export type KnownToken = typeof knownTokens.$inferSelect;
+export type AssistantKey = typeof assistantKeys.$inferSelect;
+export type AssistantKeyUse = typeof assistantKeyUses.$inferSelect;

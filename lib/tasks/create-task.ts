@@ -1,4 +1,5 @@
 import { getAddress, isAddress, type Address } from 'viem';
+import type { Task } from '@/db/schema';
 import { getTaskById, insertTask, type TaskWithAgent } from '@/db/tasks';
 import { getChain, getKnownContracts, getMintSignerAccounts, getPublicClient } from '../chain/clients';
 import { readPaidMintToken, type PaidMintTokenInfo } from '../chain/tokens';
@@ -9,6 +10,20 @@ import { checkMinTaskValue } from './task-value';
 
 export const MIN_QUANTITY = 1;
 export const MAX_QUANTITY = 1000;
+
+/**
+ * Runs the insert of a task that passed every check, knowing its total cost: an assistant key
+ * reserves the cost against its daily cap here (lib/assistant-keys/spend-cap.ts). The chat,
+ * acting for the signed-in user, inserts unguarded.
+ */
+export type TaskInsertGuard = <T extends Task>(totalCost: bigint, insert: () => Promise<T>) => Promise<T>;
+export const unguardedInsert: TaskInsertGuard = (_totalCost, insert) => insert();
+
+export function checkQuantity(quantity: number) {
+  if (!Number.isInteger(quantity) || quantity < MIN_QUANTITY || quantity > MAX_QUANTITY) {
+    throw refuse(`Quantity must be a whole number from ${MIN_QUANTITY} to ${MAX_QUANTITY}.`);
+  }
+}
 
 const refuse = (message: string, details?: Record<string, unknown>) =>
   new AppError('bad_request:task', message, { details });
@@ -21,9 +36,7 @@ const refuse = (message: string, details?: Record<string, unknown>) =>
  * could never produce a mint signature).
  */
 export async function validateMintToken(tokenAddress: string, quantity: number): Promise<PaidMintTokenInfo> {
-  if (!Number.isInteger(quantity) || quantity < MIN_QUANTITY || quantity > MAX_QUANTITY) {
-    throw refuse(`Quantity must be a whole number from ${MIN_QUANTITY} to ${MAX_QUANTITY}.`);
-  }
+  checkQuantity(quantity);
   if (!isAddress(tokenAddress, { strict: false }))
     throw refuse('The token address must be 0x followed by 40 hex characters.');
   const address = getAddress(tokenAddress);
@@ -77,22 +90,27 @@ export async function createMintTask({
   userAddress,
   tokenAddress,
   quantity,
+  guard = unguardedInsert,
 }: {
   userAddress: Address | string;
   tokenAddress: string;
   quantity: number;
+  guard?: TaskInsertGuard;
 }): Promise<TaskWithAgent & { token: PaidMintTokenInfo }> {
   const info = await validateMintToken(tokenAddress, quantity);
   const wallet = await getOrCreateAgentWallet(userAddress);
-  const inserted = await insertTask({
-    userAddress: userAddress.toLowerCase(),
-    agentWalletId: wallet.id,
-    chainId: getChain().id,
-    tokenAddress: info.address.toLowerCase(),
-    quantity,
-    pricePerMint: info.pricePerMint.toString(),
-    totalCost: (info.pricePerMint * BigInt(quantity)).toString(),
-  });
+  const totalCost = info.pricePerMint * BigInt(quantity);
+  const inserted = await guard(totalCost, () =>
+    insertTask({
+      userAddress: userAddress.toLowerCase(),
+      agentWalletId: wallet.id,
+      chainId: getChain().id,
+      tokenAddress: info.address.toLowerCase(),
+      quantity,
+      pricePerMint: info.pricePerMint.toString(),
+      totalCost: totalCost.toString(),
+    }),
+  );
   const task = await getTaskById({ id: inserted.id });
   if (!task) throw new Error(`task ${inserted.id} vanished right after insert`);
   return { ...task, token: info };

@@ -1,0 +1,55 @@
+import { getAddress } from 'viem';
+import { getAssistantKeyById, getAssistantKeyByTokenHash, recordAssistantKeyUse } from '@/db/assistant-keys';
+import type { AssistantKey } from '@/db/schema';
+import { AppError } from '../errors';
+import type { AssistantCaller } from './caller';
+import type { AssistantKeyScope } from './scopes';
+import { hashAssistantToken, looksLikeAssistantToken } from './tokens';
+
+const refused = (message: string) => new AppError('unauthorized:assistant_key', message);
+
+function callerOf(key: AssistantKey): AssistantCaller {
+  return {
+    keyId: key.id,
+    keyName: key.name,
+    userAddress: getAddress(key.userAddress),
+    scopes: new Set(key.scopes),
+    dailyCapUsdc: BigInt(key.dailyCapUsdc),
+  };
+}
+
+/**
+ * The caller a bearer token names, checked on every request so that a revocation or an expiry
+ * takes effect at once. An unknown, revoked or expired key is refused (401, with why); a
+ * revoked or expired key's attempt is logged on the key, so its owner sees it was still in use.
+ */
+export async function authenticateAssistantKey(token: string, now = new Date()): Promise<AssistantCaller> {
+  if (!looksLikeAssistantToken(token)) throw refused('This is not an AgentMint assistant key.');
+  const key = await getAssistantKeyByTokenHash({ tokenHash: hashAssistantToken(token) });
+  if (!key) throw refused('Unknown assistant key.');
+  if (key.revokedAt) {
+    await recordAssistantKeyUse({ keyId: key.id, action: 'authenticate', outcome: 'refused', errorCode: 'revoked' });
+    throw refused(`This assistant key was revoked on ${key.revokedAt.toISOString()}.`);
+  }
+  if (key.expiresAt <= now) {
+    await recordAssistantKeyUse({ keyId: key.id, action: 'authenticate', outcome: 'refused', errorCode: 'expired' });
+    throw refused(`This assistant key expired on ${key.expiresAt.toISOString()}.`);
+  }
+  return callerOf(key);
+}
+
+/** Whether the key behind an open MCP session still works (for notifications sent between requests). */
+export async function isAssistantKeyLive(keyId: string, now = new Date()): Promise<boolean> {
+  const key = await getAssistantKeyById({ id: keyId });
+  return Boolean(key && !key.revokedAt && key.expiresAt > now);
+}
+
+export function requireScope(caller: AssistantCaller, scope: AssistantKeyScope, action: string) {
+  if (!caller.scopes.has(scope)) {
+    throw new AppError(
+      'forbidden:scope',
+      `This assistant key may not ${action}: it lacks the "${scope}" scope. The user can create a key with it on AgentMint's "Connect an assistant" page.`,
+      { details: { requiredScope: scope } },
+    );
+  }
+}
