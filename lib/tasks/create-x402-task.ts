@@ -1,14 +1,45 @@
-import { getAddress, type Address } from 'viem';
+import { getAddress, zeroAddress, type Address } from 'viem';
 import { getTaskById, insertTask, type TaskWithAgent } from '@/db/tasks';
 import { getChain } from '../chain/clients';
 import { AppError } from '../errors';
 import { getOrCreateAgentWallet } from '../wallets/agent-wallets';
 import type { Erc20Info } from '../x402/onchain';
-import { probeX402Endpoint, type ProbeTarget } from '../x402/probe';
-import { MAX_QUANTITY, MIN_QUANTITY } from './create-task';
+import { probeX402Endpoint, type ProbeResult, type ProbeTarget } from '../x402/probe';
+import { checkQuantity, unguardedInsert, type TaskInsertGuard } from './create-task';
 import { checkMinTaskValue } from './task-value';
 
 export type X402TaskCreated = TaskWithAgent & { token: Erc20Info; host: string };
+
+/**
+ * What buying `quantity` mints from an x402 endpoint would cost, checked as creation checks it
+ * (quantity, URL, 402 terms, token, minimum value) without storing or paying anything. The probe
+ * POSTs one unpaid request naming `userAddress` as recipient (the zero address for a quote
+ * nobody is signed in for).
+ */
+export async function quoteX402Endpoint(
+  {
+    userAddress,
+    url,
+    quantity,
+    tokenAddress,
+  }: { userAddress?: string; url: string; quantity: number; tokenAddress?: string },
+  target?: ProbeTarget,
+): Promise<{ probe: ProbeResult & { token: Erc20Info }; pricePerMint: bigint; totalCost: bigint }> {
+  checkQuantity(quantity);
+  const probe = await probeX402Endpoint({ url, userAddress: userAddress ?? zeroAddress, tokenAddress }, target);
+  if (!probe.token) {
+    throw new AppError(
+      'bad_request:x402',
+      `Which token does ${probe.host} sell? Its payment terms do not say; send me the token's contract address (0x…).`,
+      {
+        details: { reason: 'token_unknown' },
+      },
+    );
+  }
+  const pricePerMint = BigInt(probe.terms.requirement.amount);
+  checkMinTaskValue({ pricePerMint, quantity });
+  return { probe: { ...probe, token: probe.token }, pricePerMint, totalCost: pricePerMint * BigInt(quantity) };
+}
 
 /**
  * Creates a pending_payment task that buys `quantity` mints from an x402 endpoint: one paid
@@ -22,36 +53,28 @@ export async function createX402Task(
     url,
     quantity,
     tokenAddress,
-  }: { userAddress: Address | string; url: string; quantity: number; tokenAddress?: string },
+    guard = unguardedInsert,
+  }: { userAddress: Address | string; url: string; quantity: number; tokenAddress?: string; guard?: TaskInsertGuard },
   target?: ProbeTarget,
 ): Promise<X402TaskCreated> {
-  if (!Number.isInteger(quantity) || quantity < MIN_QUANTITY || quantity > MAX_QUANTITY) {
-    throw new AppError('bad_request:task', `Quantity must be a whole number from ${MIN_QUANTITY} to ${MAX_QUANTITY}.`);
-  }
-  const probe = await probeX402Endpoint({ url, userAddress, tokenAddress }, target);
-  if (!probe.token) {
-    throw new AppError(
-      'bad_request:x402',
-      `Which token does ${probe.host} sell? Its payment terms do not say; send me the token's contract address (0x…).`,
-      {
-        details: { reason: 'token_unknown' },
-      },
-    );
-  }
+  const { probe, pricePerMint, totalCost } = await quoteX402Endpoint(
+    { userAddress, url, quantity, tokenAddress },
+    target,
+  );
   const wallet = await getOrCreateAgentWallet(userAddress);
-  const pricePerMint = BigInt(probe.terms.requirement.amount);
-  checkMinTaskValue({ pricePerMint, quantity });
-  const inserted = await insertTask({
-    userAddress: userAddress.toLowerCase(),
-    agentWalletId: wallet.id,
-    chainId: target?.chainId ?? getChain().id,
-    tokenAddress: probe.token.address.toLowerCase(),
-    route: 'x402',
-    x402: probe.terms,
-    quantity,
-    pricePerMint: pricePerMint.toString(),
-    totalCost: (pricePerMint * BigInt(quantity)).toString(),
-  });
+  const inserted = await guard(totalCost, () =>
+    insertTask({
+      userAddress: userAddress.toLowerCase(),
+      agentWalletId: wallet.id,
+      chainId: target?.chainId ?? getChain().id,
+      tokenAddress: probe.token.address.toLowerCase(),
+      route: 'x402',
+      x402: probe.terms,
+      quantity,
+      pricePerMint: pricePerMint.toString(),
+      totalCost: totalCost.toString(),
+    }),
+  );
   const task = await getTaskById({ id: inserted.id });
   if (!task) throw new Error(`task ${inserted.id} vanished right after insert`);
   return { ...task, token: { ...probe.token, address: getAddress(probe.token.address) }, host: probe.host };
