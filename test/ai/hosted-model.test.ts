@@ -149,6 +149,7 @@ describe('hosted model through an OpenAI-compatible server', () => {
       'getAgentWallet',
       'getTask',
       'listTasks',
+      'quote',
       'retryTask',
     ]);
     const system = first!.body.messages.find((m) => m.role === 'system' || m.role === 'developer');

@@ -166,7 +166,7 @@ describe('every tool acts for the session user only', () => {
     const opts = { toolCallId: 't', messages: [] } as never;
     const exec = (t: { execute?: unknown }, input: unknown) =>
       (t.execute as (i: unknown, o: unknown) => Promise<any>)(input, opts);
-    expect(await exec(tools.getTask, { taskId: aliceTask })).toEqual({ error: 'not found' });
+    expect(await exec(tools.getTask, { taskId: aliceTask })).toMatchObject({ error: 'not found' });
     expect(await exec(tools.cancelTask, { taskId: aliceTask })).toMatchObject({ error: 'not found' });
     expect(await exec(tools.retryTask, { taskId: aliceTask })).toMatchObject({ error: 'not found' });
     expect(await exec(tools.getTask, { taskId: 'not-a-uuid' })).toEqual({ error: 'not found' });

@@ -1,22 +1,34 @@
+import type { QuoteDto } from '../../tasks/quote';
 import type { TaskDto } from '../../tasks/serialize';
 import type { WalletView } from '../../wallets/wallet-view';
 import { taskCreatedReply, x402TaskCreatedReply, type Lang } from '../format';
 import { x402QuestionText } from './x402-replies';
-import { cancelledText, errorText, retriedText, taskListText, taskStatusText, walletText } from './replies';
+import { cancelledText, errorText, quoteText, retriedText, taskListText, taskStatusText, walletText } from './replies';
 
 export type ToolOutcome = { toolCallId: string; toolName: string; input: unknown; output?: unknown };
 
-type Output = { error?: string; task?: TaskDto; tasks?: TaskDto[]; wallet?: WalletView; token?: { symbol?: string } };
+type Output = {
+  error?: string;
+  quote?: QuoteDto;
+  task?: TaskDto;
+  tasks?: TaskDto[];
+  wallet?: WalletView;
+  token?: { symbol?: string };
+};
 
 /** The final text of a turn, written from the last tool's output. */
 export function composeFromResult(outcome: ToolOutcome, lang: Lang): string {
   const output = (outcome.output ?? {}) as Output;
   if (typeof output.error === 'string')
     return (
-      (outcome.toolName === 'createX402Task' && x402QuestionText(output.error, lang)) ||
+      ((outcome.toolName === 'createX402Task' || outcome.toolName === 'quote') &&
+        x402QuestionText(output.error, lang)) ||
       errorText(output.error, lang, outcome.toolName)
     );
   switch (outcome.toolName) {
+    case 'quote':
+      if (output.quote) return quoteText(output.quote, lang);
+      break;
     case 'createMintTask':
       if (output.task) return taskCreatedReply(output.task, lang, output.token?.symbol);
       break;

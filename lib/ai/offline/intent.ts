@@ -9,6 +9,7 @@ export type KnownToken = { address: string; name: string; symbol: string };
 
 export type Intent =
   | 'mint'
+  | 'quote'
   | 'wallet'
   | 'list'
   | 'status'
@@ -73,6 +74,9 @@ const STATUS_FILTERS: Array<[RegExp, TaskStatus]> = [
   [/\b(pending|unpaid|awaiting payment)\b|待支付|等待付款|未付款/i, 'pending_payment'],
   [/\b(running|processing|in progress|active)\b|进行中|铸造中|运行中/i, 'processing'],
 ];
+/** A price question: "how much would 50 mints cost?", "50 个要多少钱" — a quote, never a task. */
+const PRICE =
+  /\bhow much (?:would|will|does|do|is|are|for|to)\b|\b(cost|costs|price|prices|pricing|quote)\b|多少钱|要多少|价格|报价|费用|花多少|贵不贵|什么价/i;
 const DEMO = /\bdemo (?:mint )?token\b|\bthe demo\b|演示代币|演示币|测试代币|测试币|示例代币|demo\s*币/i;
 
 /** Address, id and number stripped: what is left says whether a message is only a slot value. */
@@ -135,6 +139,7 @@ export function parseUtterance(raw: string, tokens: KnownToken[]): Utterance {
     if (!hasToken && quantity === undefined) return is(CANCEL.test(text) ? 'cancel' : 'retry', { lastTask: true });
   }
   const mintWord = MINT.test(withoutIds);
+  if (PRICE.test(withoutIds) && (hasToken || url || quantity !== undefined || mintWord)) return is('quote');
   if (mintWord && !hasToken && quantity === undefined && PROGRESS.test(text)) return is('list');
   if (url && (mintWord || quantity !== undefined)) return is('mint');
   if (hasToken && (mintWord || quantity !== undefined)) return is('mint');

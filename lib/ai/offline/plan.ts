@@ -10,12 +10,41 @@ export type ChatToolCall = { toolName: string; input: Record<string, unknown> };
 export type Action =
   | { kind: 'tool'; call: ChatToolCall }
   | { kind: 'last'; toolName: 'getTask' | 'cancelTask' | 'retryTask' }
-  | { kind: 'ask'; tokenAddress?: string; symbol?: string; quantity?: number; url?: string }
+  | { kind: 'ask'; tokenAddress?: string; symbol?: string; quantity?: number; url?: string; quote?: boolean }
   | { kind: 'say'; what: 'help' | 'transfer' | 'foreign' | 'which_task' | 'thanks' | 'unknown' };
 
 export type TurnPlan = { lang: Lang; action: Action };
 
-type PendingMint = { tokenAddress?: string; symbol?: string; quantity?: number; url?: string; awaitingToken?: boolean };
+type PendingMint = {
+  tokenAddress?: string;
+  symbol?: string;
+  quantity?: number;
+  url?: string;
+  awaitingToken?: boolean;
+  /** The request is a price question: complete it with `quote`, not a task. */
+  quote?: boolean;
+};
+
+/**
+ * A price question gets `quote` and creates nothing. Its slots stay pending, so "mint them" (or
+ * "好，mint 吧") next creates the task that was priced.
+ */
+function quoteAction(slots: PendingMint): { action: Action; pending?: PendingMint } {
+  if ((slots.url || slots.tokenAddress) && slots.quantity !== undefined) {
+    const input = {
+      ...(slots.url ? { url: slots.url } : {}),
+      ...(slots.tokenAddress ? { tokenAddress: slots.tokenAddress } : {}),
+      quantity: slots.quantity,
+    };
+    // An endpoint may not name its token: the quote then asks, and a bare address re-quotes.
+    const awaitingToken = Boolean(slots.url && !slots.tokenAddress);
+    return {
+      action: { kind: 'tool', call: { toolName: 'quote', input } },
+      pending: { ...slots, quote: awaitingToken },
+    };
+  }
+  return { action: { kind: 'ask', ...slots, quote: true }, pending: { ...slots, quote: true } };
+}
 
 function mintAction(slots: PendingMint): { action: Action; pending?: PendingMint } {
   if (slots.url) {
@@ -54,11 +83,14 @@ const merge = (pending: PendingMint | undefined, u: Utterance): PendingMint => (
 
 function actionFor(u: Utterance, pending: PendingMint | undefined): { action: Action; pending?: PendingMint } {
   switch (u.intent) {
+    case 'quote':
+      return quoteAction(merge(pending, u));
     case 'mint':
       return mintAction(merge(pending, u));
     case 'fragment':
       // After an endpoint request went to the tool, only the token it may have asked for continues it.
       if (pending?.awaitingToken && !u.tokenAddress) pending = undefined;
+      if (pending?.quote) return quoteAction(merge(pending, u));
       if (pending || u.tokenAddress || u.url) return mintAction(merge(pending, u));
       return { action: { kind: 'say', what: 'unknown' } };
     case 'wallet':

@@ -1,3 +1,4 @@
+import type { QuoteDto } from '../../tasks/quote';
 import type { TaskDto } from '../../tasks/serialize';
 import type { WalletView } from '../../wallets/wallet-view';
 import { formatEth, formatUsdc, shortAddress, statusLabel, taskCreatedReply, taskLine, type Lang } from '../format';
@@ -114,7 +115,9 @@ export function errorText(error: string, lang: Lang, toolName: string): string {
   const prefix =
     toolName === 'createMintTask' || toolName === 'createX402Task'
       ? t(lang, 'I couldn’t create the task: ', '无法创建任务：')
-      : '';
+      : toolName === 'quote'
+        ? t(lang, 'I couldn’t price that: ', '无法报价：')
+        : '';
   if (lang === 'zh') {
     for (const [pattern, zh] of ERRORS_ZH) {
       const m = error.match(pattern);
@@ -194,6 +197,24 @@ export function retriedText(task: TaskDto, lang: Lang): string {
     `🔁 Task ${task.id} is queued again (${task.mintsCompleted}/${task.quantity} already minted; those are not repeated).`,
     `🔁 任务 ${task.id} 已重新排队（已完成 ${task.mintsCompleted}/${task.quantity}，不会重复 mint）。`,
   );
+}
+
+/** The answer to a price question: what it would cost, and that nothing was created. */
+export function quoteText(q: QuoteDto, lang: Lang): string {
+  const token = `${q.token.symbol} (${shortAddress(q.token.address)})`;
+  const from = q.endpoint ? t(lang, ` from ${q.endpoint.host}`, `（来自 ${q.endpoint.host}）`) : '';
+  return [
+    t(
+      lang,
+      `💰 ${q.quantity} mints of ${token}${from}: ${formatUsdc(q.pricePerMint)} USDC each, ${formatUsdc(q.totalCost)} USDC in total.`,
+      `💰 ${token}${from} mint ${q.quantity} 次：每次 ${formatUsdc(q.pricePerMint)} USDC，总计 ${formatUsdc(q.totalCost)} USDC。`,
+    ),
+    t(
+      lang,
+      `No task was created. Say "mint ${q.quantity}" when you want it.`,
+      `还没有创建任务。需要时说"mint ${q.quantity} 次"即可。`,
+    ),
+  ].join('\n');
 }
 
 export function walletText(w: WalletView, lang: Lang): string {

@@ -1,7 +1,6 @@
 import { tool } from 'ai';
 import { z } from 'zod';
-import { getTaskByIdForUser } from '@/db/tasks';
-import { toTaskDto } from '../../tasks/serialize';
+import { getTaskStatus } from '../../tasks/task-status';
 import { toToolError } from './errors';
 import type { ChatSession } from './session';
 
@@ -16,12 +15,11 @@ export const getTaskTool = (session: ChatSession) =>
     description: "Show one of the signed-in user's tasks: status, progress, cost.",
     inputSchema: taskIdInput,
     execute: async ({ taskId }) => {
+      // A malformed id and another user's id look the same: not found.
+      if (!isTaskId(taskId)) return { error: 'not found' };
       try {
-        // A malformed id and another user's id look the same: not found.
-        const task = isTaskId(taskId)
-          ? await getTaskByIdForUser({ id: taskId, userAddress: session.userAddress })
-          : undefined;
-        return task ? { task: toTaskDto(task) } : { error: 'not found' };
+        const { task } = await getTaskStatus({ taskId, userAddress: session.userAddress });
+        return { task };
       } catch (error) {
         return toToolError(error, 'getTask');
       }

@@ -5,6 +5,7 @@ import { createX402TaskTool } from './create-x402-task';
 import { getAgentWalletTool } from './get-agent-wallet';
 import { getTaskTool } from './get-task';
 import { listTasksTool } from './list-tasks';
+import { quoteTool } from './quote';
 import { retryTaskTool } from './retry-task';
 import type { ChatSession } from './session';
 
@@ -13,6 +14,7 @@ export type { ChatSession } from './session';
 /** Every tool bound to the session user; the names are what the page renders (`tool-createMintTask`). */
 export function buildChatTools(session: ChatSession) {
   return {
+    quote: quoteTool(session),
     createMintTask: createMintTaskTool(session),
     createX402Task: createX402TaskTool(session),
     listTasks: listTasksTool(session),

@@ -1,8 +1,7 @@
 import { tool } from 'ai';
 import { z } from 'zod';
-import { listTasksByUser } from '@/db/tasks';
 import { TASK_STATUSES } from '@/db/schema';
-import { toTaskDto } from '../../tasks/serialize';
+import { listUserTasks } from '../../tasks/task-status';
 import { toToolError } from './errors';
 import type { ChatSession } from './session';
 
@@ -17,12 +16,7 @@ export const listTasksTool = (session: ChatSession) =>
     inputSchema: listTasksInput,
     execute: async ({ limit, status }) => {
       try {
-        const rows = await listTasksByUser({
-          userAddress: session.userAddress,
-          limit: Math.min(20, Math.max(1, limit ?? 5)),
-          status: status ? [status] : undefined,
-        });
-        return { tasks: rows.map(toTaskDto) };
+        return { tasks: await listUserTasks({ userAddress: session.userAddress, limit, status }) };
       } catch (error) {
         return toToolError(error, 'listTasks');
       }

@@ -87,6 +87,21 @@ function stub(name: string, input: Record<string, unknown>): unknown {
         token: { symbol: 'X4D' },
       };
     }
+    case 'quote': {
+      const quantity = Number(input.quantity);
+      const address = String(input.tokenAddress ?? DEMO.APX);
+      return {
+        quote: {
+          route: input.url ? 'x402' : 'contract',
+          token: { address, name: 'Demo Mint Token', symbol: 'DMT' },
+          quantity,
+          pricePerMint: '100000',
+          totalCost: String(100000 * quantity),
+          pricePerMintUsdc: '0.1',
+          totalCostUsdc: String(quantity / 10),
+        },
+      };
+    }
     case 'listTasks':
       return { tasks: [fakeTask({ status: 'failed' })] };
     case 'getAgentWallet':
