@@ -4,7 +4,7 @@ import { getSql } from '@/db/client';
 import { claimNextTask, expireUnpaidTasks } from '@/db/task-queue';
 import { WORKER_WAKE_CHANNEL, type TaskWithAgent } from '@/db/tasks';
 import { getConfig } from '@/lib/config';
-import { executeTask } from './route';
+import { runClaimedTask } from './route-registry';
 import { Reporter, type Outcome } from './reporter';
 
 /**
@@ -89,7 +89,7 @@ export class MintWorker {
   private async run(task: TaskWithAgent): Promise<Outcome | undefined> {
     let outcome: Outcome | undefined;
     try {
-      outcome = await executeTask(task, { workerId: this.id, reporter: this.reporter, drain: this.drain.signal });
+      outcome = await runClaimedTask(task, { workerId: this.id, reporter: this.reporter, drain: this.drain.signal });
     } catch (error) {
       // Most likely the database went away; the lease runs out and any worker retries the task.
       this.reporter.error(task, error, 'task run stopped');

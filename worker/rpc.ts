@@ -1,7 +1,8 @@
-import { createPublicClient, type PublicClient } from 'viem';
+import { createPublicClient, type Hex, type PublicClient } from 'viem';
 import { getChain } from '@/lib/chain/clients';
 import { getConfig } from '@/lib/config';
 import { poolTransport } from '@/lib/chain/rpc-transport';
+import { classifyChainError } from '@/lib/chain/revert-reasons';
 
 let client: PublicClient | undefined;
 
@@ -29,4 +30,19 @@ export function getWorkerClient(): PublicClient {
  */
 export function rawRequest<T>(client: PublicClient, method: string, params: unknown[]): Promise<T> {
   return client.transport.request({ method, params }) as Promise<T>;
+}
+
+/**
+ * Sends signed transactions in one batched request (viem's sendRawTransaction, which the
+ * transport batches); "already known" and "nonce too low" mean maybe-sent.
+ */
+export async function broadcastRaw(client: PublicClient, raws: Hex[]) {
+  const send = (raw: Hex) => client.sendRawTransaction({ serializedTransaction: raw });
+  const results = await Promise.allSettled(raws.map(send));
+  for (const result of results) {
+    if (result.status === 'fulfilled') continue;
+    const kind = classifyChainError(result.reason);
+    if (kind.kind === 'transient' && (kind.reason === 'already_known' || kind.reason === 'nonce')) continue;
+    throw result.reason;
+  }
 }

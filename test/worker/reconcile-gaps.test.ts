@@ -84,7 +84,7 @@ async function startWorker() {
 describe('reconciler gaps', () => {
   it('a worker without the lease sends nothing: the fence refuses before the broadcast', async () => {
     const { task, rows } = await crashedAfterFirstWrite(1);
-    const { broadcastBatch } = await import('@/worker/contract/mint-batch');
+    const { broadcastBatch } = await import('@/worker/contract/single-mint-batch');
     const nonceBefore = await getPublicClient().getTransactionCount({
       address: task.agentAddress as Hex,
       blockTag: 'pending',

@@ -1,22 +1,10 @@
-import {
-  hexToBigInt,
-  keccak256,
-  parseTransaction,
-  type TransactionSerializable,
-  type Address,
-  type Hex,
-  type PublicClient,
-  type TransactionReceipt,
-} from 'viem';
-import { replaceBatchTransaction, replaceMintTransaction } from '@/db/mint-records';
-import { bumpFees, gweiToWei } from '@/lib/chain/fees';
-import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
-import { classifyChainError, TransientChainError } from '@/lib/chain/revert-reasons';
 import { getConfig } from '@/lib/config';
-import type { Reporter, TaskRef } from '../reporter';
-import { rawRequest } from '../rpc';
-import { sleep } from '../sleep';
+import { TransientChainError } from '@/lib/chain/revert-reasons';
 import { assertLease } from '../fence';
+import { broadcastRaw } from '../rpc';
+import { sleep } from '../sleep';
+import { isMintIdUsed, receiptOrNull, type CollectContext, type MintOutcome, type PendingMint } from './mint-chain';
+import { replaceStuck } from './replace-stuck';
 
 // Waits for a set of sent (or maybe-sent) mints to settle, the way a transaction engine does.
 // For a mint without a receipt it reads the account nonce, THEN the receipt again, then
@@ -24,64 +12,21 @@ import { assertLease } from '../fence';
 // that mint's fate was already on chain when we read its receipt, so "no receipt, mintId
 // unused" is final (replaced or dropped) and the same mintId may be re-signed.
 
+// A mint without a receipt is sent again (identical bytes: a node that holds it ignores the copy)
+// once this long has passed since the last send: half a block on Base (2 s blocks), so a node that
+// lost the transaction has it back within the block, and a slow node is asked once a second.
 const REBROADCAST_AFTER_MS = 1_000;
+// No block for this long means a chain that mines only on arrival (anvil's automine), where a
+// pending mint can wait for ever: each waiting mint is replaced once (seen as rare 60 s stalls
+// in pipelined tests under load). Base makes a block every 2 s, so a live chain never gets here.
 const STILL_CHAIN_MS = 3_000;
+// The next mint held by the node without counting it pending (anvil's queued-but-ready bug,
+// foundry issue 10122) is replaced after this long instead of STILL_CHAIN_MS: one replacement
+// frees it, and 500 ms is many blocks on a chain that is mining.
 const QUEUED_REPLACE_MS = 500;
+// Stuck takes STUCK_AFTER_BLOCKS blocks AND this long: on anvil 20 tasks' own sends made blocks
+// so fast that blocks alone set off 1,070 needless replacements for 400 mints (now none).
 const STUCK_MIN_MS = 1_000;
-
-export type PendingMint = {
-  sequenceNumber: number;
-  mintId: Hex;
-  nonce: number;
-  raw: Hex;
-  hashes: Hex[];
-  /** An EIP-7702 batch transaction standing for several mints (its first mint's sequence and mintId here). */
-  batch?: boolean;
-  sentBlock?: bigint;
-  sentAt?: number;
-  droppedOnce?: boolean;
-  queuedSince?: number;
-};
-
-/** A log as the node sends it (hex fields, unformatted). */
-export type RawLog = { address: Address; topics: Hex[]; data: Hex };
-
-/** What settling a mint reads from its receipt; a batch's logs too (its mints are settled from them). */
-export type MintReceipt = Pick<
-  TransactionReceipt,
-  'status' | 'blockNumber' | 'gasUsed' | 'effectiveGasPrice' | 'transactionHash'
-> & { logs?: RawLog[] };
-
-export type MintOutcome =
-  | { kind: 'receipt'; mint: PendingMint; receipt: MintReceipt }
-  | { kind: 'used'; mint: PendingMint }
-  | { kind: 'dropped'; mint: PendingMint };
-
-export type CollectContext = {
-  client: PublicClient;
-  task: TaskRef & { agentAddress: Address; tokenAddress: Address };
-  reporter: Reporter;
-  /** The worker holding the task's lease (checked before every send: fence.ts). */
-  workerId: string;
-  /** Signs a replacement transaction (the caller unlocks the agent key only for this). */
-  resign: (tx: TransactionSerializable) => Promise<Hex>;
-  signal?: AbortSignal;
-};
-
-/**
- * Sends signed transactions in one batched request (viem's sendRawTransaction, which the
- * transport batches); "already known" and "nonce too low" mean maybe-sent.
- */
-export async function broadcastRaw(client: PublicClient, raws: Hex[]) {
-  const send = (raw: Hex) => client.sendRawTransaction({ serializedTransaction: raw });
-  const results = await Promise.allSettled(raws.map(send));
-  for (const result of results) {
-    if (result.status === 'fulfilled') continue;
-    const kind = classifyChainError(result.reason);
-    if (kind.kind === 'transient' && (kind.reason === 'already_known' || kind.reason === 'nonce')) continue;
-    throw result.reason;
-  }
-}
 
 /** Collecting ran out of time: `outcomes` holds what was learned for the other mints (settle it, do not drop it). */
 export class ReceiptTimeoutError extends TransientChainError {
@@ -203,101 +148,4 @@ export async function collectMints(
     await sleep(Math.min(client.pollingInterval, 2 * 2 ** round), ctx.signal);
   }
   return outcomes;
-}
-
-type RpcReceipt = {
-  status: Hex;
-  blockNumber: Hex;
-  gasUsed: Hex;
-  effectiveGasPrice: Hex;
-  transactionHash: Hex;
-  logs?: RawLog[];
-} | null;
-
-/**
- * The receipt's five fields settling needs (and a batch's logs, as sent), or null while there is
- * none. A plain request: the getTransactionReceipt action formats every field and log of every
- * receipt, and a batch polls its receipts at least once each.
- */
-async function receiptOrNull(client: PublicClient, hash: Hex, withLogs = false): Promise<MintReceipt | null> {
-  const raw = await rawRequest<RpcReceipt>(client, 'eth_getTransactionReceipt', [hash]);
-  if (!raw?.blockNumber) return null;
-  return {
-    logs: withLogs ? (raw.logs ?? []) : undefined,
-    status: raw.status === '0x1' ? 'success' : 'reverted',
-    blockNumber: hexToBigInt(raw.blockNumber),
-    gasUsed: hexToBigInt(raw.gasUsed),
-    effectiveGasPrice: hexToBigInt(raw.effectiveGasPrice ?? '0x0'), // absent on some older nodes
-    transactionHash: raw.transactionHash,
-  };
-}
-
-export function isMintIdUsed(ctx: Pick<CollectContext, 'client' | 'task'>, mintId: Hex) {
-  return ctx.client.readContract({
-    address: ctx.task.tokenAddress,
-    abi: paidMintTokenAbi,
-    functionName: 'usedMintIds',
-    args: [mintId],
-  });
-}
-
-/** Same nonce, same mintId, fees +12.5% (capped): whichever of the two is mined settles the mint. */
-async function replaceStuck(ctx: CollectContext, mint: PendingMint, block: bigint) {
-  const config = getConfig().worker;
-  const tx = parseTransaction(mint.raw);
-  if (tx.maxFeePerGas === undefined || tx.maxPriorityFeePerGas === undefined) return;
-  const base = (await ctx.client.getBlock({ blockTag: 'latest' })).baseFeePerGas ?? 0n;
-  const fees = bumpFees(
-    { maxFeePerGas: tx.maxFeePerGas, maxPriorityFeePerGas: tx.maxPriorityFeePerGas },
-    { capWei: gweiToWei(config.maxFeeGwei), baseFee: base },
-  );
-  if (!fees) return;
-  // Rebuilt field by field: the parsed transaction still carries the old signature (r, s,
-  // yParity), and signing over that would recover to a stranger with no funds.
-  // A batch that installs the delegation keeps its authorization: it is signed for the nonce
-  // after this one, which the replacement still has.
-  await assertLease(ctx);
-  const fields = {
-    chainId: tx.chainId,
-    nonce: tx.nonce,
-    to: tx.to,
-    data: tx.data,
-    gas: tx.gas,
-    value: tx.value ?? 0n,
-    ...fees,
-  };
-  const raw = await ctx.resign(
-    tx.type === 'eip7702'
-      ? { ...fields, type: 'eip7702', authorizationList: tx.authorizationList }
-      : { ...fields, type: 'eip1559' },
-  );
-  const hash = keccak256(raw);
-  const stored = mint.batch
-    ? await replaceBatchTransaction({
-        taskId: ctx.task.id,
-        previousTxHash: mint.hashes.at(-1)!,
-        txHash: hash,
-        rawTransaction: raw,
-        ...fees,
-      })
-    : await replaceMintTransaction({
-        taskId: ctx.task.id,
-        sequenceNumber: mint.sequenceNumber,
-        txHash: hash,
-        rawTransaction: raw,
-        ...fees,
-      });
-  if (!stored) return;
-  mint.raw = raw;
-  mint.hashes.push(hash);
-  mint.sentBlock = block;
-  mint.sentAt = Date.now();
-  await broadcastRaw(ctx.client, [raw]).catch((error) =>
-    ctx.reporter.error(ctx.task, error, `replacement of mint ${mint.sequenceNumber} not accepted`),
-  );
-  ctx.reporter.replaced(ctx.task, {
-    sequenceNumber: mint.sequenceNumber,
-    txHash: hash,
-    maxFeePerGas: fees.maxFeePerGas,
-  });
 }

@@ -2,17 +2,8 @@ import { batchSizeFor, feesOf, gweiToWei, quoteFees, type FeeQuote } from '@/lib
 import { MintRevertError } from '@/lib/chain/revert-reasons';
 import { getConfig } from '@/lib/config';
 import { crashPoint } from '../crash-points';
-import { topUpAgentGas } from './operator';
-import {
-  broadcastBatch,
-  settleBatch,
-  signBatch,
-  writeBatch,
-  type BatchPlan,
-  type SettledBatch,
-  type SignedBatch,
-  type TaskRuntime,
-} from './mint-batch';
+import { topUpAgentGas } from './gas-top-up';
+import type { BatchPlan, SettledBatch, SignedBatch, TaskRuntime } from './runtime';
 
 // With MINT_INTERVAL_MS=0 there is no pause between batches to wait out, so their stages
 // overlap: while batch k is on the chain, batch k+1 is signed and written to the ledger, and
@@ -21,8 +12,8 @@ import {
 // batches are written, broadcast and settled in order; at most MINT_PIPELINE_DEPTH batches are
 // unsettled at any time.
 //
-// The same pipeline runs both ways of executing (the stages below): one transaction per mint,
-// and one EIP-7702 transaction per batch (batch-tx.ts), where a batch takes one nonce (two when
+// The same pipeline runs both ways of executing (their PipelineStages): one transaction per mint
+// (single-mint-batch.ts), and one EIP-7702 transaction per batch (eip7702-batch.ts), where a batch takes one nonce (two when
 // it installs the delegation) and the next batch's nonce follows from the signed one.
 //
 // On a node that mines whatever is pending (anvil, a sequencer) the overlap lets the chain
@@ -65,15 +56,6 @@ export type PipelineStages<B extends SignedBatch> = {
   nextNonce(batch: B): number;
   /** Whether this batch must settle before the next is signed (its nonce depends on how it went). */
   settlesAlone?(batch: B): boolean;
-};
-
-/** One transaction per mint: a batch of N takes N consecutive nonces. */
-export const singleMintStages: PipelineStages<SignedBatch> = {
-  sign: signBatch,
-  write: writeBatch,
-  broadcast: broadcastBatch,
-  settle: settleBatch,
-  nextNonce: ({ plan }) => plan.nonce + plan.sequences.length,
 };
 
 export async function runMintPipeline<B extends SignedBatch>(

@@ -3,7 +3,8 @@ import { getConfig } from '@/lib/config';
 import { feesOf, quoteFees } from '@/lib/chain/fees';
 import { keccak } from '@/lib/chain/native-crypto';
 import { assertLease } from '../fence';
-import { broadcastRaw, type CollectContext, type PendingMint } from './mint-collector';
+import { broadcastRaw } from '../rpc';
+import type { CollectContext, PendingMint } from './mint-chain';
 
 /**
  * Fills nonce holes before the open rows are collected. Transactions of one account are mined

@@ -1,17 +1,11 @@
-import { decodeFunctionData, parseTransaction, type Hex } from 'viem';
+import { isAddressEqual, parseTransaction, type Hex } from 'viem';
 import type { OpenMintRecord } from '@/db/mint-records';
-import { recordMintProgress, type ConfirmedMint, type FailedMint } from '@/db/task-queue';
-import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
-import { classifyChainError, revertMessageOf, type RevertReason } from '@/lib/chain/revert-reasons';
+import { recordMintProgress } from '@/db/task-queue';
+import { NotDelegatedError, settleBatchOutcome } from './eip7702-settle';
+import type { CollectContext, MintOutcome, PendingMint } from './mint-chain';
+import { collectMints, ReceiptTimeoutError } from './mint-collector';
 import { fillNonceHoles } from './nonce-holes';
-import {
-  collectMints,
-  isMintIdUsed,
-  ReceiptTimeoutError,
-  type CollectContext,
-  type MintOutcome,
-  type PendingMint,
-} from './mint-collector';
+import { settleOutcomes, type Settlement } from './settlement';
 
 // Brings the ledger in line with the chain before anything new is signed. For each row that was
 // signed or sent but never settled: a receipt settles it; a used mintId means it was minted
@@ -22,10 +16,65 @@ import {
 // A nonce below an open row that no recorded transaction will use is filled first
 // (nonce-holes.ts), and a collection that times out still settles what it learned.
 
-export type Revert = { reason: RevertReason; message: string };
-export type Settlement = { confirmed: ConfirmedMint[]; failed: FailedMint[]; reverts: Revert[] };
+/**
+ * Open ledger rows after a crash or an error: rows that share a batch transaction (sent by the
+ * agent to itself) are settled together from that transaction; the rest as single mints.
+ */
+export async function reconcileOpenMints(ctx: CollectContext, rows: OpenMintRecord[]) {
+  const groups = new Map<string, OpenMintRecord[]>();
+  for (const row of rows) if (row.txHash) groups.set(row.txHash, [...(groups.get(row.txHash) ?? []), row]);
+  const single: OpenMintRecord[] = rows.filter((r) => !r.txHash);
+  const batches: { raw: Hex; rows: OpenMintRecord[] }[] = [];
+  for (const group of groups.values()) {
+    const raw = group.find((r) => r.rawTransaction)?.rawTransaction as Hex | undefined;
+    const to = raw ? parseTransaction(raw).to : undefined;
+    if (raw && to && isAddressEqual(to, ctx.task.agentAddress)) batches.push({ raw, rows: group });
+    else single.push(...group);
+  }
+  if (batches.length === 0) return reconcileSingleMints(ctx, single);
+  const settlement: Settlement = { confirmed: [], failed: [], reverts: [] };
+  let ranNoCode = false;
+  if (single.length) {
+    const singles = await reconcileSingleMints(ctx, single);
+    if (singles) settlement.reverts.push(...singles.settlement.reverts);
+  }
+  for (const { raw, rows: group } of batches) {
+    const first = group.reduce((a, b) => (a.sequenceNumber < b.sequenceNumber ? a : b));
+    const pending: PendingMint = {
+      sequenceNumber: first.sequenceNumber,
+      mintId: first.mintId as Hex,
+      nonce: first.nonce,
+      raw,
+      hashes: [first.txHash as Hex],
+      batch: true,
+    };
+    const [outcome] = await collectMints(ctx, [pending], { rebroadcast: true });
+    const settled = await settleBatchOutcome(
+      ctx,
+      outcome!,
+      group.map((r) => ({ sequenceNumber: r.sequenceNumber, mintId: r.mintId as Hex })),
+    );
+    settlement.confirmed.push(...settled.confirmed);
+    settlement.failed.push(...settled.failed);
+    settlement.reverts.push(...settled.reverts);
+    ranNoCode ||= settled.ranNoCode;
+  }
+  const task = await recordMintProgress({
+    taskId: ctx.task.id,
+    confirmed: settlement.confirmed,
+    failed: settlement.failed,
+  });
+  ctx.reporter.reconciled(ctx.task, {
+    checked: rows.length,
+    confirmed: settlement.confirmed.length,
+    failed: settlement.failed.length,
+  });
+  if (ranNoCode) throw new NotDelegatedError(ctx.task.agentAddress);
+  return { task, settlement };
+}
 
-export async function reconcileTask(ctx: CollectContext, rows: OpenMintRecord[]) {
+/** Open rows of one-transaction-per-mint sends: holes filled, receipts collected, outcomes settled. */
+async function reconcileSingleMints(ctx: CollectContext, rows: OpenMintRecord[]) {
   if (rows.length === 0) return undefined;
   const pending: PendingMint[] = rows
     .filter((r) => r.rawTransaction && r.txHash)
@@ -63,88 +112,4 @@ async function settle(ctx: CollectContext, checked: number, outcomes: MintOutcom
     failed: settlement.failed.length,
   });
   return { task, settlement };
-}
-
-/** Turns chain outcomes into ledger updates; a reverted mint gets its decoded, readable reason. */
-export async function settleOutcomes(ctx: CollectContext, outcomes: MintOutcome[]): Promise<Settlement> {
-  const settlement: Settlement = { confirmed: [], failed: [], reverts: [] };
-  for (const outcome of outcomes) {
-    const { mint } = outcome;
-    if (outcome.kind === 'receipt' && outcome.receipt.status === 'success') {
-      const r = outcome.receipt;
-      settlement.confirmed.push({
-        sequenceNumber: mint.sequenceNumber,
-        txHash: r.transactionHash,
-        blockNumber: r.blockNumber,
-        gasUsed: r.gasUsed,
-        effectiveGasPrice: r.effectiveGasPrice,
-      });
-      continue;
-    }
-    if (outcome.kind === 'used' || (outcome.kind === 'receipt' && (await isMintIdUsed(ctx, mint.mintId)))) {
-      settlement.confirmed.push(await findMintTransaction(ctx, mint));
-      continue;
-    }
-    if (outcome.kind === 'dropped') {
-      settlement.failed.push({
-        sequenceNumber: mint.sequenceNumber,
-        error: `nonce ${mint.nonce} was used by another transaction; re-signing the same mint`,
-      });
-      continue;
-    }
-    const reason = await revertReason(ctx, mint, outcome.receipt.blockNumber);
-    settlement.reverts.push(reason);
-    settlement.failed.push({ sequenceNumber: mint.sequenceNumber, error: reason.message });
-  }
-  return settlement;
-}
-
-/** The transaction that used a mintId, from its Minted event (indexed by mintId). */
-export async function findMintTransaction(ctx: CollectContext, mint: PendingMint): Promise<ConfirmedMint> {
-  const latest = await ctx.client.getBlockNumber({ cacheTime: 0 });
-  // 50,000 blocks is ~28 h on Base (2 s blocks): far longer than a task's ledger stays open.
-  const fromBlock = latest > 50_000n ? latest - 50_000n : 0n;
-  const [log] = await ctx.client.getContractEvents({
-    address: ctx.task.tokenAddress,
-    abi: paidMintTokenAbi,
-    eventName: 'Minted',
-    args: { mintId: mint.mintId },
-    fromBlock,
-  });
-  if (!log?.transactionHash)
-    return {
-      sequenceNumber: mint.sequenceNumber,
-      txHash: mint.hashes.at(-1)!,
-      blockNumber: null,
-      gasUsed: null,
-      effectiveGasPrice: null,
-    };
-  const receipt = await ctx.client.getTransactionReceipt({ hash: log.transactionHash });
-  return {
-    sequenceNumber: mint.sequenceNumber,
-    txHash: log.transactionHash,
-    blockNumber: receipt.blockNumber,
-    gasUsed: receipt.gasUsed,
-    effectiveGasPrice: receipt.effectiveGasPrice,
-  };
-}
-
-/** Replays the reverted call against the state of its block to decode the custom error. */
-async function revertReason(ctx: CollectContext, mint: PendingMint, blockNumber: bigint): Promise<Revert> {
-  const tx = parseTransaction(mint.raw);
-  try {
-    const { args } = decodeFunctionData({ abi: paidMintTokenAbi, data: tx.data! });
-    await ctx.client.simulateContract({
-      account: ctx.task.agentAddress,
-      address: ctx.task.tokenAddress,
-      abi: paidMintTokenAbi,
-      functionName: 'mint',
-      args: args as never,
-      blockNumber,
-    });
-  } catch (error) {
-    const kind = classifyChainError(error);
-    if (kind.kind === 'revert') return { reason: kind.reason, message: kind.message };
-  }
-  return revertMessageOf(undefined);
 }

@@ -3,10 +3,10 @@ import { getKeys } from '@/lib/key-file';
 import type { Fees } from '@/lib/chain/fees';
 import { withOperatorNonce } from '@/lib/chain/operator-send';
 import { ensureAgentGas, TOP_UP_GAS, type OperatorSend } from '@/lib/wallets/gas-topup';
-import type { TaskRuntime } from './mint-batch';
 import { keccak, nativeAccount } from '@/lib/chain/native-crypto';
-import { rawRequest } from '../rpc';
 import { assertLease } from '../fence';
+import { rawRequest } from '../rpc';
+import type { TaskRuntime } from './runtime';
 
 // Derived once per key (a key file reload that rotates the operator key gets a new account).
 let operator: { key: string; account: PrivateKeyAccount } | undefined;

@@ -1,28 +1,29 @@
 import { encodeFunctionData, erc20Abi, type Hex } from 'viem';
-import { recordMintProgress } from '@/db/task-queue';
 import { BATCH_MODE, delegationCode, encodeBatchExecute, isDelegatedTo, type BatchCall } from '@/lib/chain/batch-calls';
-import { MAX_MINT_GAS } from '@/lib/chain/mint-gas';
 import { mintIdOf } from '@/lib/chain/mint-id';
+import { keccak } from '@/lib/chain/native-crypto';
 import { classifyChainError, MintRevertError } from '@/lib/chain/revert-reasons';
 import { getConfig } from '@/lib/config';
 import { crashPoint } from '../crash-points';
-import { keccak } from '@/lib/chain/native-crypto';
-import { NotDelegatedError, settleBatchOutcome } from './batch-settle';
 import { assertLease } from '../fence';
+import { broadcastRaw } from '../rpc';
+import { authorize, presignNext } from './authorizations';
+import { NotDelegatedError, settleBatchOutcome } from './eip7702-settle';
+import { estimateBatchGas } from './eip7702-gas';
+import { recordSettlement, writeBatch } from './ledger';
+import type { PendingMint } from './mint-chain';
+import { collectMints } from './mint-collector';
+import type { PipelineStages } from './mint-pipeline';
 import {
-  authorize,
-  presignNext,
+  recentlySimulated,
   unlockSigner,
-  writeBatch,
   type Authorization,
   type BatchPlan,
   type SettledBatch,
   type SignedBatch,
   type TaskRuntime,
-} from './mint-batch';
-import type { PipelineStages } from './mint-pipeline';
-import { broadcastRaw, collectMints, type PendingMint } from './mint-collector';
-import type { Settlement } from './reconciler';
+} from './runtime';
+import type { Settlement } from './settlement';
 
 // One batch = one transaction (EIP-7702): the agent sends `execute(try mode, [approve?, mint × N])`
 // to its own address, where AgentBatchExecutor's code runs with msg.sender = the agent for every
@@ -112,11 +113,9 @@ async function signDelegatedBatch(rt: TaskRuntime, plan: DelegatedPlan): Promise
   // Simulated against our executor's code when the chain does not show it yet (a state override):
   // before this batch installs it, or while the batch that does is still on the wire.
   const asDelegated = rt.delegated ? undefined : [{ address: task.agentAddress, code: delegationCode(executor) }];
-  const unpaced = getConfig().worker.mintIntervalMs === 0;
-  const recent = unpaced && rt.simulatedAt !== undefined && started - rt.simulatedAt < 1_000;
   try {
     await Promise.all([
-      recent
+      recentlySimulated(rt, started)
         ? undefined
         : client
             .call({
@@ -163,45 +162,6 @@ async function signDelegatedBatch(rt: TaskRuntime, plan: DelegatedPlan): Promise
   return { plan, mints, started, raw, txHash, installs };
 }
 
-/**
- * The gas of a batch as base + perMint × N, from two estimates of tiny batches ([approval?, one
- * mint] and [approval?, two mints]) rather than one of the whole batch: eth_estimateGas searches
- * by executing the call ~25 times, and for a 200-mint batch that was most of the run's anvil CPU
- * (bench:mint). The second mint is the typical one (the first warms the slots they share); +25%.
- */
-async function estimateBatchGas(
-  rt: TaskRuntime,
-  approval: BatchCall[],
-  mintCalls: BatchCall[],
-  stateOverride: { address: Hex; code: Hex }[] | undefined,
-) {
-  const agent = rt.task.agentAddress;
-  // Estimated in revert-all mode: in try mode a mint that runs out of gas is caught and the
-  // batch still succeeds, so the node's search for the lowest gas that succeeds can settle
-  // where the mints fail, and the real batch, given that, runs out of gas as a whole. A second
-  // mint the token refuses (revert-all then reverts) falls back to try mode.
-  const estimate = (calls: BatchCall[], mode: Hex = BATCH_MODE.revertAll) =>
-    rt.client.estimateGas({ account: agent, to: agent, data: encodeBatchExecute(calls, mode), stateOverride });
-  const second = mintCalls[1] ?? mintCalls[0]!;
-  const pair = [...approval, mintCalls[0]!, second];
-  const [one, two] = await Promise.all([
-    estimate([...approval, mintCalls[0]!]),
-    second === mintCalls[0]
-      ? estimate(pair, BATCH_MODE.try)
-      : estimate(pair).catch(() => estimate(pair, BATCH_MODE.try)),
-  ]);
-  const perMint = ((two > one ? two - one : one) * 125n) / 100n;
-  // The operator pays this gas: the same cap as a single mint's (mint-batch.ts), before anything is sent.
-  if (perMint > MAX_MINT_GAS) {
-    throw new MintRevertError(
-      'gas_cap',
-      `The token's mint needs ${perMint} gas, more than the ${MAX_MINT_GAS} AgentMint pays for one mint; no mint was sent.`,
-    );
-  }
-  rt.batchGas = { base: (one * 125n) / 100n, perMint };
-  rt.gasPerMint = perMint;
-}
-
 /** A mint call whose signature's s is replaced: the token recovers a stranger and refuses it (test fault only). */
 function corruptSignature(data: Hex): Hex {
   return `${data.slice(0, -64)}${'11'.repeat(32)}` as Hex;
@@ -228,27 +188,14 @@ async function settleDelegatedBatch(
     outcome!,
     mints.map((m) => ({ sequenceNumber: m.sequenceNumber, mintId: m.mintId as Hex })),
   );
-  if (settlement.reverts.length || settlement.failed.length) rt.simulatedAt = undefined;
+  if (settlement.reverts.length || settlement.failed.length) rt.simulatedAt = undefined; // the next batch simulates again
   // Never the transaction's success: the code the agent has now says whether it is delegated to us.
   if (installs || settlement.ranNoCode)
     rt.delegated = isDelegatedTo(
       await rt.client.getCode({ address: rt.task.agentAddress, blockTag: 'latest' }),
       rt.batchExecutor!,
     );
-  const progress = await recordMintProgress({
-    taskId: rt.task.id,
-    confirmed: settlement.confirmed,
-    failed: settlement.failed,
-  });
-  if (progress) rt.task.mintsCompleted = progress.mintsCompleted;
-  rt.settled = progress && settlement.confirmed.length === mints.length ? progress : undefined;
-  for (const c of settlement.confirmed) rt.reporter.minted(rt.task, c);
-  for (const f of settlement.failed) rt.reporter.mintFailed(rt.task, f);
-  rt.reporter.batchRecorded(rt.task, {
-    confirmed: settlement.confirmed.length,
-    failed: settlement.failed.length,
-    durationMs: Date.now() - started,
-  });
+  const settled = await recordSettlement(rt, settlement, { size: mints.length, started });
   if (settlement.ranNoCode) throw new NotDelegatedError(rt.task.agentAddress);
-  return { settlement, progress };
+  return settled;
 }

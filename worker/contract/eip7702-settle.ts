@@ -1,18 +1,9 @@
 import { isAddressEqual, parseTransaction, toEventSelector, type Address, type Hex, type Log } from 'viem';
-import type { OpenMintRecord } from '@/db/mint-records';
-import { recordMintProgress } from '@/db/task-queue';
 import { decodeBatchExecute, failedCallsOf } from '@/lib/chain/batch-calls';
 import { agentBatchExecutorAbi, paidMintTokenAbi } from '@/lib/chain/contracts.generated';
 import { revertOfReturnData } from '@/lib/chain/revert-reasons';
-import {
-  collectMints,
-  isMintIdUsed,
-  type CollectContext,
-  type MintOutcome,
-  type PendingMint,
-  type RawLog,
-} from './mint-collector';
-import { findMintTransaction, reconcileTask, type Settlement } from './reconciler';
+import { isMintIdUsed, type CollectContext, type MintOutcome, type RawLog } from './mint-chain';
+import { findMintTransaction, type Settlement } from './settlement';
 
 // Settling an EIP-7702 batch: one transaction, many mints. Its success proves nothing about any
 // one mint (try mode: a failing call is skipped; and a transaction whose authorization was
@@ -138,61 +129,4 @@ export async function settleBatchOutcome(
     });
   }
   return settlement;
-}
-
-/**
- * Open ledger rows after a crash or an error: rows that share a batch transaction (sent by the
- * agent to itself) are settled together from that transaction; the rest as single mints.
- */
-export async function reconcileOpenMints(ctx: CollectContext, rows: OpenMintRecord[]) {
-  const groups = new Map<string, OpenMintRecord[]>();
-  for (const row of rows) if (row.txHash) groups.set(row.txHash, [...(groups.get(row.txHash) ?? []), row]);
-  const single: OpenMintRecord[] = rows.filter((r) => !r.txHash);
-  const batches: { raw: Hex; rows: OpenMintRecord[] }[] = [];
-  for (const group of groups.values()) {
-    const raw = group.find((r) => r.rawTransaction)?.rawTransaction as Hex | undefined;
-    const to = raw ? parseTransaction(raw).to : undefined;
-    if (raw && to && isAddressEqual(to, ctx.task.agentAddress)) batches.push({ raw, rows: group });
-    else single.push(...group);
-  }
-  if (batches.length === 0) return reconcileTask(ctx, single);
-  const settlement: Settlement = { confirmed: [], failed: [], reverts: [] };
-  let ranNoCode = false;
-  if (single.length) {
-    const singles = await reconcileTask(ctx, single);
-    if (singles) settlement.reverts.push(...singles.settlement.reverts);
-  }
-  for (const { raw, rows: group } of batches) {
-    const first = group.reduce((a, b) => (a.sequenceNumber < b.sequenceNumber ? a : b));
-    const pending: PendingMint = {
-      sequenceNumber: first.sequenceNumber,
-      mintId: first.mintId as Hex,
-      nonce: first.nonce,
-      raw,
-      hashes: [first.txHash as Hex],
-      batch: true,
-    };
-    const [outcome] = await collectMints(ctx, [pending], { rebroadcast: true });
-    const settled = await settleBatchOutcome(
-      ctx,
-      outcome!,
-      group.map((r) => ({ sequenceNumber: r.sequenceNumber, mintId: r.mintId as Hex })),
-    );
-    settlement.confirmed.push(...settled.confirmed);
-    settlement.failed.push(...settled.failed);
-    settlement.reverts.push(...settled.reverts);
-    ranNoCode ||= settled.ranNoCode;
-  }
-  const task = await recordMintProgress({
-    taskId: ctx.task.id,
-    confirmed: settlement.confirmed,
-    failed: settlement.failed,
-  });
-  ctx.reporter.reconciled(ctx.task, {
-    checked: rows.length,
-    confirmed: settlement.confirmed.length,
-    failed: settlement.failed.length,
-  });
-  if (ranNoCode) throw new NotDelegatedError(ctx.task.agentAddress);
-  return { task, settlement };
 }

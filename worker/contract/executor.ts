@@ -1,0 +1,132 @@
+import { erc20Abi } from 'viem';
+import { listNextSequencesByTask, listOpenMintRecordsByTask, type OpenMintRecord } from '@/db/mint-records';
+import { getTaskProgress, type TaskProgress } from '@/db/task-queue';
+import { isDelegatedTo } from '@/lib/chain/batch-calls';
+import { batchSizeFor, feesOf, gweiToWei, quoteFees } from '@/lib/chain/fees';
+import { classifyChainError, FINAL_REVERT_REASONS, MintRevertError } from '@/lib/chain/revert-reasons';
+import { getConfig } from '@/lib/config';
+import { contractBatchGasWei } from '@/lib/wallets/gas-topup';
+import type { BatchEnd, TaskExecutor } from '../task-executor';
+import { presign } from './authorizations';
+import { delegatedBatchStages, runDelegatedBatch } from './eip7702-batch';
+import { topUpAgentGas } from './gas-top-up';
+import { runMintPipeline } from './mint-pipeline';
+import { reconcileOpenMints } from './reconciler';
+import { loadRuntime, startContractRun, type ContractRun, type TaskRuntime } from './runtime';
+import { runMintBatch, singleMintStages } from './single-mint-batch';
+import type { Settlement } from './settlement';
+import { ensureAllowance } from './usdc-approval';
+
+/**
+ * The contract route: the agent calls the token's `mint` with the mint signer's authorization,
+ * one transaction per mint or one EIP-7702 transaction per batch (MINT_EXECUTION). Each turn
+ * reconciles the ledger with the chain, then runs one batch, or with MINT_INTERVAL_MS=0 a
+ * pipeline of overlapping batches until the task is done, cancelled or something fails.
+ */
+export const contractExecutor: TaskExecutor<ContractRun, TaskRuntime> = {
+  start: startContractRun,
+  prepare,
+  runBatch,
+  classify(error) {
+    const kind = classifyChainError(error);
+    return { ...kind, final: kind.kind === 'revert' && FINAL_REVERT_REASONS.has(kind.reason) };
+  },
+};
+
+async function prepare(run: ContractRun) {
+  // After a batch that settled every mint, its own settle returned fresh progress (and the
+  // cancel flag) and left no open rows, so the next turn skips this read; any other way here
+  // (first turn, an error, a backoff) reads the ledger and reconciles. What signing needs is
+  // loaded beside that read on the first turn (and after a failure to load).
+  const settled = run.runtime?.settled;
+  if (run.runtime) run.runtime.settled = undefined;
+  const taskId = run.task.id;
+  const [[open, progress], rt] = await Promise.all([
+    settled
+      ? ([[] as OpenMintRecord[], settled] as const)
+      : Promise.all([listOpenMintRecordsByTask({ taskId }), getTaskProgress({ id: taskId })]),
+    run.runtime ?? loadRuntime(run),
+  ]);
+  run.runtime = rt;
+  if (open.length === 0) return { progress, ready: rt };
+  const reconciled = await reconcileOpenMints(rt, open);
+  if (reconciled) throwFirstRevert(reconciled.settlement);
+  return { progress: reconciled?.task ?? (await getTaskProgress({ id: taskId })), ready: rt };
+}
+
+/** A batch whose mint reverted ends the turn as that revert (one attempt; the reason for the owner). */
+function throwFirstRevert(settlement: Settlement) {
+  const [revert] = settlement.reverts;
+  if (revert) throw new MintRevertError(revert.reason, revert.message);
+}
+
+async function runBatch(rt: TaskRuntime, task: TaskProgress): Promise<BatchEnd> {
+  const config = getConfig().worker;
+  // Everything the batch needs, read at once (one batched RPC request, one query).
+  const { client, task: ref } = rt;
+  const batched = rt.execution === 'batch';
+  const [quote, candidates, balance, allowance, nonce, code] = await Promise.all([
+    quoteFees(client, { maxFeeGwei: config.maxFeeGwei }),
+    listNextSequencesByTask({ taskId: task.id, quantity: task.quantity, limit: config.batchSize }),
+    client.getBalance({ address: ref.agentAddress }),
+    client.readContract({
+      address: rt.usdc,
+      abi: erc20Abi,
+      functionName: 'allowance',
+      args: [ref.agentAddress, ref.tokenAddress],
+    }),
+    client.getTransactionCount({ address: ref.agentAddress, blockTag: 'pending' }),
+    batched ? client.getCode({ address: ref.agentAddress }) : undefined,
+  ]);
+  // Relied on only as the chain shows it: the agent's code is 0xef0100 ‖ our executor.
+  if (batched) rt.delegated = isDelegatedTo(code, rt.batchExecutor!);
+  const remaining = task.quantity - task.mintsCompleted;
+  const size = batchSizeFor({
+    configured: config.batchSize,
+    remaining,
+    baseFee: quote.baseFee,
+    highBaseFeeWei: gweiToWei(config.highBaseFeeGwei),
+  });
+  const sequences = candidates.slice(0, size);
+  const remainingCost = rt.pricePerMint * BigInt(remaining);
+  const fees = feesOf(quote);
+
+  const pipelined = config.mintIntervalMs === 0 && config.pipelineDepth > 1;
+  // Usually none on a first turn: the fund route sent this same amount beside the funding transfer.
+  const neededWei = contractBatchGasWei({
+    batchMints: sequences.length,
+    remaining,
+    maxFeePerGas: quote.maxFeePerGas,
+    gasPerMint: rt.gasPerMint,
+  });
+  const toppingUp = topUpAgentGas(rt, { balance, neededWei, fees });
+  toppingUp.catch(() => {}); // awaited below
+  // The first batch's authorizations are signed while a top-up or an approval is being mined.
+  const presigning = presign(rt, sequences);
+  presigning.catch(() => {}); // awaited below
+  const topUp = await toppingUp;
+  const start = { quote, balance: balance + (topUp?.amountWei ?? 0n) };
+  // No pacing asked for and pipelining on: batches overlap (mint-pipeline.ts). Otherwise one
+  // batch per turn, and the task loop waits MINT_INTERVAL_MS before the next.
+  if (batched) {
+    // One transaction per batch, the approval (when short) and the delegation (when missing) joined into the first.
+    await presigning;
+    const first = {
+      sequences,
+      fees,
+      remainingCost,
+      nonce,
+      approve: allowance < remainingCost ? remainingCost : undefined,
+      installs: !rt.delegated,
+    };
+    if (pipelined) await runMintPipeline(rt, first, start, delegatedBatchStages);
+    else throwFirstRevert(await runDelegatedBatch(rt, first));
+    return { paced: true };
+  }
+  const approved = await ensureAllowance(rt, { need: remainingCost, allowance, fees, nonce });
+  await presigning;
+  const plan = { sequences, fees, remainingCost, nonce: approved ? nonce + 1 : nonce };
+  if (pipelined) await runMintPipeline(rt, plan, start, singleMintStages);
+  else throwFirstRevert(await runMintBatch(rt, plan));
+  return { paced: true };
+}

@@ -1,0 +1,141 @@
+import type { Address, Hex } from 'viem';
+import type { SignedMint } from '@/db/mint-records';
+import type { AgentWallet } from '@/db/schema';
+import type { TaskProgress } from '@/db/task-queue';
+import type { TaskWithAgent } from '@/db/tasks';
+import { getWalletById } from '@/db/wallets';
+import { resolveMintExecution } from '@/lib/chain/batch-support';
+import { getKnownContracts } from '@/lib/chain/clients';
+import type { Fees } from '@/lib/chain/fees';
+import { createMintAuthorizer, type MintAuthorizer } from '@/lib/chain/mint-signature';
+import { nativeAccount, nativeBackend } from '@/lib/chain/native-crypto';
+import { getConfig } from '@/lib/config';
+import { unlockAgentAccount } from '@/lib/wallets/agent-wallets';
+import { MINT_GAS_ESTIMATE } from '@/lib/wallets/gas-topup';
+import { createGuardedSigner } from '@/lib/wallets/tx-guard';
+import { getWorkerClient } from '../rpc';
+import type { RunOptions } from '../task-executor';
+import type { CollectContext } from './mint-chain';
+import type { Settlement } from './settlement';
+
+// One contract task run's state, shared by both ways of executing (one transaction per mint:
+// single-mint-batch.ts; one EIP-7702 transaction per batch: eip7702-batch.ts) and the pipeline.
+
+/** A contract task as claimed, before anything is loaded: the executor's `start`. */
+export type ContractRun = {
+  task: TaskRuntime['task'];
+  options: RunOptions;
+  walletId: string;
+  usdc: Address;
+  chainId: number;
+  pricePerMint: bigint;
+  /** Loaded by the first turn whose loading succeeds, then kept for the run. */
+  runtime?: TaskRuntime;
+};
+
+export type TaskRuntime = CollectContext & {
+  task: CollectContext['task'] & { userAddress: Address; quantity: number };
+  workerId: string;
+  walletId: string;
+  wallet: AgentWallet;
+  usdc: Address;
+  chainId: number;
+  pricePerMint: bigint;
+  authorizer: MintAuthorizer;
+  /** One EIP-7702 transaction per batch (eip7702-batch.ts), or one transaction per mint. */
+  execution: 'batch' | 'single';
+  batchExecutor?: Address;
+  /** Gas limit per mint from the task run's estimate; a first guess before it. */
+  gasPerMint: bigint;
+  gasEstimated?: boolean;
+  /** When the last batch's first mint was simulated successfully (ms). */
+  simulatedAt?: number;
+  /** Progress returned by the last batch's settle when it left nothing open. */
+  settled?: TaskProgress;
+  /** Mint authorizations signed ahead (they depend only on payer, user and mintId). */
+  presigned?: Map<Hex, Authorization>;
+  /** The agent's code is a delegation to batchExecutor (read from the chain each turn). */
+  delegated?: boolean;
+  /** Gas limit of a batch transaction: base + perMint × mints, from the task run's first estimates. */
+  batchGas?: { base: bigint; perMint: bigint };
+};
+
+/** A mint signer's authorization for one mintId, and the token's mint call that carries it. */
+export type Authorization = {
+  mintId: Hex;
+  args: readonly [Address, Hex, number, Hex, Hex];
+  data: Hex;
+};
+
+export type BatchPlan = { sequences: number[]; fees: Fees; nonce: number; remainingCost: bigint };
+export type SignedBatch = { plan: BatchPlan; mints: SignedMint[]; started: number };
+export type SettledBatch = { settlement: Settlement; progress?: TaskProgress };
+
+export function startContractRun(task: TaskWithAgent, options: RunOptions): ContractRun {
+  return {
+    task: {
+      id: task.id,
+      agentAddress: task.agentAddress as Address,
+      tokenAddress: task.tokenAddress as Address,
+      userAddress: task.userAddress as Address,
+      quantity: task.quantity,
+      mintsCompleted: task.mintsCompleted,
+    },
+    options,
+    walletId: task.agentWalletId,
+    usdc: getKnownContracts().usdc,
+    chainId: task.chainId,
+    pricePerMint: BigInt(task.pricePerMint),
+  };
+}
+
+/** Loads what signing needs, once per task run: one query and one batched RPC request. */
+export async function loadRuntime(run: ContractRun): Promise<TaskRuntime> {
+  const { task, options } = run;
+  const [wallet, authorizer, execution] = await Promise.all([
+    getWalletById({ id: run.walletId }),
+    createMintAuthorizer(getWorkerClient(), { address: task.tokenAddress, chainId: run.chainId }, nativeBackend),
+    resolveMintExecution(),
+  ]);
+  if (!wallet) throw new Error(`agent wallet of task ${task.id} not found`);
+  const rt: TaskRuntime = {
+    client: getWorkerClient(),
+    reporter: options.reporter,
+    signal: options.drain,
+    workerId: options.workerId,
+    task,
+    walletId: run.walletId,
+    wallet,
+    usdc: run.usdc,
+    chainId: run.chainId,
+    pricePerMint: run.pricePerMint,
+    authorizer,
+    execution: execution.effective,
+    batchExecutor: execution.batchExecutor,
+    gasPerMint: MINT_GAS_ESTIMATE,
+    resign: (tx) =>
+      unlockSigner(rt, rt.pricePerMint * BigInt(rt.task.quantity - rt.task.mintsCompleted)).signTransaction(tx),
+  };
+  return rt;
+}
+
+/** The agent's guarded signer, unlocked just for this use (policy: the task's token and need). */
+export function unlockSigner(rt: TaskRuntime, remainingCost: bigint) {
+  return createGuardedSigner(unlockAgentAccount(rt.wallet, nativeAccount), {
+    agent: rt.task.agentAddress,
+    user: rt.task.userAddress,
+    usdc: rt.usdc,
+    chainId: rt.chainId,
+    task: { token: rt.task.tokenAddress, remainingCost },
+    batchExecutor: rt.batchExecutor,
+  });
+}
+
+/** Batches signed within this long of the last simulation skip their own (single-mint-batch.ts's signBatch says why). */
+const SIMULATION_VALID_MS = 1_000;
+
+/** Whether a batch signed at `now` may rely on the last batch's simulation: unpaced, and within SIMULATION_VALID_MS. */
+export function recentlySimulated(rt: TaskRuntime, now: number) {
+  const unpaced = getConfig().worker.mintIntervalMs === 0;
+  return unpaced && rt.simulatedAt !== undefined && now - rt.simulatedAt < SIMULATION_VALID_MS;
+}
