@@ -1,6 +1,6 @@
-// `npm test`: every suite — typecheck, vitest (units + integration on real Postgres/anvil), the
-// quick chaos run, Playwright e2e in Chromium — then one closing line `N passed, N failed`
-// summing them all (`npm test -- chaos` runs one suite).
+// `npm test`: every suite — typecheck, format, imports, vitest (units + integration on real
+// Postgres/anvil), the quick chaos run, Playwright e2e in Chromium — then one closing line
+// `N passed, N failed` summing them all (`npm test -- chaos` runs one suite).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -43,6 +43,24 @@ if (want('format')) {
   const { status, seconds } = run(bin('prettier'), ['--check', '--log-level', 'warn', '.']);
   status === 0 ? totals.passed++ : totals.failed++;
   console.log(`format: ${status === 0 ? 'ok' : 'FAILED (npm run format fixes it)'} (${seconds}s)`);
+}
+
+if (want('imports')) {
+  // The layering as a rule (.dependency-cruiser.cjs): lib never imports worker/ or app/, db never
+  // imports lib/, no import cycle (type imports count), benchmarks take test/support only.
+  console.log('\n== imports (dependency-cruiser)');
+  const roots = ['app', 'components', 'lib', 'db', 'worker', 'scripts', 'bench', 'test', 'e2e', 'contracts'];
+  const files = ['proxy.ts', 'instrumentation.ts'];
+  const { status, seconds } = run(bin('depcruise'), [
+    '--config',
+    '.dependency-cruiser.cjs',
+    '--output-type',
+    'err',
+    ...roots,
+    ...files,
+  ]);
+  status === 0 ? totals.passed++ : totals.failed++;
+  console.log(`imports: ${status === 0 ? 'ok' : 'FAILED'} (${seconds}s)`);
 }
 
 if (want('vitest')) {
