@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startX402MintServer } from '@/scripts/local/x402-mint-server';
 import { user } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/stack';
 import { callTool, connectClient } from './support';
@@ -11,14 +12,17 @@ import { callTool, connectClient } from './support';
 const root = path.resolve(import.meta.dirname, '../..');
 let stack: TestStack;
 let keys: typeof import('@/lib/assistant-keys/keys');
+let x402: Awaited<ReturnType<typeof startX402MintServer>>;
 const alice = user(8);
 
 beforeAll(async () => {
   stack = await startTestStack({ env: { LOG_LEVEL: 'warn', PUBLIC_URL: 'http://localhost:3999' } });
   keys = await import('@/lib/assistant-keys/keys');
+  x402 = await startX402MintServer({ rpcUrl: stack.anvil.url, usdc: stack.deployment.usdc });
 });
 
 afterAll(async () => {
+  await x402?.stop();
   const { closeDb } = await import('@/db/client');
   await closeDb();
   await stack?.stop();
@@ -29,7 +33,12 @@ const stdio = (key?: string) =>
     command: process.execPath,
     args: ['--import', 'tsx', 'scripts/mcp.ts'],
     cwd: root,
-    env: { ...(process.env as Record<string, string>), ...stack.env, ...(key ? { AGENTMINT_KEY: key } : {}) },
+    env: {
+      ...(process.env as Record<string, string>),
+      ...stack.env,
+      X402_ALLOWED_HOSTS: `127.0.0.1:${x402.port}`,
+      ...(key ? { AGENTMINT_KEY: key } : {}),
+    },
     stderr: 'pipe',
   });
 
@@ -80,6 +89,26 @@ describe('stdio', () => {
     expect((await callTool(client, 'task_status', { taskId: 'not-a-task' })).data.error.error).toBe('not found');
     const { resources } = await client.listResources();
     expect(resources.map((r) => r.uri)).toContain(`agentmint://tasks/${created.data.task.id}`);
+    await client.close();
+  });
+
+  it('quotes and creates a task that buys from an x402 endpoint, with its payments in task_status', async () => {
+    const { token } = await newKey(['read', 'create']);
+    const client = await connectClient(stdio(token));
+    const url = x402.mintUrl();
+    const quote = await callTool(client, 'quote', { url, quantity: 20 });
+    expect(quote.data.quote).toMatchObject({
+      route: 'x402',
+      pricePerMint: x402.price.toString(),
+      totalCost: (x402.price * 20n).toString(),
+      endpoint: { host: `127.0.0.1:${x402.port}` },
+      token: { symbol: 'X4D' },
+    });
+    expect(JSON.stringify(quote.data)).not.toContain(new URL(url).pathname);
+    const created = await callTool(client, 'create_mint_task', { url, quantity: 20 });
+    expect(created.data.task).toMatchObject({ route: 'x402', quantity: 20, status: 'pending_payment' });
+    const status = await callTool(client, 'task_status', { taskId: created.data.task.id });
+    expect(status.data.payments).toEqual({ settled: 0, open: 0, refused: 0, settledAmount: '0' });
     await client.close();
   });
 

@@ -20,9 +20,10 @@ const NEXT_STEP: Record<TaskDto['status'], string> = {
 /** A task as an assistant reads it: the DTO, its USDC in words, its progress, and what happens next. */
 export async function describeTask(ctx: McpContext, taskId: string, userAddress: string) {
   if (!isTaskId(taskId)) throw new AppError('not_found:task', 'No such task.');
-  const { task, mints } = await getTaskStatus({ taskId, userAddress });
+  const { task, mints, payments } = await getTaskStatus({ taskId, userAddress });
   return {
     task,
+    ...(payments ? { payments } : {}),
     totalCostUsdc: formatUnits(BigInt(task.totalCost), 6),
     progress: `${task.mintsCompleted} of ${task.quantity} mints done${task.mintsFailed ? `, ${task.mintsFailed} failed` : ''}`,
     mints,
@@ -39,7 +40,7 @@ export function registerTaskStatusTool(server: McpServer, ctx: McpContext) {
     'task_status',
     {
       description:
-        "One of the user's tasks: status (pending_payment → funded → processing → completed; or failed, cancelled), mints done and failed, each mint's transaction, cost, and the fund link while it awaits payment.",
+        "One of the user's tasks: status (pending_payment → funded → processing → completed; or failed, cancelled), mints done (tokens delivered to the user) and failed, each mint's transaction, for an x402 task its payments (settled, open, refused), cost, and the fund link while it awaits payment.",
       inputSchema: taskIdInput,
       annotations: { title: 'Task status', readOnlyHint: true },
       scope: 'read',
