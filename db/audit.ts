@@ -1,6 +1,6 @@
 import { desc } from 'drizzle-orm';
 import { getDb, getSql } from './client';
-import { auditRuns, type AuditRun, type MintRoute, type TaskStatus } from './schema';
+import { auditRuns, type AuditRun, type MintRoute, type TaskStatus, type X402PaymentStatus } from './schema';
 
 // What the funds audit (lib/audit/) reads from the database, and where it keeps its runs.
 // Read-only over the ledger; addresses come back lower-case as stored.
@@ -33,6 +33,9 @@ export type AuditMintRow = {
 export type AuditX402Row = {
   taskId: string;
   sequenceNumber: number;
+  /** The EIP-3009 nonce: what ties the row to the chain's AuthorizationUsed event. */
+  nonce: string;
+  status: X402PaymentStatus;
   amount: bigint;
   payTo: string;
   settlementTxHash: string | null;
@@ -42,7 +45,7 @@ export type LedgerFacts = { wallets: AuditWallet[]; tasks: AuditTask[]; mints: A
 
 const big = (v: string | null) => (v === null ? null : BigInt(v));
 
-/** Every wallet (or one user's), its tasks, every mint ledger row and every settled x402 payment. */
+/** Every wallet (or one user's), its tasks, every mint ledger row and every x402 payment row (any status). */
 export async function readLedgerFacts({ userAddress }: { userAddress?: string } = {}): Promise<LedgerFacts> {
   const sql = getSql();
   const user = userAddress?.toLowerCase() ?? null;
@@ -74,8 +77,9 @@ export async function readLedgerFacts({ userAddress }: { userAddress?: string } 
       gas_used::text as "gasUsed", effective_gas_price::text as "effectiveGasPrice"
     from ai_agent_mint_records where task_id in ${sql(taskIds)} order by task_id, sequence_number`;
   const x402 = await sql<(Omit<AuditX402Row, 'amount'> & { amount: string })[]>`
-    select task_id as "taskId", sequence_number as "sequenceNumber", amount::text as amount, pay_to as "payTo", settlement_tx_hash as "settlementTxHash"
-    from ai_agent_x402_payments where task_id in ${sql(taskIds)} and status = 'settled' order by task_id, sequence_number`;
+    select task_id as "taskId", sequence_number as "sequenceNumber", lower(nonce) as nonce, status, amount::text as amount,
+      lower(pay_to) as "payTo", settlement_tx_hash as "settlementTxHash"
+    from ai_agent_x402_payments where task_id in ${sql(taskIds)} order by task_id, sequence_number, id`;
   return {
     wallets,
     tasks: tasks.map((t) => ({

@@ -35,7 +35,7 @@ const USAGE = `usage: npm run ops -- <command> [options] [--json|--table]
   webhooks-dispatch                    deliver due webhooks once now
   operator                             operator ETH balance against OPERATOR_MIN_ETH
   tokens [add|remove 0x…]              tokens tasks may mint; add checks the code is PaidMintToken's
-  audit [--user 0x…] [--from-block n] [--block-range n]
+  audit [--user 0x…] [--from-block n] [--block-range n] [--rpc-url url]
                                        funds audit: ledger against chain for every user (exit 1 on any discrepancy)`;
 
 async function run(argv: string[]): Promise<CommandResult> {
@@ -49,6 +49,7 @@ async function run(argv: string[]): Promise<CommandResult> {
       user: { type: 'string' },
       'from-block': { type: 'string' },
       'block-range': { type: 'string' },
+      'rpc-url': { type: 'string' },
       json: { type: 'boolean' },
       table: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -92,6 +93,7 @@ async function run(argv: string[]): Promise<CommandResult> {
         userAddress: values.user,
         fromBlock: values['from-block'],
         blockRange: values['block-range'],
+        rpcUrl: values['rpc-url'],
       });
     default:
       throw new UsageError(command ? `unknown command ${command}` : 'no command given');

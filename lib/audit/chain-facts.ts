@@ -1,5 +1,5 @@
 import { createPublicClient, erc20Abi, hexToBigInt, http, type Address, type Hex, type PublicClient } from 'viem';
-import { paidMintTokenAbi } from '../chain/contracts.generated';
+import { paidMintTokenAbi, testUSDCAbi } from '../chain/contracts.generated';
 
 // What the chain says about a set of agent wallets over [fromBlock, toBlock]: every USDC
 // Transfer to or from them, every Minted event they paid for, every transaction they sent or
@@ -18,6 +18,7 @@ export type MintedLog = {
   txHash: Hex;
   blockNumber: bigint;
 };
+export type AuthorizationUsedLog = { authorizer: Address; nonce: Hex; txHash: Hex; blockNumber: bigint };
 export type ChainTx = {
   hash: Hex;
   from: Address;
@@ -25,11 +26,14 @@ export type ChainTx = {
   value: bigint;
   input: Hex;
   type: string;
+  /** EIP-7702: the contracts this transaction's authorization list delegates to. */
+  delegations: Address[];
   success: boolean;
   gasCost: bigint;
   blockNumber: bigint;
 };
-export type Balances = { usdcStart: bigint; usdcEnd: bigint; ethStart: bigint; ethEnd: bigint };
+/** Balances at both ends of the range, and the code at its end (empty, or an EIP-7702 delegation). */
+export type Balances = { usdcStart: bigint; usdcEnd: bigint; ethStart: bigint; ethEnd: bigint; codeEnd?: Hex };
 export type TokenInfo = { mintAmount: bigint };
 
 export type ChainFacts = {
@@ -37,6 +41,7 @@ export type ChainFacts = {
   toBlock: bigint;
   usdcTransfers: TransferLog[];
   minted: MintedLog[];
+  authorizationsUsed: AuthorizationUsedLog[];
   /** Transactions sent by an agent, and transactions that sent an agent ETH. */
   txs: ChainTx[];
   balances: Map<string, Balances>;
@@ -66,14 +71,24 @@ export function auditClient(rpcUrl: string): PublicClient {
 
 export async function readChainFacts(client: PublicClient, o: ScanOptions): Promise<ChainFacts> {
   const agents = o.agents.map(lower);
-  const [usdcTransfers, minted, txs, balances, tokens] = await Promise.all([
+  const [usdcTransfers, minted, authorizationsUsed, txs, balances, tokens] = await Promise.all([
     readUsdcTransfers(client, o, agents),
     o.tokens.length ? readMinted(client, o, agents) : Promise.resolve([]),
+    readAuthorizationsUsed(client, o, agents),
     scanBlocks(client, o, new Set(agents)),
     readBalances(client, o, agents),
     readTokens(client, o.tokens),
   ]);
-  return { fromBlock: o.fromBlock, toBlock: o.toBlock, usdcTransfers, minted, txs, balances, tokens };
+  return {
+    fromBlock: o.fromBlock,
+    toBlock: o.toBlock,
+    usdcTransfers,
+    minted,
+    authorizationsUsed,
+    txs,
+    balances,
+    tokens,
+  };
 }
 
 /** eth_getLogs over [from, to] in chunks of `range` blocks; a chunk the node refuses is halved and retried. */
@@ -168,7 +183,45 @@ async function readMinted(client: PublicClient, o: ScanOptions, agents: Address[
   return out;
 }
 
-type RpcTx = { hash: Hex; from: Address; to: Address | null; value: Hex; input: Hex; type: Hex };
+/** AuthorizationUsed(authorizer = an agent): an x402 payment the agent signed, settled by whoever submitted it. */
+async function readAuthorizationsUsed(
+  client: PublicClient,
+  o: ScanOptions,
+  agents: Address[],
+): Promise<AuthorizationUsedLog[]> {
+  const out: AuthorizationUsedLog[] = [];
+  for (const group of groups(agents, AGENTS_PER_FILTER)) {
+    const logs = await chunkedLogs(o.fromBlock, o.toBlock, o.blockRange, (fromBlock, toBlock) =>
+      client.getContractEvents({
+        address: o.usdc,
+        abi: testUSDCAbi,
+        eventName: 'AuthorizationUsed',
+        args: { authorizer: group },
+        fromBlock,
+        toBlock,
+        strict: true,
+      }),
+    );
+    for (const log of logs)
+      out.push({
+        authorizer: lower(log.args.authorizer),
+        nonce: log.args.nonce.toLowerCase() as Hex,
+        txHash: log.transactionHash,
+        blockNumber: log.blockNumber,
+      });
+  }
+  return out;
+}
+
+type RpcTx = {
+  hash: Hex;
+  from: Address;
+  to: Address | null;
+  value: Hex;
+  input: Hex;
+  type: Hex;
+  authorizationList?: { address: Address }[];
+};
 type RpcReceipt = { status: Hex; gasUsed: Hex; effectiveGasPrice?: Hex; l1Fee?: Hex };
 
 /**
@@ -215,6 +268,7 @@ async function scanBlocks(client: PublicClient, o: ScanOptions, agents: Set<stri
         value: hexToBigInt(tx.value),
         input: tx.input,
         type: tx.type,
+        delegations: (tx.authorizationList ?? []).map((a) => lower(a.address)),
         success: r.status === '0x1',
         gasCost,
         blockNumber: tx.blockNumber,
@@ -238,13 +292,14 @@ async function readBalances(client: PublicClient, o: ScanOptions, agents: Addres
             args: [agent],
             blockNumber,
           });
-        const [usdcStart, usdcEnd, ethStart, ethEnd] = await Promise.all([
+        const [usdcStart, usdcEnd, ethStart, ethEnd, codeEnd] = await Promise.all([
           before === undefined ? 0n : usdcAt(before),
           usdcAt(o.toBlock),
           before === undefined ? 0n : client.getBalance({ address: agent, blockNumber: before }),
           client.getBalance({ address: agent, blockNumber: o.toBlock }),
+          client.getCode({ address: agent, blockNumber: o.toBlock }),
         ]);
-        return [agent, { usdcStart, usdcEnd, ethStart, ethEnd }] as const;
+        return [agent, { usdcStart, usdcEnd, ethStart, ethEnd, codeEnd: codeEnd ?? '0x' }] as const;
       }),
     );
     for (const [agent, b] of rows) out.set(agent, b);
@@ -266,6 +321,23 @@ export function isMintIdUsedAt(client: PublicClient, token: Address, mintId: Hex
     abi: paidMintTokenAbi,
     functionName: 'usedMintIds',
     args: [mintId],
+    blockNumber,
+  });
+}
+
+/** Whether an EIP-3009 authorization is used or cancelled as of `blockNumber` (USDC's `authorizationState`). */
+export function isAuthorizationUsedAt(
+  client: PublicClient,
+  usdc: Address,
+  authorizer: Address,
+  nonce: Hex,
+  blockNumber: bigint,
+) {
+  return client.readContract({
+    address: usdc,
+    abi: testUSDCAbi,
+    functionName: 'authorizationState',
+    args: [authorizer, nonce],
     blockNumber,
   });
 }

@@ -1,4 +1,5 @@
 import { decodeFunctionData, erc20Abi, type Address, type Hex } from 'viem';
+import { decodeBatchExecute } from '../chain/batch-calls';
 import { MINT_SELECTOR } from '../chain/mint-signature';
 import type { Balances, ChainTx } from './chain-facts';
 import type { Discrepancy } from './types';
@@ -7,6 +8,9 @@ import type { Discrepancy } from './types';
 // chain, ETH in − gas − ETH out must equal the agent's balance change over the range; and
 // every transaction the agent sent must be one AgentMint makes (what the transaction guard
 // allows), so a key used behind AgentMint's back shows up even when it moved no USDC.
+
+/** EIP-7702 delegation designator: 0xef0100 ‖ the delegate's address. */
+const DELEGATION_PREFIX = '0xef0100';
 
 export type EthComparison = {
   discrepancies: Omit<Discrepancy, 'user' | 'agent'>[];
@@ -27,20 +31,40 @@ type ClassifyContext = {
   usdc: Address;
   tokens: Set<string>;
   forwardTokens?: Set<string>;
+  /** AgentBatchExecutor: the only contract an agent delegates to (EIP-7702). */
+  batchExecutor?: Address;
 };
 
-/** What an agent transaction is, judged the way the guard judges it (lib/wallets/tx-guard.ts). */
+/**
+ * What an agent transaction is, judged the way the guard judges it (lib/wallets/tx-guard.ts):
+ * a batch is known only when it is AgentBatchExecutor's `execute` and every call inside it is
+ * one AgentMint makes, and an EIP-7702 authorization list may only delegate to that executor.
+ */
 export function classifyAgentTx(
-  tx: Pick<ChainTx, 'to' | 'input' | 'value' | 'type'>,
+  tx: Pick<ChainTx, 'to' | 'input' | 'value' | 'type'> & { delegations?: readonly string[] },
   ctx: ClassifyContext,
 ): AgentTxKind {
+  const executor = ctx.batchExecutor?.toLowerCase();
+  if ((tx.delegations ?? []).some((d) => d.toLowerCase() !== executor)) return 'unknown';
   const to = tx.to?.toLowerCase();
   const data = tx.input && tx.input !== '0x' ? tx.input : undefined;
   if (!to) return 'unknown';
   if (to === ctx.agent) {
-    // A delegated batch (EIP-7702: the agent calls its own code), or an empty self-send that fills a nonce.
-    if (tx.type === '0x4' || data) return 'batch';
-    return tx.value === 0n ? 'nonce_fill' : 'unknown';
+    // An empty self-send fills a nonce; a call to itself runs its delegated code (a batch).
+    if (!data) return tx.value === 0n && tx.type !== '0x4' ? 'nonce_fill' : 'unknown';
+    if (tx.value !== 0n || !executor) return 'unknown';
+    let calls;
+    try {
+      calls = decodeBatchExecute(data).calls;
+    } catch {
+      return 'unknown';
+    }
+    const known = calls.every(
+      (c) =>
+        c.to.toLowerCase() !== ctx.agent &&
+        classifyAgentTx({ to: c.to, input: c.data, value: c.value ?? 0n, type: '0x2' }, ctx) !== 'unknown',
+    );
+    return calls.length > 0 && known ? 'batch' : 'unknown';
   }
   if (!data) return to === ctx.user && tx.value > 0n ? 'refund_eth' : 'unknown';
   if (tx.value !== 0n) return 'unknown';
@@ -73,6 +97,7 @@ export function compareEth({
   operator,
   tokens,
   forwardTokens,
+  batchExecutor,
   txs,
   balances,
   alreadyReported,
@@ -83,6 +108,7 @@ export function compareEth({
   operator: Address;
   tokens: Set<string>;
   forwardTokens: Set<string>;
+  batchExecutor?: Address;
   txs: ChainTx[];
   balances: Balances;
   /** Transactions another check already reported (not listed twice). */
@@ -104,13 +130,14 @@ export function compareEth({
       if (tx.success) out.sentOut += tx.value;
       else out.reverted++;
       if (tx.to === agent && tx.success) out.otherIn += tx.value; // a self-send returns what it sent
-      const kind = classifyAgentTx(tx, { agent, user, usdc, tokens, forwardTokens });
+      const kind = classifyAgentTx(tx, { agent, user, usdc, tokens, forwardTokens, batchExecutor });
       if (kind === 'unknown' && !alreadyReported.has(tx.hash)) {
+        const delegation = tx.delegations.length ? `, delegating to ${tx.delegations.join(', ')}` : '';
         out.discrepancies.push({
           kind: 'agent_tx_unknown',
           txHash: tx.hash,
           amount: tx.value.toString(),
-          message: `the agent sent a transaction AgentMint never makes (to ${tx.to ?? 'contract creation'}, selector ${tx.input.slice(0, 10)})`,
+          message: `the agent sent a transaction AgentMint never makes (to ${tx.to ?? 'contract creation'}, selector ${tx.input.slice(0, 10)}, ${tx.value} wei${delegation})`,
         });
       }
     } else if (tx.to === agent && tx.success) {
@@ -118,6 +145,21 @@ export function compareEth({
       else out.otherIn += tx.value;
     }
   }
+  // An EIP-7702 delegation can be installed by anyone holding the agent's signature, in a
+  // transaction the agent never sends: the code itself is what shows it.
+  const code = balances.codeEnd?.toLowerCase();
+  const ours = batchExecutor && `${DELEGATION_PREFIX}${batchExecutor.slice(2).toLowerCase()}`;
+  if (code && code !== '0x' && code !== ours) {
+    const target = code.startsWith(DELEGATION_PREFIX) && code.length === 48 ? `0x${code.slice(8)}` : undefined;
+    out.discrepancies.push({
+      kind: 'agent_delegation_unknown',
+      actual: target ?? code.slice(0, 66),
+      message: target
+        ? `the agent's code delegates to ${target}, not AgentMint's batch executor ${batchExecutor ?? '(none configured)'}: that contract now runs every call to the wallet`
+        : `the agent wallet has contract code that is not an EIP-7702 delegation`,
+    });
+  }
+
   const expected = balances.ethStart + out.topUps + out.otherIn - out.gasSpent - out.sentOut;
   if (expected !== balances.ethEnd) {
     out.discrepancies.push({

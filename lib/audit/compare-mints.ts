@@ -6,7 +6,11 @@ import type { Discrepancy, TaskAudit } from './types';
 
 // Mints: confirmed mints in the ledger = mintIds used on chain (Minted events, payer = the
 // agent) = tokens the user received. Each task's mintIds are known without the ledger
-// (keccak(taskId, sequence)), so a mint the ledger lost is still tied to its task.
+// (keccak(taskId, sequence)), so a mint the ledger lost is still tied to its task, and so is a
+// mint past the task's quantity (a worker that overshoots does so by a batch or so: the ids of
+// BEYOND_QUANTITY more sequences are computed, and those of any ledger row).
+
+const BEYOND_QUANTITY = 20;
 
 export type MintComparison = {
   discrepancies: Omit<Discrepancy, 'user' | 'agent'>[];
@@ -19,8 +23,8 @@ export type MintComparison = {
   onChain: number;
   tokensReceived: bigint;
   ledgerMintGas: bigint;
-  /** Transactions holding a mint of this agent: their USDC to tokens is mint payment. */
-  mintTxs: Map<string, bigint>;
+  /** Transactions holding a mint of this agent (their USDC out is mint payment): the mints' prices and task. */
+  mintTxs: Map<string, { price: bigint; taskId?: string }>;
 };
 
 export function compareMints({
@@ -52,16 +56,22 @@ export function compareMints({
   };
   const d = out.discrepancies;
   const owner = new Map<string, { task: AuditTask; seq: number }>();
+  const taskById = new Map(tasks.map((t) => [t.id, t]));
   for (const task of tasks)
     if (task.route === 'contract')
-      for (let seq = 1; seq <= task.quantity; seq++) owner.set(mintIdOf(task.id, seq), { task, seq });
+      for (let seq = 1; seq <= task.quantity + BEYOND_QUANTITY; seq++) owner.set(mintIdOf(task.id, seq), { task, seq });
+  for (const r of rows) {
+    const task = taskById.get(r.taskId);
+    if (task) owner.set(r.mintId.toLowerCase() as Hex, { task, seq: r.sequenceNumber });
+  }
   const rowOf = new Map(rows.map((r) => [r.mintId.toLowerCase(), r]));
   const eventsOf = new Map<string, MintedLog[]>();
   for (const e of minted) {
     const id = e.mintId.toLowerCase();
     eventsOf.set(id, [...(eventsOf.get(id) ?? []), e]);
     out.chainPaid += e.price;
-    out.mintTxs.set(e.txHash, (out.mintTxs.get(e.txHash) ?? 0n) + e.price);
+    const tx = out.mintTxs.get(e.txHash);
+    out.mintTxs.set(e.txHash, { price: (tx?.price ?? 0n) + e.price, taskId: tx?.taskId });
   }
   const mintedByTask = new Map<string, MintedLog[]>();
 
@@ -78,6 +88,21 @@ export function compareMints({
       continue;
     }
     const { task, seq } = mine;
+    for (const { txHash } of events) out.mintTxs.get(txHash)!.taskId ??= task.id;
+    if (seq > task.quantity) {
+      for (const extra of events)
+        d.push({
+          kind: 'double_mint',
+          taskId: task.id,
+          sequenceNumber: seq,
+          txHash: extra.txHash,
+          amount: extra.price.toString(),
+          expected: String(task.quantity),
+          actual: String(seq),
+          message: `mint ${seq} of a task of ${task.quantity}: minted past the task's quantity`,
+        });
+      continue;
+    }
     mintedByTask.set(task.id, [...(mintedByTask.get(task.id) ?? []), ...events]);
     if (events.length > 1)
       d.push({
@@ -110,6 +135,8 @@ export function compareMints({
     const wrong: string[] = [];
     if (row.txHash?.toLowerCase() !== e.txHash.toLowerCase())
       wrong.push(`tx ${row.txHash} in the ledger, ${e.txHash} on chain`);
+    if (e.token !== task.tokenAddress.toLowerCase())
+      wrong.push(`minted on ${e.token}, the task's token is ${task.tokenAddress}`);
     if (e.to !== user) wrong.push(`minted to ${e.to}, not the user`);
     if (e.price !== task.pricePerMint) wrong.push(`paid ${e.price}, the task's price is ${task.pricePerMint}`);
     const mintAmount = tokens.get(e.token)?.mintAmount;
@@ -156,14 +183,6 @@ export function compareMints({
         expected: String(done),
         actual: String(task.mintsCompleted),
         message: `mints_completed is ${task.mintsCompleted}, the ledger has ${done}`,
-      });
-    if (events.length > task.quantity)
-      d.push({
-        kind: 'double_mint',
-        taskId: task.id,
-        expected: String(task.quantity),
-        actual: String(events.length),
-        message: `${events.length} mints on chain for a task of ${task.quantity}`,
       });
     out.tasks.push({
       id: task.id,

@@ -1,8 +1,9 @@
 import type { Address } from 'viem';
 import type { AuditWallet, LedgerFacts } from '@/db/audit';
-import type { ChainFacts } from './chain-facts';
+import type { ChainFacts, TransferLog } from './chain-facts';
 import { compareEth } from './compare-eth';
 import { compareMints } from './compare-mints';
+import { compareX402 } from './compare-x402';
 import type { Discrepancy, UserAudit } from './types';
 
 // The comparison itself, pure: ledger facts and chain facts in, per-user figures and every
@@ -13,9 +14,12 @@ import type { Discrepancy, UserAudit } from './types';
 //   confirmed mints in the ledger = mintIds used on chain = tokens the user received
 //   ETH: operator top-ups + other ETH in − gas − ETH out = A's ETH balance change
 // A difference is itemised where its cause can be named (a transfer to a stranger, a mint the
-// ledger lost); whatever remains of the funds equation is reported as funds_unbalanced.
+// ledger lost, an x402 authorization settled after the ledger let it go); whatever remains of the
+// funds equation is reported as funds_unbalanced. Every transfer out of A is itemised, so what
+// remains is USDC the Transfer logs read do not explain: a node that returned too few logs (the
+// whole audit then rests on a partial history), or an asset that moves balances without events.
 
-export type CompareContext = { usdc: Address; operator: Address };
+export type CompareContext = { usdc: Address; operator: Address; batchExecutor?: Address };
 
 export function compareUser(
   wallet: AuditWallet,
@@ -28,11 +32,11 @@ export function compareUser(
   const tasks = ledger.tasks.filter((t) => t.agentWalletId === wallet.id);
   const taskIds = new Set(tasks.map((t) => t.id));
   const rows = ledger.mints.filter((m) => taskIds.has(m.taskId));
-  const x402 = ledger.x402.filter((p) => taskIds.has(p.taskId));
+  const payments = ledger.x402.filter((p) => taskIds.has(p.taskId));
   const balances = chain.balances.get(agent) ?? { usdcStart: 0n, usdcEnd: 0n, ethStart: 0n, ethEnd: 0n };
   const tokens = new Set(tasks.filter((t) => t.route === 'contract').map((t) => t.tokenAddress.toLowerCase()));
   const x402Settled = new Map<string, number>();
-  for (const p of x402) x402Settled.set(p.taskId, (x402Settled.get(p.taskId) ?? 0) + 1);
+  for (const p of payments) if (p.status === 'settled') x402Settled.set(p.taskId, (x402Settled.get(p.taskId) ?? 0) + 1);
   const d: Omit<Discrepancy, 'user' | 'agent'>[] = [];
 
   const mints = compareMints({
@@ -45,23 +49,27 @@ export function compareUser(
   });
   d.push(...mints.discrepancies);
 
-  // USDC in and out of the agent, each outflow explained or reported.
-  const payTos = new Set(tasks.map((t) => t.payTo).filter((p): p is string => !!p));
+  // USDC in and out of the agent, each outflow explained or reported. A transfer to itself moves nothing.
+  const payTos = new Set([
+    ...tasks.map((t) => t.payTo).filter((p): p is string => !!p),
+    ...payments.map((p) => p.payTo.toLowerCase()),
+  ]);
   let funded = balances.usdcStart;
   let toTokens = 0n;
-  let x402Chain = 0n;
   let withdrawn = 0n;
   let unexplained = 0n;
+  const payeeTransfers: TransferLog[] = [];
   const tokenPaidByTx = new Map<string, bigint>();
   for (const t of chain.usdcTransfers) {
+    if (t.from === agent && t.to === agent) continue;
     if (t.to === agent) funded += t.value;
     if (t.from !== agent) continue;
     if (mints.mintTxs.has(t.txHash)) {
       toTokens += t.value;
       tokenPaidByTx.set(t.txHash, (tokenPaidByTx.get(t.txHash) ?? 0n) + t.value);
     } else if (t.to === user) withdrawn += t.value;
-    else if (payTos.has(t.to)) x402Chain += t.value;
-    else if (t.to !== agent) {
+    else if (payTos.has(t.to)) payeeTransfers.push(t);
+    else {
       unexplained += t.value;
       d.push({
         kind: 'usdc_unexplained_outflow',
@@ -71,11 +79,12 @@ export function compareUser(
       });
     }
   }
-  for (const [txHash, price] of mints.mintTxs) {
+  for (const [txHash, { price, taskId }] of mints.mintTxs) {
     const paid = tokenPaidByTx.get(txHash) ?? 0n;
     if (paid !== price)
       d.push({
         kind: 'mint_payment_mismatch',
+        taskId,
         txHash,
         expected: price.toString(),
         actual: paid.toString(),
@@ -83,16 +92,13 @@ export function compareUser(
         message: `the mints of ${txHash} are priced ${price} but the agent paid ${paid}`,
       });
   }
-  const x402Ledger = x402.reduce((a, p) => a + p.amount, 0n);
-  if (x402Chain !== x402Ledger) {
-    d.push({
-      kind: 'x402_mismatch',
-      expected: x402Ledger.toString(),
-      actual: x402Chain.toString(),
-      amount: (x402Chain - x402Ledger).toString(),
-      message: `settled x402 payments in the ledger total ${x402Ledger}, USDC to the payees ${x402Chain}`,
-    });
-  }
+  const x402 = compareX402({
+    tasks,
+    payments,
+    used: chain.authorizationsUsed.filter((u) => u.authorizer === agent),
+    payeeTransfers,
+  });
+  d.push(...x402.discrepancies);
 
   // Each funding transaction moved the task's total cost into the agent.
   for (const task of tasks) {
@@ -113,8 +119,8 @@ export function compareUser(
   }
 
   // The funds equation, with the ledger's mints and x402 payments; itemised causes explain part of a difference.
-  const accounted = mints.ledgerPaid + x402Ledger + withdrawn + balances.usdcEnd;
-  const explained = unexplained + (toTokens - mints.ledgerPaid) + (x402Chain - x402Ledger);
+  const accounted = mints.ledgerPaid + x402.ledgerPaid + withdrawn + balances.usdcEnd;
+  const explained = unexplained + (toTokens - mints.ledgerPaid) + (x402.chainPaid - x402.ledgerPaid);
   const residual = funded - accounted - explained;
   if (residual !== 0n) {
     d.push({
@@ -122,14 +128,14 @@ export function compareUser(
       expected: funded.toString(),
       actual: (accounted + explained).toString(),
       amount: residual.toString(),
-      message: `funded ${funded} ≠ mints ${mints.ledgerPaid} + x402 ${x402Ledger} + withdrawn ${withdrawn} + balance ${balances.usdcEnd} (+ itemised ${explained}); ${residual} unaccounted`,
+      message: `funded ${funded} ≠ mints ${mints.ledgerPaid} + x402 ${x402.ledgerPaid} + withdrawn ${withdrawn} + balance ${balances.usdcEnd} (+ itemised ${explained}); ${residual} unaccounted`,
     });
   }
 
   const open = tasks.filter((t) => t.status === 'funded' || t.status === 'processing');
   const reserved = open.reduce((a, t) => a + t.pricePerMint * BigInt(t.quantity - t.mintsCompleted), 0n);
-  // Mints in flight have paid already but are not yet counted in mints_completed.
-  const needed = reserved - mints.inFlight;
+  // Mints and payments in flight have paid already but are not yet counted in mints_completed.
+  const needed = reserved - mints.inFlight - x402.inFlightOpenTasks;
   if (balances.usdcEnd < needed) {
     d.push({
       kind: 'reserve_shortfall',
@@ -150,6 +156,7 @@ export function compareUser(
     operator: ctx.operator.toLowerCase() as Address,
     tokens,
     forwardTokens,
+    batchExecutor: ctx.batchExecutor,
     txs: chain.txs,
     balances,
     alreadyReported: reported,
@@ -164,9 +171,9 @@ export function compareUser(
       startBalance: s(balances.usdcStart),
       funded: s(funded),
       mintsPaid: s(mints.ledgerPaid),
-      x402Paid: s(x402Ledger),
+      x402Paid: s(x402.ledgerPaid),
       withdrawn: s(withdrawn),
-      inFlight: s(mints.inFlight),
+      inFlight: s(mints.inFlight + x402.inFlight),
       unexplainedOut: s(unexplained),
       balance: s(balances.usdcEnd),
       reserved: s(reserved),
@@ -176,7 +183,7 @@ export function compareUser(
       ledgerConfirmed: mints.ledgerConfirmed,
       onChain: mints.onChain,
       tokensReceived: s(mints.tokensReceived),
-      x402Settled: x402.length,
+      x402Settled: payments.filter((p) => p.status === 'settled').length,
     },
     eth: {
       startBalance: s(balances.ethStart),

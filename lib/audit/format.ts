@@ -46,7 +46,11 @@ export function formatAudit(report: AuditReport): string {
     lines.push(`OK: ${report.users.length} user(s), every unit of USDC and every mint accounted for`);
     return lines.join('\n');
   }
-  lines.push(`${report.discrepancies.length} discrepanc${report.discrepancies.length === 1 ? 'y' : 'ies'}:`);
+  const byKind = new Map<string, number>();
+  for (const d of report.discrepancies) byKind.set(d.kind, (byKind.get(d.kind) ?? 0) + 1);
+  lines.push(
+    `${report.discrepancies.length} discrepanc${report.discrepancies.length === 1 ? 'y' : 'ies'} (${[...byKind].map(([k, n]) => `${n} ${k}`).join(', ')}):`,
+  );
   for (const d of report.discrepancies) {
     const where = [
       d.taskId && `task ${d.taskId}${d.sequenceNumber ? ` #${d.sequenceNumber}` : ''}`,

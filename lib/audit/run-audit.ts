@@ -2,7 +2,7 @@ import type { Address, Hex } from 'viem';
 import { insertAuditRun, readLedgerFacts, type LedgerFacts } from '@/db/audit';
 import { getKnownContracts, getOperatorAccount } from '../chain/clients';
 import { getConfig } from '../config';
-import { auditClient, isMintIdUsedAt, readChainFacts } from './chain-facts';
+import { auditClient, isAuthorizationUsedAt, isMintIdUsedAt, readChainFacts } from './chain-facts';
 import { compareUser } from './compare';
 import type { AuditReport, Discrepancy } from './types';
 
@@ -15,6 +15,8 @@ export type AuditOptions = {
   blockRange?: bigint;
   /** Keep the run in audit_runs (the admin page shows the latest). */
   record?: boolean;
+  /** Read the chain through this node instead of RPC_URL (an archive node, or a second provider to cross-check). */
+  rpcUrl?: string;
 };
 
 const STORED_DISCREPANCIES = 100;
@@ -27,19 +29,20 @@ const STORED_DISCREPANCIES = 100;
 export async function runAudit(options: AuditOptions = {}): Promise<AuditReport> {
   const startedAt = new Date();
   const config = getConfig();
-  const client = auditClient(config.rpcUrl);
+  const rpcUrl = options.rpcUrl ?? config.rpcUrl;
+  const client = auditClient(rpcUrl);
   const ledger = await readLedgerFacts({ userAddress: options.userAddress });
   const toBlock = await client.getBlockNumber({ cacheTime: 0 });
   const { fromBlock, source } = await resolveFromBlock(client, ledger, options.fromBlock, toBlock);
   const blockRange = options.blockRange ?? BigInt(config.audit.logBlockRange);
-  const usdc = getKnownContracts().usdc;
+  const { usdc, batchExecutor } = getKnownContracts();
   const operator = getOperatorAccount().address;
   const tokens = [
     ...new Set(ledger.tasks.filter((t) => t.route === 'contract').map((t) => t.tokenAddress.toLowerCase())),
   ] as Address[];
 
   const chain = await readChainFacts(client, {
-    rpcUrl: config.rpcUrl,
+    rpcUrl,
     usdc,
     agents: ledger.wallets.map((w) => w.agentAddress as Address),
     tokens,
@@ -50,11 +53,12 @@ export async function runAudit(options: AuditOptions = {}): Promise<AuditReport>
   const users = [];
   const discrepancies: Discrepancy[] = [];
   for (const wallet of ledger.wallets) {
-    const { audit, discrepancies: found } = compareUser(wallet, ledger, chain, { usdc, operator });
+    const { audit, discrepancies: found } = compareUser(wallet, ledger, chain, { usdc, operator, batchExecutor });
     users.push(audit);
     discrepancies.push(...found);
   }
   await explainMissingMints(client, ledger, discrepancies, fromBlock, toBlock);
+  await explainMissingPayments(client, usdc, ledger, discrepancies, fromBlock, toBlock);
 
   const notes: string[] = [];
   for (const u of users) {
@@ -64,7 +68,9 @@ export async function runAudit(options: AuditOptions = {}): Promise<AuditReport>
       );
     }
     if (BigInt(u.usdc.inFlight) > 0n)
-      notes.push(`${u.user}: ${u.usdc.inFlight} USDC of mints on chain are still being settled by a worker`);
+      notes.push(
+        `${u.user}: ${u.usdc.inFlight} USDC of mints and x402 payments on chain are not yet closed in the ledger (a worker settling them, or a delivered mint's authorization its seller settled later)`,
+      );
   }
   const report: AuditReport = {
     startedAt: startedAt.toISOString(),
@@ -127,5 +133,29 @@ async function explainMissingMints(
     if (used === true)
       d.message += `; its mintId is used on chain, so it was minted before block ${fromBlock} (audit from an earlier block)`;
     if (used === false) d.message += '; its mintId is unused on chain: it was never minted';
+  }
+}
+
+/** A settled x402 payment whose authorization was not used in range: used before it (read too little), or never. */
+async function explainMissingPayments(
+  client: ReturnType<typeof auditClient>,
+  usdc: Address,
+  ledger: LedgerFacts,
+  found: Discrepancy[],
+  fromBlock: bigint,
+  toBlock: bigint,
+) {
+  for (const d of found) {
+    if (d.kind !== 'x402_mismatch' || d.actual !== '0' || d.sequenceNumber === undefined) continue;
+    const row = ledger.x402.find(
+      (p) => p.taskId === d.taskId && p.sequenceNumber === d.sequenceNumber && p.status === 'settled',
+    );
+    if (!row) continue;
+    const used = await isAuthorizationUsedAt(client, usdc, d.agent as Address, row.nonce as Hex, toBlock).catch(
+      () => undefined,
+    );
+    if (used === true)
+      d.message += `; the authorization is used or cancelled on chain by block ${toBlock}: if used before block ${fromBlock}, audit from an earlier block`;
+    if (used === false) d.message += '; the authorization is unused on chain: this payment never moved any USDC';
   }
 }

@@ -25,10 +25,20 @@ export const DISCREPANCY_KINDS = [
   'unknown_mint',
   /** A transaction's USDC paid to tokens differs from the prices of the mints it made. */
   'mint_payment_mismatch',
-  /** Settled x402 payments in the ledger differ from the USDC that reached their payTo. */
+  /**
+   * An x402 payment the ledger has as settled whose authorization the chain did not use (or used
+   * in another transaction), or USDC that reached an x402 payee outside any payment in the ledger.
+   */
   'x402_mismatch',
+  /**
+   * An x402 authorization the ledger thought dead (cancelled, expired or unpaid) that the chain
+   * shows used, its USDC moved to the payee: a seller settled after AgentMint let it go.
+   */
+  'x402_dead_authorization_settled',
   /** A transaction the agent sent that AgentMint never makes (the guard would refuse it). */
   'agent_tx_unknown',
+  /** The agent's code is an EIP-7702 delegation to a contract other than AgentMint's batch executor. */
+  'agent_delegation_unknown',
   /** ETH in − gas − ETH out ≠ the agent's ETH balance change over the range. */
   'eth_unbalanced',
 ] as const;
@@ -57,6 +67,7 @@ export type UserAudit = {
     mintsPaid: string;
     x402Paid: string;
     withdrawn: string;
+    /** Mints on chain and x402 payments settled on chain that the ledger has not yet closed. */
     inFlight: string;
     unexplainedOut: string;
     balance: string;

@@ -244,10 +244,13 @@ export async function auditCommand({
   userAddress,
   fromBlock,
   blockRange,
+  rpcUrl,
 }: {
   userAddress?: string;
   fromBlock?: string;
   blockRange?: string;
+  /** Another node to read the chain through (an archive node); RPC_URL by default. */
+  rpcUrl?: string;
 }): Promise<CommandResult> {
   if (userAddress !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(userAddress))
     throw new UsageError(`not an address: ${userAddress}`);
@@ -258,6 +261,8 @@ export async function auditCommand({
   };
   const range = block(blockRange, 'block-range');
   if (range === 0n) throw new UsageError('--block-range must be at least 1');
-  const report = await runAudit({ userAddress, fromBlock: block(fromBlock, 'from-block'), blockRange: range });
+  if (rpcUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(rpcUrl))
+    throw new UsageError('--rpc-url must be an http(s) URL');
+  const report = await runAudit({ userAddress, fromBlock: block(fromBlock, 'from-block'), blockRange: range, rpcUrl });
   return { json: report, text: formatAudit(report), exitCode: report.ok ? 0 : 1 };
 }

@@ -7,6 +7,7 @@ import { getSql } from '@/db/client';
 import { getWalletByUser } from '@/db/wallets';
 import { chunkedLogs } from '@/lib/audit/chain-facts';
 import { classifyAgentTx } from '@/lib/audit/compare-eth';
+import { encodeBatchExecute, type BatchCall } from '@/lib/chain/batch-calls';
 import { auditCommand, UsageError } from '@/lib/ops/commands';
 import type { AuditReport } from '@/lib/audit/types';
 import { getChain, getPublicClient } from '@/lib/chain/clients';
@@ -19,7 +20,8 @@ import { createFundedTask, startMintWorker, waitForTasks } from '../worker/suppo
 
 // The funds audit on a real stack: three tasks minted by a real worker, a deposit withdrawn,
 // then money moved behind AgentMint's back (the agent's key used directly) and a ledger row
-// edited in SQL: each must be reported as exactly what it is, with exit 1.
+// edited in SQL: each must be reported as exactly what it is, with exit 1. Every other kind is
+// made to happen in detectors.test.ts (contract route, agent wallet) and x402-detectors.test.ts.
 
 let stack: TestStack;
 let worker: import('@/worker/loop').MintWorker | undefined;
@@ -182,15 +184,47 @@ describe('classifyAgentTx', () => {
   const userAddress = '0x00000000000000000000000000000000000000b2' as Address;
   const usdc = '0x00000000000000000000000000000000000000c3' as Address;
   const token = '0x00000000000000000000000000000000000000d4' as Address;
-  const ctx = { agent, user: userAddress, usdc, tokens: new Set<string>(), forwardTokens: new Set([token]) };
+  const mintToken = '0x00000000000000000000000000000000000000d5' as Address;
+  const executor = '0x00000000000000000000000000000000000000e6' as Address;
+  const ctx = {
+    agent,
+    user: userAddress,
+    usdc,
+    tokens: new Set<string>([mintToken]),
+    forwardTokens: new Set([token]),
+    batchExecutor: executor,
+  };
   const transfer = (to: Address) => encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [to, 5n] });
+  const approve = (to: Address) => encodeFunctionData({ abi: erc20Abi, functionName: 'approve', args: [to, 5n] });
+  const batch = (calls: BatchCall[], delegations: string[] = []) => ({
+    to: agent,
+    input: encodeBatchExecute(calls),
+    value: 0n,
+    type: '0x4',
+    delegations,
+  });
   it('knows what AgentMint sends, and nothing else', () => {
     expect(classifyAgentTx({ to: token, input: transfer(userAddress), value: 0n, type: '0x2' }, ctx)).toBe('forward');
     expect(classifyAgentTx({ to: token, input: transfer(agent), value: 0n, type: '0x2' }, ctx)).toBe('unknown');
     expect(classifyAgentTx({ to: usdc, input: transfer(userAddress), value: 0n, type: '0x2' }, ctx)).toBe('withdraw');
     expect(classifyAgentTx({ to: usdc, input: transfer(token), value: 0n, type: '0x2' }, ctx)).toBe('unknown');
+    expect(classifyAgentTx({ to: usdc, input: approve(mintToken), value: 0n, type: '0x2' }, ctx)).toBe('approve');
+    expect(classifyAgentTx({ to: usdc, input: approve(token), value: 0n, type: '0x2' }, ctx)).toBe('unknown');
     expect(classifyAgentTx({ to: agent, input: '0x', value: 0n, type: '0x2' }, ctx)).toBe('nonce_fill');
     expect(classifyAgentTx({ to: agent, input: '0x', value: 1n, type: '0x2' }, ctx)).toBe('unknown');
+  });
+  it('reads a batch call by call, and an EIP-7702 delegation by its target', () => {
+    expect(classifyAgentTx(batch([{ to: usdc, data: approve(mintToken) }], [executor]), ctx)).toBe('batch');
+    expect(classifyAgentTx(batch([{ to: usdc, data: approve(token) }]), ctx)).toBe('unknown');
+    expect(classifyAgentTx(batch([{ to: userAddress, data: '0x', value: 1n }]), ctx)).toBe('batch');
+    expect(classifyAgentTx(batch([{ to: token, data: '0x', value: 1n }]), ctx)).toBe('unknown');
+    expect(classifyAgentTx(batch([{ to: agent, data: '0x' }]), ctx)).toBe('unknown');
+    expect(classifyAgentTx(batch([]), ctx)).toBe('unknown');
+    expect(classifyAgentTx(batch([{ to: usdc, data: approve(mintToken) }], [token]), ctx)).toBe('unknown');
+    expect(classifyAgentTx({ to: agent, input: '0x12345678', value: 0n, type: '0x2' }, ctx)).toBe('unknown');
+    expect(classifyAgentTx(batch([{ to: usdc, data: approve(mintToken) }]), { ...ctx, batchExecutor: undefined })).toBe(
+      'unknown',
+    );
   });
 });
 

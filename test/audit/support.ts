@@ -1,0 +1,128 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createWalletClient, http, type Account, type Address, type Hex } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { getSql } from '@/db/client';
+import type { Task } from '@/db/schema';
+import { getTaskById, transitionTask, type TaskWithAgent } from '@/db/tasks';
+import { getOrCreateAgentWallet, unlockAgentAccount } from '@/lib/wallets/agent-wallets';
+import { runAudit } from '@/lib/audit/run-audit';
+import type { AuditReport } from '@/lib/audit/types';
+import { getChain, getKnownContracts, getPublicClient } from '@/lib/chain/clients';
+import { testUSDCAbi } from '@/lib/chain/contracts.generated';
+import { anvilAccount } from '@/scripts/local/anvil';
+
+// What the audit's detector tests share: fresh users (one per test, so each audit sees only what
+// its test did), money moved the way a user, a stranger or someone holding the agent's key would
+// move it, and the audit run in-process over the whole chain.
+
+export const newUser = () => privateKeyToAccount(generatePrivateKey()).address;
+export const stranger = () => privateKeyToAccount(generatePrivateKey()).address;
+
+/** A wallet client on the test chain for any account (anvil's, the agent's). */
+export function walletFor(account: Account) {
+  const chain = { ...getChain(), id: getPublicClient().chain?.id ?? getChain().id };
+  return createWalletClient({ account, chain, transport: http(getPublicClient().transport.url as string) });
+}
+
+export const waitFor = (hash: Hex) => getPublicClient().waitForTransactionReceipt({ hash });
+
+/** Anvil account 0 owns the test USDC and mints it to anyone: a deposit, with its transaction hash. */
+export async function depositUsdc(to: Address, amount: bigint): Promise<Hex> {
+  const hash = await walletFor(anvilAccount(0)).writeContract({
+    address: getKnownContracts().usdc,
+    abi: testUSDCAbi,
+    functionName: 'mint',
+    args: [to, amount],
+  });
+  await waitFor(hash);
+  return hash;
+}
+
+export async function sendEth(from: Account, to: Address, value: bigint): Promise<Hex> {
+  const hash = await walletFor(from).sendTransaction({ to, value });
+  await waitFor(hash);
+  return hash;
+}
+
+/** The agent's own key, as whoever holds it (a compromised worker, a leaked key) would use it. */
+export async function agentOf(userAddress: Address) {
+  const wallet = await getOrCreateAgentWallet(userAddress);
+  const account = unlockAgentAccount(wallet);
+  return { wallet, account, client: walletFor(account), address: wallet.agentAddress.toLowerCase() as Address };
+}
+
+/** A pending task's USDC arrives (a deposit to its agent) and it is marked funded by that transaction. */
+export async function fundTask(task: Pick<TaskWithAgent, 'id' | 'agentAddress' | 'totalCost'>): Promise<Hex> {
+  const hash = await depositUsdc(task.agentAddress as Address, BigInt(task.totalCost));
+  await transitionTask({
+    id: task.id,
+    from: 'pending_payment',
+    to: 'funded',
+    set: { fundedAt: new Date(), fundingTxHash: hash },
+  });
+  return hash;
+}
+
+/** A mint ledger row as the worker writes it once a mint is confirmed. */
+export async function writeConfirmedMint(taskId: string, sequenceNumber: number, mintId: Hex, txHash: Hex) {
+  await getSql()`
+    insert into ai_agent_mint_records (task_id, sequence_number, mint_id, nonce, tx_hash, status, confirmed_at)
+    values (${taskId}, ${sequenceNumber}, ${mintId}, 0, ${txHash}, 'confirmed', now())`;
+}
+
+export async function setTaskProgress(taskId: string, mintsCompleted: number, status?: Task['status']) {
+  await getSql()`update ai_agent_tasks set mints_completed = ${mintsCompleted}, status = coalesce(${status ?? null}, status)
+    where id = ${taskId}`;
+  return (await getTaskById({ id: taskId }))!;
+}
+
+/** One user's audit over the whole chain, not stored. */
+export function auditUser(userAddress: Address, options: { rpcUrl?: string } = {}): Promise<AuditReport> {
+  return runAudit({ userAddress, fromBlock: 0n, record: false, ...options });
+}
+
+/** Each discrepancy as `kind` (sorted), for exact comparisons. */
+export const kindsOf = (report: AuditReport) => report.discrepancies.map((d) => d.kind).sort();
+
+/**
+ * A JSON-RPC node in front of anvil that leaves out the logs of some transactions from every
+ * eth_getLogs answer: what a provider that silently caps or loses log results gives an auditor.
+ */
+export async function startLogDroppingNode(upstream: string, dropTxHashes: Hex[]) {
+  const drop = new Set(dropTxHashes.map((h) => h.toLowerCase()));
+  const filter = (request: { method?: string }, response: { result?: unknown }) => {
+    if (request.method === 'eth_getLogs' && Array.isArray(response.result))
+      response.result = response.result.filter(
+        (l: { transactionHash?: string }) => !drop.has(String(l.transactionHash).toLowerCase()),
+      );
+    return response;
+  };
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      try {
+        const body = Buffer.concat(chunks).toString('utf8');
+        const answer = await fetch(upstream, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+          signal: AbortSignal.timeout(10_000),
+        }).then((r) => r.json());
+        const request = JSON.parse(body);
+        const out = Array.isArray(request)
+          ? (answer as { id: unknown }[]).map((a) =>
+              filter(request.find((r: { id: unknown }) => r.id === a.id) ?? {}, a as never),
+            )
+          : filter(request, answer as never);
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(out));
+      } catch (error) {
+        res.writeHead(502).end(String(error));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, stop: () => new Promise<void>((r) => server.close(() => r())) };
+}
