@@ -78,15 +78,17 @@ export async function findMintTransaction(ctx: CollectContext, mint: PendingMint
 async function revertReason(ctx: CollectContext, mint: PendingMint, blockNumber: bigint): Promise<Revert> {
   const tx = parseTransaction(mint.raw);
   try {
-    const { args } = decodeFunctionData({ abi: paidMintTokenAbi, data: tx.data! });
-    await ctx.client.simulateContract({
-      account: ctx.task.agentAddress,
-      address: ctx.task.tokenAddress,
-      abi: paidMintTokenAbi,
-      functionName: 'mint',
-      args: args as never,
-      blockNumber,
-    });
+    // A ledger row's transaction calls the token's mint; anything else has no reason to replay.
+    const call = decodeFunctionData({ abi: paidMintTokenAbi, data: tx.data! });
+    if (call.functionName === 'mint')
+      await ctx.client.simulateContract({
+        account: ctx.task.agentAddress,
+        address: ctx.task.tokenAddress,
+        abi: paidMintTokenAbi,
+        functionName: 'mint',
+        args: call.args,
+        blockNumber,
+      });
   } catch (error) {
     const kind = classifyChainError(error);
     if (kind.kind === 'revert') return { reason: kind.reason, message: kind.message };
