@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type {
-  LanguageModelV4,
-  LanguageModelV4CallOptions,
-  LanguageModelV4Content,
-  LanguageModelV4GenerateResult,
-  LanguageModelV4Prompt,
-  LanguageModelV4StreamPart,
-  LanguageModelV4StreamResult,
-  LanguageModelV4Usage,
+  LanguageModelV3,
+  LanguageModelV3CallOptions,
+  LanguageModelV3Content,
+  LanguageModelV3GenerateResult,
+  LanguageModelV3Prompt,
+  LanguageModelV3StreamPart,
+  LanguageModelV3StreamResult,
+  LanguageModelV3Usage,
 } from '@ai-sdk/provider';
 import { getDemoTokens } from '../chain/clients';
 import type { KnownToken } from './offline/intent';
@@ -34,7 +34,7 @@ const textOf = (content: Array<{ type: string; text?: string }>) =>
     .join('\n');
 
 /** The user turns, and the tool calls and results that followed the newest one. */
-function readPrompt(prompt: LanguageModelV4Prompt) {
+function readPrompt(prompt: LanguageModelV3Prompt) {
   const userTexts: string[] = [];
   let outcomes: ToolOutcome[] = [];
   for (const message of prompt) {
@@ -87,15 +87,15 @@ export function decideReply(plan: TurnPlan, outcomes: ToolOutcome[]): Reply {
   return { text: composeFromResult(last, lang) };
 }
 
-export class OfflineChatModel implements LanguageModelV4 {
-  readonly specificationVersion = 'v4';
+export class OfflineChatModel implements LanguageModelV3 {
+  readonly specificationVersion = 'v3';
   readonly provider = 'agentmint';
   readonly modelId = 'offline';
   readonly supportedUrls = {};
 
   constructor(private readonly tokens: () => KnownToken[] = getDemoTokens) {}
 
-  private respond(options: LanguageModelV4CallOptions): LanguageModelV4Content[] {
+  private respond(options: LanguageModelV3CallOptions): LanguageModelV3Content[] {
     const { userTexts, outcomes } = readPrompt(options.prompt);
     const reply = decideReply(planTurn(userTexts, this.tokens()), outcomes);
     if ('text' in reply) return [{ type: 'text', text: reply.text }];
@@ -109,7 +109,7 @@ export class OfflineChatModel implements LanguageModelV4 {
     ];
   }
 
-  async doGenerate(options: LanguageModelV4CallOptions): Promise<LanguageModelV4GenerateResult> {
+  async doGenerate(options: LanguageModelV3CallOptions): Promise<LanguageModelV3GenerateResult> {
     const content = this.respond(options);
     return {
       content,
@@ -120,9 +120,9 @@ export class OfflineChatModel implements LanguageModelV4 {
     };
   }
 
-  async doStream(options: LanguageModelV4CallOptions): Promise<LanguageModelV4StreamResult> {
+  async doStream(options: LanguageModelV3CallOptions): Promise<LanguageModelV3StreamResult> {
     const content = this.respond(options);
-    const parts: LanguageModelV4StreamPart[] = [
+    const parts: LanguageModelV3StreamPart[] = [
       { type: 'stream-start', warnings: [] },
       { type: 'response-metadata', id: randomUUID(), modelId: this.modelId, timestamp: new Date() },
     ];
@@ -140,7 +140,7 @@ export class OfflineChatModel implements LanguageModelV4 {
       }
     }
     parts.push({ type: 'finish', usage: USAGE, finishReason: finishOf(content) });
-    const stream = new ReadableStream<LanguageModelV4StreamPart>({
+    const stream = new ReadableStream<LanguageModelV3StreamPart>({
       start(controller) {
         for (const part of parts) controller.enqueue(part);
         controller.close();
@@ -150,12 +150,12 @@ export class OfflineChatModel implements LanguageModelV4 {
   }
 }
 
-const finishOf = (content: LanguageModelV4Content[]) =>
+const finishOf = (content: LanguageModelV3Content[]) =>
   content.some((c) => c.type === 'tool-call')
     ? ({ unified: 'tool-calls', raw: 'tool_calls' } as const)
     : ({ unified: 'stop', raw: 'stop' } as const);
 
-const USAGE: LanguageModelV4Usage = {
+const USAGE: LanguageModelV3Usage = {
   inputTokens: { total: 0, noCache: 0, cacheRead: 0, cacheWrite: 0 },
   outputTokens: { total: 0, text: 0, reasoning: 0 },
 };

@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { convertToModelMessages, isStepCount, streamText, toUIMessageStream, type UIMessageChunk } from 'ai';
+import {
+  convertToModelMessages,
+  InvalidToolInputError,
+  modelMessageSchema,
+  NoSuchToolError,
+  stepCountIs,
+  streamText,
+  type UIMessageChunk,
+} from 'ai';
+import { z } from 'zod';
 import { insertChatMessage, listChatMessagesByUser } from '@/db/chats';
 import type { ChatMessage } from '@/db/schema';
 import { getDemoTokens } from '../chain/clients';
@@ -17,6 +26,8 @@ import { buildChatTools, type ChatSession, type ChatUIMessage } from './tools';
 const HISTORY_MESSAGES = 30;
 /** Tool call → result → maybe a second tool → final text. */
 const MAX_STEPS = 4;
+
+const UNAVAILABLE = 'The assistant is unavailable right now. Please try again.';
 
 export type ChatTurnEnd = { message: ChatUIMessage; reply: string; task?: TaskDto; failed: boolean };
 
@@ -74,10 +85,10 @@ export async function startChatTurn(session: ChatSession, text: string) {
   let failure: unknown;
   const result = streamText({
     model: getChatModel(),
-    instructions: systemPrompt(userAddress, getDemoTokens()),
+    system: systemPrompt(userAddress, getDemoTokens()),
     messages,
     tools,
-    stopWhen: isStepCount(MAX_STEPS),
+    stopWhen: stepCountIs(MAX_STEPS),
     // One retry: a person is waiting, and the default backoff (2 s, 4 s) would feel like a hang.
     maxRetries: 1,
     // Logged once, without the request body, by the UI stream's onError below.
@@ -87,22 +98,24 @@ export async function startChatTurn(session: ChatSession, text: string) {
   let settle!: (end: ChatTurnEnd) => void;
   const done = new Promise<ChatTurnEnd>((resolve) => (settle = resolve));
   const assistantId = randomUUID();
-  const stream = toUIMessageStream<typeof tools, ChatUIMessage>({
-    stream: result.stream,
-    tools,
+  const stream = result.toUIMessageStream<ChatUIMessage>({
     originalMessages: [...prior, userMessage],
     generateMessageId: () => assistantId,
-    // Invalid tool input keeps its own error text (the model can correct itself); onError is for the model failing.
-    redactToolErrors: false,
     onError: (error) => {
-      failure = error;
-      getLogger().warn(
-        { err: error instanceof Error ? error.message.slice(0, 300) : String(error) },
-        'chat model failed',
-      );
-      return 'The assistant is unavailable right now. Please try again.';
+      // A tool call the model got wrong keeps its own text (the model can correct itself); the rest is the model failing.
+      const toolCallError = toolCallErrorText(error);
+      if (toolCallError !== undefined) return toolCallError;
+      // Called once more as the stream ends, with this reply wrapped in an Error: the first is the cause.
+      if (failure === undefined) {
+        failure = error;
+        getLogger().warn(
+          { err: error instanceof Error ? error.message.slice(0, 300) : String(error) },
+          'chat model failed',
+        );
+      }
+      return UNAVAILABLE;
     },
-    onEnd: async ({ responseMessage }) => {
+    onFinish: async ({ responseMessage }) => {
       const message = { ...responseMessage, id: assistantId };
       const task = createdTaskOf(message);
       try {
@@ -130,7 +143,7 @@ export async function startChatTurn(session: ChatSession, text: string) {
 
   const [toClient, toServer] = stream.tee();
   void drain(toServer).then(() =>
-    // onEnd runs inside the stream's flush, so by now it has settled the turn unless the stream broke.
+    // onFinish runs inside the stream's flush, so by now it has settled the turn unless the stream broke.
     settle({ message: { id: assistantId, role: 'assistant', parts: [] }, reply: '', failed: true }),
   );
   return { stream: toClient as ReadableStream<UIMessageChunk>, done };
@@ -143,7 +156,10 @@ async function toModelMessages(
   tools: ReturnType<typeof buildChatTools>,
 ) {
   try {
-    return await convertToModelMessages([...prior, userMessage], { tools, ignoreIncompleteToolCalls: true });
+    const messages = await convertToModelMessages([...prior, userMessage], { tools, ignoreIncompleteToolCalls: true });
+    // A malformed stored part converts without complaint; the model call would then refuse the whole prompt.
+    z.array(modelMessageSchema).parse(messages);
+    return messages;
   } catch (error) {
     getLogger().warn(
       { err: error instanceof Error ? error.message.slice(0, 300) : String(error) },
@@ -153,11 +169,21 @@ async function toModelMessages(
   }
 }
 
+/**
+ * The text of a tool call the model got wrong (bad input, unknown tool): AI SDK 6 reports it as the
+ * error object on the call and as its message on the call's result. Undefined for anything else.
+ */
+function toolCallErrorText(error: unknown): string | undefined {
+  if (typeof error === 'string') return error;
+  if (InvalidToolInputError.isInstance(error) || NoSuchToolError.isInstance(error)) return error.message;
+  return undefined;
+}
+
 async function drain(stream: ReadableStream<unknown>) {
   const reader = stream.getReader();
   try {
     while (!(await reader.read()).done);
   } catch {
-    // The turn's outcome is reported through onEnd; a broken branch has nothing to add.
+    // The turn's outcome is reported through onFinish; a broken branch has nothing to add.
   }
 }

@@ -8,6 +8,7 @@ import { insertChatMessage, listChatMessagesByUser } from '@/db/chats';
 import { getDb } from '@/db/client';
 import { aiAgentTasks } from '@/db/schema';
 import { getWalletByUser } from '@/db/wallets';
+import type { ChatUIMessage } from '@/lib/ai/tools';
 import { resetRateLimits } from '@/lib/rate-limit';
 import { user } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/stack';
@@ -174,9 +175,8 @@ describe('GET /api/ai-agent/history/:userAddress', () => {
     expect(toolPart.output.task.id).toBeTruthy();
     expect(messages.every((m: { id: string; createdAt: string }) => m.id && m.createdAt)).toBe(true);
     const { buildChatTools } = await import('@/lib/ai/tools');
-    await expect(validateUIMessages({ messages, tools: buildChatTools({ userAddress: alice }) })).resolves.toHaveLength(
-      4,
-    );
+    const tools = buildChatTools({ userAddress: alice });
+    await expect(validateUIMessages<ChatUIMessage>({ messages, tools })).resolves.toHaveLength(4);
     const limited = await history(alice, alice, '?limit=2');
     expect(limited.body.messages.map((m: { id: string }) => m.id)).toEqual(
       messages.slice(2).map((m: { id: string }) => m.id),

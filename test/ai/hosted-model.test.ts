@@ -227,6 +227,13 @@ describe('hosted model through an OpenAI-compatible server', () => {
     } finally {
       badInput = false;
     }
-    expect((await listChatMessagesByUser({ userAddress: alice, limit: 100 })).length).toBe(before + 2);
+    const stored = await listChatMessagesByUser({ userAddress: alice, limit: 100 });
+    expect(stored.length).toBe(before + 2);
+    // The stored call keeps the validation error itself, not the "unavailable" apology.
+    const parts = stored.at(-1)!.parts as Array<{ type: string; state?: string; errorText?: string }>;
+    expect(parts.find((p) => p.type === 'tool-createMintTask')).toMatchObject({
+      state: 'output-error',
+      errorText: expect.stringMatching(/Invalid input for tool createMintTask/),
+    });
   });
 });

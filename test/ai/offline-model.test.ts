@@ -1,4 +1,4 @@
-import { streamText, isStepCount } from 'ai';
+import { streamText, stepCountIs } from 'ai';
 import { describe, expect, it } from 'vitest';
 import { formatUsdc, shortAddress, taskCreatedReply } from '@/lib/ai/format';
 import { parseChineseNumeral, extractQuantity } from '@/lib/ai/offline/numbers';
@@ -205,10 +205,10 @@ describe('offline model: streaming', () => {
           execute: async () => ({ task: fakeTask({ quantity: 3, totalCost: '300000' }) }),
         },
       },
-      stopWhen: isStepCount(3),
+      stopWhen: stepCountIs(3),
     });
     const types: string[] = [];
-    for await (const part of result.stream) types.push(part.type);
+    for await (const part of result.fullStream) types.push(part.type);
     expect(types).toContain('tool-call');
     expect(types).toContain('tool-result');
     expect(await result.text).toContain('Total cost: 0.3 USDC');

@@ -1,4 +1,4 @@
-import { generateText, isStepCount, type ModelMessage, type ToolSet } from 'ai';
+import { generateText, stepCountIs, type ModelMessage, type ToolSet } from 'ai';
 import { OfflineChatModel } from '@/lib/ai/offline-model';
 import { buildChatTools } from '@/lib/ai/tools';
 import type { TaskDto } from '@/lib/tasks/serialize';
@@ -145,10 +145,12 @@ export async function runConversation(turns: string[]): Promise<TurnResult[]> {
   const results: TurnResult[] = [];
   for (const turn of turns) {
     messages.push({ role: 'user', content: turn });
-    const result = await generateText({ model, messages, tools, stopWhen: isStepCount(4) });
-    messages.push(...result.responseMessages);
+    const result = await generateText({ model, messages, tools, stopWhen: stepCountIs(4) });
+    messages.push(...result.response.messages);
     results.push({
-      calls: result.toolCalls.map((c) => ({ toolName: c.toolName, input: c.input as Record<string, unknown> })),
+      calls: result.steps
+        .flatMap((step) => step.toolCalls)
+        .map((c) => ({ toolName: c.toolName, input: c.input as Record<string, unknown> })),
       text: result.text,
     });
   }
