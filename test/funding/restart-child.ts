@@ -1,0 +1,58 @@
+// A process under a Postgres restart (postgres-restart.test.ts): it keeps using the database the
+// ways AgentMint's processes do — pooled queries, transactions (postgres.js and drizzle), an
+// advisory-lock transaction as the funding lock takes it, a reserved connection, and a LISTEN —
+// and prints a JSON line of its counts every 200 ms until stdin closes. Env comes from the test.
+import '@/lib/config';
+import { sql } from 'drizzle-orm';
+import { closeDb, getDb, getSql } from '@/db/client';
+import { withUserFundingLock } from '@/db/task-funding';
+
+const counts = { ok: 0, failed: 0, notified: 0, relistened: 0 };
+let stopping = false;
+process.stdin.on('close', () => (stopping = true));
+process.stdin.resume();
+
+await getSql().listen(
+  'restart_probe',
+  () => counts.notified++,
+  () => counts.relistened++,
+);
+
+const ways: (() => Promise<unknown>)[] = [
+  () => getSql()`select 1`,
+  () => getSql().begin(async (tx) => (await tx`select pg_sleep(0.005)`, tx`select 2`)),
+  () => getDb().transaction(async (tx) => tx.execute(sql`select 3`)),
+  () =>
+    withUserFundingLock('0x00000000000000000000000000000000000000aa', (db) => db.execute(sql`select 4`), {
+      waitMs: 5_000,
+    }),
+  async () => {
+    const conn = await getSql().reserve();
+    try {
+      await conn`select 5`;
+      await new Promise((r) => setTimeout(r, 5));
+      await conn`select 6`;
+    } finally {
+      conn.release();
+    }
+  },
+];
+
+const loops = ways.flatMap((way) =>
+  [0, 1].map(async () => {
+    while (!stopping) {
+      try {
+        await way();
+        counts.ok++;
+      } catch {
+        counts.failed++;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }),
+);
+const report = setInterval(() => console.log(JSON.stringify(counts)), 200);
+await Promise.all(loops);
+clearInterval(report);
+console.log(JSON.stringify({ ...counts, done: true }));
+await closeDb();
