@@ -20,9 +20,7 @@ const ROUNDS = Number(process.argv.find((a) => a.startsWith('--rounds='))?.slice
 const QUANTITY = 20;
 const MANY = 20;
 const stack = await startTestStack({
-  // A pool that holds 20 fundings at once (each holds two connections while its transfer is mined; DB_POOL_MAX 10 lets 5 in at a time).
   env: {
-    DB_POOL_MAX: '50',
     MINT_EXECUTION: 'batch',
     MINT_INTERVAL_MS: '5000',
     MINT_BATCH_SIZE: '10',

@@ -93,7 +93,7 @@ export const aiAgentTasks = pgTable(
     mintsFailed: integer('mints_failed').notNull().default(0),
     /** The typed data the user is asked to sign; kept so every read proposes the same nonce. */
     fundingRequest: jsonb('funding_request'),
-    /** The authorization and signature the user posted, stored once the transfer succeeded. */
+    /** The authorization and signature the user posted, stored when the operator submits it. */
     fundingAuthorization: jsonb('funding_authorization'),
     fundingNonce: hash('funding_nonce'),
     fundingTxHash: hash('funding_tx_hash'),
@@ -103,6 +103,12 @@ export const aiAgentTasks = pgTable(
      * USDC that is arriving for it (even when the fund request timed out waiting for the receipt).
      */
     fundingSubmittedAt: at('funding_submitted_at'),
+    /**
+     * The operator's transferWithAuthorization for this task, once the node has it, while the task
+     * awaits payment: whoever posts next (or withdraws) waits for it instead of holding a lock while
+     * it is mined. Its authorization is in funding_authorization and funding_nonce from submission on.
+     */
+    fundingSubmittedTxHash: hash('funding_submitted_tx_hash'),
     errorMessage: text('error_message'),
     cancelRequested: boolean('cancel_requested').notNull().default(false),
     attempts: integer('attempts').notNull().default(0),

@@ -1,4 +1,4 @@
-import { and, eq, getTableColumns, ne, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, isNotNull, ne, sql } from 'drizzle-orm';
 import { getDb } from './client';
 import { databaseSettings } from './settings';
 import { aiAgentTasks, aiAgentWallets } from './schema';
@@ -12,8 +12,10 @@ export class LockBusy extends Error {}
 /**
  * Runs `work` in a transaction holding the funding lock of `userAddress`, across every process
  * on this database. Funding is serialised per user rather than per task so two tasks can never
- * both claim one authorization nonce. Waiters poll with try-lock instead of blocking, so they
- * hold no pooled connection while the holder waits for its receipt.
+ * both claim one authorization nonce. `work` checks, submits and returns: nothing under this
+ * lock waits for a block (a submitted transfer is recorded on its task, and waited for after the
+ * lock is let go), so a holder keeps its connection for round trips, not for seconds. Waiters
+ * poll with try-lock instead of blocking, holding no connection.
  */
 export async function withUserFundingLock<T>(
   userAddress: string,
@@ -40,15 +42,16 @@ export async function withUserFundingLock<T>(
     );
     if (result !== busy) return result as T;
     if (Date.now() > deadline) throw new LockBusy();
-    await new Promise((r) => setTimeout(r, 50 + Math.random() * 100));
+    await new Promise((r) => setTimeout(r, 20 + Math.random() * 40));
   }
 }
 
-// A holder keeps its transaction's connection for a whole receipt wait and needs more for the
-// queries inside `work`. As many holders as the pool has connections would each wait for one
-// that never frees: 20 users funding at once on a pool of 10 hung the process. So holders start
-// only while the connections they may hold together fit in the pool; the rest wait here, holding
-// none. Other queries take a connection briefly and give it back, so they cannot close the circle.
+// A holder keeps its transaction's connection and needs more for the queries inside `work` (the
+// submission markers are committed on their own, and the operator's nonce lock takes one). As
+// many holders as the pool has connections would each wait for one that never frees: 20 users
+// funding at once on a pool of 10 hung the process. So holders start only while the connections
+// they may hold together fit in the pool; the rest wait here, holding none. Other queries take a
+// connection briefly and give it back, so they cannot close the circle.
 let shared = 0;
 const queued: { n: number; go: () => void }[] = [];
 
@@ -115,21 +118,62 @@ export async function recordLateFundingTx(
 }
 
 /**
- * Marks (committed at once, outside the funding transaction) that the task's authorization is
- * about to be submitted: from here its cost counts as reserved (sumReservedUsdcByWallet), even
- * if the fund request then times out before the receipt, until the task leaves pending_payment.
+ * Records (committed at once, outside the funding lock's transaction, so a crash after the send
+ * cannot lose it) that the task's authorization is about to be submitted: from here its cost
+ * counts as reserved (sumReservedUsdcByWallet), even if the fund request then times out before
+ * the receipt, until the task leaves pending_payment. The authorization is stored with it, so
+ * whoever finds the transfer mined can mark the task funded from it. False when the task no
+ * longer awaits payment (cancelled meanwhile): then nothing may be sent.
  */
-export async function markFundingSubmitted({ id }: { id: string }) {
+export async function markFundingSubmitted({
+  id,
+  nonce,
+  authorization,
+}: {
+  id: string;
+  nonce: string;
+  authorization: unknown;
+}): Promise<boolean> {
+  const rows = await getDb()
+    .update(aiAgentTasks)
+    .set({
+      fundingSubmittedAt: new Date(),
+      fundingNonce: nonce.toLowerCase(),
+      fundingAuthorization: authorization,
+      fundingSubmittedTxHash: null,
+    })
+    .where(and(eq(aiAgentTasks.id, id), eq(aiAgentTasks.status, 'pending_payment')))
+    .returning({ id: aiAgentTasks.id });
+  return rows.length > 0;
+}
+
+/** The node has the submitted transfer: later posts and withdrawals wait for this hash. */
+export async function recordFundingSubmittedTx({ id, txHash }: { id: string; txHash: string }) {
   await getDb()
     .update(aiAgentTasks)
-    .set({ fundingSubmittedAt: new Date() })
+    .set({ fundingSubmittedTxHash: txHash.toLowerCase() })
     .where(and(eq(aiAgentTasks.id, id), eq(aiAgentTasks.status, 'pending_payment')));
 }
 
-/** The submission was refused before it could reach the chain: nothing is arriving after all. */
+/** The submission never reached the chain (refused, or dropped unmined): nothing is arriving after all. */
 export async function clearFundingSubmitted({ id }: { id: string }) {
   await getDb()
     .update(aiAgentTasks)
-    .set({ fundingSubmittedAt: null })
+    .set({ fundingSubmittedAt: null, fundingNonce: null, fundingAuthorization: null, fundingSubmittedTxHash: null })
     .where(and(eq(aiAgentTasks.id, id), eq(aiAgentTasks.status, 'pending_payment')));
+}
+
+/** The user's funding transfers the node was given and no task has settled yet (awaiting payment). */
+export async function listSubmittedFundingTxsByUser({ userAddress }: { userAddress: string }): Promise<string[]> {
+  const rows = await getDb()
+    .select({ txHash: aiAgentTasks.fundingSubmittedTxHash })
+    .from(aiAgentTasks)
+    .where(
+      and(
+        eq(aiAgentTasks.userAddress, userAddress.toLowerCase()),
+        eq(aiAgentTasks.status, 'pending_payment'),
+        isNotNull(aiAgentTasks.fundingSubmittedTxHash),
+      ),
+    );
+  return rows.map((r) => r.txHash!);
 }

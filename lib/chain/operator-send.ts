@@ -6,11 +6,13 @@ import { getOperatorAccount, getOperatorWalletClient, getPublicClient } from './
 // The operator is one account used by every web process and worker (funding transfers, gas
 // top-ups, x402 cancels). Two of its transactions with one nonce would not both happen: the
 // node keeps one, or replaces the first with the second if it pays 10% more. So every send
-// takes the operator's nonce under one lock for all processes, a Postgres advisory lock on a
-// reserved connection (the database is the one thing they all share), and reads the node's
-// pending count inside it: the last holder's transaction is in the pool by then, so the count
-// includes it. A transaction that is later dropped leaves no gap: the count moves back with it.
-// Within a process a queue keeps waiters to one connection instead of one each.
+// takes the operator's nonce under one lock for all processes, a Postgres advisory lock held by
+// a short transaction (the database is the one thing they all share; a transaction lets go of
+// it on commit, rollback, or a lost connection alike), and reads the node's pending count inside
+// it: the last holder's transaction is in the pool by then, so the count includes it. A
+// transaction that is later dropped leaves no gap: the count moves back with it. Holders only
+// sign and broadcast (receipts are awaited after the lock), and within a process a queue keeps
+// waiters to one connection instead of one each.
 
 const OPERATOR_LOCK_SPACE = 2200; // first key of the two-int advisory lock (gas budgets 2100, funding 3009)
 
@@ -43,25 +45,27 @@ export function withOperatorNonce<T>(
 ): Promise<T> {
   const operator = operatorAddress();
   return serialised(async () => {
-    const conn = await getSql().reserve();
+    let sent: { value: T } | undefined;
     try {
-      await conn`select pg_advisory_lock(${OPERATOR_LOCK_SPACE}, hashtext(${operator.toLowerCase()}))`;
-      try {
+      await getSql().begin(async (tx) => {
+        await tx`select pg_advisory_xact_lock(${OPERATOR_LOCK_SPACE}, hashtext(${operator.toLowerCase()}))`;
         for (let attempt = 1; ; attempt++) {
           const nonce = await client.getTransactionCount({ address: operator, blockTag: 'pending' });
           try {
-            return await send(nonce);
+            sent = { value: await send(nonce) };
+            return;
           } catch (error) {
             const message = error instanceof Error ? error.message : String(error);
             if (attempt >= 3 || !NONCE_CLASH.test(message)) throw error;
           }
         }
-      } finally {
-        await conn`select pg_advisory_unlock(${OPERATOR_LOCK_SPACE}, hashtext(${operator.toLowerCase()}))`;
-      }
-    } finally {
-      conn.release();
+      });
+    } catch (error) {
+      // Sent, and only the commit failed: the database went away, which let go of the lock too.
+      if (sent) return sent.value;
+      throw error;
     }
+    return sent!.value;
   });
 }
 

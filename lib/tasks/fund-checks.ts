@@ -31,6 +31,14 @@ export function replayOrConflict(task: TaskWithAgent, authorization: Authorizati
     stored.authorization.from === authorization.from.toLowerCase() &&
     sameSignature(stored.signature, signature);
   if (sameAuthorization && task.status !== 'cancelled') return { txHash: task.fundingTxHash as Hex };
+  if (sameAuthorization) {
+    // A cancel (the user's, or the payment timeout's) won the race against this very transfer.
+    throw new AppError(
+      'conflict:task',
+      `Task was cancelled while the transfer ${task.fundingTxHash} was confirming; the USDC is in your agent wallet and can be withdrawn.`,
+      { details: { status: task.status, txHash: task.fundingTxHash } },
+    );
+  }
   if (task.fundingTxHash && task.status !== 'cancelled') {
     throw new AppError(
       'conflict:task',

@@ -1,41 +1,48 @@
 import { BaseError, ContractFunctionRevertedError, formatUnits, type Hex } from 'viem';
 import {
-  clearFundingSubmitted,
   getOtherTaskByFundingNonce,
   getTaskByIdIn,
   LockBusy,
   markFundingSubmitted,
-  recordLateFundingTx,
+  recordFundingSubmittedTx,
   withUserFundingLock,
 } from '@/db/task-funding';
-import { getTaskById, transitionTask, wakeWorkers, type DbExecutor, type TaskWithAgent } from '@/db/tasks';
-import { getChain, getKnownContracts, getOperatorAccount, getPublicClient } from '../chain/clients';
+import { getTaskById, wakeWorkers, type DbExecutor, type TaskWithAgent } from '@/db/tasks';
+import { getChain, getKnownContracts, getPublicClient } from '../chain/clients';
 import { testUSDCAbi } from '../chain/contracts.generated';
 import {
   authorizationToJson,
   chainUnavailable,
-  findAuthorizationTransfer,
   readChain,
   safeChainCause,
   verifyAuthorizationSignature,
   type Authorization,
 } from '../chain/eip3009';
+import { waitForReceipt } from '../chain/receipts';
 import { getUsdcDomain } from '../chain/usdc';
 import { getConfig } from '../config';
 import { AppError } from '../errors';
-import { readEarlyTopUpInputs, reserveEarlyTopUp } from '../funding/early-top-up';
-import { sendFundingTransfer } from '../funding/send-funding';
+import { readEarlyTopUpInputs, releaseEarlyTopUp, reserveEarlyTopUp } from '../funding/early-top-up';
+import { prepareFundingTransfer, sendFundingTransfer, type PreparedFunding } from '../funding/send-funding';
+import { adoptTransfer, settleSubmittedFunding, type Settled } from '../funding/submitted-transfer';
 import { getLogger } from '../log';
 import { checkAuthorizationTerms, checkPaymentWindow, replayOrConflict, type StoredFunding } from './fund-checks';
 
 export type FundTaskInput = { taskId: string; authorization: Authorization; signature: Hex };
 export type FundTaskResult = { txHash: Hex; task: TaskWithAgent };
 
+// One request settles a funding in at most this many turns of the lock: submit, then settle what
+// it submitted; a third only when the transfer reverted without using the nonce.
+const MAX_TURNS = 3;
+
 /**
  * Pays for a task with the owner's EIP-3009 authorization. Every check runs before anything is
- * sent; the send, the receipt and the guarded `pending_payment → funded` UPDATE happen under
- * the owner's funding lock, so the same authorization posted any number of times at once moves
- * USDC once and every caller sees the same transaction.
+ * sent. The checks and the send happen under the owner's funding lock, which records the transfer
+ * on the task before letting go; its receipt is awaited with no lock and no connection held, and
+ * the guarded `pending_payment → funded` UPDATE follows under the lock again. Whoever comes next
+ * for the task (the same authorization posted again, a different one, another process) finds the
+ * recorded transfer and waits for it instead of sending: the same authorization posted any number
+ * of times at once moves USDC once and every caller sees the same transaction.
  */
 export async function fundTask(input: FundTaskInput, nowMs = Date.now()): Promise<FundTaskResult> {
   const task = await getTaskById({ id: input.taskId });
@@ -58,44 +65,75 @@ export async function fundTask(input: FundTaskInput, nowMs = Date.now()): Promis
   });
   const stored: StoredFunding = { authorization: authorizationToJson(input.authorization), signature };
 
-  let outcome: Outcome;
-  try {
-    outcome = await withUserFundingLock(
-      task.userAddress,
-      (db) => fundLocked(db, task.id, input.authorization, stored),
-      {
-        waitMs: getConfig().worker.receiptTimeoutMs + 15_000,
-      },
-    );
-  } catch (error) {
-    if (error instanceof LockBusy)
+  const { receiptTimeoutMs } = getConfig().worker;
+  for (let turn = 1; ; turn++) {
+    let step: Step;
+    try {
+      step = await withUserFundingLock(task.userAddress, (db) => fundLocked(db, task.id, input.authorization, stored), {
+        waitMs: 15_000,
+      });
+    } catch (error) {
+      if (error instanceof LockBusy)
+        throw new AppError('conflict:fund', 'Another payment for this user is being submitted; try again in a moment.');
+      throw error;
+    }
+    if ('settled' in step) return answer(step.settled, input.authorization, signature);
+    if (!step.txHash) {
+      // Someone's transfer using this authorization is in the node's pool, not yet mined.
       throw new AppError(
         'conflict:fund',
-        'Another payment for this user is still being confirmed; try again in a moment.',
+        'A transfer with this authorization is waiting to be mined; post it again in a few seconds.',
       );
-    throw error;
+    }
+    try {
+      await waitForReceipt(getPublicClient(), step.txHash, receiptTimeoutMs);
+    } catch (error) {
+      throw new AppError(
+        'unavailable:chain',
+        `Transfer ${step.txHash} is not confirmed yet; post the same authorization again to see the result.`,
+        { cause: safeChainCause(error), details: { txHash: step.txHash } },
+      );
+    }
+    if (turn >= MAX_TURNS) {
+      throw new AppError(
+        'unavailable:chain',
+        `Transfer ${step.txHash} has not settled this task yet; post the same authorization again to see the result.`,
+        { details: { txHash: step.txHash } },
+      );
+    }
   }
-  if ('error' in outcome) throw outcome.error;
-  if (outcome.fresh) {
-    // Workers also poll, so a lost wake-up only delays the start; it must not fail a paid request.
-    await wakeWorkers(task.id).catch((error: unknown) =>
-      getLogger().warn({ taskId: task.id, err: String(error) }, 'could not wake workers'),
-    );
-  }
-  return { txHash: outcome.txHash, task: outcome.task };
 }
 
-// Errors that must not roll back what the transaction wrote are returned, not thrown.
-type Outcome = { txHash: Hex; task: TaskWithAgent; fresh: boolean } | { error: AppError };
+/** One turn under the lock: the task settled, or a transfer for it to wait for. */
+type Step = { settled: Settled & { state: 'settled' } } | { txHash?: Hex };
 
-async function fundLocked(db: DbExecutor, taskId: string, a: Authorization, stored: StoredFunding): Promise<Outcome> {
+/** The caller's answer once the task's transfer is settled; the workers are woken by whoever moved it. */
+async function answer(settled: Settled & { state: 'settled' }, a: Authorization, signature: Hex) {
+  if (settled.transitioned) {
+    // Workers also poll, so a lost wake-up only delays the start; it must not fail a paid request.
+    await wakeWorkers(settled.task.id).catch((error: unknown) =>
+      getLogger().warn({ taskId: settled.task.id, err: String(error) }, 'could not wake workers'),
+    );
+  }
+  return { ...replayOrConflict(settled.task, a, signature), task: settled.task };
+}
+
+async function fundLocked(db: DbExecutor, taskId: string, a: Authorization, stored: StoredFunding): Promise<Step> {
   const task = await getTaskByIdIn(db, { id: taskId });
   if (!task) throw new AppError('not_found:task', `No task with id ${taskId}.`);
-  if (task.status !== 'pending_payment') return { ...replayOrConflict(task, a, stored.signature), task, fresh: false };
+  // A transfer was submitted for it and nothing recorded what became of it: settle that first.
+  // Also on a task cancelled meanwhile, which keeps the hash of a transfer that landed anyway.
+  const unsettled = task.fundingSubmittedAt && !task.fundingTxHash;
+  if (unsettled && (task.status === 'pending_payment' || task.status === 'cancelled')) {
+    const settled = await settleSubmittedFunding(db, task);
+    if (settled.state === 'settled') return { settled };
+    if (settled.state === 'in_flight') return { txHash: settled.txHash };
+  }
+  if (task.status !== 'pending_payment') return { settled: { state: 'settled', task, transitioned: false } };
   if (await getOtherTaskByFundingNonce(db, { userAddress: a.from, nonce: a.nonce, exceptId: task.id })) {
     throw new AppError(
       'conflict:fund',
-      `authorization nonce ${a.nonce} already paid for another task; sign a new authorization.`,
+      `authorization nonce ${a.nonce} is already used for another task; sign a new authorization.`,
     );
   }
 
@@ -114,7 +152,7 @@ async function fundLocked(db: DbExecutor, taskId: string, a: Authorization, stor
       client.readContract({ address: usdc, abi: testUSDCAbi, functionName: 'balanceOf', args: [a.from] }),
     ]),
   );
-  if (used) return adoptSubmitted(db, task, a, stored);
+  if (used) return { settled: await adoptOrThrow(db, task, a, stored) };
   if (balance < a.value) {
     throw new AppError(
       'bad_request:fund',
@@ -123,36 +161,33 @@ async function fundLocked(db: DbExecutor, taskId: string, a: Authorization, stor
   }
 
   const args = [a.from, a.to, a.value, a.validAfter, a.validBefore, a.nonce, stored.signature] as const;
+  const inputs = await gasInputs;
+  let prepared: PreparedFunding;
   try {
-    // `pending`: a local chain mines only on demand, so its latest block may be hours old.
-    await client.simulateContract({
-      account: getOperatorAccount(),
-      address: usdc,
-      abi: testUSDCAbi,
-      functionName: 'transferWithAuthorization',
-      args,
-      blockTag: 'pending',
-    });
+    prepared = await prepareFundingTransfer({ usdc, args, fees: inputs?.fees });
   } catch (error) {
     throw simulationError(error);
   }
 
+  const topUp = await reserveEarlyTopUp(task, inputs);
+  // Withdrawals (which take this same lock) count the task's cost as reserved from here on, and
+  // whoever takes the lock next for this task settles the transfer from this record.
+  if (!(await markFundingSubmitted({ id: task.id, nonce: a.nonce, authorization: stored }))) {
+    await releaseEarlyTopUp(topUp);
+    const now = (await getTaskByIdIn(db, { id: task.id }))!;
+    return { settled: { state: 'settled', task: now, transitioned: false } }; // cancelled meanwhile: nothing sent
+  }
   let txHash: Hex;
-  const topUp = await reserveEarlyTopUp(task, await gasInputs);
-  // Withdrawals (which take this same lock) count the task's cost as reserved from here on.
-  await markFundingSubmitted({ id: task.id });
   try {
-    txHash = await sendFundingTransfer({ usdc, args, topUp });
+    txHash = await sendFundingTransfer(prepared, topUp);
   } catch (error) {
-    // Gas estimation reverts when someone submitted the authorization since the simulation.
+    // Someone's transfer may have used the authorization since the estimate.
     const usedNow = await client
       .readContract({ address: usdc, abi: testUSDCAbi, functionName: 'authorizationState', args: [a.from, a.nonce] })
       .catch(() => false);
-    if (usedNow) return adoptSubmitted(db, task, a, stored);
-    if (revertOf(error)) {
-      await clearFundingSubmitted({ id: task.id });
-      throw simulationError(error);
-    }
+    if (usedNow) return { settled: await adoptOrThrow(db, task, a, stored) };
+    // Maybe sent (a timeout, a lost answer): the record stays, and the next post settles it by
+    // the authorization's nonce (lib/funding/submitted-transfer.ts).
     throw new AppError(
       'unavailable:chain',
       'The transfer could not be submitted; post the same authorization again to retry.',
@@ -161,90 +196,14 @@ async function fundLocked(db: DbExecutor, taskId: string, a: Authorization, stor
       },
     );
   }
-  let receipt;
-  try {
-    receipt = await client.waitForTransactionReceipt({ hash: txHash, timeout: getConfig().worker.receiptTimeoutMs });
-  } catch (error) {
-    throw new AppError(
-      'unavailable:chain',
-      `Transfer ${txHash} is not confirmed yet; post the same authorization again to see the result.`,
-      {
-        cause: safeChainCause(error),
-        details: { txHash },
-      },
-    );
-  }
-  // Reverted although the simulation passed: someone submitted the authorization in between.
-  if (receipt.status !== 'success') return adoptSubmitted(db, task, a, stored);
-  return markFunded(db, task, a, stored, txHash);
+  await recordFundingSubmittedTx({ id: task.id, txHash });
+  return { txHash };
 }
 
-/** The nonce is used on chain: fund the task from that transaction if it paid exactly this. */
-async function adoptSubmitted(
-  db: DbExecutor,
-  task: TaskWithAgent,
-  a: Authorization,
-  stored: StoredFunding,
-): Promise<Outcome> {
-  const txHash = await readChain(() => findAuthorizationTransfer({ authorization: a, since: task.createdAt }));
-  if (!txHash) {
-    throw new AppError(
-      'conflict:fund',
-      `authorization nonce ${a.nonce} is already used or cancelled on chain without paying this task; sign a new authorization.`,
-    );
-  }
-  getLogger().info({ taskId: task.id, txHash }, 'funding authorization was submitted by someone else; adopting it');
-  return markFunded(db, task, a, stored, txHash);
-}
-
-async function markFunded(
-  db: DbExecutor,
-  task: TaskWithAgent,
-  a: Authorization,
-  stored: StoredFunding,
-  txHash: Hex,
-): Promise<Outcome> {
-  const funded = await transitionTask({
-    id: task.id,
-    from: 'pending_payment',
-    to: 'funded',
-    set: {
-      fundingTxHash: txHash,
-      fundingAuthorization: stored,
-      fundingNonce: a.nonce.toLowerCase(),
-      fundedAt: new Date(),
-    },
-    db,
-  });
-  if (funded) return { txHash, task: { ...funded, agentAddress: task.agentAddress }, fresh: true };
-  const current = await getTaskByIdIn(db, { id: task.id });
-  if (current && current.fundingTxHash === txHash) return { txHash, task: current, fresh: false };
-  if (current && current.status !== 'cancelled') return { error: conflictOf(current, a, stored.signature) };
-  // A cancel (the user's, or the payment timeout's) won the race: keep the hash so the wallet
-  // view can show the USDC as the user's to withdraw.
-  await recordLateFundingTx(db, { id: task.id, txHash, nonce: a.nonce, authorization: stored });
-  const now = await getTaskByIdIn(db, { id: task.id });
-  return {
-    error: new AppError(
-      'conflict:task',
-      `Task became ${now?.status ?? 'unavailable'} while the transfer ${txHash} was confirming; the USDC is in your agent wallet and can be withdrawn.`,
-      {
-        details: { status: now?.status, txHash },
-      },
-    ),
-  };
-}
-
-function conflictOf(task: TaskWithAgent, a: Authorization, signature: Hex): AppError {
-  try {
-    replayOrConflict(task, a, signature);
-  } catch (error) {
-    if (error instanceof AppError) return error;
-    throw error;
-  }
-  return new AppError('conflict:task', `Task is already ${task.status}.`, {
-    details: { status: task.status, txHash: task.fundingTxHash },
-  });
+async function adoptOrThrow(db: DbExecutor, task: TaskWithAgent, a: Authorization, stored: StoredFunding) {
+  const settled = await adoptTransfer(db, task, a, stored);
+  if (settled.state !== 'settled') throw new Error('adoptTransfer settles or throws');
+  return settled;
 }
 
 const revertOf = (error: unknown) =>

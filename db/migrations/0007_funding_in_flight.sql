@@ -1,0 +1,1 @@
+ALTER TABLE "ai_agent_tasks" ADD COLUMN "funding_submitted_tx_hash" varchar(66);
