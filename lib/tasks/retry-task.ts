@@ -27,7 +27,7 @@ export async function retryTask({
   const task = await requireOwnedTask({ taskId, userAddress });
   if (task.status !== 'failed') throw notFailed(task.status);
 
-  await withWalletLock(task.agentWalletId, async () => {
+  await withWalletLock({ id: task.agentWalletId, agentAddress: task.agentAddress }, async () => {
     const needed = BigInt(task.quantity - task.mintsCompleted) * BigInt(task.pricePerMint);
     const { refundable } = await readWalletAmounts(task.agentWalletId, getAddress(task.agentAddress));
     if (refundable < needed) {

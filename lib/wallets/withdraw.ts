@@ -1,17 +1,25 @@
-import { encodeFunctionData, erc20Abi, getAddress, type Hex } from 'viem';
-import { LockBusy, withUserFundingLock } from '@/db/task-funding';
+import { encodeFunctionData, erc20Abi, getAddress, type Address, type Hex } from 'viem';
+import { listSubmittedFundingTxsByUser, LockBusy, withUserFundingLock } from '@/db/task-funding';
 import { listTasksByUser, wakeWorkers } from '@/db/tasks';
 import type { AgentWallet } from '@/db/schema';
 import { getWalletByUser } from '@/db/wallets';
-import { getChain, getKnownContracts, getPublicClient } from '../chain/clients';
+import { getChain, getKnownContracts, getOperatorWalletClient, getPublicClient } from '../chain/clients';
+import { withOperatorNonce } from '../chain/operator-send';
+import { waitForReceipt } from '../chain/receipts';
 import { MintRevertError } from '../chain/revert-reasons';
 import { getConfig } from '../config';
 import { AppError } from '../errors';
 import { unlockAgentAccount } from './agent-wallets';
-import { ensureAgentGas } from './gas-topup';
+import { reserveTopUp, sendReservedTopUp, TOP_UP_GAS, topUpAmount } from './gas-topup';
 import { createGuardedSigner } from './tx-guard';
-import { withWalletLock } from './wallet-lock';
+import { AgentBusy, awaitAgentIdle, withWalletLock } from './wallet-lock';
 import { readWalletAmounts } from './wallet-view';
+
+// A withdrawal takes the two locks only to check and send, never across a block: it leaves them
+// to wait for what blocks it (a funding transfer on its way, the agent's own transaction, the gas
+// top-up it sent) and for its own receipt, then looks again. Turns are few: one to send, and one
+// more per thing it had to wait for.
+const MAX_TURNS = 4;
 
 /**
  * Sends the agent wallet's refundable USDC (balance minus what active tasks still need, see
@@ -19,12 +27,14 @@ import { readWalletAmounts } from './wallet-view';
  * guard allows. `amount` defaults to everything refundable and may never exceed it.
  *
  * Two locks, taken in this order, make it safe against the two other movers of this wallet:
- *  - the user's funding lock (the one fundTask holds from submitting the authorization to
- *    marking the task funded): a payment arriving for a task is never seen as refundable;
- *  - the agent wallet's advisory lock, which the worker's claim also tries (and skips a wallet
- *    it cannot take): while it is held no task of this wallet can start, and under it a task
- *    already processing (any lease, even an expired one: its transactions may be in flight)
- *    refuses the withdrawal with 409. So at most one sender signs for an agent at any time and
+ *  - the user's funding lock (the one fundTask holds from its checks to recording the transfer
+ *    it submits on the task): a funding transfer still being mined is waited for, so a payment
+ *    arriving for a task is never seen as refundable;
+ *  - the agent wallet's lock (wallet-lock.ts), which the worker's claim also tries (and skips a
+ *    wallet it cannot take): while it is held no task of this wallet can start, and under it a
+ *    task already processing (any lease, even an expired one: its transactions may be in flight)
+ *    refuses the withdrawal with 409, and an agent transaction still unmined (an earlier
+ *    withdrawal's) is waited for. So at most one sender signs for an agent at any time and
  *    nonces cannot collide. Refusing rather than waiting: a task may run for minutes, and the
  *    user can withdraw what is left once it ends.
  */
@@ -37,21 +47,31 @@ export async function withdrawRefundable({
 }): Promise<{ txHash: Hex; amount: bigint }> {
   const wallet = await getWalletByUser({ userAddress });
   if (!wallet) throw new AppError('conflict:withdraw', 'Nothing to withdraw: this address has no agent wallet yet.');
+  const agent = getAddress(wallet.agentAddress);
+  const client = getPublicClient();
+  const { receiptTimeoutMs } = getConfig().worker;
   try {
-    return await withUserFundingLock(
-      userAddress,
-      () => withWalletLock(wallet.id, () => withdrawLocked(wallet, amount)),
-      {
-        waitMs: getConfig().worker.receiptTimeoutMs + 15_000,
+    for (let turn = 1; ; turn++) {
+      const step = await withUserFundingLock(userAddress, () => withdrawLocked(wallet, amount), {
+        waitMs: 15_000,
         connections: 3, // the funding lock's, the wallet lock's, and one query at a time inside
-      },
-    );
+      });
+      if ('txHash' in step) return await confirmed(step, receiptTimeoutMs);
+      if (turn >= MAX_TURNS) throw busy();
+      if ('fundingTx' in step) {
+        await waitForReceipt(client, step.fundingTx, receiptTimeoutMs).catch(() => {
+          throw busy();
+        });
+      } else if ('agentBusy' in step) {
+        if (!(await awaitAgentIdle(agent, receiptTimeoutMs))) throw busy();
+      } else if (!(await awaitAgentGas(agent, step.gasArriving, receiptTimeoutMs))) {
+        throw busy();
+      }
+    }
   } catch (error) {
-    if (error instanceof LockBusy)
-      throw new AppError(
-        'conflict:withdraw',
-        'A payment for one of your tasks is still being confirmed; withdraw once it is.',
-      );
+    if (error instanceof LockBusy) throw busy();
+    // The gas budget refused the top-up: the user's 24-hour budget is spent.
+    if (error instanceof MintRevertError) throw new AppError('conflict:withdraw', error.message);
     throw error;
   } finally {
     // A task the worker skipped while the wallet was locked can start now (the poll would find it too).
@@ -59,16 +79,62 @@ export async function withdrawRefundable({
   }
 }
 
-async function withdrawLocked(
-  wallet: AgentWallet,
-  amount: bigint | undefined,
-): Promise<{ txHash: Hex; amount: bigint }> {
-  const userAddress = wallet.userAddress;
-  const user = getAddress(userAddress);
-  const agent = getAddress(wallet.agentAddress);
-  const usdc = getKnownContracts().usdc;
-  // The worker signs with consecutive nonces while a task runs; a withdrawal in between would
-  // take one of them. Checked under the wallet lock, so no claim can slip in after the check.
+const busy = () =>
+  new AppError(
+    'conflict:withdraw',
+    'A payment, gas top-up or withdrawal of your agent wallet is still being confirmed; withdraw once it is.',
+  );
+
+type Step = { txHash: Hex; amount: bigint } | { fundingTx: Hex } | { agentBusy: true } | { gasArriving: bigint };
+
+/** Waits, holding nothing, until the agent's mined balance covers `neededWei`; false after `timeoutMs`. */
+async function awaitAgentGas(agent: Address, neededWei: bigint, timeoutMs: number): Promise<boolean> {
+  const client = getPublicClient();
+  const deadline = Date.now() + timeoutMs;
+  while (topUpAmount({ neededWei, balance: await client.getBalance({ address: agent }) }) !== undefined) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, Math.min(client.pollingInterval, 250)));
+  }
+  return true;
+}
+
+async function confirmed(sent: { txHash: Hex; amount: bigint }, timeoutMs: number) {
+  let receipt;
+  try {
+    receipt = await waitForReceipt(getPublicClient(), sent.txHash, timeoutMs);
+  } catch (error) {
+    throw new AppError(
+      'unavailable:withdraw',
+      `The withdrawal ${sent.txHash} is sent but not confirmed yet; your wallet view shows it once it is mined.`,
+      { cause: error, details: { txHash: sent.txHash } },
+    );
+  }
+  if (receipt.status !== 'success')
+    throw new AppError('unavailable:withdraw', `The withdrawal ${sent.txHash} reverted on chain.`);
+  return sent;
+}
+
+/** Under the user's funding lock: what the withdrawal waits for, or its transfer, sent. */
+async function withdrawLocked(wallet: AgentWallet, amount: bigint | undefined): Promise<Step> {
+  for (const hash of await listSubmittedFundingTxsByUser({ userAddress: wallet.userAddress })) {
+    const client = getPublicClient();
+    const mined = await client.getTransactionReceipt({ hash: hash as Hex }).catch(() => undefined);
+    // Unmined and known to the node: its USDC may land any moment. Dropped: it stays reserved.
+    if (!mined && (await client.getTransaction({ hash: hash as Hex }).catch(() => undefined)))
+      return { fundingTx: hash as Hex };
+  }
+  await refuseWhileProcessing(wallet.userAddress);
+  try {
+    return await withWalletLock(wallet, () => sendLocked(wallet, amount));
+  } catch (error) {
+    if (error instanceof AgentBusy) return { agentBusy: true };
+    throw error;
+  }
+}
+
+// The worker signs with consecutive nonces while a task runs; a withdrawal in between would
+// take one of them. Checked again under the wallet lock, so no claim can slip in after the check.
+async function refuseWhileProcessing(userAddress: string) {
   const running = await listTasksByUser({ userAddress, limit: 1, status: ['processing'] });
   if (running.length) {
     throw new AppError(
@@ -76,7 +142,15 @@ async function withdrawLocked(
       'A task is minting with this wallet right now; withdraw once it has finished or been cancelled.',
     );
   }
-  const { refundable, reserved, usdcBalance } = await readWalletAmounts(wallet.id, agent);
+}
+
+async function sendLocked(wallet: AgentWallet, amount: bigint | undefined): Promise<Step> {
+  const userAddress = wallet.userAddress;
+  const user = getAddress(userAddress);
+  const agent = getAddress(wallet.agentAddress);
+  const usdc = getKnownContracts().usdc;
+  await refuseWhileProcessing(userAddress);
+  const { refundable, reserved, usdcBalance, ethBalance } = await readWalletAmounts(wallet.id, agent);
   if (refundable === 0n) {
     throw new AppError(
       'conflict:withdraw',
@@ -97,11 +171,22 @@ async function withdrawLocked(
     client.estimateFeesPerGas(),
   ]);
   const gasLimit = (gas * 12n) / 10n;
-  try {
-    await ensureAgentGas({ userAddress, agent, neededWei: gasLimit * fees.maxFeePerGas, client });
-  } catch (error) {
-    if (error instanceof MintRevertError) throw new AppError('conflict:withdraw', error.message);
-    throw error;
+  const neededWei = gasLimit * fees.maxFeePerGas;
+  const amountWei = topUpAmount({ neededWei, balance: ethBalance });
+  if (amountWei !== undefined) {
+    // Short of gas. The operator's top-up is sent here, under the locks, and mined after them; a
+    // withdrawal that comes meanwhile finds it on its way (the node's pending balance) and waits
+    // for it instead of paying twice.
+    const arriving = await client.getBalance({ address: agent, blockTag: 'pending' });
+    if (topUpAmount({ neededWei, balance: arriving }) !== undefined) {
+      const reservation = await reserveTopUp({ userAddress, agent, amountWei, balance: ethBalance });
+      await sendReservedTopUp(reservation, () =>
+        withOperatorNonce((nonce) =>
+          getOperatorWalletClient().sendTransaction({ to: agent, value: amountWei, nonce, gas: TOP_UP_GAS }),
+        ),
+      );
+    }
+    return { gasArriving: neededWei };
   }
 
   const signer = createGuardedSigner(unlockAgentAccount(wallet), { agent, user, usdc, chainId: getChain().id });
@@ -117,9 +202,5 @@ async function withdrawLocked(
     maxFeePerGas: fees.maxFeePerGas,
     maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
   });
-  const txHash = await client.sendRawTransaction({ serializedTransaction: raw });
-  const receipt = await client.waitForTransactionReceipt({ hash: txHash });
-  if (receipt.status !== 'success')
-    throw new AppError('unavailable:withdraw', `The withdrawal ${txHash} reverted on chain.`);
-  return { txHash, amount: value };
+  return { txHash: await client.sendRawTransaction({ serializedTransaction: raw }), amount: value };
 }

@@ -108,7 +108,7 @@ describe('withdraw while a task is being funded', () => {
         () => (withdrawSettled = true),
       );
       await new Promise((r) => setTimeout(r, 500));
-      // It waits on the funding lock: nothing signed by the agent is in the pool, nothing settled.
+      // It waits for the funding transfer: nothing signed by the agent is in the pool, nothing settled.
       expect(withdrawSettled).toBe(false);
       const agent = task.agentAddress as Address;
       expect(await getPublicClient().getTransactionCount({ address: agent, blockTag: 'pending' })).toBe(
@@ -163,6 +163,49 @@ describe('withdraw while a task is being funded', () => {
   }, 90_000);
 });
 
+describe('withdrawals hold no lock while anything is mined', () => {
+  it('two at once from an agent without gas: one top-up, each waits holding nothing, the second takes only what is left', async () => {
+    const { withdrawRefundable } = await import('@/lib/wallets/withdraw');
+    const { getSql } = await import('@/db/client');
+    const owner = user(7);
+    const { task } = await taskWithFreeUsdc(7); // 0.5 USDC free (its task awaits payment), no ETH
+    const agent = task.agentAddress as Address;
+    const before = await usdcBalance(owner.address);
+    const part = parseUnits('0.2', 6);
+    const topUps = async () => {
+      const [row] = await getSql()<{ n: number }[]>`
+        select count(*)::int as n from agent_gas_topups where user_address = ${owner.address.toLowerCase()} and tx_hash is not null`;
+      return row!.n;
+    };
+    await rpc('evm_setAutomine', [false]);
+    let results: { amount: bigint }[];
+    try {
+      const both = Promise.all([
+        withdrawRefundable({ userAddress: owner.address, amount: part }),
+        withdrawRefundable({ userAddress: owner.address, amount: part }),
+      ]);
+      both.catch(() => {});
+      // Nothing is mined: the first waits for the gas top-up it asked for, the second for that same top-up.
+      await until('the gas top-up in the pool', async () => (await topUps()) > 0);
+      await new Promise((r) => setTimeout(r, 300));
+      const [locks] = await getSql()<
+        { n: number }[]
+      >`select count(*)::int as n from pg_locks where locktype = 'advisory'`;
+      expect(locks!.n).toBe(0);
+      expect(await topUps()).toBe(1);
+      await rpc('evm_setIntervalMining', [1]);
+      results = await both;
+    } finally {
+      await rpc('evm_setIntervalMining', [0]);
+      await rpc('evm_setAutomine', [true]);
+    }
+    expect(results.map((r) => r.amount)).toEqual([part, part]);
+    expect(await topUps()).toBe(1);
+    expect(await usdcBalance(owner.address)).toBe(before + 2n * part);
+    expect(await usdcBalance(agent)).toBe(EXTRA - 2n * part);
+  }, 60_000);
+});
+
 describe('one sender per agent wallet', () => {
   it('a worker does not claim a task while a withdrawal holds its wallet; a withdrawal refuses while a task of the wallet is processing', async () => {
     const { withWalletLock } = await import('@/lib/wallets/wallet-lock');
@@ -179,7 +222,7 @@ describe('one sender per agent wallet', () => {
 
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
-    const holding = withWalletLock(task.agentWalletId, () => held);
+    const holding = withWalletLock({ id: task.agentWalletId, agentAddress: task.agentAddress }, () => held);
     await new Promise((r) => setTimeout(r, 100));
     expect(await claimNextTask({ workerId: 'probe', leaseMs: 3000 })).toBeUndefined();
     release();
