@@ -1,13 +1,20 @@
 // `npm run chaos [-- --quick] [--seconds n] [--seed n]`: a bounded soak of the mint pipeline
 // against its own stack (embedded Postgres, anvil behind a cuttable RPC proxy, 3 worker
-// processes, paced batches). Users fund tasks over time while workers are killed, stalled past
-// their lease, cut off from the chain, and the database restarts; when every task has ended the
-// funds audit runs. Exit 1 unless there are no double mints, no lost mints, no discrepancies,
-// every task ended, and each kind of fault happened at least once. Default ≤ 5 min, --quick ≤ 90 s.
+// processes, paced batches, and the web app: `next start` of the production build, built first
+// when stale). Users fund tasks over time through the web app's fund route while workers are
+// killed, stalled past their lease, cut off from the chain, and the database restarts under
+// every process; when every task has ended the funds audit runs. Exit 1 unless every task was
+// funded and completed, the mints on chain are exactly those paid for, no process crashed, there
+// are no double or lost mints and no discrepancies, and each kind of fault happened at least
+// once. Default ≤ 5 min, --quick ≤ 90 s (after the build).
+//
+// To see it fail, break something it checks, e.g. minting:
+// `AGENT_MAX_TOPUP_PER_TASK_ETH=0 npm run chaos -- --quick` (no agent gets gas: every task fails).
 import { parseArgs } from 'node:util';
-import { figuresOf, failuresOf, printFigures } from './chaos/report';
+import { figuresOf, failuresOf, printFigures, type TaskOutcome } from './chaos/report';
 import { startChaosStack } from './chaos/stack';
 import type { FaultKind } from './chaos/faults';
+import { WebProcess } from './chaos/web';
 import { WorkerPool } from './chaos/workers';
 
 const { values } = parseArgs({
@@ -45,22 +52,11 @@ function schedule(random: () => number): { atMs: number; kind: FaultKind }[] {
   return plan.sort((a, b) => a.atMs - b.atMs);
 }
 
-// postgres.js 3.4.9 can throw from a write timer on a connection Postgres just closed
-// (connection.js nextWrite: socket is null), an uncaught TypeError that would end this
-// process in the middle of the Postgres restart; this process plays the web tier, whose
-// handling of that is not what the run measures. Counted and reported, not hidden.
-let postgresJsCrashes = 0;
+// Anything this process cannot handle ends the run as a failure, after stopping what it started.
+let stopAll: (() => Promise<void>) | undefined;
 process.on('uncaughtException', (error) => {
-  if (
-    error instanceof TypeError &&
-    /reading 'write'/.test(error.message) &&
-    error.stack?.includes('postgres/src/connection.js')
-  ) {
-    postgresJsCrashes++;
-    return;
-  }
   console.error('chaos: uncaught', error);
-  process.exit(1);
+  void (stopAll?.() ?? Promise.resolve()).finally(() => process.exit(1));
 });
 
 async function main() {
@@ -76,6 +72,12 @@ async function main() {
     RECEIPT_TIMEOUT_MS: '20000',
   });
   const pool = new WorkerPool({ ...stack.workerEnv, LOG_LEVEL: 'info' }, 3, stack.dir);
+  // Users reach it through a reverse proxy of their own address each (traffic.ts).
+  const web = new WebProcess({ ...stack.env, TRUSTED_PROXY_HOPS: '1', LOG_LEVEL: 'info' }, stack.dir);
+  stopAll = async () => {
+    await Promise.allSettled([pool.stopAll(2_000), web.stop()]);
+    await stack.stop(true);
+  };
   let failed = true;
   try {
     // lib modules read the configuration once: imported only now that the stack's env is set.
@@ -86,11 +88,13 @@ async function main() {
       import('@/db/client'),
     ]);
     pool.startAll();
-    console.log(`chaos: stack up in ${((Date.now() - started) / 1000).toFixed(1)} s; 3 workers starting`);
+    await web.start();
+    console.log(`chaos: stack and web up in ${((Date.now() - started) / 1000).toFixed(1)} s; 3 workers starting`);
     await pool.ready(30_000);
     const traffic = new Traffic(
       stack.deployment.tokens.map((t) => t.address),
       random,
+      () => web.url,
     );
     traffic.run(quick ? 2_000 : 2_500, { min: 2, max: quick ? 6 : 15 });
     const faults = new Faults(stack, pool, random, LEASE_MS);
@@ -105,51 +109,53 @@ async function main() {
     if (left > 0) await new Promise((r) => setTimeout(r, left));
     await traffic.stop();
 
-    // Drain: every funded task must end (a task whose funding never went through is not counted).
+    // Drain: every funded task must end.
     const ids = traffic.taskIds;
     const deadline = Date.now() + (quick ? 30_000 : 60_000);
-    let statuses: Record<string, number> = {};
+    let outcomes: TaskOutcome[] = [];
     for (;;) {
-      const rows = await getSql()<
-        { status: string; n: number }[]
-      >`select status, count(*)::int as n from ai_agent_tasks where id in ${getSql()(ids)} group by status`;
-      statuses = Object.fromEntries(rows.map((r) => [r.status, r.n]));
-      if (!statuses.funded && !statuses.processing) break;
+      outcomes = ids.length
+        ? await getSql()<TaskOutcome[]>`
+            select id, status, quantity, error_message as "errorMessage", funding_tx_hash as "fundingTxHash"
+            from ai_agent_tasks where id in ${getSql()(ids)}`
+        : [];
+      if (!outcomes.some((t) => t.status === 'funded' || t.status === 'processing')) break;
       if (Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 500));
     }
     console.log(`chaos: load ended, tasks drained at ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    await pool.stopAll();
-    const unpaid = statuses.pending_payment ?? 0;
+    await Promise.all([pool.stopAll(), web.stop()]);
     const audit = await runAudit();
-    const figures = figuresOf(audit, faults.counts, statuses, ids.length - unpaid);
+    const figures = figuresOf(audit, faults.counts, outcomes, {
+      workerCrashes: pool.crashes,
+      webCrashes: web.crashes,
+      trafficFailures: traffic.failures,
+    });
     console.log(
       `\nchaos: done in ${((Date.now() - started) / 1000).toFixed(0)} s (seed ${seed}; audit of blocks ${audit.fromBlock}–${audit.toBlock})`,
     );
     printFigures(figures);
-    if (unpaid) console.log(`  (${unpaid} task(s) never got funded and are left out)`);
-    if (postgresJsCrashes)
-      console.log(
-        `  (postgres.js threw ${postgresJsCrashes} uncaught TypeError(s) in this process during the Postgres restart)`,
-      );
-    if (pool.crashes)
-      console.log(
-        `  (${pool.crashes} worker crash(es) not caused by a kill, each restarted:)\n    ${pool.crashLog.join('\n    ')}`,
-      );
+    console.log(
+      `  (the web process took ${traffic.fundCalls.made} fund calls; ${traffic.fundCalls.failed} failed during faults and were posted again)`,
+    );
+    for (const line of [...pool.crashLog, ...web.crashLog]) console.log(`  ${line}`);
+    for (const line of traffic.failures.slice(0, 5)) console.log(`  not funded: ${line}`);
     if (faults.shortStalls) console.log(`  (${faults.shortStalls} stall(s) ended before the lease ran out)`);
     for (const d of audit.discrepancies.slice(0, 20))
       console.log(`  discrepancy ${d.kind} task ${d.taskId ?? '-'} tx ${d.txHash ?? '-'}: ${d.message}`);
     const failures = failuresOf(figures);
     if (failures.length) {
       for (let i = 0; i < pool.size; i++) console.log(`\nworker ${i} last lines:\n${pool.tail(i, 8).join('\n')}`);
-      console.log(`\nFAILED: ${failures.join('; ')}\n(worker logs kept in ${stack.dir})`);
+      console.log(`\nFAILED: ${failures.join('; ')}\n(worker and web logs kept in ${stack.dir})`);
       return 1;
     }
     failed = false;
-    console.log('\nOK: no double mint, no lost mint, every unit of USDC accounted for');
+    console.log(
+      `\nOK: ${figures.completed} of ${figures.tasks} tasks funded and completed, ${figures.mintsOnChain} mints on chain for ${figures.mintsPaid} paid for; no crash, no double or lost mint, every unit of USDC accounted for`,
+    );
     return 0;
   } finally {
-    await pool.stopAll(2_000);
+    await Promise.allSettled([pool.stopAll(2_000), web.stop()]);
     await stack.stop(failed);
   }
 }

@@ -5,6 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { CHAOS_DIST_DIR } from './chaos/web';
+import { buildIfStale } from './local/next-build';
 
 const root = path.resolve(import.meta.dirname, '..');
 const only = process.argv.slice(2);
@@ -91,9 +93,16 @@ if (want('vitest')) {
 }
 
 if (want('chaos')) {
-  // The bounded soak (scripts/chaos.ts) in its quick form: its own stack, ≤ 90 s; one suite.
+  // The bounded soak (scripts/chaos.ts) in its quick form: its own stack, ≤ 90 s; one suite. Its
+  // web process serves the production build the e2e suite uses, built here first when stale.
   console.log('\n== chaos (npm run chaos -- --quick)');
-  const { status, seconds } = run(process.execPath, ['--import', 'tsx', 'scripts/chaos.ts', '--quick']);
+  const built = await buildIfStale(root, { ...process.env, NEXT_DIST_DIR: CHAOS_DIST_DIR }, CHAOS_DIST_DIR).then(
+    () => true,
+    (error: unknown) => (console.error(`chaos: ${(error as Error).message}`), false),
+  );
+  const { status, seconds } = built
+    ? run(process.execPath, ['--import', 'tsx', 'scripts/chaos.ts', '--quick'])
+    : { status: 1, seconds: '0' };
   status === 0 ? totals.passed++ : totals.failed++;
   console.log(`chaos: ${status === 0 ? 'ok' : 'FAILED'} (${seconds}s)`);
 }

@@ -6,8 +6,8 @@ import { startRpcProxy, type RpcProxy } from './rpc-proxy';
 /**
  * The chaos run's own stack, nothing shared with a developer's (scripts/local/temp-stack.ts, as
  * the tests' stack). Workers reach the chain through `proxy` (so it can be cut) and the database
- * directly (so it can be restarted); this process talks to anvil directly, as a web tier on
- * another host would.
+ * directly (so it can be restarted); the web process (web.ts) and this one talk to anvil
+ * directly, as a web tier on another host would.
  */
 export type ChaosStack = {
   dir: string;

@@ -1,24 +1,30 @@
 import { getAddress, type Address, type Hex } from 'viem';
 import { getTaskById } from '@/db/tasks';
-import { fundTask } from '@/lib/tasks/fund-task';
 import { createMintTask } from '@/lib/tasks/create-task';
 import { getFundingRequest } from '@/lib/tasks/funding-request';
 import { anvilAccount } from '../local/anvil';
 
 /**
- * Users funding tasks over time, through the same lib calls the chat and fund routes make
- * (createMintTask checks the token on chain; fundTask verifies the EIP-3009 signature and has
- * the operator submit it). A step that fails (the database restarting) is retried with the same
- * authorization, as a browser would post it again.
+ * Users funding tasks over time: each task is created through the chat's lib call (createMintTask
+ * checks the token on chain), then paid by POSTing the user's signed EIP-3009 authorization to
+ * the web process's fund route, over HTTP, as the browser does. A step that fails (the database
+ * restarting, the web process down) is retried with the same authorization, as a browser would
+ * post it again; what a step could not do in the end is kept in `failures`.
  */
 export class Traffic {
   readonly taskIds: string[] = [];
+  /** Tasks whose creation or funding never went through, with the last error. */
+  readonly failures: string[] = [];
+  /** Fund calls made to the web process, and those that failed (and were posted again). */
+  readonly fundCalls = { made: 0, failed: 0 };
   private stopped = false;
   private readonly running: Promise<void>[] = [];
 
   constructor(
     private readonly tokens: Address[],
     private readonly random: () => number,
+    /** The web process's base URL now (it changes if the process is restarted). */
+    private readonly webUrl: () => string,
     private readonly users = [1, 2, 3, 4, 5, 6],
   ) {}
 
@@ -30,9 +36,10 @@ export class Traffic {
         const token = this.tokens[Math.floor(this.random() * this.tokens.length)]!;
         const n = quantity.min + Math.floor(this.random() * (quantity.max - quantity.min + 1));
         this.running.push(
-          this.fundOne(userIndex, token, n).catch((error) =>
-            console.error(`chaos: a user's task could not be funded: ${(error as Error).message}`),
-          ),
+          this.fundOne(userIndex, token, n).catch((error: unknown) => {
+            this.failures.push((error as Error).message);
+            console.error(`chaos: a user's task could not be funded: ${(error as Error).message}`);
+          }),
         );
         await new Promise((r) => setTimeout(r, everyMs));
       }
@@ -65,10 +72,25 @@ export class Traffic {
       primaryType: request.primaryType,
       message: authorization,
     });
+    const body = JSON.stringify({ authorization: m, signature });
     await retry(async () => {
       const current = await getTaskById({ id: task.id });
       if (current?.status !== 'pending_payment') return; // funded by an earlier try whose answer was lost
-      await fundTask({ taskId: task.id, authorization, signature });
+      this.fundCalls.made++;
+      const res = await fetch(`${this.webUrl()}/api/ai-agent/task/${task.id}/fund`, {
+        method: 'POST',
+        // Each user behind the reverse proxy from their own address (TRUSTED_PROXY_HOPS=1): the
+        // fund route's per-IP limit counts users, not this one process.
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': `10.0.0.${userIndex}` },
+        body,
+        signal: AbortSignal.timeout(30_000),
+      }).catch((error: unknown) => {
+        this.fundCalls.failed++;
+        throw error;
+      });
+      if (res.ok) return;
+      this.fundCalls.failed++;
+      throw new Error(`task ${task.id}: fund answered ${res.status} ${(await res.text()).slice(0, 300)}`);
     });
   }
 }
