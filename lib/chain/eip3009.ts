@@ -160,7 +160,8 @@ export async function findAuthorizationTransfer({
   const usdc = getKnownContracts().usdc;
   const event = testUSDCAbi.find((e) => e.type === 'event' && e.name === 'AuthorizationUsed');
   if (!event || event.type !== 'event') throw new Error('AuthorizationUsed missing from the USDC ABI');
-  const latest = await client.getBlockNumber();
+  // Not the client's cached block number: the transfer may be in the block just mined.
+  const latest = await client.getBlockNumber({ cacheTime: 0 });
   const blockMs = getChain().blockTime ?? 2000;
   const span =
     getConfig().chain === 'local' ? latest : BigInt(Math.ceil((Date.now() - since.getTime()) / blockMs)) * 2n + 1000n;
