@@ -33,14 +33,15 @@ export function compareMints({
   rows,
   minted,
   tokens,
-  x402Settled,
+  x402Counts,
 }: {
   user: string;
   tasks: AuditTask[];
   rows: AuditMintRow[];
   minted: MintedLog[];
   tokens: Map<string, TokenInfo>;
-  x402Settled: Map<string, number>;
+  /** Per x402 task: payments the ledger has as settled, and those still open (signed or sent). */
+  x402Counts: Map<string, { settled: number; open: number }>;
 }): MintComparison {
   const out: MintComparison = {
     discrepancies: [],
@@ -174,15 +175,26 @@ export function compareMints({
     }
     const received = events.filter((e) => e.to === user).reduce((a, e) => a + e.amount, 0n);
     out.tokensReceived += received;
-    const x402 = x402Settled.get(task.id) ?? 0;
-    const done = task.route === 'x402' ? x402 : confirmed.length;
-    if (task.mintsCompleted !== done)
+    const x402 = x402Counts.get(task.id) ?? { settled: 0, open: 0 };
+    if (task.route === 'contract' && task.mintsCompleted !== confirmed.length)
       d.push({
         kind: 'progress_mismatch',
         taskId: task.id,
-        expected: String(done),
+        expected: String(confirmed.length),
         actual: String(task.mintsCompleted),
-        message: `mints_completed is ${task.mintsCompleted}, the ledger has ${done}`,
+        message: `mints_completed is ${task.mintsCompleted}, the ledger has ${confirmed.length}`,
+      });
+    // An x402 mint is done when its tokens arrived, which can be after its payment settled (or,
+    // from a seller that delivers without settling, while its payment is still open): so the
+    // counter may trail the settled payments (paid, not delivered: shown as such), never pass
+    // the payments that could have paid for it.
+    if (task.route === 'x402' && task.mintsCompleted > x402.settled + x402.open)
+      d.push({
+        kind: 'progress_mismatch',
+        taskId: task.id,
+        expected: String(x402.settled + x402.open),
+        actual: String(task.mintsCompleted),
+        message: `mints_completed is ${task.mintsCompleted}, but only ${x402.settled + x402.open} of its x402 payments are settled or open: mints counted done that nothing paid for`,
       });
     out.tasks.push({
       id: task.id,
@@ -191,7 +203,9 @@ export function compareMints({
       quantity: task.quantity,
       confirmed: confirmed.length,
       minted: events.length,
-      x402Settled: x402,
+      x402Settled: x402.settled,
+      ...(task.route === 'x402' &&
+        task.mintsCompleted < x402.settled && { x402Undelivered: x402.settled - task.mintsCompleted }),
       tokensReceived: received.toString(),
     });
   }

@@ -35,8 +35,13 @@ export function compareUser(
   const payments = ledger.x402.filter((p) => taskIds.has(p.taskId));
   const balances = chain.balances.get(agent) ?? { usdcStart: 0n, usdcEnd: 0n, ethStart: 0n, ethEnd: 0n };
   const tokens = new Set(tasks.filter((t) => t.route === 'contract').map((t) => t.tokenAddress.toLowerCase()));
-  const x402Settled = new Map<string, number>();
-  for (const p of payments) if (p.status === 'settled') x402Settled.set(p.taskId, (x402Settled.get(p.taskId) ?? 0) + 1);
+  const x402Counts = new Map<string, { settled: number; open: number }>();
+  for (const p of payments) {
+    const counts = x402Counts.get(p.taskId) ?? { settled: 0, open: 0 };
+    if (p.status === 'settled') counts.settled++;
+    if (p.status === 'signed' || p.status === 'sent') counts.open++;
+    x402Counts.set(p.taskId, counts);
+  }
   const d: Omit<Discrepancy, 'user' | 'agent'>[] = [];
 
   const mints = compareMints({
@@ -45,7 +50,7 @@ export function compareUser(
     rows,
     minted: chain.minted.filter((m) => m.payer === agent),
     tokens: chain.tokens,
-    x402Settled,
+    x402Counts,
   });
   d.push(...mints.discrepancies);
 

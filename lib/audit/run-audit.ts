@@ -67,6 +67,11 @@ export async function runAudit(options: AuditOptions = {}): Promise<AuditReport>
         `${u.user}: tasks reserved ${u.eth.topUpsRecorded} wei of gas top-ups, the operator sent ${u.eth.topUps} in the range (a reserved top-up that timed out, or one before the range)`,
       );
     }
+    for (const t of u.tasks)
+      if (t.x402Undelivered)
+        notes.push(
+          `${u.user}: x402 task ${t.id} (${t.status}) paid for ${t.x402Undelivered} mint(s) whose tokens have not arrived`,
+        );
     if (BigInt(u.usdc.inFlight) > 0n)
       notes.push(
         `${u.user}: ${u.usdc.inFlight} USDC of mints and x402 payments on chain are not yet closed in the ledger (a worker settling them, or a delivered mint's authorization its seller settled later)`,

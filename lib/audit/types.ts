@@ -98,6 +98,8 @@ export type TaskAudit = {
   confirmed: number;
   minted: number;
   x402Settled: number;
+  /** x402 mints paid (settled) whose tokens the task has not counted as arrived: a seller paid for nothing yet. */
+  x402Undelivered?: number;
   tokensReceived: string;
 };
 

@@ -216,11 +216,22 @@ describe('the audit of x402 payments', () => {
     });
   });
 
-  it('progress_mismatch on an x402 task: mints_completed is not the number of settled payments', async () => {
+  it('progress_mismatch on an x402 task: a mint counted done that no payment paid for', async () => {
+    const { user, task } = await endedTask(2, 'failed');
+    await setTaskProgress(task.id, 1);
+    const report = await auditUser(user);
+    expect(kindsOf(report)).toEqual(['progress_mismatch']);
+    expect(report.discrepancies[0]).toMatchObject({ taskId: task.id, expected: '0', actual: '1' });
+  });
+
+  it('a paid mint whose tokens have not arrived is shown, not called a ledger error', async () => {
     await setTaskProgress(paid.id, 2);
     const report = await auditUser(paid.userAddress as Address);
-    expect(kindsOf(report)).toEqual(['progress_mismatch']);
-    expect(report.discrepancies[0]).toMatchObject({ taskId: paid.id, expected: '3', actual: '2' });
+    expect(report.discrepancies).toEqual([]);
+    expect(report.users[0]!.tasks[0]).toMatchObject({ x402Settled: 3, x402Undelivered: 1 });
+    expect(report.notes.join('\n')).toContain(
+      `x402 task ${paid.id} (completed) paid for 1 mint(s) whose tokens have not arrived`,
+    );
     await setTaskProgress(paid.id, 3);
   });
 });
