@@ -95,6 +95,29 @@ export async function recordAssistantKeyUse(use: {
     values (${use.keyId}, ${use.action}, ${use.outcome}, ${use.taskId ?? null}, ${use.errorCode?.slice(0, 64) ?? null})`;
 }
 
+/**
+ * Logs a dead (revoked or expired) key's attempt to authenticate, unless one was logged in the
+ * last `everySeconds`: an assistant retrying in a loop adds a row a minute, not one a try.
+ */
+export async function recordRefusedAssistantKeyAttempt({
+  keyId,
+  errorCode,
+  everySeconds,
+}: {
+  keyId: string;
+  errorCode: string;
+  everySeconds: number;
+}) {
+  await getSql()`
+    with used as (update assistant_keys set last_used_at = now() where id = ${keyId})
+    insert into assistant_key_uses (key_id, action, outcome, error_code)
+    select ${keyId}, 'authenticate', 'refused', ${errorCode}
+    where not exists (
+      select 1 from assistant_key_uses
+      where key_id = ${keyId} and action = 'authenticate' and created_at > now() - make_interval(secs => ${everySeconds})
+    )`;
+}
+
 /** The newest uses of any of these keys. */
 export async function listAssistantKeyUsesByKeys({ keyIds, limit }: { keyIds: string[]; limit: number }) {
   if (keyIds.length === 0) return [];

@@ -18,6 +18,8 @@ import { addMcpSession, admitMcpSession, closeMcpSession, getMcpSession } from '
 const MAX_BODY_BYTES = 256 * 1024;
 const KEY_LIMIT = { limit: 300, windowMs: 60_000 };
 const ANONYMOUS_LIMIT = { limit: 60, windowMs: 60_000 };
+/** Every request from one address, checked before its key is looked up (a dead key's retries cost a query each). */
+const IP_LIMIT = { limit: 600, windowMs: 60_000 };
 
 const rpcError = (status: number, message: string, headers: Record<string, string> = {}) =>
   json({ jsonrpc: '2.0', error: { code: -32000, message }, id: null }, { status, headers });
@@ -66,6 +68,7 @@ export async function handleMcpRequest(req: Request): Promise<Response> {
   try {
     // A browser page of another site must not drive a local assistant's session (DNS rebinding).
     checkSameOrigin(req);
+    await enforceRateLimits([ipRateLimit('mcp_ip', req, IP_LIMIT)]);
     const caller = await callerOf(req, publicUrl);
     if (req.method === 'POST') {
       await enforceRateLimits([
