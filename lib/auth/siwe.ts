@@ -37,15 +37,6 @@ export function expectedSiweOrigin(): { domain: string; origin: string } {
 export const ISSUED_AT_MAX_AGE_MS = NONCE_TTL_MS;
 export const ISSUED_AT_MAX_SKEW_MS = 5 * 60_000;
 
-/** The address a message claims (unverified), for per-address rate limits before the costly checks. */
-export function claimedAddress(message: string): string | undefined {
-  try {
-    return parseSiweMessage(message).address?.toLowerCase();
-  } catch {
-    return undefined;
-  }
-}
-
 function originOf(uri: string | undefined): string | undefined {
   try {
     return uri ? new URL(uri).origin : undefined;

@@ -28,7 +28,13 @@ import { adoptTransfer, settleSubmittedFunding, type Settled } from '../funding/
 import { getLogger } from '../log';
 import { checkAuthorizationTerms, checkPaymentWindow, replayOrConflict, type StoredFunding } from './fund-checks';
 
-export type FundTaskInput = { taskId: string; authorization: Authorization; signature: Hex };
+export type FundTaskInput = {
+  taskId: string;
+  authorization: Authorization;
+  signature: Hex;
+  /** Runs once the signature proves the request is the payer's: where a per-payer limit counts. */
+  onSignatureVerified?: () => Promise<void>;
+};
 export type FundTaskResult = { txHash: Hex; task: TaskWithAgent };
 
 // One request settles a funding in at most this many turns of the lock: submit, then settle what
@@ -63,6 +69,7 @@ export async function fundTask(input: FundTaskInput, nowMs = Date.now()): Promis
     signature: input.signature,
     domain,
   });
+  await input.onSignatureVerified?.();
   const stored: StoredFunding = { authorization: authorizationToJson(input.authorization), signature };
 
   const { receiptTimeoutMs } = getConfig().worker;

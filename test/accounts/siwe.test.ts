@@ -6,6 +6,7 @@ import { GET as nonceGET } from '@/app/api/auth/nonce/route';
 import { POST as verifyPOST } from '@/app/api/auth/verify/route';
 import { POST as logoutPOST } from '@/app/api/auth/logout/route';
 import { GET as sessionGET } from '@/app/api/auth/session/route';
+import { AUTH_LIMIT as AUTH_LIMITS } from '@/app/api/auth/limits';
 import { resetRateLimits } from '@/lib/rate-limit';
 import { startTestStack, type TestStack } from '../support/stack';
 import { user } from '../support/fixtures';
@@ -21,11 +22,12 @@ beforeAll(async () => {
 afterAll(async () => stack?.stop());
 beforeEach(() => resetRateLimits());
 
+const AUTH_LIMIT = AUTH_LIMITS.limit;
 const alice = user(1);
 const mallory = user(2);
 
-async function freshNonce(): Promise<string> {
-  const { status, body } = await call(nonceGET as never, '/api/auth/nonce', {});
+async function freshNonce(headers: Record<string, string> = {}): Promise<string> {
+  const { status, body } = await call(nonceGET as never, '/api/auth/nonce', {}, { headers });
   expect(status).toBe(200);
   return body.nonce;
 }
@@ -238,15 +240,49 @@ describe('Sign-In with Ethereum', () => {
     for (let i = 0; i < 40; i++) expect((await call(nonceGET as never, '/api/auth/nonce', {})).status).toBe(200);
   });
 
-  it('rate-limits verification per signing address, whatever IP it comes from', async () => {
-    const msg = message('abcdef0123456789abcdef0123456789');
-    const signature = await mallory.signMessage({ message: msg });
-    for (let i = 0; i < 30; i++) {
-      const r = await verify({ message: msg, signature }, { 'x-forwarded-for': `198.51.100.${i}` });
+  it('requests naming an address without its signature do not lock its owner out', async () => {
+    // Twice the per-address allowance, each from its own IP so no per-IP limit interferes: a
+    // message naming alice signed by mallory, one with a malformed signature, and alice's own
+    // signed message replayed after its nonce was spent.
+    const used = message(await freshNonce({ 'x-forwarded-for': '198.51.100.250' }));
+    const usedSignature = await alice.signMessage({ message: used });
+    expect((await verify({ message: used, signature: usedSignature })).status).toBe(200);
+    for (let i = 0; i < 2 * AUTH_LIMIT; i++) {
+      const ip = { 'x-forwarded-for': `198.51.100.${i}` };
+      const msg = message(await freshNonce(ip));
+      const body =
+        i % 3 === 0
+          ? { message: msg, signature: await mallory.signMessage({ message: msg }) }
+          : i % 3 === 1
+            ? { message: msg, signature: `0x${'22'.repeat(65)}` }
+            : { message: used, signature: usedSignature };
+      const r = await verify(body, ip);
       expect(r.status).toBe(401);
     }
-    const limited = await verify({ message: msg, signature }, { 'x-forwarded-for': '198.51.100.200' });
+    const msg = message(await freshNonce());
+    const signedIn = await verify({ message: msg, signature: await alice.signMessage({ message: msg }) });
+    expect(signedIn.status).toBe(200);
+    expect(signedIn.body.address).toBe(alice.address);
+  });
+
+  it('still limits sign-ins an address really signed, whatever IP they come from', async () => {
+    for (let i = 0; i < AUTH_LIMIT; i++) {
+      const ip = { 'x-forwarded-for': `198.51.100.${i}` };
+      const msg = message(await freshNonce(ip));
+      expect((await verify({ message: msg, signature: await alice.signMessage({ message: msg }) }, ip)).status).toBe(
+        200,
+      );
+    }
+    const ip = { 'x-forwarded-for': '198.51.100.200' };
+    const msg = message(await freshNonce(ip));
+    const limited = await verify({ message: msg, signature: await alice.signMessage({ message: msg }) }, ip);
     expect(limited.status).toBe(429);
+    expect(limited.body.error.code).toBe('rate_limited:auth');
     expect(limited.res.headers.get('retry-after')).toMatch(/^\d+$/);
+    // Another address is unaffected.
+    const other = message(await freshNonce(ip), { address: mallory.address });
+    expect(
+      (await verify({ message: other, signature: await mallory.signMessage({ message: other }) }, ip)).status,
+    ).toBe(200);
   });
 });
