@@ -51,10 +51,13 @@ export type X402Terms = {
     /** Base units of the asset per paid request. */
     amount: string;
     payTo: string;
+    /** As the seller advertised it (the v2 `accepted` echo must repeat it); the agent signs for authorizationSeconds. */
     maxTimeoutSeconds: number;
     resource?: string;
     extra?: Record<string, unknown>;
   };
+  /** How long each authorization stays valid: the seller's maxTimeoutSeconds capped by X402_MAX_AUTHORIZATION_SECONDS (absent on tasks probed before the cap). */
+  authorizationSeconds?: number;
   /** EIP-712 domain of the asset, from `extra` or read on chain when the endpoint omits it. */
   domain: { name: string; version: string };
 };
@@ -187,11 +190,13 @@ export type X402PaymentStatus = (typeof X402_PAYMENT_STATUSES)[number];
 
 /**
  * The x402 payment ledger: one row per EIP-3009 authorization the agent signs for a paid
- * request, written before the request is sent. `signed`/`sent` are open (the money may move);
+ * request, written before the request is sent. `signed`/`sent` are open (the money may move; a
+ * payment the seller refused stays open and is re-sent as it is, never replaced by a new one);
  * `settled` = the authorization was used on chain (the mint is paid, never pay it again);
- * `unpaid` = the endpoint refused it and it is unused; `cancelled` (cancelAuthorization) and
- * `expired` (validBefore passed unused) = it can never move money. At most one open row per
- * (task, sequence): never two live authorizations for one mint.
+ * `cancelled` (cancelAuthorization) and `expired` (validBefore passed unused, judged by the
+ * chain's latest block time) = it can never move money. `unpaid` is no longer written (rows of
+ * older versions: refused, unused). At most one open row per (task, sequence): never two live
+ * authorizations for one mint.
  */
 export const aiAgentX402Payments = pgTable(
   'ai_agent_x402_payments',
@@ -224,6 +229,98 @@ export const aiAgentX402Payments = pgTable(
     uniqueIndex('ai_agent_x402_payments_open_idx')
       .on(t.taskId, t.sequenceNumber)
       .where(sql`${t.status} in ('signed', 'sent')`),
+  ],
+);
+
+export const X402_STOP_OUTCOMES = ['failed', 'cancelled'] as const;
+export type X402StopOutcome = (typeof X402_STOP_OUTCOMES)[number];
+
+/**
+ * The x402 side of a task that outlives one run (worker/x402/): refusals and operator cancels
+ * counted over the task's whole life (a retry resets neither), how its deliveries are counted,
+ * and, once it decided to stop, why: it ends only when none of its authorizations is live.
+ */
+export const aiAgentX402TaskState = pgTable('ai_agent_x402_task_state', {
+  taskId: uuid('task_id')
+    .primaryKey()
+    .references(() => aiAgentTasks.id),
+  /** Paid requests the seller refused (4xx), over every run of the task. */
+  refusals: integer('refusals').notNull().default(0),
+  /** cancelAuthorization transactions the operator sent for the task (their gas is in agent_gas_topups too). */
+  operatorCancels: integer('operator_cancels').notNull().default(0),
+  /** Token base units one paid mint delivers: the seller's `extra.outPerMint`, else the task's first arrival. */
+  deliveryUnit: uint256('delivery_unit'),
+  /** Block of the task's first settled payment: no earlier token transfer can be its delivery. */
+  deliveryFromBlock: bigint('delivery_from_block', { mode: 'bigint' }),
+  /** Set when the task decided to stop; it holds only for the run of `stopRetries` (a retry starts afresh). */
+  stopOutcome: varchar('stop_outcome', { length: 16 }).$type<X402StopOutcome>(),
+  stopReason: text('stop_reason'),
+  stopRetries: integer('stop_retries'),
+  updatedAt: at('updated_at').notNull().defaultNow(),
+});
+
+/**
+ * Token transfers counted as an x402 task's deliveries: each Transfer log (of the task's token
+ * to its recipient) counts for at most one task, in payment order (worker/x402/delivery.ts).
+ */
+export const aiAgentX402Deliveries = pgTable(
+  'ai_agent_x402_deliveries',
+  {
+    id: bigserial('id', { mode: 'bigint' }).primaryKey(),
+    taskId: uuid('task_id')
+      .notNull()
+      .references(() => aiAgentTasks.id),
+    token: address('token').notNull(),
+    recipient: address('recipient').notNull(),
+    txHash: hash('tx_hash').notNull(),
+    logIndex: integer('log_index').notNull(),
+    blockNumber: bigint('block_number', { mode: 'bigint' }).notNull(),
+    amount: uint256('amount').notNull(),
+    createdAt: at('created_at').notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('ai_agent_x402_deliveries_log_idx').on(t.txHash, t.logIndex),
+    index('ai_agent_x402_deliveries_task_idx').on(t.taskId),
+  ],
+);
+
+export const X402_CLAIM_STATUSES = ['open', 'delivered'] as const;
+export type X402ClaimStatus = (typeof X402_CLAIM_STATUSES)[number];
+
+/**
+ * A payment a seller settled without delivering what it sold within X402_DELIVERY_TIMEOUT_MS:
+ * the evidence (payment, settlement transaction, the seller's answer, what arrived) that the
+ * user, operators and the audit show. `delivered` once its tokens arrived after all.
+ */
+export const aiAgentX402Claims = pgTable(
+  'ai_agent_x402_claims',
+  {
+    id: bigserial('id', { mode: 'bigint' }).primaryKey(),
+    taskId: uuid('task_id')
+      .notNull()
+      .references(() => aiAgentTasks.id),
+    paymentId: bigint('payment_id', { mode: 'bigint' })
+      .notNull()
+      .unique()
+      .references(() => aiAgentX402Payments.id),
+    userAddress: address('user_address').notNull(),
+    payTo: address('pay_to').notNull(),
+    amount: uint256('amount').notNull(),
+    settlementTxHash: hash('settlement_tx_hash'),
+    httpStatus: integer('http_status'),
+    /** A bounded excerpt of what the seller answered to the paid request. */
+    sellerAnswer: text('seller_answer'),
+    token: address('token').notNull(),
+    /** Token base units that had arrived for the whole task when the claim was made, and what its payments should have brought. */
+    arrivedAmount: uint256('arrived_amount').notNull(),
+    expectedAmount: uint256('expected_amount'),
+    status: varchar('status', { length: 16 }).$type<X402ClaimStatus>().notNull().default('open'),
+    createdAt: at('created_at').notNull().defaultNow(),
+    deliveredAt: at('delivered_at'),
+  },
+  (t) => [
+    index('ai_agent_x402_claims_task_idx').on(t.taskId),
+    index('ai_agent_x402_claims_user_idx').on(t.userAddress, t.createdAt.desc()),
   ],
 );
 

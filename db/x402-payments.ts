@@ -165,15 +165,18 @@ export type X402Counts = {
   refused: number;
   settledAmount: bigint;
   firstSettledAt: Date | null;
+  /** Settled payments with an open claim (paid, nothing delivered for them). */
+  claims: number;
 };
 
 export async function countX402PaymentsByTask({ taskId }: { taskId: string }): Promise<X402Counts> {
   const [row] = await getSql()<
-    { settled: number; open: number; refused: number; settled_amount: string; first: Date | null }[]
+    { settled: number; open: number; refused: number; settled_amount: string; first: Date | null; claims: number }[]
   >`
     select count(*) filter (where status = 'settled')::int as settled, count(*) filter (where status in ('signed', 'sent'))::int as open,
       count(*) filter (where status in ('unpaid', 'cancelled'))::int as refused,
-      coalesce(sum(amount) filter (where status = 'settled'), 0)::text as settled_amount, min(created_at) as first
+      coalesce(sum(amount) filter (where status = 'settled'), 0)::text as settled_amount, min(created_at) as first,
+      (select count(*) from ai_agent_x402_claims c where c.task_id = ${taskId} and c.status = 'open')::int as claims
     from ai_agent_x402_payments where task_id = ${taskId}`;
   return {
     settled: row!.settled,
@@ -181,7 +184,30 @@ export async function countX402PaymentsByTask({ taskId }: { taskId: string }): P
     refused: row!.refused,
     settledAmount: BigInt(row!.settled_amount),
     firstSettledAt: row!.first ? new Date(row!.first) : null,
+    claims: row!.claims,
   };
+}
+
+/** The task's settled payments in settlement order, each with how long ago the ledger recorded it settled. */
+export async function listSettledX402PaymentsByTask({ taskId }: { taskId: string }) {
+  return getSql()<{ id: string; sequenceNumber: number; settledForMs: number }[]>`
+    select id::text, sequence_number as "sequenceNumber",
+      (extract(epoch from now() - coalesce(resolved_at, created_at)) * 1000)::float8 as "settledForMs"
+    from ai_agent_x402_payments where task_id = ${taskId} and status = 'settled' order by resolved_at, id`;
+}
+
+/**
+ * USDC that open authorizations of the wallet's ended tasks could still move (a task ends with
+ * none in the normal course; this keeps any that remain out of a withdrawal until the chain
+ * says they are dead). Funded and processing tasks reserve their whole remainder already.
+ */
+export async function sumLiveX402AuthorizationsByWallet({ agentWalletId }: { agentWalletId: string }) {
+  const [row] = await getSql()<{ amount: string }[]>`
+    select coalesce(sum(p.amount), 0)::text as amount
+    from ai_agent_x402_payments p join ai_agent_tasks t on t.id = p.task_id
+    where t.agent_wallet_id = ${agentWalletId} and t.status not in ('funded', 'processing')
+      and (p.status in ('signed', 'sent') or (p.status = 'unpaid' and p.valid_before > now()))`;
+  return BigInt(row!.amount);
 }
 
 /** Sets the task's counters (mints done = paid and, where needed, forwarded) and notifies watchers. */

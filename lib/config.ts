@@ -152,8 +152,20 @@ const envSchema = z.object({
     .default('1'),
   /** How long the worker waits for an x402 endpoint's answer to a paid request before asking the chain. */
   X402_REQUEST_TIMEOUT_MS: int(10_000, 100),
-  /** How long, after the last payment settled, the worker waits for tokens an endpoint mints late (queued). */
+  /** How long, after a payment settled, the worker waits for its tokens (a seller that queues mints delivers late); then the payment is a claim. */
   X402_DELIVERY_TIMEOUT_MS: int(120_000, 0),
+  /** Longest an x402 authorization the agent signs stays valid, whatever the seller's maxTimeoutSeconds asks (a refused or held one is dead by then). */
+  X402_MAX_AUTHORIZATION_SECONDS: int(180, 10),
+  /** Total time one payment may spend waiting out a seller's 429s before the task stops (each wait is at least 1 s). */
+  X402_MAX_RATE_LIMIT_WAIT_MS: int(120_000, 1000),
+  /** A task run that neither pays nor receives anything for this long stops (it never holds a worker slot forever). */
+  X402_STALL_TIMEOUT_MS: int(300_000, 1000),
+  /** Refusals (a 4xx to a paid request) a task takes before it stops; each retry of the task allows this many more. */
+  X402_MAX_REFUSALS: int(3, 1),
+  /** cancelAuthorization transactions the operator sends for one task over its whole life (retries included); past it, live authorizations are left to expire. */
+  X402_MAX_CANCELS_PER_TASK: int(3, 0),
+  /** Idle keep-alive connections to sellers are closed after this long. */
+  X402_IDLE_SOCKET_MS: int(15_000, 100),
 });
 
 // What a deployment on a real chain must set: without it the app would trust a client-chosen
@@ -280,6 +292,12 @@ export function parseConfig(source: Record<string, string | undefined>) {
       maxPricePerMint: env.X402_MAX_PRICE_PER_MINT,
       requestTimeoutMs: env.X402_REQUEST_TIMEOUT_MS,
       deliveryTimeoutMs: env.X402_DELIVERY_TIMEOUT_MS,
+      maxAuthorizationSeconds: env.X402_MAX_AUTHORIZATION_SECONDS,
+      maxRateLimitWaitMs: env.X402_MAX_RATE_LIMIT_WAIT_MS,
+      stallTimeoutMs: env.X402_STALL_TIMEOUT_MS,
+      maxRefusals: env.X402_MAX_REFUSALS,
+      maxCancelsPerTask: env.X402_MAX_CANCELS_PER_TASK,
+      idleSocketMs: env.X402_IDLE_SOCKET_MS,
       demoUrl: env.X402_DEMO_URL,
       mintPort: env.X402_MINT_PORT,
     },

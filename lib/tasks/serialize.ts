@@ -1,6 +1,7 @@
 import { getAddress } from 'viem';
 import type { X402Terms } from '@/db/schema';
 import type { TaskWithAgent } from '@/db/tasks';
+import type { X402Claim } from '@/db/x402-claims';
 
 /**
  * What a client may see of an x402 task's endpoint: the host and the public payment terms.
@@ -17,6 +18,28 @@ function endpointOf(terms: X402Terms | null) {
     mintsToUser: terms.mintsToUser,
   };
 }
+
+/** A claim (an x402 payment the seller took without delivering) as the task card shows it. */
+export function toX402ClaimDto(claim: X402Claim) {
+  return {
+    id: claim.id,
+    paymentId: claim.paymentId,
+    sequenceNumber: claim.sequenceNumber,
+    status: claim.status,
+    amount: claim.amount,
+    payTo: getAddress(claim.payTo),
+    settlementTxHash: claim.settlementTxHash,
+    httpStatus: claim.httpStatus,
+    sellerAnswer: claim.sellerAnswer,
+    token: getAddress(claim.token),
+    arrivedAmount: claim.arrivedAmount,
+    expectedAmount: claim.expectedAmount,
+    createdAt: claim.createdAt.toISOString(),
+    deliveredAt: claim.deliveredAt?.toISOString() ?? null,
+  };
+}
+
+export type X402ClaimDto = ReturnType<typeof toX402ClaimDto>;
 
 /** The task as the API and the chat show it: checksummed addresses, amounts as decimal strings. */
 export function toTaskDto(task: TaskWithAgent) {

@@ -12,12 +12,22 @@ import { GuardError } from './tx-guard';
 
 // What an agent wallet may sign for an x402 task, and nothing else:
 //  - an EIP-3009 TransferWithAuthorization of exactly the task's asset, to its payee, for its
-//    probed amount, valid no longer than the endpoint's timeout (plus a minute of clock slack),
-//    while the task's payments (live and settled) stay within its funding;
+//    probed amount, valid no longer than `maxLifetimeSeconds` (the endpoint's timeout capped by
+//    X402_MAX_AUTHORIZATION_SECONDS, plus a few seconds of signing time), while the task's
+//    payments (live and settled) stay within its funding;
 //  - a CancelAuthorization of one of its own open payments;
-//  - the transfer of the task's token, received from the endpoint, to the user (forwarding).
+//  - the transfer of the task's token, received from the endpoint, to the user (forwarding),
+//    never of the payment asset: a task that "buys" USDC would forward the agent's own USDC.
 
-export type X402Policy = { agent: Address; user: Address; token: Address; terms: X402Terms; funding: bigint };
+export type X402Policy = {
+  agent: Address;
+  user: Address;
+  token: Address;
+  terms: X402Terms;
+  funding: bigint;
+  /** Longest validity (seconds from now) a payment may have. */
+  maxLifetimeSeconds: number;
+};
 
 export type PaymentAuthorization = {
   from: string;
@@ -28,7 +38,18 @@ export type PaymentAuthorization = {
   nonce: string;
 };
 
-const CLOCK_SLACK_SECONDS = 60n;
+// The x402 client stamps validBefore from the same clock a moment before this check runs.
+const SIGNING_SLACK_SECONDS = 5n;
+
+/** The seller's maxTimeoutSeconds capped by `capSeconds`: how long an authorization of the task may live. */
+export function authorizationLifetime(terms: X402Terms, capSeconds: number): number {
+  return Math.min(terms.requirement.maxTimeoutSeconds, terms.authorizationSeconds ?? capSeconds, capSeconds);
+}
+
+/** The token a task buys may not be what the agent pays with (USDC itself, or the endpoint's asset). */
+export function isPaymentAsset(token: string, assets: readonly string[]): boolean {
+  return assets.some((a) => a.toLowerCase() === token.toLowerCase());
+}
 
 /** Checks one signed payment before it is written to the ledger (and so before it is sent). */
 export function checkX402Payment(
@@ -46,8 +67,8 @@ export function checkX402Payment(
   if (BigInt(a.value) !== BigInt(terms.requirement.amount))
     throw new GuardError(`x402 payment of ${a.value}, the probed price is ${terms.requirement.amount}`);
   const now = BigInt(Math.floor(Date.now() / 1000));
-  if (BigInt(a.validBefore) > now + BigInt(terms.requirement.maxTimeoutSeconds) + CLOCK_SLACK_SECONDS)
-    throw new GuardError('x402 payment valid for longer than the endpoint asks');
+  if (BigInt(a.validBefore) > now + BigInt(policy.maxLifetimeSeconds) + SIGNING_SLACK_SECONDS)
+    throw new GuardError(`x402 payment valid for longer than ${policy.maxLifetimeSeconds} s`);
   if (spent.live + BigInt(a.value) > policy.funding)
     throw new GuardError(`x402 payments would exceed the task's funding of ${policy.funding}`);
 }
@@ -60,6 +81,8 @@ export function checkTokenForward(
 ) {
   if (policy.terms.mintsToUser) throw new GuardError('this endpoint mints to the user; there is nothing to forward');
   if (!tx.to || !isAddressEqual(tx.to, policy.token)) throw new GuardError('only the task token may be forwarded');
+  if (isPaymentAsset(policy.token, [policy.terms.requirement.asset]))
+    throw new GuardError('the payment asset is never forwarded as the task token');
   if ((tx.value ?? 0n) !== 0n || !tx.data) throw new GuardError('a token forward carries no ETH');
   let call;
   try {

@@ -1,6 +1,7 @@
 import { getAddress, type Address } from 'viem';
 import { sumReservedUsdcByWallet } from '@/db/tasks';
 import { updateWalletBalance } from '@/db/wallets';
+import { sumLiveX402AuthorizationsByWallet } from '@/db/x402-payments';
 import { getPublicClient } from '../chain/clients';
 import { getUsdcBalance } from '../chain/usdc';
 import { getOrCreateAgentWallet } from './agent-wallets';
@@ -11,18 +12,21 @@ export type WalletView = {
   /** Decimal strings of base units (USDC 6 decimals, ETH wei). */
   usdcBalance: string;
   ethBalance: string;
-  /** What funded/processing tasks still need for their remaining mints. */
+  /** What funded/processing tasks still need for their remaining mints, and what live x402 authorizations could still move. */
   reservedUsdc: string;
   /** What the user may withdraw now: max(0, balance − reserved). */
   refundableUsdc: string;
 };
 
 export async function readWalletAmounts(agentWalletId: string, agentAddress: Address) {
-  const [usdcBalance, ethBalance, reserved] = await Promise.all([
+  const [usdcBalance, ethBalance, tasksNeed, liveAuthorizations] = await Promise.all([
     getUsdcBalance(agentAddress),
     getPublicClient().getBalance({ address: agentAddress }),
     sumReservedUsdcByWallet({ agentWalletId }),
+    // An x402 authorization of an ended task that the chain has not yet declared dead can still move this USDC.
+    sumLiveX402AuthorizationsByWallet({ agentWalletId }),
   ]);
+  const reserved = tasksNeed + liveAuthorizations;
   const refundable = usdcBalance > reserved ? usdcBalance - reserved : 0n;
   return { usdcBalance, ethBalance, reserved, refundable };
 }

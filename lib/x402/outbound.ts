@@ -63,11 +63,30 @@ export type SafeFetchOptions = {
 // Connections are kept alive and reused per host: a task sends hundreds of paid requests to one
 // endpoint, and a fresh TCP (and TLS) handshake for each costs both sides CPU and a round trip.
 // The address check holds for reused sockets too: it ran when the socket connected, on the
-// address it connected to.
-const agents = {
-  'http:': new http.Agent({ keepAlive: true, maxSockets: 32 }),
-  'https:': new https.Agent({ keepAlive: true, maxSockets: 32 }),
-};
+// address it connected to. An idle socket is closed after X402_IDLE_SOCKET_MS (the agent's
+// `timeout` applies to sockets in its free list), so connections to sellers a task has finished
+// with do not stay open for as long as the seller keeps them.
+let agents: { 'http:': http.Agent; 'https:': https.Agent } | undefined;
+
+function agentFor(protocol: 'http:' | 'https:') {
+  if (!agents) {
+    const timeout = getConfig().x402.idleSocketMs;
+    agents = {
+      'http:': new http.Agent({ keepAlive: true, maxSockets: 32, timeout }),
+      'https:': new https.Agent({ keepAlive: true, maxSockets: 32, timeout }),
+    };
+  }
+  return agents[protocol];
+}
+
+/** Idle keep-alive sockets to sellers, per protocol (for tests and metrics). */
+export function idleSocketCount(): number {
+  if (!agents) return 0;
+  return Object.values(agents).reduce(
+    (n, agent) => n + Object.values(agent.freeSockets).reduce((m, list) => m + (list?.length ?? 0), 0),
+    0,
+  );
+}
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_BYTES = 1024 * 1024;
@@ -154,7 +173,7 @@ export async function safeFetch(url: string | URL, options: SafeFetchOptions = {
     const request = transport.request(target, {
       method: options.method ?? 'GET',
       headers,
-      agent: agents[target.protocol as 'http:' | 'https:'],
+      agent: agentFor(target.protocol as 'http:' | 'https:'),
       lookup: allowed ? undefined : guardedLookup,
     });
     const timer = setTimeout(

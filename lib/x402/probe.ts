@@ -4,6 +4,7 @@ import type { X402Terms } from '@/db/schema';
 import { getChain, getKnownContracts, getPublicClient } from '../chain/clients';
 import { getConfig } from '../config';
 import { AppError } from '../errors';
+import { isPaymentAsset } from '../wallets/payment-guard';
 import { readAssetDomain, readErc20, type Erc20Info } from './onchain';
 import { checkOutboundUrl, OutboundError, safeFetch } from './outbound';
 import { normaliseRequirements, selectRequirement, type RawRequirement } from './requirements';
@@ -16,6 +17,8 @@ export type ProbeTarget = {
   chainId: number;
   usdc: Address;
   maxAmount: bigint;
+  /** X402_MAX_AUTHORIZATION_SECONDS: the longest lifetime an authorization of the task may have. */
+  maxAuthorizationSeconds: number;
   allowedHosts?: readonly string[];
   client: PublicClient;
 };
@@ -38,6 +41,7 @@ export function defaultProbeTarget(): ProbeTarget {
     chainId: getChain().id,
     usdc: getKnownContracts().usdc,
     maxAmount: parseUnits(getConfig().x402.maxPricePerMint, 6),
+    maxAuthorizationSeconds: getConfig().x402.maxAuthorizationSeconds,
     client: getPublicClient(),
   };
 }
@@ -98,6 +102,11 @@ export async function probeX402Endpoint(
     Boolean(seedToken) || describesRecipient(chosen.outputSchema) || describesRecipient(paymentRequired.extensions);
   const body = method === 'POST' ? { quantity: 1, ...(mintsToUser ? { recipient } : {}) } : undefined;
   const { token, source } = await tokenOf(input.tokenAddress, chosen, seedToken, target);
+  if (token && isPaymentAsset(token.address, [target.usdc, chosen.asset]))
+    throw refuse(
+      'token_is_payment_asset',
+      `${getAddress(token.address)} is the USDC AgentMint pays with, not a token a mint can sell: give the address of the token this endpoint mints.`,
+    );
 
   const terms: X402Terms = {
     url: url.toString(),
@@ -115,6 +124,9 @@ export async function probeX402Endpoint(
       ...(chosen.resource ? { resource: chosen.resource } : {}),
       ...(chosen.extra ? { extra: chosen.extra } : {}),
     },
+    // Signed authorizations live this long, however long the seller asks (ten years, say):
+    // one it refuses or holds is dead minutes later. The requirement keeps what it advertised.
+    authorizationSeconds: Math.min(chosen.maxTimeoutSeconds, target.maxAuthorizationSeconds),
     domain,
   };
   return { terms, host, token, tokenSource: source };

@@ -37,6 +37,10 @@ export type X402MintServerOptions = {
   retryAfterSeconds?: number;
   slowMs?: number;
   queueDelayMs?: number;
+  /** price-hold: how long a paid request is held before the 402 (default 15 s, past the buyer's timeout). */
+  holdMs?: number;
+  /** price-hold: when a held payment is settled, after it arrived (default 5 s). */
+  settleLaterMs?: number;
 };
 
 type QueueEntry = {
@@ -69,8 +73,22 @@ export async function startX402MintServer(options: X402MintServerOptions) {
   const maxTimeoutSeconds = options.maxTimeoutSeconds ?? 60;
   const every = options.every ?? 3;
   const hits = misbehaviourCounter(every);
-  const state = { price: options.price ?? 10_000n, priceRaised: false };
-  const stats = { requests: 0, unpaid: 0, paid: 0, rateLimited: 0, minted: 0, settleMs: 0, mintMs: 0 };
+  const state = { price: options.price ?? 10_000n, priceRaised: false, holdRaised: false };
+  const stats = {
+    requests: 0,
+    unpaid: 0,
+    paid: 0,
+    rateLimited: 0,
+    minted: 0,
+    settleMs: 0,
+    mintMs: 0,
+    refused: 0,
+    held: 0,
+    lateSettled: 0,
+    lateSettleFailed: 0,
+  };
+  const settlingLater = new Set<string>();
+  const hold = { holdMs: options.holdMs ?? 15_000, settleLaterMs: options.settleLaterMs ?? 5000 };
   const queue = new Map<string, QueueEntry>();
   const timers = new Set<NodeJS.Timeout>();
   const { client, settlerAddresses } = localFacilitator(settlers, network, stats);
@@ -78,7 +96,9 @@ export async function startX402MintServer(options: X402MintServerOptions) {
   const modeOf = (req: Request) => parseMode(req.query.mode, defaultMode);
   const quantityOf = (body: unknown) => Number((body as { quantity?: unknown } | undefined)?.quantity ?? 1);
   const unitPrice = (mode: X402MintMode) =>
-    mode === 'price-rise' && state.priceRaised ? state.price * 2n : state.price;
+    (mode === 'price-rise' && state.priceRaised) || (mode === 'price-hold' && state.holdRaised)
+      ? state.price * 2n
+      : state.price;
 
   const resourceServer = new x402ResourceServer(client).register(
     network as `${string}:${string}`,
@@ -133,6 +153,20 @@ export async function startX402MintServer(options: X402MintServerOptions) {
     const paid = Boolean(req.header('payment-signature') || req.header('x-payment'));
     if (!paid) stats.unpaid++;
     if (mode === 'other-network') return void otherNetwork(req, res, quantity);
+    if (paid && mode === 'refuse-all') {
+      stats.refused++;
+      return void res.status(400).json({ error: 'payment rejected' });
+    }
+    if (paid && mode === 'rate-limit-storm') {
+      stats.rateLimited++;
+      res.setHeader('Retry-After', '0');
+      return void res.status(429).json({ error: 'Too many requests' });
+    }
+    if (paid && mode === 'price-hold' && state.holdRaised) return void holdAndSettleLater(req, res, quantity);
+    if (paid && mode === 'no-answer') {
+      stats.held++;
+      return; // the buyer's timeout ends the exchange; stop() closes what is left
+    }
     if (paid && mode === 'rate-limit' && hits(mode)) {
       stats.rateLimited++;
       // Alternate the two ways endpoints say how long to wait.
@@ -169,6 +203,7 @@ export async function startX402MintServer(options: X402MintServerOptions) {
 
   async function mint(req: Request, res: Response, mode: X402MintMode, payer: Address) {
     stats.paid++;
+    if (mode === 'take-and-run') return void res.json({ success: true, message: 'Payment settled' });
     const body = (req.body ?? {}) as { quantity?: unknown; recipient?: string };
     const recipient = getAddress(body.recipient ?? payer);
     const amount = mintAmount * BigInt(quantityOf(body));
@@ -189,10 +224,51 @@ export async function startX402MintServer(options: X402MintServerOptions) {
     const txHash = await mintDemoToken(wallet, tokenAddress, recipient, amount);
     stats.mintMs += performance.now() - mintStarted;
     stats.minted++;
+    if (mode === 'price-hold') state.holdRaised = true;
     const misbehave = (mode === 'settle-then-500' || mode === 'slow') && hits(mode);
     if (misbehave && mode === 'settle-then-500') return void res.status(500).json({ error: 'internal error' });
     if (misbehave) await new Promise((r) => setTimeout(r, options.slowMs ?? 15_000));
-    res.json({ success: true, recipient, amount: amount.toString(), mintTxHash: txHash });
+    const padding = mode === 'verbose' ? { log: 'x'.repeat(50_000) } : {};
+    res.json({ success: true, recipient, amount: amount.toString(), mintTxHash: txHash, ...padding });
+  }
+
+  /** price-hold after the first sale: keep the payment, settle it later, answer 402 at the new price after holdMs. */
+  function holdAndSettleLater(req: Request, res: Response, quantity: number) {
+    stats.held++;
+    const header = req.header('payment-signature');
+    const payload = header ? decodePaymentSignatureHeader(header) : undefined;
+    const nonce = (payload?.payload as { authorization?: { nonce?: string } } | undefined)?.authorization?.nonce;
+    if (payload?.accepted && nonce && !settlingLater.has(nonce)) {
+      settlingLater.add(nonce);
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        client.settle(payload, payload.accepted).then(
+          (r) => (r.success ? stats.lateSettled++ : stats.lateSettleFailed++),
+          () => stats.lateSettleFailed++,
+        );
+      }, hold.settleLaterMs);
+      timers.add(timer);
+    }
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      const requirement = {
+        scheme: 'exact',
+        network: network as `${string}:${string}`,
+        asset: options.usdc,
+        amount: (unitPrice('price-hold') * BigInt(quantity)).toString(),
+        payTo: tokenAddress,
+        maxTimeoutSeconds,
+        extra: { ...domain },
+      };
+      const resource = { url: `http://${req.headers.host}${req.originalUrl}`, mimeType: 'application/json' };
+      if (res.writableEnded || res.destroyed) return;
+      res.setHeader(
+        'PAYMENT-REQUIRED',
+        encodePaymentRequiredHeader({ x402Version: 2, error: 'price changed', resource, accepts: [requirement] }),
+      );
+      res.status(402).json({});
+    }, hold.holdMs);
+    timers.add(timer);
   }
 
   function otherNetwork(req: Request, res: Response, quantity: number) {
@@ -261,6 +337,11 @@ export async function startX402MintServer(options: X402MintServerOptions) {
     },
     setPrice(amount: bigint) {
       state.price = amount;
+    },
+    /** price-hold sells honestly again until its next sale, then holds and settles as given. */
+    resetPriceHold(timing: { holdMs?: number; settleLaterMs?: number } = {}) {
+      state.holdRaised = false;
+      Object.assign(hold, timing);
     },
     async stop() {
       for (const t of timers) clearTimeout(t);

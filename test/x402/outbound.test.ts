@@ -1,12 +1,16 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSafeFetch, OutboundError, safeFetch } from '@/lib/x402/outbound';
+import { createSafeFetch, idleSocketCount, OutboundError, safeFetch } from '@/lib/x402/outbound';
+
+// Read by lib/config on first use: idle keep-alive sockets close after 400 ms here.
+process.env.X402_IDLE_SOCKET_MS = '400';
 
 // Only a loopback server: refusals of other ranges are proven by the pure address check.
 let server: http.Server;
 let port: number;
 let connections = 0;
+let closed = 0;
 const seen: Array<{ method?: string; url?: string; body: string; header?: string }> = [];
 
 beforeAll(async () => {
@@ -29,7 +33,10 @@ beforeAll(async () => {
         .end(JSON.stringify({ ok: true, body }));
     });
   });
-  server.on('connection', () => connections++);
+  server.on('connection', (socket) => {
+    connections++;
+    socket.on('close', () => closed++);
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   port = (server.address() as AddressInfo).port;
 });
@@ -127,6 +134,22 @@ describe('safeFetch', () => {
     expect(connections).toBe(before);
     const e = await refusal(safeFetch(`http://127.0.0.1:${port}/slow`, { ...opts, timeoutMs: 300 }));
     expect([e.reason, e.requestSent, connections]).toEqual(['timeout', true, before]);
+  });
+
+  it('closes a keep-alive connection once it has been idle for X402_IDLE_SOCKET_MS', async () => {
+    const opts = { allowedHosts: ['127.0.0.1'] };
+    await new Promise((r) => setTimeout(r, 600)); // sockets of earlier tests go idle and close
+    const [openedBefore, closedBefore] = [connections, closed];
+    expect((await safeFetch(`http://127.0.0.1:${port}/idle`, opts)).status).toBe(402);
+    expect(connections).toBe(openedBefore + 1);
+    expect(idleSocketCount()).toBe(1);
+    // Reused while fresh…
+    expect((await safeFetch(`http://127.0.0.1:${port}/idle`, opts)).status).toBe(402);
+    expect(connections).toBe(openedBefore + 1);
+    // …closed by the client once idle (the server keeps connections open for 5 s).
+    await new Promise((r) => setTimeout(r, 700));
+    expect(idleSocketCount()).toBe(0);
+    expect(closed).toBe(closedBefore + 1);
   });
 
   it('reports a refused connection as not sent', async () => {

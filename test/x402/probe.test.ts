@@ -133,6 +133,13 @@ describe('probeX402Endpoint against the local server', () => {
       await refusal(probeX402Endpoint({ url: server.mintUrl(), userAddress: alice, tokenAddress: alice })),
     ).toMatchObject({ reason: 'token_not_erc20' });
   });
+
+  it('refuses USDC itself as the token bought: the agent would forward the USDC it pays with', async () => {
+    const usdc = stack.deployment.usdc;
+    const refused = await refusal(probeX402Endpoint({ url: server.mintUrl(), userAddress: alice, tokenAddress: usdc }));
+    expect(refused).toMatchObject({ reason: 'token_is_payment_asset' });
+    expect(refused.message).toContain(usdc);
+  });
 });
 
 describe('probeX402Endpoint: v1 without extra (chain 84532, like the seed’s upstream server)', () => {
@@ -145,7 +152,13 @@ describe('probeX402Endpoint: v1 without extra (chain 84532, like the seed’s up
     const chain = await startUsdcChain(84532);
     anvil = chain.anvil;
     v1 = await startX402MintServer({ rpcUrl: anvil.url, usdc: chain.usdc, mode: 'v1' });
-    target = { chainId: 84532, usdc: chain.usdc, maxAmount: 1_000_000n, client: chain.client };
+    target = {
+      chainId: 84532,
+      usdc: chain.usdc,
+      maxAmount: 1_000_000n,
+      maxAuthorizationSeconds: 180,
+      client: chain.client,
+    };
     usdcDomain = v1.domain;
   }, 120_000);
   afterAll(async () => {

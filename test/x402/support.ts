@@ -195,5 +195,37 @@ export async function ledgerVsChain(taskId: string, server: Pick<X402MintServer,
 }
 
 export async function resetX402Tables() {
+  await getSql()`delete from ai_agent_x402_claims`;
+  await getSql()`delete from ai_agent_x402_deliveries`;
+  await getSql()`delete from ai_agent_x402_task_state`;
   await getSql()`delete from ai_agent_x402_payments`;
+}
+
+/**
+ * Mines a block every `ms` (anvil mines only on a transaction): chain time moves as on a live
+ * chain, so an authorization expires by chain time while nothing else happens. Returns the stop.
+ */
+export function startBlockMiner(rpcUrl: string, ms = 500) {
+  const client = createPublicClient({ transport: http(rpcUrl) });
+  const timer = setInterval(
+    () => void client.request({ method: 'evm_mine' as never, params: [] as never }).catch(() => undefined),
+    ms,
+  );
+  return () => clearInterval(timer);
+}
+
+/** Transactions the operator has sent (its nonce). */
+export const operatorTxCount = (operator: Address) => getPublicClient().getTransactionCount({ address: operator });
+
+/** The task's rows in the gas budget ledger (top-ups, and the cancels the operator sent for it). */
+export async function gasBudgetRowsByTask(taskId: string) {
+  return getSql()<{ amountWei: string; txHash: string | null }[]>`
+    select amount_wei::text as "amountWei", tx_hash as "txHash" from agent_gas_topups where task_id = ${taskId} order by id`;
+}
+
+/** The x402 state row of a task (refusals and cancels over all its runs). */
+export async function x402StateOf(taskId: string) {
+  const [row] = await getSql()<{ refusals: number; operatorCancels: number }[]>`
+    select refusals, operator_cancels as "operatorCancels" from ai_agent_x402_task_state where task_id = ${taskId}`;
+  return row ?? { refusals: 0, operatorCancels: 0 };
 }

@@ -61,8 +61,10 @@ export function raisedPrice(terms: X402Terms, quotes: Quote[]): bigint | undefin
 }
 
 const MAX_WAIT_SECONDS = 120;
+/** The least a 429 is waited out, whatever it asks: `Retry-After: 0` on every answer must not become a busy loop. */
+export const MIN_RATE_LIMIT_WAIT_MS = 1000;
 
-/** How long a 429 asks to wait: Retry-After (seconds or a date), or "wait N seconds" in the body; 1 s otherwise. */
+/** How long a 429 asks to wait: Retry-After (seconds or a date), or "wait N seconds" in the body; 1 s otherwise, and 1 s to 120 s in any case. */
 export function retryAfterMs(headers: Headers, bodyText: string): number {
   const header = headers.get('retry-after');
   let seconds: number | undefined;
@@ -80,13 +82,22 @@ export function retryAfterMs(headers: Headers, bodyText: string): number {
     }
   }
   const s = seconds === undefined || !Number.isFinite(seconds) ? 1 : Math.min(MAX_WAIT_SECONDS, Math.max(0, seconds));
-  return Math.round(s * 1000);
+  return Math.max(MIN_RATE_LIMIT_WAIT_MS, Math.round(s * 1000));
 }
 
 /** A short, safe excerpt of a body for the ledger and errors. */
 export function excerpt(text: string, max = 300): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length > max ? `${flat.slice(0, max)}…` : flat;
+}
+
+/** The most of a seller's answer the ledger keeps per payment (and a claim quotes). */
+export const MAX_ANSWER_CHARS = 1000;
+
+/** What the ledger stores of an answer: its JSON when that is small, else a bounded excerpt of the text. */
+export function answerExcerpt(json: unknown, text: string): unknown {
+  if (json !== undefined && JSON.stringify(json).length <= MAX_ANSWER_CHARS) return json;
+  return excerpt(text, MAX_ANSWER_CHARS);
 }
 
 export function parseJson(text: string): unknown {

@@ -1,4 +1,14 @@
-import { encodeFunctionData, erc20Abi, parseAbiItem, type Address, type Hex } from 'viem';
+import { encodeFunctionData, erc20Abi, parseAbiItem, zeroAddress, type Address } from 'viem';
+import { markX402ClaimsDelivered } from '@/db/x402-claims';
+import {
+  assignX402Deliveries,
+  getX402DeliveryGroupStart,
+  sumX402DeliveriesByTask,
+  type X402DeliveryCandidate,
+  type X402DeliveryGroup,
+  type X402TransferLog,
+} from '@/db/x402-deliveries';
+import { getX402TaskState, setX402DeliveryFromBlock } from '@/db/x402-task-state';
 import { feesOf, quoteFees } from '@/lib/chain/fees';
 import { waitForReceipt } from '@/lib/chain/receipts';
 import { getConfig } from '@/lib/config';
@@ -6,47 +16,140 @@ import { ensureAgentGas } from '@/lib/wallets/gas-topup';
 import type { X402Runtime } from './runtime';
 import { assertLease } from '../fence';
 
-// Tokens end with the user. An endpoint that takes a recipient mints to the user directly; one
-// that mints to the payer mints to the agent, which forwards everything it received of the
-// task's token after each batch, late (queued) arrivals included. A mint of such a task is done
-// once it is paid and its tokens were forwarded: the number of token transfers the agent
-// received since the task was funded, read before the forward, bounds the count.
+// "Completed" means the user holds the tokens, so deliveries are read from the chain, per task:
+// a seller's 200 proves nothing until tokens arrive. A delivery is a Transfer of the task's
+// token to its recipient (the user where the endpoint takes one, else the agent, which forwards
+// everything it holds of the token to the user), minted (from 0x0) or sent by the payee, in a
+// block at or after the one the task's first paid request went out in.
+//
+// Counting per task, not per wallet: one user may have two tasks for one token whose transfers
+// look alike (the worker runs one task per wallet at a time, but a task's late tokens can land
+// while the next one runs). So every Transfer log is counted for exactly one task (a ledger,
+// ai_agent_x402_deliveries, unique per log), handed out in payment order: to the earliest task of
+// the (recipient, token) group that is still owed tokens, i.e. whose counted amount is below its
+// settled payments × its unit (the amount one paid mint brings, learnt from its first delivery;
+// before that, a task with a settled payment is owed its first transfer). A task that ended takes
+// part for X402_DELIVERY_TIMEOUT_MS more (its late tokens, then its claims are marked delivered);
+// after that its claims stand and later transfers go to newer tasks. Sellers deliver in the
+// order they are paid, so each task counts its own tokens and none counts another's.
 
 const transferEvent = parseAbiItem('event Transfer(address indexed from, address indexed to, uint256 value)');
 const FORWARD_GAS = 100_000n;
+const LOG_BLOCK_RANGE = 2_000n;
 
-const fromBlocks = new Map<string, bigint>();
+export type DeliveryTally = {
+  /** Settled payments. */
+  paid: number;
+  /** Paid mints whose tokens the user holds (counted transfers ÷ unit, at most `paid`). */
+  delivered: number;
+  /** Token base units counted for the task. */
+  arrived: bigint;
+  unit: bigint | null;
+};
 
-async function fundedAtBlock(rt: X402Runtime): Promise<bigint> {
-  const cached = fromBlocks.get(rt.task.id);
-  if (cached !== undefined) return cached;
-  let block = 0n;
-  if (rt.task.fundingTxHash) {
-    const receipt = await rt.client
-      .getTransactionReceipt({ hash: rt.task.fundingTxHash as Hex })
-      .catch(() => undefined);
-    block = receipt?.blockNumber ?? 0n;
-  }
-  fromBlocks.set(rt.task.id, block);
-  return block;
+const recipientOf = (rt: X402Runtime): Address => (rt.terms.mintsToUser ? rt.policy.user : rt.policy.agent);
+
+function groupOf(rt: X402Runtime): X402DeliveryGroup {
+  return {
+    userAddress: rt.task.userAddress,
+    token: rt.policy.token,
+    recipient: recipientOf(rt),
+    mintsToUser: rt.terms.mintsToUser,
+    endedWithinSeconds: Math.ceil(getConfig().x402.deliveryTimeoutMs / 1000),
+  };
 }
 
-/** Mints of the task whose tokens reached the user, given `paid` settled payments. */
-export async function deliverTokens(rt: X402Runtime, paid: number): Promise<number> {
-  if (rt.terms.mintsToUser) return paid;
-  const token = rt.policy.token;
-  const agent = rt.policy.agent;
-  const fromBlock = await fundedAtBlock(rt);
-  // Arrivals first, then the balance: every arrival counted is in the balance forwarded below.
-  const arrivals = await rt.client.getLogs({ address: token, event: transferEvent, args: { to: agent }, fromBlock });
+/** Called before the task's first paid request goes out: no delivery of it can be in an earlier block. */
+export async function markDeliveryStart(rt: X402Runtime): Promise<void> {
+  const block = await rt.client.getBlockNumber();
+  await setX402DeliveryFromBlock({ taskId: rt.task.id, block });
+}
+
+/** Hands each log no task counted yet to the earliest task still owed tokens (see the file comment). */
+export function assignInPaymentOrder(candidates: X402DeliveryCandidate[], logs: X402TransferLog[]) {
+  const owed = candidates.map((c) => ({ ...c }));
+  const owes = (c: X402DeliveryCandidate) =>
+    c.paid > 0 && (c.unit === null ? c.arrived === 0n : c.arrived < BigInt(c.paid) * c.unit);
+  const sorted = [...logs].sort((a, b) =>
+    a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1,
+  );
+  const out: Array<{ taskId: string; log: X402TransferLog }> = [];
+  for (const log of sorted) {
+    const task = owed.find((c) => c.fromBlock <= log.blockNumber && owes(c));
+    if (!task) continue;
+    out.push({ taskId: task.taskId, log });
+    task.arrived += log.amount;
+    task.unit ??= log.amount;
+  }
+  return { assignments: out, after: owed };
+}
+
+async function transferLogs(rt: X402Runtime, fromBlock: bigint): Promise<X402TransferLog[]> {
+  const latest = await rt.client.getBlockNumber();
+  const senders = [zeroAddress, rt.terms.requirement.payTo as Address];
+  const out: X402TransferLog[] = [];
+  for (let from = fromBlock; from <= latest; from += LOG_BLOCK_RANGE) {
+    const to = from + LOG_BLOCK_RANGE - 1n < latest ? from + LOG_BLOCK_RANGE - 1n : latest;
+    const logs = await rt.client.getLogs({
+      address: rt.policy.token,
+      event: transferEvent,
+      args: { from: senders, to: recipientOf(rt) },
+      fromBlock: from,
+      toBlock: to,
+    });
+    for (const l of logs)
+      if (!l.removed && l.args.value && l.args.value > 0n)
+        out.push({ txHash: l.transactionHash, logIndex: l.logIndex, blockNumber: l.blockNumber, amount: l.args.value });
+  }
+  return out;
+}
+
+/**
+ * Counts what reached the user for the task (`paid` settled payments), forwarding first what
+ * reached the agent. Cheap when nothing is paid yet: no chain read.
+ */
+export async function tallyDeliveries(rt: X402Runtime, paid: number): Promise<DeliveryTally> {
+  const group = groupOf(rt);
+  const start = paid > 0 ? await getX402DeliveryGroupStart(group) : undefined;
+  if (start !== undefined) {
+    const logs = await transferLogs(rt, start);
+    let after: X402DeliveryCandidate[] = [];
+    const assigned = await assignX402Deliveries({
+      group,
+      logs,
+      plan: (candidates, unassigned) => {
+        const plan = assignInPaymentOrder(candidates, unassigned);
+        after = plan.after;
+        return plan.assignments;
+      },
+    });
+    // Late tokens of a task that already ended: the claims they answer are delivered after all.
+    for (const taskId of new Set(assigned.map((a) => a.taskId)))
+      if (taskId !== rt.task.id) {
+        const c = after.find((x) => x.taskId === taskId);
+        if (c?.unit) await markX402ClaimsDelivered({ taskId, delivered: Number(c.arrived / c.unit) });
+      }
+  }
+  if (!rt.terms.mintsToUser) await forwardHeldTokens(rt);
+  const [{ amount }, state] = await Promise.all([
+    sumX402DeliveriesByTask({ taskId: rt.task.id }),
+    getX402TaskState({ taskId: rt.task.id, retries: rt.task.retries }),
+  ]);
+  const unit = state.deliveryUnit;
+  const delivered = unit ? Math.min(paid, Number(amount / unit)) : 0;
+  if (delivered > 0) await markX402ClaimsDelivered({ taskId: rt.task.id, delivered });
+  return { paid, delivered, arrived: amount, unit };
+}
+
+/** The agent holds tokens of the task's token (an endpoint that mints to the payer): all go to the user. */
+async function forwardHeldTokens(rt: X402Runtime) {
   const balance = await rt.client.readContract({
-    address: token,
+    address: rt.policy.token,
     abi: erc20Abi,
     functionName: 'balanceOf',
-    args: [agent],
+    args: [rt.policy.agent],
   });
   if (balance > 0n) await forward(rt, balance);
-  return Math.min(paid, arrivals.filter((l) => !l.removed).length);
 }
 
 async function forward(rt: X402Runtime, amount: bigint) {

@@ -1,6 +1,6 @@
 import { LeaseLostError } from '@/db/mint-records';
 import { getTaskProgress, recordTaskAttemptFailure, releaseTaskLease } from '@/db/task-queue';
-import { transitionTask, type TaskWithAgent } from '@/db/tasks';
+import type { TaskWithAgent } from '@/db/tasks';
 import { classifyChainError, FINAL_REVERT_REASONS, type RevertReason } from '@/lib/chain/revert-reasons';
 import { GuardError } from '@/lib/wallets/tx-guard';
 import { getConfig } from '@/lib/config';
@@ -8,21 +8,29 @@ import { LeaseKeeper } from '../lease';
 import type { Outcome } from '../reporter';
 import type { ExecuteOptions } from '../route';
 import { backoffMs, sleep } from '../sleep';
-import { runX402Batch, X402RefusedError } from './batch';
+import { runX402Batch } from './batch';
+import { watchCancel } from './cancel-watch';
+import { windDown } from './ending';
 import { x402RuntimeOf, type X402Runtime } from './runtime';
 
 /**
  * Runs one claimed x402 task until it completes, fails, is cancelled or is given back. Each
- * turn is one batch of at most MINT_BATCH_SIZE paid requests in flight to the endpoint
- * (batch.ts), then MINT_INTERVAL_MS of pacing. The same loop shape as the contract route:
- * transient failures back off without counting; refusals count as attempts (MAX_RETRIES).
+ * turn is one batch of paid requests in flight to the endpoint (batch.ts), then
+ * MINT_INTERVAL_MS of pacing. The same loop shape as the contract route: transient failures
+ * back off without counting; other errors count as attempts (MAX_RETRIES), after which the task
+ * winds down to failed (ending.ts). A user's cancel cuts short whatever wait the run is in
+ * (stopSignal); the next turn then winds the task down.
  */
 export async function executeX402Task(claimed: TaskWithAgent, options: ExecuteOptions): Promise<Outcome> {
   const config = getConfig().worker;
   const lease = new LeaseKeeper(claimed.id, options.workerId, config.leaseMs, (e) =>
     options.reporter.error(claimed, e, 'lease renewal failed'),
   );
-  const rt = x402RuntimeOf(claimed, options);
+  const stop = stopSignal(claimed.id, options.drain, lease);
+  const rt = x402RuntimeOf(claimed, { ...options, stop: stop.signal });
+  // A cancel interrupts the wait it arrives in; once seen, waits run their course (the task is
+  // already winding down and must not spin).
+  const waitSignal = () => (rt.signal.aborted ? options.drain : rt.signal);
   options.reporter.taskStarted(rt.task);
   let transientFailures = 0;
   try {
@@ -39,14 +47,14 @@ export async function executeX402Task(claimed: TaskWithAgent, options: ExecuteOp
         const pause = Math.max(result.waitMs ?? 0, result.paced ? config.mintIntervalMs : 0);
         if (pause > 0) {
           if (result.paced) options.reporter.waiting(rt.task, pause);
-          await sleep(pause, options.drain);
+          await sleep(pause, result.outlastsCancel ? options.drain : waitSignal());
         }
       } catch (error) {
         if (error instanceof LeaseLostError) return done(rt, 'released');
-        const refused = error instanceof X402RefusedError || error instanceof GuardError;
-        const kind = refused
-          ? { kind: 'revert' as const, reason: 'refused', message: (error as Error).message }
-          : classifyChainError(error);
+        const kind =
+          error instanceof GuardError
+            ? { kind: 'revert' as const, reason: 'refused', message: error.message }
+            : classifyChainError(error);
         if (kind.kind === 'transient' || isNetworkError(error)) {
           const delay = backoffMs(++transientFailures, 250, 5_000);
           options.reporter.retrying(
@@ -55,26 +63,39 @@ export async function executeX402Task(claimed: TaskWithAgent, options: ExecuteOp
             delay,
             transientFailures,
           );
-          await sleep(delay, options.drain);
+          await sleep(delay, waitSignal());
           continue;
         }
         const { attempts, retryInMs } = await recordTaskAttemptFailure({ id: claimed.id, error: kind.message });
         if (attempts > config.maxRetries || FINAL_REVERT_REASONS.has(kind.reason as RevertReason)) {
-          const failed = await transitionTask({
-            id: claimed.id,
-            from: 'processing',
-            to: 'failed',
-            set: { errorMessage: kind.message, lockedBy: null, lockedUntil: null },
-          });
-          return done(rt, failed ? 'failed' : 'released', kind.message);
+          // Ends like every other stop: only once none of its authorizations can move money.
+          const ended = await windDown(rt, { outcome: 'failed', reason: kind.message });
+          if (ended.outcome) return done(rt, ended.outcome, ended.message);
+          continue;
         }
         options.reporter.retrying(rt.task, kind, retryInMs, attempts);
-        await sleep(retryInMs, options.drain);
+        await sleep(retryInMs, waitSignal());
       }
     }
   } finally {
     lease.stop();
+    stop.close();
   }
+}
+
+/** Aborts when the worker drains or the user cancels the task (heard on LISTEN, or read by the lease renewal). */
+function stopSignal(taskId: string, drain: AbortSignal, lease: LeaseKeeper) {
+  const cancelled = new AbortController();
+  const cancel = () => cancelled.abort();
+  const unwatch = watchCancel(taskId, cancel);
+  const poll = setInterval(() => lease.cancelRequested && cancel(), 250);
+  return {
+    signal: AbortSignal.any([drain, cancelled.signal]),
+    close() {
+      unwatch();
+      clearInterval(poll);
+    },
+  };
 }
 
 function isNetworkError(error: unknown) {

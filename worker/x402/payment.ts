@@ -83,12 +83,24 @@ export function paymentHeadersOf(
 }
 
 /**
- * Signs one authorization per sequence (random nonce, validity = the endpoint's timeout, both
- * chosen by @x402/evm) and checks each against the guard, counting the task's live and
- * settled payments (`live`) so the batch as a whole stays within the funding.
+ * What the official client signs: the 402 as probed, with maxTimeoutSeconds capped to the
+ * task's authorization lifetime (@x402/evm sets validBefore = now + maxTimeoutSeconds). Only the
+ * signature comes from it; the header sent is rebuilt from the ledger row with the seller's own
+ * terms (paymentPayloadOf), so a v2 seller still finds the `accepted` it advertised.
+ */
+function signingRequirementOf(rt: X402Runtime): PaymentRequired {
+  const required = paymentRequiredOf(rt.terms);
+  const lifetime = rt.policy.maxLifetimeSeconds;
+  return { ...required, accepts: required.accepts.map((r) => ({ ...r, maxTimeoutSeconds: lifetime })) };
+}
+
+/**
+ * Signs one authorization per sequence (random nonce chosen by @x402/evm, validity the task's
+ * capped lifetime) and checks each against the guard, counting the task's live and settled
+ * payments (`live`) so the batch as a whole stays within the funding.
  */
 export async function signPayments(rt: X402Runtime, sequences: number[], live: bigint): Promise<NewX402Payment[]> {
-  const required = paymentRequiredOf(rt.terms);
+  const required = signingRequirementOf(rt);
   const out: NewX402Payment[] = [];
   let committed = live;
   for (const sequenceNumber of sequences) {

@@ -4,7 +4,8 @@ import type { X402Terms } from '@/db/schema';
 import type { TaskWithAgent } from '@/db/tasks';
 import { getWalletById } from '@/db/wallets';
 import { unlockAgentAccount } from '@/lib/wallets/agent-wallets';
-import { createX402Signer, type X402Policy } from '@/lib/wallets/payment-guard';
+import { getConfig } from '@/lib/config';
+import { authorizationLifetime, createX402Signer, type X402Policy } from '@/lib/wallets/payment-guard';
 import { createPaymentClient } from '@/lib/x402/payment-client';
 import { EVM_NETWORK_CHAIN_ID_MAP } from '@x402/evm/v1';
 import type { Reporter, TaskRef } from '../reporter';
@@ -15,15 +16,22 @@ import { getWorkerClient } from '../rpc';
 export type X402RequestStats = { paid: number; waits: number; resent: number };
 
 export type X402Runtime = {
-  task: TaskRef & { userAddress: Address; walletId: string; fundingTxHash: string | null };
+  task: TaskRef & { userAddress: Address; walletId: string; fundingTxHash: string | null; retries: number };
   terms: X402Terms;
   policy: X402Policy;
   client: PublicClient;
   reporter: Reporter;
+  /** Aborts every wait and request of the run: the worker drains, or the user cancelled the task. */
   signal: AbortSignal;
+  /** The worker drains (only): waits that must outlast a cancel (an authorization expiring) use it. */
+  drain: AbortSignal;
   workerId: string;
   chainId: number;
   stats: X402RequestStats;
+  /** When the run last paid or received something (the stall bound counts from it). */
+  lastProgressAt: number;
+  /** Time each open payment has spent waiting out 429s, by payment id (bounded per payment). */
+  rateLimitedMs: Map<string, number>;
   /** Loaded on first need: the guarded signer and the official client that signs payments with it. */
   signer?: ReturnType<typeof createX402Signer>;
   payments?: x402HTTPClient;
@@ -41,11 +49,12 @@ export function caipNetworkOf(terms: X402Terms): `${string}:${string}` {
 
 export function x402RuntimeOf(
   task: TaskWithAgent,
-  options: { workerId: string; reporter: Reporter; drain: AbortSignal },
+  options: { workerId: string; reporter: Reporter; drain: AbortSignal; stop?: AbortSignal },
 ): X402Runtime {
   if (task.route !== 'x402' || !task.x402) throw new Error(`task ${task.id} is not an x402 task`);
   const terms = task.x402;
   const agent = task.agentAddress as Address;
+  const config = getConfig().x402;
   return {
     task: {
       id: task.id,
@@ -56,6 +65,7 @@ export function x402RuntimeOf(
       userAddress: task.userAddress as Address,
       walletId: task.agentWalletId,
       fundingTxHash: task.fundingTxHash,
+      retries: task.retries,
     },
     terms,
     policy: {
@@ -64,13 +74,17 @@ export function x402RuntimeOf(
       token: task.tokenAddress as Address,
       terms,
       funding: BigInt(task.totalCost),
+      maxLifetimeSeconds: authorizationLifetime(terms, config.maxAuthorizationSeconds),
     },
     client: getWorkerClient(),
     reporter: options.reporter,
-    signal: options.drain,
+    signal: options.stop ?? options.drain,
+    drain: options.drain,
     workerId: options.workerId,
     chainId: Number(caipNetworkOf(terms).split(':')[1]),
     stats: { paid: 0, waits: 0, resent: 0 },
+    lastProgressAt: Date.now(),
+    rateLimitedMs: new Map(),
   };
 }
 

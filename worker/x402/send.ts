@@ -3,7 +3,7 @@ import { getConfig } from '@/lib/config';
 import { OutboundError, safeFetch } from '@/lib/x402/outbound';
 import { crashPoint } from '../crash-points';
 import { sleep } from '../sleep';
-import { excerpt, parseJson, quotesOf, raisedPrice, retryAfterMs, settlementOf } from './answers';
+import { answerExcerpt, excerpt, parseJson, quotesOf, raisedPrice, retryAfterMs, settlementOf } from './answers';
 import { paymentHeadersOf } from './payment';
 import { chainVerdict } from './settlement';
 import type { X402Runtime } from './runtime';
@@ -11,10 +11,14 @@ import type { X402Runtime } from './runtime';
 export type SendResult =
   | { kind: 'settled'; row: X402PaymentRow; txHash?: string; httpStatus: number | null; response?: unknown }
   | { kind: 'cancelled'; row: X402PaymentRow }
-  /** The endpoint refused it and the chain says it is unused (still live until cancelled or expired). */
-  | { kind: 'refused'; row: X402PaymentRow; httpStatus: number; reason: string }
+  /** The endpoint refused it and the chain says it is unused: it stays open (live until cancelled or expired) and may be re-sent as it is. */
+  | { kind: 'refused'; row: X402PaymentRow; httpStatus: number; reason: string; response?: unknown }
   /** A 402 quoting more than the probed price. */
   | { kind: 'price'; row: X402PaymentRow; price: bigint; reason: string }
+  /** A 2xx, but the chain shows no settlement yet: never re-sent (a second send could buy twice); the chain decides later. */
+  | { kind: 'answered'; row: X402PaymentRow; httpStatus: number; response?: unknown }
+  /** The endpoint kept answering 429 past X402_MAX_RATE_LIMIT_WAIT_MS for this payment. */
+  | { kind: 'stalled'; row: X402PaymentRow; reason: string }
   /** No answer the chain could confirm; stays open and is re-sent or left to expire next turn. */
   | { kind: 'open'; row: X402PaymentRow; reason: string };
 
@@ -22,15 +26,19 @@ export type SendResult =
 const MAX_RESENDS = 2;
 /** Not sent when it would expire before the endpoint can settle it; it is then left to expire. */
 export const EXPIRY_MARGIN_SECONDS = 5;
+/** An answer to a paid request is small (a receipt, a queue id): more than this is not read. */
+const MAX_ANSWER_BYTES = 64 * 1024;
 
 /**
- * Sends one payment until its outcome is known: 429s are waited out as the endpoint asks (no
- * failure counted); timeouts, 408 and 5xx are judged by the chain (used = paid, never paid
- * again; unused = the same payment is re-sent). A 2xx counts only once the chain shows the
- * authorization used.
+ * Sends one payment until its outcome is known: 429s are waited out as the endpoint asks (at
+ * least 1 s each, X402_MAX_RATE_LIMIT_WAIT_MS in all per payment; no failure counted);
+ * timeouts, 408 and 5xx are judged by the chain (used = paid, never paid again; unused = the
+ * same payment is re-sent). A 2xx counts only once the chain shows the authorization used.
+ * `signal` ends every wait and request at once (cancel, drain, or a sibling that stopped the batch).
  */
-export async function sendPayment(rt: X402Runtime, row: X402PaymentRow): Promise<SendResult> {
+export async function sendPayment(rt: X402Runtime, row: X402PaymentRow, signal: AbortSignal): Promise<SendResult> {
   const { terms } = rt;
+  const config = getConfig().x402;
   const body = terms.body === undefined ? undefined : JSON.stringify(terms.body);
   const headers = {
     ...paymentHeadersOf(rt, row),
@@ -39,7 +47,7 @@ export async function sendPayment(rt: X402Runtime, row: X402PaymentRow): Promise
   };
   let resends = 0;
   for (;;) {
-    if (rt.signal.aborted) return { kind: 'open', row, reason: 'worker stopping' };
+    if (signal.aborted) return { kind: 'open', row, reason: 'stopped' };
     if ((row.validBefore.getTime() - Date.now()) / 1000 < EXPIRY_MARGIN_SECONDS)
       return { kind: 'open', row, reason: 'authorization about to expire' };
     let response: Response;
@@ -49,15 +57,16 @@ export async function sendPayment(rt: X402Runtime, row: X402PaymentRow): Promise
         method: terms.method,
         headers,
         body,
-        timeoutMs: getConfig().x402.requestTimeoutMs,
-        signal: rt.signal,
+        timeoutMs: config.requestTimeoutMs,
+        maxBytes: MAX_ANSWER_BYTES,
+        signal,
       });
       text = await response.text();
     } catch (error) {
       const sent = !(error instanceof OutboundError) || error.requestSent;
       const reason =
         error instanceof OutboundError ? `${error.reason}: ${error.message}` : String((error as Error).message);
-      await noteX402PaymentAnswer({ id: row.id, httpStatus: null, error: reason });
+      await noteX402PaymentAnswer({ id: row.id, httpStatus: null, error: excerpt(reason) });
       if (sent) {
         const verdict = await chainVerdict(rt, row);
         if (verdict.state !== 'unused')
@@ -67,9 +76,9 @@ export async function sendPayment(rt: X402Runtime, row: X402PaymentRow): Promise
       }
       if (error instanceof OutboundError && !['timeout', 'network'].includes(error.reason))
         return { kind: 'refused', row, httpStatus: 0, reason };
-      if (resends++ >= MAX_RESENDS) return { kind: 'open', row, reason };
+      if (signal.aborted || resends++ >= MAX_RESENDS) return { kind: 'open', row, reason };
       rt.stats.resent++;
-      await sleep(250 * resends, rt.signal);
+      await sleep(250 * resends, signal);
       continue;
     }
     rt.stats.paid++;
@@ -77,44 +86,59 @@ export async function sendPayment(rt: X402Runtime, row: X402PaymentRow): Promise
     crashPoint('after-broadcast');
     const status = response.status;
     const json = parseJson(text);
+    const answer = answerExcerpt(json, text);
     if (status >= 200 && status < 300) {
       const { transaction } = settlementOf(response.headers);
       const verdict = await chainVerdict(rt, row, transaction);
       if (verdict.state === 'settled')
-        return { kind: 'settled', row, txHash: verdict.txHash, httpStatus: status, response: json ?? excerpt(text) };
+        return { kind: 'settled', row, txHash: verdict.txHash, httpStatus: status, response: answer };
       if (verdict.state === 'cancelled') return { kind: 'cancelled', row };
-      return { kind: 'open', row, reason: `answered ${status} but the payment is not used on chain yet` };
+      await noteX402PaymentAnswer({
+        id: row.id,
+        httpStatus: status,
+        error: `answered ${status}; not settled on chain yet`,
+      });
+      return { kind: 'answered', row, httpStatus: status, response: answer };
     }
     if (status === 429) {
       const waitMs = retryAfterMs(response.headers, text);
+      const waited = rt.rateLimitedMs.get(row.id) ?? 0;
+      if (waited + waitMs > config.maxRateLimitWaitMs)
+        return {
+          kind: 'stalled',
+          row,
+          reason: `the endpoint kept answering 429 (Too Many Requests) for ${Math.round(waited / 1000)} s`,
+        };
+      rt.rateLimitedMs.set(row.id, waited + waitMs);
       rt.stats.waits++;
       await noteX402PaymentAnswer({ id: row.id, httpStatus: status, error: `rate limited: waiting ${waitMs} ms` });
-      await sleep(waitMs, rt.signal);
+      await sleep(waitMs, signal);
       continue;
     }
     const verdict = await chainVerdict(rt, row, status < 500 ? undefined : settlementOf(response.headers).transaction);
     if (verdict.state === 'settled')
-      return { kind: 'settled', row, txHash: verdict.txHash, httpStatus: status, response: json ?? excerpt(text) };
+      return { kind: 'settled', row, txHash: verdict.txHash, httpStatus: status, response: answer };
     if (verdict.state === 'cancelled') return { kind: 'cancelled', row };
     if (status === 402) {
       const { quotes, error } = quotesOf(response.headers, json);
       const price = raisedPrice(terms, quotes);
       const reason = error ?? (json as { error?: string } | undefined)?.error ?? 'payment refused';
-      if (price !== undefined) return { kind: 'price', row, price, reason };
-      return { kind: 'refused', row, httpStatus: status, reason: excerpt(String(reason)) };
+      if (price !== undefined) return { kind: 'price', row, price, reason: excerpt(String(reason)) };
+      return { kind: 'refused', row, httpStatus: status, reason: excerpt(String(reason)), response: answer };
     }
     if (status === 408 || status >= 500) {
       await noteX402PaymentAnswer({ id: row.id, httpStatus: status, error: excerpt(text) });
-      if (resends++ >= MAX_RESENDS) return { kind: 'open', row, reason: `answered ${status}` };
+      if (signal.aborted || resends++ >= MAX_RESENDS) return { kind: 'open', row, reason: `answered ${status}` };
       rt.stats.resent++;
-      await sleep(250 * resends, rt.signal);
+      await sleep(250 * resends, signal);
       continue;
     }
     return {
       kind: 'refused',
       row,
       httpStatus: status,
-      reason: excerpt((json as { error?: string } | undefined)?.error ?? text) || `HTTP ${status}`,
+      reason: excerpt(String((json as { error?: unknown } | undefined)?.error ?? text)) || `HTTP ${status}`,
+      response: answer,
     };
   }
 }

@@ -1,15 +1,24 @@
 import type { Address, Hex } from 'viem';
+import { returnX402OperatorCancel, takeX402OperatorCancel } from '@/db/x402-task-state';
 import type { X402PaymentRow } from '@/db/x402-payments';
 import { testUSDCAbi } from '@/lib/chain/contracts.generated';
-import { findAuthorizationTransfer, type Authorization } from '@/lib/chain/eip3009';
+import { findAuthorizationTransfer, movedExactly, type Authorization } from '@/lib/chain/eip3009';
+import { quoteFees } from '@/lib/chain/fees';
 import { sendOperatorWrite } from '@/lib/chain/operator-send';
 import { waitForReceipt } from '@/lib/chain/receipts';
+import { MintRevertError } from '@/lib/chain/revert-reasons';
 import { getConfig } from '@/lib/config';
+import { getLogger } from '@/lib/log';
+import { reserveTopUp, sendReservedTopUp } from '@/lib/wallets/gas-topup';
 import type { X402Runtime } from './runtime';
 
 // The chain is the judge of whether a payment moved money: `authorizationState(agent, nonce)` is
 // true once the authorization was used or cancelled, and the AuthorizationUsed event (with its
 // exact Transfer) tells which. Whatever an endpoint answered, this is what the ledger records.
+// Whether an unused authorization can still be used is the chain's call too: EIP-3009 requires
+// block.timestamp < validBefore, so it is dead once the latest block's timestamp reached it
+// (blocks only move forward in time), never by the worker's clock (a lagging chain would
+// still accept it).
 
 export type ChainVerdict = { state: 'settled'; txHash: Hex | undefined } | { state: 'cancelled' } | { state: 'unused' };
 
@@ -34,45 +43,89 @@ export async function isAuthorizationUsed(rt: X402Runtime, nonce: string): Promi
   });
 }
 
-/** What the chain says about one payment; `knownTx` (from the endpoint's header) skips the log search. */
-export async function chainVerdict(rt: X402Runtime, row: X402PaymentRow, knownTx?: string): Promise<ChainVerdict> {
+/**
+ * What the chain says about one payment. `claimedTx` (the seller's settlement header) is data,
+ * not proof: it is used only when that transaction really moved this authorization's money.
+ */
+export async function chainVerdict(rt: X402Runtime, row: X402PaymentRow, claimedTx?: string): Promise<ChainVerdict> {
   if (!(await isAuthorizationUsed(rt, row.nonce))) return { state: 'unused' };
-  if (knownTx) return { state: 'settled', txHash: knownTx as Hex };
-  const txHash = await findAuthorizationTransfer({ authorization: asAuthorization(row), since: row.createdAt });
+  const authorization = asAuthorization(row);
+  if (claimedTx && (await movedExactly(claimedTx as Hex, authorization).catch(() => false)))
+    return { state: 'settled', txHash: claimedTx as Hex };
+  const txHash = await findAuthorizationTransfer({ authorization, since: row.createdAt });
   // Used without an AuthorizationUsed transfer to the payee: only our own cancelAuthorization does that.
   return txHash ? { state: 'settled', txHash } : { state: 'cancelled' };
 }
 
+/** The latest block's timestamp, in seconds: the clock EIP-3009 validity is judged by. */
+export async function chainNow(rt: X402Runtime): Promise<bigint> {
+  return (await rt.client.getBlock({ blockTag: 'latest' })).timestamp;
+}
+
+/** Whether an unused authorization can never be used any more, by chain time. */
+export function expiredAt(row: Pick<X402PaymentRow, 'authorization'>, chainTime: bigint): boolean {
+  return chainTime >= BigInt(row.authorization.validBefore!);
+}
+
+/** Gas a cancelAuthorization is budgeted at (it uses ~50k on anvil and Circle's USDC). */
+const CANCEL_GAS = 100_000n;
+
 /**
- * Makes an unused authorization unusable before a new one is signed for its mint: the agent
- * signs CancelAuthorization and the operator submits it (the agent needs no gas). If the
- * endpoint settles it first, the cancel reverts and the payment counts as settled.
+ * Makes an unused authorization unusable: the agent signs CancelAuthorization and the operator
+ * submits it (the agent needs no gas). The operator's gas is bounded twice over: at most
+ * X402_MAX_CANCELS_PER_TASK cancels over the task's whole life (retries included), each counted
+ * against the task's and the user's gas budgets (AGENT_MAX_TOPUP_PER_TASK_ETH,
+ * USER_MAX_TOPUP_PER_DAY_ETH, recorded in agent_gas_topups like a top-up). Returns undefined
+ * when neither allows one: the authorization is then left to expire. If the endpoint settles it
+ * first, the cancel reverts and the payment counts as settled.
  */
-export async function cancelOnChain(rt: X402Runtime, row: X402PaymentRow): Promise<ChainVerdict> {
+export async function cancelOnChain(rt: X402Runtime, row: X402PaymentRow): Promise<ChainVerdict | undefined> {
+  if (!(await takeX402OperatorCancel({ taskId: rt.task.id, max: getConfig().x402.maxCancelsPerTask })))
+    return undefined;
+  let reservation;
+  try {
+    const fees = await quoteFees(rt.client, { maxFeeGwei: getConfig().worker.maxFeeGwei });
+    reservation = await reserveTopUp({
+      userAddress: rt.task.userAddress,
+      taskId: rt.task.id,
+      agent: rt.policy.agent,
+      amountWei: CANCEL_GAS * fees.maxFeePerGas,
+      balance: 0n,
+    });
+  } catch (error) {
+    await returnX402OperatorCancel({ taskId: rt.task.id });
+    if (error instanceof MintRevertError) {
+      getLogger().warn(
+        { taskId: rt.task.id, nonce: row.nonce },
+        'x402 cancel refused by the gas budget; left to expire',
+      );
+      return undefined;
+    }
+    throw error;
+  }
   const signature = await rt.signer!.signCancel(row.nonce as Hex, {
     chainId: rt.chainId,
     verifyingContract: rt.terms.requirement.asset as Address,
   });
   try {
     // Under the operator's nonce lock: funding transfers and gas top-ups share this key.
-    const hash = await sendOperatorWrite({
-      address: rt.terms.requirement.asset as Address,
-      abi: testUSDCAbi,
-      functionName: 'cancelAuthorization',
-      args: [rt.policy.agent, row.nonce as Hex, signature],
-    });
+    const hash = await sendReservedTopUp(reservation, () =>
+      sendOperatorWrite({
+        address: rt.terms.requirement.asset as Address,
+        abi: testUSDCAbi,
+        functionName: 'cancelAuthorization',
+        args: [rt.policy.agent, row.nonce as Hex, signature],
+      }),
+    );
     const receipt = await waitForReceipt(rt.client, hash, getConfig().worker.receiptTimeoutMs);
     if (receipt.status === 'success') return { state: 'cancelled' };
   } catch (error) {
-    // "authorization is used or canceled": fall through to the chain's verdict.
+    // "authorization is used or canceled" (the node's estimate reverted, nothing was sent):
+    // the count and the gas budget are given back, and the chain's verdict decides.
     if (!/used or canceled|execution reverted/i.test(String((error as Error).message))) throw error;
+    await returnX402OperatorCancel({ taskId: rt.task.id });
   }
   const verdict = await chainVerdict(rt, row);
   if (verdict.state === 'unused') throw new Error(`cancelAuthorization of ${row.nonce} did not take effect`);
   return verdict;
-}
-
-/** Seconds until the authorization expires (negative: expired). */
-export function secondsLeft(row: X402PaymentRow): number {
-  return Math.floor((row.validBefore.getTime() - Date.now()) / 1000);
 }

@@ -20,6 +20,23 @@ export const X402_MINT_MODES = [
   'other-network',
   /** Settles, answers 200 `{queueId, status: 'pending'}`, mints `queueDelayMs` later; GET /api/queue/:id reports it. */
   'queued',
+  // Hostile sellers (issue 22): each makes one attack on the buyer's money.
+  /** Refuses every paid request with 400 before looking at the payment (it stays unused). */
+  'refuse-all',
+  /** Answers every paid request 429 `Retry-After: 0` (run it with a huge maxTimeoutSeconds for the full attack). */
+  'rate-limit-storm',
+  /**
+   * Sells the first paid request honestly; then doubles its price and holds every paid request
+   * for `holdMs` before answering 402 at the new price, keeping each payment and settling it
+   * `settleLaterMs` after it arrived, without minting: money taken after the buyer gave up.
+   */
+  'price-hold',
+  /** Settles every payment and answers 200 "Payment settled", and mints nothing. */
+  'take-and-run',
+  /** Never answers a paid request (the connection stays open until the buyer gives up) and never settles it. */
+  'no-answer',
+  /** Settles and mints, and answers 200 with a ~50 kB body. */
+  'verbose',
 ] as const;
 
 export type X402MintMode = (typeof X402_MINT_MODES)[number];

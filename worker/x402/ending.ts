@@ -1,0 +1,176 @@
+import { transitionTask } from '@/db/tasks';
+import { insertX402Claims } from '@/db/x402-claims';
+import {
+  countX402PaymentsByTask,
+  listOpenX402PaymentsByTask,
+  listSettledX402PaymentsByTask,
+  recordX402Progress,
+  resolveX402Payments,
+  type X402PaymentRow,
+  type X402Resolution,
+} from '@/db/x402-payments';
+import { deferX402Task, recordX402Stop } from '@/db/x402-task-state';
+import type { X402StopOutcome } from '@/db/schema';
+import { getConfig } from '@/lib/config';
+import { getLogger } from '@/lib/log';
+import type { Outcome } from '../reporter';
+import { tallyDeliveries, type DeliveryTally } from './delivery';
+import type { X402Runtime } from './runtime';
+import { cancelOnChain, chainNow, chainVerdict, expiredAt } from './settlement';
+
+// How an x402 task ends. Whatever stops it (done, the user's cancel, a refusing, price-raising,
+// rate-limiting or non-delivering seller, too many failed attempts), it ends only when none of
+// its authorizations can move money any more, so no seller can settle one after the task ended:
+// each open one is settled (the chain says so), cancelled on chain (within the operator's budget
+// for the task), or expired by chain time. Until then the task stays processing, waiting without
+// a worker slot. A payment that settled without its tokens arriving within
+// X402_DELIVERY_TIMEOUT_MS leaves a claim record.
+
+export type Stop = { outcome: X402StopOutcome; reason: string };
+export type Ending = Stop | { outcome: 'completed'; reason?: undefined };
+
+export type TurnResult = {
+  outcome?: Outcome;
+  message?: string;
+  /** Wait this long in the run (a cancel cuts it short unless `outlastsCancel`). */
+  waitMs?: number;
+  outlastsCancel?: boolean;
+  /** Give the task back for this long: the run ends, the task stays processing and is claimed again after. */
+  deferMs?: number;
+  paced?: boolean;
+};
+
+/** Polling floor while the task waits for tokens or a settlement. */
+export const POLL_MS = 500;
+
+/** Recounts the task from the ledger and the chain: paid = settled payments, delivered = paid and with the user. */
+export async function recordProgress(rt: X402Runtime): Promise<DeliveryTally> {
+  const counts = await countX402PaymentsByTask({ taskId: rt.task.id });
+  const tally = await tallyDeliveries(rt, counts.settled);
+  await recordX402Progress({ taskId: rt.task.id, mintsCompleted: tally.delivered, mintsFailed: counts.claims });
+  rt.task.mintsCompleted = Math.min(tally.delivered, rt.task.quantity);
+  return tally;
+}
+
+/**
+ * Settled payments whose tokens have not arrived, oldest first (payments are delivered in the
+ * order they settled): the candidates for claims.
+ */
+export async function undeliveredPayments(rt: X402Runtime, tally: DeliveryTally) {
+  const settled = await listSettledX402PaymentsByTask({ taskId: rt.task.id });
+  return settled.slice(tally.delivered);
+}
+
+/** Writes a claim for each settled payment in `payments` (the evidence the card, ops and the audit show). */
+export async function claimUndelivered(
+  rt: X402Runtime,
+  tally: DeliveryTally,
+  payments: { id: string; sequenceNumber: number }[],
+) {
+  if (payments.length === 0) return;
+  await insertX402Claims({
+    taskId: rt.task.id,
+    paymentIds: payments.map((p) => p.id),
+    arrivedAmount: tally.arrived,
+    expectedAmount: tally.unit === null ? null : tally.unit * BigInt(tally.paid),
+  });
+  getLogger().warn(
+    {
+      taskId: rt.task.id,
+      payTo: rt.terms.requirement.payTo,
+      payments: payments.length,
+      arrived: tally.arrived.toString(),
+    },
+    'x402 seller took payment without delivering: claim recorded',
+  );
+}
+
+/** The open payments the chain has decided (settled by the seller, cancelled, expired by chain time) are resolved; the live ones are returned. */
+export async function reconcileOpenPayments(rt: X402Runtime, reason = 'expired unused'): Promise<X402PaymentRow[]> {
+  const open = await listOpenX402PaymentsByTask({ taskId: rt.task.id });
+  if (open.length === 0) return [];
+  const now = await chainNow(rt);
+  const resolutions: X402Resolution[] = [];
+  const live: X402PaymentRow[] = [];
+  for (const row of open) {
+    const verdict = await chainVerdict(rt, row);
+    if (verdict.state === 'settled')
+      resolutions.push({ id: row.id, status: 'settled', settlementTxHash: verdict.txHash });
+    else if (verdict.state === 'cancelled') resolutions.push({ id: row.id, status: 'cancelled' });
+    else if (expiredAt(row, now)) resolutions.push({ id: row.id, status: 'expired', error: row.error ?? reason });
+    else live.push(row);
+  }
+  await resolveX402Payments({ resolutions });
+  return live;
+}
+
+/**
+ * One step of ending the task: records why it stops (the first reason of the run wins), closes
+ * what it can, and either ends it or says how long to wait. Called again until it ends.
+ */
+export async function windDown(rt: X402Runtime, ending: Ending): Promise<TurnResult> {
+  const stop =
+    ending.outcome === 'completed'
+      ? ending
+      : await recordX402Stop({ taskId: rt.task.id, retries: rt.task.retries, ...ending });
+  const live = await reconcileOpenPayments(rt, stop.reason);
+  const stillLive: X402PaymentRow[] = [];
+  const resolutions: X402Resolution[] = [];
+  for (const row of live) {
+    const verdict = await cancelOnChain(rt, row);
+    if (!verdict) stillLive.push(row);
+    else if (verdict.state === 'settled')
+      resolutions.push({ id: row.id, status: 'settled', settlementTxHash: verdict.txHash });
+    else resolutions.push({ id: row.id, status: 'cancelled', error: stop.reason ?? 'cancelled as the task ended' });
+  }
+  await resolveX402Payments({ resolutions });
+  const tally = await recordProgress(rt);
+
+  if (stillLive.length > 0) {
+    // Over the operator's budget for cancels: these stay live until the chain's clock passes them.
+    const now = await chainNow(rt);
+    const first = stillLive.reduce((m, r) => {
+      const v = BigInt(r.authorization.validBefore!);
+      return v < m ? v : m;
+    }, BigInt(stillLive[0]!.authorization.validBefore!));
+    const cap = (rt.policy.maxLifetimeSeconds + 5) * 1000;
+    const deferMs = Math.min(cap, Math.max(1000, Number(first - now) * 1000 + 1000));
+    await deferX402Task({ taskId: rt.task.id, workerId: rt.workerId, ms: deferMs });
+    return {
+      outcome: 'released',
+      deferMs,
+      message: `stopping (${stop.reason ?? 'done'}): ${stillLive.length} authorization(s) left to expire`,
+    };
+  }
+
+  // Tokens of payments that settled lately may still be on their way: wait for them, up to the
+  // delivery timeout, rather than record a claim a second too early.
+  const undelivered = await undeliveredPayments(rt, tally);
+  const timeoutMs = getConfig().x402.deliveryTimeoutMs;
+  if (undelivered.some((p) => p.settledForMs < timeoutMs)) return { waitMs: POLL_MS, outlastsCancel: true };
+  await claimUndelivered(rt, tally, undelivered);
+  return finish(rt, ending.outcome === 'completed' ? ending : stop, undelivered.length);
+}
+
+async function finish(rt: X402Runtime, ending: Ending, claims: number): Promise<TurnResult> {
+  const claimNote =
+    claims > 0 ? ` The seller was paid for ${claims} mint(s) it did not deliver; a claim is recorded for each.` : '';
+  const message =
+    ending.outcome === 'completed'
+      ? undefined
+      : ending.outcome === 'cancelled'
+        ? claimNote.trim() || undefined
+        : `${ending.reason}${claimNote}`;
+  const moved = await transitionTask({
+    id: rt.task.id,
+    from: 'processing',
+    to: ending.outcome,
+    set: {
+      errorMessage: message ?? null,
+      ...(ending.outcome === 'failed' ? {} : { completedAt: new Date() }),
+      lockedBy: null,
+      lockedUntil: null,
+    },
+  });
+  return { outcome: moved ? ending.outcome : 'released', message };
+}
