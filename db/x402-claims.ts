@@ -32,7 +32,7 @@ export type X402Claim = {
 /** Characters of the seller's answer a claim keeps. */
 const ANSWER_CHARS = 1000;
 
-/** Writes a claim for each settled payment given (none twice: one claim per payment). */
+/** Writes a claim for each settled payment given (none twice: one claim per payment); returns how many are new. */
 export async function insertX402Claims({
   taskId,
   paymentIds,
@@ -44,8 +44,8 @@ export async function insertX402Claims({
   arrivedAmount: bigint;
   expectedAmount: bigint | null;
 }) {
-  if (paymentIds.length === 0) return;
-  await getSql()`
+  if (paymentIds.length === 0) return 0;
+  const inserted = await getSql()`
     insert into ai_agent_x402_claims (task_id, payment_id, user_address, pay_to, amount, settlement_tx_hash, http_status,
       seller_answer, token, arrived_amount, expected_amount)
     select p.task_id, p.id, t.user_address, p.pay_to, p.amount, p.settlement_tx_hash, p.http_status,
@@ -54,6 +54,7 @@ export async function insertX402Claims({
     from ai_agent_x402_payments p join ai_agent_tasks t on t.id = p.task_id
     where p.task_id = ${taskId} and p.id = any(${paymentIds}::bigint[]) and p.status = 'settled'
     on conflict (payment_id) do nothing`;
+  return inserted.count;
 }
 
 /**

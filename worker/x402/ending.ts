@@ -67,18 +67,18 @@ export async function claimUndelivered(
   tally: DeliveryTally,
   payments: { id: string; sequenceNumber: number }[],
 ) {
-  if (payments.length === 0) return;
-  await insertX402Claims({
+  const added = await insertX402Claims({
     taskId: rt.task.id,
     paymentIds: payments.map((p) => p.id),
     arrivedAmount: tally.arrived,
     expectedAmount: tally.unit === null ? null : tally.unit * BigInt(tally.paid),
   });
+  if (added === 0) return;
   getLogger().warn(
     {
       taskId: rt.task.id,
       payTo: rt.terms.requirement.payTo,
-      payments: payments.length,
+      payments: added,
       arrived: tally.arrived.toString(),
     },
     'x402 seller took payment without delivering: claim recorded',

@@ -1,0 +1,140 @@
+import { encodeFunctionData, erc20Abi, type Address } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { describe, expect, it } from 'vitest';
+import type { X402Terms } from '@/db/schema';
+import { GuardError } from '@/lib/wallets/tx-guard';
+import {
+  authorizationLifetime,
+  checkTokenForward,
+  checkX402Payment,
+  createX402Signer,
+  type X402Policy,
+} from '@/lib/wallets/payment-guard';
+import { assignInPaymentOrder } from '@/worker/x402/delivery';
+
+// The x402 payment guard (pure): the lifetime cap and the token it never forwards; and the rule
+// that hands token transfers to tasks in payment order (worker/x402/delivery.ts).
+
+const agent = privateKeyToAccount('0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d');
+const user = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' as Address;
+const usdc = '0x5FbDB2315678afecb367f032d93F642f64180aa3' as Address;
+const token = '0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0' as Address;
+const payTo = '0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9' as Address;
+
+const terms = (over: Partial<X402Terms['requirement']> = {}, authorizationSeconds?: number): X402Terms => ({
+  url: 'https://seller.example/mint',
+  method: 'POST',
+  mintsToUser: false,
+  version: 2,
+  requirement: {
+    scheme: 'exact',
+    network: 'eip155:31337',
+    asset: usdc,
+    amount: '10000',
+    payTo,
+    maxTimeoutSeconds: 315_360_000,
+    ...over,
+  },
+  ...(authorizationSeconds === undefined ? {} : { authorizationSeconds }),
+  domain: { name: 'USD Coin', version: '2' },
+});
+
+const policyOf = (t: X402Terms, tokenBought: Address = token): X402Policy => ({
+  agent: agent.address,
+  user,
+  token: tokenBought,
+  terms: t,
+  funding: 100_000n,
+  maxLifetimeSeconds: authorizationLifetime(t, 180),
+});
+
+const now = () => Math.floor(Date.now() / 1000);
+const payment = (validFor: number) => ({
+  asset: usdc,
+  authorization: {
+    from: agent.address,
+    to: payTo,
+    value: '10000',
+    validAfter: String(now() - 600),
+    validBefore: String(now() + validFor),
+    nonce: `0x${'11'.repeat(32)}`,
+  },
+});
+
+describe('x402 payment guard', () => {
+  it('caps an authorization’s lifetime at X402_MAX_AUTHORIZATION_SECONDS, whatever the seller asks', () => {
+    const tenYears = terms();
+    expect(authorizationLifetime(tenYears, 180)).toBe(180);
+    expect(authorizationLifetime(terms({ maxTimeoutSeconds: 60 }), 180)).toBe(60);
+    expect(authorizationLifetime(terms({}, 30), 180)).toBe(30);
+    const policy = policyOf(tenYears);
+    expect(() => checkX402Payment(policy, payment(180), { live: 0n })).not.toThrow();
+    expect(() => checkX402Payment(policy, payment(600), { live: 0n })).toThrow(/longer than 180 s/);
+    expect(() => checkX402Payment(policy, payment(315_360_000), { live: 0n })).toThrow(GuardError);
+  });
+
+  it('the signer the x402 client uses refuses a ten-year authorization before signing', async () => {
+    const signer = createX402Signer(agent, policyOf(terms()));
+    const sign = (validFor: number) =>
+      signer.paymentAccount.signTypedData({
+        domain: { name: 'USD Coin', version: '2', chainId: 31337, verifyingContract: usdc },
+        types: {
+          TransferWithAuthorization: [
+            { name: 'from', type: 'address' },
+            { name: 'to', type: 'address' },
+            { name: 'value', type: 'uint256' },
+            { name: 'validAfter', type: 'uint256' },
+            { name: 'validBefore', type: 'uint256' },
+            { name: 'nonce', type: 'bytes32' },
+          ],
+        },
+        primaryType: 'TransferWithAuthorization',
+        message: payment(validFor).authorization,
+      } as never);
+    await expect(Promise.resolve().then(() => sign(315_360_000))).rejects.toThrow(GuardError);
+    await expect(sign(120)).resolves.toMatch(/^0x/);
+  });
+
+  it('never forwards the payment asset as the task’s token', () => {
+    const data = encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [user, 5n] });
+    expect(() => checkTokenForward(policyOf(terms()), { to: token, data }, 5n)).not.toThrow();
+    expect(() => checkTokenForward(policyOf(terms(), usdc), { to: usdc, data }, 5n)).toThrow(
+      /payment asset is never forwarded/,
+    );
+  });
+});
+
+describe('deliveries in payment order', () => {
+  const log = (block: number, amount: bigint, i = 0) => ({
+    txHash: `0x${block.toString(16).padStart(64, '0')}`,
+    logIndex: i,
+    blockNumber: BigInt(block),
+    amount,
+  });
+  const candidate = (taskId: string, fromBlock: number, paid: number, arrived = 0n, unit: bigint | null = null) => ({
+    taskId,
+    status: 'processing',
+    fromBlock: BigInt(fromBlock),
+    unit,
+    paid,
+    arrived,
+  });
+
+  it('late tokens of an ended task count for it, not for the next task of the same user and token', () => {
+    // A paid 2 mints (100 each), was counted one, and ended; B started at block 20 and paid 1.
+    const a = { ...candidate('A', 10, 2, 100n, 100n), status: 'cancelled' };
+    const b = candidate('B', 20, 1);
+    const { assignments } = assignInPaymentOrder([a, b], [log(21, 100n), log(22, 100n)]);
+    expect(assignments.map((x) => [x.taskId, Number(x.log.blockNumber)])).toEqual([
+      ['A', 21],
+      ['B', 22],
+    ]);
+  });
+
+  it('a task is counted no more than it paid for, and nothing from before its first payment', () => {
+    const b = candidate('B', 20, 1);
+    const { assignments, after } = assignInPaymentOrder([b], [log(19, 100n), log(21, 100n), log(22, 100n)]);
+    expect(assignments.map((x) => Number(x.log.blockNumber))).toEqual([21]);
+    expect(after[0]).toMatchObject({ arrived: 100n, unit: 100n });
+  });
+});
