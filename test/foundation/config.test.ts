@@ -131,6 +131,12 @@ describe('parseConfig', () => {
       deliveryTimeoutMs: 120_000,
       demoUrl: undefined,
       mintPort: 4021,
+      maxAuthorizationSeconds: 180,
+      maxRateLimitWaitMs: 120_000,
+      stallTimeoutMs: 300_000,
+      maxRefusals: 3,
+      maxCancelsPerTask: 3,
+      idleSocketMs: 15_000,
     });
     const config = parseConfig({
       X402_ALLOWED_HOSTS: ' 127.0.0.1:4021, Mint.Local ,',
@@ -144,6 +150,9 @@ describe('parseConfig', () => {
       deliveryTimeoutMs: 120_000,
     });
     expect(invalid({ X402_MAX_PRICE_PER_MINT: '1.0000001' })).toContain('X402_MAX_PRICE_PER_MINT');
+    // An authorization must live long enough to be settled; refusals and 429 waits need a floor.
+    expect(invalid({ X402_MAX_AUTHORIZATION_SECONDS: '5' })).toContain('X402_MAX_AUTHORIZATION_SECONDS');
+    expect(invalid({ X402_MAX_REFUSALS: '0' })).toContain('X402_MAX_REFUSALS');
   });
 
   it('names every bad variable at once', () => {
