@@ -8,6 +8,7 @@ import {
 } from 'viem';
 import type { PrivateKeyAccount } from 'viem/accounts';
 import type { X402Terms } from '@/db/schema';
+import { getConfig } from '../config';
 import { GuardError } from './tx-guard';
 
 // What an agent wallet may sign for an x402 task, and nothing else:
@@ -25,9 +26,12 @@ export type X402Policy = {
   token: Address;
   terms: X402Terms;
   funding: bigint;
-  /** Longest validity (seconds from now) a payment may have. */
-  maxLifetimeSeconds: number;
+  /** Longest validity (seconds from now) a payment may have; by default the seller's timeout capped by X402_MAX_AUTHORIZATION_SECONDS. */
+  maxLifetimeSeconds?: number;
 };
+
+const lifetimeOf = (policy: X402Policy) =>
+  policy.maxLifetimeSeconds ?? authorizationLifetime(policy.terms, getConfig().x402.maxAuthorizationSeconds);
 
 export type PaymentAuthorization = {
   from: string;
@@ -67,8 +71,9 @@ export function checkX402Payment(
   if (BigInt(a.value) !== BigInt(terms.requirement.amount))
     throw new GuardError(`x402 payment of ${a.value}, the probed price is ${terms.requirement.amount}`);
   const now = BigInt(Math.floor(Date.now() / 1000));
-  if (BigInt(a.validBefore) > now + BigInt(policy.maxLifetimeSeconds) + SIGNING_SLACK_SECONDS)
-    throw new GuardError(`x402 payment valid for longer than ${policy.maxLifetimeSeconds} s`);
+  const lifetime = lifetimeOf(policy);
+  if (BigInt(a.validBefore) > now + BigInt(lifetime) + SIGNING_SLACK_SECONDS)
+    throw new GuardError(`x402 payment valid for longer than ${lifetime} s`);
   if (spent.live + BigInt(a.value) > policy.funding)
     throw new GuardError(`x402 payments would exceed the task's funding of ${policy.funding}`);
 }

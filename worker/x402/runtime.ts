@@ -18,7 +18,7 @@ export type X402RequestStats = { paid: number; waits: number; resent: number };
 export type X402Runtime = {
   task: TaskRef & { userAddress: Address; walletId: string; fundingTxHash: string | null; retries: number };
   terms: X402Terms;
-  policy: X402Policy;
+  policy: X402Policy & { maxLifetimeSeconds: number };
   client: PublicClient;
   reporter: Reporter;
   /** Aborts every wait and request of the run: the worker drains, or the user cancelled the task. */
