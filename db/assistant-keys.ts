@@ -118,6 +118,15 @@ export async function recordRefusedAssistantKeyAttempt({
     )`;
 }
 
+/** Deletes up to `limit` uses older than `before`; returns how many. */
+export async function deleteAssistantKeyUsesBefore({ before, limit = 5000 }: { before: Date; limit?: number }) {
+  const rows = await getSql()`
+    delete from assistant_key_uses where id in (
+      select id from assistant_key_uses where created_at < ${before.toISOString()}::timestamptz order by id limit ${limit}
+    ) returning 1`;
+  return rows.length;
+}
+
 /** The newest uses of any of these keys. */
 export async function listAssistantKeyUsesByKeys({ keyIds, limit }: { keyIds: string[]; limit: number }) {
   if (keyIds.length === 0) return [];

@@ -3,6 +3,7 @@ import { getAssistantKeyById, getAssistantKeyByTokenHash, recordRefusedAssistant
 import type { AssistantKey } from '@/db/schema';
 import { AppError } from '../errors';
 import type { AssistantCaller } from './caller';
+import { sweepOldAssistantKeyUsesSoon } from './retention';
 import type { AssistantKeyScope } from './scopes';
 import { hashAssistantToken, looksLikeAssistantToken } from './tokens';
 
@@ -31,6 +32,7 @@ function callerOf(key: AssistantKey): AssistantCaller {
  * sees it was still in use.
  */
 export async function authenticateAssistantKey(token: string, now = new Date()): Promise<AssistantCaller> {
+  sweepOldAssistantKeyUsesSoon();
   if (!looksLikeAssistantToken(token)) throw refused('This is not an AgentMint assistant key.');
   const key = await getAssistantKeyByTokenHash({ tokenHash: hashAssistantToken(token) });
   if (!key) throw refused('Unknown assistant key.');

@@ -143,6 +143,26 @@ describe('authentication', () => {
   });
 });
 
+describe('use log retention', () => {
+  it('deletes uses older than 90 days and keeps the rest', async () => {
+    const { key } = await lib.keys.createAssistantKey({
+      userAddress: bob.address,
+      name: 'old uses',
+      scopes: ['read'],
+      dailyCapUsdc: 1n,
+      expiresInDays: 1,
+    });
+    await lib.sql()`
+      insert into assistant_key_uses (key_id, action, outcome, created_at) values
+        (${key.id}, 'list_tasks', 'ok', now() - interval '91 days'),
+        (${key.id}, 'wallet', 'ok', now() - interval '89 days')`;
+    const { sweepOldAssistantKeyUses } = await import('@/lib/assistant-keys/retention');
+    expect(await sweepOldAssistantKeyUses(new Date(Date.now() + 7200_000))).toBeGreaterThanOrEqual(1);
+    const left = await lib.sql()`select action from assistant_key_uses where key_id = ${key.id}`;
+    expect(left.map((r) => r.action)).toEqual(['wallet']);
+  });
+});
+
 describe('daily cap', () => {
   it('lets exactly as many parallel creations through as fit the cap', async () => {
     const { token } = await lib.keys.createAssistantKey({
