@@ -71,6 +71,18 @@ export async function renewTaskLease({ id, workerId, leaseMs }: { id: string; wo
   return rows[0] ? { cancelRequested: rows[0].cancel_requested } : undefined;
 }
 
+/**
+ * Gives the task back for `ms`: it stays processing and no worker claims it before then. A task
+ * that only waits for something to expire (an x402 task's authorizations, by chain time) holds
+ * no worker slot meanwhile. Only the lease holder can do it.
+ */
+export async function deferTask({ id, workerId, ms }: { id: string; workerId: string; ms: number }) {
+  await getSql()`
+    update ai_agent_tasks set locked_by = null, locked_until = null,
+      next_attempt_at = now() + make_interval(secs => ${ms / 1000}), updated_at = now()
+    where id = ${id} and locked_by = ${workerId} and status = 'processing'`;
+}
+
 /** Gives the task back (graceful shutdown): it stays processing and is claimable at once. */
 export async function releaseTaskLease({ id, workerId }: { id: string; workerId: string }) {
   await getSql()`

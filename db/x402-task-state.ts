@@ -108,15 +108,3 @@ export async function recordX402Stop({
     returning stop_outcome as outcome, stop_reason as reason`;
   return row!;
 }
-
-/**
- * Gives a processing task back for `ms` (its lease released, no worker may claim it before):
- * an x402 task that only waits for its authorizations to expire by chain time holds no worker
- * slot meanwhile. Only the lease holder can do it.
- */
-export async function deferX402Task({ taskId, workerId, ms }: { taskId: string; workerId: string; ms: number }) {
-  await getSql()`
-    update ai_agent_tasks set locked_by = null, locked_until = null,
-      next_attempt_at = now() + make_interval(secs => ${ms / 1000}), updated_at = now()
-    where id = ${taskId} and locked_by = ${workerId} and status = 'processing'`;
-}

@@ -6,7 +6,7 @@ import { batchSizeFor, feesOf, gweiToWei, quoteFees } from '@/lib/chain/fees';
 import { classifyChainError, FINAL_REVERT_REASONS, MintRevertError } from '@/lib/chain/revert-reasons';
 import { getConfig } from '@/lib/config';
 import { contractBatchGasWei } from '@/lib/wallets/gas-topup';
-import type { BatchEnd, TaskExecutor } from '../task-executor';
+import type { TurnEnd, TaskExecutor } from '../task-executor';
 import { presign } from './authorizations';
 import { delegatedBatchStages, runDelegatedBatch } from './eip7702-batch';
 import { topUpAgentGas } from './gas-top-up';
@@ -48,10 +48,15 @@ async function prepare(run: ContractRun) {
     run.runtime ?? loadRuntime(run),
   ]);
   run.runtime = rt;
-  if (open.length === 0) return { progress, ready: rt };
+  const current = open.length === 0 ? progress : await reconcile(rt, open);
+  return current && { progress: current, ready: rt };
+}
+
+/** Settles the open rows with the chain; the task's progress after that. */
+async function reconcile(rt: TaskRuntime, open: OpenMintRecord[]) {
   const reconciled = await reconcileOpenMints(rt, open);
   if (reconciled) throwFirstRevert(reconciled.settlement);
-  return { progress: reconciled?.task ?? (await getTaskProgress({ id: taskId })), ready: rt };
+  return reconciled?.task ?? (await getTaskProgress({ id: rt.task.id }));
 }
 
 /** A batch whose mint reverted ends the turn as that revert (one attempt; the reason for the owner). */
@@ -60,7 +65,7 @@ function throwFirstRevert(settlement: Settlement) {
   if (revert) throw new MintRevertError(revert.reason, revert.message);
 }
 
-async function runBatch(rt: TaskRuntime, task: TaskProgress): Promise<BatchEnd> {
+async function runBatch(rt: TaskRuntime, task: TaskProgress): Promise<TurnEnd> {
   const config = getConfig().worker;
   // Everything the batch needs, read at once (one batched RPC request, one query).
   const { client, task: ref } = rt;

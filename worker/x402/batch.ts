@@ -1,4 +1,3 @@
-import { getTaskProgress } from '@/db/task-queue';
 import {
   countX402PaymentsByTask,
   insertX402Payments,
@@ -8,49 +7,31 @@ import {
   type X402PaymentRow,
   type X402Resolution,
 } from '@/db/x402-payments';
-import { addX402Refusals, getX402TaskState, type X402TaskState } from '@/db/x402-task-state';
+import { addX402Refusals, type X402TaskState } from '@/db/x402-task-state';
 import { getConfig } from '@/lib/config';
 import { crashPoint } from '../crash-points';
 import { assertLease } from '../fence';
+import type { TurnEnd } from '../task-executor';
 import { markDeliveryStart, type DeliveryTally } from './delivery';
-import {
-  claimUndelivered,
-  POLL_MS,
-  reconcileOpenPayments,
-  recordProgress,
-  undeliveredPayments,
-  windDown,
-  type Stop,
-  type TurnResult,
-} from './ending';
+import { claimUndelivered, POLL_MS, recordProgress, undeliveredPayments, windDown, type Stop } from './ending';
 import { signPayments } from './payment';
-import { ensureSigner, type X402Runtime } from './runtime';
+import type { X402Runtime } from './runtime';
 import { EXPIRY_MARGIN_SECONDS, sendPayment, type SendResult } from './send';
 
-export type BatchResult = TurnResult;
+/** What the turn's batch starts from: the run, and what prepare read (executor.ts). */
+export type X402Turn = { rt: X402Runtime; state: X402TaskState; open: X402PaymentRow[]; tally: DeliveryTally };
 
 /**
- * One turn of an x402 task: settle with the chain what the ledger left open, decide whether the
- * task must stop (see ending.ts), then send a batch: the open payments again as they are, and
- * new ones for unpaid mints, as many as the delivery window allows. The window is one payment
- * until the seller has delivered a first mint (its tokens are with the user), then
- * MINT_BATCH_SIZE payments whose tokens have not arrived yet: a seller that takes money without
- * delivering is stopped at the first payment, and later at most one batch.
+ * One turn of an x402 task, once the ledger is settled with the chain (executor.ts): decide
+ * whether the seller has stopped the task (see ending.ts), then send a batch: the open payments
+ * again as they are, and new ones for unpaid mints, as many as the delivery window allows. The
+ * window is one payment until the seller has delivered a first mint (its tokens are with the
+ * user), then MINT_BATCH_SIZE payments whose tokens have not arrived yet: a seller that takes
+ * money without delivering is stopped at the first payment, and later at most one batch.
  */
-export async function runX402Batch(rt: X402Runtime): Promise<BatchResult> {
-  const progress = await getTaskProgress({ id: rt.task.id });
-  if (!progress || progress.status !== 'processing') return { outcome: 'released' };
-  await ensureSigner(rt);
-  const state = await getX402TaskState({ taskId: rt.task.id, retries: rt.task.retries });
-  const open = await reconcileOpenPayments(rt);
-  const tally = await recordProgress(rt);
-  noteProgress(rt, tally);
-
-  const stop = progress.cancelRequested
-    ? { outcome: 'cancelled' as const, reason: 'cancelled by the user' }
-    : (state.stop ?? refusalStop(rt, state) ?? (await deliveryStop(rt, tally)) ?? stallStop(rt));
+export async function runX402Batch({ rt, state, open, tally }: X402Turn): Promise<TurnEnd> {
+  const stop = refusalStop(rt, state) ?? (await deliveryStop(rt, tally)) ?? stallStop(rt);
   if (stop) return windDown(rt, stop);
-  if (tally.delivered >= rt.task.quantity) return windDown(rt, { outcome: 'completed' });
 
   const batch = [...open.filter(isSendable), ...(await signFresh(rt, open, tally))];
   // Nothing to send: the window is full of payments waiting for their tokens or a settlement.
@@ -200,7 +181,8 @@ function stallStop(rt: X402Runtime): Stop | undefined {
 
 const lastTally = new WeakMap<X402Runtime, { paid: number; delivered: number }>();
 
-function noteProgress(rt: X402Runtime, tally: DeliveryTally) {
+/** Notes when the run last paid or received something (the stall bound counts from it). */
+export function noteProgress(rt: X402Runtime, tally: DeliveryTally) {
   const last = lastTally.get(rt);
   if (!last || tally.paid > last.paid || tally.delivered > last.delivered) rt.lastProgressAt = Date.now();
   lastTally.set(rt, { paid: tally.paid, delivered: tally.delivered });

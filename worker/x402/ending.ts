@@ -1,4 +1,3 @@
-import { transitionTask } from '@/db/tasks';
 import { insertX402Claims } from '@/db/x402-claims';
 import {
   countX402PaymentsByTask,
@@ -9,11 +8,11 @@ import {
   type X402PaymentRow,
   type X402Resolution,
 } from '@/db/x402-payments';
-import { deferX402Task, recordX402Stop } from '@/db/x402-task-state';
+import { recordX402Stop } from '@/db/x402-task-state';
 import type { X402StopOutcome } from '@/db/schema';
 import { getConfig } from '@/lib/config';
 import { getLogger } from '@/lib/log';
-import type { Outcome } from '../reporter';
+import type { Ending, TurnEnd } from '../task-executor';
 import { tallyDeliveries, type DeliveryTally } from './delivery';
 import type { X402Runtime } from './runtime';
 import { cancelOnChain, chainNow, chainVerdict, expiredAt } from './settlement';
@@ -24,21 +23,11 @@ import { cancelOnChain, chainNow, chainVerdict, expiredAt } from './settlement';
 // each open one is settled (the chain says so), cancelled on chain (within the operator's budget
 // for the task), or expired by chain time. Until then the task stays processing, waiting without
 // a worker slot. A payment that settled without its tokens arriving within
-// X402_DELIVERY_TIMEOUT_MS leaves a claim record.
+// X402_DELIVERY_TIMEOUT_MS leaves a claim record. The task loop (run-task.ts) calls windDown
+// when the task is done or cancelled, or failed its attempts; the x402 turn when the seller
+// stopped it (a stop is recorded with the task, and the next turns go on winding down to it).
 
 export type Stop = { outcome: X402StopOutcome; reason: string };
-export type Ending = Stop | { outcome: 'completed'; reason?: undefined };
-
-export type TurnResult = {
-  outcome?: Outcome;
-  message?: string;
-  /** Wait this long in the run (a cancel cuts it short unless `outlastsCancel`). */
-  waitMs?: number;
-  outlastsCancel?: boolean;
-  /** Give the task back for this long: the run ends, the task stays processing and is claimed again after. */
-  deferMs?: number;
-  paced?: boolean;
-};
 
 /** Polling floor while the task waits for tokens or a settlement. */
 export const POLL_MS = 500;
@@ -108,7 +97,7 @@ export async function reconcileOpenPayments(rt: X402Runtime, reason = 'expired u
  * One step of ending the task: records why it stops (the first reason of the run wins), closes
  * what it can, and either ends it or says how long to wait. Called again until it ends.
  */
-export async function windDown(rt: X402Runtime, ending: Ending): Promise<TurnResult> {
+export async function windDown(rt: X402Runtime, ending: Ending): Promise<TurnEnd> {
   const stop =
     ending.outcome === 'completed'
       ? ending
@@ -135,10 +124,9 @@ export async function windDown(rt: X402Runtime, ending: Ending): Promise<TurnRes
     }, BigInt(stillLive[0]!.authorization.validBefore!));
     const cap = (rt.policy.maxLifetimeSeconds + 5) * 1000;
     const deferMs = Math.min(cap, Math.max(1000, Number(first - now) * 1000 + 1000));
-    await deferX402Task({ taskId: rt.task.id, workerId: rt.workerId, ms: deferMs });
     return {
-      outcome: 'released',
-      deferMs,
+      end: 'deferred',
+      ms: deferMs,
       message: `stopping (${stop.reason ?? 'done'}): ${stillLive.length} authorization(s) left to expire`,
     };
   }
@@ -149,28 +137,14 @@ export async function windDown(rt: X402Runtime, ending: Ending): Promise<TurnRes
   const timeoutMs = getConfig().x402.deliveryTimeoutMs;
   if (undelivered.some((p) => p.settledForMs < timeoutMs)) return { waitMs: POLL_MS, outlastsCancel: true };
   await claimUndelivered(rt, tally, undelivered);
-  return finish(rt, ending.outcome === 'completed' ? ending : stop, undelivered.length);
+  return finish(ending.outcome === 'completed' ? ending : stop, undelivered.length);
 }
 
-async function finish(rt: X402Runtime, ending: Ending, claims: number): Promise<TurnResult> {
+/** What the task ends with: its outcome, and the message the loop writes (a claim's note for a cancel). */
+function finish(ending: Ending, claims: number): TurnEnd {
   const claimNote =
     claims > 0 ? ` The seller was paid for ${claims} mint(s) it did not deliver; a claim is recorded for each.` : '';
-  const message =
-    ending.outcome === 'completed'
-      ? undefined
-      : ending.outcome === 'cancelled'
-        ? claimNote.trim() || undefined
-        : `${ending.reason}${claimNote}`;
-  const moved = await transitionTask({
-    id: rt.task.id,
-    from: 'processing',
-    to: ending.outcome,
-    set: {
-      errorMessage: message ?? null,
-      ...(ending.outcome === 'failed' ? {} : { completedAt: new Date() }),
-      lockedBy: null,
-      lockedUntil: null,
-    },
-  });
-  return { outcome: moved ? ending.outcome : 'released', message };
+  if (ending.outcome === 'completed') return { end: 'completed' };
+  if (ending.outcome === 'cancelled') return { end: 'cancelled', message: claimNote.trim() || undefined };
+  return { end: 'failed', message: `${ending.reason}${claimNote}` };
 }

@@ -8,9 +8,10 @@ import { getConfig } from '@/lib/config';
 import { authorizationLifetime, createX402Signer, type X402Policy } from '@/lib/wallets/payment-guard';
 import { createPaymentClient } from '@/lib/x402/payment-client';
 import { EVM_NETWORK_CHAIN_ID_MAP } from '@x402/evm/v1';
+import { nativeAccount } from '@/lib/chain/native-crypto';
 import type { Reporter, TaskRef } from '../reporter';
-import { nativeAccount } from '../native-crypto';
 import { getWorkerClient } from '../rpc';
+import type { RunOptions } from '../task-executor';
 
 /** Counters of what this run asked of the endpoint (the bench prints them). */
 export type X402RequestStats = { paid: number; waits: number; resent: number };
@@ -47,10 +48,7 @@ export function caipNetworkOf(terms: X402Terms): `${string}:${string}` {
   return `eip155:${id}`;
 }
 
-export function x402RuntimeOf(
-  task: TaskWithAgent,
-  options: { workerId: string; reporter: Reporter; drain: AbortSignal; stop?: AbortSignal },
-): X402Runtime {
+export function x402RuntimeOf(task: TaskWithAgent, options: RunOptions): X402Runtime {
   if (task.route !== 'x402' || !task.x402) throw new Error(`task ${task.id} is not an x402 task`);
   const terms = task.x402;
   const agent = task.agentAddress as Address;
@@ -78,7 +76,7 @@ export function x402RuntimeOf(
     },
     client: getWorkerClient(),
     reporter: options.reporter,
-    signal: options.stop ?? options.drain,
+    signal: options.stop,
     drain: options.drain,
     workerId: options.workerId,
     chainId: Number(caipNetworkOf(terms).split(':')[1]),
