@@ -38,9 +38,7 @@ module.exports = {
       name: 'bench-takes-test-support-only',
       comment: 'Benchmarks share the test helpers in test/support, not one test folder or another.',
       severity: 'error',
-      // bench/x402.ts still takes two helpers from test/x402/support.ts while worker/x402 and its
-      // tests are being rewritten; they move to test/support when that lands (issue 23, phase B).
-      from: { path: '^bench/', pathNot: '^bench/x402[.]ts$' },
+      from: { path: '^bench/' },
       to: { path: '^test/', pathNot: '^test/support/' },
     },
     {

@@ -20,7 +20,7 @@ import { anvilAccount } from '@/scripts/local/anvil';
 import { freePort } from '@/scripts/local/ports';
 import { startTestStack } from '@/test/support/stack';
 import { cpuNow, cpuSince, processCpuMs, type Cpu } from './cpu';
-import { createFundedX402Task, probeTerms } from '@/test/x402/support';
+import { createFundedX402Task, probeTerms } from '@/test/support/x402';
 import { paymentRequiredOf } from '@/worker/x402/payment';
 
 const stack = await startTestStack({

@@ -8,21 +8,20 @@ import {
   type PublicClient,
 } from 'viem';
 import { getSql } from '@/db/client';
-import type { X402Terms } from '@/db/schema';
-import { getTaskById, insertTask } from '@/db/tasks';
+import { getTaskById } from '@/db/tasks';
 import { listX402PaymentsByTask } from '@/db/x402-payments';
-import { getChain, getPublicClient } from '@/lib/chain/clients';
-import { testUSDCAbi } from '@/lib/chain/contracts.generated';
+import { getPublicClient } from '@/lib/chain/clients';
 import { deployTestUsdc } from '@/lib/chain/deploy';
 import { writeDeployment } from '@/lib/chain/deployment';
-import { getOrCreateAgentWallet } from '@/lib/wallets/agent-wallets';
-import { probeX402Endpoint, defaultProbeTarget, type ProbeTarget } from '@/lib/x402/probe';
 import { anvilAccount, startAnvil } from '@/scripts/local/anvil';
 import { freePort } from '@/scripts/local/ports';
 import type { X402MintServer, X402MintServerOptions } from '@/scripts/local/x402-mint-server';
 import type { MintWorker } from '@/worker/loop';
 import { startTestStack, type TestStack } from '../support/stack';
 import { startMintWorker } from '../worker/support';
+
+// Probing an endpoint and creating a funded x402 task are shared with the benchmarks: test/support/x402.ts.
+export { createFundedX402Task, probeTerms } from '../support/x402';
 
 /** An anvil of its own as `chainId` (84532 = base-sepolia, a name v1 endpoints use) with only a TestUSDC on it. */
 export async function startUsdcChain(chainId: number) {
@@ -92,67 +91,6 @@ export async function startX402Setup(
     await stop();
     throw error;
   }
-}
-
-/** Probes `url` as task creation does (lib/x402/probe.ts) and returns the terms a task would pay. */
-export async function probeTerms(
-  url: string,
-  userAddress: Address,
-  overrides: Partial<X402Terms> = {},
-  target: Partial<ProbeTarget> = {},
-): Promise<X402Terms> {
-  const { terms } = await probeX402Endpoint({ url, userAddress }, { ...defaultProbeTarget(), ...target });
-  return { ...terms, ...overrides };
-}
-
-/**
- * Inserts a funded x402 task straight into the database (chat and funding are tested
- * elsewhere): the agent receives quantity × price of test USDC from anvil account 0 (the USDC
- * owner) and that transfer is the task's funding transaction.
- */
-export async function createFundedX402Task({
-  userAddress,
-  terms,
-  quantity,
-  token,
-}: {
-  userAddress: Address;
-  terms: X402Terms;
-  quantity: number;
-  token: Address;
-}) {
-  const wallet = await getOrCreateAgentWallet(userAddress);
-  const price = BigInt(terms.requirement.amount);
-  const total = price * BigInt(quantity);
-  // The chain as it is (a v1 test runs anvil as 84532 while the app's local chain says 31337).
-  const chain = { ...getChain(), id: await getPublicClient().getChainId() };
-  const owner = createWalletClient({
-    account: anvilAccount(0),
-    chain,
-    transport: http(getPublicClient().transport.url as string),
-  });
-  const fundingTxHash = await owner.writeContract({
-    address: terms.requirement.asset as Address,
-    abi: testUSDCAbi,
-    functionName: 'mint',
-    args: [wallet.agentAddress as Address, total],
-  });
-  await getPublicClient().waitForTransactionReceipt({ hash: fundingTxHash });
-  const task = await insertTask({
-    userAddress: userAddress.toLowerCase(),
-    agentWalletId: wallet.id,
-    chainId: getChain().id,
-    tokenAddress: token.toLowerCase(),
-    route: 'x402',
-    x402: terms,
-    quantity,
-    pricePerMint: price.toString(),
-    totalCost: total.toString(),
-    status: 'funded',
-    fundingTxHash,
-    fundedAt: new Date(),
-  });
-  return (await getTaskById({ id: task.id }))!;
 }
 
 export const balanceOf = (token: Address, owner: Address) =>
