@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { checkJsonContentType, checkSameOrigin, isStateChanging } from './auth/origin';
+import { checkJsonOrNoBody, checkSameOrigin, isJsonContentType, isStateChanging } from './auth/origin';
 import { AppError, isAppError } from './errors';
 import { getLogger } from './log';
 
@@ -23,16 +23,16 @@ type Handler<P> = (req: Request, ctx: { params: Promise<P> }) => Promise<Respons
 
 /**
  * Wraps a route handler: a state-changing request must come from PUBLIC_URL's pages (or a
- * non-browser client) as JSON (lib/auth/origin.ts), so no route can forget it. AppErrors become
- * their 4xx JSON, anything else is logged with its cause and answered with a bare 500 that
- * leaks no internals.
+ * non-browser client) with a JSON body or none (lib/auth/origin.ts), so no route can forget it.
+ * AppErrors become their 4xx JSON, anything else is logged with its cause and answered with a
+ * bare 500 that leaks no internals.
  */
 export function route<P = Record<string, string>>(handler: Handler<P>): Handler<P> {
   return async (req, ctx) => {
     try {
       if (isStateChanging(req.method)) {
         checkSameOrigin(req);
-        checkJsonContentType(req);
+        await checkJsonOrNoBody(req);
       }
       return await handler(req, ctx);
     } catch (error) {
@@ -73,7 +73,8 @@ export function parseWith<T extends z.ZodType>(schema: T, input: unknown, code: 
 
 /**
  * Reads a JSON body: JSON content type only, at most 16 KB (or `maxBytes`), then validated by
- * `schema`. `emptyAs` stands in for an empty body where the body is optional.
+ * `schema`. `emptyAs` stands in for an empty body where the body is optional (then a request
+ * with no body may also have no content type, as `curl -X POST` sends it).
  */
 export async function readJson<T extends z.ZodType>(
   req: Request,
@@ -81,17 +82,14 @@ export async function readJson<T extends z.ZodType>(
   surface: string,
   { maxBytes = MAX_BODY_BYTES, emptyAs }: { maxBytes?: number; emptyAs?: unknown } = {},
 ): Promise<z.infer<T>> {
-  const type = req.headers.get('content-type') ?? '';
-  if (!/^application\/json\b/i.test(type)) {
-    throw new AppError(
-      `unsupported_media_type:${surface}`,
-      'Send the body as JSON with content-type: application/json.',
-    );
-  }
+  const type = req.headers.get('content-type');
+  const untyped = !type && emptyAs !== undefined;
+  if (!untyped && !isJsonContentType(type)) throw notJson(surface);
   const declared = Number(req.headers.get('content-length') ?? '0');
   if (declared > maxBytes) throw tooLarge(surface, maxBytes);
   const text = await readLimited(req, surface, maxBytes);
   if (emptyAs !== undefined && !text.trim()) return parseWith(schema, emptyAs, `bad_request:${surface}`);
+  if (untyped) throw notJson(surface);
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -100,6 +98,9 @@ export async function readJson<T extends z.ZodType>(
   }
   return parseWith(schema, body, `bad_request:${surface}`);
 }
+
+const notJson = (surface: string) =>
+  new AppError(`unsupported_media_type:${surface}`, 'Send the body as JSON with content-type: application/json.');
 
 const tooLarge = (surface: string, maxBytes = MAX_BODY_BYTES) =>
   new AppError(`payload_too_large:${surface}`, `The body is larger than ${maxBytes / 1024} KB.`);

@@ -3,11 +3,16 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getTaskById } from '@/db/tasks';
 import { POST as cancelPOST } from '@/app/api/ai-agent/task/[taskId]/cancel/route';
+import { POST as fundPOST } from '@/app/api/ai-agent/task/[taskId]/fund/route';
+import { POST as retryPOST } from '@/app/api/ai-agent/task/[taskId]/retry/route';
+import { POST as withdrawPOST } from '@/app/api/ai-agent/wallet/[userAddress]/withdraw/route';
 import { POST as chatPOST } from '@/app/api/ai-agent/chat/route';
+import { POST as logoutPOST } from '@/app/api/auth/logout/route';
+import { POST as logoutAllPOST } from '@/app/api/auth/logout-all/route';
 import { GET as sessionGET } from '@/app/api/auth/session/route';
 import { createPendingTask, user } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/stack';
-import { BASE, call, cookieFor } from '../support/routes';
+import { BASE, call, cookieFor, type Cookie } from '../support/routes';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -73,7 +78,7 @@ describe('cross-site requests', () => {
     ['text/plain', { 'content-type': 'text/plain' }],
     ['a form post', { 'content-type': 'application/x-www-form-urlencoded' }],
     ['multipart', { 'content-type': 'multipart/form-data; boundary=x' }],
-    ['no content type (bodiless post)', { 'content-type': '' }],
+    ['an empty form post', { 'content-type': 'application/x-www-form-urlencoded', 'content-length': '0' }],
     ['a JSON look-alike type', { 'content-type': 'application/jsonp' }],
   ])('refuses %s from our own origin with 415 and no change', async (_name, headers) => {
     const task = await newTask();
@@ -142,7 +147,85 @@ describe('cross-site requests', () => {
         { params: Promise.resolve(params) },
       );
       expect(plain.status, name).toBe(415);
+      const bodiless = await handler(new Request(`${BASE}/api/x`, { method, headers: { cookie, origin: EVIL } }), {
+        params: Promise.resolve(params),
+      });
+      expect(bodiless.status, name).toBe(403);
     }
+    expect((await getTaskById({ id: task.id }))!.status).toBe('pending_payment');
+  });
+});
+
+describe('a POST with no body, as curl -X POST sends it', () => {
+  const post = (handler: unknown, path: string, params: object, cookie: Cookie, headers: Record<string, string> = {}) =>
+    call(handler as never, path, params, { method: 'POST', bodiless: true, cookie, headers });
+
+  it('cancels and retries', async () => {
+    const task = await newTask();
+    const cancelled = await post(
+      cancelPOST,
+      `/api/ai-agent/task/${task.id}/cancel`,
+      { taskId: task.id },
+      cookieFor(alice),
+    );
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body.task.status).toBe('cancelled');
+
+    // A retry reaches the task: this one is cancelled, so the answer is the action's own 409.
+    const retried = await post(retryPOST, `/api/ai-agent/task/${task.id}/retry`, { taskId: task.id }, cookieFor(alice));
+    expect(retried.status).toBe(409);
+    expect(retried.body.error.message).toContain('cancelled');
+  });
+
+  it('logs out, and logs out everywhere', async () => {
+    const laptop = await cookieFor(alice);
+    const phone = await cookieFor(alice);
+    expect((await post(logoutPOST, '/api/auth/logout', {}, laptop)).status).toBe(200);
+    expect((await call(sessionGET as never, '/api/auth/session', {}, { cookie: laptop })).status).toBe(401);
+    expect((await call(sessionGET as never, '/api/auth/session', {}, { cookie: phone })).status).toBe(200);
+
+    const everywhere = await post(logoutAllPOST, '/api/auth/logout-all', {}, phone);
+    expect(everywhere.status).toBe(200);
+    expect(everywhere.body.revoked).toBeGreaterThanOrEqual(1);
+    expect((await call(sessionGET as never, '/api/auth/session', {}, { cookie: phone })).status).toBe(401);
+  });
+
+  it('withdraws everything (an optional body may be left out); a required body is still asked for as JSON', async () => {
+    const carol = user(3).address;
+    // Nothing refundable: the withdrawal itself answers, not the body check.
+    const withdrawn = await post(
+      withdrawPOST,
+      `/api/ai-agent/wallet/${carol}/withdraw`,
+      { userAddress: carol },
+      cookieFor(carol),
+    );
+    expect(withdrawn.status).toBe(409);
+    expect(withdrawn.body.error.code).not.toMatch(/^unsupported_media_type/);
+
+    const task = await newTask();
+    const fund = await post(fundPOST, `/api/ai-agent/task/${task.id}/fund`, { taskId: task.id }, cookieFor(alice));
+    expect(fund.status).toBe(415);
+    expect(fund.body.error.code).toBe('unsupported_media_type:fund');
+  });
+
+  it('still refuses another site (403) and a body without a JSON type (415), changing nothing', async () => {
+    const task = await newTask();
+    const path = `/api/ai-agent/task/${task.id}/cancel`;
+    const crossSite = await post(cancelPOST, path, { taskId: task.id }, cookieFor(alice), { origin: EVIL });
+    expect(crossSite.status).toBe(403);
+    expect(crossSite.body.error.code).toBe('forbidden:origin');
+
+    const cookie = await cookieFor(alice);
+    for (const body of [new TextEncoder().encode('{"x":1}'), new Blob(['cancel=1'])]) {
+      // A body without a content type, as fetch sends bytes or an untyped Blob.
+      const untyped = await cancelPOST(new Request(`${BASE}${path}`, { method: 'POST', headers: { cookie }, body }), {
+        params: Promise.resolve({ taskId: task.id }),
+      });
+      expect(untyped.status).toBe(415);
+      expect((await untyped.json()).error.code).toBe('unsupported_media_type:request');
+    }
+    const declared = await post(cancelPOST, path, { taskId: task.id }, cookie, { 'content-length': '7' });
+    expect(declared.status).toBe(415);
     expect((await getTaskById({ id: task.id }))!.status).toBe('pending_payment');
   });
 });

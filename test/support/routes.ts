@@ -20,7 +20,14 @@ export async function call<P>(
   handler: Handler<P>,
   path: string,
   params: P,
-  init: { method?: string; cookie?: Cookie; body?: unknown; headers?: Record<string, string> } = {},
+  init: {
+    method?: string;
+    cookie?: Cookie;
+    body?: unknown;
+    headers?: Record<string, string>;
+    /** Sent as `curl -X POST` sends it: no body and no content type. */
+    bodiless?: boolean;
+  } = {},
 ) {
   const headers: Record<string, string> = { ...init.headers };
   const cookie = await init.cookie;
@@ -29,7 +36,7 @@ export async function call<P>(
   if (init.body !== undefined) body = typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
   const method = init.method ?? (body ? 'POST' : 'GET');
   // Like the web client (lib/web/api.ts), every POST says JSON, with or without a body.
-  if (method !== 'GET') headers['content-type'] ??= 'application/json';
+  if (method !== 'GET' && !init.bodiless) headers['content-type'] ??= 'application/json';
   const res = await handler(new Request(`${BASE}${path}`, { method, headers, body }), {
     params: Promise.resolve(params),
   });
