@@ -20,8 +20,9 @@ function selectTasks() {
     .innerJoin(aiAgentWallets, eq(aiAgentTasks.agentWalletId, aiAgentWallets.id));
 }
 
-export async function insertTask(values: NewTask): Promise<Task> {
-  const [row] = await getDb().insert(aiAgentTasks).values(values).returning();
+/** Inserts a task, in the caller's transaction when it passes one (`db`). */
+export async function insertTask(values: NewTask, db: DbExecutor = getDb()): Promise<Task> {
+  const [row] = await db.insert(aiAgentTasks).values(values).returning();
   return row!;
 }
 

@@ -28,7 +28,8 @@ let lastSweep = 0;
 
 export type Session = { address: Address; chainId: number; issuedAt: number; expiresAt: number; tokenHash: string };
 
-function secret(): string {
+/** The server's MAC secret (SESSION_SECRET, else the key file's): session cookies, x402 task tokens. */
+export function serverSecret(): string {
   const fromEnv = getConfig().sessionSecret;
   if (fromEnv) return fromEnv;
   const fromKeyFile = getKeys().sessionSecret;
@@ -36,7 +37,7 @@ function secret(): string {
   return fromKeyFile;
 }
 
-const mac = (token: string) => createHmac('sha256', secret()).update(token).digest('base64url');
+const mac = (token: string) => createHmac('sha256', serverSecret()).update(token).digest('base64url');
 const hashOf = (token: string) => createHash('sha256').update(token).digest('hex');
 const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
 

@@ -1,6 +1,6 @@
 import { getAddress, isAddress, type Address } from 'viem';
 import type { Task } from '@/db/schema';
-import { getTaskById, insertTask, type TaskWithAgent } from '@/db/tasks';
+import { getTaskById, insertTask, type DbExecutor, type TaskWithAgent } from '@/db/tasks';
 import { getChain, getKnownContracts, getMintSignerAccounts, getPublicClient } from '../chain/clients';
 import { readPaidMintToken, type PaidMintTokenInfo } from '../chain/tokens';
 import { AppError } from '../errors';
@@ -13,10 +13,14 @@ export const MAX_QUANTITY = 1000;
 
 /**
  * Runs the insert of a task that passed every check, knowing its total cost: an assistant key
- * reserves the cost against its daily cap here (lib/assistant-keys/spend-cap.ts). The chat,
+ * reserves the cost against its daily cap here (lib/assistant-keys/spend-cap.ts); an x402 sale
+ * inserts the task and its sale in one transaction (`insert(tx)`, lib/x402-seller/). The chat,
  * acting for the signed-in user, inserts unguarded.
  */
-export type TaskInsertGuard = <T extends Task>(totalCost: bigint, insert: () => Promise<T>) => Promise<T>;
+export type TaskInsertGuard = <T extends Task>(
+  totalCost: bigint,
+  insert: (db?: DbExecutor) => Promise<T>,
+) => Promise<T>;
 export const unguardedInsert: TaskInsertGuard = (_totalCost, insert) => insert();
 
 export function checkQuantity(quantity: number) {
@@ -100,16 +104,19 @@ export async function createMintTask({
   const info = await validateMintToken(tokenAddress, quantity);
   const wallet = await getOrCreateAgentWallet(userAddress);
   const totalCost = info.pricePerMint * BigInt(quantity);
-  const inserted = await guard(totalCost, () =>
-    insertTask({
-      userAddress: userAddress.toLowerCase(),
-      agentWalletId: wallet.id,
-      chainId: getChain().id,
-      tokenAddress: info.address.toLowerCase(),
-      quantity,
-      pricePerMint: info.pricePerMint.toString(),
-      totalCost: totalCost.toString(),
-    }),
+  const inserted = await guard(totalCost, (db) =>
+    insertTask(
+      {
+        userAddress: userAddress.toLowerCase(),
+        agentWalletId: wallet.id,
+        chainId: getChain().id,
+        tokenAddress: info.address.toLowerCase(),
+        quantity,
+        pricePerMint: info.pricePerMint.toString(),
+        totalCost: totalCost.toString(),
+      },
+      db,
+    ),
   );
   const task = await getTaskById({ id: inserted.id });
   if (!task) throw new Error(`task ${inserted.id} vanished right after insert`);

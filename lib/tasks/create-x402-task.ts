@@ -62,18 +62,21 @@ export async function createX402Task(
     target,
   );
   const wallet = await getOrCreateAgentWallet(userAddress);
-  const inserted = await guard(totalCost, () =>
-    insertTask({
-      userAddress: userAddress.toLowerCase(),
-      agentWalletId: wallet.id,
-      chainId: target?.chainId ?? getChain().id,
-      tokenAddress: probe.token.address.toLowerCase(),
-      route: 'x402',
-      x402: probe.terms,
-      quantity,
-      pricePerMint: pricePerMint.toString(),
-      totalCost: totalCost.toString(),
-    }),
+  const inserted = await guard(totalCost, (db) =>
+    insertTask(
+      {
+        userAddress: userAddress.toLowerCase(),
+        agentWalletId: wallet.id,
+        chainId: target?.chainId ?? getChain().id,
+        tokenAddress: probe.token.address.toLowerCase(),
+        route: 'x402',
+        x402: probe.terms,
+        quantity,
+        pricePerMint: pricePerMint.toString(),
+        totalCost: totalCost.toString(),
+      },
+      db,
+    ),
   );
   const task = await getTaskById({ id: inserted.id });
   if (!task) throw new Error(`task ${inserted.id} vanished right after insert`);

@@ -72,7 +72,11 @@ export function checkPaymentWindow(task: TaskWithAgent, timeoutSeconds: number, 
 }
 
 /** Everything about the authorization that needs neither the chain nor a lock. */
-export function checkAuthorizationTerms(task: TaskWithAgent, a: Authorization, nowMs: number) {
+export function checkAuthorizationTerms(
+  task: Pick<TaskWithAgent, 'userAddress' | 'agentAddress' | 'totalCost'>,
+  a: Authorization,
+  nowMs: number,
+) {
   if (!isAddressEqual(a.from, task.userAddress as Hex)) {
     throw new AppError(
       'forbidden:fund',

@@ -111,6 +111,58 @@ export async function fundTask(input: FundTaskInput, nowMs = Date.now()): Promis
   }
 }
 
+/** What a task's funding must match: its owner, its agent wallet and its total cost. */
+export type FundingTerms = Pick<TaskWithAgent, 'userAddress' | 'agentAddress' | 'totalCost'>;
+
+/**
+ * fundTask's checks of an authorization, for a task not created yet: an x402 sale's payment is
+ * the task's funding, and a payment this would refuse must create nothing. Terms, signature,
+ * nonce unused on chain, balance; fundTask runs them all again (nonce and balance under the
+ * owner's lock) before it sends anything. Returns the signature to submit.
+ */
+export async function checkFundingAuthorization(
+  terms: FundingTerms,
+  input: { authorization: Authorization; signature: Hex },
+  nowMs = Date.now(),
+): Promise<Hex> {
+  const a = input.authorization;
+  checkAuthorizationTerms(terms, a, nowMs);
+  const domain = await readChain(() => getUsdcDomain());
+  const signature = await verifyAuthorizationSignature({ authorization: a, signature: input.signature, domain });
+  const { used, balance } = await readAuthorizationState(a);
+  if (used) {
+    throw new AppError('bad_request:fund', `authorization nonce ${a.nonce} is already used on chain; sign a new one.`);
+  }
+  checkBalanceCovers(a, balance);
+  return signature;
+}
+
+/** Whether the authorization's nonce is used on chain, and what its signer holds. */
+async function readAuthorizationState(a: Authorization) {
+  const client = getPublicClient();
+  const usdc = getKnownContracts().usdc;
+  const [used, balance] = await readChain(() =>
+    Promise.all([
+      client.readContract({
+        address: usdc,
+        abi: testUSDCAbi,
+        functionName: 'authorizationState',
+        args: [a.from, a.nonce],
+      }),
+      client.readContract({ address: usdc, abi: testUSDCAbi, functionName: 'balanceOf', args: [a.from] }),
+    ]),
+  );
+  return { used, balance };
+}
+
+function checkBalanceCovers(a: Authorization, balance: bigint) {
+  if (balance >= a.value) return;
+  throw new AppError(
+    'bad_request:fund',
+    `USDC balance too low: ${a.from} holds ${formatUnits(balance, 6)} USDC, below the ${formatUnits(a.value, 6)} USDC this task costs.`,
+  );
+}
+
 /** One turn under the lock: the task settled, or a transfer for it to wait for. */
 type Step = { settled: Settled & { state: 'settled' } } | { txHash?: Hex };
 
@@ -148,24 +200,9 @@ async function fundLocked(db: DbExecutor, taskId: string, a: Authorization, stor
   const usdc = getKnownContracts().usdc;
   // Read beside the checks: what the agent's first gas top-up, sent with the transfer, must be.
   const gasInputs = readEarlyTopUpInputs(task);
-  const [used, balance] = await readChain(() =>
-    Promise.all([
-      client.readContract({
-        address: usdc,
-        abi: testUSDCAbi,
-        functionName: 'authorizationState',
-        args: [a.from, a.nonce],
-      }),
-      client.readContract({ address: usdc, abi: testUSDCAbi, functionName: 'balanceOf', args: [a.from] }),
-    ]),
-  );
+  const { used, balance } = await readAuthorizationState(a);
   if (used) return { settled: await adoptOrThrow(db, task, a, stored) };
-  if (balance < a.value) {
-    throw new AppError(
-      'bad_request:fund',
-      `USDC balance too low: ${a.from} holds ${formatUnits(balance, 6)} USDC, below the ${formatUnits(a.value, 6)} USDC this task costs.`,
-    );
-  }
+  checkBalanceCovers(a, balance);
 
   const args = [a.from, a.to, a.value, a.validAfter, a.validBefore, a.nonce, stored.signature] as const;
   const inputs = await gasInputs;
