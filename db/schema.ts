@@ -526,6 +526,41 @@ export const assistantKeyUses = pgTable(
   ],
 );
 
+/**
+ * Mint tasks sold over x402 (POST /api/x402/mint, lib/x402-seller/): one row per task an agent
+ * bought with one paid request. The payment is the task's funding authorization (payTo = the
+ * payer's agent wallet), so a sale is keyed by it: one task per (payer, EIP-3009 nonce) and per
+ * (payer, payment-identifier), whatever retries arrive. The task token that reads and cancels
+ * the task is stored only as its SHA-256.
+ */
+export const x402Sales = pgTable(
+  'x402_sales',
+  {
+    id: uuid('id').primaryKey(),
+    taskId: uuid('task_id')
+      .notNull()
+      .unique()
+      .references(() => aiAgentTasks.id),
+    payer: address('payer').notNull(),
+    /** The EIP-3009 nonce of the payment that bought the task. */
+    paymentNonce: hash('payment_nonce').notNull(),
+    /** The buyer's `payment-identifier` (x402 extension), when it sent one. */
+    paymentId: varchar('payment_id', { length: 128 }),
+    /** SHA-256 of what was bought (route, token or URL, quantity): one payment id buys one thing. */
+    requestHash: varchar('request_hash', { length: 64 }).notNull(),
+    taskTokenHash: varchar('task_token_hash', { length: 64 }).notNull().unique(),
+    x402Version: integer('x402_version').notNull(),
+    createdAt: at('created_at').notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('x402_sales_payment_idx').on(t.payer, t.paymentNonce),
+    uniqueIndex('x402_sales_payment_id_idx')
+      .on(t.payer, t.paymentId)
+      .where(sql`${t.paymentId} is not null`),
+    check('x402_sales_version_check', sql`${t.x402Version} in (1, 2)`),
+  ],
+);
+
 export type AgentWallet = typeof aiAgentWallets.$inferSelect;
 export type Task = typeof aiAgentTasks.$inferSelect;
 /** A task with its agent wallet's address, the shape every reader needs. */
@@ -539,3 +574,4 @@ export type AuditRun = typeof auditRuns.$inferSelect;
 export type KnownToken = typeof knownTokens.$inferSelect;
 export type AssistantKey = typeof assistantKeys.$inferSelect;
 export type AssistantKeyUse = typeof assistantKeyUses.$inferSelect;
+export type X402Sale = typeof x402Sales.$inferSelect;

@@ -1,0 +1,35 @@
+import { getAddress, isAddress, isAddressEqual } from 'viem';
+import { z } from 'zod';
+
+// Lower-case is accepted as is; mixed case must carry a valid EIP-55 checksum (a typo otherwise).
+const address = (field: string) =>
+  z
+    .string({ error: `${field} must be a 0x-prefixed 20-byte address` })
+    .regex(/^0x[0-9a-fA-F]{40}$/, `${field} must be a 0x-prefixed 20-byte address`)
+    .refine((a) => isAddress(a, { strict: true }), `${field} has an invalid EIP-55 checksum`)
+    .transform((a) => getAddress(a));
+
+/** The body of POST /api/x402/mint, as the 402's bazaar extension declares it (lib/x402-seller/discovery.ts). */
+export const saleBodySchema = z
+  .object({
+    token: address('token').optional(),
+    url: z
+      .url({ protocol: /^https?$/, error: 'url must be an http(s) URL' })
+      .max(2048)
+      .optional(),
+    quantity: z.number({ error: 'quantity must be a whole number' }).int('quantity must be a whole number'),
+    payer: address('payer'),
+    recipient: address('recipient').optional(),
+  })
+  .strict()
+  .refine((b) => b.token || b.url, {
+    error: 'Say what to mint: token (a PaidMintToken address) or url (an x402 mint endpoint).',
+  })
+  // Agent wallets deliver only to their owner (lib/wallets/tx-guard.ts), and the payer owns the task.
+  .refine((b) => !b.recipient || isAddressEqual(b.recipient, b.payer), {
+    error:
+      'recipient must be the payer: the task is the payer’s and its tokens go to the payer’s wallet. Send them on from there.',
+    path: ['recipient'],
+  });
+
+export type SaleBody = z.infer<typeof saleBodySchema>;
