@@ -32,6 +32,12 @@ export type SoldTask = {
 };
 export type SaleOutcome = { kind: 'payment_required'; offer: PaymentOffer } | { kind: 'sold'; sold: SoldTask };
 
+export type SaleOptions = {
+  /** Runs once the payment's signature is the payer's: where a per-payer limit counts (anyone can name a payer). */
+  onPayerVerified?: () => Promise<void>;
+  nowMs?: number;
+};
+
 type Sale = Omit<NewX402Sale, 'taskId'> & { taskId?: string };
 
 // Thrown by the insert guard when a concurrent request with the same payment created the task.
@@ -50,11 +56,15 @@ class AlreadySold extends Error {}
  * - then fundTask settles it, once, however many requests carry the payment.
  * A payment the checks refuse gets a new offer naming why (402); nothing else changes.
  */
-export async function sellMintTask(request: SaleRequest, headers: Headers, nowMs = Date.now()): Promise<SaleOutcome> {
+export async function sellMintTask(
+  request: SaleRequest,
+  headers: Headers,
+  { onPayerVerified, nowMs = Date.now() }: SaleOptions = {},
+): Promise<SaleOutcome> {
   try {
     const payment = readSalePayment(headers);
     if (!payment) return { kind: 'payment_required', offer: await offerMintTask(request) };
-    return { kind: 'sold', sold: await buy(request, payment, nowMs) };
+    return { kind: 'sold', sold: await buy(request, payment, { onPayerVerified, nowMs }) };
   } catch (error) {
     if (!isPaymentRefusal(error)) throw error;
     return { kind: 'payment_required', offer: await offerMintTask(request, error.message) };
@@ -79,7 +89,11 @@ export async function offerMintTask(request: SaleRequest, error?: string): Promi
 const isPaymentRefusal = (error: unknown): error is AppError =>
   isAppError(error) && ['bad_request:fund', 'forbidden:fund', 'bad_request:x402_payment'].includes(error.code);
 
-async function buy(request: SaleRequest, payment: SalePayment, nowMs: number): Promise<SoldTask> {
+async function buy(
+  request: SaleRequest,
+  payment: SalePayment,
+  { onPayerVerified, nowMs }: Required<Pick<SaleOptions, 'nowMs'>> & SaleOptions,
+): Promise<SoldTask> {
   const a = payment.authorization;
   if (!isAddressEqual(a.from, request.payer)) {
     throw new AppError(
@@ -87,6 +101,10 @@ async function buy(request: SaleRequest, payment: SalePayment, nowMs: number): P
       `The payment is signed by ${a.from}, but the request names payer ${request.payer}: the payer signs, and its own agent wallet is paid.`,
     );
   }
+  // Before anything is looked up: a replayed sale answers with its task token, for the payer only.
+  const domain = await readChain(() => getUsdcDomain());
+  await verifyAuthorizationSignature({ authorization: a, signature: payment.signature, domain });
+  await onPayerVerified?.();
   const requestHash = hashSaleRequest(request);
   const existing = await getX402SaleByPayment({ payer: a.from, paymentNonce: a.nonce, paymentId: payment.paymentId });
   if (existing) return resume(existing, requestHash, payment);
@@ -136,12 +154,7 @@ async function resume(sale: Sale & { taskId: string }, requestHash: string, paym
   }
   const task = await getTaskById({ id: sale.taskId });
   if (!task) throw new Error(`task ${sale.taskId} of x402 sale ${sale.id} is missing`);
-  if (task.fundingTxHash) {
-    // The answer carries the task token: only to whoever holds the payer's signature.
-    const domain = await readChain(() => getUsdcDomain());
-    await verifyAuthorizationSignature({ authorization: payment.authorization, signature: payment.signature, domain });
-    return sold(sale, task, task.fundingTxHash as Hex, payment);
-  }
+  if (task.fundingTxHash) return sold(sale, task, task.fundingTxHash as Hex, payment);
   if (task.status === 'pending_payment') return settle(sale, task, payment);
   throw new AppError(
     'conflict:x402_sale',

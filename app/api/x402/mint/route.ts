@@ -1,6 +1,6 @@
 import { encodePaymentRequiredHeader, encodePaymentResponseHeader } from '@x402/core/http';
 import { json, readJson, route } from '@/lib/http';
-import { enforceRateLimits, ipRateLimit } from '@/lib/rate-limit';
+import { enforceRateLimit, enforceRateLimits, ipRateLimit } from '@/lib/rate-limit';
 import { toTaskDto } from '@/lib/tasks/serialize';
 import { saleNetwork, soldTaskUrl } from '@/lib/x402-seller/resource';
 import { sellMintTask, type PaymentOffer, type SoldTask } from '@/lib/x402-seller/sell-mint-task';
@@ -9,7 +9,8 @@ import { saleBodySchema } from './schema';
 export const dynamic = 'force-dynamic';
 
 // An offer reads the chain (and probes an endpoint for a URL) and may create the payer's agent
-// wallet; a paid request is a funding, limited exactly as the fund route limits it (same keys).
+// wallet; a paid request is a funding, limited exactly as the fund route limits it (same keys:
+// 30 a minute per client IP, and per payer counting only attempts the payer signed).
 const OFFER_LIMIT = { limit: 60, windowMs: 60_000 };
 const FUND_LIMIT = { limit: 30, windowMs: 60_000 };
 
@@ -25,11 +26,12 @@ export const POST = route(async (req) => {
   const paid = req.headers.has('payment-signature') || req.headers.has('x-payment');
   await enforceRateLimits([
     ipRateLimit('x402', req, OFFER_LIMIT),
-    ...(paid
-      ? [ipRateLimit('fund', req, FUND_LIMIT), { key: `fund:address:${body.payer.toLowerCase()}`, ...FUND_LIMIT }]
-      : []),
+    ...(paid ? [ipRateLimit('fund', req, FUND_LIMIT)] : []),
   ]);
-  const outcome = await sellMintTask(body, req.headers);
+  const outcome = await sellMintTask(body, req.headers, {
+    // Per payer only once the payment's signature is theirs, as the fund route counts it.
+    onPayerVerified: () => enforceRateLimit(`fund:address:${body.payer.toLowerCase()}`, FUND_LIMIT),
+  });
   return outcome.kind === 'payment_required' ? paymentRequired(outcome.offer) : soldAnswer(outcome.sold);
 });
 
