@@ -18,6 +18,8 @@ import { MINT_SELECTOR } from '../chain/mint-signature';
 //  - USDC.approve(task token, amount <= what the task still needs)
 //  - task token.mint(to = the wallet's own user, …)
 //  - USDC.transfer(the wallet's own user, amount) and a plain ETH send to the user (refunds)
+//  - a plain ETH send to the operator, and only under a sweep's policy (`operator` set): the
+//    operator's own gas money going back (lib/wallets/sweep.ts); never inside a batch
 //  - a batch: execute(batch mode, calls) sent by the agent to itself (its EIP-7702 delegation to
 //    AgentBatchExecutor runs it), every call inside it allowed by the rules above
 //  - an empty 0-value send to itself (fills a nonce no recorded transaction will use)
@@ -37,6 +39,8 @@ export type AgentPolicy = {
   task?: { token: Address; remainingCost: bigint };
   /** The AgentBatchExecutor agents may delegate to (none: no batches, no authorizations). */
   batchExecutor?: Address;
+  /** The operator, set only by the sweep (which sets no task and no executor): its ETH may go back to it. */
+  operator?: Address;
 };
 
 export class GuardError extends Error {
@@ -96,7 +100,10 @@ export function checkAgentTransaction(policy: AgentPolicy, tx: Tx): void {
   if (isAddressEqual(to, policy.agent)) return checkBatch(policy, data, value, tx.gas);
   if (!data) {
     if (isAddressEqual(to, policy.user) && value > 0n) return;
-    throw new GuardError(`plain transfers may only go to the wallet's user`);
+    if (policy.operator && isAddressEqual(to, policy.operator) && value > 0n) return;
+    throw new GuardError(
+      `plain transfers may only go to the wallet's user${policy.operator ? ' or the operator' : ''}`,
+    );
   }
   if (value !== 0n) throw new GuardError('contract calls may not carry ETH');
 
@@ -139,7 +146,7 @@ export function checkAgentTransaction(policy: AgentPolicy, tx: Tx): void {
 
 /** A call to the agent itself runs its delegated code: only AgentBatchExecutor.execute over allowed calls. */
 function checkBatch(policy: AgentPolicy, data: Hex | undefined, value: bigint, gas: bigint | undefined) {
-  if (!policy.batchExecutor) throw new GuardError('batches are not enabled for this wallet');
+  if (!policy.batchExecutor || policy.operator) throw new GuardError('batches are not enabled for this wallet');
   if (!data || value !== 0n) throw new GuardError('a call to the agent itself must be a batch without ETH');
   let batch;
   try {
@@ -176,7 +183,8 @@ export function checkAuthorization(
   if (authorization.chainId !== policy.chainId)
     throw new GuardError(`an authorization for chain ${authorization.chainId} is not allowed (only ${policy.chainId})`);
   const target = authorization.address ?? authorization.contractAddress;
-  if (!policy.batchExecutor || !target || !isAddressEqual(target, policy.batchExecutor)) {
+  // A sweep's signer delegates nothing.
+  if (policy.operator || !policy.batchExecutor || !target || !isAddressEqual(target, policy.batchExecutor)) {
     throw new GuardError(`delegation to ${target ?? 'nothing'} is not allowed (only to the batch executor)`);
   }
 }

@@ -80,6 +80,57 @@ describe('agent transaction guard', () => {
     refused({ to: stranger, value: 1n }, /plain transfers/);
     refused({ to: policy.task!.token, data: mint(policy.user), value: 1n }, /may not carry ETH/);
   });
+  describe("the sweep: the operator's ETH back to the operator, and nothing else", () => {
+    const operator = addr();
+    // The sweep's policy (lib/wallets/sweep.ts): no task, no executor, the operator set.
+    const sweeping: AgentPolicy = { ...policy, task: undefined, operator };
+    const check = (tx: { to?: Address | null; data?: Hex; value?: bigint }) => () =>
+      checkAgentTransaction(sweeping, tx);
+
+    it('allows a plain ETH transfer to the operator only under the sweep policy', () => {
+      expect(check({ to: operator, value: 10n ** 15n })).not.toThrow();
+      expect(check({ to: operator, data: '0x', value: 1n })).not.toThrow();
+      // A task's policy knows no operator: the same transfer is refused.
+      refused({ to: operator, value: 1n }, /plain transfers may only go to the wallet's user$/);
+    });
+    it('refuses ETH to anyone else: a stranger, the agent itself, the executor, a token, USDC', () => {
+      for (const to of [stranger, policy.agent, addr(), policy.task!.token, policy.usdc])
+        expect(check({ to, value: 1n }), to).toThrow(GuardError);
+      expect(check({ to: stranger, value: 1n })).toThrow(/only go to the wallet's user or the operator/);
+    });
+    it('refuses a 0-value send, call data, or ETH with a call to the operator', () => {
+      expect(check({ to: operator, value: 0n })).toThrow(/plain transfers/);
+      expect(check({ to: operator, data: '0x12345678', value: 0n })).toThrow(/calls to .* are not allowed/);
+      expect(check({ to: operator, data: transfer(operator, 1n), value: 1n })).toThrow(/may not carry ETH/);
+      expect(check({ to: policy.usdc, data: transfer(operator, 1n) })).toThrow(/back to the wallet's user/);
+    });
+    it('refuses batches and delegations under the sweep policy, even with an executor configured', async () => {
+      const executor = addr();
+      const both = { ...sweeping, batchExecutor: executor };
+      const batch = encodeBatchExecute([{ to: operator, data: '0x', value: 1n }], BATCH_MODE.revertAll);
+      expect(() => checkAgentTransaction(both, { to: policy.agent, data: batch })).toThrow(/batches are not enabled/);
+      const signer = createGuardedSigner(agentAccount, both);
+      await expect(
+        Promise.resolve().then(() => signer.signAuthorization({ address: executor, chainId: 31337, nonce: 1 })),
+      ).rejects.toThrow(/delegation to .* is not allowed/);
+    });
+    it('signs the sweep, and refuses the same transfer to a stranger before signing', async () => {
+      const signer = createGuardedSigner(agentAccount, sweeping);
+      const tx = {
+        type: 'eip1559',
+        chainId: 31337,
+        nonce: 3,
+        gas: 21_000n,
+        maxFeePerGas: 2n,
+        maxPriorityFeePerGas: 1n,
+        value: 5n,
+      } as const;
+      await expect(signer.signTransaction({ ...tx, to: operator })).resolves.toMatch(/^0x02/);
+      await expect(Promise.resolve().then(() => signer.signTransaction({ ...tx, to: stranger }))).rejects.toThrow(
+        /plain transfers/,
+      );
+    });
+  });
   it('an empty 0-value send to the agent itself (a nonce filler), and no other self-send without a batch executor', () => {
     allowed({ to: policy.agent, value: 0n });
     allowed({ to: policy.agent, data: '0x', value: 0n });
