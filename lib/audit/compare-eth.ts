@@ -4,10 +4,13 @@ import { MINT_SELECTOR } from '../chain/mint-signature';
 import type { Balances, ChainTx } from './chain-facts';
 import type { Discrepancy } from './types';
 
-// ETH: what the operator sent the agent as gas top-ups against the gas the agent spent. On
-// chain, ETH in − gas − ETH out must equal the agent's balance change over the range; and
-// every transaction the agent sent must be one AgentMint makes (what the transaction guard
-// allows), so a key used behind AgentMint's back shows up even when it moved no USDC.
+// ETH: what the operator sent the agent as gas top-ups against the gas the agent spent and what
+// it swept back. On chain, ETH in − gas − ETH out must equal the agent's balance change over the
+// range; and every transaction the agent sent must be one AgentMint makes (what the transaction
+// guard allows), so a key used behind AgentMint's back shows up even when it moved no USDC. A
+// sweep is known by its shape: a plain transfer to the operator (lib/wallets/sweep.ts). After an
+// operator key change, sweeps to the former operator are not ours by that shape: audit from a
+// block after the change.
 
 /** EIP-7702 delegation designator: 0xef0100 ‖ the delegate's address. */
 const DELEGATION_PREFIX = '0xef0100';
@@ -18,13 +21,15 @@ export type EthComparison = {
   otherIn: bigint;
   gasSpent: bigint;
   sentOut: bigint;
+  /** Sweeps: the agent's unburnt gas sent back to the operator. */
+  swept: bigint;
   txs: number;
   /** Agent transactions that were mined but reverted (their gas is spent all the same). */
   reverted: number;
 };
 
 export type AgentTxKind =
-  'mint' | 'approve' | 'withdraw' | 'forward' | 'refund_eth' | 'nonce_fill' | 'batch' | 'unknown';
+  'mint' | 'approve' | 'withdraw' | 'forward' | 'refund_eth' | 'sweep' | 'nonce_fill' | 'batch' | 'unknown';
 type ClassifyContext = {
   agent: Address;
   user: Address;
@@ -33,6 +38,8 @@ type ClassifyContext = {
   forwardTokens?: Set<string>;
   /** AgentBatchExecutor: the only contract an agent delegates to (EIP-7702). */
   batchExecutor?: Address;
+  /** The operator: ETH it sent as gas may go back to it (a sweep), outside any batch. */
+  operator?: Address;
 };
 
 /**
@@ -59,14 +66,18 @@ export function classifyAgentTx(
     } catch {
       return 'unknown';
     }
-    const known = calls.every(
-      (c) =>
-        c.to.toLowerCase() !== ctx.agent &&
-        classifyAgentTx({ to: c.to, input: c.data, value: c.value ?? 0n, type: '0x2' }, ctx) !== 'unknown',
-    );
+    const known = calls.every((c) => {
+      if (c.to.toLowerCase() === ctx.agent) return false;
+      const kind = classifyAgentTx({ to: c.to, input: c.data, value: c.value ?? 0n, type: '0x2' }, ctx);
+      return kind !== 'unknown' && kind !== 'sweep';
+    });
     return calls.length > 0 && known ? 'batch' : 'unknown';
   }
-  if (!data) return to === ctx.user && tx.value > 0n ? 'refund_eth' : 'unknown';
+  if (!data) {
+    if (tx.value === 0n) return 'unknown';
+    if (to === ctx.user) return 'refund_eth';
+    return to === ctx.operator ? 'sweep' : 'unknown';
+  }
   if (tx.value !== 0n) return 'unknown';
   if (ctx.tokens.has(to) && data.startsWith(MINT_SELECTOR)) return 'mint';
   // An x402 endpoint that mints to the payer: the agent forwards the tokens to its user.
@@ -120,6 +131,7 @@ export function compareEth({
     otherIn: 0n,
     gasSpent: 0n,
     sentOut: 0n,
+    swept: 0n,
     txs: 0,
     reverted: 0,
   };
@@ -127,10 +139,11 @@ export function compareEth({
     if (tx.from === agent) {
       out.txs++;
       out.gasSpent += tx.gasCost;
-      if (tx.success) out.sentOut += tx.value;
-      else out.reverted++;
+      const kind = classifyAgentTx(tx, { agent, user, usdc, tokens, forwardTokens, batchExecutor, operator });
+      if (!tx.success) out.reverted++;
+      else if (kind === 'sweep') out.swept += tx.value;
+      else out.sentOut += tx.value;
       if (tx.to === agent && tx.success) out.otherIn += tx.value; // a self-send returns what it sent
-      const kind = classifyAgentTx(tx, { agent, user, usdc, tokens, forwardTokens, batchExecutor });
       if (kind === 'unknown' && !alreadyReported.has(tx.hash)) {
         const delegation = tx.delegations.length ? `, delegating to ${tx.delegations.join(', ')}` : '';
         out.discrepancies.push({
@@ -160,14 +173,14 @@ export function compareEth({
     });
   }
 
-  const expected = balances.ethStart + out.topUps + out.otherIn - out.gasSpent - out.sentOut;
+  const expected = balances.ethStart + out.topUps + out.otherIn - out.gasSpent - out.sentOut - out.swept;
   if (expected !== balances.ethEnd) {
     out.discrepancies.push({
       kind: 'eth_unbalanced',
       expected: expected.toString(),
       actual: balances.ethEnd.toString(),
       amount: (balances.ethEnd - expected).toString(),
-      message: `ETH: start ${balances.ethStart} + top-ups ${out.topUps} + other ${out.otherIn} − gas ${out.gasSpent} − sent ${out.sentOut} = ${expected}, the balance is ${balances.ethEnd}`,
+      message: `ETH: start ${balances.ethStart} + top-ups ${out.topUps} + other ${out.otherIn} − gas ${out.gasSpent} − sent ${out.sentOut} − swept ${out.swept} = ${expected}, the balance is ${balances.ethEnd}`,
     });
   }
   return out;

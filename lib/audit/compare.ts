@@ -12,7 +12,7 @@ import type { Discrepancy, UserAudit } from './types';
 //   (funded = A's USDC at the start of the range + every USDC transfer into A)
 //   A's USDC = reserved for open tasks + refundable (so never less than reserved)
 //   confirmed mints in the ledger = mintIds used on chain = tokens the user received
-//   ETH: operator top-ups + other ETH in − gas − ETH out = A's ETH balance change
+//   ETH: operator top-ups + other ETH in − gas − ETH out − swept back = A's ETH balance change
 // A difference is itemised where its cause can be named (a transfer to a stranger, a mint the
 // ledger lost, an x402 authorization settled after the ledger let it go); whatever remains of the
 // funds equation is reported as funds_unbalanced. Every transfer out of A is itemised, so what
@@ -198,6 +198,7 @@ export function compareUser(
       gasSpent: s(eth.gasSpent),
       ledgerMintGas: s(mints.ledgerMintGas),
       sentOut: s(eth.sentOut),
+      swept: s(eth.swept),
       balance: s(balances.ethEnd),
       txs: eth.txs,
       reverted: eth.reverted,

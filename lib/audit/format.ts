@@ -24,6 +24,8 @@ export function formatAudit(report: AuditReport): string {
         'tokens',
         'top-ups ETH',
         'gas ETH',
+        'swept ETH',
+        'parked ETH',
       ],
       report.users.map((u) => [
         short(u.user),
@@ -37,8 +39,12 @@ export function formatAudit(report: AuditReport): string {
         formatUnits(BigInt(u.mints.tokensReceived), 18),
         eth(u.eth.topUps),
         eth(u.eth.gasSpent),
+        eth(u.eth.swept),
+        eth(u.eth.balance),
       ]),
     ),
+    '',
+    `operator ETH in agent wallets: ${eth(report.eth.parked)} parked in ${report.eth.walletsHolding} of ${report.users.length} wallet(s); in the range ${eth(report.eth.topUps)} topped up, ${eth(report.eth.gasSpent)} burnt as gas, ${eth(report.eth.swept)} swept back`,
     '',
   ];
   for (const note of report.notes) lines.push(`note: ${note}`);

@@ -4,7 +4,7 @@ import { getKnownContracts, getOperatorAccount } from '../chain/clients';
 import { getConfig } from '../config';
 import { auditClient, isAuthorizationUsedAt, isMintIdUsedAt, readChainFacts } from './chain-facts';
 import { compareUser } from './compare';
-import type { AuditReport, Discrepancy } from './types';
+import type { AuditReport, Discrepancy, UserAudit } from './types';
 
 export type AuditOptions = {
   /** One user's wallet only. */
@@ -85,6 +85,7 @@ export async function runAudit(options: AuditOptions = {}): Promise<AuditReport>
     blockRange: blockRange.toString(),
     ok: discrepancies.length === 0,
     users,
+    eth: ethTotals(users),
     discrepancies,
     notes,
   };
@@ -99,6 +100,17 @@ export async function runAudit(options: AuditOptions = {}): Promise<AuditReport>
     });
   }
   return report;
+}
+
+function ethTotals(users: UserAudit[]): AuditReport['eth'] {
+  const sum = (pick: (u: UserAudit) => string) => users.reduce((a, u) => a + BigInt(pick(u)), 0n).toString();
+  return {
+    topUps: sum((u) => u.eth.topUps),
+    gasSpent: sum((u) => u.eth.gasSpent),
+    swept: sum((u) => u.eth.swept),
+    parked: sum((u) => u.eth.balance),
+    walletsHolding: users.filter((u) => BigInt(u.eth.balance) > 0n).length,
+  };
 }
 
 async function resolveFromBlock(

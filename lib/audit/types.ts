@@ -83,6 +83,9 @@ export type UserAudit = {
     gasSpent: string;
     ledgerMintGas: string;
     sentOut: string;
+    /** Unburnt gas the agent sent back to the operator (lib/wallets/sweep.ts). */
+    swept: string;
+    /** The agent's ETH at the end of the range: the operator's money parked in the wallet. */
     balance: string;
     txs: number;
     reverted: number;
@@ -112,6 +115,8 @@ export type AuditReport = {
   blockRange: string;
   ok: boolean;
   users: UserAudit[];
+  /** The operator's ETH over every audited agent wallet: sent as top-ups, burnt as gas, swept back, parked now. */
+  eth: { topUps: string; gasSpent: string; swept: string; parked: string; walletsHolding: number };
   discrepancies: Discrepancy[];
   /** Figures worth a look that are not errors (e.g. gas budget reserved but never sent). */
   notes: string[];

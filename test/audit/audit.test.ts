@@ -213,6 +213,18 @@ describe('classifyAgentTx', () => {
     expect(classifyAgentTx({ to: agent, input: '0x', value: 0n, type: '0x2' }, ctx)).toBe('nonce_fill');
     expect(classifyAgentTx({ to: agent, input: '0x', value: 1n, type: '0x2' }, ctx)).toBe('unknown');
   });
+  it('knows a sweep: plain ETH to the operator, never with data, never in a batch', () => {
+    const operator = '0x00000000000000000000000000000000000000f7' as Address;
+    const withOperator = { ...ctx, operator };
+    expect(classifyAgentTx({ to: operator, input: '0x', value: 5n, type: '0x2' }, withOperator)).toBe('sweep');
+    expect(classifyAgentTx({ to: operator, input: '0x', value: 5n, type: '0x2' }, ctx)).toBe('unknown');
+    expect(classifyAgentTx({ to: operator, input: '0x', value: 0n, type: '0x2' }, withOperator)).toBe('unknown');
+    expect(classifyAgentTx({ to: operator, input: transfer(operator), value: 0n, type: '0x2' }, withOperator)).toBe(
+      'unknown',
+    );
+    expect(classifyAgentTx({ to: token, input: '0x', value: 5n, type: '0x2' }, withOperator)).toBe('unknown');
+    expect(classifyAgentTx(batch([{ to: operator, data: '0x', value: 1n }], [executor]), withOperator)).toBe('unknown');
+  });
   it('reads a batch call by call, and an EIP-7702 delegation by its target', () => {
     expect(classifyAgentTx(batch([{ to: usdc, data: approve(mintToken) }], [executor]), ctx)).toBe('batch');
     expect(classifyAgentTx(batch([{ to: usdc, data: approve(token) }]), ctx)).toBe('unknown');
