@@ -63,16 +63,26 @@ export type X402Terms = {
 };
 
 /** Addresses are stored lower-case so uniqueness and lookups never depend on checksum casing. */
-export const aiAgentWallets = pgTable('ai_agent_wallets', {
-  id: uuid('id').primaryKey().defaultRandom(),
-  userAddress: address('user_address').notNull().unique(),
-  agentAddress: address('agent_address').notNull().unique(),
-  /** AES-256-GCM envelope, see lib/wallets/key-vault.ts; never the key in clear. */
-  encryptedPrivateKey: text('encrypted_private_key').notNull(),
-  usdcBalance: uint256('usdc_balance').notNull().default('0'),
-  lastBalanceCheck: at('last_balance_check'),
-  createdAt: at('created_at').notNull().defaultNow(),
-});
+export const aiAgentWallets = pgTable(
+  'ai_agent_wallets',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userAddress: address('user_address').notNull().unique(),
+    agentAddress: address('agent_address').notNull().unique(),
+    /** AES-256-GCM envelope, see lib/wallets/key-vault.ts; never the key in clear. */
+    encryptedPrivateKey: text('encrypted_private_key').notNull(),
+    usdcBalance: uint256('usdc_balance').notNull().default('0'),
+    lastBalanceCheck: at('last_balance_check'),
+    /** Set by every gas top-up, cleared by the sweep that looked at the wallet since (lib/wallets/sweep.ts). */
+    ethSweepDueAt: at('eth_sweep_due_at'),
+    createdAt: at('created_at').notNull().defaultNow(),
+  },
+  (t) => [
+    index('ai_agent_wallets_eth_sweep_due_idx')
+      .on(t.ethSweepDueAt)
+      .where(sql`${t.ethSweepDueAt} is not null`),
+  ],
+);
 
 export const aiAgentTasks = pgTable(
   'ai_agent_tasks',
@@ -465,6 +475,40 @@ export const agentGasTopups = pgTable(
   (t) => [index('agent_gas_topups_user_idx').on(t.userAddress, t.createdAt)],
 );
 
+export const ETH_SWEEP_STATUSES = ['sent', 'confirmed', 'failed'] as const;
+export type EthSweepStatus = (typeof ETH_SWEEP_STATUSES)[number];
+
+/**
+ * ETH an idle agent wallet sent back to the operator (lib/wallets/sweep.ts). Written with its
+ * hash and nonce before the transaction is broadcast ('sent'), 'confirmed' once mined; 'failed'
+ * when the node refused it or it reverted. A confirmed sweep counts back against the user's
+ * daily gas budget, which measures what the operator is out.
+ */
+export const agentEthSweeps = pgTable(
+  'agent_eth_sweeps',
+  {
+    id: bigserial('id', { mode: 'bigint' }).primaryKey(),
+    agentWalletId: uuid('agent_wallet_id')
+      .notNull()
+      .references(() => aiAgentWallets.id),
+    userAddress: address('user_address').notNull(),
+    amountWei: uint256('amount_wei').notNull(),
+    /** The most its gas could cost: gas limit × max fee (+ the L1 data fee on OP-stack chains). */
+    maxGasWei: uint256('max_gas_wei').notNull(),
+    /** What its gas did cost, once mined. */
+    gasCostWei: uint256('gas_cost_wei'),
+    nonce: integer('nonce').notNull(),
+    txHash: hash('tx_hash').notNull(),
+    status: varchar('status', { length: 16 }).$type<EthSweepStatus>().notNull().default('sent'),
+    createdAt: at('created_at').notNull().defaultNow(),
+    confirmedAt: at('confirmed_at'),
+  },
+  (t) => [
+    index('agent_eth_sweeps_user_idx').on(t.userAddress, t.createdAt),
+    check('agent_eth_sweeps_status_check', sql`${t.status} in ('sent', 'confirmed', 'failed')`),
+  ],
+);
+
 /** What an assistant key may do over MCP; `quote` needs no key at all. */
 export const ASSISTANT_KEY_SCOPES = ['read', 'create', 'cancel', 'withdraw'] as const;
 export type AssistantKeyScope = (typeof ASSISTANT_KEY_SCOPES)[number];
@@ -571,6 +615,7 @@ export type X402Payment = typeof aiAgentX402Payments.$inferSelect;
 export type ChatMessage = typeof aiAgentChats.$inferSelect;
 export type WebhookDelivery = typeof webhookDeliveries.$inferSelect;
 export type AuditRun = typeof auditRuns.$inferSelect;
+export type EthSweep = typeof agentEthSweeps.$inferSelect;
 export type KnownToken = typeof knownTokens.$inferSelect;
 export type AssistantKey = typeof assistantKeys.$inferSelect;
 export type AssistantKeyUse = typeof assistantKeyUses.$inferSelect;

@@ -71,14 +71,11 @@ const envSchema = z.object({
   HIGH_BASE_FEE_GWEI: z.coerce.number().positive().default(20),
   STUCK_AFTER_BLOCKS: int(5, 1),
   RECEIPT_TIMEOUT_MS: int(60000, 1000),
+  /** ETH an idle agent wallet keeps; the rest goes back to the operator (lib/wallets/sweep.ts). Top-ups are sized from fees. */
   AGENT_MIN_ETH: z
     .string()
     .regex(/^\d+(\.\d+)?$/, 'must be a decimal ETH amount')
-    .default('0.002'),
-  AGENT_TOPUP_ETH: z
-    .string()
-    .regex(/^\d+(\.\d+)?$/, 'must be a decimal ETH amount')
-    .default('0.01'),
+    .default('0.0001'),
   AGENT_MAX_TOPUP_PER_TASK_ETH: z
     .string()
     .regex(/^\d+(\.\d+)?$/, 'must be a decimal ETH amount')
@@ -261,7 +258,6 @@ export function parseConfig(source: Record<string, string | undefined>) {
       stuckAfterBlocks: env.STUCK_AFTER_BLOCKS,
       receiptTimeoutMs: env.RECEIPT_TIMEOUT_MS,
       agentMinEth: env.AGENT_MIN_ETH,
-      agentTopupEth: env.AGENT_TOPUP_ETH,
       agentMaxTopupPerTaskEth: env.AGENT_MAX_TOPUP_PER_TASK_ETH,
       earlyGasTopUp: env.EARLY_GAS_TOPUP,
       id: env.WORKER_ID,

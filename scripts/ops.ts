@@ -18,6 +18,7 @@ import {
   type CommandResult,
 } from '@/lib/ops/commands';
 import { tokensCommand } from '@/lib/ops/token-commands';
+import { walletsCommand } from '@/lib/ops/wallets-command';
 import { dispatchDueWebhooks } from '@/lib/webhooks/dispatcher';
 
 // `npm run ops -- <command>`: the seed's troubleshooting SQL as commands. Output is a table on a
@@ -30,6 +31,7 @@ const USAGE = `usage: npm run ops -- <command> [options] [--json|--table]
   retry <id>                           failed → funded (same guard as the user's retry)
   cancel <id>                          cancel, or request a stop while processing
   wallet <userAddress>                 agent address, USDC/ETH balances, reserved and refundable USDC
+  wallets [--limit n]                  operator ETH parked in agent wallets, most first, with the total and sweeps (newest n wallets, default 1000)
   stats [--days n]                     per-day tasks, mints, average task time, gas (default 7 days)
   webhooks [--limit n]                 recent webhook deliveries
   webhooks-dispatch                    deliver due webhooks once now
@@ -74,6 +76,9 @@ async function run(argv: string[]): Promise<CommandResult> {
       return cancelTaskCommand({ id: needArg('task id') });
     case 'wallet':
       return walletCommand({ userAddress: needArg('user address') });
+    case 'wallets':
+      if (arg) throw new UsageError('wallets takes no positional argument');
+      return walletsCommand({ limit: parsePositiveInt(values.limit, 'limit', 1000, 100_000) });
     case 'stats':
       return statsCommand({ days: parsePositiveInt(values.days, 'days', 7, 365) });
     case 'webhooks':

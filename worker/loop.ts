@@ -3,9 +3,14 @@ import os from 'node:os';
 import { getSql } from '@/db/client';
 import { claimNextTask, expireUnpaidTasks } from '@/db/task-queue';
 import { WORKER_WAKE_CHANNEL, type TaskWithAgent } from '@/db/tasks';
+import { getWalletById } from '@/db/wallets';
 import { getConfig } from '@/lib/config';
+import { sweepAgentEth, sweepDueWallets } from '@/lib/wallets/sweep';
 import { runClaimedTask } from './route-registry';
 import { Reporter, type Outcome } from './reporter';
+
+/** Idle wallets one tick sweeps, one after another (each waits for its receipt, a block); the next tick takes the rest. */
+const SWEEPS_PER_TICK = 10;
 
 /**
  * The worker loop, graphile-worker style: claim → run → finish, up to WORKER_CONCURRENCY tasks
@@ -13,6 +18,12 @@ import { Reporter, type Outcome } from './reporter';
  * polls every CHECK_INTERVAL_MS as a fallback (which also picks up tasks whose worker died and
  * cancels unpaid tasks past PAYMENT_TIMEOUT). `stop()` drains: no new claims, batches in flight
  * collect their receipts, leases are released.
+ *
+ * The agent's unburnt gas goes back to the operator (lib/wallets/sweep.ts) as soon as its task
+ * ends here: the top-up was sized for that task, and its user may not come back for days. The
+ * tick sweeps the wallets no task end did (a task cancelled while funded, a withdrawal's gas, a
+ * worker that died, a sweep that found the wallet busy, wallets from before sweeps), a few at a
+ * time: they are marked in the database, so the pass costs one indexed query when there are none.
  */
 export class MintWorker {
   readonly id: string;
@@ -23,6 +34,8 @@ export class MintWorker {
   private pumping = false;
   private again = false;
   private timer?: NodeJS.Timeout;
+  private readonly sweeps = new Set<Promise<void>>();
+  private sweepingIdle = false;
   private unlisten?: () => Promise<void>;
   /** Called after each task run ends (tests and metrics hook here). */
   onTaskDone?: (task: TaskWithAgent, outcome: Outcome | undefined) => void;
@@ -53,6 +66,36 @@ export class MintWorker {
       this.reporter.error(undefined, error, 'payment timeout sweep failed');
     }
     this.pump();
+    if (!this.sweepingIdle && !this.stopping) {
+      this.sweepingIdle = true;
+      this.sweepInBackground(
+        () => sweepDueWallets({ limit: SWEEPS_PER_TICK, signal: this.drain.signal }),
+        'idle agent wallet sweep failed',
+      ).finally(() => (this.sweepingIdle = false));
+    }
+  }
+
+  /** Runs a sweep beside the loop (it holds no task slot); `stop()` waits for it, and the drain cuts its wait for a receipt short. */
+  private sweepInBackground(work: () => Promise<unknown>, failure: string, task?: TaskWithAgent): Promise<void> {
+    const done: Promise<void> = work()
+      .then(
+        () => undefined,
+        (error: unknown) => this.reporter.error(task, error, failure),
+      )
+      .finally(() => this.sweeps.delete(done));
+    this.sweeps.add(done);
+    return done;
+  }
+
+  private sweepAfter(task: TaskWithAgent) {
+    void this.sweepInBackground(
+      async () => {
+        const wallet = await getWalletById({ id: task.agentWalletId });
+        if (wallet) await sweepAgentEth(wallet, { signal: this.drain.signal });
+      },
+      'agent wallet sweep after the task failed',
+      task,
+    );
   }
 
   /** Claims until the concurrency limit or the queue is empty; re-runs if woken meanwhile. */
@@ -95,6 +138,7 @@ export class MintWorker {
       this.reporter.error(task, error, 'task run stopped');
     } finally {
       this.running.delete(task.id);
+      if (outcome && outcome !== 'released' && !this.stopping) this.sweepAfter(task);
       this.onTaskDone?.(task, outcome);
       this.pump();
     }
@@ -108,6 +152,7 @@ export class MintWorker {
     this.reporter.workerStopping(this.running.size);
     this.drain.abort();
     await Promise.allSettled([...this.running.values()]);
+    await Promise.allSettled([...this.sweeps]);
     await this.unlisten?.().catch(() => {});
   }
 }

@@ -8,6 +8,7 @@ import { getConfig } from '../config';
 import { getLogger } from '../log';
 import {
   contractBatchGasWei,
+  contractTaskGasWei,
   reserveTopUp,
   sendReservedTopUp,
   TOP_UP_GAS,
@@ -32,15 +33,22 @@ export type EarlyTopUp = TopUpReservation & { fees: Fees };
 
 export type EarlyTopUpInputs = { balance: bigint; maxFeePerGas: bigint; baseFee: bigint; fees: Fees };
 
-/** The agent's ETH and the fees now, read while the funding is checked; none when the task's agent needs no gas or the node cannot say. */
+/**
+ * The agent's ETH and the fees now, read while the funding is checked; none when the task's agent
+ * needs no gas or the node cannot say. The balance is the lower of the mined and the pending one:
+ * a sweep of the wallet still unmined (lib/wallets/sweep.ts) is ETH that is leaving.
+ */
 export async function readEarlyTopUpInputs(task: TaskWithAgent): Promise<EarlyTopUpInputs | undefined> {
   if (task.route !== 'contract' || !getConfig().worker.earlyGasTopUp) return undefined;
   const client = getPublicClient();
+  const agent = task.agentAddress as Address;
   try {
-    const [quote, balance] = await Promise.all([
+    const [quote, mined, pending] = await Promise.all([
       quoteFees(client, { maxFeeGwei: getConfig().worker.maxFeeGwei }),
-      client.getBalance({ address: task.agentAddress as Address }),
+      client.getBalance({ address: agent }),
+      client.getBalance({ address: agent, blockTag: 'pending' }),
     ]);
+    const balance = pending < mined ? pending : mined;
     return { balance, maxFeePerGas: quote.maxFeePerGas, baseFee: quote.baseFee, fees: feesOf(quote) };
   } catch (error) {
     getLogger().warn({ taskId: task.id, err: String(error) }, 'no early gas top-up: fees or balance unreadable');
@@ -49,9 +57,10 @@ export async function readEarlyTopUpInputs(task: TaskWithAgent): Promise<EarlyTo
 }
 
 /**
- * Sizes the top-up the worker's first turn would send and reserves it against the task's and the
- * user's budgets. None when the agent has enough, or a budget refuses (the worker then meets the
- * same refusal and fails the task with its message, as without this). Never throws.
+ * Sizes the top-up the worker's first turn would send (the whole task's gas at today's fees, see
+ * topUpAmount) and reserves it against the task's and the user's budgets. None when the agent has
+ * enough, or a budget refuses (the worker then meets the same refusal and fails the task with its
+ * message, as without this). Never throws.
  */
 export async function reserveEarlyTopUp(
   task: TaskWithAgent,
@@ -67,7 +76,8 @@ export async function reserveEarlyTopUp(
     highBaseFeeWei: gweiToWei(config.highBaseFeeGwei),
   });
   const neededWei = contractBatchGasWei({ batchMints, remaining, maxFeePerGas: inputs.maxFeePerGas });
-  const amountWei = topUpAmount({ neededWei, balance: inputs.balance });
+  const wantedWei = contractTaskGasWei({ remaining, maxFeePerGas: inputs.maxFeePerGas });
+  const amountWei = topUpAmount({ neededWei, wantedWei, balance: inputs.balance });
   if (amountWei === undefined) return undefined;
   const agent = task.agentAddress as Address;
   try {
@@ -76,6 +86,7 @@ export async function reserveEarlyTopUp(
       taskId: task.id,
       agent,
       amountWei,
+      minWei: neededWei - inputs.balance,
       balance: inputs.balance,
     });
     return { ...reservation, fees: inputs.fees };

@@ -7,13 +7,15 @@ import { waitForReceipt } from '../chain/receipts';
 import { classifyChainError, MintRevertError, TransientChainError } from '../chain/revert-reasons';
 import { getLogger } from '../log';
 
-// The operator pays agents' gas: when an agent holds less than AGENT_MIN_ETH (or less than the
-// next batch can cost) it receives AGENT_TOPUP_ETH, never more than AGENT_MAX_TOPUP_PER_TASK_ETH
-// over one task's life (tracked in gas_topped_up_wei) and never more than
-// USER_MAX_TOPUP_PER_DAY_ETH per user over 24 hours, all their tasks and withdrawals together
-// (agent_gas_topups), so neither a runaway task nor a user creating many can drain the operator.
-// A contract task's first top-up is sent by the fund route beside the funding transfer
-// (lib/funding/), with these same rules; the worker tops up only what that one left short.
+// The operator pays agents' gas. A top-up is sized from what the gas will cost: when an agent
+// cannot pay for its next transactions it receives what the rest of its task needs (estimated gas
+// × the current max fee × TOP_UP_MARGIN), never more than AGENT_MAX_TOPUP_PER_TASK_ETH over one
+// task's life (gas_topped_up_wei) and never more than USER_MAX_TOPUP_PER_DAY_ETH per user over
+// 24 hours net of what sweeps gave back (db/gas-topups.ts), so neither a runaway task nor a user
+// creating many can drain the operator. What the agent does not burn goes back to the operator
+// once the wallet is idle (lib/wallets/sweep.ts). A contract task's first top-up is sent by the
+// fund route beside the funding transfer (lib/funding/), with these same rules; the worker tops up
+// only what that one left short.
 
 export type TopUp = { amountWei: bigint; txHash: Hex };
 
@@ -52,20 +54,56 @@ export function contractBatchGasWei({
   return gasPerMint * maxFeePerGas * BigInt(gasFor + 1);
 }
 
-/** How much to send an agent holding `balance` that needs `neededWei` (at least AGENT_MIN_ETH); none when it has enough. */
-export function topUpAmount({ neededWei, balance }: { neededWei: bigint; balance: bigint }): bigint | undefined {
-  const config = getConfig().worker;
-  const minimum = parseEther(config.agentMinEth);
-  const want = neededWei > minimum ? neededWei : minimum;
-  if (balance >= want) return undefined;
-  const standard = parseEther(config.agentTopupEth);
-  return want - balance > standard ? want - balance : standard;
+/**
+ * Top-ups carry 25% over the gas they are for: the base fee can rise 12.5% a full block, and the
+ * max fee a quote asks (2 × base fee + tip) then still covers two such blocks before the last
+ * transaction the top-up pays for, with no second top-up. Cheap to be generous: the sweep brings
+ * back what is not burnt.
+ */
+export const TOP_UP_MARGIN_PERCENT = 125n;
+
+/** Wei the rest of a contract task can need: every remaining mint at `gasPerMint` and one more for the approval, at `maxFeePerGas`. */
+export function contractTaskGasWei({
+  remaining,
+  maxFeePerGas,
+  gasPerMint = MINT_GAS_ESTIMATE,
+}: {
+  remaining: number;
+  maxFeePerGas: bigint;
+  gasPerMint?: bigint;
+}): bigint {
+  return gasPerMint * maxFeePerGas * BigInt(Math.max(remaining, 0) + 1);
+}
+
+/**
+ * How much to send an agent holding `balance`: none while it can pay `neededWei` (its next
+ * transactions), else what brings it to `wantedWei` (the rest of its task; at least `neededWei`)
+ * × TOP_UP_MARGIN_PERCENT. One top-up per task, not one per batch, in the common case.
+ */
+export function topUpAmount({
+  neededWei,
+  wantedWei = neededWei,
+  balance,
+}: {
+  neededWei: bigint;
+  wantedWei?: bigint;
+  balance: bigint;
+}): bigint | undefined {
+  if (balance >= neededWei) return undefined;
+  const target = ((wantedWei > neededWei ? wantedWei : neededWei) * TOP_UP_MARGIN_PERCENT) / 100n;
+  return target - balance;
 }
 
 export type TopUpReservation = { id: string; userAddress: string; taskId?: string; agent: Address; amountWei: bigint };
 
-/** Counts a top-up against the task's and the user's budgets before it is sent; throws `gas_budget` when either is spent. */
-export async function reserveTopUp(r: Omit<TopUpReservation, 'id'> & { balance: bigint }): Promise<TopUpReservation> {
+/**
+ * Counts a top-up against the task's and the user's budgets before it is sent. The reservation
+ * may be smaller than `amountWei` (what the budgets still allow), never below `minWei` (default:
+ * all of it); throws `gas_budget` when the budgets cannot give that much.
+ */
+export async function reserveTopUp(
+  r: Omit<TopUpReservation, 'id'> & { balance: bigint; minWei?: bigint },
+): Promise<TopUpReservation> {
   const config = getConfig().worker;
   const taskCapWei = parseEther(config.agentMaxTopupPerTaskEth);
   const dayCapWei = parseEther(config.userMaxTopupPerDayEth);
@@ -73,6 +111,7 @@ export async function reserveTopUp(r: Omit<TopUpReservation, 'id'> & { balance: 
     userAddress: r.userAddress,
     taskId: r.taskId,
     amountWei: r.amountWei,
+    minWei: r.minWei,
     taskCapWei,
     dayCapWei,
   });
@@ -94,7 +133,13 @@ export async function reserveTopUp(r: Omit<TopUpReservation, 'id'> & { balance: 
     );
     throw new MintRevertError('gas_budget', message);
   }
-  return { id: reserved.id, userAddress: r.userAddress, taskId: r.taskId, agent: r.agent, amountWei: r.amountWei };
+  return {
+    id: reserved.id,
+    userAddress: r.userAddress,
+    taskId: r.taskId,
+    agent: r.agent,
+    amountWei: reserved.amountWei,
+  };
 }
 
 /**
@@ -127,6 +172,7 @@ export async function ensureAgentGas({
   taskId,
   agent,
   neededWei,
+  wantedWei,
   balance: known,
   client = getPublicClient(),
   send = viemSend(client),
@@ -137,6 +183,8 @@ export async function ensureAgentGas({
   taskId?: string;
   agent: Address;
   neededWei: bigint;
+  /** What the rest of the task needs (topUpAmount); `neededWei` when the caller cannot tell. */
+  wantedWei?: bigint;
   /** The agent's balance if the caller already read it (saves a round trip per batch). */
   balance?: bigint;
   /** Where the balance and the receipt are read; the app's public client by default. */
@@ -145,20 +193,28 @@ export async function ensureAgentGas({
   send?: OperatorSend;
 }): Promise<TopUp | undefined> {
   let balance = known ?? (await client.getBalance({ address: agent }));
-  let amountWei = topUpAmount({ neededWei, balance });
+  let amountWei = topUpAmount({ neededWei, wantedWei, balance });
   if (amountWei === undefined) return undefined;
   // Short, but a top-up of this task may still be on its way (the fund route's, or one of a run
   // that crashed): wait for it rather than pay twice, then look again.
   if (taskId && (await awaitTopUpInFlight({ userAddress, taskId, client }))) {
     balance = await client.getBalance({ address: agent });
-    amountWei = topUpAmount({ neededWei, balance });
+    amountWei = topUpAmount({ neededWei, wantedWei, balance });
     if (amountWei === undefined) return undefined;
   }
-  const reservation = await reserveTopUp({ userAddress, taskId, agent, amountWei, balance });
-  const txHash = await sendReservedTopUp(reservation, () => send(agent, amountWei));
+  // The budgets may allow less than the rest of the task wants, but never less than the next transactions need.
+  const reservation = await reserveTopUp({
+    userAddress,
+    taskId,
+    agent,
+    amountWei,
+    minWei: neededWei - balance,
+    balance,
+  });
+  const txHash = await sendReservedTopUp(reservation, () => send(agent, reservation.amountWei));
   const receipt = await waitForReceipt(client, txHash, getConfig().worker.receiptTimeoutMs);
   if (receipt.status !== 'success') throw new Error(`gas top-up ${txHash} reverted`);
-  return { amountWei, txHash };
+  return { amountWei: reservation.amountWei, txHash };
 }
 
 /**

@@ -172,7 +172,9 @@ async function sendLocked(wallet: AgentWallet, amount: bigint | undefined): Prom
   ]);
   const gasLimit = (gas * 12n) / 10n;
   const neededWei = gasLimit * fees.maxFeePerGas;
-  const amountWei = topUpAmount({ neededWei, balance: ethBalance });
+  // Gas for this transfer and one more: a user who withdraws part and then the rest (or both at
+  // once) waits for one top-up, not two. What is left over goes back with the wallet's next sweep.
+  const amountWei = topUpAmount({ neededWei, wantedWei: 2n * neededWei, balance: ethBalance });
   if (amountWei !== undefined) {
     // Short of gas. The operator's top-up is sent here, under the locks, and mined after them; a
     // withdrawal that comes meanwhile finds it on its way (the node's pending balance) and waits

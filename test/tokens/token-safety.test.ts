@@ -12,7 +12,7 @@ import { anvilAccount } from '@/scripts/local/anvil';
 import { user } from '../support/fixtures';
 import { deployGasBurner } from '../support/hostile-token';
 import { startTestStack, type TestStack } from '../support/stack';
-import { createFundedTask, startMintWorker, waitForTasks } from '../worker/support';
+import { awaitSweep, createFundedTask, startMintWorker, waitForTasks } from '../worker/support';
 
 // Finding 1 of the security review: a contract whose mintSigner() answers the operator's address
 // and whose mint burns ~3.4M gas was accepted, and the operator paid that gas. Each guard is
@@ -37,7 +37,6 @@ beforeAll(async () => {
       LEASE_MS: '3000',
       CHECK_INTERVAL_MS: '300',
       USER_MAX_TOPUP_PER_DAY_ETH: '0.2',
-      AGENT_TOPUP_ETH: '0.01',
     },
   });
   // As in the probe: paid in our USDC, 1 base unit per mint, mint signer = the operator, ~3.4M gas per mint.
@@ -179,9 +178,13 @@ describe('gas the operator pays', () => {
     expect(failed!.attempts).toBe(1); // failed at once, not after MAX_RETRIES
     expect((await getSql()`select 1 from ai_agent_mint_records where task_id = ${burning.id}`).length).toBe(0);
     expect(await client.readContract({ address: hostile, abi: paidMintTokenAbi, functionName: 'mintCount' })).toBe(0n);
-    // The agent sent at most its USDC approval; the operator's ETH went no further than one
-    // standard top-up into that agent (which stays there) and the real task's gas.
-    expect(await client.getTransactionCount({ address: burning.agentAddress as Address })).toBeLessThanOrEqual(1);
+    // The agent sent at most its USDC approval, then the sweep of its unburnt gas back to the
+    // operator: the operator's ETH went no further than the real task's gas and what the
+    // approval burnt.
+    const swept = await client.getTransaction({ hash: (await awaitSweep(burning.agentWalletId)).txHash });
+    expect(swept.to?.toLowerCase()).toBe(stack.operator.toLowerCase());
+    expect(await client.getTransactionCount({ address: burning.agentAddress as Address })).toBeLessThanOrEqual(2);
+    expect(swept.nonce).toBe((await client.getTransactionCount({ address: burning.agentAddress as Address })) - 1);
 
     expect(completed!.status, completed!.errorMessage ?? '').toBe('completed');
     const [gas] = await getSql()<

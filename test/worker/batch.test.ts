@@ -6,6 +6,7 @@ import { getPublicClient } from '@/lib/chain/clients';
 import { startTestStack, type TestStack } from '../support/stack';
 import { user } from '../support/fixtures';
 import {
+  awaitSweep,
   createFundedTask,
   expectLedgerMatchesChain,
   killWorker,
@@ -99,9 +100,12 @@ describe('batched mints (EIP-7702)', () => {
       expect(txs.filter((tx) => tx.type === 'eip7702')).toHaveLength(1);
       expect(txs.filter((tx) => tx.type === 'eip7702')[0]!.nonce).toBe(0);
       const batches = Math.ceil(quantities[i]! / 5);
-      // No separate approval: batches + (the retried mint's batch, if refused here) transactions, + 1 nonce for the authorization.
+      // No separate approval: batches + (the retried mint's batch, if refused here) transactions, + 1 nonce for the
+      // authorization, + the sweep of the agent's unburnt gas back to the operator once the task ended.
+      const sweep = await awaitSweep(task.agentWalletId);
       const nonce = await getPublicClient().getTransactionCount({ address: agent });
-      expect(nonce).toBe(txs.length + 1);
+      expect(nonce).toBe(txs.length + 2);
+      expect(sweep.nonce).toBe(nonce - 1);
       const failedOnce = rows.find((r) => r.error?.includes('rejected'));
       if (failedOnce) {
         refused++;

@@ -118,3 +118,30 @@ export async function tokenBalance(token: Address, owner: Address) {
     args: [owner],
   });
 }
+
+export type SweepRow = {
+  txHash: Hex;
+  nonce: number;
+  amountWei: string;
+  maxGasWei: string;
+  gasCostWei: string | null;
+  status: string;
+};
+
+/** The wallet's sweeps (lib/wallets/sweep.ts), oldest first. */
+export const sweepsOf = (agentWalletId: string) =>
+  getSql()<SweepRow[]>`
+    select tx_hash as "txHash", nonce, amount_wei::text as "amountWei", max_gas_wei::text as "maxGasWei",
+      gas_cost_wei::text as "gasCostWei", status
+    from agent_eth_sweeps where agent_wallet_id = ${agentWalletId} order by id`;
+
+/** Waits for the wallet's first sweep to be mined: the worker sends it just after the wallet's task ends. */
+export async function awaitSweep(agentWalletId: string, timeoutMs = 30_000): Promise<SweepRow> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [row] = await sweepsOf(agentWalletId);
+    if (row?.status === 'confirmed') return row;
+    if (Date.now() > deadline) throw new Error(`no confirmed sweep of wallet ${agentWalletId}: ${JSON.stringify(row)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -2,7 +2,7 @@ import type { PrivateKeyAccount } from 'viem/accounts';
 import { getKeys } from '@/lib/key-file';
 import type { Fees } from '@/lib/chain/fees';
 import { withOperatorNonce } from '@/lib/chain/operator-send';
-import { ensureAgentGas, TOP_UP_GAS, type OperatorSend } from '@/lib/wallets/gas-topup';
+import { contractTaskGasWei, ensureAgentGas, TOP_UP_GAS, type OperatorSend } from '@/lib/wallets/gas-topup';
 import { keccak, nativeAccount } from '@/lib/chain/native-crypto';
 import { assertLease } from '../fence';
 import { rawRequest } from '../rpc';
@@ -40,7 +40,7 @@ function operatorSend(rt: TaskRuntime, fees: Fees): OperatorSend {
     }, client);
 }
 
-/** Tops the task's agent up to `neededWei` if its `balance` is short (lib/wallets/gas-topup.ts rules), and reports it. */
+/** Tops the task's agent up if its `balance` is short of `neededWei`, for the rest of the task (lib/wallets/gas-topup.ts rules), and reports it. */
 export async function topUpAgentGas(
   rt: TaskRuntime,
   { balance, neededWei, fees }: { balance: bigint; neededWei: bigint; fees: Fees },
@@ -52,6 +52,11 @@ export async function topUpAgentGas(
     agent: rt.task.agentAddress,
     balance,
     neededWei,
+    wantedWei: contractTaskGasWei({
+      remaining: rt.task.quantity - rt.task.mintsCompleted,
+      maxFeePerGas: fees.maxFeePerGas,
+      gasPerMint: rt.gasPerMint,
+    }),
     client: rt.client,
     send,
   });
