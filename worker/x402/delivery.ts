@@ -152,6 +152,9 @@ async function forwardHeldTokens(rt: X402Runtime) {
   if (balance > 0n) await forward(rt, balance);
 }
 
+const forwardsLeft = (rt: X402Runtime) =>
+  Math.max(1, Math.ceil((rt.task.quantity - rt.task.mintsCompleted) / getConfig().worker.batchSize));
+
 async function forward(rt: X402Runtime, amount: bigint) {
   const config = getConfig().worker;
   const [quote, balance, nonce] = await Promise.all([
@@ -165,6 +168,8 @@ async function forward(rt: X402Runtime, amount: bigint) {
     agent: rt.policy.agent,
     balance,
     neededWei: FORWARD_GAS * quote.maxFeePerGas,
+    // Gas for the forwards still to come (about one a batch), so each does not wait for a top-up of its own.
+    wantedWei: FORWARD_GAS * quote.maxFeePerGas * BigInt(forwardsLeft(rt)),
     client: rt.client,
   });
   if (topUp) rt.reporter.gasToppedUp(rt.task, topUp.amountWei, topUp.txHash);
