@@ -76,6 +76,16 @@ const envSchema = z.object({
     .string()
     .regex(/^\d+(\.\d+)?$/, 'must be a decimal ETH amount')
     .default('0.0001'),
+  /**
+   * The most one gas top-up sends (the fixed size it had before top-ups were sized from fees): a
+   * top-up is the task's estimated gas × fee × margin, cut to this, but never below what the
+   * agent's next transactions need. A cap, not a floor: a floor would park ETH the sweep then
+   * has to bring back.
+   */
+  AGENT_TOPUP_ETH: z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, 'must be a decimal ETH amount')
+    .default('0.01'),
   AGENT_MAX_TOPUP_PER_TASK_ETH: z
     .string()
     .regex(/^\d+(\.\d+)?$/, 'must be a decimal ETH amount')
@@ -258,6 +268,7 @@ export function parseConfig(source: Record<string, string | undefined>) {
       stuckAfterBlocks: env.STUCK_AFTER_BLOCKS,
       receiptTimeoutMs: env.RECEIPT_TIMEOUT_MS,
       agentMinEth: env.AGENT_MIN_ETH,
+      agentTopupEth: env.AGENT_TOPUP_ETH,
       agentMaxTopupPerTaskEth: env.AGENT_MAX_TOPUP_PER_TASK_ETH,
       earlyGasTopUp: env.EARLY_GAS_TOPUP,
       id: env.WORKER_ID,

@@ -9,7 +9,8 @@ import { getLogger } from '../log';
 
 // The operator pays agents' gas. A top-up is sized from what the gas will cost: when an agent
 // cannot pay for its next transactions it receives what the rest of its task needs (estimated gas
-// × the current max fee × TOP_UP_MARGIN), never more than AGENT_MAX_TOPUP_PER_TASK_ETH over one
+// × the current max fee × TOP_UP_MARGIN, at most AGENT_TOPUP_ETH at once unless the next
+// transactions alone need more), never more than AGENT_MAX_TOPUP_PER_TASK_ETH over one
 // task's life (gas_topped_up_wei) and never more than USER_MAX_TOPUP_PER_DAY_ETH per user over
 // 24 hours net of what sweeps gave back (db/gas-topups.ts), so neither a runaway task nor a user
 // creating many can drain the operator. What the agent does not burn goes back to the operator
@@ -78,20 +79,25 @@ export function contractTaskGasWei({
 /**
  * How much to send an agent holding `balance`: none while it can pay `neededWei` (its next
  * transactions), else what brings it to `wantedWei` (the rest of its task; at least `neededWei`)
- * × TOP_UP_MARGIN_PERCENT. One top-up per task, not one per batch, in the common case.
+ * × TOP_UP_MARGIN_PERCENT, cut to `capWei` (AGENT_TOPUP_ETH) but never below `neededWei`. One
+ * top-up per task, not one per batch, in the common case; a task too big for one capped top-up
+ * gets another when the first is burnt.
  */
 export function topUpAmount({
   neededWei,
   wantedWei = neededWei,
   balance,
+  capWei = parseEther(getConfig().worker.agentTopupEth),
 }: {
   neededWei: bigint;
   wantedWei?: bigint;
   balance: bigint;
+  capWei?: bigint;
 }): bigint | undefined {
   if (balance >= neededWei) return undefined;
-  const target = ((wantedWei > neededWei ? wantedWei : neededWei) * TOP_UP_MARGIN_PERCENT) / 100n;
-  return target - balance;
+  const wanted = ((wantedWei > neededWei ? wantedWei : neededWei) * TOP_UP_MARGIN_PERCENT) / 100n;
+  const ceiling = capWei > neededWei ? capWei : neededWei;
+  return (wanted < ceiling ? wanted : ceiling) - balance;
 }
 
 export type TopUpReservation = { id: string; userAddress: string; taskId?: string; agent: Address; amountWei: bigint };

@@ -94,11 +94,15 @@ async function sendSweep(wallet: AgentWallet): Promise<SweepResult & { id?: stri
   const agent = getAddress(wallet.agentAddress);
   const operator = getOperatorAccount().address;
   const floor = parseEther(getConfig().worker.agentMinEth);
-  const [balance, quote, nonce] = await Promise.all([
+  const [balance, arriving, quote, nonce] = await Promise.all([
     client.getBalance({ address: agent }),
+    client.getBalance({ address: agent, blockTag: 'pending' }),
     quoteFees(client, { maxFeeGwei: getConfig().worker.maxFeeGwei }),
     client.getTransactionCount({ address: agent, blockTag: 'pending' }),
   ]);
+  // ETH on its way to the agent (a top-up the node holds unmined) is for transactions about to be
+  // sent: leave the wallet, marked, to the tick once it is mined and its sender is done.
+  if (arriving > balance) return { swept: false, reason: 'a gas top-up is on its way' };
   const kept = async (reason: string) => {
     await clearEthSweepDue({ agentWalletId: wallet.id });
     return { swept: false, reason } as const;

@@ -29,6 +29,8 @@ describe('parseConfig', () => {
       mintIntervalMs: 5000,
       maxRetries: 5,
       paymentTimeoutSeconds: 600,
+      agentMinEth: '0.0001',
+      agentTopupEth: '0.01',
     });
     expect(config.secureCookies).toBe(false);
     expect(config.adminAddresses).toEqual([]);
@@ -104,6 +106,7 @@ describe('parseConfig', () => {
     ['USDC_ADDRESS', '0x1234'],
     ['PORT', '-1'],
     ['AGENT_MIN_ETH', '1e18'],
+    ['AGENT_TOPUP_ETH', '-0.01'],
   ])('refuses %s=%s with a message naming it', (name, value) => {
     const message = invalid({ [name]: value });
     expect(message).toMatch(/^Invalid configuration:/);

@@ -12,6 +12,7 @@ import { getKnownContracts, getPublicClient } from '@/lib/chain/clients';
 import { getConfig } from '@/lib/config';
 import { readEarlyTopUpInputs, releaseEarlyTopUp, reserveEarlyTopUp } from '@/lib/funding/early-top-up';
 import { walletsCommand } from '@/lib/ops/wallets-command';
+import { contractBatchGasWei } from '@/lib/wallets/gas-topup';
 import { sweepAgentEth } from '@/lib/wallets/sweep';
 import { anvilAccount } from '@/scripts/local/anvil';
 import { sendEth } from '../audit/support';
@@ -129,18 +130,21 @@ describe('gas top-ups sized from the fee, and the sweep back to the operator', (
     }
   }, 120_000);
 
-  it('x402, an endpoint that mints to the payer: the forward is topped up by its gas, and the rest swept back', async () => {
+  it('x402, an endpoint that mints to the payer: one top-up for the forwards of every batch, and the rest swept back', async () => {
     const userAddress = privateKeyToAccount(generatePrivateKey()).address;
     const terms = await probeTerms(setup.server.mintUrl(), userAddress, {
       method: 'GET',
       body: undefined,
       mintsToUser: false,
     });
-    const task = await createFundedX402Task({ userAddress, terms, quantity: 3, token: setup.server.tokenAddress });
+    const task = await createFundedX402Task({ userAddress, terms, quantity: 7, token: setup.server.tokenAddress });
     const [done] = await waitForTasks([task.id], ['completed', 'failed'], 60_000);
     expect(done!.status, done!.errorMessage ?? '').toBe('completed');
-    const { toppedUp } = await expectSwept('x402 forwarding, 3 mints', done!);
-    expect(toppedUp).toBeGreaterThan(0n);
+    const { agent } = await expectSwept('x402 forwarding, 7 mints', done!);
+    // The agent sent a forward after each batch (the first batch is 1 mint until tokens arrive, then
+    // 3), then the sweep: several forwards, all on the one top-up.
+    expect(await client().getTransactionCount({ address: agent })).toBeGreaterThanOrEqual(3);
+    expect(await topUpsOf(task.id)).toHaveLength(1);
   }, 120_000);
 
   it("a confirmed sweep counts back against the user's daily gas budget", async () => {
@@ -206,30 +210,77 @@ describe('gas top-ups sized from the fee, and the sweep back to the operator', (
     expect(listed.parkedWei).toBe(balances.reduce((a, b) => a + b, 0n).toString());
   }, 60_000);
 
-  it('sizes a top-up from the fee: two base fees, two sizes, each the task’s gas × the max fee × 1.25', async () => {
+  it('never sweeps while a gas top-up to the agent is on its way', async () => {
+    const { rpc } = chainClients(setup.stack.anvil.url);
+    const owner = privateKeyToAccount(generatePrivateKey());
+    const task = await createPendingTask({
+      userAddress: owner.address,
+      token: setup.stack.deployment.tokens[0]!.address,
+      quantity: 1,
+    });
+    const agent = task.agentAddress as Address;
+    await sendEth(anvilAccount(0), agent, parseEther('0.003'));
+    const agentWallet = (await getWalletByUser({ userAddress: owner.address }))!;
+    await rpc('evm_setAutomine', [false]);
+    try {
+      await rpc('eth_sendTransaction', [
+        { from: anvilAccount(1).address, to: agent, value: `0x${parseEther('0.001').toString(16)}` },
+      ]);
+      expect(await sweepAgentEth(agentWallet)).toEqual({ swept: false, reason: 'a gas top-up is on its way' });
+    } finally {
+      await rpc('evm_setAutomine', [true]);
+      await rpc('evm_mine', []);
+    }
+    expect(await client().getBalance({ address: agent })).toBe(parseEther('0.004'));
+    expect(await sweepsOf(agentWallet.id)).toHaveLength(0);
+    // Mined, the wallet is idle again: all of it but the floor and the sweep's gas goes back.
+    const swept = await sweepAgentEth(agentWallet);
+    expect(swept).toMatchObject({ swept: true, confirmed: true });
+    if (swept.swept) expect(swept.amountWei).toBe(parseEther('0.004') - FLOOR - swept.maxGasWei);
+  }, 60_000);
+
+  it('sizes a top-up from the fee: the task’s gas × the max fee × 1.25, cut to AGENT_TOPUP_ETH but never below the next batch', async () => {
     const { rpc } = chainClients(setup.stack.anvil.url);
     const task = await createPendingTask({
       userAddress: privateKeyToAccount(generatePrivateKey()).address,
       token: setup.stack.deployment.tokens[0]!.address,
       quantity: 3,
     });
-    const sizeAt = async (baseFeeWei: bigint) => {
-      await rpc('anvil_setNextBlockBaseFeePerGas', [`0x${baseFeeWei.toString(16)}`]);
-      await rpc('evm_mine', []);
-      const inputs = (await readEarlyTopUpInputs(task))!;
-      expect(inputs.baseFee).toBe(baseFeeWei);
-      const reserved = (await reserveEarlyTopUp(task, inputs))!;
-      await releaseEarlyTopUp(reserved);
-      // 3 mints and the approval at MINT_GAS_ESTIMATE (200,000 gas), × 1.25: 250,000 gas × 4.
-      expect(reserved.amountWei).toBe(250_000n * 4n * inputs.maxFeePerGas);
-      return { amount: reserved.amountWei, maxFee: inputs.maxFeePerGas };
+    const config = getConfig().worker;
+    const sizeAt = async (baseFeeWei: bigint, capEth = '0.01') => {
+      config.agentTopupEth = capEth; // this process's parsed config, as AGENT_TOPUP_ETH would set it
+      try {
+        await rpc('anvil_setNextBlockBaseFeePerGas', [`0x${baseFeeWei.toString(16)}`]);
+        await rpc('evm_mine', []);
+        const inputs = (await readEarlyTopUpInputs(task))!;
+        expect(inputs.baseFee).toBe(baseFeeWei);
+        const reserved = (await reserveEarlyTopUp(task, inputs))!;
+        await releaseEarlyTopUp(reserved);
+        // The next batch (3 mints and the approval) at MINT_GAS_ESTIMATE, 200,000 gas each.
+        const neededWei = contractBatchGasWei({ batchMints: 3, remaining: 3, maxFeePerGas: inputs.maxFeePerGas });
+        return { amount: reserved.amountWei, maxFee: inputs.maxFeePerGas, neededWei };
+      } finally {
+        config.agentTopupEth = '0.01';
+      }
     };
+    // Under the cap: 3 mints and the approval × 1.25, i.e. 250,000 gas × 4 at the max fee.
     const low = await sizeAt(1_000_000_000n);
+    const mid = await sizeAt(3_000_000_000n);
+    expect(low.amount).toBe(250_000n * 4n * low.maxFee);
+    expect(mid.amount).toBe(250_000n * 4n * mid.maxFee);
+    expect(mid.amount * low.maxFee).toBe(low.amount * mid.maxFee);
+    // A cap below the task's gas cuts the top-up to it...
+    const capped = await sizeAt(1_000_000_000n, formatEther(low.neededWei + 1_000n));
+    expect(capped.amount).toBe(low.neededWei + 1_000n);
+    // ...but never below what the next batch needs (then the cap is exceeded rather than the batch stalled).
     const high = await sizeAt(10_000_000_000n);
-    expect(high.maxFee).toBeGreaterThan(low.maxFee);
-    expect(high.amount * low.maxFee).toBe(low.amount * high.maxFee);
+    expect(high.neededWei).toBeGreaterThan(parseEther('0.01'));
+    expect(high.amount).toBe(high.neededWei);
     console.info(
-      `[sweep] early top-up of a 3-mint task: ${formatEther(low.amount)} ETH at a 1 gwei base fee, ${formatEther(high.amount)} at 10 gwei (was 0.01 at both)`,
+      `[sweep] early top-up of a 3-mint task: ${formatEther(low.amount)} ETH at a 1 gwei base fee, ` +
+        `${formatEther(mid.amount)} at 3 gwei, ${formatEther(high.amount)} at 10 gwei (the next batch's need, over the 0.01 cap; a fixed 0.01 before)`,
     );
+    await rpc('anvil_setNextBlockBaseFeePerGas', ['0x3b9aca00']);
+    await rpc('evm_mine', []);
   }, 60_000);
 });
