@@ -2,7 +2,7 @@
 
 import Link from 'next/link';
 import { useI18n } from '@/lib/i18n/context';
-import type { TaskDetail, TaskDto } from '@/lib/web/api';
+import { FINAL_STATUSES, type TaskDetail, type TaskDto } from '@/lib/web/api';
 import { shortHex } from '@/lib/web/format';
 import { useTask } from '@/lib/web/use-task';
 import { FundButton } from './FundButton';
@@ -12,12 +12,14 @@ import { TaskActions } from './TaskActions';
 import { TaskFacts } from './TaskFacts';
 import { TaskProgress } from './TaskProgress';
 import { TxLink } from './TxLink';
+import { X402Claims } from './X402Claims';
 
 /** A task as the chat shows it: the facts, Sign & fund while unpaid, then live progress. */
 export function TaskCard({ task: initial, token }: { task: TaskDto; token?: { name: string; symbol: string } }) {
   const { t } = useI18n();
   const { data } = useTask(initial.id, initial);
   const task = data ?? initial;
+  const detail: TaskDetail = task;
   return (
     <section
       className="card task-card"
@@ -51,13 +53,14 @@ export function TaskCard({ task: initial, token }: { task: TaskDto; token?: { na
         </p>
       )}
       {task.status !== 'pending_payment' && (
-        <RecentMints taskId={task.id} mints={'mints' in task ? (task as TaskDetail).mints : undefined} />
+        <RecentMints taskId={task.id} mints={detail.mints} />
       )}
       {task.errorMessage && (task.status === 'failed' || task.status === 'cancelled') && (
         <p className="error-text" data-testid="task-error">
           {task.errorMessage}
         </p>
       )}
+      <X402Claims claims={detail.claims} userAddress={task.userAddress} ended={FINAL_STATUSES.includes(task.status)} />
       <footer className="card-foot">
         <TaskActions taskId={task.id} status={task.status} cancelRequested={task.cancelRequested} />
         <Link href={`/tasks/${task.id}`} className="btn btn-ghost btn-small" data-testid="task-details-link">

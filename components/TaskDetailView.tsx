@@ -2,7 +2,7 @@
 
 import Link from 'next/link';
 import { useI18n } from '@/lib/i18n/context';
-import { ApiError } from '@/lib/web/api';
+import { ApiError, FINAL_STATUSES } from '@/lib/web/api';
 import { formatDateTime } from '@/lib/web/format';
 import { useTask } from '@/lib/web/use-task';
 import { FundButton } from './FundButton';
@@ -12,6 +12,7 @@ import { TaskActions } from './TaskActions';
 import { TaskFacts } from './TaskFacts';
 import { TaskProgress } from './TaskProgress';
 import { TxLink } from './TxLink';
+import { X402Claims } from './X402Claims';
 
 export function TaskDetailView({ taskId }: { taskId: string }) {
   const { t, intlLocale } = useI18n();
@@ -65,6 +66,7 @@ export function TaskDetailView({ taskId }: { taskId: string }) {
           {t('task.error')}: {task.errorMessage}
         </p>
       )}
+      <X402Claims claims={task.claims} userAddress={task.userAddress} ended={FINAL_STATUSES.includes(task.status)} />
       <TaskActions taskId={task.id} status={task.status} cancelRequested={task.cancelRequested} />
       <MintList mints={task.mints} />
     </section>

@@ -13,6 +13,8 @@ export type X402Claim = {
   /** The mint of the task the payment was for. */
   sequenceNumber: number;
   userAddress: string;
+  /** The seller's host (the task's endpoint URL without its path or query, which may carry secrets). */
+  host: string;
   payTo: string;
   /** USDC the seller took. */
   amount: string;
@@ -70,11 +72,18 @@ export async function markX402ClaimsDelivered({ taskId, delivered }: { taskId: s
     from ranked r where c.payment_id = r.id and r.n <= ${delivered} and c.status = 'open'`;
 }
 
+/** The host of a task's endpoint URL as `new URL(url).host` gives it (stored URLs are normalised: lower-case host, no default port). */
+const HOST_OF_URL = `substring(t.x402->>'url' from '^[a-z][a-z0-9+.-]*://(?:[^@/?#]*@)?([^/?#]+)')`;
+
 const claimColumns = () => getSql()`
   c.id::text, c.task_id as "taskId", c.payment_id::text as "paymentId", p.sequence_number as "sequenceNumber",
-  c.user_address as "userAddress", c.pay_to as "payTo", c.amount::text, c.settlement_tx_hash as "settlementTxHash",
-  c.http_status as "httpStatus", c.seller_answer as "sellerAnswer", c.token, c.arrived_amount::text as "arrivedAmount",
-  c.expected_amount::text as "expectedAmount", c.status, c.created_at as "createdAt", c.delivered_at as "deliveredAt"`;
+  c.user_address as "userAddress", ${getSql().unsafe(HOST_OF_URL)} as host, c.pay_to as "payTo", c.amount::text,
+  c.settlement_tx_hash as "settlementTxHash", c.http_status as "httpStatus", c.seller_answer as "sellerAnswer", c.token,
+  c.arrived_amount::text as "arrivedAmount", c.expected_amount::text as "expectedAmount", c.status,
+  c.created_at as "createdAt", c.delivered_at as "deliveredAt"`;
+
+const claimsFrom = () => getSql()`
+  ai_agent_x402_claims c join ai_agent_x402_payments p on p.id = c.payment_id join ai_agent_tasks t on t.id = c.task_id`;
 
 // Timestamps come back as strings from this pool's type parsers.
 const withDates = (rows: X402Claim[]) =>
@@ -87,8 +96,7 @@ const withDates = (rows: X402Claim[]) =>
 export async function listX402ClaimsByTask({ taskId }: { taskId: string }): Promise<X402Claim[]> {
   return withDates(
     await getSql()<X402Claim[]>`
-      select ${claimColumns()} from ai_agent_x402_claims c join ai_agent_x402_payments p on p.id = c.payment_id
-      where c.task_id = ${taskId} order by c.id`,
+      select ${claimColumns()} from ${claimsFrom()} where c.task_id = ${taskId} order by c.id`,
   );
 }
 
@@ -100,9 +108,58 @@ export async function listX402ClaimsByUser({
   userAddress: string;
   limit?: number;
 }): Promise<X402Claim[]> {
+  return listX402Claims({ userAddress, limit });
+}
+
+/** Every user's claims (or one user's, or one status), newest first: what the operator reviews. */
+export async function listX402Claims({
+  userAddress,
+  status,
+  limit = 100,
+}: {
+  userAddress?: string;
+  status?: X402ClaimStatus;
+  limit?: number;
+}): Promise<X402Claim[]> {
+  const user = userAddress?.toLowerCase() ?? null;
   return withDates(
     await getSql()<X402Claim[]>`
-      select ${claimColumns()} from ai_agent_x402_claims c join ai_agent_x402_payments p on p.id = c.payment_id
-      where c.user_address = ${userAddress.toLowerCase()} order by c.created_at desc, c.id desc limit ${limit}`,
+      select ${claimColumns()} from ${claimsFrom()}
+      where (${user}::text is null or c.user_address = ${user}) and (${status ?? null}::text is null or c.status = ${status ?? null})
+      order by c.created_at desc, c.id desc limit ${limit}`,
   );
+}
+
+/** What the record says of a seller: open claims against it (any user's), matched by its payee or its host. */
+export type X402SellerClaims = {
+  claims: number;
+  users: number;
+  /** USDC base units those payments took. */
+  amount: string;
+  lastAt: Date;
+  byPayTo: boolean;
+  byHost: boolean;
+};
+
+/**
+ * Open claims against a seller, by payee or by host (a seller may move its payee to a fresh
+ * wallet, or sell from several hosts): undefined when it has none. Claims whose tokens arrived
+ * after all (`delivered`) do not count.
+ */
+export async function getX402ClaimsAgainstSeller({
+  payTo,
+  host,
+}: {
+  payTo: string;
+  host: string;
+}): Promise<X402SellerClaims | undefined> {
+  const [row] = await getSql()<(Omit<X402SellerClaims, 'lastAt'> & { lastAt: string | null })[]>`
+    select count(*)::int as claims, count(distinct c.user_address)::int as users, coalesce(sum(c.amount), 0)::text as amount,
+      max(c.created_at) as "lastAt", coalesce(bool_or(c.pay_to = ${payTo.toLowerCase()}), false) as "byPayTo",
+      coalesce(bool_or(${getSql().unsafe(HOST_OF_URL)} = ${host.toLowerCase()}), false) as "byHost"
+    from ai_agent_x402_claims c join ai_agent_tasks t on t.id = c.task_id
+    where c.status = 'open'
+      and (c.pay_to = ${payTo.toLowerCase()} or ${getSql().unsafe(HOST_OF_URL)} = ${host.toLowerCase()})`;
+  if (!row || row.claims === 0 || !row.lastAt) return undefined;
+  return { ...row, lastAt: new Date(row.lastAt) };
 }

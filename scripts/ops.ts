@@ -5,8 +5,10 @@ import { createLogger, setLogger } from '@/lib/log';
 import {
   auditCommand,
   cancelTaskCommand,
+  claimsCommand,
   listTasksCommand,
   operatorCommand,
+  parseClaimStatus,
   parsePositiveInt,
   parseStatuses,
   retryTaskCommand,
@@ -27,11 +29,13 @@ import { dispatchDueWebhooks } from '@/lib/webhooks/dispatcher';
 
 const USAGE = `usage: npm run ops -- <command> [options] [--json|--table]
   tasks [--status s[,s]] [--limit n]   every user's tasks, newest first (limit 1-1000, default 20)
-  task <id>                            one task with its mint ledger and webhook deliveries
+  task <id>                            one task with its mint ledger, x402 payments and claims, and webhook deliveries
   retry <id>                           failed → funded (same guard as the user's retry)
   cancel <id>                          cancel, or request a stop while processing
   wallet <userAddress>                 agent address, USDC/ETH balances, reserved and refundable USDC
   wallets [--limit n]                  operator ETH parked in agent wallets, most first, with the total and sweeps (newest n wallets, default 1000)
+  claims [--user 0x…] [--status open|delivered] [--limit n]
+                                       x402 claims: payments sellers took without delivering, newest first
   stats [--days n]                     per-day tasks, mints, average task time, gas (default 7 days)
   webhooks [--limit n]                 recent webhook deliveries
   webhooks-dispatch                    deliver due webhooks once now
@@ -79,6 +83,13 @@ async function run(argv: string[]): Promise<CommandResult> {
     case 'wallets':
       if (arg) throw new UsageError('wallets takes no positional argument');
       return walletsCommand({ limit: parsePositiveInt(values.limit, 'limit', 1000, 100_000) });
+    case 'claims':
+      if (arg) throw new UsageError('claims takes no positional argument (use --user 0x…)');
+      return claimsCommand({
+        userAddress: values.user,
+        status: parseClaimStatus(values.status),
+        limit: parsePositiveInt(values.limit, 'limit', 50, 1000),
+      });
     case 'stats':
       return statsCommand({ days: parsePositiveInt(values.days, 'days', 7, 365) });
     case 'webhooks':

@@ -1,6 +1,6 @@
 import { formatEther, formatUnits, getAddress } from 'viem';
 import { listLedgerByTask, listTasksForOperator } from '@/db/stats';
-import { TASK_STATUSES, type TaskStatus } from '@/db/schema';
+import { TASK_STATUSES, X402_CLAIM_STATUSES, type TaskStatus, type X402ClaimStatus } from '@/db/schema';
 import { getTaskById } from '@/db/tasks';
 import { getWalletByUser } from '@/db/wallets';
 import { listWebhookDeliveries } from '@/db/webhooks';
@@ -11,7 +11,8 @@ import { AppError } from '../errors';
 import { getStatsReport } from '../stats/daily-stats';
 import { cancelTask } from '../tasks/cancel-task';
 import { retryTask } from '../tasks/retry-task';
-import { toTaskDto } from '../tasks/serialize';
+import { toTaskDto, type X402ClaimDto } from '../tasks/serialize';
+import { listClaims, listTaskClaims } from '../tasks/x402-claims';
 import { readWalletAmounts } from '../wallets/wallet-view';
 import { checkOperatorBalance } from './operator-balance';
 import { keyValues, table } from '../text-table';
@@ -80,10 +81,11 @@ export async function listTasksCommand({
 
 export async function showTaskCommand({ id }: { id: string }): Promise<CommandResult> {
   const task = toTaskDto(await loadTask(id));
-  const [ledger, webhooks, payments] = await Promise.all([
+  const [ledger, webhooks, payments, claims] = await Promise.all([
     listLedgerByTask({ taskId: id }),
     listWebhookDeliveries({ taskId: id, limit: 50 }),
     listX402PaymentsByTask({ taskId: id }),
+    task.route === 'x402' ? listTaskClaims({ taskId: id }) : [],
   ]);
   // x402 payments: the authorization's nonce and outcome, never the signature.
   const x402 = payments.map(({ signature: _s, authorization: _a, ...p }) => p);
@@ -91,6 +93,7 @@ export async function showTaskCommand({ id }: { id: string }): Promise<CommandRe
     task,
     ledger: plain(ledger),
     x402Payments: plain(x402),
+    x402Claims: claims,
     webhooks: plain(webhooks.map(({ payload: _p, ...w }) => w)),
   };
   const text = [
@@ -127,6 +130,7 @@ export async function showTaskCommand({ id }: { id: string }): Promise<CommandRe
           ),
         ]
       : []),
+    ...(claims.length ? ['', `x402 claims (${claims.length}): paid, not delivered`, claimsTable(claims, false)] : []),
     '',
     `webhooks (${webhooks.length})`,
     table(
@@ -135,6 +139,79 @@ export async function showTaskCommand({ id }: { id: string }): Promise<CommandRe
     ),
   ].join('\n');
   return { json, text };
+}
+
+/** Token base units as tokens where the chain told the decimals. */
+const tokens = (c: X402ClaimDto, amount: string) =>
+  c.tokenDecimals === null ? `${amount} units` : `${formatUnits(BigInt(amount), c.tokenDecimals)} ${c.tokenSymbol ?? ''}`.trim();
+
+/** One line per claim; the seller's answer on a line of its own (a stranger's text, one line, bounded). */
+function claimsTable(claims: X402ClaimDto[], withTask: boolean): string {
+  const rows = table(
+    [
+      ...(withTask ? ['created', 'task', 'user', 'seller'] : []),
+      'seq',
+      'status',
+      'paid',
+      'payee',
+      'settlementTx',
+      'http',
+      'arrived',
+      'expected',
+    ],
+    claims.map((c) => [
+      ...(withTask ? [when(c.createdAt), c.taskId, short(c.userAddress), c.host] : []),
+      c.sequenceNumber,
+      c.status,
+      `${usdc(c.amount)} USDC`,
+      c.payTo,
+      c.settlementTxHash ?? '',
+      c.httpStatus ?? '',
+      tokens(c, c.arrivedAmount),
+      c.expectedAmount === null ? 'unknown' : tokens(c, c.expectedAmount),
+    ]),
+  );
+  const answers = claims.map(
+    (c) => `  #${c.sequenceNumber}${withTask ? ` ${c.taskId.slice(0, 8)}` : ''} answered: ${oneLine(c.sellerAnswer)}`,
+  );
+  return [rows, ...answers].join('\n');
+}
+
+/** A seller's answer on one terminal line: control characters and newlines out, at most 160 characters. */
+const oneLine = (text: string | null) => {
+  if (!text) return '(nothing)';
+  const flat = text.replace(/[\u0000-\u001f\u007f-\u009f\s]+/g, ' ').trim();
+  return JSON.stringify(flat.length > 160 ? `${flat.slice(0, 160)}…` : flat);
+};
+
+export function parseClaimStatus(value: string | undefined): X402ClaimStatus | undefined {
+  if (value === undefined) return undefined;
+  if (!(X402_CLAIM_STATUSES as readonly string[]).includes(value))
+    throw new UsageError(`unknown claim status ${value} (one of ${X402_CLAIM_STATUSES.join(', ')})`);
+  return value as X402ClaimStatus;
+}
+
+/**
+ * x402 claims, newest first: payments a seller settled without delivering what it sold, with
+ * the evidence (payee, settlement transaction, what arrived, the seller's answer).
+ */
+export async function claimsCommand({
+  userAddress,
+  status,
+  limit,
+}: {
+  userAddress?: string;
+  status?: X402ClaimStatus;
+  limit: number;
+}): Promise<CommandResult> {
+  if (userAddress !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(userAddress))
+    throw new UsageError(`not an address: ${userAddress}`);
+  const claims = await listClaims({ userAddress, status, limit });
+  const open = claims.filter((c) => c.status === 'open');
+  const taken = open.reduce((a, c) => a + BigInt(c.amount), 0n);
+  const sellers = new Set(open.map((c) => c.payTo));
+  const summary = `${claims.length} claim(s); ${open.length} open: ${formatUnits(taken, 6)} USDC taken without delivery by ${sellers.size} payee(s)`;
+  return { json: claims, text: claims.length ? `${claimsTable(claims, true)}\n${summary}` : summary };
 }
 
 export async function retryTaskCommand({ id }: { id: string }): Promise<CommandResult> {

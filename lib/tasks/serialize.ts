@@ -19,19 +19,27 @@ function endpointOf(terms: X402Terms | null) {
   };
 }
 
-/** A claim (an x402 payment the seller took without delivering) as the task card shows it. */
-export function toX402ClaimDto(claim: X402Claim) {
+/** The token a claim is about, as far as the chain told: its symbol and decimals to show what arrived. */
+export type ClaimTokenInfo = { symbol: string; decimals: number };
+
+/** A claim (an x402 payment the seller took without delivering) as the task card, the ops command and the audit show it. */
+export function toX402ClaimDto(claim: X402Claim, token?: ClaimTokenInfo) {
   return {
     id: claim.id,
+    taskId: claim.taskId,
+    userAddress: getAddress(claim.userAddress),
     paymentId: claim.paymentId,
     sequenceNumber: claim.sequenceNumber,
     status: claim.status,
     amount: claim.amount,
+    host: claim.host,
     payTo: getAddress(claim.payTo),
     settlementTxHash: claim.settlementTxHash,
     httpStatus: claim.httpStatus,
     sellerAnswer: claim.sellerAnswer,
     token: getAddress(claim.token),
+    tokenSymbol: token?.symbol ?? null,
+    tokenDecimals: token?.decimals ?? null,
     arrivedAmount: claim.arrivedAmount,
     expectedAmount: claim.expectedAmount,
     createdAt: claim.createdAt.toISOString(),

@@ -1,11 +1,16 @@
-import type { TaskDto } from '@/lib/tasks/serialize';
+import type { TaskDto, X402ClaimDto } from '@/lib/tasks/serialize';
 import type { FundingRequest } from '@/lib/tasks/funding-request';
 
-export type { TaskDto, FundingRequest };
+export type { TaskDto, FundingRequest, X402ClaimDto };
 export type TaskStatus = 'pending_payment' | 'funded' | 'processing' | 'completed' | 'failed' | 'cancelled';
 
 export type MintDto = { sequenceNumber: number; status: string; txHash: string | null; error?: string | null };
-export type TaskDetail = TaskDto & { fundingRequest?: FundingRequest | null; mints?: MintDto[] };
+export type TaskDetail = TaskDto & {
+  fundingRequest?: FundingRequest | null;
+  mints?: MintDto[];
+  /** An x402 task's claims: payments its seller took without delivering. */
+  claims?: X402ClaimDto[];
+};
 export type TaskEvent = {
   taskId: string;
   status: TaskStatus;

@@ -1,10 +1,10 @@
 import { listMintSummariesByTask } from '@/db/task-mints';
-import { listX402ClaimsByTask } from '@/db/x402-claims';
 import { requireSession } from '@/lib/auth/session';
 import { json, parseWith, route, uuidParam } from '@/lib/http';
 import { getFundingRequest } from '@/lib/tasks/funding-request';
 import { requireOwnedTask } from '@/lib/tasks/owned-task';
-import { toTaskDto, toX402ClaimDto } from '@/lib/tasks/serialize';
+import { toTaskDto } from '@/lib/tasks/serialize';
+import { listTaskClaims } from '@/lib/tasks/x402-claims';
 
 export const dynamic = 'force-dynamic';
 
@@ -16,9 +16,9 @@ export const GET = route<{ taskId: string }>(async (req, { params }) => {
   const [fundingRequest, mints, claims] = await Promise.all([
     getFundingRequest(task),
     listMintSummariesByTask({ taskId: task.id }),
-    task.route === 'x402' ? listX402ClaimsByTask({ taskId: task.id }) : undefined,
+    task.route === 'x402' ? listTaskClaims({ taskId: task.id }) : undefined,
   ]);
   return json({
-    task: { ...toTaskDto(task), ...(claims && { claims: claims.map(toX402ClaimDto) }), fundingRequest, mints },
+    task: { ...toTaskDto(task), ...(claims && { claims }), fundingRequest, mints },
   });
 });
