@@ -52,9 +52,7 @@ export function TaskCard({ task: initial, token }: { task: TaskDto; token?: { na
           {t('task.fundingTx')}: <TxLink hash={task.fundingTxHash} />
         </p>
       )}
-      {task.status !== 'pending_payment' && (
-        <RecentMints taskId={task.id} mints={detail.mints} />
-      )}
+      {task.status !== 'pending_payment' && <RecentMints taskId={task.id} mints={detail.mints} />}
       {task.errorMessage && (task.status === 'failed' || task.status === 'cancelled') && (
         <p className="error-text" data-testid="task-error">
           {task.errorMessage}

@@ -111,21 +111,37 @@ export async function listX402ClaimsByUser({
   return listX402Claims({ userAddress, limit });
 }
 
-/** Every user's claims (or one user's, or one status), newest first: what the operator reviews. */
-export async function listX402Claims({
-  userAddress,
-  status,
-  limit = 100,
-}: {
+/** Which claims an operator asks for: any combination of user, task, seller (payee or host) and status. */
+export type X402ClaimFilter = {
   userAddress?: string;
+  taskId?: string;
+  payTo?: string;
+  host?: string;
   status?: X402ClaimStatus;
   limit?: number;
-}): Promise<X402Claim[]> {
+};
+
+/** Every user's claims, or those the filter names, newest first: what the operator reviews. */
+export async function listX402Claims({
+  userAddress,
+  taskId,
+  payTo,
+  host,
+  status,
+  limit = 100,
+}: X402ClaimFilter): Promise<X402Claim[]> {
+  const sql = getSql();
   const user = userAddress?.toLowerCase() ?? null;
+  const payee = payTo?.toLowerCase() ?? null;
+  const seller = host?.toLowerCase() ?? null;
   return withDates(
-    await getSql()<X402Claim[]>`
+    await sql<X402Claim[]>`
       select ${claimColumns()} from ${claimsFrom()}
-      where (${user}::text is null or c.user_address = ${user}) and (${status ?? null}::text is null or c.status = ${status ?? null})
+      where (${user}::text is null or c.user_address = ${user})
+        and (${taskId ?? null}::uuid is null or c.task_id = ${taskId ?? null})
+        and (${payee}::text is null or c.pay_to = ${payee})
+        and (${seller}::text is null or ${sql.unsafe(HOST_OF_URL)} = ${seller})
+        and (${status ?? null}::text is null or c.status = ${status ?? null})
       order by c.created_at desc, c.id desc limit ${limit}`,
   );
 }

@@ -34,7 +34,7 @@ const USAGE = `usage: npm run ops -- <command> [options] [--json|--table]
   cancel <id>                          cancel, or request a stop while processing
   wallet <userAddress>                 agent address, USDC/ETH balances, reserved and refundable USDC
   wallets [--limit n]                  operator ETH parked in agent wallets, most first, with the total and sweeps (newest n wallets, default 1000)
-  claims [--user 0x…] [--status open|delivered] [--limit n]
+  claims [--task id] [--seller 0x…|host] [--user 0x…] [--status open|delivered] [--limit n]
                                        x402 claims: payments sellers took without delivering, newest first
   stats [--days n]                     per-day tasks, mints, average task time, gas (default 7 days)
   webhooks [--limit n]                 recent webhook deliveries
@@ -53,6 +53,8 @@ async function run(argv: string[]): Promise<CommandResult> {
       limit: { type: 'string' },
       days: { type: 'string' },
       user: { type: 'string' },
+      task: { type: 'string' },
+      seller: { type: 'string' },
       'from-block': { type: 'string' },
       'block-range': { type: 'string' },
       'rpc-url': { type: 'string' },
@@ -84,9 +86,11 @@ async function run(argv: string[]): Promise<CommandResult> {
       if (arg) throw new UsageError('wallets takes no positional argument');
       return walletsCommand({ limit: parsePositiveInt(values.limit, 'limit', 1000, 100_000) });
     case 'claims':
-      if (arg) throw new UsageError('claims takes no positional argument (use --user 0x…)');
+      if (arg) throw new UsageError('claims takes no positional argument (use --task, --seller, --user)');
       return claimsCommand({
         userAddress: values.user,
+        taskId: values.task,
+        seller: values.seller,
         status: parseClaimStatus(values.status),
         limit: parsePositiveInt(values.limit, 'limit', 50, 1000),
       });

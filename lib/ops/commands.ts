@@ -143,7 +143,9 @@ export async function showTaskCommand({ id }: { id: string }): Promise<CommandRe
 
 /** Token base units as tokens where the chain told the decimals. */
 const tokens = (c: X402ClaimDto, amount: string) =>
-  c.tokenDecimals === null ? `${amount} units` : `${formatUnits(BigInt(amount), c.tokenDecimals)} ${c.tokenSymbol ?? ''}`.trim();
+  c.tokenDecimals === null
+    ? `${amount} units`
+    : `${formatUnits(BigInt(amount), c.tokenDecimals)} ${c.tokenSymbol ?? ''}`.trim();
 
 /** One line per claim; the seller's answer on a line of its own (a stranger's text, one line, bounded). */
 function claimsTable(claims: X402ClaimDto[], withTask: boolean): string {
@@ -191,22 +193,38 @@ export function parseClaimStatus(value: string | undefined): X402ClaimStatus | u
   return value as X402ClaimStatus;
 }
 
+/** `--seller`: a payee address, or the host an endpoint is served from (`mint.example.com`, `127.0.0.1:4021`). */
+export function parseSeller(value: string | undefined): { payTo?: string; host?: string } {
+  if (value === undefined) return {};
+  if (/^0x[0-9a-fA-F]{40}$/.test(value)) return { payTo: value };
+  if (/^[a-z0-9.-]+(:\d{1,5})?$/i.test(value) || /^\[[0-9a-f:.]+\](:\d{1,5})?$/i.test(value))
+    return { host: value.toLowerCase() };
+  throw new UsageError(`--seller must be a payee address (0x…) or a host such as mint.example.com (got ${value})`);
+}
+
 /**
  * x402 claims, newest first: payments a seller settled without delivering what it sold, with
- * the evidence (payee, settlement transaction, what arrived, the seller's answer).
+ * the evidence (payee, settlement transaction, what arrived, the seller's answer). Filtered by
+ * user, task, seller (payee or host) and status, in any combination.
  */
 export async function claimsCommand({
   userAddress,
+  taskId,
+  seller,
   status,
   limit,
 }: {
   userAddress?: string;
+  taskId?: string;
+  seller?: string;
   status?: X402ClaimStatus;
   limit: number;
 }): Promise<CommandResult> {
   if (userAddress !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(userAddress))
-    throw new UsageError(`not an address: ${userAddress}`);
-  const claims = await listClaims({ userAddress, status, limit });
+    throw new UsageError(`--user must be an address (got ${userAddress})`);
+  if (taskId !== undefined && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(taskId))
+    throw new UsageError(`--task must be a task id (a UUID; got ${taskId})`);
+  const claims = await listClaims({ userAddress, taskId, ...parseSeller(seller), status, limit });
   const open = claims.filter((c) => c.status === 'open');
   const taken = open.reduce((a, c) => a + BigInt(c.amount), 0n);
   const sellers = new Set(open.map((c) => c.payTo));

@@ -1,6 +1,5 @@
 import type { Address } from 'viem';
-import { listX402Claims, listX402ClaimsByTask, type X402Claim } from '@/db/x402-claims';
-import type { X402ClaimStatus } from '@/db/schema';
+import { listX402Claims, listX402ClaimsByTask, type X402Claim, type X402ClaimFilter } from '@/db/x402-claims';
 import { readErc20 } from '../x402/onchain';
 import { toX402ClaimDto, type ClaimTokenInfo, type X402ClaimDto } from './serialize';
 
@@ -33,11 +32,7 @@ export async function listTaskClaims({ taskId }: { taskId: string }): Promise<X4
   return withTokens(await listX402ClaimsByTask({ taskId }));
 }
 
-/** Every user's claims (or one user's, or one status), newest first. */
-export async function listClaims(filter: {
-  userAddress?: string;
-  status?: X402ClaimStatus;
-  limit?: number;
-}): Promise<X402ClaimDto[]> {
+/** Every user's claims, or those the filter names (user, task, seller's payee or host, status), newest first. */
+export async function listClaims(filter: X402ClaimFilter): Promise<X402ClaimDto[]> {
   return withTokens(await listX402Claims(filter));
 }

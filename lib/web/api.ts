@@ -8,6 +8,8 @@ export type MintDto = { sequenceNumber: number; status: string; txHash: string |
 export type TaskDetail = TaskDto & {
   fundingRequest?: FundingRequest | null;
   mints?: MintDto[];
+  /** An x402 task's payments: settled, still open, refused; settledAmount in USDC base units. */
+  payments?: { settled: number; open: number; refused: number; settledAmount: string };
   /** An x402 task's claims: payments its seller took without delivering. */
   claims?: X402ClaimDto[];
 };

@@ -2,7 +2,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { formatUnits } from 'viem';
 import { AppError } from '../../errors';
 import { getTaskStatus } from '../../tasks/task-status';
-import type { TaskDto } from '../../tasks/serialize';
+import type { TaskDto, X402ClaimDto } from '../../tasks/serialize';
 import { fundLinkOf, taskResourceUri, type McpContext } from '../context';
 import { registerKeyedTool } from '../tool-kit';
 import { isTaskId, taskIdInput } from './inputs';
@@ -17,13 +17,25 @@ const NEXT_STEP: Record<TaskDto['status'], string> = {
   cancelled: "Cancelled. USDC it did not spend stays in the user's agent wallet (see wallet, withdraw).",
 };
 
+/** The open claims in words, for an assistant to relay: who took what, and that nothing more goes there. */
+function claimNote(open: X402ClaimDto[]) {
+  const taken = formatUnits(
+    open.reduce((sum, c) => sum + BigInt(c.amount), 0n),
+    6,
+  );
+  return `The seller at ${open[0]!.host} settled ${open.length} payment(s) (${taken} USDC) without delivering the tokens: the task stopped there and pays it nothing more. Each claim keeps the evidence (settlement transaction, what arrived, the seller's answer). The rest of the task's USDC stays the user's (see wallet, withdraw).`;
+}
+
 /** A task as an assistant reads it: the DTO, its USDC in words, its progress, and what happens next. */
 export async function describeTask(ctx: McpContext, taskId: string, userAddress: string) {
   if (!isTaskId(taskId)) throw new AppError('not_found:task', 'No such task.');
-  const { task, mints, payments } = await getTaskStatus({ taskId, userAddress });
+  const { task, mints, payments, claims } = await getTaskStatus({ taskId, userAddress });
+  const open = claims?.filter((c) => c.status === 'open') ?? [];
   return {
     task,
     ...(payments ? { payments } : {}),
+    ...(claims ? { claims } : {}),
+    ...(open.length ? { claimNote: claimNote(open) } : {}),
     totalCostUsdc: formatUnits(BigInt(task.totalCost), 6),
     progress: `${task.mintsCompleted} of ${task.quantity} mints done${task.mintsFailed ? `, ${task.mintsFailed} failed` : ''}`,
     mints,
@@ -40,7 +52,7 @@ export function registerTaskStatusTool(server: McpServer, ctx: McpContext) {
     'task_status',
     {
       description:
-        "One of the user's tasks: status (pending_payment → funded → processing → completed; or failed, cancelled), mints done (tokens delivered to the user) and failed, each mint's transaction, for an x402 task its payments (settled, open, refused), cost, and the fund link while it awaits payment.",
+        "One of the user's tasks: status (pending_payment → funded → processing → completed; or failed, cancelled), mints done (tokens delivered to the user) and failed, each mint's transaction, for an x402 task its payments (settled, open, refused) and claims (payments the seller took without delivering: amount, settlement transaction, what arrived, the seller's answer), cost, and the fund link while it awaits payment.",
       inputSchema: taskIdInput,
       annotations: { title: 'Task status', readOnlyHint: true },
       scope: 'read',
