@@ -31,7 +31,7 @@ function basenamesUnder(dir: string, into = new Set<string>()): Set<string> {
 /** Inline code spans outside fenced blocks. */
 function codeSpans(markdown: string): string[] {
   const prose = markdown.replace(/```[\s\S]*?```/g, '');
-  return [...prose.matchAll(/`([^`\n]+)`/g)].map((match) => match[1]);
+  return [...prose.matchAll(/`([^`\n]+)`/g)].map((match) => match[1] ?? '');
 }
 
 /** `lib/config.ts`'s variables, read from its schema's source (top-level keys of `envSchema`). */
@@ -40,7 +40,7 @@ function configVariables(): string[] {
   const start = source.indexOf('const envSchema = z.object({');
   const end = source.indexOf('\n});', start);
   expect(start, 'envSchema not found in lib/config.ts').toBeGreaterThan(-1);
-  return [...source.slice(start, end).matchAll(/^ {2}([A-Z][A-Z0-9_]*):/gm)].map((match) => match[1]);
+  return [...source.slice(start, end).matchAll(/^ {2}([A-Z][A-Z0-9_]*):/gm)].map((match) => match[1] ?? '');
 }
 
 /** GitHub's heading anchor: lower case, punctuation dropped, spaces as hyphens. */
@@ -91,7 +91,7 @@ describe('README.md and docs/', () => {
     for (const file of docFiles) {
       for (const span of codeSpans(read(file))) {
         if (/[\s…<>*|$]/.test(span)) continue; // a pattern or a command, not a path
-        const [first] = span.split('/');
+        const first = span.split('/')[0] ?? '';
         if (span.includes('/') && topLevel.has(first)) {
           if (!existsSync(path.join(root, span))) missing.push(`${file}: ${span}`);
         } else if (!span.includes('/') && /^[\w.-]+\.(ts|tsx|mjs|cjs|md|sol|json)$/.test(span)) {
@@ -106,7 +106,7 @@ describe('README.md and docs/', () => {
     const broken: string[] = [];
     for (const file of docFiles) {
       const prose = read(file).replace(/```[\s\S]*?```/g, '');
-      for (const [, target] of prose.matchAll(/\]\(([^)\s]+)\)/g)) {
+      for (const [, target = ''] of prose.matchAll(/\]\(([^)\s]+)\)/g)) {
         if (/^[a-z]+:/.test(target)) continue; // an absolute URL
         const [filePart, anchor] = target.split('#');
         const resolved = filePart ? path.join(path.dirname(path.join(root, file)), filePart) : path.join(root, file);
@@ -116,7 +116,7 @@ describe('README.md and docs/', () => {
         }
         if (anchor) {
           const headings = [...readFileSync(resolved, 'utf8').matchAll(/^#{1,6} (.+)$/gm)].map((match) =>
-            anchorOf(match[1]),
+            anchorOf(match[1] ?? ''),
           );
           if (!headings.includes(anchor)) broken.push(`${file}: ${target} (no such heading)`);
         }
