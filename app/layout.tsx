@@ -4,6 +4,7 @@ import type { Metadata, Viewport } from 'next';
 import { cookies, headers } from 'next/headers';
 import type { ReactNode } from 'react';
 import { Header } from '@/components/Header';
+import { browserChain } from '@/lib/chain/clients';
 import { getConfig } from '@/lib/config';
 import { INTL_LOCALE, LOCALE_COOKIE, pickLocale } from '@/lib/i18n/locale';
 import { Providers } from './providers';
@@ -19,12 +20,7 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
   const [headerList, cookieStore] = await Promise.all([headers(), cookies()]);
   const locale = pickLocale(cookieStore.get(LOCALE_COOKIE)?.value, headerList.get('accept-language'));
   const config = getConfig();
-  // Only the local anvil URL goes to the browser; a hosted RPC_URL may carry an API key.
-  const chainConfig = {
-    name: config.chain,
-    rpcUrl: config.chain === 'local' ? config.rpcUrl : null,
-    x402DemoUrl: config.x402.demoUrl ?? null,
-  };
+  const chainConfig = { chain: browserChain(), x402DemoUrl: config.x402.demoUrl ?? null };
   return (
     <html lang={INTL_LOCALE[locale]}>
       <body>

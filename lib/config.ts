@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { provideDatabaseSettings } from '@/db/settings';
+import { NETWORK_NAMES, networkByName } from './chain/networks';
 import { readLocalStack, type LocalStack } from './local-stack';
 
 // Every environment variable the app reads, parsed and validated once. Nothing else reads
@@ -16,7 +17,12 @@ const bool = z
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-  CHAIN: z.enum(['local', 'base-sepolia', 'base']).default('local'),
+  /** `local` (anvil, `npm start`), or an EVM network with an EIP-3009 USDC that x402 knows (lib/chain/networks.ts). */
+  CHAIN: z
+    .enum(['local', ...NETWORK_NAMES] as [string, ...string[]], {
+      error: `must be local or one of: ${NETWORK_NAMES.join(', ')}`,
+    })
+    .default('local'),
   RPC_URL: z.url().optional(),
   DATABASE_URL: z
     .string()
@@ -213,8 +219,6 @@ const SECRET_VARS = new Set([
   'WEBHOOK_URL',
 ]);
 
-const defaultRpc = { 'base-sepolia': 'https://sepolia.base.org', base: 'https://mainnet.base.org' } as const;
-
 export function parseConfig(source: Record<string, string | undefined>) {
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = checkedEnvSchema.safeParse(cleaned);
@@ -235,7 +239,12 @@ export function parseConfig(source: Record<string, string | undefined>) {
     env,
     nodeEnv: env.NODE_ENV,
     chain: env.CHAIN,
-    rpcUrl: env.RPC_URL ?? (env.CHAIN === 'local' ? `http://127.0.0.1:${env.ANVIL_PORT}` : defaultRpc[env.CHAIN]),
+    // Off local, the network's public RPC from viem/chains unless RPC_URL names one (rate-limited: set it in production).
+    rpcUrl:
+      env.RPC_URL ??
+      (env.CHAIN === 'local'
+        ? `http://127.0.0.1:${env.ANVIL_PORT}`
+        : networkByName(env.CHAIN).chain.rpcUrls.default.http[0]!),
     databaseUrl: env.DATABASE_URL,
     /** The running `npm start` this process found and took unset values from (see getConfig). */
     localStack: undefined as LocalStack | undefined,

@@ -1,4 +1,4 @@
-import { CHAINS } from './chain/chains';
+import { browserRpcUrl } from './chain/networks';
 import { getConfig, type Config } from './config';
 
 // Response headers for every page and API response, set by proxy.ts (Next 16's middleware).
@@ -25,8 +25,7 @@ const WALLETCONNECT = {
 
 /** The JSON-RPC origin the browser's wagmi uses: the local anvil, or the chain's public RPC (see app/layout.tsx). */
 function browserRpcOrigin(config: HeaderConfig): string {
-  const url = config.chain === 'local' ? config.rpcUrl : CHAINS[config.chain].rpcUrls.default.http[0]!;
-  return new URL(url).origin;
+  return new URL(browserRpcUrl(config)).origin;
 }
 
 export function pageCsp(nonce: string, config: HeaderConfig = getConfig()): string {

@@ -13,3 +13,61 @@ export function exitOnBadConfig(): void {
     process.exit(1);
   }
 }
+
+// A node that does not answer is asked again by the first request; this only bounds the start.
+const USDC_CHECK_TIMEOUT_MS = 20_000;
+
+export type UsdcCheck =
+  | { status: 'ok'; message: string }
+  | { status: 'unusable'; message: string }
+  | { status: 'unchecked'; message: string };
+
+/**
+ * The configured USDC read and proved on chain (lib/chain/usdc.ts verifyUsdc): its EIP-712
+ * domain, and that it runs EIP-3009 transferWithAuthorization. `unusable` is a USDC (or an
+ * RPC on another chain) AgentMint can never fund with; `unchecked`, a chain that did not answer
+ * or no USDC known yet (a local chain before `npm start` deployed one).
+ */
+export async function checkUsdc(): Promise<UsdcCheck> {
+  const { UnusableUsdcError, verifyUsdc } = await import('./chain/usdc');
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`no answer in ${USDC_CHECK_TIMEOUT_MS / 1000} s`)),
+      USDC_CHECK_TIMEOUT_MS,
+    );
+  });
+  try {
+    const d = await Promise.race([verifyUsdc(), timeout]);
+    return {
+      status: 'ok',
+      message: `USDC ${d.verifyingContract} on chain ${d.chainId}: EIP-712 domain "${d.name}" version "${d.version}", EIP-3009 transferWithAuthorization checked`,
+    };
+  } catch (error) {
+    if (error instanceof UnusableUsdcError) return { status: 'unusable', message: error.message };
+    const reason =
+      error instanceof Error ? ((error as { shortMessage?: string }).shortMessage ?? error.message) : 'unknown';
+    return { status: 'unchecked', message: `USDC not checked at start (${reason}); requests will ask the chain again` };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Exits when the configured USDC can never be used (not EIP-3009, wrong chain); starts anyway when the chain is only unreachable. */
+export async function exitOnUnusableUsdc(log: StartupLog = prefixedConsole): Promise<void> {
+  const check = await checkUsdc();
+  if (check.status === 'unusable') {
+    log.error(`refusing to start: ${check.message}`);
+    process.exit(1);
+  }
+  if (check.status === 'ok') log.info(check.message);
+  else log.warn(check.message);
+}
+
+type StartupLog = { info(message: string): void; warn(message: string): void; error(message: string): void };
+
+const prefixedConsole: StartupLog = {
+  info: (m) => console.info(`[agent-mint] ${m}`),
+  warn: (m) => console.warn(`[agent-mint] ${m}`),
+  error: (m) => console.error(`[agent-mint] ${m}`),
+};

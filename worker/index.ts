@@ -2,6 +2,7 @@ import { closeDb } from '@/db/client';
 import { getConfig } from '@/lib/config';
 import { serviceLogger } from '@/lib/log';
 import { resolveMintExecution } from '@/lib/chain/batch-support';
+import { exitOnUnusableUsdc } from '@/lib/startup-check';
 import { startWorkerServices } from '@/lib/ops/worker-services';
 import { upgradeLegacyEnvelopes } from '@/lib/wallets/key-rotation';
 import { MintWorker } from './loop';
@@ -14,6 +15,7 @@ const log = serviceLogger('worker');
 
 async function main() {
   getConfig();
+  await exitOnUnusableUsdc(log);
   // Agent keys sealed before the owner was bound (v1) are re-sealed once, before any is used.
   const upgrade = await upgradeLegacyEnvelopes();
   if (upgrade.upgraded) log.info(upgrade, 'agent keys upgraded to owner-bound envelopes (v2)');

@@ -1,5 +1,7 @@
 import { defineChain, type Chain } from 'viem';
-import { base, baseSepolia } from 'viem/chains';
+
+// Browser-safe: the page gets its chain as plain data (BrowserChain) from the server, so the
+// network table (lib/chain/networks.ts, which loads the x402 packages) stays on the server.
 
 export const localChain = defineChain({
   id: 31337,
@@ -9,19 +11,41 @@ export const localChain = defineChain({
   testnet: true,
 });
 
-export type ChainName = 'local' | 'base-sepolia' | 'base';
+export function chainWithRpc(chain: Chain, rpcUrl: string): Chain {
+  return { ...chain, rpcUrls: { default: { http: [rpcUrl] } } };
+}
 
-export const CHAINS: Record<ChainName, Chain> = { local: localChain, 'base-sepolia': baseSepolia, base };
-
-/** Circle's USDC on Base networks; its EIP-712 domain is still read from the chain. */
-export const KNOWN_USDC: Partial<Record<ChainName, `0x${string}`>> = {
-  'base-sepolia': '0x036CbD53842c5426634e7929541eC2318f3dCF7e',
-  base: '0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913',
+/** What the page needs of the chain, serialisable from a server component (no formatters). */
+export type BrowserChain = {
+  id: number;
+  name: string;
+  nativeCurrency: Chain['nativeCurrency'];
+  /** The RPC the browser's wallet client reads through: the local anvil, or the network's public one. */
+  rpcUrl: string;
+  explorerUrl: string | null;
+  testnet: boolean;
 };
 
-export function chainWithRpc(name: ChainName, rpcUrl: string): Chain {
-  const chain = CHAINS[name];
-  return { ...chain, rpcUrls: { default: { http: [rpcUrl] } } };
+export function toBrowserChain(chain: Chain, rpcUrl: string): BrowserChain {
+  return {
+    id: chain.id,
+    name: chain.name,
+    nativeCurrency: chain.nativeCurrency,
+    rpcUrl,
+    explorerUrl: chain.blockExplorers?.default.url ?? null,
+    testnet: Boolean(chain.testnet),
+  };
+}
+
+export function fromBrowserChain(b: BrowserChain): Chain {
+  return defineChain({
+    id: b.id,
+    name: b.name,
+    nativeCurrency: b.nativeCurrency,
+    rpcUrls: { default: { http: [b.rpcUrl] } },
+    ...(b.explorerUrl && { blockExplorers: { default: { name: 'Explorer', url: b.explorerUrl } } }),
+    testnet: b.testnet,
+  });
 }
 
 export function explorerTxUrl(chain: Chain, hash: string): string | undefined {

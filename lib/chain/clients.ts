@@ -2,16 +2,22 @@ import { createPublicClient, createWalletClient, http, type Address, type Chain,
 import { privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
 import { getConfig } from '../config';
 import { getKeys } from '../key-file';
-import { chainWithRpc, KNOWN_USDC } from './chains';
+import { chainWithRpc, toBrowserChain, type BrowserChain } from './chains';
 import { readDeployment, type DemoToken } from './deployment';
+import { browserRpcUrl, chainOf, networkByName } from './networks';
 
 type Holder = { chain?: Chain; publicClient?: PublicClient; contracts?: KnownContracts };
 const holder = ((globalThis as Record<string, unknown>).__agentMintChain ??= {}) as Holder;
 
 export function getChain(): Chain {
   const config = getConfig();
-  holder.chain ??= chainWithRpc(config.chain, config.rpcUrl);
+  holder.chain ??= chainWithRpc(chainOf(config.chain), config.rpcUrl);
   return holder.chain;
+}
+
+/** The chain as the page gets it (app/layout.tsx): plain data, with an RPC it may be told. */
+export function browserChain(): BrowserChain {
+  return toBrowserChain(getChain(), browserRpcUrl(getConfig()));
 }
 
 export function getPublicClient(): PublicClient {
@@ -46,7 +52,7 @@ export function getOperatorWalletClient() {
 
 export type KnownContracts = { usdc: Address; tokens: DemoToken[]; batchExecutor?: Address };
 
-/** USDC and the demo tokens: from the deployment file, USDC_ADDRESS, or Circle's address on Base. */
+/** USDC and the demo tokens: from USDC_ADDRESS, the deployment file, or the network's USDC (lib/chain/networks.ts). */
 export function getKnownContracts(): KnownContracts {
   holder.contracts ??= loadKnownContracts();
   return holder.contracts;
@@ -64,7 +70,8 @@ export function getDemoTokens(): DemoToken[] {
 function loadKnownContracts(): KnownContracts {
   const config = getConfig();
   const deployment = readDeployment(config.deploymentFile);
-  const usdc = config.usdcAddress ?? deployment?.usdc ?? KNOWN_USDC[config.chain];
+  const usdc =
+    config.usdcAddress ?? deployment?.usdc ?? (config.chain === 'local' ? undefined : networkByName(config.chain).usdc);
   if (!usdc) {
     throw new Error(`No USDC address: set USDC_ADDRESS or run npm start (deployment file ${config.deploymentFile})`);
   }

@@ -1,14 +1,13 @@
 import { connectorsForWallets } from '@rainbow-me/rainbowkit';
 import { injectedWallet, walletConnectWallet } from '@rainbow-me/rainbowkit/wallets';
 import { cookieStorage, createConfig, createStorage, http } from 'wagmi';
-import { CHAINS, chainWithRpc, type ChainName } from '@/lib/chain/chains';
+import { fromBrowserChain, type BrowserChain } from '@/lib/chain/chains';
 
-/** What the server tells the browser about its chain (see app/layout.tsx). */
-/** What the browser is told of this install: its chain, and the local demo x402 endpoint when `npm start` runs one. */
-export type ClientChainConfig = { name: ChainName; rpcUrl: string | null; x402DemoUrl?: string | null };
+/** What the browser is told of this install (app/layout.tsx): its chain, and the local demo x402 endpoint when `npm start` runs one. */
+export type ClientChainConfig = { chain: BrowserChain; x402DemoUrl?: string | null };
 
-export function clientChain({ name, rpcUrl }: ClientChainConfig) {
-  return rpcUrl ? chainWithRpc(name, rpcUrl) : CHAINS[name];
+export function clientChain({ chain }: ClientChainConfig) {
+  return fromBrowserChain(chain);
 }
 
 /**
@@ -29,6 +28,6 @@ export function makeWagmiConfig(chainConfig: ClientChainConfig) {
     connectors,
     ssr: true,
     storage: createStorage({ storage: cookieStorage }),
-    transports: { [chain.id]: http(chainConfig.rpcUrl ?? undefined) },
+    transports: { [chain.id]: http(chainConfig.chain.rpcUrl) },
   });
 }

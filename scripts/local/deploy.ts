@@ -35,8 +35,10 @@ export const DEMO_TOKENS = [
   },
 ] as const;
 
-function clients(rpcUrl: string) {
-  const chain = { ...localChain, rpcUrls: { default: { http: [rpcUrl] } } };
+// The chain as the node says it is: tests run anvil under other networks' ids (test/chains).
+async function clients(rpcUrl: string) {
+  const id = await createPublicClient({ transport: http(rpcUrl) }).getChainId();
+  const chain = { ...localChain, id, rpcUrls: { default: { http: [rpcUrl] } } };
   const publicClient = createPublicClient({ chain, transport: http(rpcUrl), pollingInterval: 50 }) as PublicClient;
   const wallet = createWalletClient({ account: anvilAccount(0), chain, transport: http(rpcUrl) });
   return { publicClient, wallet };
@@ -51,7 +53,7 @@ export async function deployLocalContracts(
   mintSigner: Address,
   existingUsdc?: Address,
 ): Promise<Deployment> {
-  const { publicClient, wallet } = clients(rpcUrl);
+  const { publicClient, wallet } = await clients(rpcUrl);
   const usdc = existingUsdc ?? (await deployTestUsdc(wallet, publicClient));
   const tokens = [];
   for (const t of DEMO_TOKENS) {
@@ -68,12 +70,12 @@ export async function deployLocalContracts(
     await publicClient.waitForTransactionReceipt({ hash });
   }
   const batchExecutor = await deployBatchExecutor(wallet, publicClient);
-  return { chainId: localChain.id, usdc, tokens, batchExecutor, deployedAt: new Date().toISOString() };
+  return { chainId: publicClient.chain!.id, usdc, tokens, batchExecutor, deployedAt: new Date().toISOString() };
 }
 
 /** Tops the operator up from anvil account 0 so it can pay gas for funding and agent top-ups. */
 export async function fundOperator(rpcUrl: string, operator: Address, minimum = parseEther('100')) {
-  const { publicClient, wallet } = clients(rpcUrl);
+  const { publicClient, wallet } = await clients(rpcUrl);
   const balance = await publicClient.getBalance({ address: operator });
   if (balance >= minimum) return;
   const hash = await wallet.sendTransaction({ to: operator, value: minimum - balance + parseEther('10') });
@@ -89,7 +91,7 @@ export async function ensureLocalDeployment(rpcUrl: string, file: string, mintSi
   // Demo tokens priced in another USDC than the configured one would be refused at funding.
   const existing = recorded && (!usdc || recorded.usdc.toLowerCase() === usdc.toLowerCase()) ? recorded : undefined;
   if (existing) {
-    const { publicClient } = clients(rpcUrl);
+    const { publicClient, wallet } = await clients(rpcUrl);
     const code = await publicClient.getCode({ address: existing.usdc });
     if (code && code !== '0x') {
       // A deployment recorded before the batch executor existed, or with an older build of it
@@ -100,7 +102,7 @@ export async function ensureLocalDeployment(rpcUrl: string, file: string, mintSi
         return { deployment: existing, fresh: false };
       const deployment = {
         ...existing,
-        batchExecutor: await deployBatchExecutor(clients(rpcUrl).wallet, publicClient),
+        batchExecutor: await deployBatchExecutor(wallet, publicClient),
       };
       writeDeployment(file, deployment);
       return { deployment, fresh: false };

@@ -1,3 +1,4 @@
+import { X402_V1_NAMES } from '@/lib/chain/networks';
 /**
  * How the local x402 mint server behaves, for tests and demos. Chosen per server (option,
  * X402_MINT_MODE) or per request (`?mode=`), so one server can sell to tasks of every kind.
@@ -47,8 +48,8 @@ export function parseMode(value: unknown, fallback: X402MintMode): X402MintMode 
     : fallback;
 }
 
-/** x402 v1 network names of the chain ids a local anvil can take (the official v1 table). */
-export const V1_NETWORK_NAMES: Record<number, string> = { 84532: 'base-sepolia', 8453: 'base' };
+/** x402 v1 network names of the chain ids a local anvil can take (the official v1 table, lib/chain/networks.ts). */
+export const V1_NETWORK_NAMES: Record<number, string> = Object.fromEntries(X402_V1_NAMES);
 
 export const MAINNET_USDC = '0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48';
 
