@@ -87,21 +87,21 @@ function createdReply(
   symbol: string | undefined,
   x402?: { host: string; network: string },
 ): string {
-  const t = CREATED[lang];
+  const labels = CREATED[lang];
   const total = formatUsdc(task.totalCost);
   return [
-    t.title,
+    labels.title,
     '',
     ...(x402 ? [`Endpoint: ${x402.host}`] : []),
     `Token: ${shortAddress(task.tokenAddress)}${symbol ? ` (${symbol})` : ''}`,
-    `${t.quantity}: ${task.quantity} ${t.mints}`,
-    `${t.unitPrice}: ${formatUsdc(task.pricePerMint)} USDC/mint`,
-    `${t.totalCost}: ${total} USDC`,
-    ...(x402 ? [`${t.network}: ${x402.network}`] : []),
+    `${labels.quantity}: ${task.quantity} ${labels.mints}`,
+    `${labels.unitPrice}: ${formatUsdc(task.pricePerMint)} USDC/mint`,
+    `${labels.totalCost}: ${total} USDC`,
+    ...(x402 ? [`${labels.network}: ${x402.network}`] : []),
     '',
-    t.fund(total),
-    `${t.address}: ${task.agentAddress}`,
-    `${t.taskId}: ${task.id}`,
+    labels.fund(total),
+    `${labels.address}: ${task.agentAddress}`,
+    `${labels.taskId}: ${task.id}`,
   ].join('\n');
 }
 

@@ -167,14 +167,14 @@ async function readMinted(client: PublicClient, o: ScanOptions, agents: Address[
       }),
     );
     for (const log of logs) {
-      const a = log.args;
+      const { args } = log;
       out.push({
         token: lower(log.address),
-        payer: lower(a.payer),
-        to: lower(a.to),
-        mintId: a.mintId,
-        amount: a.amount,
-        price: a.price,
+        payer: lower(args.payer),
+        to: lower(args.to),
+        mintId: args.mintId,
+        amount: args.amount,
+        price: args.price,
         txHash: log.transactionHash,
         blockNumber: log.blockNumber,
       });
@@ -258,9 +258,10 @@ async function scanBlocks(client: PublicClient, o: ScanOptions, agents: Set<stri
       ),
     );
     for (const [i, tx] of group.entries()) {
-      const r = receipts[i]!;
+      const receipt = receipts[i]!;
       const gasCost =
-        hexToBigInt(r.gasUsed) * hexToBigInt(r.effectiveGasPrice ?? '0x0') + (r.l1Fee ? hexToBigInt(r.l1Fee) : 0n);
+        hexToBigInt(receipt.gasUsed) * hexToBigInt(receipt.effectiveGasPrice ?? '0x0') +
+        (receipt.l1Fee ? hexToBigInt(receipt.l1Fee) : 0n);
       out.push({
         hash: tx.hash,
         from: lower(tx.from),
@@ -269,7 +270,7 @@ async function scanBlocks(client: PublicClient, o: ScanOptions, agents: Set<stri
         input: tx.input,
         type: tx.type,
         delegations: (tx.authorizationList ?? []).map((a) => lower(a.address)),
-        success: r.status === '0x1',
+        success: receipt.status === '0x1',
         gasCost,
         blockNumber: tx.blockNumber,
       });

@@ -55,7 +55,7 @@ export function compareMints({
     ledgerMintGas: 0n,
     mintTxs: new Map(),
   };
-  const d = out.discrepancies;
+  const discrepancies = out.discrepancies;
   const owner = new Map<string, { task: AuditTask; seq: number }>();
   const taskById = new Map(tasks.map((t) => [t.id, t]));
   for (const task of tasks)
@@ -78,12 +78,12 @@ export function compareMints({
 
   for (const [id, events] of eventsOf) {
     const mine = owner.get(id as Hex);
-    const e = events[0]!;
+    const event = events[0]!;
     if (!mine) {
-      d.push({
+      discrepancies.push({
         kind: 'unknown_mint',
-        txHash: e.txHash,
-        amount: e.price.toString(),
+        txHash: event.txHash,
+        amount: event.price.toString(),
         message: `mint ${id} paid by the agent belongs to no task of this user`,
       });
       continue;
@@ -92,7 +92,7 @@ export function compareMints({
     for (const { txHash } of events) out.mintTxs.get(txHash)!.taskId ??= task.id;
     if (seq > task.quantity) {
       for (const extra of events)
-        d.push({
+        discrepancies.push({
           kind: 'double_mint',
           taskId: task.id,
           sequenceNumber: seq,
@@ -106,27 +106,27 @@ export function compareMints({
     }
     mintedByTask.set(task.id, [...(mintedByTask.get(task.id) ?? []), ...events]);
     if (events.length > 1)
-      d.push({
+      discrepancies.push({
         kind: 'double_mint',
         taskId: task.id,
         sequenceNumber: seq,
         txHash: events[1]!.txHash,
-        amount: e.price.toString(),
+        amount: event.price.toString(),
         message: `mintId of mint ${seq} used ${events.length} times`,
       });
     const row = rowOf.get(id);
     const open = row && (row.status === 'signed' || row.status === 'sent');
     if (open && task.status === 'processing') {
-      out.inFlight += e.price; // the worker settles it with its batch
+      out.inFlight += event.price; // the worker settles it with its batch
       continue;
     }
     if (row?.status !== 'confirmed') {
-      d.push({
+      discrepancies.push({
         kind: 'mint_not_in_ledger',
         taskId: task.id,
         sequenceNumber: seq,
-        txHash: e.txHash,
-        amount: e.price.toString(),
+        txHash: event.txHash,
+        amount: event.price.toString(),
         expected: row?.status ?? 'no row',
         actual: 'minted',
         message: `mint ${seq} is on chain but the ledger has it ${row?.status ?? 'missing'}`,
@@ -134,21 +134,21 @@ export function compareMints({
       continue;
     }
     const wrong: string[] = [];
-    if (row.txHash?.toLowerCase() !== e.txHash.toLowerCase())
-      wrong.push(`tx ${row.txHash} in the ledger, ${e.txHash} on chain`);
-    if (e.token !== task.tokenAddress.toLowerCase())
-      wrong.push(`minted on ${e.token}, the task's token is ${task.tokenAddress}`);
-    if (e.to !== user) wrong.push(`minted to ${e.to}, not the user`);
-    if (e.price !== task.pricePerMint) wrong.push(`paid ${e.price}, the task's price is ${task.pricePerMint}`);
-    const mintAmount = tokens.get(e.token)?.mintAmount;
-    if (mintAmount !== undefined && e.amount !== mintAmount)
-      wrong.push(`minted ${e.amount} tokens, the token mints ${mintAmount}`);
+    if (row.txHash?.toLowerCase() !== event.txHash.toLowerCase())
+      wrong.push(`tx ${row.txHash} in the ledger, ${event.txHash} on chain`);
+    if (event.token !== task.tokenAddress.toLowerCase())
+      wrong.push(`minted on ${event.token}, the task's token is ${task.tokenAddress}`);
+    if (event.to !== user) wrong.push(`minted to ${event.to}, not the user`);
+    if (event.price !== task.pricePerMint) wrong.push(`paid ${event.price}, the task's price is ${task.pricePerMint}`);
+    const mintAmount = tokens.get(event.token)?.mintAmount;
+    if (mintAmount !== undefined && event.amount !== mintAmount)
+      wrong.push(`minted ${event.amount} tokens, the token mints ${mintAmount}`);
     if (wrong.length)
-      d.push({
+      discrepancies.push({
         kind: 'mint_mismatch',
         taskId: task.id,
         sequenceNumber: seq,
-        txHash: e.txHash,
+        txHash: event.txHash,
         message: `mint ${seq}: ${wrong.join('; ')}`,
       });
   }
@@ -162,7 +162,7 @@ export function compareMints({
       if (r.gasUsed !== null && r.effectiveGasPrice !== null) out.ledgerMintGas += r.gasUsed * r.effectiveGasPrice;
     for (const r of confirmed) {
       if (eventsOf.has(r.mintId.toLowerCase())) continue;
-      d.push({
+      discrepancies.push({
         kind: 'ledger_mint_not_on_chain',
         taskId: task.id,
         sequenceNumber: r.sequenceNumber,
@@ -177,7 +177,7 @@ export function compareMints({
     out.tokensReceived += received;
     const x402 = x402Counts.get(task.id) ?? { settled: 0, open: 0 };
     if (task.route === 'contract' && task.mintsCompleted !== confirmed.length)
-      d.push({
+      discrepancies.push({
         kind: 'progress_mismatch',
         taskId: task.id,
         expected: String(confirmed.length),
@@ -189,7 +189,7 @@ export function compareMints({
     // counter may trail the settled payments (paid, not delivered: shown as such), never pass
     // the payments that could have paid for it.
     if (task.route === 'x402' && task.mintsCompleted > x402.settled + x402.open)
-      d.push({
+      discrepancies.push({
         kind: 'progress_mismatch',
         taskId: task.id,
         expected: String(x402.settled + x402.open),

@@ -42,7 +42,7 @@ export function compareX402({
     inFlightOpenTasks: 0n,
     inFlight: 0n,
   };
-  const d = out.discrepancies;
+  const discrepancies = out.discrepancies;
   const usedByNonce = new Map(used.map((u) => [u.nonce.toLowerCase(), u]));
   const byTx = new Map<string, TransferLog[]>();
   for (const t of payeeTransfers) byTx.set(t.txHash.toLowerCase(), [...(byTx.get(t.txHash.toLowerCase()) ?? []), t]);
@@ -64,7 +64,7 @@ export function compareX402({
     if (row.status === 'settled') {
       out.ledgerPaid += row.amount;
       if (!paid)
-        d.push({
+        discrepancies.push({
           kind: 'x402_mismatch',
           ...where,
           txHash: row.settlementTxHash ?? undefined,
@@ -76,7 +76,7 @@ export function compareX402({
             : `x402 payment ${row.sequenceNumber} is settled in the ledger (tx ${row.settlementTxHash ?? 'none'}) but its authorization was not used in the audited blocks`,
         });
       else if (row.settlementTxHash && row.settlementTxHash.toLowerCase() !== paid.txHash.toLowerCase())
-        d.push({
+        discrepancies.push({
           kind: 'x402_mismatch',
           ...where,
           txHash: paid.txHash,
@@ -86,7 +86,7 @@ export function compareX402({
         });
     } else if (DEAD.has(row.status)) {
       if (paid)
-        d.push({
+        discrepancies.push({
           kind: 'x402_dead_authorization_settled',
           ...where,
           txHash: paid.txHash,
@@ -103,7 +103,7 @@ export function compareX402({
 
   for (const t of payeeTransfers) {
     if (consumed.has(t)) continue;
-    d.push({
+    discrepancies.push({
       kind: 'x402_mismatch',
       txHash: t.txHash,
       expected: '0',

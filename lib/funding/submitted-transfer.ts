@@ -23,14 +23,14 @@ export type Settled =
   | { state: 'gone' };
 
 export function authorizationOf(stored: StoredFunding): Authorization {
-  const a = stored.authorization;
+  const { authorization } = stored;
   return {
-    from: a.from as Hex,
-    to: a.to as Hex,
-    value: BigInt(a.value),
-    validAfter: BigInt(a.validAfter),
-    validBefore: BigInt(a.validBefore),
-    nonce: a.nonce as Hex,
+    from: authorization.from as Hex,
+    to: authorization.to as Hex,
+    value: BigInt(authorization.value),
+    validAfter: BigInt(authorization.validAfter),
+    validBefore: BigInt(authorization.validBefore),
+    nonce: authorization.nonce as Hex,
   };
 }
 
@@ -51,7 +51,7 @@ export async function settleSubmittedFunding(db: DbExecutor, task: TaskWithAgent
     await clearFundingSubmitted({ id: task.id });
     return { state: 'gone' };
   }
-  const a = authorizationOf(stored);
+  const authorization = authorizationOf(stored);
   const client = getPublicClient();
   const hash = task.fundingSubmittedTxHash as Hex | null;
   if (hash) {
@@ -62,9 +62,9 @@ export async function settleSubmittedFunding(db: DbExecutor, task: TaskWithAgent
   }
   // Reverted, dropped, or never known by hash (the send failed midway): the nonce says the rest.
   const [used, usedPending] = await readChain(() =>
-    Promise.all([authorizationUsed(a, 'latest'), authorizationUsed(a, 'pending')]),
+    Promise.all([authorizationUsed(authorization, 'latest'), authorizationUsed(authorization, 'pending')]),
   );
-  if (used) return adoptTransfer(db, task, a, stored);
+  if (used) return adoptTransfer(db, task, authorization, stored);
   if (usedPending) return { state: 'in_flight' };
   getLogger().warn({ taskId: task.id, txHash: hash }, 'funding transfer never mined; the task may be paid again');
   await clearFundingSubmitted({ id: task.id });

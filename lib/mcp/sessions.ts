@@ -58,11 +58,11 @@ export async function admitMcpSession(keyId: string | null) {
 }
 
 export function addMcpSession(session: McpSession) {
-  const s = store();
-  s.sessions.set(session.id, session);
-  if (!s.sweeper) {
-    s.sweeper = setInterval(() => void sweep(), SWEEP_EVERY_MS);
-    s.sweeper.unref();
+  const held = store();
+  held.sessions.set(session.id, session);
+  if (!held.sweeper) {
+    held.sweeper = setInterval(() => void sweep(), SWEEP_EVERY_MS);
+    held.sweeper.unref();
   }
 }
 

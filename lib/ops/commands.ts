@@ -42,10 +42,10 @@ export function parseStatuses(value: string | undefined): TaskStatus[] | undefin
 
 export function parsePositiveInt(value: string | undefined, name: string, fallback: number, max: number): number {
   if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > max)
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1 || parsed > max)
     throw new UsageError(`--${name} must be a whole number from 1 to ${max}`);
-  return n;
+  return parsed;
 }
 
 async function loadTask(id: string) {
@@ -253,21 +253,21 @@ export async function walletCommand({ userAddress }: { userAddress: string }): P
   const wallet = await getWalletByUser({ userAddress });
   if (!wallet) throw new AppError('not_found:wallet', `No agent wallet for ${userAddress}.`);
   const agentAddress = getAddress(wallet.agentAddress);
-  const a = await readWalletAmounts(wallet.id, agentAddress);
+  const amounts = await readWalletAmounts(wallet.id, agentAddress);
   const json = {
     userAddress: getAddress(userAddress),
     agentAddress,
-    usdcBalance: a.usdcBalance.toString(),
-    ethBalance: a.ethBalance.toString(),
-    reservedUsdc: a.reserved.toString(),
-    refundableUsdc: a.refundable.toString(),
+    usdcBalance: amounts.usdcBalance.toString(),
+    ethBalance: amounts.ethBalance.toString(),
+    reservedUsdc: amounts.reserved.toString(),
+    refundableUsdc: amounts.refundable.toString(),
   };
   const text = keyValues({
     ...json,
-    usdcBalance: `${formatUnits(a.usdcBalance, 6)} USDC`,
-    ethBalance: `${formatEther(a.ethBalance)} ETH`,
-    reservedUsdc: `${formatUnits(a.reserved, 6)} USDC`,
-    refundableUsdc: `${formatUnits(a.refundable, 6)} USDC`,
+    usdcBalance: `${formatUnits(amounts.usdcBalance, 6)} USDC`,
+    ethBalance: `${formatEther(amounts.ethBalance)} ETH`,
+    reservedUsdc: `${formatUnits(amounts.reserved, 6)} USDC`,
+    refundableUsdc: `${formatUnits(amounts.refundable, 6)} USDC`,
   });
   return { json, text };
 }
@@ -317,19 +317,19 @@ export async function webhooksCommand({ limit }: { limit: number }): Promise<Com
 }
 
 export async function operatorCommand(): Promise<CommandResult> {
-  const c = await checkOperatorBalance();
+  const balance = await checkOperatorBalance();
   const json = {
-    operator: getAddress(c.address),
-    balanceWei: c.balanceWei.toString(),
-    thresholdWei: c.thresholdWei.toString(),
-    low: c.low,
+    operator: getAddress(balance.address),
+    balanceWei: balance.balanceWei.toString(),
+    thresholdWei: balance.thresholdWei.toString(),
+    low: balance.low,
   };
   return {
     json,
     text: keyValues({
       ...json,
-      balanceWei: `${formatEther(c.balanceWei)} ETH`,
-      thresholdWei: `${formatEther(c.thresholdWei)} ETH`,
+      balanceWei: `${formatEther(balance.balanceWei)} ETH`,
+      thresholdWei: `${formatEther(balance.thresholdWei)} ETH`,
     }),
   };
 }

@@ -73,8 +73,8 @@ async function readBalances(agents: Address[]): Promise<bigint[]> {
   let next = 0;
   const reader = async () => {
     while (next < agents.length) {
-      const i = next++;
-      out[i] = await client.getBalance({ address: agents[i]! });
+      const slot = next++;
+      out[slot] = await client.getBalance({ address: agents[slot]! });
     }
   };
   await Promise.all(Array.from({ length: Math.min(READS_AT_ONCE, agents.length) }, reader));

@@ -125,15 +125,18 @@ export async function checkFundingAuthorization(
   input: { authorization: Authorization; signature: Hex },
   nowMs = Date.now(),
 ): Promise<Hex> {
-  const a = input.authorization;
-  checkAuthorizationTerms(terms, a, nowMs);
+  const { authorization } = input;
+  checkAuthorizationTerms(terms, authorization, nowMs);
   const domain = await readChain(() => getUsdcDomain());
-  const signature = await verifyAuthorizationSignature({ authorization: a, signature: input.signature, domain });
-  const { used, balance } = await readAuthorizationState(a);
+  const signature = await verifyAuthorizationSignature({ authorization, signature: input.signature, domain });
+  const { used, balance } = await readAuthorizationState(authorization);
   if (used) {
-    throw new AppError('bad_request:fund', `authorization nonce ${a.nonce} is already used on chain; sign a new one.`);
+    throw new AppError(
+      'bad_request:fund',
+      `authorization nonce ${authorization.nonce} is already used on chain; sign a new one.`,
+    );
   }
-  checkBalanceCovers(a, balance);
+  checkBalanceCovers(authorization, balance);
   return signature;
 }
 

@@ -52,17 +52,17 @@ function hub(): Hub {
 
 /** Subscribes to one task's events; resolves once LISTEN is active. Returns the unsubscribe. */
 export async function subscribeTaskEvents(taskId: string, subscriber: TaskEventSubscriber): Promise<() => void> {
-  const h = hub();
-  let set = h.byTask.get(taskId);
-  if (!set) h.byTask.set(taskId, (set = new Set()));
+  const events = hub();
+  let set = events.byTask.get(taskId);
+  if (!set) events.byTask.set(taskId, (set = new Set()));
   set.add(subscriber);
   const unsubscribe = () => {
-    const current = h.byTask.get(taskId);
+    const current = events.byTask.get(taskId);
     current?.delete(subscriber);
-    if (current?.size === 0) h.byTask.delete(taskId);
+    if (current?.size === 0) events.byTask.delete(taskId);
   };
   try {
-    await h.ready;
+    await events.ready;
   } catch (error) {
     unsubscribe();
     throw error;
@@ -72,7 +72,7 @@ export async function subscribeTaskEvents(taskId: string, subscriber: TaskEventS
 
 /** Streams currently watching tasks in this process (metrics, tests). */
 export function countTaskEventSubscribers(): number {
-  let n = 0;
-  for (const set of holder.__agentMintTaskEvents?.byTask.values() ?? []) n += set.size;
-  return n;
+  let count = 0;
+  for (const set of holder.__agentMintTaskEvents?.byTask.values() ?? []) count += set.size;
+  return count;
 }

@@ -62,19 +62,20 @@ export function checkX402Payment(
   spent: { live: bigint },
 ) {
   const { terms } = policy;
-  const a = payment.authorization;
+  const { authorization } = payment;
   if (!isAddressEqual(payment.asset as Address, terms.requirement.asset as Address))
     throw new GuardError(`x402 payment in ${payment.asset}, the task pays in ${terms.requirement.asset}`);
-  if (!isAddressEqual(a.from as Address, policy.agent)) throw new GuardError('x402 payment not from the agent');
-  if (!isAddressEqual(a.to as Address, terms.requirement.payTo as Address))
-    throw new GuardError(`x402 payment to ${a.to}, the endpoint's payee is ${terms.requirement.payTo}`);
-  if (BigInt(a.value) !== BigInt(terms.requirement.amount))
-    throw new GuardError(`x402 payment of ${a.value}, the probed price is ${terms.requirement.amount}`);
+  if (!isAddressEqual(authorization.from as Address, policy.agent))
+    throw new GuardError('x402 payment not from the agent');
+  if (!isAddressEqual(authorization.to as Address, terms.requirement.payTo as Address))
+    throw new GuardError(`x402 payment to ${authorization.to}, the endpoint's payee is ${terms.requirement.payTo}`);
+  if (BigInt(authorization.value) !== BigInt(terms.requirement.amount))
+    throw new GuardError(`x402 payment of ${authorization.value}, the probed price is ${terms.requirement.amount}`);
   const now = BigInt(Math.floor(Date.now() / 1000));
   const lifetime = lifetimeOf(policy);
-  if (BigInt(a.validBefore) > now + BigInt(lifetime) + SIGNING_SLACK_SECONDS)
+  if (BigInt(authorization.validBefore) > now + BigInt(lifetime) + SIGNING_SLACK_SECONDS)
     throw new GuardError(`x402 payment valid for longer than ${lifetime} s`);
-  if (spent.live + BigInt(a.value) > policy.funding)
+  if (spent.live + BigInt(authorization.value) > policy.funding)
     throw new GuardError(`x402 payments would exceed the task's funding of ${policy.funding}`);
 }
 
@@ -130,19 +131,19 @@ export function createX402Signer(account: PrivateKeyAccount, policy: X402Policy)
       }) {
         if (params.primaryType !== 'TransferWithAuthorization')
           throw new GuardError(`x402 client asked to sign ${params.primaryType}`);
-        const m = params.message;
+        const { message } = params;
         const asset = params.domain?.verifyingContract ?? '';
         checkX402Payment(
           policy,
           {
             asset,
             authorization: {
-              from: String(m.from),
-              to: String(m.to),
-              value: String(m.value),
-              validAfter: String(m.validAfter),
-              validBefore: String(m.validBefore),
-              nonce: String(m.nonce),
+              from: String(message.from),
+              to: String(message.to),
+              value: String(message.value),
+              validAfter: String(message.validAfter),
+              validBefore: String(message.validBefore),
+              nonce: String(message.nonce),
             },
           },
           { live: 0n },

@@ -64,10 +64,10 @@ async function post(row: WebhookDelivery, url: string, secret: string, timeoutMs
     await res.body?.cancel().catch(() => {});
     return res.ok ? null : `HTTP ${res.status}`;
   } catch (error) {
-    const e = error as Error & { cause?: { code?: string } };
-    return e.name === 'TimeoutError'
+    const failure = error as Error & { cause?: { code?: string } };
+    return failure.name === 'TimeoutError'
       ? `timeout after ${timeoutMs} ms`
-      : `${e.cause?.code ?? e.name}: ${e.message}`.slice(0, 300);
+      : `${failure.cause?.code ?? failure.name}: ${failure.message}`.slice(0, 300);
   }
 }
 

@@ -61,16 +61,16 @@ export function readSalePayment(headers: Headers): SalePayment | undefined {
   if (!parsed.success) {
     throw refuse(`The payment is not an exact EIP-3009 authorization: ${describeZodError(parsed.error)}.`);
   }
-  const a = parsed.data.authorization;
+  const raw = parsed.data.authorization;
   return {
     version,
     authorization: {
-      from: getAddress(a.from),
-      to: getAddress(a.to),
-      value: BigInt(a.value),
-      validAfter: BigInt(a.validAfter),
-      validBefore: BigInt(a.validBefore),
-      nonce: a.nonce.toLowerCase() as Hex,
+      from: getAddress(raw.from),
+      to: getAddress(raw.to),
+      value: BigInt(raw.value),
+      validAfter: BigInt(raw.validAfter),
+      validBefore: BigInt(raw.validBefore),
+      nonce: raw.nonce.toLowerCase() as Hex,
     },
     signature: parsed.data.signature.toLowerCase() as Hex,
     paymentId: version === 2 ? paymentIdOf(payload as unknown as PaymentPayload) : null,

@@ -94,26 +94,30 @@ async function buy(
   payment: SalePayment,
   { onPayerVerified, nowMs }: Required<Pick<SaleOptions, 'nowMs'>> & SaleOptions,
 ): Promise<SoldTask> {
-  const a = payment.authorization;
-  if (!isAddressEqual(a.from, request.payer)) {
+  const { authorization } = payment;
+  if (!isAddressEqual(authorization.from, request.payer)) {
     throw new AppError(
       'forbidden:fund',
-      `The payment is signed by ${a.from}, but the request names payer ${request.payer}: the payer signs, and its own agent wallet is paid.`,
+      `The payment is signed by ${authorization.from}, but the request names payer ${request.payer}: the payer signs, and its own agent wallet is paid.`,
     );
   }
   // Before anything is looked up: a replayed sale answers with its task token, for the payer only.
   const domain = await readChain(() => getUsdcDomain());
-  await verifyAuthorizationSignature({ authorization: a, signature: payment.signature, domain });
+  await verifyAuthorizationSignature({ authorization, signature: payment.signature, domain });
   await onPayerVerified?.();
   const requestHash = hashSaleRequest(request);
-  const existing = await getX402SaleByPayment({ payer: a.from, paymentNonce: a.nonce, paymentId: payment.paymentId });
+  const existing = await getX402SaleByPayment({
+    payer: authorization.from,
+    paymentNonce: authorization.nonce,
+    paymentId: payment.paymentId,
+  });
   if (existing) return resume(existing, requestHash, payment);
 
   const saleId = randomUUID();
   const sale: Sale = {
     id: saleId,
-    payer: a.from,
-    paymentNonce: a.nonce,
+    payer: authorization.from,
+    paymentNonce: authorization.nonce,
     paymentId: payment.paymentId,
     requestHash,
     taskTokenHash: hashTaskToken(taskTokenFor(saleId)),
@@ -121,7 +125,11 @@ async function buy(
   };
   const guard: TaskInsertGuard = async (totalCost, insert) => {
     const wallet = await getOrCreateAgentWallet(request.payer);
-    const terms = { userAddress: a.from, agentAddress: wallet.agentAddress, totalCost: totalCost.toString() };
+    const terms = {
+      userAddress: authorization.from,
+      agentAddress: wallet.agentAddress,
+      totalCost: totalCost.toString(),
+    };
     await checkFundingAuthorization(terms, payment, nowMs);
     const task = await insertTaskWithSale((tx) => insert(tx), sale);
     if (!task) throw new AlreadySold();
@@ -135,7 +143,11 @@ async function buy(
       : await createMintTask({ userAddress, tokenAddress: request.token!, quantity, guard });
   } catch (error) {
     if (!(error instanceof AlreadySold)) throw error;
-    const winner = await getX402SaleByPayment({ payer: a.from, paymentNonce: a.nonce, paymentId: payment.paymentId });
+    const winner = await getX402SaleByPayment({
+      payer: authorization.from,
+      paymentNonce: authorization.nonce,
+      paymentId: payment.paymentId,
+    });
     if (!winner) throw new Error('an x402 sale conflicted on insert and then could not be found');
     return resume(winner, requestHash, payment);
   }

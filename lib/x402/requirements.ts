@@ -36,17 +36,17 @@ export function normaliseRequirements(paymentRequired: PaymentRequired): {
   const version = paymentRequired.x402Version === 1 ? 1 : 2;
   const accepts = Array.isArray(paymentRequired.accepts) ? paymentRequired.accepts : [];
   const requirements = accepts.map((raw) => {
-    const r = raw as unknown as Record<string, unknown>;
+    const fields = raw as unknown as Record<string, unknown>;
     return {
-      scheme: String(r.scheme ?? ''),
-      network: String(r.network ?? ''),
-      asset: String(r.asset ?? ''),
-      payTo: String(r.payTo ?? ''),
-      maxTimeoutSeconds: Number(r.maxTimeoutSeconds ?? 0),
-      amount: String(r.amount ?? r.maxAmountRequired ?? ''),
-      resource: typeof r.resource === 'string' ? r.resource : paymentRequired.resource?.url,
-      extra: r.extra && typeof r.extra === 'object' ? (r.extra as Record<string, unknown>) : undefined,
-      outputSchema: r.outputSchema,
+      scheme: String(fields.scheme ?? ''),
+      network: String(fields.network ?? ''),
+      asset: String(fields.asset ?? ''),
+      payTo: String(fields.payTo ?? ''),
+      maxTimeoutSeconds: Number(fields.maxTimeoutSeconds ?? 0),
+      amount: String(fields.amount ?? fields.maxAmountRequired ?? ''),
+      resource: typeof fields.resource === 'string' ? fields.resource : paymentRequired.resource?.url,
+      extra: fields.extra && typeof fields.extra === 'object' ? (fields.extra as Record<string, unknown>) : undefined,
+      outputSchema: fields.outputSchema,
     };
   });
   return { version, requirements };

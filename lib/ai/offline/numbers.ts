@@ -109,16 +109,16 @@ export function parseEnglishNumber(text: string): number | undefined {
     let current = 0;
     let used = 0;
     for (let j = i; j < words.length; j++) {
-      const w = words[j]!;
-      if (w === 'and' && used) continue;
-      if (w in EN_SCALES) {
-        current = (current || 1) * EN_SCALES[w]!;
-        if (w === 'thousand') {
+      const word = words[j]!;
+      if (word === 'and' && used) continue;
+      if (word in EN_SCALES) {
+        current = (current || 1) * EN_SCALES[word]!;
+        if (word === 'thousand') {
           total += current;
           current = 0;
         }
-      } else if (w in EN_SMALL) {
-        current += EN_SMALL[w]!;
+      } else if (word in EN_SMALL) {
+        current += EN_SMALL[word]!;
       } else break;
       used++;
     }

@@ -126,11 +126,11 @@ export function planTurn(userTexts: string[], tokens: KnownToken[]): TurnPlan {
   let action: Action = { kind: 'say', what: 'help' };
   let lang: Lang | undefined;
   for (const text of userTexts) {
-    const u = parseUtterance(text, tokens);
-    const next = actionFor(u, pending);
+    const utterance = parseUtterance(text, tokens);
+    const next = actionFor(utterance, pending);
     action = next.action;
     pending = next.pending;
-    lang = u.lang ?? lang;
+    lang = utterance.lang ?? lang;
   }
   return { lang: lang ?? 'en', action };
 }

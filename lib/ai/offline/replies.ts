@@ -120,8 +120,8 @@ export function errorText(error: string, lang: Lang, toolName: string): string {
         : '';
   if (lang === 'zh') {
     for (const [pattern, zh] of ERRORS_ZH) {
-      const m = error.match(pattern);
-      if (m) return `❌ ${prefix}${zh(m)}`;
+      const match = error.match(pattern);
+      if (match) return `❌ ${prefix}${zh(match)}`;
     }
     return `❌ 操作失败：${error}`;
   }

@@ -64,7 +64,7 @@ export const X402_ERRORS_ZH: Array<[RegExp, (m: RegExpMatchArray) => string]> = 
 
 /** A refusal that is really a question (the token is unknown): asked plainly, without ❌. */
 export function x402QuestionText(error: string, lang: Lang): string | undefined {
-  const m = error.match(/^Which token does (\S+) sell\?/);
-  if (!m) return undefined;
-  return t(lang, error, `${m[1]} 卖的是哪个代币？它的付款要求里没有写明；请发给我代币合约地址（0x…）。`);
+  const match = error.match(/^Which token does (\S+) sell\?/);
+  if (!match) return undefined;
+  return t(lang, error, `${match[1]} 卖的是哪个代币？它的付款要求里没有写明；请发给我代币合约地址（0x…）。`);
 }
