@@ -5,6 +5,12 @@
 //   3. anvil mining a block every 2 s (Base-like), default pacing (batch 10, 5 s apart), 100 mints,
 //      through the real worker process; the seed loop's time is computed from a measured sample.
 import os from 'node:os';
+
+// `--ab=<git ref>`: that commit's worker against this tree's, side by side (mint-ab.ts).
+if (process.argv.some((a) => a.startsWith('--ab='))) {
+  await import('./mint-ab');
+  process.exit(0);
+}
 import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts';
 import { type Address } from 'viem';
 import { getSql } from '@/db/client';

@@ -132,32 +132,37 @@ export function progressOf(row: NotifiedProgress | undefined): TaskProgress | un
   return progress;
 }
 
-/**
- * Settles a batch: ledger rows and the task's counters change in one statement (so in one
- * transaction), and the progress the API shows always equals the ledger. Counters are recounted
- * from the ledger rather than incremented, which makes a repeated call after a crash harmless:
- * the recount reads the rows as this statement leaves them (a row it updates counts with its
- * new status). The task event is notified in the same statement; Postgres delivers it at commit.
- * One round trip for the whole settle, where begin, the statements and commit took three.
- */
 // Element type oids for sql.array: an empty array has no element to infer a type from, and
 // postgres.js then cannot serialize it (a batch whose mints all failed has no confirmed ones).
 const INT4 = 23;
 const TEXT = 25;
 
-export async function recordMintProgress({
+/**
+ * The CTEs that settle mints (`confirmed`, `failed`) and recount the task's counters (`counts`,
+ * `task`, which returns the updated task for selectProgressNotifying). Counters are recounted
+ * from the ledger rather than incremented, which makes a repeated settle after a crash harmless:
+ * the recount reads the rows as this statement leaves them (a row it updates counts with its
+ * new status). `written`: the statement also writes rows in a CTE of that name (a ledger write
+ * that carries earlier batches' settles, db/mint-records.ts); a failed row it re-signs counts as open.
+ */
+export function settleMintsCtes({
   taskId,
   confirmed,
   failed,
+  written = false,
 }: {
   taskId: string;
   confirmed: ConfirmedMint[];
   failed: FailedMint[];
-}): Promise<TaskProgress | undefined> {
+  written?: boolean;
+}) {
   const sql = getSql();
   const opt = (v: bigint | null) => (v === null ? null : v.toString());
-  const [row] = await sql<NotifiedProgress[]>`
-    with confirmed as (
+  const status = written
+    ? sql`case when w.id is not null then 'signed' else coalesce(c.status, f.status, r.status) end`
+    : sql`coalesce(c.status, f.status, r.status)`;
+  return sql`
+    confirmed as (
       update ai_agent_mint_records r set status = 'confirmed', tx_hash = v.tx_hash, block_number = v.block_number,
         gas_used = v.gas_used, effective_gas_price = v.price, confirmed_at = now(), sent_at = coalesce(r.sent_at, now())
       from unnest(${sql.array(
@@ -192,14 +197,34 @@ export async function recordMintProgress({
       where r.task_id = ${taskId} and r.sequence_number = v.seq and r.status in ('signed', 'sent')
       returning r.id, r.status),
     counts as (
-      select count(*) filter (where coalesce(c.status, f.status, r.status) = 'confirmed')::int as done,
-             count(*) filter (where coalesce(c.status, f.status, r.status) = 'failed')::int as failed
+      select count(*) filter (where ${status} = 'confirmed')::int as done,
+             count(*) filter (where ${status} = 'failed')::int as failed
       from ai_agent_mint_records r left join confirmed c on c.id = r.id left join failed f on f.id = r.id
+        ${written ? sql`left join written w on w.id = r.id` : sql``}
       where r.task_id = ${taskId}),
     task as (
       update ai_agent_tasks t set mints_completed = counts.done, mints_failed = counts.failed, updated_at = now()
       from counts where t.id = ${taskId}
-      returning t.id, t.user_address, t.status, t.mints_completed, t.mints_failed, t.quantity, t.cancel_requested)
+      returning t.id, t.user_address, t.status, t.mints_completed, t.mints_failed, t.quantity, t.cancel_requested)`;
+}
+
+/**
+ * Settles mints: ledger rows and the task's counters change in one statement (so in one
+ * transaction), and the progress the API shows always equals the ledger. The task event is
+ * notified in the same statement; Postgres delivers it at commit. One round trip for the whole
+ * settle, where begin, the statements and commit took three.
+ */
+export async function recordMintProgress({
+  taskId,
+  confirmed,
+  failed,
+}: {
+  taskId: string;
+  confirmed: ConfirmedMint[];
+  failed: FailedMint[];
+}): Promise<TaskProgress | undefined> {
+  const [row] = await getSql()<NotifiedProgress[]>`
+    with ${settleMintsCtes({ taskId, confirmed, failed })}
     ${selectProgressNotifying()}`;
   return progressOf(row);
 }

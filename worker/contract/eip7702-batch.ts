@@ -7,23 +7,20 @@ import { getConfig } from '@/lib/config';
 import { crashPoint } from '../crash-points';
 import { assertLease } from '../fence';
 import { broadcastRaw } from '../rpc';
-import { authorize, presignNext } from './authorizations';
+import { authorize } from './authorizations';
+import type { BatchStages, Collected } from './batch-stages';
 import { NotDelegatedError, settleBatchOutcome } from './eip7702-settle';
 import { estimateBatchGas } from './eip7702-gas';
-import { recordSettlement, writeBatch } from './ledger';
 import type { PendingMint } from './mint-chain';
 import { collectMints } from './mint-collector';
-import type { PipelineStages } from './mint-pipeline';
 import {
   recentlySimulated,
   unlockSigner,
   type Authorization,
   type BatchPlan,
-  type SettledBatch,
   type SignedBatch,
   type TaskRuntime,
 } from './runtime';
-import type { Settlement } from './settlement';
 
 // One batch = one transaction (EIP-7702): the agent sends `execute(try mode, [approve?, mint × N])`
 // to its own address, where AgentBatchExecutor's code runs with msg.sender = the agent for every
@@ -49,22 +46,11 @@ function fault(name: 'bad-authorization' | `bad-mint-signature:${number}`) {
   return true;
 }
 
-/** One paced batch, start to end (unpaced batches overlap: mint-pipeline.ts with these stages). */
-export async function runDelegatedBatch(rt: TaskRuntime, plan: DelegatedPlan): Promise<Settlement> {
-  const batch = await signDelegatedBatch(rt, plan);
-  await writeBatch(rt, batch);
-  await broadcastDelegatedBatch(rt, batch);
-  const [{ settlement }] = await Promise.all([settleDelegatedBatch(rt, batch), presignNext(rt, plan.sequences)]);
-  return settlement;
-}
-
 /** One EIP-7702 transaction per batch: it takes one nonce, two when it installs the delegation. */
-export const delegatedBatchStages: PipelineStages<SignedDelegatedBatch> = {
+export const delegatedBatchStages: BatchStages<SignedDelegatedBatch> = {
   sign: signDelegatedBatch,
-  write: writeBatch,
   broadcast: broadcastDelegatedBatch,
-  // (No presigning here: the pipeline has signed the next batch by the time this one settles.)
-  settle: settleDelegatedBatch,
+  collect: collectDelegatedBatch,
   nextNonce: ({ plan, installs }) => plan.nonce + (installs ? 2 : 1),
   // A skipped authorization does not take its nonce (the silent EIP-7702 failure), so the batch
   // after one that installs the delegation is signed once the chain shows how it went.
@@ -133,7 +119,7 @@ async function signDelegatedBatch(rt: TaskRuntime, plan: DelegatedPlan): Promise
     throw error;
   }
 
-  const signer = unlockSigner(rt, plan.remainingCost);
+  const signer = rt.signer ?? unlockSigner(rt, plan.remainingCost);
   // The transaction's own fixed cost (base) plus per mint × size: a task's last, smaller batch has its fixed cost too.
   const gas =
     rt.batchGas!.base + rt.batchGas!.perMint * BigInt(plan.sequences.length) + (installs ? AUTHORIZATION_GAS : 0n);
@@ -159,7 +145,7 @@ async function signDelegatedBatch(rt: TaskRuntime, plan: DelegatedPlan): Promise
     rawTransaction: i === 0 ? raw : null,
     ...plan.fees,
   }));
-  return { plan, mints, started, raw, txHash, installs };
+  return { plan, mints, started, raw, txHash, installs, gasLimit: gas };
 }
 
 /** A mint call whose signature's s is replaced: the token recovers a stranger and refuses it (test fault only). */
@@ -167,10 +153,11 @@ function corruptSignature(data: Hex): Hex {
   return `${data.slice(0, -64)}${'11'.repeat(32)}` as Hex;
 }
 
-async function settleDelegatedBatch(
+/** The batch's receipt, and what it says about each mint (eip7702-settle.ts). */
+async function collectDelegatedBatch(
   rt: TaskRuntime,
-  { mints, raw, txHash, installs, started }: SignedDelegatedBatch,
-): Promise<SettledBatch> {
+  { mints, raw, txHash, installs }: SignedDelegatedBatch,
+): Promise<Collected> {
   const first = mints[0]!;
   const pending: PendingMint = {
     sequenceNumber: first.sequenceNumber,
@@ -180,8 +167,8 @@ async function settleDelegatedBatch(
     hashes: [txHash],
     batch: true,
   };
-  // No 'sent' mark for a batch (single mints get one): the reconciler treats signed and sent rows
-  // alike, the settle below records sent_at, and the mark cost a query per batch (bench:mint).
+  // No 'sent' mark: the reconciler treats signed and sent rows alike, the settle records
+  // sent_at, and the mark cost a query per batch (bench:mint).
   const [outcome] = await collectMints(rt, [pending]);
   const settlement = await settleBatchOutcome(
     rt,
@@ -195,7 +182,5 @@ async function settleDelegatedBatch(
       await rt.client.getCode({ address: rt.task.agentAddress, blockTag: 'latest' }),
       rt.batchExecutor!,
     );
-  const settled = await recordSettlement(rt, settlement, { size: mints.length, started });
-  if (settlement.ranNoCode) throw new NotDelegatedError(rt.task.agentAddress);
-  return settled;
+  return { settlement, failure: settlement.ranNoCode ? new NotDelegatedError(rt.task.agentAddress) : undefined };
 }

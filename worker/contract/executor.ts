@@ -8,12 +8,13 @@ import { getConfig } from '@/lib/config';
 import { contractBatchGasWei } from '@/lib/wallets/gas-topup';
 import type { TurnEnd, TaskExecutor } from '../task-executor';
 import { presign } from './authorizations';
-import { delegatedBatchStages, runDelegatedBatch } from './eip7702-batch';
+import { runBatchAlone } from './batch-stages';
+import { delegatedBatchStages } from './eip7702-batch';
 import { topUpAgentGas } from './gas-top-up';
 import { runMintPipeline } from './mint-pipeline';
 import { reconcileOpenMints } from './reconciler';
 import { loadRuntime, startContractRun, type ContractRun, type TaskRuntime } from './runtime';
-import { runMintBatch, singleMintStages } from './single-mint-batch';
+import { singleMintStages } from './single-mint-batch';
 import type { Settlement } from './settlement';
 import { ensureAllowance } from './usdc-approval';
 
@@ -125,13 +126,13 @@ async function runBatch(rt: TaskRuntime, task: TaskProgress): Promise<TurnEnd> {
       installs: !rt.delegated,
     };
     if (pipelined) await runMintPipeline(rt, first, start, delegatedBatchStages);
-    else throwFirstRevert(await runDelegatedBatch(rt, first));
+    else await runBatchAlone(rt, first, delegatedBatchStages);
     return { paced: true };
   }
   const approved = await ensureAllowance(rt, { need: remainingCost, allowance, fees, nonce });
   await presigning;
   const plan = { sequences, fees, remainingCost, nonce: approved ? nonce + 1 : nonce };
   if (pipelined) await runMintPipeline(rt, plan, start, singleMintStages);
-  else throwFirstRevert(await runMintBatch(rt, plan));
+  else await runBatchAlone(rt, plan, singleMintStages);
   return { paced: true };
 }

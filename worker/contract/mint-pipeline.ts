@@ -2,19 +2,29 @@ import { batchSizeFor, feesOf, gweiToWei, quoteFees, type FeeQuote } from '@/lib
 import { MintRevertError } from '@/lib/chain/revert-reasons';
 import { getConfig } from '@/lib/config';
 import { crashPoint } from '../crash-points';
+import type { BatchStages, Collected } from './batch-stages';
 import { topUpAgentGas } from './gas-top-up';
-import type { BatchPlan, SettledBatch, SignedBatch, TaskRuntime } from './runtime';
+import { LedgerWriter, SETTLE_LINGER_MS } from './ledger';
+import {
+  batchGasLimit,
+  unlockSigner,
+  type BatchPlan,
+  type SettledBatch,
+  type SignedBatch,
+  type TaskRuntime,
+} from './runtime';
 
 // With MINT_INTERVAL_MS=0 there is no pause between batches to wait out, so their stages
 // overlap: while batch k is on the chain, batch k+1 is signed and written to the ledger, and
 // it is broadcast as soon as batch k's broadcast has returned. Every batch keeps the rules of a
-// single one (ledger before broadcast, consecutive nonces, one settle transaction per batch);
-// batches are written, broadcast and settled in order; at most MINT_PIPELINE_DEPTH batches are
-// unsettled at any time.
+// single one (ledger before broadcast, consecutive nonces); batches are written, broadcast and
+// settled in order, and a batch's settle rides with a later batch's ledger write (ledger.ts);
+// at most MINT_PIPELINE_DEPTH batches are on the chain without an answer at any time.
 //
-// The same pipeline runs both ways of executing (their PipelineStages): one transaction per mint
-// (single-mint-batch.ts), and one EIP-7702 transaction per batch (eip7702-batch.ts), where a batch takes one nonce (two when
-// it installs the delegation) and the next batch's nonce follows from the signed one.
+// The same pipeline runs both ways of executing (their BatchStages, batch-stages.ts): one
+// transaction per mint (single-mint-batch.ts), and one EIP-7702 transaction per batch
+// (eip7702-batch.ts), where a batch takes one nonce (two when it installs the delegation) and
+// the next batch's nonce follows from the signed one.
 //
 // On a node that mines whatever is pending (anvil, a sequencer) the overlap lets the chain
 // pack many mints per block instead of a few: bench/mint.ts measures the difference.
@@ -46,102 +56,108 @@ async function refill(rt: TaskRuntime, budget: Budget, neededWei: bigint, unsett
   budget.gasLeft = balance + (topUp?.amountWei ?? 0n) - (budget.spent - spentBefore);
 }
 
-/** How one way of executing signs, writes, sends and settles a batch. */
-export type PipelineStages<B extends SignedBatch> = {
-  sign(rt: TaskRuntime, plan: BatchPlan): Promise<B>;
-  write(rt: TaskRuntime, batch: B): Promise<void>;
-  broadcast(rt: TaskRuntime, batch: B): Promise<void>;
-  settle(rt: TaskRuntime, batch: B): Promise<SettledBatch>;
-  /** The nonce the batch after this one takes. */
-  nextNonce(batch: B): number;
-  /** Whether this batch must settle before the next is signed (its nonce depends on how it went). */
-  settlesAlone?(batch: B): boolean;
-};
-
 export async function runMintPipeline<B extends SignedBatch>(
   rt: TaskRuntime,
   first: BatchPlan,
   start: { quote: FeeQuote; balance: bigint },
-  stages: PipelineStages<B>,
+  stages: BatchStages<B>,
 ): Promise<void> {
   const depth = getConfig().worker.pipelineDepth;
   rt.simulatedAt = undefined; // every run starts with a simulated batch (a retry after a revert, too)
   // The agent's ETH is re-read (and topped up) only when the budget runs low, not per batch.
   const budget: Budget = { quote: start.quote, quotedAt: Date.now(), gasLeft: start.balance, spent: 0n };
+  // Settles ride with the next batch's ledger write (ledger.ts); writes go in order, each after
+  // the ones before it have committed.
+  const ledger = new LedgerWriter(rt, SETTLE_LINGER_MS);
+  // The agent's key is unlocked once for the run, not once per batch (~0.15 ms a batch).
+  rt.signer = unlockSigner(rt, first.remainingCost);
   let failure: unknown;
   let stopped = false;
   const stop = (error?: unknown) => {
     stopped = true;
     if (error !== undefined) failure ??= error;
   };
-  let lastWritten: Promise<unknown> = Promise.resolve();
   let lastSent: Promise<unknown> = Promise.resolve();
-  let lastSettled: Promise<unknown> = Promise.resolve();
-  const unsettled = new Map<Promise<void>, bigint>(); // settle → the most its batch can cost in gas
+  let lastCollected: Promise<unknown> = Promise.resolve();
+  const unsettled = new Map<Promise<void>, bigint>(); // the chain's answer → the most its batch can cost in gas
+  const recorded: Promise<void>[] = [];
   let clean = true; // every batch written so far settled with all its mints confirmed
-  let onChain = 0; // batches broadcast and not yet settled (the crash test's "two in flight")
+  let onChain = 0; // batches broadcast and not yet collected (the crash test's "two in flight")
 
-  const settled = ({ settlement, progress }: SettledBatch) => {
-    if (settlement.reverts.length)
-      return stop(new MintRevertError(settlement.reverts[0]!.reason, settlement.reverts[0]!.message));
-    if (settlement.failed.length || !progress || progress.status !== 'processing' || progress.cancelRequested) {
-      if (settlement.failed.length) clean = false;
-      stop();
-    }
+  const collected = ({ settlement }: Collected) => {
+    const [revert] = settlement.reverts;
+    if (revert) return stop(new MintRevertError(revert.reason, revert.message));
+    if (settlement.failed.length) ((clean = false), stop());
+  };
+  const recordedBatch = ({ progress }: SettledBatch, { failure: after }: Collected) => {
+    if (after) return stop(after);
+    if (!progress || progress.status !== 'processing' || progress.cancelRequested) stop();
   };
 
   let plan: BatchPlan | undefined = first;
-  while (plan && !stopped && !rt.signal?.aborted) {
-    let batch;
-    try {
-      batch = await stages.sign(rt, plan);
-    } catch (error) {
-      stop(error);
-      break;
-    }
-    if (stopped) break; // an earlier batch failed meanwhile: this one was never written
-    // Ledger writes go in order, each after the one before has committed: two in flight at once
-    // could commit out of order, and a crash between them would leave a later batch in the
-    // ledger (and maybe in the node's pool) above an earlier one that never was, a nonce gap
-    // no reconciliation can close. (The pipelined crash test found it.)
-    const written = lastWritten.then(() => stages.write(rt, batch));
-    const sent = Promise.all([written, lastSent]).then(async () => {
-      await stages.broadcast(rt, batch);
-      if (++onChain >= 2) crashPoint('two-in-flight');
-    });
-    const done = Promise.all([sent, lastSettled]).then(async () => {
+  try {
+    while (plan && !stopped && !rt.signal?.aborted) {
+      let batch: B;
       try {
-        return await stages.settle(rt, batch);
-      } finally {
-        onChain--;
-      }
-    });
-    [lastWritten, lastSent, lastSettled] = [written, sent, done];
-    const tracked: Promise<void> = done
-      .then(settled, (error) => {
-        clean = false;
+        batch = await stages.sign(rt, plan);
+      } catch (error) {
         stop(error);
-      })
-      .finally(() => unsettled.delete(tracked));
-    const maxCost = rt.gasPerMint * plan.fees.maxFeePerGas * BigInt(plan.sequences.length);
-    unsettled.set(tracked, maxCost);
-    budget.gasLeft -= maxCost;
-    budget.spent += maxCost;
-    if (stages.settlesAlone?.(batch)) await tracked;
+        break;
+      }
+      if (stopped) break; // an earlier batch failed meanwhile: this one was never written
+      const written = ledger.write(batch);
+      const sent = Promise.all([written, lastSent]).then(async () => {
+        await stages.broadcast(rt, batch);
+        if (++onChain >= 2) crashPoint('two-in-flight');
+      });
+      const answer = Promise.all([sent, lastCollected]).then(async () => {
+        try {
+          return await stages.collect(rt, batch);
+        } finally {
+          onChain--;
+        }
+      });
+      [lastSent, lastCollected] = [sent, answer];
+      // The chain's answer frees the batch's place in the pipeline; its settle is queued for the
+      // ledger then, and committed with a later batch's write.
+      const settled = answer
+        .then(async (c) => {
+          collected(c);
+          recordedBatch(await ledger.settle(c.settlement, { size: batch.mints.length, started: batch.started }), c);
+        })
+        .catch((error: unknown) => {
+          clean = false;
+          stop(error);
+        });
+      recorded.push(settled);
+      const tracked: Promise<void> = answer.then(
+        () => void unsettled.delete(tracked),
+        () => void unsettled.delete(tracked),
+      );
+      const maxCost = batch.gasLimit * plan.fees.maxFeePerGas;
+      unsettled.set(tracked, maxCost);
+      budget.gasLeft -= maxCost;
+      budget.spent += maxCost;
+      if (stages.settlesAlone?.(batch)) await settled;
 
-    // What the next batch needs (fees, gas) is read, when it is needed at all, while this one is on the wire.
-    const next = nextPlan(rt, plan, stages.nextNonce(batch), budget, () =>
-      [...unsettled.values()].reduce((a, b) => a + b, 0n),
-    );
-    next.catch(() => {});
-    while (unsettled.size >= depth && !stopped) await Promise.race(unsettled.keys());
-    try {
-      plan = await next;
-    } catch (error) {
-      stop(error);
+      // What the next batch needs (fees, gas) is read, when it is needed at all, while this one is on the wire.
+      const next = nextPlan(rt, plan, stages.nextNonce(batch), budget, () =>
+        [...unsettled.values()].reduce((a, b) => a + b, 0n),
+      );
+      next.catch(() => {});
+      while (unsettled.size >= depth && !stopped) await Promise.race(unsettled.keys());
+      try {
+        plan = await next;
+      } catch (error) {
+        stop(error);
+      }
     }
+    await Promise.allSettled([...unsettled.keys(), budget.refill]);
+    ledger.flush();
+    await Promise.all(recorded);
+  } finally {
+    rt.signer = undefined;
   }
-  await Promise.allSettled([...unsettled.keys(), budget.refill]);
   // The next turn may skip reading the ledger only if nothing this pipeline wrote is still open.
   if (!clean || failure !== undefined) rt.settled = undefined;
   if (failure !== undefined) throw failure;
@@ -174,13 +190,13 @@ async function nextPlan(
   });
   const sequences = Array.from({ length: size }, (_, i) => from + i);
   const fees = feesOf(quote);
-  const needed = rt.gasPerMint * fees.maxFeePerGas * BigInt(size + 1);
+  const needed = batchGasLimit(rt, size) * fees.maxFeePerGas;
   // Gas is refilled ahead: below a full pipeline's worth a top-up starts in the background, and
   // a batch waits for it only if the agent cannot pay for that batch now. A top-up waits for
   // its receipt (tens of ms on anvil), which in line would stall every batch behind it.
   // (A full pipeline, or what is left of the task if that is less: a small task needs no refill.)
   const ahead = Math.min(config.pipelineDepth * size, rt.task.quantity - from + 1);
-  const window = rt.gasPerMint * fees.maxFeePerGas * BigInt(ahead + 1);
+  const window = batchGasLimit(rt, ahead, Math.ceil(ahead / size)) * fees.maxFeePerGas;
   if (budget.gasLeft < window) {
     budget.refill ??= refill(rt, budget, window, unsettledCost)
       .catch((error: unknown) => void (budget.refillFailure = error))

@@ -58,6 +58,8 @@ export type TaskRuntime = CollectContext & {
   delegated?: boolean;
   /** Gas limit of a batch transaction: base + perMint × mints, from the task run's first estimates. */
   batchGas?: { base: bigint; perMint: bigint };
+  /** The agent's guarded signer, unlocked for one pipeline run (mint-pipeline.ts) and dropped after it. */
+  signer?: ReturnType<typeof unlockSigner>;
 };
 
 /** A mint signer's authorization for one mintId, and the token's mint call that carries it. */
@@ -68,7 +70,13 @@ export type Authorization = {
 };
 
 export type BatchPlan = { sequences: number[]; fees: Fees; nonce: number; remainingCost: bigint };
-export type SignedBatch = { plan: BatchPlan; mints: SignedMint[]; started: number };
+export type SignedBatch = {
+  plan: BatchPlan;
+  mints: SignedMint[];
+  started: number;
+  /** The gas limits of the batch's transactions, together: at most this × maxFeePerGas is spent on it. */
+  gasLimit: bigint;
+};
 export type SettledBatch = { settlement: Settlement; progress?: TaskProgress };
 
 export function startContractRun(task: TaskWithAgent, options: RunOptions): ContractRun {
@@ -129,6 +137,16 @@ export function unlockSigner(rt: TaskRuntime, remainingCost: bigint) {
     task: { token: rt.task.tokenAddress, remainingCost },
     batchExecutor: rt.batchExecutor,
   });
+}
+
+/**
+ * The gas limit `mints` mints take in `batches` batches: one transaction per mint takes its own
+ * limit each; an EIP-7702 batch takes its fixed part once (the transaction, the approval it may
+ * carry) and a per-mint part. What the agent's ETH must cover before they are sent.
+ */
+export function batchGasLimit(rt: TaskRuntime, mints: number, batches = 1): bigint {
+  if (!rt.batchGas) return rt.gasPerMint * BigInt(mints);
+  return rt.batchGas.base * BigInt(batches) + rt.batchGas.perMint * BigInt(mints);
 }
 
 /** Batches signed within this long of the last simulation skip their own (single-mint-batch.ts's signBatch says why). */

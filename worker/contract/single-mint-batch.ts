@@ -1,5 +1,5 @@
 import { type Hex, type TransactionSerializableEIP1559 } from 'viem';
-import { markMintsSent, type SignedMint } from '@/db/mint-records';
+import type { SignedMint } from '@/db/mint-records';
 import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
 import { MAX_MINT_GAS } from '@/lib/chain/mint-gas';
 import { mintIdOf } from '@/lib/chain/mint-id';
@@ -9,46 +9,26 @@ import { getConfig } from '@/lib/config';
 import { crashPoint } from '../crash-points';
 import { assertLease } from '../fence';
 import { broadcastRaw } from '../rpc';
-import { authorize, presignNext } from './authorizations';
-import { recordSettlement, writeBatch } from './ledger';
+import { authorize } from './authorizations';
+import type { BatchStages, Collected } from './batch-stages';
 import type { PendingMint } from './mint-chain';
 import { collectMints } from './mint-collector';
-import type { PipelineStages } from './mint-pipeline';
-import {
-  recentlySimulated,
-  unlockSigner,
-  type BatchPlan,
-  type SettledBatch,
-  type SignedBatch,
-  type TaskRuntime,
-} from './runtime';
-import { settleOutcomes, type Settlement } from './settlement';
+import { recentlySimulated, unlockSigner, type BatchPlan, type SignedBatch, type TaskRuntime } from './runtime';
+import { settleOutcomes } from './settlement';
 
 // One transaction per mint: a batch of N mints is N transactions with consecutive nonces, each
 // calling the token's mint with its own authorization. (One EIP-7702 transaction for the whole
 // batch: eip7702-batch.ts.)
 
 /**
- * One batch, start to end: sign every mint, write them all to the ledger, broadcast them with
- * consecutive nonces without waiting in between, collect the receipts, and settle ledger and
- * progress in one transaction. While the receipts are on the wire the next batch's mint
- * authorizations are signed. (With MINT_INTERVAL_MS=0 the same stages overlap across batches:
- * mint-pipeline.ts.)
+ * A batch of N mints is signed, written to the ledger, broadcast with N consecutive nonces
+ * without waiting in between, and collected; one at a time when paced, overlapping when not
+ * (batch-stages.ts, mint-pipeline.ts).
  */
-export async function runMintBatch(rt: TaskRuntime, plan: BatchPlan): Promise<Settlement> {
-  const batch = await signBatch(rt, plan);
-  await writeBatch(rt, batch);
-  await broadcastBatch(rt, batch);
-  const [{ settlement }] = await Promise.all([settleBatch(rt, batch), presignNext(rt, plan.sequences)]);
-  return settlement;
-}
-
-/** The stages the pipeline (mint-pipeline.ts) overlaps: a batch of N takes N consecutive nonces. */
-export const singleMintStages: PipelineStages<SignedBatch> = {
+export const singleMintStages: BatchStages<SignedBatch> = {
   sign: signBatch,
-  write: writeBatch,
   broadcast: broadcastBatch,
-  settle: settleBatch,
+  collect: collectBatch,
   nextNonce: ({ plan }) => plan.nonce + plan.sequences.length,
 };
 
@@ -101,7 +81,7 @@ export async function signBatch(rt: TaskRuntime, plan: BatchPlan): Promise<Signe
   for (const seq of plan.sequences.slice(1)) authorizations.push(await authorize(rt, mintIdOf(task.id, seq, keccak)));
   await simulating;
 
-  const signer = unlockSigner(rt, plan.remainingCost);
+  const signer = rt.signer ?? unlockSigner(rt, plan.remainingCost);
   const mints: SignedMint[] = [];
   for (const [i, seq] of plan.sequences.entries()) {
     const nonce = plan.nonce + i;
@@ -125,7 +105,7 @@ export async function signBatch(rt: TaskRuntime, plan: BatchPlan): Promise<Signe
       ...plan.fees,
     });
   }
-  return { plan, mints, started };
+  return { plan, mints, started, gasLimit: rt.gasPerMint * BigInt(mints.length) };
 }
 
 /** An estimate that ran out of gas (a node caps it at the block gas limit) is over the cap too. */
@@ -159,10 +139,10 @@ export async function broadcastBatch(rt: TaskRuntime, { mints }: SignedBatch) {
   crashPoint('after-broadcast');
 }
 
-/** Collects the batch's receipts and settles its ledger rows and the task's progress in one transaction. */
-export async function settleBatch(rt: TaskRuntime, { mints, started }: SignedBatch): Promise<SettledBatch> {
-  // 'sent' is informational (the reconciler treats signed and sent rows alike), so the mark
-  // rides along with the receipt collection instead of costing the batch a round trip.
+/** Collects the batch's receipts: what each mint's own says, or the chain about its mintId. */
+async function collectBatch(rt: TaskRuntime, { mints }: SignedBatch): Promise<Collected> {
+  // No 'sent' mark: the reconciler treats signed and sent rows alike, and the settle records
+  // sent_at; the mark cost a statement per batch (bench:mint).
   const pending: PendingMint[] = mints.map((m) => ({
     sequenceNumber: m.sequenceNumber,
     mintId: m.mintId as Hex,
@@ -170,11 +150,7 @@ export async function settleBatch(rt: TaskRuntime, { mints, started }: SignedBat
     raw: m.rawTransaction as Hex,
     hashes: [m.txHash as Hex],
   }));
-  const [outcomes] = await Promise.all([
-    collectMints(rt, pending),
-    markMintsSent({ taskId: rt.task.id, txHashes: mints.map((m) => m.txHash) }),
-  ]);
-  const settlement = await settleOutcomes(rt, outcomes);
+  const settlement = await settleOutcomes(rt, await collectMints(rt, pending));
   if (settlement.reverts.length || settlement.failed.length) rt.simulatedAt = undefined; // the next batch simulates again
-  return recordSettlement(rt, settlement, { size: mints.length, started });
+  return { settlement };
 }

@@ -1,0 +1,208 @@
+// `npm run bench:mint -- --ab=<git ref>`: the worker of <ref> (A) against this tree's worker (B),
+// side by side in one run on one stack: each runs as its own process (as `npm run worker` runs
+// it) from its own copy of the code, and they take turns, round by round, each 200-mint task
+// from the same chain state. Prints each side's time and CPU per mint (worker, anvil, Postgres)
+// and B ÷ A, and (b), the chain's raw limit, measured in the same rounds.
+//   --rounds=N (12)  --quantity=N (200)  --batch=N (10)  --execution=batch|single (batch)
+import { execSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import type { Address } from 'viem';
+import { createPendingTask } from '@/test/support/fixtures';
+import { startTestStack } from '@/test/support/stack';
+import { cpuNow, cpuSince, perMint, type Cpu } from './cpu';
+import { prepareAgent, runRawLimit, sendUsdc } from './mint-baselines';
+
+const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+const root = path.resolve(import.meta.dirname, '..');
+const ref = arg('ab')!;
+const ROUNDS = Number(arg('rounds') ?? 12);
+const N = Number(arg('quantity') ?? 200);
+const BATCH = arg('batch') ?? '10';
+const EXECUTION = arg('execution') ?? 'batch';
+
+// A's code: the commit's tree (git archive, no work tree or branch created), with this tree's node_modules.
+const sha = execSync(`git rev-parse --verify ${JSON.stringify(`${ref}^{commit}`)}`, { cwd: root })
+  .toString()
+  .trim();
+const treeA = mkdtempSync(path.join(os.tmpdir(), `agentmint-ab-${sha.slice(0, 8)}-`));
+execSync(`git archive --format=tar ${sha} | tar -x -C ${JSON.stringify(treeA)}`, { cwd: root });
+symlinkSync(path.join(root, 'node_modules'), path.join(treeA, 'node_modules'));
+
+const env: Record<string, string> = {
+  MINT_EXECUTION: EXECUTION,
+  MINT_INTERVAL_MS: '0',
+  MINT_BATCH_SIZE: BATCH,
+  MINT_PIPELINE_DEPTH: '4',
+  WORKER_CONCURRENCY: '20',
+  // No poll inside a measured run: a task starts on its NOTIFY.
+  CHECK_INTERVAL_MS: '600000',
+  LOG_LEVEL: 'warn',
+  LOG_FORMAT: 'json',
+  NODE_ENV: 'production',
+  USER_MAX_TOPUP_PER_DAY_ETH: '1000',
+};
+const stack = await startTestStack({ env });
+const { getSql } = await import('@/db/client');
+const { TASK_EVENTS_CHANNEL, transitionTask, wakeWorkers } = await import('@/db/tasks');
+const token = stack.deployment.tokens[0]!.address;
+const newUser = () => privateKeyToAccount(generatePrivateKey()).address;
+const rpc = async (method: string, params: unknown[]) =>
+  (
+    (await (
+      await fetch(stack.env.RPC_URL!, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+      })
+    ).json()) as { result: unknown }
+  ).result;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// Task ends, from the events channel (a settle and every transition notify it).
+const ends = new Map<string, (status: string) => void>();
+await getSql().listen(TASK_EVENTS_CHANNEL, (payload) => {
+  const { taskId, status } = JSON.parse(payload) as { taskId: string; status: string };
+  if (['completed', 'failed', 'cancelled'].includes(status)) ends.get(taskId)?.(status);
+});
+
+type Side = { name: 'A' | 'B'; label: string; child: ChildProcess; output: string[] };
+function startWorker(name: Side['name'], cwd: string, label: string): Side {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'worker/index.ts'], {
+    cwd,
+    env: { ...process.env, ...stack.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  child.stdout!.on('data', (d) => output.push(String(d)));
+  child.stderr!.on('data', (d) => output.push(String(d)));
+  return { name, label, child, output };
+}
+
+async function fundedTask(quantity: number) {
+  const task = await createPendingTask({ userAddress: newUser(), token, quantity });
+  await sendUsdc(task.agentAddress as Address, BigInt(task.totalCost));
+  await transitionTask({ id: task.id, from: 'pending_payment', to: 'funded', set: { fundedAt: new Date() } });
+  return task;
+}
+
+/** One task through `side`'s worker, from the chain state of now (put back after): ms and CPU from the wake-up to its end. */
+async function run(side: Side, quantity: number) {
+  const snapshot = await rpc('evm_snapshot', []);
+  try {
+    const task = await fundedTask(quantity);
+    const ended = new Promise<string>((resolve) => ends.set(task.id, resolve));
+    const timeout = setTimeout(() => ends.get(task.id)?.('timeout'), 120_000);
+    const before = cpuNow(side.child.pid);
+    const started = performance.now();
+    await wakeWorkers(task.id);
+    const status = await ended;
+    const ms = performance.now() - started;
+    const cpu = cpuSince(before, side.child.pid);
+    clearTimeout(timeout);
+    if (status !== 'completed') throw new Error(`${side.name}: task ${task.id} ${status}\n${side.output.join('')}`);
+    return { ms, cpu };
+  } finally {
+    await rpc('evm_revert', [snapshot]);
+  }
+}
+
+/**
+ * Stops a worker (SIGSTOP) once it is idle: a task's end is followed by a claim (finding
+ * nothing), whose transaction holds the claim lock, and a worker stopped inside it would block
+ * the other's claims until it is continued.
+ */
+async function pause(side: Side) {
+  for (let i = 0; ; i++) {
+    await sleep(100);
+    const [busy] = await getSql()<{ n: number }[]>`
+      select count(*)::int as n from pg_stat_activity where state = 'idle in transaction' or (state = 'active' and pid <> pg_backend_pid() and query not ilike 'listen%')`;
+    if (busy!.n === 0 || i > 50) break;
+  }
+  side.child.kill('SIGSTOP');
+}
+
+/** Lets `side` run alone: the other is stopped, and `side` has caught up on the wake-ups it missed (finding nothing to claim). */
+async function alone(side: Side, other: Side) {
+  await pause(other);
+  side.child.kill('SIGCONT');
+  await sleep(300);
+}
+
+const sides: Side[] = [];
+try {
+  console.log(
+    `\nA/B, ${N} mints unpaced, MINT_EXECUTION=${EXECUTION}, batch ${BATCH}, depth 4: A = ${ref} (${sha.slice(0, 10)}), B = this tree; ${ROUNDS} rounds, each side's task from the same chain state, the order alternating\n`,
+  );
+  // Each worker starts with a task waiting for it (its warm-up: JIT, connections), then waits stopped.
+  for (const [name, cwd, label] of [
+    ['A', treeA, ref],
+    ['B', root, 'this tree'],
+  ] as const) {
+    const warm = await fundedTask(N);
+    const ended = new Promise<string>((resolve) => ends.set(warm.id, resolve));
+    const side = startWorker(name, cwd, label);
+    sides.push(side);
+    const status = await Promise.race([ended, sleep(120_000).then(() => 'timeout')]);
+    if (status !== 'completed') throw new Error(`${name}'s warm-up task ${status}\n${side.output.join('')}`);
+    await pause(side);
+  }
+  const [a, b] = sides as [Side, Side];
+  const results = { A: [] as { ms: number; cpu: Cpu }[], B: [] as { ms: number; cpu: Cpu }[] };
+  const raw: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [side, other] of round % 2 === 0
+      ? [[a, b] as const, [b, a] as const]
+      : [[b, a] as const, [a, b] as const]) {
+      await alone(side, other);
+      results[side.name].push(await run(side, N));
+    }
+    await pause(a);
+    await pause(b);
+    const snapshot = await rpc('evm_snapshot', []);
+    raw.push((await runRawLimit(await prepareAgent(newUser(), token, N), N)).ms);
+    await rpc('evm_revert', [snapshot]);
+  }
+
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+  const rawMs = median(raw);
+  const summary = (name: 'A' | 'B') => {
+    const rs = results[name];
+    const per = rs.map((r) => perMint(r.cpu, N));
+    return {
+      ms: median(rs.map((r) => r.ms)),
+      worker: median(per.map((p) => p.worker)),
+      anvil: median(per.map((p) => p.anvil)),
+      postgres: median(per.map((p) => p.postgres)),
+      total: median(per.map((p) => p.total)),
+    };
+  };
+  const sa = summary('A');
+  const sb = summary('B');
+  const us = (ms: number) => `${(ms * 1000).toFixed(0)} µs`.padStart(8);
+  const row = (label: string, s: ReturnType<typeof summary>) =>
+    console.log(
+      `  ${label.padEnd(28)} ${(s.ms / 1000).toFixed(3)} s  ${((rawMs / s.ms) * 100).toFixed(0).padStart(3)}% of (b)   worker ${us(s.worker)}  anvil ${us(s.anvil)}  Postgres ${us(s.postgres)}  all ${us(s.total)}`,
+    );
+  console.log(`  medians of ${ROUNDS} rounds; CPU per mint\n`);
+  row(`A  ${ref}`, sa);
+  row('B  this tree', sb);
+  console.log(`  (b) raw limit                ${(rawMs / 1000).toFixed(3)} s`);
+  // Paired: each round's B ÷ A, so a slow moment of the machine that hits both sides cancels out.
+  const paired = (f: (c: Cpu) => number) => median(results.B.map((r, i) => f(r.cpu) / f(results.A[i]!.cpu))).toFixed(2);
+  console.log(
+    `\n  B ÷ A: worker CPU ${(sb.worker / sa.worker).toFixed(2)} (paired by round ${paired((c) => c.worker)}), anvil ${(sb.anvil / sa.anvil).toFixed(2)}, Postgres ${(sb.postgres / sa.postgres).toFixed(2)}, all ${(sb.total / sa.total).toFixed(2)} (paired ${paired((c) => c.worker + c.anvil + c.postgres)}); time ${(sb.ms / sa.ms).toFixed(2)}`,
+  );
+  const each = (name: 'A' | 'B') => results[name].map((r) => `${(r.cpu.worker / N).toFixed(2)}`).join(' ');
+  console.log(`  worker ms per mint by round: A ${each('A')}\n                               B ${each('B')}\n`);
+} finally {
+  for (const side of sides) {
+    side.child.kill('SIGCONT');
+    side.child.kill('SIGKILL');
+  }
+  await stack.stop();
+  rmSync(treeA, { recursive: true, force: true });
+}
+process.exit(0);
