@@ -52,11 +52,25 @@ async function runUntilExit(env: Record<string, string>, timeoutMs = 40_000) {
   // One task at a time, so the ledger state at each crash is exactly that of the crashing batch.
   const worker = spawnWorker({ ...stack.env, WORKER_CONCURRENCY: '1', ...env });
   children.push(worker);
-  const timer = setTimeout(() => worker.child.kill('SIGKILL'), timeoutMs);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    worker.child.kill('SIGKILL');
+  }, timeoutMs);
   const exit = await worker.exited;
   clearTimeout(timer);
-  return { ...exit, output: worker.output() };
+  // A SIGKILL by the timer is not the crash point: `timedOut` tells them apart.
+  return { ...exit, timedOut, output: worker.output() };
 }
+
+const rpc = async (method: string, params: unknown[] = []) => {
+  const res = await fetch(stack.anvil.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  });
+  return ((await res.json()) as { result: unknown }).result;
+};
 
 /**
  * Ledger rows left open (signed or sent, not settled) by the last crash and not open before it,
@@ -211,8 +225,24 @@ describe('worker crashes', () => {
     // next worker finds both on chain, and open (the earlier one's settle may just have
     // committed as the worker died; then only the later one is open).
     await newOpenRows(token);
-    const twoInFlight = await runUntilExit({ ...pipelined, WORKER_CRASH_AT: 'two-in-flight' });
+    // Two batches are on the wire at once only if the first one's receipt is not there yet when
+    // the second is broadcast. Mining on arrival (automine), the first one's receipt is usually
+    // read before the second is signed and written, so whether the crash point was ever reached
+    // was a race: under load a worker could finish both tasks without it and be killed by the
+    // timeout instead, leaving nothing open (0 ≥ 5). With a block every second both batches
+    // wait in the pool; after the kill one block puts them on chain, and automine comes back.
+    await rpc('evm_setAutomine', [false]);
+    await rpc('evm_setIntervalMining', [1]);
+    let twoInFlight;
+    try {
+      twoInFlight = await runUntilExit({ ...pipelined, WORKER_CRASH_AT: 'two-in-flight' });
+    } finally {
+      await rpc('evm_setIntervalMining', [0]);
+      await rpc('evm_mine');
+      await rpc('evm_setAutomine', [true]);
+    }
     expect(twoInFlight.signal, twoInFlight.output).toBe('SIGKILL');
+    expect(twoInFlight.timedOut, `the worker reached two batches in flight\n${twoInFlight.output}`).toBe(false);
     expect((await newOpenRows(token)).onChain, 'a whole batch (5 mints) open and on chain').toBeGreaterThanOrEqual(5);
     const open = await getSql()`select 1 from ai_agent_mint_records where status in ('signed', 'sent')`;
     expect(open.length, 'the crash left batches open for the next worker to reconcile').toBeGreaterThan(0);
