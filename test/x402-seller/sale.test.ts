@@ -10,6 +10,7 @@ import { getWalletByUser } from '@/db/wallets';
 import { user } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/stack';
 import { tokenBalance } from '../worker/support';
+import { startX402MintServer, type X402MintServer } from '@/scripts/local/x402-mint-server';
 import { startApp, waitUntil, type RunningApp } from '../mcp/support';
 import {
   authorizationUsed,
@@ -30,6 +31,7 @@ import {
 
 let stack: TestStack;
 let app: RunningApp;
+let x402Seller: X402MintServer;
 let mintUrl: string;
 let dmt: Address;
 const DMT_PRICE = parseUnits('0.1', 6);
@@ -40,6 +42,9 @@ beforeAll(async () => {
   stack = await startTestStack({
     env: { LOG_LEVEL: 'warn', MIN_TASK_VALUE_USDC: '0.3', MINT_BATCH_SIZE: '2', MINT_INTERVAL_MS: '1000' },
   });
+  // An x402 mint endpoint to buy from by URL (0.1 USDC a mint), which the app may call over http.
+  x402Seller = await startX402MintServer({ rpcUrl: stack.anvil.url, usdc: stack.deployment.usdc, price: DMT_PRICE });
+  stack.env.X402_ALLOWED_HOSTS = `127.0.0.1:${x402Seller.port}`;
   app = await startApp(stack);
   mintUrl = `${app.url}/api/x402/mint`;
   dmt = stack.deployment.tokens[0]!.address;
@@ -47,6 +52,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await app?.stop();
+  await x402Seller?.stop();
   await stack?.stop();
 });
 
@@ -182,6 +188,28 @@ describe('buying with the official client', () => {
     expect(other.status).toBe(409);
     expect(other.body.error.code).toBe('conflict:x402_payment');
     expect(await usdcBalance(buyer.address)).toBe(usdcAfter);
+  }, 120_000);
+
+  it('buys a task from an x402 endpoint by URL, with recipient = the payer: the worker pays the endpoint and the tokens arrive', async () => {
+    const buyer = privateKeyToAccount(generatePrivateKey());
+    await giveUsdc(user(9), buyer.address, parseUnits('1', 6), stack.anvil.url);
+    const { buy } = payingFetch(buyerClient(buyer));
+    const res = await buy(mintUrl, {
+      url: x402Seller.mintUrl(),
+      quantity: 3,
+      payer: buyer.address,
+      recipient: buyer.address,
+    });
+    expect(res.status).toBe(201);
+    expect(res.body.task).toMatchObject({ route: 'x402', quantity: 3, totalCost: String(3n * DMT_PRICE) });
+    expect(await usdcBalance(buyer.address)).toBe(parseUnits('1', 6) - 3n * DMT_PRICE);
+    const { statusUrl, taskToken } = res.body;
+    const done = await waitUntil('the x402 task to complete', async () => {
+      const status = await get(statusUrl, { authorization: `Bearer ${taskToken}` });
+      return status.body.task.status === 'completed' ? status.body.task : undefined;
+    });
+    expect(done.mintsCompleted).toBe(3);
+    expect(await tokenBalance(x402Seller.tokenAddress, buyer.address)).toBe(3n * parseEther('100'));
   }, 120_000);
 
   it('a repeated payment-identifier returns the same task: the retry’s new authorization is never settled', async () => {

@@ -9,7 +9,7 @@ import { createWalletClient, http, parseUnits, type Address, type Hex, type Loca
 import { getChain, getKnownContracts, getPublicClient } from '@/lib/chain/clients';
 import { testUSDCAbi } from '@/lib/chain/contracts.generated';
 import { getUsdcDomain } from '@/lib/chain/usdc';
-import { randomNonce, nowSeconds, signAuthorization } from '../support/funding';
+import { randomNonce, nowSeconds, signAuthorization, type AuthorizationJson } from '../support/funding';
 
 // An agent with its own wallet, as it meets AgentMint over x402: the official client
 // (@x402/core + @x402/evm exact scheme + @x402/fetch) with a viem account.
@@ -88,19 +88,33 @@ export const requiredOf = (headers: Headers): PaymentRequired =>
 
 /**
  * A v2 payment made by hand, as any client could send it: an EIP-3009 authorization from
- * `account` to `payTo` for `amount`, signed over the local USDC domain.
+ * `account` to `payTo` for `amount`, signed by `account` over the local USDC domain. `authorization`
+ * and `accepted` override fields, to make every kind of bad payment.
  */
 export async function handMadePayment(
   account: LocalAccount,
-  { payTo, amount, version = 2 }: { payTo: Address; amount: bigint; version?: 1 | 2 },
+  {
+    payTo,
+    amount,
+    version = 2,
+    authorization: overrides = {},
+    accepted: acceptedOverrides = {},
+  }: {
+    payTo: Address;
+    amount: bigint;
+    version?: 1 | 2;
+    authorization?: Partial<AuthorizationJson>;
+    accepted?: Record<string, unknown>;
+  },
 ) {
-  const authorization = {
+  const authorization: AuthorizationJson = {
     from: account.address,
     to: payTo,
     value: amount.toString(),
     validAfter: '0',
     validBefore: String(nowSeconds() + 300),
     nonce: randomNonce(),
+    ...overrides,
   };
   const signature = await signAuthorization(account, authorization);
   const { name, version: domainVersion } = await getUsdcDomain();
@@ -112,13 +126,21 @@ export async function handMadePayment(
     payTo,
     maxTimeoutSeconds: 300,
     extra: { name, version: domainVersion },
+    ...acceptedOverrides,
   };
   const payload =
     version === 2
       ? ({ x402Version: 2, accepted, payload: { authorization, signature } } as PaymentPayload)
-      : ({ x402Version: 1, scheme: 'exact', network: NETWORK, payload: { authorization, signature } } as never);
+      : ({
+          x402Version: 1,
+          scheme: accepted.scheme,
+          network: accepted.network,
+          payload: { authorization, signature },
+        } as never);
   return {
-    nonce: authorization.nonce as Hex,
+    authorization,
+    nonce: authorization.nonce,
+    signature,
     headers: { [version === 2 ? 'payment-signature' : 'x-payment']: encodePaymentSignatureHeader(payload) },
   };
 }
