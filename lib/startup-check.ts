@@ -23,13 +23,13 @@ export type UsdcCheck =
   | { status: 'unchecked'; message: string };
 
 /**
- * The configured USDC read and proved on chain (lib/chain/usdc.ts verifyUsdc): its EIP-712
+ * The configured USDC read and proved on chain (lib/chain/usdc-eip3009-check.ts): its EIP-712
  * domain, and that it runs EIP-3009 transferWithAuthorization. `unusable` is a USDC (or an
  * RPC on another chain) AgentMint can never fund with; `unchecked`, a chain that did not answer
  * or no USDC known yet (a local chain before `npm start` deployed one).
  */
 export async function checkUsdc(): Promise<UsdcCheck> {
-  const { UnusableUsdcError, verifyUsdc } = await import('./chain/usdc');
+  const { UnusableUsdcError, verifyUsdc } = await import('./chain/usdc-eip3009-check');
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
