@@ -3,6 +3,8 @@ import { checkJsonOrNoBody, checkSameOrigin, isJsonContentType, isStateChanging 
 import { AppError, isAppError } from './errors';
 import { getLogger } from './log';
 
+// The largest JSON body a route takes (a fund request: authorization and signature) is under 1 KB;
+// 16 KiB leaves room and refuses a flood before it is parsed. The chat sets its own limit.
 export const MAX_BODY_BYTES = 16 * 1024;
 
 export function json(data: unknown, init: ResponseInit = {}): Response {

@@ -32,6 +32,8 @@ const REDACT = [
 const CENSOR = '[redacted]';
 const SECRET_KEY =
   /private|secret|signature|encrypted|mnemonic|password|passphrase|rawTransaction|^cookie$|^sig$|^(r|s)$/i;
+// Redaction walks a log object this deep; below that a value is cut off, so a long chain of error
+// causes or a huge nested object cannot stall a log line.
 const MAX_DEPTH = 8;
 
 const secrets = new Set<string>();

@@ -24,6 +24,8 @@ const quick = values.quick ?? false;
 const seed = Number(values.seed ?? Date.now() % 100_000);
 /** Seconds of traffic and faults; then the run drains and audits. */
 const loadSeconds = Number(values.seconds ?? (quick ? 30 : 150));
+// Short, so a worker SIGSTOPped past its lease loses it within the run and another worker takes
+// its task; the default 15 s would stretch every fault and the run with it.
 const LEASE_MS = 3_000;
 
 /** mulberry32: a seeded PRNG, so a run's choices can be replayed with --seed. */

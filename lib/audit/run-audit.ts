@@ -19,6 +19,8 @@ export type AuditOptions = {
   rpcUrl?: string;
 };
 
+// The stored run (what /admin shows) keeps the first 100 discrepancies: enough to act on, and a
+// badly broken ledger cannot make one row megabytes. The command's own output lists them all.
 const STORED_DISCREPANCIES = 100;
 
 /**

@@ -23,6 +23,8 @@ export const SESSION_IDLE_SECONDS = 24 * 3600;
 export const SESSION_MAX_SECONDS = 7 * 24 * 3600;
 /** Use renews the expiry at most this often, so reads do not each cost a write. */
 const RENEW_EVERY_MS = 5 * 60_000;
+// Sign-ins delete expired sessions at most once a minute per process: an expired row is refused
+// when read anyway, so the sweep only keeps the table small.
 const SWEEP_EVERY_MS = 60_000;
 let lastSweep = 0;
 

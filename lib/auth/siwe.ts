@@ -6,6 +6,8 @@ import { getChain, getPublicClient } from '../chain/clients';
 import { getConfig } from '../config';
 import { AppError } from '../errors';
 
+// A sign-in nonce is used seconds after it is issued; ten minutes covers a wallet popup left open
+// for a while, and bounds how long an unused one is worth stealing.
 export const NONCE_TTL_MS = 10 * 60_000;
 const SWEEP_EVERY_MS = 60_000;
 let lastSweep = 0;

@@ -4,6 +4,8 @@ import { getLogger } from '../log';
 import { takeStreamSlot } from './stream-slots';
 import { subscribeTaskEvents } from './task-events';
 
+// A comment line this often keeps an idle event stream open through proxies and load balancers
+// that close connections idle for 30–60 s.
 export const HEARTBEAT_MS = 15_000;
 
 const encoder = new TextEncoder();

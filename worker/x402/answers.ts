@@ -60,6 +60,8 @@ export function raisedPrice(terms: X402Terms, quotes: Quote[]): bigint | undefin
   return prices.reduce((a, b) => (a < b ? a : b));
 }
 
+// The most one 429 is waited out, whatever it asks (an hour's Retry-After included): the task's
+// own bound, X402_MAX_RATE_LIMIT_WAIT_MS (120 s by default), decides when it gives up, not the seller.
 const MAX_WAIT_SECONDS = 120;
 /** The least a 429 is waited out, whatever it asks: `Retry-After: 0` on every answer must not become a busy loop. */
 export const MIN_RATE_LIMIT_WAIT_MS = 1000;

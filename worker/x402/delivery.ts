@@ -34,7 +34,12 @@ import { assertLease } from '../fence';
 // order they are paid, so each task counts its own tokens and none counts another's.
 
 const transferEvent = parseAbiItem('event Transfer(address indexed from, address indexed to, uint256 value)');
+// Gas limit of forwarding an ERC20 to the user: a plain transfer to a new holder takes ~51k (21k +
+// two storage writes); twice that leaves room for a token that does more on transfer. Only the gas
+// used is paid, but a top-up must cover limit × max fee, so it is not larger.
 const FORWARD_GAS = 100_000n;
+// Blocks per eth_getLogs call when reading the token's transfers: public nodes cap the range a
+// call may span (often a few thousand blocks); the audit uses the same default (AUDIT_LOG_BLOCK_RANGE).
 const LOG_BLOCK_RANGE = 2_000n;
 
 export type DeliveryTally = {

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { addressParam } from '@/lib/http';
 
+// A chat message is an instruction, not a document: 4,000 characters is far more than any mint
+// request needs, and it keeps what one message can put in a model's prompt (and bill) bounded.
 export const MAX_MESSAGE_CHARS = 4000;
 /**
  * One message and its envelope: 4000 characters at up to 6 bytes each once JSON-escaped, plus
