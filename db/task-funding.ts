@@ -53,20 +53,20 @@ export async function withUserFundingLock<T>(
 // they may hold together fit in the pool; the rest wait here, holding none. Other queries take a
 // connection briefly and give it back, so they cannot close the circle.
 let shared = 0;
-const queued: { n: number; go: () => void }[] = [];
+const queued: { share: number; go: () => void }[] = [];
 
 async function withPoolShare<T>(connections: number, fn: () => Promise<T>): Promise<T> {
   const poolMax = databaseSettings().poolMax;
-  const n = Math.min(connections, poolMax);
-  if (queued.length > 0 || shared + n > poolMax) await new Promise<void>((go) => queued.push({ n, go }));
-  else shared += n;
+  const share = Math.min(connections, poolMax);
+  if (queued.length > 0 || shared + share > poolMax) await new Promise<void>((go) => queued.push({ share, go }));
+  else shared += share;
   try {
     return await fn();
   } finally {
-    shared -= n;
-    while (queued.length > 0 && shared + queued[0]!.n <= poolMax) {
+    shared -= share;
+    while (queued.length > 0 && shared + queued[0]!.share <= poolMax) {
       const next = queued.shift()!;
-      shared += next.n;
+      shared += next.share;
       next.go();
     }
   }

@@ -87,8 +87,8 @@ export async function resolveX402Payments({ resolutions }: { resolutions: X402Re
   const sql = getSql();
   const col = (f: (r: X402Resolution) => unknown) =>
     resolutions.map((r) => {
-      const v = f(r);
-      return v === undefined || v === null ? null : String(v);
+      const value = f(r);
+      return value === undefined || value === null ? null : String(value);
     });
   await sql`
     update ai_agent_x402_payments p set status = v.status, http_status = coalesce(v.http_status, p.http_status),

@@ -30,10 +30,10 @@ export function SeriesChart({
   const innerW = W - PAD.left - PAD.right;
   const innerH = H - PAD.top - PAD.bottom;
   const step = innerW / Math.max(1, points.length);
-  const x = (i: number) => PAD.left + i * step + step / 2;
-  const y = (v: number) => PAD.top + innerH - (v / max) * innerH;
+  const xAt = (i: number) => PAD.left + i * step + step / 2;
+  const yAt = (v: number) => PAD.top + innerH - (v / max) * innerH;
   const labelEvery = Math.max(1, Math.ceil(points.length / 8));
-  const line = points.map((p, i) => `${i === 0 ? 'M' : 'L'}${x(i).toFixed(1)},${y(p.value).toFixed(1)}`).join(' ');
+  const line = points.map((p, i) => `${i === 0 ? 'M' : 'L'}${xAt(i).toFixed(1)},${yAt(p.value).toFixed(1)}`).join(' ');
   return (
     <figure className="card" style={{ margin: 0 }} data-testid={`chart-${title}`}>
       <figcaption style={{ fontWeight: 600, marginBottom: '0.5rem' }}>{title}</figcaption>
@@ -43,12 +43,12 @@ export function SeriesChart({
             <line
               x1={PAD.left}
               x2={W - PAD.right}
-              y1={y(max * f)}
-              y2={y(max * f)}
+              y1={yAt(max * f)}
+              y2={yAt(max * f)}
               stroke="var(--border)"
               strokeDasharray={f ? '3 3' : undefined}
             />
-            <text x={PAD.left - 6} y={y(max * f) + 4} textAnchor="end" fontSize="10" fill="var(--muted)">
+            <text x={PAD.left - 6} y={yAt(max * f) + 4} textAnchor="end" fontSize="10" fill="var(--muted)">
               {format(max * f)}
             </text>
           </g>
@@ -57,10 +57,10 @@ export function SeriesChart({
           ? points.map((p, i) => (
               <rect
                 key={p.label}
-                x={x(i) - step * 0.35}
+                x={xAt(i) - step * 0.35}
                 width={step * 0.7}
-                y={y(p.value)}
-                height={Math.max(0, PAD.top + innerH - y(p.value))}
+                y={yAt(p.value)}
+                height={Math.max(0, PAD.top + innerH - yAt(p.value))}
                 fill={color}
                 rx="2"
               >
@@ -70,14 +70,14 @@ export function SeriesChart({
           : [
               <path key="line" d={line} fill="none" stroke={color} strokeWidth="2" />,
               ...points.map((p, i) => (
-                <circle key={p.label} cx={x(i)} cy={y(p.value)} r="3" fill={color}>
+                <circle key={p.label} cx={xAt(i)} cy={yAt(p.value)} r="3" fill={color}>
                   <title>{`${p.label}: ${p.display ?? format(p.value)}`}</title>
                 </circle>
               )),
             ]}
         {points.map((p, i) =>
           i % labelEvery === 0 ? (
-            <text key={p.label} x={x(i)} y={H - 6} textAnchor="middle" fontSize="10" fill="var(--muted)">
+            <text key={p.label} x={xAt(i)} y={H - 6} textAnchor="middle" fontSize="10" fill="var(--muted)">
               {p.label.slice(5)}
             </text>
           ) : null,

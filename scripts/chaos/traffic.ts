@@ -34,9 +34,9 @@ export class Traffic {
       while (!this.stopped) {
         const userIndex = this.users[Math.floor(this.random() * this.users.length)]!;
         const token = this.tokens[Math.floor(this.random() * this.tokens.length)]!;
-        const n = quantity.min + Math.floor(this.random() * (quantity.max - quantity.min + 1));
+        const count = quantity.min + Math.floor(this.random() * (quantity.max - quantity.min + 1));
         this.running.push(
-          this.fundOne(userIndex, token, n).catch((error: unknown) => {
+          this.fundOne(userIndex, token, count).catch((error: unknown) => {
             this.failures.push((error as Error).message);
             console.error(`chaos: a user's task could not be funded: ${(error as Error).message}`);
           }),
@@ -57,14 +57,14 @@ export class Traffic {
     const task = await retry(() => createMintTask({ userAddress: account.address, tokenAddress: token, quantity }));
     this.taskIds.push(task.id);
     const request = (await retry(() => getFundingRequest(task)))!;
-    const m = request.message;
+    const { message } = request;
     const authorization = {
-      from: getAddress(m.from),
-      to: getAddress(m.to),
-      value: BigInt(m.value),
-      validAfter: BigInt(m.validAfter),
-      validBefore: BigInt(m.validBefore),
-      nonce: m.nonce,
+      from: getAddress(message.from),
+      to: getAddress(message.to),
+      value: BigInt(message.value),
+      validAfter: BigInt(message.validAfter),
+      validBefore: BigInt(message.validBefore),
+      nonce: message.nonce,
     };
     const signature: Hex = await account.signTypedData({
       domain: request.domain,
@@ -72,7 +72,7 @@ export class Traffic {
       primaryType: request.primaryType,
       message: authorization,
     });
-    const body = JSON.stringify({ authorization: m, signature });
+    const body = JSON.stringify({ authorization: message, signature });
     await retry(async () => {
       const current = await getTaskById({ id: task.id });
       if (current?.status !== 'pending_payment') return; // funded by an earlier try whose answer was lost

@@ -24,15 +24,15 @@ const PASSWORD = 'agentmint';
  * directory gets search permission for others (o+x: enter, not list or read), said once.
  */
 function letPostgresUserReach(dir: string) {
-  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
-    const mode = statSync(d).mode;
+  for (let ancestor = path.resolve(dir); ; ancestor = path.dirname(ancestor)) {
+    const mode = statSync(ancestor).mode;
     if ((mode & 0o001) === 0) {
-      chmodSync(d, (mode & 0o7777) | 0o001);
+      chmodSync(ancestor, (mode & 0o7777) | 0o001);
       console.log(
-        `[agent-mint] ${d}: added o+x (enter only) so the postgres user can reach the embedded database below it`,
+        `[agent-mint] ${ancestor}: added o+x (enter only) so the postgres user can reach the embedded database below it`,
       );
     }
-    if (d === path.dirname(d)) return;
+    if (ancestor === path.dirname(ancestor)) return;
   }
 }
 

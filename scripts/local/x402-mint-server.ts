@@ -294,7 +294,7 @@ export async function startX402MintServer(options: X402MintServerOptions) {
   }
 
   const server: Server = await new Promise((resolve) => {
-    const s = app.listen(options.port ?? 0, '127.0.0.1', () => resolve(s));
+    const server = app.listen(options.port ?? 0, '127.0.0.1', () => resolve(server));
   });
   const port = (server.address() as { port: number }).port;
   const url = `http://127.0.0.1:${port}`;
@@ -354,8 +354,8 @@ export async function startX402MintServer(options: X402MintServerOptions) {
 export type X402MintServer = Awaited<ReturnType<typeof startX402MintServer>>;
 
 function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 ? process.argv[index + 1] : undefined;
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -33,10 +33,10 @@ export function quotesOf(headers: Headers, body: unknown): { quotes: Quote[]; er
       return { quotes: [] };
     }
   }
-  const b = body as { accepts?: unknown; error?: unknown } | undefined;
+  const parsed = body as { accepts?: unknown; error?: unknown } | undefined;
   return {
-    quotes: Array.isArray(b?.accepts) ? (b.accepts as Quote[]) : [],
-    error: typeof b?.error === 'string' ? b.error : undefined,
+    quotes: Array.isArray(parsed?.accepts) ? (parsed.accepts as Quote[]) : [],
+    error: typeof parsed?.error === 'string' ? parsed.error : undefined,
   };
 }
 
@@ -79,12 +79,14 @@ export function retryAfterMs(headers: Headers, bodyText: string): number {
       );
     if (match) {
       const unit = (match[2] ?? 's').toLowerCase();
-      const n = Number(match[1]);
-      seconds = unit.startsWith('ms') || unit.startsWith('milli') ? n / 1000 : unit.startsWith('m') ? n * 60 : n;
+      const amount = Number(match[1]);
+      seconds =
+        unit.startsWith('ms') || unit.startsWith('milli') ? amount / 1000 : unit.startsWith('m') ? amount * 60 : amount;
     }
   }
-  const s = seconds === undefined || !Number.isFinite(seconds) ? 1 : Math.min(MAX_WAIT_SECONDS, Math.max(0, seconds));
-  return Math.max(MIN_RATE_LIMIT_WAIT_MS, Math.round(s * 1000));
+  const waitSeconds =
+    seconds === undefined || !Number.isFinite(seconds) ? 1 : Math.min(MAX_WAIT_SECONDS, Math.max(0, seconds));
+  return Math.max(MIN_RATE_LIMIT_WAIT_MS, Math.round(waitSeconds * 1000));
 }
 
 /** A short, safe excerpt of a body for the ledger and errors. */

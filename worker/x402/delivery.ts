@@ -131,8 +131,8 @@ export async function tallyDeliveries(rt: X402Runtime, paid: number): Promise<De
     // Late tokens of a task that already ended: the claims they answer are delivered after all.
     for (const taskId of new Set(assigned.map((a) => a.taskId)))
       if (taskId !== rt.task.id) {
-        const c = after.find((x) => x.taskId === taskId);
-        if (c?.unit) await markX402ClaimsDelivered({ taskId, delivered: Number(c.arrived / c.unit) });
+        const other = after.find((x) => x.taskId === taskId);
+        if (other?.unit) await markX402ClaimsDelivered({ taskId, delivered: Number(other.arrived / other.unit) });
       }
   }
   if (!rt.terms.mintsToUser) await forwardHeldTokens(rt);

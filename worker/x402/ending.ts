@@ -119,8 +119,8 @@ export async function windDown(rt: X402Runtime, ending: Ending): Promise<TurnEnd
     // Over the operator's budget for cancels: these stay live until the chain's clock passes them.
     const now = await chainNow(rt);
     const first = stillLive.reduce((m, r) => {
-      const v = BigInt(r.authorization.validBefore!);
-      return v < m ? v : m;
+      const validBefore = BigInt(r.authorization.validBefore!);
+      return validBefore < m ? validBefore : m;
     }, BigInt(stillLive[0]!.authorization.validBefore!));
     const cap = (rt.policy.maxLifetimeSeconds + 5) * 1000;
     const deferMs = Math.min(cap, Math.max(1000, Number(first - now) * 1000 + 1000));

@@ -15,19 +15,19 @@ const withDomain = (terms: X402Terms) => {
 
 /** The 402 the endpoint answered at the probe, as the official client reads it. */
 export function paymentRequiredOf(terms: X402Terms): PaymentRequired {
-  const r = terms.requirement;
+  const { requirement } = terms;
   if (terms.version === 1) {
     const accepts = [
       {
-        scheme: r.scheme,
-        network: r.network,
-        maxAmountRequired: r.amount,
-        resource: r.resource ?? terms.url,
+        scheme: requirement.scheme,
+        network: requirement.network,
+        maxAmountRequired: requirement.amount,
+        resource: requirement.resource ?? terms.url,
         description: '',
         mimeType: 'application/json',
-        payTo: r.payTo,
-        maxTimeoutSeconds: r.maxTimeoutSeconds,
-        asset: r.asset,
+        payTo: requirement.payTo,
+        maxTimeoutSeconds: requirement.maxTimeoutSeconds,
+        asset: requirement.asset,
         extra: withDomain(terms),
       },
     ];
@@ -35,21 +35,21 @@ export function paymentRequiredOf(terms: X402Terms): PaymentRequired {
   }
   return {
     x402Version: 2,
-    resource: { url: r.resource ?? terms.url },
+    resource: { url: requirement.resource ?? terms.url },
     accepts: [acceptedOf(terms)],
   } as PaymentRequired;
 }
 
 /** The v2 `accepted` echo: exactly the core fields the endpoint advertised (its match is deep-equal). */
 function acceptedOf(terms: X402Terms) {
-  const r = terms.requirement;
+  const { requirement } = terms;
   return {
-    scheme: r.scheme,
-    network: r.network as `${string}:${string}`,
-    asset: r.asset,
-    amount: r.amount,
-    payTo: r.payTo,
-    maxTimeoutSeconds: r.maxTimeoutSeconds,
+    scheme: requirement.scheme,
+    network: requirement.network as `${string}:${string}`,
+    asset: requirement.asset,
+    amount: requirement.amount,
+    payTo: requirement.payTo,
+    maxTimeoutSeconds: requirement.maxTimeoutSeconds,
     extra: withDomain(terms),
   };
 }
@@ -106,14 +106,14 @@ export async function signPayments(rt: X402Runtime, sequences: number[], live: b
   for (const sequenceNumber of sequences) {
     const payload = await rt.paymentClient!.createPaymentPayload(required);
     const inner = payload.payload as { authorization: PaymentAuthorization; signature: string };
-    const a = inner.authorization;
+    const made = inner.authorization;
     const authorization = {
-      from: a.from,
-      to: a.to,
-      value: String(a.value),
-      validAfter: String(a.validAfter),
-      validBefore: String(a.validBefore),
-      nonce: a.nonce,
+      from: made.from,
+      to: made.to,
+      value: String(made.value),
+      validAfter: String(made.validAfter),
+      validBefore: String(made.validBefore),
+      nonce: made.nonce,
     };
     checkX402Payment(rt.policy, { asset: rt.terms.requirement.asset, authorization }, { live: committed });
     committed += BigInt(authorization.value);

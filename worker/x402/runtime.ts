@@ -41,10 +41,10 @@ export type X402Runtime = {
 
 /** CAIP-2 network of the terms (v1 endpoints name theirs). */
 export function caipNetworkOf(terms: X402Terms): `${string}:${string}` {
-  const n = terms.requirement.network;
-  if (n.includes(':')) return n as `${string}:${string}`;
-  const id = (EVM_NETWORK_CHAIN_ID_MAP as Record<string, number>)[n];
-  if (!id) throw new Error(`unknown x402 v1 network ${n}`);
+  const network = terms.requirement.network;
+  if (network.includes(':')) return network as `${string}:${string}`;
+  const id = (EVM_NETWORK_CHAIN_ID_MAP as Record<string, number>)[network];
+  if (!id) throw new Error(`unknown x402 v1 network ${network}`);
   return `eip155:${id}`;
 }
 

@@ -23,14 +23,14 @@ import type { X402Runtime } from './runtime';
 export type ChainVerdict = { state: 'settled'; txHash: Hex | undefined } | { state: 'cancelled' } | { state: 'unused' };
 
 const asAuthorization = (row: X402PaymentRow): Authorization => {
-  const a = row.authorization;
+  const { authorization } = row;
   return {
-    from: a.from as Address,
-    to: a.to as Address,
-    value: BigInt(a.value!),
-    validAfter: BigInt(a.validAfter!),
-    validBefore: BigInt(a.validBefore!),
-    nonce: a.nonce as Hex,
+    from: authorization.from as Address,
+    to: authorization.to as Address,
+    value: BigInt(authorization.value!),
+    validAfter: BigInt(authorization.validAfter!),
+    validBefore: BigInt(authorization.validBefore!),
+    nonce: authorization.nonce as Hex,
   };
 };
 

@@ -57,8 +57,8 @@ export const MAINNET_USDC = '0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48';
 export function misbehaviourCounter(every: number) {
   const counts = new Map<X402MintMode, number>();
   return (mode: X402MintMode) => {
-    const n = (counts.get(mode) ?? 0) + 1;
-    counts.set(mode, n);
-    return n % every === 1 || every === 1;
+    const count = (counts.get(mode) ?? 0) + 1;
+    counts.set(mode, count);
+    return count % every === 1 || every === 1;
   };
 }
