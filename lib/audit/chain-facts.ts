@@ -35,6 +35,12 @@ export type ChainTx = {
 /** Balances at both ends of the range, and the code at its end (empty, or an EIP-7702 delegation). */
 export type Balances = { usdcStart: bigint; usdcEnd: bigint; ethStart: bigint; ethEnd: bigint; codeEnd?: Hex };
 export type TokenInfo = { mintAmount: bigint };
+/** A transaction's receipt as the evidence checks read it: null when the chain does not have it. */
+export type ReceiptFacts = {
+  success: boolean;
+  blockNumber: bigint;
+  logs: { address: Address; topics: [Hex, ...Hex[]] | []; data: Hex; logIndex: number }[];
+};
 
 export type ChainFacts = {
   fromBlock: bigint;
@@ -46,6 +52,8 @@ export type ChainFacts = {
   txs: ChainTx[];
   balances: Map<string, Balances>;
   tokens: Map<string, TokenInfo>;
+  /** Receipts of the transactions x402 deliveries and claims name, by lower-case hash (lib/audit/x402-evidence.ts). */
+  receipts: Map<string, ReceiptFacts | null>;
 };
 
 export type ScanOptions = {
@@ -88,6 +96,7 @@ export async function readChainFacts(client: PublicClient, o: ScanOptions): Prom
     txs,
     balances,
     tokens,
+    receipts: new Map(),
   };
 }
 

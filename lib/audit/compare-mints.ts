@@ -12,6 +12,9 @@ import type { Discrepancy, TaskAudit } from './types';
 
 const BEYOND_QUANTITY = 20;
 
+/** An x402 task's payments (settled, still open) and the mints its deliveries ledger counts as arrived. */
+export type X402Counts = { settled: number; open: number; delivered: number };
+
 export type MintComparison = {
   discrepancies: Omit<Discrepancy, 'user' | 'agent'>[];
   tasks: TaskAudit[];
@@ -40,8 +43,8 @@ export function compareMints({
   rows: AuditMintRow[];
   minted: MintedLog[];
   tokens: Map<string, TokenInfo>;
-  /** Per x402 task: payments the ledger has as settled, and those still open (signed or sent). */
-  x402Counts: Map<string, { settled: number; open: number }>;
+  /** Per x402 task: payments settled and open, and mints delivered (lib/audit/compare.ts). */
+  x402Counts: Map<string, X402Counts>;
 }): MintComparison {
   const out: MintComparison = {
     discrepancies: [],
@@ -175,7 +178,7 @@ export function compareMints({
     }
     const received = events.filter((e) => e.to === user).reduce((a, e) => a + e.amount, 0n);
     out.tokensReceived += received;
-    const x402 = x402Counts.get(task.id) ?? { settled: 0, open: 0 };
+    const x402 = x402Counts.get(task.id) ?? { settled: 0, open: 0, delivered: 0 };
     if (task.route === 'contract' && task.mintsCompleted !== confirmed.length)
       discrepancies.push({
         kind: 'progress_mismatch',
@@ -184,17 +187,26 @@ export function compareMints({
         actual: String(task.mintsCompleted),
         message: `mints_completed is ${task.mintsCompleted}, the ledger has ${confirmed.length}`,
       });
-    // An x402 mint is done when its tokens arrived, which can be after its payment settled (or,
-    // from a seller that delivers without settling, while its payment is still open): so the
-    // counter may trail the settled payments (paid, not delivered: shown as such), never pass
-    // the payments that could have paid for it.
-    if (task.route === 'x402' && task.mintsCompleted > x402.settled + x402.open)
+    // An x402 mint is done when its tokens are with the user: the deliveries ledger (each entry a
+    // Transfer checked on chain) says how many arrived. The counter may trail it (tokens that came
+    // after the task ended: its claims say "delivered later"), never pass it; and a completed
+    // task has every mint delivered.
+    const deliveredCap = Math.min(x402.delivered, task.quantity);
+    if (task.route === 'x402' && task.mintsCompleted > deliveredCap)
       discrepancies.push({
         kind: 'progress_mismatch',
         taskId: task.id,
-        expected: String(x402.settled + x402.open),
+        expected: String(deliveredCap),
         actual: String(task.mintsCompleted),
-        message: `mints_completed is ${task.mintsCompleted}, but only ${x402.settled + x402.open} of its x402 payments are settled or open: mints counted done that nothing paid for`,
+        message: `mints_completed is ${task.mintsCompleted}, but the deliveries ledger has ${x402.delivered} mint(s) arrived: mints counted done whose tokens did not arrive`,
+      });
+    else if (task.route === 'x402' && task.status === 'completed' && deliveredCap < task.quantity)
+      discrepancies.push({
+        kind: 'progress_mismatch',
+        taskId: task.id,
+        expected: String(task.quantity),
+        actual: String(deliveredCap),
+        message: `the task is completed, but the deliveries ledger has ${x402.delivered} of its ${task.quantity} mints arrived`,
       });
     out.tasks.push({
       id: task.id,
@@ -204,8 +216,8 @@ export function compareMints({
       confirmed: confirmed.length,
       minted: events.length,
       x402Settled: x402.settled,
-      ...(task.route === 'x402' &&
-        task.mintsCompleted < x402.settled && { x402Undelivered: x402.settled - task.mintsCompleted }),
+      ...(task.route === 'x402' && { x402Delivered: x402.delivered }),
+      ...(task.route === 'x402' && x402.delivered < x402.settled && { x402Undelivered: x402.settled - x402.delivered }),
       tokensReceived: received.toString(),
     });
   }

@@ -1,10 +1,11 @@
 import type { Address } from 'viem';
-import type { AuditWallet, LedgerFacts } from '@/db/audit';
+import type { AuditTask, AuditWallet, AuditX402Delivery, AuditX402Row, LedgerFacts } from '@/db/audit';
 import type { ChainFacts, TransferLog } from './chain-facts';
 import { compareEth } from './compare-eth';
-import { compareMints } from './compare-mints';
+import { compareMints, type X402Counts } from './compare-mints';
 import { compareX402 } from './compare-x402';
-import type { Discrepancy, UserAudit } from './types';
+import type { ClaimAudit, Discrepancy, UserAudit } from './types';
+import { checkClaims, checkDeliveries } from './x402-evidence';
 
 // The comparison itself, pure: ledger facts and chain facts in, per-user figures and every
 // discrepancy out. For each user (agent wallet A):
@@ -12,6 +13,8 @@ import type { Discrepancy, UserAudit } from './types';
 //   (funded = A's USDC at the start of the range + every USDC transfer into A)
 //   A's USDC = reserved for open tasks + refundable (so never less than reserved)
 //   confirmed mints in the ledger = mintIds used on chain = tokens the user received
+//   x402: mints counted done ≤ mints the deliveries ledger counts, each delivery a Transfer on
+//   chain; each claim's settlement a transaction that moved its USDC from the agent to the seller
 //   ETH: operator top-ups + other ETH in − gas − ETH out − swept back = A's ETH balance change
 // A difference is itemised where its cause can be named (a transfer to a stranger, a mint the
 // ledger lost, an x402 authorization settled after the ledger let it go); whatever remains of the
@@ -26,7 +29,7 @@ export function compareUser(
   ledger: LedgerFacts,
   chain: ChainFacts,
   ctx: CompareContext,
-): { audit: UserAudit; discrepancies: Discrepancy[] } {
+): { audit: UserAudit; claims: ClaimAudit[]; discrepancies: Discrepancy[] } {
   const user = wallet.userAddress.toLowerCase() as Address;
   const agent = wallet.agentAddress.toLowerCase() as Address;
   const tasks = ledger.tasks.filter((t) => t.agentWalletId === wallet.id);
@@ -35,13 +38,7 @@ export function compareUser(
   const payments = ledger.x402.filter((p) => taskIds.has(p.taskId));
   const balances = chain.balances.get(agent) ?? { usdcStart: 0n, usdcEnd: 0n, ethStart: 0n, ethEnd: 0n };
   const tokens = new Set(tasks.filter((t) => t.route === 'contract').map((t) => t.tokenAddress.toLowerCase()));
-  const x402Counts = new Map<string, { settled: number; open: number }>();
-  for (const p of payments) {
-    const counts = x402Counts.get(p.taskId) ?? { settled: 0, open: 0 };
-    if (p.status === 'settled') counts.settled++;
-    if (p.status === 'signed' || p.status === 'sent') counts.open++;
-    x402Counts.set(p.taskId, counts);
-  }
+  const x402Counts = x402CountsOf(tasks, payments, ledger.deliveries);
   const d: Omit<Discrepancy, 'user' | 'agent'>[] = [];
 
   const mints = compareMints({
@@ -104,6 +101,24 @@ export function compareUser(
     payeeTransfers,
   });
   d.push(...x402.discrepancies);
+  d.push(
+    ...checkDeliveries({
+      tasks,
+      deliveries: ledger.deliveries.filter((x) => taskIds.has(x.taskId)),
+      receipts: chain.receipts,
+      user,
+      agent,
+    }),
+  );
+  const claims = checkClaims({
+    claims: ledger.claims.filter((c) => taskIds.has(c.taskId)),
+    receipts: chain.receipts,
+    used: chain.authorizationsUsed.filter((u) => u.authorizer === agent),
+    usdc: ctx.usdc.toLowerCase() as Address,
+    user,
+    agent,
+  });
+  d.push(...claims.discrepancies);
 
   // Each funding transaction moved the task's total cost into the agent.
   for (const task of tasks) {
@@ -205,5 +220,33 @@ export function compareUser(
     },
     tasks: mints.tasks,
   };
-  return { audit, discrepancies: d.map((x) => ({ user, agent, ...x })) };
+  return { audit, claims: claims.claims, discrepancies: d.map((x) => ({ user, agent, ...x })) };
+}
+
+/**
+ * Per x402 task: payments settled and still open (signed or sent), and mints delivered as the
+ * deliveries ledger counts them — token base units counted for the task ÷ what one paid mint
+ * brings (ai_agent_x402_task_state.delivery_unit), each delivery checked on chain by
+ * checkDeliveries. Progress is judged by what arrived, not by what was paid.
+ */
+function x402CountsOf(tasks: AuditTask[], payments: AuditX402Row[], deliveries: AuditX402Delivery[]) {
+  const counts = new Map<string, X402Counts>();
+  for (const t of tasks) if (t.route === 'x402') counts.set(t.id, { settled: 0, open: 0, delivered: 0 });
+  for (const p of payments) {
+    const c = counts.get(p.taskId);
+    if (c && p.status === 'settled') c.settled++;
+    if (c && (p.status === 'signed' || p.status === 'sent')) c.open++;
+  }
+  const arrived = new Map<string, { amount: bigint; transfers: number }>();
+  for (const x of deliveries) {
+    const a = arrived.get(x.taskId) ?? { amount: 0n, transfers: 0 };
+    arrived.set(x.taskId, { amount: a.amount + x.amount, transfers: a.transfers + 1 });
+  }
+  for (const t of tasks) {
+    const c = counts.get(t.id);
+    const a = arrived.get(t.id);
+    // Without a unit (tasks counted before it was kept), each transfer is one mint.
+    if (c && a) c.delivered = t.deliveryUnit ? Number(a.amount / t.deliveryUnit) : a.transfers;
+  }
+  return counts;
 }

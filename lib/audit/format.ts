@@ -47,6 +47,7 @@ export function formatAudit(report: AuditReport): string {
     `operator ETH in agent wallets: ${eth(report.eth.parked)} parked in ${report.eth.walletsHolding} of ${report.users.length} wallet(s); in the range ${eth(report.eth.topUps)} topped up, ${eth(report.eth.gasSpent)} burnt as gas, ${eth(report.eth.swept)} swept back`,
     '',
   ];
+  lines.push(...claimsSection(report));
   for (const note of report.notes) lines.push(`note: ${note}`);
   if (report.discrepancies.length === 0) {
     lines.push(`OK: ${report.users.length} user(s), every unit of USDC and every mint accounted for`);
@@ -68,4 +69,31 @@ export function formatAudit(report: AuditReport): string {
     lines.push(`  ${d.kind}  user ${d.user}${where ? `  (${where})` : ''}\n    ${d.message}`);
   }
   return lines.join('\n');
+}
+
+/** Every claim (a seller took a payment without delivering) with whether the chain shows its settlement. */
+function claimsSection(report: AuditReport): string[] {
+  const claims = report.claims;
+  if (claims.length === 0) return ['claims: none (no seller took a payment without delivering)', ''];
+  const open = claims.filter((c) => c.status === 'open');
+  const taken = open.reduce((a, c) => a + BigInt(c.amount), 0n).toString();
+  const unverified = claims.filter((c) => !c.verified).length;
+  return [
+    `claims: ${claims.length} (${open.length} open, ${usdc(taken)} USDC taken without delivery; ${claims.length - unverified} settlement(s) verified on chain${unverified ? `, ${unverified} NOT` : ''})`,
+    table(
+      ['user', 'task', 'seq', 'status', 'USDC', 'payee', 'settlement tx', 'block', 'on chain'],
+      claims.map((c) => [
+        short(c.user),
+        c.taskId,
+        c.sequenceNumber,
+        c.status,
+        usdc(c.amount),
+        c.payTo,
+        c.settlementTxHash ?? '',
+        c.settlementBlock ?? '',
+        c.verified ? 'verified' : `NO: ${c.problem}`,
+      ]),
+    ),
+    '',
+  ];
 }

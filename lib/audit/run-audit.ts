@@ -2,9 +2,10 @@ import type { Address, Hex } from 'viem';
 import { insertAuditRun, readLedgerFacts, type LedgerFacts } from '@/db/audit';
 import { getKnownContracts, getOperatorAccount } from '../chain/clients';
 import { getConfig } from '../config';
-import { auditClient, isAuthorizationUsedAt, isMintIdUsedAt, readChainFacts } from './chain-facts';
+import { auditClient, isAuthorizationUsedAt, isMintIdUsedAt, readChainFacts, type ChainFacts } from './chain-facts';
 import { compareUser } from './compare';
-import type { AuditReport, Discrepancy, UserAudit } from './types';
+import type { AuditReport, ClaimAudit, Discrepancy, UserAudit } from './types';
+import { readReceipts } from './x402-evidence';
 
 export type AuditOptions = {
   /** One user's wallet only. */
@@ -52,12 +53,15 @@ export async function runAudit(options: AuditOptions = {}): Promise<AuditReport>
     toBlock,
     blockRange,
   });
+  chain.receipts = await readReceipts(client, evidenceTxs(ledger, chain));
   const users = [];
+  const claims: ClaimAudit[] = [];
   const discrepancies: Discrepancy[] = [];
   for (const wallet of ledger.wallets) {
-    const { audit, discrepancies: found } = compareUser(wallet, ledger, chain, { usdc, operator, batchExecutor });
-    users.push(audit);
-    discrepancies.push(...found);
+    const found = compareUser(wallet, ledger, chain, { usdc, operator, batchExecutor });
+    users.push(found.audit);
+    claims.push(...found.claims);
+    discrepancies.push(...found.discrepancies);
   }
   await explainMissingMints(client, ledger, discrepancies, fromBlock, toBlock);
   await explainMissingPayments(client, usdc, ledger, discrepancies, fromBlock, toBlock);
@@ -72,7 +76,7 @@ export async function runAudit(options: AuditOptions = {}): Promise<AuditReport>
     for (const t of u.tasks)
       if (t.x402Undelivered)
         notes.push(
-          `${u.user}: x402 task ${t.id} (${t.status}) paid for ${t.x402Undelivered} mint(s) whose tokens have not arrived`,
+          `${u.user}: x402 task ${t.id} (${t.status}) paid for ${t.x402Undelivered} mint(s) whose tokens have not arrived (${claims.filter((c) => c.taskId === t.id && c.status === 'open').length} open claim(s))`,
         );
     if (BigInt(u.usdc.inFlight) > 0n)
       notes.push(
@@ -88,6 +92,7 @@ export async function runAudit(options: AuditOptions = {}): Promise<AuditReport>
     ok: discrepancies.length === 0,
     users,
     eth: ethTotals(users),
+    claims,
     discrepancies,
     notes,
   };
@@ -102,6 +107,15 @@ export async function runAudit(options: AuditOptions = {}): Promise<AuditReport>
     });
   }
   return report;
+}
+
+/** Transactions x402 records name as evidence: each delivery's, each claim's settlement (or the one that used its authorization). */
+function evidenceTxs(ledger: LedgerFacts, chain: ChainFacts): string[] {
+  const usedByNonce = new Map(chain.authorizationsUsed.map((u) => [u.nonce.toLowerCase(), u.txHash]));
+  return [
+    ...ledger.deliveries.map((d) => d.txHash),
+    ...ledger.claims.map((c) => c.settlementTxHash ?? usedByNonce.get(c.nonce)).filter((h): h is string => !!h),
+  ];
 }
 
 function ethTotals(users: UserAudit[]): AuditReport['eth'] {

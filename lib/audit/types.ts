@@ -35,6 +35,10 @@ export const DISCREPANCY_KINDS = [
    * shows used, its USDC moved to the payee: a seller settled after AgentMint let it go.
    */
   'x402_dead_authorization_settled',
+  /** A token transfer the ledger counted as an x402 task's delivery that the chain does not have as counted (token, recipient, amount, log). */
+  'x402_delivery_not_on_chain',
+  /** A claim whose settlement the chain does not show: no transaction used the payment's authorization to move its USDC from the agent to the payee. */
+  'x402_claim_unverified',
   /** A transaction the agent sent that AgentMint never makes (the guard would refuse it). */
   'agent_tx_unknown',
   /** The agent's code is an EIP-7702 delegation to a contract other than AgentMint's batch executor. */
@@ -101,9 +105,31 @@ export type TaskAudit = {
   confirmed: number;
   minted: number;
   x402Settled: number;
-  /** x402 mints paid (settled) whose tokens the task has not counted as arrived: a seller paid for nothing yet. */
+  /** x402 mints whose tokens the deliveries ledger (ai_agent_x402_deliveries) counts as arrived. */
+  x402Delivered?: number;
+  /** x402 mints paid (settled) whose tokens have not arrived by that ledger: a seller paid for nothing yet. */
   x402Undelivered?: number;
   tokensReceived: string;
+};
+
+/** A claim with its settlement checked on chain (lib/audit/x402-evidence.ts). */
+export type ClaimAudit = {
+  id: string;
+  user: string;
+  agent: string;
+  taskId: string;
+  sequenceNumber: number;
+  payTo: string;
+  /** USDC base units the seller took. */
+  amount: string;
+  /** open: nothing arrived; delivered: the tokens came after all. */
+  status: string;
+  createdAt: string;
+  settlementTxHash: string | null;
+  settlementBlock: string | null;
+  /** The settlement transaction used the payment's authorization and moved `amount` from the agent to `payTo`. */
+  verified: boolean;
+  problem?: string;
 };
 
 export type AuditReport = {
@@ -117,6 +143,8 @@ export type AuditReport = {
   users: UserAudit[];
   /** The operator's ETH over every audited agent wallet: sent as top-ups, burnt as gas, swept back, parked now. */
   eth: { topUps: string; gasSpent: string; swept: string; parked: string; walletsHolding: number };
+  /** Every claim of the audited users (a seller took a payment without delivering), its settlement checked on chain. */
+  claims: ClaimAudit[];
   discrepancies: Discrepancy[];
   /** Figures worth a look that are not errors (e.g. gas budget reserved but never sent). */
   notes: string[];

@@ -1,9 +1,11 @@
-import { erc20Abi, keccak256, parseEther, toHex, type Address, type Hex } from 'viem';
+import { erc20Abi, keccak256, parseEther, parseEventLogs, toHex, type Address, type Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getSql } from '@/db/client';
 import type { X402Terms } from '@/db/schema';
 import type { TaskWithAgent } from '@/db/tasks';
+import { insertX402Claims } from '@/db/x402-claims';
 import { resolveX402Payments } from '@/db/x402-payments';
+import { formatAudit } from '@/lib/audit/format';
 import { getChain, getKnownContracts, getPublicClient } from '@/lib/chain/clients';
 import { testUSDCAbi } from '@/lib/chain/contracts.generated';
 import { authorizationToJson, TRANSFER_WITH_AUTHORIZATION_TYPES, type Authorization } from '@/lib/chain/eip3009';
@@ -27,11 +29,18 @@ let setup: X402Setup;
 let server: X402MintServer;
 let paid: TaskWithAgent;
 let forwarded: TaskWithAgent;
+let tookAndRan: TaskWithAgent;
 const seller = anvilAccount(8);
 
 beforeAll(async () => {
   ({ server } = setup = await startX402Setup({
-    env: { MINT_INTERVAL_MS: '0', CHECK_INTERVAL_MS: '200', LOG_LEVEL: 'silent' },
+    env: {
+      MINT_INTERVAL_MS: '0',
+      CHECK_INTERVAL_MS: '200',
+      LOG_LEVEL: 'silent',
+      X402_REQUEST_TIMEOUT_MS: '1500',
+      X402_DELIVERY_TIMEOUT_MS: '3000',
+    },
     workerId: 'audit-x402',
   }));
   // Both shapes: the endpoint mints to the user, and it mints to the payer (the agent forwards).
@@ -41,12 +50,16 @@ beforeAll(async () => {
     const terms = await probeTerms(server.mintUrl(), user, shape);
     tasks.push(await createFundedX402Task({ userAddress: user, terms, quantity: 3, token: server.tokenAddress }));
   }
-  [paid, forwarded] = (await waitForTasks(
+  // And a seller that takes the first payment and delivers nothing: the task stops there with a claim.
+  const victim = newUser();
+  const terms = await probeTerms(server.mintUrl('take-and-run'), victim);
+  tasks.push(await createFundedX402Task({ userAddress: victim, terms, quantity: 3, token: server.tokenAddress }));
+  [paid, forwarded, tookAndRan] = (await waitForTasks(
     tasks.map((t) => t.id),
     ['completed', 'failed', 'cancelled'],
     60_000,
-  )) as [TaskWithAgent, TaskWithAgent];
-  expect([paid.status, forwarded.status]).toEqual(['completed', 'completed']);
+  )) as [TaskWithAgent, TaskWithAgent, TaskWithAgent];
+  expect([paid.status, forwarded.status, tookAndRan.status]).toEqual(['completed', 'completed', 'failed']);
   // The tests below write tasks the worker must not pick up.
   await setup.worker!.stop();
 }, 120_000);
@@ -131,7 +144,112 @@ describe('the audit of x402 payments', () => {
       const price = BigInt(task.pricePerMint);
       expect(report.users[0]!.usdc).toMatchObject({ x402Paid: (3n * price).toString(), inFlight: '0' });
       expect(report.users[0]!.mints.x402Settled).toBe(3);
+      // Progress is read from the deliveries ledger, each of its transfers checked on chain.
+      expect(report.users[0]!.tasks[0]).toMatchObject({ x402Settled: 3, x402Delivered: 3 });
+      expect(report.users[0]!.tasks[0]).not.toHaveProperty('x402Undelivered');
+      expect(report.claims).toEqual([]);
+      expect(formatAudit(report)).toContain('claims: none');
     }
+  });
+
+  it('claims: a seller that took a payment and delivered nothing is listed, its settlement verified on chain', async () => {
+    const user = tookAndRan.userAddress as Address;
+    const report = await auditUser(user);
+    expect(report.discrepancies).toEqual([]);
+    const [row] = await getSql()<{ id: string; tx: string; nonce: string }[]>`
+      select c.id::text, c.settlement_tx_hash as tx, p.nonce from ai_agent_x402_claims c
+      join ai_agent_x402_payments p on p.id = c.payment_id where c.task_id = ${tookAndRan.id}`;
+    // The chain itself: that transaction used the agent's authorization and paid the seller.
+    const receipt = await getPublicClient().getTransactionReceipt({ hash: row!.tx as Hex });
+    const used = parseEventLogs({ abi: testUSDCAbi, logs: receipt.logs, eventName: 'AuthorizationUsed' });
+    expect(used.map((l) => l.args.nonce.toLowerCase())).toEqual([row!.nonce.toLowerCase()]);
+    expect(report.claims).toEqual([
+      {
+        id: row!.id,
+        user: user.toLowerCase(),
+        agent: tookAndRan.agentAddress.toLowerCase(),
+        taskId: tookAndRan.id,
+        sequenceNumber: 1,
+        payTo: server.payTo.toLowerCase(),
+        amount: tookAndRan.pricePerMint,
+        status: 'open',
+        createdAt: expect.any(String),
+        settlementTxHash: row!.tx.toLowerCase(),
+        settlementBlock: receipt.blockNumber.toString(),
+        verified: true,
+      },
+    ]);
+    expect(report.users[0]!.tasks[0]).toMatchObject({ x402Settled: 1, x402Delivered: 0, x402Undelivered: 1 });
+    expect(report.notes.join('\n')).toContain(
+      `x402 task ${tookAndRan.id} (failed) paid for 1 mint(s) whose tokens have not arrived (1 open claim(s))`,
+    );
+    const text = formatAudit(report);
+    expect(text).toMatch(
+      /claims: 1 \(1 open, [\d.]+ USDC taken without delivery; 1 settlement\(s\) verified on chain\)/,
+    );
+    expect(text).toContain(row!.tx.toLowerCase());
+  });
+
+  it('x402_claim_unverified: a claim whose settlement transaction did not move its USDC from the agent to the seller', async () => {
+    const { user, terms, task } = await endedTask(3, 'failed');
+    for (let seq = 1; seq <= 3; seq++) {
+      const payment = await signPayment(user, task, terms);
+      await recordPayment(task.id, seq, payment, 'settled', await settleAsSeller(payment));
+    }
+    const ids = await getSql()<{ id: string }[]>`
+      select id::text from ai_agent_x402_payments where task_id = ${task.id} order by sequence_number`;
+    // The worker's own claim writer: each claim copies its payment's evidence.
+    expect(
+      await insertX402Claims({
+        taskId: task.id,
+        paymentIds: ids.map((r) => r.id),
+        arrivedAmount: 0n,
+        expectedAmount: null,
+      }),
+    ).toBe(3);
+    // Two records that accuse the seller of what the chain does not show: twice the USDC, and another transaction.
+    await getSql()`update ai_agent_x402_claims set amount = amount * 2 where payment_id = ${ids[1]!.id}`;
+    await getSql()`update ai_agent_x402_claims set settlement_tx_hash = ${task.fundingTxHash} where payment_id = ${ids[2]!.id}`;
+    const report = await auditUser(user);
+    expect(kindsOf(report)).toEqual(['x402_claim_unverified', 'x402_claim_unverified']);
+    expect(report.discrepancies.map((d) => [d.sequenceNumber, d.txHash]).sort()).toEqual([
+      [2, expect.any(String)],
+      [3, task.fundingTxHash!.toLowerCase()],
+    ]);
+    expect(report.discrepancies.find((d) => d.sequenceNumber === 2)!.message).toMatch(
+      /did not move \d+ USDC from the agent/,
+    );
+    expect(report.discrepancies.find((d) => d.sequenceNumber === 3)!.message).toMatch(
+      /did not use the payment's authorization/,
+    );
+    expect(report.claims.map((c) => [c.sequenceNumber, c.verified])).toEqual([
+      [1, true],
+      [2, false],
+      [3, false],
+    ]);
+    expect(formatAudit(report)).toContain('3 open');
+    expect(formatAudit(report)).toContain('1 settlement(s) verified on chain, 2 NOT');
+  });
+
+  it('x402_delivery_not_on_chain: deliveries the ledger counted that the chain does not have as counted', async () => {
+    const { user, terms, task } = await endedTask(2, 'failed');
+    const payment = await signPayment(user, task, terms);
+    const settlement = await settleAsSeller(payment);
+    await recordPayment(task.id, 1, payment, 'settled', settlement);
+    const insertDelivery = (txHash: Hex, logIndex: number) => getSql()`
+      insert into ai_agent_x402_deliveries (task_id, token, recipient, tx_hash, log_index, block_number, amount)
+      values (${task.id}, ${server.tokenAddress.toLowerCase()}, ${user.toLowerCase()}, ${txHash}, ${logIndex}, 1, ${server.mintAmount.toString()})`;
+    // A transaction that never happened, and the USDC settlement counted as the token's delivery.
+    const invented = keccak256(toHex('a delivery that never happened'));
+    await insertDelivery(invented, 0);
+    const receipt = await getPublicClient().getTransactionReceipt({ hash: settlement });
+    const [usdcTransfer] = parseEventLogs({ abi: erc20Abi, logs: receipt.logs, eventName: 'Transfer' });
+    await insertDelivery(settlement, usdcTransfer!.logIndex);
+    const report = await auditUser(user);
+    expect(kindsOf(report)).toEqual(['x402_delivery_not_on_chain', 'x402_delivery_not_on_chain']);
+    const messages = report.discrepancies.map((d) => d.message).join('\n');
+    expect(messages).toContain(`transaction ${invented} is not on chain`);
+    expect(messages).toMatch(new RegExp(`moved ${terms.requirement.asset.toLowerCase()}, the task buys`));
   });
 
   it('x402_dead_authorization_settled: authorizations the ledger let go, settled by the seller after the task ended', async () => {
@@ -183,12 +301,11 @@ describe('the audit of x402 payments', () => {
   });
 
   it('x402_mismatch: a payment the ledger has as settled that never moved, and USDC to the payee outside the ledger', async () => {
-    const { user, terms, task } = await endedTask(2, 'completed');
+    const { user, terms, task } = await endedTask(2, 'failed');
     const price = BigInt(terms.requirement.amount);
     // The seller answered 200 with a settlement header naming a transaction that settled nothing.
     const claimed = keccak256(toHex('a settlement that never happened'));
     await recordPayment(task.id, 1, await signPayment(user, task, terms), 'settled', claimed);
-    await setTaskProgress(task.id, 1);
     // The agent key pays the payee directly: no authorization, no ledger row.
     const agent = await agentOf(user);
     await sendEth(anvilAccount(0), agent.address, parseEther('0.01'));
@@ -216,22 +333,58 @@ describe('the audit of x402 payments', () => {
     });
   });
 
-  it('progress_mismatch on an x402 task: a mint counted done that no payment paid for', async () => {
-    const { user, task } = await endedTask(2, 'failed');
-    await setTaskProgress(task.id, 1);
-    const report = await auditUser(user);
-    expect(kindsOf(report)).toEqual(['progress_mismatch']);
-    expect(report.discrepancies[0]).toMatchObject({ taskId: task.id, expected: '0', actual: '1' });
+  it('progress_mismatch on an x402 task: mints counted done that the deliveries ledger does not have', async () => {
+    // Nothing paid, one mint counted done.
+    const unpaid = await endedTask(2, 'failed');
+    await setTaskProgress(unpaid.task.id, 1);
+    // Both mints paid (settled on chain), counted done and completed, but no token arrived: the
+    // payments alone would pass it; the deliveries ledger does not.
+    const paidOnly = await endedTask(2, 'completed');
+    for (let seq = 1; seq <= 2; seq++) {
+      const payment = await signPayment(paidOnly.user, paidOnly.task, paidOnly.terms);
+      await recordPayment(paidOnly.task.id, seq, payment, 'settled', await settleAsSeller(payment));
+    }
+    await setTaskProgress(paidOnly.task.id, 2);
+    for (const [{ user, task }, actual] of [
+      [unpaid, '1'],
+      [paidOnly, '2'],
+    ] as const) {
+      const report = await auditUser(user);
+      expect(kindsOf(report)).toEqual(['progress_mismatch']);
+      expect(report.discrepancies[0]).toMatchObject({ taskId: task.id, expected: '0', actual });
+      expect(report.discrepancies[0]!.message).toMatch(/deliveries ledger has 0 mint\(s\) arrived/);
+    }
   });
 
-  it('a paid mint whose tokens have not arrived is shown, not called a ledger error', async () => {
-    await setTaskProgress(paid.id, 2);
-    const report = await auditUser(paid.userAddress as Address);
-    expect(report.discrepancies).toEqual([]);
-    expect(report.users[0]!.tasks[0]).toMatchObject({ x402Settled: 3, x402Undelivered: 1 });
-    expect(report.notes.join('\n')).toContain(
-      `x402 task ${paid.id} (completed) paid for 1 mint(s) whose tokens have not arrived`,
-    );
-    await setTaskProgress(paid.id, 3);
+  it('progress_mismatch: a task completed while the deliveries ledger has fewer mints than it bought', async () => {
+    await getSql()`update ai_agent_tasks set mints_completed = 2 where id = ${paid.id}`;
+    // The last delivery the worker counted is lost from the ledger (put back as it was afterwards).
+    const [removed] = await getSql()<
+      { token: string; recipient: string; tx: string; log: number; block: string; amount: string }[]
+    >`
+      delete from ai_agent_x402_deliveries where id = (select max(id) from ai_agent_x402_deliveries where task_id = ${paid.id})
+      returning token, recipient, tx_hash as tx, log_index as log, block_number::text as block, amount::text`;
+    try {
+      const report = await auditUser(paid.userAddress as Address);
+      expect(kindsOf(report)).toEqual(['progress_mismatch']);
+      expect(report.discrepancies[0]).toMatchObject({ taskId: paid.id, expected: '3', actual: '2' });
+      expect(report.users[0]!.tasks[0]).toMatchObject({ x402Settled: 3, x402Delivered: 2, x402Undelivered: 1 });
+    } finally {
+      const r = removed!;
+      await getSql()`insert into ai_agent_x402_deliveries (task_id, token, recipient, tx_hash, log_index, block_number, amount)
+        values (${paid.id}, ${r.token}, ${r.recipient}, ${r.tx}, ${r.log}, ${r.block}, ${r.amount})`;
+      await setTaskProgress(paid.id, 3);
+    }
+  });
+
+  it('a counter that trails the deliveries (tokens that came after the task ended) is no error', async () => {
+    await setTaskProgress(paid.id, 2, 'failed');
+    try {
+      const report = await auditUser(paid.userAddress as Address);
+      expect(report.discrepancies).toEqual([]);
+      expect(report.users[0]!.tasks[0]).toMatchObject({ x402Settled: 3, x402Delivered: 3 });
+    } finally {
+      await setTaskProgress(paid.id, 3, 'completed');
+    }
   });
 });
