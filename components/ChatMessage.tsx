@@ -2,7 +2,8 @@
 
 import type { UIMessage } from 'ai';
 import { useI18n } from '@/lib/i18n/context';
-import type { TaskDto } from '@/lib/web/api';
+import type { SellerWarning as SellerWarningDto, TaskDto } from '@/lib/web/api';
+import { SellerWarning } from './SellerWarning';
 import { TaskCard } from './TaskCard';
 
 type ToolPart = { type: string; state?: string; output?: unknown; errorText?: string; toolCallId?: string };
@@ -60,12 +61,27 @@ function ToolResult({ part }: { part: ToolPart }) {
     );
   }
   const output = part.output as
-    { task?: TaskDto; token?: { name: string; symbol: string }; error?: unknown } | undefined;
+    | {
+        task?: TaskDto;
+        token?: { name: string; symbol: string };
+        quote?: { sellerWarning?: SellerWarningDto };
+        sellerWarning?: SellerWarningDto;
+        error?: unknown;
+      }
+    | undefined;
   if (output?.error) {
     const message =
       typeof output.error === 'string' ? output.error : ((output.error as { message?: string }).message ?? '');
     return <p className="error-text">{t('chat.toolError', { message })}</p>;
   }
-  if (output?.task?.id && TASK_TOOLS.has(part.type)) return <TaskCard task={output.task} token={output.token} />;
-  return null;
+  // A seller that took payment without delivering before: the warning stays beside the quote or the new task.
+  const warning = output?.sellerWarning ?? output?.quote?.sellerWarning;
+  const card = output?.task?.id && TASK_TOOLS.has(part.type) && <TaskCard task={output.task} token={output.token} />;
+  if (!warning) return card || null;
+  return (
+    <>
+      <SellerWarning warning={warning} />
+      {card}
+    </>
+  );
 }

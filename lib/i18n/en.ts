@@ -135,6 +135,8 @@ export const en = {
   'assistant.status.revoked': 'revoked',
   'assistant.uses': 'Recent uses',
   'assistant.task': 'task',
+  'claim.sellerWarning':
+    'This seller took payment without delivering before: {claims} claim(s) on record from {users} user(s), {amount} paid for tokens that never arrived. If you fund the task, the agent pays one mint first and stops at that payment if nothing arrives; the rest stays refundable.',
   'claim.title': 'Claim: the seller took a payment and delivered nothing',
   'claim.titleDelivered': 'Delivered late',
   'claim.explain':

@@ -134,6 +134,8 @@ export const zh: Record<MessageKey, string> = {
   'assistant.status.revoked': '已吊销',
   'assistant.uses': '最近使用记录',
   'assistant.task': '任务',
+  'claim.sellerWarning':
+    '这个卖家曾经收款后不交付：记录中有 {claims} 条未交付记录，来自 {users} 位用户，共 {amount} 付款后代币从未到账。如果你为任务付款，代理会先只付一次款，若代币没有到账就停在这一笔，其余资金可以退回。',
   'claim.title': '未交付记录：卖家收了款却没有交付',
   'claim.titleDelivered': '延迟交付',
   'claim.explain':

@@ -5,16 +5,18 @@ import { AppError } from '../errors';
 import { getOrCreateAgentWallet } from '../wallets/agent-wallets';
 import type { Erc20Info } from '../x402/onchain';
 import { probeX402Endpoint, type ProbeResult, type ProbeTarget } from '../x402/probe';
+import { getSellerWarning, type SellerWarning } from '../x402/seller-reputation';
 import { checkQuantity, unguardedInsert, type TaskInsertGuard } from './create-task';
 import { checkMinTaskValue } from './task-value';
 
-export type X402TaskCreated = TaskWithAgent & { token: Erc20Info; host: string };
+export type X402TaskCreated = TaskWithAgent & { token: Erc20Info; host: string; sellerWarning?: SellerWarning };
 
 /**
  * What buying `quantity` mints from an x402 endpoint would cost, checked as creation checks it
  * (quantity, URL, 402 terms, token, minimum value) without storing or paying anything. The probe
  * POSTs one unpaid request naming `userAddress` as recipient (the zero address for a quote
- * nobody is signed in for).
+ * nobody is signed in for). A seller that took payment without delivering before, from anyone,
+ * comes with a warning (lib/x402/seller-reputation.ts); it is not refused.
  */
 export async function quoteX402Endpoint(
   {
@@ -24,7 +26,12 @@ export async function quoteX402Endpoint(
     tokenAddress,
   }: { userAddress?: string; url: string; quantity: number; tokenAddress?: string },
   target?: ProbeTarget,
-): Promise<{ probe: ProbeResult & { token: Erc20Info }; pricePerMint: bigint; totalCost: bigint }> {
+): Promise<{
+  probe: ProbeResult & { token: Erc20Info };
+  pricePerMint: bigint;
+  totalCost: bigint;
+  sellerWarning?: SellerWarning;
+}> {
   checkQuantity(quantity);
   const probe = await probeX402Endpoint({ url, userAddress: userAddress ?? zeroAddress, tokenAddress }, target);
   if (!probe.token) {
@@ -38,7 +45,13 @@ export async function quoteX402Endpoint(
   }
   const pricePerMint = BigInt(probe.terms.requirement.amount);
   checkMinTaskValue({ pricePerMint, quantity });
-  return { probe: { ...probe, token: probe.token }, pricePerMint, totalCost: pricePerMint * BigInt(quantity) };
+  const sellerWarning = await getSellerWarning({ payTo: probe.terms.requirement.payTo, host: probe.host });
+  return {
+    probe: { ...probe, token: probe.token },
+    pricePerMint,
+    totalCost: pricePerMint * BigInt(quantity),
+    ...(sellerWarning && { sellerWarning }),
+  };
 }
 
 /**
@@ -57,7 +70,7 @@ export async function createX402Task(
   }: { userAddress: Address | string; url: string; quantity: number; tokenAddress?: string; guard?: TaskInsertGuard },
   target?: ProbeTarget,
 ): Promise<X402TaskCreated> {
-  const { probe, pricePerMint, totalCost } = await quoteX402Endpoint(
+  const { probe, pricePerMint, totalCost, sellerWarning } = await quoteX402Endpoint(
     { userAddress, url, quantity, tokenAddress },
     target,
   );
@@ -80,5 +93,10 @@ export async function createX402Task(
   );
   const task = await getTaskById({ id: inserted.id });
   if (!task) throw new Error(`task ${inserted.id} vanished right after insert`);
-  return { ...task, token: { ...probe.token, address: getAddress(probe.token.address) }, host: probe.host };
+  return {
+    ...task,
+    token: { ...probe.token, address: getAddress(probe.token.address) },
+    host: probe.host,
+    ...(sellerWarning && { sellerWarning }),
+  };
 }

@@ -1,6 +1,7 @@
 import { formatUnits, getAddress, type Address } from 'viem';
 import { AppError } from '../errors';
 import type { ProbeTarget } from '../x402/probe';
+import type { SellerWarning } from '../x402/seller-reputation';
 import { validateMintToken } from './create-task';
 import { quoteX402Endpoint } from './create-x402-task';
 
@@ -15,6 +16,8 @@ export type MintQuote = {
   endpoint?: { host: string; version: 1 | 2; network: string; payTo: Address };
   /** For a token contract: mints it has left. */
   remaining?: bigint;
+  /** For an x402 seller that took payment without delivering before (anyone's): the record, and what to tell the user. */
+  sellerWarning?: SellerWarning;
 };
 
 /**
@@ -28,7 +31,10 @@ export async function quoteMint(
   target?: ProbeTarget,
 ): Promise<MintQuote> {
   if (input.url) {
-    const { probe, pricePerMint, totalCost } = await quoteX402Endpoint({ ...input, url: input.url }, target);
+    const { probe, pricePerMint, totalCost, sellerWarning } = await quoteX402Endpoint(
+      { ...input, url: input.url },
+      target,
+    );
     return {
       route: 'x402',
       token: { address: getAddress(probe.token.address), name: probe.token.name, symbol: probe.token.symbol },
@@ -41,6 +47,7 @@ export async function quoteMint(
         network: probe.terms.requirement.network,
         payTo: getAddress(probe.terms.requirement.payTo),
       },
+      ...(sellerWarning && { sellerWarning }),
     };
   }
   if (!input.tokenAddress) {
@@ -72,6 +79,7 @@ export function toQuoteDto(quote: MintQuote) {
     totalCostUsdc: formatUnits(quote.totalCost, 6),
     ...(quote.endpoint ? { endpoint: quote.endpoint } : {}),
     ...(quote.remaining !== undefined ? { remaining: quote.remaining.toString() } : {}),
+    ...(quote.sellerWarning ? { sellerWarning: quote.sellerWarning } : {}),
   };
 }
 export type QuoteDto = ReturnType<typeof toQuoteDto>;

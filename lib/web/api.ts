@@ -1,7 +1,8 @@
 import type { TaskDto, X402ClaimDto } from '@/lib/tasks/serialize';
 import type { FundingRequest } from '@/lib/tasks/funding-request';
+import type { SellerWarning } from '@/lib/x402/seller-reputation';
 
-export type { TaskDto, FundingRequest, X402ClaimDto };
+export type { TaskDto, FundingRequest, X402ClaimDto, SellerWarning };
 export type TaskStatus = 'pending_payment' | 'funded' | 'processing' | 'completed' | 'failed' | 'cancelled';
 
 export type MintDto = { sequenceNumber: number; status: string; txHash: string | null; error?: string | null };

@@ -1,6 +1,7 @@
 import type { QuoteDto } from '../../tasks/quote';
 import type { TaskDto } from '../../tasks/serialize';
 import type { WalletView } from '../../wallets/wallet-view';
+import type { SellerWarning } from '../../x402/seller-reputation';
 import { taskCreatedReply, x402TaskCreatedReply, type Lang } from '../format';
 import { x402QuestionText } from './x402-replies';
 import { cancelledText, errorText, quoteText, retriedText, taskListText, taskStatusText, walletText } from './replies';
@@ -14,7 +15,12 @@ type Output = {
   tasks?: TaskDto[];
   wallet?: WalletView;
   token?: { symbol?: string };
+  sellerWarning?: SellerWarning;
 };
+
+/** A seller that took payment without delivering before: the warning comes first, the answer after it. */
+const warned = (warning: SellerWarning | undefined, text: string, lang: Lang) =>
+  warning ? `${warning.message[lang]}\n\n${text}` : text;
 
 /** The final text of a turn, written from the last tool's output. */
 export function composeFromResult(outcome: ToolOutcome, lang: Lang): string {
@@ -27,13 +33,14 @@ export function composeFromResult(outcome: ToolOutcome, lang: Lang): string {
     );
   switch (outcome.toolName) {
     case 'quote':
-      if (output.quote) return quoteText(output.quote, lang);
+      if (output.quote) return warned(output.quote.sellerWarning, quoteText(output.quote, lang), lang);
       break;
     case 'createMintTask':
       if (output.task) return taskCreatedReply(output.task, lang, output.token?.symbol);
       break;
     case 'createX402Task':
-      if (output.task) return x402TaskCreatedReply(output.task, lang, output.token?.symbol);
+      if (output.task)
+        return warned(output.sellerWarning, x402TaskCreatedReply(output.task, lang, output.token?.symbol), lang);
       break;
     case 'listTasks':
       if (output.tasks) return taskListText(output.tasks, lang);

@@ -20,7 +20,11 @@ export const createX402TaskTool = (session: ChatSession) =>
     execute: async ({ url, quantity, tokenAddress }) => {
       try {
         const task = await createX402Task({ userAddress: session.userAddress, url, quantity, tokenAddress });
-        return { task: toTaskDto(task), token: { name: task.token.name, symbol: task.token.symbol } };
+        return {
+          task: toTaskDto(task),
+          token: { name: task.token.name, symbol: task.token.symbol },
+          ...(task.sellerWarning && { sellerWarning: task.sellerWarning }),
+        };
       } catch (error) {
         return toToolError(error, 'createX402Task');
       }

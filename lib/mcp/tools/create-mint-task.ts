@@ -42,6 +42,8 @@ export function registerCreateMintTaskTool(server: McpServer, ctx: McpContext) {
         totalCostUsdc: formatUnits(BigInt(created.totalCost), 6),
         fundLink: fundLinkOf(ctx, created.id),
         resourceUri: taskResourceUri(created.id),
+        // A seller that took payment without delivering before: tell the user before they fund it.
+        ...('sellerWarning' in created && created.sellerWarning && { sellerWarning: created.sellerWarning }),
         nextStep:
           'Ask the user to open fundLink, sign in with their wallet and sign the one USDC authorization; the mints start as soon as it is funded.',
       };
