@@ -231,22 +231,22 @@ export function compareUser(
  */
 function x402CountsOf(tasks: AuditTask[], payments: AuditX402Row[], deliveries: AuditX402Delivery[]) {
   const counts = new Map<string, X402Counts>();
-  for (const t of tasks) if (t.route === 'x402') counts.set(t.id, { settled: 0, open: 0, delivered: 0 });
-  for (const p of payments) {
-    const c = counts.get(p.taskId);
-    if (c && p.status === 'settled') c.settled++;
-    if (c && (p.status === 'signed' || p.status === 'sent')) c.open++;
+  for (const task of tasks) if (task.route === 'x402') counts.set(task.id, { settled: 0, open: 0, delivered: 0 });
+  for (const payment of payments) {
+    const count = counts.get(payment.taskId);
+    if (count && payment.status === 'settled') count.settled++;
+    if (count && (payment.status === 'signed' || payment.status === 'sent')) count.open++;
   }
   const arrived = new Map<string, { amount: bigint; transfers: number }>();
-  for (const x of deliveries) {
-    const a = arrived.get(x.taskId) ?? { amount: 0n, transfers: 0 };
-    arrived.set(x.taskId, { amount: a.amount + x.amount, transfers: a.transfers + 1 });
+  for (const delivery of deliveries) {
+    const sum = arrived.get(delivery.taskId) ?? { amount: 0n, transfers: 0 };
+    arrived.set(delivery.taskId, { amount: sum.amount + delivery.amount, transfers: sum.transfers + 1 });
   }
-  for (const t of tasks) {
-    const c = counts.get(t.id);
-    const a = arrived.get(t.id);
+  for (const task of tasks) {
+    const count = counts.get(task.id);
+    const sum = arrived.get(task.id);
     // Without a unit (tasks counted before it was kept), each transfer is one mint.
-    if (c && a) c.delivered = t.deliveryUnit ? Number(a.amount / t.deliveryUnit) : a.transfers;
+    if (count && sum) count.delivered = task.deliveryUnit ? Number(sum.amount / task.deliveryUnit) : sum.transfers;
   }
   return counts;
 }

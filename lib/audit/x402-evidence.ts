@@ -50,12 +50,12 @@ function transfersOf(receipt: ReceiptFacts): Transfer[] {
   const out: Transfer[] = [];
   for (const log of receipt.logs) {
     try {
-      const e = decodeEventLog({ abi: erc20Abi, eventName: 'Transfer', topics: log.topics, data: log.data });
+      const event = decodeEventLog({ abi: erc20Abi, eventName: 'Transfer', topics: log.topics, data: log.data });
       out.push({
         token: log.address,
-        from: e.args.from.toLowerCase() as Address,
-        to: e.args.to.toLowerCase() as Address,
-        value: e.args.value,
+        from: event.args.from.toLowerCase() as Address,
+        to: event.args.to.toLowerCase() as Address,
+        value: event.args.value,
         logIndex: log.logIndex,
       });
     } catch {
@@ -70,13 +70,16 @@ function authorizationsUsedIn(receipt: ReceiptFacts, usdc: Address): { authorize
   for (const log of receipt.logs) {
     if (log.address !== usdc) continue;
     try {
-      const e = decodeEventLog({
+      const event = decodeEventLog({
         abi: testUSDCAbi,
         eventName: 'AuthorizationUsed',
         topics: log.topics,
         data: log.data,
       });
-      out.push({ authorizer: e.args.authorizer.toLowerCase() as Address, nonce: e.args.nonce.toLowerCase() as Hex });
+      out.push({
+        authorizer: event.args.authorizer.toLowerCase() as Address,
+        nonce: event.args.nonce.toLowerCase() as Hex,
+      });
     } catch {
       // Another of the asset's events.
     }
