@@ -135,6 +135,10 @@ export const aiAgentTasks = pgTable(
     fundedAt: at('funded_at'),
     startedAt: at('started_at'),
     completedAt: at('completed_at'),
+    /** When the refund after the task's end (lib/wallets/refund.ts) looked at it; null while it is due. */
+    refundCheckedAt: at('refund_checked_at'),
+    /** The refund that sent the wallet's leftover back then, if there was any. */
+    refundTxHash: hash('refund_tx_hash'),
   },
   (t) => [
     // The worker's claim: funded or lease-expired processing tasks by priority, then age.
@@ -142,6 +146,10 @@ export const aiAgentTasks = pgTable(
       .on(t.priority.desc(), t.createdAt)
       .where(sql`${t.status} in ('funded', 'processing')`),
     index('ai_agent_tasks_user_idx').on(t.userAddress, t.createdAt.desc()),
+    // The worker's tick: ended tasks whose leftover no refund has looked at yet.
+    index('ai_agent_tasks_refund_due_idx')
+      .on(t.agentWalletId)
+      .where(sql`${t.status} in ('completed', 'cancelled') and ${t.refundCheckedAt} is null`),
     index('ai_agent_tasks_pending_idx')
       .on(t.createdAt)
       .where(sql`${t.status} = 'pending_payment'`),

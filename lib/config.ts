@@ -101,6 +101,15 @@ const envSchema = z.object({
     .enum(['true', 'false', '1', '0', 'yes', 'no'])
     .default('true')
     .transform((v) => v === 'true' || v === '1' || v === 'yes'),
+  /**
+   * What an ended task did not spend goes back to the user's address on its own (completed and
+   * cancelled tasks; a failed one keeps what a retry needs): lib/wallets/refund.ts. `false`: it
+   * stays in the agent wallet until the user withdraws it.
+   */
+  AUTO_REFUND: z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default('true')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes'),
   WORKER_ID: optionalString,
   WORKER_METRICS_PORT: z.coerce.number().int().min(1).optional(),
   /** Interface the worker's metrics server binds; loopback unless an operator opens it on purpose. */
@@ -280,6 +289,7 @@ export function parseConfig(source: Record<string, string | undefined>) {
       agentTopupEth: env.AGENT_TOPUP_ETH,
       agentMaxTopupPerTaskEth: env.AGENT_MAX_TOPUP_PER_TASK_ETH,
       earlyGasTopUp: env.EARLY_GAS_TOPUP,
+      autoRefund: env.AUTO_REFUND,
       id: env.WORKER_ID,
       metricsPort: env.WORKER_METRICS_PORT,
       metricsHost: env.WORKER_METRICS_HOST,

@@ -5,12 +5,12 @@ import { claimNextTask, expireUnpaidTasks } from '@/db/task-queue';
 import { WORKER_WAKE_CHANNEL, type TaskWithAgent } from '@/db/tasks';
 import { getWalletById } from '@/db/wallets';
 import { getConfig } from '@/lib/config';
-import { sweepAgentEth, sweepDueWallets } from '@/lib/wallets/sweep';
+import { tidyIdleWallets, tidyWallet } from '@/lib/wallets/idle-wallet';
 import { runClaimedTask } from './route-registry';
 import { Reporter, type Outcome } from './reporter';
 
-/** Idle wallets one tick sweeps, one after another (each waits for its receipt, a block); the next tick takes the rest. */
-const SWEEPS_PER_TICK = 10;
+/** Idle wallets one tick tidies, one after another (each waits for its receipts, a block or two); the next tick takes the rest. */
+const TIDIES_PER_TICK = 10;
 
 /**
  * The worker loop, graphile-worker style: claim → run → finish, up to WORKER_CONCURRENCY tasks
@@ -19,11 +19,12 @@ const SWEEPS_PER_TICK = 10;
  * cancels unpaid tasks past PAYMENT_TIMEOUT). `stop()` drains: no new claims, batches in flight
  * collect their receipts, leases are released.
  *
- * The agent's unburnt gas goes back to the operator (lib/wallets/sweep.ts) as soon as its task
- * ends here: the top-up was sized for that task, and its user may not come back for days. The
- * tick sweeps the wallets no task end did (a task cancelled while funded, a withdrawal's gas, a
- * worker that died, a sweep that found the wallet busy, wallets from before sweeps), a few at a
- * time: they are marked in the database, so the pass costs one indexed query when there are none.
+ * As soon as a task ends here its wallet is tidied (lib/wallets/idle-wallet.ts): what the task
+ * did not spend goes back to the user (refund.ts) and the agent's unburnt gas to the operator
+ * (sweep.ts): the top-up was sized for that task, and its user may not come back for days. The
+ * tick tidies the wallets no task end did (a task cancelled while funded, a withdrawal's gas, a
+ * worker that died, a wallet that was busy, wallets from before sweeps), a few at a time: they
+ * are marked in the database, so the pass costs two indexed queries when there are none.
  */
 export class MintWorker {
   readonly id: string;
@@ -34,8 +35,8 @@ export class MintWorker {
   private pumping = false;
   private again = false;
   private timer?: NodeJS.Timeout;
-  private readonly sweeps = new Set<Promise<void>>();
-  private sweepingIdle = false;
+  private readonly tidying = new Set<Promise<void>>();
+  private tidyingIdle = false;
   private unlisten?: () => Promise<void>;
   /** Called after each task run ends (tests and metrics hook here). */
   onTaskDone?: (task: TaskWithAgent, outcome: Outcome | undefined) => void;
@@ -66,34 +67,34 @@ export class MintWorker {
       this.reporter.error(undefined, error, 'payment timeout sweep failed');
     }
     this.pump();
-    if (!this.sweepingIdle && !this.stopping) {
-      this.sweepingIdle = true;
-      this.sweepInBackground(
-        () => sweepDueWallets({ limit: SWEEPS_PER_TICK, signal: this.drain.signal }),
-        'idle agent wallet sweep failed',
-      ).finally(() => (this.sweepingIdle = false));
+    if (!this.tidyingIdle && !this.stopping) {
+      this.tidyingIdle = true;
+      this.tidyInBackground(
+        () => tidyIdleWallets({ limit: TIDIES_PER_TICK, signal: this.drain.signal }),
+        'idle agent wallets not tidied',
+      ).finally(() => (this.tidyingIdle = false));
     }
   }
 
-  /** Runs a sweep beside the loop (it holds no task slot); `stop()` waits for it, and the drain cuts its wait for a receipt short. */
-  private sweepInBackground(work: () => Promise<unknown>, failure: string, task?: TaskWithAgent): Promise<void> {
+  /** Tidies beside the loop (it holds no task slot); `stop()` waits for it, and the drain cuts a sweep's wait for its receipt short. */
+  private tidyInBackground(work: () => Promise<unknown>, failure: string, task?: TaskWithAgent): Promise<void> {
     const done: Promise<void> = work()
       .then(
         () => undefined,
         (error: unknown) => this.reporter.error(task, error, failure),
       )
-      .finally(() => this.sweeps.delete(done));
-    this.sweeps.add(done);
+      .finally(() => this.tidying.delete(done));
+    this.tidying.add(done);
     return done;
   }
 
-  private sweepAfter(task: TaskWithAgent) {
-    void this.sweepInBackground(
+  private tidyAfter(task: TaskWithAgent) {
+    void this.tidyInBackground(
       async () => {
         const wallet = await getWalletById({ id: task.agentWalletId });
-        if (wallet) await sweepAgentEth(wallet, { signal: this.drain.signal });
+        if (wallet) await tidyWallet(wallet, { signal: this.drain.signal });
       },
-      'agent wallet sweep after the task failed',
+      'agent wallet not tidied after its task',
       task,
     );
   }
@@ -138,7 +139,7 @@ export class MintWorker {
       this.reporter.error(task, error, 'task run stopped');
     } finally {
       this.running.delete(task.id);
-      if (outcome && outcome !== 'released' && !this.stopping) this.sweepAfter(task);
+      if (outcome && outcome !== 'released' && !this.stopping) this.tidyAfter(task);
       this.onTaskDone?.(task, outcome);
       this.pump();
     }
@@ -152,7 +153,7 @@ export class MintWorker {
     this.reporter.workerStopping(this.running.size);
     this.drain.abort();
     await Promise.allSettled([...this.running.values()]);
-    await Promise.allSettled([...this.sweeps]);
+    await Promise.allSettled([...this.tidying]);
     await this.unlisten?.().catch(() => {});
   }
 }

@@ -1,16 +1,9 @@
 import { getAddress, keccak256, parseEther, type Address, type Hex, type PublicClient } from 'viem';
 import { estimateL1Fee } from 'viem/op-stack';
-import {
-  clearEthSweepDue,
-  hasBusyTaskByWallet,
-  insertEthSweep,
-  listEthSweepDueWallets,
-  settleEthSweep,
-} from '@/db/eth-sweeps';
+import { clearEthSweepDue, hasBusyTaskByWallet, insertEthSweep, settleEthSweep } from '@/db/eth-sweeps';
 import { getLatestGasTopUpByUser } from '@/db/gas-topups';
 import type { AgentWallet } from '@/db/schema';
 import { LockBusy, withUserFundingLock } from '@/db/task-funding';
-import { getWalletById } from '@/db/wallets';
 import { getChain, getKnownContracts, getOperatorAccount, getPublicClient } from '../chain/clients';
 import { feesOf, quoteFees } from '../chain/fees';
 import { waitForReceipt } from '../chain/receipts';
@@ -185,18 +178,4 @@ async function awaitSweep(id: string, txHash: Hex, signal: AbortSignal | undefin
   const gasCostWei = receipt.gasUsed * receipt.effectiveGasPrice + l1Fee;
   await settleEthSweep({ id, status: receipt.status === 'success' ? 'confirmed' : 'failed', gasCostWei });
   return receipt.status === 'success';
-}
-
-/**
- * One pass over wallets marked for a sweep (every top-up marks its wallet) that no task uses and
- * whose mark is older than SWEEP_QUIET_MS, oldest first, one at a time. Returns what was swept.
- */
-export async function sweepDueWallets({ limit, signal }: { limit: number; signal?: AbortSignal }) {
-  const results: SweepResult[] = [];
-  for (const id of await listEthSweepDueWallets({ quietMs: SWEEP_QUIET_MS, limit })) {
-    if (signal?.aborted) break;
-    const wallet = await getWalletById({ id });
-    if (wallet) results.push(await sweepAgentEth(wallet, { signal }));
-  }
-  return results;
 }

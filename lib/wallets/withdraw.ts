@@ -24,19 +24,9 @@ const MAX_TURNS = 4;
 /**
  * Sends the agent wallet's refundable USDC (balance minus what active tasks still need, see
  * sumReservedUsdcByWallet) to the user's own address — the only recipient the transaction
- * guard allows. `amount` defaults to everything refundable and may never exceed it.
- *
- * Two locks, taken in this order, make it safe against the two other movers of this wallet:
- *  - the user's funding lock (the one fundTask holds from its checks to recording the transfer
- *    it submits on the task): a funding transfer still being mined is waited for, so a payment
- *    arriving for a task is never seen as refundable;
- *  - the agent wallet's lock (wallet-lock.ts), which the worker's claim also tries (and skips a
- *    wallet it cannot take): while it is held no task of this wallet can start, and under it a
- *    task already processing (any lease, even an expired one: its transactions may be in flight)
- *    refuses the withdrawal with 409, and an agent transaction still unmined (an earlier
- *    withdrawal's) is waited for. So at most one sender signs for an agent at any time and
- *    nonces cannot collide. Refusing rather than waiting: a task may run for minutes, and the
- *    user can withdraw what is left once it ends.
+ * guard allows. `amount` defaults to everything refundable and may never exceed it. The
+ * withdraw route's and the assistant's call; the worker's automatic refund after a task
+ * (refund.ts) is the same code, refundToUser.
  */
 export async function withdrawRefundable({
   userAddress,
@@ -47,29 +37,64 @@ export async function withdrawRefundable({
 }): Promise<{ txHash: Hex; amount: bigint }> {
   const wallet = await getWalletByUser({ userAddress });
   if (!wallet) throw new AppError('conflict:withdraw', 'Nothing to withdraw: this address has no agent wallet yet.');
+  const outcome = await refundToUser(wallet, { amount, lockWaitMs: 15_000 });
+  if ('refused' in outcome) throw new AppError('conflict:withdraw', outcome.message);
+  return outcome;
+}
+
+export type RefundOutcome =
+  { txHash: Hex; amount: bigint } | { refused: 'nothing' | 'processing' | 'busy'; message: string };
+
+/**
+ * The one refund path: sends `amount` (default: all that is refundable, less `keep`) of the
+ * agent's USDC to its user, through the transaction guard, and waits for the receipt.
+ * A refusal (nothing refundable, a task minting with the wallet, the wallet still busy after a
+ * few turns) is an answer, not an error; an `amount` above what is refundable throws.
+ *
+ * Two locks, taken in this order, make it safe against the two other movers of this wallet:
+ *  - the user's funding lock (the one fundTask holds from its checks to recording the transfer
+ *    it submits on the task): a funding transfer still being mined is waited for, so a payment
+ *    arriving for a task is never seen as refundable;
+ *  - the agent wallet's lock (wallet-lock.ts), which the worker's claim also tries (and skips a
+ *    wallet it cannot take): while it is held no task of this wallet can start, and under it a
+ *    task already processing (any lease, even an expired one: its transactions may be in flight)
+ *    refuses the refund, and an agent transaction still unmined (an earlier refund's) is waited
+ *    for. So at most one sender signs for an agent at any time and nonces cannot collide, and
+ *    the balance read under the locks already lacks every refund sent before: a refund sent by a
+ *    process killed before it could record anything is seen on chain (in flight, or mined) and
+ *    never sent twice. Refusing rather than waiting: a task may run for minutes, and the user can
+ *    withdraw what is left once it ends.
+ */
+export async function refundToUser(
+  wallet: AgentWallet,
+  { amount, keep = 0n, lockWaitMs }: { amount?: bigint; keep?: bigint; lockWaitMs: number },
+): Promise<RefundOutcome> {
   const agent = getAddress(wallet.agentAddress);
   const client = getPublicClient();
   const { receiptTimeoutMs } = getConfig().worker;
   try {
     for (let turn = 1; ; turn++) {
-      const step = await withUserFundingLock(userAddress, () => withdrawLocked(wallet, amount), {
-        waitMs: 15_000,
+      const step = await withUserFundingLock(wallet.userAddress, () => withdrawLocked(wallet, { amount, keep }), {
+        waitMs: lockWaitMs,
         connections: 3, // the funding lock's, the wallet lock's, and one query at a time inside
       });
       if ('txHash' in step) return await confirmed(step, receiptTimeoutMs);
-      if (turn >= MAX_TURNS) throw busy();
+      if ('refused' in step) return step;
+      if (turn >= MAX_TURNS) return busy;
       if ('fundingTx' in step) {
-        await waitForReceipt(client, step.fundingTx, receiptTimeoutMs).catch(() => {
-          throw busy();
-        });
+        const mined = await waitForReceipt(client, step.fundingTx, receiptTimeoutMs).then(
+          () => true,
+          () => false,
+        );
+        if (!mined) return busy;
       } else if ('agentBusy' in step) {
-        if (!(await awaitAgentIdle(agent, receiptTimeoutMs))) throw busy();
+        if (!(await awaitAgentIdle(agent, receiptTimeoutMs))) return busy;
       } else if (!(await awaitAgentGas(agent, step.gasArriving, receiptTimeoutMs))) {
-        throw busy();
+        return busy;
       }
     }
   } catch (error) {
-    if (error instanceof LockBusy) throw busy();
+    if (error instanceof LockBusy) return busy;
     // The gas budget refused the top-up: the user's 24-hour budget is spent.
     if (error instanceof MintRevertError) throw new AppError('conflict:withdraw', error.message);
     throw error;
@@ -79,13 +104,19 @@ export async function withdrawRefundable({
   }
 }
 
-const busy = () =>
-  new AppError(
-    'conflict:withdraw',
-    'A payment, gas top-up or withdrawal of your agent wallet is still being confirmed; withdraw once it is.',
-  );
+const busy = {
+  refused: 'busy',
+  message: 'A payment, gas top-up or withdrawal of your agent wallet is still being confirmed; withdraw once it is.',
+} as const;
 
-type Step = { txHash: Hex; amount: bigint } | { fundingTx: Hex } | { agentBusy: true } | { gasArriving: bigint };
+type Step =
+  | { txHash: Hex; amount: bigint }
+  | { fundingTx: Hex }
+  | { agentBusy: true }
+  | { gasArriving: bigint }
+  | Extract<RefundOutcome, { refused: string }>;
+
+type Ask = { amount: bigint | undefined; keep: bigint };
 
 /** Waits, holding nothing, until the agent's mined balance covers `neededWei`; false after `timeoutMs`. */
 async function awaitAgentGas(agent: Address, neededWei: bigint, timeoutMs: number): Promise<boolean> {
@@ -115,7 +146,7 @@ async function confirmed(sent: { txHash: Hex; amount: bigint }, timeoutMs: numbe
 }
 
 /** Under the user's funding lock: what the withdrawal waits for, or its transfer, sent. */
-async function withdrawLocked(wallet: AgentWallet, amount: bigint | undefined): Promise<Step> {
+async function withdrawLocked(wallet: AgentWallet, ask: Ask): Promise<Step> {
   for (const hash of await listSubmittedFundingTxsByUser({ userAddress: wallet.userAddress })) {
     const client = getPublicClient();
     const mined = await client.getTransactionReceipt({ hash: hash as Hex }).catch(() => undefined);
@@ -123,9 +154,9 @@ async function withdrawLocked(wallet: AgentWallet, amount: bigint | undefined): 
     if (!mined && (await client.getTransaction({ hash: hash as Hex }).catch(() => undefined)))
       return { fundingTx: hash as Hex };
   }
-  await refuseWhileProcessing(wallet.userAddress);
+  if (await isProcessing(wallet.userAddress)) return processing;
   try {
-    return await withWalletLock(wallet, () => sendLocked(wallet, amount));
+    return await withWalletLock(wallet, () => sendLocked(wallet, ask));
   } catch (error) {
     if (error instanceof AgentBusy) return { agentBusy: true };
     throw error;
@@ -134,28 +165,28 @@ async function withdrawLocked(wallet: AgentWallet, amount: bigint | undefined): 
 
 // The worker signs with consecutive nonces while a task runs; a withdrawal in between would
 // take one of them. Checked again under the wallet lock, so no claim can slip in after the check.
-async function refuseWhileProcessing(userAddress: string) {
-  const running = await listTasksByUser({ userAddress, limit: 1, status: ['processing'] });
-  if (running.length) {
-    throw new AppError(
-      'conflict:withdraw',
-      'A task is minting with this wallet right now; withdraw once it has finished or been cancelled.',
-    );
-  }
-}
+const isProcessing = async (userAddress: string) =>
+  (await listTasksByUser({ userAddress, limit: 1, status: ['processing'] })).length > 0;
 
-async function sendLocked(wallet: AgentWallet, amount: bigint | undefined): Promise<Step> {
+const processing = {
+  refused: 'processing',
+  message: 'A task is minting with this wallet right now; withdraw once it has finished or been cancelled.',
+} as const;
+
+async function sendLocked(wallet: AgentWallet, { amount, keep }: Ask): Promise<Step> {
   const userAddress = wallet.userAddress;
   const user = getAddress(userAddress);
   const agent = getAddress(wallet.agentAddress);
   const usdc = getKnownContracts().usdc;
-  await refuseWhileProcessing(userAddress);
-  const { refundable, reserved, usdcBalance, ethBalance } = await readWalletAmounts(wallet.id, agent);
+  if (await isProcessing(userAddress)) return processing;
+  const amounts = await readWalletAmounts(wallet.id, agent);
+  const { reserved, usdcBalance, ethBalance } = amounts;
+  const refundable = amounts.refundable > keep ? amounts.refundable - keep : 0n;
   if (refundable === 0n) {
-    throw new AppError(
-      'conflict:withdraw',
-      `Nothing to withdraw: the wallet holds ${usdcBalance} and active tasks need ${reserved} (base units).`,
-    );
+    return {
+      refused: 'nothing',
+      message: `Nothing to withdraw: the wallet holds ${usdcBalance} and active tasks need ${reserved} (base units)${keep ? `, ${keep} kept for failed tasks' retries` : ''}.`,
+    };
   }
   const value = amount ?? refundable;
   if (value > refundable) {

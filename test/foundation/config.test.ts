@@ -31,6 +31,7 @@ describe('parseConfig', () => {
       paymentTimeoutSeconds: 600,
       agentMinEth: '0.0001',
       agentTopupEth: '0.01',
+      autoRefund: true,
     });
     expect(config.secureCookies).toBe(false);
     expect(config.adminAddresses).toEqual([]);
@@ -107,6 +108,7 @@ describe('parseConfig', () => {
     ['PORT', '-1'],
     ['AGENT_MIN_ETH', '1e18'],
     ['AGENT_TOPUP_ETH', '-0.01'],
+    ['AUTO_REFUND', 'maybe'],
   ])('refuses %s=%s with a message naming it', (name, value) => {
     const message = invalid({ [name]: value });
     expect(message).toMatch(/^Invalid configuration:/);

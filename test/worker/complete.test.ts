@@ -1,12 +1,12 @@
 import type { Address } from 'viem';
-import { erc20Abi } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getSql } from '@/db/client';
 import { getTaskById } from '@/db/tasks';
-import { getPublicClient } from '@/lib/chain/clients';
+import { getUsdcBalance } from '@/lib/chain/usdc';
 import { startTestStack, type TestStack } from '../support/stack';
 import { user } from '../support/fixtures';
 import {
+  awaitRefund,
   createFundedTask,
   expectLedgerMatchesChain,
   mintedEvents,
@@ -75,10 +75,11 @@ describe('mint worker', () => {
     expect(rows.filter((r) => r.status === 'confirmed')).toHaveLength(12 + 7 + 16);
   }, 90_000);
 
-  it('a cancel stops a pipelined run after the batches already sent; they settle; the rest of the USDC stays', async () => {
+  it('a cancel stops a pipelined run after the batches already sent; they settle; the rest of the USDC goes back to the user', async () => {
     const token = stack.deployment.tokens[0]!.address;
     const quantity = 300;
     const task = await createFundedTask(stack, { userIndex: 4, quantity });
+    const userBefore = await getUsdcBalance(task.userAddress as Address);
     const deadline = Date.now() + 30_000;
     while (((await getTaskById({ id: task.id }))?.mintsCompleted ?? 0) < 5 && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 10));
@@ -92,12 +93,10 @@ describe('mint worker', () => {
     expect(open).toHaveLength(0);
     const minted = (await mintedEvents(token)).filter((e) => e.args.payer!.toLowerCase() === task.agentAddress);
     expect(minted).toHaveLength(done!.mintsCompleted);
-    const usdc = await getPublicClient().readContract({
-      address: stack.deployment.usdc,
-      abi: erc20Abi,
-      functionName: 'balanceOf',
-      args: [task.agentAddress as Address],
-    });
-    expect(usdc).toBe(BigInt(task.pricePerMint) * BigInt(quantity - done!.mintsCompleted));
+    // What the cancel left unspent goes back to the user, and the agent keeps none.
+    await awaitRefund(task.id);
+    const unspent = BigInt(task.pricePerMint) * BigInt(quantity - done!.mintsCompleted);
+    expect(await getUsdcBalance(task.userAddress as Address)).toBe(userBefore + unspent);
+    expect(await getUsdcBalance(task.agentAddress as Address)).toBe(0n);
   }, 60_000);
 });

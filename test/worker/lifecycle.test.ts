@@ -3,11 +3,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getSql } from '@/db/client';
 import { getTaskById, TASK_EVENTS_CHANNEL, type TaskEvent } from '@/db/tasks';
 import { getChain, getPublicClient } from '@/lib/chain/clients';
+import { getUsdcBalance } from '@/lib/chain/usdc';
 import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
 import { anvilAccount, startAnvil } from '@/scripts/local/anvil';
 import { createPendingTask, user } from '../support/fixtures';
 import { mintExecutionUnderTest, startTestStack, type TestStack } from '../support/stack';
-import { createFundedTask, expectLedgerMatchesChain, mintedEvents, startMintWorker, waitForTasks } from './support';
+import {
+  awaitRefund,
+  createFundedTask,
+  expectLedgerMatchesChain,
+  mintedEvents,
+  startMintWorker,
+  waitForTasks,
+} from './support';
 
 // Outage, cancel, a revert that fails the task, and the payment timeout, with an in-process
 // worker pacing 5-mint batches 300 ms apart. MAX_RETRIES=1 so a real revert fails fast and
@@ -69,9 +77,10 @@ describe('worker lifecycle', () => {
     expect(rows.filter((r) => r.status === 'confirmed')).toHaveLength(30);
   }, 120_000);
 
-  it('cancel during processing stops after the batch in flight; unspent USDC stays with the agent', async () => {
+  it('cancel during processing stops after the batch in flight; unspent USDC goes back to the user', async () => {
     const token = stack.deployment.tokens[0]!.address;
     const task = await createFundedTask(stack, { userIndex: 2, quantity: 30 });
+    const userBefore = await getUsdcBalance(task.userAddress as Address);
     await waitForProgress(task.id, 5);
     await getSql()`update ai_agent_tasks set cancel_requested = true where id = ${task.id} and status = 'processing'`;
     const [done] = await waitForTasks([task.id], ['completed', 'failed', 'cancelled'], 30_000);
@@ -83,13 +92,11 @@ describe('worker lifecycle', () => {
     expect(open).toHaveLength(0);
     const minted = (await mintedEvents(token)).filter((e) => e.args.payer!.toLowerCase() === task.agentAddress);
     expect(minted).toHaveLength(done!.mintsCompleted);
-    const usdc = await getPublicClient().readContract({
-      address: stack.deployment.usdc,
-      abi: erc20Abi,
-      functionName: 'balanceOf',
-      args: [task.agentAddress as Address],
-    });
-    expect(usdc).toBe(BigInt(task.pricePerMint) * BigInt(30 - done!.mintsCompleted));
+    // What the cancel left unspent goes back to the user, and the agent keeps none.
+    await awaitRefund(task.id);
+    const unspent = BigInt(task.pricePerMint) * BigInt(30 - done!.mintsCompleted);
+    expect(await getUsdcBalance(task.userAddress as Address)).toBe(userBefore + unspent);
+    expect(await getUsdcBalance(task.agentAddress as Address)).toBe(0n);
   }, 60_000);
 
   it('a paused token fails the task after MAX_RETRIES with a readable message, nothing sent', async () => {

@@ -145,3 +145,15 @@ export async function awaitSweep(agentWalletId: string, timeoutMs = 30_000): Pro
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** Waits for the refund that follows the task's end (lib/wallets/refund.ts) and returns its transaction, if it sent one. */
+export async function awaitRefund(taskId: string, timeoutMs = 30_000): Promise<string | null> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [row] = await getSql()<{ checkedAt: Date | null; txHash: string | null }[]>`
+      select refund_checked_at as "checkedAt", refund_tx_hash as "txHash" from ai_agent_tasks where id = ${taskId}`;
+    if (row?.checkedAt) return row.txHash;
+    if (Date.now() > deadline) throw new Error(`task ${taskId} not refunded in ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

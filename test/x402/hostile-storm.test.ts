@@ -30,6 +30,9 @@ beforeAll(async () => {
       CHECK_INTERVAL_MS: '200',
       X402_MAX_RATE_LIMIT_WAIT_MS: '5000',
       X402_STALL_TIMEOUT_MS: '6000',
+      // The user withdraws the cancelled task's USDC by hand here; on its own it would come back
+      // without asking (test/wallets/refund.test.ts).
+      AUTO_REFUND: 'false',
     },
     server: { maxTimeoutSeconds: TEN_YEARS },
     workerId: 'x402-storm',
