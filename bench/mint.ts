@@ -16,6 +16,7 @@ import { type Address } from 'viem';
 import { getSql } from '@/db/client';
 import { getTaskById, transitionTask, wakeWorkers } from '@/db/tasks';
 import { createPendingTask } from '@/test/support/fixtures';
+import { authorizationFor, signAuthorization } from '@/test/support/funding';
 import { getConfig } from '@/lib/config';
 import { startTestStack } from '@/test/support/stack';
 import { killWorker, spawnWorker } from '@/test/support/worker';
@@ -40,6 +41,7 @@ const stack = await startTestStack({
   },
 });
 const { MintWorker } = await import('@/worker/loop');
+const { fundTask } = await import('@/lib/tasks/fund-task');
 const token = stack.deployment.tokens[0]!.address;
 const newUser = () => privateKeyToAccount(generatePrivateKey()).address;
 const rpc = (method: string, params: unknown[]) =>
@@ -109,6 +111,62 @@ async function userWaits(quantity: number) {
   await wakeWorkers(task.id);
   await done;
   return performance.now() - started;
+}
+
+/** The moments of a fund call's way to `completed`, ms after the call (fundToCompleted). */
+type FundSplit = {
+  submitted: number;
+  funded: number;
+  returned: number;
+  claimed: number;
+  firstWritten: number;
+  firstSettled: number;
+  completed: number;
+  topUps: number;
+};
+
+/**
+ * What the user waits, as the fund route has it: fundTask (its one lib call) with the owner's
+ * signed authorization, to `completed`, and where the time goes, from the task's and the
+ * ledger's own timestamps (one host, one clock): transfer sent, funded (its receipt), the call
+ * returns (and wakes the workers), claimed, the first batch written and settled, completed.
+ */
+async function fundToCompleted(quantity: number): Promise<FundSplit> {
+  const owner = privateKeyToAccount(generatePrivateKey());
+  const task = await createPendingTask({ userAddress: owner.address, token, quantity });
+  await sendUsdc(owner.address, BigInt(task.totalCost));
+  const a = authorizationFor(task);
+  const signature = await signAuthorization(owner, a);
+  const authorization = {
+    ...a,
+    value: BigInt(a.value),
+    validAfter: BigInt(a.validAfter),
+    validBefore: BigInt(a.validBefore),
+  };
+  const done = finished([task.id]);
+  const called = Date.now();
+  await fundTask({ taskId: task.id, authorization, signature });
+  const returned = Date.now();
+  await done;
+  const ms = (column: string) => getSql().unsafe(`extract(epoch from ${column}) * 1000`);
+  const [row] = await getSql()<Record<Exclude<keyof FundSplit, 'returned'>, number>[]>`
+    select ${ms('funding_submitted_at')} as submitted, ${ms('funded_at')} as funded, ${ms('started_at')} as claimed,
+      ${ms('completed_at')} as completed,
+      (select ${ms('min(created_at)')} from ai_agent_mint_records where task_id = t.id) as "firstWritten",
+      (select ${ms('min(confirmed_at)')} from ai_agent_mint_records where task_id = t.id) as "firstSettled",
+      (select count(*)::int from agent_gas_topups where task_id = t.id) as "topUps"
+    from ai_agent_tasks t where id = ${task.id}`;
+  const at = (t: number) => Number(t) - called;
+  return {
+    submitted: at(row!.submitted),
+    funded: at(row!.funded),
+    returned: returned - called,
+    claimed: at(row!.claimed),
+    firstWritten: at(row!.firstWritten),
+    firstSettled: at(row!.firstSettled),
+    completed: at(row!.completed),
+    topUps: row!.topUps,
+  };
 }
 
 /**
@@ -260,9 +318,10 @@ async function runComparison() {
   const cpuRow = (label: string, samples: Cpu[]) => {
     const c = midCpu(samples);
     const total = c.worker + c.anvil + c.postgres;
+    const perMint = (ms: number) => `${((ms * 1000) / N).toFixed(0)}`;
     line(
       label,
-      `${total.toFixed(0)} ms = worker ${c.worker.toFixed(0)} + anvil ${c.anvil.toFixed(0)} + Postgres ${c.postgres.toFixed(0)}  →  floor ${s(total / cores)}`,
+      `${total.toFixed(0)} ms = worker ${c.worker.toFixed(0)} + anvil ${c.anvil.toFixed(0)} + Postgres ${c.postgres.toFixed(0)}  →  floor ${s(total / cores)};  per mint ${perMint(total)} µs = ${perMint(c.worker)} + ${perMint(c.anvil)} + ${perMint(c.postgres)}`,
     );
   };
   console.log(
@@ -276,6 +335,28 @@ async function runComparison() {
   cpuRow(`  batched, batch 50`, cpu.batch50);
   cpuRow(`  batched, batch ${N}`, cpu.batch200);
   cpuRow(`(b) raw limit, sending and receipts only`, cpu.raw);
+
+  // The user's wait through the fund route's own call, split where it goes (medians of the rounds).
+  const splits: FundSplit[] = [];
+  for (let round = 0; round < ROUNDS; round++)
+    splits.push(await fromSameChain(() => withConfig({ execution: 'batch' }, () => fundToCompleted(N))));
+  const at = (k: keyof FundSplit) => mid(splits.map((x) => x[k]));
+  const phase = (label: string, from: keyof FundSplit | undefined, to: keyof FundSplit) =>
+    line(`  ${label}`, `${(at(to) - (from ? at(from) : 0)).toFixed(0).padStart(4)} ms   (at ${at(to).toFixed(0)} ms)`);
+  console.log(
+    `\n  What the user waits: fund call → completed, ${N} mints batched (EIP-7702), batch 10, medians of ${ROUNDS}`,
+  );
+  phase('fund call → transfer sent (checks, gas estimate, early top-up reserved)', undefined, 'submitted');
+  phase('→ funded (transfer mined, settled under the lock)', 'submitted', 'funded');
+  phase('→ fund call returns (workers woken)', 'funded', 'returned');
+  phase('→ claimed by the worker', 'returned', 'claimed');
+  phase('→ first batch written (runtime, reads, top-up, gas estimate, sign)', 'claimed', 'firstWritten');
+  phase('→ first batch settled', 'firstWritten', 'firstSettled');
+  phase('→ completed', 'firstSettled', 'completed');
+  line(
+    '  fund call → completed',
+    `${s(at('completed'))}  (${((N * 1000) / at('completed')).toFixed(0)} mints/s, ${((raw.ms / at('completed')) * 100).toFixed(0)}% of (b)); gas top-ups per task ${at('topUps')}`,
+  );
 
   if (!quick) {
     const single = await runExecutor([20]);

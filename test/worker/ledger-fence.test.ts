@@ -10,6 +10,7 @@ import {
 import { claimNextTask } from '@/db/task-queue';
 import { transitionTask } from '@/db/tasks';
 import { insertX402Payments, listX402PaymentsByTask, type NewX402Payment } from '@/db/x402-payments';
+import { assertLease } from '@/worker/fence';
 import { createPendingTask, user } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/stack';
 
@@ -24,7 +25,7 @@ beforeAll(async () => {
 afterAll(() => stack?.stop(), 30_000);
 
 const claimed: string[] = [];
-async function claimedTask(userIndex: number) {
+async function claimedTask(userIndex: number, leaseMs = 60_000) {
   const task = await createPendingTask({
     userAddress: user(userIndex).address,
     token: stack.deployment.tokens[0]!.address,
@@ -32,7 +33,7 @@ async function claimedTask(userIndex: number) {
   });
   await transitionTask({ id: task.id, from: 'pending_payment', to: 'funded' });
   // An earlier test's task whose lease expired would be claimable again.
-  expect((await claimNextTask({ workerId: 'holder', leaseMs: 60_000, exclude: claimed }))?.id).toBe(task.id);
+  expect((await claimNextTask({ workerId: 'holder', leaseMs, exclude: claimed }))?.id).toBe(task.id);
   claimed.push(task.id);
   return task;
 }
@@ -98,5 +99,16 @@ describe('the lease fences both ledgers', () => {
       insertX402Payments({ taskId: task.id, workerId: 'holder', payments: [payment(3)], limit: 30_000n }),
     ).rejects.toBeInstanceOf(LeaseLostError);
     expect(await listX402PaymentsByTask({ taskId: task.id })).toHaveLength(2);
+  });
+
+  it('a send relies on a checked lease only while it surely still runs: never past its expiry', async () => {
+    // worker/fence.ts: a check that found the lease held (with its time left) spares the sends
+    // right after it a query, for at most 90% of the time the lease had left.
+    const task = await claimedTask(3, 400);
+    const ctx = { task: { id: task.id }, workerId: 'holder' };
+    await assertLease(ctx);
+    await new Promise((r) => setTimeout(r, 450)); // the lease has run out; nobody renewed it
+    await expect(assertLease(ctx)).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(assertLease({ ...ctx, workerId: 'other' })).rejects.toBeInstanceOf(LeaseLostError);
   });
 });
