@@ -29,10 +29,15 @@ export const SALE_INPUT_SCHEMA = {
     payer: address(
       'The wallet that signs the payment. It owns the task: the payment goes to its own AgentMint agent wallet (the 402 names it as payTo), which runs the mints; the tokens go to it.',
     ),
-    recipient: address('Where the tokens go: the payer (the only recipient AgentMint delivers to today).'),
+    recipient: address(
+      'Where the tokens go: the payer, the only recipient AgentMint delivers to. Without `payer`, it names the payer.',
+    ),
   },
-  required: ['quantity', 'payer'],
-  anyOf: [{ required: ['token'] }, { required: ['url'] }],
+  required: ['quantity'],
+  allOf: [
+    { anyOf: [{ required: ['token'] }, { required: ['url'] }] },
+    { anyOf: [{ required: ['payer'] }, { required: ['recipient'] }] },
+  ],
 } as const;
 
 const EXAMPLE_TASK_ID = '9b2f6c1e-4f8a-4d3b-9a57-0c6e2d1f8a10';

@@ -113,7 +113,7 @@ describe('the offer', () => {
       [{ token: dmt, quantity: 0, payer }, /Quantity must be a whole number from 1/],
       [{ token: dmt, quantity: 2, payer }, /at least 0.3 USDC/],
       [{ token: dmt, quantity: 5, payer, recipient: user(2).address }, /recipient must be the payer/],
-      [{ token: dmt, quantity: 5 }, /payer/],
+      [{ token: dmt, quantity: 5 }, /Say who pays: payer/],
     ] as const;
     for (const [body, message] of cases) {
       const res = await post(mintUrl, body);
@@ -190,7 +190,7 @@ describe('buying with the official client', () => {
     expect(await usdcBalance(buyer.address)).toBe(usdcAfter);
   }, 120_000);
 
-  it('buys a task from an x402 endpoint by URL, with recipient = the payer: the worker pays the endpoint and the tokens arrive', async () => {
+  it('buys a task from an x402 endpoint by URL, the payer named as recipient: the worker pays the endpoint and the tokens arrive', async () => {
     const buyer = privateKeyToAccount(generatePrivateKey());
     await giveUsdc(user(9), buyer.address, parseUnits('1', 6), stack.anvil.url);
     const { buy } = payingFetch(buyerClient(buyer));
@@ -201,7 +201,12 @@ describe('buying with the official client', () => {
       recipient: buyer.address,
     });
     expect(res.status).toBe(201);
-    expect(res.body.task).toMatchObject({ route: 'x402', quantity: 3, totalCost: String(3n * DMT_PRICE) });
+    expect(res.body.task).toMatchObject({
+      route: 'x402',
+      userAddress: buyer.address,
+      quantity: 3,
+      totalCost: String(3n * DMT_PRICE),
+    });
     expect(await usdcBalance(buyer.address)).toBe(parseUnits('1', 6) - 3n * DMT_PRICE);
     const { statusUrl, taskToken } = res.body;
     const done = await waitUntil('the x402 task to complete', async () => {

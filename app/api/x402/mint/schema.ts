@@ -9,7 +9,11 @@ const address = (field: string) =>
     .refine((a) => isAddress(a, { strict: true }), `${field} has an invalid EIP-55 checksum`)
     .transform((a) => getAddress(a));
 
-/** The body of POST /api/x402/mint, as the 402's bazaar extension declares it (lib/x402-seller/discovery.ts). */
+/**
+ * The body of POST /api/x402/mint, as the 402's bazaar extension declares it (lib/x402-seller/discovery.ts).
+ * The payer is named up front (the 402's payTo is its own agent wallet). Tokens go to the payer, so
+ * `{token, quantity, recipient}` names the payer too.
+ */
 export const saleBodySchema = z
   .object({
     token: address('token').optional(),
@@ -18,18 +22,24 @@ export const saleBodySchema = z
       .max(2048)
       .optional(),
     quantity: z.number({ error: 'quantity must be a whole number' }).int('quantity must be a whole number'),
-    payer: address('payer'),
+    payer: address('payer').optional(),
     recipient: address('recipient').optional(),
   })
   .strict()
   .refine((b) => b.token || b.url, {
     error: 'Say what to mint: token (a PaidMintToken address) or url (an x402 mint endpoint).',
   })
+  .refine((b) => b.payer || b.recipient, {
+    error:
+      'Say who pays: payer, the wallet that signs the x402 payment (its own agent wallet is paid, and the tokens go to it).',
+    path: ['payer'],
+  })
   // Agent wallets deliver only to their owner (lib/wallets/tx-guard.ts), and the payer owns the task.
-  .refine((b) => !b.recipient || isAddressEqual(b.recipient, b.payer), {
+  .refine((b) => !b.payer || !b.recipient || isAddressEqual(b.recipient, b.payer), {
     error:
       'recipient must be the payer: the task is the payer’s and its tokens go to the payer’s wallet. Send them on from there.',
     path: ['recipient'],
-  });
+  })
+  .transform(({ recipient, payer, ...rest }) => ({ ...rest, payer: (payer ?? recipient)! }));
 
 export type SaleBody = z.infer<typeof saleBodySchema>;
