@@ -38,7 +38,7 @@ const rpc = (method: string, params: unknown[]) =>
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
   });
-const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const formatSeconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** A task of a new user (a new agent wallet, holding no ETH), with the user's USDC and signed authorization; made while the chain still mines at once. */
@@ -46,13 +46,13 @@ async function preparedTask() {
   const owner = privateKeyToAccount(generatePrivateKey());
   const task = await createPendingTask({ userAddress: owner.address as Address, token, quantity: QUANTITY });
   await sendUsdc(owner.address, BigInt(task.totalCost));
-  const a = authorizationFor(task, { validBefore: String(Math.floor(Date.now() / 1000) + 7200) });
-  const signature = await signAuthorization(owner, a);
+  const terms = authorizationFor(task, { validBefore: String(Math.floor(Date.now() / 1000) + 7200) });
+  const signature = await signAuthorization(owner, terms);
   const authorization = {
-    ...a,
-    value: BigInt(a.value),
-    validAfter: BigInt(a.validAfter),
-    validBefore: BigInt(a.validBefore),
+    ...terms,
+    value: BigInt(terms.value),
+    validAfter: BigInt(terms.validAfter),
+    validBefore: BigInt(terms.validBefore),
   };
   return { taskId: task.id, authorization, signature };
 }
@@ -60,9 +60,10 @@ type Prepared = Awaited<ReturnType<typeof preparedTask>>;
 
 async function completed(id: string) {
   for (;;) {
-    const t = await getTaskById({ id });
-    if (t?.status === 'completed') return;
-    if (t?.status === 'failed' || t?.status === 'cancelled') throw new Error(`task ${t.status}: ${t.errorMessage}`);
+    const current = await getTaskById({ id });
+    if (current?.status === 'completed') return;
+    if (current?.status === 'failed' || current?.status === 'cancelled')
+      throw new Error(`task ${current.status}: ${current.errorMessage}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -113,20 +114,23 @@ try {
   );
   row(
     'one task, top-up by the worker (EARLY_GAS_TOPUP=false)',
-    `${s(oneLate)}  (median of ${ROUNDS}: ${runs.late.map((x) => s(x.totalMs)).join(', ')})`,
+    `${formatSeconds(oneLate)}  (median of ${ROUNDS}: ${runs.late.map((x) => formatSeconds(x.totalMs)).join(', ')})`,
   );
   row(
     'one task, top-up with the funding (default)',
-    `${s(oneEarly)}  (median of ${ROUNDS}: ${runs.early.map((x) => s(x.totalMs)).join(', ')})`,
+    `${formatSeconds(oneEarly)}  (median of ${ROUNDS}: ${runs.early.map((x) => formatSeconds(x.totalMs)).join(', ')})`,
   );
-  row('  with the funding ÷ by the worker', `${(oneEarly / oneLate).toFixed(2)}  (${s(oneLate - oneEarly)} sooner)`);
+  row(
+    '  with the funding ÷ by the worker',
+    `${(oneEarly / oneLate).toFixed(2)}  (${formatSeconds(oneLate - oneEarly)} sooner)`,
+  );
   row(
     `${MANY} users at once, top-up by the worker`,
-    `${s(late20.totalMs)} = ${(late20.totalMs / oneLate).toFixed(2)}× its one task`,
+    `${formatSeconds(late20.totalMs)} = ${(late20.totalMs / oneLate).toFixed(2)}× its one task`,
   );
   row(
     `${MANY} users at once, top-up with the funding`,
-    `${s(early20.totalMs)} = ${(early20.totalMs / oneEarly).toFixed(2)}× its one task`,
+    `${formatSeconds(early20.totalMs)} = ${(early20.totalMs / oneEarly).toFixed(2)}× its one task`,
   );
   row('top-ups per task (by the worker · with the funding)', `${late20.topUpsPerTask} · ${early20.topUpsPerTask}`);
   console.log('');

@@ -33,7 +33,7 @@ const rpc = (method: string, params: unknown[]) =>
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
   });
-const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const formatSeconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** A task of a new user (a new agent wallet, holding no ETH) with the user's USDC and signed authorization; made while the chain mines at once. */
@@ -101,9 +101,12 @@ try {
   );
   row(
     'one user',
-    `${s(one)}  (median of ${ROUNDS}: ${ones.map((x) => s(x.totalMs)).join(', ')}; fund call ${s(median(ones.map((x) => x.fundedMs)))})`,
+    `${formatSeconds(one)}  (median of ${ROUNDS}: ${ones.map((x) => formatSeconds(x.totalMs)).join(', ')}; fund call ${formatSeconds(median(ones.map((x) => x.fundedMs)))})`,
   );
-  row(`${MANY} users at once`, `${s(all.totalMs)}  (last fund call answered after ${s(all.fundedMs)})`);
+  row(
+    `${MANY} users at once`,
+    `${formatSeconds(all.totalMs)}  (last fund call answered after ${formatSeconds(all.fundedMs)})`,
+  );
   row(`${MANY} users ÷ one user`, `${(all.totalMs / one).toFixed(2)}×  (target ≤ 1.5×)`);
   console.log('');
 } finally {

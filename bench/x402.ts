@@ -137,9 +137,9 @@ async function worker(N: number) {
   const before = await server.stats();
   const terms = await probeTerms(server.mintUrl(), user);
   const task = await createFundedX402Task({ userAddress: user, terms, quantity: N, token: server.tokenAddress });
-  const w = new MintWorker();
-  const done = new Promise<void>((resolve) => (w.onTaskDone = () => resolve()));
-  await w.start();
+  const mintWorker = new MintWorker();
+  const done = new Promise<void>((resolve) => (mintWorker.onTaskDone = () => resolve()));
+  await mintWorker.start();
   const started = performance.now();
   const cpu = cpuNow();
   const serverCpu = server.cpuMs();
@@ -148,7 +148,7 @@ async function worker(N: number) {
   const ms = performance.now() - started;
   const used = cpuSince(cpu);
   const usedByServer = server.cpuMs() - serverCpu;
-  await w.stop();
+  await mintWorker.stop();
   const final = (await getTaskById({ id: task.id }))!;
   if (final.status !== 'completed') throw new Error(`task ended ${final.status}: ${final.errorMessage}`);
   const after = await server.stats();

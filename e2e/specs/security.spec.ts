@@ -9,10 +9,10 @@ test('pages and API responses carry the security headers; a nonce CSP the wallet
 }) => {
   const { page, app, context } = await openAs(browser, 2);
   await context.addInitScript(() => {
-    const w = window as unknown as { __cspViolations: string[] };
-    w.__cspViolations = [];
+    const browserWindow = window as unknown as { __cspViolations: string[] };
+    browserWindow.__cspViolations = [];
     document.addEventListener('securitypolicyviolation', (e) =>
-      w.__cspViolations.push(
+      browserWindow.__cspViolations.push(
         `${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}:${e.columnNumber} ${e.sample}`,
       ),
     );

@@ -24,10 +24,10 @@ function toViemTypedData(json: string): TypedDataDefinition {
   const convert = (typeName: string, value: Record<string, unknown>): Record<string, unknown> =>
     Object.fromEntries(
       (types[typeName] ?? []).map((f) => {
-        const v = value[f.name];
-        if (/^u?int\d*$/.test(f.type)) return [f.name, BigInt(v as string)];
-        if (types[f.type]) return [f.name, convert(f.type, v as Record<string, unknown>)];
-        return [f.name, v];
+        const fieldValue = value[f.name];
+        if (/^u?int\d*$/.test(f.type)) return [f.name, BigInt(fieldValue as string)];
+        if (types[f.type]) return [f.name, convert(f.type, fieldValue as Record<string, unknown>)];
+        return [f.name, fieldValue];
       }),
     );
   const domain = {

@@ -68,9 +68,9 @@ describe('cross-site requests', () => {
     ['Sec-Fetch-Site: same-site without Origin', { 'sec-fetch-site': 'same-site' }],
   ])('refuses a JSON cancel from %s with 403 and no change', async (_name, headers) => {
     const task = await newTask();
-    const r = await cancel(task.id, headers, '{}');
-    expect(r.status).toBe(403);
-    expect(r.body.error.code).toBe('forbidden:origin');
+    const response = await cancel(task.id, headers, '{}');
+    expect(response.status).toBe(403);
+    expect(response.body.error.code).toBe('forbidden:origin');
     expect((await getTaskById({ id: task.id }))!.status).toBe('pending_payment');
   });
 
@@ -82,9 +82,9 @@ describe('cross-site requests', () => {
     ['a JSON look-alike type', { 'content-type': 'application/jsonp' }],
   ])('refuses %s from our own origin with 415 and no change', async (_name, headers) => {
     const task = await newTask();
-    const r = await cancel(task.id, { origin: BASE, ...headers });
-    expect(r.status).toBe(415);
-    expect(r.body.error.code).toBe('unsupported_media_type:request');
+    const response = await cancel(task.id, { origin: BASE, ...headers });
+    expect(response.status).toBe(415);
+    expect(response.body.error.code).toBe('unsupported_media_type:request');
     expect((await getTaskById({ id: task.id }))!.status).toBe('pending_payment');
   });
 
@@ -92,9 +92,9 @@ describe('cross-site requests', () => {
     const senders: Record<string, string>[] = [{ origin: BASE }, { 'sec-fetch-site': 'same-origin' }, {}];
     for (const headers of senders) {
       const task = await newTask();
-      const r = await cancel(task.id, headers, '{}');
-      expect(r.status, JSON.stringify(headers)).toBe(200);
-      expect(r.body.task.status).toBe('cancelled');
+      const response = await cancel(task.id, headers, '{}');
+      expect(response.status, JSON.stringify(headers)).toBe(200);
+      expect(response.body.task.status).toBe('cancelled');
     }
     // Reads are not state changes: a GET from anywhere is answered as before.
     expect(
@@ -251,14 +251,14 @@ describe('chat body', () => {
   });
 
   it('caps a signed-in body at what one message needs (413 beyond 32 KB)', async () => {
-    const r = await call(
+    const response = await call(
       chatPOST as never,
       '/api/ai-agent/chat',
       {},
       { cookie: cookieFor(alice), body: { message: 'hi', padding: 'x'.repeat(40 * 1024) } },
     );
-    expect(r.status).toBe(413);
-    expect(r.body.error.code).toBe('payload_too_large:chat');
+    expect(response.status).toBe(413);
+    expect(response.body.error.code).toBe('payload_too_large:chat');
     // The largest message allowed (4000 characters, each escaped to 6 bytes) still fits.
     const big = await call(
       chatPOST as never,

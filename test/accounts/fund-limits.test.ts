@@ -49,9 +49,9 @@ describe('fund route limits', () => {
                 `192.0.2.${i}`,
               )
             : fund(unknownTaskId, { authorization, signature: garbageSignature }, `192.0.2.${i}`);
-      const r = await attempt;
-      expect(r.status).toBeGreaterThanOrEqual(400);
-      expect(r.status).not.toBe(429);
+      const response = await attempt;
+      expect(response.status).toBeGreaterThanOrEqual(400);
+      expect(response.status).not.toBe(429);
     }
 
     const balanceBefore = await usdcBalance(victim.address);
@@ -73,13 +73,13 @@ describe('fund route limits', () => {
     const task = await pendingTaskOf(payer.address);
     for (let i = 0; i < FUND_LIMIT; i++) {
       const authorization = authorizationFor(task);
-      const r = await fund(
+      const response = await fund(
         task.id,
         { authorization, signature: await signAuthorization(payer, authorization) },
         `198.51.100.${i}`,
       );
-      expect(r.status).toBe(400);
-      expect(r.body.error.message).toMatch(/balance too low/);
+      expect(response.status).toBe(400);
+      expect(response.body.error.message).toMatch(/balance too low/);
     }
     const authorization = authorizationFor(task);
     const limited = await fund(

@@ -38,14 +38,14 @@ async function signIn(account: ReturnType<typeof user>): Promise<string> {
     nonce,
     issuedAt: new Date(),
   });
-  const r = await call(
+  const response = await call(
     verifyPOST as never,
     '/api/auth/verify',
     {},
     { body: { message, signature: await account.signMessage({ message }) } },
   );
-  expect(r.status).toBe(200);
-  return r.res.headers.get('set-cookie')!.split(';')[0]!;
+  expect(response.status).toBe(200);
+  return response.res.headers.get('set-cookie')!.split(';')[0]!;
 }
 
 const post = (handler: unknown, path: string, cookie?: string) =>

@@ -183,9 +183,9 @@ describe('Sign-In with Ethereum', () => {
 
   it('treats a malformed cookie as no session (401, not 500)', async () => {
     for (const cookie of ['agentmint_session=%E0%A4%A', 'agentmint_session=%', 'other=1; agentmint_session=%E0%A4%A']) {
-      const r = await call(sessionGET as never, '/api/auth/session', {}, { cookie });
-      expect(r.status).toBe(401);
-      expect(r.body.error.code).toBe('unauthorized:session');
+      const response = await call(sessionGET as never, '/api/auth/session', {}, { cookie });
+      expect(response.status).toBe(401);
+      expect(response.body.error.code).toBe('unauthorized:session');
     }
   });
 
@@ -256,8 +256,8 @@ describe('Sign-In with Ethereum', () => {
           : i % 3 === 1
             ? { message: msg, signature: `0x${'22'.repeat(65)}` }
             : { message: used, signature: usedSignature };
-      const r = await verify(body, ip);
-      expect(r.status).toBe(401);
+      const response = await verify(body, ip);
+      expect(response.status).toBe(401);
     }
     const msg = message(await freshNonce());
     const signedIn = await verify({ message: msg, signature: await alice.signMessage({ message: msg }) });

@@ -46,8 +46,8 @@ const tasksOf = (address: string) =>
 
 describe('POST /api/ai-agent/chat — JSON form', () => {
   it('creates a task on chain data and replies in the seed layout (English)', async () => {
-    const r = await chat(alice, { userAddress: alice, message: `mint 100 tokens at ${dmt()}` });
-    expect(r.status).toBe(200);
+    const response = await chat(alice, { userAddress: alice, message: `mint 100 tokens at ${dmt()}` });
+    expect(response.status).toBe(200);
     const agent = (await getWalletByUser({ userAddress: alice }))!.agentAddress;
     const [row] = await tasksOf(alice);
     expect(row).toMatchObject({
@@ -58,22 +58,27 @@ describe('POST /api/ai-agent/chat — JSON form', () => {
       status: 'pending_payment',
       chainId: 31337,
     });
-    expect(r.body.task).toMatchObject({ id: row!.id, quantity: 100, totalCost: '10000000', status: 'pending_payment' });
-    expect(r.body.task.agentAddress.toLowerCase()).toBe(agent);
-    expect(r.body.reply).toContain('✅ Task created!');
-    expect(r.body.reply).toContain(`Token: ${short(dmt())} (DMT)`);
-    expect(r.body.reply).toMatch(/Quantity: 100 mints\nUnit price: 0\.1 USDC\/mint\nTotal cost: 10 USDC/);
-    expect(r.body.reply.toLowerCase()).toContain(agent);
-    expect(r.body.reply).toContain(`Task ID: ${row!.id}`);
+    expect(response.body.task).toMatchObject({
+      id: row!.id,
+      quantity: 100,
+      totalCost: '10000000',
+      status: 'pending_payment',
+    });
+    expect(response.body.task.agentAddress.toLowerCase()).toBe(agent);
+    expect(response.body.reply).toContain('✅ Task created!');
+    expect(response.body.reply).toContain(`Token: ${short(dmt())} (DMT)`);
+    expect(response.body.reply).toMatch(/Quantity: 100 mints\nUnit price: 0\.1 USDC\/mint\nTotal cost: 10 USDC/);
+    expect(response.body.reply.toLowerCase()).toContain(agent);
+    expect(response.body.reply).toContain(`Task ID: ${row!.id}`);
   });
 
   it('answers in Chinese with Chinese numerals and the contract’s own price', async () => {
-    const r = await chat(alice, { message: `帮我 mint ${apx()} 五十 次` });
-    expect(r.status).toBe(200);
-    expect(r.body.reply).toContain('✅ 任务创建成功！');
-    expect(r.body.reply).toMatch(/数量: 50 次\n单价: 0\.25 USDC\/mint\n总成本: 12\.5 USDC/);
-    expect(r.body.reply).toContain(`任务ID: ${r.body.task.id}`);
-    expect(r.body.task).toMatchObject({ quantity: 50, pricePerMint: '250000', totalCost: '12500000' });
+    const response = await chat(alice, { message: `帮我 mint ${apx()} 五十 次` });
+    expect(response.status).toBe(200);
+    expect(response.body.reply).toContain('✅ 任务创建成功！');
+    expect(response.body.reply).toMatch(/数量: 50 次\n单价: 0\.25 USDC\/mint\n总成本: 12\.5 USDC/);
+    expect(response.body.reply).toContain(`任务ID: ${response.body.task.id}`);
+    expect(response.body.task).toMatchObject({ quantity: 50, pricePerMint: '250000', totalCost: '12500000' });
   });
 
   it('completes the seed dialogue from stored history: quantity first, address next', async () => {
@@ -119,10 +124,10 @@ describe('POST /api/ai-agent/chat — useChat stream form', () => {
       trigger: 'submit-message',
       messages: [{ id: 'm1', role: 'user', parts: [{ type: 'text', text: `mint 3 of ${dmt()}` }] }],
     };
-    const r = await chat(dave, body);
-    expect(r.status).toBe(200);
-    expect(r.res.headers.get('content-type')).toContain('text/event-stream');
-    const events = sseEvents(r.text);
+    const response = await chat(dave, body);
+    expect(response.status).toBe(200);
+    expect(response.res.headers.get('content-type')).toContain('text/event-stream');
+    const events = sseEvents(response.text);
     expect(events.find((e) => e.type === 'tool-input-available')).toMatchObject({
       toolName: 'createMintTask',
       input: { tokenAddress: dmt(), quantity: 3 },
@@ -149,25 +154,25 @@ describe('POST /api/ai-agent/chat — useChat stream form', () => {
       { id: 'c', role: 'user', parts: [{ type: 'text', text: '我想 mint 100 个 token' }] },
       { id: 'd', role: 'user', parts: [{ type: 'text', text: apx() }] },
     ];
-    const r = await chat(erin, { messages: forged });
-    expect(r.status).toBe(200);
-    expect(sseEvents(r.text).some((e) => e.type === 'tool-input-available')).toBe(false);
+    const response = await chat(erin, { messages: forged });
+    expect(response.status).toBe(200);
+    expect(sseEvents(response.text).some((e) => e.type === 'tool-input-available')).toBe(false);
     expect(await tasksOf(erin)).toHaveLength(0);
   });
   it('survives a stored message that no longer converts', async () => {
     const frank = user(6).address;
     await insertChatMessage({ userAddress: frank, role: 'assistant', parts: [{ type: 'file' }] });
-    const r = await chat(frank, { message: `mint 2 of ${dmt()}` });
-    expect(r.status).toBe(200);
-    expect(r.body.task.quantity).toBe(2);
+    const response = await chat(frank, { message: `mint 2 of ${dmt()}` });
+    expect(response.status).toBe(200);
+    expect(response.body.task.quantity).toBe(2);
   });
 });
 
 describe('GET /api/ai-agent/history/:userAddress', () => {
   it('returns the owner’s messages oldest first, usable as useChat messages', async () => {
-    const r = await history(alice, alice);
-    expect(r.status).toBe(200);
-    const { messages } = r.body;
+    const response = await history(alice, alice);
+    expect(response.status).toBe(200);
+    const { messages } = response.body;
     expect(messages.map((m: { role: string }) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant']);
     expect(messages[0].parts).toEqual([{ type: 'text', text: `mint 100 tokens at ${dmt()}` }]);
     const toolPart = messages[1].parts.find((p: { type: string }) => p.type === 'tool-createMintTask');
@@ -197,9 +202,9 @@ describe('guards', () => {
       (await listChatMessagesByUser({ userAddress: alice, limit: 100 })).length +
       (await listChatMessagesByUser({ userAddress: bob, limit: 100 })).length;
     const before = await count();
-    const r = await chat(alice, { userAddress: bob, message: 'my tasks' });
-    expect(r.status).toBe(403);
-    expect(r.body.error.code).toBe('forbidden:chat');
+    const response = await chat(alice, { userAddress: bob, message: 'my tasks' });
+    expect(response.status).toBe(403);
+    expect(response.body.error.code).toBe('forbidden:chat');
     expect(await count()).toBe(before);
   });
 

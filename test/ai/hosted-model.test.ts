@@ -121,21 +121,21 @@ const alice = user(1).address as Address;
 describe('hosted model through an OpenAI-compatible server', () => {
   it('JSON form: the server’s tool call creates the task and its text is the reply', async () => {
     requests.length = 0;
-    const r = await call(
+    const response = await call(
       chatPOST as never,
       '/api/ai-agent/chat',
       {},
       { cookie: cookieFor(alice), body: { message: 'mint seven of the demo token please' } },
     );
-    expect(r.status).toBe(200);
-    const task = await getTaskById({ id: r.body.task.id });
+    expect(response.status).toBe(200);
+    const task = await getTaskById({ id: response.body.task.id });
     expect(task).toMatchObject({
       userAddress: alice.toLowerCase(),
       tokenAddress: token.toLowerCase(),
       quantity: 7,
       totalCost: '700000',
     });
-    expect(r.body.reply).toBe(`Done: task ${task!.id} costs 700000 base units.`);
+    expect(response.body.reply).toBe(`Done: task ${task!.id} costs 700000 base units.`);
 
     expect(requests).toHaveLength(2);
     const [first, second] = requests;
@@ -167,9 +167,9 @@ describe('hosted model through an OpenAI-compatible server', () => {
   it('stream form: the UI stream carries the tool output and the streamed text', async () => {
     requests.length = 0;
     const body = { messages: [{ id: 'u1', role: 'user', parts: [{ type: 'text', text: 'again please' }] }] };
-    const r = await call(chatPOST as never, '/api/ai-agent/chat', {}, { cookie: cookieFor(alice), body });
-    expect(r.status).toBe(200);
-    const events = sseEvents(r.text);
+    const response = await call(chatPOST as never, '/api/ai-agent/chat', {}, { cookie: cookieFor(alice), body });
+    expect(response.status).toBe(200);
+    const events = sseEvents(response.text);
     const output = events.find((e) => e.type === 'tool-output-available')!.output;
     expect(output.task.quantity).toBe(7);
     expect(
@@ -185,15 +185,15 @@ describe('hosted model through an OpenAI-compatible server', () => {
   it('a model outage answers 503 without leaking the upstream error, and the next turn works', async () => {
     failing = true;
     try {
-      const r = await call(
+      const response = await call(
         chatPOST as never,
         '/api/ai-agent/chat',
         {},
         { cookie: cookieFor(alice), body: { message: 'mint 7 please' } },
       );
-      expect(r.status).toBe(503);
-      expect(r.body.error.code).toBe('unavailable:chat');
-      expect(r.text).not.toContain('overloaded');
+      expect(response.status).toBe(503);
+      expect(response.body.error.code).toBe('unavailable:chat');
+      expect(response.text).not.toContain('overloaded');
     } finally {
       failing = false;
     }
@@ -214,16 +214,16 @@ describe('hosted model through an OpenAI-compatible server', () => {
     const before = (await listChatMessagesByUser({ userAddress: alice, limit: 100 })).length;
     badInput = true;
     try {
-      const r = await call(
+      const response = await call(
         chatPOST as never,
         '/api/ai-agent/chat',
         {},
         { cookie: cookieFor(alice), body: { message: 'mint seven' } },
       );
-      expect(r.status).toBe(200);
-      expect(r.body.task).toBeUndefined();
-      expect(r.body.reply).toMatch(/^Sorry: .*(invalid|Invalid)/);
-      expect(r.body.reply).not.toContain('unavailable');
+      expect(response.status).toBe(200);
+      expect(response.body.task).toBeUndefined();
+      expect(response.body.reply).toMatch(/^Sorry: .*(invalid|Invalid)/);
+      expect(response.body.reply).not.toContain('unavailable');
     } finally {
       badInput = false;
     }

@@ -8,22 +8,22 @@ const x402 = (input: Record<string, unknown>) => [{ toolName: 'createX402Task', 
 
 describe('offline model: x402 endpoints', () => {
   it('"mint 20 from <url>" creates an x402 task and replies with host, price, total, network, token, agent, id', async () => {
-    const r = await runOffline([`mint 20 from ${URL_}`]);
-    expect(r.calls).toEqual(x402({ url: URL_, quantity: 20 }));
-    expect(r.text).toContain('Endpoint: mint.example (x402 v2)');
-    expect(r.text).toContain('Unit price: 0.01 USDC/mint');
-    expect(r.text).toContain('Total cost: 0.2 USDC');
-    expect(r.text).toContain('Network and asset: eip155:31337 · USDC 0x5FbD...0aa3');
-    expect(r.text).toMatch(/Token: 0x9fE4\.\.\.a6e0 \(X4D\)/);
-    expect(r.text).toMatch(/Task ID: [0-9a-f-]{36}/);
+    const reply = await runOffline([`mint 20 from ${URL_}`]);
+    expect(reply.calls).toEqual(x402({ url: URL_, quantity: 20 }));
+    expect(reply.text).toContain('Endpoint: mint.example (x402 v2)');
+    expect(reply.text).toContain('Unit price: 0.01 USDC/mint');
+    expect(reply.text).toContain('Total cost: 0.2 USDC');
+    expect(reply.text).toContain('Network and asset: eip155:31337 · USDC 0x5FbD...0aa3');
+    expect(reply.text).toMatch(/Token: 0x9fE4\.\.\.a6e0 \(X4D\)/);
+    expect(reply.text).toMatch(/Task ID: [0-9a-f-]{36}/);
   });
 
   it('Chinese: "帮我在 <url> mint 20 次"', async () => {
-    const r = await runOffline([`帮我在 ${URL_} mint 20 次`]);
-    expect(r.calls).toEqual(x402({ url: URL_, quantity: 20 }));
-    expect(r.text).toContain('✅ 任务创建成功！');
-    expect(r.text).toContain('Endpoint: mint.example (x402 v2)');
-    expect(r.text).toContain('总成本: 0.2 USDC');
+    const reply = await runOffline([`帮我在 ${URL_} mint 20 次`]);
+    expect(reply.calls).toEqual(x402({ url: URL_, quantity: 20 }));
+    expect(reply.text).toContain('✅ 任务创建成功！');
+    expect(reply.text).toContain('Endpoint: mint.example (x402 v2)');
+    expect(reply.text).toContain('总成本: 0.2 USDC');
   });
 
   it('an address in the URL path is not the token; one outside it is, and a full stop after the URL is the sentence’s', async () => {

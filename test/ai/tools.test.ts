@@ -27,9 +27,14 @@ afterAll(async () => stack?.stop());
 const [alice, bob] = [1, 2].map((i) => user(i).address) as [Address, Address];
 const dmt = () => stack.deployment.tokens[0]!.address;
 const say = async (as: string, message: string) => {
-  const r = await call(chatPOST as never, '/api/ai-agent/chat', {}, { cookie: cookieFor(as), body: { message } });
-  expect(r.status).toBe(200);
-  return r.body as { reply: string; task?: { id: string } };
+  const response = await call(
+    chatPOST as never,
+    '/api/ai-agent/chat',
+    {},
+    { cookie: cookieFor(as), body: { message } },
+  );
+  expect(response.status).toBe(200);
+  return response.body as { reply: string; task?: { id: string } };
 };
 const tasksOf = (address: string) =>
   getDb().select().from(aiAgentTasks).where(eq(aiAgentTasks.userAddress, address.toLowerCase()));

@@ -93,8 +93,8 @@ describe('npm run ops -- audit', () => {
         getPublicClient().readContract({ address: token, abi: paidMintTokenAbi, functionName: f as 'mintAmount' }),
       ),
     );
-    const a = report.users.find((u) => u.user === alice.address.toLowerCase())!;
-    expect(a.usdc).toMatchObject({
+    const aliceLine = report.users.find((u) => u.user === alice.address.toLowerCase())!;
+    expect(aliceLine.usdc).toMatchObject({
       funded: String(price! * 9n + 1_000_000n),
       mintsPaid: String(price! * 9n),
       withdrawn: '1000000',
@@ -102,13 +102,13 @@ describe('npm run ops -- audit', () => {
       reserved: '0',
       unexplainedOut: '0',
     });
-    expect(a.mints).toMatchObject({ ledgerConfirmed: 9, onChain: 9, tokensReceived: String(amount! * 9n) });
-    expect(BigInt(a.eth.topUps)).toBeGreaterThan(0n);
+    expect(aliceLine.mints).toMatchObject({ ledgerConfirmed: 9, onChain: 9, tokensReceived: String(amount! * 9n) });
+    expect(BigInt(aliceLine.eth.topUps)).toBeGreaterThan(0n);
     // Mints (one transaction per batch where the agent delegates, EIP-7702), approvals and the withdrawal.
-    expect(a.eth.txs).toBeGreaterThanOrEqual(3);
-    expect(a.eth.reverted).toBe(0);
-    const b = report.users.find((u) => u.user === bob.address.toLowerCase())!;
-    expect(b.mints).toMatchObject({ ledgerConfirmed: 5, onChain: 5 });
+    expect(aliceLine.eth.txs).toBeGreaterThanOrEqual(3);
+    expect(aliceLine.eth.reverted).toBe(0);
+    const bobLine = report.users.find((u) => u.user === bob.address.toLowerCase())!;
+    expect(bobLine.mints).toMatchObject({ ledgerConfirmed: 5, onChain: 5 });
     const run = await getLastAuditRun();
     expect(run).toMatchObject({
       discrepancies: 0,

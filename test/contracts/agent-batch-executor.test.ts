@@ -182,13 +182,13 @@ describe('AgentBatchExecutor (EIP-7702)', () => {
       nonce,
     });
     const transfer = async (by: LocalAccount, nonce: Hex) => {
-      const a = authorization(nonce);
-      const signature = await signAuthorization(by, usdc, 'TransferWithAuthorization', a);
+      const terms = authorization(nonce);
+      const signature = await signAuthorization(by, usdc, 'TransferWithAuthorization', terms);
       return c.walletFor(funder).writeContract({
         address: usdc,
         abi: testUSDCAbi,
         functionName: 'transferWithAuthorization',
-        args: [a.from, a.to, a.value, a.validAfter, a.validBefore, a.nonce, signature],
+        args: [terms.from, terms.to, terms.value, terms.validAfter, terms.validBefore, terms.nonce, signature],
       });
     };
 

@@ -47,22 +47,22 @@ afterAll(() => stack?.stop());
 
 describe('signature malleability', () => {
   it('refuses the high-s twin of a valid signature, in both overloads', async () => {
-    const a = await authorization();
-    const { v, r, s } = vrs(await signAuthorization(payer, usdc, 'TransferWithAuthorization', a));
+    const terms = await authorization();
+    const { v, r, s } = vrs(await signAuthorization(payer, usdc, 'TransferWithAuthorization', terms));
     const highS = toHex(SECP256K1_N - BigInt(s), { size: 32 });
     const flippedV = v === 27 ? 28 : 27;
     const packed = encodePacked(['bytes32', 'bytes32', 'uint8'], [r, highS, flippedV]);
-    expect((await revertOf(simulateTransfer(a, packed))).reason).toBe('FiatTokenV2: invalid signature');
+    expect((await revertOf(simulateTransfer(terms, packed))).reason).toBe('FiatTokenV2: invalid signature');
     const split = c.publicClient.simulateContract({
       account: relayer,
       address: usdc,
       abi: testUSDCAbi,
       functionName: 'transferWithAuthorization',
-      args: [...args(a), flippedV, r, highS],
+      args: [...args(terms), flippedV, r, highS],
     });
     expect((await revertOf(split)).reason).toBe('FiatTokenV2: invalid signature');
     // The low-s original still works: only the malleable form was refused.
-    await simulateTransfer(a, encodePacked(['bytes32', 'bytes32', 'uint8'], [r, s, v]));
+    await simulateTransfer(terms, encodePacked(['bytes32', 'bytes32', 'uint8'], [r, s, v]));
   });
 });
 
@@ -71,15 +71,15 @@ describe('chain id in the domain', () => {
     const read = () =>
       c.publicClient.readContract({ address: usdc, abi: testUSDCAbi, functionName: 'DOMAIN_SEPARATOR' });
     expect(await read()).toBe(domainSeparator({ domain: usdcDomain(usdc, 31337) }));
-    const a = await authorization();
-    const oldChainSig = await signAuthorization(payer, usdc, 'TransferWithAuthorization', a, 31337);
-    await simulateTransfer(a, oldChainSig);
+    const terms = await authorization();
+    const oldChainSig = await signAuthorization(payer, usdc, 'TransferWithAuthorization', terms, 31337);
+    await simulateTransfer(terms, oldChainSig);
     await c.rpc('anvil_setChainId', [4242]);
     try {
       expect(await c.publicClient.getChainId()).toBe(4242);
       expect(await read()).toBe(domainSeparator({ domain: usdcDomain(usdc, 4242) }));
-      expect((await revertOf(simulateTransfer(a, oldChainSig))).reason).toBe('FiatTokenV2: invalid signature');
-      await simulateTransfer(a, await signAuthorization(payer, usdc, 'TransferWithAuthorization', a, 4242));
+      expect((await revertOf(simulateTransfer(terms, oldChainSig))).reason).toBe('FiatTokenV2: invalid signature');
+      await simulateTransfer(terms, await signAuthorization(payer, usdc, 'TransferWithAuthorization', terms, 4242));
     } finally {
       await c.rpc('anvil_setChainId', [31337]);
     }
@@ -104,21 +104,21 @@ describe('ERC-1271 contract wallets', () => {
       }),
     );
 
-    const a = await authorization(wallet);
+    const terms = await authorization(wallet);
     expect(
       (
         await revertOf(
-          simulateTransfer(a, await signAuthorization(anvilAccount(6), usdc, 'TransferWithAuthorization', a)),
+          simulateTransfer(terms, await signAuthorization(anvilAccount(6), usdc, 'TransferWithAuthorization', terms)),
         )
       ).reason,
     ).toBe('FiatTokenV2: invalid signature');
-    const signature = await signAuthorization(owner, usdc, 'TransferWithAuthorization', a);
+    const signature = await signAuthorization(owner, usdc, 'TransferWithAuthorization', terms);
     const before = await balanceOf(payee.address);
     await mined(
       c.publicClient,
-      await c.walletFor(relayer).writeContract((await simulateTransfer(a, signature)).request),
+      await c.walletFor(relayer).writeContract((await simulateTransfer(terms, signature)).request),
     );
     expect(await balanceOf(wallet)).toBe(parseUnits('8', 6));
-    expect(await balanceOf(payee.address)).toBe(before + a.value);
+    expect(await balanceOf(payee.address)).toBe(before + terms.value);
   });
 });

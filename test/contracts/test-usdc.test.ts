@@ -85,14 +85,14 @@ describe('transferWithAuthorization', () => {
   it.each(['bytes', 'v,r,s'] as const)(
     'moves exactly the value and marks the nonce used (%s overload)',
     async (form) => {
-      const a = await authorization();
-      const signature = await signAuthorization(payer, usdc, 'TransferWithAuthorization', a);
+      const terms = await authorization();
+      const signature = await signAuthorization(payer, usdc, 'TransferWithAuthorization', terms);
       const [fromBefore, toBefore, relayerBefore] = [
         await balanceOf(payer.address),
         await balanceOf(payee.address),
         await balanceOf(relayer.address),
       ];
-      expect(await used(payer.address, a.nonce)).toBe(false);
+      expect(await used(payer.address, terms.nonce)).toBe(false);
 
       const wallet = c.walletFor(relayer);
       const { v, r, s } = vrs(signature);
@@ -102,36 +102,36 @@ describe('transferWithAuthorization', () => {
               address: usdc,
               abi: testUSDCAbi,
               functionName: 'transferWithAuthorization',
-              args: [...args(a), signature],
+              args: [...args(terms), signature],
             })
           : await wallet.writeContract({
               address: usdc,
               abi: testUSDCAbi,
               functionName: 'transferWithAuthorization',
-              args: [...args(a), v, r, s],
+              args: [...args(terms), v, r, s],
             });
       const receipt = await mined(c.publicClient, hash);
 
-      expect(await balanceOf(payer.address)).toBe(fromBefore - a.value);
-      expect(await balanceOf(payee.address)).toBe(toBefore + a.value);
+      expect(await balanceOf(payer.address)).toBe(fromBefore - terms.value);
+      expect(await balanceOf(payee.address)).toBe(toBefore + terms.value);
       expect(await balanceOf(relayer.address)).toBe(relayerBefore);
-      expect(await used(payer.address, a.nonce)).toBe(true);
+      expect(await used(payer.address, terms.nonce)).toBe(true);
       const [usedEvent] = parseEventLogs({ abi: testUSDCAbi, logs: receipt.logs, eventName: 'AuthorizationUsed' });
-      expect(usedEvent?.args).toEqual({ authorizer: payer.address, nonce: a.nonce });
+      expect(usedEvent?.args).toEqual({ authorizer: payer.address, nonce: terms.nonce });
       const [transfer] = parseEventLogs({ abi: testUSDCAbi, logs: receipt.logs, eventName: 'Transfer' });
-      expect(transfer?.args).toEqual({ from: payer.address, to: payee.address, value: a.value });
+      expect(transfer?.args).toEqual({ from: payer.address, to: payee.address, value: terms.value });
     },
   );
 
   it('refuses a replay of a used authorization and moves nothing', async () => {
-    const a = await authorization();
-    const signature = await signAuthorization(payer, usdc, 'TransferWithAuthorization', a);
+    const terms = await authorization();
+    const signature = await signAuthorization(payer, usdc, 'TransferWithAuthorization', terms);
     await mined(
       c.publicClient,
-      await c.walletFor(relayer).writeContract((await simulateTransfer(a, signature)).request),
+      await c.walletFor(relayer).writeContract((await simulateTransfer(terms, signature)).request),
     );
     const before = await balanceOf(payer.address);
-    expect((await revertOf(simulateTransfer(a, signature))).reason).toBe(
+    expect((await revertOf(simulateTransfer(terms, signature))).reason).toBe(
       'FiatTokenV2: authorization is used or canceled',
     );
     const { v, r, s } = vrs(signature);
@@ -140,53 +140,55 @@ describe('transferWithAuthorization', () => {
       address: usdc,
       abi: testUSDCAbi,
       functionName: 'transferWithAuthorization',
-      args: [...args(a), v, r, s],
+      args: [...args(terms), v, r, s],
     });
     expect((await revertOf(viaVrs)).reason).toBe('FiatTokenV2: authorization is used or canceled');
     expect(await balanceOf(payer.address)).toBe(before);
   });
 
   it('refuses a signature by anyone but `from`', async () => {
-    const a = await authorization();
-    const signature = await signAuthorization(stranger, usdc, 'TransferWithAuthorization', a);
-    expect((await revertOf(simulateTransfer(a, signature))).reason).toBe('FiatTokenV2: invalid signature');
+    const terms = await authorization();
+    const signature = await signAuthorization(stranger, usdc, 'TransferWithAuthorization', terms);
+    expect((await revertOf(simulateTransfer(terms, signature))).reason).toBe('FiatTokenV2: invalid signature');
   });
 
   it('refuses a tampered value, recipient or window', async () => {
-    const a = await authorization();
-    const signature = await signAuthorization(payer, usdc, 'TransferWithAuthorization', a);
+    const terms = await authorization();
+    const signature = await signAuthorization(payer, usdc, 'TransferWithAuthorization', terms);
     for (const tampered of [
-      { value: a.value + 1n },
+      { value: terms.value + 1n },
       { to: stranger.address },
-      { validBefore: a.validBefore + 1n },
+      { validBefore: terms.validBefore + 1n },
       { nonce: randomNonce() },
     ]) {
-      expect((await revertOf(simulateTransfer({ ...a, ...tampered }, signature))).reason).toBe(
+      expect((await revertOf(simulateTransfer({ ...terms, ...tampered }, signature))).reason).toBe(
         'FiatTokenV2: invalid signature',
       );
     }
-    expect(await used(payer.address, a.nonce)).toBe(false);
+    expect(await used(payer.address, terms.nonce)).toBe(false);
   });
 
   it("refuses a ReceiveWithAuthorization signature (the seed note's mismatch never verifies)", async () => {
-    const a = await authorization();
-    const receiveSig = await signAuthorization(payer, usdc, 'ReceiveWithAuthorization', a);
-    expect((await revertOf(simulateTransfer(a, receiveSig))).reason).toBe('FiatTokenV2: invalid signature');
+    const terms = await authorization();
+    const receiveSig = await signAuthorization(payer, usdc, 'ReceiveWithAuthorization', terms);
+    expect((await revertOf(simulateTransfer(terms, receiveSig))).reason).toBe('FiatTokenV2: invalid signature');
   });
 
   it('refuses a value above the balance with the ERC20 error', async () => {
-    const a = await authorization({ value: (await balanceOf(payer.address)) + 1n });
-    const signature = await signAuthorization(payer, usdc, 'TransferWithAuthorization', a);
-    expect((await revertOf(simulateTransfer(a, signature))).errorName).toBe('ERC20InsufficientBalance');
+    const terms = await authorization({ value: (await balanceOf(payer.address)) + 1n });
+    const signature = await signAuthorization(payer, usdc, 'TransferWithAuthorization', terms);
+    expect((await revertOf(simulateTransfer(terms, signature))).errorName).toBe('ERC20InsufficientBalance');
   });
 });
 
 describe('time window', () => {
   it('is not valid at validAfter, valid one second later', async () => {
     const start = (await latest()) + 100n;
-    const a = await authorization({ validAfter: start, validBefore: start + 3600n });
-    const signature = await signAuthorization(payer, usdc, 'TransferWithAuthorization', a);
-    expect((await revertOf(simulateTransfer(a, signature))).reason).toBe('FiatTokenV2: authorization is not yet valid');
+    const terms = await authorization({ validAfter: start, validBefore: start + 3600n });
+    const signature = await signAuthorization(payer, usdc, 'TransferWithAuthorization', terms);
+    expect((await revertOf(simulateTransfer(terms, signature))).reason).toBe(
+      'FiatTokenV2: authorization is not yet valid',
+    );
 
     const wallet = c.walletFor(relayer);
     const send = () =>
@@ -194,54 +196,54 @@ describe('time window', () => {
         address: usdc,
         abi: testUSDCAbi,
         functionName: 'transferWithAuthorization',
-        args: [...args(a), signature],
+        args: [...args(terms), signature],
         gas: 200_000n,
       });
     await c.rpc('evm_setNextBlockTimestamp', [Number(start)]);
     const early = await c.publicClient.waitForTransactionReceipt({ hash: await send() });
     expect(early.status).toBe('reverted');
-    expect(await used(payer.address, a.nonce)).toBe(false);
+    expect(await used(payer.address, terms.nonce)).toBe(false);
 
     await c.rpc('evm_setNextBlockTimestamp', [Number(start) + 1]);
     const onTime = await c.publicClient.waitForTransactionReceipt({ hash: await send() });
     expect(onTime.status).toBe('success');
-    expect(await used(payer.address, a.nonce)).toBe(true);
+    expect(await used(payer.address, terms.nonce)).toBe(true);
   });
 
   it('is expired at validBefore', async () => {
     const end = (await latest()) + 60n;
-    const a = await authorization({ validBefore: end });
-    const signature = await signAuthorization(payer, usdc, 'TransferWithAuthorization', a);
-    await simulateTransfer(a, signature);
+    const terms = await authorization({ validBefore: end });
+    const signature = await signAuthorization(payer, usdc, 'TransferWithAuthorization', terms);
+    await simulateTransfer(terms, signature);
     await c.rpc('evm_setNextBlockTimestamp', [Number(end)]);
     await c.rpc('evm_mine');
     expect(await latest()).toBe(end);
-    expect((await revertOf(simulateTransfer(a, signature))).reason).toBe('FiatTokenV2: authorization is expired');
+    expect((await revertOf(simulateTransfer(terms, signature))).reason).toBe('FiatTokenV2: authorization is expired');
   });
 });
 
 describe('receiveWithAuthorization', () => {
   it('refuses any caller but the payee, then works for the payee', async () => {
-    const a = await authorization();
-    const signature = await signAuthorization(payer, usdc, 'ReceiveWithAuthorization', a);
+    const terms = await authorization();
+    const signature = await signAuthorization(payer, usdc, 'ReceiveWithAuthorization', terms);
     const call = (account: typeof payee) =>
       c.publicClient.simulateContract({
         account,
         address: usdc,
         abi: testUSDCAbi,
         functionName: 'receiveWithAuthorization',
-        args: [...args(a), signature],
+        args: [...args(terms), signature],
       });
     expect((await revertOf(call(relayer))).reason).toBe('FiatTokenV2: caller must be the payee');
     expect((await revertOf(call(payer))).reason).toBe('FiatTokenV2: caller must be the payee');
 
-    const transferSig = await signAuthorization(payer, usdc, 'TransferWithAuthorization', a);
+    const transferSig = await signAuthorization(payer, usdc, 'TransferWithAuthorization', terms);
     const wrongType = c.publicClient.simulateContract({
       account: payee,
       address: usdc,
       abi: testUSDCAbi,
       functionName: 'receiveWithAuthorization',
-      args: [...args(a), transferSig],
+      args: [...args(terms), transferSig],
     });
     expect((await revertOf(wrongType)).reason).toBe('FiatTokenV2: invalid signature');
 
@@ -251,12 +253,12 @@ describe('receiveWithAuthorization', () => {
       address: usdc,
       abi: testUSDCAbi,
       functionName: 'receiveWithAuthorization',
-      args: [...args(a), v, r, s],
+      args: [...args(terms), v, r, s],
     });
     const receipt = await mined(c.publicClient, hash);
     expect([await balanceOf(payer.address), await balanceOf(payee.address)]).toEqual([
-      before[0]! - a.value,
-      before[1]! + a.value,
+      before[0]! - terms.value,
+      before[1]! + terms.value,
     ]);
     expect(parseEventLogs({ abi: testUSDCAbi, logs: receipt.logs, eventName: 'AuthorizationUsed' })).toHaveLength(1);
     expect((await revertOf(call(payee))).reason).toBe('FiatTokenV2: authorization is used or canceled');
@@ -265,17 +267,17 @@ describe('receiveWithAuthorization', () => {
 
 describe('cancelAuthorization', () => {
   it('cancels an unused nonce so the authorization can never be used', async () => {
-    const a = await authorization();
-    const signature = await signAuthorization(payer, usdc, 'TransferWithAuthorization', a);
-    const cancelSig = await signCancel(payer, usdc, { authorizer: payer.address, nonce: a.nonce });
+    const terms = await authorization();
+    const signature = await signAuthorization(payer, usdc, 'TransferWithAuthorization', terms);
+    const cancelSig = await signCancel(payer, usdc, { authorizer: payer.address, nonce: terms.nonce });
 
-    const forged = await signCancel(stranger, usdc, { authorizer: payer.address, nonce: a.nonce });
+    const forged = await signCancel(stranger, usdc, { authorizer: payer.address, nonce: terms.nonce });
     const forgedCall = c.publicClient.simulateContract({
       account: stranger,
       address: usdc,
       abi: testUSDCAbi,
       functionName: 'cancelAuthorization',
-      args: [payer.address, a.nonce, forged],
+      args: [payer.address, terms.nonce, forged],
     });
     expect((await revertOf(forgedCall)).reason).toBe('FiatTokenV2: invalid signature');
 
@@ -284,14 +286,14 @@ describe('cancelAuthorization', () => {
       address: usdc,
       abi: testUSDCAbi,
       functionName: 'cancelAuthorization',
-      args: [payer.address, a.nonce, v, r, s],
+      args: [payer.address, terms.nonce, v, r, s],
     });
     const receipt = await mined(c.publicClient, hash);
     const [canceled] = parseEventLogs({ abi: testUSDCAbi, logs: receipt.logs, eventName: 'AuthorizationCanceled' });
-    expect(canceled?.args).toEqual({ authorizer: payer.address, nonce: a.nonce });
-    expect(await used(payer.address, a.nonce)).toBe(true);
+    expect(canceled?.args).toEqual({ authorizer: payer.address, nonce: terms.nonce });
+    expect(await used(payer.address, terms.nonce)).toBe(true);
 
-    expect((await revertOf(simulateTransfer(a, signature))).reason).toBe(
+    expect((await revertOf(simulateTransfer(terms, signature))).reason).toBe(
       'FiatTokenV2: authorization is used or canceled',
     );
     const again = c.publicClient.simulateContract({
@@ -299,7 +301,7 @@ describe('cancelAuthorization', () => {
       address: usdc,
       abi: testUSDCAbi,
       functionName: 'cancelAuthorization',
-      args: [payer.address, a.nonce, cancelSig],
+      args: [payer.address, terms.nonce, cancelSig],
     });
     expect((await revertOf(again)).reason).toBe('FiatTokenV2: authorization is used or canceled');
   });

@@ -18,8 +18,8 @@ async function pgError(query: Promise<unknown>) {
   try {
     await query;
   } catch (error) {
-    const e = error as { code?: string; constraint_name?: string };
-    return { code: e.code, constraint: e.constraint_name };
+    const failure = error as { code?: string; constraint_name?: string };
+    return { code: failure.code, constraint: failure.constraint_name };
   }
   throw new Error('expected the statement to fail');
 }

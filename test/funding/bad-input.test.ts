@@ -159,10 +159,10 @@ describe('fund route: bad input gets a 4xx naming the problem and changes nothin
   });
   it('a high-s signature', async () => {
     const { authorization, signature } = await signed();
-    const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+    const curveOrder = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
     const s = BigInt(`0x${signature.slice(66, 130)}`);
     const v = Number.parseInt(signature.slice(130), 16) === 27 ? '1c' : '1b';
-    const highS = `${signature.slice(0, 66)}${(n - s).toString(16).padStart(64, '0')}${v}`;
+    const highS = `${signature.slice(0, 66)}${(curveOrder - s).toString(16).padStart(64, '0')}${v}`;
     await expectRejected(
       () => postFund(task.id, { authorization, signature: highS }),
       400,

@@ -37,9 +37,12 @@ describe('funding from two processes at once', () => {
       token: stack.deployment.tokens[0]!.address,
       quantity: 6,
     });
-    const a = authorizationFor(task);
-    const b = authorizationFor(task);
-    const [sigA, sigB] = await Promise.all([signAuthorization(owner, a), signAuthorization(owner, b)]);
+    const firstSigned = authorizationFor(task);
+    const secondSigned = authorizationFor(task);
+    const [sigA, sigB] = await Promise.all([
+      signAuthorization(owner, firstSigned),
+      signAuthorization(owner, secondSigned),
+    ]);
     const { rpc } = chainClients(stack.anvil.url);
     const before = await usdcBalance(owner.address);
     const operatorNonce = await getPublicClient().getTransactionCount({ address: stack.operator, blockTag: 'pending' });
@@ -50,8 +53,8 @@ describe('funding from two processes at once', () => {
     const startAt = Date.now() + 8_000;
     const child = fundInChild(
       task.id,
-      { authorization: b, signature: sigB },
-      { authorization: b, signature: sigA },
+      { authorization: secondSigned, signature: sigB },
+      { authorization: secondSigned, signature: sigA },
       startAt,
     );
     await new Promise((r) => setTimeout(r, startAt - Date.now() - 200));
@@ -59,7 +62,7 @@ describe('funding from two processes at once', () => {
     await rpc('evm_setIntervalMining', [2]);
     let here, there;
     try {
-      [here, there] = await Promise.all([postFund(task.id, { authorization: a, signature: sigA }), child]);
+      [here, there] = await Promise.all([postFund(task.id, { authorization: firstSigned, signature: sigA }), child]);
     } finally {
       await rpc('evm_setIntervalMining', [0]);
       await rpc('evm_setAutomine', [true]);

@@ -83,9 +83,9 @@ describe('an independent client', () => {
       quantity: 12,
     });
     const request = await fundingRequestOf(task.id);
-    const m = request.message;
+    const fundingMessage = request.message;
     const signed = async (changes: Partial<FundingRequest['message']>, signer = owner) => {
-      const message = { ...m, ...changes };
+      const message = { ...fundingMessage, ...changes };
       return { authorization: message, signature: await sign(signer, request, message) };
     };
     const good = await signed({});
@@ -98,8 +98,8 @@ describe('an independent client', () => {
 
     const attacks: [string, () => Promise<{ status: number; body: Record<string, any> }>][] = [
       ['to swapped to the attacker', async () => postFund(task.id, await signed({ to: other.address }))],
-      ['value + 1', async () => postFund(task.id, await signed({ value: String(BigInt(m.value) + 1n) }))],
-      ['value - 1', async () => postFund(task.id, await signed({ value: String(BigInt(m.value) - 1n) }))],
+      ['value + 1', async () => postFund(task.id, await signed({ value: String(BigInt(fundingMessage.value) + 1n) }))],
+      ['value - 1', async () => postFund(task.id, await signed({ value: String(BigInt(fundingMessage.value) - 1n) }))],
       ['expired', async () => postFund(task.id, await signed({ validBefore: String(nowSeconds() - 60) }))],
       [
         'far future',
@@ -112,16 +112,22 @@ describe('an independent client', () => {
       ['another user as from', async () => postFund(task.id, await signed({ from: other.address }, other))],
       [
         'signature of another message',
-        async () => postFund(task.id, { authorization: { ...m, nonce: randomNonce() }, signature: good.signature }),
+        async () =>
+          postFund(task.id, { authorization: { ...fundingMessage, nonce: randomNonce() }, signature: good.signature }),
       ],
       ['truncated signature', async () => postFund(task.id, { ...good, signature: good.signature.slice(0, 120) })],
       [
         'value as a number',
-        async () => postFund(task.id, { ...good, authorization: { ...m, value: Number(m.value) } }),
+        async () =>
+          postFund(task.id, { ...good, authorization: { ...fundingMessage, value: Number(fundingMessage.value) } }),
       ],
       [
         'value as hex',
-        async () => postFund(task.id, { ...good, authorization: { ...m, value: `0x${BigInt(m.value).toString(16)}` } }),
+        async () =>
+          postFund(task.id, {
+            ...good,
+            authorization: { ...fundingMessage, value: `0x${BigInt(fundingMessage.value).toString(16)}` },
+          }),
       ],
       ['garbage JSON', () => postFund(task.id, null, { raw: '{"authorization":' })],
       ['a JSON array', () => postFund(task.id, [good])],
@@ -153,8 +159,8 @@ describe('an independent client', () => {
     const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
     const flip = (v: string) => {
       if (v.length <= 2) return `${v}1`;
-      const i = 2 + rand(v.length - 2);
-      return v.slice(0, i) + (v[i] === '0' ? '1' : '0') + v.slice(i + 1);
+      const index = 2 + rand(v.length - 2);
+      return v.slice(0, index) + (v[index] === '0' ? '1' : '0') + v.slice(index + 1);
     };
     const junk = [
       null,
@@ -194,6 +200,6 @@ describe('an independent client', () => {
     // And the honest request still works afterwards.
     const res = await postFund(task.id, good);
     expect(res.status, JSON.stringify(res.body)).toBe(200);
-    expect(await usdcBalance(owner.address)).toBe(balanceBefore - BigInt(m.value));
+    expect(await usdcBalance(owner.address)).toBe(balanceBefore - BigInt(fundingMessage.value));
   });
 });

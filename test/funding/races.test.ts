@@ -61,12 +61,16 @@ describe('fund route under races', () => {
       token: stack.deployment.tokens[1]!.address,
       quantity: 4,
     });
-    const a = authorizationFor(task);
-    const b = authorizationFor(task);
+    const firstSigned = authorizationFor(task);
+    const secondSigned = authorizationFor(task);
     const before = await usdcBalance(owner.address);
     const [ra, rb] = await Promise.all([
-      signAuthorization(owner, a).then((signature) => postFund(task.id, { authorization: a, signature })),
-      signAuthorization(owner, b).then((signature) => postFund(task.id, { authorization: b, signature })),
+      signAuthorization(owner, firstSigned).then((signature) =>
+        postFund(task.id, { authorization: firstSigned, signature }),
+      ),
+      signAuthorization(owner, secondSigned).then((signature) =>
+        postFund(task.id, { authorization: secondSigned, signature }),
+      ),
     ]);
     const statuses = [ra.status, rb.status].sort();
     expect(statuses).toEqual([200, 409]);
@@ -76,7 +80,7 @@ describe('fund route under races', () => {
     expect(loser.body.error.details.txHash).toBe(winner.body.txHash);
     expect(await usdcBalance(owner.address)).toBe(before - BigInt(task.totalCost));
     const used = await Promise.all(
-      [a, b].map((x) =>
+      [firstSigned, secondSigned].map((x) =>
         getPublicClient().readContract({
           address: getKnownContracts().usdc,
           abi: testUSDCAbi,

@@ -199,8 +199,8 @@ describe('with an assistant key', () => {
     expect(cancelled.isError).toBe(false);
     expect(['cancelled', 'processing']).toContain(cancelled.data.task.status);
     const settled = await waitUntil('the cancel to settle', async () => {
-      const s = (await callTool(client, 'task_status', { taskId: task.id })).data.task;
-      return ['cancelled', 'completed'].includes(s.status) ? s : undefined;
+      const taskView = (await callTool(client, 'task_status', { taskId: task.id })).data.task;
+      return ['cancelled', 'completed'].includes(taskView.status) ? taskView : undefined;
     });
 
     const retry = await callTool(client, 'retry_task', { taskId: task.id });

@@ -45,12 +45,14 @@ describe('agent wallets', () => {
   });
 
   it('an envelope copied onto another wallet row does not unlock', async () => {
-    const a = await getOrCreateAgentWallet(privateKeyToAccount(generatePrivateKey()).address);
-    const b = await getOrCreateAgentWallet(privateKeyToAccount(generatePrivateKey()).address);
-    expect(() => unlockAgentAccount({ ...b, encryptedPrivateKey: a.encryptedPrivateKey })).toThrow(
+    const firstWallet = await getOrCreateAgentWallet(privateKeyToAccount(generatePrivateKey()).address);
+    const secondWallet = await getOrCreateAgentWallet(privateKeyToAccount(generatePrivateKey()).address);
+    expect(() => unlockAgentAccount({ ...secondWallet, encryptedPrivateKey: firstWallet.encryptedPrivateKey })).toThrow(
       /failed authentication/,
     );
-    expect((await getWalletByUser({ userAddress: b.userAddress }))?.encryptedPrivateKey).toBe(b.encryptedPrivateKey);
+    expect((await getWalletByUser({ userAddress: secondWallet.userAddress }))?.encryptedPrivateKey).toBe(
+      secondWallet.encryptedPrivateKey,
+    );
   });
 
   /** Swaps two wallets' owners in SQL, as someone with write access to the database could. */
@@ -67,17 +69,20 @@ describe('agent wallets', () => {
   }
 
   it('wallet rows whose owners are swapped in the database do not unlock (owner bound to the key)', async () => {
-    const a = await getOrCreateAgentWallet(privateKeyToAccount(generatePrivateKey()).address);
-    const b = await getOrCreateAgentWallet(privateKeyToAccount(generatePrivateKey()).address);
-    const [aNow, bNow] = await swapOwners(a, b);
+    const firstWallet = await getOrCreateAgentWallet(privateKeyToAccount(generatePrivateKey()).address);
+    const secondWallet = await getOrCreateAgentWallet(privateKeyToAccount(generatePrivateKey()).address);
+    const [aNow, bNow] = await swapOwners(firstWallet, secondWallet);
     // a's user now "owns" b's agent wallet and its key, and the other way round.
-    expect(aNow.agentAddress).toBe(b.agentAddress);
+    expect(aNow.agentAddress).toBe(secondWallet.agentAddress);
     expect(() => unlockAgentAccount(aNow)).toThrow(/failed authentication/);
     expect(() => unlockAgentAccount(bNow)).toThrow(/failed authentication/);
-    await swapOwners({ id: a.id, userAddress: b.userAddress }, { id: b.id, userAddress: a.userAddress });
-    expect(unlockAgentAccount((await getWalletByUser({ userAddress: a.userAddress }))!).address.toLowerCase()).toBe(
-      a.agentAddress,
+    await swapOwners(
+      { id: firstWallet.id, userAddress: secondWallet.userAddress },
+      { id: secondWallet.id, userAddress: firstWallet.userAddress },
     );
+    expect(
+      unlockAgentAccount((await getWalletByUser({ userAddress: firstWallet.userAddress }))!).address.toLowerCase(),
+    ).toBe(firstWallet.agentAddress);
   });
 
   it('v1 rows (agent address only) are upgraded once, bound to their owner; afterwards neither a swap nor an old v1 envelope unlocks', async () => {
@@ -89,23 +94,25 @@ describe('agent wallets', () => {
       await getSql()`insert into ai_agent_wallets (user_address, agent_address, encrypted_private_key) values (${user}, ${agent}, ${envelope})`;
       return { ...(await getWalletByUser({ userAddress: user }))!, envelope };
     };
-    const a = await legacyRow();
-    const b = await legacyRow();
-    expect(() => unlockAgentAccount(a)).toThrow(/v1 envelope/);
+    const firstWallet = await legacyRow();
+    const secondWallet = await legacyRow();
+    expect(() => unlockAgentAccount(firstWallet)).toThrow(/v1 envelope/);
 
     const { upgraded, unreadable } = await upgradeLegacyEnvelopes();
     expect(upgraded).toBeGreaterThanOrEqual(2);
     expect(unreadable).toBe(0);
-    const aUp = (await getWalletByUser({ userAddress: a.userAddress }))!;
+    const aUp = (await getWalletByUser({ userAddress: firstWallet.userAddress }))!;
     expect(aUp.encryptedPrivateKey).toMatch(/^v2\./);
-    expect(unlockAgentAccount(aUp).address.toLowerCase()).toBe(a.agentAddress);
+    expect(unlockAgentAccount(aUp).address.toLowerCase()).toBe(firstWallet.agentAddress);
     expect((await upgradeLegacyEnvelopes()).upgraded).toBe(0);
 
-    const [aSwapped, bSwapped] = await swapOwners(a, b);
+    const [aSwapped, bSwapped] = await swapOwners(firstWallet, secondWallet);
     expect(() => unlockAgentAccount(aSwapped)).toThrow(/failed authentication/);
     expect(() => unlockAgentAccount(bSwapped)).toThrow(/failed authentication/);
     // b's pre-upgrade v1 envelope, restored (say from a backup) into the row a's user now holds: refused.
-    await getSql()`update ai_agent_wallets set encrypted_private_key = ${b.envelope} where id = ${b.id}`;
-    expect(() => unlockAgentAccount({ ...aSwapped, encryptedPrivateKey: b.envelope })).toThrow(/v1 envelope/);
+    await getSql()`update ai_agent_wallets set encrypted_private_key = ${secondWallet.envelope} where id = ${secondWallet.id}`;
+    expect(() => unlockAgentAccount({ ...aSwapped, encryptedPrivateKey: secondWallet.envelope })).toThrow(
+      /v1 envelope/,
+    );
   });
 });

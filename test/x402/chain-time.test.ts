@@ -87,19 +87,19 @@ describe('expiry judged by chain time', () => {
       chain: { ...getChain(), id: 31337 },
       transport: http(rpcUrl),
     });
-    const a = p1!.authorization;
+    const firstAuthorization = p1!.authorization;
     const { v, r, s } = parseSignature(p1!.signature as Hex);
     const settlement = await seller.writeContract({
       address: server.usdc,
       abi: testUSDCAbi,
       functionName: 'transferWithAuthorization',
       args: [
-        a.from as Address,
-        a.to as Address,
-        BigInt(a.value!),
-        BigInt(a.validAfter!),
-        BigInt(a.validBefore!),
-        a.nonce as Hex,
+        firstAuthorization.from as Address,
+        firstAuthorization.to as Address,
+        BigInt(firstAuthorization.value!),
+        BigInt(firstAuthorization.validAfter!),
+        BigInt(firstAuthorization.validBefore!),
+        firstAuthorization.nonce as Hex,
         Number(v),
         r,
         s,

@@ -37,8 +37,8 @@ const tasksOf = (address: string) =>
 describe('x402 tasks from the chat', () => {
   it('"mint 20 from <url>" probes, stores the terms and replies with host, price, total, network, token, agent and id', async () => {
     const before = server.stats.paid;
-    const r = await chat(alice, `mint 20 from ${server.mintUrl()}`);
-    expect(r.status).toBe(200);
+    const response = await chat(alice, `mint 20 from ${server.mintUrl()}`);
+    expect(response.status).toBe(200);
     const [row] = await tasksOf(alice);
     expect(row).toMatchObject({
       route: 'x402',
@@ -56,7 +56,7 @@ describe('x402 tasks from the chat', () => {
       body: { quantity: 1, recipient: alice },
       domain: server.domain,
     });
-    expect(r.body.task).toMatchObject({
+    expect(response.body.task).toMatchObject({
       id: row!.id,
       route: 'x402',
       endpoint: {
@@ -68,25 +68,25 @@ describe('x402 tasks from the chat', () => {
         mintsToUser: true,
       },
     });
-    expect(JSON.stringify(r.body.task)).not.toContain('/api/mint');
-    const reply: string = r.body.reply;
+    expect(JSON.stringify(response.body.task)).not.toContain('/api/mint');
+    const reply: string = response.body.reply;
     expect(reply).toContain('✅ Task created!');
     expect(reply).toContain(`Endpoint: 127.0.0.1:${server.port} (x402 v2)`);
     expect(reply).toContain(`Token: ${short(server.tokenAddress)} (X4D)`);
     expect(reply).toMatch(
       /Quantity: 20 mints\nUnit price: 0\.01 USDC\/mint\nTotal cost: 0\.2 USDC\nNetwork and asset: eip155:31337 · USDC /,
     );
-    expect(reply.toLowerCase()).toContain(r.body.task.agentAddress.toLowerCase());
+    expect(reply.toLowerCase()).toContain(response.body.task.agentAddress.toLowerCase());
     expect(reply).toContain(`Task ID: ${row!.id}`);
     expect(server.stats.paid).toBe(before);
   });
 
   it('Chinese: "帮我在 <url> mint 20 次"', async () => {
-    const r = await chat(bob, `帮我在 ${server.mintUrl()} mint 20 次`);
-    expect(r.body.reply).toContain('✅ 任务创建成功！');
-    expect(r.body.reply).toMatch(/数量: 20 次\n单价: 0\.01 USDC\/mint\n总成本: 0\.2 USDC/);
-    expect(r.body.reply).toContain(`任务ID: ${r.body.task.id}`);
-    expect(r.body.task).toMatchObject({ route: 'x402', quantity: 20, totalCost: '200000' });
+    const response = await chat(bob, `帮我在 ${server.mintUrl()} mint 20 次`);
+    expect(response.body.reply).toContain('✅ 任务创建成功！');
+    expect(response.body.reply).toMatch(/数量: 20 次\n单价: 0\.01 USDC\/mint\n总成本: 0\.2 USDC/);
+    expect(response.body.reply).toContain(`任务ID: ${response.body.task.id}`);
+    expect(response.body.task).toMatchObject({ route: 'x402', quantity: 20, totalCost: '200000' });
   });
 
   it('refuses, in the user’s language and storing nothing: another network, not 402, the metadata address, http', async () => {

@@ -77,11 +77,16 @@ describe('delivery before completion', () => {
   it('two tasks of one user for one token: each counts its own deliveries, none counts a transfer twice', async () => {
     const user = newUser();
     const terms = await probeTerms(server.mintUrl('queued'), user);
-    const a = await createFundedX402Task({ userAddress: user, terms, quantity: 3, token: server.tokenAddress });
-    const b = await createFundedX402Task({ userAddress: user, terms, quantity: 4, token: server.tokenAddress });
-    const ends = await balancesAtEnd(user, [a.id, b.id], 60_000);
-    expect([ends.get(a.id)?.status, ends.get(b.id)?.status]).toEqual(['completed', 'completed']);
-    const [da, db] = [await deliveriesOf(a.id), await deliveriesOf(b.id)];
+    const firstTask = await createFundedX402Task({ userAddress: user, terms, quantity: 3, token: server.tokenAddress });
+    const secondTask = await createFundedX402Task({
+      userAddress: user,
+      terms,
+      quantity: 4,
+      token: server.tokenAddress,
+    });
+    const ends = await balancesAtEnd(user, [firstTask.id, secondTask.id], 60_000);
+    expect([ends.get(firstTask.id)?.status, ends.get(secondTask.id)?.status]).toEqual(['completed', 'completed']);
+    const [da, db] = [await deliveriesOf(firstTask.id), await deliveriesOf(secondTask.id)];
     expect([da.length, db.length]).toEqual([3, 4]);
     const keys = new Set([...da, ...db].map((d) => `${d.txHash}:${d.logIndex}`));
     expect(keys.size).toBe(7);

@@ -56,8 +56,12 @@ describe('safeFetch', () => {
   it('refuses a loopback IP literal before connecting, whether http or https', async () => {
     const before = connections;
     expect((await refusal(safeFetch(`http://127.0.0.1:${port}/`, { allowedHosts: [] }))).reason).toBe('not_https');
-    const e = await refusal(safeFetch(`https://127.0.0.1:${port}/`, { allowedHosts: [] }));
-    expect([e.reason, e.details.range, e.requestSent]).toEqual(['blocked_address', 'loopback', false]);
+    const failure = await refusal(safeFetch(`https://127.0.0.1:${port}/`, { allowedHosts: [] }));
+    expect([failure.reason, failure.details.range, failure.requestSent]).toEqual([
+      'blocked_address',
+      'loopback',
+      false,
+    ]);
     expect((await refusal(safeFetch(`https://[::ffff:127.0.0.1]:${port}/`, { allowedHosts: [] }))).details.range).toBe(
       'loopback',
     );
@@ -66,8 +70,12 @@ describe('safeFetch', () => {
 
   it('refuses a name that resolves to loopback at connect time (the lookup, not the name, is judged)', async () => {
     const before = connections;
-    const e = await refusal(safeFetch(`https://localhost:${port}/`, { allowedHosts: [] }));
-    expect([e.reason, e.details.range, e.requestSent]).toEqual(['blocked_address', 'loopback', false]);
+    const failure = await refusal(safeFetch(`https://localhost:${port}/`, { allowedHosts: [] }));
+    expect([failure.reason, failure.details.range, failure.requestSent]).toEqual([
+      'blocked_address',
+      'loopback',
+      false,
+    ]);
     expect(connections).toBe(before);
   });
 
@@ -100,8 +108,8 @@ describe('safeFetch', () => {
 
   it('does not follow redirects', async () => {
     const count = seen.length;
-    const e = await refusal(safeFetch(`http://127.0.0.1:${port}/redirect`, { allowedHosts: ['127.0.0.1'] }));
-    expect([e.reason, e.details.status, e.details.location, e.requestSent]).toEqual([
+    const failure = await refusal(safeFetch(`http://127.0.0.1:${port}/redirect`, { allowedHosts: ['127.0.0.1'] }));
+    expect([failure.reason, failure.details.status, failure.details.location, failure.requestSent]).toEqual([
       'redirect',
       302,
       'http://169.254.169.254/latest/meta-data',
@@ -119,10 +127,10 @@ describe('safeFetch', () => {
 
   it('times out, reporting that the request was sent', async () => {
     const started = Date.now();
-    const e = await refusal(
+    const failure = await refusal(
       safeFetch(`http://127.0.0.1:${port}/slow`, { allowedHosts: ['127.0.0.1'], timeoutMs: 300 }),
     );
-    expect([e.reason, e.requestSent]).toEqual(['timeout', true]);
+    expect([failure.reason, failure.requestSent]).toEqual(['timeout', true]);
     expect(Date.now() - started).toBeLessThan(1500);
   });
 
@@ -132,8 +140,8 @@ describe('safeFetch', () => {
     const before = connections;
     for (let i = 0; i < 5; i++) expect((await safeFetch(`http://127.0.0.1:${port}/again`, opts)).status).toBe(402);
     expect(connections).toBe(before);
-    const e = await refusal(safeFetch(`http://127.0.0.1:${port}/slow`, { ...opts, timeoutMs: 300 }));
-    expect([e.reason, e.requestSent, connections]).toEqual(['timeout', true, before]);
+    const failure = await refusal(safeFetch(`http://127.0.0.1:${port}/slow`, { ...opts, timeoutMs: 300 }));
+    expect([failure.reason, failure.requestSent, connections]).toEqual(['timeout', true, before]);
   });
 
   it('closes a keep-alive connection once it has been idle for X402_IDLE_SOCKET_MS', async () => {
@@ -157,8 +165,8 @@ describe('safeFetch', () => {
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const freePort = (closed.address() as AddressInfo).port;
     await new Promise<void>((r) => closed.close(() => r()));
-    const e = await refusal(safeFetch(`http://127.0.0.1:${freePort}/`, { allowedHosts: ['127.0.0.1'] }));
-    expect([e.reason, e.requestSent]).toEqual(['network', false]);
+    const failure = await refusal(safeFetch(`http://127.0.0.1:${freePort}/`, { allowedHosts: ['127.0.0.1'] }));
+    expect([failure.reason, failure.requestSent]).toEqual(['network', false]);
   });
 });
 

@@ -122,9 +122,9 @@ describe('deliveries in payment order', () => {
 
   it('late tokens of an ended task count for it, not for the next task of the same user and token', () => {
     // A paid 2 mints (100 each), was counted one, and ended; B started at block 20 and paid 1.
-    const a = { ...candidate('A', 10, 2, 100n, 100n), status: 'cancelled' };
-    const b = candidate('B', 20, 1);
-    const { assignments } = assignInPaymentOrder([a, b], [log(21, 100n), log(22, 100n)]);
+    const cancelledPayment = { ...candidate('A', 10, 2, 100n, 100n), status: 'cancelled' };
+    const livePayment = candidate('B', 20, 1);
+    const { assignments } = assignInPaymentOrder([cancelledPayment, livePayment], [log(21, 100n), log(22, 100n)]);
     expect(assignments.map((x) => [x.taskId, Number(x.log.blockNumber)])).toEqual([
       ['A', 21],
       ['B', 22],
@@ -132,8 +132,8 @@ describe('deliveries in payment order', () => {
   });
 
   it('a task is counted no more than it paid for, and nothing from before its first payment', () => {
-    const b = candidate('B', 20, 1);
-    const { assignments, after } = assignInPaymentOrder([b], [log(19, 100n), log(21, 100n), log(22, 100n)]);
+    const livePayment = candidate('B', 20, 1);
+    const { assignments, after } = assignInPaymentOrder([livePayment], [log(19, 100n), log(21, 100n), log(22, 100n)]);
     expect(assignments.map((x) => Number(x.log.blockNumber))).toEqual([21]);
     expect(after[0]).toMatchObject({ arrived: 100n, unit: 100n });
   });

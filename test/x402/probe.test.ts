@@ -25,9 +25,9 @@ async function refusal(promise: Promise<unknown>) {
     (e: unknown) => e,
   );
   expect(error).toBeInstanceOf(AppError);
-  const e = error as AppError;
-  expect(e.status).toBe(400);
-  return { code: e.code, message: e.message, ...e.details };
+  const failure = error as AppError;
+  expect(failure.status).toBe(400);
+  return { code: failure.code, message: failure.message, ...failure.details };
 }
 
 describe('probeX402Endpoint against the local server', () => {
