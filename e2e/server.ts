@@ -25,6 +25,8 @@ async function main() {
       LOG_LEVEL: 'info',
       CHECK_INTERVAL_MS: '1000',
       MAX_RETRIES: '1',
+      // A seller that settles and delivers nothing (x402-claims.spec.ts) is stopped 5 s after its payment, not 2 min.
+      X402_DELIVERY_TIMEOUT_MS: '5000',
       PORT: String(port),
       PUBLIC_URL: `http://127.0.0.1:${port}`,
     },
