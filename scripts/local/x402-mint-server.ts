@@ -73,7 +73,8 @@ export async function startX402MintServer(options: X402MintServerOptions) {
   const maxTimeoutSeconds = options.maxTimeoutSeconds ?? 60;
   const every = options.every ?? 3;
   const hits = misbehaviourCounter(every);
-  const state = { price: options.price ?? 10_000n, priceRaised: false, holdRaised: false };
+  // price-hold: `holdSold` once its first paid request arrived (every later one is held), `holdRaised` once it minted.
+  const state = { price: options.price ?? 10_000n, priceRaised: false, holdSold: false, holdRaised: false };
   const stats = {
     requests: 0,
     unpaid: 0,
@@ -162,7 +163,11 @@ export async function startX402MintServer(options: X402MintServerOptions) {
       res.setHeader('Retry-After', '0');
       return void res.status(429).json({ error: 'Too many requests' });
     }
-    if (paid && mode === 'price-hold' && state.holdRaised) return void holdAndSettleLater(req, res, quantity);
+    if (paid && mode === 'price-hold') {
+      // The first paid request is sold at the old price; every one after it (even in parallel) is held.
+      if (state.holdSold) return void holdAndSettleLater(req, res, quantity);
+      state.holdSold = true;
+    }
     if (paid && mode === 'no-answer') {
       stats.held++;
       return; // the buyer's timeout ends the exchange; stop() closes what is left
@@ -340,6 +345,7 @@ export async function startX402MintServer(options: X402MintServerOptions) {
     },
     /** price-hold sells honestly again until its next sale, then holds and settles as given. */
     resetPriceHold(timing: { holdMs?: number; settleLaterMs?: number } = {}) {
+      state.holdSold = false;
       state.holdRaised = false;
       Object.assign(hold, timing);
     },
