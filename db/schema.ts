@@ -58,8 +58,12 @@ export type X402Terms = {
   };
   /** How long each authorization stays valid: the seller's maxTimeoutSeconds capped by X402_MAX_AUTHORIZATION_SECONDS (absent on tasks probed before the cap). */
   authorizationSeconds?: number;
-  /** EIP-712 domain of the asset, from `extra` or read on chain when the endpoint omits it. */
+  /** EIP-712 domain of the asset, read on chain: the one its signatures are checked against. */
   domain: { name: string; version: string };
+  /** The domain the endpoint's `extra` names when it is not the asset's (payments are signed for `domain` all the same). */
+  advertisedDomain?: { name: string; version: string };
+  /** The endpoint's 402 declares the payment-identifier extension (@x402/extensions): each mint's payments carry one id. */
+  paymentIdentifier?: { required: boolean };
 };
 
 /** Addresses are stored lower-case so uniqueness and lookups never depend on checksum casing. */

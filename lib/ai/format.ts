@@ -39,7 +39,14 @@ type CreatedTask = {
   agentAddress: string;
 };
 type CreatedX402Task = CreatedTask & {
-  endpoint: { host: string; version: number; network: string; asset: string } | null;
+  endpoint: {
+    host: string;
+    version: number;
+    network: string;
+    asset: string;
+    domain?: { name: string; version: string };
+    advertisedDomain?: { name: string; version: string } | null;
+  } | null;
 };
 
 const CREATED: Record<
@@ -115,8 +122,19 @@ export function x402TaskCreatedReply(task: CreatedX402Task, lang: Lang, symbol?:
   const { endpoint } = task;
   return createdReply(task, lang, symbol, {
     host: endpoint ? `${endpoint.host} (x402 v${endpoint.version})` : '?',
-    network: endpoint ? `${endpoint.network} · USDC ${shortAddress(endpoint.asset)}` : '?',
+    network: endpoint ? `${endpoint.network} · USDC ${shortAddress(endpoint.asset)}${domainNote(endpoint, lang)}` : '?',
   });
+}
+
+/** When the endpoint's `extra` names another EIP-712 domain than the asset's: which one the payments are signed for. */
+function domainNote(endpoint: NonNullable<CreatedX402Task['endpoint']>, lang: Lang): string {
+  const { domain, advertisedDomain } = endpoint;
+  if (!domain || !advertisedDomain) return '';
+  const own = `"${domain.name}" v${domain.version}`;
+  const named = `"${advertisedDomain.name}" v${advertisedDomain.version}`;
+  return lang === 'zh'
+    ? `（按资产自己的 EIP-712 域 ${own} 签名，而不是 endpoint 写的 ${named}）`
+    : ` (signed for the asset's own EIP-712 domain ${own}, not ${named} as the endpoint says)`;
 }
 
 /** One line per task: short id, status, progress and token. */

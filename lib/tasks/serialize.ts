@@ -16,6 +16,9 @@ function endpointOf(terms: X402Terms | null) {
     asset: getAddress(terms.requirement.asset),
     payTo: getAddress(terms.requirement.payTo),
     mintsToUser: terms.mintsToUser,
+    /** The asset's EIP-712 domain payments are signed for; `advertisedDomain` when the endpoint named another. */
+    domain: terms.domain,
+    advertisedDomain: terms.advertisedDomain ?? null,
   };
 }
 

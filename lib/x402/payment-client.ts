@@ -11,7 +11,7 @@ export type PaymentClientLimits = {
   asset: string;
   /** The one amount this client may pay per request, in base units. */
   amount: bigint;
-  /** EIP-712 domain of the asset, supplied where the 402 omits it (v1 endpoints often do). */
+  /** EIP-712 domain of the asset as read on chain: what every payment is signed for, whatever `extra` names. */
   domain: { name: string; version: string };
 };
 
@@ -19,8 +19,9 @@ export type PaymentClientLimits = {
  * An official x402 client (@x402/core + @x402/evm, EIP-3009 `exact`) that can pay exactly one
  * thing: the given asset on the given network, at most `amount` per request. Spend controls
  * allow only this asset (the library otherwise knows only well-known assets and caps them at
- * $1); a policy drops every other requirement and fills in the domain when `extra` lacks it,
- * because the library refuses to sign without the EIP-712 name and version.
+ * $1); a policy drops every other requirement and sets the EIP-712 name and version to the
+ * asset's own: the library signs what `extra` says (and refuses without it), and a seller's
+ * `extra` may name a domain the asset does not have, making every signature worthless.
  */
 export function createPaymentClient(account: LocalAccount, limits: PaymentClientLimits) {
   const client = new x402Client();
@@ -56,7 +57,5 @@ function matches(r: PaymentRequirements, limits: PaymentClientLimits) {
 }
 
 function withDomain(r: PaymentRequirements, domain: { name: string; version: string }): PaymentRequirements {
-  const extra = r.extra ?? {};
-  if (typeof extra.name === 'string' && typeof extra.version === 'string') return r;
-  return { ...r, extra: { ...extra, name: domain.name, version: domain.version } };
+  return { ...r, extra: { ...r.extra, name: domain.name, version: domain.version } };
 }

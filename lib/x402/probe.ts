@@ -1,4 +1,5 @@
 import { x402Client, x402HTTPClient } from '@x402/core/client';
+import { isPaymentIdentifierExtension, PAYMENT_IDENTIFIER } from '@x402/extensions/payment-identifier';
 import { getAddress, isAddress, parseUnits, type Address, type PublicClient } from 'viem';
 import type { X402Terms } from '@/db/schema';
 import { getChain, getKnownContracts, getPublicClient } from '../chain/clients';
@@ -8,10 +9,23 @@ import { isPaymentAsset } from '../wallets/payment-guard';
 import { readAssetDomain, readErc20, type Erc20Info } from './onchain';
 import { checkOutboundUrl, OutboundError, safeFetch } from './outbound';
 import { normaliseRequirements, selectRequirement, type RawRequirement } from './requirements';
+import {
+  answersWithVoucher,
+  asksForTransactionHash,
+  declaredInputOf,
+  fieldKind,
+  missingFieldsOf,
+  nonX402Payment,
+  sellerMessage,
+  type DeclaredInput,
+} from './seller-shapes';
 
-// The probe: one unpaid request to the endpoint a user named, read with the official x402 HTTP
-// client (v2: base64 PAYMENT-REQUIRED header; v1: JSON body with accepts[]), and the terms a
-// task will pay, or a refusal that says what is wrong. Nothing is paid here.
+// The probe: unpaid requests to the endpoint a user named (POST, else GET; again with the fields
+// a refusal or the 402's declared input asks for, at most four in all), read with the official
+// x402 HTTP client (v2: base64 PAYMENT-REQUIRED header; v1: JSON body with accepts[]), and the
+// terms a task will pay, or a refusal that says what is wrong, in the seller's words where it
+// gave some. Sellers that sell vouchers, want a transaction hash, or a payment outside x402 are
+// refused here, before any money moves. Nothing is paid here.
 
 export type ProbeTarget = {
   chainId: number;
@@ -55,36 +69,151 @@ export async function probeX402Endpoint(
   const seedToken = url.pathname.match(SEED_PATH)?.[1];
   const recipient = getAddress(input.userAddress);
 
-  // A mint changes state, so POST first (one mint per request, as the task pays); an endpoint
-  // that only takes GET says so with 405.
-  const postBody = { quantity: 1, ...(seedToken ? { recipient } : {}) };
-  let method: 'GET' | 'POST' = 'POST';
-  let response = await send(url, 'POST', postBody, target);
-  if (response.status === 405) {
-    method = 'GET';
-    response = await send(url, 'GET', undefined, target);
+  // A mint changes state, so POST first (one mint per request, as the task pays). An endpoint
+  // that takes only GET says so with 405, or with 404 as Express does ("Cannot POST").
+  let request: SellerRequest = { method: 'POST', body: { quantity: 1, ...(seedToken ? { recipient } : {}) } };
+  let answer = await ask(url, request, target);
+  if (answer.status === 404 || answer.status === 405) {
+    request = { method: 'GET' };
+    answer = await ask(url, request, target);
   }
-  if (response.status !== 402) {
+  // A refusal naming fields it misses: asked once more with those AgentMint can fill in.
+  const missing = missingFieldsOf(answer.said);
+  if (isRefusal(answer.status) && missing.length > 0 && missing.every((f) => fieldKind(f) !== 'unknown')) {
+    request = { method: 'POST', body: fillFields(request.body, missing, recipient) };
+    answer = await ask(url, request, target);
+  }
+  if (answer.status !== 402) throw refusalOf(host, answer);
+
+  let read = readTerms(host, answer, target);
+  // The input the 402 declares (outputSchema.input): its method and body fields, filled in.
+  const declared = declaredInputOf(read.chosen.outputSchema, read.extensions);
+  if (declared) {
+    const unknown = declared.fields.filter((f) => f.required && fieldKind(f.name) === 'unknown').map((f) => f.name);
+    if (unknown.length > 0)
+      throw refuse(
+        'needs_fields',
+        `${host} needs ${unknown.join(', ')} in each request, which AgentMint cannot fill in (it fills in the recipient and the quantity).`,
+        { fields: unknown },
+      );
+    const wanted = requestOf(declared, request, recipient);
+    if (!sameRequest(wanted, request)) {
+      request = wanted;
+      answer = await ask(url, request, target);
+      if (answer.status !== 402) throw refusalOf(host, answer);
+      read = readTerms(host, answer, target);
+    }
+  }
+  const { chosen, version, everything } = read;
+  if (answersWithVoucher(chosen.outputSchema, chosen.description, read.extensions))
     throw refuse(
-      'no_402',
-      `${host} answered ${response.status}, not 402 Payment Required: it is not an x402 endpoint (or not at this URL).`,
-      { status: response.status },
+      'voucher',
+      `${host} sells a voucher: a paid request returns a signature the buyer must redeem on chain itself, and the payment is settled by a separate call. AgentMint buys only mints the seller delivers, so it does not buy here.`,
     );
-  }
-  const text = await response.text();
+  if (asksForTransactionHash(everything))
+    throw refuse(
+      'tx_hash_payment',
+      `${host} wants a transaction hash as payment (a transfer the buyer sends first, with nothing tying it to a delivery). AgentMint pays only with x402 authorizations, so it does not buy here.`,
+    );
+
+  const asset = getAddress(chosen.asset);
+  const domain = await readAssetDomain(asset, target.client);
+  if (!domain)
+    throw refuse('domain_unknown', `The payment asset ${asset} does not expose its EIP-712 name and version.`);
+  const advertised = advertisedDomainOf(chosen.extra);
+  const mintsToUser = request.body !== undefined && Object.values(request.body).includes(recipient);
+  const { token, source } = await tokenOf(input.tokenAddress, chosen, seedToken, target);
+  if (token && isPaymentAsset(token.address, [target.usdc, chosen.asset]))
+    throw refuse(
+      'token_is_payment_asset',
+      `${getAddress(token.address)} is the USDC AgentMint pays with, not a token a mint can sell: give the address of the token this endpoint mints.`,
+    );
+
+  const terms: X402Terms = {
+    url: url.toString(),
+    method: request.method,
+    ...(request.body ? { body: request.body } : {}),
+    mintsToUser,
+    version,
+    requirement: {
+      scheme: 'exact',
+      network: chosen.network,
+      asset,
+      amount: BigInt(chosen.amount).toString(),
+      payTo: getAddress(chosen.payTo),
+      maxTimeoutSeconds: chosen.maxTimeoutSeconds,
+      ...(chosen.resource ? { resource: chosen.resource } : {}),
+      ...(chosen.extra ? { extra: chosen.extra } : {}),
+    },
+    // Signed authorizations live this long, however long the seller asks (ten years, say):
+    // one it refuses or holds is dead minutes later. The requirement keeps what it advertised.
+    authorizationSeconds: Math.min(chosen.maxTimeoutSeconds, target.maxAuthorizationSeconds),
+    // The asset checks the signature against its own domain: a payment signed for what `extra`
+    // names instead ("BANANA Mint") would be refused by the chain, so the asset's is signed.
+    domain,
+    ...(advertised && (advertised.name !== domain.name || advertised.version !== domain.version)
+      ? { advertisedDomain: advertised }
+      : {}),
+    ...(version === 2 && isPaymentIdentifierExtension(read.extensions?.[PAYMENT_IDENTIFIER])
+      ? { paymentIdentifier: { required: read.extensions[PAYMENT_IDENTIFIER].info.required === true } }
+      : {}),
+  };
+  return { terms, host, token, tokenSource: source };
+}
+
+type SellerRequest = { method: 'GET' | 'POST'; body?: Record<string, unknown> };
+type SellerAnswer = { status: number; headers: Headers; text: string; json: unknown; said?: string };
+
+async function ask(url: URL, request: SellerRequest, target: ProbeTarget): Promise<SellerAnswer> {
+  const response = await send(url, request.method, request.body, target);
+  const text = await response.text().catch(() => '');
   let json: unknown;
   try {
     json = text ? JSON.parse(text) : undefined;
   } catch {
     json = undefined;
   }
+  return { status: response.status, headers: response.headers, text, json, said: sellerMessage(text, json) };
+}
+
+const isRefusal = (status: number) => status >= 400 && status < 500 && status !== 402;
+
+/** A non-402 answer as the user is told it: the seller's own words where it gave some. */
+function refusalOf(host: string, answer: SellerAnswer): AppError {
+  const { status, said } = answer;
+  const missing = missingFieldsOf(said).filter((f) => fieldKind(f) === 'unknown');
+  if (isRefusal(status) && status !== 404 && status !== 405 && said)
+    return refuse(
+      'seller_refused',
+      `${host} refused the request (${status}); the seller says: "${said}".${
+        missing.length > 0
+          ? ` AgentMint fills in the recipient and the quantity; it cannot supply ${missing.join(', ')}.`
+          : ''
+      }`,
+      { status, said, ...(missing.length > 0 ? { fields: missing } : {}) },
+    );
+  return refuse(
+    'no_402',
+    `${host} answered ${status}, not 402 Payment Required: it is not an x402 endpoint (or not at this URL)${said ? `; the seller says: "${said}"` : ''}.`,
+    { status, ...(said ? { said } : {}) },
+  );
+}
+
+/** The 402 read with the official client, and the requirement AgentMint can pay. */
+function readTerms(host: string, answer: SellerAnswer, target: ProbeTarget) {
   let paymentRequired;
   try {
     paymentRequired = new x402HTTPClient(new x402Client()).getPaymentRequiredResponse(
-      (name) => response.headers.get(name),
-      json,
+      (name) => answer.headers.get(name),
+      answer.json,
     );
   } catch {
+    const other = nonX402Payment(answer.json);
+    if (other)
+      throw refuse(
+        'not_x402_payment',
+        `${host} answered 402 but asks to be paid outside x402 (${other.amount ? `${other.amount} ` : ''}to ${other.payTo}, sent by the buyer itself): AgentMint pays only with x402 authorizations the seller settles, so it does not buy here.`,
+      );
     throw refuse(
       'not_x402',
       `${host} answered 402 without x402 payment requirements (no PAYMENT-REQUIRED header, no x402 v1 body).`,
@@ -97,39 +226,43 @@ export async function probeX402Endpoint(
     maxAmount: target.maxAmount,
     networkLabel: `eip155:${target.chainId}`,
   });
-  const domain = await domainOf(chosen, target.client);
-  const mintsToUser =
-    Boolean(seedToken) || describesRecipient(chosen.outputSchema) || describesRecipient(paymentRequired.extensions);
-  const body = method === 'POST' ? { quantity: 1, ...(mintsToUser ? { recipient } : {}) } : undefined;
-  const { token, source } = await tokenOf(input.tokenAddress, chosen, seedToken, target);
-  if (token && isPaymentAsset(token.address, [target.usdc, chosen.asset]))
-    throw refuse(
-      'token_is_payment_asset',
-      `${getAddress(token.address)} is the USDC AgentMint pays with, not a token a mint can sell: give the address of the token this endpoint mints.`,
-    );
+  // Everything the seller wrote, for reading what it says it wants (bounded: the body is at most 64 KiB).
+  const everything = `${answer.text} ${JSON.stringify(paymentRequired)}`;
+  return { chosen, version, extensions: paymentRequired.extensions as Record<string, unknown> | undefined, everything };
+}
 
-  const terms: X402Terms = {
-    url: url.toString(),
-    method,
-    ...(body ? { body } : {}),
-    mintsToUser,
-    version,
-    requirement: {
-      scheme: 'exact',
-      network: chosen.network,
-      asset: getAddress(chosen.asset),
-      amount: BigInt(chosen.amount).toString(),
-      payTo: getAddress(chosen.payTo),
-      maxTimeoutSeconds: chosen.maxTimeoutSeconds,
-      ...(chosen.resource ? { resource: chosen.resource } : {}),
-      ...(chosen.extra ? { extra: chosen.extra } : {}),
-    },
-    // Signed authorizations live this long, however long the seller asks (ten years, say):
-    // one it refuses or holds is dead minutes later. The requirement keeps what it advertised.
-    authorizationSeconds: Math.min(chosen.maxTimeoutSeconds, target.maxAuthorizationSeconds),
-    domain,
-  };
-  return { terms, host, token, tokenSource: source };
+function fillFields(body: Record<string, unknown> | undefined, fields: string[], recipient: Address) {
+  const out: Record<string, unknown> = { ...(body ?? {}) };
+  for (const name of fields) out[name] = fieldKind(name) === 'quantity' ? 1 : recipient;
+  if (!fields.some((f) => fieldKind(f) === 'quantity') && out.quantity === undefined) out.quantity = 1;
+  return out;
+}
+
+/** The request a declared input asks for: its method; its fields filled in (one mint, the user as recipient). */
+function requestOf(declared: DeclaredInput, current: SellerRequest, recipient: Address): SellerRequest {
+  const method = declared.method ?? current.method;
+  if (method === 'GET') return { method };
+  if (declared.fields.length === 0) return { method, body: current.body ?? { quantity: 1 } };
+  const body: Record<string, unknown> = {};
+  for (const f of declared.fields) {
+    const kind = fieldKind(f.name);
+    if (kind === 'recipient') body[f.name] = recipient;
+    else if (kind === 'quantity') body[f.name] = 1;
+  }
+  return { method, body };
+}
+
+function sameRequest(a: SellerRequest, b: SellerRequest) {
+  const keys = (r: SellerRequest) =>
+    Object.keys(r.body ?? {})
+      .sort()
+      .join(',');
+  return a.method === b.method && keys(a) === keys(b);
+}
+
+function advertisedDomainOf(extra: Record<string, unknown> | undefined) {
+  const { name, version } = extra ?? {};
+  return typeof name === 'string' && typeof version === 'string' ? { name, version } : undefined;
 }
 
 function vetUrl(raw: string, allowedHosts?: readonly string[]): URL {
@@ -184,25 +317,6 @@ export function toRefusal(error: unknown): AppError {
   }
 }
 
-async function domainOf(r: RawRequirement, client: PublicClient): Promise<X402Terms['domain']> {
-  const { name, version } = r.extra ?? {};
-  if (typeof name === 'string' && name && typeof version === 'string' && version) return { name, version };
-  // v1 endpoints like the seed's omit `extra`; the asset itself says how it signs.
-  const read = await readAssetDomain(getAddress(r.asset), client);
-  if (!read)
-    throw refuse(
-      'domain_unknown',
-      `The payment asset ${getAddress(r.asset)} does not expose its EIP-712 name and version.`,
-    );
-  return read;
-}
-
-/** Whether a schema the endpoint publishes (v1 outputSchema, v2 bazaar extension) has a `recipient` input. */
-function describesRecipient(schema: unknown, depth = 0): boolean {
-  if (!schema || typeof schema !== 'object' || depth > 6) return false;
-  return Object.entries(schema).some(([key, value]) => key === 'recipient' || describesRecipient(value, depth + 1));
-}
-
 async function tokenOf(
   given: string | undefined,
   r: RawRequirement,
@@ -220,6 +334,8 @@ async function tokenOf(
   const candidates: Array<[unknown, 'extra' | 'url' | 'payTo']> = [
     [extra.token, 'extra'],
     [extra.tokenAddress, 'extra'],
+    // banana-x402 names the token it sells as `contract`.
+    [extra.contract, 'extra'],
     [seedToken, 'url'],
     [r.payTo, 'payTo'],
   ];

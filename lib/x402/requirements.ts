@@ -26,6 +26,7 @@ export type RawRequirement = {
   resource?: string;
   extra?: Record<string, unknown>;
   outputSchema?: unknown;
+  description?: string;
 };
 
 /** Both protocol versions in one shape (v1 names the amount `maxAmountRequired`, and its resource per requirement). */
@@ -47,6 +48,7 @@ export function normaliseRequirements(paymentRequired: PaymentRequired): {
       resource: typeof fields.resource === 'string' ? fields.resource : paymentRequired.resource?.url,
       extra: fields.extra && typeof fields.extra === 'object' ? (fields.extra as Record<string, unknown>) : undefined,
       outputSchema: fields.outputSchema,
+      description: typeof fields.description === 'string' ? fields.description : paymentRequired.resource?.description,
     };
   });
   return { version, requirements };

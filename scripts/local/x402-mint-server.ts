@@ -12,10 +12,31 @@ import { paymentMiddleware, x402ResourceServer } from '@x402/express';
 import { decodePaymentSignatureHeader, encodePaymentRequiredHeader } from '@x402/core/http';
 import type { HTTPRequestContext } from '@x402/core/server';
 import { ExactEvmScheme } from '@x402/evm/exact/server';
+import { declarePaymentIdentifierExtension, PAYMENT_IDENTIFIER } from '@x402/extensions/payment-identifier';
 import { testUSDCAbi } from '@/lib/chain/contracts.generated';
 import { deployDemoToken, mintDemoToken, serverWallets } from './x402-mint/chain';
 import { localFacilitator } from './x402-mint/facilitator';
-import { MAINNET_USDC, V1_NETWORK_NAMES, misbehaviourCounter, parseMode, type X402MintMode } from './x402-mint/modes';
+import {
+  MAINNET_USDC,
+  MINTS_TO_PAYER,
+  TOKENLESS_PATH_MODES,
+  V1_NETWORK_NAMES,
+  misbehaviourCounter,
+  parseMode,
+  type X402MintMode,
+} from './x402-mint/modes';
+import {
+  cannotMethod,
+  idempotencyCache,
+  nonceOf,
+  nonX402,
+  payerOf,
+  paymentIdOf,
+  paymentOf,
+  txHashRefusal,
+  v1PaymentRequired,
+  voucherOutputSchema,
+} from './x402-mint/shapes';
 import { settleV1 } from './x402-mint/v1-route';
 
 export type X402MintServerOptions = {
@@ -39,8 +60,10 @@ export type X402MintServerOptions = {
   queueDelayMs?: number;
   /** price-hold: how long a paid request is held before the 402 (default 15 s, past the buyer's timeout). */
   holdMs?: number;
-  /** price-hold: when a held payment is settled, after it arrived (default 5 s). */
+  /** price-hold: when a held payment is settled, after it arrived (default 5 s); settle-later, payment-id: after answering. */
   settleLaterMs?: number;
+  /** sold-out: honest sales before it sells out (default 2). */
+  soldOutAfter?: number;
 };
 
 type QueueEntry = {
@@ -87,12 +110,16 @@ export async function startX402MintServer(options: X402MintServerOptions) {
     held: 0,
     lateSettled: 0,
     lateSettleFailed: 0,
+    /** Paid requests answered from the payment-identifier cache (nothing minted again). */
+    idempotentReplays: 0,
+    statusReads: 0,
   };
   const settlingLater = new Set<string>();
   const hold = { holdMs: options.holdMs ?? 15_000, settleLaterMs: options.settleLaterMs ?? 5000 };
   const queue = new Map<string, QueueEntry>();
   const timers = new Set<NodeJS.Timeout>();
-  const { client, settlerAddresses } = localFacilitator(settlers, network, stats);
+  const { client, settlerAddresses } = localFacilitator(settlers, network, stats, domain);
+  const paymentIds = idempotencyCache();
 
   const modeOf = (req: Request) => parseMode(req.query.mode, defaultMode);
   const quantityOf = (body: unknown) => Number((body as { quantity?: unknown } | undefined)?.quantity ?? 1);
@@ -109,20 +136,39 @@ export async function startX402MintServer(options: X402MintServerOptions) {
     const mode = parseMode(ctx.adapter.getQueryParam?.('mode'), defaultMode);
     const amount = unitPrice(mode) * BigInt(quantityOf(ctx.adapter.getBody?.()));
     if (mode === 'price-rise' && !ctx.paymentHeader) state.priceRaised = true;
-    return { amount: amount.toString(), asset: options.usdc, extra: { ...domain } };
+    return { amount: amount.toString(), asset: options.usdc, extra: extraOf(mode) };
   };
+  // What a 402's `extra` says: the asset's domain, or (as sellers in the wild write it) another.
+  const extraOf = (mode: X402MintMode): Record<string, unknown> => {
+    if (mode === 'foreign-domain') return { name: 'X4D Mint', version: '1' };
+    if (mode === 'extra-contract')
+      return {
+        name: 'BANANA Mint',
+        version: '1',
+        symbol: 'X4D',
+        contract: tokenAddress,
+        outPerMint: mintAmount.toString(),
+      };
+    return { ...domain };
+  };
+  // banana-x402 is paid to a hot wallet, not to the token.
+  const payToOf = (mode: X402MintMode) => (mode === 'extra-contract' ? wallet.account.address : tokenAddress);
   const accepts = {
     scheme: 'exact',
     network: network as `${string}:${string}`,
-    payTo: tokenAddress,
+    payTo: (ctx: HTTPRequestContext) => payToOf(parseMode(ctx.adapter.getQueryParam?.('mode'), defaultMode)),
     price,
     maxTimeoutSeconds,
     extra: { paymentFlow: 'upfront' },
   };
-  const routes = {
-    'POST /api/mint/*': { accepts, description: 'Mint the x402 demo token', mimeType: 'application/json' },
-    'GET /api/mint/*': { accepts, description: 'Mint the x402 demo token', mimeType: 'application/json' },
+  const route = {
+    accepts,
+    description: 'Mint the x402 demo token',
+    mimeType: 'application/json',
+    // Every v2 402 of this server declares the official idempotency extension (optional).
+    extensions: { [PAYMENT_IDENTIFIER]: declarePaymentIdentifierExtension(false) },
   };
+  const routes = { 'POST /api/mint/*': route, 'GET /api/mint/*': route, 'POST /mint': route, 'GET /mint': route };
 
   const app = express();
   app.use(express.json({ limit: '16kb' }));
@@ -132,6 +178,7 @@ export async function startX402MintServer(options: X402MintServerOptions) {
   // benchmarks and tests that run it as its own process.
   app.get('/stats', (_req, res) => void res.json(stats));
   app.get('/api/queue/:queueId', (req, res) => {
+    stats.statusReads++;
     const entry = queue.get(req.params.queueId);
     if (!entry) return void res.status(404).json({ error: 'unknown queueId' });
     res.json(entry);
@@ -139,21 +186,29 @@ export async function startX402MintServer(options: X402MintServerOptions) {
 
   // Checks everything that can be refused before money is involved, and answers the modes the
   // v2 middleware does not speak; the rest goes on to the middleware and then mint().
-  app.all('/api/mint/:token', async (req, res, next) => {
+  app.all(['/api/mint/:token', '/mint'], async (req, res, next) => {
     stats.requests++;
+    const mode = modeOf(req);
     if (req.method !== 'GET' && req.method !== 'POST') return void res.status(405).json({ error: 'GET or POST' });
-    if (!isAddress(req.params.token) || getAddress(req.params.token) !== tokenAddress)
+    if (mode === 'get-only' && req.method !== 'GET') return void cannotMethod(req, res);
+    const token = (req.params as { token?: string }).token;
+    if (token !== undefined && (!isAddress(token) || getAddress(token) !== tokenAddress))
       return void res.status(404).json({ error: 'unknown token' });
-    const body = (req.body ?? {}) as { quantity?: unknown; recipient?: unknown };
+    const body = (req.body ?? {}) as { quantity?: unknown; recipient?: unknown; to?: unknown; userAddress?: unknown };
     const quantity = quantityOf(body);
     if (!Number.isInteger(quantity) || quantity < 1 || quantity > 10)
       return void res.status(400).json({ error: 'quantity must be an integer 1-10' });
     if (body.recipient !== undefined && (typeof body.recipient !== 'string' || !isAddress(body.recipient)))
       return void res.status(400).json({ error: 'recipient must be an address' });
-    const mode = modeOf(req);
     const paid = Boolean(req.header('payment-signature') || req.header('x-payment'));
     if (!paid) stats.unpaid++;
     if (mode === 'other-network') return void otherNetwork(req, res, quantity);
+    if (mode === 'non-x402') return void nonX402(res, { amount: state.price, payTo: tokenAddress });
+    if (mode === 'needs-fields' && (typeof body.to !== 'string' || !isAddress(body.to)))
+      return void res.status(400).json({ error: 'Missing required fields: to' });
+    if (mode === 'voucher' || mode === 'tx-hash') return void wildV1(req, res, mode, quantity);
+    if (paid && ['deliver-without-settle', 'settle-later', 'payment-id', 'no-payment-id'].includes(mode))
+      return void deliverFirst(req, res, mode);
     if (paid && mode === 'refuse-all') {
       stats.refused++;
       return void res.status(400).json({ error: 'payment rejected' });
@@ -180,8 +235,7 @@ export async function startX402MintServer(options: X402MintServerOptions) {
         .status(429)
         .json({ error: `Too many requests, please wait ${options.retryAfterSeconds ?? 1} seconds` });
     }
-    if (mode !== 'v1') return next();
-    if (!v1Network) return void res.status(500).json({ error: `no v1 network name for chain ${chainId}` });
+    if (mode !== 'v1' || !v1Network) return next();
     try {
       const terms = {
         network: v1Network,
@@ -209,11 +263,14 @@ export async function startX402MintServer(options: X402MintServerOptions) {
   async function mint(req: Request, res: Response, mode: X402MintMode, payer: Address) {
     stats.paid++;
     if (mode === 'take-and-run') return void res.json({ success: true, message: 'Payment settled' });
-    const body = (req.body ?? {}) as { quantity?: unknown; recipient?: string };
-    const recipient = getAddress(body.recipient ?? payer);
+    if (mode === 'sold-out' && stats.minted >= (options.soldOutAfter ?? 2))
+      return void res.status(410).json({ error: 'Sold out' });
+    const body = (req.body ?? {}) as { quantity?: unknown; recipient?: string; to?: string };
+    const recipient = getAddress(MINTS_TO_PAYER.includes(mode) ? payer : (body.recipient ?? body.to ?? payer));
     const amount = mintAmount * BigInt(quantityOf(body));
     if (mode === 'queued') {
-      const entry: QueueEntry = { queueId: randomUUID(), status: 'pending', recipient, amount: amount.toString() };
+      const queueId = randomUUID();
+      const entry: QueueEntry = { queueId, status: 'pending', recipient, amount: amount.toString() };
       queue.set(entry.queueId, entry);
       const timer = setTimeout(() => {
         timers.delete(timer);
@@ -223,7 +280,7 @@ export async function startX402MintServer(options: X402MintServerOptions) {
         );
       }, options.queueDelayMs ?? 2000);
       timers.add(timer);
-      return void res.json({ queueId: entry.queueId, status: entry.status });
+      return void res.json({ queueId, status: entry.status, statusUrl: `/api/queue/${queueId}` });
     }
     const mintStarted = performance.now();
     const txHash = await mintDemoToken(wallet, tokenAddress, recipient, amount);
@@ -235,6 +292,104 @@ export async function startX402MintServer(options: X402MintServerOptions) {
     if (misbehave) await new Promise((r) => setTimeout(r, options.slowMs ?? 15_000));
     const padding = mode === 'verbose' ? { log: 'x'.repeat(50_000) } : {};
     res.json({ success: true, recipient, amount: amount.toString(), mintTxHash: txHash, ...padding });
+  }
+
+  /**
+   * Sellers that deliver first: mint to the recipient (the payer, for deliver-without-settle),
+   * answer 200 without a settlement, and settle later or never. payment-id answers a re-sent id
+   * from its cache; payment-id and no-payment-id answer the first of each `every` requests late.
+   */
+  async function deliverFirst(req: Request, res: Response, mode: X402MintMode) {
+    const payload = paymentOf(req);
+    const payer = payerOf(payload);
+    if (!payload || !payer || !isAddress(payer)) return void res.status(400).json({ error: 'bad payment header' });
+    const id = mode === 'payment-id' ? paymentIdOf(payload) : undefined;
+    const cached = id ? paymentIds.get(id) : undefined;
+    if (cached) {
+      stats.idempotentReplays++;
+      const answer = await cached;
+      return void res.status(answer.status).json(answer.body);
+    }
+    const done = id ? paymentIds.begin(id) : undefined;
+    const requirement = payload.accepted;
+    // pog-token-api delivers for any signature; the others check it first.
+    if (mode !== 'deliver-without-settle') {
+      const verified = await client.verify(payload, requirement);
+      if (!verified.isValid) {
+        const answer = { status: 402, body: { error: verified.invalidReason ?? 'invalid payment' } };
+        done?.(answer);
+        return void res.status(answer.status).json(answer.body);
+      }
+    }
+    const body = (req.body ?? {}) as { recipient?: string };
+    const recipient = getAddress(mode === 'deliver-without-settle' ? payer : (body.recipient ?? payer));
+    const amount = mintAmount * BigInt(quantityOf(req.body));
+    stats.paid++;
+    const txHash = await mintDemoToken(wallet, tokenAddress, recipient, amount);
+    stats.minted++;
+    const answer = { status: 200, body: { success: true, recipient, amount: amount.toString(), mintTxHash: txHash } };
+    done?.(answer);
+    if ((mode === 'payment-id' || mode === 'no-payment-id') && hits(mode))
+      await new Promise((r) => setTimeout(r, options.slowMs ?? 15_000));
+    if (mode !== 'deliver-without-settle') settleLater(payload);
+    if (!res.destroyed) res.status(answer.status).json(answer.body);
+  }
+
+  function settleLater(payload: NonNullable<ReturnType<typeof paymentOf>>) {
+    const nonce = nonceOf(payload);
+    if (!nonce || settlingLater.has(nonce)) return;
+    settlingLater.add(nonce);
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      client.settle(payload, payload.accepted).then(
+        (r) => (r.success ? stats.lateSettled++ : stats.lateSettleFailed++),
+        () => stats.lateSettleFailed++,
+      );
+    }, hold.settleLaterMs);
+    timers.add(timer);
+  }
+
+  /**
+   * The v1 wild shapes: geoplet's voucher (a 402 whose output is a voucher; a paid request is
+   * verified and answered with one, never settled here) and riz877's tx-hash "payment" (a
+   * standard-looking 402; a payment is refused with 403).
+   */
+  async function wildV1(req: Request, res: Response, mode: 'voucher' | 'tx-hash', quantity: number) {
+    const body = (req.body ?? {}) as { userAddress?: unknown; fid?: unknown };
+    const missing = [!body.userAddress && 'userAddress', !(body.fid ?? req.query.fid) && 'fid'].filter(Boolean);
+    if (mode === 'voucher' && missing.length > 0)
+      return void res
+        .status(400)
+        .json({ error: { code: 'API_ERROR', message: `Missing required fields: ${missing.join(', ')}` } });
+    if (!v1Network) return void res.status(500).json({ error: `no v1 network name for chain ${chainId}` });
+    const terms = {
+      network: v1Network,
+      asset: options.usdc,
+      amount: state.price * BigInt(quantity),
+      payTo: wallet.account.address,
+      maxTimeoutSeconds,
+      domain,
+    };
+    const payload = paymentOf(req);
+    if (!payload) {
+      const more =
+        mode === 'voucher'
+          ? { extra: { ...domain }, outputSchema: voucherOutputSchema }
+          : { outputSchema: { input: { type: 'http', method: 'POST', body: {} }, output: { message: 'string' } } };
+      return void v1PaymentRequired(req, res, terms, more);
+    }
+    stats.paid++;
+    if (mode === 'tx-hash') {
+      stats.refused++;
+      return void res.status(403).json(txHashRefusal);
+    }
+    const voucher = { to: String(body.userAddress), nonce: String(Date.now()), deadline: String(Date.now() + 3600) };
+    res.json({
+      success: true,
+      voucher,
+      signature: `0x${'ab'.repeat(65)}`,
+      message: 'Mint signature generated (payment verified, not settled yet)',
+    });
   }
 
   /** price-hold after the first sale: keep the payment, settle it later, answer 402 at the new price after holdMs. */
@@ -303,7 +458,8 @@ export async function startX402MintServer(options: X402MintServerOptions) {
   });
   const port = (server.address() as { port: number }).port;
   const url = `http://127.0.0.1:${port}`;
-  const mintUrl = (mode?: X402MintMode) => `${url}/api/mint/${tokenAddress}${mode ? `?mode=${mode}` : ''}`;
+  const mintUrl = (mode?: X402MintMode) =>
+    `${url}${mode && TOKENLESS_PATH_MODES.includes(mode) ? '/mint' : `/api/mint/${tokenAddress}`}${mode ? `?mode=${mode}` : ''}`;
 
   function describe() {
     return {
@@ -333,6 +489,8 @@ export async function startX402MintServer(options: X402MintServerOptions) {
     mintAmount,
     domain,
     serverAddress: wallet.account.address,
+    /** The hot wallet extra-contract, voucher and tx-hash are paid to. */
+    hotWallet: wallet.account.address,
     settlerAddresses,
     stats,
     queue,

@@ -1,4 +1,9 @@
 import type { PaymentPayload, PaymentRequired } from '@x402/core/types';
+import {
+  appendPaymentIdentifierToExtensions,
+  declarePaymentIdentifierExtension,
+  PAYMENT_IDENTIFIER,
+} from '@x402/extensions/payment-identifier';
 import type { X402Terms } from '@/db/schema';
 import type { NewX402Payment, X402PaymentRow } from '@/db/x402-payments';
 import { checkX402Payment, type PaymentAuthorization } from '@/lib/wallets/payment-guard';
@@ -54,11 +59,19 @@ function acceptedOf(terms: X402Terms) {
   };
 }
 
+type PaidRow = Pick<X402PaymentRow, 'sequenceNumber' | 'authorization' | 'signature'>;
+
+/**
+ * The payment-identifier of a mint (@x402/extensions): derived from the task and the mint's
+ * sequence, so every (re-)send of that mint's payment names the same purchase, and a seller that
+ * honours the extension serves it once.
+ */
+export function paymentIdOf(taskId: string, sequenceNumber: number): string {
+  return `agentmint_${taskId.replace(/-/g, '')}_${sequenceNumber}`;
+}
+
 /** The payload a ledger row stands for. */
-export function paymentPayloadOf(
-  terms: X402Terms,
-  row: Pick<X402PaymentRow, 'authorization' | 'signature'>,
-): PaymentPayload {
+export function paymentPayloadOf(terms: X402Terms, row: PaidRow, taskId: string): PaymentPayload {
   const payload = { authorization: row.authorization, signature: row.signature };
   if (terms.version === 1)
     return {
@@ -67,19 +80,26 @@ export function paymentPayloadOf(
       network: terms.requirement.network,
       payload,
     } as unknown as PaymentPayload;
+  // Only where the seller's 402 declared the extension: an extension it does not know is noise.
+  const identified = terms.paymentIdentifier
+    ? {
+        extensions: appendPaymentIdentifierToExtensions(
+          { [PAYMENT_IDENTIFIER]: declarePaymentIdentifierExtension(terms.paymentIdentifier.required) },
+          paymentIdOf(taskId, row.sequenceNumber),
+        ),
+      }
+    : {};
   return {
     x402Version: 2,
     resource: { url: terms.requirement.resource ?? terms.url },
     accepted: acceptedOf(terms),
     payload,
+    ...identified,
   } as PaymentPayload;
 }
 
-export function paymentHeadersOf(
-  rt: X402Runtime,
-  row: Pick<X402PaymentRow, 'authorization' | 'signature'>,
-): Record<string, string> {
-  return rt.payments!.encodePaymentSignatureHeader(paymentPayloadOf(rt.terms, row));
+export function paymentHeadersOf(rt: X402Runtime, row: PaidRow): Record<string, string> {
+  return rt.payments!.encodePaymentSignatureHeader(paymentPayloadOf(rt.terms, row, rt.task.id));
 }
 
 /**

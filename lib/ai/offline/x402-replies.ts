@@ -28,8 +28,33 @@ export const X402_ERRORS_ZH: Array<[RegExp, (m: RegExpMatchArray) => string]> = 
     (m) => `${m[1]} 解析到内网/保留地址（${m[2]}）：AgentMint 只访问公网 endpoint。`,
   ],
   [
-    /^(\S+) answered (\d+), not 402/,
-    (m) => `${m[1]} 返回了 ${m[2]} 而不是 402 Payment Required：它不是 x402 endpoint（或 URL 不对）。`,
+    /^(\S+) answered (\d+), not 402[^;]*(?:; the seller says: ("[^"]*"))?/,
+    (m) =>
+      `${m[1]} 返回了 ${m[2]} 而不是 402 Payment Required：它不是 x402 endpoint（或 URL 不对）${m[3] ? `；卖家说：${m[3]}` : ''}。`,
+  ],
+  [
+    /^(\S+) refused the request \((\d+)\); the seller says: ("[^"]*")\.(?: AgentMint fills in the recipient and the quantity; it cannot supply (.+)\.)?$/,
+    (m) =>
+      `${m[1]} 拒绝了请求（${m[2]}），卖家说：${m[3]}。${m[4] ? `AgentMint 会填写收款地址和数量，但无法提供 ${m[4]}。` : ''}`,
+  ],
+  [
+    /^(\S+) needs (.+) in each request, which AgentMint cannot fill in/,
+    (m) => `${m[1]} 要求每个请求都带上 ${m[2]}，AgentMint 无法填写（它只填写收款地址和数量）。`,
+  ],
+  [
+    /^(\S+) sells a voucher/,
+    (m) =>
+      `${m[1]} 卖的是凭证（voucher）：付款后只返回一个签名，需要买家自己上链兑换，付款另行结算。AgentMint 只购买卖家直接交付的 mint，所以不在这里购买。`,
+  ],
+  [
+    /^(\S+) wants a transaction hash as payment/,
+    (m) =>
+      `${m[1]} 要求用交易哈希付款（买家先自行转账，与交付没有任何绑定）。AgentMint 只用 x402 授权付款，所以不在这里购买。`,
+  ],
+  [
+    /^(\S+) answered 402 but asks to be paid outside x402/,
+    (m) =>
+      `${m[1]} 返回了 402，但要求在 x402 之外付款（由买家自己转账）。AgentMint 只用卖家结算的 x402 授权付款，所以不在这里购买。`,
   ],
   [/^(\S+) answered 402 without x402/, (m) => `${m[1]} 返回了 402，但没有 x402 付款要求。`],
   [/^The endpoint wants payment on (\S+), not on/, (m) => `这个 endpoint 要求在 ${m[1]} 上付款，不是本服务所在的链。`],

@@ -13,13 +13,18 @@ import { serialPerKey, writeInOrder, type ServerWallet } from './chain';
  * (the settle, with its own verification, runs under serialPerKey). A payment always goes to
  * the same key (chosen from its payer and nonce), so two posts of one payment are settled one
  * after the other and the second finds the authorization used; different payments settle in
- * parallel on different keys, as a hosted facilitator does.
+ * parallel on different keys, as a hosted facilitator does. Signatures are checked against the
+ * asset's own EIP-712 domain (`assetDomain`), as the asset itself checks them on chain, whatever
+ * a requirement's `extra` claims (a seller may advertise another).
  */
 export function localFacilitator(
   wallets: ServerWallet[],
   network: string,
   timing: { settleMs: number } = { settleMs: 0 },
+  assetDomain?: { name: string; version: string },
 ) {
+  const onAsset = (r: PaymentRequirements): PaymentRequirements =>
+    assetDomain ? { ...r, extra: { ...r.extra, ...assetDomain } } : r;
   const settlers = wallets.map((wallet) => {
     // Receipts polled at 2, 4, 8… ms (lib/chain/receipts): anvil mines on arrival, and viem's
     // waiter sleeps a whole polling interval first, inside the one-at-a-time settlement lock.
@@ -44,14 +49,14 @@ export function localFacilitator(
   };
   const client: FacilitatorClient = {
     verify: (payload: PaymentPayload, requirements: PaymentRequirements) =>
-      settlerOf(payload).facilitator.verify(payload, requirements),
+      settlerOf(payload).facilitator.verify(payload, onAsset(requirements)),
     settle: async (payload: PaymentPayload, requirements: PaymentRequirements) => {
       const started = performance.now();
       const { address, facilitator } = settlerOf(payload);
       try {
         // One settlement at a time per facilitator key, verification included: two posts of one
         // payment (same key) can never both pass verify before either settles.
-        return await serialPerKey(`settle:${address}`, () => facilitator.settle(payload, requirements));
+        return await serialPerKey(`settle:${address}`, () => facilitator.settle(payload, onAsset(requirements)));
       } finally {
         timing.settleMs += performance.now() - started;
       }

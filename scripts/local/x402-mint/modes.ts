@@ -38,7 +38,51 @@ export const X402_MINT_MODES = [
   'no-answer',
   /** Settles and mints, and answers 200 with a ~50 kB body. */
   'verbose',
+  // Seller shapes in the wild (shared/DESIGN.md); the ones marked /mint are served at `/mint`,
+  // where the URL names no token (mintUrl picks the path).
+  /** /mint, pog-token-api: GET only (a POST gets Express's 404 "Cannot POST"); mints to the payer. */
+  'get-only',
+  /** `extra` names an EIP-712 domain that is not the asset's ("X4D Mint" 1); the asset's own domain verifies. */
+  'foreign-domain',
+  /** /mint, banana-x402: `extra` {name "BANANA Mint", symbol, contract, outPerMint}, payTo a hot wallet; mints to the payer. */
+  'extra-contract',
+  /** /mint, pog-token-api: mints to the payer for any payment and never settles it. */
+  'deliver-without-settle',
+  /** Verifies, mints, answers 200 without settling; settles `settleLaterMs` later. */
+  'settle-later',
+  /** Settles and mints `soldOutAfter` times; after that settles and answers 410 "Sold out", minting nothing. */
+  'sold-out',
+  /** /mint, geoplet: body {userAddress, fid} (400 "Missing required fields" without; fid also as ?fid=); a v1 402 whose output is a voucher; verifies only and answers the voucher. */
+  'voucher',
+  /** /mint, riz877: a standard-looking v1 402; a paid request must carry a transaction hash, a payment gets 403. */
+  'tx-hash',
+  /** /mint, osbrain: 402 {amount6, payTo}, not x402. */
+  'non-x402',
+  /** /mint: 400 "Missing required fields: to" until the body names `to` (the recipient). */
+  'needs-fields',
+  /**
+   * Honours the payment-identifier every v2 402 of this server declares: verifies, mints, answers
+   * the first paid request of each `every` only after `slowMs`, settles `settleLaterMs` after
+   * answering; a request carrying an id already seen gets that id's answer, nothing minted again.
+   */
+  'payment-id',
+  /** Like payment-id without honouring ids: every (re-)sent request mints again. */
+  'no-payment-id',
 ] as const;
+
+/** Modes served at `/mint` (no token in the URL, as their models in the wild). */
+export const TOKENLESS_PATH_MODES: readonly X402MintMode[] = [
+  'get-only',
+  'extra-contract',
+  'deliver-without-settle',
+  'voucher',
+  'tx-hash',
+  'non-x402',
+  'needs-fields',
+];
+
+/** Modes that mint to the payer whatever the body says. */
+export const MINTS_TO_PAYER: readonly X402MintMode[] = ['get-only', 'extra-contract', 'deliver-without-settle'];
 
 export type X402MintMode = (typeof X402_MINT_MODES)[number];
 

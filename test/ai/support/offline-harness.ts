@@ -74,6 +74,8 @@ function stub(name: string, input: Record<string, unknown>): unknown {
         asset: '0x5FbDB2315678afecb367f032d93F642f64180aa3' as const,
         payTo: DEMO.APX,
         mintsToUser: true,
+        domain: { name: 'USD Coin', version: '2' },
+        advertisedDomain: null,
       };
       return {
         task: fakeTask({

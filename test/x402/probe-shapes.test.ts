@@ -1,0 +1,110 @@
+import { parseUnits } from 'viem';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { errorText } from '@/lib/ai/offline/replies';
+import { AppError } from '@/lib/errors';
+import { defaultProbeTarget, probeX402Endpoint } from '@/lib/x402/probe';
+import type { X402MintServer } from '@/scripts/local/x402-mint-server';
+import { user } from '../support/fixtures';
+import { startX402Setup, type X402Setup } from './support';
+
+// The probe against the seller shapes found in the wild (shared/DESIGN.md), each played by the
+// local server on a chain with Base Sepolia's id (v1 sellers name it): what is buyable is read
+// right (method, body, the asset's own domain, the token), and what is not is refused before
+// anything is signed, in the seller's words where it gave some, in English and Chinese.
+const alice = user(1).address;
+let setup: X402Setup;
+let server: X402MintServer;
+
+beforeAll(async () => {
+  ({ server } = setup = await startX402Setup({ chainId: 84532 }));
+}, 120_000);
+afterAll(() => setup?.stop());
+
+async function refusal(promise: Promise<unknown>) {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(AppError);
+  const e = error as AppError;
+  expect(e.status).toBe(400);
+  const details = e.details as Record<string, unknown>;
+  return { message: e.message, zh: errorText(e.message, 'zh', 'createX402Task'), reason: details.reason, ...details };
+}
+
+const probe = (url: string) =>
+  probeX402Endpoint(
+    { url, userAddress: alice },
+    { ...defaultProbeTarget(), chainId: 84532, usdc: server.usdc, maxAmount: parseUnits('1', 6) },
+  );
+
+describe('seller shapes at the probe', () => {
+  it('GET-only (POST answers Express 404 "Cannot POST"): tried with GET, bought by GET, minted to the payer', async () => {
+    const before = server.stats.requests;
+    const { terms, token, tokenSource } = await probe(server.mintUrl('get-only'));
+    expect(terms).toMatchObject({ method: 'GET', mintsToUser: false, version: 2 });
+    expect(terms.body).toBeUndefined();
+    expect(token?.address).toBe(server.tokenAddress);
+    expect(tokenSource).toBe('payTo');
+    expect(server.stats.requests - before).toBe(2);
+  });
+
+  it('extra naming a domain that is not the asset’s: signs the asset’s own, read on chain, and says so', async () => {
+    const { terms } = await probe(server.mintUrl('foreign-domain'));
+    expect(terms.domain).toEqual(server.domain);
+    expect(terms.advertisedDomain).toEqual({ name: 'X4D Mint', version: '1' });
+    // The seller's extra is kept as it advertised it: a v2 payment echoes it.
+    expect(terms.requirement.extra).toMatchObject({ name: 'X4D Mint', version: '1' });
+  });
+
+  it('extra {contract, outPerMint} with payTo a hot wallet: the token comes from extra.contract', async () => {
+    const { terms, token, tokenSource } = await probe(server.mintUrl('extra-contract'));
+    expect(token?.address).toBe(server.tokenAddress);
+    expect(tokenSource).toBe('extra');
+    expect(terms.requirement.payTo).toBe(server.hotWallet);
+    expect(terms.domain).toEqual(server.domain);
+    expect(terms.advertisedDomain).toEqual({ name: 'BANANA Mint', version: '1' });
+  });
+
+  it('400 "Missing required fields: to": asked again with the recipient filled in, and bought that way', async () => {
+    const { terms } = await probe(server.mintUrl('needs-fields'));
+    expect(terms).toMatchObject({ method: 'POST', body: { quantity: 1, to: alice }, mintsToUser: true });
+  });
+
+  it('a 4xx naming a field AgentMint cannot give: the seller is quoted, not called "not an x402 endpoint"', async () => {
+    const r = await refusal(probe(server.mintUrl('voucher')));
+    expect(r).toMatchObject({ reason: 'seller_refused', status: 400, fields: ['fid'] });
+    expect(r.message).toContain('the seller says: "Missing required fields: userAddress, fid"');
+    expect(r.message).toContain('it cannot supply fid');
+    expect(r.message).not.toMatch(/not an x402 endpoint/);
+    expect(r.zh).toContain('卖家说："Missing required fields: userAddress, fid"');
+    expect(r.zh).toContain('无法提供 fid');
+  });
+
+  it('a voucher seller: refused at the probe, nothing signed', async () => {
+    const paid = server.stats.paid;
+    const r = await refusal(probe(`${server.mintUrl('voucher')}&fid=7`));
+    expect(r.reason).toBe('voucher');
+    expect(r.zh).toMatch(/凭证/);
+    expect(server.stats.paid).toBe(paid);
+  });
+
+  it('a non-x402 402 {amount6, payTo}: refused as a payment outside x402', async () => {
+    const r = await refusal(probe(server.mintUrl('non-x402')));
+    expect(r.reason).toBe('not_x402_payment');
+    expect(r.message).toContain(`10000 to ${server.tokenAddress}`);
+    expect(r.zh).toMatch(/x402 之外付款/);
+  });
+
+  it('a 404 with the seller’s words is quoted too', async () => {
+    const r = await refusal(probe(`${server.url}/nothing-here`));
+    expect(r.reason).toBe('no_402');
+    expect(r.message).toContain('the seller says: "Cannot GET /nothing-here"');
+    expect(r.zh).toContain('卖家说');
+  });
+
+  it('payment-identifier: recorded where the v2 402 declares it, absent from a v1 seller', async () => {
+    expect((await probe(server.mintUrl('payment-id'))).terms.paymentIdentifier).toEqual({ required: false });
+    expect((await probe(server.mintUrl('v1'))).terms.paymentIdentifier).toBeUndefined();
+  });
+});
