@@ -55,7 +55,8 @@ async function candidatesOf(
 ): Promise<X402DeliveryCandidate[]> {
   const rows = await tx<CandidateRow[]>`
     select t.id as "taskId", t.status, s.delivery_from_block::text as "fromBlock", s.delivery_unit::text as unit,
-      (select count(*) from ai_agent_x402_payments p where p.task_id = t.id and p.status = 'settled')::int as paid,
+      (select count(*) from ai_agent_x402_payments p where p.task_id = t.id and (p.status = 'settled'
+        or (p.status in ('signed', 'sent', 'expired') and p.http_status between 200 and 299)))::int as paid,
       (select coalesce(sum(d.amount), 0) from ai_agent_x402_deliveries d where d.task_id = t.id)::text as arrived
     from ai_agent_tasks t join ai_agent_x402_task_state s on s.task_id = t.id
     where t.user_address = ${group.userAddress.toLowerCase()} and t.token_address = ${group.token.toLowerCase()}

@@ -37,7 +37,7 @@ import {
   v1PaymentRequired,
   voucherOutputSchema,
 } from './x402-mint/shapes';
-import { settleV1 } from './x402-mint/v1-route';
+import { settleV1, type V1Terms } from './x402-mint/v1-route';
 
 export type X402MintServerOptions = {
   rpcUrl: string;
@@ -206,7 +206,7 @@ export async function startX402MintServer(options: X402MintServerOptions) {
     if (mode === 'non-x402') return void nonX402(res, { amount: state.price, payTo: tokenAddress });
     if (mode === 'needs-fields' && (typeof body.to !== 'string' || !isAddress(body.to)))
       return void res.status(400).json({ error: 'Missing required fields: to' });
-    if (mode === 'voucher' || mode === 'tx-hash') return void wildV1(req, res, mode, quantity);
+    if (mode === 'voucher' || mode === 'hash-as-payment') return void wildV1(req, res, mode, quantity);
     if (paid && ['deliver-without-settle', 'settle-later', 'payment-id', 'no-payment-id'].includes(mode))
       return void deliverFirst(req, res, mode);
     if (paid && mode === 'refuse-all') {
@@ -257,8 +257,8 @@ export async function startX402MintServer(options: X402MintServerOptions) {
     const payer = (payload.payload as { authorization: { from: Address } }).authorization.from;
     await mint(req, res, modeOf(req), payer);
   };
-  app.post('/api/mint/:token', paidHandler);
-  app.get('/api/mint/:token', paidHandler);
+  app.post(['/api/mint/:token', '/mint'], paidHandler);
+  app.get(['/api/mint/:token', '/mint'], paidHandler);
 
   async function mint(req: Request, res: Response, mode: X402MintMode, payer: Address) {
     stats.paid++;
@@ -351,19 +351,18 @@ export async function startX402MintServer(options: X402MintServerOptions) {
 
   /**
    * The v1 wild shapes: geoplet's voucher (a 402 whose output is a voucher; a paid request is
-   * verified and answered with one, never settled here) and riz877's tx-hash "payment" (a
+   * verified and answered with one, never settled here) and riz877's transaction-hash "payment" (a
    * standard-looking 402; a payment is refused with 403).
    */
-  async function wildV1(req: Request, res: Response, mode: 'voucher' | 'tx-hash', quantity: number) {
+  async function wildV1(req: Request, res: Response, mode: 'voucher' | 'hash-as-payment', quantity: number) {
     const body = (req.body ?? {}) as { userAddress?: unknown; fid?: unknown };
     const missing = [!body.userAddress && 'userAddress', !(body.fid ?? req.query.fid) && 'fid'].filter(Boolean);
     if (mode === 'voucher' && missing.length > 0)
       return void res
         .status(400)
         .json({ error: { code: 'API_ERROR', message: `Missing required fields: ${missing.join(', ')}` } });
-    if (!v1Network) return void res.status(500).json({ error: `no v1 network name for chain ${chainId}` });
     const terms = {
-      network: v1Network,
+      network: v1Network ?? network,
       asset: options.usdc,
       amount: state.price * BigInt(quantity),
       payTo: wallet.account.address,
@@ -376,10 +375,12 @@ export async function startX402MintServer(options: X402MintServerOptions) {
         mode === 'voucher'
           ? { extra: { ...domain }, outputSchema: voucherOutputSchema }
           : { outputSchema: { input: { type: 'http', method: 'POST', body: {} }, output: { message: 'string' } } };
-      return void v1PaymentRequired(req, res, terms, more);
+      // v1 as in the wild; on a chain without a v1 name, the same terms in a v2 header.
+      if (v1Network) return void v1PaymentRequired(req, res, terms, more);
+      return void v2PaymentRequired(req, res, terms, more);
     }
     stats.paid++;
-    if (mode === 'tx-hash') {
+    if (mode === 'hash-as-payment') {
       stats.refused++;
       return void res.status(403).json(txHashRefusal);
     }
@@ -390,6 +391,24 @@ export async function startX402MintServer(options: X402MintServerOptions) {
       signature: `0x${'ab'.repeat(65)}`,
       message: 'Mint signature generated (payment verified, not settled yet)',
     });
+  }
+
+  function v2PaymentRequired(req: Request, res: Response, terms: V1Terms, more: { extra?: Record<string, unknown> }) {
+    const requirement = {
+      scheme: 'exact',
+      network: terms.network as `${string}:${string}`,
+      asset: terms.asset,
+      amount: terms.amount.toString(),
+      payTo: terms.payTo,
+      maxTimeoutSeconds: terms.maxTimeoutSeconds,
+      extra: more.extra ?? { ...domain },
+    };
+    const resource = { url: `http://${req.headers.host}${req.originalUrl}`, mimeType: 'application/json' };
+    res.setHeader(
+      'PAYMENT-REQUIRED',
+      encodePaymentRequiredHeader({ x402Version: 2, error: 'Payment required', resource, accepts: [requirement] }),
+    );
+    res.status(402).json({});
   }
 
   /** price-hold after the first sale: keep the payment, settle it later, answer 402 at the new price after holdMs. */
@@ -489,7 +508,7 @@ export async function startX402MintServer(options: X402MintServerOptions) {
     mintAmount,
     domain,
     serverAddress: wallet.account.address,
-    /** The hot wallet extra-contract, voucher and tx-hash are paid to. */
+    /** The hot wallet extra-contract, voucher and hash-as-payment are paid to. */
     hotWallet: wallet.account.address,
     settlerAddresses,
     stats,

@@ -13,7 +13,16 @@ import { crashPoint } from '../crash-points';
 import { assertLease } from '../fence';
 import type { TurnEnd } from '../task-executor';
 import { markDeliveryStart, type DeliveryTally } from './delivery';
-import { claimUndelivered, POLL_MS, recordProgress, undeliveredPayments, windDown, type Stop } from './ending';
+import {
+  claimUndelivered,
+  isAnsweredUnsettled,
+  POLL_MS,
+  recordProgress,
+  undeliveredPayments,
+  windDown,
+  type Stop,
+} from './ending';
+import { answersWithVoucher, asksForTransactionHash } from '@/lib/x402/seller-shapes';
 import { signPayments } from './payment';
 import type { X402Runtime } from './runtime';
 import { EXPIRY_MARGIN_SECONDS, sendPayment, type SendResult } from './send';
@@ -76,8 +85,11 @@ function isSendable(row: X402PaymentRow) {
 /** Signs and writes to the ledger new payments for unpaid mints, as many as the delivery window has room for. */
 async function signFresh(rt: X402Runtime, open: X402PaymentRow[], tally: DeliveryTally): Promise<X402PaymentRow[]> {
   const window = tally.delivered === 0 ? 1 : getConfig().worker.batchSize;
-  const room = window - open.length - (tally.paid - tally.delivered);
-  if (room <= 0 || tally.paid + open.length >= rt.task.quantity) return [];
+  // Payments out: the ones the seller took (settled, or answered 2xx and live or expired: a
+  // delivered mint is never bought again) and the live ones it has not answered yet.
+  const committed = tally.paid + open.filter((r) => !isAnsweredUnsettled(r)).length;
+  const room = Math.min(window - (committed - tally.delivered), rt.task.quantity - committed);
+  if (room <= 0) return [];
   const sequences = await listUnpaidX402SequencesByTask({
     taskId: rt.task.id,
     quantity: rt.task.quantity,
@@ -134,7 +146,18 @@ function judge(rt: X402Runtime, results: SendResult[]) {
         response: r.response,
       });
     else if (r.kind === 'cancelled') resolutions.push({ id: r.row.id, status: 'cancelled' });
+    else if (r.kind === 'refused' && asksForTransactionHash(r.reason))
+      stop ??= {
+        outcome: 'failed',
+        reason: `The endpoint wants a transaction hash as payment ("${r.reason}"), not an x402 authorization; nothing was paid and nothing more is sent.`,
+      };
     else if (r.kind === 'refused') refusals.push(r.reason);
+    else if (r.kind === 'answered' && answersWithVoucher({ output: r.response }))
+      stop ??= {
+        outcome: 'failed',
+        reason:
+          'The endpoint answered with a voucher to redeem on chain, not with tokens; AgentMint does not redeem vouchers, so its payment is cancelled and nothing more is sent.',
+      };
     else if (r.kind === 'price')
       stop ??= {
         outcome: 'failed',
@@ -161,6 +184,12 @@ async function deliveryStop(rt: X402Runtime, tally: DeliveryTally): Promise<Stop
   const timeoutMs = getConfig().x402.deliveryTimeoutMs;
   const undelivered = await undeliveredPayments(rt, tally);
   const late = undelivered.filter((p) => p.settledForMs >= timeoutMs);
+  // Answered 2xx, not settled, nothing arrived for as long: no money moved, and none follows.
+  if (late.length === 0 && undelivered.length === 0 && Date.now() - rt.lastProgressAt >= timeoutMs)
+    return {
+      outcome: 'failed',
+      reason: `The endpoint answered ${tally.paid - tally.delivered} paid request(s) without settling them or delivering tokens within ${Math.round(timeoutMs / 1000)} s; nothing more is sent, and the authorizations are cancelled or left to expire.`,
+    };
   if (late.length === 0) return undefined;
   await claimUndelivered(rt, tally, late);
   return {

@@ -43,8 +43,13 @@ const FORWARD_GAS = 100_000n;
 const LOG_BLOCK_RANGE = 2_000n;
 
 export type DeliveryTally = {
-  /** Settled payments. */
+  /**
+   * Payments the seller took: settled ones, and ones it answered 2xx without settling (a seller
+   * that delivers first; the authorization stays live, reserved, until it settles or expires).
+   */
   paid: number;
+  /** Of those, settled on chain. */
+  settled: number;
   /** Paid mints whose tokens the user holds (counted transfers ÷ unit, at most `paid`). */
   delivered: number;
   /** Token base units counted for the task. */
@@ -113,7 +118,7 @@ async function transferLogs(rt: X402Runtime, fromBlock: bigint): Promise<X402Tra
  * Counts what reached the user for the task (`paid` settled payments), forwarding first what
  * reached the agent. Cheap when nothing is paid yet: no chain read.
  */
-export async function tallyDeliveries(rt: X402Runtime, paid: number): Promise<DeliveryTally> {
+export async function tallyDeliveries(rt: X402Runtime, paid: number, settled: number): Promise<DeliveryTally> {
   const group = groupOf(rt);
   const start = paid > 0 ? await getX402DeliveryGroupStart(group) : undefined;
   if (start !== undefined) {
@@ -143,7 +148,7 @@ export async function tallyDeliveries(rt: X402Runtime, paid: number): Promise<De
   const unit = state.deliveryUnit;
   const delivered = unit ? Math.min(paid, Number(amount / unit)) : 0;
   if (delivered > 0) await markX402ClaimsDelivered({ taskId: rt.task.id, delivered });
-  return { paid, delivered, arrived: amount, unit };
+  return { paid, settled, delivered, arrived: amount, unit };
 }
 
 /** The agent holds tokens of the task's token (an endpoint that mints to the payer): all go to the user. */

@@ -3,6 +3,7 @@ import {
   countX402PaymentsByTask,
   listOpenX402PaymentsByTask,
   listSettledX402PaymentsByTask,
+  listX402PaymentsByTask,
   recordX402Progress,
   resolveX402Payments,
   type X402PaymentRow,
@@ -32,22 +33,34 @@ export type Stop = { outcome: X402StopOutcome; reason: string };
 /** Polling floor while the task waits for tokens or a settlement. */
 export const POLL_MS = 500;
 
-/** Recounts the task from the ledger and the chain: paid = settled payments, delivered = paid and with the user. */
+/** A payment the seller answered 2xx without settling it: taken all the same (it may deliver first and settle later, or never). */
+export const isAnsweredUnsettled = (row: X402PaymentRow) =>
+  ['signed', 'sent', 'expired'].includes(row.status) &&
+  row.httpStatus !== null &&
+  row.httpStatus >= 200 &&
+  row.httpStatus < 300;
+
+/** Recounts the task from the ledger and the chain: paid = payments the seller took, delivered = paid and with the user. */
 export async function recordProgress(rt: X402Runtime): Promise<DeliveryTally> {
-  const counts = await countX402PaymentsByTask({ taskId: rt.task.id });
-  const tally = await tallyDeliveries(rt, counts.settled);
+  const [counts, rows] = await Promise.all([
+    countX402PaymentsByTask({ taskId: rt.task.id }),
+    listX402PaymentsByTask({ taskId: rt.task.id }),
+  ]);
+  const answered = rows.filter(isAnsweredUnsettled).length;
+  const tally = await tallyDeliveries(rt, counts.settled + answered, counts.settled);
   await recordX402Progress({ taskId: rt.task.id, mintsCompleted: tally.delivered, mintsFailed: counts.claims });
   rt.task.mintsCompleted = Math.min(tally.delivered, rt.task.quantity);
   return tally;
 }
 
 /**
- * Settled payments whose tokens have not arrived, oldest first (payments are delivered in the
- * order they settled): the candidates for claims.
+ * Settled payments whose tokens have not arrived, oldest first: the candidates for claims.
+ * Sellers deliver in the order they are paid, so the undelivered ones are the latest.
  */
 export async function undeliveredPayments(rt: X402Runtime, tally: DeliveryTally) {
   const settled = await listSettledX402PaymentsByTask({ taskId: rt.task.id });
-  return settled.slice(tally.delivered);
+  const undelivered = Math.min(settled.length, Math.max(0, tally.paid - tally.delivered));
+  return settled.slice(settled.length - undelivered);
 }
 
 /** Writes a claim for each settled payment in `payments` (the evidence the card, ops and the audit show). */
@@ -103,9 +116,12 @@ export async function windDown(rt: X402Runtime, ending: Ending): Promise<TurnEnd
       ? ending
       : await recordX402Stop({ taskId: rt.task.id, retries: rt.task.retries, ...ending });
   const live = await reconcileOpenPayments(rt, stop.reason);
-  const stillLive: X402PaymentRow[] = [];
+  // An authorization whose mint was delivered stays the seller's to settle: it is not cancelled,
+  // and the task waits (its money reserved) until it settles or expires by chain time.
+  const delivered = deliveredUnsettled(live, await recordProgress(rt));
+  const stillLive: X402PaymentRow[] = [...delivered];
   const resolutions: X402Resolution[] = [];
-  for (const row of live) {
+  for (const row of live.filter((r) => !delivered.includes(r))) {
     const verdict = await cancelOnChain(rt, row);
     if (!verdict) stillLive.push(row);
     else if (verdict.state === 'settled')
@@ -116,14 +132,16 @@ export async function windDown(rt: X402Runtime, ending: Ending): Promise<TurnEnd
   const tally = await recordProgress(rt);
 
   if (stillLive.length > 0) {
-    // Over the operator's budget for cancels: these stay live until the chain's clock passes them.
+    // Delivered (the seller's to settle), or over the operator's budget for cancels: these stay
+    // live until they settle or the chain's clock passes them (a delivered one is looked at
+    // again within 5 s: a seller that settles later is seen settling).
     const now = await chainNow(rt);
     const first = stillLive.reduce((m, r) => {
       const validBefore = BigInt(r.authorization.validBefore!);
       return validBefore < m ? validBefore : m;
     }, BigInt(stillLive[0]!.authorization.validBefore!));
     const cap = (rt.policy.maxLifetimeSeconds + 5) * 1000;
-    const deferMs = Math.min(cap, Math.max(1000, Number(first - now) * 1000 + 1000));
+    const deferMs = Math.min(cap, delivered.length > 0 ? 5000 : cap, Math.max(1000, Number(first - now) * 1000 + 1000));
     return {
       end: 'deferred',
       ms: deferMs,
@@ -138,6 +156,16 @@ export async function windDown(rt: X402Runtime, ending: Ending): Promise<TurnEnd
   if (undelivered.some((p) => p.settledForMs < timeoutMs)) return { waitMs: POLL_MS, outlastsCancel: true };
   await claimUndelivered(rt, tally, undelivered);
   return finish(ending.outcome === 'completed' ? ending : stop, undelivered.length);
+}
+
+/**
+ * Live payments the seller answered 2xx without settling whose mints were delivered: all but the
+ * latest (paid − delivered) of them (sellers deliver in the order they are paid).
+ */
+function deliveredUnsettled(live: X402PaymentRow[], tally: DeliveryTally): X402PaymentRow[] {
+  const answered = live.filter(isAnsweredUnsettled).sort((a, b) => a.sequenceNumber - b.sequenceNumber);
+  const undelivered = Math.min(answered.length, Math.max(0, tally.paid - tally.delivered));
+  return answered.slice(0, answered.length - undelivered);
 }
 
 /** What the task ends with: its outcome, and the message the loop writes (a claim's note for a cancel). */

@@ -55,7 +55,7 @@ export const X402_MINT_MODES = [
   /** /mint, geoplet: body {userAddress, fid} (400 "Missing required fields" without; fid also as ?fid=); a v1 402 whose output is a voucher; verifies only and answers the voucher. */
   'voucher',
   /** /mint, riz877: a standard-looking v1 402; a paid request must carry a transaction hash, a payment gets 403. */
-  'tx-hash',
+  'hash-as-payment',
   /** /mint, osbrain: 402 {amount6, payTo}, not x402. */
   'non-x402',
   /** /mint: 400 "Missing required fields: to" until the body names `to` (the recipient). */
@@ -76,7 +76,7 @@ export const TOKENLESS_PATH_MODES: readonly X402MintMode[] = [
   'extra-contract',
   'deliver-without-settle',
   'voucher',
-  'tx-hash',
+  'hash-as-payment',
   'non-x402',
   'needs-fields',
 ];

@@ -1,0 +1,177 @@
+import { parseUnits, type Address } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listX402ClaimsByTask } from '@/db/x402-claims';
+import { getPublicClient } from '@/lib/chain/clients';
+import { testUSDCAbi } from '@/lib/chain/contracts.generated';
+import type { X402MintServer } from '@/scripts/local/x402-mint-server';
+import type { X402MintMode } from '@/scripts/local/x402-mint/modes';
+import { waitForTasks } from '../worker/support';
+import {
+  balanceOf,
+  createFundedX402Task,
+  ledgerVsChain,
+  probeTerms,
+  startBlockMiner,
+  startX402Setup,
+  type X402Setup,
+} from './support';
+
+// Every seller shape in the wild (shared/DESIGN.md), played by the local server and bought by the
+// in-process worker on real anvil + Postgres (v1-only shapes speak v2 on a chain without a v1 name):
+// bought exactly once with the tokens at the user, or stopped before money moves. Money is
+// counted on chain: USDC the agent paid (AuthorizationUsed transfers) and tokens the user holds.
+
+let setup: X402Setup;
+let server: X402MintServer;
+let stopMiner: () => void;
+
+beforeAll(async () => {
+  ({ server } = setup = await startX402Setup({
+    env: {
+      MINT_BATCH_SIZE: '3',
+      MINT_INTERVAL_MS: '0',
+      X402_REQUEST_TIMEOUT_MS: '1500',
+      X402_DELIVERY_TIMEOUT_MS: '4000',
+      X402_MAX_AUTHORIZATION_SECONDS: '20',
+      LEASE_MS: '5000',
+      CHECK_INTERVAL_MS: '200',
+      MAX_RETRIES: '1',
+    },
+    server: { slowMs: 3000, settleLaterMs: 1500, soldOutAfter: 2, every: 2 },
+    workerId: 'x402-shapes',
+  }));
+  // Chain time moves as on a live chain, so authorizations expire by it.
+  stopMiner = startBlockMiner(setup.stack.anvil.url, 500);
+}, 120_000);
+
+afterAll(async () => {
+  stopMiner?.();
+  await setup?.stop();
+}, 30_000);
+
+const newUser = () => privateKeyToAccount(generatePrivateKey()).address;
+const target = () => ({ chainId: server.chainId, usdc: server.usdc, maxAmount: parseUnits('1', 6) });
+
+async function buy(mode: X402MintMode, quantity: number, url = server.mintUrl(mode)) {
+  const user = newUser();
+  const terms = await probeTerms(url, user, {}, target());
+  const task = await createFundedX402Task({ userAddress: user, terms, quantity, token: server.tokenAddress });
+  const [done] = await waitForTasks([task.id], ['completed', 'failed', 'cancelled'], 90_000);
+  const payee = { usdc: server.usdc, payTo: terms.requirement.payTo as Address };
+  return { user, terms, task: done!, check: await ledgerVsChain(task.id, payee) };
+}
+
+const agentUsdc = (agent: string) =>
+  getPublicClient().readContract({
+    address: server.usdc,
+    abi: testUSDCAbi,
+    functionName: 'balanceOf',
+    args: [agent as Address],
+  });
+
+/** Bought exactly once: the chain's payments = the settled rows (same transactions), none twice; no authorization live. */
+function expectPaidOnce(check: Awaited<ReturnType<typeof ledgerVsChain>>, paid: number) {
+  expect(check.chain.count).toBe(paid);
+  expect(check.settled).toHaveLength(paid);
+  expect(new Set(check.settled.map((r) => r.settlementTxHash))).toEqual(check.chain.txHashes);
+  expect(new Set(check.settled.map((r) => r.sequenceNumber)).size).toBe(paid);
+  expect(check.rows.filter((r) => r.status === 'signed' || r.status === 'sent')).toHaveLength(0);
+}
+
+describe('x402 seller shapes, bought end to end', () => {
+  it('GET-only (POST gets "Cannot POST"): bought by GET, minted to the agent, forwarded to the user', async () => {
+    const { user, task, check } = await buy('get-only', 4);
+    expect(task.status, task.errorMessage ?? '').toBe('completed');
+    expectPaidOnce(check, 4);
+    expect(await balanceOf(server.tokenAddress, user)).toBe(4n * server.mintAmount);
+    expect(await balanceOf(server.tokenAddress, task.agentAddress as Address)).toBe(0n);
+  });
+
+  it('extra naming another EIP-712 domain: signed for the asset’s own, every payment verifies, none refused', async () => {
+    const { user, task, check, terms } = await buy('foreign-domain', 4);
+    expect(terms.advertisedDomain?.name).toBe('X4D Mint');
+    expect(task.status, task.errorMessage ?? '').toBe('completed');
+    expectPaidOnce(check, 4);
+    expect(check.rows).toHaveLength(4);
+    expect(await balanceOf(server.tokenAddress, user)).toBe(4n * server.mintAmount);
+  });
+
+  it('extra {contract, outPerMint}, payTo a hot wallet: the token from extra, paid to the wallet, forwarded', async () => {
+    const { user, task, check, terms } = await buy('extra-contract', 3);
+    expect(terms.requirement.payTo).toBe(server.hotWallet);
+    expect(task.status, task.errorMessage ?? '').toBe('completed');
+    expectPaidOnce(check, 3);
+    expect(await balanceOf(server.tokenAddress, user)).toBe(3n * server.mintAmount);
+  });
+
+  it(
+    'delivers without settling: each delivery counted, nothing re-paid, authorizations reserved until they expire by chain time',
+    { timeout: 120_000 },
+    async () => {
+      const paidBefore = server.stats.paid;
+      const { user, task, check } = await buy('deliver-without-settle', 4);
+      expect(task.status, task.errorMessage ?? '').toBe('completed');
+      expect(task.mintsCompleted).toBe(4);
+      // One paid request per mint, never a second; no USDC moved; the tokens are the user's.
+      expect(server.stats.paid - paidBefore).toBe(4);
+      expect(check.rows).toHaveLength(4);
+      expect(check.chain.count).toBe(0);
+      expect(await agentUsdc(task.agentAddress)).toBe(check.funding);
+      expect(await balanceOf(server.tokenAddress, user)).toBe(4n * server.mintAmount);
+      // The task ended only once none of them could move money: each expired by chain time, none cancelled.
+      expect(check.rows.map((r) => r.status)).toEqual(['expired', 'expired', 'expired', 'expired']);
+      const latest = await getPublicClient().getBlock({ blockTag: 'latest' });
+      for (const r of check.rows) expect(BigInt(r.authorization.validBefore!)).toBeLessThanOrEqual(latest.timestamp);
+    },
+  );
+
+  it('settles later (after answering 200 and minting): each payment settled once, paid = delivered', async () => {
+    const { user, task, check } = await buy('settle-later', 4);
+    expect(task.status, task.errorMessage ?? '').toBe('completed');
+    expectPaidOnce(check, 4);
+    expect(await balanceOf(server.tokenAddress, user)).toBe(4n * server.mintAmount);
+  });
+
+  it('settles then answers "Sold out": the task stops with a claim per undelivered payment, no more paid', async () => {
+    const { user, task, check } = await buy('sold-out', 8);
+    expect(task.status).toBe('failed');
+    const claims = await listX402ClaimsByTask({ taskId: task.id });
+    const delivered = (await balanceOf(server.tokenAddress, user)) / server.mintAmount;
+    // paid = delivered + claims, on chain; at most one window past the first delivery.
+    expect(BigInt(check.chain.count)).toBe(delivered + BigInt(claims.length));
+    expect(claims.length).toBeGreaterThan(0);
+    expect(check.chain.count).toBeLessThanOrEqual(1 + 3);
+    expect(claims.every((c) => c.httpStatus === 410)).toBe(true);
+  });
+
+  it('wants a transaction hash as payment: stopped at the first refusal, saying so; nothing moves', async () => {
+    const { task, check } = await buy('hash-as-payment', 3);
+    expect(task.status).toBe('failed');
+    expect(task.errorMessage).toMatch(/transaction hash as payment/);
+    expect(check.rows).toHaveLength(1);
+    expect(check.chain.count).toBe(0);
+    expect(check.rows[0]!.status).toMatch(/cancelled|expired/);
+  });
+
+  it('payment-identifier: a re-sent payment is the same purchase (one mint each), where a seller without it mints again', async () => {
+    const minted = () => server.stats.minted;
+    const before = minted();
+    const honoured = await buy('payment-id', 4);
+    const withId = minted() - before;
+    const replays = server.stats.idempotentReplays;
+    const middle = minted();
+    const ignored = await buy('no-payment-id', 4);
+    const withoutId = minted() - middle;
+    // Measured side by side: mints the seller made per mint bought.
+    console.log(`payment-identifier: ${withId / 4} mints per purchase with it, ${withoutId / 4} without`);
+    expect(honoured.task.status, honoured.task.errorMessage ?? '').toBe('completed');
+    expectPaidOnce(honoured.check, 4);
+    expect(withId).toBe(4);
+    expect(replays).toBeGreaterThan(0);
+    expect(await balanceOf(server.tokenAddress, honoured.user)).toBe(4n * server.mintAmount);
+    // The seller without it served re-sends again (its loss; the buyer still paid each mint once).
+    expectPaidOnce(ignored.check, 4);
+    expect(withoutId).toBeGreaterThan(4);
+  });
+});
