@@ -38,8 +38,8 @@ export function declaredInputOf(outputSchema: unknown, extensions?: unknown): De
   ];
   const input = candidates.find(isObject);
   if (!input) return undefined;
-  const m = typeof input.method === 'string' ? input.method.toUpperCase() : undefined;
-  const method = m === 'GET' || m === 'POST' ? m : undefined;
+  const named = typeof input.method === 'string' ? input.method.toUpperCase() : undefined;
+  const method = named === 'GET' || named === 'POST' ? named : undefined;
   const declared = isObject(input.bodyFields) ? input.bodyFields : isObject(input.body) ? input.body : {};
   const fields = Object.entries(declared)
     .filter(([name]) => /^[A-Za-z_][\w-]{0,63}$/.test(name))
@@ -106,11 +106,11 @@ export function sellerMessage(text: string, json: unknown): string | undefined {
 
 /** The field names a refusal says are missing ("Missing required fields: userAddress, fid"). */
 export function missingFieldsOf(message: string | undefined): string[] {
-  const m = message?.match(
+  const match = message?.match(
     /missing (?:required )?(?:fields?|parameters?|params?)\s*:?\s*([A-Za-z_][\w-]*(?:\s*(?:,|and)\s*[A-Za-z_][\w-]*)*)/i,
   );
-  if (!m) return [];
-  return m[1]!
+  if (!match) return [];
+  return match[1]!
     .split(/\s*(?:,|\band\b)\s*/)
     .map((s) => s.trim())
     .filter(Boolean)
