@@ -96,7 +96,14 @@ describe('x402 worker crashes against sellers that deliver first', () => {
         functionName: 'balanceOf',
         args: [task.agentAddress as Address],
       });
-      expect(agentUsdc).toBe(check.funding);
+      const userUsdc = await getPublicClient().readContract({
+        address: server.usdc,
+        abi: testUSDCAbi,
+        functionName: 'balanceOf',
+        args: [user],
+      });
+      // All of it still the user's: in the agent wallet, or refunded to the user as the task ended.
+      expect(agentUsdc + userUsdc).toBe(check.funding);
       expect(claims).toHaveLength(0);
       // The re-sent payment may be served again (the seller's loss): the user holds at least what was bought.
       expect(await balanceOf(server.tokenAddress, user)).toBeGreaterThanOrEqual(4n * server.mintAmount);
