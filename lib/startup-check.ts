@@ -38,10 +38,10 @@ export async function checkUsdc(): Promise<UsdcCheck> {
     );
   });
   try {
-    const d = await Promise.race([verifyUsdc(), timeout]);
+    const domain = await Promise.race([verifyUsdc(), timeout]);
     return {
       status: 'ok',
-      message: `USDC ${d.verifyingContract} on chain ${d.chainId}: EIP-712 domain "${d.name}" version "${d.version}", EIP-3009 transferWithAuthorization checked`,
+      message: `USDC ${domain.verifyingContract} on chain ${domain.chainId}: EIP-712 domain "${domain.name}" version "${domain.version}", EIP-3009 transferWithAuthorization checked`,
     };
   } catch (error) {
     if (error instanceof UnusableUsdcError) return { status: 'unusable', message: error.message };

@@ -87,27 +87,27 @@ function decodeCanonical(data: Hex): { mode: Hex; calls: BatchCall[] } | undefin
   if (bytesLength < 0 || bytesLength % 32 !== 0 || body.length !== (3 + bytesLength / 32) * 64) return undefined;
   const base = 3; // the Execution[] encoding starts at word 3
   if (num(at(base)) !== 0x20) return undefined;
-  const n = num(at(base + 1));
-  if (n < 0 || n > 10_000) return undefined;
+  const count = num(at(base + 1));
+  if (count < 0 || count > 10_000) return undefined;
   const heads = base + 2; // offsets are in bytes from here
   const calls: BatchCall[] = [];
-  let expected = 32 * n;
-  for (let i = 0; i < n; i++) {
+  let expected = 32 * count;
+  for (let i = 0; i < count; i++) {
     if (num(at(heads + i)) !== expected) return undefined;
-    const t = heads + expected / 32;
-    const target = at(t);
-    if (!target.startsWith('0'.repeat(24)) || num(at(t + 2)) !== 0x60) return undefined;
-    const length = num(at(t + 3));
+    const tuple = heads + expected / 32;
+    const target = at(tuple);
+    if (!target.startsWith('0'.repeat(24)) || num(at(tuple + 2)) !== 0x60) return undefined;
+    const length = num(at(tuple + 3));
     if (length < 0) return undefined;
     const words = Math.ceil(length / 32);
-    const start = (t + 4) * 64;
+    const start = (tuple + 4) * 64;
     const callData = body.slice(start, start + length * 2);
     if (
       callData.length !== length * 2 ||
       body.slice(start + length * 2, start + words * 64) !== '0'.repeat(words * 64 - length * 2)
     )
       return undefined;
-    calls.push({ to: getAddress(`0x${target.slice(24)}`), value: BigInt(`0x${at(t + 1)}`), data: `0x${callData}` });
+    calls.push({ to: getAddress(`0x${target.slice(24)}`), value: BigInt(`0x${at(tuple + 1)}`), data: `0x${callData}` });
     expected += (4 + words) * 32;
   }
   if (heads * 64 + expected * 2 !== body.length) return undefined;

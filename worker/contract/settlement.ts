@@ -16,13 +16,13 @@ export async function settleOutcomes(ctx: CollectContext, outcomes: MintOutcome[
   for (const outcome of outcomes) {
     const { mint } = outcome;
     if (outcome.kind === 'receipt' && outcome.receipt.status === 'success') {
-      const r = outcome.receipt;
+      const { receipt } = outcome;
       settlement.confirmed.push({
         sequenceNumber: mint.sequenceNumber,
-        txHash: r.transactionHash,
-        blockNumber: r.blockNumber,
-        gasUsed: r.gasUsed,
-        effectiveGasPrice: r.effectiveGasPrice,
+        txHash: receipt.transactionHash,
+        blockNumber: receipt.blockNumber,
+        gasUsed: receipt.gasUsed,
+        effectiveGasPrice: receipt.effectiveGasPrice,
       });
       continue;
     }

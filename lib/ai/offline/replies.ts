@@ -8,10 +8,10 @@ import { askX402Text, X402_ERRORS_ZH } from './x402-replies';
 // The offline model's words. Every reply exists in English and Chinese; the facts come from
 // tool output only, so the model can never state an address or amount it did not read.
 
-const t = (lang: Lang, en: string, zh: string) => (lang === 'zh' ? zh : en);
+const inLang = (lang: Lang, en: string, zh: string) => (lang === 'zh' ? zh : en);
 
 export function helpText(lang: Lang): string {
-  return t(
+  return inLang(
     lang,
     [
       'I mint paid-mint tokens for you in bulk from your own AI agent wallet. Try:',
@@ -34,47 +34,47 @@ export function sayText(action: Extract<Action, { kind: 'say' | 'ask' }>, lang: 
   if (action.kind === 'ask') {
     if (action.url) return askX402Text({ url: action.url, quantity: action.quantity }, lang);
     if (!action.tokenAddress && action.quantity === undefined) {
-      return t(
+      return inLang(
         lang,
         'Which token, and how many mints? For example: "mint 100 of 0x…".',
         '请告诉我 token 地址和 mint 数量，例如："帮我 mint 0x… 100 次"。',
       );
     }
     if (!action.tokenAddress) {
-      return t(
+      return inLang(
         lang,
         `Got it: ${action.quantity} mints. Which token? Send me its contract address (0x…).`,
         `好的，${action.quantity} 次。请告诉我 token 地址（0x 开头的合约地址）。`,
       );
     }
     const token = `${shortAddress(action.tokenAddress)}${action.symbol ? ` (${action.symbol})` : ''}`;
-    return t(lang, `How many mints of ${token}? (1–1000)`, `要 mint 多少次 ${token}？（1–1000）`);
+    return inLang(lang, `How many mints of ${token}? (1–1000)`, `要 mint 多少次 ${token}？（1–1000）`);
   }
   switch (action.what) {
     case 'transfer':
-      return t(
+      return inLang(
         lang,
         'I can’t send or transfer funds anywhere. I only create and manage mint tasks for your own signed-in account; unspent USDC can be withdrawn to your own wallet from the wallet panel.',
         '我不能向任何地址转账或发送资金。我只能为你当前登录的账户创建和管理 mint 任务；未用完的 USDC 可以在钱包面板中提取回你自己的钱包。',
       );
     case 'foreign':
-      return t(
+      return inLang(
         lang,
         'I can only act for your own signed-in account: tasks I create are yours and paid from your own agent wallet. Tell me the token address and how many mints.',
         '我只能为你当前登录的账户操作：创建的任务属于你，并由你自己的 Agent 钱包支付。请告诉我 token 地址和 mint 数量。',
       );
     case 'which_task':
-      return t(
+      return inLang(
         lang,
         'Which task? Send me its task id, or say "the last task". ("my tasks" lists them.)',
         '哪个任务？请发给我任务ID，或者说"最近的任务"。（说"我的任务"可以查看列表。）',
       );
     case 'thanks':
-      return t(lang, 'You’re welcome! Anything else to mint?', '不客气！还需要 mint 什么吗？');
+      return inLang(lang, 'You’re welcome! Anything else to mint?', '不客气！还需要 mint 什么吗？');
     case 'help':
       return helpText(lang);
     default:
-      return `${t(lang, 'I didn’t catch that.', '我没有理解你的意思。')}\n${helpText(lang)}`;
+      return `${inLang(lang, 'I didn’t catch that.', '我没有理解你的意思。')}\n${helpText(lang)}`;
   }
 }
 
@@ -114,9 +114,9 @@ const ERRORS_ZH: Array<[RegExp, (m: RegExpMatchArray) => string]> = [
 export function errorText(error: string, lang: Lang, toolName: string): string {
   const prefix =
     toolName === 'createMintTask' || toolName === 'createX402Task'
-      ? t(lang, 'I couldn’t create the task: ', '无法创建任务：')
+      ? inLang(lang, 'I couldn’t create the task: ', '无法创建任务：')
       : toolName === 'quote'
-        ? t(lang, 'I couldn’t price that: ', '无法报价：')
+        ? inLang(lang, 'I couldn’t price that: ', '无法报价：')
         : '';
   if (lang === 'zh') {
     for (const [pattern, zh] of ERRORS_ZH) {
@@ -133,7 +133,7 @@ export function errorText(error: string, lang: Lang, toolName: string): string {
 }
 
 export function noTasksText(lang: Lang): string {
-  return t(
+  return inLang(
     lang,
     'You have no tasks yet. Say for example "mint 100 of 0x…".',
     '你还没有任务。可以说："帮我 mint 0x… 100 次"。',
@@ -141,28 +141,32 @@ export function noTasksText(lang: Lang): string {
 }
 
 export function noFailedTasksText(lang: Lang): string {
-  return t(lang, 'You have no failed task to retry.', '你没有需要重试的失败任务。');
+  return inLang(lang, 'You have no failed task to retry.', '你没有需要重试的失败任务。');
 }
 
 export function taskListText(tasks: TaskDto[], lang: Lang): string {
   if (!tasks.length) return noTasksText(lang);
-  const head = t(lang, `Your latest ${tasks.length} task(s):`, `你最近的 ${tasks.length} 个任务：`);
+  const head = inLang(lang, `Your latest ${tasks.length} task(s):`, `你最近的 ${tasks.length} 个任务：`);
   return [head, ...tasks.map((task) => taskLine(task, lang))].join('\n');
 }
 
 export function taskStatusText(task: TaskDto, lang: Lang): string {
   const lines = [
-    t(lang, `Task ${task.id}: ${statusLabel(task.status, lang)}`, `任务 ${task.id}：${statusLabel(task.status, lang)}`),
-    t(
+    inLang(
+      lang,
+      `Task ${task.id}: ${statusLabel(task.status, lang)}`,
+      `任务 ${task.id}：${statusLabel(task.status, lang)}`,
+    ),
+    inLang(
       lang,
       `Progress: ${task.mintsCompleted}/${task.quantity} minted${task.mintsFailed ? `, ${task.mintsFailed} failed` : ''}`,
       `进度：${task.mintsCompleted}/${task.quantity}${task.mintsFailed ? `，失败 ${task.mintsFailed}` : ''}`,
     ),
-    `Token: ${shortAddress(task.tokenAddress)} · ${t(lang, 'total', '总成本')} ${formatUsdc(task.totalCost)} USDC`,
+    `Token: ${shortAddress(task.tokenAddress)} · ${inLang(lang, 'total', '总成本')} ${formatUsdc(task.totalCost)} USDC`,
   ];
   if (task.status === 'pending_payment') {
     lines.push(
-      t(
+      inLang(
         lang,
         `Waiting for your one signature to fund ${task.agentAddress}.`,
         `等待你签名一次，向 ${task.agentAddress} 转入 USDC。`,
@@ -170,21 +174,23 @@ export function taskStatusText(task: TaskDto, lang: Lang): string {
     );
   }
   if (task.cancelRequested && task.status === 'processing') {
-    lines.push(t(lang, 'Cancel requested: minting stops after the current batch.', '已请求取消：当前批次完成后停止。'));
+    lines.push(
+      inLang(lang, 'Cancel requested: minting stops after the current batch.', '已请求取消：当前批次完成后停止。'),
+    );
   }
-  if (task.errorMessage) lines.push(t(lang, `Error: ${task.errorMessage}`, `错误：${task.errorMessage}`));
+  if (task.errorMessage) lines.push(inLang(lang, `Error: ${task.errorMessage}`, `错误：${task.errorMessage}`));
   return lines.join('\n');
 }
 
 export function cancelledText(task: TaskDto, lang: Lang): string {
   if (task.status === 'processing') {
-    return t(
+    return inLang(
       lang,
       `🛑 Cancel requested for task ${task.id}: minting stops after the current batch.`,
       `🛑 已请求取消任务 ${task.id}：当前批次完成后停止。`,
     );
   }
-  return t(
+  return inLang(
     lang,
     `🛑 Task ${task.id} is cancelled. Any unspent USDC stays in your agent wallet and can be withdrawn.`,
     `🛑 任务 ${task.id} 已取消。未用完的 USDC 留在你的 Agent 钱包中，可以提取。`,
@@ -192,7 +198,7 @@ export function cancelledText(task: TaskDto, lang: Lang): string {
 }
 
 export function retriedText(task: TaskDto, lang: Lang): string {
-  return t(
+  return inLang(
     lang,
     `🔁 Task ${task.id} is queued again (${task.mintsCompleted}/${task.quantity} already minted; those are not repeated).`,
     `🔁 任务 ${task.id} 已重新排队（已完成 ${task.mintsCompleted}/${task.quantity}，不会重复 mint）。`,
@@ -202,14 +208,14 @@ export function retriedText(task: TaskDto, lang: Lang): string {
 /** The answer to a price question: what it would cost, and that nothing was created. */
 export function quoteText(q: QuoteDto, lang: Lang): string {
   const token = `${q.token.symbol} (${shortAddress(q.token.address)})`;
-  const from = q.endpoint ? t(lang, ` from ${q.endpoint.host}`, `（来自 ${q.endpoint.host}）`) : '';
+  const from = q.endpoint ? inLang(lang, ` from ${q.endpoint.host}`, `（来自 ${q.endpoint.host}）`) : '';
   return [
-    t(
+    inLang(
       lang,
       `💰 ${q.quantity} mints of ${token}${from}: ${formatUsdc(q.pricePerMint)} USDC each, ${formatUsdc(q.totalCost)} USDC in total.`,
       `💰 ${token}${from} mint ${q.quantity} 次：每次 ${formatUsdc(q.pricePerMint)} USDC，总计 ${formatUsdc(q.totalCost)} USDC。`,
     ),
-    t(
+    inLang(
       lang,
       `No task was created. Say "mint ${q.quantity}" when you want it.`,
       `还没有创建任务。需要时说"mint ${q.quantity} 次"即可。`,
@@ -219,14 +225,14 @@ export function quoteText(q: QuoteDto, lang: Lang): string {
 
 export function walletText(w: WalletView, lang: Lang): string {
   return [
-    t(lang, `Your AI Agent wallet: ${w.agentAddress}`, `你的 AI Agent 钱包：${w.agentAddress}`),
+    inLang(lang, `Your AI Agent wallet: ${w.agentAddress}`, `你的 AI Agent 钱包：${w.agentAddress}`),
     `USDC: ${formatUsdc(w.usdcBalance)} · ETH: ${formatEth(w.ethBalance)}`,
-    t(
+    inLang(
       lang,
       `Reserved by running tasks: ${formatUsdc(w.reservedUsdc)} USDC`,
       `运行中任务占用：${formatUsdc(w.reservedUsdc)} USDC`,
     ),
-    t(lang, `Withdrawable: ${formatUsdc(w.refundableUsdc)} USDC`, `可提取：${formatUsdc(w.refundableUsdc)} USDC`),
+    inLang(lang, `Withdrawable: ${formatUsdc(w.refundableUsdc)} USDC`, `可提取：${formatUsdc(w.refundableUsdc)} USDC`),
   ].join('\n');
 }
 

@@ -3,7 +3,7 @@ import { formatUsdc, type Lang } from '../format';
 // The x402 route's words in the offline model: asking for what a request lacks, and the
 // Chinese for the probe's refusals (their English is the tool's own message).
 
-const t = (lang: Lang, en: string, zh: string) => (lang === 'zh' ? zh : en);
+const inLang = (lang: Lang, en: string, zh: string) => (lang === 'zh' ? zh : en);
 
 const hostOf = (url: string) => {
   try {
@@ -14,7 +14,7 @@ const hostOf = (url: string) => {
 };
 
 export function askX402Text(slots: { url: string; quantity?: number }, lang: Lang): string {
-  return t(
+  return inLang(
     lang,
     `How many mints from ${hostOf(slots.url)}? (1–1000)`,
     `要从 ${hostOf(slots.url)} mint 多少次？（1–1000）`,
@@ -91,5 +91,5 @@ export const X402_ERRORS_ZH: Array<[RegExp, (m: RegExpMatchArray) => string]> = 
 export function x402QuestionText(error: string, lang: Lang): string | undefined {
   const match = error.match(/^Which token does (\S+) sell\?/);
   if (!match) return undefined;
-  return t(lang, error, `${match[1]} 卖的是哪个代币？它的付款要求里没有写明；请发给我代币合约地址（0x…）。`);
+  return inLang(lang, error, `${match[1]} 卖的是哪个代币？它的付款要求里没有写明；请发给我代币合约地址（0x…）。`);
 }
