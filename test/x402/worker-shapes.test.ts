@@ -62,12 +62,12 @@ async function buy(mode: X402MintMode, quantity: number, url = server.mintUrl(mo
   return { user, terms, task: done!, check: await ledgerVsChain(task.id, payee) };
 }
 
-const agentUsdc = (agent: string) =>
+const usdcOf = (owner: string) =>
   getPublicClient().readContract({
     address: server.usdc,
     abi: testUSDCAbi,
     functionName: 'balanceOf',
-    args: [agent as Address],
+    args: [owner as Address],
   });
 
 /** Bought exactly once: the chain's payments = the settled rows (same transactions), none twice; no authorization live. */
@@ -118,7 +118,7 @@ describe('x402 seller shapes, bought end to end', () => {
       expect(check.rows).toHaveLength(4);
       expect(check.chain.count).toBe(0);
       // All of it still the user's: in the agent wallet, or refunded to the user as the task ended.
-      expect((await agentUsdc(task.agentAddress)) + (await agentUsdc(user))).toBe(check.funding);
+      expect((await usdcOf(task.agentAddress)) + (await usdcOf(user))).toBe(check.funding);
       expect(await balanceOf(server.tokenAddress, user)).toBe(4n * server.mintAmount);
       // The task ended only once none of them could move money: each expired by chain time, none cancelled.
       expect(check.rows.map((r) => r.status)).toEqual(['expired', 'expired', 'expired', 'expired']);
