@@ -268,19 +268,24 @@ export async function startX402MintServer(options: X402MintServerOptions) {
     const body = (req.body ?? {}) as { quantity?: unknown; recipient?: string; to?: string };
     const recipient = getAddress(MINTS_TO_PAYER.includes(mode) ? payer : (body.recipient ?? body.to ?? payer));
     const amount = mintAmount * BigInt(quantityOf(body));
-    if (mode === 'queued') {
+    if (mode === 'queued' || mode === 'queued-fails' || mode === 'queued-elsewhere') {
       const queueId = randomUUID();
       const entry: QueueEntry = { queueId, status: 'pending', recipient, amount: amount.toString() };
       queue.set(entry.queueId, entry);
       const timer = setTimeout(() => {
         timers.delete(timer);
+        if (mode === 'queued-fails') return void (entry.status = 'failed');
         mintDemoToken(wallet, tokenAddress, recipient, amount).then(
           (txHash) => Object.assign(entry, { status: 'completed', txHash }, void stats.minted++),
           () => (entry.status = 'failed'),
         );
       }, options.queueDelayMs ?? 2000);
       timers.add(timer);
-      return void res.json({ queueId, status: entry.status, statusUrl: `/api/queue/${queueId}` });
+      const statusPath = `/api/queue/${queueId}`;
+      // Another origin that still reaches this server, so a buyer that followed it would show in statusReads.
+      const statusUrl =
+        mode === 'queued-elsewhere' ? `${url.replace('127.0.0.1', 'localhost')}${statusPath}` : statusPath;
+      return void res.json({ queueId, status: entry.status, statusUrl });
     }
     const mintStarted = performance.now();
     const txHash = await mintDemoToken(wallet, tokenAddress, recipient, amount);

@@ -1,11 +1,13 @@
 import { parseUnits, type Address } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getSql } from '@/db/client';
 import { listX402ClaimsByTask } from '@/db/x402-claims';
 import { getPublicClient } from '@/lib/chain/clients';
 import { testUSDCAbi } from '@/lib/chain/contracts.generated';
 import type { X402MintServer } from '@/scripts/local/x402-mint-server';
 import type { X402MintMode } from '@/scripts/local/x402-mint/modes';
+import type { StatusReport } from '@/worker/x402/status-route';
 import { waitForTasks } from '../worker/support';
 import {
   balanceOf,
@@ -175,4 +177,47 @@ describe('x402 seller shapes, bought end to end', () => {
     expectPaidOnce(ignored.check, 4);
     expect(withoutId).toBeGreaterThan(4);
   });
+
+  it('200 = queued: the status route is polled until minted; the task completes with every token on chain', async () => {
+    const reads = server.stats.statusReads;
+    const { user, task, check } = await buy('queued', 4);
+    expect(task.status, task.errorMessage ?? '').toBe('completed');
+    expectPaidOnce(check, 4);
+    expect(await balanceOf(server.tokenAddress, user)).toBe(4n * server.mintAmount);
+    expect(server.stats.statusReads - reads).toBeGreaterThanOrEqual(4);
+    const said = await statusReportsOf(task.id);
+    expect(said.map((r) => r?.said)).toEqual(['minted', 'minted', 'minted', 'minted']);
+    expect(said.every((r) => r!.url.startsWith(`${server.url}/api/queue/`))).toBe(true);
+  });
+
+  it('200 = queued, then the status route says failed: the task stops at that payment with a claim, nothing more paid', async () => {
+    const minted = server.stats.minted;
+    const { user, task, check } = await buy('queued-fails', 3);
+    expect(task.status).toBe('failed');
+    expect(task.errorMessage).toMatch(/status route .* says the mint failed/);
+    expectPaidOnce(check, 1);
+    expect(server.stats.minted).toBe(minted);
+    expect(await balanceOf(server.tokenAddress, user)).toBe(0n);
+    expect(await listX402ClaimsByTask({ taskId: task.id })).toHaveLength(1);
+    expect((await statusReportsOf(task.id)).map((r) => r?.said)).toEqual(['failed']);
+  });
+
+  it('200 = queued with a status route on another origin: not followed; delivery still counted from the chain', async () => {
+    const reads = server.stats.statusReads;
+    const { user, task, check } = await buy('queued-elsewhere', 2);
+    expect(task.status, task.errorMessage ?? '').toBe('completed');
+    expectPaidOnce(check, 2);
+    expect(await balanceOf(server.tokenAddress, user)).toBe(2n * server.mintAmount);
+    expect(server.stats.statusReads).toBe(reads);
+    const said = await statusReportsOf(task.id);
+    expect(said.map((r) => r?.said)).toEqual(['refused', 'refused']);
+    expect(said[0]!.url).toMatch(/^http:\/\/localhost:/);
+  });
 });
+
+/** What each payment's status route said, as its ledger row keeps it (sequence order). */
+async function statusReportsOf(taskId: string) {
+  const rows = await getSql()<Array<{ response: { statusRoute?: StatusReport } | null }>>`
+    select response from ai_agent_x402_payments where task_id = ${taskId} order by sequence_number`;
+  return rows.map((r) => r.response?.statusRoute);
+}

@@ -137,6 +137,13 @@ function judge(rt: X402Runtime, results: SendResult[]) {
   const refusals: string[] = [];
   let stop: Stop | undefined;
   for (const r of results) {
+    // The seller's own status route says the mint failed: nothing more is paid (tokens that come
+    // anyway still count; a settled payment without them becomes a claim as the task ends).
+    if ((r.kind === 'settled' || r.kind === 'answered') && r.status?.said === 'failed')
+      stop ??= {
+        outcome: 'failed',
+        reason: `The endpoint's status route (${r.status.url}) says the mint failed; nothing more is paid to it.`,
+      };
     if (r.kind === 'settled')
       resolutions.push({
         id: r.row.id,

@@ -7,16 +7,25 @@ import { answerExcerpt, excerpt, parseJson, quotesOf, raisedPrice, retryAfterMs,
 import { paymentHeadersOf } from './payment';
 import { chainVerdict } from './settlement';
 import type { X402Runtime } from './runtime';
+import { followStatusRoute, type StatusReport } from './status-route';
 
 export type SendResult =
-  | { kind: 'settled'; row: X402PaymentRow; txHash?: string; httpStatus: number | null; response?: unknown }
+  | {
+      kind: 'settled';
+      row: X402PaymentRow;
+      txHash?: string;
+      httpStatus: number | null;
+      response?: unknown;
+      /** What the status route the answer named said ("200 = queued" sellers; status-route.ts). */
+      status?: StatusReport;
+    }
   | { kind: 'cancelled'; row: X402PaymentRow }
   /** The endpoint refused it and the chain says it is unused: it stays open (live until cancelled or expired) and may be re-sent as it is. */
   | { kind: 'refused'; row: X402PaymentRow; httpStatus: number; reason: string; response?: unknown }
   /** A 402 quoting more than the probed price. */
   | { kind: 'price'; row: X402PaymentRow; price: bigint; reason: string }
   /** A 2xx, but the chain shows no settlement yet: never re-sent (a second send could buy twice); the chain decides later. */
-  | { kind: 'answered'; row: X402PaymentRow; httpStatus: number; response?: unknown }
+  | { kind: 'answered'; row: X402PaymentRow; httpStatus: number; response?: unknown; status?: StatusReport }
   /** The endpoint kept answering 429 past X402_MAX_RATE_LIMIT_WAIT_MS for this payment. */
   | { kind: 'stalled'; row: X402PaymentRow; reason: string }
   /** No answer the chain could confirm; stays open and is re-sent or left to expire next turn. */
@@ -90,15 +99,20 @@ export async function sendPayment(rt: X402Runtime, row: X402PaymentRow, signal: 
     if (status >= 200 && status < 300) {
       const { transaction } = settlementOf(response.headers);
       const verdict = await chainVerdict(rt, row, transaction);
-      if (verdict.state === 'settled')
-        return { kind: 'settled', row, txHash: verdict.txHash, httpStatus: status, response: answer };
       if (verdict.state === 'cancelled') return { kind: 'cancelled', row };
+      // A queued mint: its status route (same origin only, bounded) says when it is done or failed.
+      const report = await followStatusRoute(terms.url, json, signal);
+      const recorded = report ? withStatus(answer, report) : answer;
+      if (verdict.state === 'settled')
+        return { kind: 'settled', row, txHash: verdict.txHash, httpStatus: status, response: recorded, status: report };
       await noteX402PaymentAnswer({
         id: row.id,
         httpStatus: status,
-        error: `answered ${status}; not settled on chain yet`,
+        error: excerpt(
+          `answered ${status}; not settled on chain yet${report ? `; status route ${report.url} said ${report.said}` : ''}`,
+        ),
       });
-      return { kind: 'answered', row, httpStatus: status, response: answer };
+      return { kind: 'answered', row, httpStatus: status, response: recorded, status: report };
     }
     if (status === 429) {
       const waitMs = retryAfterMs(response.headers, text);
@@ -141,4 +155,10 @@ export async function sendPayment(rt: X402Runtime, row: X402PaymentRow, signal: 
       response: answer,
     };
   }
+}
+
+/** The answer as the ledger keeps it, with what its status route said beside it. */
+function withStatus(answer: unknown, status: StatusReport): unknown {
+  const base = typeof answer === 'object' && answer !== null && !Array.isArray(answer) ? answer : { answer };
+  return { ...base, statusRoute: status };
 }

@@ -21,6 +21,10 @@ export const X402_MINT_MODES = [
   'other-network',
   /** Settles, answers 200 `{queueId, status: 'pending'}`, mints `queueDelayMs` later; GET /api/queue/:id reports it. */
   'queued',
+  /** Like queued, but the queue entry turns `failed` after `queueDelayMs` and nothing is minted (the payment settled). */
+  'queued-fails',
+  /** Like queued, but `statusUrl` names another origin (`localhost` for `127.0.0.1`): a buyer must not follow it. */
+  'queued-elsewhere',
   // Hostile sellers (issue 22): each makes one attack on the buyer's money.
   /** Refuses every paid request with 400 before looking at the payment (it stays unused). */
   'refuse-all',
