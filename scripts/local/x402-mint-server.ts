@@ -268,12 +268,13 @@ export async function startX402MintServer(options: X402MintServerOptions) {
     const body = (req.body ?? {}) as { quantity?: unknown; recipient?: string; to?: string };
     const recipient = getAddress(MINTS_TO_PAYER.includes(mode) ? payer : (body.recipient ?? body.to ?? payer));
     const amount = mintAmount * BigInt(quantityOf(body));
-    if (mode === 'queued' || mode === 'queued-fails' || mode === 'queued-elsewhere') {
+    if (mode === 'queued' || mode === 'queued-fails' || mode === 'queued-stuck' || mode === 'queued-elsewhere') {
       const queueId = randomUUID();
       const entry: QueueEntry = { queueId, status: 'pending', recipient, amount: amount.toString() };
       queue.set(entry.queueId, entry);
       const timer = setTimeout(() => {
         timers.delete(timer);
+        if (mode === 'queued-stuck') return;
         if (mode === 'queued-fails') return void (entry.status = 'failed');
         mintDemoToken(wallet, tokenAddress, recipient, amount).then(
           (txHash) => Object.assign(entry, { status: 'completed', txHash }, void stats.minted++),

@@ -23,6 +23,8 @@ export const X402_MINT_MODES = [
   'queued',
   /** Like queued, but the queue entry turns `failed` after `queueDelayMs` and nothing is minted (the payment settled). */
   'queued-fails',
+  /** Like queued, but the queue entry stays `pending` for ever and nothing is minted (the payment settled). */
+  'queued-stuck',
   /** Like queued, but `statusUrl` names another origin (`localhost` for `127.0.0.1`): a buyer must not follow it. */
   'queued-elsewhere',
   // Hostile sellers (issue 22): each makes one attack on the buyer's money.
