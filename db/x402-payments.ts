@@ -100,6 +100,11 @@ export async function resolveX402Payments({ resolutions }: { resolutions: X402Re
     where p.id = v.id and p.status in ('signed', 'sent')`;
 }
 
+/** Replaces the stored answer of a settled payment (with what its status route said, worker/x402/status-route.ts). */
+export async function setX402PaymentResponse({ id, response }: { id: string; response: unknown }) {
+  await getSql()`update ai_agent_x402_payments set response = ${JSON.stringify(response)}::jsonb where id = ${id}::bigint and status = 'settled'`;
+}
+
 /** What an endpoint answered to a payment still open (a 429, a 5xx, a timeout): kept for operators. */
 export async function noteX402PaymentAnswer({
   id,

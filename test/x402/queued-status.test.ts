@@ -56,9 +56,14 @@ describe('a queued seller whose status route never resolves', () => {
     { timeout: 60_000 },
     async () => {
       const reads = server.stats.statusReads;
+      const started = Date.now();
       const { task } = await stuckTask();
       const [done] = await waitForTasks([task.id], ['completed', 'failed', 'cancelled'], 50_000);
+      const seconds = (Date.now() - started) / 1000;
+      console.log(`status route pending for ever: task failed ${seconds.toFixed(1)} s after it was funded`);
       expect(done!.status).toBe('failed');
+      // The delivery timeout (12 s) counts from the settlement, not from the end of the polling (24 s before).
+      expect(seconds).toBeLessThan(18);
       // 12 s at 0.5 s, 1 s, then 2 s apart: 7 reads at most.
       const polled = server.stats.statusReads - reads;
       expect(polled).toBeGreaterThanOrEqual(3);

@@ -1,4 +1,9 @@
-import { noteX402PaymentAnswer, type X402PaymentRow } from '@/db/x402-payments';
+import {
+  noteX402PaymentAnswer,
+  resolveX402Payments,
+  setX402PaymentResponse,
+  type X402PaymentRow,
+} from '@/db/x402-payments';
 import { getConfig } from '@/lib/config';
 import { OutboundError, safeFetch } from '@/lib/x402/outbound';
 import { crashPoint } from '../crash-points';
@@ -100,10 +105,19 @@ export async function sendPayment(rt: X402Runtime, row: X402PaymentRow, signal: 
       const { transaction } = settlementOf(response.headers);
       const verdict = await chainVerdict(rt, row, transaction);
       if (verdict.state === 'cancelled') return { kind: 'cancelled', row };
+      const settled = verdict.state === 'settled';
+      // Recorded before the status route is followed: the delivery timeout counts from the settlement.
+      if (settled)
+        await resolveX402Payments({
+          resolutions: [
+            { id: row.id, status: 'settled', httpStatus: status, settlementTxHash: verdict.txHash, response: answer },
+          ],
+        });
       // A queued mint: its status route (same origin only, bounded) says when it is done or failed.
       const report = await followStatusRoute(terms.url, json, signal);
       const recorded = report ? withStatus(answer, report) : answer;
-      if (verdict.state === 'settled')
+      if (settled && report) await setX402PaymentResponse({ id: row.id, response: recorded });
+      if (settled)
         return { kind: 'settled', row, txHash: verdict.txHash, httpStatus: status, response: recorded, status: report };
       await noteX402PaymentAnswer({
         id: row.id,
