@@ -18,6 +18,8 @@ export type AuditTask = {
   agentWalletId: string;
   route: MintRoute;
   tokenAddress: string;
+  /** Where its mints go when not the user (lower-case; null: the user). */
+  recipient: string | null;
   status: TaskStatus;
   quantity: number;
   pricePerMint: bigint;
@@ -101,7 +103,7 @@ export async function readLedgerFacts({ userAddress }: { userAddress?: string } 
       deliveryUnit: string | null;
     })[]
   >`
-    select id, agent_wallet_id as "agentWalletId", route, token_address as "tokenAddress", status, quantity,
+    select id, agent_wallet_id as "agentWalletId", route, token_address as "tokenAddress", recipient, status, quantity,
       price_per_mint::text as "pricePerMint", total_cost::text as "totalCost", mints_completed as "mintsCompleted",
       funding_tx_hash as "fundingTxHash", funded_at as "fundedAt", gas_topped_up_wei::text as "gasToppedUpWei", lower(x402->'requirement'->>'payTo') as "payTo",
       (select delivery_unit::text from ai_agent_x402_task_state s where s.task_id = t.id) as "deliveryUnit"

@@ -93,6 +93,11 @@ export const aiAgentTasks = pgTable(
   {
     id: uuid('id').primaryKey().defaultRandom(),
     userAddress: address('user_address').notNull(),
+    /**
+     * Where the task's tokens go when it is not the user (null: the user). Fixed at creation, and
+     * set only by an x402 sale, whose payer's signed payment buys the task for this address.
+     */
+    recipient: address('recipient'),
     agentWalletId: uuid('agent_wallet_id')
       .notNull()
       .references(() => aiAgentWallets.id),

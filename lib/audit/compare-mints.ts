@@ -5,10 +5,10 @@ import type { MintedLog, TokenInfo } from './chain-facts';
 import type { Discrepancy, TaskAudit } from './types';
 
 // Mints: confirmed mints in the ledger = mintIds used on chain (Minted events, payer = the
-// agent) = tokens the user received. Each task's mintIds are known without the ledger
-// (keccak(taskId, sequence)), so a mint the ledger lost is still tied to its task, and so is a
-// mint past the task's quantity (a worker that overshoots does so by a batch or so: the ids of
-// BEYOND_QUANTITY more sequences are computed, and those of any ledger row).
+// agent) = tokens the user (or the task's recipient) received. Each task's mintIds are known
+// without the ledger (keccak(taskId, sequence)), so a mint the ledger lost is still tied to its
+// task, and so is a mint past the task's quantity (a worker that overshoots does so by a batch or
+// so: the ids of BEYOND_QUANTITY more sequences are computed, and those of any ledger row).
 
 const BEYOND_QUANTITY = 20;
 
@@ -141,7 +141,8 @@ export function compareMints({
       wrong.push(`tx ${row.txHash} in the ledger, ${event.txHash} on chain`);
     if (event.token !== task.tokenAddress.toLowerCase())
       wrong.push(`minted on ${event.token}, the task's token is ${task.tokenAddress}`);
-    if (event.to !== user) wrong.push(`minted to ${event.to}, not the user`);
+    const to = task.recipient ?? user;
+    if (event.to !== to) wrong.push(`minted to ${event.to}, not the ${task.recipient ? "task's recipient" : 'user'}`);
     if (event.price !== task.pricePerMint) wrong.push(`paid ${event.price}, the task's price is ${task.pricePerMint}`);
     const mintAmount = tokens.get(event.token)?.mintAmount;
     if (mintAmount !== undefined && event.amount !== mintAmount)
@@ -176,7 +177,7 @@ export function compareMints({
         message: `mint ${r.sequenceNumber} is confirmed in the ledger but its mintId has no Minted event in the audited blocks`,
       });
     }
-    const received = events.filter((e) => e.to === user).reduce((a, e) => a + e.amount, 0n);
+    const received = events.filter((e) => e.to === (task.recipient ?? user)).reduce((a, e) => a + e.amount, 0n);
     out.tokensReceived += received;
     const x402 = x402Counts.get(task.id) ?? { settled: 0, open: 0, delivered: 0 };
     if (task.route === 'contract' && task.mintsCompleted !== confirmed.length)

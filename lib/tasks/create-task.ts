@@ -1,4 +1,4 @@
-import { getAddress, isAddress, type Address } from 'viem';
+import { getAddress, isAddress, isAddressEqual, type Address } from 'viem';
 import type { Task } from '@/db/schema';
 import { getTaskById, insertTask, type DbExecutor, type TaskWithAgent } from '@/db/tasks';
 import { getChain, getKnownContracts, getMintSignerAccounts, getPublicClient } from '../chain/clients';
@@ -89,16 +89,22 @@ export async function validateMintToken(tokenAddress: string, quantity: number):
   return info;
 }
 
-/** Creates a pending_payment task for the user once the token passed every on-chain check. */
+/**
+ * Creates a pending_payment task for the user once the token passed every on-chain check. Its
+ * tokens go to the user, or to `recipient`: only an x402 sale names one (the payer buys the task
+ * for it), and it is fixed for the task's life.
+ */
 export async function createMintTask({
   userAddress,
   tokenAddress,
   quantity,
+  recipient,
   guard = unguardedInsert,
 }: {
   userAddress: Address | string;
   tokenAddress: string;
   quantity: number;
+  recipient?: Address;
   guard?: TaskInsertGuard;
 }): Promise<TaskWithAgent & { token: PaidMintTokenInfo }> {
   const info = await validateMintToken(tokenAddress, quantity);
@@ -108,6 +114,7 @@ export async function createMintTask({
     insertTask(
       {
         userAddress: userAddress.toLowerCase(),
+        recipient: recipient && !isAddressEqual(recipient, userAddress as Address) ? recipient.toLowerCase() : null,
         agentWalletId: wallet.id,
         chainId: getChain().id,
         tokenAddress: info.address.toLowerCase(),

@@ -58,6 +58,8 @@ export function toTaskDto(task: TaskWithAgent) {
     id: task.id,
     status: task.status,
     userAddress: getAddress(task.userAddress),
+    /** Present when the tokens go elsewhere than the user: the recipient an x402 sale bought them for. */
+    ...(task.recipient && { recipient: getAddress(task.recipient) }),
     tokenAddress: getAddress(task.tokenAddress),
     route: task.route,
     endpoint: endpointOf(task.x402),

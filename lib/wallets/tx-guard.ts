@@ -16,7 +16,7 @@ import { MINT_SELECTOR } from '../chain/mint-signature';
 
 // Every agent-wallet signature passes through here. Allowed, and nothing else:
 //  - USDC.approve(task token, amount <= what the task still needs)
-//  - task token.mint(to = the wallet's own user, …)
+//  - task token.mint(to = the task's recipient if it has one, else the wallet's own user, …)
 //  - USDC.transfer(the wallet's own user, amount) and a plain ETH send to the user (refunds)
 //  - a plain ETH send to the operator, and only under a sweep's policy (`operator` set): the
 //    operator's own gas money going back (lib/wallets/sweep.ts); never inside a batch
@@ -35,8 +35,11 @@ export type AgentPolicy = {
   usdc: Address;
   /** The chain the app runs on; a transaction or authorization for any other chain is refused. */
   chainId: number;
-  /** The task being run, if any: its token and the USDC its remaining mints still need. */
-  task?: { token: Address; remainingCost: bigint };
+  /**
+   * The task being run, if any: its token, the USDC its remaining mints still need, and where its
+   * tokens go when that is not the user (the recipient an x402 sale fixed at creation).
+   */
+  task?: { token: Address; remainingCost: bigint; recipient?: Address };
   /** The AgentBatchExecutor agents may delegate to (none: no batches, no authorizations). */
   batchExecutor?: Address;
   /** The operator, set only by the sweep (which sets no task and no executor): its ETH may go back to it. */
@@ -127,17 +130,18 @@ export function checkAgentTransaction(policy: AgentPolicy, tx: Tx): void {
   }
 
   if (policy.task && isAddressEqual(to, policy.task.token)) {
+    const mintTo = policy.task.recipient ?? policy.user;
+    const refusal = `minted tokens must go to the ${policy.task.recipient ? "task's recipient" : 'user'}`;
     // The hot path, once per mint: mint(address,bytes32,uint8,bytes32,bytes32) has a fixed
     // size, so its selector and recipient word are checked in place, without an ABI decode.
     if (data.length === MINT_CALL_LENGTH && data.startsWith(MINT_SELECTOR) && data.slice(10, 34) === '0'.repeat(24)) {
-      if (!isAddressEqual(`0x${data.slice(34, 74)}`, policy.user))
-        throw new GuardError('minted tokens must go to the user');
+      if (!isAddressEqual(`0x${data.slice(34, 74)}`, mintTo)) throw new GuardError(refusal);
       return checkMintGas(tx.gas);
     }
     const call = decode(paidMintTokenAbi, data);
     if (call.functionName !== 'mint') throw new GuardError(`token.${call.functionName} is not allowed`);
     const [recipient] = call.args as [Address, Hex, number, Hex, Hex];
-    if (!isAddressEqual(recipient, policy.user)) throw new GuardError('minted tokens must go to the user');
+    if (!isAddressEqual(recipient, mintTo)) throw new GuardError(refusal);
     return checkMintGas(tx.gas);
   }
 

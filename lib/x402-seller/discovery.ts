@@ -27,10 +27,10 @@ export const SALE_INPUT_SCHEMA = {
     },
     quantity: { type: 'integer', minimum: MIN_QUANTITY, maximum: MAX_QUANTITY, description: 'How many mints.' },
     payer: address(
-      'The wallet that signs the payment. It owns the task: the payment goes to its own AgentMint agent wallet (the 402 names it as payTo), which runs the mints; the tokens go to it.',
+      'The wallet that signs the payment. It owns the task: the payment goes to its own AgentMint agent wallet (the 402 names it as payTo), which runs the mints; the tokens go to `recipient`, or to it.',
     ),
     recipient: address(
-      'Where the tokens go: the payer, the only recipient AgentMint delivers to. Without `payer`, it names the payer.',
+      'Where the tokens go (default: the payer). With `token`, any address: each mint goes straight to it, and the task keeps it. With `url`, only the payer. Without `payer`, it names the payer.',
     ),
   },
   required: ['quantity'],

@@ -16,8 +16,11 @@ import { readSalePayment, type SalePayment } from './payment';
 import { paymentRequiredFor } from './terms';
 import { hashTaskToken, taskTokenFor } from './task-token';
 
-/** What an agent buys: N mints of a token (or from an x402 endpoint), paid by `payer`. */
-export type SaleRequest = { token?: Address; url?: string; quantity: number; payer: Address };
+/**
+ * What an agent buys: N mints of a token (or from an x402 endpoint), paid by `payer`, for
+ * `recipient` (a token's mints only; without it, for the payer).
+ */
+export type SaleRequest = { token?: Address; url?: string; quantity: number; payer: Address; recipient?: Address };
 
 export type PaymentOffer = { v2: PaymentRequired; v1: PaymentRequiredV1 };
 export type SoldTask = {
@@ -137,10 +140,10 @@ async function buy(
   };
   let task: TaskWithAgent;
   try {
-    const { payer: userAddress, quantity } = request;
+    const { payer: userAddress, quantity, recipient } = request;
     task = request.url
       ? await createX402Task({ userAddress, url: request.url, quantity, tokenAddress: request.token, guard })
-      : await createMintTask({ userAddress, tokenAddress: request.token!, quantity, guard });
+      : await createMintTask({ userAddress, tokenAddress: request.token!, quantity, recipient, guard });
   } catch (error) {
     if (!(error instanceof AlreadySold)) throw error;
     const winner = await getX402SaleByPayment({
@@ -220,13 +223,15 @@ function sold(sale: Sale, task: TaskWithAgent, txHash: Hex, payment: SalePayment
   };
 }
 
-/** What was bought, so a payment id names one purchase: route, token or URL, quantity. */
+/** What was bought, so a payment id names one purchase: route, token or URL, quantity, recipient. */
 function hashSaleRequest(request: SaleRequest) {
   const what = {
     route: request.url ? 'x402' : 'contract',
     token: request.token?.toLowerCase() ?? null,
     url: request.url ?? null,
     quantity: request.quantity,
+    // Only when named, so a purchase for the payer hashes as it did before recipients existed.
+    ...(request.recipient && { recipient: request.recipient.toLowerCase() }),
   };
   return createHash('sha256').update(JSON.stringify(what)).digest('hex');
 }

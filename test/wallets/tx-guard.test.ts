@@ -69,6 +69,36 @@ describe('agent transaction guard', () => {
     allowed({ to: policy.task!.token, data: `${mint(policy.user)}00` });
     refused({ to: policy.task!.token, data: `${mint(stranger)}00` }, /must go to the user/);
   });
+  it('a task with a recipient (bought over x402 for it): mint to that recipient only, USDC and ETH still only to the user', () => {
+    const recipient = addr();
+    const forRecipient: AgentPolicy = { ...policy, task: { ...policy.task!, recipient }, batchExecutor: addr() };
+    const ok = (tx: { to: Address; data?: Hex; value?: bigint }) =>
+      expect(() => checkAgentTransaction(forRecipient, tx)).not.toThrow();
+    const no = (tx: { to: Address; data?: Hex; value?: bigint }, reason: RegExp) =>
+      expect(() => checkAgentTransaction(forRecipient, tx)).toThrow(reason);
+    ok({ to: policy.task!.token, data: mint(recipient) });
+    ok({ to: policy.task!.token, data: `${mint(recipient)}00` });
+    for (const to of [policy.user, policy.agent, stranger, policy.task!.token]) {
+      no({ to: policy.task!.token, data: mint(to) }, /minted tokens must go to the task's recipient/);
+      no({ to: policy.task!.token, data: `${mint(to)}00` }, /minted tokens must go to the task's recipient/);
+    }
+    ok({
+      to: policy.agent,
+      data: encodeBatchExecute([{ to: policy.task!.token, data: mint(recipient) }], BATCH_MODE.try),
+    });
+    no(
+      {
+        to: policy.agent,
+        data: encodeBatchExecute([{ to: policy.task!.token, data: mint(stranger) }], BATCH_MODE.try),
+      },
+      /batch call 0: minted tokens must go to the task's recipient/,
+    );
+    // The recipient gets the tokens, never the money: refunds go to the user who owns the task.
+    ok({ to: policy.usdc, data: transfer(policy.user, 5n) });
+    no({ to: policy.usdc, data: transfer(recipient, 5n) }, /back to the wallet's user/);
+    no({ to: recipient, value: 1n }, /plain transfers/);
+    no({ to: policy.usdc, data: approve(recipient, 1n) }, /only for the task token/);
+  });
   it('calls to any other contract, even a mint on another token, are refused', () => {
     refused({ to: otherToken, data: mint(policy.user) }, /not allowed/);
     refused({ to: stranger, data: transfer(policy.user, 1n) }, /not allowed/);

@@ -64,6 +64,7 @@ describe('mint worker', () => {
       expect(task.mintsCompleted).toBe(quantities[i]);
       expect(task.completedAt).toBeTruthy();
       expect(task.lockedBy).toBeNull();
+      expect(task.recipient).toBeNull(); // no recipient: the mints go to the user
       const after = await tokenBalance(token, user(i + 1).address);
       expect(after - before[i]!).toBe(BigInt(quantities[i]!) * info.mintAmount);
       expect(await tokenBalance(token, task.agentAddress as Address)).toBe(0n);

@@ -1,10 +1,11 @@
 import { decodePaymentResponseHeader } from '@x402/core/http';
 import { validateDiscoveryExtension, type DiscoveryExtension } from '@x402/extensions/bazaar';
 import { generatePaymentId } from '@x402/extensions/payment-identifier';
-import { getAddress, parseEther, parseUnits, type Address } from 'viem';
+import { erc20Abi, getAddress, parseEther, parseEventLogs, parseUnits, type Address } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getSql } from '@/db/client';
+import { runAudit } from '@/lib/audit/run-audit';
 import { getPublicClient } from '@/lib/chain/clients';
 import { getWalletByUser } from '@/db/wallets';
 import { user } from '../support/fixtures';
@@ -105,14 +106,17 @@ describe('the offer', () => {
     expect(validateDiscoveryExtension(wellKnown.body.items[0].extensions.bazaar)).toEqual({ valid: true });
   });
 
-  it('refuses what it cannot sell with a 4xx and no offer: unknown token, quantity 0, below the minimum value, another recipient', async () => {
+  it('refuses what it cannot sell with a 4xx and no offer: unknown token, quantity 0, below the minimum value, another recipient by URL', async () => {
     const payer = user(1).address;
     const cases = [
       [{ token: stack.deployment.usdc, quantity: 5, payer }, /not a paid-mint token/],
       [{ token: '0x000000000000000000000000000000000000dEaD', quantity: 5, payer }, /no contract/],
       [{ token: dmt, quantity: 0, payer }, /Quantity must be a whole number from 1/],
       [{ token: dmt, quantity: 2, payer }, /at least 0.3 USDC/],
-      [{ token: dmt, quantity: 5, payer, recipient: user(2).address }, /recipient must be the payer/],
+      [
+        { url: 'https://seller.example/mint', quantity: 5, payer, recipient: user(2).address },
+        /recipient must be the payer/,
+      ],
       [{ token: dmt, quantity: 5 }, /Say who pays: payer/],
     ] as const;
     for (const [body, message] of cases) {
@@ -143,6 +147,7 @@ describe('buying with the official client', () => {
       route: 'contract',
     });
     expect(['funded', 'processing']).toContain(task.status);
+    expect(task.recipient).toBeUndefined();
     expect(task.fundingTxHash).toMatch(/^0x[0-9a-f]{64}$/);
     expect(taskToken).toMatch(/^amt_[A-Za-z0-9_-]{43}$/);
     expect(statusUrl).toBe(`${app.url}/api/x402/tasks/${task.id}`);
@@ -188,6 +193,40 @@ describe('buying with the official client', () => {
     expect(other.status).toBe(409);
     expect(other.body.error.code).toBe('conflict:x402_payment');
     expect(await usdcBalance(buyer.address)).toBe(usdcAfter);
+  }, 120_000);
+
+  it('buys for another recipient: the payer pays its own agent wallet, the worker mints to the recipient alone, the audit agrees', async () => {
+    const buyer = privateKeyToAccount(generatePrivateKey());
+    const recipient = privateKeyToAccount(generatePrivateKey()).address;
+    await giveUsdc(user(9), buyer.address, parseUnits('1', 6), stack.anvil.url);
+    const { buy, lastPayment } = payingFetch(buyerClient(buyer));
+    const purchase = { token: dmt, quantity: 3, payer: buyer.address, recipient: recipient.toLowerCase() };
+
+    const res = await buy(mintUrl, purchase);
+    expect(res.status).toBe(201);
+    const agent = await agentOf(buyer.address);
+    const { task, taskToken, statusUrl } = res.body;
+    expect(task).toMatchObject({ userAddress: buyer.address, recipient, agentAddress: agent, route: 'contract' });
+    // The payment funded the payer's own agent wallet: one transfer, payer → agent, the task's cost.
+    const funding = await getPublicClient().getTransactionReceipt({ hash: task.fundingTxHash });
+    const transfers = parseEventLogs({ abi: erc20Abi, logs: funding.logs, eventName: 'Transfer' });
+    expect(transfers.map((t) => t.args)).toEqual([{ from: buyer.address, to: agent, value: 3n * DMT_PRICE }]);
+
+    const done = await waitUntil('the task to complete', async () => {
+      const status = await get(statusUrl, { authorization: `Bearer ${taskToken}` });
+      return status.body.task.status === 'completed' ? status.body : undefined;
+    });
+    expect(done.task).toMatchObject({ mintsCompleted: 3, mintsFailed: 0, recipient });
+    expect(await tokenBalance(dmt, recipient)).toBe(3n * DMT_AMOUNT);
+    expect(await tokenBalance(dmt, buyer.address)).toBe(0n);
+    expect(await tokenBalance(dmt, agent)).toBe(0n);
+    const report = await runAudit({ userAddress: buyer.address, fromBlock: 0n, record: false });
+    expect(report.discrepancies).toEqual([]);
+
+    // The recipient is part of the purchase: the same payment for the payer itself is another purchase.
+    const other = await post(mintUrl, { ...purchase, recipient: undefined }, { 'payment-signature': lastPayment()! });
+    expect(other.status).toBe(409);
+    expect(other.body.error.code).toBe('conflict:x402_payment');
   }, 120_000);
 
   it('buys a task from an x402 endpoint by URL, the payer named as recipient: the worker pays the endpoint and the tokens arrive', async () => {

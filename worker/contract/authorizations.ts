@@ -5,16 +5,18 @@ import { keccak } from '@/lib/chain/native-crypto';
 import type { Authorization, TaskRuntime } from './runtime';
 
 // The mint signer's authorizations (PaidMintToken's EIP-712 `Mint(payer, to, mintId)`), one per
-// mint, for both ways of executing. Each depends only on payer, user and mintId, so it can be
+// mint, for both ways of executing, minting to the task's recipient (its user unless an x402
+// sale named another). Each depends only on payer, recipient and mintId, so it can be
 // signed ahead, and one signed for a mint that is then re-signed stays valid for its mintId.
 
 async function signAuthorization(rt: TaskRuntime, mintId: Hex): Promise<Authorization> {
-  const signature = await rt.authorizer.sign({ payer: rt.task.agentAddress, to: rt.task.userAddress, mintId });
+  const to = rt.task.recipient;
+  const signature = await rt.authorizer.sign({ payer: rt.task.agentAddress, to, mintId });
   const { v, r, s } = signature;
   return {
     mintId,
-    args: [rt.task.userAddress, mintId, v, r, s] as const,
-    data: encodeMintCall(rt.task.userAddress, mintId, signature),
+    args: [to, mintId, v, r, s] as const,
+    data: encodeMintCall(to, mintId, signature),
   };
 }
 

@@ -1,4 +1,4 @@
-import type { Address, Hex } from 'viem';
+import { getAddress, isAddressEqual, type Address, type Hex } from 'viem';
 import type { SignedMint } from '@/db/mint-records';
 import type { AgentWallet } from '@/db/schema';
 import type { TaskProgress } from '@/db/task-queue';
@@ -34,7 +34,8 @@ export type ContractRun = {
 };
 
 export type TaskRuntime = CollectContext & {
-  task: CollectContext['task'] & { userAddress: Address; quantity: number };
+  /** `recipient`: where the mints go, the task's recipient or else its user. */
+  task: CollectContext['task'] & { userAddress: Address; recipient: Address; quantity: number };
   workerId: string;
   walletId: string;
   wallet: AgentWallet;
@@ -86,6 +87,7 @@ export function startContractRun(task: TaskWithAgent, options: RunOptions): Cont
       agentAddress: task.agentAddress as Address,
       tokenAddress: task.tokenAddress as Address,
       userAddress: task.userAddress as Address,
+      recipient: getAddress(task.recipient ?? task.userAddress),
       quantity: task.quantity,
       mintsCompleted: task.mintsCompleted,
     },
@@ -134,7 +136,11 @@ export function unlockSigner(rt: TaskRuntime, remainingCost: bigint) {
     user: rt.task.userAddress,
     usdc: rt.usdc,
     chainId: rt.chainId,
-    task: { token: rt.task.tokenAddress, remainingCost },
+    task: {
+      token: rt.task.tokenAddress,
+      remainingCost,
+      ...(!isAddressEqual(rt.task.recipient, rt.task.userAddress) && { recipient: rt.task.recipient }),
+    },
     batchExecutor: rt.batchExecutor,
   });
 }

@@ -11,8 +11,8 @@ const address = (field: string) =>
 
 /**
  * The body of POST /api/x402/mint, as the 402's bazaar extension declares it (lib/x402-seller/discovery.ts).
- * The payer is named up front (the 402's payTo is its own agent wallet). Tokens go to the payer, so
- * `{token, quantity, recipient}` names the payer too.
+ * The payer is named up front (the 402's payTo is its own agent wallet). Tokens go to `recipient`
+ * or, without one, to the payer; `{token, quantity, recipient}` alone names the payer too.
  */
 export const saleBodySchema = z
   .object({
@@ -34,12 +34,18 @@ export const saleBodySchema = z
       'Say who pays: payer, the wallet that signs the x402 payment (its own agent wallet is paid, and the tokens go to it).',
     path: ['payer'],
   })
-  // Agent wallets deliver only to their owner (lib/wallets/tx-guard.ts), and the payer owns the task.
-  .refine((b) => !b.payer || !b.recipient || isAddressEqual(b.recipient, b.payer), {
+  // A token's mints go straight to the recipient (the task carries it, lib/wallets/tx-guard.ts lets
+  // the mint name it). An x402 endpoint's tokens reach the payer's agent wallet, which forwards
+  // them to its owner only.
+  .refine((b) => !b.url || !b.payer || !b.recipient || isAddressEqual(b.recipient, b.payer), {
     error:
-      'recipient must be the payer: the task is the payer’s and its tokens go to the payer’s wallet. Send them on from there.',
+      'With url, recipient must be the payer: an x402 endpoint’s tokens go to the payer’s wallet. Send them on from there, or buy by token to name another recipient.',
     path: ['recipient'],
   })
-  .transform(({ recipient, payer, ...rest }) => ({ ...rest, payer: (payer ?? recipient)! }));
+  .transform(({ recipient, payer, ...rest }) => ({
+    ...rest,
+    payer: (payer ?? recipient)!,
+    recipient: payer && recipient && !isAddressEqual(recipient, payer) ? recipient : undefined,
+  }));
 
 export type SaleBody = z.infer<typeof saleBodySchema>;

@@ -1,0 +1,1 @@
+ALTER TABLE "ai_agent_tasks" ADD COLUMN "recipient" varchar(42);
