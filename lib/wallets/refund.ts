@@ -46,7 +46,7 @@ export async function refundLeftover(wallet: AgentWallet): Promise<RefundResult>
     return { refunded: false, reason: 'AUTO_REFUND=false keeps it in the agent wallet', final: true };
   }
   // Authorizations past their validBefore by chain time can never move money: they reserve nothing any more.
-  const reserving = await expireDeadAuthorizations(wallet);
+  await expireDeadAuthorizations(wallet);
   const keep = await sumHeldForRetryByWallet({ agentWalletId: wallet.id });
   let outcome: RefundOutcome;
   try {
@@ -57,6 +57,9 @@ export async function refundLeftover(wallet: AgentWallet): Promise<RefundResult>
     if (!(error instanceof AppError)) throw error;
     outcome = { refused: 'busy', message: error.message };
   }
+  // Counted after the refund, not before it: the refund waited for the wallet's locks, and what
+  // still reserves is what the refund (under those locks) kept back.
+  const reserving = (await listOpenX402AuthorizationsOfEndedTasks({ agentWalletId: wallet.id })).length;
   const final = reserving === 0 && !('refused' in outcome && outcome.refused !== 'nothing');
   await (final
     ? markTasksRefundChecked({ ids: taskIds, txHash: 'txHash' in outcome ? outcome.txHash : undefined })
@@ -71,13 +74,13 @@ export async function refundLeftover(wallet: AgentWallet): Promise<RefundResult>
 
 /**
  * Marks expired the open authorizations of the wallet's ended tasks that the chain can no longer
- * accept (its latest block is at or past their validBefore, and they were never used); returns
- * how many still reserve money. A used one (settled or cancelled) is left to the x402 reconciler
- * and the audit, and keeps reserving: an under-refund, never a double spend.
+ * accept (its latest block is at or past their validBefore, and they were never used). A used
+ * one (settled or cancelled) is left to the x402 reconciler and the audit, and keeps reserving:
+ * an under-refund, never a double spend.
  */
-async function expireDeadAuthorizations(wallet: AgentWallet): Promise<number> {
+async function expireDeadAuthorizations(wallet: AgentWallet): Promise<void> {
   const open = await listOpenX402AuthorizationsOfEndedTasks({ agentWalletId: wallet.id });
-  if (open.length === 0) return 0;
+  if (open.length === 0) return;
   const client = getPublicClient();
   const now = (await client.getBlock({ blockTag: 'latest' })).timestamp;
   const agent = getAddress(wallet.agentAddress);
@@ -95,5 +98,4 @@ async function expireDeadAuthorizations(wallet: AgentWallet): Promise<number> {
   await resolveX402Payments({
     resolutions: expired.map((id) => ({ id, status: 'expired', error: 'expired unused after its task ended' })),
   });
-  return open.length - expired.length;
 }
