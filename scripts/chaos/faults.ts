@@ -55,10 +55,7 @@ export class Faults {
   }
 
   private async kill() {
-    let picked = await pickWorker(this.pool, this.random);
-    for (let i = 0; i < 10 && picked.tasks.length === 0; i++)
-      (await sleep(500), (picked = await pickWorker(this.pool, this.random)));
-    const { index, tasks } = picked;
+    const { index, tasks } = await this.workerHoldingALease(5_000);
     const id = this.pool.idOf(index);
     await this.pool.kill(index);
     this.counts.kill++;
@@ -69,10 +66,8 @@ export class Faults {
   }
 
   private async stall() {
-    // Wait (up to 10 s) for a worker that holds a lease: stalling an idle one proves nothing.
-    let picked = await pickWorker(this.pool, this.random);
-    for (let i = 0; i < 20 && picked.tasks.length === 0; i++)
-      (await sleep(500), (picked = await pickWorker(this.pool, this.random)));
+    // Stalling an idle worker proves nothing: wait (up to 20 s) for one that holds a lease.
+    const picked = await this.workerHoldingALease(20_000);
     const id = this.pool.idOf(picked.index);
     const ms = this.leaseMs + 2_500;
     this.pool.pause(picked.index);
@@ -84,6 +79,20 @@ export class Faults {
     if (picked.tasks.length > 0 && holders && picked.tasks.every((t) => !stillHeld.includes(t))) this.counts.stall++;
     else this.shortStalls++;
     log(`SIGCONT ${id}: its lease ${stillHeld.length === 0 ? 'had run out' : 'was still held'}`);
+  }
+
+  /**
+   * A worker holding a lease, else (after `waitMs`) any. Looked for every 100 ms: tasks of a few
+   * mints hold their lease for well under a second, so a coarser look can miss every one of them.
+   */
+  private async workerHoldingALease(waitMs: number) {
+    const deadline = Date.now() + waitMs;
+    let picked = await pickWorker(this.pool, this.random);
+    while (picked.tasks.length === 0 && Date.now() < deadline) {
+      await sleep(100);
+      picked = await pickWorker(this.pool, this.random);
+    }
+    return picked;
   }
 
   private async outage() {
