@@ -116,19 +116,13 @@ export type FundingTerms = Pick<TaskWithAgent, 'userAddress' | 'agentAddress' | 
 
 /**
  * fundTask's checks of an authorization, for a task not created yet: an x402 sale's payment is
- * the task's funding, and a payment this would refuse must create nothing. Terms, signature,
- * nonce unused on chain, balance; fundTask runs them all again (nonce and balance under the
- * owner's lock) before it sends anything. Returns the signature to submit.
+ * the task's funding, and a payment this would refuse must create nothing. Terms, nonce unused
+ * on chain, balance; the signature is the caller's to verify first (the sale verifies it before
+ * it looks anything up, lib/x402-seller/sell-mint-task.ts). fundTask runs them all again (nonce
+ * and balance under the owner's lock) before it sends anything.
  */
-export async function checkFundingAuthorization(
-  terms: FundingTerms,
-  input: { authorization: Authorization; signature: Hex },
-  nowMs = Date.now(),
-): Promise<Hex> {
-  const { authorization } = input;
+export async function checkFundingAuthorization(terms: FundingTerms, authorization: Authorization, nowMs = Date.now()) {
   checkAuthorizationTerms(terms, authorization, nowMs);
-  const domain = await readChain(() => getUsdcDomain());
-  const signature = await verifyAuthorizationSignature({ authorization, signature: input.signature, domain });
   const { used, balance } = await readAuthorizationState(authorization);
   if (used) {
     throw new AppError(
@@ -137,7 +131,6 @@ export async function checkFundingAuthorization(
     );
   }
   checkBalanceCovers(authorization, balance);
-  return signature;
 }
 
 /** Whether the authorization's nonce is used on chain, and what its signer holds. */

@@ -104,7 +104,8 @@ async function buy(
       `The payment is signed by ${authorization.from}, but the request names payer ${request.payer}: the payer signs, and its own agent wallet is paid.`,
     );
   }
-  // Before anything is looked up: a replayed sale answers with its task token, for the payer only.
+  // Before anything is looked up (a replayed sale answers with its task token, for the payer only),
+  // and once: checkFundingAuthorization below takes it as verified.
   const domain = await readChain(() => getUsdcDomain());
   await verifyAuthorizationSignature({ authorization, signature: payment.signature, domain });
   await onPayerVerified?.();
@@ -133,7 +134,7 @@ async function buy(
       agentAddress: wallet.agentAddress,
       totalCost: totalCost.toString(),
     };
-    await checkFundingAuthorization(terms, payment, nowMs);
+    await checkFundingAuthorization(terms, authorization, nowMs);
     const task = await insertTaskWithSale((tx) => insert(tx), sale);
     if (!task) throw new AlreadySold();
     return task;
