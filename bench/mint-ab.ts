@@ -9,11 +9,9 @@ import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import type { Address } from 'viem';
-import { createPendingTask } from '@/test/support/fixtures';
 import { startTestStack } from '@/test/support/stack';
 import { cpuNow, cpuSince, perMint, type Cpu } from './cpu';
-import { prepareAgent, runRawLimit, sendUsdc } from './mint-baselines';
+import { fromSameChain, fundedTask, median, prepareAgent, runRawLimit } from './mint-baselines';
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const root = path.resolve(import.meta.dirname, '..');
@@ -46,19 +44,9 @@ const env: Record<string, string> = {
 };
 const stack = await startTestStack({ env });
 const { getSql } = await import('@/db/client');
-const { TASK_EVENTS_CHANNEL, transitionTask, wakeWorkers } = await import('@/db/tasks');
+const { TASK_EVENTS_CHANNEL, wakeWorkers } = await import('@/db/tasks');
 const token = stack.deployment.tokens[0]!.address;
 const newUser = () => privateKeyToAccount(generatePrivateKey()).address;
-const rpc = async (method: string, params: unknown[]) =>
-  (
-    (await (
-      await fetch(stack.env.RPC_URL!, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-      })
-    ).json()) as { result: unknown }
-  ).result;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // Task ends, from the events channel (a settle and every transition notify it).
@@ -81,18 +69,10 @@ function startWorker(name: Side['name'], cwd: string, label: string): Side {
   return { name, label, child, output };
 }
 
-async function fundedTask(quantity: number) {
-  const task = await createPendingTask({ userAddress: newUser(), token, quantity });
-  await sendUsdc(task.agentAddress as Address, BigInt(task.totalCost));
-  await transitionTask({ id: task.id, from: 'pending_payment', to: 'funded', set: { fundedAt: new Date() } });
-  return task;
-}
-
 /** One task through `side`'s worker, from the chain state of now (put back after): ms and CPU from the wake-up to its end. */
-async function run(side: Side, quantity: number) {
-  const snapshot = await rpc('evm_snapshot', []);
-  try {
-    const task = await fundedTask(quantity);
+function run(side: Side, quantity: number) {
+  return fromSameChain(async () => {
+    const task = await fundedTask(newUser(), token, quantity);
     const ended = new Promise<string>((resolve) => ends.set(task.id, resolve));
     const timeout = setTimeout(() => ends.get(task.id)?.('timeout'), 120_000);
     const before = cpuNow(side.child.pid);
@@ -104,9 +84,7 @@ async function run(side: Side, quantity: number) {
     clearTimeout(timeout);
     if (status !== 'completed') throw new Error(`${side.name}: task ${task.id} ${status}\n${side.output.join('')}`);
     return { ms, cpu };
-  } finally {
-    await rpc('evm_revert', [snapshot]);
-  }
+  });
 }
 
 /**
@@ -141,7 +119,7 @@ try {
     ['A', treeA, ref],
     ['B', root, 'this tree'],
   ] as const) {
-    const warm = await fundedTask(N);
+    const warm = await fundedTask(newUser(), token, N);
     const ended = new Promise<string>((resolve) => ends.set(warm.id, resolve));
     const side = startWorker(name, cwd, label);
     sides.push(side);
@@ -161,12 +139,9 @@ try {
     }
     await pause(a);
     await pause(b);
-    const snapshot = await rpc('evm_snapshot', []);
-    raw.push((await runRawLimit(await prepareAgent(newUser(), token, N), N)).ms);
-    await rpc('evm_revert', [snapshot]);
+    raw.push(await fromSameChain(async () => (await runRawLimit(await prepareAgent(newUser(), token, N), N)).ms));
   }
 
-  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
   const rawMs = median(raw);
   const summary = (name: 'A' | 'B') => {
     const rs = results[name];

@@ -22,6 +22,7 @@ import { createGuardedSigner } from '@/lib/wallets/tx-guard';
 import { anvilAccount } from '@/scripts/local/anvil';
 import { keccak, nativeAccount, nativeBackend } from '@/lib/chain/native-crypto';
 import { getWorkerClient } from '@/worker/rpc';
+import { transitionTask } from '@/db/tasks';
 import { createPendingTask } from '@/test/support/fixtures';
 import { cpuNow, cpuSince, type Cpu } from './cpu';
 
@@ -45,6 +46,43 @@ export async function sendUsdc(to: Address, amount: bigint) {
   });
   await client().waitForTransactionReceipt({ hash });
 }
+
+/** A task the worker can take at once: created, its USDC on its agent, marked funded (without the fund route). */
+export async function fundedTask(userAddress: Address, token: Address, quantity: number) {
+  const task = await createPendingTask({ userAddress, token, quantity });
+  await sendUsdc(task.agentAddress as Address, BigInt(task.totalCost));
+  await transitionTask({ id: task.id, from: 'pending_payment', to: 'funded', set: { fundedAt: new Date() } });
+  return task;
+}
+
+/**
+ * Runs `f` from the chain state of now and puts the chain back after it (evm_snapshot, evm_revert),
+ * so every measured run starts from the same chain. Anvil's cost per block grows with its state
+ * and history (it measured ~1.4 ms for an empty block on a fresh chain, ~20 ms after 1,000 blocks
+ * of transfers), and the seed loop alone adds 200 blocks a run: without this, every run paid for
+ * the ones before it, and the more blocks a strategy makes the more it paid.
+ */
+export async function fromSameChain<T>(f: () => Promise<T>): Promise<T> {
+  const snapshot = await anvilRpc('evm_snapshot');
+  try {
+    return await f();
+  } finally {
+    await anvilRpc('evm_revert', [snapshot]);
+  }
+}
+
+/** A JSON-RPC call viem has no action for (anvil's evm_snapshot, evm_setAutomine…); its result. */
+export async function anvilRpc(method: string, params: unknown[] = []): Promise<unknown> {
+  const response = await fetch(getConfig().rpcUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  });
+  return ((await response.json()) as { result: unknown }).result;
+}
+
+/** The middle of `xs` (the upper one of an even count). */
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** An agent ready to mint `quantity` times: ETH for gas, USDC, and the approval. */
 export async function prepareAgent(userAddress: Address, token: Address, quantity: number) {

@@ -5,12 +5,6 @@
 //   3. anvil mining a block every 2 s (Base-like), default pacing (batch 10, 5 s apart), 100 mints,
 //      through the real worker process; the seed loop's time is computed from a measured sample.
 import os from 'node:os';
-
-// `--ab=<git ref>`: that commit's worker against this tree's, side by side (mint-ab.ts).
-if (process.argv.some((a) => a.startsWith('--ab='))) {
-  await import('./mint-ab');
-  process.exit(0);
-}
 import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts';
 import { type Address } from 'viem';
 import { getSql } from '@/db/client';
@@ -21,7 +15,22 @@ import { getConfig } from '@/lib/config';
 import { startTestStack } from '@/test/support/stack';
 import { killWorker, spawnWorker } from '@/test/support/worker';
 import { cpuNow, cpuSince, type Cpu } from './cpu';
-import { prepareAgent, runRawLimit, runSeedLoop, sendUsdc } from './mint-baselines';
+import {
+  anvilRpc,
+  fromSameChain,
+  fundedTask,
+  median,
+  prepareAgent,
+  runRawLimit,
+  runSeedLoop,
+  sendUsdc,
+} from './mint-baselines';
+
+// `--ab=<git ref>`: that commit's worker against this tree's, side by side (mint-ab.ts, which starts its own stack).
+if (process.argv.some((a) => a.startsWith('--ab='))) {
+  await import('./mint-ab');
+  process.exit(0);
+}
 
 const N = 200;
 /** `--quick`: only the 200-mint comparison (for iterating on the executor). */
@@ -44,21 +53,8 @@ const { MintWorker } = await import('@/worker/loop');
 const { fundTask } = await import('@/lib/tasks/fund-task');
 const token = stack.deployment.tokens[0]!.address;
 const newUser = () => privateKeyToAccount(generatePrivateKey()).address;
-const rpc = (method: string, params: unknown[]) =>
-  fetch(stack.env.RPC_URL!, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-  });
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const line = (label: string, value: string) => console.log(`  ${label.padEnd(50)} ${value}`);
-
-async function fundedTask(userAddress: Address, quantity: number) {
-  const task = await createPendingTask({ userAddress, token, quantity });
-  await sendUsdc(task.agentAddress as Address, BigInt(task.totalCost));
-  await transitionTask({ id: task.id, from: 'pending_payment', to: 'funded', set: { fundedAt: new Date() } });
-  return task;
-}
 
 const worker = new MintWorker();
 const waiters = new Map<string, () => void>();
@@ -78,7 +74,7 @@ await worker.start();
 /** Funded tasks, then one NOTIFY each; time from the wake-up to the last completion (no poll runs: CHECK_INTERVAL_MS is 10 min here). */
 async function runExecutor(quantities: number[], { cpuInto, gasInto }: { cpuInto?: Cpu[]; gasInto?: number[] } = {}) {
   const tasks = [];
-  for (const q of quantities) tasks.push(await fundedTask(newUser(), q));
+  for (const q of quantities) tasks.push(await fundedTask(newUser(), token, q));
   const done = finished(tasks.map((t) => t.id));
   const cpu = cpuNow();
   const started = performance.now();
@@ -167,22 +163,6 @@ async function fundToCompleted(quantity: number): Promise<FundSplit> {
     completed: at(row!.completed),
     topUps: row!.topUps,
   };
-}
-
-/**
- * Runs `f` from the chain state of now and puts the chain back after it (evm_snapshot, evm_revert),
- * so every measured run starts from the same chain. Anvil's cost per block grows with its state
- * and history (it measured ~1.4 ms for an empty block on a fresh chain, ~20 ms after 1,000 blocks
- * of transfers), and the seed loop alone adds 200 blocks a run: without this, every run paid for
- * the ones before it, and the more blocks a strategy makes the more it paid.
- */
-async function fromSameChain<T>(f: () => Promise<T>): Promise<T> {
-  const snapshot = ((await (await rpc('evm_snapshot', [])).json()) as { result: string }).result;
-  try {
-    return await f();
-  } finally {
-    await rpc('evm_revert', [snapshot]);
-  }
 }
 
 /** Runs funded tasks through a real worker process; seconds from the first claim to the last completion. */
@@ -275,20 +255,19 @@ async function runComparison() {
   }
   // Best of the rounds for the headline figures; the medians beside them show how much a typical run differs.
   const best = (xs: number[]) => Math.min(...xs);
-  const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const raw = { ms: best(runs.raw), signMs: best(runs.rawSign) };
   const rate = (ms: number) => `${s(ms)}  (${((N * 1000) / ms).toFixed(0)} mints/s)`;
   const versus = (ms: number) =>
     `${(best(runs.seed) / ms).toFixed(1)}× (a), ${((raw.ms / ms) * 100).toFixed(0)}% of (b), ${(((raw.ms + raw.signMs) / ms) * 100).toFixed(0)}% of (b')`;
   const medians = (xs: number[]) =>
-    `[medians: ${s(mid(xs))}, ${(mid(runs.seed) / mid(xs)).toFixed(1)}× (a), ${((mid(runs.raw) / mid(xs)) * 100).toFixed(0)}% of (b)]`;
+    `[medians: ${s(median(xs))}, ${(median(runs.seed) / median(xs)).toFixed(1)}× (a), ${((median(runs.raw) / median(xs)) * 100).toFixed(0)}% of (b)]`;
   const row = (label: string, xs: number[]) => line(label, `${rate(best(xs))}  ${versus(best(xs))}  ${medians(xs)}`);
   row(`executor, one ${N}-mint task (incl. top-up + approve)`, runs.executor);
   row(`  same, MINT_BATCH_SIZE=50`, runs.executor50);
   row(`  same, MINT_BATCH_SIZE=${N} (the task in one batch)`, runs.executor200);
   row(`  same, one batch at a time (PIPELINE_DEPTH=1)`, runs.sequential);
-  line(`(a) seed loop: send, wait receipt, next`, `${rate(best(runs.seed))}  [median ${s(mid(runs.seed))}]`);
-  line(`(b) raw limit: ${N} pre-signed, sent at once`, `${rate(raw.ms)}  [median ${s(mid(runs.raw))}]`);
+  line(`(a) seed loop: send, wait receipt, next`, `${rate(best(runs.seed))}  [median ${s(median(runs.seed))}]`);
+  line(`(b) raw limit: ${N} pre-signed, sent at once`, `${rate(raw.ms)}  [median ${s(median(runs.raw))}]`);
   line(
     `(b') raw limit incl. signing them (2 sigs/mint)`,
     `${rate(raw.ms + raw.signMs)}  [signing alone ${s(raw.signMs)}]`,
@@ -298,7 +277,10 @@ async function runComparison() {
   row(`  batched, batch ${N}`, runs.batch200);
   line(`targets`, `single: ≥ 10× (a), ≥ 60% of (b); batch 10: ≥ 20× (a), ≥ 100% of (b)`);
   const gasRow = (label: string, xs: number[]) =>
-    line(label, `${mid(xs).toFixed(0)} gas/mint  (${((mid(xs) / mid(gas.executor)) * 100).toFixed(0)}% of single)`);
+    line(
+      label,
+      `${median(xs).toFixed(0)} gas/mint  (${((median(xs) / median(gas.executor)) * 100).toFixed(0)}% of single)`,
+    );
   console.log('');
   gasRow(`gas per mint, single transactions (batch 10)`, gas.executor);
   gasRow(`  batched, batch 10 (approval included)`, gas.batch10);
@@ -311,9 +293,9 @@ async function runComparison() {
   // the 60% target allows (b) / 0.6 in all.
   const cores = os.cpus().length;
   const midCpu = (samples: Cpu[]) => ({
-    worker: mid(samples.map((c) => c.worker)),
-    anvil: mid(samples.map((c) => c.anvil)),
-    postgres: mid(samples.map((c) => c.postgres)),
+    worker: median(samples.map((c) => c.worker)),
+    anvil: median(samples.map((c) => c.anvil)),
+    postgres: median(samples.map((c) => c.postgres)),
   });
   const cpuRow = (label: string, samples: Cpu[]) => {
     const c = midCpu(samples);
@@ -340,7 +322,7 @@ async function runComparison() {
   const splits: FundSplit[] = [];
   for (let round = 0; round < ROUNDS; round++)
     splits.push(await fromSameChain(() => withConfig({ execution: 'batch' }, () => fundToCompleted(N))));
-  const at = (k: keyof FundSplit) => mid(splits.map((x) => x[k]));
+  const at = (k: keyof FundSplit) => median(splits.map((x) => x[k]));
   const phase = (label: string, from: keyof FundSplit | undefined, to: keyof FundSplit) =>
     line(`  ${label}`, `${(at(to) - (from ? at(from) : 0)).toFixed(0).padStart(4)} ms   (at ${at(to).toFixed(0)} ms)`);
   console.log(
@@ -379,13 +361,13 @@ async function runComparison() {
     // Base-like: a block every 2 s, through the real worker process: default pacing, then none.
     await worker.stop();
     const seedSample = await prepareAgent(newUser(), token, 4);
-    const paced = await fundedTask(newUser(), 100);
-    await rpc('evm_setAutomine', [false]);
-    await rpc('evm_setIntervalMining', [2]);
+    const paced = await fundedTask(newUser(), token, 100);
+    await anvilRpc('evm_setAutomine', [false]);
+    await anvilRpc('evm_setIntervalMining', [2]);
     const sample = await runSeedLoop(seedSample, 4);
     const perMint = sample.reduce((a, b) => a + b, 0) / sample.length;
     const pacedSecs = await runWorkerChild(paced.id, { MINT_INTERVAL_MS: '5000', MINT_BATCH_SIZE: '10' });
-    const unpaced = await fundedTask(newUser(), 100); // funded only now, so the first child never takes it
+    const unpaced = await fundedTask(newUser(), token, 100); // funded only now, so the first child never takes it
     const unpacedSecs = await runWorkerChild(unpaced.id, { MINT_INTERVAL_MS: '0', MINT_BATCH_SIZE: '10' });
     const seedPaced = (100 * (perMint + 5000)) / 1000;
     const seedUnpaced = (100 * perMint) / 1000;
@@ -403,11 +385,14 @@ async function runComparison() {
     // Many users at once, at default settings (pacing 5 s, batch 10), batched: 20 users' 20-mint
     // tasks against one such task, with the default WORKER_CONCURRENCY and with one that holds all 20.
     const defaults = { MINT_EXECUTION: 'batch', MINT_INTERVAL_MS: '5000', MINT_BATCH_SIZE: '10' };
-    const one = await runWorkerChild((await fundedTask(newUser(), 20)).id, { ...defaults, WORKER_CONCURRENCY: '4' });
+    const one = await runWorkerChild((await fundedTask(newUser(), token, 20)).id, {
+      ...defaults,
+      WORKER_CONCURRENCY: '4',
+    });
     // Funded one after another (one funder account, so one nonce at a time), before the worker starts.
     const twenty = async () => {
       const ids = [];
-      for (let i = 0; i < 20; i++) ids.push((await fundedTask(newUser(), 20)).id);
+      for (let i = 0; i < 20; i++) ids.push((await fundedTask(newUser(), token, 20)).id);
       return ids;
     };
     const at4 = await runWorkerChild(await twenty(), { ...defaults, WORKER_CONCURRENCY: '4' });
