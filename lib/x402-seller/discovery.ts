@@ -59,8 +59,9 @@ const OUTPUT_SCHEMA = {
       required: ['id', 'status'],
     },
     taskToken: {
-      type: 'string',
-      description: 'Bearer token for statusUrl (GET) and cancelUrl (POST); shown to the payer only.',
+      type: ['string', 'null'],
+      description:
+        'Bearer token for statusUrl (GET) and cancelUrl (POST). A repeated payment gets it only with the same payment-identifier: once settled, the payment is public on chain.',
     },
     statusUrl: { type: 'string' },
     cancelUrl: { type: 'string' },

@@ -27,7 +27,10 @@ export type SoldTask = {
   task: TaskWithAgent;
   /** The funding transfer: the payment, settled. */
   txHash: Hex;
-  /** Null only when SESSION_SECRET changed since the sale (the old token cannot be made again). */
+  /**
+   * Null for a replay that proves nothing about its sender (replayToken), or when SESSION_SECRET
+   * changed since the sale (the old token cannot be made again).
+   */
   taskToken: string | null;
   payer: Address;
   version: 1 | 2;
@@ -155,7 +158,7 @@ async function buy(
     if (!winner) throw new Error('an x402 sale conflicted on insert and then could not be found');
     return resume(winner, requestHash, payment);
   }
-  return settle({ ...sale, taskId: task.id }, task, payment);
+  return settle({ ...sale, taskId: task.id }, task, payment, tokenOf(sale));
 }
 
 /** A payment (or payment id) that already bought a task: that task, and no second transfer. */
@@ -170,8 +173,9 @@ async function resume(sale: Sale & { taskId: string }, requestHash: string, paym
   }
   const task = await getTaskById({ id: sale.taskId });
   if (!task) throw new Error(`task ${sale.taskId} of x402 sale ${sale.id} is missing`);
-  if (task.fundingTxHash) return sold(sale, task, task.fundingTxHash as Hex, payment);
-  if (task.status === 'pending_payment') return settle(sale, task, payment);
+  const token = replayToken(sale, task, payment);
+  if (task.fundingTxHash) return sold(sale, task, task.fundingTxHash as Hex, payment, token);
+  if (task.status === 'pending_payment') return settle(sale, task, payment, token);
   throw new AppError(
     'conflict:x402_sale',
     `This purchase ended ${task.status} before it was paid${task.errorMessage ? ` (${task.errorMessage})` : ''}; nothing was charged. Buy again with a new payment${sale.paymentId ? ' and a new payment-identifier' : ''}.`,
@@ -180,18 +184,23 @@ async function resume(sale: Sale & { taskId: string }, requestHash: string, paym
 }
 
 /** Settles the payment as the task's funding (fundTask: checks again, sends once, waits for the receipt). */
-async function settle(sale: Sale & { taskId: string }, task: TaskWithAgent, payment: SalePayment) {
+async function settle(
+  sale: Sale & { taskId: string },
+  task: TaskWithAgent,
+  payment: SalePayment,
+  token: string | null,
+) {
   try {
     const funded = await fundTask({
       taskId: task.id,
       authorization: payment.authorization,
       signature: payment.signature,
     });
-    return sold(sale, funded.task, funded.txHash, payment);
+    return sold(sale, funded.task, funded.txHash, payment, token);
   } catch (error) {
     const now = await getTaskById({ id: task.id });
     // Paid meanwhile by the purchase's other payment (a retry under the same payment id): that one counts.
-    if (now?.fundingTxHash) return sold(sale, now, now.fundingTxHash as Hex, payment);
+    if (now?.fundingTxHash) return sold(sale, now, now.fundingTxHash as Hex, payment, token);
     if (now && isPaymentRefusal(error)) await cancelUnpaidTask(now, error.message);
     throw error;
   }
@@ -212,16 +221,34 @@ async function cancelUnpaidTask(task: TaskWithAgent, reason: string) {
   if (moved) getLogger().info({ taskId: task.id }, 'x402 sale: payment refused after the task was created; cancelled');
 }
 
-function sold(sale: Sale, task: TaskWithAgent, txHash: Hex, payment: SalePayment): SoldTask {
-  const token = taskTokenFor(sale.id);
+function sold(sale: Sale, task: TaskWithAgent, txHash: Hex, payment: SalePayment, taskToken: string | null): SoldTask {
   return {
     task,
     txHash,
-    taskToken: hashTaskToken(token) === sale.taskTokenHash ? token : null,
+    taskToken,
     payer: getAddress(sale.payer),
     version: payment.version,
     paymentId: sale.paymentId ?? null,
   };
+}
+
+function tokenOf(sale: Sale): string | null {
+  const token = taskTokenFor(sale.id);
+  return hashTaskToken(token) === sale.taskTokenHash ? token : null;
+}
+
+/**
+ * The task token for a request that repeats a sale, judged by the task as the request found it.
+ * The funding transfer carries the whole authorization and signature in its calldata, public from
+ * the moment it is submitted, so from then on anyone can rebuild the payment header: a replay
+ * proves only what the chain shows. The token (read and cancel) then goes only to a request
+ * carrying the sale's payment-identifier, which never goes on chain; anyone else gets the task
+ * without it (the payer signs in to see it).
+ */
+function replayToken(sale: Sale, task: TaskWithAgent, payment: SalePayment): string | null {
+  const paymentPublic = task.fundingSubmittedAt !== null || task.fundingTxHash !== null;
+  const sameId = !!sale.paymentId && sale.paymentId === payment.paymentId;
+  return !paymentPublic || sameId ? tokenOf(sale) : null;
 }
 
 /** What was bought, so a payment id names one purchase: route, token or URL, quantity, recipient. */
