@@ -54,6 +54,13 @@ export async function insertEthSweep(sweep: {
   return row!.id;
 }
 
+/** The wallet's sweeps whose receipt was never recorded (a worker drained or killed first, a wait that timed out). */
+export async function listSentEthSweepsByWallet({ agentWalletId }: { agentWalletId: string }) {
+  return getSql()<{ id: string; txHash: string; nonce: number }[]>`
+    select id::text, tx_hash as "txHash", nonce from agent_eth_sweeps
+    where agent_wallet_id = ${agentWalletId} and status = 'sent' order by id`;
+}
+
 export async function settleEthSweep({
   id,
   status,

@@ -1,6 +1,21 @@
-import { getAddress, keccak256, parseEther, type Address, type Hex, type PublicClient } from 'viem';
+import {
+  getAddress,
+  keccak256,
+  parseEther,
+  TransactionReceiptNotFoundError,
+  type Address,
+  type Hex,
+  type PublicClient,
+  type TransactionReceipt,
+} from 'viem';
 import { estimateL1Fee } from 'viem/op-stack';
-import { clearEthSweepDue, hasBusyTaskByWallet, insertEthSweep, settleEthSweep } from '@/db/eth-sweeps';
+import {
+  clearEthSweepDue,
+  hasBusyTaskByWallet,
+  insertEthSweep,
+  listSentEthSweepsByWallet,
+  settleEthSweep,
+} from '@/db/eth-sweeps';
 import { getLatestGasTopUpByUser } from '@/db/gas-topups';
 import type { AgentWallet } from '@/db/schema';
 import { LockBusy, withUserFundingLock } from '@/db/task-funding';
@@ -74,6 +89,7 @@ async function sweepLocked(wallet: AgentWallet): Promise<SweepResult & { id?: st
       const latest = await getLatestGasTopUpByUser({ userAddress: wallet.userAddress });
       if (latest && !latest.taskId && Date.now() - latest.createdAt.getTime() < SWEEP_QUIET_MS)
         return { swept: false, reason: "a withdrawal's gas top-up is recent" };
+      await settleEarlierSweeps(wallet);
       return sendSweep(wallet);
     });
   } catch (error) {
@@ -162,7 +178,37 @@ async function l1FeeOf(client: PublicClient, agent: Address, operator: Address):
   return estimateL1Fee(client, { account: agent, chain: getChain(), to: operator, value: 1n, gasPriceOracleAddress });
 }
 
-/** Waits for the sweep's receipt with no lock held and records it; false when it is not mined in time (it stays 'sent'). */
+/**
+ * Records the wallet's earlier sweeps still 'sent' (their sender drained, died or stopped waiting
+ * before the receipt). Under the wallet lock none of the agent's transactions is in flight, so each
+ * is mined (its receipt settles it) or is not on the node; one whose nonce another transaction has
+ * used since can never be mined, and failed. One not sent at all (a kill between recording and
+ * sending) has its nonce taken by the sweep about to be sent, and fails at the next look.
+ */
+async function settleEarlierSweeps(wallet: AgentWallet): Promise<void> {
+  const sent = await listSentEthSweepsByWallet({ agentWalletId: wallet.id });
+  if (sent.length === 0) return;
+  const client = getPublicClient();
+  const used = await client.getTransactionCount({ address: getAddress(wallet.agentAddress), blockTag: 'latest' });
+  for (const sweep of sent) {
+    const receipt = await client.getTransactionReceipt({ hash: sweep.txHash as Hex }).catch((error: unknown) => {
+      if (error instanceof TransactionReceiptNotFoundError) return undefined;
+      throw error;
+    });
+    if (receipt) await recordReceipt(sweep.id, receipt);
+    else if (used > sweep.nonce) await settleEthSweep({ id: sweep.id, status: 'failed' });
+  }
+}
+
+/** Settles a sweep from its receipt; true when it moved the ETH. */
+async function recordReceipt(id: string, receipt: TransactionReceipt): Promise<boolean> {
+  const l1Fee = (receipt as { l1Fee?: bigint | null }).l1Fee ?? 0n;
+  const gasCostWei = receipt.gasUsed * receipt.effectiveGasPrice + l1Fee;
+  await settleEthSweep({ id, status: receipt.status === 'success' ? 'confirmed' : 'failed', gasCostWei });
+  return receipt.status === 'success';
+}
+
+/** Waits for the sweep's receipt with no lock held and records it; false when it is not mined in time (it stays 'sent' for the next sweep of the wallet to record). */
 async function awaitSweep(id: string, txHash: Hex, signal: AbortSignal | undefined): Promise<boolean> {
   const client = getPublicClient();
   let stop = () => {};
@@ -173,9 +219,5 @@ async function awaitSweep(id: string, txHash: Hex, signal: AbortSignal | undefin
     waitForReceipt(client, txHash, getConfig().worker.receiptTimeoutMs).catch(() => undefined),
     stopped,
   ]).finally(() => signal?.removeEventListener('abort', stop));
-  if (!receipt) return false;
-  const l1Fee = (receipt as { l1Fee?: bigint | null }).l1Fee ?? 0n;
-  const gasCostWei = receipt.gasUsed * receipt.effectiveGasPrice + l1Fee;
-  await settleEthSweep({ id, status: receipt.status === 'success' ? 'confirmed' : 'failed', gasCostWei });
-  return receipt.status === 'success';
+  return receipt ? recordReceipt(id, receipt) : false;
 }

@@ -1,4 +1,4 @@
-import { formatEther, parseEther, type Address } from 'viem';
+import { formatEther, keccak256, parseEther, toHex, type Address } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getSql } from '@/db/client';
@@ -237,6 +237,36 @@ describe('gas top-ups sized from the fee, and the sweep back to the operator', (
     const swept = await sweepAgentEth(agentWallet);
     expect(swept).toMatchObject({ swept: true, confirmed: true });
     if (swept.swept) expect(swept.amountWei).toBe(parseEther('0.004') - FLOOR - swept.maxGasWei);
+  }, 60_000);
+
+  it('a sweep whose receipt its sender never waited for (a drained worker) is recorded by the next sweep of the wallet', async () => {
+    const owner = privateKeyToAccount(generatePrivateKey());
+    const task = await createPendingTask({
+      userAddress: owner.address,
+      token: setup.stack.deployment.tokens[0]!.address,
+      quantity: 1,
+    });
+    const agent = task.agentAddress as Address;
+    await sendEth(anvilAccount(0), agent, parseEther('0.003'));
+    const agentWallet = (await getWalletByUser({ userAddress: owner.address }))!;
+    const drained = new AbortController();
+    drained.abort();
+    const first = await sweepAgentEth(agentWallet, { signal: drained.signal });
+    expect(first).toMatchObject({ swept: true, confirmed: false });
+    expect((await sweepsOf(agentWallet.id)).map((s) => s.status)).toEqual(['sent']);
+    // A sweep recorded and never broadcast (a kill in between) whose nonce the agent has used since.
+    const [ghost] = await getSql()<{ id: string }[]>`
+      insert into agent_eth_sweeps (agent_wallet_id, user_address, amount_wei, max_gas_wei, nonce, tx_hash)
+      values (${agentWallet.id}, ${owner.address.toLowerCase()}, 1, 1, 0, ${keccak256(toHex('never sent'))})
+      returning id::text`;
+
+    expect(await sweepAgentEth(agentWallet)).toMatchObject({ swept: false, reason: /not worth a sweep/ });
+    const receipt = await client().getTransactionReceipt({ hash: first.swept ? first.txHash : '0x' });
+    const rows = await sweepsOf(agentWallet.id);
+    expect(rows.map((s) => s.status)).toEqual(['confirmed', 'failed']);
+    expect(BigInt(rows[0]!.gasCostWei!)).toBe(receipt.gasUsed * receipt.effectiveGasPrice);
+    expect(rows[1]!.gasCostWei).toBeNull();
+    expect(ghost).toBeDefined();
   }, 60_000);
 
   it('sizes a top-up from the fee: the task’s gas × the max fee × 1.25, cut to AGENT_TOPUP_ETH but never below the next batch', async () => {
