@@ -12,10 +12,16 @@ import { sweepAgentEth, SWEEP_QUIET_MS, type SweepResult } from './sweep';
 
 export type TidyResult = { refund: RefundResult; sweep: SweepResult };
 
-/** Refunds, then sweeps, one wallet; each step skips a busy wallet and says why. */
+/**
+ * Refunds, then sweeps, one wallet; each step skips a busy wallet and says why. Only a wallet
+ * marked for a sweep (every top-up marks it) is swept: an unmarked one holds no more than a sweep
+ * left it, and a top-up the refund sends now marks it for the tick, once it is quiet.
+ */
 export async function tidyWallet(wallet: AgentWallet, { signal }: { signal?: AbortSignal } = {}): Promise<TidyResult> {
   const refund = await refundLeftover(wallet);
-  const sweep = await sweepAgentEth(wallet, { signal });
+  const sweep: SweepResult = wallet.ethSweepDueAt
+    ? await sweepAgentEth(wallet, { signal })
+    : { swept: false, reason: 'not marked for a sweep since the last one' };
   return { refund, sweep };
 }
 
