@@ -14,6 +14,7 @@ import { estimateBatchGas } from './eip7702-gas';
 import type { PendingMint } from './mint-chain';
 import { collectMints } from './mint-collector';
 import {
+  batchGasLimit,
   recentlySimulated,
   unlockSigner,
   type Authorization,
@@ -121,8 +122,7 @@ async function signDelegatedBatch(rt: TaskRuntime, plan: DelegatedPlan): Promise
 
   const signer = rt.signer ?? unlockSigner(rt, plan.remainingCost);
   // The transaction's own fixed cost (base) plus per mint × size: a task's last, smaller batch has its fixed cost too.
-  const gas =
-    rt.batchGas!.base + rt.batchGas!.perMint * BigInt(plan.sequences.length) + (installs ? AUTHORIZATION_GAS : 0n);
+  const gas = batchGasLimit(rt, plan.sequences.length) + (installs ? AUTHORIZATION_GAS : 0n);
   const tx = { chainId: rt.chainId, nonce: plan.nonce, to: task.agentAddress, data, gas, value: 0n, ...plan.fees };
   let raw: Hex;
   if (installs) {
