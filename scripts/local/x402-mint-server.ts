@@ -399,7 +399,13 @@ export async function startX402MintServer(options: X402MintServerOptions) {
     });
   }
 
-  function v2PaymentRequired(req: Request, res: Response, terms: V1Terms, more: { extra?: Record<string, unknown> }) {
+  /** A v2 402 for this request: the terms in a PAYMENT-REQUIRED header (`extra` defaults to the asset's domain). */
+  function v2PaymentRequired(
+    req: Request,
+    res: Response,
+    terms: V1Terms,
+    more: { extra?: Record<string, unknown>; error?: string; description?: string },
+  ) {
     const requirement = {
       scheme: 'exact',
       network: terms.network as `${string}:${string}`,
@@ -407,12 +413,21 @@ export async function startX402MintServer(options: X402MintServerOptions) {
       amount: terms.amount.toString(),
       payTo: terms.payTo,
       maxTimeoutSeconds: terms.maxTimeoutSeconds,
-      extra: more.extra ?? { ...domain },
+      extra: more.extra ?? { ...terms.domain },
     };
-    const resource = { url: `http://${req.headers.host}${req.originalUrl}`, mimeType: 'application/json' };
+    const resource = {
+      url: `http://${req.headers.host}${req.originalUrl}`,
+      ...(more.description ? { description: more.description } : {}),
+      mimeType: 'application/json',
+    };
     res.setHeader(
       'PAYMENT-REQUIRED',
-      encodePaymentRequiredHeader({ x402Version: 2, error: 'Payment required', resource, accepts: [requirement] }),
+      encodePaymentRequiredHeader({
+        x402Version: 2,
+        error: more.error ?? 'Payment required',
+        resource,
+        accepts: [requirement],
+      }),
     );
     res.status(402).json({});
   }
@@ -420,62 +435,34 @@ export async function startX402MintServer(options: X402MintServerOptions) {
   /** price-hold after the first sale: keep the payment, settle it later, answer 402 at the new price after holdMs. */
   function holdAndSettleLater(req: Request, res: Response, quantity: number) {
     stats.held++;
-    const header = req.header('payment-signature');
-    const payload = header ? decodePaymentSignatureHeader(header) : undefined;
-    const nonce = (payload?.payload as { authorization?: { nonce?: string } } | undefined)?.authorization?.nonce;
-    if (payload?.accepted && nonce && !settlingLater.has(nonce)) {
-      settlingLater.add(nonce);
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        client.settle(payload, payload.accepted).then(
-          (r) => (r.success ? stats.lateSettled++ : stats.lateSettleFailed++),
-          () => stats.lateSettleFailed++,
-        );
-      }, hold.settleLaterMs);
-      timers.add(timer);
-    }
+    const payload = paymentOf(req);
+    if (payload?.accepted) settleLater(payload);
     const timer = setTimeout(() => {
       timers.delete(timer);
-      const requirement = {
-        scheme: 'exact',
-        network: network as `${string}:${string}`,
+      if (res.writableEnded || res.destroyed) return;
+      const terms = {
+        network,
         asset: options.usdc,
-        amount: (unitPrice('price-hold') * BigInt(quantity)).toString(),
+        amount: unitPrice('price-hold') * BigInt(quantity),
         payTo: tokenAddress,
         maxTimeoutSeconds,
-        extra: { ...domain },
+        domain,
       };
-      const resource = { url: `http://${req.headers.host}${req.originalUrl}`, mimeType: 'application/json' };
-      if (res.writableEnded || res.destroyed) return;
-      res.setHeader(
-        'PAYMENT-REQUIRED',
-        encodePaymentRequiredHeader({ x402Version: 2, error: 'price changed', resource, accepts: [requirement] }),
-      );
-      res.status(402).json({});
+      v2PaymentRequired(req, res, terms, { error: 'price changed' });
     }, hold.holdMs);
     timers.add(timer);
   }
 
   function otherNetwork(req: Request, res: Response, quantity: number) {
-    const requirement = {
-      scheme: 'exact',
-      network: 'eip155:1' as const,
+    const terms = {
+      network: 'eip155:1',
       asset: MAINNET_USDC,
-      amount: (state.price * BigInt(quantity)).toString(),
+      amount: state.price * BigInt(quantity),
       payTo: tokenAddress,
       maxTimeoutSeconds,
-      extra: { name: 'USD Coin', version: '2' },
+      domain: { name: 'USD Coin', version: '2' },
     };
-    const resource = {
-      url: `http://${req.headers.host}${req.originalUrl}`,
-      description: 'Mint the x402 demo token',
-      mimeType: 'application/json',
-    };
-    res.setHeader(
-      'PAYMENT-REQUIRED',
-      encodePaymentRequiredHeader({ x402Version: 2, error: 'Payment required', resource, accepts: [requirement] }),
-    );
-    res.status(402).json({});
+    v2PaymentRequired(req, res, terms, { description: 'Mint the x402 demo token' });
   }
 
   const server: Server = await new Promise((resolve) => {
