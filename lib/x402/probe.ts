@@ -77,9 +77,11 @@ export async function probeX402Endpoint(
     request = { method: 'GET' };
     answer = await ask(url, request, target);
   }
-  // A refusal naming fields it misses: asked once more with those AgentMint can fill in.
+  // A refusal naming fields it misses: asked once more with those AgentMint can fill in (in a
+  // POST body: an endpoint that already refused POST is told as it answered, in its own words).
   const missing = missingFieldsOf(answer.said);
-  if (isRefusal(answer.status) && missing.length > 0 && missing.every((f) => fieldKind(f) !== 'unknown')) {
+  const fillable = missing.length > 0 && missing.every((f) => fieldKind(f) !== 'unknown');
+  if (isRefusal(answer.status) && fillable && request.method === 'POST') {
     request = { method: 'POST', body: fillFields(request.body, missing, recipient) };
     answer = await ask(url, request, target);
   }

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { parseUnits } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorText } from '@/lib/ai/offline/replies';
@@ -79,6 +81,24 @@ describe('seller shapes at the probe', () => {
     expect(r.message).not.toMatch(/not an x402 endpoint/);
     expect(r.zh).toContain('卖家说："Missing required fields: userAddress, fid"');
     expect(r.zh).toContain('无法提供 fid');
+  });
+
+  it('GET-only and a 400 naming fields it misses: quoted, not POSTed to again (it refused POST already)', async () => {
+    const methods: string[] = [];
+    const seller = http.createServer((req, res) => {
+      methods.push(req.method ?? '');
+      res.writeHead(req.method === 'GET' ? 400 : 405, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: req.method === 'GET' ? 'Missing required fields: address' : 'GET only' }));
+    });
+    await new Promise<void>((resolve) => seller.listen(0, '127.0.0.1', resolve));
+    try {
+      const r = await refusal(probe(`http://127.0.0.1:${(seller.address() as AddressInfo).port}/mint`));
+      expect(r.reason).toBe('seller_refused');
+      expect(r.message).toContain('the seller says: "Missing required fields: address"');
+      expect(methods).toEqual(['POST', 'GET']);
+    } finally {
+      await new Promise((resolve) => seller.close(resolve));
+    }
   });
 
   it('a voucher seller: refused at the probe, nothing signed', async () => {
