@@ -34,7 +34,10 @@ const MINTED = /^(minted|completed?|complete|success(ful)?|succeeded|done|confir
 const FAILED = /^(failed|failure|error|errored|rejected|cancell?ed|refunded|expired|reverted)$/i;
 
 /** The status route an answer names (`statusUrl`, `status_url`), resolved against the endpoint; undefined if none. */
-export function statusUrlOf(endpoint: string, answer: unknown): { url: URL } | { refused: string } | undefined {
+export function statusUrlOf(
+  endpoint: string,
+  answer: unknown,
+): { url: URL } | { raw: string; refused: string } | undefined {
   if (typeof answer !== 'object' || answer === null) return undefined;
   const raw = (answer as Record<string, unknown>).statusUrl ?? (answer as Record<string, unknown>).status_url;
   if (typeof raw !== 'string' || raw.length === 0) return undefined;
@@ -42,10 +45,10 @@ export function statusUrlOf(endpoint: string, answer: unknown): { url: URL } | {
   try {
     url = new URL(raw, endpoint);
   } catch {
-    return { refused: `status route ${excerpt(raw, 200)} is not a URL` };
+    return { raw, refused: `status route ${excerpt(raw, 200)} is not a URL` };
   }
   if (url.origin !== new URL(endpoint).origin)
-    return { refused: `status route on ${url.origin}, not the endpoint's origin: not followed` };
+    return { raw, refused: `status route on ${url.origin}, not the endpoint's origin: not followed` };
   return { url };
 }
 
@@ -72,10 +75,7 @@ export async function followStatusRoute(
 ): Promise<StatusReport | undefined> {
   const named = statusUrlOf(endpoint, answer);
   if (!named) return undefined;
-  if ('refused' in named) {
-    const raw = (answer as Record<string, unknown>).statusUrl ?? (answer as Record<string, unknown>).status_url;
-    return { url: excerpt(String(raw), 200), said: 'refused', reads: 0, answer: named.refused };
-  }
+  if ('refused' in named) return { url: excerpt(named.raw, 200), said: 'refused', reads: 0, answer: named.refused };
   const config = getConfig().x402;
   const deadline = Date.now() + config.deliveryTimeoutMs;
   const report: StatusReport = { url: named.url.toString(), said: 'pending', reads: 0 };
