@@ -1,15 +1,12 @@
-import path from 'node:path';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startX402MintServer } from '@/scripts/local/x402-mint-server';
 import { user } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/stack';
-import { callTool, connectClient } from './support';
+import { callTool, connectClient, mcpStdio } from './support';
 
 // `npm run mcp`: the official SDK client starts the stdio server as a desktop assistant does
 // (a child process, the key in AGENTMINT_KEY) against a real Postgres and anvil.
 
-const root = path.resolve(import.meta.dirname, '../..');
 let stack: TestStack;
 let keys: typeof import('@/lib/assistant-keys/keys');
 let x402: Awaited<ReturnType<typeof startX402MintServer>>;
@@ -29,18 +26,7 @@ afterAll(async () => {
 });
 
 const stdio = (key?: string) =>
-  new StdioClientTransport({
-    command: process.execPath,
-    args: ['--import', 'tsx', 'scripts/mcp.ts'],
-    cwd: root,
-    env: {
-      ...(process.env as Record<string, string>),
-      ...stack.env,
-      X402_ALLOWED_HOSTS: `127.0.0.1:${x402.port}`,
-      ...(key ? { AGENTMINT_KEY: key } : {}),
-    },
-    stderr: 'pipe',
-  });
+  mcpStdio({ ...stack.env, X402_ALLOWED_HOSTS: `127.0.0.1:${x402.port}`, ...(key ? { AGENTMINT_KEY: key } : {}) });
 
 const newKey = (scopes: ('read' | 'create' | 'cancel' | 'withdraw')[] = ['read', 'create', 'cancel', 'withdraw']) =>
   keys.createAssistantKey({

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { LocalAccount } from 'viem';
 import type { TaskWithAgent } from '@/db/tasks';
@@ -45,6 +46,16 @@ export async function startApp(stack: TestStack, { worker = true } = {}): Promis
   }
   return { url, stop };
 }
+
+/** `scripts/mcp.ts` over stdio as an MCP client starts it (tsx), with `env` over this process's. */
+export const mcpStdio = (env: Record<string, string>) =>
+  new StdioClientTransport({
+    command: process.execPath,
+    args: ['--import', 'tsx', 'scripts/mcp.ts'],
+    cwd: root,
+    env: { ...(process.env as Record<string, string>), ...env },
+    stderr: 'pipe',
+  });
 
 /** A connected official MCP client. */
 export async function connectClient(transport: Transport) {

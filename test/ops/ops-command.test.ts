@@ -1,5 +1,3 @@
-import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { desc, eq } from 'drizzle-orm';
 import { getDb } from '@/db/client';
@@ -7,6 +5,7 @@ import { aiAgentTasks } from '@/db/schema';
 import { getTaskById, transitionTask } from '@/db/tasks';
 import { GET as taskGET } from '@/app/api/ai-agent/task/[taskId]/route';
 import { GET as walletGET } from '@/app/api/ai-agent/wallet/[userAddress]/route';
+import { runOps } from '../support/ops';
 import { call, cookieFor } from '../support/routes';
 import { authorizationFor, postFund, signAuthorization } from '../funding/helpers';
 import { createPendingTask, user } from '../support/fixtures';
@@ -16,25 +15,7 @@ let stack: TestStack;
 const alice = user(7);
 const bob = user(8);
 
-/** Runs `npm run ops -- …` the way an operator would (tsx scripts/ops.ts), stdout piped. */
-function ops(...args: string[]): Promise<{ code: number; stdout: string; stderr: string; json: any }> {
-  return new Promise((resolve) => {
-    execFile(
-      path.resolve('node_modules/.bin/tsx'),
-      ['scripts/ops.ts', ...args],
-      { env: { ...process.env, ...stack.env }, timeout: 60_000 },
-      (error, stdout, stderr) => {
-        let json: unknown;
-        try {
-          json = JSON.parse(stdout);
-        } catch {
-          json = undefined;
-        }
-        resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr, json });
-      },
-    );
-  });
-}
+const ops = (...args: string[]) => runOps(stack.env, ...args);
 
 let pending: Awaited<ReturnType<typeof createPendingTask>>;
 let failed: Awaited<ReturnType<typeof createPendingTask>>;

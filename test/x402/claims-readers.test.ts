@@ -1,12 +1,10 @@
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { formatUnits } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GET as taskGET } from '@/app/api/ai-agent/task/[taskId]/route';
 import type { X402MintServer } from '@/scripts/local/x402-mint-server';
-import { callTool, connectClient } from '../mcp/support';
+import { callTool, connectClient, mcpStdio } from '../mcp/support';
+import { runOps } from '../support/ops';
 import { call, cookieFor } from '../support/routes';
 import { waitForTasks } from '../worker/support';
 import { createFundedX402Task, ledgerVsChain, probeTerms, startX402Setup, type X402Setup } from './support';
@@ -16,7 +14,6 @@ import { createFundedX402Task, ledgerVsChain, probeTerms, startX402Setup, type X
 // task route, `npm run ops -- claims` / `task` and the MCP task_status tool (stdio, the official
 // client) all show that one claim — the same serialization, from lib/tasks/task-status.ts.
 
-const root = path.resolve(import.meta.dirname, '../..');
 let setup: X402Setup;
 let server: X402MintServer;
 let keys: typeof import('@/lib/assistant-keys/keys');
@@ -85,25 +82,7 @@ describe('the task route', () => {
   });
 });
 
-/** `npm run ops -- …` as an operator runs it (tsx scripts/ops.ts), stdout piped. */
-function ops(...args: string[]): Promise<{ code: number; stdout: string; stderr: string; json: any }> {
-  return new Promise((resolve) => {
-    execFile(
-      path.resolve(root, 'node_modules/.bin/tsx'),
-      ['scripts/ops.ts', ...args],
-      { cwd: root, env: { ...process.env, ...setup.stack.env }, timeout: 60_000 },
-      (error, stdout, stderr) => {
-        let json: unknown;
-        try {
-          json = JSON.parse(stdout);
-        } catch {
-          json = undefined;
-        }
-        resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr, json });
-      },
-    );
-  });
-}
+const ops = (...args: string[]) => runOps(setup.stack.env, ...args);
 
 describe('npm run ops -- claims', () => {
   it('lists the claim as the API shows it, filtered by task and by seller (payee or host)', async () => {
@@ -154,15 +133,7 @@ describe('MCP task_status', () => {
       dailyCapUsdc: 1_000_000n,
       expiresInDays: 1,
     });
-    const client = await connectClient(
-      new StdioClientTransport({
-        command: process.execPath,
-        args: ['--import', 'tsx', 'scripts/mcp.ts'],
-        cwd: root,
-        env: { ...(process.env as Record<string, string>), ...setup.stack.env, AGENTMINT_KEY: token },
-        stderr: 'pipe',
-      }),
-    );
+    const client = await connectClient(mcpStdio({ ...setup.stack.env, AGENTMINT_KEY: token }));
     try {
       const status = await callTool(client, 'task_status', { taskId });
       expect(status.isError).toBe(false);

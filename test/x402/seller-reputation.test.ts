@@ -1,5 +1,3 @@
-import path from 'node:path';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { formatUnits, type Address } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +7,7 @@ import { getTaskById } from '@/db/tasks';
 import { markX402ClaimsDelivered } from '@/db/x402-claims';
 import { quoteMint } from '@/lib/tasks/quote';
 import type { X402MintServer } from '@/scripts/local/x402-mint-server';
-import { callTool, connectClient } from '../mcp/support';
+import { callTool, connectClient, mcpStdio } from '../mcp/support';
 import { call, cookieFor } from '../support/routes';
 import { waitForTasks } from '../worker/support';
 import { createFundedX402Task, probeTerms, startX402Setup, type X402Setup } from './support';
@@ -20,7 +18,6 @@ import { createFundedX402Task, probeTerms, startX402Setup, type X402Setup } from
 // the quote itself — is warned with the claim count, and may still create the task. A seller
 // with no claim, or whose claim was delivered after all, gets no warning.
 
-const root = path.resolve(import.meta.dirname, '../..');
 let setup: X402Setup;
 let server: X402MintServer;
 let clean: X402MintServer;
@@ -133,15 +130,7 @@ describe('MCP quote and create_mint_task', () => {
       dailyCapUsdc: 10_000_000n,
       expiresInDays: 1,
     });
-    const client = await connectClient(
-      new StdioClientTransport({
-        command: process.execPath,
-        args: ['--import', 'tsx', 'scripts/mcp.ts'],
-        cwd: root,
-        env: { ...(process.env as Record<string, string>), ...setup.stack.env, AGENTMINT_KEY: token },
-        stderr: 'pipe',
-      }),
-    );
+    const client = await connectClient(mcpStdio({ ...setup.stack.env, AGENTMINT_KEY: token }));
     try {
       const quote = await callTool(client, 'quote', { url: server.mintUrl(), quantity: 10 });
       expect(quote.isError).toBe(false);
