@@ -8,15 +8,7 @@ import type { X402MintServer } from '@/scripts/local/x402-mint-server';
 import type { X402MintMode } from '@/scripts/local/x402-mint/modes';
 import type { TestStack } from '../support/stack';
 import { killWorker, spawnWorker, waitForTasks, type WorkerChild } from '../worker/support';
-import {
-  balanceOf,
-  createFundedX402Task,
-  ledgerVsChain,
-  probeTerms,
-  startBlockMiner,
-  startX402Setup,
-  type X402Setup,
-} from './support';
+import { balanceOf, createFundedX402Task, ledgerVsChain, probeTerms, startX402Setup, type X402Setup } from './support';
 
 // kill -9 of the real worker process against sellers that deliver before (or without) settling:
 // the worker dies with the first paid answer in hand, before anything is recorded. A fresh
@@ -27,7 +19,6 @@ import {
 let setup: X402Setup;
 let stack: TestStack;
 let server: X402MintServer;
-let stopMiner: () => void;
 const children: WorkerChild[] = [];
 
 beforeAll(async () => {
@@ -43,12 +34,11 @@ beforeAll(async () => {
       LOG_LEVEL: 'warn',
     },
     server: { settleLaterMs: 1500 },
+    mineEveryMs: 500,
   }));
-  stopMiner = startBlockMiner(stack.anvil.url, 500);
 }, 120_000);
 
 afterAll(async () => {
-  stopMiner?.();
   for (const c of children) await killWorker(c);
   await setup?.stop();
 }, 30_000);

@@ -11,7 +11,6 @@ import {
   ledgerVsChain,
   operatorTxCount,
   probeTerms,
-  startBlockMiner,
   startX402Setup,
   type X402Setup,
 } from './support';
@@ -26,7 +25,6 @@ import {
 let setup: X402Setup;
 let stack: TestStack;
 let server: X402MintServer;
-let stopMiner: () => void;
 
 beforeAll(async () => {
   ({ stack, server } = setup = await startX402Setup({
@@ -39,15 +37,12 @@ beforeAll(async () => {
       X402_DELIVERY_TIMEOUT_MS: '3000',
       X402_MAX_AUTHORIZATION_SECONDS: '30',
     },
+    mineEveryMs: 500,
     workerId: 'x402-price-hold',
   }));
-  stopMiner = startBlockMiner(stack.anvil.url, 500);
 }, 120_000);
 
-afterAll(async () => {
-  stopMiner?.();
-  await setup?.stop();
-}, 30_000);
+afterAll(() => setup?.stop(), 30_000);
 
 const newUser = () => privateKeyToAccount(generatePrivateKey()).address;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

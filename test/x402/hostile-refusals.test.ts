@@ -14,7 +14,6 @@ import {
   operatorTxCount,
   probeTerms,
   settledOnChain,
-  startBlockMiner,
   startX402Setup,
   x402StateOf,
   type X402Setup,
@@ -29,7 +28,6 @@ import {
 let setup: X402Setup;
 let stack: TestStack;
 let server: X402MintServer;
-let stopMiner: () => void;
 
 beforeAll(async () => {
   ({ stack, server } = setup = await startX402Setup({
@@ -43,16 +41,12 @@ beforeAll(async () => {
       X402_MAX_CANCELS_PER_TASK: '1',
       X402_MAX_AUTHORIZATION_SECONDS: '10',
     },
+    mineEveryMs: 500,
     workerId: 'x402-refusals',
   }));
-  // Blocks keep coming as on a live chain: an authorization left to expire expires by chain time.
-  stopMiner = startBlockMiner(stack.anvil.url, 500);
 }, 120_000);
 
-afterAll(async () => {
-  stopMiner?.();
-  await setup?.stop();
-}, 30_000);
+afterAll(() => setup?.stop(), 30_000);
 
 describe('a seller that refuses every payment', () => {
   it('costs the operator one transaction for the task and a retry, within the gas budget; a retry does not reset the refusal count', async () => {

@@ -55,6 +55,8 @@ export async function startX402Setup(
     workerId?: string;
     /** Instead of the stack's chain: an anvil of its own as this chain id, with only a TestUSDC (startUsdcChain). */
     chainId?: number;
+    /** Mine a block every this many ms once all is up (startBlockMiner), so chain time moves as on a live chain. */
+    mineEveryMs?: number;
   } = {},
 ): Promise<X402Setup> {
   const stops: (() => Promise<void>)[] = [];
@@ -85,6 +87,10 @@ export async function startX402Setup(
       const started = await startMintWorker({ id: options.workerId });
       stops.push(() => started.stop());
       worker = started;
+    }
+    if (options.mineEveryMs !== undefined) {
+      const stopMiner = startBlockMiner(rpcUrl, options.mineEveryMs);
+      stops.push(async () => stopMiner());
     }
     return { stack, server, worker, stop };
   } catch (error) {

@@ -9,15 +9,7 @@ import type { X402MintServer } from '@/scripts/local/x402-mint-server';
 import type { X402MintMode } from '@/scripts/local/x402-mint/modes';
 import type { StatusReport } from '@/worker/x402/status-route';
 import { waitForTasks } from '../worker/support';
-import {
-  balanceOf,
-  createFundedX402Task,
-  ledgerVsChain,
-  probeTerms,
-  startBlockMiner,
-  startX402Setup,
-  type X402Setup,
-} from './support';
+import { balanceOf, createFundedX402Task, ledgerVsChain, probeTerms, startX402Setup, type X402Setup } from './support';
 
 // Every seller shape in the wild (shared/DESIGN.md), played by the local server and bought by the
 // in-process worker on real anvil + Postgres (v1-only shapes speak v2 on a chain without a v1 name):
@@ -26,7 +18,6 @@ import {
 
 let setup: X402Setup;
 let server: X402MintServer;
-let stopMiner: () => void;
 
 beforeAll(async () => {
   ({ server } = setup = await startX402Setup({
@@ -41,16 +32,12 @@ beforeAll(async () => {
       MAX_RETRIES: '1',
     },
     server: { slowMs: 3000, settleLaterMs: 1500, soldOutAfter: 2, every: 2 },
+    mineEveryMs: 500,
     workerId: 'x402-shapes',
   }));
-  // Chain time moves as on a live chain, so authorizations expire by it.
-  stopMiner = startBlockMiner(setup.stack.anvil.url, 500);
 }, 120_000);
 
-afterAll(async () => {
-  stopMiner?.();
-  await setup?.stop();
-}, 30_000);
+afterAll(() => setup?.stop(), 30_000);
 
 const newUser = () => privateKeyToAccount(generatePrivateKey()).address;
 const target = () => ({ chainId: server.chainId, usdc: server.usdc, maxAmount: parseUnits('1', 6) });
