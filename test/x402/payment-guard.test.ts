@@ -2,6 +2,7 @@ import { encodeFunctionData, erc20Abi, type Address } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { describe, expect, it } from 'vitest';
 import type { X402Terms } from '@/db/schema';
+import { TRANSFER_WITH_AUTHORIZATION_TYPES } from '@/lib/chain/eip3009';
 import { GuardError } from '@/lib/wallets/tx-guard';
 import {
   authorizationLifetime,
@@ -78,16 +79,7 @@ describe('x402 payment guard', () => {
     const sign = (validFor: number) =>
       signer.paymentAccount.signTypedData({
         domain: { name: 'USD Coin', version: '2', chainId: 31337, verifyingContract: usdc },
-        types: {
-          TransferWithAuthorization: [
-            { name: 'from', type: 'address' },
-            { name: 'to', type: 'address' },
-            { name: 'value', type: 'uint256' },
-            { name: 'validAfter', type: 'uint256' },
-            { name: 'validBefore', type: 'uint256' },
-            { name: 'nonce', type: 'bytes32' },
-          ],
-        },
+        types: TRANSFER_WITH_AUTHORIZATION_TYPES,
         primaryType: 'TransferWithAuthorization',
         message: payment(validFor).authorization,
       } as never);
