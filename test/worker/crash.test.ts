@@ -8,6 +8,7 @@ import { unlockAgentAccount } from '@/lib/wallets/agent-wallets';
 import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
 import { mintExecutionUnderTest, startTestStack, type TestStack } from '../support/stack';
 import { user } from '../support/fixtures';
+import { chainClients } from '../contracts/chain-helpers';
 import {
   createFundedTask,
   expectLedgerMatchesChain,
@@ -63,14 +64,7 @@ async function runUntilExit(env: Record<string, string>, timeoutMs = 40_000) {
   return { ...exit, timedOut, output: worker.output() };
 }
 
-const rpc = async (method: string, params: unknown[] = []) => {
-  const res = await fetch(stack.anvil.url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-  });
-  return ((await res.json()) as { result: unknown }).result;
-};
+const rpc = (method: string, params?: unknown[]) => chainClients(stack.anvil.url).rpc(method, params);
 
 /**
  * Ledger rows left open (signed or sent, not settled) by the last crash and not open before it,
