@@ -317,28 +317,36 @@ export async function startX402MintServer(options: X402MintServerOptions) {
       return void res.status(answer.status).json(answer.body);
     }
     const done = id ? paymentIds.begin(id) : undefined;
-    const requirement = payload.accepted;
-    // pog-token-api delivers for any signature; the others check it first.
-    if (mode !== 'deliver-without-settle') {
-      const verified = await client.verify(payload, requirement);
-      if (!verified.isValid) {
-        const answer = { status: 402, body: { error: verified.invalidReason ?? 'invalid payment' } };
-        done?.(answer);
-        return void res.status(answer.status).json(answer.body);
+    // Called without a catch (the route answers the modes the middleware does not): a failure
+    // (the node down, a mint that reverts) is answered 500 here, and a waiting re-send with it.
+    try {
+      const requirement = payload.accepted;
+      // pog-token-api delivers for any signature; the others check it first.
+      if (mode !== 'deliver-without-settle') {
+        const verified = await client.verify(payload, requirement);
+        if (!verified.isValid) {
+          const answer = { status: 402, body: { error: verified.invalidReason ?? 'invalid payment' } };
+          done?.(answer);
+          return void res.status(answer.status).json(answer.body);
+        }
       }
+      const body = (req.body ?? {}) as { recipient?: string };
+      const recipient = getAddress(mode === 'deliver-without-settle' ? payer : (body.recipient ?? payer));
+      const amount = mintAmount * BigInt(quantityOf(req.body));
+      stats.paid++;
+      const txHash = await mintDemoToken(wallet, tokenAddress, recipient, amount);
+      stats.minted++;
+      const answer = { status: 200, body: { success: true, recipient, amount: amount.toString(), mintTxHash: txHash } };
+      done?.(answer);
+      if ((mode === 'payment-id' || mode === 'no-payment-id') && hits(mode))
+        await new Promise((r) => setTimeout(r, options.slowMs ?? 15_000));
+      if (mode !== 'deliver-without-settle') settleLater(payload);
+      if (!res.destroyed) res.status(answer.status).json(answer.body);
+    } catch (error) {
+      const answer = { status: 500, body: { error: (error as Error).message } };
+      done?.(answer);
+      if (!res.headersSent && !res.destroyed) res.status(answer.status).json(answer.body);
     }
-    const body = (req.body ?? {}) as { recipient?: string };
-    const recipient = getAddress(mode === 'deliver-without-settle' ? payer : (body.recipient ?? payer));
-    const amount = mintAmount * BigInt(quantityOf(req.body));
-    stats.paid++;
-    const txHash = await mintDemoToken(wallet, tokenAddress, recipient, amount);
-    stats.minted++;
-    const answer = { status: 200, body: { success: true, recipient, amount: amount.toString(), mintTxHash: txHash } };
-    done?.(answer);
-    if ((mode === 'payment-id' || mode === 'no-payment-id') && hits(mode))
-      await new Promise((r) => setTimeout(r, options.slowMs ?? 15_000));
-    if (mode !== 'deliver-without-settle') settleLater(payload);
-    if (!res.destroyed) res.status(answer.status).json(answer.body);
   }
 
   function settleLater(payload: NonNullable<ReturnType<typeof paymentOf>>) {

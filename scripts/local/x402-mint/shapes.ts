@@ -88,16 +88,24 @@ export const txHashRefusal = {
 /**
  * payment-identifier (the official extension): the first answer to an id is kept, and a request
  * that carries the same id again gets that answer (or waits for it while the first is in
- * flight) instead of being served twice.
+ * flight) instead of being served twice. A 5xx is handed to those waiting but not kept: the
+ * next request with the id is served afresh.
  */
 export function idempotencyCache() {
-  const answers = new Map<string, Promise<{ status: number; body: unknown }>>();
+  type Answer = { status: number; body: unknown };
+  const answers = new Map<string, Promise<Answer>>();
   return {
     get: (id: string) => answers.get(id),
     begin(id: string) {
-      let settle!: (answer: { status: number; body: unknown }) => void;
-      answers.set(id, new Promise((resolve) => (settle = resolve)));
-      return settle;
+      let resolve!: (answer: Answer) => void;
+      answers.set(id, new Promise((r) => (resolve = r)));
+      let settled = false;
+      return (answer: Answer) => {
+        if (settled) return;
+        settled = true;
+        if (answer.status >= 500) answers.delete(id);
+        resolve(answer);
+      };
     },
   };
 }
