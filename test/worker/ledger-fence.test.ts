@@ -4,6 +4,7 @@ import {
   holdsTaskLease,
   LeaseLostError,
   listMintRecordsByTask,
+  writeAndSettleMints,
   writeSignedMints,
   type SignedMint,
 } from '@/db/mint-records';
@@ -78,6 +79,49 @@ describe('the lease fences both ledgers', () => {
       LeaseLostError,
     );
     expect(await listMintRecordsByTask({ taskId: task.id })).toHaveLength(2);
+  });
+
+  it('a write carrying earlier settles: one statement; a refused write still settles, a re-signed failed row counts as open', async () => {
+    const task = await claimedTask(4);
+    const lease = { taskId: task.id, workerId: 'holder' };
+    // Its own mintIds and hashes (both unique across tasks), the same for a re-signed sequence.
+    const hex = (n: number) => `0x${n.toString(16).padStart(64, '0')}`;
+    const signed = (seq: number): SignedMint => ({
+      ...mint(seq),
+      mintId: hex(0xab00 + seq),
+      txHash: hex(0xcd00 + seq),
+    });
+    await writeSignedMints({ ...lease, mints: [signed(1), signed(2)] });
+    const confirmed = (seq: number) => ({
+      sequenceNumber: seq,
+      txHash: signed(seq).txHash,
+      blockNumber: 7n,
+      gasUsed: 21_000n,
+      effectiveGasPrice: 1n,
+    });
+    // Batch 2's write carries batch 1's settle (1 confirmed, 2 failed): both commit, counters recounted.
+    const carried = await writeAndSettleMints({
+      ...lease,
+      mints: [signed(3)],
+      confirmed: [confirmed(1)],
+      failed: [{ sequenceNumber: 2, error: 'dropped' }],
+    });
+    expect(carried.written).toBe(true);
+    expect(carried.leaseMs).toBeGreaterThan(0);
+    expect(carried.progress).toMatchObject({ mintsCompleted: 1, mintsFailed: 1 });
+    const status = async () =>
+      Object.fromEntries((await listMintRecordsByTask({ taskId: task.id })).map((r) => [r.sequenceNumber, r.status]));
+    expect(await status()).toEqual({ 1: 'confirmed', 2: 'failed', 3: 'signed' });
+    // The failed mint re-signed in the statement that settles another: it counts as open, not failed.
+    const resigned = await writeAndSettleMints({ ...lease, mints: [signed(2)], confirmed: [confirmed(3)] });
+    expect(resigned.written).toBe(true);
+    expect(resigned.progress).toMatchObject({ mintsCompleted: 2, mintsFailed: 0 });
+    expect(await status()).toEqual({ 1: 'confirmed', 2: 'signed', 3: 'confirmed' });
+    // The lease gone: the write is refused (nothing to broadcast), the chain's answer is still kept.
+    await expireLease(task.id);
+    const refused = await writeAndSettleMints({ ...lease, mints: [signed(4)], confirmed: [confirmed(2)] });
+    expect(refused).toMatchObject({ written: false, leaseMs: undefined, progress: { mintsCompleted: 3 } });
+    expect(await status()).toEqual({ 1: 'confirmed', 2: 'confirmed', 3: 'confirmed' });
   });
 
   it('x402 payments: written for the holder; another worker or an expired lease writes nothing', async () => {
