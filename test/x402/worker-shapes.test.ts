@@ -51,12 +51,14 @@ async function buy(mode: X402MintMode, quantity: number, url = server.mintUrl(mo
   return { user, terms, task: done!, check: await ledgerVsChain(task.id, payee) };
 }
 
-const usdcOf = (owner: string) =>
+/** `blockNumber`: several balances read at one block, so a transfer mined between the reads is not counted twice. */
+const usdcOf = (owner: string, blockNumber?: bigint) =>
   getPublicClient().readContract({
     address: server.usdc,
     abi: testUSDCAbi,
     functionName: 'balanceOf',
     args: [owner as Address],
+    blockNumber,
   });
 
 /** Bought exactly once: the chain's payments = the settled rows (same transactions), none twice; no authorization live. */
@@ -106,8 +108,10 @@ describe('x402 seller shapes, bought end to end', () => {
       expect(server.stats.paid - paidBefore).toBe(4);
       expect(check.rows).toHaveLength(4);
       expect(check.chain.count).toBe(0);
-      // All of it still the user's: in the agent wallet, or refunded to the user as the task ended.
-      expect((await usdcOf(task.agentAddress)) + (await usdcOf(user))).toBe(check.funding);
+      // All of it still the user's: in the agent wallet, or refunded to the user as the task ended
+      // (read at one block: the refund may be mined between two reads).
+      const block = await getPublicClient().getBlockNumber({ cacheTime: 0 });
+      expect((await usdcOf(task.agentAddress, block)) + (await usdcOf(user, block))).toBe(check.funding);
       expect(await balanceOf(server.tokenAddress, user)).toBe(4n * server.mintAmount);
       // The task ended only once none of them could move money: each expired by chain time, none cancelled.
       expect(check.rows.map((r) => r.status)).toEqual(['expired', 'expired', 'expired', 'expired']);
