@@ -12,6 +12,7 @@ import { normaliseRequirements, selectRequirement, type RawRequirement } from '.
 import {
   answersWithVoucher,
   asksForTransactionHash,
+  buyerFacingText,
   declaredInputOf,
   fieldKind,
   missingFieldsOf,
@@ -88,6 +89,8 @@ export async function probeX402Endpoint(
   if (answer.status !== 402) throw refusalOf(host, answer);
 
   let read = readTerms(host, answer, target);
+  // Before its declared input is read: a field it wants filled with a hash is this, not a field to ask for.
+  if (asksForTransactionHash(read.everything)) throw txHashPayment(host);
   // The input the 402 declares (outputSchema.input): its method and body fields, filled in.
   const declared = declaredInputOf(read.chosen.outputSchema, read.extensions);
   if (declared) {
@@ -112,11 +115,7 @@ export async function probeX402Endpoint(
       'voucher',
       `${host} sells a voucher: a paid request returns a signature the buyer must redeem on chain itself, and the payment is settled by a separate call. AgentMint buys only mints the seller delivers, so it does not buy here.`,
     );
-  if (asksForTransactionHash(everything))
-    throw refuse(
-      'tx_hash_payment',
-      `${host} wants a transaction hash as payment (a transfer the buyer sends first, with nothing tying it to a delivery). AgentMint pays only with x402 authorizations, so it does not buy here.`,
-    );
+  if (asksForTransactionHash(everything)) throw txHashPayment(host);
 
   const asset = getAddress(chosen.asset);
   const domain = await readAssetDomain(asset, target.client);
@@ -162,6 +161,12 @@ export async function probeX402Endpoint(
   };
   return { terms, host, token, tokenSource: source };
 }
+
+const txHashPayment = (host: string) =>
+  refuse(
+    'tx_hash_payment',
+    `${host} wants a transaction hash as payment (a transfer the buyer sends first, with nothing tying it to a delivery). AgentMint pays only with x402 authorizations, so it does not buy here.`,
+  );
 
 type SellerRequest = { method: 'GET' | 'POST'; body?: Record<string, unknown> };
 type SellerAnswer = { status: number; headers: Headers; text: string; json: unknown; said?: string };
@@ -228,8 +233,8 @@ function readTerms(host: string, answer: SellerAnswer, target: ProbeTarget) {
     maxAmount: target.maxAmount,
     networkLabel: `eip155:${target.chainId}`,
   });
-  // Everything the seller wrote, for reading what it says it wants (bounded: the body is at most 64 KiB).
-  const everything = `${answer.text} ${JSON.stringify(paymentRequired)}`;
+  // Everything the seller wrote but what it says it returns, for reading what it wants (bounded: the body is at most 64 KiB).
+  const everything = `${buyerFacingText(answer.json ?? answer.text)} ${buyerFacingText(paymentRequired)}`;
   return { chosen, version, extensions: paymentRequired.extensions as Record<string, unknown> | undefined, everything };
 }
 

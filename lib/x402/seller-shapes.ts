@@ -61,9 +61,29 @@ export function answersWithVoucher(outputSchema: unknown, description?: unknown,
   return typeof description === 'string' && /\bvoucher\b/i.test(description);
 }
 
-/** Whether a seller's words ask for a transaction hash as the payment (a transfer the buyer sends itself). */
+/**
+ * Whether a seller's words ask for a transaction hash as the payment (a transfer the buyer sends
+ * itself, then "submits proof" of): riz877/my-x402-backend's 402s said "POST your mint
+ * transaction hash", "then submit proof", `payload: {mintTxHash}` in various versions.
+ */
 export function asksForTransactionHash(text: string): boolean {
-  return /(transaction|tx)[ _-]?hash|\btxHash\b/i.test(text);
+  return /(?:transaction|tx)[ _-]?hash|\btx[ _-]?id\b|proof[ _-]of[ _-]payment|submit(?:ting)? (?:a |the |your )?(?:payment )?proof\b/i.test(
+    text,
+  );
+}
+
+/**
+ * What a 402 asks of the buyer, as text to read: everything it wrote except the outputs it
+ * declares (`outputSchema.output`, a bazaar `info.output`): a seller that returns its mint's
+ * transaction hash (`output: {txHash}`) is not asking for one.
+ */
+export function buyerFacingText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  try {
+    return JSON.stringify(value, (key, v: unknown) => (key === 'output' ? undefined : v)) ?? '';
+  } catch {
+    return '';
+  }
 }
 
 /**

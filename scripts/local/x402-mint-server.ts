@@ -33,6 +33,8 @@ import {
   payerOf,
   paymentIdOf,
   paymentOf,
+  txHashInstructions,
+  txHashOutputSchema,
   txHashRefusal,
   v1PaymentRequired,
   voucherOutputSchema,
@@ -206,7 +208,8 @@ export async function startX402MintServer(options: X402MintServerOptions) {
     if (mode === 'non-x402') return void nonX402(res, { amount: state.price, payTo: tokenAddress });
     if (mode === 'needs-fields' && (typeof body.to !== 'string' || !isAddress(body.to)))
       return void res.status(400).json({ error: 'Missing required fields: to' });
-    if (mode === 'voucher' || mode === 'hash-as-payment') return void wildV1(req, res, mode, quantity);
+    if (mode === 'voucher' || mode === 'hash-as-payment' || mode === 'hash-as-payment-told')
+      return void wildV1(req, res, mode, quantity);
     if (paid && ['deliver-without-settle', 'settle-later', 'payment-id', 'no-payment-id'].includes(mode))
       return void deliverFirst(req, res, mode);
     if (paid && mode === 'refuse-all') {
@@ -366,9 +369,14 @@ export async function startX402MintServer(options: X402MintServerOptions) {
   /**
    * The v1 wild shapes: geoplet's voucher (a 402 whose output is a voucher; a paid request is
    * verified and answered with one, never settled here) and riz877's transaction-hash "payment" (a
-   * standard-looking 402; a payment is refused with 403).
+   * standard-looking 402, or one that says so; a payment is refused with 403).
    */
-  async function wildV1(req: Request, res: Response, mode: 'voucher' | 'hash-as-payment', quantity: number) {
+  async function wildV1(
+    req: Request,
+    res: Response,
+    mode: 'voucher' | 'hash-as-payment' | 'hash-as-payment-told',
+    quantity: number,
+  ) {
     const body = (req.body ?? {}) as { userAddress?: unknown; fid?: unknown };
     const missing = [!body.userAddress && 'userAddress', !(body.fid ?? req.query.fid) && 'fid'].filter(Boolean);
     if (mode === 'voucher' && missing.length > 0)
@@ -388,13 +396,14 @@ export async function startX402MintServer(options: X402MintServerOptions) {
       const more =
         mode === 'voucher'
           ? { extra: { ...domain }, outputSchema: voucherOutputSchema }
-          : { outputSchema: { input: { type: 'http', method: 'POST', body: {} }, output: { message: 'string' } } };
+          : { outputSchema: txHashOutputSchema };
+      const besides = mode === 'hash-as-payment-told' ? txHashInstructions(terms) : {};
       // v1 as in the wild; on a chain without a v1 name, the same terms in a v2 header.
-      if (v1Network) return void v1PaymentRequired(req, res, terms, more);
+      if (v1Network) return void v1PaymentRequired(req, res, terms, more, besides);
       return void v2PaymentRequired(req, res, terms, more);
     }
     stats.paid++;
-    if (mode === 'hash-as-payment') {
+    if (mode !== 'voucher') {
       stats.refused++;
       return void res.status(403).json(txHashRefusal);
     }
@@ -509,7 +518,7 @@ export async function startX402MintServer(options: X402MintServerOptions) {
     mintAmount,
     domain,
     serverAddress: wallet.account.address,
-    /** The hot wallet extra-contract, voucher and hash-as-payment are paid to. */
+    /** The hot wallet extra-contract, voucher and the hash-as-payment modes are paid to. */
     hotWallet: wallet.account.address,
     settlerAddresses,
     stats,

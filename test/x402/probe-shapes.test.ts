@@ -109,6 +109,21 @@ describe('seller shapes at the probe', () => {
     expect(server.stats.paid).toBe(paid);
   });
 
+  it('a transaction-hash seller whose 402 says so ("then submit proof", mintTxHash): refused at the probe, nothing signed', async () => {
+    const paid = server.stats.paid;
+    const r = await refusal(probe(server.mintUrl('hash-as-payment-told')));
+    expect(r.reason).toBe('tx_hash_payment');
+    expect(r.message).toMatch(/wants a transaction hash as payment/);
+    expect(r.zh).toMatch(/交易哈希/);
+    expect(server.stats.paid).toBe(paid);
+  });
+
+  it('a transaction-hash seller whose 402 looks standard: not detectable here (its output names the mint’s transactionHash, which asks for nothing)', async () => {
+    const { terms } = await probe(server.mintUrl('hash-as-payment'));
+    expect(terms).toMatchObject({ method: 'POST', version: 1 });
+    expect(terms.requirement.payTo).toBe(server.hotWallet);
+  });
+
   it('a non-x402 402 {amount6, payTo}: refused as a payment outside x402', async () => {
     const r = await refusal(probe(server.mintUrl('non-x402')));
     expect(r.reason).toBe('not_x402_payment');

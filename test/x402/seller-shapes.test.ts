@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   answersWithVoucher,
   asksForTransactionHash,
+  buyerFacingText,
   declaredInputOf,
   missingFieldsOf,
   nonX402Payment,
@@ -51,6 +52,14 @@ describe('seller shapes', () => {
     expect(answersWithVoucher({ output: { message: 'string' } }, 'Mint a token')).toBe(false);
     expect(asksForTransactionHash('Missing transaction hash in payment proof.')).toBe(true);
     expect(asksForTransactionHash('payment rejected')).toBe(false);
+    // riz877's 402s over time, and what must not read as a request for a hash.
+    expect(asksForTransactionHash('POST your mint transaction hash to this endpoint')).toBe(true);
+    expect(asksForTransactionHash('Pay 2 USDC, mint your NFT, then submit proof')).toBe(true);
+    expect(asksForTransactionHash(buyerFacingText({ step3: { payload: { mintTxHash: '0x…' } } }))).toBe(true);
+    expect(asksForTransactionHash(buyerFacingText({ outputSchema: { output: { transactionHash: 'string' } } }))).toBe(
+      false,
+    );
+    expect(asksForTransactionHash('Proof of stake NFT, mint one')).toBe(false);
     expect(nonX402Payment({ amount6: '10000', payTo: '0x' + '1'.repeat(40) })).toEqual({
       amount: '10000',
       payTo: '0x' + '1'.repeat(40),

@@ -60,8 +60,10 @@ export const X402_MINT_MODES = [
   'sold-out',
   /** /mint, geoplet: body {userAddress, fid} (400 "Missing required fields" without; fid also as ?fid=); a v1 402 whose output is a voucher; verifies only and answers the voucher. */
   'voucher',
-  /** /mint, riz877: a standard-looking v1 402; a paid request must carry a transaction hash, a payment gets 403. */
+  /** /mint, riz877: a standard-looking v1 402 (its output names the mint's transactionHash); a paid request must carry a transaction hash, a payment gets 403. */
   'hash-as-payment',
+  /** /mint, riz877's earlier versions: as hash-as-payment, but the 402 tells the buyer to send USDC itself, then submit the transaction hash as proof. */
+  'hash-as-payment-told',
   /** /mint, osbrain: 402 {amount6, payTo}, not x402. */
   'non-x402',
   /** /mint: 400 "Missing required fields: to" until the body names `to` (the recipient). */
@@ -83,6 +85,7 @@ export const TOKENLESS_PATH_MODES: readonly X402MintMode[] = [
   'deliver-without-settle',
   'voucher',
   'hash-as-payment',
+  'hash-as-payment-told',
   'non-x402',
   'needs-fields',
 ];

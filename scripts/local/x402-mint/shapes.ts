@@ -57,10 +57,17 @@ export function nonX402(res: Response, terms: { amount: bigint; payTo: string })
 }
 
 /** A v1 402 with extra fields written into the requirement (outputSchema, extra), as sellers in the wild add them. */
-export function v1PaymentRequired(req: Request, res: Response, terms: V1Terms, more: Record<string, unknown>) {
+export function v1PaymentRequired(
+  req: Request,
+  res: Response,
+  terms: V1Terms,
+  more: Record<string, unknown>,
+  besides: Record<string, unknown> = {},
+) {
   res.status(402).json({
     x402Version: 1,
     error: 'Payment Required',
+    ...besides,
     accepts: [{ ...v1Requirement(req, terms), ...more }],
   });
 }
@@ -79,6 +86,27 @@ export const voucherOutputSchema = {
   },
   output: { voucher: { to: 'address', nonce: 'uint256', deadline: 'uint256' }, signature: 'bytes' },
 };
+
+/**
+ * What riz877's 402 adds to the requirement: the input (a POST, no fields) and the output it
+ * answers with (its mint's transaction hash: a seller returning one is not asking for one).
+ */
+export const txHashOutputSchema = {
+  input: { type: 'http', method: 'POST', body: {} },
+  output: { message: 'string', data: { recipient: 'address', transactionHash: 'string' } },
+};
+
+/** riz877's earlier 402s: beside `accepts`, steps telling the buyer to pay and mint itself, then submit the hash. */
+export function txHashInstructions(terms: { amount: bigint; payTo: string; asset: string }) {
+  return {
+    message: 'Pay USDC, mint your NFT, then submit proof',
+    instructions: {
+      step1: { action: 'Send USDC', to: terms.payTo, amount: terms.amount.toString(), token: terms.asset },
+      step2: { action: 'Mint your NFT', function: 'mint(address _to, uint256 _mintAmount)' },
+      step3: { action: 'Submit verification', method: 'POST to this endpoint', payload: { mintTxHash: '0x…' } },
+    },
+  };
+}
 
 /** riz877/my-x402-backend: a standard-looking 402; the payment it takes is the hash of a transfer the buyer sent itself. */
 export const txHashRefusal = {
