@@ -54,6 +54,12 @@ export async function runTask<Run extends { task: TaskRef }, Ready>(
   };
   reporter.taskStarted(task);
   let transientFailures = 0;
+  /**
+   * Set when the attempts are spent: the route winds down to this failure on the next turn, and
+   * an error from that wind-down (a node down while it cancels what it signed) backs off and
+   * tries again like a transient one, never left to escape the run with the task still leased.
+   */
+  let failing: Ending | undefined;
   try {
     for (;;) {
       if (lease.lost) return done('released');
@@ -62,16 +68,17 @@ export async function runTask<Run extends { task: TaskRef }, Ready>(
         return done('released');
       }
       try {
-        const next = await turn(executor, run);
+        const next = failing ? await windDown(executor, run, failing) : await turn(executor, run);
         if (next === 'released') return done('released');
         transientFailures = 0;
         const outcome = await follow(next);
+        failing = undefined; // a wind-down still under way says so in the route's own prepare from here
         if (outcome) return outcome;
       } catch (error) {
         if (error instanceof LeaseLostError) return done('released');
         const failure = executor.classify(error);
         const { kind, reason, message } = failure;
-        if (kind === 'transient') {
+        if (kind === 'transient' || failing) {
           // 250 ms doubling to 5 s: a node restart (~2 s) is retried within a second or two,
           // a long outage costs one cheap request every 5 s; the task stays processing throughout.
           const delay = backoffMs(++transientFailures, 250, 5_000);
@@ -83,8 +90,7 @@ export async function runTask<Run extends { task: TaskRef }, Ready>(
         // to 60 s) hold across workers and restarts.
         const { attempts, retryInMs } = await recordTaskAttemptFailure({ id: claimed.id, error: message });
         if (attempts > config.maxRetries || failure.final) {
-          const outcome = await follow(await windDown(executor, run, { outcome: 'failed', reason: message }));
-          if (outcome) return outcome;
+          failing = { outcome: 'failed', reason: message };
           continue;
         }
         reporter.retrying(task, { kind, reason, message }, retryInMs, attempts);
