@@ -6,7 +6,10 @@ import { formatCount, formatUsdc, shortHex } from '@/lib/web/format';
 import { useTokenInfo } from '@/lib/web/use-tokens';
 import { CopyButton } from './CopyButton';
 
-/** Route (contract, or the x402 endpoint's host), token, quantity, unit price, total and agent wallet of a task. */
+/**
+ * Route (contract, or the x402 endpoint's host), token, quantity, unit price, total, where the
+ * tokens go when that is not the user (an x402 sale's recipient) and agent wallet of a task.
+ */
 export function TaskFacts({ task, token: known }: { task: TaskDto; token?: { name: string; symbol: string } }) {
   const { t, intlLocale } = useI18n();
   const token = useTokenInfo(task.tokenAddress) ?? known;
@@ -38,6 +41,17 @@ export function TaskFacts({ task, token: known }: { task: TaskDto; token?: { nam
         <dt>{t('task.total')}</dt>
         <dd data-testid="task-total">{formatUsdc(task.totalCost, intlLocale)}</dd>
       </div>
+      {task.recipient && (
+        <div className="facts-wide">
+          <dt>{t('task.recipient')}</dt>
+          <dd className="row">
+            <code title={task.recipient} data-testid="task-recipient">
+              {shortHex(task.recipient, 8, 6)}
+            </code>
+            <CopyButton value={task.recipient} label={t('wallet.copy')} />
+          </dd>
+        </div>
+      )}
       <div className="facts-wide">
         <dt>{t('task.agentWallet')}</dt>
         <dd className="row">

@@ -30,11 +30,17 @@ export type X402TransferLog = {
   amount: bigint;
 };
 
+/**
+ * Tasks whose tokens arrive at one address: an endpoint that mints to the address named sends
+ * every task's tokens to its destination (its recipient, else its user), whoever paid; one that
+ * mints to the payer sends them to the user's agent, which forwards.
+ */
 export type X402DeliveryGroup = {
   userAddress: string;
   token: string;
+  /** Where the group's tokens arrive: the tasks' destination, or the user's agent. */
   recipient: string;
-  /** Whether the group's tasks name the user as recipient (else the agent receives and forwards). */
+  /** Whether the endpoint mints to the address named (else the agent receives and forwards). */
   mintsToUser: boolean;
   /** Tasks that ended this long ago no longer take part (late tokens of older tasks count for no one). */
   endedWithinSeconds: number;
@@ -59,8 +65,13 @@ async function candidatesOf(
         or (p.status in ('signed', 'sent', 'expired') and p.http_status between 200 and 299)))::int as paid,
       (select coalesce(sum(d.amount), 0) from ai_agent_x402_deliveries d where d.task_id = t.id)::text as arrived
     from ai_agent_tasks t join ai_agent_x402_task_state s on s.task_id = t.id
-    where t.user_address = ${group.userAddress.toLowerCase()} and t.token_address = ${group.token.toLowerCase()}
+    where t.token_address = ${group.token.toLowerCase()}
       and t.route = 'x402' and (t.x402->>'mintsToUser')::boolean = ${group.mintsToUser}
+      and ${
+        group.mintsToUser
+          ? tx`coalesce(t.recipient, t.user_address) = ${group.recipient.toLowerCase()}`
+          : tx`t.user_address = ${group.userAddress.toLowerCase()}`
+      }
       and s.delivery_from_block is not null
       and (t.status in ('funded', 'processing') or t.updated_at > now() - make_interval(secs => ${group.endedWithinSeconds}))
     order by s.delivery_from_block, t.created_at`;

@@ -35,7 +35,8 @@ type ClassifyContext = {
   user: Address;
   usdc: Address;
   tokens: Set<string>;
-  forwardTokens?: Set<string>;
+  /** x402 tasks' tokens the agent may forward, each with where to: its tasks' recipients, else the user. */
+  forwardTokens?: Map<string, Set<string>>;
   /** AgentBatchExecutor: the only contract an agent delegates to (EIP-7702). */
   batchExecutor?: Address;
   /** The operator: ETH it sent as gas may go back to it (a sweep), outside any batch. */
@@ -80,11 +81,13 @@ export function classifyAgentTx(
   }
   if (tx.value !== 0n) return 'unknown';
   if (ctx.tokens.has(to) && data.startsWith(MINT_SELECTOR)) return 'mint';
-  // An x402 endpoint that mints to the payer: the agent forwards the tokens to its user.
-  if (ctx.forwardTokens?.has(to)) {
+  // An x402 endpoint that mints to the payer: the agent forwards the tokens to the task's recipient, else its user.
+  const destinations = ctx.forwardTokens?.get(to);
+  if (destinations) {
     try {
       const call = decodeFunctionData({ abi: erc20Abi, data: data as Hex });
-      if (call.functionName === 'transfer' && (call.args[0] as string).toLowerCase() === ctx.user) return 'forward';
+      if (call.functionName === 'transfer' && destinations.has((call.args[0] as string).toLowerCase()))
+        return 'forward';
     } catch {
       return 'unknown';
     }
@@ -118,7 +121,7 @@ export function compareEth({
   usdc: Address;
   operator: Address;
   tokens: Set<string>;
-  forwardTokens: Set<string>;
+  forwardTokens: Map<string, Set<string>>;
   batchExecutor?: Address;
   txs: ChainTx[];
   balances: Balances;

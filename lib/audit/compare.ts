@@ -168,7 +168,11 @@ export function compareUser(
   }
 
   const reported = new Set(d.map((x) => x.txHash).filter((h): h is string => !!h));
-  const forwardTokens = new Set(tasks.filter((t) => t.route === 'x402').map((t) => t.tokenAddress.toLowerCase()));
+  const forwardTokens = new Map<string, Set<string>>();
+  for (const t of tasks.filter((x) => x.route === 'x402')) {
+    const token = t.tokenAddress.toLowerCase();
+    forwardTokens.set(token, (forwardTokens.get(token) ?? new Set()).add((t.recipient ?? user).toLowerCase()));
+  }
   const eth = compareEth({
     agent,
     user,

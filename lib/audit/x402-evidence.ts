@@ -118,8 +118,8 @@ export function checkDeliveries({
           ? `log ${row.logIndex} of ${row.txHash} is no token Transfer`
           : log.token !== task.tokenAddress.toLowerCase()
             ? `log ${row.logIndex} moved ${log.token}, the task buys ${task.tokenAddress}`
-            : log.to !== row.recipient || (log.to !== user && log.to !== agent)
-              ? `log ${row.logIndex} went to ${log.to}, neither the user nor the agent as the ledger has it (${row.recipient})`
+            : log.to !== row.recipient || (log.to !== (task.recipient?.toLowerCase() ?? user) && log.to !== agent)
+              ? `log ${row.logIndex} went to ${log.to}, neither the task's ${task.recipient ? 'recipient' : 'user'} nor the agent as the ledger has it (${row.recipient})`
               : log.value !== row.amount
                 ? `log ${row.logIndex} moved ${log.value}, the ledger counted ${row.amount}`
                 : undefined;

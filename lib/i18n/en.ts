@@ -45,6 +45,7 @@ export const en = {
   'task.unitPrice': 'Unit price',
   'task.total': 'Total',
   'task.agentWallet': 'Agent wallet',
+  'task.recipient': 'Tokens go to',
   'task.id': 'Task',
   'task.created': 'Created',
   'task.progress': '{done} of {total} minted',

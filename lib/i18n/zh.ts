@@ -47,6 +47,7 @@ export const zh: Record<MessageKey, string> = {
   'task.unitPrice': '单价',
   'task.total': '总价',
   'task.agentWallet': '代理钱包',
+  'task.recipient': '代币接收地址',
   'task.id': '任务',
   'task.created': '创建时间',
   'task.progress': '已 mint {done} / {total}',

@@ -1,5 +1,5 @@
 import { getAddress, isAddress, isAddressEqual, type Address } from 'viem';
-import type { Task } from '@/db/schema';
+import type { AgentWallet, Task } from '@/db/schema';
 import { getTaskById, insertTask, type DbExecutor, type TaskWithAgent } from '@/db/tasks';
 import { getChain, getKnownContracts, getMintSignerAccounts, getPublicClient } from '../chain/clients';
 import { readPaidMintToken, type PaidMintTokenInfo } from '../chain/tokens';
@@ -12,14 +12,16 @@ export const MIN_QUANTITY = 1;
 export const MAX_QUANTITY = 1000;
 
 /**
- * Runs the insert of a task that passed every check, knowing its total cost: an assistant key
- * reserves the cost against its daily cap here (lib/assistant-keys/spend-cap.ts); an x402 sale
+ * Runs the insert of a task that passed every check, knowing its total cost and the agent wallet
+ * it will use: an assistant key reserves the cost against its daily cap here
+ * (lib/assistant-keys/spend-cap.ts); an x402 sale checks its payment against the wallet and
  * inserts the task and its sale in one transaction (`insert(tx)`, lib/x402-seller/). The chat,
  * acting for the signed-in user, inserts unguarded.
  */
 export type TaskInsertGuard = <T extends Task>(
   totalCost: bigint,
   insert: (db?: DbExecutor) => Promise<T>,
+  context: { wallet: AgentWallet },
 ) => Promise<T>;
 export const unguardedInsert: TaskInsertGuard = (_totalCost, insert) => insert();
 
@@ -110,22 +112,29 @@ export async function createMintTask({
   const info = await validateMintToken(tokenAddress, quantity);
   const wallet = await getOrCreateAgentWallet(userAddress);
   const totalCost = info.pricePerMint * BigInt(quantity);
-  const inserted = await guard(totalCost, (db) =>
-    insertTask(
-      {
-        userAddress: userAddress.toLowerCase(),
-        recipient: recipient && !isAddressEqual(recipient, userAddress as Address) ? recipient.toLowerCase() : null,
-        agentWalletId: wallet.id,
-        chainId: getChain().id,
-        tokenAddress: info.address.toLowerCase(),
-        quantity,
-        pricePerMint: info.pricePerMint.toString(),
-        totalCost: totalCost.toString(),
-      },
-      db,
-    ),
+  const inserted = await guard(
+    totalCost,
+    (db) =>
+      insertTask(
+        {
+          userAddress: userAddress.toLowerCase(),
+          recipient: recipientColumn(userAddress, recipient),
+          agentWalletId: wallet.id,
+          chainId: getChain().id,
+          tokenAddress: info.address.toLowerCase(),
+          quantity,
+          pricePerMint: info.pricePerMint.toString(),
+          totalCost: totalCost.toString(),
+        },
+        db,
+      ),
+    { wallet },
   );
   const task = await getTaskById({ id: inserted.id });
   if (!task) throw new Error(`task ${inserted.id} vanished right after insert`);
   return { ...task, token: info };
 }
+
+/** The task's `recipient` column: null when the tokens go to the user anyway. */
+export const recipientColumn = (userAddress: string, recipient: Address | undefined) =>
+  recipient && !isAddressEqual(recipient, userAddress as Address) ? recipient.toLowerCase() : null;

@@ -6,7 +6,7 @@ import { getOrCreateAgentWallet } from '../wallets/agent-wallets';
 import type { Erc20Info } from '../x402/onchain';
 import { probeX402Endpoint, type ProbeResult, type ProbeTarget } from '../x402/probe';
 import { getSellerWarning, type SellerWarning } from '../x402/seller-reputation';
-import { checkQuantity, unguardedInsert, type TaskInsertGuard } from './create-task';
+import { checkQuantity, recipientColumn, unguardedInsert, type TaskInsertGuard } from './create-task';
 import { checkMinTaskValue } from './task-value';
 
 export type X402TaskCreated = TaskWithAgent & { token: Erc20Info; host: string; sellerWarning?: SellerWarning };
@@ -14,9 +14,10 @@ export type X402TaskCreated = TaskWithAgent & { token: Erc20Info; host: string; 
 /**
  * What buying `quantity` mints from an x402 endpoint would cost, checked as creation checks it
  * (quantity, URL, 402 terms, token, minimum value) without storing or paying anything. The probe
- * POSTs one unpaid request naming `userAddress` as recipient (the zero address for a quote
- * nobody is signed in for). A seller that took payment without delivering before, from anyone,
- * comes with a warning (lib/x402/seller-reputation.ts); it is not refused.
+ * POSTs one unpaid request naming as recipient `recipient` (an x402 sale's), else `userAddress`
+ * (the zero address for a quote nobody is signed in for). A seller that took payment without
+ * delivering before, from anyone, comes with a warning (lib/x402/seller-reputation.ts); it is not
+ * refused.
  */
 export async function quoteX402Endpoint(
   {
@@ -24,7 +25,8 @@ export async function quoteX402Endpoint(
     url,
     quantity,
     tokenAddress,
-  }: { userAddress?: string; url: string; quantity: number; tokenAddress?: string },
+    recipient,
+  }: { userAddress?: string; url: string; quantity: number; tokenAddress?: string; recipient?: Address },
   target?: ProbeTarget,
 ): Promise<{
   probe: ProbeResult & { token: Erc20Info };
@@ -33,7 +35,10 @@ export async function quoteX402Endpoint(
   sellerWarning?: SellerWarning;
 }> {
   checkQuantity(quantity);
-  const probe = await probeX402Endpoint({ url, userAddress: userAddress ?? zeroAddress, tokenAddress }, target);
+  const probe = await probeX402Endpoint(
+    { url, userAddress: userAddress ?? zeroAddress, tokenAddress, recipient },
+    target,
+  );
   if (!probe.token) {
     throw new AppError(
       'bad_request:x402',
@@ -58,7 +63,9 @@ export async function quoteX402Endpoint(
  * Creates a pending_payment task that buys `quantity` mints from an x402 endpoint: one paid
  * request per mint at the price the probe read, so the user funds amount × quantity with the
  * same one signature as a contract task. Everything is checked (quantity, URL, 402 terms,
- * token) before the agent wallet or the task is written.
+ * token) before the agent wallet or the task is written. Its tokens go to the user, or to
+ * `recipient` (only an x402 sale names one, fixed for the task's life): the endpoint mints to
+ * it where it takes a recipient, else the agent receives and forwards to it (worker/x402/delivery.ts).
  */
 export async function createX402Task(
   {
@@ -66,30 +73,42 @@ export async function createX402Task(
     url,
     quantity,
     tokenAddress,
+    recipient,
     guard = unguardedInsert,
-  }: { userAddress: Address | string; url: string; quantity: number; tokenAddress?: string; guard?: TaskInsertGuard },
+  }: {
+    userAddress: Address | string;
+    url: string;
+    quantity: number;
+    tokenAddress?: string;
+    recipient?: Address;
+    guard?: TaskInsertGuard;
+  },
   target?: ProbeTarget,
 ): Promise<X402TaskCreated> {
   const { probe, pricePerMint, totalCost, sellerWarning } = await quoteX402Endpoint(
-    { userAddress, url, quantity, tokenAddress },
+    { userAddress, url, quantity, tokenAddress, recipient },
     target,
   );
   const wallet = await getOrCreateAgentWallet(userAddress);
-  const inserted = await guard(totalCost, (db) =>
-    insertTask(
-      {
-        userAddress: userAddress.toLowerCase(),
-        agentWalletId: wallet.id,
-        chainId: target?.chainId ?? getChain().id,
-        tokenAddress: probe.token.address.toLowerCase(),
-        route: 'x402',
-        x402: probe.terms,
-        quantity,
-        pricePerMint: pricePerMint.toString(),
-        totalCost: totalCost.toString(),
-      },
-      db,
-    ),
+  const inserted = await guard(
+    totalCost,
+    (db) =>
+      insertTask(
+        {
+          userAddress: userAddress.toLowerCase(),
+          recipient: recipientColumn(userAddress, recipient),
+          agentWalletId: wallet.id,
+          chainId: target?.chainId ?? getChain().id,
+          tokenAddress: probe.token.address.toLowerCase(),
+          route: 'x402',
+          x402: probe.terms,
+          quantity,
+          pricePerMint: pricePerMint.toString(),
+          totalCost: totalCost.toString(),
+        },
+        db,
+      ),
+    { wallet },
   );
   const task = await getTaskById({ id: inserted.id });
   if (!task) throw new Error(`task ${inserted.id} vanished right after insert`);

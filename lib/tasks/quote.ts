@@ -27,7 +27,7 @@ export type MintQuote = {
  * then names the token it sells, if its terms do not).
  */
 export async function quoteMint(
-  input: { tokenAddress?: string; url?: string; quantity: number; userAddress?: string },
+  input: { tokenAddress?: string; url?: string; quantity: number; userAddress?: string; recipient?: Address },
   target?: ProbeTarget,
 ): Promise<MintQuote> {
   if (input.url) {

@@ -17,13 +17,16 @@ import { GuardError } from './tx-guard';
 //    X402_MAX_AUTHORIZATION_SECONDS, plus a few seconds of signing time), while the task's
 //    payments (live and settled) stay within its funding;
 //  - a CancelAuthorization of one of its own open payments;
-//  - the transfer of the task's token, received from the endpoint, to the user (forwarding),
-//    never of the payment asset: a task that "buys" USDC would forward the agent's own USDC.
+//  - the transfer of the task's token, received from the endpoint, to the task's recipient, else
+//    the user (forwarding), never to anyone else, and never of the payment asset: a task that
+//    "buys" USDC would forward the agent's own USDC.
 
 export type X402Policy = {
   agent: Address;
   user: Address;
   token: Address;
+  /** Where the task's tokens go when it is not the user (an x402 sale's recipient): the one address a forward may name. */
+  recipient?: Address;
   terms: X402Terms;
   funding: bigint;
   /** Longest validity (seconds from now) a payment may have; by default the seller's timeout capped by X402_MAX_AUTHORIZATION_SECONDS. */
@@ -79,7 +82,7 @@ export function checkX402Payment(
     throw new GuardError(`x402 payments would exceed the task's funding of ${policy.funding}`);
 }
 
-/** The one transaction forwarding needs: token.transfer(user, amount) on the task's token. */
+/** The one transaction forwarding needs: token.transfer(recipient, else user, amount) on the task's token. */
 export function checkTokenForward(
   policy: X402Policy,
   tx: { to?: Address | null; data?: Hex; value?: bigint },
@@ -98,7 +101,8 @@ export function checkTokenForward(
   }
   if (call.functionName !== 'transfer') throw new GuardError(`token.${call.functionName} is not allowed`);
   const [to, value] = call.args as [Address, bigint];
-  if (!isAddressEqual(to, policy.user)) throw new GuardError('forwarded tokens must go to the user');
+  if (!isAddressEqual(to, policy.recipient ?? policy.user))
+    throw new GuardError(`forwarded tokens must go to the ${policy.recipient ? "task's recipient" : 'user'}`);
   if (value !== amount) throw new GuardError('forward amount differs from what was received');
 }
 

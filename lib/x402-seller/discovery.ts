@@ -30,7 +30,7 @@ export const SALE_INPUT_SCHEMA = {
       'The wallet that signs the payment. It owns the task: the payment goes to its own AgentMint agent wallet (the 402 names it as payTo), which runs the mints; the tokens go to `recipient`, or to it.',
     ),
     recipient: address(
-      'Where the tokens go (default: the payer). With `token`, any address: each mint goes straight to it, and the task keeps it. With `url`, only the payer. Without `payer`, it names the payer.',
+      'Where the tokens go (default: the payer), kept by the task. With `token`, each mint goes straight to it. With `url`, the endpoint mints to it where it takes a recipient, else the payer’s agent wallet receives the tokens and forwards them to it. Without `payer`, it names the payer.',
     ),
   },
   required: ['quantity'],

@@ -18,7 +18,7 @@ import { hashTaskToken, taskTokenFor } from './task-token';
 
 /**
  * What an agent buys: N mints of a token (or from an x402 endpoint), paid by `payer`, for
- * `recipient` (a token's mints only; without it, for the payer).
+ * `recipient` (without it, for the payer).
  */
 export type SaleRequest = { token?: Address; url?: string; quantity: number; payer: Address; recipient?: Address };
 
@@ -84,6 +84,7 @@ export async function offerMintTask(request: SaleRequest, error?: string): Promi
     url: request.url,
     quantity: request.quantity,
     userAddress: request.payer,
+    recipient: request.recipient,
   });
   const wallet = await getOrCreateAgentWallet(request.payer);
   return paymentRequiredFor({ quote, payTo: getAddress(wallet.agentAddress) }, error);
@@ -130,8 +131,8 @@ async function buy(
     taskTokenHash: hashTaskToken(taskTokenFor(saleId)),
     x402Version: payment.version,
   };
-  const guard: TaskInsertGuard = async (totalCost, insert) => {
-    const wallet = await getOrCreateAgentWallet(request.payer);
+  // Task creation hands over the payer's agent wallet it looked up: the payment must be to it.
+  const guard: TaskInsertGuard = async (totalCost, insert, { wallet }) => {
     const terms = {
       userAddress: authorization.from,
       agentAddress: wallet.agentAddress,
@@ -146,7 +147,7 @@ async function buy(
   try {
     const { payer: userAddress, quantity, recipient } = request;
     task = request.url
-      ? await createX402Task({ userAddress, url: request.url, quantity, tokenAddress: request.token, guard })
+      ? await createX402Task({ userAddress, url: request.url, quantity, tokenAddress: request.token, recipient, guard })
       : await createMintTask({ userAddress, tokenAddress: request.token!, quantity, recipient, guard });
   } catch (error) {
     if (!(error instanceof AlreadySold)) throw error;

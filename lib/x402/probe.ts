@@ -62,13 +62,14 @@ export function defaultProbeTarget(): ProbeTarget {
 }
 
 export async function probeX402Endpoint(
-  input: { url: string; userAddress: string; tokenAddress?: string },
+  input: { url: string; userAddress: string; tokenAddress?: string; recipient?: string },
   target: ProbeTarget = defaultProbeTarget(),
 ): Promise<ProbeResult> {
   const url = vetUrl(input.url, target.allowedHosts);
   const host = url.host;
   const seedToken = url.pathname.match(SEED_PATH)?.[1];
-  const recipient = getAddress(input.userAddress);
+  // The address AgentMint fills in where the seller takes one: the task's recipient, else the user.
+  const recipient = getAddress(input.recipient ?? input.userAddress);
 
   // A mint changes state, so POST first (one mint per request, as the task pays). An endpoint
   // that takes only GET says so with 405, or with 404 as Express does ("Cannot POST").

@@ -191,7 +191,7 @@ describe('classifyAgentTx', () => {
     user: userAddress,
     usdc,
     tokens: new Set<string>([mintToken]),
-    forwardTokens: new Set([token]),
+    forwardTokens: new Map([[token, new Set<string>([userAddress])]]),
     batchExecutor: executor,
   };
   const transfer = (to: Address) => encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [to, 5n] });
@@ -206,6 +206,11 @@ describe('classifyAgentTx', () => {
   it('knows what AgentMint sends, and nothing else', () => {
     expect(classifyAgentTx({ to: token, input: transfer(userAddress), value: 0n, type: '0x2' }, ctx)).toBe('forward');
     expect(classifyAgentTx({ to: token, input: transfer(agent), value: 0n, type: '0x2' }, ctx)).toBe('unknown');
+    // A task bought for a recipient forwards to it; to anyone else it is unknown.
+    const recipient = '0x00000000000000000000000000000000000000f7' as Address;
+    const forSale = { ...ctx, forwardTokens: new Map([[token, new Set<string>([recipient])]]) };
+    expect(classifyAgentTx({ to: token, input: transfer(recipient), value: 0n, type: '0x2' }, forSale)).toBe('forward');
+    expect(classifyAgentTx({ to: token, input: transfer(recipient), value: 0n, type: '0x2' }, ctx)).toBe('unknown');
     expect(classifyAgentTx({ to: usdc, input: transfer(userAddress), value: 0n, type: '0x2' }, ctx)).toBe('withdraw');
     expect(classifyAgentTx({ to: usdc, input: transfer(token), value: 0n, type: '0x2' }, ctx)).toBe('unknown');
     expect(classifyAgentTx({ to: usdc, input: approve(mintToken), value: 0n, type: '0x2' }, ctx)).toBe('approve');

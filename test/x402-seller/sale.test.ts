@@ -12,6 +12,9 @@ import { user } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/stack';
 import { tokenBalance } from '../worker/support';
 import { startX402MintServer, type X402MintServer } from '@/scripts/local/x402-mint-server';
+import type { X402MintMode } from '@/scripts/local/x402-mint/modes';
+import type { X402Terms } from '@/db/schema';
+import { startBlockMiner } from '../x402/support';
 import { startApp, waitUntil, type RunningApp } from '../mcp/support';
 import {
   authorizationUsed,
@@ -44,7 +47,13 @@ beforeAll(async () => {
     env: { LOG_LEVEL: 'warn', MIN_TASK_VALUE_USDC: '0.3', MINT_BATCH_SIZE: '2', MINT_INTERVAL_MS: '1000' },
   });
   // An x402 mint endpoint to buy from by URL (0.1 USDC a mint), which the app may call over http.
-  x402Seller = await startX402MintServer({ rpcUrl: stack.anvil.url, usdc: stack.deployment.usdc, price: DMT_PRICE });
+  // Its payments live 10 s, so one it never settles is dead (and refundable) soon after.
+  x402Seller = await startX402MintServer({
+    rpcUrl: stack.anvil.url,
+    usdc: stack.deployment.usdc,
+    price: DMT_PRICE,
+    maxTimeoutSeconds: 10,
+  });
   stack.env.X402_ALLOWED_HOSTS = `127.0.0.1:${x402Seller.port}`;
   app = await startApp(stack);
   mintUrl = `${app.url}/api/x402/mint`;
@@ -106,17 +115,13 @@ describe('the offer', () => {
     expect(validateDiscoveryExtension(wellKnown.body.items[0].extensions.bazaar)).toEqual({ valid: true });
   });
 
-  it('refuses what it cannot sell with a 4xx and no offer: unknown token, quantity 0, below the minimum value, another recipient by URL', async () => {
+  it('refuses what it cannot sell with a 4xx and no offer: unknown token, quantity 0, below the minimum value, no payer', async () => {
     const payer = user(1).address;
     const cases = [
       [{ token: stack.deployment.usdc, quantity: 5, payer }, /not a paid-mint token/],
       [{ token: '0x000000000000000000000000000000000000dEaD', quantity: 5, payer }, /no contract/],
       [{ token: dmt, quantity: 0, payer }, /Quantity must be a whole number from 1/],
       [{ token: dmt, quantity: 2, payer }, /at least 0.3 USDC/],
-      [
-        { url: 'https://seller.example/mint', quantity: 5, payer, recipient: user(2).address },
-        /recipient must be the payer/,
-      ],
       [{ token: dmt, quantity: 5 }, /Say who pays: payer/],
     ] as const;
     for (const [body, message] of cases) {
@@ -258,6 +263,74 @@ describe('buying with the official client', () => {
     expect(done.mintsCompleted).toBe(3);
     expect(await tokenBalance(x402Seller.tokenAddress, buyer.address)).toBe(3n * parseEther('100'));
   }, 120_000);
+
+  describe('by URL for another recipient: the tokens reach the recipient, the payer keeps its USDC change', () => {
+    // A payer with 1 USDC buys 3 mints (0.3 USDC) for a recipient that holds nothing.
+    async function buyFor(mode: X402MintMode) {
+      const buyer = privateKeyToAccount(generatePrivateKey());
+      const recipient = privateKeyToAccount(generatePrivateKey()).address;
+      await giveUsdc(user(9), buyer.address, parseUnits('1', 6), stack.anvil.url);
+      const { buy } = payingFetch(buyerClient(buyer));
+      const res = await buy(mintUrl, {
+        url: x402Seller.mintUrl(mode),
+        token: x402Seller.tokenAddress,
+        quantity: 3,
+        payer: buyer.address,
+        recipient,
+      });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      expect(res.body.task).toMatchObject({ route: 'x402', userAddress: buyer.address, recipient, quantity: 3 });
+      expect(await usdcBalance(buyer.address)).toBe(parseUnits('1', 6) - 3n * DMT_PRICE);
+      const { statusUrl, taskToken } = res.body;
+      const done = await waitUntil(
+        'the x402 task to complete',
+        async () => {
+          const status = await get(statusUrl, { authorization: `Bearer ${taskToken}` });
+          return ['completed', 'failed', 'cancelled'].includes(status.body.task.status) ? status.body.task : undefined;
+        },
+        90_000,
+      );
+      expect(done, done.errorMessage ?? '').toMatchObject({ status: 'completed', mintsCompleted: 3, recipient });
+      const agent = await agentOf(buyer.address);
+      const task = (await getSql()`select x402 from ai_agent_tasks where id = ${done.id}`)[0]!;
+      return { buyer, recipient, agent, terms: task.x402 as X402Terms };
+    }
+
+    it('an endpoint that mints to the address in the body: probed and paid with the recipient named, minted straight to it', async () => {
+      const { buyer, recipient, agent, terms } = await buyFor('v2');
+      expect(terms).toMatchObject({ mintsToUser: true, body: { quantity: 1, recipient } });
+      expect(await tokenBalance(x402Seller.tokenAddress, recipient)).toBe(3n * parseEther('100'));
+      expect(await tokenBalance(x402Seller.tokenAddress, buyer.address)).toBe(0n);
+      expect(await tokenBalance(x402Seller.tokenAddress, agent)).toBe(0n);
+      // Every mint was bought (3 × 0.1 USDC went to the seller); the recipient got no USDC.
+      expect(await usdcBalance(buyer.address)).toBe(parseUnits('1', 6) - 3n * DMT_PRICE);
+      expect(await usdcBalance(recipient)).toBe(0n);
+      const report = await runAudit({ userAddress: buyer.address, fromBlock: 0n, record: false });
+      expect(report.discrepancies).toEqual([]);
+    }, 120_000);
+
+    it('an endpoint that mints to the payer (and never settles): the agent forwards to the recipient alone, the unspent USDC goes back to the payer', async () => {
+      // Chain time moves only with blocks: mine so the unsettled authorizations expire by chain time.
+      const stopMiner = startBlockMiner(stack.anvil.url, 500);
+      try {
+        const { buyer, recipient, agent, terms } = await buyFor('deliver-without-settle');
+        expect(terms.mintsToUser).toBe(false);
+        expect(await tokenBalance(x402Seller.tokenAddress, recipient)).toBe(3n * parseEther('100'));
+        expect(await tokenBalance(x402Seller.tokenAddress, buyer.address)).toBe(0n);
+        expect(await tokenBalance(x402Seller.tokenAddress, agent)).toBe(0n);
+        // Nothing was settled: the whole 0.3 USDC is unspent, and it is refunded to the payer, not the recipient.
+        await waitUntil('the refund to the payer', async () =>
+          (await usdcBalance(buyer.address)) === parseUnits('1', 6) ? true : undefined,
+        );
+        expect(await usdcBalance(agent)).toBe(0n);
+        expect(await usdcBalance(recipient)).toBe(0n);
+        const report = await runAudit({ userAddress: buyer.address, fromBlock: 0n, record: false });
+        expect(report.discrepancies).toEqual([]);
+      } finally {
+        stopMiner();
+      }
+    }, 120_000);
+  });
 
   it('a repeated payment-identifier returns the same task: the retry’s new authorization is never settled', async () => {
     const buyer = user(3);

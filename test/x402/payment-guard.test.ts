@@ -94,6 +94,42 @@ describe('x402 payment guard', () => {
       /payment asset is never forwarded/,
     );
   });
+
+  it('forwards only to the task’s recipient when an x402 sale named one, else only to the user: never to any other address', async () => {
+    const recipient = '0x90F79bf6EB2c4f870365E785982E1f101E93b906' as Address;
+    const third = '0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65' as Address;
+    const forwardTo = (to: Address) => encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [to, 5n] });
+    const forSale: X402Policy = { ...policyOf(terms()), recipient };
+    const forUser = policyOf(terms());
+
+    expect(() => checkTokenForward(forSale, { to: token, data: forwardTo(recipient) }, 5n)).not.toThrow();
+    for (const other of [user, third, agent.address, payTo])
+      expect(() => checkTokenForward(forSale, { to: token, data: forwardTo(other) }, 5n), other).toThrow(
+        /forwarded tokens must go to the task's recipient/,
+      );
+    expect(() => checkTokenForward(forUser, { to: token, data: forwardTo(user) }, 5n)).not.toThrow();
+    for (const other of [recipient, third, payTo])
+      expect(() => checkTokenForward(forUser, { to: token, data: forwardTo(other) }, 5n), other).toThrow(
+        /forwarded tokens must go to the user/,
+      );
+
+    // The signer the worker forwards with refuses before signing anything.
+    const signer = createX402Signer(agent, forSale);
+    const tx = (to: Address) =>
+      ({
+        type: 'eip1559',
+        chainId: 31337,
+        to: token,
+        data: forwardTo(to),
+        gas: 100_000n,
+        nonce: 0,
+        maxFeePerGas: 1n,
+        maxPriorityFeePerGas: 1n,
+      }) as const;
+    await expect(Promise.resolve().then(() => signer.signForward(tx(third), 5n))).rejects.toThrow(GuardError);
+    await expect(Promise.resolve().then(() => signer.signForward(tx(user), 5n))).rejects.toThrow(GuardError);
+    await expect(signer.signForward(tx(recipient), 5n)).resolves.toMatch(/^0x02/);
+  });
 });
 
 describe('deliveries in payment order', () => {

@@ -16,11 +16,12 @@ import { ensureAgentGas } from '@/lib/wallets/gas-topup';
 import type { X402Runtime } from './runtime';
 import { assertLease } from '../fence';
 
-// "Completed" means the user holds the tokens, so deliveries are read from the chain, per task:
-// a seller's 200 proves nothing until tokens arrive. A delivery is a Transfer of the task's
-// token to its recipient (the user where the endpoint takes one, else the agent, which forwards
-// everything it holds of the token to the user), minted (from 0x0) or sent by the payee, in a
-// block at or after the one the task's first paid request went out in.
+// "Completed" means the tokens are where the task sends them (its recipient, named by an x402
+// sale, else the user), so deliveries are read from the chain, per task: a seller's 200 proves
+// nothing until tokens arrive. A delivery is a Transfer of the task's token to where the endpoint
+// mints (that destination where the endpoint takes a recipient, else the agent, which forwards
+// everything it holds of the token to the destination), minted (from 0x0) or sent by the payee,
+// in a block at or after the one the task's first paid request went out in.
 //
 // Counting per task, not per wallet: one user may have two tasks for one token whose transfers
 // look alike (the worker runs one task per wallet at a time, but a task's late tokens can land
@@ -57,7 +58,11 @@ export type DeliveryTally = {
   unit: bigint | null;
 };
 
-const recipientOf = (rt: X402Runtime): Address => (rt.terms.mintsToUser ? rt.policy.user : rt.policy.agent);
+/** Where the task's tokens end up: its recipient, else the user (the only address a forward may name). */
+const destinationOf = (rt: X402Runtime): Address => rt.policy.recipient ?? rt.policy.user;
+
+/** Where the endpoint's tokens arrive, counted: the destination when it mints to the address named, else the agent. */
+const recipientOf = (rt: X402Runtime): Address => (rt.terms.mintsToUser ? destinationOf(rt) : rt.policy.agent);
 
 function groupOf(rt: X402Runtime): X402DeliveryGroup {
   return {
@@ -151,7 +156,7 @@ export async function tallyDeliveries(rt: X402Runtime, paid: number, settled: nu
   return { paid, settled, delivered, arrived: amount, unit };
 }
 
-/** The agent holds tokens of the task's token (an endpoint that mints to the payer): all go to the user. */
+/** The agent holds tokens of the task's token (an endpoint that mints to the payer): all go to the task's destination. */
 async function forwardHeldTokens(rt: X402Runtime) {
   const balance = await rt.client.readContract({
     address: rt.policy.token,
@@ -183,7 +188,7 @@ async function forward(rt: X402Runtime, amount: bigint) {
     client: rt.client,
   });
   if (topUp) rt.reporter.gasToppedUp(rt.task, topUp.amountWei, topUp.txHash);
-  const data = encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [rt.policy.user, amount] });
+  const data = encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [destinationOf(rt), amount] });
   const raw = await rt.signer!.signForward(
     {
       type: 'eip1559',
@@ -200,6 +205,6 @@ async function forward(rt: X402Runtime, amount: bigint) {
   const hash = await rt.client.sendRawTransaction({ serializedTransaction: raw });
   const receipt = await waitForReceipt(rt.client, hash, config.receiptTimeoutMs);
   if (receipt.status !== 'success')
-    throw new Error(`forwarding ${amount} of ${rt.policy.token} to the user reverted (${hash})`);
+    throw new Error(`forwarding ${amount} of ${rt.policy.token} to ${destinationOf(rt)} reverted (${hash})`);
   rt.reporter.tokensForwarded(rt.task, { amount, txHash: hash });
 }

@@ -1,4 +1,4 @@
-import type { Address, PublicClient } from 'viem';
+import { getAddress, type Address, type PublicClient } from 'viem';
 import { x402HTTPClient, type x402Client } from '@x402/core/client';
 import type { X402Terms } from '@/db/schema';
 import type { TaskWithAgent } from '@/db/tasks';
@@ -69,6 +69,7 @@ export function x402RuntimeOf(task: TaskWithAgent, options: RunOptions): X402Run
     policy: {
       agent,
       user: task.userAddress as Address,
+      ...(task.recipient && { recipient: getAddress(task.recipient) }),
       token: task.tokenAddress as Address,
       terms,
       funding: BigInt(task.totalCost),

@@ -12,7 +12,8 @@ const address = (field: string) =>
 /**
  * The body of POST /api/x402/mint, as the 402's bazaar extension declares it (lib/x402-seller/discovery.ts).
  * The payer is named up front (the 402's payTo is its own agent wallet). Tokens go to `recipient`
- * or, without one, to the payer; `{token, quantity, recipient}` alone names the payer too.
+ * or, without one, to the payer, whether bought by token or by url; `{token | url, quantity,
+ * recipient}` alone names the payer too.
  */
 export const saleBodySchema = z
   .object({
@@ -33,14 +34,6 @@ export const saleBodySchema = z
     error:
       'Say who pays: payer, the wallet that signs the x402 payment (its own agent wallet is paid, and the tokens go to it).',
     path: ['payer'],
-  })
-  // A token's mints go straight to the recipient (the task carries it, lib/wallets/tx-guard.ts lets
-  // the mint name it). An x402 endpoint's tokens reach the payer's agent wallet, which forwards
-  // them to its owner only.
-  .refine((b) => !b.url || !b.payer || !b.recipient || isAddressEqual(b.recipient, b.payer), {
-    error:
-      'With url, recipient must be the payer: an x402 endpoint’s tokens go to the payer’s wallet. Send them on from there, or buy by token to name another recipient.',
-    path: ['recipient'],
   })
   .transform(({ recipient, payer, ...rest }) => ({
     ...rest,
