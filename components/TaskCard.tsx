@@ -11,7 +11,7 @@ import { StatusBadge } from './StatusBadge';
 import { TaskActions } from './TaskActions';
 import { TaskFacts } from './TaskFacts';
 import { TaskProgress } from './TaskProgress';
-import { TxLink } from './TxLink';
+import { TaskTransactions } from './TaskTransactions';
 import { X402Claims } from './X402Claims';
 
 /** A task as the chat shows it: the facts, Sign & fund while unpaid, then live progress. */
@@ -47,11 +47,7 @@ export function TaskCard({ task: initial, token }: { task: TaskDto; token?: { na
           />
         )
       )}
-      {task.fundingTxHash && (
-        <p className="small">
-          {t('task.fundingTx')}: <TxLink hash={task.fundingTxHash} />
-        </p>
-      )}
+      <TaskTransactions task={task} />
       {task.status !== 'pending_payment' && <RecentMints taskId={task.id} mints={detail.mints} />}
       {task.errorMessage && (task.status === 'failed' || task.status === 'cancelled') && (
         <p className="error-text" data-testid="task-error">

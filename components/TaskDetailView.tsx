@@ -11,7 +11,7 @@ import { StatusBadge } from './StatusBadge';
 import { TaskActions } from './TaskActions';
 import { TaskFacts } from './TaskFacts';
 import { TaskProgress } from './TaskProgress';
-import { TxLink } from './TxLink';
+import { TaskTransactions } from './TaskTransactions';
 import { X402Claims } from './X402Claims';
 
 export function TaskDetailView({ taskId }: { taskId: string }) {
@@ -56,11 +56,7 @@ export function TaskDetailView({ taskId }: { taskId: string }) {
           mintsFailed={task.mintsFailed}
         />
       )}
-      {task.fundingTxHash && (
-        <p className="small">
-          {t('task.fundingTx')}: <TxLink hash={task.fundingTxHash} />
-        </p>
-      )}
+      <TaskTransactions task={task} />
       {task.errorMessage && (
         <p className="error-text" data-testid="task-error">
           {t('task.error')}: {task.errorMessage}

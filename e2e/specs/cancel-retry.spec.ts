@@ -71,3 +71,34 @@ test('USDC left by a failed task shows as refundable and withdraws to the user',
   expect((await usdcBalance(account.address)) - usdcBefore).toBe(500_000n);
   await context.close();
 });
+
+test('cancel while minting: it stops after the batch in flight, and the card shows the unspent USDC sent back', async ({
+  browser,
+}) => {
+  // 60 mints in batches of 5, 0.5 s apart (e2e/server.ts): about six seconds of minting to cancel in.
+  const { page, app, account, context } = await openAs(browser, 7);
+  const chat = new ChatPage(page);
+  await app.goto('/');
+  await app.connectAndSignIn();
+  const card = await chat.sendAndExpectTask('Mint 60 of the demo token');
+  const id = await ChatPage.taskId(card);
+  const usdcBefore = await usdcBalance(account.address);
+  await chat.fund(card);
+  await chat.waitForStatus(card, 'processing', 60_000);
+  await card.getByTestId('task-cancel').click();
+  await chat.waitForStatus(card, 'cancelled', 60_000);
+
+  const refund = card.getByTestId('task-refund');
+  await expect(refund).toHaveAttribute('data-refund', 'sent', { timeout: 30_000 });
+  await expect(refund).toContainText('Unspent USDC sent back to you');
+  await screenshot(page, '13-cancelled-refunded');
+  // The card's transaction is the refund on chain: what the mints did not spend, back to the user.
+  const { task } = (await (await page.request.get(`/api/ai-agent/task/${id}`)).json()) as {
+    task: { mintsCompleted: number; pricePerMint: string; totalCost: string; refund: { txHash: string } };
+  };
+  expect(task.mintsCompleted).toBeLessThan(60);
+  await expect(refund.getByTestId('tx-hash')).toHaveAttribute('title', task.refund.txHash);
+  const spent = BigInt(task.pricePerMint) * BigInt(task.mintsCompleted);
+  expect(usdcBefore - (await usdcBalance(account.address))).toBe(spent);
+  await context.close();
+});

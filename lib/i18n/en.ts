@@ -60,6 +60,8 @@ export const en = {
   'task.retry': 'Retry',
   'task.details': 'Details',
   'task.fundingTx': 'Payment transaction',
+  'task.refundTx': 'Unspent USDC sent back to you',
+  'task.refundPending': 'Sending the unspent USDC back to your wallet…',
   'task.mints': 'Mints',
   'task.noMints': 'No mints yet.',
   'task.mintNumber': 'Mint #{n}',

@@ -62,6 +62,8 @@ export const zh: Record<MessageKey, string> = {
   'task.retry': '重试',
   'task.details': '详情',
   'task.fundingTx': '付款交易',
+  'task.refundTx': '未用完的 USDC 已退回给你',
+  'task.refundPending': '正在把未用完的 USDC 退回你的钱包…',
   'task.mints': 'Mint 记录',
   'task.noMints': '还没有 mint。',
   'task.mintNumber': '第 {n} 次 mint',

@@ -2,6 +2,7 @@ import { getAddress } from 'viem';
 import type { X402Terms } from '@/db/schema';
 import type { TaskWithAgent } from '@/db/tasks';
 import type { X402Claim } from '@/db/x402-claims';
+import { getConfig } from '@/lib/config';
 
 /**
  * What a client may see of an x402 task's endpoint: the host and the public payment terms.
@@ -72,6 +73,7 @@ export function toTaskDto(task: TaskWithAgent) {
     agentAddress: getAddress(task.agentAddress),
     priority: task.priority,
     fundingTxHash: task.fundingTxHash,
+    refund: refundOf(task),
     errorMessage: task.errorMessage,
     cancelRequested: task.cancelRequested,
     createdAt: task.createdAt.toISOString(),
@@ -82,3 +84,15 @@ export function toTaskDto(task: TaskWithAgent) {
 }
 
 export type TaskDto = ReturnType<typeof toTaskDto>;
+
+/**
+ * What the automatic refund (lib/wallets/refund.ts) did with what the task left unspent:
+ * `pending` until it has looked at a completed or cancelled task (right after the end, or on the
+ * worker's next tick), then `sent` with its transaction, or null when there was nothing to send
+ * back, the task failed (a failed task keeps what a retry needs) or AUTO_REFUND is off.
+ */
+function refundOf(task: TaskWithAgent): { status: 'pending' } | { status: 'sent'; txHash: string } | null {
+  if (task.refundTxHash) return { status: 'sent', txHash: task.refundTxHash };
+  const ended = task.status === 'completed' || task.status === 'cancelled';
+  return ended && !task.refundCheckedAt && getConfig().worker.autoRefund ? { status: 'pending' } : null;
+}

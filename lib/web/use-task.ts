@@ -6,6 +6,9 @@ import { api, FINAL_STATUSES, type TaskDetail, type TaskDto, type TaskEvent } fr
 
 export const taskKey = (id: string) => ['task', id] as const;
 
+/** How often a task whose refund is still pending is read again (one small GET). */
+const REFUND_POLL_MS = 2_000;
+
 /**
  * One task, kept current: fetched through react-query (so the chat card, the list and the
  * detail view share it) and, while it is funded or minting, updated from the server-sent
@@ -19,6 +22,8 @@ export function useTask(id: string, initial?: TaskDto) {
     queryFn: () => api.task(id),
     initialData: initial,
     initialDataUpdatedAt: 0,
+    // The refund of what an ended task left unspent follows its end by a moment (or a worker tick).
+    refetchInterval: (query) => (query.state.data?.refund?.status === 'pending' ? REFUND_POLL_MS : false),
   });
   const status = query.data?.status;
   const live = status === 'funded' || status === 'processing';

@@ -5,6 +5,7 @@ import { getTaskById, TASK_EVENTS_CHANNEL, type TaskEvent } from '@/db/tasks';
 import { getChain, getPublicClient } from '@/lib/chain/clients';
 import { getUsdcBalance } from '@/lib/chain/usdc';
 import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
+import { getTaskStatus } from '@/lib/tasks/task-status';
 import { anvilAccount, startAnvil } from '@/scripts/local/anvil';
 import { createPendingTask, user } from '../support/fixtures';
 import { mintExecutionUnderTest, startTestStack, type TestStack } from '../support/stack';
@@ -92,8 +93,14 @@ describe('worker lifecycle', () => {
     expect(open).toHaveLength(0);
     const minted = (await mintedEvents(token)).filter((e) => e.args.payer!.toLowerCase() === task.agentAddress);
     expect(minted).toHaveLength(done!.mintsCompleted);
-    // What the cancel left unspent goes back to the user, and the agent keeps none.
-    await awaitRefund(task.id);
+    // What the cancel left unspent goes back to the user, and the agent keeps none; the task as
+    // every reader gets it (the card, the API, MCP) names the refund's transaction.
+    const refundTx = await awaitRefund(task.id);
+    expect(refundTx).toMatch(/^0x[0-9a-f]{64}$/);
+    expect((await getTaskStatus({ taskId: task.id, userAddress: task.userAddress })).task.refund).toEqual({
+      status: 'sent',
+      txHash: refundTx,
+    });
     const unspent = BigInt(task.pricePerMint) * BigInt(30 - done!.mintsCompleted);
     expect(await getUsdcBalance(task.userAddress as Address)).toBe(userBefore + unspent);
     expect(await getUsdcBalance(task.agentAddress as Address)).toBe(0n);

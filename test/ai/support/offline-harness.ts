@@ -38,6 +38,7 @@ export function fakeTask(over: Partial<TaskDto> = {}): TaskDto {
     agentAddress: AGENT,
     priority: 0,
     fundingTxHash: null,
+    refund: null,
     errorMessage: null,
     cancelRequested: false,
     createdAt: new Date(0).toISOString(),
