@@ -46,8 +46,12 @@ export type X402DeliveryGroup = {
   endedWithinSeconds: number;
 };
 
+/** A candidate with where its tokens end up: its recipient, else its user (lower-case). */
+export type X402DeliveryCandidateTo = X402DeliveryCandidate & { destination: string };
+
 type CandidateRow = {
   taskId: string;
+  destination: string;
   status: string;
   fromBlock: string;
   unit: string | null;
@@ -58,9 +62,9 @@ type CandidateRow = {
 async function candidatesOf(
   tx: postgres.Sql | postgres.TransactionSql,
   group: X402DeliveryGroup,
-): Promise<X402DeliveryCandidate[]> {
+): Promise<X402DeliveryCandidateTo[]> {
   const rows = await tx<CandidateRow[]>`
-    select t.id as "taskId", t.status, s.delivery_from_block::text as "fromBlock", s.delivery_unit::text as unit,
+    select t.id as "taskId", lower(coalesce(t.recipient, t.user_address)) as destination, t.status, s.delivery_from_block::text as "fromBlock", s.delivery_unit::text as unit,
       (select count(*) from ai_agent_x402_payments p where p.task_id = t.id and (p.status = 'settled'
         or (p.status in ('signed', 'sent', 'expired') and p.http_status between 200 and 299)))::int as paid,
       (select coalesce(sum(d.amount), 0) from ai_agent_x402_deliveries d where d.task_id = t.id)::text as arrived
@@ -77,6 +81,7 @@ async function candidatesOf(
     order by s.delivery_from_block, t.created_at`;
   return rows.map((r) => ({
     taskId: r.taskId,
+    destination: r.destination,
     status: r.status,
     fromBlock: BigInt(r.fromBlock),
     unit: r.unit === null ? null : BigInt(r.unit),
@@ -84,6 +89,9 @@ async function candidatesOf(
     arrived: BigInt(r.arrived),
   }));
 }
+
+/** The group's tasks that may still be owed tokens, in payment order, with what each was counted. */
+export const listX402DeliveryCandidates = (group: X402DeliveryGroup) => candidatesOf(getSql(), group);
 
 /** The earliest block any task of the group can still be owed a delivery from (undefined: none can). */
 export async function getX402DeliveryGroupStart(group: X402DeliveryGroup): Promise<bigint | undefined> {

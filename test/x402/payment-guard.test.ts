@@ -12,9 +12,11 @@ import {
   type X402Policy,
 } from '@/lib/wallets/payment-guard';
 import { assignInPaymentOrder } from '@/worker/x402/delivery';
+import { forwardableAmount } from '@/worker/x402/forwarding';
 
-// The x402 payment guard (pure): the lifetime cap and the token it never forwards; and the rule
-// that hands token transfers to tasks in payment order (worker/x402/delivery.ts).
+// The x402 payment guard (pure): the lifetime cap, the token it never forwards and where a forward
+// may go; the rule that hands token transfers to tasks in payment order (worker/x402/delivery.ts)
+// and what of the agent's balance a task may forward (worker/x402/forwarding.ts).
 
 const agent = privateKeyToAccount('0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d');
 const user = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' as Address;
@@ -164,5 +166,30 @@ describe('deliveries in payment order', () => {
     const { assignments, after } = assignInPaymentOrder([livePayment], [log(19, 100n), log(21, 100n), log(22, 100n)]);
     expect(assignments.map((x) => Number(x.log.blockNumber))).toEqual([21]);
     expect(after[0]).toMatchObject({ arrived: 100n, unit: 100n });
+  });
+});
+
+describe('what a task forwards of the agent’s balance', () => {
+  const r1 = '0x90F79bf6EB2c4f870365E785982E1f101E93b906' as Address;
+  const r2 = '0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65' as Address;
+  const owed = (entries: Array<[Address, bigint]>) => new Map(entries.map(([a, n]) => [a.toLowerCase(), n]));
+
+  it('a task for a recipient forwards only what is owed to it, never tokens counted for another destination', () => {
+    // Task A (for r1) was counted 100 that arrived late, while task B (for r2) runs and was counted 200.
+    const late = owed([
+      [r1, 100n],
+      [r2, 200n],
+    ]);
+    expect(forwardableAmount({ balance: 300n, destination: r2, user, owed: late })).toBe(200n);
+    expect(forwardableAmount({ balance: 300n, destination: r1, user, owed: late })).toBe(100n);
+    // Tokens counted for no task (500 − 300) are the user's, not a recipient's.
+    expect(forwardableAmount({ balance: 500n, destination: r2, user, owed: late })).toBe(200n);
+    expect(forwardableAmount({ balance: 500n, destination: r2, user, owed: owed([]) })).toBe(0n);
+  });
+
+  it('a task for the user forwards everything but what is owed to recipients', () => {
+    expect(forwardableAmount({ balance: 500n, destination: user, user, owed: owed([]) })).toBe(500n);
+    expect(forwardableAmount({ balance: 500n, destination: user, user, owed: owed([[r1, 100n]]) })).toBe(400n);
+    expect(forwardableAmount({ balance: 50n, destination: user, user, owed: owed([[r1, 100n]]) })).toBe(0n);
   });
 });

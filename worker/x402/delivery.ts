@@ -1,4 +1,4 @@
-import { encodeFunctionData, erc20Abi, parseAbiItem, zeroAddress, type Address } from 'viem';
+import { zeroAddress, type Address } from 'viem';
 import { markX402ClaimsDelivered } from '@/db/x402-claims';
 import {
   assignX402Deliveries,
@@ -9,12 +9,10 @@ import {
   type X402TransferLog,
 } from '@/db/x402-deliveries';
 import { getX402TaskState, setX402DeliveryFromBlock } from '@/db/x402-task-state';
-import { feesOf, quoteFees } from '@/lib/chain/fees';
-import { waitForReceipt } from '@/lib/chain/receipts';
 import { getConfig } from '@/lib/config';
-import { ensureAgentGas } from '@/lib/wallets/gas-topup';
+import { destinationOf, forwardHeldTokens } from './forwarding';
 import type { X402Runtime } from './runtime';
-import { assertLease } from '../fence';
+import { readTokenTransfers } from './token-transfers';
 
 // "Completed" means the tokens are where the task sends them (its recipient, named by an x402
 // sale, else the user), so deliveries are read from the chain, per task: a seller's 200 proves
@@ -34,15 +32,6 @@ import { assertLease } from '../fence';
 // after that its claims stand and later transfers go to newer tasks. Sellers deliver in the
 // order they are paid, so each task counts its own tokens and none counts another's.
 
-const transferEvent = parseAbiItem('event Transfer(address indexed from, address indexed to, uint256 value)');
-// Gas limit of forwarding an ERC20 to the user: a plain transfer to a new holder takes ~51k (21k +
-// two storage writes); twice that leaves room for a token that does more on transfer. Only the gas
-// used is paid, but a top-up must cover limit × max fee, so it is not larger.
-const FORWARD_GAS = 100_000n;
-// Blocks per eth_getLogs call when reading the token's transfers: public nodes cap the range a
-// call may span (often a few thousand blocks); the audit uses the same default (AUDIT_LOG_BLOCK_RANGE).
-const LOG_BLOCK_RANGE = 2_000n;
-
 export type DeliveryTally = {
   /**
    * Payments the seller took: settled ones, and ones it answered 2xx without settling (a seller
@@ -58,13 +47,10 @@ export type DeliveryTally = {
   unit: bigint | null;
 };
 
-/** Where the task's tokens end up: its recipient, else the user (the only address a forward may name). */
-const destinationOf = (rt: X402Runtime): Address => rt.policy.recipient ?? rt.policy.user;
-
 /** Where the endpoint's tokens arrive, counted: the destination when it mints to the address named, else the agent. */
 const recipientOf = (rt: X402Runtime): Address => (rt.terms.mintsToUser ? destinationOf(rt) : rt.policy.agent);
 
-function groupOf(rt: X402Runtime): X402DeliveryGroup {
+export function groupOf(rt: X402Runtime): X402DeliveryGroup {
   return {
     userAddress: rt.task.userAddress,
     token: rt.policy.token,
@@ -99,25 +85,12 @@ export function assignInPaymentOrder(candidates: X402DeliveryCandidate[], logs: 
   return { assignments: out, after: owed };
 }
 
-async function transferLogs(rt: X402Runtime, fromBlock: bigint): Promise<X402TransferLog[]> {
-  const latest = await rt.client.getBlockNumber();
-  const senders = [zeroAddress, rt.terms.requirement.payTo as Address];
-  const out: X402TransferLog[] = [];
-  for (let from = fromBlock; from <= latest; from += LOG_BLOCK_RANGE) {
-    const to = from + LOG_BLOCK_RANGE - 1n < latest ? from + LOG_BLOCK_RANGE - 1n : latest;
-    const logs = await rt.client.getLogs({
-      address: rt.policy.token,
-      event: transferEvent,
-      args: { from: senders, to: recipientOf(rt) },
-      fromBlock: from,
-      toBlock: to,
-    });
-    for (const l of logs)
-      if (!l.removed && l.args.value && l.args.value > 0n)
-        out.push({ txHash: l.transactionHash, logIndex: l.logIndex, blockNumber: l.blockNumber, amount: l.args.value });
-  }
-  return out;
-}
+const transferLogs = (rt: X402Runtime, fromBlock: bigint) =>
+  readTokenTransfers(
+    rt,
+    { from: [zeroAddress, rt.terms.requirement.payTo as Address], to: recipientOf(rt) },
+    fromBlock,
+  );
 
 /**
  * Counts what reached the user for the task (`paid` settled payments), forwarding first what
@@ -145,7 +118,7 @@ export async function tallyDeliveries(rt: X402Runtime, paid: number, settled: nu
         if (other?.unit) await markX402ClaimsDelivered({ taskId, delivered: Number(other.arrived / other.unit) });
       }
   }
-  if (!rt.terms.mintsToUser) await forwardHeldTokens(rt);
+  if (!rt.terms.mintsToUser) await forwardHeldTokens(rt, groupOf(rt));
   const [{ amount }, state] = await Promise.all([
     sumX402DeliveriesByTask({ taskId: rt.task.id }),
     getX402TaskState({ taskId: rt.task.id, retries: rt.task.retries }),
@@ -154,57 +127,4 @@ export async function tallyDeliveries(rt: X402Runtime, paid: number, settled: nu
   const delivered = unit ? Math.min(paid, Number(amount / unit)) : 0;
   if (delivered > 0) await markX402ClaimsDelivered({ taskId: rt.task.id, delivered });
   return { paid, settled, delivered, arrived: amount, unit };
-}
-
-/** The agent holds tokens of the task's token (an endpoint that mints to the payer): all go to the task's destination. */
-async function forwardHeldTokens(rt: X402Runtime) {
-  const balance = await rt.client.readContract({
-    address: rt.policy.token,
-    abi: erc20Abi,
-    functionName: 'balanceOf',
-    args: [rt.policy.agent],
-  });
-  if (balance > 0n) await forward(rt, balance);
-}
-
-const forwardsLeft = (rt: X402Runtime) =>
-  Math.max(1, Math.ceil((rt.task.quantity - rt.task.mintsCompleted) / getConfig().worker.batchSize));
-
-async function forward(rt: X402Runtime, amount: bigint) {
-  const config = getConfig().worker;
-  const [quote, balance, nonce] = await Promise.all([
-    quoteFees(rt.client, { maxFeeGwei: config.maxFeeGwei }),
-    rt.client.getBalance({ address: rt.policy.agent }),
-    rt.client.getTransactionCount({ address: rt.policy.agent, blockTag: 'pending' }),
-  ]);
-  const topUp = await ensureAgentGas({
-    userAddress: rt.task.userAddress,
-    taskId: rt.task.id,
-    agent: rt.policy.agent,
-    balance,
-    neededWei: FORWARD_GAS * quote.maxFeePerGas,
-    // Gas for the forwards still to come (about one a batch), so each does not wait for a top-up of its own.
-    wantedWei: FORWARD_GAS * quote.maxFeePerGas * BigInt(forwardsLeft(rt)),
-    client: rt.client,
-  });
-  if (topUp) rt.reporter.gasToppedUp(rt.task, topUp.amountWei, topUp.txHash);
-  const data = encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [destinationOf(rt), amount] });
-  const raw = await rt.signer!.signForward(
-    {
-      type: 'eip1559',
-      chainId: rt.client.chain!.id,
-      to: rt.policy.token as Address,
-      data,
-      gas: FORWARD_GAS,
-      nonce,
-      ...feesOf(quote),
-    },
-    amount,
-  );
-  await assertLease(rt);
-  const hash = await rt.client.sendRawTransaction({ serializedTransaction: raw });
-  const receipt = await waitForReceipt(rt.client, hash, config.receiptTimeoutMs);
-  if (receipt.status !== 'success')
-    throw new Error(`forwarding ${amount} of ${rt.policy.token} to ${destinationOf(rt)} reverted (${hash})`);
-  rt.reporter.tokensForwarded(rt.task, { amount, txHash: hash });
 }
