@@ -31,6 +31,11 @@ if (process.argv.some((a) => a.startsWith('--ab='))) {
   await import('./mint-ab');
   process.exit(0);
 }
+// `--profile`: what the worker does for one task, counted (mint-profile.ts, which starts its own stack).
+if (process.argv.includes('--profile')) {
+  await import('./mint-profile');
+  process.exit(0);
+}
 
 const N = 200;
 /** `--quick`: only the 200-mint comparison (for iterating on the executor). */
