@@ -27,6 +27,12 @@ const QUEUED_REPLACE_MS = 500;
 // Stuck takes STUCK_AFTER_BLOCKS blocks AND this long: on anvil 20 tasks' own sends made blocks
 // so fast that blocks alone set off 1,070 needless replacements for 400 mints (now none).
 const STUCK_MIN_MS = 1_000;
+// A fresh send's missing receipt is only polled again, without reading the account's nonce, for
+// this long: anvil mines within a few ms (tens with 20 tasks at once), and what the nonce shows
+// (dropped, replaced, stuck, anvil's queued bug) is acted on only after 500 ms or more anyway.
+// Reading it on every early miss cost three requests (block number, two nonces) in most batches
+// on anvil, whose first poll comes before the mining (bench:mint -- --profile counted them).
+const NONCE_CHECK_AFTER_MS = 100;
 
 /** Collecting ran out of time: `outcomes` holds what was learned for the other mints (settle it, do not drop it). */
 export class ReceiptTimeoutError extends TransientChainError {
@@ -47,7 +53,8 @@ export async function collectMints(
   const { client, task } = ctx;
   const outcomes: MintOutcome[] = [];
   let pending = [...mints];
-  const deadline = Date.now() + config.receiptTimeoutMs;
+  const started = Date.now();
+  const deadline = started + config.receiptTimeoutMs;
   let lastSent = Date.now();
   let lastBlock: bigint | undefined;
   let lastBlockAt = Date.now();
@@ -66,6 +73,13 @@ export async function collectMints(
       else missing.push(mint);
     }
     if (missing.length === 0) break;
+    // Just sent: poll the receipts again before asking the chain anything else. (The reconciler's
+    // mints, rebroadcast, may be long gone: it looks at once.)
+    if (!rebroadcast && Date.now() - started < NONCE_CHECK_AFTER_MS) {
+      pending = missing;
+      await sleep(Math.min(client.pollingInterval, 2 * 2 ** round), ctx.signal);
+      continue;
+    }
     // For the rest: the account's nonce as of the latest block, then their receipts again, so
     // "no receipt although the nonce moved on" is a fact about the chain and not a race with
     // the next block. The nonce is read at that block's number, not at 'latest': anvil answers
