@@ -180,6 +180,7 @@ export async function ensureAgentGas({
   neededWei,
   wantedWei,
   balance: known,
+  inFlightWei = 0n,
   client = getPublicClient(),
   send = viemSend(client),
 }: {
@@ -193,18 +194,24 @@ export async function ensureAgentGas({
   wantedWei?: bigint;
   /** The agent's balance if the caller already read it (saves a round trip per batch). */
   balance?: bigint;
+  /**
+   * What the agent's transactions already sent may still spend (a pipeline's batches not yet
+   * mined): set aside from the balance, as given and as read again here after a top-up in flight.
+   */
+  inFlightWei?: bigint;
   /** Where the balance and the receipt are read; the app's public client by default. */
   client?: PublicClient;
   /** How the operator's transfer is sent (under the operator's nonce lock); viem's wallet client by default (the worker has a leaner one). */
   send?: OperatorSend;
 }): Promise<TopUp | undefined> {
-  let balance = known ?? (await client.getBalance({ address: agent }));
+  const free = (held: bigint) => (held > inFlightWei ? held - inFlightWei : 0n);
+  let balance = free(known ?? (await client.getBalance({ address: agent })));
   let amountWei = topUpAmount({ neededWei, wantedWei, balance });
   if (amountWei === undefined) return undefined;
   // Short, but a top-up of this task may still be on its way (the fund route's, or one of a run
   // that crashed): wait for it rather than pay twice, then look again.
   if (taskId && (await awaitTopUpInFlight({ userAddress, taskId, client }))) {
-    balance = await client.getBalance({ address: agent });
+    balance = free(await client.getBalance({ address: agent }));
     amountWei = topUpAmount({ neededWei, wantedWei, balance });
     if (amountWei === undefined) return undefined;
   }

@@ -43,7 +43,7 @@ function operatorSend(rt: TaskRuntime, fees: Fees): OperatorSend {
 /** Tops the task's agent up if its `balance` is short of `neededWei`, for the rest of the task (lib/wallets/gas-topup.ts rules), and reports it. */
 export async function topUpAgentGas(
   rt: TaskRuntime,
-  { balance, neededWei, fees }: { balance: bigint; neededWei: bigint; fees: Fees },
+  { balance, inFlightWei, neededWei, fees }: { balance: bigint; inFlightWei?: bigint; neededWei: bigint; fees: Fees },
 ) {
   const send = operatorSend(rt, fees);
   const topUp = await ensureAgentGas({
@@ -51,6 +51,7 @@ export async function topUpAgentGas(
     taskId: rt.task.id,
     agent: rt.task.agentAddress,
     balance,
+    inFlightWei,
     neededWei,
     wantedWei: contractTaskGasWei({
       remaining: rt.task.quantity - rt.task.mintsCompleted,

@@ -49,11 +49,13 @@ type Budget = {
 
 async function refill(rt: TaskRuntime, budget: Budget, neededWei: bigint, unsettledCost: () => bigint) {
   const spentBefore = budget.spent;
-  // The balance is read at the latest block; what the unsettled batches may still spend is set aside.
-  const read = (await rt.client.getBalance({ address: rt.task.agentAddress })) - unsettledCost();
-  const balance = read > 0n ? read : 0n;
-  const topUp = await topUpAgentGas(rt, { balance, neededWei, fees: feesOf(budget.quote) });
-  budget.gasLeft = balance + (topUp?.amountWei ?? 0n) - (budget.spent - spentBefore);
+  // The balance is read at the latest block; what the unsettled batches may still spend is set
+  // aside from it, here and in any read the top-up makes again.
+  const inFlightWei = unsettledCost();
+  const balance = await rt.client.getBalance({ address: rt.task.agentAddress });
+  const topUp = await topUpAgentGas(rt, { balance, inFlightWei, neededWei, fees: feesOf(budget.quote) });
+  const left = balance - inFlightWei;
+  budget.gasLeft = (left > 0n ? left : 0n) + (topUp?.amountWei ?? 0n) - (budget.spent - spentBefore);
 }
 
 export async function runMintPipeline<B extends SignedBatch>(
