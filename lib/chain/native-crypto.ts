@@ -59,10 +59,12 @@ export function nativeAccount(privateKey: Hex): PrivateKeyAccount {
   if (!native) return privateKeyToAccount(privateKey);
   const key = hexToBytes(privateKey);
   const publicKey = bytesToHex(native.publicKeyCreate(key, false));
+  // Buffer's hex codec, not viem's hexToBytes/bytesToHex: ~5 ms of a 200-mint task's CPU went to
+  // viem's per-character parsing of the hashes and signatures here (bench:mint -- --profile).
   const signHash = (hash: Hex): Hex => {
-    const { signature, recid } = native.ecdsaSign(hexToBytes(hash), key);
+    const { signature, recid } = native.ecdsaSign(Buffer.from(hash.slice(2), 'hex'), key);
     // r ‖ s ‖ v (27/28), as viem's `sign({ to: 'hex' })` returns it.
-    return `${bytesToHex(signature)}${recid ? '1c' : '1b'}`;
+    return `0x${Buffer.from(signature.buffer, signature.byteOffset, signature.byteLength).toString('hex')}${recid ? '1c' : '1b'}`;
   };
   const split = (signature: Hex) => {
     const yParity = signature.endsWith('1c') ? 1 : 0;
@@ -87,12 +89,17 @@ export function nativeAccount(privateKey: Hex): PrivateKeyAccount {
     async signTypedData(typedData: TypedDataDefinition) {
       return signHash(hashTypedData(typedData));
     },
-    // viem's serializer: a hand-built EIP-1559 RLP was ~2x faster per transaction, but within the
-    // noise of bench:mint for both ways of executing (A/B, issue #16; bench/README.md).
+    // viem's serializer, run once: a typed transaction's signed form is its unsigned RLP list with
+    // yParity, r and s appended (appendSignature), where viem would serialize it all again (the
+    // calldata's RLP, a batch's 2 KB, was most of the cost of signing a batch transaction).
     async signTransaction(transaction, { serializer = serializeTransaction } = {}) {
       // Blob transactions sign their payload without the sidecars, as in viem.
       const signable = transaction.type === 'eip4844' ? { ...transaction, sidecars: false } : transaction;
-      return serializer(transaction, split(signHash(keccak(await serializer(signable)))));
+      const unsigned = await serializer(signable);
+      const signature = split(signHash(keccak(unsigned)));
+      if (serializer === serializeTransaction && appendsSignature(transaction))
+        return appendSignature(unsigned, signature);
+      return serializer(transaction, signature);
     },
     async signAuthorization(request: AuthorizationRequest) {
       const address = request.contractAddress ?? request.address;
@@ -100,6 +107,59 @@ export function nativeAccount(privateKey: Hex): PrivateKeyAccount {
       return { address, chainId: request.chainId, nonce: request.nonce, ...signature };
     },
   } as PrivateKeyAccount;
+}
+
+/** Types whose signed form is `type ‖ rlp([...fields, yParity, r, s])` and its unsigned form the same without the three. */
+const APPENDED_SIGNATURE_TYPES: ReadonlySet<unknown> = new Set(['eip1559', 'eip2930', 'eip7702']);
+
+/** Whether viem's signed serialization of `tx` is its unsigned one with the signature appended (a tx carrying no signature of its own). */
+function appendsSignature(tx: { type?: unknown; r?: unknown; s?: unknown; v?: unknown; yParity?: unknown }) {
+  return (
+    APPENDED_SIGNATURE_TYPES.has(tx.type) &&
+    tx.r === undefined &&
+    tx.s === undefined &&
+    tx.v === undefined &&
+    tx.yParity === undefined
+  );
+}
+
+/** A big-endian scalar as RLP writes it: no leading zero bytes (zero is the empty string). */
+function scalarBytes(hex: Hex): Buffer {
+  const digits = hex.slice(2).replace(/^0+/, '');
+  return Buffer.from(digits.length % 2 ? `0${digits}` : digits, 'hex');
+}
+
+/** RLP of a byte string shorter than 56 bytes. */
+function rlpShortString(bytes: Buffer): Buffer {
+  if (bytes.length === 1 && bytes[0]! < 0x80) return bytes;
+  return Buffer.concat([Buffer.from([0x80 + bytes.length]), bytes]);
+}
+
+/** An RLP list's header for a payload of `length` bytes. */
+function rlpListHeader(length: number): Buffer {
+  if (length < 56) return Buffer.from([0xc0 + length]);
+  const digits = length.toString(16);
+  const size = Buffer.from(digits.length % 2 ? `0${digits}` : digits, 'hex');
+  return Buffer.concat([Buffer.from([0xf7 + size.length]), size]);
+}
+
+/**
+ * `type ‖ rlp([...fields])` signed: `type ‖ rlp([...fields, yParity, r, s])`, byte for byte what
+ * viem's serializer writes for the same signature (its toYParitySignatureArray; the test compares).
+ */
+function appendSignature(unsigned: Hex, { r, s, yParity }: { r: Hex; s: Hex; yParity: number }): Hex {
+  const bytes = Buffer.from(unsigned.slice(2), 'hex');
+  const head = bytes[1]!;
+  const start = head <= 0xf7 ? 2 : 2 + (head - 0xf7);
+  const length = head <= 0xf7 ? head - 0xc0 : bytes.readUIntBE(2, head - 0xf7);
+  if (head < 0xc0 || start + length !== bytes.length) throw new Error('not a typed transaction: type ‖ one RLP list');
+  const signature = Buffer.concat([
+    rlpShortString(scalarBytes(yParity ? '0x01' : '0x')),
+    rlpShortString(scalarBytes(r)),
+    rlpShortString(scalarBytes(s)),
+  ]);
+  const payload = bytes.subarray(start);
+  return `0x${Buffer.concat([bytes.subarray(0, 1), rlpListHeader(payload.length + signature.length), payload, signature]).toString('hex')}`;
 }
 
 /** Both, in the shape the mint authorizer takes. */

@@ -1,4 +1,14 @@
-import { encodeAbiParameters, encodeFunctionData, hashTypedData, keccak256, parseSignature, type Hex } from 'viem';
+import {
+  encodeAbiParameters,
+  encodeFunctionData,
+  hashTypedData,
+  keccak256,
+  parseSignature,
+  parseTransaction,
+  recoverTransactionAddress,
+  serializeTransaction,
+  type Hex,
+} from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { describe, expect, it } from 'vitest';
 import { authorizerFor, encodeMintCall, MINT_TYPES, mintDigest } from '@/lib/chain/mint-signature';
@@ -77,6 +87,32 @@ describe('native signing account', () => {
       const type4 = { ...tx, type: 'eip7702', authorizationList: [signed] } as const;
       expect(await ours.signTransaction(type4)).toBe(await viems.signTransaction(type4));
     }
+  });
+
+  it('appends the signature to the unsigned transaction exactly as viem serializes it, leading zero bytes of r and s too', async () => {
+    // One serialization per signature, not two: the signed form is checked against viem's
+    // serializer for the same signature, over enough signatures that r and s each start with a zero byte.
+    const account = nativeAccount(generatePrivateKey());
+    const seen = { r: false, s: false, long: false, short: false };
+    for (let nonce = 0; nonce < 20_000 && !(seen.r && seen.s); nonce++) {
+      const data = `0x${'cd'.repeat(nonce % 3 === 0 ? 0 : nonce % 3 === 1 ? 20 : 2_000)}` as Hex;
+      const base = { chainId: 31337, to: account.address, data, nonce, gas: 1_000_000n, value: 0n };
+      const fees = { maxFeePerGas: 3n, maxPriorityFeePerGas: 1n };
+      const tx =
+        nonce % 2
+          ? ({ ...base, ...fees, type: 'eip1559' } as const)
+          : ({ ...base, ...fees, type: 'eip7702', authorizationList: [] } as const);
+      const signed = await account.signTransaction(tx);
+      const { r, s, yParity } = parseTransaction(signed);
+      expect(signed).toBe(serializeTransaction(tx, { r: r!, s: s!, yParity: yParity! }));
+      const [zeroR, zeroS] = [r!.startsWith('0x00'), s!.startsWith('0x00')];
+      if (zeroR || zeroS || nonce < 3)
+        expect(await recoverTransactionAddress({ serializedTransaction: signed as never })).toBe(account.address);
+      seen.r ||= zeroR;
+      seen.s ||= zeroS;
+      seen[data.length > 100 ? 'long' : 'short'] = true;
+    }
+    expect(seen).toEqual({ r: true, s: true, long: true, short: true });
   });
 
   it('hashes a mint authorization exactly as hashTypedData does', () => {
