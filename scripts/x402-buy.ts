@@ -13,7 +13,7 @@ import { formatUnits, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { readLocalStack } from '@/lib/local-stack';
 
-// `npm run x402:buy -- [quantity] [token address | x402 mint URL]`: an agent with its own wallet
+// `npm run x402:buy -- [quantity] [token address | x402 mint URL] [recipient]`: an agent with its own wallet
 // buys a mint task from AgentMint over x402, as any agent would: the official client
 // (@x402/fetch wrapFetchWithPayment, the exact EVM scheme, a viem account), one paid POST, then
 // the task's status with the task token until it ends. Only the HTTP API is used: point it at
@@ -43,7 +43,7 @@ async function getJson(url: string, headers: Record<string, string> = {}) {
 }
 
 async function main() {
-  const [quantityArg = '3', what] = process.argv.slice(2);
+  const [quantityArg = '3', what, recipient] = process.argv.slice(2);
   const base = appUrl();
   const account = privateKeyToAccount((process.env.BUYER_KEY ?? ANVIL_KEY_2) as Hex);
   const config = await getJson(`${base}/api/config`);
@@ -69,7 +69,7 @@ async function main() {
   });
   const payingFetch = wrapFetchWithPayment(fetch, client);
 
-  const request = { ...target, quantity: Number(quantityArg), payer: account.address };
+  const request = { ...target, quantity: Number(quantityArg), payer: account.address, ...(recipient && { recipient }) };
   console.log(`buying ${JSON.stringify(request)} from ${base}/api/x402/mint`);
   const res = await payingFetch(`${base}/api/x402/mint`, {
     method: 'POST',
@@ -86,6 +86,7 @@ async function main() {
   const settlement = decodePaymentResponseHeader(res.headers.get('payment-response')!);
   const { task, taskToken, statusUrl } = bought;
   console.log(`paid ${formatUnits(BigInt(task.totalCost), 6)} USDC into agent wallet ${task.agentAddress}`);
+  if (task.recipient) console.log(`  tokens go to ${task.recipient}`);
   console.log(`  payment ${settlement.transaction}`);
   console.log(`  task    ${task.id} (${task.status})`);
   console.log(`  status  curl -H 'Authorization: Bearer ${taskToken}' ${statusUrl}`);

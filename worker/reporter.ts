@@ -138,11 +138,18 @@ export class Reporter {
     this.event('warn', task, 'tx_replaced', { ...mint, maxFeePerGas: mint.maxFeePerGas.toString() });
   }
 
-  /** x402 tasks whose endpoint mints to the payer: what the agent passed on to the user. */
-  tokensForwarded(task: TaskRef, forward: { amount: bigint; txHash: string }) {
+  /** x402 tasks whose endpoint mints to the payer: what the agent passed on to the task's recipient, else the user. */
+  tokensForwarded(task: TaskRef, forward: { amount: bigint; txHash: string; to: string }) {
     if (this.pretty)
-      this.out(task, `📦 Forwarded ${formatEther(forward.amount)} tokens to the user (tx: ${short(forward.txHash)})`);
-    this.event('info', task, 'tokens_forwarded', { amount: forward.amount.toString(), txHash: forward.txHash });
+      this.out(
+        task,
+        `📦 Forwarded ${formatEther(forward.amount)} tokens to ${short(forward.to)} (tx: ${short(forward.txHash)})`,
+      );
+    this.event('info', task, 'tokens_forwarded', {
+      amount: forward.amount.toString(),
+      txHash: forward.txHash,
+      to: forward.to,
+    });
   }
 
   /** One settled batch: the place for per-batch metrics. */

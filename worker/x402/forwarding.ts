@@ -129,5 +129,5 @@ async function forward(rt: X402Runtime, amount: bigint) {
   const receipt = await waitForReceipt(rt.client, hash, config.receiptTimeoutMs);
   if (receipt.status !== 'success')
     throw new Error(`forwarding ${amount} of ${rt.policy.token} to ${destination} reverted (${hash})`);
-  rt.reporter.tokensForwarded(rt.task, { amount, txHash: hash });
+  rt.reporter.tokensForwarded(rt.task, { amount, txHash: hash, to: destination });
 }
