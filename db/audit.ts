@@ -44,6 +44,8 @@ export type AuditMintRow = {
 export type AuditX402Row = {
   taskId: string;
   sequenceNumber: number;
+  /** Mints the payment buys (several from a seller that prices a quantity). */
+  units: number;
   /** The EIP-3009 nonce: what ties the row to the chain's AuthorizationUsed event. */
   nonce: string;
   status: X402PaymentStatus;
@@ -120,7 +122,7 @@ export async function readLedgerFacts({ userAddress }: { userAddress?: string } 
       gas_used::text as "gasUsed", effective_gas_price::text as "effectiveGasPrice"
     from ai_agent_mint_records where task_id in ${sql(taskIds)} order by task_id, sequence_number`;
   const x402 = await sql<(Omit<AuditX402Row, 'amount'> & { amount: string })[]>`
-    select task_id as "taskId", sequence_number as "sequenceNumber", lower(nonce) as nonce, status, amount::text as amount,
+    select task_id as "taskId", sequence_number as "sequenceNumber", units, lower(nonce) as nonce, status, amount::text as amount,
       lower(pay_to) as "payTo", settlement_tx_hash as "settlementTxHash"
     from ai_agent_x402_payments where task_id in ${sql(taskIds)} order by task_id, sequence_number, id`;
   const deliveries = await sql<(Omit<AuditX402Delivery, 'amount'> & { amount: string })[]>`

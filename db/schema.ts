@@ -64,6 +64,23 @@ export type X402Terms = {
   advertisedDomain?: { name: string; version: string };
   /** The endpoint's 402 declares the payment-identifier extension (@x402/extensions): each mint's payments carry one id. */
   paymentIdentifier?: { required: boolean };
+  /**
+   * How many mints one paid request may buy, as the probe learnt it (lib/x402/bulk-pricing.ts).
+   * Absent (tasks probed before it): one per payment. `requirement.amount` stays the price of one.
+   */
+  mintsPerPayment?: MintsPerPayment;
+};
+
+export type MintsPerPayment = {
+  /** Most mints one payment buys: 1, or the quantity the probe asked whose price was exactly that many times one's. */
+  max: number;
+  /** Why: the price scales; the request has no quantity field; the seller refused or priced the larger quantity otherwise; the setting is 1. */
+  reason: 'scales' | 'no_quantity_field' | 'refused' | 'not_scaling' | 'setting';
+  /** The body field that carries the quantity (where the request has one). */
+  field?: string;
+  /** The quantity asked at the probe and what the seller asked for it (base units), where it answered 402. */
+  asked?: number;
+  askedAmount?: string;
 };
 
 /** Addresses are stored lower-case so uniqueness and lookups never depend on checksum casing. */
@@ -233,6 +250,8 @@ export const aiAgentX402Payments = pgTable(
       .notNull()
       .references(() => aiAgentTasks.id),
     sequenceNumber: integer('sequence_number').notNull(),
+    /** Mints the payment buys: sequence_number .. sequence_number + units - 1 (a seller that prices a quantity; X402Terms.mintsPerPayment). */
+    units: integer('units').notNull().default(1),
     /** EIP-3009 nonce (bytes32), unique: the chain's own guard against paying twice. */
     nonce: hash('nonce').notNull().unique(),
     /** { from, to, value, validAfter, validBefore, nonce } as decimal strings. */

@@ -60,13 +60,13 @@ export async function insertX402Claims({
 }
 
 /**
- * Marks claims delivered once tokens for them arrived after all: the task's first `delivered`
- * settled payments (in settlement order) are the delivered ones.
+ * Marks claims delivered once tokens for them arrived after all: the settled payments (in
+ * settlement order) whose mints all fall within the task's first `delivered` are the delivered ones.
  */
 export async function markX402ClaimsDelivered({ taskId, delivered }: { taskId: string; delivered: number }) {
   await getSql()`
     with ranked as (
-      select id, row_number() over (order by resolved_at, id) as n from ai_agent_x402_payments
+      select id, sum(units) over (order by resolved_at, id) as n from ai_agent_x402_payments
       where task_id = ${taskId} and status = 'settled')
     update ai_agent_x402_claims c set status = 'delivered', delivered_at = now()
     from ranked r where c.payment_id = r.id and r.n <= ${delivered} and c.status = 'open'`;

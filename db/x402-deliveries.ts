@@ -17,7 +17,7 @@ export type X402DeliveryCandidate = {
   fromBlock: bigint;
   /** Token base units one paid mint brings, once the task's first delivery showed it. */
   unit: bigint | null;
-  /** Settled payments. */
+  /** Mints paid for: of settled payments, and of ones answered 2xx unsettled. */
   paid: number;
   /** Token base units counted for the task so far. */
   arrived: bigint;
@@ -65,7 +65,7 @@ async function candidatesOf(
 ): Promise<X402DeliveryCandidateTo[]> {
   const rows = await tx<CandidateRow[]>`
     select t.id as "taskId", lower(coalesce(t.recipient, t.user_address)) as destination, t.status, s.delivery_from_block::text as "fromBlock", s.delivery_unit::text as unit,
-      (select count(*) from ai_agent_x402_payments p where p.task_id = t.id and (p.status = 'settled'
+      (select coalesce(sum(p.units), 0) from ai_agent_x402_payments p where p.task_id = t.id and (p.status = 'settled'
         or (p.status in ('signed', 'sent', 'expired') and p.http_status between 200 and 299)))::int as paid,
       (select coalesce(sum(d.amount), 0) from ai_agent_x402_deliveries d where d.task_id = t.id)::text as arrived
     from ai_agent_tasks t join ai_agent_x402_task_state s on s.task_id = t.id

@@ -8,7 +8,10 @@ import { progressOf, selectProgressNotifying, type NotifiedProgress } from './ta
 // answer and the chain. Amounts are numeric in SQL and decimal strings here.
 
 export type NewX402Payment = {
+  /** The first mint the payment buys. */
   sequenceNumber: number;
+  /** Mints it buys: sequenceNumber .. sequenceNumber + units - 1. */
+  units: number;
   nonce: string;
   authorization: Record<string, string>;
   signature: string;
@@ -55,11 +58,11 @@ export async function insertX402Payments({
     spent as (
       select coalesce(sum(amount), 0) as amount from ai_agent_x402_payments
       where task_id = ${taskId} and (status in ('signed', 'sent', 'settled') or (status = 'unpaid' and valid_before > now())))
-    insert into ai_agent_x402_payments (task_id, sequence_number, nonce, "authorization", signature, amount, pay_to, valid_before, status)
-    select owned.id, v.seq, v.nonce, v.auth::jsonb, v.sig, v.amount, v.pay_to, v.valid_before, 'signed'
-    from owned cross join spent cross join unnest(${sql.array(col('sequenceNumber'))}::int[], ${sql.array(col('nonce'))}::text[],
+    insert into ai_agent_x402_payments (task_id, sequence_number, units, nonce, "authorization", signature, amount, pay_to, valid_before, status)
+    select owned.id, v.seq, v.units, v.nonce, v.auth::jsonb, v.sig, v.amount, v.pay_to, v.valid_before, 'signed'
+    from owned cross join spent cross join unnest(${sql.array(col('sequenceNumber'))}::int[], ${sql.array(col('units'))}::int[], ${sql.array(col('nonce'))}::text[],
       ${sql.array(col('authorization'))}::text[], ${sql.array(col('signature'))}::text[], ${sql.array(col('amount'))}::numeric[],
-      ${sql.array(col('payTo'))}::text[], ${sql.array(col('validBefore'))}::timestamptz[]) as v(seq, nonce, auth, sig, amount, pay_to, valid_before)
+      ${sql.array(col('payTo'))}::text[], ${sql.array(col('validBefore'))}::timestamptz[]) as v(seq, units, nonce, auth, sig, amount, pay_to, valid_before)
     where spent.amount + ${total.toString()}::numeric <= ${limit.toString()}::numeric
     returning id::text`;
   if (written.length === payments.length) return written.map((w) => w.id);
@@ -119,7 +122,7 @@ export async function noteX402PaymentAnswer({
 }
 
 const paymentColumns = () => getSql()`
-    id::text, sequence_number as "sequenceNumber", nonce, "authorization", signature, amount::text, pay_to as "payTo",
+    id::text, sequence_number as "sequenceNumber", units, nonce, "authorization", signature, amount::text, pay_to as "payTo",
     valid_before as "validBefore", status, http_status as "httpStatus", settlement_tx_hash as "settlementTxHash", error,
     created_at as "createdAt", sent_at as "sentAt"`;
 
@@ -146,7 +149,7 @@ export async function listX402PaymentsByTask({ taskId }: { taskId: string }): Pr
   );
 }
 
-/** Mints of the task with neither a settled nor an open payment, lowest first. */
+/** Mints of the task no settled or open payment buys (a payment buys sequence_number .. + units - 1), lowest first. */
 export async function listUnpaidX402SequencesByTask({
   taskId,
   quantity,
@@ -158,7 +161,8 @@ export async function listUnpaidX402SequencesByTask({
 }) {
   const rows = await getSql()<{ seq: number }[]>`
     select s.seq from generate_series(1, ${quantity}::int) as s(seq)
-    where not exists (select 1 from ai_agent_x402_payments p where p.task_id = ${taskId} and p.sequence_number = s.seq
+    where not exists (select 1 from ai_agent_x402_payments p where p.task_id = ${taskId}
+      and s.seq between p.sequence_number and p.sequence_number + p.units - 1
       and (p.status in ('signed', 'sent', 'settled') or (p.status = 'unpaid' and p.valid_before > now())))
     order by s.seq limit ${limit}`;
   return rows.map((r) => r.seq);
@@ -166,37 +170,55 @@ export async function listUnpaidX402SequencesByTask({
 
 export type X402Counts = {
   settled: number;
+  /** Mints the settled payments bought (= settled where each buys one). */
+  settledMints: number;
   open: number;
   refused: number;
   settledAmount: bigint;
   firstSettledAt: Date | null;
   /** Settled payments with an open claim (paid, nothing delivered for them). */
   claims: number;
+  /** Mints those claimed payments bought. */
+  claimedMints: number;
 };
 
 export async function countX402PaymentsByTask({ taskId }: { taskId: string }): Promise<X402Counts> {
   const [row] = await getSql()<
-    { settled: number; open: number; refused: number; settled_amount: string; first: Date | null; claims: number }[]
+    {
+      settled: number;
+      settled_mints: number;
+      open: number;
+      refused: number;
+      settled_amount: string;
+      first: Date | null;
+      claims: number;
+      claimed_mints: number;
+    }[]
   >`
-    select count(*) filter (where status = 'settled')::int as settled, count(*) filter (where status in ('signed', 'sent'))::int as open,
+    select count(*) filter (where status = 'settled')::int as settled,
+      coalesce(sum(units) filter (where status = 'settled'), 0)::int as settled_mints, count(*) filter (where status in ('signed', 'sent'))::int as open,
       count(*) filter (where status in ('unpaid', 'cancelled'))::int as refused,
       coalesce(sum(amount) filter (where status = 'settled'), 0)::text as settled_amount, min(created_at) as first,
-      (select count(*) from ai_agent_x402_claims c where c.task_id = ${taskId} and c.status = 'open')::int as claims
+      (select count(*) from ai_agent_x402_claims c where c.task_id = ${taskId} and c.status = 'open')::int as claims,
+      (select coalesce(sum(cp.units), 0) from ai_agent_x402_claims c join ai_agent_x402_payments cp on cp.id = c.payment_id
+        where c.task_id = ${taskId} and c.status = 'open')::int as claimed_mints
     from ai_agent_x402_payments where task_id = ${taskId}`;
   return {
     settled: row!.settled,
+    settledMints: row!.settled_mints,
     open: row!.open,
     refused: row!.refused,
     settledAmount: BigInt(row!.settled_amount),
     firstSettledAt: row!.first ? new Date(row!.first) : null,
     claims: row!.claims,
+    claimedMints: row!.claimed_mints,
   };
 }
 
-/** The task's settled payments in settlement order, each with how long ago the ledger recorded it settled. */
+/** The task's settled payments in settlement order, each with its mints and how long ago the ledger recorded it settled. */
 export async function listSettledX402PaymentsByTask({ taskId }: { taskId: string }) {
-  return getSql()<{ id: string; sequenceNumber: number; settledForMs: number }[]>`
-    select id::text, sequence_number as "sequenceNumber",
+  return getSql()<{ id: string; sequenceNumber: number; units: number; settledForMs: number }[]>`
+    select id::text, sequence_number as "sequenceNumber", units,
       (extract(epoch from now() - coalesce(resolved_at, created_at)) * 1000)::float8 as "settledForMs"
     from ai_agent_x402_payments where task_id = ${taskId} and status = 'settled' order by resolved_at, id`;
 }

@@ -188,6 +188,8 @@ const envSchema = z.object({
   X402_MAX_CANCELS_PER_TASK: int(3, 0),
   /** Idle keep-alive connections to sellers are closed after this long. */
   X402_IDLE_SOCKET_MS: int(15_000, 100),
+  /** Most mints one x402 payment buys from a seller that prices a quantity (also capped by MINT_BATCH_SIZE); 1 buys one per payment. */
+  X402_MINTS_PER_PAYMENT: z.coerce.number().int().min(1).max(100).default(10),
 });
 
 // What a deployment on a real chain must set: without it the app would trust a client-chosen
@@ -324,6 +326,8 @@ export function parseConfig(source: Record<string, string | undefined>) {
       maxRefusals: env.X402_MAX_REFUSALS,
       maxCancelsPerTask: env.X402_MAX_CANCELS_PER_TASK,
       idleSocketMs: env.X402_IDLE_SOCKET_MS,
+      // The delivery window is MINT_BATCH_SIZE mints: one payment never buys more than it.
+      mintsPerPayment: Math.min(env.X402_MINTS_PER_PAYMENT, env.MINT_BATCH_SIZE),
       demoUrl: env.X402_DEMO_URL,
       mintPort: env.X402_MINT_PORT,
     },

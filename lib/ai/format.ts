@@ -1,5 +1,7 @@
 import { formatUnits } from 'viem';
+import type { MintsPerPayment } from '@/db/schema';
 import type { TaskDto } from '../tasks/serialize';
+import { mintsPerPaymentNote } from '../x402/bulk-pricing';
 
 // Text the chat shows, shared by the offline model's replies and the hosted model's prompt
 // examples so both answer in the same shape. Amounts are decimal strings of base units and
@@ -46,6 +48,7 @@ type CreatedX402Task = CreatedTask & {
     asset: string;
     domain?: { name: string; version: string };
     advertisedDomain?: { name: string; version: string } | null;
+    mintsPerPayment?: Omit<MintsPerPayment, 'field'> | null;
   } | null;
 };
 
@@ -120,10 +123,18 @@ export const taskCreatedReply = (task: CreatedTask, lang: Lang, symbol?: string)
  * asset too, so the user sees exactly whom the agent will pay. */
 export function x402TaskCreatedReply(task: CreatedX402Task, lang: Lang, symbol?: string): string {
   const { endpoint } = task;
-  return createdReply(task, lang, symbol, {
+  const reply = createdReply(task, lang, symbol, {
     host: endpoint ? `${endpoint.host} (x402 v${endpoint.version})` : '?',
     network: endpoint ? `${endpoint.network} · USDC ${shortAddress(endpoint.asset)}${domainNote(endpoint, lang)}` : '?',
   });
+  return [reply, ...perPaymentLines(endpoint?.mintsPerPayment, lang)].join('\n');
+}
+
+/** How many mints each payment buys, and why, where the seller's request takes a quantity (lib/x402/bulk-pricing.ts). */
+export function perPaymentLines(m: Omit<MintsPerPayment, 'field'> | null | undefined, lang: Lang): string[] {
+  if (!m || m.reason === 'no_quantity_field') return [];
+  const note = mintsPerPaymentNote(m);
+  return note ? [note[lang]] : [];
 }
 
 /** When the endpoint's `extra` names another EIP-712 domain than the asset's: which one the payments are signed for. */

@@ -228,7 +228,8 @@ export function compareUser(
 }
 
 /**
- * Per x402 task: payments settled and still open (signed or sent), and mints delivered as the
+ * Per x402 task: mints of the payments settled and of those still open (signed or sent; a payment
+ * buys one mint, or several from a seller that prices a quantity), and mints delivered as the
  * deliveries ledger counts them — token base units counted for the task ÷ what one paid mint
  * brings (ai_agent_x402_task_state.delivery_unit), each delivery checked on chain by
  * checkDeliveries. Progress is judged by what arrived, not by what was paid.
@@ -238,8 +239,8 @@ function x402CountsOf(tasks: AuditTask[], payments: AuditX402Row[], deliveries: 
   for (const task of tasks) if (task.route === 'x402') counts.set(task.id, { settled: 0, open: 0, delivered: 0 });
   for (const payment of payments) {
     const count = counts.get(payment.taskId);
-    if (count && payment.status === 'settled') count.settled++;
-    if (count && (payment.status === 'signed' || payment.status === 'sent')) count.open++;
+    if (count && payment.status === 'settled') count.settled += payment.units;
+    if (count && (payment.status === 'signed' || payment.status === 'sent')) count.open += payment.units;
   }
   const arrived = new Map<string, { amount: bigint; transfers: number }>();
   for (const delivery of deliveries) {

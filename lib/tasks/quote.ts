@@ -3,6 +3,7 @@ import { AppError } from '../errors';
 import type { ProbeTarget } from '../x402/probe';
 import type { SellerWarning } from '../x402/seller-reputation';
 import { validateMintToken } from './create-task';
+import { publicMintsPerPayment } from './serialize';
 import { quoteX402Endpoint } from './create-x402-task';
 
 export type MintQuote = {
@@ -13,7 +14,14 @@ export type MintQuote = {
   pricePerMint: bigint;
   totalCost: bigint;
   /** For an x402 endpoint: its host and public terms (never the URL's path or query). */
-  endpoint?: { host: string; version: 1 | 2; network: string; payTo: Address };
+  endpoint?: {
+    host: string;
+    version: 1 | 2;
+    network: string;
+    payTo: Address;
+    /** How many mints one payment buys and why (a seller that prices a quantity; lib/x402/bulk-pricing.ts). */
+    mintsPerPayment: ReturnType<typeof publicMintsPerPayment>;
+  };
   /** For a token contract: mints it has left. */
   remaining?: bigint;
   /** For an x402 seller that took payment without delivering before (anyone's): the record, and what to tell the user. */
@@ -46,6 +54,7 @@ export async function quoteMint(
         version: probe.terms.version,
         network: probe.terms.requirement.network,
         payTo: getAddress(probe.terms.requirement.payTo),
+        mintsPerPayment: publicMintsPerPayment(probe.terms),
       },
       ...(sellerWarning && { sellerWarning }),
     };

@@ -20,6 +20,19 @@ function endpointOf(terms: X402Terms | null) {
     /** The asset's EIP-712 domain payments are signed for; `advertisedDomain` when the endpoint named another. */
     domain: terms.domain,
     advertisedDomain: terms.advertisedDomain ?? null,
+    mintsPerPayment: publicMintsPerPayment(terms),
+  };
+}
+
+/** How many mints a payment buys and why (lib/x402/bulk-pricing.ts), without the body field's name. */
+export function publicMintsPerPayment(terms: X402Terms) {
+  const m = terms.mintsPerPayment;
+  if (!m) return null;
+  return {
+    max: m.max,
+    reason: m.reason,
+    ...(m.asked !== undefined ? { asked: m.asked } : {}),
+    ...(m.askedAmount !== undefined ? { askedAmount: m.askedAmount } : {}),
   };
 }
 

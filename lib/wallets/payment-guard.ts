@@ -13,7 +13,8 @@ import { GuardError } from './tx-guard';
 
 // What an agent wallet may sign for an x402 task, and nothing else:
 //  - an EIP-3009 TransferWithAuthorization of exactly the task's asset, to its payee, for its
-//    probed amount, valid no longer than `maxLifetimeSeconds` (the endpoint's timeout capped by
+//    probed price × the mints the payment buys (1, or up to the terms' mintsPerPayment, never
+//    more), valid no longer than `maxLifetimeSeconds` (the endpoint's timeout capped by
 //    X402_MAX_AUTHORIZATION_SECONDS, plus a few seconds of signing time), while the task's
 //    payments (live and settled) stay within its funding;
 //  - a CancelAuthorization of one of its own open payments;
@@ -53,15 +54,32 @@ export function authorizationLifetime(terms: X402Terms, capSeconds: number): num
   return Math.min(terms.requirement.maxTimeoutSeconds, terms.authorizationSeconds ?? capSeconds, capSeconds);
 }
 
+/**
+ * Most mints one payment of the task may buy: its terms' mintsPerPayment where the request can
+ * say how many (a POST body with the quantity field the probe learnt); 1 otherwise, and for
+ * tasks probed before it.
+ */
+export function maxMintsPerPayment(terms: X402Terms): number {
+  const m = terms.mintsPerPayment;
+  const body = terms.body;
+  const sayable = terms.method === 'POST' && typeof body === 'object' && body !== null && !!m?.field && m.field in body;
+  return sayable ? Math.max(1, m!.max) : 1;
+}
+
 /** The token a task buys may not be what the agent pays with (USDC itself, or the endpoint's asset). */
 export function isPaymentAsset(token: string, assets: readonly string[]): boolean {
   return assets.some((a) => a.toLowerCase() === token.toLowerCase());
 }
 
-/** Checks one signed payment before it is written to the ledger (and so before it is sent). */
+/**
+ * Checks one signed payment before it is written to the ledger (and so before it is sent). With
+ * `units` (the mints the ledger row says it buys) its value must be exactly units × the probed
+ * price; without (the signing hook, which sees only the typed data) a whole number of mints
+ * within the terms. Either way, never more than mintsPerPayment × the price.
+ */
 export function checkX402Payment(
   policy: X402Policy,
-  payment: { asset: string; authorization: PaymentAuthorization },
+  payment: { asset: string; authorization: PaymentAuthorization; units?: number },
   spent: { live: bigint },
 ) {
   const { terms } = policy;
@@ -72,8 +90,14 @@ export function checkX402Payment(
     throw new GuardError('x402 payment not from the agent');
   if (!isAddressEqual(authorization.to as Address, terms.requirement.payTo as Address))
     throw new GuardError(`x402 payment to ${authorization.to}, the endpoint's payee is ${terms.requirement.payTo}`);
-  if (BigInt(authorization.value) !== BigInt(terms.requirement.amount))
-    throw new GuardError(`x402 payment of ${authorization.value}, the probed price is ${terms.requirement.amount}`);
+  const price = BigInt(terms.requirement.amount);
+  const value = BigInt(authorization.value);
+  const max = maxMintsPerPayment(terms);
+  const units = payment.units ?? (price > 0n && value % price === 0n ? Number(value / price) : 0);
+  if (!Number.isInteger(units) || units < 1 || units > max)
+    throw new GuardError(`x402 payment for ${units} mint(s), the task buys 1 to ${max} per payment`);
+  if (value !== price * BigInt(units))
+    throw new GuardError(`x402 payment of ${value}, the probed price of ${units} mint(s) is ${price * BigInt(units)}`);
   const now = BigInt(Math.floor(Date.now() / 1000));
   const lifetime = lifetimeOf(policy);
   if (BigInt(authorization.validBefore) > now + BigInt(lifetime) + SIGNING_SLACK_SECONDS)

@@ -8,6 +8,7 @@ import { AppError } from '../errors';
 import { isPaymentAsset } from '../wallets/payment-guard';
 import { readAssetDomain, readErc20, type Erc20Info } from './onchain';
 import { checkOutboundUrl, OutboundError, safeFetch } from './outbound';
+import { learnMintsPerPayment } from './bulk-pricing';
 import { normaliseRequirements, selectRequirement, type RawRequirement } from './requirements';
 import {
   answersWithVoucher,
@@ -36,6 +37,8 @@ export type ProbeTarget = {
   maxAuthorizationSeconds: number;
   allowedHosts?: readonly string[];
   client: PublicClient;
+  /** Mints one payment may buy from a seller that prices a quantity (lib/x402/bulk-pricing.ts); 1 or absent: one per payment, not asked. */
+  mintsPerPayment?: number;
 };
 
 export type ProbeResult = {
@@ -57,6 +60,7 @@ export function defaultProbeTarget(): ProbeTarget {
     usdc: getKnownContracts().usdc,
     maxAmount: parseUnits(getConfig().x402.maxPricePerMint, 6),
     maxAuthorizationSeconds: getConfig().x402.maxAuthorizationSeconds,
+    mintsPerPayment: getConfig().x402.mintsPerPayment,
     client: getPublicClient(),
   };
 }
@@ -131,6 +135,19 @@ export async function probeX402Endpoint(
       `${getAddress(token.address)} is the USDC AgentMint pays with, not a token a mint can sell: give the address of the token this endpoint mints.`,
     );
 
+  const setting = target.mintsPerPayment ?? 1;
+  const mintsPerPayment = await learnMintsPerPayment(request.body, chosen, setting, async (body) => {
+    const answer = await ask(url, { method: 'POST', body }, target);
+    if (answer.status !== 402) return { refused: `${answer.status}` };
+    try {
+      return {
+        requirement: readTerms(host, answer, { ...target, maxAmount: target.maxAmount * BigInt(setting) }).chosen,
+      };
+    } catch {
+      return { refused: 'unreadable 402' };
+    }
+  });
+
   const terms: X402Terms = {
     url: url.toString(),
     method: request.method,
@@ -159,6 +176,7 @@ export async function probeX402Endpoint(
     ...(version === 2 && isPaymentIdentifierExtension(read.extensions?.[PAYMENT_IDENTIFIER])
       ? { paymentIdentifier: { required: read.extensions[PAYMENT_IDENTIFIER].info.required === true } }
       : {}),
+    mintsPerPayment,
   };
   return { terms, host, token, tokenSource: source };
 }

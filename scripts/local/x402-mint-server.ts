@@ -136,7 +136,8 @@ export async function startX402MintServer(options: X402MintServerOptions) {
   );
   const price = (ctx: HTTPRequestContext) => {
     const mode = parseMode(ctx.adapter.getQueryParam?.('mode'), defaultMode);
-    const amount = unitPrice(mode) * BigInt(quantityOf(ctx.adapter.getBody?.()));
+    const quantity = BigInt(quantityOf(ctx.adapter.getBody?.()));
+    const amount = (unitPrice(mode) * quantity * (mode === 'bulk-discount' && quantity > 1n ? 9n : 10n)) / 10n;
     if (mode === 'price-rise' && !ctx.paymentHeader) state.priceRaised = true;
     return { amount: amount.toString(), asset: options.usdc, extra: extraOf(mode) };
   };
@@ -270,7 +271,7 @@ export async function startX402MintServer(options: X402MintServerOptions) {
       return void res.status(410).json({ error: 'Sold out' });
     const body = (req.body ?? {}) as { quantity?: unknown; recipient?: string; to?: string };
     const recipient = getAddress(MINTS_TO_PAYER.includes(mode) ? payer : (body.recipient ?? body.to ?? payer));
-    const amount = mintAmount * BigInt(quantityOf(body));
+    const amount = mintAmount * BigInt(mode === 'ignores-quantity' ? 1 : quantityOf(body));
     if (mode === 'queued' || mode === 'queued-fails' || mode === 'queued-stuck' || mode === 'queued-elsewhere') {
       const queueId = randomUUID();
       const entry: QueueEntry = { queueId, status: 'pending', recipient, amount: amount.toString() };

@@ -142,7 +142,10 @@ describe('parseConfig', () => {
       maxRefusals: 3,
       maxCancelsPerTask: 3,
       idleSocketMs: 15_000,
+      mintsPerPayment: 10,
     });
+    expect(parseConfig({ X402_MINTS_PER_PAYMENT: '25', MINT_BATCH_SIZE: '5' }).x402.mintsPerPayment).toBe(5);
+    expect(() => parseConfig({ X402_MINTS_PER_PAYMENT: '0' })).toThrow();
     const config = parseConfig({
       X402_ALLOWED_HOSTS: ' 127.0.0.1:4021, Mint.Local ,',
       X402_MAX_PRICE_PER_MINT: '0.25',

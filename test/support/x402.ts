@@ -7,14 +7,21 @@ import { getOrCreateAgentWallet } from '@/lib/wallets/agent-wallets';
 import { defaultProbeTarget, probeX402Endpoint, type ProbeTarget } from '@/lib/x402/probe';
 import { anvilAccount } from '@/scripts/local/anvil';
 
-/** Probes `url` as task creation does (lib/x402/probe.ts) and returns the terms a task would pay. */
+/**
+ * Probes `url` as task creation does (lib/x402/probe.ts) and returns the terms a task would pay.
+ * One mint per payment unless `target.mintsPerPayment` says otherwise: the shape, hostile and
+ * crash tests count payments as mints; test/x402/worker-quantity.test.ts buys several per payment.
+ */
 export async function probeTerms(
   url: string,
   userAddress: Address,
   overrides: Partial<X402Terms> = {},
   target: Partial<ProbeTarget> = {},
 ): Promise<X402Terms> {
-  const { terms } = await probeX402Endpoint({ url, userAddress }, { ...defaultProbeTarget(), ...target });
+  const { terms } = await probeX402Endpoint(
+    { url, userAddress },
+    { ...defaultProbeTarget(), mintsPerPayment: 1, ...target },
+  );
   return { ...terms, ...overrides };
 }
 

@@ -51,6 +51,7 @@ const mint = (sequenceNumber: number): SignedMint => ({
 
 const payment = (sequenceNumber: number): NewX402Payment => ({
   sequenceNumber,
+  units: 1,
   nonce: `0x${sequenceNumber.toString(16).padStart(64, '0')}`,
   authorization: { value: '10000' },
   signature: '0x01',

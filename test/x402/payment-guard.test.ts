@@ -89,6 +89,40 @@ describe('x402 payment guard', () => {
     await expect(sign(120)).resolves.toMatch(/^0x/);
   });
 
+  it('a payment buys units × the probed price, never more than mintsPerPayment mints, never a fraction', () => {
+    const paying = (value: bigint, units?: number) => ({
+      ...payment(60),
+      authorization: { ...payment(60).authorization, value: value.toString() },
+      ...(units === undefined ? {} : { units }),
+    });
+    const scaling = {
+      ...terms(),
+      body: { quantity: 1, recipient: user },
+      mintsPerPayment: { max: 10, reason: 'scales' as const, field: 'quantity' },
+    };
+    const bulk = policyOf(scaling);
+    const check = (policy: X402Policy, value: bigint, units?: number) => () =>
+      checkX402Payment(policy, paying(value, units), { live: 0n });
+    expect(check(bulk, 100_000n, 10)).not.toThrow();
+    expect(check(bulk, 40_000n, 4)).not.toThrow();
+    expect(check(bulk, 40_000n)).not.toThrow();
+    expect(check(bulk, 110_000n, 11)).toThrow(/1 to 10 per payment/);
+    expect(check(bulk, 110_000n)).toThrow(/1 to 10 per payment/);
+    expect(check(bulk, 100_001n)).toThrow(GuardError);
+    // The ledger row says 4 mints: the value must be exactly 4 × the price.
+    expect(check(bulk, 50_000n, 4)).toThrow(/the probed price of 4 mint\(s\) is 40000/);
+    // A task probed without it (or a seller whose price does not scale): one mint per payment.
+    const single = policyOf(terms());
+    expect(check(single, 10_000n)).not.toThrow();
+    expect(check(single, 20_000n)).toThrow(/1 to 1 per payment/);
+    expect(check(single, 20_000n, 2)).toThrow(GuardError);
+    // Terms whose request cannot say how many (no quantity field in the body, or GET): one per payment.
+    expect(check(policyOf({ ...scaling, method: 'GET', body: undefined }), 20_000n)).toThrow(/1 to 1 per payment/);
+    expect(check(policyOf({ ...scaling, body: { recipient: user } }), 20_000n)).toThrow(/1 to 1 per payment/);
+    // Within the funding (100_000 here) all the same.
+    expect(() => checkX402Payment(bulk, paying(100_000n, 10), { live: 10_000n })).toThrow(/exceed the task's funding/);
+  });
+
   it('never forwards the payment asset as the task’s token', () => {
     const data = encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [user, 5n] });
     expect(() => checkTokenForward(policyOf(terms()), { to: token, data }, 5n)).not.toThrow();

@@ -34,10 +34,10 @@ async function refusal(promise: Promise<unknown>) {
   return { message: e.message, zh: errorText(e.message, 'zh', 'createX402Task'), reason: details.reason, ...details };
 }
 
-const probe = (url: string) =>
+const probe = (url: string, mintsPerPayment = 10) =>
   probeX402Endpoint(
     { url, userAddress: alice },
-    { ...defaultProbeTarget(), chainId: 84532, usdc: server.usdc, maxAmount: parseUnits('1', 6) },
+    { ...defaultProbeTarget(), chainId: 84532, usdc: server.usdc, maxAmount: parseUnits('1', 6), mintsPerPayment },
   );
 
 describe('seller shapes at the probe', () => {
@@ -136,6 +136,52 @@ describe('seller shapes at the probe', () => {
     expect(r.reason).toBe('no_402');
     expect(r.message).toContain('the seller says: "Cannot GET /nothing-here"');
     expect(r.zh).toContain('卖家说');
+  });
+
+  it('quantity in the body, priced per quantity: asked for 10 at once, exactly 10 × one, so a payment may buy 10', async () => {
+    const before = server.stats.requests;
+    const { terms } = await probe(server.mintUrl('v2'));
+    expect(terms.requirement.amount).toBe(server.price.toString());
+    expect(terms.body).toEqual({ quantity: 1, recipient: alice });
+    expect(terms.mintsPerPayment).toEqual({
+      max: 10,
+      reason: 'scales',
+      field: 'quantity',
+      asked: 10,
+      askedAmount: (10n * server.price).toString(),
+    });
+    expect(server.stats.requests - before).toBe(2);
+    // v1 (the seed's upstream shape) the same.
+    expect((await probe(server.mintUrl('v1'))).terms.mintsPerPayment).toMatchObject({ max: 10, reason: 'scales' });
+  });
+
+  it('a price for 10 that is not 10 × one, a quantity it refuses, no quantity field, the setting at 1: one mint per payment, and why', async () => {
+    const discount = await probe(server.mintUrl('bulk-discount'));
+    expect(discount.terms.mintsPerPayment).toEqual({
+      max: 1,
+      reason: 'not_scaling',
+      field: 'quantity',
+      asked: 10,
+      askedAmount: ((10n * server.price * 9n) / 10n).toString(),
+    });
+    // The local seller sells 1-10 per request: 20 at once is a 400.
+    expect((await probe(server.mintUrl('v2'), 20)).terms.mintsPerPayment).toEqual({
+      max: 1,
+      reason: 'refused',
+      field: 'quantity',
+      asked: 20,
+    });
+    expect((await probe(server.mintUrl('get-only'))).terms.mintsPerPayment).toEqual({
+      max: 1,
+      reason: 'no_quantity_field',
+    });
+    const before = server.stats.requests;
+    expect((await probe(server.mintUrl('v2'), 1)).terms.mintsPerPayment).toEqual({
+      max: 1,
+      reason: 'setting',
+      field: 'quantity',
+    });
+    expect(server.stats.requests - before).toBe(1);
   });
 
   it('payment-identifier: recorded where the v2 402 declares it, absent from a v1 seller', async () => {

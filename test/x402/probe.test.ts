@@ -52,8 +52,9 @@ describe('probeX402Endpoint against the local server', () => {
     });
     expect(token).toMatchObject({ address: server.tokenAddress, symbol: 'X4D', decimals: 18 });
     expect(tokenSource).toBe('url');
-    // One unpaid request, and nothing paid.
-    expect(server.stats.requests - requestsBefore).toBe(1);
+    // Two unpaid requests (one mint, then X402_MINTS_PER_PAYMENT at once: its price scales), and nothing paid.
+    expect(terms.mintsPerPayment).toMatchObject({ max: 10, reason: 'scales', field: 'quantity' });
+    expect(server.stats.requests - requestsBefore).toBe(2);
     expect(server.stats.paid).toBe(0);
   });
 

@@ -41,11 +41,12 @@ export function quotesOf(headers: Headers, body: unknown): { quotes: Quote[]; er
 }
 
 /**
- * When a 402 quotes the task's asset at more than the probed price, the price went up: the
- * task stops instead of paying it. Returns the higher price, or undefined.
+ * When a 402 quotes the task's asset at more than the probed price (of `units` mints, the ones
+ * the request buys), the price went up: the task stops instead of paying it. Returns the higher
+ * price, or undefined.
  */
-export function raisedPrice(terms: X402Terms, quotes: Quote[]): bigint | undefined {
-  const probed = BigInt(terms.requirement.amount);
+export function raisedPrice(terms: X402Terms, quotes: Quote[], units = 1): bigint | undefined {
+  const probed = BigInt(terms.requirement.amount) * BigInt(units);
   const same = quotes.filter(
     (q) => q.asset?.toLowerCase() === terms.requirement.asset.toLowerCase() && (q.scheme ?? 'exact') === 'exact',
   );

@@ -9,6 +9,7 @@ import {
 } from '@/db/x402-payments';
 import { addX402Refusals, type X402TaskState } from '@/db/x402-task-state';
 import { getConfig } from '@/lib/config';
+import { maxMintsPerPayment } from '@/lib/wallets/payment-guard';
 import { crashPoint } from '../crash-points';
 import { assertLease } from '../fence';
 import type { TurnEnd } from '../task-executor';
@@ -16,6 +17,7 @@ import { markDeliveryStart, type DeliveryTally } from './delivery';
 import {
   claimUndelivered,
   isAnsweredUnsettled,
+  mintsOf,
   POLL_MS,
   recordProgress,
   undeliveredPayments,
@@ -23,7 +25,7 @@ import {
   type Stop,
 } from './ending';
 import { answersWithVoucher, asksForTransactionHash } from '@/lib/x402/seller-shapes';
-import { signPayments } from './payment';
+import { signPayments, type Purchase } from './payment';
 import type { X402Runtime } from './runtime';
 import { EXPIRY_MARGIN_SECONDS, sendPayment, type SendResult } from './send';
 
@@ -34,9 +36,11 @@ export type X402Turn = { rt: X402Runtime; state: X402TaskState; open: X402Paymen
  * One turn of an x402 task, once the ledger is settled with the chain (executor.ts): decide
  * whether the seller has stopped the task (see ending.ts), then send a batch: the open payments
  * again as they are, and new ones for unpaid mints, as many as the delivery window allows. The
- * window is one payment until the seller has delivered a first mint (its tokens are with the
- * user), then MINT_BATCH_SIZE payments whose tokens have not arrived yet: a seller that takes
- * money without delivering is stopped at the first payment, and later at most one batch.
+ * window is one mint until the seller has delivered a first mint (its tokens are with the
+ * user), then MINT_BATCH_SIZE mints whose tokens have not arrived yet: a seller that takes
+ * money without delivering is stopped at the first payment, and later at most one batch. A
+ * seller that prices a quantity (X402Terms.mintsPerPayment) is then sold several mints per
+ * payment, one such payment at a time (see signFresh).
  */
 export async function runX402Batch({ rt, state, open, tally }: X402Turn): Promise<TurnEnd> {
   const stop = refusalStop(rt, state) ?? (await deliveryStop(rt, tally)) ?? stallStop(rt);
@@ -82,12 +86,23 @@ function isSendable(row: X402PaymentRow) {
   return !answered && (row.validBefore.getTime() - Date.now()) / 1000 >= EXPIRY_MARGIN_SECONDS;
 }
 
-/** Signs and writes to the ledger new payments for unpaid mints, as many as the delivery window has room for. */
+/**
+ * Signs and writes to the ledger new payments for unpaid mints, as many as the delivery window
+ * (counted in mints) has room for. Where the seller prices a quantity, the first payment still
+ * buys one mint: it proves the seller delivers at the price of one, and shows how many tokens
+ * one mint brings (a seller that charged for k and minted one would otherwise look like one
+ * whose mint is worth 1/k). After it, a payment buys up to mintsPerPayment (never more than
+ * the window or what the task still needs; the last buys the remainder), and goes out alone:
+ * its tokens are counted before more money follows, so a seller that delivers fewer than it was
+ * paid for is a claim after that one payment.
+ */
 async function signFresh(rt: X402Runtime, open: X402PaymentRow[], tally: DeliveryTally): Promise<X402PaymentRow[]> {
   const window = tally.delivered === 0 ? 1 : getConfig().worker.batchSize;
-  // Payments out: the ones the seller took (settled, or answered 2xx and live or expired: a
-  // delivered mint is never bought again) and the live ones it has not answered yet.
-  const committed = tally.paid + open.filter((r) => !isAnsweredUnsettled(r)).length;
+  // Mints out: those of the payments the seller took (settled, or answered 2xx and live or
+  // expired: a delivered mint is never bought again) and of the live ones it has not answered yet.
+  const committed = tally.paid + mintsOf(open.filter((r) => !isAnsweredUnsettled(r)));
+  const perPayment = tally.delivered === 0 ? 1 : maxMintsPerPayment(rt.terms);
+  if (perPayment > 1 && committed > tally.delivered) return [];
   const room = Math.min(window - (committed - tally.delivered), rt.task.quantity - committed);
   if (room <= 0) return [];
   const sequences = await listUnpaidX402SequencesByTask({
@@ -96,9 +111,11 @@ async function signFresh(rt: X402Runtime, open: X402PaymentRow[], tally: Deliver
     limit: room,
   });
   if (sequences.length === 0) return [];
+  const purchases =
+    perPayment > 1 ? [firstRun(sequences, perPayment)] : sequences.map((s) => ({ sequenceNumber: s, units: 1 }));
   const counts = await countX402PaymentsByTask({ taskId: rt.task.id });
   const live = counts.settledAmount + open.reduce((sum, r) => sum + BigInt(r.amount), 0n);
-  const signed = await signPayments(rt, sequences, live);
+  const signed = await signPayments(rt, purchases, live);
   const ids = await insertX402Payments({
     taskId: rt.task.id,
     workerId: rt.workerId,
@@ -116,6 +133,13 @@ async function signFresh(rt: X402Runtime, open: X402PaymentRow[], tally: Deliver
     createdAt: new Date(),
     sentAt: null,
   }));
+}
+
+/** The first run of consecutive mints in `sequences` (ascending), at most `max` long: what one payment buys. */
+function firstRun(sequences: number[], max: number): Purchase {
+  let units = 1;
+  while (units < max && sequences[units] === sequences[0]! + units) units++;
+  return { sequenceNumber: sequences[0]!, units };
 }
 
 /** Sends the batch at once; an answer that stops the task (a higher price, an endless 429) stops the other sends too. */
@@ -168,7 +192,10 @@ function judge(rt: X402Runtime, results: SendResult[]) {
     else if (r.kind === 'price')
       stop ??= {
         outcome: 'failed',
-        reason: `The endpoint now asks ${r.price} base units per mint, more than the ${rt.terms.requirement.amount} probed; nothing more was paid.`,
+        reason:
+          r.row.units > 1
+            ? `The endpoint now asks ${r.price} base units for ${r.row.units} mints, more than the ${BigInt(rt.terms.requirement.amount) * BigInt(r.row.units)} probed; nothing more was paid.`
+            : `The endpoint now asks ${r.price} base units per mint, more than the ${rt.terms.requirement.amount} probed; nothing more was paid.`,
       };
     else if (r.kind === 'stalled') stop ??= { outcome: 'failed', reason: `${r.reason}; the task stopped.` };
   }

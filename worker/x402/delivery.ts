@@ -34,8 +34,9 @@ import { readTokenTransfers } from './token-transfers';
 
 export type DeliveryTally = {
   /**
-   * Payments the seller took: settled ones, and ones it answered 2xx without settling (a seller
-   * that delivers first; the authorization stays live, reserved, until it settles or expires).
+   * Mints of the payments the seller took (a payment buys one, or several: X402Terms.mintsPerPayment):
+   * settled ones, and ones it answered 2xx without settling (a seller that delivers first; the
+   * authorization stays live, reserved, until it settles or expires).
    */
   paid: number;
   /** Of those, settled on chain. */

@@ -40,27 +40,42 @@ export const isAnsweredUnsettled = (row: X402PaymentRow) =>
   row.httpStatus >= 200 &&
   row.httpStatus < 300;
 
-/** Recounts the task from the ledger and the chain: paid = payments the seller took, delivered = paid and with the user. */
+/** Mints a set of payments buys (each buys `units`: one, or several from a seller that prices a quantity). */
+export const mintsOf = (rows: { units: number }[]) => rows.reduce((sum, r) => sum + r.units, 0);
+
+/**
+ * Recounts the task from the ledger and the chain, in mints: paid = mints of the payments the
+ * seller took, delivered = paid and with the user; failed = mints of claimed payments not delivered.
+ */
 export async function recordProgress(rt: X402Runtime): Promise<DeliveryTally> {
   const [counts, rows] = await Promise.all([
     countX402PaymentsByTask({ taskId: rt.task.id }),
     listX402PaymentsByTask({ taskId: rt.task.id }),
   ]);
-  const answered = rows.filter(isAnsweredUnsettled).length;
-  const tally = await tallyDeliveries(rt, counts.settled + answered, counts.settled);
-  await recordX402Progress({ taskId: rt.task.id, mintsCompleted: tally.delivered, mintsFailed: counts.claims });
+  const answered = mintsOf(rows.filter(isAnsweredUnsettled));
+  const tally = await tallyDeliveries(rt, counts.settledMints + answered, counts.settledMints);
+  const failed = Math.min(counts.claimedMints, Math.max(0, tally.paid - tally.delivered));
+  await recordX402Progress({ taskId: rt.task.id, mintsCompleted: tally.delivered, mintsFailed: failed });
   rt.task.mintsCompleted = Math.min(tally.delivered, rt.task.quantity);
   return tally;
 }
 
 /**
- * Settled payments whose tokens have not arrived, oldest first: the candidates for claims.
- * Sellers deliver in the order they are paid, so the undelivered ones are the latest.
+ * Settled payments whose tokens have not (all) arrived, oldest first: the candidates for claims.
+ * Sellers deliver in the order they are paid, so the undelivered ones are the latest: as many
+ * of the latest as buy the (paid − delivered) mints missing (one short by a single mint of
+ * several is a claim all the same).
  */
 export async function undeliveredPayments(rt: X402Runtime, tally: DeliveryTally) {
   const settled = await listSettledX402PaymentsByTask({ taskId: rt.task.id });
-  const undelivered = Math.min(settled.length, Math.max(0, tally.paid - tally.delivered));
-  return settled.slice(settled.length - undelivered);
+  return latestBuying(settled, tally.paid - tally.delivered);
+}
+
+/** The latest of `rows` (in their order) that together buy at least `mints` mints. */
+function latestBuying<T extends { units: number }>(rows: T[], mints: number): T[] {
+  let first = rows.length;
+  for (let missing = mints; first > 0 && missing > 0;) missing -= rows[--first]!.units;
+  return rows.slice(first);
 }
 
 /** Writes a claim for each settled payment in `payments` (the evidence the card, ops and the audit show). */
@@ -155,7 +170,8 @@ export async function windDown(rt: X402Runtime, ending: Ending): Promise<TurnEnd
   const timeoutMs = getConfig().x402.deliveryTimeoutMs;
   if (undelivered.some((p) => p.settledForMs < timeoutMs)) return { waitMs: POLL_MS, outlastsCancel: true };
   await claimUndelivered(rt, tally, undelivered);
-  return finish(ending.outcome === 'completed' ? ending : stop, undelivered.length);
+  const missing = Math.min(mintsOf(undelivered), Math.max(0, tally.paid - tally.delivered));
+  return finish(ending.outcome === 'completed' ? ending : stop, missing);
 }
 
 /**
@@ -164,14 +180,16 @@ export async function windDown(rt: X402Runtime, ending: Ending): Promise<TurnEnd
  */
 function deliveredUnsettled(live: X402PaymentRow[], tally: DeliveryTally): X402PaymentRow[] {
   const answered = live.filter(isAnsweredUnsettled).sort((a, b) => a.sequenceNumber - b.sequenceNumber);
-  const undelivered = Math.min(answered.length, Math.max(0, tally.paid - tally.delivered));
-  return answered.slice(0, answered.length - undelivered);
+  const undelivered = latestBuying(answered, tally.paid - tally.delivered);
+  return answered.slice(0, answered.length - undelivered.length);
 }
 
 /** What the task ends with: its outcome, and the message the loop writes (a claim's note for a cancel). */
-function finish(ending: Ending, claims: number): TurnEnd {
+function finish(ending: Ending, missing: number): TurnEnd {
   const claimNote =
-    claims > 0 ? ` The seller was paid for ${claims} mint(s) it did not deliver; a claim is recorded for each.` : '';
+    missing > 0
+      ? ` The seller was paid for ${missing} mint(s) it did not deliver; a claim is recorded for each payment.`
+      : '';
   if (ending.outcome === 'completed') return { end: 'completed' };
   if (ending.outcome === 'cancelled') return { end: 'cancelled', message: claimNote.trim() || undefined };
   return { end: 'failed', message: `${ending.reason}${claimNote}` };

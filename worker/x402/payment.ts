@@ -18,15 +18,18 @@ const withDomain = (terms: X402Terms) => {
   return typeof extra.name === 'string' && typeof extra.version === 'string' ? extra : { ...extra, ...terms.domain };
 };
 
-/** The 402 the endpoint answered at the probe, as the official client reads it. */
-export function paymentRequiredOf(terms: X402Terms): PaymentRequired {
+/** What a request for `units` mints costs: the probed price of one × units (a seller that prices a quantity). */
+const amountFor = (terms: X402Terms, units: number) => (BigInt(terms.requirement.amount) * BigInt(units)).toString();
+
+/** The 402 the endpoint answers for a request of `units` mints (as probed), as the official client reads it. */
+export function paymentRequiredOf(terms: X402Terms, units = 1): PaymentRequired {
   const { requirement } = terms;
   if (terms.version === 1) {
     const accepts = [
       {
         scheme: requirement.scheme,
         network: requirement.network,
-        maxAmountRequired: requirement.amount,
+        maxAmountRequired: amountFor(terms, units),
         resource: requirement.resource ?? terms.url,
         description: '',
         mimeType: 'application/json',
@@ -41,33 +44,34 @@ export function paymentRequiredOf(terms: X402Terms): PaymentRequired {
   return {
     x402Version: 2,
     resource: { url: requirement.resource ?? terms.url },
-    accepts: [acceptedOf(terms)],
+    accepts: [acceptedOf(terms, units)],
   } as PaymentRequired;
 }
 
-/** The v2 `accepted` echo: exactly the core fields the endpoint advertised (its match is deep-equal). */
-function acceptedOf(terms: X402Terms) {
+/** The v2 `accepted` echo: exactly the core fields the endpoint advertises for the request (its match is deep-equal). */
+function acceptedOf(terms: X402Terms, units: number) {
   const { requirement } = terms;
   return {
     scheme: requirement.scheme,
     network: requirement.network as `${string}:${string}`,
     asset: requirement.asset,
-    amount: requirement.amount,
+    amount: amountFor(terms, units),
     payTo: requirement.payTo,
     maxTimeoutSeconds: requirement.maxTimeoutSeconds,
     extra: withDomain(terms),
   };
 }
 
-type PaidRow = Pick<X402PaymentRow, 'sequenceNumber' | 'authorization' | 'signature'>;
+type PaidRow = Pick<X402PaymentRow, 'sequenceNumber' | 'units' | 'authorization' | 'signature'>;
 
 /**
- * The payment-identifier of a mint (@x402/extensions): derived from the task and the mint's
- * sequence, so every (re-)send of that mint's payment names the same purchase, and a seller that
- * honours the extension serves it once.
+ * The payment-identifier of a purchase (@x402/extensions): derived from the task, the first mint
+ * it buys and (where more than one) how many, so every (re-)send of that payment names the same
+ * purchase, and a seller that honours the extension serves it once; a purchase of other mints
+ * never shares an id with it.
  */
-export function paymentIdOf(taskId: string, sequenceNumber: number): string {
-  return `agentmint_${taskId.replace(/-/g, '')}_${sequenceNumber}`;
+export function paymentIdOf(taskId: string, sequenceNumber: number, units = 1): string {
+  return `agentmint_${taskId.replace(/-/g, '')}_${sequenceNumber}${units > 1 ? `x${units}` : ''}`;
 }
 
 /** The payload a ledger row stands for. */
@@ -85,14 +89,14 @@ export function paymentPayloadOf(terms: X402Terms, row: PaidRow, taskId: string)
     ? {
         extensions: appendPaymentIdentifierToExtensions(
           { [PAYMENT_IDENTIFIER]: declarePaymentIdentifierExtension(terms.paymentIdentifier.required) },
-          paymentIdOf(taskId, row.sequenceNumber),
+          paymentIdOf(taskId, row.sequenceNumber, row.units),
         ),
       }
     : {};
   return {
     x402Version: 2,
     resource: { url: terms.requirement.resource ?? terms.url },
-    accepted: acceptedOf(terms),
+    accepted: acceptedOf(terms, row.units),
     payload,
     ...identified,
   } as PaymentPayload;
@@ -108,23 +112,25 @@ export function paymentHeadersOf(rt: X402Runtime, row: PaidRow): Record<string, 
  * signature comes from it; the header sent is rebuilt from the ledger row with the seller's own
  * terms (paymentPayloadOf), so a v2 seller still finds the `accepted` it advertised.
  */
-function signingRequirementOf(rt: X402Runtime): PaymentRequired {
-  const required = paymentRequiredOf(rt.terms);
+function signingRequirementOf(rt: X402Runtime, units: number): PaymentRequired {
+  const required = paymentRequiredOf(rt.terms, units);
   const lifetime = rt.policy.maxLifetimeSeconds;
   return { ...required, accepts: required.accepts.map((r) => ({ ...r, maxTimeoutSeconds: lifetime })) };
 }
 
+/** A payment to sign: the first mint it buys and how many. */
+export type Purchase = { sequenceNumber: number; units: number };
+
 /**
- * Signs one authorization per sequence (random nonce chosen by @x402/evm, validity the task's
- * capped lifetime) and checks each against the guard, counting the task's live and settled
- * payments (`live`) so the batch as a whole stays within the funding.
+ * Signs one authorization per purchase (random nonce chosen by @x402/evm, validity the task's
+ * capped lifetime, units × the probed price) and checks each against the guard, counting the
+ * task's live and settled payments (`live`) so the batch as a whole stays within the funding.
  */
-export async function signPayments(rt: X402Runtime, sequences: number[], live: bigint): Promise<NewX402Payment[]> {
-  const required = signingRequirementOf(rt);
+export async function signPayments(rt: X402Runtime, purchases: Purchase[], live: bigint): Promise<NewX402Payment[]> {
   const out: NewX402Payment[] = [];
   let committed = live;
-  for (const sequenceNumber of sequences) {
-    const payload = await rt.paymentClient!.createPaymentPayload(required);
+  for (const { sequenceNumber, units } of purchases) {
+    const payload = await rt.paymentClient!.createPaymentPayload(signingRequirementOf(rt, units));
     const inner = payload.payload as { authorization: PaymentAuthorization; signature: string };
     const made = inner.authorization;
     const authorization = {
@@ -135,10 +141,11 @@ export async function signPayments(rt: X402Runtime, sequences: number[], live: b
       validBefore: String(made.validBefore),
       nonce: made.nonce,
     };
-    checkX402Payment(rt.policy, { asset: rt.terms.requirement.asset, authorization }, { live: committed });
+    checkX402Payment(rt.policy, { asset: rt.terms.requirement.asset, authorization, units }, { live: committed });
     committed += BigInt(authorization.value);
     out.push({
       sequenceNumber,
+      units,
       nonce: authorization.nonce,
       authorization,
       signature: inner.signature,

@@ -5,7 +5,12 @@ import type { TaskWithAgent } from '@/db/tasks';
 import { getWalletById } from '@/db/wallets';
 import { unlockAgentAccount } from '@/lib/wallets/agent-wallets';
 import { getConfig } from '@/lib/config';
-import { authorizationLifetime, createX402Signer, type X402Policy } from '@/lib/wallets/payment-guard';
+import {
+  authorizationLifetime,
+  createX402Signer,
+  maxMintsPerPayment,
+  type X402Policy,
+} from '@/lib/wallets/payment-guard';
 import { createPaymentClient } from '@/lib/x402/payment-client';
 import { EVM_NETWORK_CHAIN_ID_MAP } from '@x402/evm/v1';
 import { nativeAccount } from '@/lib/chain/native-crypto';
@@ -97,7 +102,8 @@ export async function ensureSigner(rt: X402Runtime) {
   rt.paymentClient = createPaymentClient(rt.signer.paymentAccount, {
     network: caipNetworkOf(rt.terms),
     asset: req.asset,
-    amount: BigInt(req.amount),
+    // A payment buys up to mintsPerPayment mints (the guard checks each as units × the price).
+    amount: BigInt(req.amount) * BigInt(maxMintsPerPayment(rt.terms)),
     domain: rt.terms.domain,
   });
   rt.payments = new x402HTTPClient(rt.paymentClient);

@@ -5,6 +5,7 @@ import {
   type X402PaymentRow,
 } from '@/db/x402-payments';
 import { getConfig } from '@/lib/config';
+import { bodyForMints } from '@/lib/x402/bulk-pricing';
 import { OutboundError, safeFetch } from '@/lib/x402/outbound';
 import { crashPoint } from '../crash-points';
 import { sleep } from '../sleep';
@@ -53,7 +54,8 @@ const MAX_ANSWER_BYTES = 64 * 1024;
 export async function sendPayment(rt: X402Runtime, row: X402PaymentRow, signal: AbortSignal): Promise<SendResult> {
   const { terms } = rt;
   const config = getConfig().x402;
-  const body = terms.body === undefined ? undefined : JSON.stringify(terms.body);
+  const body =
+    terms.body === undefined ? undefined : JSON.stringify(bodyForMints(terms.body, terms.mintsPerPayment, row.units));
   const headers = {
     ...paymentHeadersOf(rt, row),
     accept: 'application/json',
@@ -149,7 +151,7 @@ export async function sendPayment(rt: X402Runtime, row: X402PaymentRow, signal: 
     if (verdict.state === 'cancelled') return { kind: 'cancelled', row };
     if (status === 402) {
       const { quotes, error } = quotesOf(response.headers, json);
-      const price = raisedPrice(terms, quotes);
+      const price = raisedPrice(terms, quotes, row.units);
       const reason = error ?? (json as { error?: string } | undefined)?.error ?? 'payment refused';
       if (price !== undefined) return { kind: 'price', row, price, reason: excerpt(String(reason)) };
       return { kind: 'refused', row, httpStatus: status, reason: excerpt(String(reason)), response: answer };

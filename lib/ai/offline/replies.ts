@@ -1,7 +1,16 @@
 import type { QuoteDto } from '../../tasks/quote';
 import type { TaskDto } from '../../tasks/serialize';
 import type { WalletView } from '../../wallets/wallet-view';
-import { formatEth, formatUsdc, shortAddress, statusLabel, taskCreatedReply, taskLine, type Lang } from '../format';
+import {
+  formatEth,
+  formatUsdc,
+  perPaymentLines,
+  shortAddress,
+  statusLabel,
+  taskCreatedReply,
+  taskLine,
+  type Lang,
+} from '../format';
 import type { Action } from './plan';
 import { askX402Text, X402_ERRORS_ZH } from './x402-replies';
 
@@ -215,6 +224,7 @@ export function quoteText(q: QuoteDto, lang: Lang): string {
       `💰 ${q.quantity} mints of ${token}${from}: ${formatUsdc(q.pricePerMint)} USDC each, ${formatUsdc(q.totalCost)} USDC in total.`,
       `💰 ${token}${from} mint ${q.quantity} 次：每次 ${formatUsdc(q.pricePerMint)} USDC，总计 ${formatUsdc(q.totalCost)} USDC。`,
     ),
+    ...perPaymentLines(q.endpoint?.mintsPerPayment, lang),
     inLang(
       lang,
       `No task was created. Say "mint ${q.quantity}" when you want it.`,

@@ -5,7 +5,11 @@ import { X402_V1_NAMES } from '@/lib/chain/networks';
  * Misbehaving modes hit the first paid request of each group of `every` (default 3).
  */
 export const X402_MINT_MODES = [
-  /** x402 v2 via @x402/express: PAYMENT-REQUIRED header, PAYMENT-SIGNATURE, PAYMENT-RESPONSE. */
+  /**
+   * x402 v2 via @x402/express: PAYMENT-REQUIRED header, PAYMENT-SIGNATURE, PAYMENT-RESPONSE. Like
+   * the seed's upstream server, every POST mode takes `{quantity (1-10), recipient?}`, prices
+   * price × quantity and mints mintAmount × quantity (several mints per payment).
+   */
   'v2',
   /** x402 v1 like the seed's upstream server: JSON `accepts[]` without `extra`, X-PAYMENT; needs a chain id with a v1 name (84532). */
   'v1',
@@ -76,6 +80,11 @@ export const X402_MINT_MODES = [
   'payment-id',
   /** Like payment-id without honouring ids: every (re-)sent request mints again. */
   'no-payment-id',
+  // Several mints per payment (issue 22): sellers whose request takes a quantity.
+  /** Prices a quantity below price × quantity (10% off above one): not linear, bought one mint per payment. */
+  'bulk-discount',
+  /** Prices price × quantity, but mints one mint's tokens whatever the quantity: paid for k, delivers 1. */
+  'ignores-quantity',
 ] as const;
 
 /** Modes served at `/mint` (no token in the URL, as their models in the wild). */

@@ -77,6 +77,7 @@ function stub(name: string, input: Record<string, unknown>): unknown {
         mintsToUser: true,
         domain: { name: 'USD Coin', version: '2' },
         advertisedDomain: null,
+        mintsPerPayment: null,
       };
       return {
         task: fakeTask({

@@ -1,0 +1,1 @@
+ALTER TABLE "ai_agent_x402_payments" ADD COLUMN "units" integer DEFAULT 1 NOT NULL;
