@@ -89,15 +89,24 @@ describe('native signing account', () => {
     }
   });
 
-  it('appends the signature to the unsigned transaction exactly as viem serializes it, leading zero bytes of r and s too', async () => {
-    // One serialization per signature, not two: the signed form is checked against viem's
-    // serializer for the same signature, over enough signatures that r and s each start with a zero byte.
+  it('serializes and signs EIP-1559 and EIP-7702 transactions exactly as viem does, leading zero bytes of r and s too', async () => {
+    // Our EIP-1559 RLP and the signature appended to the unsigned list: the signed form is checked
+    // against viem's serializer for the same signature, over enough signatures that r and s each
+    // start with a zero byte.
     const account = nativeAccount(generatePrivateKey());
     const seen = { r: false, s: false, long: false, short: false };
     for (let nonce = 0; nonce < 20_000 && !(seen.r && seen.s); nonce++) {
       const data = `0x${'cd'.repeat(nonce % 3 === 0 ? 0 : nonce % 3 === 1 ? 20 : 2_000)}` as Hex;
-      const base = { chainId: 31337, to: account.address, data, nonce, gas: 1_000_000n, value: 0n };
-      const fees = { maxFeePerGas: 3n, maxPriorityFeePerGas: 1n };
+      // Zero and non-zero nonce, value and tip, no `to` now and then (a creation): each field as viem writes it.
+      const base = {
+        chainId: 31337,
+        ...(nonce % 6 === 3 ? {} : { to: account.address }),
+        data,
+        nonce,
+        gas: 1_000_000n,
+        value: BigInt(nonce % 5) * 10n ** 18n,
+      };
+      const fees = { maxFeePerGas: 3n + BigInt(nonce), maxPriorityFeePerGas: BigInt(nonce % 4 === 1 ? 0 : 1) };
       const tx =
         nonce % 2
           ? ({ ...base, ...fees, type: 'eip1559' } as const)
