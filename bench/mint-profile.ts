@@ -20,6 +20,8 @@ const WARMUP = Number(arg('warmup') ?? 4);
 const N = Number(arg('quantity') ?? 200);
 const BATCH = Number(arg('batch') ?? 10);
 const PROFILE = arg('cpu-prof');
+/** `--heap-prof=<file>`: V8's sampling heap profile of the last round (what allocates: GC is a good part of the worker's CPU). */
+const HEAP_PROFILE = arg('heap-prof');
 /** `--trace`: print every statement and JSON-RPC call of the last round, in order, with ms since the wake-up. */
 const TRACE = process.argv.includes('--trace');
 
@@ -91,6 +93,7 @@ await worker.start();
 const session = new Session();
 session.connect();
 await session.post('Profiler.enable');
+await session.post('HeapProfiler.enable');
 await session.post('Profiler.setSamplingInterval', { interval: 200 });
 
 /** CPU ms so far of each of this process's threads, by thread name (main, V8 workers, libuv pool…). */
@@ -111,11 +114,18 @@ function threadCpu(): Map<string, number> {
 const threadTotals = new Map<string, number>();
 
 /** One task, funded outside the count, from the chain state of now: its CPU (this process) and wall ms. */
-async function runOne(profile: boolean, trace = false) {
+async function runOne(profile: boolean, trace = false, heap = false) {
   return fromSameChain(async () => {
     const task = await fundedTask(newUser(), token, N);
     const ended = new Promise<string>((resolve) => ends.set(task.id, resolve));
     if (profile) await session.post('Profiler.start');
+    // Every allocation sampled (interval 1 byte… is too slow): one sample per 4 KB allocated, kept even if collected.
+    if (heap)
+      await session.post('HeapProfiler.startSampling', {
+        samplingInterval: 4096,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: true,
+      });
     if (trace) [tracing, traceStart] = [[], performance.now()];
     counting = true;
     if (process.env.MARK_ROUNDS) console.log('=== round start');
@@ -133,8 +143,9 @@ async function runOne(profile: boolean, trace = false) {
     const lines = tracing;
     tracing = undefined;
     const result = profile ? (await session.post('Profiler.stop')).profile : undefined;
+    const heapProfile = heap ? (await session.post('HeapProfiler.stopSampling')).profile : undefined;
     if (status !== 'completed') throw new Error(`task ${task.id} ${status}`);
-    return { ms, cpuMs: (used.user + used.system) / 1000, profile: result, trace: lines };
+    return { ms, cpuMs: (used.user + used.system) / 1000, profile: result, trace: lines, heapProfile };
   });
 }
 
@@ -145,7 +156,7 @@ try {
   const runs = [];
   for (let round = 0; round < ROUNDS; round++) {
     const last = round === ROUNDS - 1;
-    runs.push(await runOne(last && PROFILE !== undefined, last && TRACE));
+    runs.push(await runOne(last && PROFILE !== undefined, last && TRACE, last && HEAP_PROFILE !== undefined));
   }
   if (TRACE) console.log(runs.at(-1)!.trace!.join('\n'));
   const batches = Math.ceil(N / BATCH);
@@ -169,6 +180,11 @@ try {
   };
   list('JSON-RPC calls', rpcCalls);
   list('SQL statements', statements);
+  const heapProfile = runs.at(-1)!.heapProfile;
+  if (HEAP_PROFILE && heapProfile) {
+    writeFileSync(HEAP_PROFILE, JSON.stringify(heapProfile));
+    console.log(`  heap profile of the last round: ${HEAP_PROFILE}`);
+  }
   const last = runs.at(-1)!.profile;
   if (PROFILE && last) {
     writeFileSync(PROFILE, JSON.stringify(last));
