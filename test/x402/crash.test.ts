@@ -85,4 +85,43 @@ describe('x402 worker crashes', () => {
       expect(await balanceOf(server.tokenAddress, done!.agentAddress as Address)).toBe(0n);
     },
   );
+
+  it(
+    'several mints per payment: kill -9 with a 3-mint payment sent but its answer unread, and after a ledger write; restart pays each mint once',
+    { timeout: 150_000 },
+    async () => {
+      const user = privateKeyToAccount(generatePrivateKey()).address;
+      // POST {quantity, recipient}, priced per quantity: up to MINT_BATCH_SIZE (3) mints a payment.
+      const terms = await probeTerms(server.mintUrl(), user, {}, { mintsPerPayment: 3 });
+      expect(terms.mintsPerPayment?.max).toBe(3);
+      const task = await createFundedX402Task({ userAddress: user, terms, quantity: 8, token: server.tokenAddress });
+
+      // The second payment is the first that buys several mints (the first buys one, to prove delivery).
+      const first = await runUntilExit({ WORKER_CRASH_AT: 'after-broadcast:2' });
+      expect(first.signal).toBe('SIGKILL');
+      let rows = await listX402PaymentsByTask({ taskId: task.id });
+      expect(rows.find((r) => r.status === 'sent')?.units).toBe(3);
+
+      const second = await runUntilExit({ WORKER_CRASH_AT: 'after-ledger-write:1' });
+      expect(second.signal).toBe('SIGKILL');
+      rows = await listX402PaymentsByTask({ taskId: task.id });
+      expect(rows.some((r) => r.status === 'signed')).toBe(true);
+
+      const last = spawnWorker(stack.env);
+      children.push(last);
+      const [done] = await waitForTasks([task.id], ['completed', 'failed'], 60_000);
+      await killWorker(last);
+      expect(done!.status, done!.errorMessage ?? '').toBe('completed');
+
+      // Every mint paid once: the settled rows' units sum to 8, the chain moved exactly 8 × price
+      // in as many transfers as settled rows, and the user holds 8 mints' tokens.
+      const check = await ledgerVsChain(task.id, server);
+      expect(check.settled.reduce((sum, r) => sum + r.units, 0)).toBe(8);
+      expect(check.chain.count).toBe(check.settled.length);
+      expect(new Set(check.settled.map((r) => r.settlementTxHash))).toEqual(check.chain.txHashes);
+      expect(check.chain.total).toBe(8n * BigInt(terms.requirement.amount));
+      expect(done!.mintsCompleted).toBe(8);
+      expect(await balanceOf(server.tokenAddress, user)).toBe(8n * server.mintAmount);
+    },
+  );
 });
