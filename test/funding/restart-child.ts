@@ -1,7 +1,9 @@
 // A process under a Postgres restart (postgres-restart.test.ts): it keeps using the database the
 // ways AgentMint's processes do — pooled queries, transactions (postgres.js and drizzle), an
-// advisory-lock transaction as the funding lock takes it, a reserved connection, and a LISTEN —
+// advisory-lock transaction as the funding lock takes it, and a LISTEN —
 // and prints a JSON line of its counts every 200 ms until stdin closes. Env comes from the test.
+// Not a reserved connection (sql.reserve()): AgentMint stopped holding one (7a68810, d4328e7), and
+// one here sometimes never settled again after the restarts (1 run in ~8, under load).
 import '@/lib/config';
 import { sql } from 'drizzle-orm';
 import { closeDb, getDb, getSql } from '@/db/client';
@@ -26,16 +28,6 @@ const ways: (() => Promise<unknown>)[] = [
     withUserFundingLock('0x00000000000000000000000000000000000000aa', (db) => db.execute(sql`select 4`), {
       waitMs: 5_000,
     }),
-  async () => {
-    const conn = await getSql().reserve();
-    try {
-      await conn`select 5`;
-      await new Promise((r) => setTimeout(r, 5));
-      await conn`select 6`;
-    } finally {
-      conn.release();
-    }
-  },
 ];
 
 const loops = ways.flatMap((way) =>
