@@ -1,5 +1,5 @@
 import { getAddress, isAddress, isAddressEqual, type Address } from 'viem';
-import type { AgentWallet, Task } from '@/db/schema';
+import type { AgentWallet, Task, X402Terms } from '@/db/schema';
 import { getTaskById, insertTask, type DbExecutor, type TaskWithAgent } from '@/db/tasks';
 import { getChain, getKnownContracts, getMintSignerAccounts, getPublicClient } from '../chain/clients';
 import { readPaidMintToken, type PaidMintTokenInfo } from '../chain/tokens';
@@ -110,20 +110,54 @@ export async function createMintTask({
   guard?: TaskInsertGuard;
 }): Promise<TaskWithAgent & { token: PaidMintTokenInfo }> {
   const info = await validateMintToken(tokenAddress, quantity);
+  const task = await insertCheckedTask(
+    { userAddress, recipient, tokenAddress: info.address, quantity, pricePerMint: info.pricePerMint },
+    guard,
+  );
+  return { ...task, token: info };
+}
+
+/**
+ * Writes a task that passed every check of its route: the user's agent wallet (made on first
+ * use), the insert through `guard`, the task read back with its agent. `recipient` is kept only
+ * when the tokens go elsewhere than the user.
+ */
+export async function insertCheckedTask(
+  {
+    userAddress,
+    recipient,
+    tokenAddress,
+    quantity,
+    pricePerMint,
+    chainId = getChain().id,
+    x402,
+  }: {
+    userAddress: Address | string;
+    recipient?: Address;
+    tokenAddress: string;
+    quantity: number;
+    pricePerMint: bigint;
+    chainId?: number;
+    /** An x402 task's terms (route 'x402'); a contract task has none. */
+    x402?: X402Terms;
+  },
+  guard: TaskInsertGuard,
+): Promise<TaskWithAgent> {
   const wallet = await getOrCreateAgentWallet(userAddress);
-  const totalCost = info.pricePerMint * BigInt(quantity);
+  const totalCost = pricePerMint * BigInt(quantity);
   const inserted = await guard(
     totalCost,
     (db) =>
       insertTask(
         {
           userAddress: userAddress.toLowerCase(),
-          recipient: recipientColumn(userAddress, recipient),
+          recipient: recipient && !isAddressEqual(recipient, userAddress as Address) ? recipient.toLowerCase() : null,
           agentWalletId: wallet.id,
-          chainId: getChain().id,
-          tokenAddress: info.address.toLowerCase(),
+          chainId,
+          tokenAddress: tokenAddress.toLowerCase(),
+          ...(x402 && { route: 'x402' as const, x402 }),
           quantity,
-          pricePerMint: info.pricePerMint.toString(),
+          pricePerMint: pricePerMint.toString(),
           totalCost: totalCost.toString(),
         },
         db,
@@ -132,9 +166,5 @@ export async function createMintTask({
   );
   const task = await getTaskById({ id: inserted.id });
   if (!task) throw new Error(`task ${inserted.id} vanished right after insert`);
-  return { ...task, token: info };
+  return task;
 }
-
-/** The task's `recipient` column: null when the tokens go to the user anyway. */
-export const recipientColumn = (userAddress: string, recipient: Address | undefined) =>
-  recipient && !isAddressEqual(recipient, userAddress as Address) ? recipient.toLowerCase() : null;

@@ -1,12 +1,10 @@
 import { getAddress, zeroAddress, type Address } from 'viem';
-import { getTaskById, insertTask, type TaskWithAgent } from '@/db/tasks';
-import { getChain } from '../chain/clients';
+import type { TaskWithAgent } from '@/db/tasks';
 import { AppError } from '../errors';
-import { getOrCreateAgentWallet } from '../wallets/agent-wallets';
 import type { Erc20Info } from '../x402/onchain';
 import { probeX402Endpoint, type ProbeResult, type ProbeTarget } from '../x402/probe';
 import { getSellerWarning, type SellerWarning } from '../x402/seller-reputation';
-import { checkQuantity, recipientColumn, unguardedInsert, type TaskInsertGuard } from './create-task';
+import { checkQuantity, insertCheckedTask, unguardedInsert, type TaskInsertGuard } from './create-task';
 import { checkMinTaskValue } from './task-value';
 
 export type X402TaskCreated = TaskWithAgent & { token: Erc20Info; host: string; sellerWarning?: SellerWarning };
@@ -85,33 +83,22 @@ export async function createX402Task(
   },
   target?: ProbeTarget,
 ): Promise<X402TaskCreated> {
-  const { probe, pricePerMint, totalCost, sellerWarning } = await quoteX402Endpoint(
+  const { probe, pricePerMint, sellerWarning } = await quoteX402Endpoint(
     { userAddress, url, quantity, tokenAddress, recipient },
     target,
   );
-  const wallet = await getOrCreateAgentWallet(userAddress);
-  const inserted = await guard(
-    totalCost,
-    (db) =>
-      insertTask(
-        {
-          userAddress: userAddress.toLowerCase(),
-          recipient: recipientColumn(userAddress, recipient),
-          agentWalletId: wallet.id,
-          chainId: target?.chainId ?? getChain().id,
-          tokenAddress: probe.token.address.toLowerCase(),
-          route: 'x402',
-          x402: probe.terms,
-          quantity,
-          pricePerMint: pricePerMint.toString(),
-          totalCost: totalCost.toString(),
-        },
-        db,
-      ),
-    { wallet },
+  const task = await insertCheckedTask(
+    {
+      userAddress,
+      recipient,
+      tokenAddress: probe.token.address,
+      quantity,
+      pricePerMint,
+      chainId: target?.chainId,
+      x402: probe.terms,
+    },
+    guard,
   );
-  const task = await getTaskById({ id: inserted.id });
-  if (!task) throw new Error(`task ${inserted.id} vanished right after insert`);
   return {
     ...task,
     token: { ...probe.token, address: getAddress(probe.token.address) },
