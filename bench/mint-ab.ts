@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { unpacedMintEnv } from './mint-env';
 import { startTestStack } from '@/test/support/stack';
 import { cpuNow, cpuSince, perMint, type Cpu } from './cpu';
 import { fromSameChain, fundedTask, median, prepareAgent, runRawLimit } from './mint-baselines';
@@ -32,19 +33,7 @@ const treeA = mkdtempSync(path.join(os.tmpdir(), `agentmint-ab-${sha.slice(0, 8)
 execSync(`git archive --format=tar ${sha} | tar -x -C ${JSON.stringify(treeA)}`, { cwd: root });
 symlinkSync(path.join(root, 'node_modules'), path.join(treeA, 'node_modules'));
 
-const env: Record<string, string> = {
-  MINT_EXECUTION: EXECUTION,
-  MINT_INTERVAL_MS: '0',
-  MINT_BATCH_SIZE: BATCH,
-  MINT_PIPELINE_DEPTH: '4',
-  WORKER_CONCURRENCY: '20',
-  // No poll inside a measured run: a task starts on its NOTIFY.
-  CHECK_INTERVAL_MS: '600000',
-  LOG_LEVEL: 'warn',
-  LOG_FORMAT: 'json',
-  NODE_ENV: 'production',
-  USER_MAX_TOPUP_PER_DAY_ETH: '1000',
-};
+const env = unpacedMintEnv({ MINT_EXECUTION: EXECUTION, MINT_BATCH_SIZE: BATCH, LOG_LEVEL: 'warn' });
 const stack = await startTestStack({ env });
 const { getSql } = await import('@/db/client');
 const { TASK_EVENTS_CHANNEL, wakeWorkers } = await import('@/db/tasks');

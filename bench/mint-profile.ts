@@ -11,6 +11,7 @@ import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { Pool } from 'undici';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { unpacedMintEnv } from './mint-env';
 import { startTestStack } from '@/test/support/stack';
 import { fromSameChain, fundedTask, median } from './mint-baselines';
 
@@ -26,18 +27,7 @@ const HEAP_PROFILE = arg('heap-prof');
 const TRACE = process.argv.includes('--trace');
 
 const stack = await startTestStack({
-  env: {
-    MINT_EXECUTION: arg('execution') ?? 'batch',
-    MINT_INTERVAL_MS: '0',
-    MINT_BATCH_SIZE: String(BATCH),
-    MINT_PIPELINE_DEPTH: '4',
-    WORKER_CONCURRENCY: '20',
-    CHECK_INTERVAL_MS: '600000',
-    LOG_LEVEL: 'silent',
-    LOG_FORMAT: 'json',
-    NODE_ENV: 'production',
-    USER_MAX_TOPUP_PER_DAY_ETH: '1000',
-  },
+  env: unpacedMintEnv({ MINT_EXECUTION: arg('execution') ?? 'batch', MINT_BATCH_SIZE: String(BATCH) }),
 });
 
 // Counting: every statement postgres.js sends (its debug hook, on the process's one pool, set up

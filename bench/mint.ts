@@ -12,6 +12,7 @@ import { getTaskById, transitionTask, wakeWorkers } from '@/db/tasks';
 import { createPendingTask } from '@/test/support/fixtures';
 import { authorizationFor, signAuthorization } from '@/test/support/funding';
 import { getConfig } from '@/lib/config';
+import { unpacedMintEnv } from './mint-env';
 import { startTestStack } from '@/test/support/stack';
 import { killWorker, spawnWorker } from '@/test/support/worker';
 import { cpuNow, cpuSince, type Cpu } from './cpu';
@@ -40,20 +41,7 @@ if (process.argv.includes('--profile')) {
 const N = 200;
 /** `--quick`: only the 200-mint comparison (for iterating on the executor). */
 const quick = process.argv.includes('--quick');
-const stack = await startTestStack({
-  // The daily gas budget is per user; the bench runs thousands of mints for a few users.
-  env: {
-    MINT_INTERVAL_MS: '0',
-    MINT_BATCH_SIZE: '10',
-    MINT_PIPELINE_DEPTH: '4',
-    WORKER_CONCURRENCY: '20',
-    CHECK_INTERVAL_MS: '600000',
-    LOG_LEVEL: 'silent',
-    LOG_FORMAT: 'json',
-    NODE_ENV: 'production',
-    USER_MAX_TOPUP_PER_DAY_ETH: '1000',
-  },
-});
+const stack = await startTestStack({ env: unpacedMintEnv() });
 const { MintWorker } = await import('@/worker/loop');
 const { fundTask } = await import('@/lib/tasks/fund-task');
 const token = stack.deployment.tokens[0]!.address;
