@@ -95,6 +95,20 @@ async function expectSwept(kind: string, task: { id: string; agentWalletId: stri
   return { agent, sweep, balance, toppedUp, burnt };
 }
 
+/** A new user's agent wallet with one pending task and `eth` from anvil's first account: idle, with ETH to sweep. */
+async function idleAgentHolding(eth: bigint) {
+  const owner = privateKeyToAccount(generatePrivateKey());
+  const task = await createPendingTask({
+    userAddress: owner.address,
+    token: setup.stack.deployment.tokens[0]!.address,
+    quantity: 1,
+  });
+  const agent = task.agentAddress as Address;
+  await sendEth(anvilAccount(0), agent, eth);
+  const agentWallet = (await getWalletByUser({ userAddress: owner.address }))!;
+  return { owner, agent, agentWallet };
+}
+
 describe('gas top-ups sized from the fee, and the sweep back to the operator', () => {
   it('contract, EIP-7702 batched (funded through the fund route): the delegated agent sweeps its unburnt gas back', async () => {
     const owner = user(1);
@@ -212,15 +226,7 @@ describe('gas top-ups sized from the fee, and the sweep back to the operator', (
 
   it('never sweeps while a gas top-up to the agent is on its way', async () => {
     const { rpc } = chainClients(setup.stack.anvil.url);
-    const owner = privateKeyToAccount(generatePrivateKey());
-    const task = await createPendingTask({
-      userAddress: owner.address,
-      token: setup.stack.deployment.tokens[0]!.address,
-      quantity: 1,
-    });
-    const agent = task.agentAddress as Address;
-    await sendEth(anvilAccount(0), agent, parseEther('0.003'));
-    const agentWallet = (await getWalletByUser({ userAddress: owner.address }))!;
+    const { owner, agent, agentWallet } = await idleAgentHolding(parseEther('0.003'));
     await rpc('evm_setAutomine', [false]);
     try {
       await rpc('eth_sendTransaction', [
@@ -240,15 +246,7 @@ describe('gas top-ups sized from the fee, and the sweep back to the operator', (
   }, 60_000);
 
   it('a sweep whose receipt its sender never waited for (a drained worker) is recorded by the next sweep of the wallet', async () => {
-    const owner = privateKeyToAccount(generatePrivateKey());
-    const task = await createPendingTask({
-      userAddress: owner.address,
-      token: setup.stack.deployment.tokens[0]!.address,
-      quantity: 1,
-    });
-    const agent = task.agentAddress as Address;
-    await sendEth(anvilAccount(0), agent, parseEther('0.003'));
-    const agentWallet = (await getWalletByUser({ userAddress: owner.address }))!;
+    const { owner, agent, agentWallet } = await idleAgentHolding(parseEther('0.003'));
     const drained = new AbortController();
     drained.abort();
     const first = await sweepAgentEth(agentWallet, { signal: drained.signal });

@@ -45,6 +45,16 @@ async function runUntilExit(env: Record<string, string>, timeoutMs = 40_000) {
   return { ...exit, output: worker.output() };
 }
 
+/** A fresh worker with no crash point takes the task over after the lease and runs it to its end. */
+async function finishWithFreshWorker(taskId: string) {
+  const last = spawnWorker(stack.env);
+  children.push(last);
+  const [done] = await waitForTasks([taskId], ['completed', 'failed'], 60_000);
+  await killWorker(last);
+  expect(done!.status, done!.errorMessage ?? '').toBe('completed');
+  return done!;
+}
+
 describe('x402 worker crashes', () => {
   it(
     'kill -9 with payments sent but answers unread, and after a ledger write; restart pays nothing twice',
@@ -68,11 +78,7 @@ describe('x402 worker crashes', () => {
       rows = await listX402PaymentsByTask({ taskId: task.id });
       expect(rows.some((r) => r.status === 'signed')).toBe(true);
 
-      const last = spawnWorker(stack.env);
-      children.push(last);
-      const [done] = await waitForTasks([task.id], ['completed', 'failed'], 60_000);
-      await killWorker(last);
-      expect(done!.status, done!.errorMessage ?? '').toBe('completed');
+      const done = await finishWithFreshWorker(task.id);
 
       check = await ledgerVsChain(task.id, server);
       expect(check.chain.count).toBe(8);
@@ -80,9 +86,9 @@ describe('x402 worker crashes', () => {
       expect(new Set(check.settled.map((r) => r.settlementTxHash))).toEqual(check.chain.txHashes);
       expect(new Set(check.settled.map((r) => r.sequenceNumber)).size).toBe(8);
       expect(check.chain.total).toBeLessThanOrEqual(check.funding);
-      expect(done!.mintsCompleted).toBe(8);
+      expect(done.mintsCompleted).toBe(8);
       expect(await balanceOf(server.tokenAddress, user)).toBe(8n * server.mintAmount);
-      expect(await balanceOf(server.tokenAddress, done!.agentAddress as Address)).toBe(0n);
+      expect(await balanceOf(server.tokenAddress, done.agentAddress as Address)).toBe(0n);
     },
   );
 
@@ -107,11 +113,7 @@ describe('x402 worker crashes', () => {
       rows = await listX402PaymentsByTask({ taskId: task.id });
       expect(rows.some((r) => r.status === 'signed')).toBe(true);
 
-      const last = spawnWorker(stack.env);
-      children.push(last);
-      const [done] = await waitForTasks([task.id], ['completed', 'failed'], 60_000);
-      await killWorker(last);
-      expect(done!.status, done!.errorMessage ?? '').toBe('completed');
+      const done = await finishWithFreshWorker(task.id);
 
       // Every mint paid once: the settled rows' units sum to 8, the chain moved exactly 8 × price
       // in as many transfers as settled rows, and the user holds 8 mints' tokens.
@@ -120,7 +122,7 @@ describe('x402 worker crashes', () => {
       expect(check.chain.count).toBe(check.settled.length);
       expect(new Set(check.settled.map((r) => r.settlementTxHash))).toEqual(check.chain.txHashes);
       expect(check.chain.total).toBe(8n * BigInt(terms.requirement.amount));
-      expect(done!.mintsCompleted).toBe(8);
+      expect(done.mintsCompleted).toBe(8);
       expect(await balanceOf(server.tokenAddress, user)).toBe(8n * server.mintAmount);
     },
   );
