@@ -12,10 +12,14 @@ import { freePort } from '@/scripts/local/ports';
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const started = Date.now();
 
-type Suite = { specs?: { tests: { results: { status: string }[] }[] }[]; suites?: Suite[] };
+type Suite = {
+  file?: string;
+  specs?: { title: string; file: string; tests: { results: { status: string }[] }[] }[];
+  suites?: Suite[];
+};
 
 function countResults(reportFile: string) {
-  const counts = { passed: 0, failed: 0, skipped: 0 };
+  const counts = { passed: 0, failed: 0, skipped: 0, failures: [] as string[] };
   if (!existsSync(reportFile)) return counts;
   const report = JSON.parse(readFileSync(reportFile, 'utf8')) as { suites: Suite[] };
   const walk = (suite: Suite) => {
@@ -24,7 +28,7 @@ function countResults(reportFile: string) {
         const last = t.results.at(-1)?.status;
         if (last === 'passed') counts.passed++;
         else if (last === 'skipped' || last === undefined) counts.skipped++;
-        else counts.failed++;
+        else (counts.failed++, counts.failures.push(`${spec.file} > ${spec.title}`));
       }
     }
     suite.suites?.forEach(walk);
@@ -54,8 +58,9 @@ async function main() {
   const code: number = await new Promise((resolve) => child.once('exit', (c) => resolve(c ?? 1)));
   rmSync(stateFile, { force: true });
 
-  const { passed, failed, skipped } = countResults(reportFile);
+  const { passed, failed, skipped, failures } = countResults(reportFile);
   const seconds = ((Date.now() - started) / 1000).toFixed(0);
+  for (const failure of failures) console.log(`failed: ${failure}`);
   console.log(
     `\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''} (${seconds} s; screenshots in test-results/screenshots)`,
   );

@@ -12,6 +12,8 @@ const root = path.resolve(import.meta.dirname, '..');
 const only = process.argv.slice(2);
 const want = (suite: string) => only.length === 0 || only.includes(suite);
 const totals = { passed: 0, failed: 0, skipped: 0 };
+/** What failed, by name, repeated at the end: a long run's failures are otherwise pages up. */
+const failures: string[] = [];
 
 function run(command: string, args: string[]) {
   const started = Date.now();
@@ -30,12 +32,41 @@ function run(command: string, args: string[]) {
   };
 }
 
+type VitestReport = {
+  numPassedTests: number;
+  numFailedTests: number;
+  numPendingTests: number;
+  numTodoTests: number;
+  testResults: {
+    name: string;
+    status: string;
+    message: string;
+    assertionResults: { fullName: string; status: string }[];
+  }[];
+};
+
+/** Vitest's JSON report, or undefined when it is missing or cut short (a crashed run). */
+function readVitestReport(file: string): VitestReport | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as VitestReport;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A suite that counts as one test: passed on exit 0. */
+function tally(suite: string, status: number) {
+  if (status === 0) return void totals.passed++;
+  totals.failed++;
+  failures.push(`${suite}: exit ${status}`);
+}
+
 const bin = (name: string) => path.join(root, 'node_modules', '.bin', name);
 
 if (want('typecheck')) {
   console.log('\n== typecheck (tsc --noEmit)');
   const { status, seconds } = run(bin('tsc'), ['--noEmit', '-p', '.']);
-  status === 0 ? totals.passed++ : totals.failed++;
+  tally('typecheck', status);
   console.log(`typecheck: ${status === 0 ? 'ok' : 'FAILED'} (${seconds}s)`);
 }
 
@@ -43,7 +74,7 @@ if (want('format')) {
   // One formatter (Prettier, .prettierrc.json), so style is a tool's habit rather than a review's.
   console.log('\n== format (prettier --check)');
   const { status, seconds } = run(bin('prettier'), ['--check', '--log-level', 'warn', '.']);
-  status === 0 ? totals.passed++ : totals.failed++;
+  tally('format', status);
   console.log(`format: ${status === 0 ? 'ok' : 'FAILED (npm run format fixes it)'} (${seconds}s)`);
 }
 
@@ -61,7 +92,7 @@ if (want('imports')) {
     ...roots,
     ...files,
   ]);
-  status === 0 ? totals.passed++ : totals.failed++;
+  tally('imports', status);
   console.log(`imports: ${status === 0 ? 'ok' : 'FAILED'} (${seconds}s)`);
 }
 
@@ -74,20 +105,24 @@ if (want('vitest')) {
     '--reporter=json',
     `--outputFile.json=${out}`,
   ]);
-  if (existsSync(out)) {
-    const report = JSON.parse(readFileSync(out, 'utf8')) as {
-      numPassedTests: number;
-      numFailedTests: number;
-      numPendingTests: number;
-      numTodoTests: number;
-    };
+  const report = readVitestReport(out);
+  if (report) {
     totals.passed += report.numPassedTests;
     totals.failed += report.numFailedTests;
     totals.skipped += report.numPendingTests + report.numTodoTests;
+    for (const file of report.testResults)
+      for (const test of file.assertionResults)
+        if (test.status === 'failed') failures.push(`vitest ${path.relative(root, file.name)} > ${test.fullName}`);
     // A suite that failed to load has no failed tests but a non-zero exit.
-    if (status !== 0 && report.numFailedTests === 0) totals.failed++;
+    if (status !== 0 && report.numFailedTests === 0) {
+      totals.failed++;
+      for (const file of report.testResults)
+        if (file.status === 'failed' && !file.assertionResults.some((t) => t.status === 'failed'))
+          failures.push(`vitest ${path.relative(root, file.name)}: ${file.message.split('\n')[0]}`);
+    }
   } else {
     totals.failed++;
+    failures.push(`vitest: no readable report (exit ${status})`);
   }
   console.log(`vitest: exit ${status} (${seconds}s)`);
 }
@@ -103,7 +138,7 @@ if (want('chaos')) {
   const { status, seconds } = built
     ? run(process.execPath, ['--import', 'tsx', 'scripts/chaos.ts', '--quick'])
     : { status: 1, seconds: '0' };
-  status === 0 ? totals.passed++ : totals.failed++;
+  tally('chaos', status);
   console.log(`chaos: ${status === 0 ? 'ok' : 'FAILED'} (${seconds}s)`);
 }
 
@@ -116,12 +151,17 @@ if (want('e2e')) {
       totals.passed += Number(summary[1]);
       totals.failed += Number(summary[2]);
     }
-    if (status !== 0 && (!summary || Number(summary[2]) === 0)) totals.failed++;
+    failures.push(...[...stdout.matchAll(/^failed: (.+)$/gm)].map((m) => `e2e ${m[1]}`));
+    if (status !== 0 && (!summary || Number(summary[2]) === 0)) {
+      totals.failed++;
+      failures.push(`e2e: exit ${status}`);
+    }
     console.log(`e2e: exit ${status} (${seconds}s)`);
   } else {
     console.log('e2e: no e2e/run.ts');
   }
 }
 
+if (failures.length) console.log(`\nfailed:\n${failures.map((f) => `  ${f}`).join('\n')}`);
 console.log(`\n${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`);
 process.exit(totals.failed === 0 ? 0 : 1);
