@@ -13,7 +13,7 @@ import path from 'node:path';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { unpacedMintEnv } from './mint-env';
 import { startTestStack } from '@/test/support/stack';
-import { cpuNow, cpuSince, perMint, type Cpu } from './cpu';
+import { cpuNow, cpuSince, perMint, processCpuMs, type Cpu } from './cpu';
 import { fromSameChain, fundedTask, median, prepareAgent, runRawLimit } from './mint-baselines';
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
@@ -88,16 +88,22 @@ function run(side: Side, quantity: number) {
 }
 
 /**
- * Stops a worker (SIGSTOP) once it is idle: a task's end is followed by a claim (finding
- * nothing), whose transaction holds the claim lock, and a worker stopped inside it would block
- * the other's claims until it is continued.
+ * Stops a worker (SIGSTOP) once it is idle: no statement of it running, and its own CPU flat
+ * for 200 ms. A task's end is followed by a claim (finding nothing), whose transaction holds
+ * the claim lock, and a worker stopped inside it would block the other's claims until it is
+ * continued; and by the task's wallet tidy (refund, gas sweep: a transaction and its receipt),
+ * which a worker stopped inside would finish in its next measured round. So each round counts
+ * one task's run, wake-up to end, on either side, and no side's work after a task's end.
  */
 async function pause(side: Side) {
-  for (let i = 0; ; i++) {
+  let cpu = processCpuMs(side.child.pid!);
+  for (let i = 0, flat = 0; flat < 2 && i < 50; i++) {
     await sleep(100);
     const [busy] = await getSql()<{ n: number }[]>`
       select count(*)::int as n from pg_stat_activity where state = 'idle in transaction' or (state = 'active' and pid <> pg_backend_pid() and query not ilike 'listen%')`;
-    if (busy!.n === 0 || i > 50) break;
+    const now = processCpuMs(side.child.pid!);
+    flat = busy!.n === 0 && now - cpu < 1 ? flat + 1 : 0;
+    cpu = now;
   }
   side.child.kill('SIGSTOP');
 }
