@@ -7,6 +7,11 @@ import { getTaskById, notifyTaskEvent, TASK_EVENTS_CHANNEL, transitionTask, type
 /** Serialises claims across every worker so two can never take two tasks of one wallet at once. */
 const CLAIM_LOCK = 0x61676d74; // 'agmt'
 
+/** Claimable by status: funded, or processing with its lease run out (its worker died), and not waiting out a backoff. */
+const claimable = (t: 't' | 'o') =>
+  `(${t}.status = 'funded' or (${t}.status = 'processing' and (${t}.locked_until is null or ${t}.locked_until < now())))
+   and (${t}.next_attempt_at is null or ${t}.next_attempt_at <= now())`;
+
 /**
  * Claims the next task: funded, or processing whose lease ran out (its worker died), and not
  * waiting out a backoff, highest priority then oldest. A task is skipped while another task of
@@ -15,7 +20,22 @@ const CLAIM_LOCK = 0x61676d74; // 'agmt'
  * Claims are rare (one per task), so one advisory lock makes the wallet check race-free at
  * no real cost; FOR UPDATE SKIP LOCKED still keeps a claim from waiting on a row in use.
  */
-export async function claimNextTask({
+export async function claimNextTask(options: {
+  workerId: string;
+  leaseMs: number;
+  exclude?: string[];
+}): Promise<TaskWithAgent | undefined> {
+  return (await claimNext(options))?.task;
+}
+
+/**
+ * claimNextTask, and whether another task was waiting to be claimed when it was taken (`more`):
+ * a worker filling its slots claims again only then, instead of ending every wake-up with a
+ * claim that finds nothing (a transaction of four statements). A task funded after this claim
+ * wakes the workers with its own NOTIFY. `more` counts by status and backoff only: a claim it
+ * sends may still find nothing (that task's wallet is busy).
+ */
+export async function claimNext({
   workerId,
   leaseMs,
   exclude = [],
@@ -23,14 +43,13 @@ export async function claimNextTask({
   workerId: string;
   leaseMs: number;
   exclude?: string[];
-}): Promise<TaskWithAgent | undefined> {
-  const id = await getSql().begin(async (tx) => {
+}): Promise<{ task: TaskWithAgent; more: boolean } | undefined> {
+  const claimed = await getSql().begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(${CLAIM_LOCK})`;
-    const rows = await tx<{ id: string }[]>`
+    const rows = await tx<{ id: string; more: boolean }[]>`
       with candidate as (
         select t.id from ai_agent_tasks t
-        where (t.status = 'funded' or (t.status = 'processing' and (t.locked_until is null or t.locked_until < now())))
-          and (t.next_attempt_at is null or t.next_attempt_at <= now())
+        where ${tx.unsafe(claimable('t'))}
           and not (t.id = any(${tx.array(exclude)}::uuid[]))
           and not exists (
             select 1 from ai_agent_tasks o
@@ -53,13 +72,17 @@ export async function claimNextTask({
         next_attempt_at = null,
         updated_at = now()
       from candidate where t.id = candidate.id
-      returning t.id`;
-    return rows[0]?.id;
+      returning t.id, exists (
+        select 1 from ai_agent_tasks o
+        where ${tx.unsafe(claimable('o'))} and o.id <> t.id and not (o.id = any(${tx.array(exclude)}::uuid[]))
+      ) as more`;
+    return rows[0];
   });
-  if (!id) return undefined;
-  const task = await getTaskById({ id });
-  if (task) await notifyTaskEvent(task);
-  return task;
+  if (!claimed) return undefined;
+  const task = await getTaskById({ id: claimed.id });
+  if (!task) return undefined;
+  await notifyTaskEvent(task);
+  return { task, more: claimed.more };
 }
 
 /** Extends the lease; undefined means another worker owns the task now (stop at once). */

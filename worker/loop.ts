@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { getSql } from '@/db/client';
-import { claimNextTask, expireUnpaidTasks } from '@/db/task-queue';
+import { claimNext, expireUnpaidTasks } from '@/db/task-queue';
 import { WORKER_WAKE_CHANNEL, type TaskWithAgent } from '@/db/tasks';
 import { getWalletById } from '@/db/wallets';
 import { getConfig } from '@/lib/config';
@@ -112,14 +112,15 @@ export class MintWorker {
         do {
           this.again = false;
           while (!this.stopping && this.running.size < getConfig().worker.concurrency) {
-            const task = await claimNextTask({
+            const claimed = await claimNext({
               workerId: this.id,
               leaseMs: getConfig().worker.leaseMs,
               exclude: [...this.running.keys()],
             });
-            if (!task) break;
+            if (!claimed) break;
             if (this.stopping) break; // the claim's lease simply expires; never start after stop
-            this.running.set(task.id, this.run(task));
+            this.running.set(claimed.task.id, this.run(claimed.task));
+            if (!claimed.more) break; // nothing else was waiting: no claim that finds nothing
           }
         } while (this.again && !this.stopping);
       } catch (error) {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getSql } from '@/db/client';
-import { claimNextTask, releaseTaskLease, renewTaskLease } from '@/db/task-queue';
+import { claimNext, claimNextTask, releaseTaskLease, renewTaskLease } from '@/db/task-queue';
 import { transitionTask } from '@/db/tasks';
 import { createPendingTask, user } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/stack';
@@ -73,5 +73,28 @@ describe('claimNextTask', () => {
     expect(won).toHaveLength(3);
     expect(new Set(won.map((t) => t!.id)).size).toBe(3);
     expect(new Set(won.map((t) => t!.agentWalletId)).size).toBe(3);
+  }, 60_000);
+
+  it('says whether another task was waiting, so a worker does not end each wake-up with an empty claim', async () => {
+    await getSql()`update ai_agent_tasks set status = 'completed', locked_by = null, locked_until = null where status in ('funded', 'processing')`;
+    const a = await funded(7);
+    const b = await funded(8);
+    const first = await claimNext({ workerId: 'm1', leaseMs: 60_000 });
+    expect(first!.task.id).toBe(a.id);
+    expect(first!.more).toBe(true);
+    // The last one waiting: nothing more. A task in its backoff is not waiting either.
+    const backingOff = await funded(9);
+    await getSql()`update ai_agent_tasks set next_attempt_at = now() + interval '1 hour' where id = ${backingOff.id}`;
+    const second = await claimNext({ workerId: 'm1', leaseMs: 60_000, exclude: [a.id] });
+    expect(second!.task.id).toBe(b.id);
+    expect(second!.more).toBe(false);
+    expect(await claimNext({ workerId: 'm1', leaseMs: 60_000 })).toBeUndefined();
+    // A processing task whose lease ran out is waiting (its worker died).
+    const c = await funded(10);
+    await getSql()`update ai_agent_tasks set locked_until = now() - interval '1 second' where id = ${a.id}`;
+    const third = await claimNext({ workerId: 'm2', leaseMs: 60_000 });
+    expect(third!.task.id).toBe(a.id);
+    expect(third!.more).toBe(true);
+    expect((await claimNext({ workerId: 'm2', leaseMs: 60_000 }))!.task.id).toBe(c.id);
   }, 60_000);
 });
