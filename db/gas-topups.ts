@@ -1,14 +1,9 @@
 import { getSql } from './client';
 
-// First key of the two-int advisory lock for gas budgets (apart from funding's 3009).
-const GAS_BUDGET_LOCK_SPACE = 2100;
-
 export type GasReservation =
   | { ok: true; id: string; amountWei: bigint }
   | { ok: false; limit: 'task'; spentWei: bigint }
   | { ok: false; limit: 'day'; spentWei: bigint };
-
-const min = (a: bigint, b: bigint) => (a < b ? a : b);
 
 /**
  * Reserves a gas top-up before it is sent, against the task's cap (gas_topped_up_wei) and the
@@ -21,6 +16,10 @@ const min = (a: bigint, b: bigint) => (a < b ? a : b);
  * and refused only when that is below `minWei` (default: all of it), what the agent cannot do
  * without. The wallet is marked for a sweep (lib/wallets/sweep.ts): what it is sent and does not
  * burn goes back once it is idle.
+ *
+ * One statement: the SQL function reserve_gas_topup (migration 0014) takes the lock, reads both
+ * budgets after it, and writes the task, the top-up row and the wallet's mark (it was eight
+ * statements from here, begin to commit, each a round trip and a parse for the worker).
  */
 export async function reserveGasTopUp({
   userAddress,
@@ -37,36 +36,14 @@ export async function reserveGasTopUp({
   taskCapWei: bigint;
   dayCapWei: bigint;
 }): Promise<GasReservation> {
-  const user = userAddress.toLowerCase();
   const least = minWei > 0n ? minWei : 1n;
-  return getSql().begin(async (tx) => {
-    await tx`select pg_advisory_xact_lock(${GAS_BUDGET_LOCK_SPACE}, hashtext(${user}))`;
-    const [day] = await tx<{ spent: string }[]>`
-      select (
-        (select coalesce(sum(amount_wei), 0) from agent_gas_topups
-          where user_address = ${user} and created_at > now() - interval '1 day')
-        - (select coalesce(sum(amount_wei), 0) from agent_eth_sweeps
-          where user_address = ${user} and status = 'confirmed' and created_at > now() - interval '1 day')
-      )::text as spent`;
-    const spentToday = BigInt(day!.spent);
-    let amount = min(amountWei, dayCapWei - spentToday);
-    if (amount < least) return { ok: false, limit: 'day', spentWei: spentToday } as const;
-    if (taskId) {
-      // The row lock is uncontended: every change of gas_topped_up_wei holds the budget lock above.
-      const [task] = await tx<{ spent: string }[]>`
-        select gas_topped_up_wei::text as spent from ai_agent_tasks where id = ${taskId} for update`;
-      const spentByTask = BigInt(task?.spent ?? '0');
-      amount = min(amount, taskCapWei - spentByTask);
-      if (!task || amount < least) return { ok: false, limit: 'task', spentWei: spentByTask } as const;
-      await tx`update ai_agent_tasks set gas_topped_up_wei = gas_topped_up_wei + ${amount.toString()}::numeric
-        where id = ${taskId}`;
-    }
-    const [row] = await tx<{ id: string }[]>`
-      insert into agent_gas_topups (user_address, task_id, amount_wei) values (${user}, ${taskId ?? null}, ${amount.toString()}::numeric)
-      returning id::text`;
-    await tx`update ai_agent_wallets set eth_sweep_due_at = now() where user_address = ${user}`;
-    return { ok: true, id: row!.id, amountWei: amount } as const;
-  });
+  const [row] = await getSql()<
+    { refusedBy: 'task' | 'day' | null; spent: string | null; reservedId: string | null; reserved: string | null }[]
+  >`select refused_by as "refusedBy", spent::text, reserved_id::text as "reservedId", reserved::text
+    from reserve_gas_topup(${userAddress.toLowerCase()}::text, ${taskId ?? null}::uuid, ${amountWei.toString()}::numeric,
+      ${least.toString()}::numeric, ${taskCapWei.toString()}::numeric, ${dayCapWei.toString()}::numeric)`;
+  if (row!.refusedBy) return { ok: false, limit: row!.refusedBy, spentWei: BigInt(row!.spent!) };
+  return { ok: true, id: row!.reservedId!, amountWei: BigInt(row!.reserved!) };
 }
 
 /** The top-up was refused before broadcast: give its amount back to both budgets. */
