@@ -120,11 +120,11 @@ describe('reserving a gas top-up', () => {
       }),
     );
     for (let polls = 0; ; polls++) {
-      const [{ waiting }] = await getSql()<{ waiting: number }[]>`
+      const [row] = await getSql()<{ waiting: number }[]>`
         select count(*)::int as waiting from pg_stat_activity
         where wait_event_type = 'Lock' and query like '%reserve_gas_topup%'`;
-      if (waiting === attempts.length) break;
-      if (polls > 100) throw new Error(`only ${waiting} of ${attempts.length} reservations waiting`);
+      if (row!.waiting === attempts.length) break;
+      if (polls > 100) throw new Error(`only ${row!.waiting} of ${attempts.length} reservations waiting`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     release();
