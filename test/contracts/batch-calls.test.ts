@@ -102,6 +102,55 @@ describe('batch calldata', () => {
     else expect(decodeBatchExecute(dirty)).toEqual(read);
   });
 
+  it('reads and writes uppercase hex as the same bytes (viem keeps the case it is given; the bytes are what is signed)', () => {
+    const calls = [
+      { to: address(1), data: hexOf(37, 1), value: 7n },
+      { to: address(2), data: hexOf(164, 2) },
+    ];
+    const upper = calls.map((c) => ({
+      ...c,
+      to: `0x${c.to.slice(2).toUpperCase()}` as Hex,
+      data: `0x${c.data.slice(2).toUpperCase()}` as Hex,
+    }));
+    const mode = `0x${BATCH_MODE.revertAll.slice(2).toUpperCase()}` as Hex;
+    const data = encodeBatchExecute(upper, mode);
+    expect(data).toBe(viemEncode(calls, BATCH_MODE.revertAll));
+    // viem (which refuses an all-uppercase address: no checksum) writes uppercase data and mode as given.
+    const viemUpper = viemEncode(
+      upper.map((c, i) => ({ ...c, to: calls[i]!.to })),
+      mode,
+    );
+    expect(viemUpper).not.toBe(data);
+    expect(data).toBe(viemUpper.toLowerCase());
+    const shouted = `${data.slice(0, 10)}${data.slice(10).toUpperCase()}` as Hex;
+    expect(decodeBatchExecute(shouted)).toEqual(viemDecode(shouted));
+    expect(decodeBatchExecute(`0x${data.slice(2).toUpperCase()}` as Hex)).toEqual(viemDecode(data));
+  });
+
+  it('writes every uint256 value as viem does and refuses what viem refuses: values out of range, call data of half bytes', () => {
+    const max = 2n ** 256n - 1n;
+    for (const value of [1n, 2n ** 48n, 2n ** 64n + 1n, max]) {
+      const calls = [{ to: address(3), data: hexOf(2, 3), value }];
+      const data = encodeBatchExecute(calls);
+      expect(data).toBe(viemEncode(calls, BATCH_MODE.try));
+      expect(decodeBatchExecute(data)).toEqual(viemDecode(data));
+    }
+    for (const value of [-1n, max + 1n]) {
+      const calls = [{ to: address(3), data: '0x' as Hex, value }];
+      expect(() => viemEncode(calls, BATCH_MODE.try)).toThrow();
+      expect(() => encodeBatchExecute(calls)).toThrow(/uint256/);
+    }
+    for (const data of ['0xabc', '0x0g', 'ab'] as Hex[]) {
+      expect(() => encodeBatchExecute([{ to: address(4), data }])).toThrow(/whole bytes/);
+    }
+    expect(() => encodeBatchExecute([{ to: '0x1234' as Hex, data: '0x' }])).toThrow(/not an address/);
+  });
+
+  it('refuses calldata with a character that is not hex, whichever decoder reads it', () => {
+    const data = encodeBatchExecute([{ to: address(5), data: hexOf(4, 5) }]);
+    expect(() => decodeBatchExecute(`${data.slice(0, -3)}zz0` as Hex)).toThrow();
+  });
+
   it('refuses what is not an execute call', () => {
     expect(() => decodeBatchExecute('0x12345678')).toThrow();
     expect(() => decodeBatchExecute(`${encodeBatchExecute([]).slice(0, -64)}` as Hex)).toThrow();
