@@ -38,7 +38,28 @@ describe('native signing account', () => {
       );
       expect(mintIdOf(taskId, seq)).toBe(expected);
       expect(mintIdOf(taskId, seq, keccak)).toBe(expected);
+      // Without hyphens, in capitals: the same 16 bytes.
+      expect(mintIdOf(taskId.replaceAll('-', '').toUpperCase(), seq, keccak)).toBe(expected);
     }
+    expect(mintIdOf(taskId, Number.MAX_SAFE_INTEGER, keccak)).toBe(
+      keccak256(
+        encodeAbiParameters(
+          [{ type: 'bytes16' }, { type: 'uint256' }],
+          [`0x${taskId.replace(/-/g, '')}`, BigInt(Number.MAX_SAFE_INTEGER)],
+        ),
+      ),
+    );
+    for (const [id, seq] of [
+      ['0e6f2b8c-4c1a-4f6e-9d3b-7a2c5e8f9b1', 1],
+      ['0e6f2b8c-4c1a-4f6e-9d3b-7a2c5e8f9b1g', 1],
+      [taskId, -1],
+      [taskId, 1.5],
+      [taskId, 2 ** 53],
+    ] as const)
+      expect(() => mintIdOf(id, seq, keccak)).toThrow();
+    // Bytes in, as viem's keccak256 takes them too.
+    const bytes = new Uint8Array([1, 2, 3, 255]);
+    expect(keccak(bytes)).toBe(keccak256(bytes));
   });
 
   it('signs exactly what viem signs: transactions, typed data, messages, raw hashes', async () => {
@@ -132,10 +153,25 @@ describe('native signing account', () => {
     const domain = { name: 'Agent Mint Token', version: '1', chainId: 31337, verifyingContract: a } as const;
     for (const mintId of [generatePrivateKey(), `0x${'00'.repeat(32)}` as Hex, `0x${'ff'.repeat(32)}` as Hex]) {
       const message = { payer: a, to: b, mintId };
-      expect(mintDigest(domainSeparator({ domain }), message)).toBe(
-        hashTypedData({ domain, types: MINT_TYPES, primaryType: 'Mint', message }),
-      );
+      const expected = hashTypedData({ domain, types: MINT_TYPES, primaryType: 'Mint', message });
+      expect(mintDigest(domainSeparator({ domain }), message)).toBe(expected);
+      expect(mintDigest(domainSeparator({ domain }), message, keccak)).toBe(expected);
+      const lower = {
+        payer: a.toLowerCase() as Hex,
+        to: b.toLowerCase() as Hex,
+        mintId: mintId.toUpperCase().replace('0X', '0x') as Hex,
+      };
+      expect(mintDigest(domainSeparator({ domain }), lower, keccak)).toBe(expected);
     }
+    // Written as bytes: anything that is not whole hex of the right size is refused, not truncated.
+    const separator = domainSeparator({ domain });
+    for (const bad of [
+      { payer: a.slice(0, -1) as Hex, to: b, mintId: generatePrivateKey() },
+      { payer: a, to: `${b.slice(0, -1)}g` as Hex, mintId: generatePrivateKey() },
+      { payer: a, to: b, mintId: `${generatePrivateKey()}00` as Hex },
+    ])
+      expect(() => mintDigest(separator, bad, keccak)).toThrow();
+    expect(() => mintDigest('0x1234', { payer: a, to: b, mintId: generatePrivateKey() }, keccak)).toThrow();
   });
 
   it('builds mint authorizations and mint call data exactly as viem does', async () => {
@@ -166,5 +202,19 @@ describe('native signing account', () => {
         );
       }
     }
+  });
+
+  it('writes mint call data as viem does for any case of hex, and leaves what it cannot write to viem', () => {
+    const to = privateKeyToAccount(generatePrivateKey()).address;
+    const [mintId, r, s] = [generatePrivateKey(), generatePrivateKey(), generatePrivateKey()];
+    const viem = (v: number) =>
+      encodeFunctionData({ abi: paidMintTokenAbi, functionName: 'mint', args: [to, mintId, v, r, s] });
+    const upper = (hex: Hex) => `0x${hex.slice(2).toUpperCase()}` as Hex;
+    for (const v of [0, 1, 27, 28, 255])
+      expect(encodeMintCall(to.toLowerCase() as Hex, upper(mintId), { v, r: upper(r), s })).toBe(viem(v));
+    // Out of range or malformed: viem's encoder, which refuses them.
+    expect(() => encodeMintCall(to, mintId, { v: 256, r, s })).toThrow();
+    expect(() => encodeMintCall(to, mintId, { v: 27, r: `${r}00` as Hex, s })).toThrow();
+    expect(() => encodeMintCall(`${to.slice(0, -1)}z` as Hex, mintId, { v: 27, r, s })).toThrow();
   });
 });
