@@ -84,6 +84,10 @@ export function checkTransactionEnvelope(policy: AgentPolicy, tx: Envelope): voi
   if (!ALLOWED_TYPES.has(tx.type)) throw new GuardError(`${tx.type ?? 'untyped'} transactions are not allowed`);
 }
 
+function wrongRecipient(policy: AgentPolicy) {
+  return new GuardError(`minted tokens must go to the ${policy.task?.recipient ? "task's recipient" : 'user'}`);
+}
+
 // The agent's gas is the operator's ETH: a mint may not be signed with room to burn more.
 function checkMintGas(gas: bigint | undefined) {
   if (gas !== undefined && gas > MAX_MINT_GAS)
@@ -91,6 +95,7 @@ function checkMintGas(gas: bigint | undefined) {
 }
 
 const MINT_CALL_LENGTH = 2 + 8 + 5 * 64;
+const ADDRESS_WORD_PADDING = '0'.repeat(24);
 
 export function checkAgentTransaction(policy: AgentPolicy, tx: Tx): void {
   const to = tx.to;
@@ -98,9 +103,11 @@ export function checkAgentTransaction(policy: AgentPolicy, tx: Tx): void {
   const value = tx.value ?? 0n;
   const data = tx.data && tx.data !== '0x' ? tx.data : undefined;
 
-  // An empty 0-value send to itself moves nothing: the reconciler's filler for a nonce hole.
-  if (isAddressEqual(to, policy.agent) && !data && value === 0n) return;
-  if (isAddressEqual(to, policy.agent)) return checkBatch(policy, data, value, tx.gas);
+  if (isAddressEqual(to, policy.agent)) {
+    // An empty 0-value send to itself moves nothing: the reconciler's filler for a nonce hole.
+    if (!data && value === 0n) return;
+    return checkBatch(policy, data, value, tx.gas);
+  }
   if (!data) {
     if (isAddressEqual(to, policy.user) && value > 0n) return;
     if (policy.operator && isAddressEqual(to, policy.operator) && value > 0n) return;
@@ -131,17 +138,20 @@ export function checkAgentTransaction(policy: AgentPolicy, tx: Tx): void {
 
   if (policy.task && isAddressEqual(to, policy.task.token)) {
     const mintTo = policy.task.recipient ?? policy.user;
-    const refusal = `minted tokens must go to the ${policy.task.recipient ? "task's recipient" : 'user'}`;
     // The hot path, once per mint: mint(address,bytes32,uint8,bytes32,bytes32) has a fixed
     // size, so its selector and recipient word are checked in place, without an ABI decode.
-    if (data.length === MINT_CALL_LENGTH && data.startsWith(MINT_SELECTOR) && data.slice(10, 34) === '0'.repeat(24)) {
-      if (!isAddressEqual(`0x${data.slice(34, 74)}`, mintTo)) throw new GuardError(refusal);
+    if (
+      data.length === MINT_CALL_LENGTH &&
+      data.startsWith(MINT_SELECTOR) &&
+      data.startsWith(ADDRESS_WORD_PADDING, 10)
+    ) {
+      if (!isAddressEqual(`0x${data.slice(34, 74)}`, mintTo)) throw wrongRecipient(policy);
       return checkMintGas(tx.gas);
     }
     const call = decode(paidMintTokenAbi, data);
     if (call.functionName !== 'mint') throw new GuardError(`token.${call.functionName} is not allowed`);
     const [recipient] = call.args as [Address, Hex, number, Hex, Hex];
-    if (!isAddressEqual(recipient, mintTo)) throw new GuardError(refusal);
+    if (!isAddressEqual(recipient, mintTo)) throw wrongRecipient(policy);
     return checkMintGas(tx.gas);
   }
 
