@@ -1,4 +1,5 @@
 import { getTaskLeaseMs, LeaseLostError } from '@/db/mint-records';
+import type { LeaseCheck } from '@/lib/chain/operator-send';
 
 // The lease as a fencing token: checked right before every send a route makes for a task (the
 // contract route: a batch, an approval, a rebroadcast, a replacement, a gas top-up, a nonce
@@ -37,10 +38,14 @@ export function leaseProven(ctx: object, checkedAt: { monotonic: number; wall: n
 /** This moment on both clocks, taken before a statement that checks the lease is sent. */
 export const clocks = () => ({ monotonic: performance.now(), wall: Date.now() });
 
+const proven = (ctx: object) => {
+  const proof = proofs.get(ctx);
+  return proof !== undefined && performance.now() < proof.monotonic && Date.now() < proof.wall;
+};
+
 /** Throws LeaseLostError unless `ctx`'s worker still holds the task's lease (asking the database unless a fresh proof says so). */
 export async function assertLease(ctx: { task: { id: string }; workerId: string }): Promise<void> {
-  const proof = proofs.get(ctx);
-  if (proof && performance.now() < proof.monotonic && Date.now() < proof.wall) return;
+  if (proven(ctx)) return;
   const checkedAt = clocks();
   const leaseMs = await getTaskLeaseMs({ taskId: ctx.task.id, workerId: ctx.workerId });
   if (leaseMs === undefined) {
@@ -48,4 +53,19 @@ export async function assertLease(ctx: { task: { id: string }; workerId: string 
     throw new LeaseLostError(ctx.task.id);
   }
   leaseProven(ctx, checkedAt, leaseMs);
+}
+
+/**
+ * The lease for a statement about to be sent to check on its way (the operator's nonce lock,
+ * lib/chain/operator-send.ts), so that the assertLease right after it needs no query of its own;
+ * none while a fresh proof holds. A lease found lost is left to that assertLease to throw.
+ */
+export function leaseCheck(ctx: { task: { id: string }; workerId: string }): LeaseCheck | undefined {
+  if (proven(ctx)) return undefined;
+  const checkedAt = clocks();
+  return {
+    taskId: ctx.task.id,
+    workerId: ctx.workerId,
+    checked: (leaseMs) => (leaseMs === undefined ? proofs.delete(ctx) : leaseProven(ctx, checkedAt, leaseMs)),
+  };
 }

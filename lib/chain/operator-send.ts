@@ -1,5 +1,6 @@
 import type { Abi, Address, ContractFunctionArgs, ContractFunctionName, Hex, PublicClient } from 'viem';
 import { getSql } from '@/db/client';
+import { leasedTaskQuery } from '@/db/mint-records';
 import { getKeys } from '../key-file';
 import { getOperatorAccount, getOperatorWalletClient, getPublicClient } from './clients';
 
@@ -34,21 +35,41 @@ const operatorAddress = () => {
 };
 
 /**
+ * A task's lease for the lock's statement to check on its way (worker/fence.ts): the check a
+ * worker makes right before it sends, without a statement of its own. `checked` hears how long
+ * the lease still runs (ms), or undefined when the worker no longer holds it.
+ */
+export type LeaseCheck = { taskId: string; workerId: string; checked: (leaseMs: number | undefined) => void };
+
+/**
  * Runs `send` as the only operator sender, in this process and every other, with the operator's
  * next nonce. `send` may use `nonce`, `nonce + 1`, … for transactions it broadcasts in order.
  * When the first broadcast meets a nonce clash (a sender that bypassed the lock) `send` runs
  * again with a fresh nonce, so it must catch errors of any later broadcast itself.
+ *
+ * `lease`, asked for once this process's turn comes, is a lease to check in the lock's statement
+ * (none: the lock alone); `send` still decides what to do about it.
  */
 export function withOperatorNonce<T>(
   send: (nonce: number) => Promise<T>,
   client: PublicClient = getPublicClient(),
+  { lease }: { lease?: () => LeaseCheck | undefined } = {},
 ): Promise<T> {
   const operator = operatorAddress();
   return serialised(async () => {
     let sent: { value: T } | undefined;
     try {
       await getSql().begin(async (tx) => {
-        await tx`select pg_advisory_xact_lock(${OPERATOR_LOCK_SPACE}, hashtext(${operator.toLowerCase()}))`;
+        const check = lease?.();
+        const lock = tx`select pg_advisory_xact_lock(${OPERATOR_LOCK_SPACE}, hashtext(${operator.toLowerCase()}))`;
+        if (check) {
+          // Read in the lock statement's snapshot, so maybe before its wait: as the check after the
+          // lock did, it counts the lease from the transaction's start (now()), and a lease can
+          // pass to another worker only once it has run out.
+          const [row] = await tx<{ lease_ms: number | null }[]>`select held.lease_ms from (${lock}) locked
+            left join lateral (${leasedTaskQuery(check)}) held on true`;
+          check.checked(row?.lease_ms ?? undefined);
+        } else await lock;
         for (let attempt = 1; ; attempt++) {
           const nonce = await client.getTransactionCount({ address: operator, blockTag: 'pending' });
           try {

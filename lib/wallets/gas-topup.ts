@@ -181,6 +181,7 @@ export async function ensureAgentGas({
   wantedWei,
   balance: known,
   inFlightWei = 0n,
+  noTopUpInFlight = false,
   client = getPublicClient(),
   send = viemSend(client),
 }: {
@@ -199,6 +200,12 @@ export async function ensureAgentGas({
    * mined): set aside from the balance, as given and as read again here after a top-up in flight.
    */
   inFlightWei?: bigint;
+  /**
+   * The caller knows that no earlier top-up of the task can be on its way, nor mined after it
+   * read `balance` (the worker: the task had none when claimed, and each one its run sent was
+   * mined before it read the balance again): the ledger need not be asked for one.
+   */
+  noTopUpInFlight?: boolean;
   /** Where the balance and the receipt are read; the app's public client by default. */
   client?: PublicClient;
   /** How the operator's transfer is sent (under the operator's nonce lock); viem's wallet client by default (the worker has a leaner one). */
@@ -210,7 +217,7 @@ export async function ensureAgentGas({
   if (amountWei === undefined) return undefined;
   // Short, but a top-up of this task may still be on its way (the fund route's, or one of a run
   // that crashed): wait for it rather than pay twice, then look again.
-  if (taskId && (await awaitTopUpInFlight({ userAddress, taskId, client }))) {
+  if (taskId && !noTopUpInFlight && (await awaitTopUpInFlight({ userAddress, taskId, client }))) {
     balance = free(await client.getBalance({ address: agent }));
     amountWei = topUpAmount({ neededWei, wantedWei, balance });
     if (amountWei === undefined) return undefined;

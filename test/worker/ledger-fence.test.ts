@@ -11,7 +11,8 @@ import {
 import { claimNextTask } from '@/db/task-queue';
 import { transitionTask } from '@/db/tasks';
 import { insertX402Payments, listX402PaymentsByTask, type NewX402Payment } from '@/db/x402-payments';
-import { assertLease } from '@/worker/fence';
+import { withOperatorNonce } from '@/lib/chain/operator-send';
+import { assertLease, leaseCheck } from '@/worker/fence';
 import { createPendingTask, user } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/stack';
 
@@ -155,5 +156,37 @@ describe('the lease fences both ledgers', () => {
     await new Promise((r) => setTimeout(r, 450)); // the lease has run out; nobody renewed it
     await expect(assertLease(ctx)).rejects.toBeInstanceOf(LeaseLostError);
     await expect(assertLease({ ...ctx, workerId: 'other' })).rejects.toBeInstanceOf(LeaseLostError);
+  });
+
+  it("the operator's nonce lock checks the lease in its own statement: the send under it asks no more, a lost lease sends nothing", async () => {
+    // worker/contract/gas-top-up.ts: the check before a top-up rides on the lock's statement.
+    const task = await claimedTask(4);
+    const holder = { task: { id: task.id }, workerId: 'holder' };
+    const sent = await withOperatorNonce(
+      async () => {
+        // Taken from the worker now: the check below can only pass on the proof the lock's statement gave.
+        await getSql()`update ai_agent_tasks set locked_by = 'thief' where id = ${task.id}`;
+        await assertLease(holder);
+        return 'sent';
+      },
+      undefined,
+      { lease: () => leaseCheck(holder) },
+    );
+    expect(sent).toBe('sent');
+
+    // The same worker later, its proof gone: the lock's statement finds the lease lost, and assertLease throws.
+    const robbed = { task: { id: task.id }, workerId: 'holder' };
+    let reached = false;
+    await expect(
+      withOperatorNonce(
+        async () => {
+          await assertLease(robbed);
+          reached = true;
+        },
+        undefined,
+        { lease: () => leaseCheck(robbed) },
+      ),
+    ).rejects.toBeInstanceOf(LeaseLostError);
+    expect(reached).toBe(false);
   });
 });

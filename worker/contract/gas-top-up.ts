@@ -4,7 +4,7 @@ import type { Fees } from '@/lib/chain/fees';
 import { withOperatorNonce } from '@/lib/chain/operator-send';
 import { contractTaskGasWei, ensureAgentGas, TOP_UP_GAS, type OperatorSend } from '@/lib/wallets/gas-topup';
 import { keccak, nativeAccount } from '@/lib/chain/native-crypto';
-import { assertLease } from '../fence';
+import { assertLease, leaseCheck } from '../fence';
 import { rawRequest } from '../rpc';
 import type { TaskRuntime } from './runtime';
 
@@ -24,20 +24,25 @@ function operatorSend(rt: TaskRuntime, fees: Fees): OperatorSend {
   if (operator?.key !== key) operator = { key, account: nativeAccount(key as `0x${string}`) };
   const { account } = operator;
   return (to, value) =>
-    withOperatorNonce(async (nonce) => {
-      await assertLease(rt);
-      const raw = await account.signTransaction({
-        type: 'eip1559',
-        chainId,
-        to,
-        value,
-        gas: TOP_UP_GAS,
-        nonce,
-        ...fees,
-      });
-      await rawRequest(client, 'eth_sendRawTransaction', [raw]);
-      return keccak(raw);
-    }, client);
+    withOperatorNonce(
+      async (nonce) => {
+        // Proven by the lock's own statement (leaseCheck below) unless that lock was long in coming.
+        await assertLease(rt);
+        const raw = await account.signTransaction({
+          type: 'eip1559',
+          chainId,
+          to,
+          value,
+          gas: TOP_UP_GAS,
+          nonce,
+          ...fees,
+        });
+        await rawRequest(client, 'eth_sendRawTransaction', [raw]);
+        return keccak(raw);
+      },
+      client,
+      { lease: () => leaseCheck(rt) },
+    );
 }
 
 /** Tops the task's agent up if its `balance` is short of `neededWei`, for the rest of the task (lib/wallets/gas-topup.ts rules), and reports it. */
@@ -46,12 +51,16 @@ export async function topUpAgentGas(
   { balance, inFlightWei, neededWei, fees }: { balance: bigint; inFlightWei?: bigint; neededWei: bigint; fees: Fees },
 ) {
   const send = operatorSend(rt, fees);
+  // Until this top-up, if one is sent, is known mined (an error leaves it unknown for the run).
+  const noTopUpInFlight = rt.noTopUpInFlight;
+  rt.noTopUpInFlight = false;
   const topUp = await ensureAgentGas({
     userAddress: rt.task.userAddress,
     taskId: rt.task.id,
     agent: rt.task.agentAddress,
     balance,
     inFlightWei,
+    noTopUpInFlight,
     neededWei,
     wantedWei: contractTaskGasWei({
       remaining: rt.task.quantity - rt.task.mintsCompleted,
@@ -61,6 +70,7 @@ export async function topUpAgentGas(
     client: rt.client,
     send,
   });
+  rt.noTopUpInFlight = noTopUpInFlight;
   if (topUp) rt.reporter.gasToppedUp(rt.task, topUp.amountWei, topUp.txHash);
   return topUp;
 }

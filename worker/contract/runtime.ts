@@ -35,7 +35,7 @@ export type ContractRun = {
 
 export type TaskRuntime = CollectContext & {
   /** `recipient`: where the mints go, the task's recipient or else its user. */
-  task: CollectContext['task'] & { userAddress: Address; recipient: Address; quantity: number };
+  task: CollectContext['task'] & { userAddress: Address; recipient: Address; quantity: number; gasToppedUpWei: bigint };
   workerId: string;
   walletId: string;
   wallet: AgentWallet;
@@ -59,6 +59,11 @@ export type TaskRuntime = CollectContext & {
   delegated?: boolean;
   /** Gas limit of a batch transaction: base + perMint × mints, from the task run's first estimates. */
   batchGas?: { base: bigint; perMint: bigint };
+  /**
+   * No gas top-up of the task can be on its way: it had none when claimed (gasToppedUpWei 0), and
+   * each one this run sent was mined before the run sized the next (gas-top-up.ts keeps it).
+   */
+  noTopUpInFlight: boolean;
   /** The agent's guarded signer, unlocked for one pipeline run (mint-pipeline.ts) and dropped after it. */
   signer?: ReturnType<typeof unlockSigner>;
 };
@@ -90,6 +95,7 @@ export function startContractRun(task: TaskWithAgent, options: RunOptions): Cont
       recipient: getAddress(task.recipient ?? task.userAddress),
       quantity: task.quantity,
       mintsCompleted: task.mintsCompleted,
+      gasToppedUpWei: BigInt(task.gasToppedUpWei),
     },
     options,
     walletId: task.agentWalletId,
@@ -123,6 +129,7 @@ export async function loadRuntime(run: ContractRun): Promise<TaskRuntime> {
     execution: execution.effective,
     batchExecutor: execution.batchExecutor,
     gasPerMint: MINT_GAS_ESTIMATE,
+    noTopUpInFlight: task.gasToppedUpWei === 0n,
     resign: (tx) =>
       unlockSigner(rt, rt.pricePerMint * BigInt(rt.task.quantity - rt.task.mintsCompleted)).signTransaction(tx),
   };
