@@ -20,11 +20,14 @@ async function signAuthorization(rt: TaskRuntime, mintId: Hex): Promise<Authoriz
   };
 }
 
-/** The authorization for `mintId`: the one signed ahead if there is one, else signed now. */
-export async function authorize(rt: TaskRuntime, mintId: Hex): Promise<Authorization> {
-  const ready = rt.presigned?.get(mintId);
-  rt.presigned?.delete(mintId);
-  return ready ?? signAuthorization(rt, mintId);
+/**
+ * The authorization for this mint of the task: the one signed ahead if there is one, else signed
+ * now. Looked up by sequence number, so a presigned mint's id is hashed once, not again here.
+ */
+export async function authorize(rt: TaskRuntime, sequenceNumber: number): Promise<Authorization> {
+  const ready = rt.presigned?.get(sequenceNumber);
+  rt.presigned?.delete(sequenceNumber);
+  return ready ?? signAuthorization(rt, mintIdOf(rt.task.id, sequenceNumber, keccak));
 }
 
 /**
@@ -47,7 +50,6 @@ export async function presign(rt: TaskRuntime, sequences: number[]) {
   // Four batches' worth at most: more means the guesses went unused (mints re-signed out of order).
   if (!rt.presigned || rt.presigned.size > 4 * sequences.length) rt.presigned = new Map();
   for (const seq of sequences) {
-    const mintId = mintIdOf(rt.task.id, seq, keccak);
-    if (!rt.presigned.has(mintId)) rt.presigned.set(mintId, await signAuthorization(rt, mintId));
+    if (!rt.presigned.has(seq)) rt.presigned.set(seq, await signAuthorization(rt, mintIdOf(rt.task.id, seq, keccak)));
   }
 }

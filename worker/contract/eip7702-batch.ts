@@ -1,6 +1,5 @@
 import { encodeFunctionData, erc20Abi, type Hex } from 'viem';
 import { BATCH_MODE, delegationCode, encodeBatchExecute, isDelegatedTo, type BatchCall } from '@/lib/chain/batch-calls';
-import { mintIdOf } from '@/lib/chain/mint-id';
 import { keccak } from '@/lib/chain/native-crypto';
 import { classifyChainError, MintRevertError } from '@/lib/chain/revert-reasons';
 import { getConfig } from '@/lib/config';
@@ -77,7 +76,7 @@ async function signDelegatedBatch(rt: TaskRuntime, plan: DelegatedPlan): Promise
   const { client, task } = rt;
   const executor = rt.batchExecutor!;
   const authorizations: Authorization[] = [];
-  for (const seq of plan.sequences) authorizations.push(await authorize(rt, mintIdOf(task.id, seq, keccak)));
+  for (const seq of plan.sequences) authorizations.push(await authorize(rt, seq));
   const approval: BatchCall[] =
     plan.approve === undefined
       ? []

@@ -53,8 +53,8 @@ export type TaskRuntime = CollectContext & {
   simulatedAt?: number;
   /** Progress returned by the last batch's settle when it left nothing open. */
   settled?: TaskProgress;
-  /** Mint authorizations signed ahead (they depend only on payer, user and mintId). */
-  presigned?: Map<Hex, Authorization>;
+  /** Mint authorizations signed ahead, by sequence number (they depend only on payer, recipient and mintId). */
+  presigned?: Map<number, Authorization>;
   /** The agent's code is a delegation to batchExecutor (read from the chain each turn). */
   delegated?: boolean;
   /** Gas limit of a batch transaction: base + perMint × mints, from the task run's first estimates. */

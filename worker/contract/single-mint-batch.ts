@@ -2,7 +2,6 @@ import { type Hex, type TransactionSerializableEIP1559 } from 'viem';
 import type { SignedMint } from '@/db/mint-records';
 import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
 import { MAX_MINT_GAS } from '@/lib/chain/mint-gas';
-import { mintIdOf } from '@/lib/chain/mint-id';
 import { keccak } from '@/lib/chain/native-crypto';
 import { MintRevertError } from '@/lib/chain/revert-reasons';
 import { getConfig } from '@/lib/config';
@@ -45,7 +44,7 @@ export const singleMintStages: BatchStages<SignedBatch> = {
 export async function signBatch(rt: TaskRuntime, plan: BatchPlan): Promise<SignedBatch> {
   const started = Date.now();
   const { client, task } = rt;
-  const first = await authorize(rt, mintIdOf(task.id, plan.sequences[0]!, keccak));
+  const first = await authorize(rt, plan.sequences[0]!);
   const call = {
     account: task.agentAddress,
     address: task.tokenAddress,
@@ -78,7 +77,7 @@ export async function signBatch(rt: TaskRuntime, plan: BatchPlan): Promise<Signe
   simulating.catch(() => {}); // awaited below; this only keeps Node from calling it unhandled meanwhile
   // The other authorizations are signed (CPU) while the simulation is on the wire.
   const authorizations = [first];
-  for (const seq of plan.sequences.slice(1)) authorizations.push(await authorize(rt, mintIdOf(task.id, seq, keccak)));
+  for (const seq of plan.sequences.slice(1)) authorizations.push(await authorize(rt, seq));
   await simulating;
 
   const signer = rt.signer ?? unlockSigner(rt, plan.remainingCost);
