@@ -33,11 +33,13 @@ export function rawRequest<T>(client: PublicClient, method: string, params: unkn
 }
 
 /**
- * Sends signed transactions in one batched request (viem's sendRawTransaction, which the
- * transport batches); "already known" and "nonce too low" mean maybe-sent.
+ * Sends signed transactions in one batched request (the transport batches calls made together);
+ * "already known" and "nonce too low" mean maybe-sent. Straight to the transport, as the receipt
+ * polls are: a batch's send is the other call every batch makes, and the classifier reads the
+ * node's message either way.
  */
 export async function broadcastRaw(client: PublicClient, raws: Hex[]) {
-  const send = (raw: Hex) => client.sendRawTransaction({ serializedTransaction: raw });
+  const send = (raw: Hex) => rawRequest<Hex>(client, 'eth_sendRawTransaction', [raw]);
   const results = await Promise.allSettled(raws.map(send));
   for (const result of results) {
     if (result.status === 'fulfilled') continue;
