@@ -10,7 +10,7 @@ import { RecentMints } from './RecentMints';
 import { StatusBadge } from './StatusBadge';
 import { TaskActions } from './TaskActions';
 import { TaskFacts } from './TaskFacts';
-import { TaskProgress } from './TaskProgress';
+import { showsProgress, TaskProgress } from './TaskProgress';
 import { TaskTransactions } from './TaskTransactions';
 import { X402Claims } from './X402Claims';
 
@@ -38,7 +38,7 @@ export function TaskCard({ task: initial, token }: { task: TaskDto; token?: { na
       {task.status === 'pending_payment' ? (
         <FundButton taskId={task.id} totalCost={task.totalCost} />
       ) : (
-        task.status !== 'cancelled' && (
+        showsProgress(task) && (
           <TaskProgress
             status={task.status}
             quantity={task.quantity}

@@ -10,7 +10,7 @@ import { MintList } from './MintList';
 import { StatusBadge } from './StatusBadge';
 import { TaskActions } from './TaskActions';
 import { TaskFacts } from './TaskFacts';
-import { TaskProgress } from './TaskProgress';
+import { showsProgress, TaskProgress } from './TaskProgress';
 import { TaskTransactions } from './TaskTransactions';
 import { X402Claims } from './X402Claims';
 
@@ -48,7 +48,7 @@ export function TaskDetailView({ taskId }: { taskId: string }) {
         {t('task.created')}: {formatDateTime(task.createdAt, intlLocale)}
       </p>
       {task.status === 'pending_payment' && <FundButton taskId={task.id} totalCost={task.totalCost} />}
-      {task.status !== 'pending_payment' && task.status !== 'cancelled' && (
+      {showsProgress(task) && (
         <TaskProgress
           status={task.status}
           quantity={task.quantity}

@@ -5,6 +5,14 @@ import { formatCount } from '@/lib/web/format';
 
 type Props = { status: string; quantity: number; mintsCompleted: number; mintsFailed: number };
 
+/**
+ * Whether a task has progress to show: not while it awaits payment, nor once cancelled unpaid;
+ * a task cancelled while minting keeps its bar, at what was minted before the cancel.
+ */
+export function showsProgress({ status, mintsCompleted, mintsFailed }: Omit<Props, 'quantity'>) {
+  return status !== 'pending_payment' && (status !== 'cancelled' || mintsCompleted + mintsFailed > 0);
+}
+
 export function TaskProgress({ status, quantity, mintsCompleted, mintsFailed }: Props) {
   const { t, intlLocale } = useI18n();
   const percent = quantity > 0 ? Math.min(100, Math.floor((mintsCompleted * 100) / quantity)) : 0;

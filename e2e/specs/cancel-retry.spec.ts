@@ -18,6 +18,10 @@ test('cancel a task that awaits payment', async ({ browser }) => {
   await tasks.cancel(id);
   await expect(tasks.row(id).getByTestId('task-cancel')).toHaveCount(0);
   await screenshot(page, '09-task-cancelled');
+  // Cancelled before it was paid: its page has no progress bar (nothing was ever minting).
+  await app.goto(`/tasks/${id}`);
+  await expect(page.getByTestId('task-detail')).toHaveAttribute('data-status', 'cancelled');
+  await expect(page.getByTestId('task-progress')).toHaveCount(0);
   await context.close();
 });
 
@@ -85,6 +89,8 @@ test('cancel while minting: it stops after the batch in flight, and the card sho
   const usdcBefore = await usdcBalance(account.address);
   await chat.fund(card);
   await chat.waitForStatus(card, 'processing', 60_000);
+  // Cancelled once the first batch is in: the card keeps its bar at what was minted.
+  await expect(card.getByTestId('task-progress')).not.toHaveAttribute('data-completed', '0', { timeout: 30_000 });
   await card.getByTestId('task-cancel').click();
   await chat.waitForStatus(card, 'cancelled', 60_000);
 
@@ -97,6 +103,10 @@ test('cancel while minting: it stops after the batch in flight, and the card sho
     task: { mintsCompleted: number; pricePerMint: string; totalCost: string; refund: { txHash: string } };
   };
   expect(task.mintsCompleted).toBeLessThan(60);
+  const progress = card.getByTestId('task-progress');
+  await expect(progress).toHaveAttribute('data-status', 'cancelled');
+  await expect(progress).toHaveAttribute('data-completed', String(task.mintsCompleted));
+  await expect(progress.getByTestId('progress-text')).toContainText(`${task.mintsCompleted}`);
   await expect(refund.getByTestId('tx-hash')).toHaveAttribute('title', task.refund.txHash);
   const spent = BigInt(task.pricePerMint) * BigInt(task.mintsCompleted);
   expect(usdcBefore - (await usdcBalance(account.address))).toBe(spent);
