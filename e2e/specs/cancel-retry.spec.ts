@@ -97,6 +97,8 @@ test('cancel while minting: it stops after the batch in flight, and the card sho
   const refund = card.getByTestId('task-refund');
   await expect(refund).toHaveAttribute('data-refund', 'sent', { timeout: 30_000 });
   await expect(refund).toContainText('Unspent USDC sent back to you');
+  // The wallet panel follows at once (it polls only every 15 s): nothing left to withdraw.
+  await expect(page.getByTestId('wallet-refundable')).toContainText(/^0 USDC$/, { timeout: 5_000 });
   await screenshot(page, '13-cancelled-refunded');
   // The card's transaction is the refund on chain: what the mints did not spend, back to the user.
   const { task } = (await (await page.request.get(`/api/ai-agent/task/${id}`)).json()) as {

@@ -1,7 +1,7 @@
 'use client';
 
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect } from 'react';
+import { useEffect, useRef } from 'react';
 import { api, FINAL_STATUSES, type TaskDetail, type TaskDto, type TaskEvent } from './api';
 
 export const taskKey = (id: string) => ['task', id] as const;
@@ -27,6 +27,15 @@ export function useTask(id: string, initial?: TaskDto) {
   });
   const status = query.data?.status;
   const live = status === 'funded' || status === 'processing';
+
+  // A refund seen going out while this card is shown (not one already sent when it mounted): the
+  // wallet panel's balance changes now, not at its next 15 s poll.
+  const refund = query.data?.refund?.status;
+  const refundWas = useRef(refund);
+  useEffect(() => {
+    if (refund === 'sent' && refundWas.current !== 'sent') void queryClient.invalidateQueries({ queryKey: ['wallet'] });
+    refundWas.current = refund;
+  }, [refund, queryClient]);
 
   useEffect(() => {
     if (!live) return;
