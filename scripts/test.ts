@@ -118,7 +118,7 @@ if (want('vitest')) {
       totals.failed++;
       for (const file of report.testResults)
         if (file.status === 'failed' && !file.assertionResults.some((t) => t.status === 'failed'))
-          failures.push(`vitest ${path.relative(root, file.name)}: ${file.message.split('\n')[0]}`);
+          failures.push(`vitest ${path.relative(root, file.name)}: ${(file.message ?? '').split('\n')[0]}`);
     }
   } else {
     totals.failed++;

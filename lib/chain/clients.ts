@@ -30,19 +30,23 @@ export function getPublicClient(): PublicClient {
   return holder.publicClient;
 }
 
-let operator: { key: string; account: PrivateKeyAccount } | undefined;
+type ToAccount = (privateKey: `0x${string}`) => PrivateKeyAccount;
+const operatorAccounts = new Map<ToAccount, { key: string; account: PrivateKeyAccount }>();
 
-/** The operator's account, derived once per key (viem derives the public key in JS: ~1.5 ms a call, once per sweep and top-up). */
-export function getOperatorAccount(): PrivateKeyAccount {
+/**
+ * The operator's account, derived once per key and signing backend (viem derives the public key
+ * in JS: ~1.5 ms a call, once per sweep and top-up; the worker signs with libsecp256k1 through
+ * native-crypto.ts's `nativeAccount`). A key file reload that rotates the key derives it again.
+ */
+export function getOperatorAccount(toAccount: ToAccount = privateKeyToAccount): PrivateKeyAccount {
   const key = getKeys().operatorPrivateKey;
-  if (operator?.key !== key) operator = { key, account: privateKeyToAccount(key as `0x${string}`) };
-  return operator.account;
+  let held = operatorAccounts.get(toAccount);
+  if (held?.key !== key) operatorAccounts.set(toAccount, (held = { key, account: toAccount(key as `0x${string}`) }));
+  return held.account;
 }
 
 /** Accounts whose mint signatures AgentMint can produce: the operator plus any listed signers. */
-export function getMintSignerAccounts(
-  toAccount: (privateKey: `0x${string}`) => PrivateKeyAccount = privateKeyToAccount,
-): PrivateKeyAccount[] {
+export function getMintSignerAccounts(toAccount: ToAccount = privateKeyToAccount): PrivateKeyAccount[] {
   const keys = getKeys();
   return [keys.operatorPrivateKey, ...keys.mintSignerKeys].map((k) => toAccount(k as `0x${string}`));
 }

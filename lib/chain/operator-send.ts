@@ -1,7 +1,6 @@
 import type { Abi, Address, ContractFunctionArgs, ContractFunctionName, Hex, PublicClient } from 'viem';
 import { getSql } from '@/db/client';
 import { leasedTaskQuery } from '@/db/mint-records';
-import { getKeys } from '../key-file';
 import { getOperatorAccount, getOperatorWalletClient, getPublicClient } from './clients';
 
 // The operator is one account used by every web process and worker (funding transfers, gas
@@ -27,13 +26,6 @@ function serialised<T>(work: () => Promise<T>): Promise<T> {
 
 const NONCE_CLASH = /nonce too low|nonce has already been used|replacement transaction underpriced/i;
 
-let derived: { key: string; address: Address } | undefined;
-const operatorAddress = () => {
-  const key = getKeys().operatorPrivateKey;
-  if (derived?.key !== key) derived = { key, address: getOperatorAccount().address };
-  return derived.address;
-};
-
 /**
  * A task's lease for the lock's statement to check on its way (worker/fence.ts): the check a
  * worker makes right before it sends, without a statement of its own. `checked` hears how long
@@ -55,7 +47,7 @@ export function withOperatorNonce<T>(
   client: PublicClient = getPublicClient(),
   { lease }: { lease?: () => LeaseCheck | undefined } = {},
 ): Promise<T> {
-  const operator = operatorAddress();
+  const operator = getOperatorAccount().address;
   return serialised(async () => {
     let sent: { value: T } | undefined;
     try {

@@ -1,5 +1,4 @@
-import type { PrivateKeyAccount } from 'viem/accounts';
-import { getKeys } from '@/lib/key-file';
+import { getOperatorAccount } from '@/lib/chain/clients';
 import type { Fees } from '@/lib/chain/fees';
 import { withOperatorNonce } from '@/lib/chain/operator-send';
 import { contractTaskGasWei, ensureAgentGas, TOP_UP_GAS, type OperatorSend } from '@/lib/wallets/gas-topup';
@@ -7,9 +6,6 @@ import { keccak, nativeAccount } from '@/lib/chain/native-crypto';
 import { assertLease, leaseCheck } from '../fence';
 import { rawRequest } from '../rpc';
 import type { TaskRuntime } from './runtime';
-
-// Derived once per key (a key file reload that rotates the operator key gets a new account).
-let operator: { key: string; account: PrivateKeyAccount } | undefined;
 
 /**
  * The operator's gas top-up as the worker sends it: a plain transfer built here with the fees
@@ -20,9 +16,7 @@ let operator: { key: string; account: PrivateKeyAccount } | undefined;
  */
 function operatorSend(rt: TaskRuntime, fees: Fees): OperatorSend {
   const { client, chainId } = rt;
-  const key = getKeys().operatorPrivateKey;
-  if (operator?.key !== key) operator = { key, account: nativeAccount(key as `0x${string}`) };
-  const { account } = operator;
+  const account = getOperatorAccount(nativeAccount);
   return (to, value) =>
     withOperatorNonce(
       async (nonce) => {
