@@ -175,6 +175,9 @@ async function collectDelegatedBatch(
     mints.map((m) => ({ sequenceNumber: m.sequenceNumber, mintId: m.mintId as Hex })),
   );
   if (settlement.reverts.length || settlement.failed.length) rt.simulatedAt = undefined; // the next batch simulates again
+  // A batch that reverted as a whole (try mode catches each mint's own failure) most likely ran
+  // out of gas: the retry estimates again rather than sending every batch of the run short.
+  if (settlement.reverted) rt.batchGas = undefined;
   // Never the transaction's success: the code the agent has now says whether it is delegated to us.
   if (installs || settlement.ranNoCode)
     rt.delegated = isDelegatedTo(

@@ -21,8 +21,19 @@ export async function estimateBatchGas(
   // batch still succeeds, so the node's search for the lowest gas that succeeds can settle
   // where the mints fail, and the real batch, given that, runs out of gas as a whole. A second
   // mint the token refuses (revert-all then reverts) falls back to try mode.
+  // Both against one block: the difference of two estimates is only a mint's gas if nothing
+  // between them changed what a mint costs. Against "latest" each, another task's first mint of
+  // the same token mined in between (slots going from zero to non-zero: ~34,000 gas) made the
+  // pair look cheaper than one, and every batch of the run then ran out of gas (found by CI).
+  const blockNumber = await rt.client.getBlockNumber({ cacheTime: 0 });
   const estimate = (calls: BatchCall[], mode: Hex = BATCH_MODE.revertAll) =>
-    rt.client.estimateGas({ account: agent, to: agent, data: encodeBatchExecute(calls, mode), stateOverride });
+    rt.client.estimateGas({
+      account: agent,
+      to: agent,
+      data: encodeBatchExecute(calls, mode),
+      stateOverride,
+      blockNumber,
+    });
   const second = mintCalls[1] ?? mintCalls[0]!;
   const pair = [...approval, mintCalls[0]!, second];
   const [one, two] = await Promise.all([

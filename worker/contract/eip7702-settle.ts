@@ -53,8 +53,14 @@ export async function settleBatchOutcome(
   ctx: CollectContext,
   outcome: MintOutcome,
   mints: BatchMint[],
-): Promise<Settlement & { ranNoCode: boolean }> {
-  const settlement: Settlement & { ranNoCode: boolean } = { confirmed: [], failed: [], reverts: [], ranNoCode: false };
+): Promise<Settlement & { ranNoCode: boolean; reverted: boolean }> {
+  const settlement: Settlement & { ranNoCode: boolean; reverted: boolean } = {
+    confirmed: [],
+    failed: [],
+    reverts: [],
+    ranNoCode: false,
+    reverted: false,
+  };
   const { task } = ctx;
   const viaOther = async (m: BatchMint) =>
     settlement.confirmed.push(
@@ -87,6 +93,7 @@ export async function settleBatchOutcome(
   const receipt = outcome.receipt.logs
     ? outcome.receipt
     : await ctx.client.getTransactionReceipt({ hash: outcome.receipt.transactionHash });
+  settlement.reverted = receipt.status === 'reverted';
   const logs = receipt.logs as RawLog[];
   const minted = mintedIdsOf(logs, task.tokenAddress);
   // Failures are rare: their events are decoded (and the batch's calls with them) only when there are any.
