@@ -3,7 +3,6 @@ import {
   listOpenX402AuthorizationsOfEndedTasks,
   listUnrefundedTaskIdsByWallet,
   markTasksRefundChecked,
-  sumHeldForRetryByWallet,
   touchUnrefundedTasks,
 } from '@/db/refunds';
 import type { AgentWallet } from '@/db/schema';
@@ -47,10 +46,9 @@ export async function refundLeftover(wallet: AgentWallet): Promise<RefundResult>
   }
   // Authorizations past their validBefore by chain time can never move money: they reserve nothing any more.
   await expireDeadAuthorizations(wallet);
-  const keep = await sumHeldForRetryByWallet({ agentWalletId: wallet.id });
   let outcome: RefundOutcome;
   try {
-    outcome = await refundToUser(wallet, { keep, lockWaitMs: 2_000 });
+    outcome = await refundToUser(wallet, { keepForRetries: true, lockWaitMs: 2_000 });
   } catch (error) {
     // The gas budget refused the refund's top-up (the user's 24 hours are spent), or the transfer
     // is sent but unconfirmed: a later look finds the budget back, or the transfer mined.

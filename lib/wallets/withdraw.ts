@@ -1,4 +1,5 @@
 import { encodeFunctionData, erc20Abi, getAddress, type Address, type Hex } from 'viem';
+import { sumHeldForRetryByWallet } from '@/db/refunds';
 import { listSubmittedFundingTxsByUser, LockBusy, withUserFundingLock } from '@/db/task-funding';
 import { listTasksByUser, wakeWorkers } from '@/db/tasks';
 import type { AgentWallet } from '@/db/schema';
@@ -46,7 +47,8 @@ export type RefundOutcome =
   { txHash: Hex; amount: bigint } | { refused: 'nothing' | 'processing' | 'busy'; message: string };
 
 /**
- * The one refund path: sends `amount` (default: all that is refundable, less `keep`) of the
+ * The one refund path: sends `amount` (default: all that is refundable, less what failed tasks
+ * hold for their retries when `keepForRetries`) of the
  * agent's USDC to its user, through the transaction guard, and waits for the receipt.
  * A refusal (nothing refundable, a task minting with the wallet, the wallet still busy after a
  * few turns) is an answer, not an error; an `amount` above what is refundable throws.
@@ -67,17 +69,21 @@ export type RefundOutcome =
  */
 export async function refundToUser(
   wallet: AgentWallet,
-  { amount, keep = 0n, lockWaitMs }: { amount?: bigint; keep?: bigint; lockWaitMs: number },
+  { amount, keepForRetries = false, lockWaitMs }: { amount?: bigint; keepForRetries?: boolean; lockWaitMs: number },
 ): Promise<RefundOutcome> {
   const agent = getAddress(wallet.agentAddress);
   const client = getPublicClient();
   const { receiptTimeoutMs } = getConfig().worker;
   try {
     for (let turn = 1; ; turn++) {
-      const step = await withUserFundingLock(wallet.userAddress, () => withdrawLocked(wallet, { amount, keep }), {
-        waitMs: lockWaitMs,
-        connections: 3, // the funding lock's, the wallet lock's, and one query at a time inside
-      });
+      const step = await withUserFundingLock(
+        wallet.userAddress,
+        () => withdrawLocked(wallet, { amount, keepForRetries }),
+        {
+          waitMs: lockWaitMs,
+          connections: 3, // the funding lock's, the wallet lock's, and one query at a time inside
+        },
+      );
       if ('txHash' in step) return await confirmed(step, receiptTimeoutMs);
       if ('refused' in step) return step;
       if (turn >= MAX_TURNS) return busy;
@@ -116,7 +122,7 @@ type Step =
   | { gasArriving: bigint }
   | Extract<RefundOutcome, { refused: string }>;
 
-type Ask = { amount: bigint | undefined; keep: bigint };
+type Ask = { amount: bigint | undefined; keepForRetries: boolean };
 
 /** Waits, holding nothing, until the agent's mined balance covers `neededWei`; false after `timeoutMs`. */
 async function awaitAgentGas(agent: Address, neededWei: bigint, timeoutMs: number): Promise<boolean> {
@@ -173,13 +179,18 @@ const processing = {
   message: 'A task is minting with this wallet right now; withdraw once it has finished or been cancelled.',
 } as const;
 
-async function sendLocked(wallet: AgentWallet, { amount, keep }: Ask): Promise<Step> {
+async function sendLocked(wallet: AgentWallet, { amount, keepForRetries }: Ask): Promise<Step> {
   const userAddress = wallet.userAddress;
   const user = getAddress(userAddress);
   const agent = getAddress(wallet.agentAddress);
   const usdc = getKnownContracts().usdc;
   if (await isProcessing(userAddress)) return processing;
-  const amounts = await readWalletAmounts(wallet.id, agent);
+  // Read under the locks with the rest: a task still processing before them may have failed
+  // since, and is then in neither what active tasks reserve nor what failed ones keep.
+  const [amounts, keep] = await Promise.all([
+    readWalletAmounts(wallet.id, agent),
+    keepForRetries ? sumHeldForRetryByWallet({ agentWalletId: wallet.id }) : 0n,
+  ]);
   const { reserved, usdcBalance, ethBalance } = amounts;
   const refundable = amounts.refundable > keep ? amounts.refundable - keep : 0n;
   if (refundable === 0n) {

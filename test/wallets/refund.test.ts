@@ -2,6 +2,7 @@ import { createWalletClient, erc20Abi, http, toHex, type Address, type Hex } fro
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getSql } from '@/db/client';
+import { withUserFundingLock } from '@/db/task-funding';
 import { getTaskById, transitionTask } from '@/db/tasks';
 import { getWalletByUser } from '@/db/wallets';
 import { runAudit } from '@/lib/audit/run-audit';
@@ -210,6 +211,38 @@ describe('an ended task’s unspent USDC goes back to its user', () => {
     await waitForRefundChecked(done.id);
     expect(await getUsdcBalance(owner.address)).toBe(before + EXTRA);
     expect(await getUsdcBalance(done.agentAddress as Address)).toBe(BigInt(failed.totalCost));
+  }, 90_000);
+
+  it('a task that fails while the refund waits for the locks keeps what its retry needs', async () => {
+    const owner = user(6);
+    // B mints on another worker; A, ended, left EXTRA. The refund waits on the user's funding
+    // lock (held here, as a fund call would), and B fails meanwhile: under the locks B is no
+    // longer reserved as active, so only what failed tasks keep, read there too, holds its money.
+    // C, funded and queued, keeps the worker's own refund tick away from this wallet.
+    const b = await fundContractTask(owner, { quantity: 2, hold: true });
+    await getSql()`
+      update ai_agent_tasks set status = 'processing', locked_by = 'elsewhere', locked_until = now() + interval '1 hour',
+        started_at = now() where id = ${b.id}`;
+    const c = await fundContractTask(owner, { quantity: 1, hold: true });
+    const a = await fundContractTask(owner, { quantity: 1, extra: EXTRA, hold: true });
+    await getSql()`update ai_agent_tasks set status = 'cancelled', completed_at = now() where id = ${a.id}`;
+    const wallet = (await getWalletByUser({ userAddress: owner.address }))!;
+    const before = await getUsdcBalance(owner.address);
+    let refund: ReturnType<typeof refundLeftover> | undefined;
+    await withUserFundingLock(
+      owner.address,
+      async () => {
+        refund = refundLeftover(wallet);
+        await new Promise((r) => setTimeout(r, 300)); // it has read what it reads before the locks
+        await getSql()`
+          update ai_agent_tasks set status = 'failed', error_message = 'test', locked_by = null, locked_until = null
+          where id = ${b.id}`;
+      },
+      { waitMs: 5_000 },
+    );
+    expect(await refund).toMatchObject({ refunded: true, amount: BigInt(a.totalCost) + EXTRA });
+    expect(await getUsdcBalance(a.agentAddress as Address)).toBe(BigInt(b.totalCost) + BigInt(c.totalCost));
+    expect(await getUsdcBalance(owner.address)).toBe(before + BigInt(a.totalCost) + EXTRA);
   }, 90_000);
 
   // Last: it moves the chain's clock an hour ahead.
