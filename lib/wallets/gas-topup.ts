@@ -37,22 +37,27 @@ export const MINT_GAS_ESTIMATE = 200_000n;
  * worth (the approval). When batches will be pipelined, the next one's too: the pipeline then
  * refills ahead in the background while the first is on the chain, instead of the second
  * waiting for a top-up's receipt. The worker and the fund route size the first top-up by this.
+ * `batchGas` is the gas limit `mints` mints take in `batches` transactions as they will be signed,
+ * the approval included: `gasPerMint` each and one more by default; EIP-7702 batches have their
+ * own (delegatedBatchGas, worker/contract/runtime.ts).
  */
 export function contractBatchGasWei({
   batchMints,
   remaining,
   maxFeePerGas,
   gasPerMint = MINT_GAS_ESTIMATE,
+  batchGas = (mints) => gasPerMint * BigInt(mints + 1),
 }: {
   batchMints: number;
   remaining: number;
   maxFeePerGas: bigint;
   gasPerMint?: bigint;
+  batchGas?: (mints: number, batches: number) => bigint;
 }): bigint {
   const config = getConfig().worker;
   const pipelined = config.mintIntervalMs === 0 && config.pipelineDepth > 1;
   const gasFor = pipelined ? Math.min(2 * batchMints, remaining) : batchMints;
-  return gasPerMint * maxFeePerGas * BigInt(gasFor + 1);
+  return batchGas(gasFor, Math.ceil(gasFor / Math.max(batchMints, 1))) * maxFeePerGas;
 }
 
 /**

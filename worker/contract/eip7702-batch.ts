@@ -13,7 +13,7 @@ import { estimateBatchGas } from './eip7702-gas';
 import type { PendingMint } from './mint-chain';
 import { collectMints } from './mint-collector';
 import {
-  batchGasLimit,
+  delegatedBatchGas,
   recentlySimulated,
   unlockSigner,
   type Authorization,
@@ -26,9 +26,6 @@ import {
 // to its own address, where AgentBatchExecutor's code runs with msg.sender = the agent for every
 // call. The first batch of an undelegated agent carries the delegation itself (an authorization
 // signed for the nonce after the transaction's: "executor self", the transaction uses two nonces).
-
-/** With a batch that installs the delegation: EIP-7702's 25,000 per authorization, plus room. */
-const AUTHORIZATION_GAS = 30_000n;
 
 export type DelegatedPlan = BatchPlan & {
   /** The approval joined into this batch (the amount), when the allowance is short. */
@@ -121,7 +118,8 @@ async function signDelegatedBatch(rt: TaskRuntime, plan: DelegatedPlan): Promise
 
   const signer = rt.signer ?? unlockSigner(rt, plan.remainingCost);
   // The transaction's own fixed cost (base) plus per mint × size: a task's last, smaller batch has its fixed cost too.
-  const gas = batchGasLimit(rt, plan.sequences.length) + (installs ? AUTHORIZATION_GAS : 0n);
+  // The same figure the executor's gas check sized the agent's ETH by.
+  const gas = delegatedBatchGas(rt, plan.sequences.length, 1, installs);
   const tx = { chainId: rt.chainId, nonce: plan.nonce, to: task.agentAddress, data, gas, value: 0n, ...plan.fees };
   let raw: Hex;
   if (installs) {

@@ -13,7 +13,7 @@ import { delegatedBatchStages } from './eip7702-batch';
 import { topUpAgentGas } from './gas-top-up';
 import { runMintPipeline } from './mint-pipeline';
 import { reconcileOpenMints } from './reconciler';
-import { loadRuntime, startContractRun, type ContractRun, type TaskRuntime } from './runtime';
+import { delegatedBatchGas, loadRuntime, startContractRun, type ContractRun, type TaskRuntime } from './runtime';
 import { singleMintStages } from './single-mint-batch';
 import type { Settlement } from './settlement';
 import { ensureAllowance } from './usdc-approval';
@@ -98,12 +98,16 @@ async function runBatch(rt: TaskRuntime, task: TaskProgress): Promise<TurnEnd> {
   const fees = feesOf(quote);
 
   const pipelined = config.mintIntervalMs === 0 && config.pipelineDepth > 1;
-  // Usually none on a first turn: the fund route sent this same amount beside the funding transfer.
+  // What the batch will be signed with: one transaction per mint, gasPerMint each (usually no
+  // top-up on a first turn: the fund route sent this same amount beside the funding transfer);
+  // one EIP-7702 batch, its own limit (its fixed part, the approval and delegation it carries).
+  const installs = batched && !rt.delegated;
   const neededWei = contractBatchGasWei({
     batchMints: sequences.length,
     remaining,
     maxFeePerGas: quote.maxFeePerGas,
     gasPerMint: rt.gasPerMint,
+    batchGas: batched ? (mints, batches) => delegatedBatchGas(rt, mints, batches, installs) : undefined,
   });
   const toppingUp = topUpAgentGas(rt, { balance, neededWei, fees });
   toppingUp.catch(() => {}); // awaited below
@@ -123,7 +127,7 @@ async function runBatch(rt: TaskRuntime, task: TaskProgress): Promise<TurnEnd> {
       remainingCost,
       nonce,
       approve: allowance < remainingCost ? remainingCost : undefined,
-      installs: !rt.delegated,
+      installs,
     };
     if (pipelined) await runMintPipeline(rt, first, start, delegatedBatchStages);
     else await runBatchAlone(rt, first, delegatedBatchStages);

@@ -7,6 +7,7 @@ import { getWalletById } from '@/db/wallets';
 import { resolveMintExecution } from '@/lib/chain/batch-support';
 import { getKnownContracts } from '@/lib/chain/clients';
 import type { Fees } from '@/lib/chain/fees';
+import { MAX_BATCH_OVERHEAD_GAS, MAX_MINT_GAS } from '@/lib/chain/mint-gas';
 import { createMintAuthorizer, type MintAuthorizer } from '@/lib/chain/mint-signature';
 import { nativeAccount, nativeBackend } from '@/lib/chain/native-crypto';
 import { getConfig } from '@/lib/config';
@@ -160,6 +161,25 @@ export function unlockSigner(rt: TaskRuntime, remainingCost: bigint) {
 export function batchGasLimit(rt: TaskRuntime, mints: number, batches = 1): bigint {
   if (!rt.batchGas) return rt.gasPerMint * BigInt(mints);
   return rt.batchGas.base * BigInt(batches) + rt.batchGas.perMint * BigInt(mints);
+}
+
+/** With an EIP-7702 batch that installs the delegation: EIP-7702's 25,000 per authorization, plus room. */
+const AUTHORIZATION_GAS = 30_000n;
+
+/**
+ * The gas limit of `mints` mints in `batches` EIP-7702 batches, the first carrying the approval
+ * (when short) and, when it `installs` it, the delegation: what each batch is signed with, and
+ * what the agent's ETH must cover (× the max fee) before they are sent. Not gasPerMint per mint:
+ * in batch mode that is a mint's marginal share, and each batch also takes its fixed part
+ * (`base`, a whole call). Before the task run's first estimate, the most the transaction guard
+ * lets the first batch take (tx-guard.ts), so none is signed that the agent cannot pay for; the
+ * batches after it are sized from the estimate it makes (the pipeline's refill).
+ */
+export function delegatedBatchGas(rt: TaskRuntime, mints: number, batches: number, installs: boolean): bigint {
+  const authorization = installs ? AUTHORIZATION_GAS : 0n;
+  if (rt.batchGas) return batchGasLimit(rt, mints, batches) + authorization;
+  const first = Math.ceil(mints / Math.max(batches, 1));
+  return MAX_BATCH_OVERHEAD_GAS + MAX_MINT_GAS * BigInt(first + 1);
 }
 
 /** Batches signed within this long of the last simulation skip their own (single-mint-batch.ts's signBatch says why). */
