@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,8 +7,11 @@ import { startTempStack, type TempStack } from '@/scripts/local/temp-stack';
 // postgres.js 3.4.9, as installed, threw an uncaught TypeError from a write timer when a
 // transaction or reserved connection was written to after Postgres closed it (begin() sends
 // ROLLBACK on it): the process died on a database restart, and with the error caught it hung
-// instead. scripts/patch-postgres.mjs (postinstall) fixes it; this test restarts Postgres under
-// a process using the database every way AgentMint does, and holds it to going on afterwards.
+// instead. And it drops the promise of a new connection's first query (the array types): that
+// query failing (a connection reset just after it came up) was an unhandled rejection, which
+// ends the process (once in CI, here). scripts/patch-postgres.mjs (postinstall) fixes both; this
+// test restarts Postgres under a process using the database every way AgentMint does, and holds
+// it to going on afterwards, and makes that first query fail every time.
 
 let stack: TempStack;
 let child: ChildProcess | undefined;
@@ -76,4 +79,42 @@ describe('a Postgres restart under a busy process', () => {
     expect(last.done).toBe(true);
     expect(stderr).not.toMatch(/TypeError|uncaught/i);
   }, 120_000);
+
+  it("survives a new connection's array-types query failing (porsager/postgres#1192)", async () => {
+    // A role that may not read pg_type: each of its connections' first query fails, every time.
+    const admin = postgres(stack.env.DATABASE_URL!, { max: 1, onnotice: () => {} });
+    try {
+      await admin.unsafe("create role no_types login password 'no_types'");
+      await admin.unsafe('revoke select on pg_catalog.pg_type from public');
+    } finally {
+      await admin.end();
+    }
+    const url = new URL(stack.env.DATABASE_URL!);
+    url.username = 'no_types';
+    url.password = 'no_types';
+    const run = spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import postgres from 'postgres';
+         const sql = postgres(process.env.NO_TYPES_URL, { max: 1, onnotice() {} });
+         let outcome;
+         try {
+           outcome = (await sql\`select 1 as one\`)[0];
+         } catch (error) {
+           outcome = { failed: error.code };
+         }
+         await new Promise((r) => setTimeout(r, 200));
+         await sql.end();
+         console.log(JSON.stringify(outcome));`,
+      ],
+      { env: { ...process.env, NO_TYPES_URL: url.toString() }, encoding: 'utf8', timeout: 30_000 },
+    );
+    // The query waiting for the connection fails with the connection's error, where its caller
+    // catches it, as a query does when its connection is reset; the process goes on.
+    expect(run.stderr).not.toMatch(/uncaught|unhandled/i);
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ failed: '42501' });
+  }, 60_000);
 });
