@@ -116,7 +116,7 @@ async function signDelegatedBatch(rt: TaskRuntime, plan: DelegatedPlan): Promise
     throw error;
   }
 
-  const signer = rt.signer ?? unlockSigner(rt, plan.remainingCost);
+  const signer = rt.signer ?? (await unlockSigner(rt, plan.remainingCost));
   // The transaction's own fixed cost (base) plus per mint × size: a task's last, smaller batch has its fixed cost too.
   // The same figure the executor's gas check sized the agent's ETH by.
   const gas = delegatedBatchGas(rt, plan.sequences.length, 1, installs);

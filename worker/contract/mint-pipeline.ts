@@ -72,7 +72,7 @@ export async function runMintPipeline<B extends SignedBatch>(
   // the ones before it have committed.
   const ledger = new LedgerWriter(rt, SETTLE_LINGER_MS);
   // The agent's key is unlocked once for the run, not once per batch (~0.15 ms a batch).
-  rt.signer = unlockSigner(rt, first.remainingCost);
+  rt.signer = await unlockSigner(rt, first.remainingCost);
   let failure: unknown;
   let stopped = false;
   const stop = (error?: unknown) => {

@@ -12,6 +12,7 @@ import { createMintAuthorizer, type MintAuthorizer } from '@/lib/chain/mint-sign
 import { nativeAccount, nativeBackend } from '@/lib/chain/native-crypto';
 import { getConfig } from '@/lib/config';
 import { unlockAgentAccount } from '@/lib/wallets/agent-wallets';
+import { VaultError } from '@/lib/wallets/key-vault';
 import { MINT_GAS_ESTIMATE } from '@/lib/wallets/gas-topup';
 import { createGuardedSigner } from '@/lib/wallets/tx-guard';
 import { getWorkerClient } from '../rpc';
@@ -66,7 +67,7 @@ export type TaskRuntime = CollectContext & {
    */
   noTopUpInFlight: boolean;
   /** The agent's guarded signer, unlocked for one pipeline run (mint-pipeline.ts) and dropped after it. */
-  signer?: ReturnType<typeof unlockSigner>;
+  signer?: Awaited<ReturnType<typeof unlockSigner>>;
 };
 
 /** A mint signer's authorization for one mintId, and the token's mint call that carries it. */
@@ -131,15 +132,15 @@ export async function loadRuntime(run: ContractRun): Promise<TaskRuntime> {
     batchExecutor: execution.batchExecutor,
     gasPerMint: MINT_GAS_ESTIMATE,
     noTopUpInFlight: task.gasToppedUpWei === 0n,
-    resign: (tx) =>
-      unlockSigner(rt, rt.pricePerMint * BigInt(rt.task.quantity - rt.task.mintsCompleted)).signTransaction(tx),
+    resign: async (tx) =>
+      (await unlockSigner(rt, rt.pricePerMint * BigInt(rt.task.quantity - rt.task.mintsCompleted))).signTransaction(tx),
   };
   return rt;
 }
 
 /** The agent's guarded signer, unlocked just for this use (policy: the task's token and need). */
-export function unlockSigner(rt: TaskRuntime, remainingCost: bigint) {
-  return createGuardedSigner(unlockAgentAccount(rt.wallet, nativeAccount), {
+export async function unlockSigner(rt: TaskRuntime, remainingCost: bigint) {
+  return createGuardedSigner(await unlockAgent(rt), {
     agent: rt.task.agentAddress,
     user: rt.task.userAddress,
     usdc: rt.usdc,
@@ -151,6 +152,27 @@ export function unlockSigner(rt: TaskRuntime, remainingCost: bigint) {
     },
     batchExecutor: rt.batchExecutor,
   });
+}
+
+/**
+ * The agent's account, from the wallet row the run loaded. `keys:rotate` re-seals every row under
+ * a new key and then drops the old key from the key file (lib/wallets/key-rotation.ts): once this
+ * process has reloaded the file, the run's copy no longer opens, so the row is read again, once.
+ */
+async function unlockAgent(rt: TaskRuntime) {
+  try {
+    return unlockAgentAccount(rt.wallet, nativeAccount);
+  } catch (error) {
+    if (!(error instanceof VaultError)) throw error;
+    const wallet = await getWalletById({ id: rt.walletId });
+    const resealed =
+      wallet &&
+      wallet.encryptedPrivateKey !== rt.wallet.encryptedPrivateKey &&
+      isAddressEqual(wallet.agentAddress as Address, rt.task.agentAddress);
+    if (!resealed) throw error;
+    rt.wallet = wallet;
+    return unlockAgentAccount(wallet, nativeAccount);
+  }
 }
 
 /**

@@ -80,7 +80,7 @@ export async function signBatch(rt: TaskRuntime, plan: BatchPlan): Promise<Signe
   for (const seq of plan.sequences.slice(1)) authorizations.push(await authorize(rt, seq));
   await simulating;
 
-  const signer = rt.signer ?? unlockSigner(rt, plan.remainingCost);
+  const signer = rt.signer ?? (await unlockSigner(rt, plan.remainingCost));
   const mints: SignedMint[] = [];
   for (const [i, seq] of plan.sequences.entries()) {
     const nonce = plan.nonce + i;

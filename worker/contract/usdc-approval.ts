@@ -24,7 +24,9 @@ export async function ensureAllowance(
   rt.reporter.approving(rt.task, need);
   const data = encodeFunctionData({ abi: erc20Abi, functionName: 'approve', args: [rt.task.tokenAddress, need] });
   const gas = await client.estimateGas({ account: rt.task.agentAddress, to: rt.usdc, data });
-  const raw = await unlockSigner(rt, need).signTransaction({
+  const raw = await (
+    await unlockSigner(rt, need)
+  ).signTransaction({
     type: 'eip1559',
     chainId: rt.chainId,
     to: rt.usdc,
