@@ -1,5 +1,6 @@
 import {
   BaseError,
+  getAbiItem,
   hexToBigInt,
   isAddressEqual,
   parseEventLogs,
@@ -8,6 +9,7 @@ import {
   sliceHex,
   type Address,
   type Hex,
+  type PublicClient,
 } from 'viem';
 import { getConfig } from '../config';
 import { AppError } from '../errors';
@@ -144,47 +146,66 @@ const wrongSigner = (from: Address, domain: UsdcDomain) =>
 // Blocks per getLogs request: public Base RPCs accept 10,000.
 const LOG_CHUNK = 10_000n;
 
+/** What the logs say became of an authorization whose nonce the chain shows used. */
+export type AuthorizationOutcome =
+  /** AuthorizationUsed by `txHash`, which moved exactly `value` from `from` to `to`. */
+  | { kind: 'transferred'; txHash: Hex }
+  /** AuthorizationUsed by `txHash`, which did not move exactly that. */
+  | { kind: 'usedOtherwise'; txHash: Hex }
+  /** AuthorizationCanceled by `txHash` (cancelAuthorization). */
+  | { kind: 'cancelled'; txHash: Hex };
+
+const usedEvent = getAbiItem({ abi: testUSDCAbi, name: 'AuthorizationUsed' });
+const canceledEvent = getAbiItem({ abi: testUSDCAbi, name: 'AuthorizationCanceled' });
+
 /**
- * The transaction that used `from`'s authorization `nonce`, if it moved exactly `value` USDC
- * from `from` to `to` (someone else may have submitted the user's authorization first).
- * Searches back to roughly `since`; a local chain is searched from genesis.
+ * The AuthorizationUsed or AuthorizationCanceled log of `from`'s authorization `nonce` up to
+ * block `atBlock`, searched back to roughly `since` (a local chain from genesis). `atBlock` is
+ * the block the caller read `authorizationState` at: a load-balanced RPC may answer the next
+ * request from a node a block behind, or one that has not indexed that block's logs yet, and
+ * "used, but no log" from two different blocks is no evidence of anything. Undefined when the
+ * logs (or the transfer's receipt) up to `atBlock` are not there yet: look again later.
  */
-export async function findAuthorizationTransfer({
+export async function findAuthorizationOutcome({
   authorization,
   since,
+  atBlock,
+  client = getPublicClient(),
 }: {
   authorization: Authorization;
   since: Date;
-}): Promise<Hex | undefined> {
-  const client = getPublicClient();
-  const usdc = getKnownContracts().usdc;
-  const event = testUSDCAbi.find((e) => e.type === 'event' && e.name === 'AuthorizationUsed');
-  if (!event || event.type !== 'event') throw new Error('AuthorizationUsed missing from the USDC ABI');
-  // Not the client's cached block number: the transfer may be in the block just mined.
-  const latest = await client.getBlockNumber({ cacheTime: 0 });
+  atBlock: bigint;
+  client?: PublicClient;
+}): Promise<AuthorizationOutcome | undefined> {
+  const address = getKnownContracts().usdc;
+  const args = { authorizer: authorization.from, nonce: authorization.nonce };
   const blockMs = getChain().blockTime ?? 2000;
   const span =
-    getConfig().chain === 'local' ? latest : BigInt(Math.ceil((Date.now() - since.getTime()) / blockMs)) * 2n + 1000n;
-  const floor = latest > span ? latest - span : 0n;
-  for (let toBlock = latest; toBlock >= floor; toBlock -= LOG_CHUNK) {
+    getConfig().chain === 'local' ? atBlock : BigInt(Math.ceil((Date.now() - since.getTime()) / blockMs)) * 2n + 1000n;
+  const floor = atBlock > span ? atBlock - span : 0n;
+  for (let toBlock = atBlock; toBlock >= floor; toBlock -= LOG_CHUNK) {
     const fromBlock = toBlock - floor >= LOG_CHUNK ? toBlock - LOG_CHUNK + 1n : floor;
-    const logs = await client.getLogs({
-      address: usdc,
-      event,
-      args: { authorizer: authorization.from, nonce: authorization.nonce },
-      fromBlock,
-      toBlock,
-    });
-    const hit = logs.find((l) => !l.removed);
-    if (hit) return (await movedExactly(hit.transactionHash, authorization)) ? hit.transactionHash : undefined;
+    const [used, canceled] = await Promise.all([
+      client.getLogs({ address, event: usedEvent, args, fromBlock, toBlock }),
+      client.getLogs({ address, event: canceledEvent, args, fromBlock, toBlock }),
+    ]);
+    const cancel = canceled.find((l) => !l.removed);
+    if (cancel) return { kind: 'cancelled', txHash: cancel.transactionHash };
+    const use = used.find((l) => !l.removed);
+    if (use) {
+      // The log without its receipt (a node still storing the block): not known yet.
+      const moved = await movedExactly(use.transactionHash, authorization, client).catch(() => undefined);
+      if (moved === undefined) return undefined;
+      return { kind: moved ? 'transferred' : 'usedOtherwise', txHash: use.transactionHash };
+    }
     if (fromBlock === 0n) break;
   }
   return undefined;
 }
 
 /** True when the successful transaction `hash` carries Transfer(from → to, value) on USDC. */
-export async function movedExactly(hash: Hex, a: Authorization): Promise<boolean> {
-  const receipt = await getPublicClient().getTransactionReceipt({ hash });
+export async function movedExactly(hash: Hex, a: Authorization, client = getPublicClient()): Promise<boolean> {
+  const receipt = await client.getTransactionReceipt({ hash });
   if (receipt.status !== 'success') return false;
   const usdc = getKnownContracts().usdc;
   const transfers = parseEventLogs({

@@ -3,7 +3,7 @@ import { clearFundingSubmitted, getTaskByIdIn, recordLateFundingTx } from '@/db/
 import { transitionTask, type DbExecutor, type TaskWithAgent } from '@/db/tasks';
 import { getKnownContracts, getPublicClient } from '../chain/clients';
 import { testUSDCAbi } from '../chain/contracts.generated';
-import { findAuthorizationTransfer, readChain, type Authorization } from '../chain/eip3009';
+import { findAuthorizationOutcome, readChain, type Authorization } from '../chain/eip3009';
 import { AppError } from '../errors';
 import { getLogger } from '../log';
 import type { StoredFunding } from '../tasks/fund-checks';
@@ -34,13 +34,13 @@ export function authorizationOf(stored: StoredFunding): Authorization {
   };
 }
 
-const authorizationUsed = (a: Authorization, blockTag: 'latest' | 'pending') =>
+const authorizationUsed = (a: Authorization, at: { blockNumber: bigint } | { blockTag: 'pending' }) =>
   getPublicClient().readContract({
     address: getKnownContracts().usdc,
     abi: testUSDCAbi,
     functionName: 'authorizationState',
     args: [a.from, a.nonce],
-    blockTag,
+    ...at,
   });
 
 /** Settles the submission recorded on `task` (pending_payment, funding_submitted_at set). */
@@ -60,33 +60,58 @@ export async function settleSubmittedFunding(db: DbExecutor, task: TaskWithAgent
     if (!receipt && (await client.getTransaction({ hash }).catch(() => undefined)))
       return { state: 'in_flight', txHash: hash };
   }
-  // Reverted, dropped, or never known by hash (the send failed midway): the nonce says the rest.
+  // Reverted, dropped, or never known by hash (the send failed midway): the nonce says the rest,
+  // read at one block number that the transfer's log is then looked for up to.
+  const block = await readChain(() => client.getBlockNumber({ cacheTime: 0 }));
   const [used, usedPending] = await readChain(() =>
-    Promise.all([authorizationUsed(authorization, 'latest'), authorizationUsed(authorization, 'pending')]),
+    Promise.all([
+      authorizationUsed(authorization, { blockNumber: block }),
+      authorizationUsed(authorization, { blockTag: 'pending' }),
+    ]),
   );
-  if (used) return adoptTransfer(db, task, authorization, stored);
+  if (used) return adoptTransfer(db, task, authorization, stored, block);
   if (usedPending) return { state: 'in_flight' };
   getLogger().warn({ taskId: task.id, txHash: hash }, 'funding transfer never mined; the task may be paid again');
   await clearFundingSubmitted({ id: task.id });
   return { state: 'gone' };
 }
 
-/** The authorization's nonce is used on chain: fund the task from that transaction if it paid exactly this. */
+/**
+ * The authorization's nonce is used on chain (as of block `atBlock`, when the caller read it at
+ * one): fund the task from that transaction if it paid exactly this. Refused (409) only on the
+ * chain's evidence that it did not (its cancel log, or a transfer that moved something else); no
+ * log up to that block yet is a node behind the one that read the nonce: 503, post again.
+ */
 export async function adoptTransfer(
   db: DbExecutor,
   task: TaskWithAgent,
   a: Authorization,
   stored: StoredFunding,
+  atBlock?: bigint,
 ): Promise<Settled> {
-  const txHash = await readChain(() => findAuthorizationTransfer({ authorization: a, since: task.createdAt }));
-  if (!txHash) {
+  const outcome = await readChain(async () =>
+    findAuthorizationOutcome({
+      authorization: a,
+      since: task.createdAt,
+      atBlock: atBlock ?? (await getPublicClient().getBlockNumber({ cacheTime: 0 })),
+    }),
+  );
+  if (!outcome)
+    throw new AppError(
+      'unavailable:chain',
+      `authorization nonce ${a.nonce} is used on chain, but the node has not returned its transfer yet; post the same authorization again shortly.`,
+    );
+  if (outcome.kind !== 'transferred') {
     throw new AppError(
       'conflict:fund',
       `authorization nonce ${a.nonce} is already used or cancelled on chain without paying this task; sign a new authorization.`,
     );
   }
-  getLogger().info({ taskId: task.id, txHash }, 'funding authorization used on chain; funding the task from it');
-  return markFunded(db, task, stored, txHash);
+  getLogger().info(
+    { taskId: task.id, txHash: outcome.txHash },
+    'funding authorization used on chain; funding the task from it',
+  );
+  return markFunded(db, task, stored, outcome.txHash);
 }
 
 /**

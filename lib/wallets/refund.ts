@@ -80,7 +80,10 @@ async function expireDeadAuthorizations(wallet: AgentWallet): Promise<void> {
   const open = await listOpenX402AuthorizationsOfEndedTasks({ agentWalletId: wallet.id });
   if (open.length === 0) return;
   const client = getPublicClient();
-  const now = (await client.getBlock({ blockTag: 'latest' })).timestamp;
+  // The nonce read at the block whose clock says expired: a node a block behind would call a
+  // payment settled in it unused.
+  const latest = await client.getBlock({ blockTag: 'latest' });
+  const now = latest.timestamp;
   const agent = getAddress(wallet.agentAddress);
   const expired: string[] = [];
   for (const row of open) {
@@ -90,6 +93,7 @@ async function expireDeadAuthorizations(wallet: AgentWallet): Promise<void> {
       abi: testUSDCAbi,
       functionName: 'authorizationState',
       args: [agent, row.nonce as Hex],
+      blockNumber: latest.number,
     });
     if (!used) expired.push(row.id);
   }

@@ -57,6 +57,11 @@ export async function startX402Setup(
     chainId?: number;
     /** Mine a block every this many ms once all is up (startBlockMiner), so chain time moves as on a live chain. */
     mineEveryMs?: number;
+    /**
+     * With `chainId`: a node in front of that chain (test/support/lagging-node.ts) that the app and
+     * the worker use; the seller settles through the chain itself.
+     */
+    rpcFront?: (chainUrl: string) => Promise<{ url: string; stop(): Promise<void> }>;
   } = {},
 ): Promise<X402Setup> {
   const stops: (() => Promise<void>)[] = [];
@@ -66,7 +71,13 @@ export async function startX402Setup(
   try {
     const own = options.chainId === undefined ? undefined : await startUsdcChain(options.chainId);
     if (own) stops.push(() => own.anvil.stop());
-    const env = { ...(own && { RPC_URL: own.anvil.url }), X402_ALLOWED_HOSTS: '127.0.0.1', ...options.env };
+    const front = own && options.rpcFront ? await options.rpcFront(own.anvil.url) : undefined;
+    if (front) stops.push(() => front.stop());
+    const env = {
+      ...(own && { RPC_URL: front?.url ?? own.anvil.url }),
+      X402_ALLOWED_HOSTS: '127.0.0.1',
+      ...options.env,
+    };
     const stack = await startTestStack(own ? { chain: false, env } : { env });
     stops.push(() => stack.stop());
     const rpcUrl = own?.anvil.url ?? stack.anvil.url;

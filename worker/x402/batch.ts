@@ -22,6 +22,7 @@ import {
   recordProgress,
   undeliveredPayments,
   windDown,
+  type OpenPayment,
   type Stop,
 } from './ending';
 import { answersWithVoucher, asksForTransactionHash } from '@/lib/x402/seller-shapes';
@@ -30,7 +31,7 @@ import type { X402Runtime } from './runtime';
 import { EXPIRY_MARGIN_SECONDS, sendPayment, type SendResult } from './send';
 
 /** What the turn's batch starts from: the run, and what prepare read (executor.ts). */
-export type X402Turn = { rt: X402Runtime; state: X402TaskState; open: X402PaymentRow[]; tally: DeliveryTally };
+export type X402Turn = { rt: X402Runtime; state: X402TaskState; open: OpenPayment[]; tally: DeliveryTally };
 
 /**
  * One turn of an x402 task, once the ledger is settled with the chain (executor.ts): decide
@@ -80,10 +81,10 @@ export async function runX402Batch({ rt, state, open, tally }: X402Turn): Promis
   return { paced: true };
 }
 
-/** Not re-sent: one the seller answered 2xx (the chain decides), or one too close to expiry to settle. */
-function isSendable(row: X402PaymentRow) {
+/** Not re-sent: one the seller answered 2xx or the chain shows used (the chain decides), or one too close to expiry to settle. */
+function isSendable(row: OpenPayment) {
   const answered = row.httpStatus !== null && row.httpStatus >= 200 && row.httpStatus < 300;
-  return !answered && (row.validBefore.getTime() - Date.now()) / 1000 >= EXPIRY_MARGIN_SECONDS;
+  return !answered && !row.usedOnChain && (row.validBefore.getTime() - Date.now()) / 1000 >= EXPIRY_MARGIN_SECONDS;
 }
 
 /**
@@ -96,7 +97,7 @@ function isSendable(row: X402PaymentRow) {
  * its tokens are counted before more money follows, so a seller that delivers fewer than it was
  * paid for is a claim after that one payment.
  */
-async function signFresh(rt: X402Runtime, open: X402PaymentRow[], tally: DeliveryTally): Promise<X402PaymentRow[]> {
+async function signFresh(rt: X402Runtime, open: OpenPayment[], tally: DeliveryTally): Promise<X402PaymentRow[]> {
   const window = tally.delivered === 0 ? 1 : getConfig().worker.batchSize;
   // Mints out: those of the payments the seller took (settled, or answered 2xx and live or
   // expired: a delivered mint is never bought again) and of the live ones it has not answered yet.

@@ -16,7 +16,14 @@ import { getLogger } from '@/lib/log';
 import type { Ending, TurnEnd } from '../task-executor';
 import { tallyDeliveries, type DeliveryTally } from './delivery';
 import type { X402Runtime } from './runtime';
-import { cancelOnChain, chainNow, chainVerdict, expiredAt } from './settlement';
+import {
+  cancelOnChain,
+  chainNow,
+  chainVerdict,
+  expiredAt,
+  UNPROVEN_GRACE_SECONDS,
+  unprovenTooLong,
+} from './settlement';
 
 // How an x402 task ends. Whatever stops it (done, the user's cancel, a refusing, price-raising,
 // rate-limiting or non-delivering seller, too many failed attempts), it ends only when none of
@@ -102,24 +109,42 @@ export async function claimUndelivered(
   );
 }
 
-/** The open payments the chain has decided (settled by the seller, cancelled, expired by chain time) are resolved; the live ones are returned. */
-export async function reconcileOpenPayments(rt: X402Runtime, reason = 'expired unused'): Promise<X402PaymentRow[]> {
+/** An open payment; `usedOnChain` when the chain shows it used but not yet how (never re-sent or cancelled). */
+export type OpenPayment = X402PaymentRow & { usedOnChain?: true };
+
+/**
+ * The open payments the chain has decided (settled by the seller, cancelled, expired by chain
+ * time) are resolved; the live ones are returned. All of it is read at one block: its timestamp
+ * is the clock expiry is judged by, and an authorization is expired only when it is unused at
+ * that same block (a node a block behind would call a just-settled one unused). One used without
+ * a log past UNPROVEN_GRACE_SECONDS is counted as paid (settlement.ts says why).
+ */
+export async function reconcileOpenPayments(rt: X402Runtime, reason = 'expired unused'): Promise<OpenPayment[]> {
   const open = await listOpenX402PaymentsByTask({ taskId: rt.task.id });
   if (open.length === 0) return [];
   const now = await chainNow(rt);
   const resolutions: X402Resolution[] = [];
-  const live: X402PaymentRow[] = [];
+  const live: OpenPayment[] = [];
   for (const row of open) {
-    const verdict = await chainVerdict(rt, row);
+    const verdict = await chainVerdict(rt, row, undefined, now.block);
     if (verdict.state === 'settled')
       resolutions.push({ id: row.id, status: 'settled', settlementTxHash: verdict.txHash });
     else if (verdict.state === 'cancelled') resolutions.push({ id: row.id, status: 'cancelled' });
-    else if (expiredAt(row, now)) resolutions.push({ id: row.id, status: 'expired', error: row.error ?? reason });
+    else if (verdict.state === 'unproven' && unprovenTooLong(row, now.time)) {
+      resolutions.push({ id: row.id, status: 'settled', error: UNPROVEN_NOTE });
+      getLogger().warn(
+        { taskId: rt.task.id, nonce: row.nonce, block: now.block.toString() },
+        'x402 authorization used on chain without a transfer or cancel log; counted as paid',
+      );
+    } else if (verdict.state === 'unproven') live.push({ ...row, usedOnChain: true });
+    else if (expiredAt(row, now.time)) resolutions.push({ id: row.id, status: 'expired', error: row.error ?? reason });
     else live.push(row);
   }
   await resolveX402Payments({ resolutions });
   return live;
 }
+
+const UNPROVEN_NOTE = `used on chain, but no node returned its transfer or cancel log within ${UNPROVEN_GRACE_SECONDS} s of its expiry: counted as paid`;
 
 /**
  * One step of ending the task: records why it stops (the first reason of the run wins), closes
@@ -134,11 +159,13 @@ export async function windDown(rt: X402Runtime, ending: Ending): Promise<TurnEnd
   // An authorization whose mint was delivered stays the seller's to settle: it is not cancelled,
   // and the task waits (its money reserved) until it settles or expires by chain time.
   const delivered = deliveredUnsettled(live, await recordProgress(rt));
-  const stillLive: X402PaymentRow[] = [...delivered];
+  // A used one waits for its log: a cancel could only revert.
+  const stillLive: OpenPayment[] = [...delivered, ...live.filter((r) => r.usedOnChain && !delivered.includes(r))];
   const resolutions: X402Resolution[] = [];
-  for (const row of live.filter((r) => !delivered.includes(r))) {
+  for (const row of live.filter((r) => !stillLive.includes(r))) {
     const verdict = await cancelOnChain(rt, row);
     if (!verdict) stillLive.push(row);
+    else if (verdict.state === 'unproven') stillLive.push({ ...row, usedOnChain: true });
     else if (verdict.state === 'settled')
       resolutions.push({ id: row.id, status: 'settled', settlementTxHash: verdict.txHash });
     else resolutions.push({ id: row.id, status: 'cancelled', error: stop.reason ?? 'cancelled as the task ended' });
@@ -147,16 +174,17 @@ export async function windDown(rt: X402Runtime, ending: Ending): Promise<TurnEnd
   const tally = await recordProgress(rt);
 
   if (stillLive.length > 0) {
-    // Delivered (the seller's to settle), or over the operator's budget for cancels: these stay
-    // live until they settle or the chain's clock passes them (a delivered one is looked at
-    // again within 5 s: a seller that settles later is seen settling).
+    // Delivered (the seller's to settle), over the operator's budget for cancels, or used with
+    // no log yet: these stay live until they settle or the chain's clock passes them (or, used,
+    // its grace). A delivered or used one is looked at again within 5 s: a seller that settles
+    // later is seen settling, a lagging node is seen catching up.
     const now = await chainNow(rt);
-    const first = stillLive.reduce((m, r) => {
-      const validBefore = BigInt(r.authorization.validBefore!);
-      return validBefore < m ? validBefore : m;
-    }, BigInt(stillLive[0]!.authorization.validBefore!));
+    const decidedBy = (r: OpenPayment) =>
+      BigInt(r.authorization.validBefore!) + (r.usedOnChain ? UNPROVEN_GRACE_SECONDS : 0n);
+    const first = stillLive.reduce((m, r) => (decidedBy(r) < m ? decidedBy(r) : m), decidedBy(stillLive[0]!));
     const cap = (rt.policy.maxLifetimeSeconds + 5) * 1000;
-    const deferMs = Math.min(cap, delivered.length > 0 ? 5000 : cap, Math.max(1000, Number(first - now) * 1000 + 1000));
+    const soon = delivered.length > 0 || stillLive.some((r) => r.usedOnChain);
+    const deferMs = Math.min(cap, soon ? 5000 : cap, Math.max(1000, Number(first - now.time) * 1000 + 1000));
     return {
       end: 'deferred',
       ms: deferMs,
@@ -178,7 +206,7 @@ export async function windDown(rt: X402Runtime, ending: Ending): Promise<TurnEnd
  * Live payments the seller answered 2xx without settling whose mints were delivered: all but the
  * latest (paid − delivered) of them (sellers deliver in the order they are paid).
  */
-function deliveredUnsettled(live: X402PaymentRow[], tally: DeliveryTally): X402PaymentRow[] {
+function deliveredUnsettled(live: OpenPayment[], tally: DeliveryTally): OpenPayment[] {
   const answered = live.filter(isAnsweredUnsettled).sort((a, b) => a.sequenceNumber - b.sequenceNumber);
   const undelivered = latestBuying(answered, tally.paid - tally.delivered);
   return answered.slice(0, answered.length - undelivered.length);

@@ -34,8 +34,10 @@ export type SendResult =
   | { kind: 'answered'; row: X402PaymentRow; httpStatus: number; response?: unknown; status?: StatusReport }
   /** The endpoint kept answering 429 past X402_MAX_RATE_LIMIT_WAIT_MS for this payment. */
   | { kind: 'stalled'; row: X402PaymentRow; reason: string }
-  /** No answer the chain could confirm; stays open and is re-sent or left to expire next turn. */
+  /** No answer the chain could confirm; stays open and is re-sent or left to expire next turn (or, used on chain, waits for its log). */
   | { kind: 'open'; row: X402PaymentRow; reason: string };
+
+const USED_UNPROVEN = 'used on chain; its settlement is not in the logs yet';
 
 /** Re-sends of one payment in one turn after a timeout or 5xx left it unused (then the next turn tries again). */
 const MAX_RESENDS = 2;
@@ -85,10 +87,9 @@ export async function sendPayment(rt: X402Runtime, row: X402PaymentRow, signal: 
       await noteX402PaymentAnswer({ id: row.id, httpStatus: null, error: excerpt(reason) });
       if (sent) {
         const verdict = await chainVerdict(rt, row);
-        if (verdict.state !== 'unused')
-          return verdict.state === 'settled'
-            ? { kind: 'settled', row, txHash: verdict.txHash, httpStatus: null }
-            : { kind: 'cancelled', row };
+        if (verdict.state === 'settled') return { kind: 'settled', row, txHash: verdict.txHash, httpStatus: null };
+        if (verdict.state === 'cancelled') return { kind: 'cancelled', row };
+        if (verdict.state === 'unproven') return { kind: 'open', row, reason: USED_UNPROVEN };
       }
       if (error instanceof OutboundError && !['timeout', 'network'].includes(error.reason))
         return { kind: 'refused', row, httpStatus: 0, reason };
@@ -149,6 +150,11 @@ export async function sendPayment(rt: X402Runtime, row: X402PaymentRow, signal: 
     if (verdict.state === 'settled')
       return { kind: 'settled', row, txHash: verdict.txHash, httpStatus: status, response: answer };
     if (verdict.state === 'cancelled') return { kind: 'cancelled', row };
+    // Used, whatever it answered: never a refusal to count or a payment to re-send.
+    if (verdict.state === 'unproven') {
+      await noteX402PaymentAnswer({ id: row.id, httpStatus: status, error: `answered ${status}; ${USED_UNPROVEN}` });
+      return { kind: 'open', row, reason: USED_UNPROVEN };
+    }
     if (status === 402) {
       const { quotes, error } = quotesOf(response.headers, json);
       const price = raisedPrice(terms, quotes, row.units);
