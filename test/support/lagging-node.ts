@@ -18,9 +18,10 @@ export async function startLaggingNode(upstream: string) {
   const lag = (request: RpcRequest, response: RpcResponse) => {
     if (heldAt === undefined) return response;
     if (request.method === 'eth_getLogs' && Array.isArray(response.result)) {
-      const all = response.result.length;
-      response.result = response.result.filter((l: { blockNumber?: string }) => !after(l.blockNumber));
-      if (response.result.length < all) heldAnswers++;
+      const logs = response.result as { blockNumber?: string }[];
+      const kept = logs.filter((l) => !after(l.blockNumber));
+      if (kept.length < logs.length) heldAnswers++;
+      response.result = kept;
     }
     const receipt = response.result as { blockNumber?: string } | null;
     if (request.method === 'eth_getTransactionReceipt' && receipt?.blockNumber && after(receipt.blockNumber)) {
