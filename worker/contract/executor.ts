@@ -1,4 +1,4 @@
-import { erc20Abi } from 'viem';
+import { erc20Abi, parseTransaction, type Hex } from 'viem';
 import { listNextSequencesByTask, listOpenMintRecordsByTask, type OpenMintRecord } from '@/db/mint-records';
 import { getTaskProgress, type TaskProgress } from '@/db/task-queue';
 import { isDelegatedTo } from '@/lib/chain/batch-calls';
@@ -55,9 +55,35 @@ async function prepare(run: ContractRun) {
 
 /** Settles the open rows with the chain; the task's progress after that. */
 async function reconcile(rt: TaskRuntime, open: OpenMintRecord[]) {
-  const reconciled = await reconcileOpenMints(rt, open);
+  let reconciled;
+  try {
+    reconciled = await reconcileOpenMints(rt, open);
+  } catch (error) {
+    // The node refused to take an open transaction back for want of ETH (the agent's ETH went
+    // after it was signed, or it was signed before its gas was checked as it is now): every
+    // turn would meet that refusal here, before its batch could top the agent up, until the
+    // task failed. The agent is topped up for what the open transactions may cost, once.
+    if (classifyChainError(error).reason !== 'gas_funds') throw error;
+    await topUpForOpen(rt, open);
+    reconciled = await reconcileOpenMints(rt, await listOpenMintRecordsByTask({ taskId: rt.task.id }));
+  }
   if (reconciled) throwFirstRevert(reconciled.settlement);
   return reconciled?.task ?? (await getTaskProgress({ id: rt.task.id }));
+}
+
+/** Tops the agent up to the most its open (signed) transactions can cost: gas limit × max fee + value each. */
+async function topUpForOpen(rt: TaskRuntime, open: OpenMintRecord[]) {
+  const raws = new Set(open.flatMap((r) => (r.rawTransaction ? [r.rawTransaction as Hex] : [])));
+  let neededWei = 0n;
+  for (const raw of raws) {
+    const tx = parseTransaction(raw);
+    neededWei += (tx.gas ?? 0n) * (tx.maxFeePerGas ?? tx.gasPrice ?? 0n) + (tx.value ?? 0n);
+  }
+  const [quote, balance] = await Promise.all([
+    quoteFees(rt.client, { maxFeeGwei: getConfig().worker.maxFeeGwei }),
+    rt.client.getBalance({ address: rt.task.agentAddress }),
+  ]);
+  await topUpAgentGas(rt, { balance, neededWei, fees: feesOf(quote) });
 }
 
 /** A batch whose mint reverted ends the turn as that revert (one attempt; the reason for the owner). */
