@@ -30,9 +30,9 @@ import {
 // its authorizations can move money any more, so no seller can settle one after the task ended:
 // each open one is settled (the chain says so), cancelled on chain (within the operator's budget
 // for the task), or expired by chain time; one the chain shows used waits until the logs say
-// how (settlement.ts). Until then the task stays processing, waiting without
-// a worker slot. A payment that settled without its tokens arriving within
-// X402_DELIVERY_TIMEOUT_MS leaves a claim record. The task loop (run-task.ts) calls windDown
+// how (settlement.ts). Until then the task stays processing, waiting without a worker slot. A
+// payment that settled without its tokens arriving within X402_DELIVERY_TIMEOUT_MS leaves a
+// claim record. The task loop (run-task.ts) calls windDown
 // when the task is done or cancelled, or failed its attempts; the x402 turn when the seller
 // stopped it (a stop is recorded with the task, and the next turns go on winding down to it).
 
