@@ -7,7 +7,6 @@ import { getWalletById } from '@/db/wallets';
 import { resolveMintExecution } from '@/lib/chain/batch-support';
 import { getKnownContracts } from '@/lib/chain/clients';
 import type { Fees } from '@/lib/chain/fees';
-import { MAX_BATCH_OVERHEAD_GAS, MAX_MINT_GAS } from '@/lib/chain/mint-gas';
 import { createMintAuthorizer, type MintAuthorizer } from '@/lib/chain/mint-signature';
 import { nativeAccount, nativeBackend } from '@/lib/chain/native-crypto';
 import { getConfig } from '@/lib/config';
@@ -193,15 +192,19 @@ const AUTHORIZATION_GAS = 30_000n;
  * (when short) and, when it `installs` it, the delegation: what each batch is signed with, and
  * what the agent's ETH must cover (× the max fee) before they are sent. Not gasPerMint per mint:
  * in batch mode that is a mint's marginal share, and each batch also takes its fixed part
- * (`base`, a whole call). Before the task run's first estimate, the most the transaction guard
- * lets the first batch take (tx-guard.ts), so none is signed that the agent cannot pay for; the
- * batches after it are sized from the estimate it makes (the pipeline's refill).
+ * (`base`, a whole call). Before the task run's first estimate, MINT_GAS_ESTIMATE a mint and one
+ * more, what the fund route's early top-up sends for (early-top-up.ts): about twice what a batch of
+ * our tokens takes (under 100,000 gas a mint with its share of the fixed part); asking more here
+ * cost small tasks a second top-up, a block, before their first batch. A token pricier than that
+ * meets the node's "insufficient funds" on the first batch's send, and the next turn's reconcile
+ * tops the agent up for what that batch was signed with (executor.ts). The batches after the
+ * first are sized from the estimate it makes (the pipeline's refill).
  */
 export function delegatedBatchGas(rt: TaskRuntime, mints: number, batches: number, installs: boolean): bigint {
   const authorization = installs ? AUTHORIZATION_GAS : 0n;
   if (rt.batchGas) return batchGasLimit(rt, mints, batches) + authorization;
   const first = Math.ceil(mints / Math.max(batches, 1));
-  return MAX_BATCH_OVERHEAD_GAS + MAX_MINT_GAS * BigInt(first + 1);
+  return MINT_GAS_ESTIMATE * BigInt(first + 1) + authorization;
 }
 
 /** Batches signed within this long of the last simulation skip their own (single-mint-batch.ts's signBatch says why). */
