@@ -1,5 +1,3 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createWalletClient, http, type Account, type Address, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { getSql } from '@/db/client';
@@ -11,6 +9,7 @@ import type { AuditReport } from '@/lib/audit/types';
 import { getChain, getKnownContracts, getPublicClient } from '@/lib/chain/clients';
 import { testUSDCAbi } from '@/lib/chain/contracts.generated';
 import { anvilAccount } from '@/scripts/local/anvil';
+import { startRpcFront, type RpcRequest, type RpcResponse } from '../support/rpc-front';
 
 // What the audit's detector tests share: fresh users (one per test, so each audit sees only what
 // its test did), money moved the way a user, a stranger or someone holding the agent's key would
@@ -91,38 +90,12 @@ export const kindsOf = (report: AuditReport) => report.discrepancies.map((d) => 
  */
 export async function startLogDroppingNode(upstream: string, dropTxHashes: Hex[]) {
   const drop = new Set(dropTxHashes.map((h) => h.toLowerCase()));
-  const filter = (request: { method?: string }, response: { result?: unknown }) => {
+  const filter = (request: RpcRequest, response: RpcResponse) => {
     if (request.method === 'eth_getLogs' && Array.isArray(response.result))
       response.result = response.result.filter(
         (l: { transactionHash?: string }) => !drop.has(String(l.transactionHash).toLowerCase()),
       );
     return response;
   };
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', async () => {
-      try {
-        const body = Buffer.concat(chunks).toString('utf8');
-        const answer = await fetch(upstream, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body,
-          signal: AbortSignal.timeout(10_000),
-        }).then((r) => r.json());
-        const request = JSON.parse(body);
-        const out = Array.isArray(request)
-          ? (answer as { id: unknown }[]).map((a) =>
-              filter(request.find((r: { id: unknown }) => r.id === a.id) ?? {}, a as never),
-            )
-          : filter(request, answer as never);
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(out));
-      } catch (error) {
-        res.writeHead(502).end(String(error));
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, stop: () => new Promise<void>((r) => server.close(() => r())) };
+  return startRpcFront(upstream, filter);
 }

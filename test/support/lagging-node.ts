@@ -1,8 +1,4 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-
-type RpcRequest = { id?: unknown; method?: string };
-type RpcResponse = { id?: unknown; result?: unknown };
+import { startRpcFront, type RpcRequest, type RpcResponse } from './rpc-front';
 
 /**
  * A JSON-RPC node in front of anvil whose log index and receipts can be held at a block: what a
@@ -30,32 +26,9 @@ export async function startLaggingNode(upstream: string) {
     }
     return response;
   };
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', async () => {
-      try {
-        const body = Buffer.concat(chunks).toString('utf8');
-        const answer = await fetch(upstream, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body,
-          signal: AbortSignal.timeout(10_000),
-        }).then((r) => r.json());
-        const request = JSON.parse(body);
-        const out = Array.isArray(request)
-          ? (answer as RpcResponse[]).map((a) => lag(request.find((r: RpcRequest) => r.id === a.id) ?? {}, a))
-          : lag(request, answer as RpcResponse);
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(out));
-      } catch (error) {
-        res.writeHead(502).end(String(error));
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const front = await startRpcFront(upstream, lag);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: front.url,
     /** Logs and receipts as of block `block` from now on. */
     hold(block: bigint) {
       heldAt = block;
@@ -68,11 +41,7 @@ export async function startLaggingNode(upstream: string) {
     get heldAnswers() {
       return heldAnswers;
     },
-    stop: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
+    stop: front.stop,
   };
 }
 
