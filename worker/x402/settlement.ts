@@ -36,8 +36,10 @@ export type ChainVerdict =
 /**
  * How long (chain time, past its validBefore) a used authorization may stay `unproven` before it
  * is counted as paid: it was used before its validBefore (EIP-3009), so by then its log is minutes
- * deep and a node that still returns none will not. Counted as paid, it is not refunded (an
- * under-refund the audit shows), where counting it as not paid could buy its mint again.
+ * deep and a node that still returns none will not. Counted as paid, its mint is never bought
+ * again (counted as not paid, it could be bought twice). Were it in fact our own cancel, no money
+ * is lost: refunds go by the agent's balance on chain, so its USDC goes back with the task's
+ * leftover, and the audit shows the settled row that has no transfer.
  */
 export const UNPROVEN_GRACE_SECONDS = 300n;
 
