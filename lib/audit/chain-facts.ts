@@ -334,20 +334,3 @@ export function isMintIdUsedAt(client: PublicClient, token: Address, mintId: Hex
     blockNumber,
   });
 }
-
-/** Whether an EIP-3009 authorization is used or cancelled as of `blockNumber` (USDC's `authorizationState`). */
-export function isAuthorizationUsedAt(
-  client: PublicClient,
-  usdc: Address,
-  authorizer: Address,
-  nonce: Hex,
-  blockNumber: bigint,
-) {
-  return client.readContract({
-    address: usdc,
-    abi: testUSDCAbi,
-    functionName: 'authorizationState',
-    args: [authorizer, nonce],
-    blockNumber,
-  });
-}

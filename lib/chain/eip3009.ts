@@ -143,6 +143,29 @@ const wrongSigner = (from: Address, domain: UsdcDomain) =>
       `(name "${domain.name}", version "${domain.version}", chainId ${domain.chainId}, verifyingContract ${domain.verifyingContract})`,
   );
 
+/**
+ * Whether `authorizer`'s EIP-3009 authorization `nonce` is used or cancelled (USDC's
+ * `authorizationState`) as of a block: by number where a verdict reads everything at one block,
+ * else the latest or the pending one.
+ */
+export function isAuthorizationUsedAt(
+  client: PublicClient,
+  usdc: Address,
+  authorizer: Address,
+  nonce: Hex,
+  at: bigint | 'latest' | 'pending',
+): Promise<boolean> {
+  const read = {
+    address: usdc,
+    abi: testUSDCAbi,
+    functionName: 'authorizationState',
+    args: [authorizer, nonce],
+  } as const;
+  return typeof at === 'bigint'
+    ? client.readContract({ ...read, blockNumber: at })
+    : client.readContract({ ...read, blockTag: at });
+}
+
 // Blocks per getLogs request: public Base RPCs accept 10,000.
 const LOG_CHUNK = 10_000n;
 

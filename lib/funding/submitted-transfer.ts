@@ -2,8 +2,7 @@ import type { Hex } from 'viem';
 import { clearFundingSubmitted, getTaskByIdIn, recordLateFundingTx } from '@/db/task-funding';
 import { transitionTask, type DbExecutor, type TaskWithAgent } from '@/db/tasks';
 import { getKnownContracts, getPublicClient } from '../chain/clients';
-import { testUSDCAbi } from '../chain/contracts.generated';
-import { findAuthorizationOutcome, readChain, type Authorization } from '../chain/eip3009';
+import { findAuthorizationOutcome, isAuthorizationUsedAt, readChain, type Authorization } from '../chain/eip3009';
 import { AppError } from '../errors';
 import { getLogger } from '../log';
 import type { StoredFunding } from '../tasks/fund-checks';
@@ -34,14 +33,8 @@ export function authorizationOf(stored: StoredFunding): Authorization {
   };
 }
 
-const authorizationUsed = (a: Authorization, at: { blockNumber: bigint } | { blockTag: 'pending' }) =>
-  getPublicClient().readContract({
-    address: getKnownContracts().usdc,
-    abi: testUSDCAbi,
-    functionName: 'authorizationState',
-    args: [a.from, a.nonce],
-    ...at,
-  });
+const authorizationUsed = (a: Authorization, at: bigint | 'pending') =>
+  isAuthorizationUsedAt(getPublicClient(), getKnownContracts().usdc, a.from, a.nonce, at);
 
 /** Settles the submission recorded on `task` (pending_payment, funding_submitted_at set). */
 export async function settleSubmittedFunding(db: DbExecutor, task: TaskWithAgent): Promise<Settled> {
@@ -64,10 +57,7 @@ export async function settleSubmittedFunding(db: DbExecutor, task: TaskWithAgent
   // read at one block number that the transfer's log is then looked for up to.
   const block = await readChain(() => client.getBlockNumber({ cacheTime: 0 }));
   const [used, usedPending] = await readChain(() =>
-    Promise.all([
-      authorizationUsed(authorization, { blockNumber: block }),
-      authorizationUsed(authorization, { blockTag: 'pending' }),
-    ]),
+    Promise.all([authorizationUsed(authorization, block), authorizationUsed(authorization, 'pending')]),
   );
   if (used) return adoptTransfer(db, task, authorization, stored, block);
   if (usedPending) return { state: 'in_flight' };

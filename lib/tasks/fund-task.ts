@@ -13,6 +13,7 @@ import { testUSDCAbi } from '../chain/contracts.generated';
 import {
   authorizationToJson,
   chainUnavailable,
+  isAuthorizationUsedAt,
   readChain,
   safeChainCause,
   verifyAuthorizationSignature,
@@ -139,12 +140,7 @@ async function readAuthorizationState(a: Authorization) {
   const usdc = getKnownContracts().usdc;
   const [used, balance] = await readChain(() =>
     Promise.all([
-      client.readContract({
-        address: usdc,
-        abi: testUSDCAbi,
-        functionName: 'authorizationState',
-        args: [a.from, a.nonce],
-      }),
+      isAuthorizationUsedAt(client, usdc, a.from, a.nonce, 'latest'),
       client.readContract({ address: usdc, abi: testUSDCAbi, functionName: 'balanceOf', args: [a.from] }),
     ]),
   );
@@ -222,9 +218,7 @@ async function fundLocked(db: DbExecutor, taskId: string, a: Authorization, stor
     txHash = await sendFundingTransfer(prepared, topUp);
   } catch (error) {
     // Someone's transfer may have used the authorization since the estimate.
-    const usedNow = await client
-      .readContract({ address: usdc, abi: testUSDCAbi, functionName: 'authorizationState', args: [a.from, a.nonce] })
-      .catch(() => false);
+    const usedNow = await isAuthorizationUsedAt(client, usdc, a.from, a.nonce, 'latest').catch(() => false);
     if (usedNow) return { settled: await adoptOrThrow(db, task, a, stored) };
     // Maybe sent (a timeout, a lost answer): the record stays, and the next post settles it by
     // the authorization's nonce (lib/funding/submitted-transfer.ts).

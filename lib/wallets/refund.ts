@@ -8,7 +8,7 @@ import {
 import type { AgentWallet } from '@/db/schema';
 import { resolveX402Payments } from '@/db/x402-payments';
 import { getPublicClient } from '../chain/clients';
-import { testUSDCAbi } from '../chain/contracts.generated';
+import { isAuthorizationUsedAt } from '../chain/eip3009';
 import { getConfig } from '../config';
 import { getLogger } from '../log';
 import { AppError } from '../errors';
@@ -88,13 +88,7 @@ async function expireDeadAuthorizations(wallet: AgentWallet): Promise<void> {
   const expired: string[] = [];
   for (const row of open) {
     if (now < row.validBefore) continue;
-    const used = await client.readContract({
-      address: row.asset as Address,
-      abi: testUSDCAbi,
-      functionName: 'authorizationState',
-      args: [agent, row.nonce as Hex],
-      blockNumber: latest.number,
-    });
+    const used = await isAuthorizationUsedAt(client, row.asset as Address, agent, row.nonce as Hex, latest.number);
     if (!used) expired.push(row.id);
   }
   await resolveX402Payments({

@@ -2,7 +2,7 @@ import type { Address, Hex } from 'viem';
 import { returnX402OperatorCancel, takeX402OperatorCancel } from '@/db/x402-task-state';
 import type { X402PaymentRow } from '@/db/x402-payments';
 import { testUSDCAbi } from '@/lib/chain/contracts.generated';
-import { findAuthorizationOutcome, movedExactly, type Authorization } from '@/lib/chain/eip3009';
+import { findAuthorizationOutcome, isAuthorizationUsedAt, movedExactly, type Authorization } from '@/lib/chain/eip3009';
 import { quoteFees } from '@/lib/chain/fees';
 import { sendOperatorWrite } from '@/lib/chain/operator-send';
 import { waitForReceipt } from '@/lib/chain/receipts';
@@ -55,17 +55,6 @@ const asAuthorization = (row: X402PaymentRow): Authorization => {
   };
 };
 
-/** Whether the authorization is used (or cancelled) as of block `atBlock`. */
-export async function isAuthorizationUsed(rt: X402Runtime, nonce: string, atBlock: bigint): Promise<boolean> {
-  return rt.client.readContract({
-    address: rt.terms.requirement.asset as Address,
-    abi: testUSDCAbi,
-    functionName: 'authorizationState',
-    args: [rt.policy.agent, nonce as Hex],
-    blockNumber: atBlock,
-  });
-}
-
 /**
  * What the chain says about one payment as of block `atBlock` (the latest block when not given).
  * `claimedTx` (the seller's settlement header) is data, not proof: it is used only when that
@@ -79,7 +68,9 @@ export async function chainVerdict(
 ): Promise<ChainVerdict> {
   // Not the client's cached block number: the settlement may be in the block just mined.
   const block = atBlock ?? (await rt.client.getBlockNumber({ cacheTime: 0 }));
-  if (!(await isAuthorizationUsed(rt, row.nonce, block))) return { state: 'unused' };
+  const asset = rt.terms.requirement.asset as Address;
+  if (!(await isAuthorizationUsedAt(rt.client, asset, rt.policy.agent, row.nonce as Hex, block)))
+    return { state: 'unused' };
   const authorization = asAuthorization(row);
   if (claimedTx && (await movedExactly(claimedTx as Hex, authorization, rt.client).catch(() => false)))
     return { state: 'settled', txHash: claimedTx as Hex };
