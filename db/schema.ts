@@ -239,8 +239,8 @@ export type X402PaymentStatus = (typeof X402_PAYMENT_STATUSES)[number];
  * `settled` = the authorization was used on chain (the mint is paid, never pay it again);
  * `cancelled` (cancelAuthorization) and `expired` (validBefore passed unused, judged by the
  * chain's latest block time) = it can never move money. `unpaid` is no longer written (rows of
- * older versions: refused, unused). At most one open row per (task, sequence): never two live
- * authorizations for one mint.
+ * older versions: refused, unused). The database refuses a row whose mints overlap those of an
+ * open or settled one: never two live authorizations for one mint, never a paid mint bought again.
  */
 export const aiAgentX402Payments = pgTable(
   'ai_agent_x402_payments',
@@ -270,12 +270,10 @@ export const aiAgentX402Payments = pgTable(
     sentAt: at('sent_at'),
     resolvedAt: at('resolved_at'),
   },
-  (t) => [
-    index('ai_agent_x402_payments_task_idx').on(t.taskId, t.sequenceNumber),
-    uniqueIndex('ai_agent_x402_payments_open_idx')
-      .on(t.taskId, t.sequenceNumber)
-      .where(sql`${t.status} in ('signed', 'sent')`),
-  ],
+  // Never two payments for one mint: no two rows of a task that are open or settled cover a
+  // common sequence number (an exclusion constraint over sequence_number .. + units, written in
+  // migration 0015_x402_payment_ranges.sql: drizzle's schema cannot express one).
+  (t) => [index('ai_agent_x402_payments_task_idx').on(t.taskId, t.sequenceNumber)],
 );
 
 export const X402_STOP_OUTCOMES = ['failed', 'cancelled'] as const;

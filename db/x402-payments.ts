@@ -64,7 +64,12 @@ export async function insertX402Payments({
       ${sql.array(col('authorization'))}::text[], ${sql.array(col('signature'))}::text[], ${sql.array(col('amount'))}::numeric[],
       ${sql.array(col('payTo'))}::text[], ${sql.array(col('validBefore'))}::timestamptz[]) as v(seq, units, nonce, auth, sig, amount, pay_to, valid_before)
     where spent.amount + ${total.toString()}::numeric <= ${limit.toString()}::numeric
-    returning id::text`;
+    returning id::text`.catch((error: unknown) => {
+    // ai_agent_x402_payments_no_overlap (migration 0015): a mint already has an open or settled payment.
+    if ((error as { code?: string }).code !== '23P01') throw error;
+    const mints = payments.map((p) => `${p.sequenceNumber}..${p.sequenceNumber + p.units - 1}`).join(', ');
+    throw new Error(`task ${taskId}: mints ${mints} overlap a payment already open or settled; not signing them`);
+  });
   if (written.length === payments.length) return written.map((w) => w.id);
   if (!(await holdsTaskLease({ taskId, workerId }))) throw new LeaseLostError(taskId);
   throw new Error(`task ${taskId}: these payments would exceed the task's funding of ${limit}; not signing them`);

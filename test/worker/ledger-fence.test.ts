@@ -10,7 +10,12 @@ import {
 } from '@/db/mint-records';
 import { claimNextTask } from '@/db/task-queue';
 import { transitionTask } from '@/db/tasks';
-import { insertX402Payments, listX402PaymentsByTask, type NewX402Payment } from '@/db/x402-payments';
+import {
+  insertX402Payments,
+  listX402PaymentsByTask,
+  resolveX402Payments,
+  type NewX402Payment,
+} from '@/db/x402-payments';
 import { withOperatorNonce } from '@/lib/chain/operator-send';
 import { assertLease, leaseCheck } from '@/worker/fence';
 import { createPendingTask, user } from '../support/fixtures';
@@ -50,10 +55,11 @@ const mint = (sequenceNumber: number): SignedMint => ({
   maxPriorityFeePerGas: 1n,
 });
 
-const payment = (sequenceNumber: number): NewX402Payment => ({
+let nonces = 0;
+const payment = (sequenceNumber: number, units = 1): NewX402Payment => ({
   sequenceNumber,
-  units: 1,
-  nonce: `0x${sequenceNumber.toString(16).padStart(64, '0')}`,
+  units,
+  nonce: `0x${(++nonces).toString(16).padStart(64, '0')}`,
   authorization: { value: '10000' },
   signature: '0x01',
   amount: '10000',
@@ -188,5 +194,45 @@ describe('the lease fences both ledgers', () => {
       ),
     ).rejects.toBeInstanceOf(LeaseLostError);
     expect(reached).toBe(false);
+  });
+});
+
+describe('the x402 ledger never holds two payments for one mint', () => {
+  // db/migrations/0015_x402_payment_ranges.sql: the database itself refuses a payment whose mints
+  // overlap an open or settled one's, whatever the worker's own choice of mints says.
+  const write = (taskId: string, payments: NewX402Payment[]) =>
+    insertX402Payments({ taskId, workerId: 'holder', payments, limit: 1_000_000n });
+  const mintsOf = async (taskId: string) =>
+    (await listX402PaymentsByTask({ taskId })).map((p) => [p.sequenceNumber, p.units, p.status]);
+
+  it('an open payment for mints 1..3 refuses another for mint 2, and a batch holding one writes none of it', async () => {
+    const task = await claimedTask(5);
+    await write(task.id, [payment(1, 3)]);
+    await expect(write(task.id, [payment(2)])).rejects.toThrow(
+      /mints 2\.\.2 overlap a payment already open or settled/,
+    );
+    await expect(write(task.id, [payment(4), payment(3)])).rejects.toThrow(/overlap/);
+    await expect(write(task.id, [payment(5, 2), payment(6)])).rejects.toThrow(/overlap/); // a batch overlapping itself
+    expect(await mintsOf(task.id)).toEqual([[1, 3, 'signed']]);
+  });
+
+  it('a settled mint is never bought again; a cancelled payment frees its mints', async () => {
+    const task = await claimedTask(6);
+    const [settled, cancelled] = await write(task.id, [payment(1), payment(2, 2)]);
+    await resolveX402Payments({
+      resolutions: [
+        { id: settled!, status: 'settled' },
+        { id: cancelled!, status: 'cancelled' },
+      ],
+    });
+    await expect(write(task.id, [payment(1)])).rejects.toThrow(/overlap/);
+    await write(task.id, [payment(2), payment(3)]);
+    await expect(write(task.id, [payment(4, 0)])).rejects.toThrow(/units_positive/);
+    expect(await mintsOf(task.id)).toEqual([
+      [1, 1, 'settled'],
+      [2, 2, 'cancelled'],
+      [2, 1, 'signed'],
+      [3, 1, 'signed'],
+    ]);
   });
 });
