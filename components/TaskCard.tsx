@@ -38,14 +38,7 @@ export function TaskCard({ task: initial, token }: { task: TaskDto; token?: { na
       {task.status === 'pending_payment' ? (
         <FundButton taskId={task.id} totalCost={task.totalCost} />
       ) : (
-        showsProgress(task) && (
-          <TaskProgress
-            status={task.status}
-            quantity={task.quantity}
-            mintsCompleted={task.mintsCompleted}
-            mintsFailed={task.mintsFailed}
-          />
-        )
+        showsProgress(task) && <TaskProgress task={task} />
       )}
       <TaskTransactions task={task} />
       {task.status !== 'pending_payment' && <RecentMints taskId={task.id} mints={detail.mints} />}

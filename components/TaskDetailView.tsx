@@ -48,14 +48,7 @@ export function TaskDetailView({ taskId }: { taskId: string }) {
         {t('task.created')}: {formatDateTime(task.createdAt, intlLocale)}
       </p>
       {task.status === 'pending_payment' && <FundButton taskId={task.id} totalCost={task.totalCost} />}
-      {showsProgress(task) && (
-        <TaskProgress
-          status={task.status}
-          quantity={task.quantity}
-          mintsCompleted={task.mintsCompleted}
-          mintsFailed={task.mintsFailed}
-        />
-      )}
+      {showsProgress(task) && <TaskProgress task={task} />}
       <TaskTransactions task={task} />
       {task.errorMessage && (
         <p className="error-text" data-testid="task-error">

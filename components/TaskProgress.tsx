@@ -3,17 +3,18 @@
 import { useI18n } from '@/lib/i18n/context';
 import { formatCount } from '@/lib/web/format';
 
-type Props = { status: string; quantity: number; mintsCompleted: number; mintsFailed: number };
+/** The task's fields the bar shows (a task row, card or detail passes its task). */
+type Progress = { status: string; quantity: number; mintsCompleted: number; mintsFailed: number };
 
 /**
  * Whether a task has progress to show: not while it awaits payment, nor once cancelled unpaid;
  * a task cancelled while minting keeps its bar, at what was minted before the cancel.
  */
-export function showsProgress({ status, mintsCompleted, mintsFailed }: Omit<Props, 'quantity'>) {
+export function showsProgress({ status, mintsCompleted, mintsFailed }: Omit<Progress, 'quantity'>) {
   return status !== 'pending_payment' && (status !== 'cancelled' || mintsCompleted + mintsFailed > 0);
 }
 
-export function TaskProgress({ status, quantity, mintsCompleted, mintsFailed }: Props) {
+export function TaskProgress({ task: { status, quantity, mintsCompleted, mintsFailed } }: { task: Progress }) {
   const { t, intlLocale } = useI18n();
   const percent = quantity > 0 ? Math.min(100, Math.floor((mintsCompleted * 100) / quantity)) : 0;
   const label = t('task.progress', {

@@ -34,14 +34,7 @@ export function TaskRow({ task: initial }: { task: TaskDto }) {
         </div>
         <StatusBadge status={task.status} />
       </div>
-      {task.status !== 'pending_payment' && task.status !== 'cancelled' && (
-        <TaskProgress
-          status={task.status}
-          quantity={task.quantity}
-          mintsCompleted={task.mintsCompleted}
-          mintsFailed={task.mintsFailed}
-        />
-      )}
+      {task.status !== 'pending_payment' && task.status !== 'cancelled' && <TaskProgress task={task} />}
       {task.status === 'failed' && task.errorMessage && (
         <p className="error-text small" data-testid="task-error">
           {task.errorMessage}

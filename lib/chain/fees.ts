@@ -58,19 +58,13 @@ export function bumpFees(
 /**
  * The seed's "dynamic batch size": when gas is expensive (base fee above HIGH_BASE_FEE_GWEI)
  * the batch halves (never below 1), so fewer mints are committed at a price that may fall.
+ * `config`: the worker's settings (MINT_BATCH_SIZE, HIGH_BASE_FEE_GWEI).
  */
-export function batchSizeFor({
-  configured,
-  remaining,
-  baseFee,
-  highBaseFeeWei,
-}: {
-  configured: number;
-  remaining: number;
-  baseFee: bigint;
-  highBaseFeeWei: bigint;
-}): number {
-  const size = baseFee > highBaseFeeWei ? Math.max(1, Math.floor(configured / 2)) : configured;
+export function batchSizeFor(
+  { batchSize, highBaseFeeGwei }: { batchSize: number; highBaseFeeGwei: number },
+  { remaining, baseFee }: { remaining: number; baseFee: bigint },
+): number {
+  const size = baseFee > gweiToWei(highBaseFeeGwei) ? Math.max(1, Math.floor(batchSize / 2)) : batchSize;
   return Math.max(0, Math.min(size, remaining));
 }
 

@@ -2,7 +2,7 @@ import type { Address, Hex } from 'viem';
 import { releaseGasTopUp } from '@/db/gas-topups';
 import type { TaskWithAgent } from '@/db/tasks';
 import { getChain, getOperatorAccount, getPublicClient } from '../chain/clients';
-import { batchSizeFor, feesOf, gweiToWei, quoteFees, type Fees } from '../chain/fees';
+import { batchSizeFor, feesOf, quoteFees, type Fees } from '../chain/fees';
 import { MintRevertError } from '../chain/revert-reasons';
 import { getConfig } from '../config';
 import { getLogger } from '../log';
@@ -69,12 +69,7 @@ export async function reserveEarlyTopUp(
   if (!inputs) return undefined;
   const config = getConfig().worker;
   const remaining = task.quantity - task.mintsCompleted;
-  const batchMints = batchSizeFor({
-    configured: config.batchSize,
-    remaining,
-    baseFee: inputs.baseFee,
-    highBaseFeeWei: gweiToWei(config.highBaseFeeGwei),
-  });
+  const batchMints = batchSizeFor(config, { remaining, baseFee: inputs.baseFee });
   const neededWei = contractBatchGasWei({ batchMints, remaining, maxFeePerGas: inputs.maxFeePerGas });
   const wantedWei = contractTaskGasWei({ remaining, maxFeePerGas: inputs.maxFeePerGas });
   const amountWei = topUpAmount({ neededWei, wantedWei, balance: inputs.balance });

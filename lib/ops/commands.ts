@@ -13,7 +13,7 @@ import { cancelTask } from '../tasks/cancel-task';
 import { retryTask } from '../tasks/retry-task';
 import { toTaskDto, type X402ClaimDto } from '../tasks/serialize';
 import { listClaims, listTaskClaims } from '../tasks/x402-claims';
-import { readWalletAmounts } from '../wallets/wallet-view';
+import { readWalletAmounts, walletViewOf } from '../wallets/wallet-view';
 import { checkOperatorBalance } from './operator-balance';
 import { keyValues, table } from '../text-table';
 
@@ -254,14 +254,7 @@ export async function walletCommand({ userAddress }: { userAddress: string }): P
   if (!wallet) throw new AppError('not_found:wallet', `No agent wallet for ${userAddress}.`);
   const agentAddress = getAddress(wallet.agentAddress);
   const amounts = await readWalletAmounts(wallet.id, agentAddress);
-  const json = {
-    userAddress: getAddress(userAddress),
-    agentAddress,
-    usdcBalance: amounts.usdcBalance.toString(),
-    ethBalance: amounts.ethBalance.toString(),
-    reservedUsdc: amounts.reserved.toString(),
-    refundableUsdc: amounts.refundable.toString(),
-  };
+  const json = walletViewOf(userAddress, agentAddress, amounts);
   const text = keyValues({
     ...json,
     usdcBalance: `${formatUnits(amounts.usdcBalance, 6)} USDC`,

@@ -31,12 +31,12 @@ export async function readWalletAmounts(agentWalletId: string, agentAddress: Add
   return { usdcBalance, ethBalance, reserved, refundable };
 }
 
-/** The user's agent wallet (created if absent) with its on-chain balances and what is free. */
-export async function getWalletView(userAddress: string): Promise<WalletView> {
-  const wallet = await getOrCreateAgentWallet(userAddress);
-  const agentAddress = getAddress(wallet.agentAddress);
-  const amounts = await readWalletAmounts(wallet.id, agentAddress);
-  await updateWalletBalance({ id: wallet.id, usdcBalance: amounts.usdcBalance });
+/** The view of a wallet's amounts (readWalletAmounts) in JSON: decimal strings of base units. */
+export function walletViewOf(
+  userAddress: string,
+  agentAddress: Address,
+  amounts: Awaited<ReturnType<typeof readWalletAmounts>>,
+): WalletView {
   return {
     userAddress: getAddress(userAddress),
     agentAddress,
@@ -45,4 +45,13 @@ export async function getWalletView(userAddress: string): Promise<WalletView> {
     reservedUsdc: amounts.reserved.toString(),
     refundableUsdc: amounts.refundable.toString(),
   };
+}
+
+/** The user's agent wallet (created if absent) with its on-chain balances and what is free. */
+export async function getWalletView(userAddress: string): Promise<WalletView> {
+  const wallet = await getOrCreateAgentWallet(userAddress);
+  const agentAddress = getAddress(wallet.agentAddress);
+  const amounts = await readWalletAmounts(wallet.id, agentAddress);
+  await updateWalletBalance({ id: wallet.id, usdcBalance: amounts.usdcBalance });
+  return walletViewOf(userAddress, agentAddress, amounts);
 }

@@ -120,11 +120,10 @@ describe('fees and batch size', () => {
   });
 
   it('halves the batch when the base fee is high, never below 1, never above what remains', () => {
-    const high = parseGwei('20');
-    expect(batchSizeFor({ configured: 10, remaining: 100, baseFee: parseGwei('1'), highBaseFeeWei: high })).toBe(10);
-    expect(batchSizeFor({ configured: 10, remaining: 100, baseFee: parseGwei('21'), highBaseFeeWei: high })).toBe(5);
-    expect(batchSizeFor({ configured: 1, remaining: 100, baseFee: parseGwei('21'), highBaseFeeWei: high })).toBe(1);
-    expect(batchSizeFor({ configured: 10, remaining: 3, baseFee: parseGwei('1'), highBaseFeeWei: high })).toBe(3);
+    expect(batchSizeFor({ batchSize: 10, highBaseFeeGwei: 20 }, { remaining: 100, baseFee: parseGwei('1') })).toBe(10);
+    expect(batchSizeFor({ batchSize: 10, highBaseFeeGwei: 20 }, { remaining: 100, baseFee: parseGwei('21') })).toBe(5);
+    expect(batchSizeFor({ batchSize: 1, highBaseFeeGwei: 20 }, { remaining: 100, baseFee: parseGwei('21') })).toBe(1);
+    expect(batchSizeFor({ batchSize: 10, highBaseFeeGwei: 20 }, { remaining: 3, baseFee: parseGwei('1') })).toBe(3);
   });
 
   it('backs off exponentially up to a cap', () => {

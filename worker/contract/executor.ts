@@ -2,7 +2,7 @@ import { erc20Abi, parseTransaction, type Hex } from 'viem';
 import { listNextSequencesByTask, listOpenMintRecordsByTask, type OpenMintRecord } from '@/db/mint-records';
 import { getTaskProgress, type TaskProgress } from '@/db/task-queue';
 import { isDelegatedTo } from '@/lib/chain/batch-calls';
-import { batchSizeFor, feesOf, gweiToWei, quoteFees } from '@/lib/chain/fees';
+import { batchSizeFor, feesOf, quoteFees } from '@/lib/chain/fees';
 import { classifyChainError, FINAL_REVERT_REASONS, MintRevertError } from '@/lib/chain/revert-reasons';
 import { getConfig } from '@/lib/config';
 import { contractBatchGasWei } from '@/lib/wallets/gas-topup';
@@ -113,12 +113,7 @@ async function runBatch(rt: TaskRuntime, task: TaskProgress): Promise<TurnEnd> {
   // Relied on only as the chain shows it: the agent's code is 0xef0100 ‖ our executor.
   if (batched) rt.delegated = isDelegatedTo(code, rt.batchExecutor!);
   const remaining = task.quantity - task.mintsCompleted;
-  const size = batchSizeFor({
-    configured: config.batchSize,
-    remaining,
-    baseFee: quote.baseFee,
-    highBaseFeeWei: gweiToWei(config.highBaseFeeGwei),
-  });
+  const size = batchSizeFor(config, { remaining, baseFee: quote.baseFee });
   const sequences = candidates.slice(0, size);
   const remainingCost = rt.pricePerMint * BigInt(remaining);
   const fees = feesOf(quote);

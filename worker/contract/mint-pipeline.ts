@@ -1,4 +1,4 @@
-import { batchSizeFor, feesOf, gweiToWei, quoteFees, type FeeQuote } from '@/lib/chain/fees';
+import { batchSizeFor, feesOf, quoteFees, type FeeQuote } from '@/lib/chain/fees';
 import { MintRevertError } from '@/lib/chain/revert-reasons';
 import { getConfig } from '@/lib/config';
 import { crashPoint } from '../crash-points';
@@ -184,12 +184,7 @@ async function nextPlan(
     budget.quotedAt = Date.now();
   }
   const { quote } = budget;
-  const size = batchSizeFor({
-    configured: config.batchSize,
-    remaining: rt.task.quantity - from + 1,
-    baseFee: quote.baseFee,
-    highBaseFeeWei: gweiToWei(config.highBaseFeeGwei),
-  });
+  const size = batchSizeFor(config, { remaining: rt.task.quantity - from + 1, baseFee: quote.baseFee });
   const sequences = Array.from({ length: size }, (_, i) => from + i);
   const fees = feesOf(quote);
   const needed = batchGasLimit(rt, size) * fees.maxFeePerGas;
