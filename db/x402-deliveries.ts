@@ -142,6 +142,31 @@ export async function assignX402Deliveries({
   });
 }
 
+/** A transfer counted for one of the tasks, as the ledger has it. */
+export type X402CountedDelivery = X402TransferLog & { taskId: string };
+
+/**
+ * The transfers counted for `taskIds` in blocks up to `toBlock`: what a decision made as of that
+ * block may rely on (the ledger can hold later ones, counted by a read of a later block).
+ */
+export async function listX402DeliveriesByTaskIds({
+  taskIds,
+  toBlock,
+}: {
+  taskIds: string[];
+  toBlock: bigint;
+}): Promise<X402CountedDelivery[]> {
+  if (taskIds.length === 0) return [];
+  const rows = await getSql()<
+    { taskId: string; txHash: string; logIndex: number; blockNumber: string; amount: string }[]
+  >`
+    select task_id as "taskId", tx_hash as "txHash", log_index as "logIndex", block_number::text as "blockNumber", amount::text as amount
+    from ai_agent_x402_deliveries
+    where task_id = any(${taskIds}::uuid[]) and block_number <= ${toBlock.toString()}::bigint
+    order by block_number, log_index`;
+  return rows.map((r) => ({ ...r, blockNumber: BigInt(r.blockNumber), amount: BigInt(r.amount) }));
+}
+
 /** Token base units counted as the task's deliveries, and in how many transfers. */
 export async function sumX402DeliveriesByTask({ taskId }: { taskId: string }) {
   const [row] = await getSql()<{ amount: string; transfers: number }[]>`

@@ -86,40 +86,53 @@ export function assignInPaymentOrder(candidates: X402DeliveryCandidate[], logs: 
   return { assignments: out, after: owed };
 }
 
-const transferLogs = (rt: X402Runtime, fromBlock: bigint) =>
+const transferLogs = (rt: X402Runtime, fromBlock: bigint, toBlock: bigint) =>
   readTokenTransfers(
     rt,
     { from: [zeroAddress, rt.terms.requirement.payTo as Address], to: recipientOf(rt) },
     fromBlock,
+    toBlock,
   );
+
+/** Hands the group's transfers up to block `atBlock` that no task counted yet to the tasks they are owed to. */
+async function countDeliveries(rt: X402Runtime, group: X402DeliveryGroup, atBlock: bigint) {
+  const start = await getX402DeliveryGroupStart(group);
+  if (start === undefined) return;
+  const logs = await transferLogs(rt, start, atBlock);
+  let after: X402DeliveryCandidate[] = [];
+  const assigned = await assignX402Deliveries({
+    group,
+    logs,
+    plan: (candidates, unassigned) => {
+      const plan = assignInPaymentOrder(candidates, unassigned);
+      after = plan.after;
+      return plan.assignments;
+    },
+  });
+  // Late tokens of a task that already ended: the claims they answer are delivered after all.
+  for (const taskId of new Set(assigned.map((a) => a.taskId)))
+    if (taskId !== rt.task.id) {
+      const other = after.find((x) => x.taskId === taskId);
+      if (other?.unit) await markX402ClaimsDelivered({ taskId, delivered: Number(other.arrived / other.unit) });
+    }
+}
 
 /**
  * Counts what reached the user for the task (`paid` settled payments), forwarding first what
- * reached the agent. Cheap when nothing is paid yet: no chain read.
+ * reached the agent. Cheap when nothing is paid yet and nothing is forwarded: no chain read.
  */
 export async function tallyDeliveries(rt: X402Runtime, paid: number, settled: number): Promise<DeliveryTally> {
-  const group = groupOf(rt);
-  const start = paid > 0 ? await getX402DeliveryGroupStart(group) : undefined;
-  if (start !== undefined) {
-    const logs = await transferLogs(rt, start);
-    let after: X402DeliveryCandidate[] = [];
-    const assigned = await assignX402Deliveries({
-      group,
-      logs,
-      plan: (candidates, unassigned) => {
-        const plan = assignInPaymentOrder(candidates, unassigned);
-        after = plan.after;
-        return plan.assignments;
-      },
-    });
-    // Late tokens of a task that already ended: the claims they answer are delivered after all.
-    for (const taskId of new Set(assigned.map((a) => a.taskId)))
-      if (taskId !== rt.task.id) {
-        const other = after.find((x) => x.taskId === taskId);
-        if (other?.unit) await markX402ClaimsDelivered({ taskId, delivered: Number(other.arrived / other.unit) });
-      }
+  const forwards = !rt.terms.mintsToUser;
+  // A task that forwards counts the group's transfers even before it paid: what the agent holds
+  // may be another task's late tokens, which only counting tells from the user's.
+  if (paid > 0 || forwards) {
+    const group = groupOf(rt);
+    // One block for every read counting and forwarding decide from, read fresh (not viem's cached
+    // number): a transfer in the balance is then in the logs read, or the forward waits.
+    const atBlock = await rt.client.getBlockNumber({ cacheTime: 0 });
+    await countDeliveries(rt, group, atBlock);
+    if (forwards) await forwardHeldTokens(rt, group, atBlock);
   }
-  if (!rt.terms.mintsToUser) await forwardHeldTokens(rt, groupOf(rt));
   const [{ amount }, state] = await Promise.all([
     sumX402DeliveriesByTask({ taskId: rt.task.id }),
     getX402TaskState({ taskId: rt.task.id, retries: rt.task.retries }),

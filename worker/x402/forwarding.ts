@@ -1,11 +1,19 @@
-import { encodeFunctionData, erc20Abi, type Address } from 'viem';
-import { listX402DeliveryCandidates, type X402DeliveryGroup } from '@/db/x402-deliveries';
+import { BaseError, ContractFunctionZeroDataError, encodeFunctionData, erc20Abi, type Address } from 'viem';
+import {
+  listX402DeliveriesByTaskIds,
+  listX402DeliveryCandidates,
+  type X402CountedDelivery,
+  type X402DeliveryCandidateTo,
+  type X402DeliveryGroup,
+} from '@/db/x402-deliveries';
+import { safeChainCause } from '@/lib/chain/eip3009';
 import { feesOf, quoteFees } from '@/lib/chain/fees';
 import { waitForReceipt } from '@/lib/chain/receipts';
 import { getConfig } from '@/lib/config';
+import { getLogger } from '@/lib/log';
 import { ensureAgentGas } from '@/lib/wallets/gas-topup';
 import type { X402Runtime } from './runtime';
-import { readTokenTransfers } from './token-transfers';
+import { readTokenTransfers, type TokenTransfer } from './token-transfers';
 import { assertLease } from '../fence';
 
 // An endpoint that mints to the payer sends the tokens to the agent, which forwards them to the
@@ -48,45 +56,124 @@ export function forwardableAmount({
   return free < own ? free : own;
 }
 
+/** What the agent held of the task's token at one block, and what of it was owed to each destination then. */
+type Holdings = { balance: bigint; owed: Map<string, bigint> };
+
 /**
- * Tokens counted for the group's tasks and not yet forwarded, by destination: counted arrivals
- * minus the agent's transfers to that destination since the first of its tasks began. Read only
- * for the destinations the answer depends on (none but the user's: no chain read).
+ * The agent's holdings as of block `atBlock`: its balance, the transfers counted for the group's
+ * tasks (the ledger, up to that block) and the agent's forwards (the logs, up to that block), all
+ * of one block. A string when the reads of that block do not agree, and nothing may be decided
+ * from them this turn:
+ * - an agent transaction after that block, or still in flight: its effect is in neither;
+ * - the logs do not explain the balance (balance before the group's first block + transfers in −
+ *   transfers out ≠ balance at the block), or miss a transfer the ledger counted: a node behind
+ *   that block answered the logs (a load-balanced RPC, or anvil while it stores the block). A
+ *   transfer in the balance but not in the logs would be counted for nobody and look the user's.
+ * - a read of that block failed (a node that does not have it yet).
  */
-async function owedByDestination(rt: X402Runtime, group: X402DeliveryGroup, mine: string) {
-  const user = rt.policy.user.toLowerCase();
-  const byDestination = new Map<string, { arrived: bigint; fromBlock: bigint }>();
-  for (const c of await listX402DeliveryCandidates(group)) {
-    const seen = byDestination.get(c.destination);
-    byDestination.set(c.destination, {
-      arrived: (seen?.arrived ?? 0n) + c.arrived,
-      fromBlock: seen && seen.fromBlock < c.fromBlock ? seen.fromBlock : c.fromBlock,
-    });
+async function holdingsAt(rt: X402Runtime, group: X402DeliveryGroup, atBlock: bigint): Promise<Holdings | string> {
+  const agent = rt.policy.agent;
+  let balance: bigint;
+  try {
+    const [held, sentBy, sentPending] = await Promise.all([
+      balanceAt(rt, atBlock),
+      rt.client.getTransactionCount({ address: agent, blockNumber: atBlock }),
+      rt.client.getTransactionCount({ address: agent, blockTag: 'pending' }),
+    ]);
+    if (held === 0n) return { balance: 0n, owed: new Map() };
+    if (sentBy !== sentPending) return `the agent has ${sentPending - sentBy} transaction(s) after block ${atBlock}`;
+    balance = held;
+  } catch (error) {
+    return `reading block ${atBlock} failed (${safeChainCause(error).message})`;
   }
+  const candidates = await listX402DeliveryCandidates(group);
+  // No task of the group can be owed anything: every token held is the user's.
+  if (candidates.length === 0) return { balance, owed: new Map() };
+  const start = candidates.reduce((m, c) => (c.fromBlock < m ? c.fromBlock : m), candidates[0]!.fromBlock);
+  const counted = await listX402DeliveriesByTaskIds({ taskIds: candidates.map((c) => c.taskId), toBlock: atBlock });
+  let before: bigint, incoming: TokenTransfer[], outgoing: TokenTransfer[];
+  try {
+    [before, incoming, outgoing] = await Promise.all([
+      start > 0n ? balanceAt(rt, start - 1n) : 0n,
+      readTokenTransfers(rt, { to: agent }, start, atBlock),
+      readTokenTransfers(rt, { from: [agent] }, start, atBlock),
+    ]);
+  } catch (error) {
+    return `reading the token's transfers up to block ${atBlock} failed (${safeChainCause(error).message})`;
+  }
+  const sum = (transfers: { amount: bigint }[]) => transfers.reduce((total, t) => total + t.amount, 0n);
+  if (before + sum(incoming) - sum(outgoing) !== balance)
+    return `the logs up to block ${atBlock} do not explain the agent's balance ${balance} at it (a node behind that block)`;
+  const seen = new Set(incoming.map((t) => `${t.txHash.toLowerCase()}:${t.logIndex}`));
+  const missing = counted.find((d) => !seen.has(`${d.txHash.toLowerCase()}:${d.logIndex}`));
+  if (missing)
+    return `the logs up to block ${atBlock} lack the counted transfer ${missing.txHash} (a node behind that block)`;
+  return { balance, owed: owedByDestination(candidates, counted, outgoing) };
+}
+
+/**
+ * Tokens counted for the group's tasks and not yet forwarded, by destination (lower-case):
+ * counted arrivals minus the agent's transfers to that destination since the first of its tasks
+ * began.
+ */
+function owedByDestination(
+  candidates: X402DeliveryCandidateTo[],
+  counted: X402CountedDelivery[],
+  outgoing: TokenTransfer[],
+): Map<string, bigint> {
+  const destinationOfTask = new Map(candidates.map((c) => [c.taskId, c.destination]));
+  const byDestination = new Map<string, { arrived: bigint; fromBlock: bigint }>();
+  for (const c of candidates) {
+    const seen = byDestination.get(c.destination);
+    if (!seen || c.fromBlock < seen.fromBlock)
+      byDestination.set(c.destination, { arrived: 0n, fromBlock: c.fromBlock });
+  }
+  for (const d of counted) byDestination.get(destinationOfTask.get(d.taskId)!)!.arrived += d.amount;
   const owed = new Map<string, bigint>();
   for (const [to, { arrived, fromBlock }] of byDestination) {
-    // The user's share matters only to a task for a recipient (the user takes what is free).
-    if (arrived === 0n || (to === user && mine === user)) continue;
-    const sent = await readTokenTransfers(rt, { from: [rt.policy.agent], to: to as Address }, fromBlock);
-    const forwarded = sent.reduce((sum, l) => sum + l.amount, 0n);
+    const forwarded = outgoing
+      .filter((t) => t.to.toLowerCase() === to && t.blockNumber >= fromBlock)
+      .reduce((total, t) => total + t.amount, 0n);
     if (arrived > forwarded) owed.set(to, arrived - forwarded);
   }
   return owed;
 }
 
-/** The agent holds tokens of the task's token (an endpoint that mints to the payer): what is the task's destination's goes there. */
-export async function forwardHeldTokens(rt: X402Runtime, group: X402DeliveryGroup) {
-  const balance = await rt.client.readContract({
-    address: rt.policy.token,
-    abi: erc20Abi,
-    functionName: 'balanceOf',
-    args: [rt.policy.agent],
-  });
-  if (balance === 0n) return;
+/** The agent's balance of the task's token at a block; none before the token existed. */
+async function balanceAt(rt: X402Runtime, blockNumber: bigint): Promise<bigint> {
+  try {
+    return await rt.client.readContract({
+      address: rt.policy.token,
+      abi: erc20Abi,
+      functionName: 'balanceOf',
+      args: [rt.policy.agent],
+      blockNumber,
+    });
+  } catch (error) {
+    if (error instanceof BaseError && error.walk((e) => e instanceof ContractFunctionZeroDataError)) return 0n;
+    throw error;
+  }
+}
+
+/**
+ * The agent holds tokens of the task's token (an endpoint that mints to the payer): what is the
+ * task's destination's as of block `atBlock` goes there. Returns why nothing was decided when
+ * the reads of that block do not agree (see holdingsAt): the next turn reads a newer block.
+ */
+export async function forwardHeldTokens(
+  rt: X402Runtime,
+  group: X402DeliveryGroup,
+  atBlock: bigint,
+): Promise<{ deferred?: string }> {
+  const held = await holdingsAt(rt, group, atBlock);
+  if (typeof held === 'string') {
+    getLogger().warn({ taskId: rt.task.id, block: atBlock.toString() }, `x402 token forward deferred: ${held}`);
+    return { deferred: held };
+  }
   const destination = destinationOf(rt);
-  const owed = await owedByDestination(rt, group, destination.toLowerCase());
-  const amount = forwardableAmount({ balance, destination, user: rt.policy.user, owed });
+  const amount = forwardableAmount({ balance: held.balance, destination, user: rt.policy.user, owed: held.owed });
   if (amount > 0n) await forward(rt, amount);
+  return {};
 }
 
 const forwardsLeft = (rt: X402Runtime) =>

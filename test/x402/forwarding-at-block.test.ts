@@ -1,0 +1,163 @@
+import { createPublicClient, erc20Abi, http, parseAbiItem, type Address } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getSql } from '@/db/client';
+import { getTaskById } from '@/db/tasks';
+import { insertX402Payments, markX402PaymentsSent } from '@/db/x402-payments';
+import type { X402MintServer } from '@/scripts/local/x402-mint-server';
+import { Reporter } from '@/worker/reporter';
+import { markDeliveryStart, tallyDeliveries } from '@/worker/x402/delivery';
+import { signPayments } from '@/worker/x402/payment';
+import { ensureSigner, x402RuntimeOf, type X402Runtime } from '@/worker/x402/runtime';
+import { sendPayment } from '@/worker/x402/send';
+import { startLaggingNode, type LaggingNode } from '../support/lagging-node';
+import { createFundedX402Task, probeTerms, startX402Setup, type X402Setup } from './support';
+
+// Forwarding decides from one block (found by review). An endpoint that mints to the payer sends
+// the tokens to the agent, which forwards each task's to its destination (its recipient, else the
+// user). The agent's balance can hold tokens of an ended task for another destination (its
+// seller's late tokens), and only counting them (the Transfer logs) tells them from the user's.
+// The worker read the balance at "latest" and the logs up to a block number viem may serve from
+// its cache, from whichever node answered: a transfer in the balance but not in the logs was
+// counted for nobody, so it looked the user's and a task for the user forwarded it to the user.
+// Here the worker's own functions (a real runtime, the real seller, anvil, Postgres) read through
+// a node whose logs are held at a block (test/support/lagging-node.ts) while state reads are current.
+
+const WORKER = 'x402-forwarding-at-block';
+
+let setup: X402Setup;
+let server: X402MintServer;
+let node: LaggingNode;
+let chainUrl: string;
+
+beforeAll(async () => {
+  ({ server } = setup = await startX402Setup({
+    chainId: 31337,
+    rpcFront: async (url) => {
+      chainUrl = url;
+      return (node = await startLaggingNode(url));
+    },
+    // Ended tasks stay in their group (their late tokens count for them) for the whole file.
+    // A forward's receipt through a held node never comes: bounded, so a wrong forward fails readably.
+    env: { LOG_LEVEL: 'silent', X402_DELIVERY_TIMEOUT_MS: '600000', RECEIPT_TIMEOUT_MS: '5000' },
+  }));
+}, 120_000);
+
+afterAll(async () => {
+  node?.release();
+  await setup?.stop();
+}, 30_000);
+
+const newAddress = () => privateKeyToAccount(generatePrivateKey()).address;
+const chain = () => createPublicClient({ transport: http(chainUrl) });
+const tokensOf = (owner: Address) =>
+  chain().readContract({ address: server.tokenAddress, abi: erc20Abi, functionName: 'balanceOf', args: [owner] });
+
+/**
+ * A task of `user`'s (for `recipient` when given) buying from the local seller's GET, which mints
+ * to the payer (the agent): processing and leased to this test, as a worker holds it.
+ */
+async function leasedTask(user: Address, recipient?: Address): Promise<X402Runtime> {
+  const terms = await probeTerms(server.mintUrl(), user, { method: 'GET', body: undefined, mintsToUser: false });
+  const task = await createFundedX402Task({ userAddress: user, terms, quantity: 2, token: server.tokenAddress });
+  await getSql()`
+    update ai_agent_tasks set status = 'processing', recipient = ${recipient?.toLowerCase() ?? null},
+      locked_by = ${WORKER}, locked_until = now() + interval '10 minutes', started_at = now()
+    where id = ${task.id}`;
+  // Gas for its forwards (this chain's operator has none to top it up with).
+  await chain().request({
+    method: 'anvil_setBalance' as never,
+    params: [task.agentAddress, `0x${(10n ** 18n).toString(16)}`] as never,
+  });
+  const never = new AbortController().signal;
+  const rt = x402RuntimeOf((await getTaskById({ id: task.id }))!, {
+    workerId: WORKER,
+    reporter: new Reporter({ pretty: false }),
+    drain: never,
+    stop: never,
+  });
+  return ensureSigner(rt);
+}
+
+/** Buys the task's first mint from the seller as a turn does; returns the block its tokens reached the agent in. */
+async function buyOne(rt: X402Runtime): Promise<bigint> {
+  await markDeliveryStart(rt);
+  const [payment] = await signPayments(rt, [{ sequenceNumber: 1, units: 1 }], 0n);
+  const [id] = await insertX402Payments({
+    taskId: rt.task.id,
+    workerId: WORKER,
+    payments: [payment!],
+    limit: rt.policy.funding,
+  });
+  await markX402PaymentsSent({ ids: [id!] });
+  const row = {
+    ...payment!,
+    id: id!,
+    status: 'sent' as const,
+    httpStatus: null,
+    settlementTxHash: null,
+    error: null,
+    createdAt: new Date(),
+    sentAt: new Date(),
+  };
+  const result = await sendPayment(rt, row, new AbortController().signal);
+  expect(result.kind).toBe('settled');
+  const arrivals = await chain().getLogs({
+    address: server.tokenAddress,
+    event: parseAbiItem('event Transfer(address indexed from, address indexed to, uint256 value)'),
+    args: { to: rt.policy.agent },
+    fromBlock: 0n,
+  });
+  return arrivals.at(-1)!.blockNumber;
+}
+
+/** The task ended (its seller's tokens, if any, come later): what the worker does to it, without a turn. */
+const end = (rt: X402Runtime) =>
+  getSql()`update ai_agent_tasks set status = 'failed', locked_by = null, locked_until = null, updated_at = now() where id = ${rt.task.id}`;
+
+describe('forwarding held tokens', () => {
+  it("leaves an ended task's late tokens where they are while the logs lag the balance, then forwards only the user's", async () => {
+    const user = newAddress();
+    const alice = newAddress();
+    const forAlice = await leasedTask(user, alice);
+    const forUser = await leasedTask(user);
+    const unit = server.mintAmount;
+
+    const aliceTokensAt = await buyOne(forAlice);
+    await end(forAlice);
+    await buyOne(forUser);
+    expect(await tokensOf(forUser.policy.agent)).toBe(2n * unit);
+
+    // The node the worker reads logs from has not got the block alice's tokens arrived in.
+    node.hold(aliceTokensAt - 1n);
+    try {
+      const turn = await tallyDeliveries(forUser, 1, 1).then(
+        () => 'done',
+        (error: Error) => error.message,
+      );
+      expect({ turn, user: await tokensOf(user) }).toEqual({ turn: 'done', user: 0n });
+      expect(node.heldAnswers).toBeGreaterThan(0);
+      expect(await tokensOf(forUser.policy.agent)).toBe(2n * unit);
+    } finally {
+      node.release();
+    }
+
+    // Caught up: alice's tokens count for her task, the user's for the user's, which forwards its own.
+    await tallyDeliveries(forUser, 1, 1);
+    expect(await tokensOf(user)).toBe(unit);
+    expect(await tokensOf(forUser.policy.agent)).toBe(unit);
+  }, 60_000);
+
+  it("a task's first turn, before it paid anything, counts first: another task's late tokens are not the user's", async () => {
+    const user = newAddress();
+    const alice = newAddress();
+    const forAlice = await leasedTask(user, alice);
+    await buyOne(forAlice);
+    await end(forAlice);
+    const forUser = await leasedTask(user);
+
+    await tallyDeliveries(forUser, 0, 0);
+    expect(await tokensOf(user)).toBe(0n);
+    expect(await tokensOf(forUser.policy.agent)).toBe(server.mintAmount);
+  }, 60_000);
+});
