@@ -1,11 +1,10 @@
 import type { Address } from 'viem';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getSql } from '@/db/client';
 import { getTaskById } from '@/db/tasks';
 import { getPublicClient } from '@/lib/chain/clients';
 import { chainClients } from '../contracts/chain-helpers';
-import { startTestStack, type TestStack } from '../support/stack';
-import { createFundedTask, expectLedgerMatchesChain, startMintWorker, waitForTasks } from './support';
+import { createFundedTask, expectLedgerMatchesChain, useWorkerStack, waitForTasks } from './support';
 
 // Found by review: before a paced EIP-7702 batch the worker checked the agent's ETH against
 // gasPerMint × (N + 1), gasPerMint being the batch estimate's marginal share of a mint, while the
@@ -15,28 +14,18 @@ import { createFundedTask, expectLedgerMatchesChain, startMintWorker, waitForTas
 // tops up to exactly what the check asks for, so the check alone decides: here the agent's ETH is
 // taken away after the first batch, and the second batch's top-up must pay for that batch.
 
-let stack: TestStack;
-let worker: import('@/worker/loop').MintWorker | undefined;
-
-beforeAll(async () => {
-  stack = await startTestStack({
-    env: {
-      MINT_EXECUTION: 'batch',
-      MINT_BATCH_SIZE: '5',
-      MINT_INTERVAL_MS: '1500',
-      AGENT_TOPUP_ETH: '0',
-      CHECK_INTERVAL_MS: '200',
-      MAX_RETRIES: '1',
-      LOG_LEVEL: 'silent',
-    },
-  });
-  worker = await startMintWorker();
-}, 90_000);
-
-afterAll(async () => {
-  await worker?.stop();
-  await stack?.stop();
-}, 30_000);
+const setup = useWorkerStack({
+  env: {
+    MINT_EXECUTION: 'batch',
+    MINT_BATCH_SIZE: '5',
+    MINT_INTERVAL_MS: '1500',
+    AGENT_TOPUP_ETH: '0',
+    CHECK_INTERVAL_MS: '200',
+    MAX_RETRIES: '1',
+    LOG_LEVEL: 'silent',
+  },
+  startWorker: true,
+});
 
 const topUps = (taskId: string) =>
   getSql()<{ amountWei: string }[]>`
@@ -44,7 +33,7 @@ const topUps = (taskId: string) =>
 
 describe('the gas check before a paced batch', () => {
   it('tops the agent up to what the batch is signed with, not to gasPerMint × (N + 1)', async () => {
-    const task = await createFundedTask(stack, { userIndex: 2, quantity: 10 });
+    const task = await createFundedTask(setup.stack, { userIndex: 2, quantity: 10 });
     const agent = task.agentAddress as Address;
     // The first batch (5 mints) settles; the worker then waits MINT_INTERVAL_MS before the next.
     const deadline = Date.now() + 30_000;
@@ -57,13 +46,13 @@ describe('the gas check before a paced batch', () => {
       await new Promise((r) => setTimeout(r, 20));
     }
     // The agent's ETH goes (as if the batches had burnt it): the next batch needs a top-up.
-    await chainClients(stack.anvil.url).rpc('anvil_setBalance', [agent, '0x0']);
+    await chainClients(setup.stack.anvil.url).rpc('anvil_setBalance', [agent, '0x0']);
     expect(await getPublicClient().getBalance({ address: agent })).toBe(0n);
 
     const [done] = await waitForTasks([task.id], ['completed', 'failed'], 60_000);
     expect(done!.status, done!.errorMessage ?? '').toBe('completed');
     expect(done!.mintsCompleted).toBe(10);
-    await expectLedgerMatchesChain(stack.deployment.tokens[0]!.address, [task.id]);
+    await expectLedgerMatchesChain(setup.stack.deployment.tokens[0]!.address, [task.id]);
     // One top-up before the first batch, one after the ETH was taken.
     expect((await topUps(task.id)).length).toBe(2);
   }, 90_000);

@@ -1,9 +1,8 @@
 import { type Address, type Hex } from 'viem';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getSql } from '@/db/client';
 import { delegationCode } from '@/lib/chain/batch-calls';
 import { getPublicClient } from '@/lib/chain/clients';
-import { startTestStack, type TestStack } from '../support/stack';
 import { user } from '../support/fixtures';
 import {
   awaitSweep,
@@ -12,8 +11,8 @@ import {
   killWorker,
   spawnWorker,
   tokenBalance,
+  useWorkerStack,
   waitForTasks,
-  type WorkerChild,
 } from './support';
 
 // MINT_EXECUTION=batch on real anvil: one EIP-7702 transaction per batch from each agent to
@@ -21,10 +20,6 @@ import {
 // mint 3 it signs carries a signature the token refuses: that mint alone fails, the rest of its
 // batch mints, and the retry mints it. The child worker signs its first delegation for the
 // wrong nonce (the silent EIP-7702 failure): that batch must be caught, not counted.
-
-let stack: TestStack;
-let worker: import('@/worker/loop').MintWorker | undefined;
-const children: WorkerChild[] = [];
 
 type Row = {
   task_id: string;
@@ -44,39 +39,31 @@ async function transactionsOf(rows: Row[]) {
   return Promise.all(hashes.map((hash) => getPublicClient().getTransaction({ hash })));
 }
 
-beforeAll(async () => {
-  stack = await startTestStack({
-    env: {
-      MINT_EXECUTION: 'batch',
-      MINT_BATCH_SIZE: '5',
-      MINT_INTERVAL_MS: '0',
-      RECEIPT_TIMEOUT_MS: '5000',
-      LEASE_MS: '3000',
-      CHECK_INTERVAL_MS: '300',
-      WORKER_CONCURRENCY: '3',
-      WORKER_TEST_FAULT: 'bad-mint-signature:3',
-      MAX_RETRIES: '5',
-    },
-  });
-}, 90_000);
-
-afterAll(async () => {
-  await worker?.stop();
-  for (const c of children) await killWorker(c);
-  await stack?.stop();
-}, 30_000);
+const setup = useWorkerStack({
+  env: {
+    MINT_EXECUTION: 'batch',
+    MINT_BATCH_SIZE: '5',
+    MINT_INTERVAL_MS: '0',
+    RECEIPT_TIMEOUT_MS: '5000',
+    LEASE_MS: '3000',
+    CHECK_INTERVAL_MS: '300',
+    WORKER_CONCURRENCY: '3',
+    WORKER_TEST_FAULT: 'bad-mint-signature:3',
+    MAX_RETRIES: '5',
+  },
+});
 
 describe('batched mints (EIP-7702)', () => {
   it('installs the delegation once per agent, one transaction per batch with the approval joined; a refused mint fails alone and is retried', async () => {
     const { MintWorker } = await import('@/worker/loop');
-    const token = stack.deployment.tokens[0]!.address;
+    const token = setup.stack.deployment.tokens[0]!.address;
     const quantities = [12, 7];
     const tasks = [];
     for (const [i, quantity] of quantities.entries())
-      tasks.push(await createFundedTask(stack, { userIndex: i + 1, quantity }));
+      tasks.push(await createFundedTask(setup.stack, { userIndex: i + 1, quantity }));
     const before = await Promise.all([1, 2].map((i) => tokenBalance(token, user(i).address)));
-    worker = new MintWorker();
-    await worker.start();
+    setup.worker = new MintWorker();
+    await setup.worker.start();
     const done = await waitForTasks(
       tasks.map((t) => t.id),
       ['completed', 'failed', 'cancelled'],
@@ -91,7 +78,9 @@ describe('batched mints (EIP-7702)', () => {
         BigInt(quantities[i]!) * 1000n * 10n ** 18n,
       );
       const agent = task.agentAddress as Address;
-      expect(await getPublicClient().getCode({ address: agent })).toBe(delegationCode(stack.deployment.batchExecutor!));
+      expect(await getPublicClient().getCode({ address: agent })).toBe(
+        delegationCode(setup.stack.deployment.batchExecutor!),
+      );
 
       const rows = await rowsOf(task.id);
       const txs = await transactionsOf(rows);
@@ -129,12 +118,12 @@ describe('batched mints (EIP-7702)', () => {
   }, 90_000);
 
   it('a delegation signed for the wrong nonce is skipped on chain: the batch ran no code, its mints are not counted, the retry installs it', async () => {
-    await worker?.stop();
-    worker = undefined;
-    const token = stack.deployment.tokens[0]!.address;
-    const task = await createFundedTask(stack, { userIndex: 3, quantity: 8 });
-    const child = spawnWorker({ ...stack.env, WORKER_TEST_FAULT: 'bad-authorization' });
-    children.push(child);
+    await setup.worker?.stop();
+    setup.worker = undefined;
+    const token = setup.stack.deployment.tokens[0]!.address;
+    const task = await createFundedTask(setup.stack, { userIndex: 3, quantity: 8 });
+    const child = spawnWorker({ ...setup.stack.env, WORKER_TEST_FAULT: 'bad-authorization' });
+    setup.children.push(child);
     const [done] = await waitForTasks([task.id], ['completed', 'failed', 'cancelled'], 60_000);
     await killWorker(child);
     expect(
@@ -152,7 +141,9 @@ describe('batched mints (EIP-7702)', () => {
     // The first batch's rows failed once (ran no code), then were re-signed and minted.
     expect(rows.filter((r) => r.error?.includes('ran no code')).length).toBe(5);
     const agent = task.agentAddress as Address;
-    expect(await getPublicClient().getCode({ address: agent })).toBe(delegationCode(stack.deployment.batchExecutor!));
+    expect(await getPublicClient().getCode({ address: agent })).toBe(
+      delegationCode(setup.stack.deployment.batchExecutor!),
+    );
     await expectLedgerMatchesChain(token, [task.id]);
   }, 90_000);
 });

@@ -1,9 +1,8 @@
 import type { Address } from 'viem';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getSql } from '@/db/client';
 import { getTaskById } from '@/db/tasks';
 import { getUsdcBalance } from '@/lib/chain/usdc';
-import { startTestStack, type TestStack } from '../support/stack';
 import { user } from '../support/fixtures';
 import {
   awaitRefund,
@@ -12,6 +11,7 @@ import {
   mintedEvents,
   startMintWorker,
   tokenBalance,
+  useWorkerStack,
   waitForTasks,
 } from './support';
 
@@ -19,40 +19,30 @@ import {
 // users (not the agents) receive quantity × mintAmount, and the ledger equals the Minted events.
 // MINT_INTERVAL_MS=0 with MINT_PIPELINE_DEPTH=4, so these batches run pipelined (worker/contract/mint-pipeline.ts).
 
-let stack: TestStack;
-let worker: import('@/worker/loop').MintWorker | undefined;
-
-beforeAll(async () => {
-  stack = await startTestStack({
-    env: {
-      MINT_BATCH_SIZE: '5',
-      MINT_INTERVAL_MS: '0',
-      MINT_PIPELINE_DEPTH: '4',
-      RECEIPT_TIMEOUT_MS: '5000',
-      LEASE_MS: '3000',
-      CHECK_INTERVAL_MS: '300',
-      WORKER_CONCURRENCY: '3',
-    },
-  });
-}, 90_000);
-
-afterAll(async () => {
-  await worker?.stop();
-  await stack?.stop();
-}, 30_000);
+const setup = useWorkerStack({
+  env: {
+    MINT_BATCH_SIZE: '5',
+    MINT_INTERVAL_MS: '0',
+    MINT_PIPELINE_DEPTH: '4',
+    RECEIPT_TIMEOUT_MS: '5000',
+    LEASE_MS: '3000',
+    CHECK_INTERVAL_MS: '300',
+    WORKER_CONCURRENCY: '3',
+  },
+});
 
 describe('mint worker', () => {
   it('completes three tasks; tokens go to the users; ledger == Minted events', async () => {
     const { readPaidMintToken } = await import('@/lib/chain/tokens');
-    const token = stack.deployment.tokens[0]!.address;
+    const token = setup.stack.deployment.tokens[0]!.address;
     const info = await readPaidMintToken(token);
     const quantities = [12, 7, 16];
     const before = await Promise.all([1, 2, 3].map((i) => tokenBalance(token, user(i).address)));
     const tasks = [];
     for (const [i, quantity] of quantities.entries())
-      tasks.push(await createFundedTask(stack, { userIndex: i + 1, quantity }));
+      tasks.push(await createFundedTask(setup.stack, { userIndex: i + 1, quantity }));
 
-    worker = await startMintWorker();
+    setup.worker = await startMintWorker();
     const done = await waitForTasks(
       tasks.map((t) => t.id),
       ['completed', 'failed', 'cancelled'],
@@ -77,9 +67,9 @@ describe('mint worker', () => {
   }, 90_000);
 
   it('a cancel stops a pipelined run after the batches already sent; they settle; the rest of the USDC goes back to the user', async () => {
-    const token = stack.deployment.tokens[0]!.address;
+    const token = setup.stack.deployment.tokens[0]!.address;
     const quantity = 300;
-    const task = await createFundedTask(stack, { userIndex: 4, quantity });
+    const task = await createFundedTask(setup.stack, { userIndex: 4, quantity });
     const userBefore = await getUsdcBalance(task.userAddress as Address);
     const deadline = Date.now() + 30_000;
     while (((await getTaskById({ id: task.id }))?.mintsCompleted ?? 0) < 5 && Date.now() < deadline)

@@ -1,12 +1,12 @@
 import { erc20Abi, type Address, type Hex } from 'viem';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getSql } from '@/db/client';
 import { getTaskById } from '@/db/tasks';
 import { getWalletById } from '@/db/wallets';
 import { getChain, getPublicClient } from '@/lib/chain/clients';
 import { unlockAgentAccount } from '@/lib/wallets/agent-wallets';
 import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
-import { mintExecutionUnderTest, startTestStack, type TestStack } from '../support/stack';
+import { mintExecutionUnderTest } from '../support/stack';
 import { user } from '../support/fixtures';
 import { chainClients } from '../contracts/chain-helpers';
 import {
@@ -15,8 +15,8 @@ import {
   killWorker,
   spawnWorker,
   tokenBalance,
+  useWorkerStack,
   waitForTasks,
-  type WorkerChild,
 } from './support';
 
 // The real worker process is killed with SIGKILL at the three dangerous points of a batch
@@ -27,32 +27,22 @@ import {
 // one batch open; the second kills pipelined workers, with several batches in flight (once with
 // two batches broadcast and neither settled).
 
-let stack: TestStack;
-const children: WorkerChild[] = [];
-
-beforeAll(async () => {
-  stack = await startTestStack({
-    env: {
-      MINT_BATCH_SIZE: '5',
-      MINT_INTERVAL_MS: '0',
-      MINT_PIPELINE_DEPTH: '1',
-      LEASE_MS: '3000',
-      CHECK_INTERVAL_MS: '300',
-      WORKER_CONCURRENCY: '3',
-      LOG_LEVEL: 'info',
-    },
-  });
-}, 90_000);
-
-afterAll(async () => {
-  for (const c of children) await killWorker(c);
-  await stack?.stop();
-}, 30_000);
+const setup = useWorkerStack({
+  env: {
+    MINT_BATCH_SIZE: '5',
+    MINT_INTERVAL_MS: '0',
+    MINT_PIPELINE_DEPTH: '1',
+    LEASE_MS: '3000',
+    CHECK_INTERVAL_MS: '300',
+    WORKER_CONCURRENCY: '3',
+    LOG_LEVEL: 'info',
+  },
+});
 
 async function runUntilExit(env: Record<string, string>, timeoutMs = 40_000) {
   // One task at a time, so the ledger state at each crash is exactly that of the crashing batch.
-  const worker = spawnWorker({ ...stack.env, WORKER_CONCURRENCY: '1', ...env });
-  children.push(worker);
+  const worker = spawnWorker({ ...setup.stack.env, WORKER_CONCURRENCY: '1', ...env });
+  setup.children.push(worker);
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -64,7 +54,7 @@ async function runUntilExit(env: Record<string, string>, timeoutMs = 40_000) {
   return { ...exit, timedOut, output: worker.output() };
 }
 
-const rpc = (method: string, params?: unknown[]) => chainClients(stack.anvil.url).rpc(method, params);
+const rpc = (method: string, params?: unknown[]) => chainClients(setup.stack.anvil.url).rpc(method, params);
 
 /**
  * Ledger rows left open (signed or sent, not settled) by the last crash and not open before it,
@@ -92,11 +82,11 @@ async function newOpenRows(token: Address) {
 
 describe('worker crashes', () => {
   it('kill -9 at every dangerous point, restart: all complete, no duplicate, none missing', async () => {
-    const token = stack.deployment.tokens[0]!.address;
+    const token = setup.stack.deployment.tokens[0]!.address;
     const quantities = [30, 25, 20];
     const tasks = [];
     for (const [i, quantity] of quantities.entries())
-      tasks.push(await createFundedTask(stack, { userIndex: i + 1, quantity }));
+      tasks.push(await createFundedTask(setup.stack, { userIndex: i + 1, quantity }));
     const before = await Promise.all([1, 2, 3].map((i) => tokenBalance(token, user(i).address)));
 
     // Each crash leaves exactly the state it should: half a batch on chain; a batch in the
@@ -150,16 +140,16 @@ describe('worker crashes', () => {
     expect(await newOpenRows(token)).toEqual({ onChain: crashing.size, notOnChain: 0 });
 
     // A random moment: after the first settled batch, 0–800 ms later, with paced batches.
-    const random = spawnWorker({ ...stack.env, MINT_INTERVAL_MS: '400' });
-    children.push(random);
+    const random = spawnWorker({ ...setup.stack.env, MINT_INTERVAL_MS: '400' });
+    setup.children.push(random);
     const deadline = Date.now() + 30_000;
     while (!random.output().includes('batch_recorded') && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 800)));
     await killWorker(random);
 
-    const finisher = spawnWorker(stack.env);
-    children.push(finisher);
+    const finisher = spawnWorker(setup.stack.env);
+    setup.children.push(finisher);
     const done = await waitForTasks(
       tasks.map((t) => t.id),
       ['completed', 'failed', 'cancelled'],
@@ -180,7 +170,7 @@ describe('worker crashes', () => {
       );
       // Funded with exactly quantity × price: a second payment for any mint would have reverted.
       const usdcLeft = await getPublicClient().readContract({
-        address: stack.deployment.usdc,
+        address: setup.stack.deployment.usdc,
         abi: erc20Abi,
         functionName: 'balanceOf',
         args: [task.agentAddress as Address],
@@ -200,11 +190,11 @@ describe('worker crashes', () => {
   }, 240_000);
 
   it('kill -9 with several batches in flight (pipelined): all complete, no duplicate, none missing', async () => {
-    const token = stack.deployment.tokens[0]!.address;
+    const token = setup.stack.deployment.tokens[0]!.address;
     const quantities = [40, 35];
     const tasks = [];
     for (const [i, quantity] of quantities.entries())
-      tasks.push(await createFundedTask(stack, { userIndex: i + 4, quantity, token }));
+      tasks.push(await createFundedTask(setup.stack, { userIndex: i + 4, quantity, token }));
     const before = await Promise.all([4, 5].map((i) => tokenBalance(token, user(i).address)));
     // A mint left unmined (a rare anvil stall under load) is retried after 5 s, not the default 60.
     const pipelined = { MINT_PIPELINE_DEPTH: '4', RECEIPT_TIMEOUT_MS: '5000' };
@@ -241,8 +231,8 @@ describe('worker crashes', () => {
     const open = await getSql()`select 1 from ai_agent_mint_records where status in ('signed', 'sent')`;
     expect(open.length, 'the crash left batches open for the next worker to reconcile').toBeGreaterThan(0);
 
-    const finisher = spawnWorker({ ...stack.env, ...pipelined });
-    children.push(finisher);
+    const finisher = spawnWorker({ ...setup.stack.env, ...pipelined });
+    setup.children.push(finisher);
     const done = await waitForTasks(
       tasks.map((t) => t.id),
       ['completed', 'failed', 'cancelled'],

@@ -7,14 +7,16 @@ import { getUsdcBalance } from '@/lib/chain/usdc';
 import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
 import { getTaskStatus } from '@/lib/tasks/task-status';
 import { anvilAccount, startAnvil } from '@/scripts/local/anvil';
+import { chainClients } from '../contracts/chain-helpers';
 import { createPendingTask, user } from '../support/fixtures';
-import { mintExecutionUnderTest, startTestStack, type TestStack } from '../support/stack';
+import { mintExecutionUnderTest } from '../support/stack';
 import {
   awaitRefund,
   createFundedTask,
   expectLedgerMatchesChain,
   mintedEvents,
   startMintWorker,
+  useWorkerStack,
   waitForTasks,
 } from './support';
 
@@ -22,33 +24,28 @@ import {
 // worker pacing 5-mint batches 300 ms apart. MAX_RETRIES=1 so a real revert fails fast and
 // any transient error wrongly counted as an attempt would fail the outage task.
 
-let stack: TestStack;
-let worker: import('@/worker/loop').MintWorker | undefined;
 const events: TaskEvent[] = [];
 let restarted: Awaited<ReturnType<typeof startAnvil>> | undefined;
 
-beforeAll(async () => {
-  stack = await startTestStack({
-    anvilState: true,
-    env: {
-      MINT_BATCH_SIZE: '5',
-      MINT_INTERVAL_MS: '300',
-      LEASE_MS: '3000',
-      CHECK_INTERVAL_MS: '300',
-      WORKER_CONCURRENCY: '3',
-      MAX_RETRIES: '1',
-      LOG_LEVEL: 'silent',
-    },
-  });
-  await getSql().listen(TASK_EVENTS_CHANNEL, (payload) => events.push(JSON.parse(payload) as TaskEvent));
-  worker = await startMintWorker();
-}, 90_000);
+const setup = useWorkerStack({
+  anvilState: true,
+  env: {
+    MINT_BATCH_SIZE: '5',
+    MINT_INTERVAL_MS: '300',
+    LEASE_MS: '3000',
+    CHECK_INTERVAL_MS: '300',
+    WORKER_CONCURRENCY: '3',
+    MAX_RETRIES: '1',
+    LOG_LEVEL: 'silent',
+  },
+});
 
-afterAll(async () => {
-  await worker?.stop();
-  await restarted?.stop();
-  await stack?.stop();
-}, 30_000);
+beforeAll(async () => {
+  await getSql().listen(TASK_EVENTS_CHANNEL, (payload) => events.push(JSON.parse(payload) as TaskEvent));
+  setup.worker = await startMintWorker();
+});
+
+afterAll(() => restarted?.stop());
 
 async function waitForProgress(id: string, atLeast: number, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;
@@ -61,14 +58,14 @@ async function waitForProgress(id: string, atLeast: number, timeoutMs = 30_000) 
 
 describe('worker lifecycle', () => {
   it('survives a 10 s chain outage mid-task and is never marked failed', async () => {
-    const token = stack.deployment.tokens[0]!.address;
-    const task = await createFundedTask(stack, { userIndex: 1, quantity: 30 });
+    const token = setup.stack.deployment.tokens[0]!.address;
+    const task = await createFundedTask(setup.stack, { userIndex: 1, quantity: 30 });
     await waitForProgress(task.id, 5);
-    const port = stack.anvil.port;
-    await stack.anvil.stop();
+    const port = setup.stack.anvil.port;
+    await setup.stack.anvil.stop();
     await new Promise((r) => setTimeout(r, 10_000));
     expect((await getTaskById({ id: task.id }))!.status).toBe('processing');
-    restarted = await startAnvil({ port, stateFile: `${stack.dir}/anvil-state.json` });
+    restarted = await startAnvil({ port, stateFile: `${setup.stack.dir}/anvil-state.json` });
 
     const [done] = await waitForTasks([task.id], ['completed', 'failed', 'cancelled'], 60_000);
     expect(done!.status, done!.errorMessage ?? '').toBe('completed');
@@ -79,8 +76,8 @@ describe('worker lifecycle', () => {
   }, 120_000);
 
   it('cancel during processing stops after the batch in flight; unspent USDC goes back to the user', async () => {
-    const token = stack.deployment.tokens[0]!.address;
-    const task = await createFundedTask(stack, { userIndex: 2, quantity: 30 });
+    const token = setup.stack.deployment.tokens[0]!.address;
+    const task = await createFundedTask(setup.stack, { userIndex: 2, quantity: 30 });
     const userBefore = await getUsdcBalance(task.userAddress as Address);
     await waitForProgress(task.id, 5);
     await getSql()`update ai_agent_tasks set cancel_requested = true where id = ${task.id} and status = 'processing'`;
@@ -107,12 +104,16 @@ describe('worker lifecycle', () => {
   }, 60_000);
 
   it('a paused token fails the task after MAX_RETRIES with a readable message, nothing sent', async () => {
-    const token = stack.deployment.tokens[1]!.address;
-    const owner = createWalletClient({ account: anvilAccount(0), chain: getChain(), transport: http(stack.anvil.url) });
+    const token = setup.stack.deployment.tokens[1]!.address;
+    const owner = createWalletClient({
+      account: anvilAccount(0),
+      chain: getChain(),
+      transport: http(setup.stack.anvil.url),
+    });
     await getPublicClient().waitForTransactionReceipt({
       hash: await owner.writeContract({ address: token, abi: paidMintTokenAbi, functionName: 'pause' }),
     });
-    const task = await createFundedTask(stack, { userIndex: 3, quantity: 12, token });
+    const task = await createFundedTask(setup.stack, { userIndex: 3, quantity: 12, token });
     const [done] = await waitForTasks([task.id], ['completed', 'failed', 'cancelled'], 30_000);
     expect(done!.status).toBe('failed');
     expect(done!.errorMessage).toBe('Minting of this token is paused by its owner.');
@@ -124,12 +125,12 @@ describe('worker lifecycle', () => {
   it('cancels a task left unpaid past PAYMENT_TIMEOUT', async () => {
     const task = await createPendingTask({
       userAddress: user(4).address,
-      token: stack.deployment.tokens[0]!.address,
+      token: setup.stack.deployment.tokens[0]!.address,
       quantity: 3,
     });
     const fresh = await createPendingTask({
       userAddress: user(5).address,
-      token: stack.deployment.tokens[0]!.address,
+      token: setup.stack.deployment.tokens[0]!.address,
       quantity: 3,
     });
     await getSql()`update ai_agent_tasks set created_at = now() - interval '11 minutes' where id = ${task.id}`;
@@ -139,20 +140,13 @@ describe('worker lifecycle', () => {
   }, 30_000);
 
   it('replaces a stuck mint (same nonce, same mintId, fees +12.5%) and settles it once', async () => {
-    const token = stack.deployment.tokens[0]!.address;
+    const token = setup.stack.deployment.tokens[0]!.address;
     // Batched, the task's 5 mints are one transaction (to the agent itself, carrying the delegation).
     const batched = mintExecutionUnderTest() === 'batch';
     let task0Agent = () => '';
     const [mintTarget, mintTxs] = batched ? [() => task0Agent(), 1] : [() => token.toLowerCase(), 5];
-    const rpc = async (method: string, params: unknown[] = []) => {
-      const res = await fetch(stack.anvil.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-      });
-      return ((await res.json()) as { result: unknown }).result;
-    };
-    const task = await createFundedTask(stack, { userIndex: 6, quantity: 5 });
+    const { rpc } = chainClients(setup.stack.anvil.url);
+    const task = await createFundedTask(setup.stack, { userIndex: 6, quantity: 5 });
     task0Agent = () => task.agentAddress.toLowerCase();
     // From here blocks only come from this miner. Once the task's 5 mints are in the pool, each
     // block it mines gets a base fee just above their max fee (a fee market that moved past

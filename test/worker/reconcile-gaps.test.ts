@@ -1,59 +1,40 @@
 import type { Hex } from 'viem';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getSql } from '@/db/client';
 import { LeaseLostError } from '@/db/mint-records';
 import { getTaskById } from '@/db/tasks';
 import { runAudit } from '@/lib/audit/run-audit';
 import { getPublicClient } from '@/lib/chain/clients';
-import { startTestStack, type TestStack } from '../support/stack';
+import { chainClients } from '../contracts/chain-helpers';
 import {
   createFundedTask,
   expectLedgerMatchesChain,
-  killWorker,
   spawnWorker,
   startMintWorker,
+  useWorkerStack,
   waitForTasks,
-  type WorkerChild,
 } from './support';
 
 // The reconciler's two gaps and the lease fence, on real anvil. Each scenario starts from a
 // worker process SIGKILLed right after writing its first batch (4 signed mints, none sent).
 
-let stack: TestStack;
-let worker: import('@/worker/loop').MintWorker | undefined;
-const children: WorkerChild[] = [];
 const filled: { nonces: number[]; txHashes: string[] }[] = [];
 
-beforeAll(async () => {
-  stack = await startTestStack({
-    // One transaction per mint (the path where a row's nonce is its own); batches share one.
-    env: {
-      MINT_EXECUTION: 'single',
-      MINT_BATCH_SIZE: '4',
-      MINT_PIPELINE_DEPTH: '1',
-      LEASE_MS: '2000',
-      CHECK_INTERVAL_MS: '200',
-      RECEIPT_TIMEOUT_MS: '2000',
-      WORKER_CONCURRENCY: '1',
-      LOG_LEVEL: 'silent',
-    },
-  });
-}, 90_000);
+const setup = useWorkerStack({
+  // One transaction per mint (the path where a row's nonce is its own); batches share one.
+  env: {
+    MINT_EXECUTION: 'single',
+    MINT_BATCH_SIZE: '4',
+    MINT_PIPELINE_DEPTH: '1',
+    LEASE_MS: '2000',
+    CHECK_INTERVAL_MS: '200',
+    RECEIPT_TIMEOUT_MS: '2000',
+    WORKER_CONCURRENCY: '1',
+    LOG_LEVEL: 'silent',
+  },
+});
 
-afterAll(async () => {
-  await worker?.stop();
-  for (const c of children) await killWorker(c);
-  await stack?.stop();
-}, 30_000);
-
-const rpc = async (method: string, params: unknown[] = []) => {
-  const res = await fetch(stack.anvil.url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-  });
-  return ((await res.json()) as { result: unknown }).result;
-};
+const rpc = (method: string, params?: unknown[]) => chainClients(setup.stack.anvil.url).rpc(method, params);
 
 type Row = { sequence_number: number; nonce: number; status: string; raw_transaction: Hex; tx_hash: Hex };
 const rowsOf = (taskId: string) =>
@@ -63,9 +44,9 @@ const rowsOf = (taskId: string) =>
 
 /** A funded task whose worker died right after writing its first batch to the ledger. */
 async function crashedAfterFirstWrite(userIndex: number) {
-  const task = await createFundedTask(stack, { userIndex, quantity: 8 });
-  const child = spawnWorker({ ...stack.env, WORKER_CRASH_AT: 'after-ledger-write:1' });
-  children.push(child);
+  const task = await createFundedTask(setup.stack, { userIndex, quantity: 8 });
+  const child = spawnWorker({ ...setup.stack.env, WORKER_CRASH_AT: 'after-ledger-write:1' });
+  setup.children.push(child);
   const exit = await child.exited;
   expect(exit.signal, child.output()).toBe('SIGKILL');
   const rows = await rowsOf(task.id);
@@ -78,7 +59,7 @@ async function startWorker() {
   const reporter = new Reporter();
   const original = reporter.nonceHolesFilled.bind(reporter);
   reporter.nonceHolesFilled = (task, fill) => (filled.push(fill), original(task, fill));
-  worker = await startMintWorker({ reporter });
+  setup.worker = await startMintWorker({ reporter });
 }
 
 describe('reconciler gaps', () => {
@@ -100,8 +81,8 @@ describe('reconciler gaps', () => {
     await startWorker();
     const [done] = await waitForTasks([task.id], ['completed', 'failed'], 30_000);
     expect(done!.status, done!.errorMessage ?? '').toBe('completed');
-    await worker!.stop();
-    worker = undefined;
+    await setup.worker!.stop();
+    setup.worker = undefined;
   }, 90_000);
 
   it('fills a nonce no recorded transaction will use, so the mints behind it are mined', async () => {
@@ -126,11 +107,11 @@ describe('reconciler gaps', () => {
       value: 0n,
       nonce: hole.nonce,
     });
-    await expectLedgerMatchesChain(stack.deployment.tokens[0]!.address, [task.id]);
+    await expectLedgerMatchesChain(setup.stack.deployment.tokens[0]!.address, [task.id]);
     const audit = await runAudit({ userAddress: task.userAddress, record: false });
     expect(audit.discrepancies).toEqual([]);
-    await worker!.stop();
-    worker = undefined;
+    await setup.worker!.stop();
+    setup.worker = undefined;
   }, 90_000);
 
   it('keeps what it learned when collecting receipts times out', async () => {
@@ -156,7 +137,7 @@ describe('reconciler gaps', () => {
     }
     const [done] = await waitForTasks([task.id], ['completed', 'failed'], 30_000);
     expect(done!.status, done!.errorMessage ?? '').toBe('completed');
-    await expectLedgerMatchesChain(stack.deployment.tokens[0]!.address, [task.id]);
+    await expectLedgerMatchesChain(setup.stack.deployment.tokens[0]!.address, [task.id]);
     expect((await runAudit({ record: false })).discrepancies).toEqual([]);
   }, 90_000);
 });

@@ -1,17 +1,15 @@
 import type { Address } from 'viem';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getSql } from '@/db/client';
 import { getPublicClient } from '@/lib/chain/clients';
 import { chainClients } from '../contracts/chain-helpers';
-import { startTestStack, type TestStack } from '../support/stack';
 import {
   createFundedTask,
   expectLedgerMatchesChain,
-  killWorker,
   spawnWorker,
   startMintWorker,
+  useWorkerStack,
   waitForTasks,
-  type WorkerChild,
 } from './support';
 
 // Found by review: a batch written to the ledger whose broadcast the node refuses for want of
@@ -20,36 +18,25 @@ import {
 // failed task. Here a worker is killed between the ledger write and the broadcast, the agent's
 // ETH is taken, and the next worker's reconcile must top it up and get the batch mined.
 
-let stack: TestStack;
-let child: WorkerChild | undefined;
-let worker: import('@/worker/loop').MintWorker | undefined;
-
-beforeAll(async () => {
-  stack = await startTestStack({
-    env: {
-      MINT_EXECUTION: 'batch',
-      MINT_BATCH_SIZE: '2',
-      MINT_INTERVAL_MS: '500',
-      LEASE_MS: '3000',
-      CHECK_INTERVAL_MS: '200',
-      MAX_RETRIES: '1',
-      LOG_LEVEL: 'silent',
-    },
-  });
-}, 90_000);
-
-afterAll(async () => {
-  if (child) await killWorker(child);
-  await worker?.stop();
-  await stack?.stop();
-}, 30_000);
+const setup = useWorkerStack({
+  env: {
+    MINT_EXECUTION: 'batch',
+    MINT_BATCH_SIZE: '2',
+    MINT_INTERVAL_MS: '500',
+    LEASE_MS: '3000',
+    CHECK_INTERVAL_MS: '200',
+    MAX_RETRIES: '1',
+    LOG_LEVEL: 'silent',
+  },
+});
 
 describe('reconciling a batch the node refused for want of ETH', () => {
   it('tops the agent up for the open batch, which is then mined, and the task completes', async () => {
-    const task = await createFundedTask(stack, { userIndex: 3, quantity: 4 });
+    const task = await createFundedTask(setup.stack, { userIndex: 3, quantity: 4 });
     const agent = task.agentAddress as Address;
-    child = spawnWorker({ ...stack.env, WORKER_CONCURRENCY: '1', WORKER_CRASH_AT: 'after-ledger-write' });
-    const timer = setTimeout(() => child?.child.kill('SIGTERM'), 40_000);
+    const child = spawnWorker({ ...setup.stack.env, WORKER_CONCURRENCY: '1', WORKER_CRASH_AT: 'after-ledger-write' });
+    setup.children.push(child);
+    const timer = setTimeout(() => child.child.kill('SIGTERM'), 40_000);
     const exit = await child.exited;
     clearTimeout(timer);
     expect(exit.signal, child.output()).toBe('SIGKILL');
@@ -58,12 +45,12 @@ describe('reconciling a batch the node refused for want of ETH', () => {
       select status from ai_agent_mint_records where task_id = ${task.id} and status in ('signed', 'sent')`;
     expect(open).toHaveLength(2);
     expect(await getPublicClient().getTransactionCount({ address: agent })).toBe(0);
-    await chainClients(stack.anvil.url).rpc('anvil_setBalance', [agent, '0x0']);
+    await chainClients(setup.stack.anvil.url).rpc('anvil_setBalance', [agent, '0x0']);
 
-    worker = await startMintWorker();
+    setup.worker = await startMintWorker();
     const [done] = await waitForTasks([task.id], ['completed', 'failed'], 60_000);
     expect(done!.status, done!.errorMessage ?? '').toBe('completed');
     expect(done!.mintsCompleted).toBe(4);
-    await expectLedgerMatchesChain(stack.deployment.tokens[0]!.address, [task.id]);
+    await expectLedgerMatchesChain(setup.stack.deployment.tokens[0]!.address, [task.id]);
   }, 120_000);
 });

@@ -1,14 +1,43 @@
 import { createWalletClient, erc20Abi, http, parseAbiItem, type Address, type Hex } from 'viem';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { getSql } from '@/db/client';
 import { getTaskById, transitionTask } from '@/db/tasks';
 import { getChain, getPublicClient } from '@/lib/chain/clients';
 import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
 import { createPendingTask, user } from '../support/fixtures';
-import type { TestStack } from '../support/stack';
+import { startTestStack, type TestStack, type TestStackOptions } from '../support/stack';
+import { killWorker, startMintWorker, type WorkerChild } from '../support/worker';
 
 // Starting a worker (in process or as a child) is shared with the benchmarks: test/support/worker.ts.
 export { killWorker, spawnWorker, startMintWorker, type WorkerChild } from '../support/worker';
+
+export class WorkerStack {
+  /** Set before the file's tests run. */
+  stack!: TestStack;
+  /** The in-process worker, when one runs: stopped after the file's tests. */
+  worker?: import('@/worker/loop').MintWorker;
+  /** The worker processes the tests spawned: killed after the file's tests. */
+  children: WorkerChild[] = [];
+}
+
+/**
+ * A test file's stack and the workers its tests run on it: the stack starts before the tests
+ * (with `startWorker`, an in-process worker too; 90 s for both), and after them the in-process
+ * worker stops, the worker processes are killed and the stack stops. Read it inside tests.
+ */
+export function useWorkerStack({ startWorker, ...options }: TestStackOptions & { startWorker?: boolean }) {
+  const setup = new WorkerStack();
+  beforeAll(async () => {
+    setup.stack = await startTestStack(options);
+    if (startWorker) setup.worker = await startMintWorker();
+  }, 90_000);
+  afterAll(async () => {
+    await setup.worker?.stop();
+    for (const child of setup.children) await killWorker(child);
+    await setup.stack?.stop();
+  }, 30_000);
+  return setup;
+}
 
 /** A funded task: the user sends the USDC to their agent directly (the fund route is tested elsewhere). */
 export async function createFundedTask(

@@ -1,11 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getSql } from '@/db/client';
-import { startTestStack, type TestStack } from '../support/stack';
 import {
   createFundedTask,
   expectLedgerMatchesChain,
-  killWorker,
   spawnWorker,
+  useWorkerStack,
   waitForTasks,
   type WorkerChild,
 } from './support';
@@ -14,26 +13,16 @@ import {
 // agent wallet. Each task must be driven by exactly one worker, the two tasks of one wallet
 // must never overlap in time, and every (agent, nonce) and mintId is used once.
 
-let stack: TestStack;
-const workers: WorkerChild[] = [];
-
-beforeAll(async () => {
-  stack = await startTestStack({
-    env: {
-      MINT_BATCH_SIZE: '5',
-      MINT_INTERVAL_MS: '100',
-      LEASE_MS: '3000',
-      CHECK_INTERVAL_MS: '300',
-      WORKER_CONCURRENCY: '2',
-      LOG_LEVEL: 'info',
-    },
-  });
-}, 90_000);
-
-afterAll(async () => {
-  for (const w of workers) await killWorker(w);
-  await stack?.stop();
-}, 30_000);
+const setup = useWorkerStack({
+  env: {
+    MINT_BATCH_SIZE: '5',
+    MINT_INTERVAL_MS: '100',
+    LEASE_MS: '3000',
+    CHECK_INTERVAL_MS: '300',
+    WORKER_CONCURRENCY: '2',
+    LOG_LEVEL: 'info',
+  },
+});
 
 type Line = { event?: string; taskId?: string; workerId?: string };
 const linesOf = (w: WorkerChild): Line[] =>
@@ -45,15 +34,15 @@ const linesOf = (w: WorkerChild): Line[] =>
 
 describe('two workers on one database', () => {
   it('never drive one task or one wallet from both; everything completes', async () => {
-    workers.push(
-      spawnWorker({ ...stack.env, WORKER_ID: 'worker-a' }),
-      spawnWorker({ ...stack.env, WORKER_ID: 'worker-b' }),
+    setup.children.push(
+      spawnWorker({ ...setup.stack.env, WORKER_ID: 'worker-a' }),
+      spawnWorker({ ...setup.stack.env, WORKER_ID: 'worker-b' }),
     );
     const deadline = Date.now() + 30_000;
-    while (!workers.every((w) => w.output().includes('worker_started')) && Date.now() < deadline)
+    while (!setup.children.every((w) => w.output().includes('worker_started')) && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 100));
 
-    const token = stack.deployment.tokens[0]!.address;
+    const token = setup.stack.deployment.tokens[0]!.address;
     const specs = [
       { userIndex: 1, quantity: 20 },
       { userIndex: 1, quantity: 15 },
@@ -62,7 +51,7 @@ describe('two workers on one database', () => {
       { userIndex: 4, quantity: 15 },
     ];
     const tasks = [];
-    for (const spec of specs) tasks.push(await createFundedTask(stack, spec));
+    for (const spec of specs) tasks.push(await createFundedTask(setup.stack, spec));
     const done = await waitForTasks(
       tasks.map((t) => t.id),
       ['completed', 'failed', 'cancelled'],
@@ -71,7 +60,7 @@ describe('two workers on one database', () => {
     for (const t of done) expect(t.status, t.errorMessage ?? '').toBe('completed');
 
     const drivers = new Map<string, Set<number>>();
-    workers.forEach((w, i) => {
+    setup.children.forEach((w, i) => {
       for (const line of linesOf(w))
         if (line.event === 'batch_recorded' && line.taskId)
           drivers.set(line.taskId, (drivers.get(line.taskId) ?? new Set()).add(i));
@@ -92,14 +81,14 @@ describe('two workers on one database', () => {
       token,
       tasks.map((t) => t.id),
     );
-    for (const w of workers) w.child.kill('SIGTERM');
-    for (const w of workers) expect((await w.exited).code).toBe(0);
+    for (const w of setup.children) w.child.kill('SIGTERM');
+    for (const w of setup.children) expect((await w.exited).code).toBe(0);
   }, 150_000);
 
   it('SIGTERM drains: the batch in flight settles, the lease is released, exit 0; another worker finishes', async () => {
-    const task = await createFundedTask(stack, { userIndex: 5, quantity: 30 });
-    const draining = spawnWorker({ ...stack.env, WORKER_ID: 'worker-c', MINT_INTERVAL_MS: '300' });
-    workers.push(draining);
+    const task = await createFundedTask(setup.stack, { userIndex: 5, quantity: 30 });
+    const draining = spawnWorker({ ...setup.stack.env, WORKER_ID: 'worker-c', MINT_INTERVAL_MS: '300' });
+    setup.children.push(draining);
     const deadline = Date.now() + 30_000;
     while (!draining.output().includes('batch_started') && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 10));
@@ -113,10 +102,10 @@ describe('two workers on one database', () => {
       await getSql()`select 1 from ai_agent_mint_records where task_id = ${task.id} and status <> 'confirmed'`,
     ).toHaveLength(0);
 
-    const next = spawnWorker({ ...stack.env, WORKER_ID: 'worker-d' });
-    workers.push(next);
+    const next = spawnWorker({ ...setup.stack.env, WORKER_ID: 'worker-d' });
+    setup.children.push(next);
     const [done] = await waitForTasks([task.id], ['completed', 'failed', 'cancelled'], 60_000);
     expect(done!.status).toBe('completed');
-    await expectLedgerMatchesChain(stack.deployment.tokens[0]!.address, [task.id]);
+    await expectLedgerMatchesChain(setup.stack.deployment.tokens[0]!.address, [task.id]);
   }, 120_000);
 });
