@@ -117,9 +117,10 @@ export async function showTaskCommand({ id }: { id: string }): Promise<CommandRe
           '',
           `x402 payments (${x402.length})`,
           table(
-            ['seq', 'status', 'amount', 'http', 'nonce', 'settlementTx', 'error'],
+            ['mints', 'status', 'amount', 'http', 'nonce', 'settlementTx', 'error'],
             x402.map((p) => [
-              p.sequenceNumber,
+              // A payment that buys several mints (a seller that prices a quantity) shows their range.
+              p.units > 1 ? `${p.sequenceNumber}–${p.sequenceNumber + p.units - 1}` : p.sequenceNumber,
               p.status,
               `${usdc(p.amount)} USDC`,
               p.httpStatus ?? '',

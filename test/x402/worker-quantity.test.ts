@@ -5,6 +5,7 @@ import type { X402Terms } from '@/db/schema';
 import { listX402ClaimsByTask } from '@/db/x402-claims';
 import { runAudit } from '@/lib/audit/run-audit';
 import { getPublicClient } from '@/lib/chain/clients';
+import { showTaskCommand } from '@/lib/ops/commands';
 import type { X402MintServer } from '@/scripts/local/x402-mint-server';
 import type { X402MintMode } from '@/scripts/local/x402-mint/modes';
 import { waitForTasks } from '../worker/support';
@@ -85,6 +86,9 @@ describe('x402: several mints per payment', () => {
       x402Settled: 25,
       x402Delivered: 25,
     });
+    // The operator's view names each payment by the mints it bought.
+    const { text } = await showTaskCommand({ id: bulk.task.id });
+    for (const mints of ['2–11', '12–21', '22–25']) expect(text).toMatch(new RegExp(`^\\s*${mints}\\s+settled`, 'm'));
 
     // The same task one mint per payment, side by side.
     const single = await buy('v2', 25, { mintsPerPayment: { max: 1, reason: 'setting', field: 'quantity' } });
