@@ -6,6 +6,11 @@
 //   --rounds=N (12)  --quantity=N (200)  --batch=N (10)  --execution=batch|single (batch)
 //   --warmup=N (4)  tasks each worker runs before the measured rounds (V8 is still optimizing
 //                   the worker's code for several tasks: ~50 ms of compiler-thread CPU a task after one)
+//   --split=n       each side also runs an n-mint task every round, right after its N-mint one, and
+//                   the worker's CPU a task is split into a fixed part and a per-mint part:
+//                   cpu(N) = fixed + per mint × N, from the two quantities' medians
+// Every task's wallet tidy after its end (refund, gas sweep) runs on the task's chain state and
+// is waited for before the chain is put back; its CPU is printed apart ("after the end").
 import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
@@ -24,6 +29,7 @@ const N = Number(arg('quantity') ?? 200);
 const BATCH = arg('batch') ?? '10';
 const EXECUTION = arg('execution') ?? 'batch';
 const WARMUP = Number(arg('warmup') ?? 4);
+const SPLIT = arg('split') === undefined ? undefined : Number(arg('split'));
 
 // A's code: the commit's tree (git archive, no work tree or branch created), with this tree's node_modules.
 const sha = execSync(`git rev-parse --verify ${JSON.stringify(`${ref}^{commit}`)}`, { cwd: root })
@@ -74,7 +80,11 @@ function run(side: Side, quantity: number) {
     const ms = performance.now() - started;
     const cpu = cpuSince(before, side.child.pid);
     clearTimeout(timeout);
-    if (status === 'completed') return { ms, cpu };
+    // The task's wallet tidy (and the claim finding nothing) after its end, on this chain state.
+    const end = processCpuMs(side.child.pid!);
+    await idle(side);
+    const after = processCpuMs(side.child.pid!) - end;
+    if (status === 'completed') return { ms, cpu, after };
     // A side that fails a task loses that round (both sides' figures), not the run: 8a68b83's
     // pipeline could run an agent out of gas (gas_funds; bench/README.md, "Found on the way").
     const reason =
@@ -96,6 +106,12 @@ function run(side: Side, quantity: number) {
  * one task's run, wake-up to end, on either side, and no side's work after a task's end.
  */
 async function pause(side: Side) {
+  await idle(side);
+  side.child.kill('SIGSTOP');
+}
+
+/** Waits (at most 5 s) until no statement of the stack runs and `side`'s own CPU is flat for 200 ms. */
+async function idle(side: Side) {
   let cpu = processCpuMs(side.child.pid!);
   for (let i = 0, flat = 0; flat < 2 && i < 50; i++) {
     await sleep(100);
@@ -105,7 +121,6 @@ async function pause(side: Side) {
     flat = busy!.n === 0 && now - cpu < 1 ? flat + 1 : 0;
     cpu = now;
   }
-  side.child.kill('SIGSTOP');
 }
 
 /** Lets `side` run alone: the other is stopped, and `side` has caught up on the wake-ups it missed (finding nothing to claim). */
@@ -136,21 +151,25 @@ try {
     await pause(side);
   }
   const [a, b] = sides as [Side, Side];
-  type Run = { ms: number; cpu: Cpu };
+  type Run = { ms: number; cpu: Cpu; after: number };
   const results = { A: [] as Run[], B: [] as Run[] };
+  const small = { A: [] as Run[], B: [] as Run[] }; // --split: the n-mint tasks
   const raw: number[] = [];
   let lost = 0;
   for (let round = 0; round < ROUNDS; round++) {
     const pair: Partial<Record<'A' | 'B', Run>> = {};
+    const smallPair: Partial<Record<'A' | 'B', Run>> = {};
     for (const [side, other] of round % 2 === 0
       ? [[a, b] as const, [b, a] as const]
       : [[b, a] as const, [a, b] as const]) {
       await alone(side, other);
       pair[side.name] = await run(side, N);
+      if (SPLIT) smallPair[side.name] = await run(side, SPLIT);
       side.output.length = 0;
     }
     if (pair.A && pair.B) (results.A.push(pair.A), results.B.push(pair.B));
     else lost++;
+    if (smallPair.A && smallPair.B) (small.A.push(smallPair.A), small.B.push(smallPair.B));
     await pause(a);
     await pause(b);
     raw.push(await fromSameChain(async () => (await runRawLimit(await prepareAgent(newUser(), token, N), N)).ms));
@@ -187,7 +206,34 @@ try {
     `\n  B ÷ A: worker CPU ${(sb.worker / sa.worker).toFixed(2)} (paired by round ${paired((c) => c.worker)}), anvil ${(sb.anvil / sa.anvil).toFixed(2)}, Postgres ${(sb.postgres / sa.postgres).toFixed(2)}, all ${(sb.total / sa.total).toFixed(2)} (paired ${paired((c) => c.worker + c.anvil + c.postgres)}); time ${(sb.ms / sa.ms).toFixed(2)}`,
   );
   const each = (name: 'A' | 'B') => results[name].map((r) => `${(r.cpu.worker / N).toFixed(2)}`).join(' ');
-  console.log(`  worker ms per mint by round: A ${each('A')}\n                               B ${each('B')}\n`);
+  console.log(`  worker ms per mint by round: A ${each('A')}\n                               B ${each('B')}`);
+  const after = (name: 'A' | 'B') => median(results[name].map((r) => r.after)).toFixed(1);
+  console.log(
+    `  worker CPU after a task's end (its wallet tidy: refund, gas sweep), not in the figures above: A ${after('A')} ms, B ${after('B')} ms a task\n`,
+  );
+  if (SPLIT && small.A.length) {
+    // cpu(q) = fixed + perMint × q, through the medians at q = N and q = SPLIT.
+    const split = (name: 'A' | 'B') => {
+      const big = median(results[name].map((r) => r.cpu.worker));
+      const little = median(small[name].map((r) => r.cpu.worker));
+      const perMintMs = (big - little) / (N - SPLIT);
+      return { big, little, perMintMs, fixed: little - perMintMs * SPLIT };
+    };
+    const [xa, xb] = [split('A'), split('B')];
+    console.log(
+      `  worker CPU a task, ${N} and ${SPLIT} mints (medians of ${small.A.length} rounds) = fixed + per mint × N:`,
+    );
+    for (const [name, x] of [
+      ['A', xa],
+      ['B', xb],
+    ] as const)
+      console.log(
+        `    ${name}: ${x.big.toFixed(1)} ms and ${x.little.toFixed(1)} ms = ${x.fixed.toFixed(1)} ms + ${(x.perMintMs * 1000).toFixed(0)} µs × N`,
+      );
+    console.log(
+      `    B ÷ A: fixed ${(xb.fixed / xa.fixed).toFixed(2)}, per mint ${(xb.perMintMs / xa.perMintMs).toFixed(2)}; ${SPLIT}-mint task ${(xb.little / xa.little).toFixed(2)}\n`,
+    );
+  }
 } finally {
   for (const side of sides) {
     side.child.kill('SIGCONT');
