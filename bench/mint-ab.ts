@@ -9,8 +9,11 @@
 //   --split=n       each side also runs an n-mint task every round, right after its N-mint one, and
 //                   the worker's CPU a task is split into a fixed part and a per-mint part:
 //                   cpu(N) = fixed + per mint × N, from the two quantities' medians
-// Every task's wallet tidy after its end (refund, gas sweep) runs on the task's chain state and
-// is waited for before the chain is put back; its CPU is printed apart ("after the end").
+//   --tidy          each task's wallet tidy after its end (refund, gas sweep) runs on the task's
+//                   chain state, waited for before the chain is put back, its CPU printed apart.
+//                   Without it the chain is put back at the task's end and the tidy finds an empty
+//                   wallet. (With it, one run of 7 Dec measured both sides' in-task CPU higher,
+//                   A's most: 508 → 866–908 µs a mint at 30 warm-up tasks; anvil slower too.)
 import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
@@ -29,6 +32,7 @@ const N = Number(arg('quantity') ?? 200);
 const BATCH = arg('batch') ?? '10';
 const EXECUTION = arg('execution') ?? 'batch';
 const WARMUP = Number(arg('warmup') ?? 4);
+const TIDY = process.argv.includes('--tidy');
 const SPLIT = arg('split') === undefined ? undefined : Number(arg('split'));
 
 // A's code: the commit's tree (git archive, no work tree or branch created), with this tree's node_modules.
@@ -82,7 +86,7 @@ function run(side: Side, quantity: number) {
     clearTimeout(timeout);
     // The task's wallet tidy (and the claim finding nothing) after its end, on this chain state.
     const end = processCpuMs(side.child.pid!);
-    await idle(side);
+    if (TIDY) await idle(side);
     const after = processCpuMs(side.child.pid!) - end;
     if (status === 'completed') return { ms, cpu, after };
     // A side that fails a task loses that round (both sides' figures), not the run: 8a68b83's
@@ -208,9 +212,11 @@ try {
   const each = (name: 'A' | 'B') => results[name].map((r) => `${(r.cpu.worker / N).toFixed(2)}`).join(' ');
   console.log(`  worker ms per mint by round: A ${each('A')}\n                               B ${each('B')}`);
   const after = (name: 'A' | 'B') => median(results[name].map((r) => r.after)).toFixed(1);
-  console.log(
-    `  worker CPU after a task's end (its wallet tidy: refund, gas sweep), not in the figures above: A ${after('A')} ms, B ${after('B')} ms a task\n`,
-  );
+  if (TIDY)
+    console.log(
+      `  worker CPU after a task's end (its wallet tidy: refund, gas sweep), not in the figures above: A ${after('A')} ms, B ${after('B')} ms a task`,
+    );
+  console.log('');
   if (SPLIT && small.A.length) {
     // cpu(q) = fixed + perMint × q, through the medians at q = N and q = SPLIT.
     const split = (name: 'A' | 'B') => {
