@@ -9,6 +9,7 @@
 //   --split=n       each side also runs an n-mint task every round, right after its N-mint one, and
 //                   the worker's CPU a task is split into a fixed part and a per-mint part:
 //                   cpu(N) = fixed + per mint × N, from the two quantities' medians
+//   --b-flags=--x,--y  Node/V8 flags for B's process only (with --ab=HEAD: a flag against none, same code)
 //   --tidy          each task's wallet tidy after its end (refund, gas sweep) runs on the task's
 //                   chain state, waited for before the chain is put back, its CPU printed apart.
 //                   Without it the chain is put back at the task's end and the tidy finds an empty
@@ -32,6 +33,7 @@ const N = Number(arg('quantity') ?? 200);
 const BATCH = arg('batch') ?? '10';
 const EXECUTION = arg('execution') ?? 'batch';
 const WARMUP = Number(arg('warmup') ?? 4);
+const B_FLAGS = arg('b-flags')?.split(',') ?? [];
 const TIDY = process.argv.includes('--tidy');
 const SPLIT = arg('split') === undefined ? undefined : Number(arg('split'));
 
@@ -60,7 +62,8 @@ await getSql().listen(TASK_EVENTS_CHANNEL, (payload) => {
 
 type Side = { name: 'A' | 'B'; label: string; child: ChildProcess; output: string[] };
 function startWorker(name: Side['name'], cwd: string, label: string): Side {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'worker/index.ts'], {
+  const flags = name === 'B' ? B_FLAGS : [];
+  const child = spawn(process.execPath, [...flags, '--import', 'tsx', 'worker/index.ts'], {
     cwd,
     env: { ...process.env, ...stack.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
