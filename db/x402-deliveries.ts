@@ -142,6 +142,19 @@ export async function assignX402Deliveries({
   });
 }
 
+/**
+ * Where the tokens of `agent`'s x402 tasks for `token` that arrive at the agent go (each task's
+ * recipient, else its user; lower-case): the addresses the agent may forward that token to.
+ */
+export async function listX402DestinationsByAgent({ agent, token }: { agent: string; token: string }) {
+  const rows = await getSql()<{ destination: string }[]>`
+    select distinct lower(coalesce(t.recipient, t.user_address)) as destination
+    from ai_agent_tasks t join ai_agent_wallets w on w.id = t.agent_wallet_id
+    where w.agent_address = ${agent.toLowerCase()} and t.token_address = ${token.toLowerCase()}
+      and t.route = 'x402' and (t.x402->>'mintsToUser')::boolean = false`;
+  return rows.map((r) => r.destination);
+}
+
 /** A transfer counted for one of the tasks, as the ledger has it. */
 export type X402CountedDelivery = X402TransferLog & { taskId: string };
 

@@ -8,6 +8,7 @@ import {
 } from 'viem';
 import type { PrivateKeyAccount } from 'viem/accounts';
 import type { X402Terms } from '@/db/schema';
+import { listX402DestinationsByAgent } from '@/db/x402-deliveries';
 import { getConfig } from '../config';
 import { GuardError } from './tx-guard';
 
@@ -19,8 +20,10 @@ import { GuardError } from './tx-guard';
 //    payments (live and settled) stay within its funding;
 //  - a CancelAuthorization of one of its own open payments;
 //  - the transfer of the task's token, received from the endpoint, to the task's recipient, else
-//    the user (forwarding), never to anyone else, and never of the payment asset: a task that
-//    "buys" USDC would forward the agent's own USDC.
+//    the user (forwarding), or to the destination of another of the wallet's tasks of that token
+//    (an ended task's late tokens, forwarded while the next one runs; the signer reads these from
+//    the database, never from its caller), never to anyone else, and never of the payment asset:
+//    a task that "buys" USDC would forward the agent's own USDC.
 
 export type X402Policy = {
   agent: Address;
@@ -106,11 +109,16 @@ export function checkX402Payment(
     throw new GuardError(`x402 payments would exceed the task's funding of ${policy.funding}`);
 }
 
-/** The one transaction forwarding needs: token.transfer(recipient, else user, amount) on the task's token. */
+/**
+ * The one transaction forwarding needs: token.transfer(to, amount) on the task's token, `to` being
+ * the task's recipient, else the user, or one of `otherDestinations` (where the wallet's other
+ * tasks of this token send their tokens, lower-case).
+ */
 export function checkTokenForward(
   policy: X402Policy,
   tx: { to?: Address | null; data?: Hex; value?: bigint },
   amount: bigint,
+  otherDestinations: readonly string[] = [],
 ) {
   if (policy.terms.mintsToUser) throw new GuardError('this endpoint mints to the user; there is nothing to forward');
   if (!tx.to || !isAddressEqual(tx.to, policy.token)) throw new GuardError('only the task token may be forwarded');
@@ -125,9 +133,23 @@ export function checkTokenForward(
   }
   if (call.functionName !== 'transfer') throw new GuardError(`token.${call.functionName} is not allowed`);
   const [to, value] = call.args as [Address, bigint];
-  if (!isAddressEqual(to, policy.recipient ?? policy.user))
-    throw new GuardError(`forwarded tokens must go to the ${policy.recipient ? "task's recipient" : 'user'}`);
+  if (!isAddressEqual(to, destinationOfPolicy(policy)) && !otherDestinations.includes(to.toLowerCase()))
+    throw new GuardError(
+      `forwarded tokens must go to the ${policy.recipient ? "task's recipient" : 'user'} or where another of the wallet's tasks of this token sends its tokens`,
+    );
   if (value !== amount) throw new GuardError('forward amount differs from what was received');
+}
+
+const destinationOfPolicy = (policy: X402Policy) => policy.recipient ?? policy.user;
+
+/** Where a forward sends the token, when `data` is a transfer call (undefined otherwise: the check refuses it). */
+function forwardTarget(data: Hex | undefined): Address | undefined {
+  try {
+    const call = decodeFunctionData({ abi: erc20Abi, data: data ?? '0x' });
+    return call.functionName === 'transfer' ? (call.args[0] as Address) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const cancelTypes = {
@@ -137,8 +159,16 @@ const cancelTypes = {
   ],
 } as const;
 
-/** Signs through the policy only: payments are signed by the x402 client after checkX402Payment's terms are its spend limits. */
-export function createX402Signer(account: PrivateKeyAccount, policy: X402Policy) {
+/**
+ * Signs through the policy only: payments are signed by the x402 client after checkX402Payment's
+ * terms are its spend limits. `destinationsOfWallet` reads where the wallet's tasks of a token send
+ * their tokens (the database; a pure test gives its own).
+ */
+export function createX402Signer(
+  account: PrivateKeyAccount,
+  policy: X402Policy,
+  destinationsOfWallet: (q: { agent: string; token: string }) => Promise<string[]> = listX402DestinationsByAgent,
+) {
   if (!isAddressEqual(account.address, policy.agent)) throw new GuardError('signer is not the policy agent');
   return {
     address: account.address,
@@ -179,8 +209,13 @@ export function createX402Signer(account: PrivateKeyAccount, policy: X402Policy)
         return account.signTypedData(params as never);
       },
     } as unknown as PrivateKeyAccount,
-    signForward(tx: TransactionSerializable, amount: bigint): Promise<Hex> {
-      checkTokenForward(policy, { to: tx.to, data: tx.data, value: tx.value }, amount);
+    async signForward(tx: TransactionSerializable, amount: bigint): Promise<Hex> {
+      const target = forwardTarget(tx.data);
+      const others =
+        target && !isAddressEqual(target, destinationOfPolicy(policy))
+          ? await destinationsOfWallet({ agent: policy.agent, token: policy.token })
+          : [];
+      checkTokenForward(policy, { to: tx.to, data: tx.data, value: tx.value }, amount, others);
       return account.signTransaction(tx);
     },
     signCancel(openNonce: Hex, domain: { chainId: number; verifyingContract: Address }) {

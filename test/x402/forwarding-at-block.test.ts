@@ -1,7 +1,8 @@
-import { createPublicClient, erc20Abi, http, parseAbiItem, type Address } from 'viem';
+import { createPublicClient, encodeFunctionData, erc20Abi, http, parseAbiItem, type Address } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getSql } from '@/db/client';
+import { GuardError } from '@/lib/wallets/tx-guard';
 import { getTaskById } from '@/db/tasks';
 import { insertX402Payments, markX402PaymentsSent } from '@/db/x402-payments';
 import type { X402MintServer } from '@/scripts/local/x402-mint-server';
@@ -22,6 +23,9 @@ import { createFundedX402Task, probeTerms, startX402Setup, type X402Setup } from
 // counted for nobody, so it looked the user's and a task for the user forwarded it to the user.
 // Here the worker's own functions (a real runtime, the real seller, anvil, Postgres) read through
 // a node whose logs are held at a block (test/support/lagging-node.ts) while state reads are current.
+// And an ended task's late tokens, counted for it while the next task of the wallet runs, reach
+// its recipient: the running task sends them on (only it is there to), else they waited in the
+// agent until the ended task left the group and then looked the user's.
 
 const WORKER = 'x402-forwarding-at-block';
 
@@ -116,7 +120,7 @@ const end = (rt: X402Runtime) =>
   getSql()`update ai_agent_tasks set status = 'failed', locked_by = null, locked_until = null, updated_at = now() where id = ${rt.task.id}`;
 
 describe('forwarding held tokens', () => {
-  it("leaves an ended task's late tokens where they are while the logs lag the balance, then forwards only the user's", async () => {
+  it("leaves an ended task's late tokens where they are while the logs lag the balance; caught up, they go to its recipient", async () => {
     const user = newAddress();
     const alice = newAddress();
     const forAlice = await leasedTask(user, alice);
@@ -142,10 +146,12 @@ describe('forwarding held tokens', () => {
       node.release();
     }
 
-    // Caught up: alice's tokens count for her task, the user's for the user's, which forwards its own.
+    // Caught up: alice's tokens count for her ended task and the running one sends them on to her;
+    // the user gets its own.
     await tallyDeliveries(forUser, 1, 1);
     expect(await tokensOf(user)).toBe(unit);
-    expect(await tokensOf(forUser.policy.agent)).toBe(unit);
+    expect(await tokensOf(alice)).toBe(unit);
+    expect(await tokensOf(forUser.policy.agent)).toBe(0n);
   }, 60_000);
 
   it("a task's first turn, before it paid anything, counts first: another task's late tokens are not the user's", async () => {
@@ -158,6 +164,82 @@ describe('forwarding held tokens', () => {
 
     await tallyDeliveries(forUser, 0, 0);
     expect(await tokensOf(user)).toBe(0n);
-    expect(await tokensOf(forUser.policy.agent)).toBe(server.mintAmount);
+    expect(await tokensOf(alice)).toBe(server.mintAmount);
+    expect(await tokensOf(forUser.policy.agent)).toBe(0n);
+  }, 60_000);
+
+  it("a node whose logs lag both a counted arrival and its forward (they cancel out) forwards nothing: the ledger's transfer is missing", async () => {
+    const user = newAddress();
+    const alice = newAddress();
+    const bob = newAddress();
+    const unit = server.mintAmount;
+    // Tokens of a task that ended long ago, never counted: the user's, and nobody's to take.
+    const old = await leasedTask(user);
+    await buyOne(old);
+    await end(old);
+    await getSql()`update ai_agent_tasks set updated_at = now() - interval '1 hour' where id = ${old.task.id}`;
+    const forAlice = await leasedTask(user, alice);
+    const forBob = await leasedTask(user, bob);
+    const aliceTokensAt = await buyOne(forAlice);
+    await end(forAlice);
+    await buyOne(forBob);
+
+    await tallyDeliveries(forBob, 1, 1);
+    expect([await tokensOf(alice), await tokensOf(bob), await tokensOf(forBob.policy.agent)]).toEqual([
+      unit,
+      unit,
+      unit,
+    ]);
+
+    // Held before alice's tokens: her arrival and its forward, bob's and his, all out of sight.
+    node.hold(aliceTokensAt - 1n);
+    try {
+      const turn = await tallyDeliveries(forBob, 1, 1).then(
+        () => 'done',
+        (error: Error) => error.message,
+      );
+      const [aliceHas, bobHas, agentHas] = [
+        await tokensOf(alice),
+        await tokensOf(bob),
+        await tokensOf(forBob.policy.agent),
+      ];
+      expect({ turn, aliceHas, bobHas, agentHas }).toEqual({
+        turn: 'done',
+        aliceHas: unit,
+        bobHas: unit,
+        agentHas: unit,
+      });
+      expect(node.heldAnswers).toBeGreaterThan(0);
+    } finally {
+      node.release();
+    }
+  }, 60_000);
+
+  it("the guard lets a task forward where another of its wallet's tasks of the token sends its tokens, and nowhere else", async () => {
+    const user = newAddress();
+    const alice = newAddress();
+    const bob = newAddress();
+    const forAlice = await leasedTask(user, alice);
+    const forUser = await leasedTask(user);
+    // Another user's task for the same token, for bob: bob is a stranger to this wallet.
+    await leasedTask(newAddress(), bob);
+    const forward = (rt: X402Runtime, to: Address) =>
+      rt.signer!.signForward(
+        {
+          type: 'eip1559',
+          chainId: 31337,
+          to: server.tokenAddress,
+          data: encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [to, 5n] }),
+          gas: 100_000n,
+          nonce: 0,
+          maxFeePerGas: 1n,
+          maxPriorityFeePerGas: 1n,
+        },
+        5n,
+      );
+    await expect(forward(forUser, alice)).resolves.toMatch(/^0x02/);
+    await expect(forward(forAlice, user)).resolves.toMatch(/^0x02/);
+    for (const stranger of [bob, newAddress(), server.tokenAddress])
+      await expect(forward(forUser, stranger), stranger).rejects.toThrow(GuardError);
   }, 60_000);
 });

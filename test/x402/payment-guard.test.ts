@@ -12,7 +12,7 @@ import {
   type X402Policy,
 } from '@/lib/wallets/payment-guard';
 import { assignInPaymentOrder } from '@/worker/x402/delivery';
-import { forwardableAmount } from '@/worker/x402/forwarding';
+import { forwardableAmount, forwardsOf } from '@/worker/x402/forwarding';
 
 // The x402 payment guard (pure): the lifetime cap, the token it never forwards and where a forward
 // may go; the rule that hands token transfers to tasks in payment order (worker/x402/delivery.ts)
@@ -149,8 +149,13 @@ describe('x402 payment guard', () => {
         /forwarded tokens must go to the user/,
       );
 
+    // Where the wallet's other tasks of this token send theirs may be named too (the database says).
+    expect(() =>
+      checkTokenForward(forSale, { to: token, data: forwardTo(third) }, 5n, [third.toLowerCase()]),
+    ).not.toThrow();
+
     // The signer the worker forwards with refuses before signing anything.
-    const signer = createX402Signer(agent, forSale);
+    const signer = createX402Signer(agent, forSale, async () => []);
     const tx = (to: Address) =>
       ({
         type: 'eip1559',
@@ -219,6 +224,26 @@ describe('what a task forwards of the agent’s balance', () => {
     // Tokens counted for no task (500 − 300) are the user's, not a recipient's.
     expect(forwardableAmount({ balance: 500n, destination: r2, user, owed: late })).toBe(200n);
     expect(forwardableAmount({ balance: 500n, destination: r2, user, owed: owed([]) })).toBe(0n);
+  });
+
+  it('a turn sends every other destination what is owed to it, then its own share, never more than the balance', () => {
+    const late = owed([
+      [r1, 100n],
+      [r2, 200n],
+    ]);
+    expect(forwardsOf({ balance: 500n, destination: user, user, owed: late })).toEqual([
+      { to: r1.toLowerCase(), amount: 100n },
+      { to: r2.toLowerCase(), amount: 200n },
+      { to: user.toLowerCase(), amount: 200n },
+    ]);
+    expect(forwardsOf({ balance: 500n, destination: r2, user, owed: late })).toEqual([
+      { to: r1.toLowerCase(), amount: 100n },
+      { to: r2.toLowerCase(), amount: 200n },
+    ]);
+    expect(forwardsOf({ balance: 150n, destination: r2, user, owed: late })).toEqual([
+      { to: r1.toLowerCase(), amount: 100n },
+      { to: r2.toLowerCase(), amount: 50n },
+    ]);
   });
 
   it('a task for the user forwards everything but what is owed to recipients', () => {

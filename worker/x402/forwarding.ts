@@ -1,4 +1,4 @@
-import { BaseError, ContractFunctionZeroDataError, encodeFunctionData, erc20Abi, type Address } from 'viem';
+import { BaseError, ContractFunctionZeroDataError, encodeFunctionData, erc20Abi, getAddress, type Address } from 'viem';
 import {
   listX402DeliveriesByTaskIds,
   listX402DeliveryCandidates,
@@ -19,8 +19,11 @@ import { assertLease } from '../fence';
 // An endpoint that mints to the payer sends the tokens to the agent, which forwards them to the
 // task's destination: its recipient (an x402 sale's), else the user. One payer may buy for several
 // recipients from one seller, so the agent's balance of a token can hold tokens counted for tasks
-// with other destinations (a task's late tokens land while the next one runs): a task forwards
-// only what is not counted for another destination. Tokens counted for no task are the user's.
+// with other destinations (a task's late tokens land while the next one runs). The running task
+// sends each destination what is counted for it (only it is there to: the worker runs one task of
+// a wallet at a time), and takes for its own destination only what is not counted for another.
+// Tokens counted for no task are the user's. Every one of these decisions is made from the reads
+// of one block (holdingsAt), or not at all that turn.
 
 // Gas limit of forwarding an ERC20: a plain transfer to a new holder takes ~51k (21k + two storage
 // writes); twice that leaves room for a token that does more on transfer. Only the gas used is
@@ -31,9 +34,9 @@ const FORWARD_GAS = 100_000n;
 export const destinationOf = (rt: X402Runtime): Address => rt.policy.recipient ?? rt.policy.user;
 
 /**
- * What a task may forward to `destination` out of the agent's `balance`: never what is still owed
- * to another destination; for a recipient, only what is owed to it; for the user, the rest too
- * (tokens counted for no task: the user owns the wallet and every task of it).
+ * What a task may forward to its own `destination` out of the agent's `balance`: never what is
+ * still owed to another destination; for a recipient, only what is owed to it; for the user, the
+ * rest too (tokens counted for no task: the user owns the wallet and every task of it).
  */
 export function forwardableAmount({
   balance,
@@ -112,6 +115,32 @@ async function holdingsAt(rt: X402Runtime, group: X402DeliveryGroup, atBlock: bi
 }
 
 /**
+ * What a task's turn forwards, by destination (lower-case): what is owed to each other destination
+ * of the group's tasks (an ended task's late tokens are counted for it while the next task of the
+ * wallet runs, and only that task is there to send them on), then its own share
+ * (forwardableAmount). Never more than `balance` in all.
+ */
+export function forwardsOf(holdings: {
+  balance: bigint;
+  destination: Address;
+  user: Address;
+  owed: ReadonlyMap<string, bigint>;
+}): Array<{ to: string; amount: bigint }> {
+  const mine = holdings.destination.toLowerCase();
+  const out: Array<{ to: string; amount: bigint }> = [];
+  let left = holdings.balance;
+  for (const [to, owed] of holdings.owed) {
+    const amount = owed < left ? owed : left;
+    if (to === mine || amount === 0n) continue;
+    out.push({ to, amount });
+    left -= amount;
+  }
+  const own = forwardableAmount(holdings);
+  if (own > 0n) out.push({ to: mine, amount: own });
+  return out;
+}
+
+/**
  * Tokens counted for the group's tasks and not yet forwarded, by destination (lower-case):
  * counted arrivals minus the agent's transfers to that destination since the first of its tasks
  * began.
@@ -156,9 +185,9 @@ async function balanceAt(rt: X402Runtime, blockNumber: bigint): Promise<bigint> 
 }
 
 /**
- * The agent holds tokens of the task's token (an endpoint that mints to the payer): what is the
- * task's destination's as of block `atBlock` goes there. Returns why nothing was decided when
- * the reads of that block do not agree (see holdingsAt): the next turn reads a newer block.
+ * The agent holds tokens of the task's token (an endpoint that mints to the payer): what is owed
+ * to each destination as of block `atBlock` goes there (forwardsOf). Returns why nothing was
+ * decided when the reads of that block do not agree (see holdingsAt): the next turn reads a newer block.
  */
 export async function forwardHeldTokens(
   rt: X402Runtime,
@@ -170,17 +199,15 @@ export async function forwardHeldTokens(
     getLogger().warn({ taskId: rt.task.id, block: atBlock.toString() }, `x402 token forward deferred: ${held}`);
     return { deferred: held };
   }
-  const destination = destinationOf(rt);
-  const amount = forwardableAmount({ balance: held.balance, destination, user: rt.policy.user, owed: held.owed });
-  if (amount > 0n) await forward(rt, amount);
+  const plan = forwardsOf({ ...held, destination: destinationOf(rt), user: rt.policy.user });
+  for (const { to, amount } of plan) await forward(rt, getAddress(to), amount);
   return {};
 }
 
 const forwardsLeft = (rt: X402Runtime) =>
   Math.max(1, Math.ceil((rt.task.quantity - rt.task.mintsCompleted) / getConfig().worker.batchSize));
 
-async function forward(rt: X402Runtime, amount: bigint) {
-  const destination = destinationOf(rt);
+async function forward(rt: X402Runtime, destination: Address, amount: bigint) {
   const config = getConfig().worker;
   const [quote, balance, nonce] = await Promise.all([
     quoteFees(rt.client, { maxFeeGwei: config.maxFeeGwei }),
