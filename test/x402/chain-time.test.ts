@@ -7,16 +7,8 @@ import { listX402PaymentsByTask } from '@/db/x402-payments';
 import { getChain, getPublicClient } from '@/lib/chain/clients';
 import { testUSDCAbi } from '@/lib/chain/contracts.generated';
 import { anvilAccount } from '@/scripts/local/anvil';
-import type { X402MintServer } from '@/scripts/local/x402-mint-server';
 import { waitForTasks } from '../worker/support';
-import {
-  createFundedX402Task,
-  probeTerms,
-  settledOnChain,
-  startBlockMiner,
-  startX402Setup,
-  type X402Setup,
-} from './support';
+import { createFundedX402Task, probeTerms, settledOnChain, startBlockMiner, useX402Setup } from './support';
 
 // Expiry by chain time (issue 22: expiry was judged by the worker's clock, so on a chain whose
 // clock lags an "expired" authorization could still be settled after a new one was signed for
@@ -26,27 +18,26 @@ import {
 
 const LAG_SECONDS = 120;
 
-let setup: X402Setup;
-let server: X402MintServer;
 let rpcUrl: string;
 let stopMiner: () => void;
 
+const setup = useX402Setup({
+  chainId: 31337,
+  env: {
+    MINT_INTERVAL_MS: '0',
+    X402_REQUEST_TIMEOUT_MS: '1500',
+    LEASE_MS: '5000',
+    CHECK_INTERVAL_MS: '200',
+    X402_MAX_REFUSALS: '1',
+    // No operator cancels: the refused authorization can only end by expiring.
+    X402_MAX_CANCELS_PER_TASK: '0',
+    X402_MAX_AUTHORIZATION_SECONDS: '10',
+    X402_DELIVERY_TIMEOUT_MS: '2000',
+  },
+  workerId: 'x402-chain-time',
+});
+
 beforeAll(async () => {
-  ({ server } = setup = await startX402Setup({
-    chainId: 31337,
-    env: {
-      MINT_INTERVAL_MS: '0',
-      X402_REQUEST_TIMEOUT_MS: '1500',
-      LEASE_MS: '5000',
-      CHECK_INTERVAL_MS: '200',
-      X402_MAX_REFUSALS: '1',
-      // No operator cancels: the refused authorization can only end by expiring.
-      X402_MAX_CANCELS_PER_TASK: '0',
-      X402_MAX_AUTHORIZATION_SECONDS: '10',
-      X402_DELIVERY_TIMEOUT_MS: '2000',
-    },
-    workerId: 'x402-chain-time',
-  }));
   rpcUrl = setup.stack.env.RPC_URL!;
   const client = getPublicClient();
   await client.request({
@@ -59,7 +50,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   stopMiner?.();
-  await setup?.stop();
 }, 30_000);
 
 describe('expiry judged by chain time', () => {
@@ -68,8 +58,13 @@ describe('expiry judged by chain time', () => {
     expect(Date.now() / 1000 - Number(latest.timestamp)).toBeGreaterThan(LAG_SECONDS - 5);
 
     const user = privateKeyToAccount(generatePrivateKey()).address;
-    const terms = await probeTerms(server.mintUrl('refuse-all'), user);
-    const task = await createFundedX402Task({ userAddress: user, terms, quantity: 10, token: server.tokenAddress });
+    const terms = await probeTerms(setup.server.mintUrl('refuse-all'), user);
+    const task = await createFundedX402Task({
+      userAddress: user,
+      terms,
+      quantity: 10,
+      token: setup.server.tokenAddress,
+    });
     while ((await listX402PaymentsByTask({ taskId: task.id })).length === 0)
       await new Promise((r) => setTimeout(r, 50));
     const [p1] = await listX402PaymentsByTask({ taskId: task.id });
@@ -90,7 +85,7 @@ describe('expiry judged by chain time', () => {
     const firstAuthorization = p1!.authorization;
     const { v, r, s } = parseSignature(p1!.signature as Hex);
     const settlement = await seller.writeContract({
-      address: server.usdc,
+      address: setup.server.usdc,
       abi: testUSDCAbi,
       functionName: 'transferWithAuthorization',
       args: [
@@ -115,7 +110,7 @@ describe('expiry judged by chain time', () => {
     const claims = await listX402ClaimsByTask({ taskId: task.id });
     expect(claims.map((c) => c.settlementTxHash)).toEqual([settlement]);
     expect(done!.errorMessage).toMatch(/refused 1 paid request/);
-    const chain = await settledOnChain(server.usdc, task.agentAddress as Address, server.payTo);
+    const chain = await settledOnChain(setup.server.usdc, task.agentAddress as Address, setup.server.payTo);
     expect([chain.count, [...chain.txHashes]]).toEqual([1, [settlement]]);
   });
 });

@@ -1,51 +1,47 @@
 import { formatUnits } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { GET as taskGET } from '@/app/api/ai-agent/task/[taskId]/route';
-import type { X402MintServer } from '@/scripts/local/x402-mint-server';
 import { callTool, connectClient, mcpStdio } from '../mcp/support';
 import { runOps } from '../support/ops';
 import { call, cookieFor } from '../support/routes';
 import { waitForTasks } from '../worker/support';
-import { createFundedX402Task, ledgerVsChain, probeTerms, startX402Setup, type X402Setup } from './support';
+import { createFundedX402Task, ledgerVsChain, probeTerms, useX402Setup } from './support';
 
 // A claim as every reader sees it (issue 22, "what to build" 2; issue 24, task_status): a real
 // seller takes one payment and delivers nothing, the worker stops the task with a claim, and the
 // task route, `npm run ops -- claims` / `task` and the MCP task_status tool (stdio, the official
 // client) all show that one claim — the same serialization, from lib/tasks/task-status.ts.
 
-let setup: X402Setup;
-let server: X402MintServer;
 let keys: typeof import('@/lib/assistant-keys/keys');
 const user = privateKeyToAccount(generatePrivateKey()).address;
 let taskId: string;
 let settlementTxHash: string;
 let apiClaims: any[];
 
+const setup = useX402Setup({
+  env: {
+    LOG_LEVEL: 'warn',
+    MINT_BATCH_SIZE: '5',
+    MINT_INTERVAL_MS: '0',
+    X402_REQUEST_TIMEOUT_MS: '1500',
+    CHECK_INTERVAL_MS: '200',
+    X402_DELIVERY_TIMEOUT_MS: '3000',
+  },
+  workerId: 'x402-claims-readers',
+});
+
 beforeAll(async () => {
-  ({ server } = setup = await startX402Setup({
-    env: {
-      LOG_LEVEL: 'warn',
-      MINT_BATCH_SIZE: '5',
-      MINT_INTERVAL_MS: '0',
-      X402_REQUEST_TIMEOUT_MS: '1500',
-      CHECK_INTERVAL_MS: '200',
-      X402_DELIVERY_TIMEOUT_MS: '3000',
-    },
-    workerId: 'x402-claims-readers',
-  }));
   keys = await import('@/lib/assistant-keys/keys');
-  const terms = await probeTerms(server.mintUrl('take-and-run'), user);
-  const task = await createFundedX402Task({ userAddress: user, terms, quantity: 4, token: server.tokenAddress });
+  const terms = await probeTerms(setup.server.mintUrl('take-and-run'), user);
+  const task = await createFundedX402Task({ userAddress: user, terms, quantity: 4, token: setup.server.tokenAddress });
   taskId = task.id;
   const [done] = await waitForTasks([taskId], ['failed', 'completed'], 30_000);
   expect(done!.status).toBe('failed');
-  const check = await ledgerVsChain(taskId, server);
+  const check = await ledgerVsChain(taskId, setup.server);
   expect(check.chain.count).toBe(1);
   settlementTxHash = [...check.chain.txHashes][0]!;
 }, 120_000);
-
-afterAll(() => setup?.stop(), 30_000);
 
 describe('the task route', () => {
   it('carries the claim: payment, settlement tx, the seller’s answer, what arrived, the token as the chain names it', async () => {
@@ -58,12 +54,12 @@ describe('the task route', () => {
       userAddress: user,
       sequenceNumber: 1,
       status: 'open',
-      amount: server.price.toString(),
-      host: `127.0.0.1:${server.port}`,
-      payTo: server.payTo,
+      amount: setup.server.price.toString(),
+      host: `127.0.0.1:${setup.server.port}`,
+      payTo: setup.server.payTo,
       settlementTxHash,
       httpStatus: 200,
-      token: server.tokenAddress,
+      token: setup.server.tokenAddress,
       tokenSymbol: 'X4D',
       tokenDecimals: 18,
       arrivedAmount: '0',
@@ -77,7 +73,7 @@ describe('the task route', () => {
       settled: 1,
       open: 0,
       refused: 0,
-      settledAmount: server.price.toString(),
+      settledAmount: setup.server.price.toString(),
     });
   });
 });
@@ -89,11 +85,11 @@ describe('npm run ops -- claims', () => {
     const byTask = await ops('claims', '--task', taskId, '--json');
     expect(byTask.code).toBe(0);
     expect(byTask.json).toEqual(apiClaims);
-    expect((await ops('claims', '--seller', server.payTo, '--status', 'open', '--json')).json).toEqual(apiClaims);
-    expect((await ops('claims', '--seller', `127.0.0.1:${server.port}`, '--json')).json).toEqual(apiClaims);
+    expect((await ops('claims', '--seller', setup.server.payTo, '--status', 'open', '--json')).json).toEqual(apiClaims);
+    expect((await ops('claims', '--seller', `127.0.0.1:${setup.server.port}`, '--json')).json).toEqual(apiClaims);
     // Filters that name nothing find nothing.
     expect((await ops('claims', '--task', crypto.randomUUID(), '--json')).json).toEqual([]);
-    expect((await ops('claims', '--seller', `127.0.0.1:${server.port + 1}`, '--json')).json).toEqual([]);
+    expect((await ops('claims', '--seller', `127.0.0.1:${setup.server.port + 1}`, '--json')).json).toEqual([]);
     expect((await ops('claims', '--status', 'delivered', '--json')).json).toEqual([]);
   });
 
@@ -101,9 +97,9 @@ describe('npm run ops -- claims', () => {
     const table = await ops('claims', '--task', taskId, '--table');
     expect(table.code).toBe(0);
     expect(table.stdout).toContain(settlementTxHash);
-    expect(table.stdout).toContain(server.payTo);
+    expect(table.stdout).toContain(setup.server.payTo);
     expect(table.stdout).toMatch(/#1 \S+ answered: ".*Payment settled.*"/);
-    const taken = formatUnits(server.price, 6);
+    const taken = formatUnits(setup.server.price, 6);
     expect(table.stdout).toContain(`1 claim(s); 1 open: ${taken} USDC taken without delivery by 1 payee(s)`);
 
     const task = await ops('task', taskId, '--json');
@@ -140,7 +136,7 @@ describe('MCP task_status', () => {
       expect(status.data.task).toMatchObject({ id: taskId, status: 'failed', mintsFailed: 1 });
       expect(status.data.claims).toEqual(apiClaims);
       expect(status.data.claimNote).toContain(
-        `127.0.0.1:${server.port} settled 1 payment(s) (${formatUnits(server.price, 6)} USDC)`,
+        `127.0.0.1:${setup.server.port} settled 1 payment(s) (${formatUnits(setup.server.price, 6)} USDC)`,
       );
       const resource = await client.readResource({ uri: `agentmint://tasks/${taskId}` });
       expect(JSON.parse((resource.contents[0] as { text: string }).text).claims).toEqual(apiClaims);

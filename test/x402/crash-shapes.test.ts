@@ -1,14 +1,12 @@
 import { parseUnits, type Address } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { listX402ClaimsByTask } from '@/db/x402-claims';
 import { getPublicClient } from '@/lib/chain/clients';
 import { testUSDCAbi } from '@/lib/chain/contracts.generated';
-import type { X402MintServer } from '@/scripts/local/x402-mint-server';
 import type { X402MintMode } from '@/scripts/local/x402-mint/modes';
-import type { TestStack } from '../support/stack';
 import { killWorker, spawnWorker, waitForTasks, type WorkerChild } from '../worker/support';
-import { balanceOf, createFundedX402Task, ledgerVsChain, probeTerms, startX402Setup, type X402Setup } from './support';
+import { balanceOf, createFundedX402Task, ledgerVsChain, probeTerms, useX402Setup } from './support';
 
 // kill -9 of the real worker process against sellers that deliver before (or without) settling:
 // the worker dies with the first paid answer in hand, before anything is recorded. A fresh
@@ -16,53 +14,47 @@ import { balanceOf, createFundedX402Task, ledgerVsChain, probeTerms, startX402Se
 // each authorization moves money at most once, every mint is paid for once (no second
 // authorization for any mint), and paid = delivered or a claim record.
 
-let setup: X402Setup;
-let stack: TestStack;
-let server: X402MintServer;
 const children: WorkerChild[] = [];
 
-beforeAll(async () => {
-  ({ stack, server } = setup = await startX402Setup({
-    env: {
-      MINT_BATCH_SIZE: '2',
-      MINT_INTERVAL_MS: '0',
-      LEASE_MS: '3000',
-      CHECK_INTERVAL_MS: '300',
-      WORKER_CONCURRENCY: '1',
-      X402_DELIVERY_TIMEOUT_MS: '6000',
-      X402_MAX_AUTHORIZATION_SECONDS: '20',
-      LOG_LEVEL: 'warn',
-    },
-    server: { settleLaterMs: 1500 },
-    mineEveryMs: 500,
-  }));
-}, 120_000);
+const setup = useX402Setup({
+  env: {
+    MINT_BATCH_SIZE: '2',
+    MINT_INTERVAL_MS: '0',
+    LEASE_MS: '3000',
+    CHECK_INTERVAL_MS: '300',
+    WORKER_CONCURRENCY: '1',
+    X402_DELIVERY_TIMEOUT_MS: '6000',
+    X402_MAX_AUTHORIZATION_SECONDS: '20',
+    LOG_LEVEL: 'warn',
+  },
+  server: { settleLaterMs: 1500 },
+  mineEveryMs: 500,
+});
 
 afterAll(async () => {
   for (const c of children) await killWorker(c);
-  await setup?.stop();
 }, 30_000);
 
 async function crashThenFinish(mode: X402MintMode, quantity: number) {
   const user = privateKeyToAccount(generatePrivateKey()).address;
   const terms = await probeTerms(
-    server.mintUrl(mode),
+    setup.server.mintUrl(mode),
     user,
     {},
-    { chainId: server.chainId, usdc: server.usdc, maxAmount: parseUnits('1', 6) },
+    { chainId: setup.server.chainId, usdc: setup.server.usdc, maxAmount: parseUnits('1', 6) },
   );
-  const task = await createFundedX402Task({ userAddress: user, terms, quantity, token: server.tokenAddress });
-  const first = spawnWorker({ ...stack.env, WORKER_CRASH_AT: 'after-broadcast:1' });
+  const task = await createFundedX402Task({ userAddress: user, terms, quantity, token: setup.server.tokenAddress });
+  const first = spawnWorker({ ...setup.stack.env, WORKER_CRASH_AT: 'after-broadcast:1' });
   children.push(first);
   const timer = setTimeout(() => first.child.kill('SIGKILL'), 40_000);
   const exit = await first.exited;
   clearTimeout(timer);
   expect(exit.signal).toBe('SIGKILL');
-  const last = spawnWorker(stack.env);
+  const last = spawnWorker(setup.stack.env);
   children.push(last);
   const [done] = await waitForTasks([task.id], ['completed', 'failed'], 90_000);
   await killWorker(last);
-  const check = await ledgerVsChain(task.id, { usdc: server.usdc, payTo: terms.requirement.payTo as Address });
+  const check = await ledgerVsChain(task.id, { usdc: setup.server.usdc, payTo: terms.requirement.payTo as Address });
   const claims = await listX402ClaimsByTask({ taskId: task.id });
   return { user, task: done!, check, claims };
 }
@@ -81,13 +73,13 @@ describe('x402 worker crashes against sellers that deliver first', () => {
       expect(check.chain.count).toBe(0);
       expect(check.rows.every((r) => r.status === 'expired')).toBe(true);
       const agentUsdc = await getPublicClient().readContract({
-        address: server.usdc,
+        address: setup.server.usdc,
         abi: testUSDCAbi,
         functionName: 'balanceOf',
         args: [task.agentAddress as Address],
       });
       const userUsdc = await getPublicClient().readContract({
-        address: server.usdc,
+        address: setup.server.usdc,
         abi: testUSDCAbi,
         functionName: 'balanceOf',
         args: [user],
@@ -96,7 +88,7 @@ describe('x402 worker crashes against sellers that deliver first', () => {
       expect(agentUsdc + userUsdc).toBe(check.funding);
       expect(claims).toHaveLength(0);
       // The re-sent payment may be served again (the seller's loss): the user holds at least what was bought.
-      expect(await balanceOf(server.tokenAddress, user)).toBeGreaterThanOrEqual(4n * server.mintAmount);
+      expect(await balanceOf(setup.server.tokenAddress, user)).toBeGreaterThanOrEqual(4n * setup.server.mintAmount);
     },
   );
 
@@ -111,6 +103,6 @@ describe('x402 worker crashes against sellers that deliver first', () => {
     expect(check.chain.total).toBe(check.funding);
     expect(claims).toHaveLength(0);
     expect(task.mintsCompleted).toBe(4);
-    expect(await balanceOf(server.tokenAddress, user)).toBeGreaterThanOrEqual(4n * server.mintAmount);
+    expect(await balanceOf(setup.server.tokenAddress, user)).toBeGreaterThanOrEqual(4n * setup.server.mintAmount);
   });
 });

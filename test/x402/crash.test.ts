@@ -1,11 +1,9 @@
 import type { Address } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { listX402PaymentsByTask } from '@/db/x402-payments';
-import type { X402MintServer } from '@/scripts/local/x402-mint-server';
-import type { TestStack } from '../support/stack';
 import { killWorker, spawnWorker, waitForTasks, type WorkerChild } from '../worker/support';
-import { balanceOf, createFundedX402Task, ledgerVsChain, probeTerms, startX402Setup, type X402Setup } from './support';
+import { balanceOf, createFundedX402Task, ledgerVsChain, probeTerms, useX402Setup } from './support';
 
 // The real worker process is SIGKILLed with an x402 payment written and sent but its answer not
 // yet recorded (the endpoint has settled it), and once right after a ledger write (signed, never
@@ -13,31 +11,25 @@ import { balanceOf, createFundedX402Task, ledgerVsChain, probeTerms, startX402Se
 // chain says which were used, and nothing is paid twice: authorizations settled on chain =
 // mints recorded = tokens forwarded.
 
-let setup: X402Setup;
-let stack: TestStack;
-let server: X402MintServer;
 const children: WorkerChild[] = [];
 
-beforeAll(async () => {
-  ({ stack, server } = setup = await startX402Setup({
-    env: {
-      MINT_BATCH_SIZE: '3',
-      MINT_INTERVAL_MS: '0',
-      LEASE_MS: '3000',
-      CHECK_INTERVAL_MS: '300',
-      WORKER_CONCURRENCY: '1',
-      LOG_LEVEL: 'warn',
-    },
-  }));
-}, 120_000);
+const setup = useX402Setup({
+  env: {
+    MINT_BATCH_SIZE: '3',
+    MINT_INTERVAL_MS: '0',
+    LEASE_MS: '3000',
+    CHECK_INTERVAL_MS: '300',
+    WORKER_CONCURRENCY: '1',
+    LOG_LEVEL: 'warn',
+  },
+});
 
 afterAll(async () => {
   for (const c of children) await killWorker(c);
-  await setup?.stop();
 }, 30_000);
 
 async function runUntilExit(env: Record<string, string>, timeoutMs = 40_000) {
-  const worker = spawnWorker({ ...stack.env, ...env });
+  const worker = spawnWorker({ ...setup.stack.env, ...env });
   children.push(worker);
   const timer = setTimeout(() => worker.child.kill('SIGKILL'), timeoutMs);
   const exit = await worker.exited;
@@ -47,7 +39,7 @@ async function runUntilExit(env: Record<string, string>, timeoutMs = 40_000) {
 
 /** A fresh worker with no crash point takes the task over after the lease and runs it to its end. */
 async function finishWithFreshWorker(taskId: string) {
-  const last = spawnWorker(stack.env);
+  const last = spawnWorker(setup.stack.env);
   children.push(last);
   const [done] = await waitForTasks([taskId], ['completed', 'failed'], 60_000);
   await killWorker(last);
@@ -62,14 +54,23 @@ describe('x402 worker crashes', () => {
     async () => {
       const user = privateKeyToAccount(generatePrivateKey()).address;
       // The endpoint mints to the payer, so forwarding is covered too.
-      const terms = await probeTerms(server.mintUrl(), user, { method: 'GET', body: undefined, mintsToUser: false });
-      const task = await createFundedX402Task({ userAddress: user, terms, quantity: 8, token: server.tokenAddress });
+      const terms = await probeTerms(setup.server.mintUrl(), user, {
+        method: 'GET',
+        body: undefined,
+        mintsToUser: false,
+      });
+      const task = await createFundedX402Task({
+        userAddress: user,
+        terms,
+        quantity: 8,
+        token: setup.server.tokenAddress,
+      });
 
       const first = await runUntilExit({ WORKER_CRASH_AT: 'after-broadcast:1' });
       expect(first.signal).toBe('SIGKILL');
       let rows = await listX402PaymentsByTask({ taskId: task.id });
       expect(rows.filter((r) => r.status === 'sent').length).toBeGreaterThan(0);
-      let check = await ledgerVsChain(task.id, server);
+      let check = await ledgerVsChain(task.id, setup.server);
       // The endpoint settled at least the payment whose answer was in hand; the ledger does not know yet.
       expect(check.chain.count).toBeGreaterThan(check.settled.length);
 
@@ -80,15 +81,15 @@ describe('x402 worker crashes', () => {
 
       const done = await finishWithFreshWorker(task.id);
 
-      check = await ledgerVsChain(task.id, server);
+      check = await ledgerVsChain(task.id, setup.server);
       expect(check.chain.count).toBe(8);
       expect(check.settled).toHaveLength(8);
       expect(new Set(check.settled.map((r) => r.settlementTxHash))).toEqual(check.chain.txHashes);
       expect(new Set(check.settled.map((r) => r.sequenceNumber)).size).toBe(8);
       expect(check.chain.total).toBeLessThanOrEqual(check.funding);
       expect(done.mintsCompleted).toBe(8);
-      expect(await balanceOf(server.tokenAddress, user)).toBe(8n * server.mintAmount);
-      expect(await balanceOf(server.tokenAddress, done.agentAddress as Address)).toBe(0n);
+      expect(await balanceOf(setup.server.tokenAddress, user)).toBe(8n * setup.server.mintAmount);
+      expect(await balanceOf(setup.server.tokenAddress, done.agentAddress as Address)).toBe(0n);
     },
   );
 
@@ -98,9 +99,14 @@ describe('x402 worker crashes', () => {
     async () => {
       const user = privateKeyToAccount(generatePrivateKey()).address;
       // POST {quantity, recipient}, priced per quantity: up to MINT_BATCH_SIZE (3) mints a payment.
-      const terms = await probeTerms(server.mintUrl(), user, {}, { mintsPerPayment: 3 });
+      const terms = await probeTerms(setup.server.mintUrl(), user, {}, { mintsPerPayment: 3 });
       expect(terms.mintsPerPayment?.max).toBe(3);
-      const task = await createFundedX402Task({ userAddress: user, terms, quantity: 8, token: server.tokenAddress });
+      const task = await createFundedX402Task({
+        userAddress: user,
+        terms,
+        quantity: 8,
+        token: setup.server.tokenAddress,
+      });
 
       // The second payment is the first that buys several mints (the first buys one, to prove delivery).
       const first = await runUntilExit({ WORKER_CRASH_AT: 'after-broadcast:2' });
@@ -117,13 +123,13 @@ describe('x402 worker crashes', () => {
 
       // Every mint paid once: the settled rows' units sum to 8, the chain moved exactly 8 × price
       // in as many transfers as settled rows, and the user holds 8 mints' tokens.
-      const check = await ledgerVsChain(task.id, server);
+      const check = await ledgerVsChain(task.id, setup.server);
       expect(check.settled.reduce((sum, r) => sum + r.units, 0)).toBe(8);
       expect(check.chain.count).toBe(check.settled.length);
       expect(new Set(check.settled.map((r) => r.settlementTxHash))).toEqual(check.chain.txHashes);
       expect(check.chain.total).toBe(8n * BigInt(terms.requirement.amount));
       expect(done.mintsCompleted).toBe(8);
-      expect(await balanceOf(server.tokenAddress, user)).toBe(8n * server.mintAmount);
+      expect(await balanceOf(setup.server.tokenAddress, user)).toBe(8n * setup.server.mintAmount);
     },
   );
 });

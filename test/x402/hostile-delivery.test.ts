@@ -1,41 +1,33 @@
 import type { Address } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { GET as taskGET } from '@/app/api/ai-agent/task/[taskId]/route';
 import { getSql } from '@/db/client';
 import { getTaskById } from '@/db/tasks';
 import { listX402ClaimsByTask, listX402ClaimsByUser } from '@/db/x402-claims';
 import { listX402PaymentsByTask } from '@/db/x402-payments';
 import { getWalletView } from '@/lib/wallets/wallet-view';
-import type { X402MintServer } from '@/scripts/local/x402-mint-server';
 import { call, cookieFor } from '../support/routes';
 import { waitForTasks } from '../worker/support';
-import { balanceOf, createFundedX402Task, ledgerVsChain, probeTerms, startX402Setup, type X402Setup } from './support';
+import { balanceOf, createFundedX402Task, ledgerVsChain, probeTerms, useX402Setup } from './support';
 
 // Delivery proven before money follows (issue 22, third row and "what to build" 2): a seller's
 // 200 proves nothing until the tokens are with the user. A task completes when they are; a
 // seller that takes a payment and delivers nothing is stopped at that one payment with a claim.
 
-let setup: X402Setup;
-let server: X402MintServer;
-
-beforeAll(async () => {
-  ({ server } = setup = await startX402Setup({
-    env: {
-      MINT_BATCH_SIZE: '5',
-      MINT_INTERVAL_MS: '0',
-      X402_REQUEST_TIMEOUT_MS: '1500',
-      LEASE_MS: '5000',
-      CHECK_INTERVAL_MS: '200',
-      X402_DELIVERY_TIMEOUT_MS: '4000',
-    },
-    // The seed's upstream shape: 200 "queued", the tokens minted to the recipient 1.5 s later.
-    server: { queueDelayMs: 1500 },
-    workerId: 'x402-delivery',
-  }));
-}, 120_000);
-
-afterAll(() => setup?.stop(), 30_000);
+const setup = useX402Setup({
+  env: {
+    MINT_BATCH_SIZE: '5',
+    MINT_INTERVAL_MS: '0',
+    X402_REQUEST_TIMEOUT_MS: '1500',
+    LEASE_MS: '5000',
+    CHECK_INTERVAL_MS: '200',
+    X402_DELIVERY_TIMEOUT_MS: '4000',
+  },
+  // The seed's upstream shape: 200 "queued", the tokens minted to the recipient 1.5 s later.
+  server: { queueDelayMs: 1500 },
+  workerId: 'x402-delivery',
+});
 
 const newUser = () => privateKeyToAccount(generatePrivateKey()).address;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -49,7 +41,7 @@ async function balancesAtEnd(user: Address, ids: string[], timeoutMs = 40_000) {
       if (at.has(id)) continue;
       const task = await getTaskById({ id });
       if (task && ['completed', 'failed', 'cancelled'].includes(task.status))
-        at.set(id, { status: task.status, balance: await balanceOf(server.tokenAddress, user) });
+        at.set(id, { status: task.status, balance: await balanceOf(setup.server.tokenAddress, user) });
     }
     await sleep(50);
   }
@@ -63,12 +55,17 @@ const deliveriesOf = (taskId: string) =>
 describe('delivery before completion', () => {
   it('200 = queued, tokens 1.5 s later: completed only once the user holds every token', async () => {
     const user = newUser();
-    const terms = await probeTerms(server.mintUrl('queued'), user);
-    const task = await createFundedX402Task({ userAddress: user, terms, quantity: 5, token: server.tokenAddress });
+    const terms = await probeTerms(setup.server.mintUrl('queued'), user);
+    const task = await createFundedX402Task({
+      userAddress: user,
+      terms,
+      quantity: 5,
+      token: setup.server.tokenAddress,
+    });
     const end = (await balancesAtEnd(user, [task.id])).get(task.id)!;
     expect(end.status).toBe('completed');
-    expect(end.balance).toBe(5n * server.mintAmount);
-    const check = await ledgerVsChain(task.id, server);
+    expect(end.balance).toBe(5n * setup.server.mintAmount);
+    const check = await ledgerVsChain(task.id, setup.server);
     expect(check.settled).toHaveLength(5);
     expect(check.chain.count).toBe(5);
     expect(await deliveriesOf(task.id)).toHaveLength(5);
@@ -76,13 +73,18 @@ describe('delivery before completion', () => {
 
   it('two tasks of one user for one token: each counts its own deliveries, none counts a transfer twice', async () => {
     const user = newUser();
-    const terms = await probeTerms(server.mintUrl('queued'), user);
-    const firstTask = await createFundedX402Task({ userAddress: user, terms, quantity: 3, token: server.tokenAddress });
+    const terms = await probeTerms(setup.server.mintUrl('queued'), user);
+    const firstTask = await createFundedX402Task({
+      userAddress: user,
+      terms,
+      quantity: 3,
+      token: setup.server.tokenAddress,
+    });
     const secondTask = await createFundedX402Task({
       userAddress: user,
       terms,
       quantity: 4,
-      token: server.tokenAddress,
+      token: setup.server.tokenAddress,
     });
     const ends = await balancesAtEnd(user, [firstTask.id, secondTask.id], 60_000);
     expect([ends.get(firstTask.id)?.status, ends.get(secondTask.id)?.status]).toEqual(['completed', 'completed']);
@@ -90,16 +92,21 @@ describe('delivery before completion', () => {
     expect([da.length, db.length]).toEqual([3, 4]);
     const keys = new Set([...da, ...db].map((d) => `${d.txHash}:${d.logIndex}`));
     expect(keys.size).toBe(7);
-    expect([...da, ...db].reduce((s, d) => s + BigInt(d.amount), 0n)).toBe(7n * server.mintAmount);
-    expect(await balanceOf(server.tokenAddress, user)).toBe(7n * server.mintAmount);
+    expect([...da, ...db].reduce((s, d) => s + BigInt(d.amount), 0n)).toBe(7n * setup.server.mintAmount);
+    expect(await balanceOf(setup.server.tokenAddress, user)).toBe(7n * setup.server.mintAmount);
   });
 });
 
 describe('a seller that takes the money and delivers nothing', () => {
   it('is paid once; the task stops with a claim the task JSON shows, and the rest is refundable', async () => {
     const user = newUser();
-    const terms = await probeTerms(server.mintUrl('take-and-run'), user);
-    const task = await createFundedX402Task({ userAddress: user, terms, quantity: 10, token: server.tokenAddress });
+    const terms = await probeTerms(setup.server.mintUrl('take-and-run'), user);
+    const task = await createFundedX402Task({
+      userAddress: user,
+      terms,
+      quantity: 10,
+      token: setup.server.tokenAddress,
+    });
     const [done] = await waitForTasks([task.id], ['failed', 'completed'], 30_000);
     expect(done!.status).toBe('failed');
     expect(done!.errorMessage).toMatch(/tokens did not arrive within 4 s .*claim is recorded/);
@@ -107,7 +114,7 @@ describe('a seller that takes the money and delivers nothing', () => {
     expect(done!.mintsFailed).toBe(1);
 
     // One payment left the agent, and it is the claim's.
-    const check = await ledgerVsChain(task.id, server);
+    const check = await ledgerVsChain(task.id, setup.server);
     expect(check.chain.count).toBe(1);
     const claims = await listX402ClaimsByTask({ taskId: task.id });
     expect(claims).toHaveLength(1);
@@ -116,7 +123,7 @@ describe('a seller that takes the money and delivers nothing', () => {
       paymentId: check.settled[0]!.id,
       sequenceNumber: 1,
       amount: terms.requirement.amount,
-      payTo: server.payTo.toLowerCase(),
+      payTo: setup.server.payTo.toLowerCase(),
       arrivedAmount: '0',
       expectedAmount: null,
       status: 'open',
@@ -145,8 +152,13 @@ describe('a seller that takes the money and delivers nothing', () => {
 describe('what the ledger keeps of an answer', () => {
   it('a 50 kB answer to a paid request is stored as a bounded excerpt', async () => {
     const user = newUser();
-    const terms = await probeTerms(server.mintUrl('verbose'), user);
-    const task = await createFundedX402Task({ userAddress: user, terms, quantity: 2, token: server.tokenAddress });
+    const terms = await probeTerms(setup.server.mintUrl('verbose'), user);
+    const task = await createFundedX402Task({
+      userAddress: user,
+      terms,
+      quantity: 2,
+      token: setup.server.tokenAddress,
+    });
     const [done] = await waitForTasks([task.id], ['completed', 'failed'], 30_000);
     expect(done!.status).toBe('completed');
     const rows = await getSql()<{ kind: string; length: number }[]>`

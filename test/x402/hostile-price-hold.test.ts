@@ -1,19 +1,9 @@
 import type { Address } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listX402ClaimsByTask } from '@/db/x402-claims';
-import type { X402MintServer } from '@/scripts/local/x402-mint-server';
-import type { TestStack } from '../support/stack';
 import { waitForTasks } from '../worker/support';
-import {
-  balanceOf,
-  createFundedX402Task,
-  ledgerVsChain,
-  operatorTxCount,
-  probeTerms,
-  startX402Setup,
-  type X402Setup,
-} from './support';
+import { balanceOf, createFundedX402Task, ledgerVsChain, operatorTxCount, probeTerms, useX402Setup } from './support';
 
 // A seller that sells the first mint honestly, then raises its price, holds the other paid
 // requests and settles them later, after the buyer gave up (issue 22, fourth row: the task
@@ -22,43 +12,35 @@ import {
 // is settled (while it still runs: a claim), cancelled on chain, or expired by chain time; and
 // delivery proof keeps them few (one batch after the first delivered mint).
 
-let setup: X402Setup;
-let stack: TestStack;
-let server: X402MintServer;
-
-beforeAll(async () => {
-  ({ stack, server } = setup = await startX402Setup({
-    env: {
-      MINT_BATCH_SIZE: '3',
-      MINT_INTERVAL_MS: '0',
-      X402_REQUEST_TIMEOUT_MS: '1500',
-      LEASE_MS: '5000',
-      CHECK_INTERVAL_MS: '200',
-      X402_DELIVERY_TIMEOUT_MS: '3000',
-      X402_MAX_AUTHORIZATION_SECONDS: '30',
-    },
-    mineEveryMs: 500,
-    workerId: 'x402-price-hold',
-  }));
-}, 120_000);
-
-afterAll(() => setup?.stop(), 30_000);
+const setup = useX402Setup({
+  env: {
+    MINT_BATCH_SIZE: '3',
+    MINT_INTERVAL_MS: '0',
+    X402_REQUEST_TIMEOUT_MS: '1500',
+    LEASE_MS: '5000',
+    CHECK_INTERVAL_MS: '200',
+    X402_DELIVERY_TIMEOUT_MS: '3000',
+    X402_MAX_AUTHORIZATION_SECONDS: '30',
+  },
+  mineEveryMs: 500,
+  workerId: 'x402-price-hold',
+});
 
 const newUser = () => privateKeyToAccount(generatePrivateKey()).address;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function priceHoldTask(timing: { holdMs: number; settleLaterMs: number }) {
-  server.resetPriceHold(timing);
+  setup.server.resetPriceHold(timing);
   const user = newUser();
-  const terms = await probeTerms(server.mintUrl('price-hold'), user);
-  const task = await createFundedX402Task({ userAddress: user, terms, quantity: 10, token: server.tokenAddress });
+  const terms = await probeTerms(setup.server.mintUrl('price-hold'), user);
+  const task = await createFundedX402Task({ userAddress: user, terms, quantity: 10, token: setup.server.tokenAddress });
   return { user, task };
 }
 
 describe('a seller that raises its price, holds the paid requests and settles them later', () => {
   it('answers the held requests 402 at the new price: the task fails, cancels the held authorizations, and the later settlements fail', async () => {
-    const operatorBefore = await operatorTxCount(stack.operator);
-    const lateBefore = { ok: server.stats.lateSettled, failed: server.stats.lateSettleFailed };
+    const operatorBefore = await operatorTxCount(setup.stack.operator);
+    const lateBefore = { ok: setup.server.stats.lateSettled, failed: setup.server.stats.lateSettleFailed };
     const { user, task } = await priceHoldTask({ holdMs: 800, settleLaterMs: 5000 });
     const [done] = await waitForTasks([task.id], ['failed', 'completed'], 30_000);
     expect(done!.status).toBe('failed');
@@ -66,15 +48,15 @@ describe('a seller that raises its price, holds the paid requests and settles th
 
     // The seller now tries to settle what it held, after the task ended: every attempt fails.
     await sleep(6000);
-    const held = server.stats.lateSettleFailed - lateBefore.failed;
-    expect(server.stats.lateSettled - lateBefore.ok).toBe(0);
+    const held = setup.server.stats.lateSettleFailed - lateBefore.failed;
+    expect(setup.server.stats.lateSettled - lateBefore.ok).toBe(0);
     expect(held).toBe(3); // one batch after the first delivered mint
-    const check = await ledgerVsChain(task.id, server);
+    const check = await ledgerVsChain(task.id, setup.server);
     expect(check.chain.count).toBe(1);
     expect(check.settled).toHaveLength(1);
     expect(check.rows.filter((r) => r.status === 'cancelled')).toHaveLength(3);
-    expect(await balanceOf(server.tokenAddress, user)).toBe(server.mintAmount);
-    const operatorTxs = (await operatorTxCount(stack.operator)) - operatorBefore;
+    expect(await balanceOf(setup.server.tokenAddress, user)).toBe(setup.server.mintAmount);
+    const operatorTxs = (await operatorTxCount(setup.stack.operator)) - operatorBefore;
     console.log(
       `price-hold (402 after the hold): paid 1, delivered 1, ${held} held authorizations cancelled by ${operatorTxs} operator transactions; settled by the seller after the end: 0`,
     );
@@ -85,11 +67,11 @@ describe('a seller that raises its price, holds the paid requests and settles th
     const { user, task } = await priceHoldTask({ holdMs: 20_000, settleLaterMs: 2500 });
     const [done] = await waitForTasks([task.id], ['failed', 'completed'], 40_000);
     expect(done!.status).toBe('failed');
-    const lateAtEnd = server.stats.lateSettled;
+    const lateAtEnd = setup.server.stats.lateSettled;
     await sleep(4000);
     // Nothing the seller settled after the end: the chain holds exactly what the ledger settled.
-    expect(server.stats.lateSettled).toBe(lateAtEnd);
-    const check = await ledgerVsChain(task.id, server);
+    expect(setup.server.stats.lateSettled).toBe(lateAtEnd);
+    const check = await ledgerVsChain(task.id, setup.server);
     expect(check.chain.count).toBe(check.settled.length);
     expect(new Set(check.settled.map((r) => r.settlementTxHash))).toEqual(check.chain.txHashes);
     expect(check.rows.filter((r) => r.status === 'signed' || r.status === 'sent')).toHaveLength(0);
@@ -98,8 +80,10 @@ describe('a seller that raises its price, holds the paid requests and settles th
     expect(claims.length).toBe(check.settled.length - 1);
     expect(claims.length).toBeLessThanOrEqual(3);
     expect(done!.mintsCompleted).toBe(1);
-    expect(await balanceOf(server.tokenAddress, user)).toBe(server.mintAmount);
+    expect(await balanceOf(setup.server.tokenAddress, user)).toBe(setup.server.mintAmount);
     expect(check.chain.total).toBe(BigInt(check.settled.length) * 10_000n);
-    expect(await balanceOf(server.usdc, task.agentAddress as Address)).toBe(BigInt(task.totalCost) - check.chain.total);
+    expect(await balanceOf(setup.server.usdc, task.agentAddress as Address)).toBe(
+      BigInt(task.totalCost) - check.chain.total,
+    );
   });
 });

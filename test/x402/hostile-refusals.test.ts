@@ -1,11 +1,9 @@
 import type { Address } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listX402PaymentsByTask } from '@/db/x402-payments';
 import { retryTask } from '@/lib/tasks/retry-task';
 import { getWalletView } from '@/lib/wallets/wallet-view';
-import type { X402MintServer } from '@/scripts/local/x402-mint-server';
-import type { TestStack } from '../support/stack';
 import { waitForTasks } from '../worker/support';
 import {
   balanceOf,
@@ -14,9 +12,8 @@ import {
   operatorTxCount,
   probeTerms,
   settledOnChain,
-  startX402Setup,
+  useX402Setup,
   x402StateOf,
-  type X402Setup,
 } from './support';
 
 // A seller that refuses every paid request with 400 (issue 22, first row: one 0.1 USDC task plus
@@ -25,44 +22,41 @@ import {
 // X402_MAX_REFUSALS refusals; then the task ends once that one authorization is dead, cancelled
 // by the operator while the task's cancel budget lasts (here 1), else left to expire by chain time.
 
-let setup: X402Setup;
-let stack: TestStack;
-let server: X402MintServer;
-
-beforeAll(async () => {
-  ({ stack, server } = setup = await startX402Setup({
-    env: {
-      MINT_BATCH_SIZE: '3',
-      MINT_INTERVAL_MS: '0',
-      X402_REQUEST_TIMEOUT_MS: '1500',
-      LEASE_MS: '5000',
-      CHECK_INTERVAL_MS: '200',
-      X402_MAX_REFUSALS: '3',
-      X402_MAX_CANCELS_PER_TASK: '1',
-      X402_MAX_AUTHORIZATION_SECONDS: '10',
-    },
-    mineEveryMs: 500,
-    workerId: 'x402-refusals',
-  }));
-}, 120_000);
-
-afterAll(() => setup?.stop(), 30_000);
+const setup = useX402Setup({
+  env: {
+    MINT_BATCH_SIZE: '3',
+    MINT_INTERVAL_MS: '0',
+    X402_REQUEST_TIMEOUT_MS: '1500',
+    LEASE_MS: '5000',
+    CHECK_INTERVAL_MS: '200',
+    X402_MAX_REFUSALS: '3',
+    X402_MAX_CANCELS_PER_TASK: '1',
+    X402_MAX_AUTHORIZATION_SECONDS: '10',
+  },
+  mineEveryMs: 500,
+  workerId: 'x402-refusals',
+});
 
 describe('a seller that refuses every payment', () => {
   it('costs the operator one transaction for the task and a retry, within the gas budget; a retry does not reset the refusal count', async () => {
     const user = privateKeyToAccount(generatePrivateKey()).address;
-    const terms = await probeTerms(server.mintUrl('refuse-all'), user);
-    const task = await createFundedX402Task({ userAddress: user, terms, quantity: 10, token: server.tokenAddress });
+    const terms = await probeTerms(setup.server.mintUrl('refuse-all'), user);
+    const task = await createFundedX402Task({
+      userAddress: user,
+      terms,
+      quantity: 10,
+      token: setup.server.tokenAddress,
+    });
     expect(task.totalCost).toBe('100000'); // 0.1 USDC, as in the issue
-    const operatorBefore = await operatorTxCount(stack.operator);
+    const operatorBefore = await operatorTxCount(setup.stack.operator);
 
     const [first] = await waitForTasks([task.id], ['failed'], 30_000);
     expect(first!.errorMessage).toMatch(/refused 3 paid request\(s\) \(last: payment rejected\)/);
     let rows = await listX402PaymentsByTask({ taskId: task.id });
     // One authorization, refused three times, cancelled by the operator as the task ended.
     expect(rows.map((r) => r.status)).toEqual(['cancelled']);
-    expect(server.stats.refused).toBe(3);
-    expect(await operatorTxCount(stack.operator)).toBe(operatorBefore + 1);
+    expect(setup.server.stats.refused).toBe(3);
+    expect(await operatorTxCount(setup.stack.operator)).toBe(operatorBefore + 1);
     const budget = await gasBudgetRowsByTask(task.id);
     expect(budget).toHaveLength(1);
     expect(BigInt(budget[0]!.amountWei)).toBeGreaterThan(0n);
@@ -76,15 +70,15 @@ describe('a seller that refuses every payment', () => {
     expect(second!.errorMessage).toMatch(/refused 6 paid request/);
     rows = await listX402PaymentsByTask({ taskId: task.id });
     expect(rows.map((r) => r.status)).toEqual(['cancelled', 'expired']);
-    expect(server.stats.refused).toBe(6);
+    expect(setup.server.stats.refused).toBe(6);
     expect(await x402StateOf(task.id)).toEqual({ refusals: 6, operatorCancels: 1 });
 
     // Figures: the operator sent one transaction for the task and its retry; no USDC moved.
-    const operatorTxs = (await operatorTxCount(stack.operator)) - operatorBefore;
+    const operatorTxs = (await operatorTxCount(setup.stack.operator)) - operatorBefore;
     console.log(`refusing seller, task + retry: ${operatorTxs} operator transaction(s), ${rows.length} authorizations`);
     expect(operatorTxs).toBe(1);
-    expect((await settledOnChain(server.usdc, task.agentAddress as Address, server.payTo)).count).toBe(0);
-    expect(await balanceOf(server.usdc, task.agentAddress as Address)).toBe(100_000n);
+    expect((await settledOnChain(setup.server.usdc, task.agentAddress as Address, setup.server.payTo)).count).toBe(0);
+    expect(await balanceOf(setup.server.usdc, task.agentAddress as Address)).toBe(100_000n);
     expect((await getWalletView(user)).refundableUsdc).toBe('100000');
   });
 });

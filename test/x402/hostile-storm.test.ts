@@ -1,14 +1,13 @@
 import type { Address } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { POST as cancelPOST } from '@/app/api/ai-agent/task/[taskId]/cancel/route';
 import { POST as withdrawPOST } from '@/app/api/ai-agent/wallet/[userAddress]/withdraw/route';
 import { getTaskById } from '@/db/tasks';
 import { listX402PaymentsByTask } from '@/db/x402-payments';
-import type { X402MintServer } from '@/scripts/local/x402-mint-server';
 import { call, cookieFor } from '../support/routes';
 import { waitForTasks } from '../worker/support';
-import { balanceOf, createFundedX402Task, probeTerms, settledOnChain, startX402Setup, type X402Setup } from './support';
+import { balanceOf, createFundedX402Task, probeTerms, settledOnChain, useX402Setup } from './support';
 
 // A seller that asks for authorizations valid ten years and answers every paid request 429
 // `Retry-After: 0` (issue 22, second row: 10-year authorizations, 1,464 paid requests a second,
@@ -18,36 +17,29 @@ import { balanceOf, createFundedX402Task, probeTerms, settledOnChain, startX402S
 
 const TEN_YEARS = 10 * 365 * 24 * 3600;
 
-let setup: X402Setup;
-let server: X402MintServer;
-
-beforeAll(async () => {
-  ({ server } = setup = await startX402Setup({
-    env: {
-      MINT_INTERVAL_MS: '0',
-      X402_REQUEST_TIMEOUT_MS: '1000',
-      LEASE_MS: '5000',
-      CHECK_INTERVAL_MS: '200',
-      X402_MAX_RATE_LIMIT_WAIT_MS: '5000',
-      X402_STALL_TIMEOUT_MS: '6000',
-      // The user withdraws the cancelled task's USDC by hand here; on its own it would come back
-      // without asking (test/wallets/refund.test.ts).
-      AUTO_REFUND: 'false',
-    },
-    server: { maxTimeoutSeconds: TEN_YEARS },
-    workerId: 'x402-storm',
-  }));
-}, 120_000);
-
-afterAll(() => setup?.stop(), 30_000);
+const setup = useX402Setup({
+  env: {
+    MINT_INTERVAL_MS: '0',
+    X402_REQUEST_TIMEOUT_MS: '1000',
+    LEASE_MS: '5000',
+    CHECK_INTERVAL_MS: '200',
+    X402_MAX_RATE_LIMIT_WAIT_MS: '5000',
+    X402_STALL_TIMEOUT_MS: '6000',
+    // The user withdraws the cancelled task's USDC by hand here; on its own it would come back
+    // without asking (test/wallets/refund.test.ts).
+    AUTO_REFUND: 'false',
+  },
+  server: { maxTimeoutSeconds: TEN_YEARS },
+  workerId: 'x402-storm',
+});
 
 const newUser = () => privateKeyToAccount(generatePrivateKey()).address;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function stormTask(mode: 'rate-limit-storm' | 'no-answer') {
   const user = newUser();
-  const terms = await probeTerms(server.mintUrl(mode), user);
-  const task = await createFundedX402Task({ userAddress: user, terms, quantity: 10, token: server.tokenAddress });
+  const terms = await probeTerms(setup.server.mintUrl(mode), user);
+  const task = await createFundedX402Task({ userAddress: user, terms, quantity: 10, token: setup.server.tokenAddress });
   return { user, terms, task };
 }
 
@@ -59,10 +51,10 @@ describe('a seller with ten-year timeouts and a 429 storm', () => {
     expect(terms.authorizationSeconds).toBe(180);
 
     while ((await listX402PaymentsByTask({ taskId: task.id })).length === 0) await sleep(50);
-    const before = server.stats.rateLimited;
+    const before = setup.server.stats.rateLimited;
     const windowStarted = Date.now();
     await sleep(3000);
-    const perSecond = ((server.stats.rateLimited - before) * 1000) / (Date.now() - windowStarted);
+    const perSecond = ((setup.server.stats.rateLimited - before) * 1000) / (Date.now() - windowStarted);
     const [row, ...others] = await listX402PaymentsByTask({ taskId: task.id });
     // One payment in flight (no delivery proven yet), valid for 180 s.
     expect(others).toHaveLength(0);
@@ -89,8 +81,8 @@ describe('a seller with ten-year timeouts and a 429 storm', () => {
 
     // Nothing was paid, the authorization is cancelled on chain, and the whole funding comes back.
     expect((await listX402PaymentsByTask({ taskId: task.id })).map((r) => r.status)).toEqual(['cancelled']);
-    expect((await settledOnChain(server.usdc, task.agentAddress as Address, server.payTo)).count).toBe(0);
-    const userBefore = await balanceOf(server.usdc, user);
+    expect((await settledOnChain(setup.server.usdc, task.agentAddress as Address, setup.server.payTo)).count).toBe(0);
+    const userBefore = await balanceOf(setup.server.usdc, user);
     const withdraw = await call(
       withdrawPOST,
       `/api/ai-agent/wallet/${user}/withdraw`,
@@ -99,18 +91,18 @@ describe('a seller with ten-year timeouts and a 429 storm', () => {
     );
     expect(withdraw.status, withdraw.text).toBe(200);
     expect(withdraw.body.amount).toBe(task.totalCost);
-    expect(await balanceOf(server.usdc, user)).toBe(userBefore + BigInt(task.totalCost));
+    expect(await balanceOf(setup.server.usdc, user)).toBe(userBefore + BigInt(task.totalCost));
   });
 
   it('a 429 storm nobody cancels ends the task after X402_MAX_RATE_LIMIT_WAIT_MS', async () => {
     const { task } = await stormTask('rate-limit-storm');
     const started = Date.now();
-    const before = server.stats.rateLimited;
+    const before = setup.server.stats.rateLimited;
     const [done] = await waitForTasks([task.id], ['failed'], 20_000);
     expect(done!.errorMessage).toMatch(/kept answering 429/);
     expect((Date.now() - started) / 1000).toBeLessThan(10);
     // At least a second per 429: about five in five seconds.
-    expect(server.stats.rateLimited - before).toBeLessThanOrEqual(7);
+    expect(setup.server.stats.rateLimited - before).toBeLessThanOrEqual(7);
     expect((await listX402PaymentsByTask({ taskId: task.id })).map((r) => r.status)).toEqual(['cancelled']);
   });
 

@@ -4,20 +4,13 @@ import { defaultProbeTarget, probeX402Endpoint, type ProbeTarget } from '@/lib/x
 import type { Anvil } from '@/scripts/local/anvil';
 import { startX402MintServer, type X402MintServer } from '@/scripts/local/x402-mint-server';
 import { user } from '../support/fixtures';
-import type { TestStack } from '../support/stack';
-import { startUsdcChain, startX402Setup, type X402Setup } from './support';
+import { startUsdcChain, useX402Setup } from './support';
 
 // The probe against the local x402 mint server (official @x402/express + facilitator) on a real
 // anvil: the terms it records, and each refusal. Nothing here is paid.
 const alice = user(1).address;
-let setup: X402Setup;
-let stack: TestStack;
-let server: X402MintServer;
 
-beforeAll(async () => {
-  ({ stack, server } = setup = await startX402Setup());
-}, 120_000);
-afterAll(() => setup?.stop());
+const setup = useX402Setup();
 
 async function refusal(promise: Promise<unknown>) {
   const error = await promise.then(
@@ -32,11 +25,14 @@ async function refusal(promise: Promise<unknown>) {
 
 describe('probeX402Endpoint against the local server', () => {
   it('v2: records the exact requirement, the domain from extra, the token from the URL, and a recipient body', async () => {
-    const requestsBefore = server.stats.requests;
-    const { terms, host, token, tokenSource } = await probeX402Endpoint({ url: server.mintUrl(), userAddress: alice });
-    expect(host).toBe(`127.0.0.1:${server.port}`);
+    const requestsBefore = setup.server.stats.requests;
+    const { terms, host, token, tokenSource } = await probeX402Endpoint({
+      url: setup.server.mintUrl(),
+      userAddress: alice,
+    });
+    expect(host).toBe(`127.0.0.1:${setup.server.port}`);
     expect(terms).toMatchObject({
-      url: server.mintUrl(),
+      url: setup.server.mintUrl(),
       method: 'POST',
       body: { quantity: 1, recipient: alice },
       mintsToUser: true,
@@ -44,23 +40,23 @@ describe('probeX402Endpoint against the local server', () => {
       requirement: {
         scheme: 'exact',
         network: 'eip155:31337',
-        asset: stack.deployment.usdc,
-        amount: server.price.toString(),
-        payTo: server.payTo,
+        asset: setup.stack.deployment.usdc,
+        amount: setup.server.price.toString(),
+        payTo: setup.server.payTo,
       },
-      domain: server.domain,
+      domain: setup.server.domain,
     });
-    expect(token).toMatchObject({ address: server.tokenAddress, symbol: 'X4D', decimals: 18 });
+    expect(token).toMatchObject({ address: setup.server.tokenAddress, symbol: 'X4D', decimals: 18 });
     expect(tokenSource).toBe('url');
     // Two unpaid requests (one mint, then X402_MINTS_PER_PAYMENT at once: its price scales), and nothing paid.
     expect(terms.mintsPerPayment).toMatchObject({ max: 10, reason: 'scales', field: 'quantity' });
-    expect(server.stats.requests - requestsBefore).toBe(2);
-    expect(server.stats.paid).toBe(0);
+    expect(setup.server.stats.requests - requestsBefore).toBe(2);
+    expect(setup.server.stats.paid).toBe(0);
   });
 
   it('refuses requirements on another network, naming it', async () => {
     expect(
-      await refusal(probeX402Endpoint({ url: server.mintUrl('other-network'), userAddress: alice })),
+      await refusal(probeX402Endpoint({ url: setup.server.mintUrl('other-network'), userAddress: alice })),
     ).toMatchObject({
       code: 'bad_request:x402',
       reason: 'no_requirement',
@@ -70,41 +66,43 @@ describe('probeX402Endpoint against the local server', () => {
   });
 
   it('refuses a price above X402_MAX_PRICE_PER_MINT (1 USDC), and takes one at it', async () => {
-    const price = server.price;
+    const price = setup.server.price;
     try {
-      server.setPrice(1_000_001n);
-      expect(await refusal(probeX402Endpoint({ url: server.mintUrl(), userAddress: alice }))).toMatchObject({
+      setup.server.setPrice(1_000_001n);
+      expect(await refusal(probeX402Endpoint({ url: setup.server.mintUrl(), userAddress: alice }))).toMatchObject({
         reason: 'price_too_high',
         amount: '1000001',
         max: '1000000',
       });
-      server.setPrice(1_000_000n);
-      expect((await probeX402Endpoint({ url: server.mintUrl(), userAddress: alice })).terms.requirement.amount).toBe(
-        '1000000',
-      );
+      setup.server.setPrice(1_000_000n);
+      expect(
+        (await probeX402Endpoint({ url: setup.server.mintUrl(), userAddress: alice })).terms.requirement.amount,
+      ).toBe('1000000');
     } finally {
-      server.setPrice(price);
+      setup.server.setPrice(price);
     }
   });
 
   it('refuses an answer that is not 402', async () => {
     // POST /health is a 404, so it is asked again with GET, which answers 200.
-    expect(await refusal(probeX402Endpoint({ url: `${server.url}/health`, userAddress: alice }))).toMatchObject({
+    expect(await refusal(probeX402Endpoint({ url: `${setup.server.url}/health`, userAddress: alice }))).toMatchObject({
       reason: 'no_402',
       status: 200,
     });
     expect(
-      await refusal(probeX402Endpoint({ url: `${server.url}/api/mint/${alice}`, userAddress: alice })),
+      await refusal(probeX402Endpoint({ url: `${setup.server.url}/api/mint/${alice}`, userAddress: alice })),
     ).toMatchObject({ reason: 'no_402', status: 404 });
   });
 
   it('refuses http and private addresses unless the host is allowed, without connecting', async () => {
-    const before = server.stats.requests;
+    const before = setup.server.stats.requests;
     const strict: ProbeTarget = { ...defaultProbeTarget(), allowedHosts: [] };
-    expect(await refusal(probeX402Endpoint({ url: server.mintUrl(), userAddress: alice }, strict))).toMatchObject({
-      reason: 'not_https',
-    });
-    const https = server.mintUrl().replace('http://', 'https://');
+    expect(await refusal(probeX402Endpoint({ url: setup.server.mintUrl(), userAddress: alice }, strict))).toMatchObject(
+      {
+        reason: 'not_https',
+      },
+    );
+    const https = setup.server.mintUrl().replace('http://', 'https://');
     expect(await refusal(probeX402Endpoint({ url: https, userAddress: alice }, strict))).toMatchObject({
       reason: 'blocked_address',
       range: 'loopback',
@@ -120,31 +118,33 @@ describe('probeX402Endpoint against the local server', () => {
       reason: 'blocked_address',
       range: 'metadata',
     });
-    expect(server.stats.requests).toBe(before);
+    expect(setup.server.stats.requests).toBe(before);
   });
 
   it('uses a token the user named, and refuses one that is not an ERC20', async () => {
-    const demo = stack.deployment.tokens[0]!.address;
+    const demo = setup.stack.deployment.tokens[0]!.address;
     const { token, tokenSource } = await probeX402Endpoint({
-      url: server.mintUrl(),
+      url: setup.server.mintUrl(),
       userAddress: alice,
       tokenAddress: demo,
     });
     expect([token?.address, tokenSource]).toEqual([demo, 'message']);
     expect(
-      await refusal(probeX402Endpoint({ url: server.mintUrl(), userAddress: alice, tokenAddress: alice })),
+      await refusal(probeX402Endpoint({ url: setup.server.mintUrl(), userAddress: alice, tokenAddress: alice })),
     ).toMatchObject({ reason: 'token_not_erc20' });
   });
 
   it('refuses USDC itself as the token bought: the agent would forward the USDC it pays with', async () => {
-    const usdc = stack.deployment.usdc;
-    const refused = await refusal(probeX402Endpoint({ url: server.mintUrl(), userAddress: alice, tokenAddress: usdc }));
+    const usdc = setup.stack.deployment.usdc;
+    const refused = await refusal(
+      probeX402Endpoint({ url: setup.server.mintUrl(), userAddress: alice, tokenAddress: usdc }),
+    );
     expect(refused).toMatchObject({ reason: 'token_is_payment_asset' });
     expect(refused.message).toContain(usdc);
   });
 });
 
-describe('probeX402Endpoint: v1 without extra (chain 84532, like the seed’s upstream server)', () => {
+describe('probeX402Endpoint: v1 without extra (chain 84532, like the seed’s upstream setup.server)', () => {
   let anvil: Anvil;
   let v1: X402MintServer;
   let target: ProbeTarget;

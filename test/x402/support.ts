@@ -7,6 +7,7 @@ import {
   type Hex,
   type PublicClient,
 } from 'viem';
+import { afterAll, beforeAll } from 'vitest';
 import { getSql } from '@/db/client';
 import { getTaskById } from '@/db/tasks';
 import { listX402PaymentsByTask } from '@/db/x402-payments';
@@ -108,6 +109,19 @@ export async function startX402Setup(
     await stop();
     throw error;
   }
+}
+
+/**
+ * startX402Setup for a whole test file: started before its tests (120 s), stopped after them
+ * (30 s). The fields are filled in by the time the tests run: read them inside tests.
+ */
+export function useX402Setup(options?: Parameters<typeof startX402Setup>[0]): X402Setup {
+  const setup = {} as X402Setup;
+  beforeAll(async () => {
+    Object.assign(setup, await startX402Setup(options));
+  }, 120_000);
+  afterAll(() => setup.stop?.(), 30_000);
+  return setup;
 }
 
 export const balanceOf = (token: Address, owner: Address) =>

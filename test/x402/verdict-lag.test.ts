@@ -1,6 +1,6 @@
 import { createPublicClient, createWalletClient, http, parseAbiItem, type Address, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { getTaskById } from '@/db/tasks';
 import { listX402PaymentsByTask, type X402PaymentRow } from '@/db/x402-payments';
 import { getChain } from '@/lib/chain/clients';
@@ -12,7 +12,7 @@ import type { X402MintServer } from '@/scripts/local/x402-mint-server';
 import { UNPROVEN_GRACE_SECONDS } from '@/worker/x402/settlement';
 import { startLaggingNode, type LaggingNode } from '../support/lagging-node';
 import { startMintWorker, waitForTasks } from '../worker/support';
-import { createFundedX402Task, probeTerms, startX402Setup, x402StateOf, type X402Setup } from './support';
+import { createFundedX402Task, probeTerms, useX402Setup, x402StateOf } from './support';
 
 // One verdict, one block (found by review). The worker judged a payment from two reads: the
 // authorization's state at "latest", then the settlement's receipt and AuthorizationUsed log from
@@ -22,37 +22,30 @@ import { createFundedX402Task, probeTerms, startX402Setup, x402StateOf, type X40
 // node whose logs and receipts are held at a block (test/support/lagging-node.ts) while the
 // seller settles on the chain itself.
 
-let setup: X402Setup;
-let server: X402MintServer;
 let node: LaggingNode;
 let chainUrl: string;
 
-beforeAll(async () => {
-  ({ server } = setup = await startX402Setup({
-    chainId: 31337,
-    rpcFront: async (url) => {
-      chainUrl = url;
-      return (node = await startLaggingNode(url));
-    },
-    env: {
-      LOG_LEVEL: 'silent',
-      MINT_INTERVAL_MS: '0',
-      X402_REQUEST_TIMEOUT_MS: '3000',
-      LEASE_MS: '5000',
-      CHECK_INTERVAL_MS: '200',
-      X402_MAX_REFUSALS: '10',
-      // No operator cancels: a cancel here is only ever the one the test sends.
-      X402_MAX_CANCELS_PER_TASK: '0',
-      X402_MAX_AUTHORIZATION_SECONDS: '10',
-    },
-    mineEveryMs: 500,
-  }));
-}, 120_000);
+const setup = useX402Setup({
+  chainId: 31337,
+  rpcFront: async (url) => {
+    chainUrl = url;
+    return (node = await startLaggingNode(url));
+  },
+  env: {
+    LOG_LEVEL: 'silent',
+    MINT_INTERVAL_MS: '0',
+    X402_REQUEST_TIMEOUT_MS: '3000',
+    LEASE_MS: '5000',
+    CHECK_INTERVAL_MS: '200',
+    X402_MAX_REFUSALS: '10',
+    // No operator cancels: a cancel here is only ever the one the test sends.
+    X402_MAX_CANCELS_PER_TASK: '0',
+    X402_MAX_AUTHORIZATION_SECONDS: '10',
+  },
+  mineEveryMs: 500,
+});
 
-afterAll(async () => {
-  node?.release();
-  await setup?.stop();
-}, 30_000);
+afterAll(() => node?.release());
 
 const chain = () => createPublicClient({ transport: http(chainUrl) });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -60,9 +53,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The agent's USDC transfers to the seller, read from the chain itself (not the lagging node). */
 async function paidToSeller(agent: Address) {
   const logs = await chain().getLogs({
-    address: server.usdc,
+    address: setup.server.usdc,
     event: parseAbiItem('event Transfer(address indexed from, address indexed to, uint256 value)'),
-    args: { from: agent, to: server.payTo },
+    args: { from: agent, to: setup.server.payTo },
     fromBlock: 0n,
   });
   return logs.map((l) => l.transactionHash);
@@ -84,18 +77,18 @@ async function waitForRow(taskId: string, test: (rows: X402PaymentRow[]) => bool
 /** A funded one-mint task whose agent holds five mints' more USDC (what a second purchase would be paid from). */
 async function oneMintTask(mode?: Parameters<X402MintServer['mintUrl']>[0]) {
   const user = privateKeyToAccount(generatePrivateKey()).address;
-  const terms = await probeTerms(server.mintUrl(mode), user);
+  const terms = await probeTerms(setup.server.mintUrl(mode), user);
   const wallet = await getOrCreateAgentWallet(user);
   const owner = createWalletClient({ account: anvilAccount(0), chain: getChain(), transport: http(chainUrl) });
   await chain().waitForTransactionReceipt({
     hash: await owner.writeContract({
-      address: server.usdc,
+      address: setup.server.usdc,
       abi: testUSDCAbi,
       functionName: 'mint',
       args: [wallet.agentAddress as Address, BigInt(terms.requirement.amount) * 5n],
     }),
   });
-  const task = await createFundedX402Task({ userAddress: user, terms, quantity: 1, token: server.tokenAddress });
+  const task = await createFundedX402Task({ userAddress: user, terms, quantity: 1, token: setup.server.tokenAddress });
   return { task, user, wallet, terms, agent: task.agentAddress as Address };
 }
 
@@ -144,7 +137,7 @@ describe('the chain verdict of a payment, read at one block', () => {
       // The agent's key cancels the open authorization (the operator has no cancels to spend here).
       const agentAccount = unlockAgentAccount(wallet);
       const signature = await agentAccount.signTypedData({
-        domain: { ...terms.domain, chainId: getChain().id, verifyingContract: server.usdc },
+        domain: { ...terms.domain, chainId: getChain().id, verifyingContract: setup.server.usdc },
         types: {
           CancelAuthorization: [
             { name: 'authorizer', type: 'address' },
@@ -156,7 +149,7 @@ describe('the chain verdict of a payment, read at one block', () => {
       });
       const submitter = createWalletClient({ account: anvilAccount(4), chain: getChain(), transport: http(chainUrl) });
       const cancel = await submitter.writeContract({
-        address: server.usdc,
+        address: setup.server.usdc,
         abi: testUSDCAbi,
         functionName: 'cancelAuthorization',
         args: [agentAccount.address, refused!.nonce as Hex, signature],

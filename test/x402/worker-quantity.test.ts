@@ -1,62 +1,54 @@
 import { erc20Abi, parseUnits, type Address } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { X402Terms } from '@/db/schema';
 import { listX402ClaimsByTask } from '@/db/x402-claims';
 import { runAudit } from '@/lib/audit/run-audit';
 import { getPublicClient } from '@/lib/chain/clients';
 import { showTaskCommand } from '@/lib/ops/commands';
-import type { X402MintServer } from '@/scripts/local/x402-mint-server';
 import type { X402MintMode } from '@/scripts/local/x402-mint/modes';
 import { waitForTasks } from '../worker/support';
-import { balanceOf, createFundedX402Task, ledgerVsChain, probeTerms, startX402Setup, type X402Setup } from './support';
+import { balanceOf, createFundedX402Task, ledgerVsChain, probeTerms, useX402Setup } from './support';
 
 // Several mints per payment, bought end to end by the in-process worker on real anvil + Postgres
 // from the local server, whose POST takes `{quantity, recipient}` and prices price × quantity
 // (the seed's upstream shape). Money is counted on chain: the agent's USDC transfers to the
 // payee (AuthorizationUsed) and the tokens the user holds.
 
-let setup: X402Setup;
-let server: X402MintServer;
-
-beforeAll(async () => {
-  ({ server } = setup = await startX402Setup({
-    env: {
-      MINT_BATCH_SIZE: '10',
-      X402_MINTS_PER_PAYMENT: '10',
-      MINT_INTERVAL_MS: '0',
-      X402_REQUEST_TIMEOUT_MS: '3000',
-      X402_DELIVERY_TIMEOUT_MS: '4000',
-      X402_MAX_AUTHORIZATION_SECONDS: '20',
-      LEASE_MS: '5000',
-      CHECK_INTERVAL_MS: '200',
-      MAX_RETRIES: '1',
-    },
-    mineEveryMs: 500,
-    workerId: 'x402-quantity',
-  }));
-}, 120_000);
-
-afterAll(() => setup?.stop(), 30_000);
+const setup = useX402Setup({
+  env: {
+    MINT_BATCH_SIZE: '10',
+    X402_MINTS_PER_PAYMENT: '10',
+    MINT_INTERVAL_MS: '0',
+    X402_REQUEST_TIMEOUT_MS: '3000',
+    X402_DELIVERY_TIMEOUT_MS: '4000',
+    X402_MAX_AUTHORIZATION_SECONDS: '20',
+    LEASE_MS: '5000',
+    CHECK_INTERVAL_MS: '200',
+    MAX_RETRIES: '1',
+  },
+  mineEveryMs: 500,
+  workerId: 'x402-quantity',
+});
 
 const newUser = () => privateKeyToAccount(generatePrivateKey()).address;
-const target = () => ({ chainId: server.chainId, usdc: server.usdc, maxAmount: parseUnits('1', 6) });
+const target = () => ({ chainId: setup.server.chainId, usdc: setup.server.usdc, maxAmount: parseUnits('1', 6) });
 
 async function buy(mode: X402MintMode, quantity: number, overrides: Partial<X402Terms> = {}) {
   const user = newUser();
-  const terms = await probeTerms(server.mintUrl(mode), user, overrides, { ...target(), mintsPerPayment: 10 });
-  const task = await createFundedX402Task({ userAddress: user, terms, quantity, token: server.tokenAddress });
+  const terms = await probeTerms(setup.server.mintUrl(mode), user, overrides, { ...target(), mintsPerPayment: 10 });
+  const task = await createFundedX402Task({ userAddress: user, terms, quantity, token: setup.server.tokenAddress });
   const started = performance.now();
   const [done] = await waitForTasks([task.id], ['completed', 'failed', 'cancelled'], 120_000);
   const ms = performance.now() - started;
-  const check = await ledgerVsChain(task.id, { usdc: server.usdc, payTo: terms.requirement.payTo as Address });
-  const agentUsdc = await balanceOf(server.usdc, done!.agentAddress as Address);
+  const check = await ledgerVsChain(task.id, { usdc: setup.server.usdc, payTo: terms.requirement.payTo as Address });
+  const agentUsdc = await balanceOf(setup.server.usdc, done!.agentAddress as Address);
   return { user, terms, task: done!, check, ms, agentUsdc };
 }
 
 describe('x402: several mints per payment', () => {
   it('25 mints at up to 10 per payment: 1 + 10 + 10 + 4 authorizations (25 one by one), 25 × price paid exactly, 25 mints held', async () => {
-    const price = server.price;
+    const price = setup.server.price;
     const bulk = await buy('v2', 25);
     expect(bulk.terms.mintsPerPayment).toEqual({
       max: 10,
@@ -79,7 +71,7 @@ describe('x402: several mints per payment', () => {
     expect(new Set(bulk.check.settled.map((r) => r.settlementTxHash))).toEqual(bulk.check.chain.txHashes);
     expect(bulk.check.chain.total).toBe(25n * price);
     expect(bulk.agentUsdc).toBe(0n);
-    expect(await balanceOf(server.tokenAddress, bulk.user)).toBe(25n * server.mintAmount);
+    expect(await balanceOf(setup.server.tokenAddress, bulk.user)).toBe(25n * setup.server.mintAmount);
     const audit = await runAudit({ userAddress: bulk.user, fromBlock: 0n, record: false });
     expect(audit.discrepancies).toEqual([]);
     expect(audit.users[0]!.tasks.find((t) => t.id === bulk.task.id)).toMatchObject({
@@ -95,7 +87,7 @@ describe('x402: several mints per payment', () => {
     expect(single.task.status, single.task.errorMessage ?? '').toBe('completed');
     expect(single.check.chain.count).toBe(25);
     expect(single.check.chain.total).toBe(25n * price);
-    expect(await balanceOf(server.tokenAddress, single.user)).toBe(25n * server.mintAmount);
+    expect(await balanceOf(setup.server.tokenAddress, single.user)).toBe(25n * setup.server.mintAmount);
     console.log(
       `25 mints: ${bulk.check.chain.count} authorizations at up to 10 per payment vs ${single.check.chain.count} one per payment ` +
         `(${(single.check.chain.count / bulk.check.chain.count).toFixed(2)}×); ${Math.round(bulk.ms)} ms vs ${Math.round(single.ms)} ms`,
@@ -103,7 +95,7 @@ describe('x402: several mints per payment', () => {
   });
 
   it('a seller that charges for 10 and mints 1: a claim after that one payment, nothing more paid, the rest refundable', async () => {
-    const price = server.price;
+    const price = setup.server.price;
     const { task, check, user, terms } = await buy('ignores-quantity', 25);
     expect(terms.mintsPerPayment?.max).toBe(10);
     expect(task.status).toBe('failed');
@@ -113,14 +105,14 @@ describe('x402: several mints per payment', () => {
     expect(check.rows).toHaveLength(2);
     expect(check.chain.count).toBe(2);
     expect(check.chain.total).toBe(11n * price);
-    expect(await balanceOf(server.tokenAddress, user)).toBe(2n * server.mintAmount);
+    expect(await balanceOf(setup.server.tokenAddress, user)).toBe(2n * setup.server.mintAmount);
     const claims = await listX402ClaimsByTask({ taskId: task.id });
     expect(claims).toHaveLength(1);
     expect(claims[0]).toMatchObject({
       paymentId: check.settled[1]!.id,
       amount: (10n * price).toString(),
-      arrivedAmount: (2n * server.mintAmount).toString(),
-      expectedAmount: (11n * server.mintAmount).toString(),
+      arrivedAmount: (2n * setup.server.mintAmount).toString(),
+      expectedAmount: (11n * setup.server.mintAmount).toString(),
       status: 'open',
     });
     expect(task.mintsCompleted).toBe(2);
@@ -142,7 +134,7 @@ describe('x402: several mints per payment', () => {
     const [agentHolds, userHolds] = await Promise.all(
       [task.agentAddress, user].map((owner) =>
         getPublicClient().readContract({
-          address: server.usdc,
+          address: setup.server.usdc,
           abi: erc20Abi,
           functionName: 'balanceOf',
           args: [owner as Address],
@@ -158,7 +150,7 @@ describe('x402: several mints per payment', () => {
     expect(terms.mintsPerPayment).toMatchObject({ max: 1, reason: 'not_scaling', asked: 10 });
     expect(task.status, task.errorMessage ?? '').toBe('completed');
     expect(check.settled.map((r) => r.units)).toEqual([1, 1, 1, 1]);
-    expect(check.chain.total).toBe(4n * server.price);
-    expect(await balanceOf(server.tokenAddress, user)).toBe(4n * server.mintAmount);
+    expect(check.chain.total).toBe(4n * setup.server.price);
+    expect(await balanceOf(setup.server.tokenAddress, user)).toBe(4n * setup.server.mintAmount);
   });
 });

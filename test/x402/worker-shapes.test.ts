@@ -1,60 +1,52 @@
 import { parseUnits, type Address } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getSql } from '@/db/client';
 import { listX402ClaimsByTask } from '@/db/x402-claims';
 import { getPublicClient } from '@/lib/chain/clients';
 import { testUSDCAbi } from '@/lib/chain/contracts.generated';
-import type { X402MintServer } from '@/scripts/local/x402-mint-server';
 import type { X402MintMode } from '@/scripts/local/x402-mint/modes';
 import type { StatusReport } from '@/worker/x402/status-route';
 import { waitForTasks } from '../worker/support';
-import { balanceOf, createFundedX402Task, ledgerVsChain, probeTerms, startX402Setup, type X402Setup } from './support';
+import { balanceOf, createFundedX402Task, ledgerVsChain, probeTerms, useX402Setup } from './support';
 
 // Every seller shape in the wild (shared/DESIGN.md), played by the local server and bought by the
 // in-process worker on real anvil + Postgres (v1-only shapes speak v2 on a chain without a v1 name):
 // bought exactly once with the tokens at the user, or stopped before money moves. Money is
 // counted on chain: USDC the agent paid (AuthorizationUsed transfers) and tokens the user holds.
 
-let setup: X402Setup;
-let server: X402MintServer;
-
-beforeAll(async () => {
-  ({ server } = setup = await startX402Setup({
-    env: {
-      MINT_BATCH_SIZE: '3',
-      MINT_INTERVAL_MS: '0',
-      X402_REQUEST_TIMEOUT_MS: '1500',
-      X402_DELIVERY_TIMEOUT_MS: '4000',
-      X402_MAX_AUTHORIZATION_SECONDS: '20',
-      LEASE_MS: '5000',
-      CHECK_INTERVAL_MS: '200',
-      MAX_RETRIES: '1',
-    },
-    server: { slowMs: 3000, settleLaterMs: 1500, soldOutAfter: 2, every: 2 },
-    mineEveryMs: 500,
-    workerId: 'x402-shapes',
-  }));
-}, 120_000);
-
-afterAll(() => setup?.stop(), 30_000);
+const setup = useX402Setup({
+  env: {
+    MINT_BATCH_SIZE: '3',
+    MINT_INTERVAL_MS: '0',
+    X402_REQUEST_TIMEOUT_MS: '1500',
+    X402_DELIVERY_TIMEOUT_MS: '4000',
+    X402_MAX_AUTHORIZATION_SECONDS: '20',
+    LEASE_MS: '5000',
+    CHECK_INTERVAL_MS: '200',
+    MAX_RETRIES: '1',
+  },
+  server: { slowMs: 3000, settleLaterMs: 1500, soldOutAfter: 2, every: 2 },
+  mineEveryMs: 500,
+  workerId: 'x402-shapes',
+});
 
 const newUser = () => privateKeyToAccount(generatePrivateKey()).address;
-const target = () => ({ chainId: server.chainId, usdc: server.usdc, maxAmount: parseUnits('1', 6) });
+const target = () => ({ chainId: setup.server.chainId, usdc: setup.server.usdc, maxAmount: parseUnits('1', 6) });
 
-async function buy(mode: X402MintMode, quantity: number, url = server.mintUrl(mode)) {
+async function buy(mode: X402MintMode, quantity: number, url = setup.server.mintUrl(mode)) {
   const user = newUser();
   const terms = await probeTerms(url, user, {}, target());
-  const task = await createFundedX402Task({ userAddress: user, terms, quantity, token: server.tokenAddress });
+  const task = await createFundedX402Task({ userAddress: user, terms, quantity, token: setup.server.tokenAddress });
   const [done] = await waitForTasks([task.id], ['completed', 'failed', 'cancelled'], 90_000);
-  const payee = { usdc: server.usdc, payTo: terms.requirement.payTo as Address };
+  const payee = { usdc: setup.server.usdc, payTo: terms.requirement.payTo as Address };
   return { user, terms, task: done!, check: await ledgerVsChain(task.id, payee) };
 }
 
 /** `blockNumber`: several balances read at one block, so a transfer mined between the reads is not counted twice. */
 const usdcOf = (owner: string, blockNumber?: bigint) =>
   getPublicClient().readContract({
-    address: server.usdc,
+    address: setup.server.usdc,
     abi: testUSDCAbi,
     functionName: 'balanceOf',
     args: [owner as Address],
@@ -75,8 +67,8 @@ describe('x402 seller shapes, bought end to end', () => {
     const { user, task, check } = await buy('get-only', 4);
     expect(task.status, task.errorMessage ?? '').toBe('completed');
     expectPaidOnce(check, 4);
-    expect(await balanceOf(server.tokenAddress, user)).toBe(4n * server.mintAmount);
-    expect(await balanceOf(server.tokenAddress, task.agentAddress as Address)).toBe(0n);
+    expect(await balanceOf(setup.server.tokenAddress, user)).toBe(4n * setup.server.mintAmount);
+    expect(await balanceOf(setup.server.tokenAddress, task.agentAddress as Address)).toBe(0n);
   });
 
   it('extra naming another EIP-712 domain: signed for the asset’s own, every payment verifies, none refused', async () => {
@@ -85,34 +77,34 @@ describe('x402 seller shapes, bought end to end', () => {
     expect(task.status, task.errorMessage ?? '').toBe('completed');
     expectPaidOnce(check, 4);
     expect(check.rows).toHaveLength(4);
-    expect(await balanceOf(server.tokenAddress, user)).toBe(4n * server.mintAmount);
+    expect(await balanceOf(setup.server.tokenAddress, user)).toBe(4n * setup.server.mintAmount);
   });
 
   it('extra {contract, outPerMint}, payTo a hot wallet: the token from extra, paid to the wallet, forwarded', async () => {
     const { user, task, check, terms } = await buy('extra-contract', 3);
-    expect(terms.requirement.payTo).toBe(server.hotWallet);
+    expect(terms.requirement.payTo).toBe(setup.server.hotWallet);
     expect(task.status, task.errorMessage ?? '').toBe('completed');
     expectPaidOnce(check, 3);
-    expect(await balanceOf(server.tokenAddress, user)).toBe(3n * server.mintAmount);
+    expect(await balanceOf(setup.server.tokenAddress, user)).toBe(3n * setup.server.mintAmount);
   });
 
   it(
     'delivers without settling: each delivery counted, nothing re-paid, authorizations reserved until they expire by chain time',
     { timeout: 120_000 },
     async () => {
-      const paidBefore = server.stats.paid;
+      const paidBefore = setup.server.stats.paid;
       const { user, task, check } = await buy('deliver-without-settle', 4);
       expect(task.status, task.errorMessage ?? '').toBe('completed');
       expect(task.mintsCompleted).toBe(4);
       // One paid request per mint, never a second; no USDC moved; the tokens are the user's.
-      expect(server.stats.paid - paidBefore).toBe(4);
+      expect(setup.server.stats.paid - paidBefore).toBe(4);
       expect(check.rows).toHaveLength(4);
       expect(check.chain.count).toBe(0);
       // All of it still the user's: in the agent wallet, or refunded to the user as the task ended
       // (read at one block: the refund may be mined between two reads).
       const block = await getPublicClient().getBlockNumber({ cacheTime: 0 });
       expect((await usdcOf(task.agentAddress, block)) + (await usdcOf(user, block))).toBe(check.funding);
-      expect(await balanceOf(server.tokenAddress, user)).toBe(4n * server.mintAmount);
+      expect(await balanceOf(setup.server.tokenAddress, user)).toBe(4n * setup.server.mintAmount);
       // The task ended only once none of them could move money: each expired by chain time, none cancelled.
       expect(check.rows.map((r) => r.status)).toEqual(['expired', 'expired', 'expired', 'expired']);
       const latest = await getPublicClient().getBlock({ blockTag: 'latest' });
@@ -124,14 +116,14 @@ describe('x402 seller shapes, bought end to end', () => {
     const { user, task, check } = await buy('settle-later', 4);
     expect(task.status, task.errorMessage ?? '').toBe('completed');
     expectPaidOnce(check, 4);
-    expect(await balanceOf(server.tokenAddress, user)).toBe(4n * server.mintAmount);
+    expect(await balanceOf(setup.server.tokenAddress, user)).toBe(4n * setup.server.mintAmount);
   });
 
   it('settles then answers "Sold out": the task stops with a claim per undelivered payment, no more paid', async () => {
     const { user, task, check } = await buy('sold-out', 8);
     expect(task.status).toBe('failed');
     const claims = await listX402ClaimsByTask({ taskId: task.id });
-    const delivered = (await balanceOf(server.tokenAddress, user)) / server.mintAmount;
+    const delivered = (await balanceOf(setup.server.tokenAddress, user)) / setup.server.mintAmount;
     // paid = delivered + claims, on chain; at most one window past the first delivery.
     expect(BigInt(check.chain.count)).toBe(delivered + BigInt(claims.length));
     expect(claims.length).toBeGreaterThan(0);
@@ -149,11 +141,11 @@ describe('x402 seller shapes, bought end to end', () => {
   });
 
   it('payment-identifier: a re-sent payment is the same purchase (one mint each), where a seller without it mints again', async () => {
-    const minted = () => server.stats.minted;
+    const minted = () => setup.server.stats.minted;
     const before = minted();
     const honoured = await buy('payment-id', 4);
     const withId = minted() - before;
-    const replays = server.stats.idempotentReplays;
+    const replays = setup.server.stats.idempotentReplays;
     const middle = minted();
     const ignored = await buy('no-payment-id', 4);
     const withoutId = minted() - middle;
@@ -163,43 +155,43 @@ describe('x402 seller shapes, bought end to end', () => {
     expectPaidOnce(honoured.check, 4);
     expect(withId).toBe(4);
     expect(replays).toBeGreaterThan(0);
-    expect(await balanceOf(server.tokenAddress, honoured.user)).toBe(4n * server.mintAmount);
+    expect(await balanceOf(setup.server.tokenAddress, honoured.user)).toBe(4n * setup.server.mintAmount);
     // The seller without it served re-sends again (its loss; the buyer still paid each mint once).
     expectPaidOnce(ignored.check, 4);
     expect(withoutId).toBeGreaterThan(4);
   });
 
   it('200 = queued: the status route is polled until minted; the task completes with every token on chain', async () => {
-    const reads = server.stats.statusReads;
+    const reads = setup.server.stats.statusReads;
     const { user, task, check } = await buy('queued', 4);
     expect(task.status, task.errorMessage ?? '').toBe('completed');
     expectPaidOnce(check, 4);
-    expect(await balanceOf(server.tokenAddress, user)).toBe(4n * server.mintAmount);
-    expect(server.stats.statusReads - reads).toBeGreaterThanOrEqual(4);
+    expect(await balanceOf(setup.server.tokenAddress, user)).toBe(4n * setup.server.mintAmount);
+    expect(setup.server.stats.statusReads - reads).toBeGreaterThanOrEqual(4);
     const said = await statusReportsOf(task.id);
     expect(said.map((r) => r?.said)).toEqual(['minted', 'minted', 'minted', 'minted']);
-    expect(said.every((r) => r!.url.startsWith(`${server.url}/api/queue/`))).toBe(true);
+    expect(said.every((r) => r!.url.startsWith(`${setup.server.url}/api/queue/`))).toBe(true);
   });
 
   it('200 = queued, then the status route says failed: the task stops at that payment with a claim, nothing more paid', async () => {
-    const minted = server.stats.minted;
+    const minted = setup.server.stats.minted;
     const { user, task, check } = await buy('queued-fails', 3);
     expect(task.status).toBe('failed');
     expect(task.errorMessage).toMatch(/status route .* says the mint failed/);
     expectPaidOnce(check, 1);
-    expect(server.stats.minted).toBe(minted);
-    expect(await balanceOf(server.tokenAddress, user)).toBe(0n);
+    expect(setup.server.stats.minted).toBe(minted);
+    expect(await balanceOf(setup.server.tokenAddress, user)).toBe(0n);
     expect(await listX402ClaimsByTask({ taskId: task.id })).toHaveLength(1);
     expect((await statusReportsOf(task.id)).map((r) => r?.said)).toEqual(['failed']);
   });
 
   it('200 = queued with a status route on another origin: not followed; delivery still counted from the chain', async () => {
-    const reads = server.stats.statusReads;
+    const reads = setup.server.stats.statusReads;
     const { user, task, check } = await buy('queued-elsewhere', 2);
     expect(task.status, task.errorMessage ?? '').toBe('completed');
     expectPaidOnce(check, 2);
-    expect(await balanceOf(server.tokenAddress, user)).toBe(2n * server.mintAmount);
-    expect(server.stats.statusReads).toBe(reads);
+    expect(await balanceOf(setup.server.tokenAddress, user)).toBe(2n * setup.server.mintAmount);
+    expect(setup.server.stats.statusReads).toBe(reads);
     const said = await statusReportsOf(task.id);
     expect(said.map((r) => r?.said)).toEqual(['refused', 'refused']);
     expect(said[0]!.url).toMatch(/^http:\/\/localhost:/);
