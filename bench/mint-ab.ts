@@ -13,8 +13,8 @@
 //   --tidy          each task's wallet tidy after its end (refund, gas sweep) runs on the task's
 //                   chain state, waited for before the chain is put back, its CPU printed apart.
 //                   Without it the chain is put back at the task's end and the tidy finds an empty
-//                   wallet. (With it, one run of 7 Dec measured both sides' in-task CPU higher,
-//                   A's most: 508 → 866–908 µs a mint at 30 warm-up tasks; anvil slower too.)
+//                   wallet. (With it, three runs of 7 Dec measured A's in-task CPU far higher,
+//                   B's a little: bench/README.md, "Latest".)
 import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
