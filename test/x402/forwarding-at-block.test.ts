@@ -8,6 +8,7 @@ import { insertX402Payments, markX402PaymentsSent } from '@/db/x402-payments';
 import type { X402MintServer } from '@/scripts/local/x402-mint-server';
 import { Reporter } from '@/worker/reporter';
 import { markDeliveryStart, tallyDeliveries } from '@/worker/x402/delivery';
+import { POLL_MS, windDown } from '@/worker/x402/ending';
 import { signPayments } from '@/worker/x402/payment';
 import { ensureSigner, x402RuntimeOf, type X402Runtime } from '@/worker/x402/runtime';
 import { sendPayment } from '@/worker/x402/send';
@@ -213,6 +214,36 @@ describe('forwarding held tokens', () => {
     } finally {
       node.release();
     }
+  }, 60_000);
+
+  it('a task does not end while the tokens it holds could not be forwarded; it ends once they are', async () => {
+    const user = newAddress();
+    const alice = newAddress();
+    const unit = server.mintAmount;
+    const forUser = await leasedTask(user);
+    await buyOne(forUser);
+    const forAlice = await leasedTask(user, alice);
+    const aliceTokensAt = await buyOne(forAlice);
+    await end(forAlice);
+
+    // The user's tokens are in the logs; alice's, which landed after, are in the balance only.
+    node.hold(aliceTokensAt - 1n);
+    try {
+      const step = await windDown(forUser, { outcome: 'completed' });
+      expect({ step, user: await tokensOf(user) }).toEqual({
+        step: { waitMs: POLL_MS, outlastsCancel: true },
+        user: 0n,
+      });
+      expect(await tokensOf(forUser.policy.agent)).toBe(2n * unit);
+    } finally {
+      node.release();
+    }
+    expect(await windDown(forUser, { outcome: 'completed' })).toEqual({ end: 'completed' });
+    expect([await tokensOf(user), await tokensOf(alice), await tokensOf(forUser.policy.agent)]).toEqual([
+      unit,
+      unit,
+      0n,
+    ]);
   }, 60_000);
 
   it("the guard lets a task forward where another of its wallet's tasks of the token sends its tokens, and nowhere else", async () => {

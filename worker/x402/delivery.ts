@@ -46,6 +46,12 @@ export type DeliveryTally = {
   /** Token base units counted for the task. */
   arrived: bigint;
   unit: bigint | null;
+  /**
+   * Why the agent's tokens were not forwarded this turn (the reads of one block did not agree,
+   * forwarding.ts), while that has lasted less than X402_DELIVERY_TIMEOUT_MS: the task does not
+   * end on it (windDown), since "completed" means the tokens are where the task sends them.
+   */
+  forwardPending?: string;
 };
 
 /** Where the endpoint's tokens arrive, counted: the destination when it mints to the address named, else the agent. */
@@ -123,6 +129,7 @@ async function countDeliveries(rt: X402Runtime, group: X402DeliveryGroup, atBloc
  */
 export async function tallyDeliveries(rt: X402Runtime, paid: number, settled: number): Promise<DeliveryTally> {
   const forwards = !rt.terms.mintsToUser;
+  let forwardPending: string | undefined;
   // A task that forwards counts the group's transfers even before it paid: what the agent holds
   // may be another task's late tokens, which only counting tells from the user's.
   if (paid > 0 || forwards) {
@@ -131,7 +138,7 @@ export async function tallyDeliveries(rt: X402Runtime, paid: number, settled: nu
     // number): a transfer in the balance is then in the logs read, or the forward waits.
     const atBlock = await rt.client.getBlockNumber({ cacheTime: 0 });
     await countDeliveries(rt, group, atBlock);
-    if (forwards) await forwardHeldTokens(rt, group, atBlock);
+    if (forwards) forwardPending = pendingForward(rt, (await forwardHeldTokens(rt, group, atBlock)).deferred);
   }
   const [{ amount }, state] = await Promise.all([
     sumX402DeliveriesByTask({ taskId: rt.task.id }),
@@ -140,5 +147,23 @@ export async function tallyDeliveries(rt: X402Runtime, paid: number, settled: nu
   const unit = state.deliveryUnit;
   const delivered = unit ? Math.min(paid, Number(amount / unit)) : 0;
   if (delivered > 0) await markX402ClaimsDelivered({ taskId: rt.task.id, delivered });
-  return { paid, settled, delivered, arrived: amount, unit };
+  return { paid, settled, delivered, arrived: amount, unit, forwardPending };
+}
+
+const forwardDeferredSince = new WeakMap<X402Runtime, number>();
+
+/**
+ * A forward deferred this turn, while the run's deferrals in a row began less than
+ * X402_DELIVERY_TIMEOUT_MS ago. Past that bound (a node that stays behind, or a token whose logs
+ * never explain its balance) the task may end, its tokens left in the agent for a later turn of
+ * the wallet, and each deferral was logged with its reason.
+ */
+function pendingForward(rt: X402Runtime, deferred: string | undefined): string | undefined {
+  if (deferred === undefined) {
+    forwardDeferredSince.delete(rt);
+    return undefined;
+  }
+  const since = forwardDeferredSince.get(rt) ?? Date.now();
+  forwardDeferredSince.set(rt, since);
+  return Date.now() - since < getConfig().x402.deliveryTimeoutMs ? deferred : undefined;
 }

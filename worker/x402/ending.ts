@@ -194,10 +194,12 @@ export async function windDown(rt: X402Runtime, ending: Ending): Promise<TurnEnd
   }
 
   // Tokens of payments that settled lately may still be on their way: wait for them, up to the
-  // delivery timeout, rather than record a claim a second too early.
+  // delivery timeout, rather than record a claim a second too early. Likewise tokens the agent
+  // holds and could not forward this turn (bounded the same way, delivery.ts).
   const undelivered = await undeliveredPayments(rt, tally);
   const timeoutMs = getConfig().x402.deliveryTimeoutMs;
-  if (undelivered.some((p) => p.settledForMs < timeoutMs)) return { waitMs: POLL_MS, outlastsCancel: true };
+  if (undelivered.some((p) => p.settledForMs < timeoutMs) || tally.forwardPending)
+    return { waitMs: POLL_MS, outlastsCancel: true };
   await claimUndelivered(rt, tally, undelivered);
   const missing = Math.min(mintsOf(undelivered), Math.max(0, tally.paid - tally.delivered));
   return finish(ending.outcome === 'completed' ? ending : stop, missing);
