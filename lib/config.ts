@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { provideDatabaseSettings } from '@/db/settings';
 import { NETWORK_NAMES, networkByName } from './chain/networks';
 import { readLocalStack, type LocalStack } from './local-stack';
+import { HEX_ADDRESS } from './hex';
 
 // Every environment variable the app reads, parsed and validated once. Nothing else reads
 // process.env (scripts that start child processes only write it).
@@ -32,10 +33,7 @@ const envSchema = z.object({
   DATA_DIR: z.string().default('.data'),
   DEPLOYMENT_FILE: optionalString,
   AGENT_KEY_FILE: z.string().default(path.join(os.homedir(), '.config', 'agent-mint', 'private.key')),
-  USDC_ADDRESS: z
-    .string()
-    .regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte address')
-    .optional(),
+  USDC_ADDRESS: z.string().regex(HEX_ADDRESS, 'must be a 0x-prefixed 20-byte address').optional(),
   PORT: int(3000, 1),
   ANVIL_PORT: int(8545, 1),
   PG_PORT: int(54329, 1),
@@ -65,10 +63,7 @@ const envSchema = z.object({
    */
   MINT_EXECUTION: z.enum(['auto', 'batch', 'single']).default('auto'),
   /** The AgentBatchExecutor agents delegate to; defaults to the deployment file's. */
-  BATCH_EXECUTOR_ADDRESS: z
-    .string()
-    .regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte address')
-    .optional(),
+  BATCH_EXECUTOR_ADDRESS: z.string().regex(HEX_ADDRESS, 'must be a 0x-prefixed 20-byte address').optional(),
   MAX_RETRIES: int(5),
   LEASE_MS: int(15000, 1000),
   /** Seconds a task may wait for payment before the worker cancels it. */

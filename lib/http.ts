@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { checkJsonOrNoBody, checkSameOrigin, isJsonContentType, isStateChanging } from './auth/origin';
 import { AppError, isAppError } from './errors';
 import { getLogger } from './log';
+import { HEX_ADDRESS } from './hex';
 
 // The largest JSON body a route takes (a fund request: authorization and signature) is under 1 KB;
 // 16 KiB leaves room and refuses a flood before it is parsed. The chat sets its own limit.
@@ -126,7 +127,7 @@ async function readLimited(req: Request, surface: string, maxBytes = MAX_BODY_BY
 }
 
 export const uuidParam = z.uuid({ message: 'must be a UUID' });
-export const addressParam = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte address');
+export const addressParam = z.string().regex(HEX_ADDRESS, 'must be a 0x-prefixed 20-byte address');
 export const limitParam = (fallback: number) =>
   z.coerce
     .number({ message: 'must be a number' })

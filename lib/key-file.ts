@@ -4,9 +4,10 @@ import path from 'node:path';
 import { z } from 'zod';
 import { generatePrivateKey } from 'viem/accounts';
 import { getConfig } from './config';
+import { HEX_WORD } from './hex';
 
 const hex32 = z.string().regex(/^(0x)?[0-9a-fA-F]{64}$/, 'must be 32 bytes of hex');
-const privateKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 0x-prefixed 32-byte private key');
+const privateKey = z.string().regex(HEX_WORD, 'must be a 0x-prefixed 32-byte private key');
 
 const keyFileSchema = z.object({
   /** Current AES-256-GCM key for agent wallet keys. */

@@ -13,6 +13,7 @@ import {
   type Log,
 } from 'viem';
 import { agentBatchExecutorAbi } from './contracts.generated';
+import { HEX_BYTES, HEX_WORD } from '../hex';
 
 // How a batch looks on the wire: `execute(mode, abi.encode(Execution[]))` sent by the agent to
 // its own address, which runs AgentBatchExecutor's code there (EIP-7702 delegation).
@@ -45,7 +46,6 @@ const EXECUTE_SELECTOR = toFunctionSelector(getAbiItem({ abi: agentBatchExecutor
 // and read here directly: every word in the place the ABI's canonical encoding puts it, in one
 // Buffer each way. Padded hex strings, joined or sliced word by word, allocated 33 KB to encode a
 // 10-call batch and 25 KB to decode it; through a Buffer, 10 KB each, mostly the hex itself.
-const WHOLE_BYTES = /^0x(?:[0-9a-fA-F]{2})*$/;
 const MAX_UINT256 = (1n << 256n) - 1n;
 const SELECTOR_BYTES = Buffer.from(EXECUTE_SELECTOR.slice(2), 'hex');
 
@@ -56,12 +56,12 @@ function writeNumber(out: Buffer, at: number, n: number) {
 
 /** `execute(mode, abi.encode(Execution[]))` for these calls: byte for byte what viem's encodeFunctionData returns (tested). */
 export function encodeBatchExecute(calls: BatchCall[], mode: Hex = BATCH_MODE.try): Hex {
-  if (!/^0x[0-9a-fA-F]{64}$/.test(mode)) throw new Error(`batch mode must be 32 bytes: ${mode}`);
+  if (!HEX_WORD.test(mode)) throw new Error(`batch mode must be 32 bytes: ${mode}`);
   // Each tuple: target, value, the callData offset (0x60), its length, its bytes padded to words.
   let tuplesSize = 0;
   for (const c of calls) {
     if (!isAddress(c.to, { strict: false })) throw new Error(`not an address: ${c.to}`);
-    if (!WHOLE_BYTES.test(c.data)) throw new Error('call data must be whole bytes of hex');
+    if (!HEX_BYTES.test(c.data)) throw new Error('call data must be whole bytes of hex');
     const value = c.value ?? 0n;
     if (value < 0n || value > MAX_UINT256) throw new Error(`call value out of uint256 range: ${value}`);
     tuplesSize += 128 + Math.ceil((c.data.length - 2) / 64) * 32;

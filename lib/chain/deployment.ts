@@ -1,10 +1,11 @@
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { HEX_ADDRESS } from '../hex';
 
 const address = z
   .string()
-  .regex(/^0x[0-9a-fA-F]{40}$/)
+  .regex(HEX_ADDRESS)
   .transform((a) => a as `0x${string}`);
 
 export const demoTokenSchema = z.object({

@@ -15,6 +15,7 @@ import { getMintSignerAccounts } from './clients';
 import { paidMintTokenAbi } from './contracts.generated';
 import type { Keccak256 } from './mint-id';
 import { MintRevertError } from './revert-reasons';
+import { HEX_ADDRESS, HEX_WORD } from '../hex';
 
 export const MINT_TYPES = {
   Mint: [
@@ -29,15 +30,12 @@ const MINT_TYPEHASH = Buffer.from(keccak256(toHex('Mint(address payer,address to
 export const MINT_SELECTOR = toFunctionSelector(getAbiItem({ abi: paidMintTokenAbi, name: 'mint' }));
 const MINT_SELECTOR_BYTES = Buffer.from(MINT_SELECTOR.slice(2), 'hex');
 
-const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
-const WORD = /^0x[0-9a-fA-F]{64}$/;
-
 // Both encodings below run once or twice per mint in the worker, so they write their words into
 // one Buffer: the padded, lowercased hex strings they replace allocated ~1.3 KB more per mint.
 
 /** `hex`, an address or a 32-byte word as `pattern` says, written at byte `at`: Buffer's codec would stop silently at a bad digit. */
 function put(out: Buffer, at: number, hex: Hex, pattern: RegExp) {
-  if (!pattern.test(hex)) throw new Error(`not ${pattern === ADDRESS ? 'an address' : '32 bytes of hex'}: ${hex}`);
+  if (!pattern.test(hex)) throw new Error(`not ${pattern === HEX_ADDRESS ? 'an address' : '32 bytes of hex'}: ${hex}`);
   out.write(hex.slice(2), at, 'hex');
 }
 
@@ -53,14 +51,14 @@ export function mintDigest(
   // abi.encode(typehash, payer, to, mintId): addresses right-aligned in their words.
   const struct = Buffer.alloc(128);
   MINT_TYPEHASH.copy(struct, 0);
-  put(struct, 44, payer, ADDRESS);
-  put(struct, 76, to, ADDRESS);
-  put(struct, 96, mintId, WORD);
+  put(struct, 44, payer, HEX_ADDRESS);
+  put(struct, 76, to, HEX_ADDRESS);
+  put(struct, 96, mintId, HEX_WORD);
   // 0x1901 ‖ domain separator ‖ struct hash
   const message = Buffer.alloc(66);
   message.writeUInt16BE(0x1901, 0);
-  put(message, 2, separator, WORD);
-  put(message, 34, hash(struct), WORD);
+  put(message, 2, separator, HEX_WORD);
+  put(message, 34, hash(struct), HEX_WORD);
   return hash(message);
 }
 
@@ -122,10 +120,10 @@ export function authorizerFor(
  */
 export function encodeMintCall(to: Address, mintId: Hex, { v, r, s }: MintAuthorization): Hex {
   if (
-    !ADDRESS.test(to) ||
-    !WORD.test(mintId) ||
-    !WORD.test(r) ||
-    !WORD.test(s) ||
+    !HEX_ADDRESS.test(to) ||
+    !HEX_WORD.test(mintId) ||
+    !HEX_WORD.test(r) ||
+    !HEX_WORD.test(s) ||
     !Number.isInteger(v) ||
     v < 0 ||
     v > 255
@@ -133,10 +131,10 @@ export function encodeMintCall(to: Address, mintId: Hex, { v, r, s }: MintAuthor
     return encodeFunctionData({ abi: paidMintTokenAbi, functionName: 'mint', args: [to, mintId, v, r, s] });
   const out = Buffer.alloc(4 + 5 * 32);
   MINT_SELECTOR_BYTES.copy(out, 0);
-  put(out, 16, to, ADDRESS);
-  put(out, 36, mintId, WORD);
+  put(out, 16, to, HEX_ADDRESS);
+  put(out, 36, mintId, HEX_WORD);
   out[99] = v;
-  put(out, 100, r, WORD);
-  put(out, 132, s, WORD);
+  put(out, 100, r, HEX_WORD);
+  put(out, 132, s, HEX_WORD);
   return `0x${out.toString('hex')}`;
 }

@@ -16,6 +16,7 @@ import { privateKeyToAccount, publicKeyToAddress, type PrivateKeyAccount } from 
 import { createKeccak } from 'hash-wasm';
 import { hashAuthorization } from 'viem/utils';
 import type { SigningBackend } from './mint-signature';
+import { HEX_ADDRESS, HEX_BYTES } from '../hex';
 
 // The worker signs two secp256k1 signatures per mint (the mint authorization and the
 // transaction). viem signs with noble (pure JS); libsecp256k1, through the `secp256k1` addon's
@@ -147,8 +148,6 @@ function uintBytes(n: bigint | number): Buffer {
   return Buffer.from(digits.length % 2 ? `0${digits}` : digits, 'hex');
 }
 
-const WHOLE_BYTES = /^0x(?:[0-9a-fA-F]{2})*$/;
-
 /**
  * An unsigned EIP-1559 transaction without an access list, `0x02 ‖ rlp([...])`, byte for byte
  * what viem's serializeTransaction writes (after viem's own checks of the fields), built in one
@@ -159,7 +158,7 @@ const WHOLE_BYTES = /^0x(?:[0-9a-fA-F]{2})*$/;
 function serializeEip1559Unsigned(tx: TransactionSerializable): Buffer | undefined {
   if (tx.type !== 'eip1559' || !appendsSignature(tx) || (tx.accessList && tx.accessList.length > 0)) return undefined;
   const data = tx.data ?? '0x';
-  if (!WHOLE_BYTES.test(data) || (tx.to && !/^0x[0-9a-fA-F]{40}$/.test(tx.to))) return undefined;
+  if (!HEX_BYTES.test(data) || (tx.to && !HEX_ADDRESS.test(tx.to))) return undefined;
   assertTransactionEIP1559(tx);
   const fields = [
     uintBytes(tx.chainId),

@@ -16,6 +16,7 @@ import { listClaims, listTaskClaims } from '../tasks/x402-claims';
 import { readWalletAmounts, walletViewOf } from '../wallets/wallet-view';
 import { checkOperatorBalance } from './operator-balance';
 import { keyValues, table } from '../text-table';
+import { HEX_ADDRESS } from '../hex';
 
 // The operator's commands, each returning what `--json` prints and what a terminal shows.
 // Retry and cancel go through the same guarded lib/tasks functions as the user routes, acting
@@ -197,7 +198,7 @@ export function parseClaimStatus(value: string | undefined): X402ClaimStatus | u
 /** `--seller`: a payee address, or the host an endpoint is served from (`mint.example.com`, `127.0.0.1:4021`). */
 export function parseSeller(value: string | undefined): { payTo?: string; host?: string } {
   if (value === undefined) return {};
-  if (/^0x[0-9a-fA-F]{40}$/.test(value)) return { payTo: value };
+  if (HEX_ADDRESS.test(value)) return { payTo: value };
   if (/^[a-z0-9.-]+(:\d{1,5})?$/i.test(value) || /^\[[0-9a-f:.]+\](:\d{1,5})?$/i.test(value))
     return { host: value.toLowerCase() };
   throw new UsageError(`--seller must be a payee address (0x…) or a host such as mint.example.com (got ${value})`);
@@ -221,7 +222,7 @@ export async function claimsCommand({
   status?: X402ClaimStatus;
   limit: number;
 }): Promise<CommandResult> {
-  if (userAddress !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(userAddress))
+  if (userAddress !== undefined && !HEX_ADDRESS.test(userAddress))
     throw new UsageError(`--user must be an address (got ${userAddress})`);
   if (taskId !== undefined && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(taskId))
     throw new UsageError(`--task must be a task id (a UUID; got ${taskId})`);
@@ -250,7 +251,7 @@ export async function cancelTaskCommand({ id }: { id: string }): Promise<Command
 }
 
 export async function walletCommand({ userAddress }: { userAddress: string }): Promise<CommandResult> {
-  if (!/^0x[0-9a-fA-F]{40}$/.test(userAddress)) throw new UsageError(`not an address: ${userAddress}`);
+  if (!HEX_ADDRESS.test(userAddress)) throw new UsageError(`not an address: ${userAddress}`);
   const wallet = await getWalletByUser({ userAddress });
   if (!wallet) throw new AppError('not_found:wallet', `No agent wallet for ${userAddress}.`);
   const agentAddress = getAddress(wallet.agentAddress);
@@ -341,7 +342,7 @@ export async function auditCommand({
   /** Another node to read the chain through (an archive node); RPC_URL by default. */
   rpcUrl?: string;
 }): Promise<CommandResult> {
-  if (userAddress !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(userAddress))
+  if (userAddress !== undefined && !HEX_ADDRESS.test(userAddress))
     throw new UsageError(`not an address: ${userAddress}`);
   const block = (value: string | undefined, name: string) => {
     if (value === undefined) return undefined;

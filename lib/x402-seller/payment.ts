@@ -8,6 +8,7 @@ import type { Authorization } from '../chain/eip3009';
 import { AppError } from '../errors';
 import { describeZodError } from '../http';
 import { saleNetwork, saleNetworkV1 } from './resource';
+import { HEX_ADDRESS, HEX_WORD } from '../hex';
 
 // The payment an x402 client sent with its request (v2 PAYMENT-SIGNATURE, v1 X-PAYMENT), read
 // as data to check: an `exact` EIP-3009 authorization on this chain, and the optional
@@ -27,12 +28,12 @@ const refuse = (message: string) => new AppError('bad_request:x402_payment', mes
 const uint = z.union([z.string().regex(/^\d{1,78}$/), z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)]);
 const exactEvmPayload = z.object({
   authorization: z.object({
-    from: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
-    to: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
+    from: z.string().regex(HEX_ADDRESS),
+    to: z.string().regex(HEX_ADDRESS),
     value: uint,
     validAfter: uint,
     validBefore: uint,
-    nonce: z.string().regex(/^0x[0-9a-fA-F]{64}$/),
+    nonce: z.string().regex(HEX_WORD),
   }),
   // 65 bytes for an EOA; a contract wallet's (ERC-1271) may be longer, bounded as the fund route bounds it.
   signature: z.string().regex(/^0x(?:[0-9a-fA-F]{2}){65,4096}$/),
@@ -86,7 +87,7 @@ function checkPaymentKind(version: 1 | 2, accepted: Record<string, unknown> | un
     throw refuse(`The payment is for network ${String(accepted.network)}; AgentMint sells on ${networks[0]}.`);
   }
   const asset = accepted.asset;
-  if (version === 2 && (typeof asset !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(asset))) {
+  if (version === 2 && (typeof asset !== 'string' || !HEX_ADDRESS.test(asset))) {
     throw refuse('The payment names no asset; AgentMint takes USDC.');
   }
   if (typeof asset === 'string' && !isAddressEqual(asset as Address, getKnownContracts().usdc)) {

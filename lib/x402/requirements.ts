@@ -1,6 +1,7 @@
 import { EVM_NETWORK_CHAIN_ID_MAP } from '@x402/evm/v1';
 import type { PaymentRequired } from '@x402/core/types';
 import { AppError } from '../errors';
+import { HEX_ADDRESS } from '../hex';
 
 // Which of an endpoint's payment requirements AgentMint can pay: the `exact` scheme (EIP-3009
 // transferWithAuthorization), on the configured chain, in the configured USDC, at or below the
@@ -126,7 +127,7 @@ function mismatchOf(r: RawRequirement, target: SelectionTarget): Mismatch | unde
   if (r.scheme !== 'exact') return 'scheme';
   if (chainIdOfNetwork(r.network) !== target.chainId) return 'network';
   if (r.asset.toLowerCase() !== target.usdc.toLowerCase()) return 'asset';
-  if (!/^\d+$/.test(r.amount) || BigInt(r.amount) === 0n || !/^0x[0-9a-fA-F]{40}$/.test(r.payTo)) return 'malformed';
+  if (!/^\d+$/.test(r.amount) || BigInt(r.amount) === 0n || !HEX_ADDRESS.test(r.payTo)) return 'malformed';
   if (BigInt(r.amount) > target.maxAmount) return 'amount';
   return undefined;
 }

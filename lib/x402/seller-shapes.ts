@@ -1,4 +1,5 @@
 // Reading what an x402 seller says about itself beyond the payment terms: the input its 402
+import { HEX_ADDRESS } from '../hex';
 // declares (`outputSchema.input`: method and body fields), what it answers with (a voucher?),
 // what it wants as payment (a transaction hash?), its own words when it refuses (a 4xx
 // message), and a 402 that is not x402 at all. Pure, and defensive: every field is the
@@ -94,7 +95,7 @@ export function buyerFacingText(value: unknown): string {
 export function nonX402Payment(body: unknown): { payTo: string; amount?: string } | undefined {
   if (!isObject(body)) return undefined;
   const payTo = [body.payTo, body.pay_to, body.recipient, body.address].find(
-    (v): v is string => typeof v === 'string' && /^0x[0-9a-fA-F]{40}$/.test(v),
+    (v): v is string => typeof v === 'string' && HEX_ADDRESS.test(v),
   );
   if (!payTo) return undefined;
   const amountKey = Object.keys(body).find((k) => /^(amount|price)\w*$/i.test(k));

@@ -1,5 +1,6 @@
 import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from '@x402/core/http';
 import type { X402Terms } from '@/db/schema';
+import { HEX_WORD } from '@/lib/hex';
 
 // Reading an x402 endpoint's answer to a paid request. Every parse is defensive: endpoints in
 // the wild differ, and a malformed header must never look like a settlement.
@@ -11,9 +12,7 @@ export function settlementOf(headers: Headers): { transaction?: string; success?
   try {
     const decoded = decodePaymentResponseHeader(raw) as { transaction?: string; success?: boolean };
     const tx =
-      typeof decoded.transaction === 'string' && /^0x[0-9a-fA-F]{64}$/.test(decoded.transaction)
-        ? decoded.transaction
-        : undefined;
+      typeof decoded.transaction === 'string' && HEX_WORD.test(decoded.transaction) ? decoded.transaction : undefined;
     return { transaction: tx, success: decoded.success };
   } catch {
     return {};

@@ -1,11 +1,12 @@
 import { getAddress, isAddress, isAddressEqual } from 'viem';
 import { z } from 'zod';
+import { HEX_ADDRESS } from '@/lib/hex';
 
 // Lower-case is accepted as is; mixed case must carry a valid EIP-55 checksum (a typo otherwise).
 const address = (field: string) =>
   z
     .string({ error: `${field} must be a 0x-prefixed 20-byte address` })
-    .regex(/^0x[0-9a-fA-F]{40}$/, `${field} must be a 0x-prefixed 20-byte address`)
+    .regex(HEX_ADDRESS, `${field} must be a 0x-prefixed 20-byte address`)
     .refine((a) => isAddress(a, { strict: true }), `${field} has an invalid EIP-55 checksum`)
     .transform((a) => getAddress(a));
 

@@ -1,11 +1,12 @@
 import { getAddress, isAddress } from 'viem';
 import { z } from 'zod';
+import { HEX_ADDRESS, HEX_WORD } from '@/lib/hex';
 
 // Lower-case is accepted as is; mixed case must carry a valid EIP-55 checksum (a typo otherwise).
 const address = (field: string) =>
   z
     .string({ error: `${field} must be a 0x-prefixed 20-byte address` })
-    .regex(/^0x[0-9a-fA-F]{40}$/, `${field} must be a 0x-prefixed 20-byte address`)
+    .regex(HEX_ADDRESS, `${field} must be a 0x-prefixed 20-byte address`)
     .refine((a) => isAddress(a, { strict: true }), `${field} has an invalid EIP-55 checksum`)
     .transform((a) => getAddress(a));
 
@@ -32,7 +33,7 @@ export const authorizationSchema = z
     validBefore: seconds('validBefore'),
     nonce: z
       .string({ error: 'nonce must be 0x followed by 64 hex digits (32 bytes)' })
-      .regex(/^0x[0-9a-fA-F]{64}$/, 'nonce must be 0x followed by 64 hex digits (32 bytes)')
+      .regex(HEX_WORD, 'nonce must be 0x followed by 64 hex digits (32 bytes)')
       .transform((n) => n.toLowerCase() as `0x${string}`),
   })
   .strict();
