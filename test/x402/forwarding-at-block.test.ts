@@ -1,4 +1,14 @@
-import { createPublicClient, encodeFunctionData, erc20Abi, http, parseAbiItem, type Address } from 'viem';
+import {
+  createPublicClient,
+  encodeAbiParameters,
+  encodeFunctionData,
+  erc20Abi,
+  http,
+  keccak256,
+  parseAbiItem,
+  toHex,
+  type Address,
+} from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getSql } from '@/db/client';
@@ -244,6 +254,24 @@ describe('forwarding held tokens', () => {
       unit,
       0n,
     ]);
+  }, 60_000);
+
+  it('a wallet whose tasks all send to the user forwards the whole balance, even one its Transfer logs do not explain', async () => {
+    const user = newAddress();
+    const forUser = await leasedTask(user);
+    await buyOne(forUser);
+    // A reflecting token credits holders without a Transfer log: the agent's balance (OpenZeppelin's
+    // ERC20 keeps it at keccak256(holder . slot 0)) rises by 7 that no log shows.
+    const slot = keccak256(encodeAbiParameters([{ type: 'address' }, { type: 'uint256' }], [forUser.policy.agent, 0n]));
+    const held = server.mintAmount + 7n;
+    await chain().request({
+      method: 'anvil_setStorageAt' as never,
+      params: [server.tokenAddress, slot, toHex(held, { size: 32 })] as never,
+    });
+    expect(await tokensOf(forUser.policy.agent)).toBe(held);
+
+    await tallyDeliveries(forUser, 1, 1);
+    expect([await tokensOf(user), await tokensOf(forUser.policy.agent)]).toEqual([held, 0n]);
   }, 60_000);
 
   it("the guard lets a task forward where another of its wallet's tasks of the token sends its tokens, and nowhere else", async () => {
