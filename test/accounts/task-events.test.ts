@@ -1,18 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getSql } from '@/db/client';
 import { transitionTask } from '@/db/tasks';
 import { GET as eventsGET } from '@/app/api/ai-agent/task/[taskId]/events/route';
 import { countTaskEventSubscribers } from '@/lib/tasks/task-events';
 import { MAX_STREAMS_PER_USER, openStreamCount } from '@/lib/tasks/stream-slots';
 import { createPendingTask, user } from '../support/fixtures';
-import { startTestStack, type TestStack } from '../support/stack';
+import { useTestStack } from '../support/use-test-stack';
 import { BASE, cookieFor, type Cookie } from '../support/routes';
 
-let stack: TestStack;
-beforeAll(async () => {
-  stack = await startTestStack();
-});
-afterAll(async () => stack?.stop());
+const stack = useTestStack();
 
 const alice = user(1).address;
 const bob = user(2).address;

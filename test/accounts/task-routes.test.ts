@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createWalletClient, erc20Abi, http, type Address } from 'viem';
 import { getDb } from '@/db/client';
 import { aiAgentMintRecords, type TaskStatus } from '@/db/schema';
@@ -9,14 +9,10 @@ import { POST as cancelPOST } from '@/app/api/ai-agent/task/[taskId]/cancel/rout
 import { POST as retryPOST } from '@/app/api/ai-agent/task/[taskId]/retry/route';
 import { getChain, getPublicClient } from '@/lib/chain/clients';
 import { createPendingTask, user } from '../support/fixtures';
-import { startTestStack, type TestStack } from '../support/stack';
+import { useTestStack } from '../support/use-test-stack';
 import { call, cookieFor, type Cookie } from '../support/routes';
 
-let stack: TestStack;
-beforeAll(async () => {
-  stack = await startTestStack();
-});
-afterAll(async () => stack?.stop());
+const stack = useTestStack();
 
 const alice = user(1).address;
 const bob = user(2).address;

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   decodeErrorResult,
   decodeFunctionData,
@@ -24,11 +24,10 @@ import {
 } from '@/lib/chain/batch-calls';
 import { agentBatchExecutorAbi, paidMintTokenAbi, testUSDCAbi } from '@/lib/chain/contracts.generated';
 import { anvilAccount } from '@/scripts/local/anvil';
-import { startTestStack, type TestStack } from '@/test/support/stack';
+import { useTestStack } from '@/test/support/use-test-stack';
 import { chainClients, mined, randomNonce, revertOf } from './chain-helpers';
 import { signAuthorization, signCancel } from './usdc-auth';
 
-let stack: TestStack;
 let c: ReturnType<typeof chainClients>;
 let usdc: Address;
 let token: Address;
@@ -110,15 +109,15 @@ async function sendBatch(
   });
 }
 
-beforeAll(async () => {
-  stack = await startTestStack();
+const stack = useTestStack();
+
+beforeAll(() => {
   c = chainClients(stack.anvil.url);
   usdc = stack.deployment.usdc;
   token = stack.deployment.tokens[0]!.address;
   executor = stack.deployment.batchExecutor!;
   signer = privateKeyToAccount(stack.keys.operatorPrivateKey as Hex);
 });
-afterAll(() => stack?.stop());
 
 describe('AgentBatchExecutor (EIP-7702)', () => {
   it('is deployed with the local stack and supports exactly the revert-all and try batch modes', async () => {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   maxUint256,
   parseEther,
@@ -14,10 +14,9 @@ import { paidMintTokenAbi, testUSDCAbi } from '@/lib/chain/contracts.generated';
 import { deployPaidMintToken } from '@/lib/chain/deploy';
 import { mintIdOf } from '@/lib/chain/mint-id';
 import { anvilAccount } from '@/scripts/local/anvil';
-import { startTestStack, type TestStack } from '@/test/support/stack';
+import { useTestStack } from '@/test/support/use-test-stack';
 import { chainClients, mined, randomNonce, revertOf } from './chain-helpers';
 
-let stack: TestStack;
 let c: ReturnType<typeof chainClients>;
 let usdc: Address;
 let token: Address;
@@ -80,15 +79,15 @@ async function simulateMint({
   });
 }
 
+const stack = useTestStack();
+
 beforeAll(async () => {
-  stack = await startTestStack();
   c = chainClients(stack.anvil.url);
   usdc = stack.deployment.usdc;
   token = stack.deployment.tokens[0]!.address;
   signer = privateKeyToAccount(stack.keys.operatorPrivateKey as Hex);
   await approve(payer, token);
 });
-afterAll(() => stack?.stop());
 
 describe('PaidMintToken.mint', () => {
   it('has the demo terms and the operator as mint signer', async () => {

@@ -1,13 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { domainSeparator, encodePacked, parseUnits, toHex, type Address, type Hex } from 'viem';
 import { testUSDCAbi } from '@/lib/chain/contracts.generated';
 import { anvilAccount } from '@/scripts/local/anvil';
 import { deployOwnerWallet } from '@/test/support/contract-wallet';
-import { startTestStack, type TestStack } from '@/test/support/stack';
+import { useTestStack } from '@/test/support/use-test-stack';
 import { chainClients, mined, randomNonce, revertOf } from './chain-helpers';
 import { SECP256K1_N, signAuthorization, usdcDomain, vrs, type Authorization } from './usdc-auth';
 
-let stack: TestStack;
 let c: ReturnType<typeof chainClients>;
 let usdc: Address;
 const payer = anvilAccount(1);
@@ -38,12 +37,12 @@ async function authorization(from: Address = payer.address): Promise<Authorizati
   };
 }
 
-beforeAll(async () => {
-  stack = await startTestStack();
+const stack = useTestStack();
+
+beforeAll(() => {
   c = chainClients(stack.anvil.url);
   usdc = stack.deployment.usdc;
 });
-afterAll(() => stack?.stop());
 
 describe('signature malleability', () => {
   it('refuses the high-s twin of a valid signature, in both overloads', async () => {

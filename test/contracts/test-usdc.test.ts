@@ -1,12 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parseEventLogs, parseUnits, type Address } from 'viem';
 import { testUSDCAbi } from '@/lib/chain/contracts.generated';
 import { anvilAccount } from '@/scripts/local/anvil';
-import { startTestStack, type TestStack } from '@/test/support/stack';
+import { useTestStack } from '@/test/support/use-test-stack';
 import { chainClients, mined, randomNonce, revertOf } from './chain-helpers';
 import { signAuthorization, signCancel, vrs, type Authorization } from './usdc-auth';
 
-let stack: TestStack;
 let c: ReturnType<typeof chainClients>;
 let usdc: Address;
 const payer = anvilAccount(1);
@@ -50,12 +49,12 @@ const simulateTransfer = (a: Authorization, signature: `0x${string}`) =>
     args: [...args(a), signature],
   });
 
-beforeAll(async () => {
-  stack = await startTestStack();
+const stack = useTestStack();
+
+beforeAll(() => {
   c = chainClients(stack.anvil.url);
   usdc = stack.deployment.usdc;
 });
-afterAll(() => stack?.stop());
 
 describe('TestUSDC basics', () => {
   it('looks like Circle USDC: name, version, 6 decimals, owner-only mint', async () => {

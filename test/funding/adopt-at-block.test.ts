@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getDb } from '@/db/client';
 import { getTaskById } from '@/db/tasks';
 import { getKnownContracts, getPublicClient } from '@/lib/chain/clients';
@@ -10,7 +10,7 @@ import { adoptTransfer, authorizationOf } from '@/lib/funding/submitted-transfer
 import type { StoredFunding } from '@/lib/tasks/fund-checks';
 import { chainClients, mined } from '../contracts/chain-helpers';
 import { createPendingTask, user } from '../support/fixtures';
-import { startTestStack, type TestStack } from '../support/stack';
+import { useTestStack } from '../support/use-test-stack';
 import { authorizationFor, signAuthorization } from './helpers';
 
 // A funding authorization whose nonce the chain shows used is adopted from its transfer's log,
@@ -19,12 +19,7 @@ import { authorizationFor, signAuthorization } from './helpers';
 // this task" for a transfer that had paid it: no log yet is a 503 to post again; 409 only on the
 // chain's evidence (a cancel, or a transfer that moved something else).
 
-let stack: TestStack;
-
-beforeAll(async () => {
-  stack = await startTestStack({ env: { LOG_LEVEL: 'silent' } });
-});
-afterAll(async () => stack?.stop());
+const stack = useTestStack({ env: { LOG_LEVEL: 'silent' } });
 
 async function signedTask(userIndex: number) {
   const owner = user(userIndex);

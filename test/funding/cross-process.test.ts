@@ -1,22 +1,17 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getTaskById } from '@/db/tasks';
 import { getPublicClient } from '@/lib/chain/clients';
 import { chainClients } from '../contracts/chain-helpers';
 import { createPendingTask, user } from '../support/fixtures';
-import { startTestStack, type TestStack } from '../support/stack';
+import { useTestStack } from '../support/use-test-stack';
 import { authorizationFor, postFund, signAuthorization, usdcBalance } from './helpers';
 
 // Two web processes on one database: the in-process send queue cannot help here, only the
 // Postgres funding lock keeps two different authorizations for one task from both paying.
 
-let stack: TestStack;
-
-beforeAll(async () => {
-  stack = await startTestStack();
-});
-afterAll(async () => stack?.stop());
+const stack = useTestStack();
 
 function fundInChild(taskId: string, body: unknown, warmup: unknown, startAt: number) {
   return promisify(execFile)(

@@ -1,9 +1,9 @@
 import { type Hex } from 'viem';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { getSql } from '@/db/client';
 import { getPublicClient } from '@/lib/chain/clients';
 import { createPendingTask, user } from '../support/fixtures';
-import { startTestStack, type TestStack } from '../support/stack';
+import { useTestStack } from '../support/use-test-stack';
 import { startMintWorker, waitForTasks } from '../worker/support';
 import { authorizationFor, postFund, signAuthorization } from './helpers';
 
@@ -13,25 +13,21 @@ import { authorizationFor, postFund, signAuthorization } from './helpers';
 // top-up alone: asking for the transaction guard's cap there (3.4M gas against the 2.75M sent)
 // cost it a second top-up, a block, before its first batch.
 
-let stack: TestStack;
 let worker: import('@/worker/loop').MintWorker | undefined;
 
-beforeAll(async () => {
-  stack = await startTestStack({
-    blockTime: 1,
-    env: {
-      MINT_EXECUTION: 'batch',
-      MINT_BATCH_SIZE: '10',
-      MINT_INTERVAL_MS: '200',
-      CHECK_INTERVAL_MS: '200',
-      LOG_LEVEL: 'silent',
-    },
-  });
-}, 120_000);
-afterAll(async () => {
-  await worker?.stop();
-  await stack?.stop();
-}, 30_000);
+const stack = useTestStack({
+  blockTime: 1,
+  env: {
+    MINT_EXECUTION: 'batch',
+    MINT_BATCH_SIZE: '10',
+    MINT_INTERVAL_MS: '200',
+    CHECK_INTERVAL_MS: '200',
+    LOG_LEVEL: 'silent',
+  },
+  startTimeoutMs: 120_000,
+});
+
+afterAll(() => worker?.stop(), 30_000);
 
 describe('the early gas top-up, batched and paced', () => {
   it('is all a 10-mint task needs: the worker sends no top-up of its own', async () => {

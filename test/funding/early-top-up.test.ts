@@ -1,5 +1,5 @@
 import { createWalletClient, erc20Abi, http, parseEther, type Address, type Hex, type LocalAccount } from 'viem';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { getSql } from '@/db/client';
 import { getTaskById, transitionTask } from '@/db/tasks';
 import { getConfig } from '@/lib/config';
@@ -9,7 +9,7 @@ import { getChain, getOperatorWalletClient, getPublicClient } from '@/lib/chain/
 import { ensureAgentGas } from '@/lib/wallets/gas-topup';
 import { chainClients } from '../contracts/chain-helpers';
 import { createPendingTask, user } from '../support/fixtures';
-import { startTestStack, type TestStack } from '../support/stack';
+import { useTestStack } from '../support/use-test-stack';
 import { startMintWorker, waitForTasks } from '../worker/support';
 import { authorizationFor, postFund, signAuthorization } from './helpers';
 
@@ -18,25 +18,22 @@ import { authorizationFor, postFund, signAuthorization } from './helpers';
 // finds the gas there and sends no top-up of its own. The budgets still refuse, the ledger still
 // records it, and the audit still balances.
 
-let stack: TestStack;
 let worker: import('@/worker/loop').MintWorker | undefined;
 
-beforeAll(async () => {
-  stack = await startTestStack({
-    blockTime: 1,
-    env: {
-      MINT_BATCH_SIZE: '4',
-      CHECK_INTERVAL_MS: '200',
-      LOG_LEVEL: 'silent',
-      USER_MAX_TOPUP_PER_DAY_ETH: '0.2',
-    },
-  });
-}, 120_000);
+const stack = useTestStack({
+  blockTime: 1,
+  env: {
+    MINT_BATCH_SIZE: '4',
+    CHECK_INTERVAL_MS: '200',
+    LOG_LEVEL: 'silent',
+    USER_MAX_TOPUP_PER_DAY_ETH: '0.2',
+  },
+  startTimeoutMs: 120_000,
+});
 afterEach(async () => {
   await worker?.stop();
   worker = undefined;
 });
-afterAll(async () => stack?.stop(), 30_000);
 
 const client = () => getPublicClient();
 const operatorNonce = () => client().getTransactionCount({ address: stack.operator, blockTag: 'pending' });

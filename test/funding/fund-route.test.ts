@@ -1,17 +1,12 @@
 import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getTaskById, WORKER_WAKE_CHANNEL } from '@/db/tasks';
 import { getPublicClient } from '@/lib/chain/clients';
 import { createPendingTask, user } from '../support/fixtures';
-import { startTestStack, type TestStack } from '../support/stack';
+import { useTestStack } from '../support/use-test-stack';
 import { authorizationFor, authorizationUses, postFund, signAuthorization, usdcBalance } from './helpers';
 
-let stack: TestStack;
-
-beforeAll(async () => {
-  stack = await startTestStack();
-});
-afterAll(async () => stack?.stop());
+const stack = useTestStack();
 
 describe('POST /api/ai-agent/task/:taskId/fund', () => {
   it('moves exactly the total cost from the user to the agent, marks the task funded and wakes a worker', async () => {

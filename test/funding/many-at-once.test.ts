@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getSql } from '@/db/client';
 import { getTaskById } from '@/db/tasks';
 import { createPendingTask, user } from '../support/fixtures';
-import { startTestStack, type TestStack } from '../support/stack';
+import { useTestStack } from '../support/use-test-stack';
 import { authorizationFor, postFund, signAuthorization } from './helpers';
 
 // More users funding at once than the process has pool connections. A funding holds two
@@ -11,12 +11,7 @@ import { authorizationFor, postFund, signAuthorization } from './helpers';
 // waiting for a second one, the process hung; when a funding held its two across the block, a
 // process confirmed at most DB_POOL_MAX / 2 fundings at once.
 
-let stack: TestStack;
-
-beforeAll(async () => {
-  stack = await startTestStack({ env: { DB_POOL_MAX: '2' } });
-}, 120_000);
-afterAll(async () => stack?.stop(), 30_000);
+const stack = useTestStack({ env: { DB_POOL_MAX: '2' }, startTimeoutMs: 120_000 });
 
 const rpc = (method: string, params: unknown[] = []) =>
   fetch(stack.anvil.url, {
