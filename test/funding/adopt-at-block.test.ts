@@ -9,9 +9,9 @@ import { AppError } from '@/lib/errors';
 import { adoptTransfer, authorizationOf } from '@/lib/funding/submitted-transfer';
 import type { StoredFunding } from '@/lib/tasks/fund-checks';
 import { chainClients, mined } from '../contracts/chain-helpers';
-import { createPendingTask, user } from '../support/fixtures';
+import { user } from '../support/fixtures';
 import { useTestStack } from '../support/use-test-stack';
-import { authorizationFor, signAuthorization } from './helpers';
+import { signedPendingTask } from './helpers';
 
 // A funding authorization whose nonce the chain shows used is adopted from its transfer's log,
 // looked for up to the block the nonce was read at. A node whose logs stop short of that block
@@ -23,13 +23,11 @@ const stack = useTestStack({ env: { LOG_LEVEL: 'silent' } });
 
 async function signedTask(userIndex: number) {
   const owner = user(userIndex);
-  const task = await createPendingTask({
-    userAddress: owner.address,
-    token: stack.deployment.tokens[0]!.address,
-    quantity: 2,
-  });
-  const json = authorizationFor(task);
-  const signature = await signAuthorization(owner, json);
+  const {
+    task,
+    authorization: json,
+    signature,
+  } = await signedPendingTask(owner, stack.deployment.tokens[0]!.address, 2);
   const authorization = authorizationOf({ authorization: json, signature } as StoredFunding);
   const stored: StoredFunding = { authorization: authorizationToJson(authorization), signature };
   return { owner, task, authorization, stored, signature };

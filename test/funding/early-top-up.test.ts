@@ -1,16 +1,16 @@
-import { createWalletClient, erc20Abi, http, parseEther, type Address, type Hex, type LocalAccount } from 'viem';
+import { parseEther, type Address, type Hex } from 'viem';
 import { afterEach, describe, expect, it } from 'vitest';
 import { getSql } from '@/db/client';
 import { getTaskById, transitionTask } from '@/db/tasks';
 import { getConfig } from '@/lib/config';
 import { auditCommand } from '@/lib/ops/commands';
 import type { AuditReport } from '@/lib/audit/types';
-import { getChain, getOperatorWalletClient, getPublicClient } from '@/lib/chain/clients';
+import { getOperatorWalletClient, getPublicClient } from '@/lib/chain/clients';
 import { ensureAgentGas } from '@/lib/wallets/gas-topup';
 import { chainClients } from '../contracts/chain-helpers';
 import { createPendingTask, user } from '../support/fixtures';
 import { useTestStack } from '../support/use-test-stack';
-import { startMintWorker, waitForTasks } from '../worker/support';
+import { createFundedTask, startMintWorker, waitForTasks } from '../worker/support';
 import { authorizationFor, postFund, signAuthorization } from './helpers';
 
 // A contract task's first gas top-up goes out with its funding transfer (lib/funding/): on a
@@ -41,9 +41,6 @@ const topUpsOf = (taskId: string) =>
   getSql()<
     { txHash: Hex | null; amountWei: string }[]
   >`select tx_hash as "txHash", amount_wei::text as "amountWei" from agent_gas_topups where task_id = ${taskId} order by id`;
-
-const walletOf = (account: LocalAccount) =>
-  createWalletClient({ account, chain: getChain(), transport: http(stack.env.RPC_URL) });
 
 async function startWorker() {
   worker = await startMintWorker();
@@ -160,25 +157,8 @@ describe('the early gas top-up', () => {
 
   it('a lost one (dropped by the node) does not hold the task up: the worker tops up itself', async () => {
     const owner = user(8);
-    const task = await createPendingTask({
-      userAddress: owner.address,
-      token: stack.deployment.tokens[0]!.address,
-      quantity: 2,
-    });
     // Funded behind the route's back, with a ledger row for a top-up the node never mined.
-    const hash = await walletOf(owner).writeContract({
-      address: stack.deployment.usdc,
-      abi: erc20Abi,
-      functionName: 'transfer',
-      args: [task.agentAddress as Address, BigInt(task.totalCost)],
-    });
-    await client().waitForTransactionReceipt({ hash });
-    await transitionTask({
-      id: task.id,
-      from: 'pending_payment',
-      to: 'funded',
-      set: { fundedAt: new Date(), fundingTxHash: hash },
-    });
+    const task = await createFundedTask(stack, { userIndex: 8, quantity: 2 });
     const lost = `0x${'ab'.repeat(32)}`;
     await getSql()`insert into agent_gas_topups (user_address, task_id, amount_wei, tx_hash) values (${owner.address.toLowerCase()}, ${task.id}, ${parseEther('0.01').toString()}, ${lost})`;
     const before = await operatorNonce();

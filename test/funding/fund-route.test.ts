@@ -4,7 +4,14 @@ import { getTaskById, WORKER_WAKE_CHANNEL } from '@/db/tasks';
 import { getPublicClient } from '@/lib/chain/clients';
 import { createPendingTask, user } from '../support/fixtures';
 import { useTestStack } from '../support/use-test-stack';
-import { authorizationFor, authorizationUses, postFund, signAuthorization, usdcBalance } from './helpers';
+import {
+  authorizationFor,
+  authorizationUses,
+  postFund,
+  signAuthorization,
+  signedPendingTask,
+  usdcBalance,
+} from './helpers';
 
 const stack = useTestStack();
 
@@ -69,13 +76,7 @@ describe('POST /api/ai-agent/task/:taskId/fund', () => {
 
   it('accepts numeric validAfter/validBefore and a v of 0/1', async () => {
     const owner = user(2);
-    const task = await createPendingTask({
-      userAddress: owner.address,
-      token: stack.deployment.tokens[1]!.address,
-      quantity: 2,
-    });
-    const authorization = authorizationFor(task);
-    const signature = await signAuthorization(owner, authorization);
+    const { task, authorization, signature } = await signedPendingTask(owner, stack.deployment.tokens[1]!.address, 2);
     const v = Number.parseInt(signature.slice(130), 16) - 27;
     const lowV = `${signature.slice(0, 130)}0${v}`;
     const before = await usdcBalance(owner.address);
@@ -90,13 +91,7 @@ describe('POST /api/ai-agent/task/:taskId/fund', () => {
   // Last: it stops this file's chain.
   it('answers 503 unavailable:chain, not 500, when the chain is down, and changes nothing', async () => {
     const owner = user(3);
-    const task = await createPendingTask({
-      userAddress: owner.address,
-      token: stack.deployment.tokens[0]!.address,
-      quantity: 1,
-    });
-    const authorization = authorizationFor(task);
-    const signature = await signAuthorization(owner, authorization);
+    const { task, authorization, signature } = await signedPendingTask(owner, stack.deployment.tokens[0]!.address, 1);
     await stack.anvil.stop();
     const res = await postFund(task.id, { authorization, signature });
     expect(res.status).toBe(503);

@@ -1,7 +1,9 @@
-import { parseEventLogs, type Address, type Hex, type PublicClient } from 'viem';
+import { parseEventLogs, type Address, type Hex, type LocalAccount, type PublicClient } from 'viem';
 import { POST } from '@/app/api/ai-agent/task/[taskId]/fund/route';
 import { getKnownContracts, getPublicClient } from '@/lib/chain/clients';
 import { testUSDCAbi } from '@/lib/chain/contracts.generated';
+import { authorizationFor, signAuthorization } from '../support/funding';
+import { createPendingTask } from '../support/fixtures';
 
 // Signing an owner's funding authorization is shared with the benchmarks: test/support/funding.ts.
 export {
@@ -11,6 +13,13 @@ export {
   signAuthorization,
   type AuthorizationJson,
 } from '../support/funding';
+
+/** A pending task of `owner` for `quantity` of `token`, and the funding authorization the owner signed for it. */
+export async function signedPendingTask(owner: LocalAccount, token: Address, quantity: number) {
+  const task = await createPendingTask({ userAddress: owner.address, token, quantity });
+  const authorization = authorizationFor(task);
+  return { task, authorization, signature: await signAuthorization(owner, authorization) };
+}
 
 /** Calls the fund route handler exactly as Next would. */
 export async function postFund(taskId: string, body: unknown, init: { raw?: string; contentType?: string } = {}) {

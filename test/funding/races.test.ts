@@ -1,3 +1,4 @@
+import type { Hex, LocalAccount } from 'viem';
 import { describe, expect, it } from 'vitest';
 import { getTaskById } from '@/db/tasks';
 import { getKnownContracts, getPublicClient } from '@/lib/chain/clients';
@@ -5,22 +6,44 @@ import { testUSDCAbi } from '@/lib/chain/contracts.generated';
 import { chainClients, mined } from '../contracts/chain-helpers';
 import { createPendingTask, user } from '../support/fixtures';
 import { useTestStack } from '../support/use-test-stack';
-import { authorizationFor, authorizationUses, postFund, signAuthorization, usdcBalance } from './helpers';
+import {
+  authorizationFor,
+  authorizationUses,
+  postFund,
+  signAuthorization,
+  signedPendingTask,
+  usdcBalance,
+  type AuthorizationJson,
+} from './helpers';
 
 const stack = useTestStack();
+
+/** Someone else submits the owner's signed authorization to TestUSDC before the fund route does. */
+const frontRun = (sender: LocalAccount, authorization: AuthorizationJson, signature: Hex, gas?: bigint) =>
+  chainClients(stack.anvil.url)
+    .walletFor(sender)
+    .writeContract({
+      address: getKnownContracts().usdc,
+      abi: testUSDCAbi,
+      functionName: 'transferWithAuthorization',
+      args: [
+        authorization.from,
+        authorization.to,
+        BigInt(authorization.value),
+        0n,
+        BigInt(authorization.validBefore),
+        authorization.nonce,
+        signature,
+      ],
+      gas,
+    });
 
 const operatorNonce = () => getPublicClient().getTransactionCount({ address: stack.operator, blockTag: 'pending' });
 
 describe('fund route under races', () => {
   it('ten concurrent posts of one authorization move USDC once and all report the same transaction', async () => {
     const owner = user(4);
-    const task = await createPendingTask({
-      userAddress: owner.address,
-      token: stack.deployment.tokens[0]!.address,
-      quantity: 9,
-    });
-    const authorization = authorizationFor(task);
-    const signature = await signAuthorization(owner, authorization);
+    const { task, authorization, signature } = await signedPendingTask(owner, stack.deployment.tokens[0]!.address, 9);
     const [userBefore, agentBefore, nonceBefore] = await Promise.all([
       usdcBalance(owner.address),
       usdcBalance(task.agentAddress as `0x${string}`),
@@ -90,30 +113,10 @@ describe('fund route under races', () => {
   it('adopts a transfer someone else submitted first (front-running) instead of failing', async () => {
     const owner = user(6);
     const frontRunner = user(7);
-    const task = await createPendingTask({
-      userAddress: owner.address,
-      token: stack.deployment.tokens[0]!.address,
-      quantity: 3,
-    });
-    const authorization = authorizationFor(task);
-    const signature = await signAuthorization(owner, authorization);
+    const { task, authorization, signature } = await signedPendingTask(owner, stack.deployment.tokens[0]!.address, 3);
     const before = await usdcBalance(owner.address);
 
-    const { walletFor } = chainClients(stack.anvil.url);
-    const frontRunHash = await walletFor(frontRunner).writeContract({
-      address: getKnownContracts().usdc,
-      abi: testUSDCAbi,
-      functionName: 'transferWithAuthorization',
-      args: [
-        authorization.from,
-        authorization.to,
-        BigInt(authorization.value),
-        0n,
-        BigInt(authorization.validBefore),
-        authorization.nonce,
-        signature,
-      ],
-    });
+    const frontRunHash = await frontRun(frontRunner, authorization, signature);
     await mined(getPublicClient(), frontRunHash);
     const nonceBefore = await operatorNonce();
 
@@ -130,33 +133,13 @@ describe('fund route under races', () => {
 
   it('a front-run still in the mempool gets a 409 to retry; once mined, the task is funded from it', async () => {
     const owner = user(8);
-    const task = await createPendingTask({
-      userAddress: owner.address,
-      token: stack.deployment.tokens[1]!.address,
-      quantity: 2,
-    });
-    const authorization = authorizationFor(task);
-    const signature = await signAuthorization(owner, authorization);
-    const { walletFor, rpc } = chainClients(stack.anvil.url);
+    const { task, authorization, signature } = await signedPendingTask(owner, stack.deployment.tokens[1]!.address, 2);
+    const { rpc } = chainClients(stack.anvil.url);
     const before = await usdcBalance(owner.address);
     await rpc('evm_setAutomine', [false]);
     let pendingHash: `0x${string}`;
     try {
-      pendingHash = await walletFor(user(9)).writeContract({
-        address: getKnownContracts().usdc,
-        abi: testUSDCAbi,
-        functionName: 'transferWithAuthorization',
-        args: [
-          authorization.from,
-          authorization.to,
-          BigInt(authorization.value),
-          0n,
-          BigInt(authorization.validBefore),
-          authorization.nonce,
-          signature,
-        ],
-        gas: 200_000n,
-      });
+      pendingHash = await frontRun(user(9), authorization, signature, 200_000n);
       const waiting = await postFund(task.id, { authorization, signature });
       expect(waiting.status, JSON.stringify(waiting.body)).toBe(409);
       expect(waiting.body.error.message).toMatch(/waiting to be mined/);

@@ -1,9 +1,9 @@
 import { createWalletClient, erc20Abi, http, toHex, type Address, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getSql } from '@/db/client';
 import { withUserFundingLock } from '@/db/task-funding';
-import { getTaskById, transitionTask } from '@/db/tasks';
+import { getTaskById } from '@/db/tasks';
 import { getWalletByUser } from '@/db/wallets';
 import { runAudit } from '@/lib/audit/run-audit';
 import { getChain, getKnownContracts, getPublicClient } from '@/lib/chain/clients';
@@ -16,8 +16,8 @@ import { refundToUser } from '@/lib/wallets/withdraw';
 import { anvilAccount } from '@/scripts/local/anvil';
 import { chainClients } from '../contracts/chain-helpers';
 import { createPendingTask, user } from '../support/fixtures';
-import { waitForTasks } from '../worker/support';
-import { createFundedX402Task, probeTerms, startX402Setup, type X402Setup } from '../x402/support';
+import { markTaskFunded, waitForTasks } from '../worker/support';
+import { createFundedX402Task, probeTerms, useX402Setup } from '../x402/support';
 
 // What a task did not spend goes back to its user on its own: a real worker runs contract and
 // x402 tasks on anvil and Postgres, and once a task ends its wallet's refundable USDC arrives at
@@ -25,16 +25,12 @@ import { createFundedX402Task, probeTerms, startX402Setup, type X402Setup } from
 // agent's Transfer events to the user (never two for one leftover).
 
 const EXTRA = 250_000n; // 0.25 USDC the task did not spend
-let setup: X402Setup;
 const client = () => getPublicClient();
 
-beforeAll(async () => {
-  setup = await startX402Setup({
-    env: { MINT_BATCH_SIZE: '3', CHECK_INTERVAL_MS: '200', LOG_LEVEL: 'silent' },
-    workerId: 'refund-test',
-  });
-}, 120_000);
-afterAll(() => setup?.stop(), 30_000);
+const setup = useX402Setup({
+  env: { MINT_BATCH_SIZE: '3', CHECK_INTERVAL_MS: '200', LOG_LEVEL: 'silent' },
+  workerId: 'refund-test',
+});
 
 /**
  * A contract task funded by the user's transfer of its cost, with `extra` sent to the agent
@@ -67,12 +63,7 @@ async function fundContractTask(
     await client().waitForTransactionReceipt({ hash: more });
   }
   if (hold) await getSql()`update ai_agent_tasks set next_attempt_at = now() + interval '1 hour' where id = ${task.id}`;
-  await transitionTask({
-    id: task.id,
-    from: 'pending_payment',
-    to: 'funded',
-    set: { fundedAt: new Date(), fundingTxHash: hash },
-  });
+  await markTaskFunded(task.id, hash);
   return task;
 }
 

@@ -29,6 +29,16 @@ const mint = (to: Address) =>
     args: [to, `0x${'11'.repeat(32)}`, 27, `0x${'22'.repeat(32)}`, `0x${'33'.repeat(32)}`],
   });
 
+/** The fields of a transaction the guarded signer signs, beside its `to`, `data` and `value`. */
+const eip1559Envelope = {
+  chainId: 31337,
+  nonce: 0,
+  gas: 100_000n,
+  maxFeePerGas: 1n,
+  maxPriorityFeePerGas: 1n,
+  type: 'eip1559',
+} as const;
+
 const allowed = (tx: { to?: Address | null; data?: Hex; value?: bigint; gas?: bigint }) =>
   expect(() => checkAgentTransaction(policy, tx)).not.toThrow();
 const refused = (tx: { to?: Address | null; data?: Hex; value?: bigint; gas?: bigint }, reason: RegExp) => {
@@ -173,22 +183,16 @@ describe('agent transaction guard', () => {
   });
   it('the guarded signer signs what is allowed and refuses the rest before signing', async () => {
     const signer = createGuardedSigner(agentAccount, policy);
-    const base = {
-      chainId: 31337,
-      nonce: 0,
-      gas: 100_000n,
-      maxFeePerGas: 1n,
-      maxPriorityFeePerGas: 1n,
-      type: 'eip1559',
-    } as const;
     await expect(
-      signer.signTransaction({ ...base, to: policy.usdc, data: approve(policy.task!.token, 10n) }),
+      signer.signTransaction({ ...eip1559Envelope, to: policy.usdc, data: approve(policy.task!.token, 10n) }),
     ).resolves.toMatch(/^0x02/);
     // The refusal may be thrown synchronously or as a rejection; either way nothing is signed.
     const attempt = (tx: Parameters<typeof signer.signTransaction>[0]) =>
       Promise.resolve().then(() => signer.signTransaction(tx));
-    await expect(attempt({ ...base, to: policy.usdc, data: transfer(stranger, 10n) })).rejects.toThrow(GuardError);
-    await expect(attempt({ ...base, to: stranger, value: 10n })).rejects.toThrow(GuardError);
+    await expect(attempt({ ...eip1559Envelope, to: policy.usdc, data: transfer(stranger, 10n) })).rejects.toThrow(
+      GuardError,
+    );
+    await expect(attempt({ ...eip1559Envelope, to: stranger, value: 10n })).rejects.toThrow(GuardError);
     expect(() => createGuardedSigner(privateKeyToAccount(generatePrivateKey()), policy)).toThrow(
       /not the policy agent/,
     );
@@ -319,17 +323,9 @@ describe('agent transaction guard', () => {
   describe('the transaction envelope', () => {
     const executor = addr();
     const signer = createGuardedSigner(agentAccount, { ...policy, batchExecutor: executor });
-    const base = {
-      chainId: 31337,
-      nonce: 0,
-      gas: 100_000n,
-      maxFeePerGas: 1n,
-      maxPriorityFeePerGas: 1n,
-      type: 'eip1559',
-    } as const;
     const call = { to: policy.usdc, data: approve(policy.task!.token, 10n) };
     const attempt = (tx: Record<string, unknown>) =>
-      Promise.resolve().then(() => signer.signTransaction({ ...base, ...call, ...tx } as never));
+      Promise.resolve().then(() => signer.signTransaction({ ...eip1559Envelope, ...call, ...tx } as never));
 
     it('signs an allowed call on the configured chain', async () => {
       await expect(attempt({})).resolves.toMatch(/^0x02/);

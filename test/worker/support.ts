@@ -58,14 +58,18 @@ export async function createFundedTask(
     args: [task.agentAddress as Address, BigInt(task.totalCost)],
   });
   await getPublicClient().waitForTransactionReceipt({ hash });
-  await transitionTask({
-    id: task.id,
+  await markTaskFunded(task.id, hash);
+  return task;
+}
+
+/** A pending task becomes funded by the transfer `hash`, as the fund route marks it once that is mined. */
+export const markTaskFunded = (taskId: string, hash: Hex) =>
+  transitionTask({
+    id: taskId,
     from: 'pending_payment',
     to: 'funded',
     set: { fundedAt: new Date(), fundingTxHash: hash },
   });
-  return task;
-}
 
 export async function waitForTasks(ids: string[], statuses: string[], timeoutMs: number) {
   const deadline = Date.now() + timeoutMs;
