@@ -6,7 +6,6 @@ import {
   erc20Abi,
   parseEther,
   parseEventLogs,
-  parseSignature,
   parseUnits,
   type Address,
   type Hex,
@@ -25,7 +24,7 @@ import {
 import { agentBatchExecutorAbi, paidMintTokenAbi, testUSDCAbi } from '@/lib/chain/contracts.generated';
 import { anvilAccount } from '@/scripts/local/anvil';
 import { useTestStack } from '@/test/support/use-test-stack';
-import { chainClients, mined, randomNonce, revertOf } from './chain-helpers';
+import { chainClients, mined, randomNonce, revertOf, signMint } from './chain-helpers';
 import { signAuthorization, signCancel } from './usdc-auth';
 
 let c: ReturnType<typeof chainClients>;
@@ -57,24 +56,11 @@ async function mintCall(
   payer: Address,
   { mintId = randomNonce(), by = signer } = {},
 ): Promise<BatchCall & { mintId: Hex }> {
-  const name = await c.publicClient.readContract({ address: token, abi: paidMintTokenAbi, functionName: 'name' });
-  const signature = await by.signTypedData({
-    domain: { name, version: '1', chainId: 31337, verifyingContract: token },
-    types: {
-      Mint: [
-        { name: 'payer', type: 'address' },
-        { name: 'to', type: 'address' },
-        { name: 'mintId', type: 'bytes32' },
-      ],
-    },
-    primaryType: 'Mint',
-    message: { payer, to: user.address, mintId },
-  });
-  const { v, r, s, yParity } = parseSignature(signature);
+  const { v, r, s } = await signMint(c.publicClient, by, token, { payer, to: user.address, mintId });
   const data = encodeFunctionData({
     abi: paidMintTokenAbi,
     functionName: 'mint',
-    args: [user.address, mintId, Number(v ?? BigInt(27 + yParity)), r, s],
+    args: [user.address, mintId, v, r, s],
   });
   return { to: token, data, mintId };
 }

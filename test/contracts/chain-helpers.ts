@@ -5,10 +5,15 @@ import {
   createWalletClient,
   http,
   type Account,
+  type Address,
   type Hash,
+  type Hex,
+  type LocalAccount,
   type PublicClient,
 } from 'viem';
 import { localChain } from '@/lib/chain/chains';
+import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
+import { vrs } from './usdc-auth';
 
 /** Viem clients on a test stack's anvil; `walletFor(account)` sends from any local account. */
 export function chainClients(rpcUrl: string) {
@@ -18,6 +23,29 @@ export function chainClients(rpcUrl: string) {
   const rpc = (method: string, params: unknown[] = []) =>
     publicClient.request({ method, params } as never) as Promise<unknown>;
   return { chain, publicClient, walletFor, rpc };
+}
+
+/** A PaidMintToken mint signature (EIP-712 `Mint`) by `by`, as the (v, r, s) that mint() takes. */
+export async function signMint(
+  publicClient: PublicClient,
+  by: LocalAccount,
+  token: Address,
+  message: { payer: Address; to: Address; mintId: Hex },
+) {
+  const name = await publicClient.readContract({ address: token, abi: paidMintTokenAbi, functionName: 'name' });
+  const signature = await by.signTypedData({
+    domain: { name, version: '1', chainId: 31337, verifyingContract: token },
+    types: {
+      Mint: [
+        { name: 'payer', type: 'address' },
+        { name: 'to', type: 'address' },
+        { name: 'mintId', type: 'bytes32' },
+      ],
+    },
+    primaryType: 'Mint',
+    message,
+  });
+  return vrs(signature);
 }
 
 /** Waits for a receipt and insists the transaction succeeded. */

@@ -1,21 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  maxUint256,
-  parseEther,
-  parseEventLogs,
-  parseSignature,
-  parseUnits,
-  type Address,
-  type Hex,
-  type LocalAccount,
-} from 'viem';
+import { maxUint256, parseEther, parseEventLogs, parseUnits, type Address, type Hex, type LocalAccount } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { paidMintTokenAbi, testUSDCAbi } from '@/lib/chain/contracts.generated';
 import { deployPaidMintToken } from '@/lib/chain/deploy';
 import { mintIdOf } from '@/lib/chain/mint-id';
 import { anvilAccount } from '@/scripts/local/anvil';
 import { useTestStack } from '@/test/support/use-test-stack';
-import { chainClients, mined, randomNonce, revertOf } from './chain-helpers';
+import { chainClients, mined, randomNonce, revertOf, signMint } from './chain-helpers';
 
 let c: ReturnType<typeof chainClients>;
 let usdc: Address;
@@ -32,24 +23,6 @@ const usdcBalance = (a: Address) =>
   c.publicClient.readContract({ address: usdc, abi: testUSDCAbi, functionName: 'balanceOf', args: [a] });
 const read = <F extends 'mintCount' | 'remainingMints' | 'totalSupply'>(functionName: F, at = token) =>
   c.publicClient.readContract({ address: at, abi: paidMintTokenAbi, functionName });
-
-async function signMint(by: LocalAccount, at: Address, message: { payer: Address; to: Address; mintId: Hex }) {
-  const name = await c.publicClient.readContract({ address: at, abi: paidMintTokenAbi, functionName: 'name' });
-  const signature = await by.signTypedData({
-    domain: { name, version: '1', chainId: 31337, verifyingContract: at },
-    types: {
-      Mint: [
-        { name: 'payer', type: 'address' },
-        { name: 'to', type: 'address' },
-        { name: 'mintId', type: 'bytes32' },
-      ],
-    },
-    primaryType: 'Mint',
-    message,
-  });
-  const { v, r, s, yParity } = parseSignature(signature);
-  return { v: Number(v ?? BigInt(27 + yParity)), r, s };
-}
 
 async function approve(account: LocalAccount, spender: Address, amount = maxUint256) {
   await mined(
@@ -69,7 +42,11 @@ async function simulateMint({
   at = token,
   signed = {} as { payer?: Address; to?: Address },
 } = {}) {
-  const { v, r, s } = await signMint(by, at, { payer: signed.payer ?? from.address, to: signed.to ?? to, mintId });
+  const { v, r, s } = await signMint(c.publicClient, by, at, {
+    payer: signed.payer ?? from.address,
+    to: signed.to ?? to,
+    mintId,
+  });
   return c.publicClient.simulateContract({
     account: from,
     address: at,
@@ -159,7 +136,11 @@ describe('PaidMintToken.mint', () => {
     // A signature made for the other demo token does not verify on this one (domain = token).
     const other = stack.deployment.tokens[1]!.address;
     const mintId = randomNonce();
-    const { v, r, s } = await signMint(signer, other, { payer: payer.address, to: recipient.address, mintId });
+    const { v, r, s } = await signMint(c.publicClient, signer, other, {
+      payer: payer.address,
+      to: recipient.address,
+      mintId,
+    });
     const crossToken = c.publicClient.simulateContract({
       account: payer,
       address: token,

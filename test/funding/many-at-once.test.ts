@@ -34,6 +34,19 @@ async function fundingRequests(owners: ReturnType<typeof user>[], quantity: numb
   );
 }
 
+/** Every fund call answered 200, and every task is funded. */
+async function expectAllFunded(
+  requests: Awaited<ReturnType<typeof fundingRequests>>,
+  results: Awaited<ReturnType<typeof postFund>>[],
+) {
+  expect(
+    results.map((r) => r.status),
+    JSON.stringify(results.map((r) => r.body)),
+  ).toEqual(requests.map(() => 200));
+  const tasks = await Promise.all(requests.map((r) => getTaskById({ id: r.task.id })));
+  expect(tasks.map((t) => t!.status)).toEqual(requests.map(() => 'funded'));
+}
+
 describe('funding, more users at once than pool connections', () => {
   it('eight users on a pool of two, a block a second: every task is funded, each with its early gas top-up', async () => {
     const owners = [1, 2, 3, 4, 5, 6, 7, 8].map(user);
@@ -46,12 +59,7 @@ describe('funding, more users at once than pool connections', () => {
       await rpc('evm_setIntervalMining', [0]);
       await rpc('evm_setAutomine', [true]);
     }
-    expect(
-      results.map((r) => r.status),
-      JSON.stringify(results.map((r) => r.body)),
-    ).toEqual(owners.map(() => 200));
-    const tasks = await Promise.all(requests.map((r) => getTaskById({ id: r.task.id })));
-    expect(tasks.map((t) => t!.status)).toEqual(owners.map(() => 'funded'));
+    await expectAllFunded(requests, results);
     const [row] = await getSql()<{ n: number }[]>`
       select count(distinct task_id)::int as n from agent_gas_topups
       where tx_hash is not null and task_id in ${getSql()(requests.map((r) => r.task.id))}`;
@@ -87,11 +95,6 @@ describe('funding, more users at once than pool connections', () => {
     } finally {
       await rpc('evm_setAutomine', [true]);
     }
-    expect(
-      results.map((r) => r.status),
-      JSON.stringify(results.map((r) => r.body)),
-    ).toEqual(owners.map(() => 200));
-    const tasks = await Promise.all(requests.map((r) => getTaskById({ id: r.task.id })));
-    expect(tasks.map((t) => t!.status)).toEqual(owners.map(() => 'funded'));
+    await expectAllFunded(requests, results);
   }, 90_000);
 });

@@ -5,11 +5,10 @@ import { wrapFetchWithPayment } from '@x402/fetch';
 import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from '@x402/core/http';
 import { x402HTTPClient } from '@x402/core/client';
 import { testUSDCAbi } from '@/lib/chain/contracts.generated';
-import { deployTestUsdc } from '@/lib/chain/deploy';
 import { createPaymentClient } from '@/lib/x402/payment-client';
-import { anvilAccount, startAnvil, type Anvil } from '@/scripts/local/anvil';
-import { freePort } from '@/scripts/local/ports';
+import { anvilAccount, type Anvil } from '@/scripts/local/anvil';
 import { startX402MintServer, type X402MintServer } from '@/scripts/local/x402-mint-server';
+import { startUsdcChain } from './support';
 
 // The local x402 mint server, bought from with the official client (@x402/fetch): it settles
 // on chain before minting, never twice for one authorization, and misbehaves only as asked.
@@ -17,16 +16,7 @@ import { startX402MintServer, type X402MintServer } from '@/scripts/local/x402-m
 type Chain = { anvil: Anvil; usdc: Address; server: X402MintServer };
 
 async function startChain(chainId: number, mode: 'v2' | 'v1'): Promise<Chain> {
-  const anvil = await startAnvil({ port: await freePort(), chainId });
-  const chain = {
-    id: chainId,
-    name: 'test',
-    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-    rpcUrls: { default: { http: [anvil.url] } },
-  };
-  const publicClient = createPublicClient({ chain, transport: http(anvil.url), pollingInterval: 20 });
-  const deployer = createWalletClient({ account: anvilAccount(0), chain, transport: http(anvil.url) });
-  const usdc = await deployTestUsdc(deployer, publicClient as never);
+  const { anvil, usdc } = await startUsdcChain(chainId);
   const server = await startX402MintServer({ rpcUrl: anvil.url, usdc, mode, queueDelayMs: 300, slowMs: 300 });
   return { anvil, usdc, server };
 }
