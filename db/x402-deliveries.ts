@@ -144,14 +144,25 @@ export async function assignX402Deliveries({
 
 /**
  * Where the tokens of `agent`'s x402 tasks for `token` that arrive at the agent go (each task's
- * recipient, else its user; lower-case): the addresses the agent may forward that token to.
+ * recipient, else its user; lower-case): the addresses the agent may forward that token to. Only
+ * tasks still running or ended within `endedWithinSeconds` (those late tokens can still be counted
+ * for: X402DeliveryGroup), not every recipient the wallet ever named.
  */
-export async function listX402DestinationsByAgent({ agent, token }: { agent: string; token: string }) {
+export async function listX402DestinationsByAgent({
+  agent,
+  token,
+  endedWithinSeconds,
+}: {
+  agent: string;
+  token: string;
+  endedWithinSeconds: number;
+}) {
   const rows = await getSql()<{ destination: string }[]>`
     select distinct lower(coalesce(t.recipient, t.user_address)) as destination
     from ai_agent_tasks t join ai_agent_wallets w on w.id = t.agent_wallet_id
     where w.agent_address = ${agent.toLowerCase()} and t.token_address = ${token.toLowerCase()}
-      and t.route = 'x402' and (t.x402->>'mintsToUser')::boolean = false`;
+      and t.route = 'x402' and (t.x402->>'mintsToUser')::boolean = false
+      and (t.status in ('funded', 'processing') or t.updated_at > now() - make_interval(secs => ${endedWithinSeconds}))`;
   return rows.map((r) => r.destination);
 }
 

@@ -160,6 +160,15 @@ const cancelTypes = {
 } as const;
 
 /**
+ * Where the wallet's tasks of `token` that can still be counted for send their tokens: running, or
+ * ended within twice the window counting keeps an ended task for (X402_DELIVERY_TIMEOUT_MS), so a
+ * task the turn's plan named just before it left that window is still allowed when its forward is
+ * signed a few receipts later.
+ */
+const destinationsOfRecentTasks = (q: { agent: string; token: string }) =>
+  listX402DestinationsByAgent({ ...q, endedWithinSeconds: 2 * Math.ceil(getConfig().x402.deliveryTimeoutMs / 1000) });
+
+/**
  * Signs through the policy only: payments are signed by the x402 client after checkX402Payment's
  * terms are its spend limits. `destinationsOfWallet` reads where the wallet's tasks of a token send
  * their tokens (the database; a pure test gives its own).
@@ -167,7 +176,7 @@ const cancelTypes = {
 export function createX402Signer(
   account: PrivateKeyAccount,
   policy: X402Policy,
-  destinationsOfWallet: (q: { agent: string; token: string }) => Promise<string[]> = listX402DestinationsByAgent,
+  destinationsOfWallet: (q: { agent: string; token: string }) => Promise<string[]> = destinationsOfRecentTasks,
 ) {
   if (!isAddressEqual(account.address, policy.agent)) throw new GuardError('signer is not the policy agent');
   return {

@@ -298,7 +298,12 @@ describe('forwarding held tokens', () => {
       );
     await expect(forward(forUser, alice)).resolves.toMatch(/^0x02/);
     await expect(forward(forAlice, user)).resolves.toMatch(/^0x02/);
-    for (const stranger of [bob, newAddress(), server.tokenAddress])
+    // A recipient of the wallet's that no task can still be owed tokens for (ended long ago).
+    const carol = newAddress();
+    const forCarol = await leasedTask(user, carol);
+    await end(forCarol);
+    await getSql()`update ai_agent_tasks set updated_at = now() - interval '1 day' where id = ${forCarol.task.id}`;
+    for (const stranger of [bob, carol, newAddress(), server.tokenAddress])
       await expect(forward(forUser, stranger), stranger).rejects.toThrow(GuardError);
   }, 60_000);
 });
