@@ -39,6 +39,7 @@ import { createFundedX402Task, probeTerms, startX402Setup, type X402Setup } from
 // agent until the ended task left the group and then looked the user's.
 
 const WORKER = 'x402-forwarding-at-block';
+const DELIVERY_TIMEOUT_MS = 10_000;
 
 let setup: X402Setup;
 let server: X402MintServer;
@@ -52,9 +53,14 @@ beforeAll(async () => {
       chainUrl = url;
       return (node = await startLaggingNode(url));
     },
-    // Ended tasks stay in their group (their late tokens count for them) for the whole file.
-    // A forward's receipt through a held node never comes: bounded, so a wrong forward fails readably.
-    env: { LOG_LEVEL: 'silent', X402_DELIVERY_TIMEOUT_MS: '600000', RECEIPT_TIMEOUT_MS: '5000' },
+    // Ended tasks stay in their group (their late tokens count for them) for DELIVERY_TIMEOUT_MS,
+    // longer than any case takes. A forward's receipt through a held node never comes: bounded, so
+    // a wrong forward fails readably.
+    env: {
+      LOG_LEVEL: 'silent',
+      X402_DELIVERY_TIMEOUT_MS: String(DELIVERY_TIMEOUT_MS),
+      RECEIPT_TIMEOUT_MS: '5000',
+    },
   }));
 }, 120_000);
 
@@ -272,6 +278,33 @@ describe('forwarding held tokens', () => {
 
     await tallyDeliveries(forUser, 1, 1);
     expect([await tokensOf(user), await tokensOf(forUser.policy.agent)]).toEqual([held, 0n]);
+  }, 60_000);
+
+  it('a task whose tokens stay unforwardable ends after X402_DELIVERY_TIMEOUT_MS, leaving them in the agent', async () => {
+    const user = newAddress();
+    const alice = newAddress();
+    const bob = newAddress();
+    // For bob: a task of the group sends elsewhere than the user, so the logs are read every turn.
+    const forBob = await leasedTask(user, bob);
+    await buyOne(forBob);
+    const forAlice = await leasedTask(user, alice);
+    const aliceTokensAt = await buyOne(forAlice);
+    await end(forAlice);
+
+    node.hold(aliceTokensAt - 1n);
+    try {
+      expect(await windDown(forBob, { outcome: 'completed' })).toEqual({ waitMs: POLL_MS, outlastsCancel: true });
+      await new Promise((r) => setTimeout(r, DELIVERY_TIMEOUT_MS));
+      expect(await windDown(forBob, { outcome: 'completed' })).toEqual({ end: 'completed' });
+      const [bobHas, aliceHas, agentHas] = [
+        await tokensOf(bob),
+        await tokensOf(alice),
+        await tokensOf(forBob.policy.agent),
+      ];
+      expect({ bobHas, aliceHas, agentHas }).toEqual({ bobHas: 0n, aliceHas: 0n, agentHas: 2n * server.mintAmount });
+    } finally {
+      node.release();
+    }
   }, 60_000);
 
   it("the guard lets a task forward where another of its wallet's tasks of the token sends its tokens, and nowhere else", async () => {
