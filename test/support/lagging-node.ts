@@ -10,8 +10,10 @@ import { startRpcFront, type RpcRequest, type RpcResponse } from './rpc-front';
 export async function startLaggingNode(upstream: string) {
   let heldAt: bigint | undefined;
   let heldAnswers = 0;
+  const calls = new Map<string, number>();
   const after = (blockNumber: unknown) => heldAt !== undefined && BigInt(String(blockNumber)) > heldAt;
   const lag = (request: RpcRequest, response: RpcResponse) => {
+    if (request.method) calls.set(request.method, (calls.get(request.method) ?? 0) + 1);
     if (heldAt === undefined) return response;
     if (request.method === 'eth_getLogs' && Array.isArray(response.result)) {
       const logs = response.result as { blockNumber?: string }[];
@@ -40,6 +42,10 @@ export async function startLaggingNode(upstream: string) {
     /** Answers the hold changed since it began (a log left out, a receipt withheld). */
     get heldAnswers() {
       return heldAnswers;
+    },
+    /** How many calls of `method` were answered so far (a turn's RPC cost: read it before and after). */
+    callsOf(method: string) {
+      return calls.get(method) ?? 0;
     },
     stop: front.stop,
   };

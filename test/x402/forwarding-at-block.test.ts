@@ -307,6 +307,13 @@ describe('forwarding held tokens', () => {
     }
   }, 60_000);
 
+  it('a turn whose agent holds none of the token reads no nonce', async () => {
+    const forUser = await leasedTask(newAddress());
+    const before = node.callsOf('eth_getTransactionCount');
+    await tallyDeliveries(forUser, 0, 0);
+    expect(node.callsOf('eth_getTransactionCount') - before).toBe(0);
+  }, 60_000);
+
   it("the guard lets a task forward where another of its wallet's tasks of the token sends its tokens, and nowhere else", async () => {
     const user = newAddress();
     const alice = newAddress();

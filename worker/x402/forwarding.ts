@@ -78,12 +78,13 @@ async function holdingsAt(rt: X402Runtime, group: X402DeliveryGroup, atBlock: bi
   const agent = rt.policy.agent;
   let balance: bigint;
   try {
-    const [held, sentBy, sentPending] = await Promise.all([
-      balanceAt(rt, atBlock),
+    // Most turns hold nothing (the last forward sent it all): the agent's nonces only after a balance.
+    const held = await balanceAt(rt, atBlock);
+    if (held === 0n) return { balance: 0n, owed: new Map() };
+    const [sentBy, sentPending] = await Promise.all([
       rt.client.getTransactionCount({ address: agent, blockNumber: atBlock }),
       rt.client.getTransactionCount({ address: agent, blockTag: 'pending' }),
     ]);
-    if (held === 0n) return { balance: 0n, owed: new Map() };
     if (sentBy !== sentPending) return `the agent has ${sentPending - sentBy} transaction(s) after block ${atBlock}`;
     balance = held;
   } catch (error) {
