@@ -1,18 +1,14 @@
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { POST as fundPOST } from '@/app/api/ai-agent/task/[taskId]/fund/route';
 import { getTaskById } from '@/db/tasks';
 import { resetRateLimits } from '@/lib/rate-limit';
 import { authorizationFor, signAuthorization, usdcBalance, type AuthorizationJson } from '../funding/helpers';
 import { createPendingTask, user } from '../support/fixtures';
-import { startTestStack, type TestStack } from '../support/stack';
+import { useTestStack } from '../support/use-test-stack';
 import { call } from '../support/routes';
 
-let stack: TestStack;
-beforeAll(async () => {
-  stack = await startTestStack();
-});
-afterAll(async () => stack?.stop());
+const stack = useTestStack();
 beforeEach(() => resetRateLimits());
 
 const FUND_LIMIT = 30;

@@ -1,17 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { getSql } from '@/db/client';
 import { countRateLimitHits, deleteExpiredRateLimitCounters } from '@/db/rate-limits';
 import { clientIp } from '@/lib/client-ip';
 import { ARRIVED_FORWARDED_FOR } from '@/lib/forwarded-for';
 import { enforceRateLimit, enforceRateLimits, resetRateLimits } from '@/lib/rate-limit';
-import { startTestStack, type TestStack } from '../support/stack';
+import { useTestStack } from '../support/use-test-stack';
 
-let stack: TestStack;
-beforeAll(async () => {
-  stack = await startTestStack({ chain: false });
-});
-afterAll(async () => stack?.stop());
+const stack = useTestStack({ chain: false });
 beforeEach(() => resetRateLimits());
 
 describe('Postgres rate limit counters', () => {

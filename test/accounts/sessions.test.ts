@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { createSiweMessage } from 'viem/siwe';
 import { GET as nonceGET } from '@/app/api/auth/nonce/route';
 import { POST as verifyPOST } from '@/app/api/auth/verify/route';
@@ -12,14 +12,10 @@ import { SESSION_IDLE_SECONDS, SESSION_MAX_SECONDS, sessionFromCookie } from '@/
 import { parseConfig } from '@/lib/config';
 import { resetRateLimits } from '@/lib/rate-limit';
 import { user } from '../support/fixtures';
-import { startTestStack, type TestStack } from '../support/stack';
+import { useTestStack } from '../support/use-test-stack';
 import { call, cookieFor } from '../support/routes';
 
-let stack: TestStack;
-beforeAll(async () => {
-  stack = await startTestStack();
-});
-afterAll(async () => stack?.stop());
+const stack = useTestStack();
 beforeEach(() => resetRateLimits());
 
 const alice = user(1);

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createWalletClient, decodeEventLog, erc20Abi, getAddress, http, type Address } from 'viem';
 import { transitionTask } from '@/db/tasks';
 import { GET as walletGET } from '@/app/api/ai-agent/wallet/[userAddress]/route';
@@ -8,14 +8,10 @@ import { getUsdcBalance } from '@/lib/chain/usdc';
 import { resetRateLimits } from '@/lib/rate-limit';
 import { getOrCreateAgentWallet } from '@/lib/wallets/agent-wallets';
 import { createPendingTask, user } from '../support/fixtures';
-import { startTestStack, type TestStack } from '../support/stack';
+import { useTestStack } from '../support/use-test-stack';
 import { call, cookieFor, type Cookie } from '../support/routes';
 
-let stack: TestStack;
-beforeAll(async () => {
-  stack = await startTestStack();
-});
-afterAll(async () => stack?.stop());
+const stack = useTestStack();
 
 const alice = user(1);
 const bob = user(2);

@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { validateUIMessages } from 'ai';
 import type { Address } from 'viem';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { POST as chatPOST } from '@/app/api/ai-agent/chat/route';
 import { GET as historyGET } from '@/app/api/ai-agent/history/[userAddress]/route';
 import { insertChatMessage, listChatMessagesByUser } from '@/db/chats';
@@ -11,14 +11,10 @@ import { getWalletByUser } from '@/db/wallets';
 import type { ChatUIMessage } from '@/lib/ai/tools';
 import { resetRateLimits } from '@/lib/rate-limit';
 import { user } from '../support/fixtures';
-import { startTestStack, type TestStack } from '../support/stack';
+import { useTestStack } from '../support/use-test-stack';
 import { call, cookieFor, sseEvents } from './support/http';
 
-let stack: TestStack;
-beforeAll(async () => {
-  stack = await startTestStack({ env: { CHAT_RATE_LIMIT_PER_MINUTE: '8' } });
-});
-afterAll(async () => stack?.stop());
+const stack = useTestStack({ env: { CHAT_RATE_LIMIT_PER_MINUTE: '8' } });
 beforeEach(() => resetRateLimits());
 
 const [alice, bob, carol, dave, erin] = [1, 2, 3, 4, 5].map((i) => user(i).address) as [

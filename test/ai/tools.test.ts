@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { parseUnits, type Address } from 'viem';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { POST as chatPOST } from '@/app/api/ai-agent/chat/route';
 import { getDb } from '@/db/client';
 import { aiAgentTasks } from '@/db/schema';
@@ -15,14 +15,10 @@ import { createWalletClient, http } from 'viem';
 import { getChain, getPublicClient } from '@/lib/chain/clients';
 import { testUSDCAbi } from '@/lib/chain/contracts.generated';
 import { user } from '../support/fixtures';
-import { startTestStack, type TestStack } from '../support/stack';
+import { useTestStack } from '../support/use-test-stack';
 import { call, cookieFor } from './support/http';
 
-let stack: TestStack;
-beforeAll(async () => {
-  stack = await startTestStack({ env: { CHAT_RATE_LIMIT_PER_MINUTE: '1000' } });
-});
-afterAll(async () => stack?.stop());
+const stack = useTestStack({ env: { CHAT_RATE_LIMIT_PER_MINUTE: '1000' } });
 
 const [alice, bob] = [1, 2].map((i) => user(i).address) as [Address, Address];
 const dmt = () => stack.deployment.tokens[0]!.address;

@@ -1,13 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getAddress } from 'viem';
-import { startTestStack, type TestStack } from '@/test/support/stack';
+import { useTestStack } from '@/test/support/use-test-stack';
 
-let stack: TestStack;
-
-beforeAll(async () => {
-  stack = await startTestStack();
-});
-afterAll(() => stack?.stop());
+const stack = useTestStack();
 
 const ctx = { params: Promise.resolve({}) };
 

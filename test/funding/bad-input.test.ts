@@ -1,13 +1,13 @@
 import { getAddress } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { getSql } from '@/db/client';
 import { getTaskById, transitionTask, type TaskWithAgent } from '@/db/tasks';
 import { getKnownContracts, getPublicClient } from '@/lib/chain/clients';
 import { testUSDCAbi } from '@/lib/chain/contracts.generated';
 import { chainClients, mined } from '../contracts/chain-helpers';
 import { createPendingTask, user } from '../support/fixtures';
-import { startTestStack, type TestStack } from '../support/stack';
+import { useTestStack } from '../support/use-test-stack';
 import {
   authorizationFor,
   nowSeconds,
@@ -18,20 +18,19 @@ import {
   type AuthorizationJson,
 } from './helpers';
 
-let stack: TestStack;
 let task: TaskWithAgent;
 const owner = user(1);
 const stranger = user(3);
 
+const stack = useTestStack();
+
 beforeAll(async () => {
-  stack = await startTestStack();
   task = await createPendingTask({
     userAddress: owner.address,
     token: stack.deployment.tokens[0]!.address,
     quantity: 5,
   });
 });
-afterAll(async () => stack?.stop());
 
 const operatorNonce = () => getPublicClient().getTransactionCount({ address: stack.operator, blockTag: 'pending' });
 

@@ -1,5 +1,5 @@
 import { concatHex, parseUnits, type Address, type Hex } from 'viem';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { getTaskById } from '@/db/tasks';
 import { getKnownContracts, getPublicClient } from '@/lib/chain/clients';
 import { testUSDCAbi } from '@/lib/chain/contracts.generated';
@@ -7,18 +7,18 @@ import { anvilAccount } from '@/scripts/local/anvil';
 import { chainClients, mined } from '../contracts/chain-helpers';
 import { createPendingTask } from '../support/fixtures';
 import { deployOwnerWallet } from '../support/contract-wallet';
-import { startTestStack, type TestStack } from '../support/stack';
+import { useTestStack } from '../support/use-test-stack';
 import { authorizationFor, postFund, signAuthorization, usdcBalance } from './helpers';
 
 // An ERC-1271 wallet whose signatures are its owner's ECDSA signature followed by extra bytes
 // (as many smart accounts add a validator id): longer than 65 bytes, valid only through the chain.
 
-let stack: TestStack;
 let wallet: Address;
 const walletOwner = anvilAccount(2);
 
+const stack = useTestStack();
+
 beforeAll(async () => {
-  stack = await startTestStack();
   const { walletFor } = chainClients(stack.anvil.url);
   const deployer = walletFor(anvilAccount(0));
   wallet = await deployOwnerWallet(stack.anvil.url, anvilAccount(0), walletOwner.address);
@@ -32,7 +32,6 @@ beforeAll(async () => {
     }),
   );
 });
-afterAll(async () => stack?.stop());
 
 describe('funding from a contract wallet (ERC-1271)', () => {
   it('refuses a signature the wallet does not vouch for, then accepts a longer one it does', async () => {

@@ -1,25 +1,21 @@
 import { type Hex } from 'viem';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { GET as getTask } from '@/app/api/ai-agent/task/[taskId]/route';
 import { getTaskById } from '@/db/tasks';
 import { getPublicClient } from '@/lib/chain/clients';
 import type { FundingRequest } from '@/lib/tasks/funding-request';
 import { call, cookieFor } from '../support/routes';
 import { createPendingTask, user } from '../support/fixtures';
-import { startTestStack, type TestStack } from '../support/stack';
+import { useTestStack } from '../support/use-test-stack';
 import { nowSeconds, postFund, randomNonce, usdcBalance } from './helpers';
 
 // Written as a third-party script would be, against the design's API only: read the task's
 // `fundingRequest`, sign it with viem, post it, then try every way of cheating.
 
-let stack: TestStack;
 const owner = user(8);
 const other = user(9);
 
-beforeAll(async () => {
-  stack = await startTestStack();
-});
-afterAll(async () => stack?.stop());
+const stack = useTestStack();
 
 async function fundingRequestOf(taskId: string): Promise<FundingRequest> {
   const res = await call(getTask, `/api/ai-agent/task/${taskId}`, { taskId }, { cookie: cookieFor(owner.address) });

@@ -1,21 +1,16 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getOperatorWalletClient, getPublicClient } from '@/lib/chain/clients';
 import { withOperatorNonce } from '@/lib/chain/operator-send';
 import { user } from '../support/fixtures';
-import { startTestStack, type TestStack } from '../support/stack';
+import { useTestStack } from '../support/use-test-stack';
 
 // The operator's nonce is shared by every web process and worker (funding transfers, gas
 // top-ups). Each send takes it under a Postgres advisory lock: a process that wants it while
 // another holds it waits, then gets the next nonce, never the same one.
 
-let stack: TestStack;
-
-beforeAll(async () => {
-  stack = await startTestStack({ blockTime: 1 });
-}, 120_000);
-afterAll(async () => stack?.stop(), 30_000);
+const stack = useTestStack({ blockTime: 1, startTimeoutMs: 120_000 });
 
 describe('the operator nonce lock', () => {
   it('a second process waits while the first holds the operator nonce, then sends on the next one', async () => {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { desc, eq } from 'drizzle-orm';
 import { getDb } from '@/db/client';
 import { aiAgentTasks } from '@/db/schema';
@@ -9,9 +9,8 @@ import { runOps } from '../support/ops';
 import { call, cookieFor } from '../support/routes';
 import { authorizationFor, postFund, signAuthorization } from '../funding/helpers';
 import { createPendingTask, user } from '../support/fixtures';
-import { startTestStack, type TestStack } from '../support/stack';
+import { useTestStack } from '../support/use-test-stack';
 
-let stack: TestStack;
 const alice = user(7);
 const bob = user(8);
 
@@ -21,8 +20,9 @@ let pending: Awaited<ReturnType<typeof createPendingTask>>;
 let failed: Awaited<ReturnType<typeof createPendingTask>>;
 let completed: Awaited<ReturnType<typeof createPendingTask>>;
 
+const stack = useTestStack();
+
 beforeAll(async () => {
-  stack = await startTestStack();
   const token = stack.deployment.tokens[0]!.address;
   pending = await createPendingTask({ userAddress: alice.address, token, quantity: 3 });
   failed = await createPendingTask({ userAddress: alice.address, token, quantity: 2 });
@@ -50,7 +50,6 @@ beforeAll(async () => {
     set: { mintsCompleted: 1, completedAt: new Date() },
   });
 });
-afterAll(async () => stack?.stop());
 
 describe('npm run ops', () => {
   it('tasks --json lists what the database holds, newest first, filtered by status', async () => {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { eq } from 'drizzle-orm';
 import { keccak256, toHex } from 'viem';
@@ -7,7 +7,7 @@ import { aiAgentMintRecords, aiAgentTasks, type TaskStatus } from '@/db/schema';
 import { GET } from '@/app/api/ai-agent/stats/route';
 import { cookieFor, sessionValueFor, type Cookie } from '../support/routes';
 import { createPendingTask, user } from '../support/fixtures';
-import { startTestStack, type TestStack } from '../support/stack';
+import { useTestStack } from '../support/use-test-stack';
 
 const cookieJar = vi.hoisted(() => ({ value: undefined as string | undefined }));
 vi.mock('next/headers', () => ({
@@ -16,7 +16,6 @@ vi.mock('next/headers', () => ({
 
 const admin = user(5);
 const stranger = user(6);
-let stack: TestStack;
 const DAY = 86_400_000;
 const startOfToday = () => new Date(Math.floor(Date.now() / DAY) * DAY);
 const gwei = 1_000_000_000n;
@@ -70,12 +69,13 @@ const getStats = async (query: string, cookieOrPromise?: Cookie) => {
   return { status: res.status, body: (await res.json()) as any };
 };
 
+const stack = useTestStack({
+  env: {
+    ADMIN_ADDRESSES: ` ${admin.address.toUpperCase().replace('0X', '0x')} , 0x0000000000000000000000000000000000000001`,
+  },
+});
+
 beforeAll(async () => {
-  stack = await startTestStack({
-    env: {
-      ADMIN_ADDRESSES: ` ${admin.address.toUpperCase().replace('0X', '0x')} , 0x0000000000000000000000000000000000000001`,
-    },
-  });
   const today = new Date(startOfToday().getTime() + 1000);
   const yesterday = new Date(startOfToday().getTime() - 12 * 3600_000);
   const yesterdayDone = await finishedTask('completed', yesterday, 60);
@@ -89,7 +89,6 @@ beforeAll(async () => {
   await mintRecord(todayDone.id, 'confirmed', today, 30_000n, 3n * gwei);
   await createPendingTask({ userAddress: user(4).address, token: stack.deployment.tokens[0]!.address, quantity: 1 });
 });
-afterAll(async () => stack?.stop());
 
 describe('GET /api/ai-agent/stats', () => {
   it('answers per-day series for an admin', async () => {

@@ -1,18 +1,13 @@
 import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getSql } from '@/db/client';
 import { getWalletByUser } from '@/db/wallets';
 import { bindingOf, getOrCreateAgentWallet, unlockAgentAccount } from '@/lib/wallets/agent-wallets';
 import { upgradeLegacyEnvelopes } from '@/lib/wallets/key-rotation';
 import { sealLegacyEnvelope } from '../support/legacy-envelope';
-import { startTestStack, type TestStack } from '../support/stack';
+import { useTestStack } from '../support/use-test-stack';
 
-let stack: TestStack;
-
-beforeAll(async () => {
-  stack = await startTestStack({ chain: false });
-});
-afterAll(async () => stack?.stop());
+const stack = useTestStack({ chain: false });
 
 describe('agent wallets', () => {
   it('twenty concurrent first requests for one user create exactly one wallet', async () => {

@@ -1,20 +1,16 @@
 import { parseEther } from 'viem';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getSql } from '@/db/client';
 import { releaseGasTopUp, reserveGasTopUp } from '@/db/gas-topups';
 import { getTaskById } from '@/db/tasks';
 import { createPendingTask, user } from '../support/fixtures';
-import { startTestStack, type TestStack } from '../support/stack';
+import { useTestStack } from '../support/use-test-stack';
 
 // The gas budgets a top-up is reserved against (db/gas-topups.ts, the SQL function
 // reserve_gas_topup), on real Postgres: what is cut, what is refused and with which figure, what
 // is written, and one user's tasks reserving all at once.
 
-let stack: TestStack;
-beforeAll(async () => {
-  stack = await startTestStack();
-}, 90_000);
-afterAll(async () => stack?.stop(), 30_000);
+const stack = useTestStack({ startTimeoutMs: 90_000 });
 
 const eth = (value: string) => parseEther(value);
 const newTask = (userIndex: number) =>

@@ -2,20 +2,15 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listWallets } from '@/db/wallets';
 import { readKeyFile } from '@/lib/key-file';
 import { rotateAgentKeys } from '@/lib/wallets/key-rotation';
 import { keyIdOf } from '@/lib/wallets/key-vault';
 import { getOrCreateAgentWallet, unlockAgentAccount } from '@/lib/wallets/agent-wallets';
-import { startTestStack, type TestStack } from '../support/stack';
+import { useTestStack } from '../support/use-test-stack';
 
-let stack: TestStack;
-
-beforeAll(async () => {
-  stack = await startTestStack({ chain: false });
-});
-afterAll(async () => stack?.stop());
+const stack = useTestStack({ chain: false });
 
 const newUser = () => privateKeyToAccount(generatePrivateKey()).address;
 

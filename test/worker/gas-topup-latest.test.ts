@@ -1,17 +1,13 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { getLatestGasTopUpByTask, recordGasTopUpTx, reserveGasTopUp } from '@/db/gas-topups';
-import { startTestStack, type TestStack } from '../support/stack';
+import { useTestStack } from '../support/use-test-stack';
 import { createPendingTask, user } from '../support/fixtures';
 
 // The pipeline refills an unpaced task's gas mid-run and first looks at the task's latest top-up
 // (its age decides whether to read the balance again). Read through a raw query, its time came
 // back as text, and every refill after the first top-up failed the run (bench:mint found it).
 
-let stack: TestStack;
-beforeAll(async () => {
-  stack = await startTestStack();
-}, 90_000);
-afterAll(async () => stack?.stop(), 30_000);
+const stack = useTestStack({ startTimeoutMs: 90_000 });
 
 it("a task's latest gas top-up carries its time as a Date", async () => {
   const userAddress = user(1).address;

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getSql } from '@/db/client';
 import {
   holdsTaskLease,
@@ -19,17 +19,13 @@ import {
 import { withOperatorNonce } from '@/lib/chain/operator-send';
 import { assertLease, leaseCheck } from '@/worker/fence';
 import { createPendingTask, user } from '../support/fixtures';
-import { startTestStack, type TestStack } from '../support/stack';
+import { useTestStack } from '../support/use-test-stack';
 
 // Both ledgers (contract mints, x402 payments) write only for the worker holding a live lease
 // on the processing task: one fencing condition (db/mint-records.ts leasedTaskQuery), nested
 // into each ledger's single insert statement.
 
-let stack: TestStack;
-beforeAll(async () => {
-  stack = await startTestStack();
-}, 90_000);
-afterAll(() => stack?.stop(), 30_000);
+const stack = useTestStack({ startTimeoutMs: 90_000 });
 
 const claimed: string[] = [];
 async function claimedTask(userIndex: number, leaseMs = 60_000) {

@@ -1,23 +1,22 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { getSql } from '@/db/client';
 import { writeSignedMints } from '@/db/mint-records';
 import { claimNextTask, getTaskProgress, recordMintProgress } from '@/db/task-queue';
 import { getTaskById, TASK_EVENTS_CHANNEL, taskEventOf, transitionTask, type TaskEvent } from '@/db/tasks';
 import { recordX402Progress } from '@/db/x402-payments';
 import { createPendingTask, user } from '../support/fixtures';
-import { startTestStack, type TestStack } from '../support/stack';
+import { useTestStack } from '../support/use-test-stack';
 
 // Both routes record a task's progress in one statement that also notifies watchers (SSE
 // streams in every web process): the event built in SQL (db/task-queue.ts
 // selectProgressNotifying) must be exactly the one taskEventOf builds for every other change.
 
-let stack: TestStack;
 const events: TaskEvent[] = [];
+const stack = useTestStack({ startTimeoutMs: 90_000 });
+
 beforeAll(async () => {
-  stack = await startTestStack();
   await getSql().listen(TASK_EVENTS_CHANNEL, (payload) => events.push(JSON.parse(payload) as TaskEvent));
-}, 90_000);
-afterAll(() => stack?.stop(), 30_000);
+});
 
 const claimed: string[] = [];
 async function claimedTask(userIndex: number, quantity: number) {
