@@ -11,7 +11,7 @@ import type { StoredFunding } from '@/lib/tasks/fund-checks';
 import { chainClients, mined } from '../contracts/chain-helpers';
 import { user } from '../support/fixtures';
 import { useTestStack } from '../support/use-test-stack';
-import { signedPendingTask } from './helpers';
+import { frontRunAuthorization, signedPendingTask } from './helpers';
 
 // A funding authorization whose nonce the chain shows used is adopted from its transfer's log,
 // looked for up to the block the nonce was read at. A node whose logs stop short of that block
@@ -30,7 +30,7 @@ async function signedTask(userIndex: number) {
   } = await signedPendingTask(owner, stack.deployment.tokens[0]!.address, 2);
   const authorization = authorizationOf({ authorization: json, signature } as StoredFunding);
   const stored: StoredFunding = { authorization: authorizationToJson(authorization), signature };
-  return { owner, task, authorization, stored, signature };
+  return { owner, task, json, authorization, stored, signature };
 }
 
 const errorOf = (promise: Promise<unknown>) =>
@@ -41,22 +41,8 @@ const errorOf = (promise: Promise<unknown>) =>
 
 describe('adopting a used funding authorization at a block', () => {
   it('answers 503 while the logs stop short of the transfer, and funds the task from it at its block', async () => {
-    const { task, authorization, stored, signature } = await signedTask(6);
-    const { walletFor } = chainClients(stack.anvil.url);
-    const hash = await walletFor(user(7)).writeContract({
-      address: getKnownContracts().usdc,
-      abi: testUSDCAbi,
-      functionName: 'transferWithAuthorization',
-      args: [
-        authorization.from,
-        authorization.to,
-        authorization.value,
-        0n,
-        authorization.validBefore,
-        authorization.nonce,
-        signature,
-      ],
-    });
+    const { task, json, authorization, stored, signature } = await signedTask(6);
+    const hash = await frontRunAuthorization(stack.anvil.url, user(7), json, signature);
     const { blockNumber } = await mined(getPublicClient(), hash);
 
     const early = await errorOf(adoptTransfer(getDb(), task, authorization, stored, blockNumber - 1n));

@@ -2,7 +2,8 @@ import { parseEventLogs, type Address, type Hex, type LocalAccount, type PublicC
 import { POST } from '@/app/api/ai-agent/task/[taskId]/fund/route';
 import { getKnownContracts, getPublicClient } from '@/lib/chain/clients';
 import { testUSDCAbi } from '@/lib/chain/contracts.generated';
-import { authorizationFor, signAuthorization } from '../support/funding';
+import { chainClients } from '../contracts/chain-helpers';
+import { authorizationFor, signAuthorization, type AuthorizationJson } from '../support/funding';
 import { createPendingTask } from '../support/fixtures';
 
 // Signing an owner's funding authorization is shared with the benchmarks: test/support/funding.ts.
@@ -19,6 +20,33 @@ export async function signedPendingTask(owner: LocalAccount, token: Address, qua
   const task = await createPendingTask({ userAddress: owner.address, token, quantity });
   const authorization = authorizationFor(task);
   return { task, authorization, signature: await signAuthorization(owner, authorization) };
+}
+
+/** Someone other than the fund route submits the owner's signed authorization to TestUSDC first (a front-run). */
+export function frontRunAuthorization(
+  rpcUrl: string,
+  sender: LocalAccount,
+  authorization: AuthorizationJson,
+  signature: Hex,
+  gas?: bigint,
+) {
+  return chainClients(rpcUrl)
+    .walletFor(sender)
+    .writeContract({
+      address: getKnownContracts().usdc,
+      abi: testUSDCAbi,
+      functionName: 'transferWithAuthorization',
+      args: [
+        authorization.from,
+        authorization.to,
+        BigInt(authorization.value),
+        0n,
+        BigInt(authorization.validBefore),
+        authorization.nonce,
+        signature,
+      ],
+      gas,
+    });
 }
 
 /** Calls the fund route handler exactly as Next would. */

@@ -1,4 +1,3 @@
-import type { Hex, LocalAccount } from 'viem';
 import { describe, expect, it } from 'vitest';
 import { getTaskById } from '@/db/tasks';
 import { getKnownContracts, getPublicClient } from '@/lib/chain/clients';
@@ -9,34 +8,14 @@ import { useTestStack } from '../support/use-test-stack';
 import {
   authorizationFor,
   authorizationUses,
+  frontRunAuthorization,
   postFund,
   signAuthorization,
   signedPendingTask,
   usdcBalance,
-  type AuthorizationJson,
 } from './helpers';
 
 const stack = useTestStack();
-
-/** Someone else submits the owner's signed authorization to TestUSDC before the fund route does. */
-const frontRun = (sender: LocalAccount, authorization: AuthorizationJson, signature: Hex, gas?: bigint) =>
-  chainClients(stack.anvil.url)
-    .walletFor(sender)
-    .writeContract({
-      address: getKnownContracts().usdc,
-      abi: testUSDCAbi,
-      functionName: 'transferWithAuthorization',
-      args: [
-        authorization.from,
-        authorization.to,
-        BigInt(authorization.value),
-        0n,
-        BigInt(authorization.validBefore),
-        authorization.nonce,
-        signature,
-      ],
-      gas,
-    });
 
 const operatorNonce = () => getPublicClient().getTransactionCount({ address: stack.operator, blockTag: 'pending' });
 
@@ -116,7 +95,7 @@ describe('fund route under races', () => {
     const { task, authorization, signature } = await signedPendingTask(owner, stack.deployment.tokens[0]!.address, 3);
     const before = await usdcBalance(owner.address);
 
-    const frontRunHash = await frontRun(frontRunner, authorization, signature);
+    const frontRunHash = await frontRunAuthorization(stack.anvil.url, frontRunner, authorization, signature);
     await mined(getPublicClient(), frontRunHash);
     const nonceBefore = await operatorNonce();
 
@@ -139,7 +118,7 @@ describe('fund route under races', () => {
     await rpc('evm_setAutomine', [false]);
     let pendingHash: `0x${string}`;
     try {
-      pendingHash = await frontRun(user(9), authorization, signature, 200_000n);
+      pendingHash = await frontRunAuthorization(stack.anvil.url, user(9), authorization, signature, 200_000n);
       const waiting = await postFund(task.id, { authorization, signature });
       expect(waiting.status, JSON.stringify(waiting.body)).toBe(409);
       expect(waiting.body.error.message).toMatch(/waiting to be mined/);
