@@ -1,4 +1,5 @@
 import { parseSignature, type Address, type Hex, type LocalAccount } from 'viem';
+import type { Authorization } from '@/lib/chain/eip3009';
 
 const authorizationFields = [
   { name: 'from', type: 'address' },
@@ -9,14 +10,7 @@ const authorizationFields = [
   { name: 'nonce', type: 'bytes32' },
 ] as const;
 
-export type Authorization = {
-  from: Address;
-  to: Address;
-  value: bigint;
-  validAfter: bigint;
-  validBefore: bigint;
-  nonce: Hex;
-};
+export type { Authorization };
 
 export const usdcDomain = (usdc: Address, chainId = 31337) =>
   ({ name: 'USD Coin', version: '2', chainId, verifyingContract: usdc }) as const;

@@ -10,12 +10,11 @@ import {
   type Address,
 } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { getSql } from '@/db/client';
 import { GuardError } from '@/lib/wallets/tx-guard';
 import { getTaskById } from '@/db/tasks';
 import { insertX402Payments, markX402PaymentsSent } from '@/db/x402-payments';
-import type { X402MintServer } from '@/scripts/local/x402-mint-server';
 import { Reporter } from '@/worker/reporter';
 import { markDeliveryStart, tallyDeliveries } from '@/worker/x402/delivery';
 import { POLL_MS, windDown } from '@/worker/x402/ending';
@@ -23,7 +22,7 @@ import { signPayments } from '@/worker/x402/payment';
 import { ensureSigner, x402RuntimeOf, type X402Runtime } from '@/worker/x402/runtime';
 import { sendPayment } from '@/worker/x402/send';
 import { startLaggingNode, type LaggingNode } from '../support/lagging-node';
-import { createFundedX402Task, probeTerms, startX402Setup, type X402Setup } from './support';
+import { createFundedX402Task, probeTerms, useX402Setup } from './support';
 
 // Forwarding decides from one block (found by review). An endpoint that mints to the payer sends
 // the tokens to the agent, which forwards each task's to its destination (its recipient, else the
@@ -41,46 +40,39 @@ import { createFundedX402Task, probeTerms, startX402Setup, type X402Setup } from
 const WORKER = 'x402-forwarding-at-block';
 const DELIVERY_TIMEOUT_MS = 10_000;
 
-let setup: X402Setup;
-let server: X402MintServer;
 let node: LaggingNode;
 let chainUrl: string;
 
-beforeAll(async () => {
-  ({ server } = setup = await startX402Setup({
-    chainId: 31337,
-    rpcFront: async (url) => {
-      chainUrl = url;
-      return (node = await startLaggingNode(url));
-    },
-    // Ended tasks stay in their group (their late tokens count for them) for DELIVERY_TIMEOUT_MS,
-    // longer than any case takes. A forward's receipt through a held node never comes: bounded, so
-    // a wrong forward fails readably.
-    env: {
-      LOG_LEVEL: 'silent',
-      X402_DELIVERY_TIMEOUT_MS: String(DELIVERY_TIMEOUT_MS),
-      RECEIPT_TIMEOUT_MS: '5000',
-    },
-  }));
-}, 120_000);
-
-afterAll(async () => {
-  node?.release();
-  await setup?.stop();
-}, 30_000);
+const setup = useX402Setup({
+  chainId: 31337,
+  rpcFront: async (url) => {
+    chainUrl = url;
+    return (node = await startLaggingNode(url));
+  },
+  // Ended tasks stay in their group (their late tokens count for them) for DELIVERY_TIMEOUT_MS,
+  // longer than any case takes. A forward's receipt through a held node never comes: bounded, so
+  // a wrong forward fails readably.
+  env: {
+    LOG_LEVEL: 'silent',
+    X402_DELIVERY_TIMEOUT_MS: String(DELIVERY_TIMEOUT_MS),
+    RECEIPT_TIMEOUT_MS: '5000',
+  },
+});
+// Registered after the set-up's own afterAll, so it runs first: a held node would stall the stop.
+afterAll(() => node?.release());
 
 const newAddress = () => privateKeyToAccount(generatePrivateKey()).address;
 const chain = () => createPublicClient({ transport: http(chainUrl) });
 const tokensOf = (owner: Address) =>
-  chain().readContract({ address: server.tokenAddress, abi: erc20Abi, functionName: 'balanceOf', args: [owner] });
+  chain().readContract({ address: setup.server.tokenAddress, abi: erc20Abi, functionName: 'balanceOf', args: [owner] });
 
 /**
  * A task of `user`'s (for `recipient` when given) buying from the local seller's GET, which mints
  * to the payer (the agent): processing and leased to this test, as a worker holds it.
  */
 async function leasedTask(user: Address, recipient?: Address): Promise<X402Runtime> {
-  const terms = await probeTerms(server.mintUrl(), user, { method: 'GET', body: undefined, mintsToUser: false });
-  const task = await createFundedX402Task({ userAddress: user, terms, quantity: 2, token: server.tokenAddress });
+  const terms = await probeTerms(setup.server.mintUrl(), user, { method: 'GET', body: undefined, mintsToUser: false });
+  const task = await createFundedX402Task({ userAddress: user, terms, quantity: 2, token: setup.server.tokenAddress });
   await getSql()`
     update ai_agent_tasks set status = 'processing', recipient = ${recipient?.toLowerCase() ?? null},
       locked_by = ${WORKER}, locked_until = now() + interval '10 minutes', started_at = now()
@@ -124,7 +116,7 @@ async function buyOne(rt: X402Runtime): Promise<bigint> {
   const result = await sendPayment(rt, row, new AbortController().signal);
   expect(result.kind).toBe('settled');
   const arrivals = await chain().getLogs({
-    address: server.tokenAddress,
+    address: setup.server.tokenAddress,
     event: parseAbiItem('event Transfer(address indexed from, address indexed to, uint256 value)'),
     args: { to: rt.policy.agent },
     fromBlock: 0n,
@@ -142,7 +134,7 @@ describe('forwarding held tokens', () => {
     const alice = newAddress();
     const forAlice = await leasedTask(user, alice);
     const forUser = await leasedTask(user);
-    const unit = server.mintAmount;
+    const unit = setup.server.mintAmount;
 
     const aliceTokensAt = await buyOne(forAlice);
     await end(forAlice);
@@ -181,7 +173,7 @@ describe('forwarding held tokens', () => {
 
     await tallyDeliveries(forUser, 0, 0);
     expect(await tokensOf(user)).toBe(0n);
-    expect(await tokensOf(alice)).toBe(server.mintAmount);
+    expect(await tokensOf(alice)).toBe(setup.server.mintAmount);
     expect(await tokensOf(forUser.policy.agent)).toBe(0n);
   }, 60_000);
 
@@ -189,7 +181,7 @@ describe('forwarding held tokens', () => {
     const user = newAddress();
     const alice = newAddress();
     const bob = newAddress();
-    const unit = server.mintAmount;
+    const unit = setup.server.mintAmount;
     // Tokens of a task that ended long ago, never counted: the user's, and nobody's to take.
     const old = await leasedTask(user);
     await buyOne(old);
@@ -235,7 +227,7 @@ describe('forwarding held tokens', () => {
   it('a task does not end while the tokens it holds could not be forwarded; it ends once they are', async () => {
     const user = newAddress();
     const alice = newAddress();
-    const unit = server.mintAmount;
+    const unit = setup.server.mintAmount;
     const forUser = await leasedTask(user);
     await buyOne(forUser);
     const forAlice = await leasedTask(user, alice);
@@ -269,10 +261,10 @@ describe('forwarding held tokens', () => {
     // A reflecting token credits holders without a Transfer log: the agent's balance (OpenZeppelin's
     // ERC20 keeps it at keccak256(holder . slot 0)) rises by 7 that no log shows.
     const slot = keccak256(encodeAbiParameters([{ type: 'address' }, { type: 'uint256' }], [forUser.policy.agent, 0n]));
-    const held = server.mintAmount + 7n;
+    const held = setup.server.mintAmount + 7n;
     await chain().request({
       method: 'anvil_setStorageAt' as never,
-      params: [server.tokenAddress, slot, toHex(held, { size: 32 })] as never,
+      params: [setup.server.tokenAddress, slot, toHex(held, { size: 32 })] as never,
     });
     expect(await tokensOf(forUser.policy.agent)).toBe(held);
 
@@ -301,7 +293,11 @@ describe('forwarding held tokens', () => {
         await tokensOf(alice),
         await tokensOf(forBob.policy.agent),
       ];
-      expect({ bobHas, aliceHas, agentHas }).toEqual({ bobHas: 0n, aliceHas: 0n, agentHas: 2n * server.mintAmount });
+      expect({ bobHas, aliceHas, agentHas }).toEqual({
+        bobHas: 0n,
+        aliceHas: 0n,
+        agentHas: 2n * setup.server.mintAmount,
+      });
     } finally {
       node.release();
     }
@@ -327,7 +323,7 @@ describe('forwarding held tokens', () => {
         {
           type: 'eip1559',
           chainId: 31337,
-          to: server.tokenAddress,
+          to: setup.server.tokenAddress,
           data: encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [to, 5n] }),
           gas: 100_000n,
           nonce: 0,
@@ -343,7 +339,7 @@ describe('forwarding held tokens', () => {
     const forCarol = await leasedTask(user, carol);
     await end(forCarol);
     await getSql()`update ai_agent_tasks set updated_at = now() - interval '1 day' where id = ${forCarol.task.id}`;
-    for (const stranger of [bob, carol, newAddress(), server.tokenAddress])
+    for (const stranger of [bob, carol, newAddress(), setup.server.tokenAddress])
       await expect(forward(forUser, stranger), stranger).rejects.toThrow(GuardError);
   }, 60_000);
 });
