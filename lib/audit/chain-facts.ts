@@ -1,5 +1,16 @@
-import { createPublicClient, erc20Abi, hexToBigInt, http, type Address, type Hex, type PublicClient } from 'viem';
+import {
+  BaseError,
+  createPublicClient,
+  erc20Abi,
+  hexToBigInt,
+  http,
+  RpcError,
+  type Address,
+  type Hex,
+  type PublicClient,
+} from 'viem';
 import { paidMintTokenAbi, testUSDCAbi } from '../chain/contracts.generated';
+import { AppError } from '../errors';
 
 // What the chain says about a set of agent wallets over [fromBlock, toBlock]: every USDC
 // Transfer to or from them, every Minted event they paid for, every transaction they sent or
@@ -288,6 +299,21 @@ async function scanBlocks(client: PublicClient, o: ScanOptions, agents: Set<stri
   return out;
 }
 
+/**
+ * A node that answered a read of `block` with an error does not hold that block's state: it
+ * prunes old state (most non-archive nodes keep ~128 blocks), or it is a local chain restarted
+ * from a saved state (`npm start`'s anvil). The audit needs the balances just before its range, so
+ * it stops and says what would work. A node that did not answer (a timeout) is rethrown as it is.
+ */
+const noStateAt = (block: bigint) => (error: unknown) => {
+  if (!(error instanceof BaseError && error.walk((e) => e instanceof RpcError))) throw error;
+  throw new AppError(
+    'unavailable:audit',
+    `The node holds no state at block ${block}, the block before the audited range (it prunes old state, or it is a local chain restarted from a saved state). Audit through an archive node (--rpc-url), or from a later block the node still holds (--from-block).`,
+    { cause: error },
+  );
+};
+
 async function readBalances(client: PublicClient, o: ScanOptions, agents: Address[]): Promise<Map<string, Balances>> {
   const before = o.fromBlock > 0n ? o.fromBlock - 1n : undefined;
   const out = new Map<string, Balances>();
@@ -303,9 +329,11 @@ async function readBalances(client: PublicClient, o: ScanOptions, agents: Addres
             blockNumber,
           });
         const [usdcStart, usdcEnd, ethStart, ethEnd, codeEnd] = await Promise.all([
-          before === undefined ? 0n : usdcAt(before),
+          before === undefined ? 0n : usdcAt(before).catch(noStateAt(before)),
           usdcAt(o.toBlock),
-          before === undefined ? 0n : client.getBalance({ address: agent, blockNumber: before }),
+          before === undefined
+            ? 0n
+            : client.getBalance({ address: agent, blockNumber: before }).catch(noStateAt(before)),
           client.getBalance({ address: agent, blockNumber: o.toBlock }),
           client.getCode({ address: agent, blockNumber: o.toBlock }),
         ]);

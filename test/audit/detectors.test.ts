@@ -2,6 +2,7 @@ import { encodeFunctionData, erc20Abi, keccak256, maxUint256, parseEther, toHex,
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getSql } from '@/db/client';
 import type { TaskWithAgent } from '@/db/tasks';
+import { runAudit } from '@/lib/audit/run-audit';
 import { BATCH_MODE, encodeBatchExecute } from '@/lib/chain/batch-calls';
 import { getChain, getKnownContracts, getPublicClient } from '@/lib/chain/clients';
 import { paidMintTokenAbi } from '@/lib/chain/contracts.generated';
@@ -22,6 +23,7 @@ import {
   sendEth,
   setTaskProgress,
   startLogDroppingNode,
+  startPrunedNode,
   stranger,
   waitFor,
   walletFor,
@@ -262,6 +264,29 @@ describe('the audit names each funding and USDC discrepancy', () => {
       const report = await auditUser(user, { rpcUrl: node.url });
       expect(kindsOf(report)).toEqual(['funds_unbalanced']);
       expect(report.discrepancies[0]).toMatchObject({ expected: '1000000', actual: '0', amount: '1000000' });
+    } finally {
+      await node.stop();
+    }
+  });
+});
+
+describe('a node without the state the audit needs', () => {
+  it('stops with what would work, not a raw RPC error, when the block before the range is pruned', async () => {
+    const user = newUser();
+    const { address: agent } = await agentOf(user);
+    await depositUsdc(agent, 1_000_000n);
+    const latest = await getPublicClient().getBlockNumber();
+    const node = await startPrunedNode(stack.env.RPC_URL!, latest);
+    try {
+      const audit = runAudit({ userAddress: user, fromBlock: latest, record: false, rpcUrl: node.url });
+      await expect(audit).rejects.toMatchObject({
+        code: 'unavailable:audit',
+        message: expect.stringMatching(/no state at block \d+.*archive node \(--rpc-url\).*--from-block/),
+      });
+      // From the next block (the one before it the node holds), the same node audits clean.
+      await depositUsdc(agent, 1n);
+      const report = await runAudit({ userAddress: user, fromBlock: latest + 1n, record: false, rpcUrl: node.url });
+      expect(report.discrepancies).toEqual([]);
     } finally {
       await node.stop();
     }

@@ -99,3 +99,26 @@ export async function startLogDroppingNode(upstream: string, dropTxHashes: Hex[]
   };
   return startRpcFront(upstream, filter);
 }
+
+/**
+ * A JSON-RPC node in front of anvil that holds no state before block `from`: a state read
+ * (balance, call, code) at an older block number gets the error anvil gives for a block it never
+ * stored, as a pruning (non-archive) node or `npm start`'s anvil restarted from its saved state does.
+ */
+export async function startPrunedNode(upstream: string, from: bigint) {
+  const stateReads = new Set(['eth_getBalance', 'eth_call', 'eth_getCode']);
+  const prune = (request: RpcRequest, response: RpcResponse) => {
+    const block = (request as { params?: unknown[] }).params?.at(-1);
+    if (!request.method || !stateReads.has(request.method)) return response;
+    if (typeof block !== 'string' || !block.startsWith('0x') || BigInt(block) >= from) return response;
+    return {
+      id: response.id,
+      jsonrpc: '2.0',
+      error: {
+        code: -32602,
+        message: `BlockOutOfRangeError: block height is ${from} but requested was ${BigInt(block)}`,
+      },
+    } as RpcResponse;
+  };
+  return startRpcFront(upstream, prune);
+}
