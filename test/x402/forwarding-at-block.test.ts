@@ -1,16 +1,6 @@
-import {
-  createPublicClient,
-  encodeAbiParameters,
-  encodeFunctionData,
-  erc20Abi,
-  http,
-  keccak256,
-  parseAbiItem,
-  toHex,
-  type Address,
-} from 'viem';
+import { encodeAbiParameters, encodeFunctionData, erc20Abi, keccak256, parseAbiItem, toHex, type Address } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getSql } from '@/db/client';
 import { GuardError } from '@/lib/wallets/tx-guard';
 import { getTaskById } from '@/db/tasks';
@@ -21,8 +11,7 @@ import { POLL_MS, windDown } from '@/worker/x402/ending';
 import { signPayments } from '@/worker/x402/payment';
 import { ensureSigner, x402RuntimeOf, type X402Runtime } from '@/worker/x402/runtime';
 import { sendPayment } from '@/worker/x402/send';
-import { startLaggingNode, type LaggingNode } from '../support/lagging-node';
-import { createFundedX402Task, probeTerms, useX402Setup } from './support';
+import { createFundedX402Task, probeTerms, useX402SetupBehindLaggingNode } from './support';
 
 // Forwarding decides from one block (found by review). An endpoint that mints to the payer sends
 // the tokens to the agent, which forwards each task's to its destination (its recipient, else the
@@ -40,15 +29,7 @@ import { createFundedX402Task, probeTerms, useX402Setup } from './support';
 const WORKER = 'x402-forwarding-at-block';
 const DELIVERY_TIMEOUT_MS = 10_000;
 
-let node: LaggingNode;
-let chainUrl: string;
-
-const setup = useX402Setup({
-  chainId: 31337,
-  rpcFront: async (url) => {
-    chainUrl = url;
-    return (node = await startLaggingNode(url));
-  },
+const { setup, lagging, chain } = useX402SetupBehindLaggingNode({
   // Ended tasks stay in their group (their late tokens count for them) for DELIVERY_TIMEOUT_MS,
   // longer than any case takes. A forward's receipt through a held node never comes: bounded, so
   // a wrong forward fails readably.
@@ -58,11 +39,7 @@ const setup = useX402Setup({
     RECEIPT_TIMEOUT_MS: '5000',
   },
 });
-// Registered after the set-up's own afterAll, so it runs first: a held node would stall the stop.
-afterAll(() => node?.release());
-
 const newAddress = () => privateKeyToAccount(generatePrivateKey()).address;
-const chain = () => createPublicClient({ transport: http(chainUrl) });
 const tokensOf = (owner: Address) =>
   chain().readContract({ address: setup.server.tokenAddress, abi: erc20Abi, functionName: 'balanceOf', args: [owner] });
 
@@ -142,17 +119,17 @@ describe('forwarding held tokens', () => {
     expect(await tokensOf(forUser.policy.agent)).toBe(2n * unit);
 
     // The node the worker reads logs from has not got the block alice's tokens arrived in.
-    node.hold(aliceTokensAt - 1n);
+    lagging.node.hold(aliceTokensAt - 1n);
     try {
       const turn = await tallyDeliveries(forUser, 1, 1).then(
         () => 'done',
         (error: Error) => error.message,
       );
       expect({ turn, user: await tokensOf(user) }).toEqual({ turn: 'done', user: 0n });
-      expect(node.heldAnswers).toBeGreaterThan(0);
+      expect(lagging.node.heldAnswers).toBeGreaterThan(0);
       expect(await tokensOf(forUser.policy.agent)).toBe(2n * unit);
     } finally {
-      node.release();
+      lagging.node.release();
     }
 
     // Caught up: alice's tokens count for her ended task and the running one sends them on to her;
@@ -201,7 +178,7 @@ describe('forwarding held tokens', () => {
     ]);
 
     // Held before alice's tokens: her arrival and its forward, bob's and his, all out of sight.
-    node.hold(aliceTokensAt - 1n);
+    lagging.node.hold(aliceTokensAt - 1n);
     try {
       const turn = await tallyDeliveries(forBob, 1, 1).then(
         () => 'done',
@@ -218,9 +195,9 @@ describe('forwarding held tokens', () => {
         bobHas: unit,
         agentHas: unit,
       });
-      expect(node.heldAnswers).toBeGreaterThan(0);
+      expect(lagging.node.heldAnswers).toBeGreaterThan(0);
     } finally {
-      node.release();
+      lagging.node.release();
     }
   }, 60_000);
 
@@ -235,7 +212,7 @@ describe('forwarding held tokens', () => {
     await end(forAlice);
 
     // The user's tokens are in the logs; alice's, which landed after, are in the balance only.
-    node.hold(aliceTokensAt - 1n);
+    lagging.node.hold(aliceTokensAt - 1n);
     try {
       const step = await windDown(forUser, { outcome: 'completed' });
       expect({ step, user: await tokensOf(user) }).toEqual({
@@ -244,7 +221,7 @@ describe('forwarding held tokens', () => {
       });
       expect(await tokensOf(forUser.policy.agent)).toBe(2n * unit);
     } finally {
-      node.release();
+      lagging.node.release();
     }
     expect(await windDown(forUser, { outcome: 'completed' })).toEqual({ end: 'completed' });
     expect([await tokensOf(user), await tokensOf(alice), await tokensOf(forUser.policy.agent)]).toEqual([
@@ -283,7 +260,7 @@ describe('forwarding held tokens', () => {
     const aliceTokensAt = await buyOne(forAlice);
     await end(forAlice);
 
-    node.hold(aliceTokensAt - 1n);
+    lagging.node.hold(aliceTokensAt - 1n);
     try {
       expect(await windDown(forBob, { outcome: 'completed' })).toEqual({ waitMs: POLL_MS, outlastsCancel: true });
       await new Promise((r) => setTimeout(r, DELIVERY_TIMEOUT_MS));
@@ -299,15 +276,15 @@ describe('forwarding held tokens', () => {
         agentHas: 2n * setup.server.mintAmount,
       });
     } finally {
-      node.release();
+      lagging.node.release();
     }
   }, 60_000);
 
   it('a turn whose agent holds none of the token reads no nonce', async () => {
     const forUser = await leasedTask(newAddress());
-    const before = node.callsOf('eth_getTransactionCount');
+    const before = lagging.node.callsOf('eth_getTransactionCount');
     await tallyDeliveries(forUser, 0, 0);
-    expect(node.callsOf('eth_getTransactionCount') - before).toBe(0);
+    expect(lagging.node.callsOf('eth_getTransactionCount') - before).toBe(0);
   }, 60_000);
 
   it("the guard lets a task forward where another of its wallet's tasks of the token sends its tokens, and nowhere else", async () => {

@@ -18,6 +18,7 @@ import { anvilAccount, startAnvil } from '@/scripts/local/anvil';
 import { freePort } from '@/scripts/local/ports';
 import type { X402MintServer, X402MintServerOptions } from '@/scripts/local/x402-mint-server';
 import type { MintWorker } from '@/worker/loop';
+import { startLaggingNode, type LaggingNode } from '../support/lagging-node';
 import { startTestStack, type TestStack } from '../support/stack';
 import { startMintWorker } from '../worker/support';
 
@@ -122,6 +123,28 @@ export function useX402Setup(options?: Parameters<typeof startX402Setup>[0]): X4
   }, 120_000);
   afterAll(() => setup.stop?.(), 30_000);
   return setup;
+}
+
+/**
+ * useX402Setup with the app and the worker reading the chain through a lagging node
+ * (test/support/lagging-node.ts) in front of an anvil of its own: `lagging.node` holds and
+ * releases it, `chain()` reads the chain itself, past the node. The node is released before the
+ * set-up stops (registered after its afterAll, so it runs first): a held node would stall the stop.
+ */
+export function useX402SetupBehindLaggingNode(
+  options: Omit<NonNullable<Parameters<typeof startX402Setup>[0]>, 'chainId' | 'rpcFront'>,
+) {
+  const lagging = {} as { node: LaggingNode; chainUrl: string };
+  const setup = useX402Setup({
+    ...options,
+    chainId: 31337,
+    rpcFront: async (url) => {
+      lagging.chainUrl = url;
+      return (lagging.node = await startLaggingNode(url));
+    },
+  });
+  afterAll(() => lagging.node?.release());
+  return { setup, lagging, chain: () => createPublicClient({ transport: http(lagging.chainUrl) }) };
 }
 
 export const balanceOf = (token: Address, owner: Address) =>

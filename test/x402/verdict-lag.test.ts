@@ -1,6 +1,6 @@
-import { createPublicClient, createWalletClient, http, parseAbiItem, type Address, type Hex } from 'viem';
+import { createWalletClient, http, parseAbiItem, type Address, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getTaskById } from '@/db/tasks';
 import { listX402PaymentsByTask, type X402PaymentRow } from '@/db/x402-payments';
 import { getChain } from '@/lib/chain/clients';
@@ -10,9 +10,8 @@ import { getOrCreateAgentWallet, unlockAgentAccount } from '@/lib/wallets/agent-
 import { anvilAccount } from '@/scripts/local/anvil';
 import type { X402MintServer } from '@/scripts/local/x402-mint-server';
 import { UNPROVEN_GRACE_SECONDS } from '@/worker/x402/settlement';
-import { startLaggingNode, type LaggingNode } from '../support/lagging-node';
 import { startMintWorker, waitForTasks } from '../worker/support';
-import { createFundedX402Task, probeTerms, useX402Setup, x402StateOf } from './support';
+import { createFundedX402Task, probeTerms, useX402SetupBehindLaggingNode, x402StateOf } from './support';
 
 // One verdict, one block (found by review). The worker judged a payment from two reads: the
 // authorization's state at "latest", then the settlement's receipt and AuthorizationUsed log from
@@ -22,15 +21,7 @@ import { createFundedX402Task, probeTerms, useX402Setup, x402StateOf } from './s
 // node whose logs and receipts are held at a block (test/support/lagging-node.ts) while the
 // seller settles on the chain itself.
 
-let node: LaggingNode;
-let chainUrl: string;
-
-const setup = useX402Setup({
-  chainId: 31337,
-  rpcFront: async (url) => {
-    chainUrl = url;
-    return (node = await startLaggingNode(url));
-  },
+const { setup, lagging, chain } = useX402SetupBehindLaggingNode({
   env: {
     LOG_LEVEL: 'silent',
     MINT_INTERVAL_MS: '0',
@@ -45,9 +36,6 @@ const setup = useX402Setup({
   mineEveryMs: 500,
 });
 
-afterAll(() => node?.release());
-
-const chain = () => createPublicClient({ transport: http(chainUrl) });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The agent's USDC transfers to the seller, read from the chain itself (not the lagging node). */
@@ -79,7 +67,7 @@ async function oneMintTask(mode?: Parameters<X402MintServer['mintUrl']>[0]) {
   const user = privateKeyToAccount(generatePrivateKey()).address;
   const terms = await probeTerms(setup.server.mintUrl(mode), user);
   const wallet = await getOrCreateAgentWallet(user);
-  const owner = createWalletClient({ account: anvilAccount(0), chain: getChain(), transport: http(chainUrl) });
+  const owner = createWalletClient({ account: anvilAccount(0), chain: getChain(), transport: http(lagging.chainUrl) });
   await chain().waitForTransactionReceipt({
     hash: await owner.writeContract({
       address: setup.server.usdc,
@@ -96,23 +84,23 @@ describe('the chain verdict of a payment, read at one block', () => {
   it('keeps a settled payment open while the node it reads logs from lags, pays no second time, and records the settlement once the log is there', async () => {
     const { task, agent } = await oneMintTask();
     // Held before the worker starts: the seller's settlement is in a later block.
-    node.hold(await chain().getBlockNumber());
+    lagging.node.hold(await chain().getBlockNumber());
     const worker = await startMintWorker({ id: 'x402-verdict-lag' });
     try {
       const [row] = await waitForRow(task.id, (rows) => rows.some((r) => r.httpStatus === 200));
       const settlements = await paidToSeller(agent);
       expect(settlements).toHaveLength(1);
       // Turns go by (each reconciles at POLL_MS) with the node still behind the settlement.
-      const heldBefore = node.heldAnswers;
+      const heldBefore = lagging.node.heldAnswers;
       await sleep(3000);
-      expect(node.heldAnswers).toBeGreaterThan(heldBefore);
+      expect(lagging.node.heldAnswers).toBeGreaterThan(heldBefore);
       const rows = await listX402PaymentsByTask({ taskId: task.id });
       expect(rows.map((r) => [r.sequenceNumber, r.status, r.httpStatus])).toEqual([[1, 'sent', 200]]);
       expect(rows[0]!.id).toBe(row!.id);
       expect(await paidToSeller(agent)).toEqual(settlements);
       expect((await getTaskById({ id: task.id }))!.status).toBe('processing');
 
-      node.release();
+      lagging.node.release();
       const [done] = await waitForTasks([task.id], ['completed'], 30_000);
       expect(done!.mintsCompleted).toBe(1);
       const settled = await listX402PaymentsByTask({ taskId: task.id });
@@ -121,7 +109,7 @@ describe('the chain verdict of a payment, read at one block', () => {
       ]);
       expect(await paidToSeller(agent)).toEqual(settlements);
     } finally {
-      node.release();
+      lagging.node.release();
       await worker.stop();
     }
   }, 90_000);
@@ -133,7 +121,7 @@ describe('the chain verdict of a payment, read at one block', () => {
       while ((await x402StateOf(task.id)).refusals === 0) await sleep(100);
       const [refused] = await listX402PaymentsByTask({ taskId: task.id });
       expect(refused!.status).toBe('sent');
-      node.hold(await chain().getBlockNumber());
+      lagging.node.hold(await chain().getBlockNumber());
       // The agent's key cancels the open authorization (the operator has no cancels to spend here).
       const agentAccount = unlockAgentAccount(wallet);
       const signature = await agentAccount.signTypedData({
@@ -147,7 +135,11 @@ describe('the chain verdict of a payment, read at one block', () => {
         primaryType: 'CancelAuthorization',
         message: { authorizer: agentAccount.address, nonce: refused!.nonce as Hex },
       });
-      const submitter = createWalletClient({ account: anvilAccount(4), chain: getChain(), transport: http(chainUrl) });
+      const submitter = createWalletClient({
+        account: anvilAccount(4),
+        chain: getChain(),
+        transport: http(lagging.chainUrl),
+      });
       const cancel = await submitter.writeContract({
         address: setup.server.usdc,
         abi: testUSDCAbi,
@@ -158,12 +150,12 @@ describe('the chain verdict of a payment, read at one block', () => {
 
       // The worker asked for the cancel's log and the node left it out: used without a log yet,
       // the payment stays open (and is not re-sent).
-      while (node.heldAnswers === 0) await sleep(100);
+      while (lagging.node.heldAnswers === 0) await sleep(100);
       await sleep(1500);
       let rows = await listX402PaymentsByTask({ taskId: task.id });
       expect(rows.map((r) => [r.sequenceNumber, r.status])).toEqual([[1, 'sent']]);
 
-      node.release();
+      lagging.node.release();
       rows = await waitForRow(task.id, (rows) => rows[0]?.status === 'cancelled');
       expect(rows[0]!.id).toBe(refused!.id);
       expect((await x402StateOf(task.id)).operatorCancels).toBe(0);
@@ -171,14 +163,14 @@ describe('the chain verdict of a payment, read at one block', () => {
       await cancelTask({ taskId: task.id, userAddress: user });
       await waitForTasks([task.id], ['cancelled'], 40_000);
     } finally {
-      node.release();
+      lagging.node.release();
       await worker.stop();
     }
   }, 90_000);
 
   it(`counts a used payment as paid once no node has shown its log ${UNPROVEN_GRACE_SECONDS} s past its expiry`, async () => {
     const { task, agent } = await oneMintTask();
-    node.hold(await chain().getBlockNumber());
+    lagging.node.hold(await chain().getBlockNumber());
     const worker = await startMintWorker({ id: 'x402-verdict-grace' });
     try {
       const [row] = await waitForRow(task.id, (rows) => rows.some((r) => r.httpStatus === 200));
@@ -193,12 +185,12 @@ describe('the chain verdict of a payment, read at one block', () => {
       expect(counted!.settlementTxHash).toBeNull();
       expect(counted!.error).toMatch(/counted as paid/);
 
-      node.release();
+      lagging.node.release();
       await waitForTasks([task.id], ['completed'], 30_000);
       expect(await paidToSeller(agent)).toHaveLength(1);
       expect((await listX402PaymentsByTask({ taskId: task.id })).map((r) => r.status)).toEqual(['settled']);
     } finally {
-      node.release();
+      lagging.node.release();
       await worker.stop();
     }
   }, 90_000);
