@@ -7,6 +7,7 @@ import { getTaskById } from '@/db/tasks';
 import { insertX402Payments, markX402PaymentsSent } from '@/db/x402-payments';
 import { Reporter } from '@/worker/reporter';
 import { markDeliveryStart, tallyDeliveries } from '@/worker/x402/delivery';
+import { createLogger, setLogger } from '@/lib/log';
 import { POLL_MS, windDown } from '@/worker/x402/ending';
 import { signPayments } from '@/worker/x402/payment';
 import { ensureSigner, x402RuntimeOf, type X402Runtime } from '@/worker/x402/runtime';
@@ -261,10 +262,24 @@ describe('forwarding held tokens', () => {
     await end(forAlice);
 
     lagging.node.hold(aliceTokensAt - 1n);
+    // Operators hear of it when the deferrals begin and when the bound passes, not every turn.
+    const lines: string[] = [];
+    setLogger(createLogger({ level: 'warn', destination: { write: (l: string) => lines.push(l) } }));
     try {
-      expect(await windDown(forBob, { outcome: 'completed' })).toEqual({ waitMs: POLL_MS, outlastsCancel: true });
+      for (let turn = 0; turn < 3; turn++)
+        expect(await windDown(forBob, { outcome: 'completed' })).toEqual({ waitMs: POLL_MS, outlastsCancel: true });
       await new Promise((r) => setTimeout(r, DELIVERY_TIMEOUT_MS));
       expect(await windDown(forBob, { outcome: 'completed' })).toEqual({ end: 'completed' });
+      const forwardLogs = lines.map((l) => JSON.parse(l) as { level: number; msg: string });
+      expect(
+        forwardLogs.filter((l) => l.msg.includes('x402 token forward')).map((l) => [l.level, l.msg.split(':')[0]]),
+      ).toEqual([
+        [40, `x402 token forward deferred (retried each turn for up to ${DELIVERY_TIMEOUT_MS} ms)`],
+        [
+          50,
+          `x402 token forward still deferred after ${DELIVERY_TIMEOUT_MS} ms; the tokens stay in the agent for a later turn of the wallet`,
+        ],
+      ]);
       const [bobHas, aliceHas, agentHas] = [
         await tokensOf(bob),
         await tokensOf(alice),
@@ -276,6 +291,7 @@ describe('forwarding held tokens', () => {
         agentHas: 2n * setup.server.mintAmount,
       });
     } finally {
+      setLogger(undefined);
       lagging.node.release();
     }
   }, 60_000);

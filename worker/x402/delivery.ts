@@ -10,6 +10,7 @@ import {
 } from '@/db/x402-deliveries';
 import { getX402TaskState, setX402DeliveryFromBlock } from '@/db/x402-task-state';
 import { getConfig } from '@/lib/config';
+import { getLogger } from '@/lib/log';
 import { destinationOf, forwardHeldTokens } from './forwarding';
 import type { X402Runtime } from './runtime';
 import { readTokenTransfers } from './token-transfers';
@@ -150,20 +151,35 @@ export async function tallyDeliveries(rt: X402Runtime, paid: number, settled: nu
   return { paid, settled, delivered, arrived: amount, unit, forwardPending };
 }
 
-const forwardDeferredSince = new WeakMap<X402Runtime, number>();
+/** When the run's deferrals in a row began, and whether the bound was reported. */
+const forwardDeferred = new WeakMap<X402Runtime, { since: number; gaveUp: boolean }>();
 
 /**
  * A forward deferred this turn, while the run's deferrals in a row began less than
  * X402_DELIVERY_TIMEOUT_MS ago. Past that bound (a node that stays behind, or a token whose logs
  * never explain its balance) the task may end, its tokens left in the agent for a later turn of
- * the wallet, and each deferral was logged with its reason.
+ * the wallet. Logged when the deferrals begin and when the bound is passed, not every turn (500 ms).
  */
 function pendingForward(rt: X402Runtime, deferred: string | undefined): string | undefined {
   if (deferred === undefined) {
-    forwardDeferredSince.delete(rt);
+    forwardDeferred.delete(rt);
     return undefined;
   }
-  const since = forwardDeferredSince.get(rt) ?? Date.now();
-  forwardDeferredSince.set(rt, since);
-  return Date.now() - since < getConfig().x402.deliveryTimeoutMs ? deferred : undefined;
+  const timeoutMs = getConfig().x402.deliveryTimeoutMs;
+  const state = forwardDeferred.get(rt);
+  const log = { taskId: rt.task.id, token: rt.policy.token, agent: rt.policy.agent };
+  if (!state) {
+    forwardDeferred.set(rt, { since: Date.now(), gaveUp: false });
+    getLogger().warn(log, `x402 token forward deferred (retried each turn for up to ${timeoutMs} ms): ${deferred}`);
+    return deferred;
+  }
+  if (Date.now() - state.since < timeoutMs) return deferred;
+  if (!state.gaveUp) {
+    state.gaveUp = true;
+    getLogger().error(
+      log,
+      `x402 token forward still deferred after ${timeoutMs} ms; the tokens stay in the agent for a later turn of the wallet: ${deferred}`,
+    );
+  }
+  return undefined;
 }

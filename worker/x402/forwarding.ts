@@ -10,7 +10,6 @@ import { safeChainCause } from '@/lib/chain/eip3009';
 import { feesOf, quoteFees } from '@/lib/chain/fees';
 import { waitForReceipt } from '@/lib/chain/receipts';
 import { getConfig } from '@/lib/config';
-import { getLogger } from '@/lib/log';
 import { ensureAgentGas } from '@/lib/wallets/gas-topup';
 import type { X402Runtime } from './runtime';
 import { readTokenTransfers, type TokenTransfer } from './token-transfers';
@@ -199,10 +198,7 @@ export async function forwardHeldTokens(
   atBlock: bigint,
 ): Promise<{ deferred?: string }> {
   const held = await holdingsAt(rt, group, atBlock);
-  if (typeof held === 'string') {
-    getLogger().warn({ taskId: rt.task.id, block: atBlock.toString() }, `x402 token forward deferred: ${held}`);
-    return { deferred: held };
-  }
+  if (typeof held === 'string') return { deferred: held };
   const plan = forwardsOf({ ...held, destination: destinationOf(rt), user: rt.policy.user });
   for (const { to, amount } of plan) await forward(rt, getAddress(to), amount);
   return {};
