@@ -140,7 +140,8 @@ export function checkTokenForward(
   if (value !== amount) throw new GuardError('forward amount differs from what was received');
 }
 
-const destinationOfPolicy = (policy: X402Policy) => policy.recipient ?? policy.user;
+/** Where a task's tokens end up: its recipient (an x402 sale's), else the user. */
+export const destinationOfPolicy = (policy: X402Policy): Address => policy.recipient ?? policy.user;
 
 /** Where a forward sends the token, when `data` is a transfer call (undefined otherwise: the check refuses it). */
 function forwardTarget(data: Hex | undefined): Address | undefined {

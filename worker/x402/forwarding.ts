@@ -11,6 +11,7 @@ import { feesOf, quoteFees } from '@/lib/chain/fees';
 import { waitForReceipt } from '@/lib/chain/receipts';
 import { getConfig } from '@/lib/config';
 import { ensureAgentGas } from '@/lib/wallets/gas-topup';
+import { destinationOfPolicy } from '@/lib/wallets/payment-guard';
 import type { X402Runtime } from './runtime';
 import { readTokenTransfers, type TokenTransfer } from './token-transfers';
 import { assertLease } from '../fence';
@@ -29,8 +30,8 @@ import { assertLease } from '../fence';
 // paid, but a top-up must cover limit × max fee, so it is not larger.
 const FORWARD_GAS = 100_000n;
 
-/** Where the task's tokens end up: its recipient, else the user (the only address a forward may name). */
-export const destinationOf = (rt: X402Runtime): Address => rt.policy.recipient ?? rt.policy.user;
+/** Where the task's tokens end up: its recipient, else the user (the guard's rule, destinationOfPolicy). */
+export const destinationOf = (rt: X402Runtime): Address => destinationOfPolicy(rt.policy);
 
 /**
  * What a task may forward to its own `destination` out of the agent's `balance`: never what is
